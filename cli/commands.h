@@ -1,0 +1,12 @@
+// The `astfill` subcommands. Each takes its arguments (after the subcommand's
+// name) and returns the process exit code.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace astfill::cli {
+
+int run_serve(const std::vector<std::string>& args);
+
+}  // namespace astfill::cli

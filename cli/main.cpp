@@ -1,0 +1,54 @@
+// astfill: a local AI code assistant. This file only routes subcommands.
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "cli/commands.h"
+
+namespace {
+
+struct Subcommand {
+  const char* name;
+  const char* summary;
+  int (*run)(const std::vector<std::string>&);
+};
+
+const Subcommand kSubcommands[] = {
+    {"serve", "run the LSP daemon (stdio, or TCP with --listen)", astfill::cli::run_serve},
+};
+
+void print_usage(std::FILE* out) {
+  std::fprintf(out,
+               "usage: astfill <command> [options]\n\n"
+               "astfill %s: local code completion with project context, served over LSP.\n\n"
+               "commands:\n",
+               ASTFILL_VERSION);
+  for (const auto& s : kSubcommands) std::fprintf(out, "  %-10s %s\n", s.name, s.summary);
+  std::fprintf(out,
+               "\n'astfill <command> --help' describes a command's options.\n"
+               "  --version  print the version\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    print_usage(stderr);
+    return 2;
+  }
+  std::string command = argv[1];
+  if (command == "--help" || command == "-h" || command == "help") {
+    print_usage(stdout);
+    return 0;
+  }
+  if (command == "--version") {
+    std::printf("astfill %s\n", ASTFILL_VERSION);
+    return 0;
+  }
+  std::vector<std::string> args(argv + 2, argv + argc);
+  for (const auto& s : kSubcommands)
+    if (command == s.name) return s.run(args);
+  std::fprintf(stderr, "astfill: unknown command '%s'\n\n", command.c_str());
+  print_usage(stderr);
+  return 2;
+}

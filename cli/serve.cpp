@@ -1,0 +1,157 @@
+// `astfill serve`: the LSP daemon.
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "lsp/transport.h"
+#include "support/log.h"
+
+namespace astfill::cli {
+namespace {
+
+// "PORT", "HOST:PORT" or "[V6HOST]:PORT".
+std::optional<std::string> parse_listen(const std::string& text, lsp::TransportOptions& out) {
+  std::string host = "127.0.0.1";
+  std::string port = text;
+  if (!text.empty() && text.front() == '[') {
+    auto close = text.find("]:");
+    if (close == std::string::npos) return "expected [HOST]:PORT, got '" + text + "'";
+    host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+  } else if (auto colon = text.rfind(':'); colon != std::string::npos) {
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+  }
+  unsigned long long p = 0;
+  if (auto err = parse_uint(port, "port number", 0, 65535, p)) return err;
+  out.host = host;
+  out.port = static_cast<int>(p);
+  return std::nullopt;
+}
+
+bool is_loopback(const std::string& host) {
+  return host.rfind("127.", 0) == 0 || host == "::1" || host == "localhost";
+}
+
+std::optional<std::string> read_token(const std::string& path, std::string& out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return "cannot read token file '" + path + "'";
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string token = ss.str();
+  while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' '))
+    token.pop_back();
+  if (token.empty()) return "token file '" + path + "' is empty";
+  if (token.find_first_of("\r\n") != std::string::npos)
+    return "token file '" + path + "' must hold one line";
+  out = token;
+  return std::nullopt;
+}
+
+}  // namespace
+
+int run_serve(const std::vector<std::string>& args) {
+  lsp::TransportOptions options;
+  options.server.version = ASTFILL_VERSION;
+  bool tcp = false;
+  std::optional<std::string> token_file, log_file;
+  log::Level level = log::Level::Info;
+
+  ArgParser p("astfill serve",
+              "Runs the astfill language server. By default it speaks LSP 3.17 over stdin/stdout,\n"
+              "one session, as editors expect. With --listen it serves TCP instead, one session per\n"
+              "connection, bound to loopback unless another address is given.");
+  p.option("--listen", "[HOST:]PORT",
+           "serve TCP on HOST:PORT (HOST defaults to 127.0.0.1; PORT 0 picks a free port,\n"
+           "printed on stdout as 'listening on HOST:PORT')",
+           [&](const std::string& v) {
+             tcp = true;
+             return parse_listen(v, options);
+           });
+  p.option("--token-file", "FILE",
+           "TCP only: require each connection to send the token in FILE as\n"
+           "initializationOptions.token in 'initialize'; others are refused and closed",
+           [&](const std::string& v) -> std::optional<std::string> {
+             token_file = v;
+             return std::nullopt;
+           });
+  p.option("--max-message-bytes", "N",
+           "refuse (without reading into memory) messages larger than N bytes\n(default 67108864)",
+           [&](const std::string& v) -> std::optional<std::string> {
+             unsigned long long n = 0;
+             if (auto e = parse_uint(v, "byte count", 64, 1ull << 32, n)) return e;
+             options.max_message_bytes = n;
+             return std::nullopt;
+           });
+  p.option("--workers", "N", "threads that compute completions (default 1)",
+           [&](const std::string& v) -> std::optional<std::string> {
+             unsigned long long n = 0;
+             if (auto e = parse_uint(v, "thread count", 1, 64, n)) return e;
+             options.workers = static_cast<unsigned>(n);
+             return std::nullopt;
+           });
+  p.option("--log-file", "FILE", "append the log to FILE instead of stderr",
+           [&](const std::string& v) -> std::optional<std::string> {
+             log_file = v;
+             return std::nullopt;
+           });
+  p.option("--log-level", "LEVEL", "error, warn, info (default), debug or trace",
+           [&](const std::string& v) -> std::optional<std::string> {
+             auto l = log::parse_level(v);
+             if (!l) return "'" + v + "' is not one of error, warn, info, debug, trace";
+             level = *l;
+             return std::nullopt;
+           });
+  p.option("--simulate-latency-ms", "N",
+           "add N ms of cancellable work, with progress reports, to every completion\n"
+           "request (for testing clients' cancellation and progress handling)",
+           [&](const std::string& v) -> std::optional<std::string> {
+             unsigned long long n = 0;
+             if (auto e = parse_uint(v, "millisecond count", 0, 600000, n)) return e;
+             options.server.simulated_latency = std::chrono::milliseconds(n);
+             return std::nullopt;
+           });
+
+  if (auto err = p.parse(args)) {
+    std::fprintf(stderr, "astfill serve: %s\n", err->c_str());
+    return 2;
+  }
+  if (p.help_requested()) {
+    std::fputs(p.help().c_str(), stdout);
+    return 0;
+  }
+  log::set_level(level);
+  if (log_file) {
+    if (auto err = log::set_file(*log_file)) {
+      std::fprintf(stderr, "astfill serve: %s\n", err->c_str());
+      return 2;
+    }
+  }
+  if (token_file) {
+    if (!tcp) {
+      std::fprintf(stderr, "astfill serve: --token-file applies to TCP; use it with --listen\n");
+      return 2;
+    }
+    std::string token;
+    if (auto err = read_token(*token_file, token)) {
+      std::fprintf(stderr, "astfill serve: %s\n", err->c_str());
+      return 2;
+    }
+    options.server.auth_token = token;
+  }
+  if (!tcp) return lsp::serve_stdio(options);
+
+  if (!is_loopback(options.host) && !options.server.auth_token)
+    log::warn("listening on ", options.host,
+              " without --token-file: anyone who can reach this address can use the server");
+  options.on_listening = [](const std::string& host, int port) {
+    std::printf("listening on %s:%d\n", host.c_str(), port);
+    std::fflush(stdout);
+  };
+  return lsp::serve_tcp(options);
+}
+
+}  // namespace astfill::cli

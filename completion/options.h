@@ -1,0 +1,27 @@
+// What a user can tune about completions. Plain data: lsp/ fills it from the
+// client's `astfill.*` settings, the CLI from flags.
+#pragma once
+
+#include <map>
+#include <string>
+
+namespace astfill::completion {
+
+struct Options {
+  bool enable = true;                      // astfill.enable
+  std::map<std::string, bool> languages;   // astfill.languages: languageId -> enabled
+  unsigned max_tokens = 64;                // astfill.maxTokens
+  unsigned timeout_ms = 1000;              // astfill.timeoutMs
+  std::string model;                       // astfill.model: a model path ("" = embedded default)
+  unsigned prefix_lines = 64;              // astfill.context.prefixLines
+  unsigned suffix_lines = 32;              // astfill.context.suffixLines
+  unsigned cross_file_tokens = 1024;       // astfill.context.crossFileTokens
+
+  bool enabled_for(const std::string& language_id) const {
+    if (!enable) return false;
+    auto it = languages.find(language_id);
+    return it == languages.end() || it->second;
+  }
+};
+
+}  // namespace astfill::completion

@@ -1,0 +1,155 @@
+#include "lsp/jsonrpc.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace astfill::lsp {
+namespace {
+
+bool valid_id(const json::value& v) {
+  if (v.is_int64() || v.is_uint64() || v.is_string()) return true;
+  if (v.is_double()) {
+    double d = v.get_double();
+    return std::isfinite(d) && d == std::floor(d);
+  }
+  return false;
+}
+
+Malformed malformed(ErrorCode code, std::string message, json::value id = nullptr) {
+  return Malformed{RpcError{code, std::move(message), std::nullopt}, std::move(id)};
+}
+
+std::optional<RpcError> read_error(const json::value& v) {
+  RpcError e{ErrorCode::UnknownErrorCode, "", std::nullopt};
+  if (auto* o = v.if_object()) {
+    if (auto* c = o->if_contains("code"); c && c->is_int64())
+      e.code = static_cast<ErrorCode>(c->get_int64());
+    if (auto* m = o->if_contains("message"); m && m->is_string())
+      e.message = std::string(m->get_string());
+    if (auto* d = o->if_contains("data")) e.data = *d;
+  }
+  return e;
+}
+
+}  // namespace
+
+std::string RequestId::key() const {
+  if (value.is_string()) return "s:" + std::string(value.get_string());
+  // 7, 7u and 7.0 name the same request.
+  if (value.is_int64()) return "n:" + std::to_string(value.get_int64());
+  if (value.is_uint64()) return "n:" + std::to_string(value.get_uint64());
+  if (value.is_double()) return "n:" + std::to_string(static_cast<int64_t>(value.get_double()));
+  return "?:" + json::serialize(value);
+}
+
+std::string RequestId::to_string() const { return json::serialize(value); }
+
+Incoming classify(std::string_view body) {
+  json::parse_options opts;
+  opts.allow_invalid_utf8 = true;  // documents with bad bytes are repaired later, not dropped
+  opts.max_depth = 256;
+  json::stream_parser parser({}, opts);
+  std::error_code ec;
+  size_t used = parser.write_some(body.data(), body.size(), ec);
+  if (!ec && used < body.size()) {
+    // Trailing bytes after a complete value: only whitespace is allowed.
+    size_t i = used;
+    while (i < body.size() && (body[i] == ' ' || body[i] == '\t' || body[i] == '\r' || body[i] == '\n')) ++i;
+    if (i < body.size()) {
+      return malformed(ErrorCode::ParseError, "invalid JSON in message body: unexpected data after the value at byte " +
+                                                  std::to_string(i));
+    }
+  }
+  if (!ec) parser.finish(ec);
+  if (ec) {
+    return malformed(ErrorCode::ParseError, "invalid JSON in message body at byte " +
+                                                std::to_string(std::min(used, body.size())) + " of " +
+                                                std::to_string(body.size()) + ": " + ec.message());
+  }
+  json::value doc = parser.release();
+  if (doc.is_array()) {
+    return malformed(ErrorCode::InvalidRequest, "JSON-RPC batches are not supported by LSP");
+  }
+  auto* obj = doc.if_object();
+  if (!obj) return malformed(ErrorCode::InvalidRequest, "message is not a JSON object");
+
+  json::value id = nullptr;
+  bool has_id = false;
+  if (auto* v = obj->if_contains("id")) {
+    if (!valid_id(*v)) {
+      // A response to a request we could not identify may carry id null.
+      if (!(v->is_null() && (obj->contains("result") || obj->contains("error"))))
+        return malformed(ErrorCode::InvalidRequest, "'id' must be an integer or a string");
+    } else {
+      id = *v;
+      has_id = true;
+    }
+  }
+  auto* version = obj->if_contains("jsonrpc");
+  if (!version || !version->is_string() || version->get_string() != "2.0")
+    return malformed(ErrorCode::InvalidRequest, "'jsonrpc' must be \"2.0\"", id);
+
+  if (auto* m = obj->if_contains("method")) {
+    if (!m->is_string()) return malformed(ErrorCode::InvalidRequest, "'method' must be a string", id);
+    json::value params = nullptr;
+    if (auto* p = obj->if_contains("params")) {
+      if (!p->is_object() && !p->is_array())
+        return malformed(ErrorCode::InvalidRequest, "'params' must be an object or an array", id);
+      params = *p;
+    }
+    std::string method(m->get_string());
+    if (has_id) return Request{RequestId{id}, std::move(method), std::move(params)};
+    if (obj->contains("id"))
+      return malformed(ErrorCode::InvalidRequest, "'id' must be an integer or a string");
+    return Notification{std::move(method), std::move(params)};
+  }
+  if (obj->contains("result") || obj->contains("error")) {
+    Response r{RequestId{id}, std::nullopt, std::nullopt};
+    if (auto* res = obj->if_contains("result")) r.result = *res;
+    if (auto* err = obj->if_contains("error")) r.error = read_error(*err);
+    return r;
+  }
+  return malformed(ErrorCode::InvalidRequest,
+                   "message has neither 'method' (request or notification) nor 'result'/'error' (response)",
+                   id);
+}
+
+std::string serialize_result(const RequestId& id, const json::value& result) {
+  json::object o;
+  o["jsonrpc"] = "2.0";
+  o["id"] = id.value;
+  o["result"] = result;
+  return json::serialize(o);
+}
+
+std::string serialize_error(const json::value& id, const RpcError& error) {
+  json::object e;
+  e["code"] = static_cast<int>(error.code);
+  e["message"] = error.message;
+  if (error.data) e["data"] = *error.data;
+  json::object o;
+  o["jsonrpc"] = "2.0";
+  o["id"] = id;
+  o["error"] = std::move(e);
+  return json::serialize(o);
+}
+
+std::string serialize_notification(std::string_view method, const json::value& params) {
+  json::object o;
+  o["jsonrpc"] = "2.0";
+  o["method"] = method;
+  if (!params.is_null()) o["params"] = params;
+  return json::serialize(o);
+}
+
+std::string serialize_request(const json::value& id, std::string_view method,
+                              const json::value& params) {
+  json::object o;
+  o["jsonrpc"] = "2.0";
+  o["id"] = id;
+  o["method"] = method;
+  if (!params.is_null()) o["params"] = params;
+  return json::serialize(o);
+}
+
+}  // namespace astfill::lsp

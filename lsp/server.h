@@ -1,0 +1,184 @@
+// One client's LSP session: lifecycle, dispatch, documents, requests in flight.
+//
+// A LanguageServer is fed framed message bodies by a transport (stdio or one
+// TCP connection) and answers through the `send` callback. It lives on the
+// loop thread; see lsp/scheduler.h for how work leaves that thread and comes
+// back. Handlers for each feature live in their own files
+// (lsp/text_sync.cpp, lsp/workspace.cpp, lsp/completion_handlers.cpp).
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "completion/service.h"
+#include "lsp/documents.h"
+#include "lsp/jsonrpc.h"
+#include "lsp/protocol.h"
+#include "lsp/scheduler.h"
+#include "lsp/settings.h"
+#include "support/cancel.h"
+#include "support/progress.h"
+
+namespace astfill::lsp {
+
+struct ServerOptions {
+  std::string version = "0.0.0";
+  // When set, `initialize` must carry initializationOptions.token equal to it,
+  // and the session is closed on anything else (TCP sessions).
+  std::optional<std::string> auth_token;
+  // Adds this much cancellable work, with progress reports, before each
+  // completion request is computed: it lets clients and tests exercise
+  // cancellation, supersession and progress against a fixed latency.
+  std::chrono::milliseconds simulated_latency{0};
+  // A label for logs ("stdio", "tcp 127.0.0.1:5123").
+  std::string peer = "stdio";
+};
+
+class LanguageServer : public std::enable_shared_from_this<LanguageServer> {
+ public:
+  struct Callbacks {
+    std::function<void(std::string body)> send;   // one JSON-RPC body, loop thread
+    std::function<void(int exit_code)> exit;      // the `exit` notification arrived
+    std::function<void(std::string why)> close;   // the session must end (auth failure)
+  };
+
+  static std::shared_ptr<LanguageServer> create(ServerOptions options, WorkerPool& workers,
+                                                LoopPoster& loop, Callbacks callbacks);
+
+  // A framed body arrived.
+  void on_message(std::string_view body);
+  // The framing layer could not read a message: answered with an error, id null.
+  void on_framing_error(const std::string& error, ErrorCode code);
+  // The connection is gone: cancel everything; nothing more is sent.
+  void on_disconnect();
+
+  size_t in_flight() const { return in_flight_.size(); }
+  bool shutdown_requested() const { return shutdown_; }
+  bool initialized() const { return state_ != State::Uninitialized; }
+
+ private:
+  LanguageServer(ServerOptions options, WorkerPool& workers, LoopPoster& loop, Callbacks callbacks);
+
+  enum class State { Uninitialized, Initialized, ShutDown };
+  enum class RequestKind { InlineCompletion, Completion, Command };
+
+  // A request running on a worker. Loop thread only.
+  struct InFlight {
+    RequestId id;
+    std::string method;
+    RequestKind kind;
+    std::string uri;  // the document it reads, if any
+    CancellationSource cancel;
+    std::optional<json::value> progress_token;
+    bool progress_open = false;
+    std::chrono::steady_clock::time_point started;
+  };
+
+  using Result = std::variant<json::value, RpcError>;
+  // Runs on a worker; may report progress; returns the result or an error.
+  using Work = std::function<Result(const CancellationToken&, Progress&)>;
+
+  void handle_request(Request req);
+  void handle_notification(Notification note);
+  void handle_response(Response resp);
+
+  // Lifecycle (lsp/server.cpp).
+  void on_initialize(const Request& req);
+  void on_shutdown(const Request& req);
+  void on_exit();
+  void on_cancel_request(const json::value& params);
+  // Text synchronisation (lsp/text_sync.cpp).
+  void on_did_open(const json::value& params);
+  void on_did_change(const json::value& params);
+  void on_did_close(const json::value& params);
+  void on_did_save(const json::value& params);
+  // Workspace (lsp/workspace.cpp).
+  void on_did_change_workspace_folders(const json::value& params);
+  void on_did_change_configuration(const json::value& params);
+  void on_did_change_watched_files(const json::value& params);
+  void on_execute_command(const Request& req);
+  json::value status() const;
+  // Completion (lsp/completion_handlers.cpp).
+  struct Located {
+    DocumentSnapshot doc;
+    size_t offset;
+  };
+  // The open document and byte offset a position request names, or an
+  // InvalidParams answer and nullopt.
+  std::optional<Located> locate(const Request& req, const PositionRequestParams& p);
+  void on_completion(const Request& req);
+  void on_inline_completion(const Request& req);
+
+  // Decodes params into P, or answers InvalidParams and returns nullopt.
+  template <typename P>
+  std::optional<P> decode_request(const Request& req);
+  template <typename P>
+  std::optional<P> decode_notification(const Notification& note);
+
+  void run_async(const Request& req, RequestKind kind, std::string uri,
+                 std::optional<IntOrString> progress_token, std::string title, Work work);
+  void finish(const std::string& key, Result result);
+  void progress(const std::string& key, std::optional<uint32_t> pct, std::string message);
+  // Cancels a request and answers it now.
+  void cancel_in_flight(const std::string& key, CancelReason reason);
+  void cancel_for_document(const std::string& uri, CancelReason reason, bool inline_only,
+                           const std::string& except_key = "");
+  void close_progress(InFlight& f, const std::string& message);
+
+  void reply(const RequestId& id, json::value result);
+  void reply_error(const json::value& id, ErrorCode code, std::string message);
+  void notify(std::string_view method, json::value params);
+  // window/logMessage plus our own log.
+  void tell(MessageType type, const std::string& message);
+
+  ServerOptions options_;
+  WorkerPool& workers_;
+  LoopPoster& loop_;
+  Callbacks cb_;
+
+  State state_ = State::Uninitialized;
+  bool shutdown_ = false;
+  bool closed_ = false;
+  bool authenticated_ = false;
+  PositionEncoding encoding_ = PositionEncoding::Utf16;
+  bool client_progress_ = false;
+  std::string client_name_;
+  std::vector<WorkspaceFolder> folders_;
+  Settings settings_;
+  DocumentStore documents_;
+  std::shared_ptr<const completion::CompletionService> completion_;
+  std::map<std::string, InFlight> in_flight_;  // by RequestId::key()
+  uint64_t next_server_request_ = 1;
+  uint64_t watched_file_events_ = 0;
+};
+
+template <typename P>
+std::optional<P> LanguageServer::decode_request(const Request& req) {
+  P p{};
+  Decoder d;
+  if (!from_json(req.params, p, "params", d)) {
+    reply_error(req.id.value, ErrorCode::InvalidParams, req.method + ": " + d.error());
+    return std::nullopt;
+  }
+  return p;
+}
+
+template <typename P>
+std::optional<P> LanguageServer::decode_notification(const Notification& note) {
+  P p{};
+  Decoder d;
+  if (!from_json(note.params, p, "params", d)) {
+    // A notification has no answer: tell the client through its log.
+    tell(MessageType::Error, note.method + ": invalid params, ignored: " + d.error());
+    return std::nullopt;
+  }
+  return p;
+}
+
+}  // namespace astfill::lsp

@@ -1,0 +1,127 @@
+#include "lsp/settings.h"
+
+#include <functional>
+
+#include "support/log.h"
+
+namespace astfill::lsp {
+namespace json = boost::json;
+namespace {
+
+using Warnings = std::vector<std::string>;
+
+void read_bool(const json::value& v, const std::string& key, bool& out, Warnings& w) {
+  if (v.is_bool()) out = v.get_bool();
+  else w.push_back("setting astfill." + key + ": expected true or false; ignored");
+}
+
+void read_count(const json::value& v, const std::string& key, unsigned& out, unsigned lo,
+                unsigned hi, Warnings& w) {
+  int64_t n = 0;
+  if (v.is_int64()) n = v.get_int64();
+  else if (v.is_uint64()) n = static_cast<int64_t>(std::min<uint64_t>(v.get_uint64(), hi + 1ull));
+  else if (v.is_double() && v.get_double() == static_cast<double>(static_cast<int64_t>(v.get_double())))
+    n = static_cast<int64_t>(v.get_double());
+  else {
+    w.push_back("setting astfill." + key + ": expected an integer; ignored");
+    return;
+  }
+  if (n < lo || n > hi) {
+    w.push_back("setting astfill." + key + ": " + std::to_string(n) + " is outside " +
+                std::to_string(lo) + ".." + std::to_string(hi) + "; ignored");
+    return;
+  }
+  out = static_cast<unsigned>(n);
+}
+
+void read_string(const json::value& v, const std::string& key, std::string& out, Warnings& w) {
+  if (v.is_string()) out = std::string(v.get_string());
+  else w.push_back("setting astfill." + key + ": expected a string; ignored");
+}
+
+}  // namespace
+
+std::vector<std::string> apply_settings(const json::value& section, Settings& s) {
+  Warnings w;
+  if (section.is_null()) return w;
+  auto* o = section.if_object();
+  if (!o) {
+    w.push_back("setting astfill: expected an object of settings; ignored");
+    return w;
+  }
+  auto& c = s.completion;
+  for (auto& [k, v] : *o) {
+    std::string key(k);
+    if (key == "enable") read_bool(v, key, c.enable, w);
+    else if (key == "maxTokens") read_count(v, key, c.max_tokens, 1, 4096, w);
+    else if (key == "timeoutMs") read_count(v, key, c.timeout_ms, 1, 600000, w);
+    else if (key == "model") read_string(v, key, c.model, w);
+    else if (key == "logLevel") {
+      std::string level;
+      read_string(v, key, level, w);
+      if (level.empty()) continue;
+      if (auto parsed = log::parse_level(level)) {
+        s.log_level = level;
+        log::set_level(*parsed);
+      } else {
+        w.push_back("setting astfill.logLevel: '" + level +
+                    "' is not one of error, warn, info, debug, trace; ignored");
+      }
+    } else if (key == "languages") {
+      auto* langs = v.if_object();
+      if (!langs) {
+        w.push_back("setting astfill.languages: expected an object {languageId: true|false}; ignored");
+        continue;
+      }
+      std::map<std::string, bool> next;
+      bool ok = true;
+      for (auto& [lang, on] : *langs) {
+        if (!on.is_bool()) {
+          w.push_back("setting astfill.languages." + std::string(lang) + ": expected true or false; ignored");
+          ok = false;
+          break;
+        }
+        next[std::string(lang)] = on.get_bool();
+      }
+      if (ok) c.languages = std::move(next);
+    } else if (key == "context") {
+      auto* ctx = v.if_object();
+      if (!ctx) {
+        w.push_back("setting astfill.context: expected an object; ignored");
+        continue;
+      }
+      for (auto& [ck, cv] : *ctx) {
+        std::string sub(ck);
+        std::string full = "context." + sub;
+        if (sub == "prefixLines") read_count(cv, full, c.prefix_lines, 0, 100000, w);
+        else if (sub == "suffixLines") read_count(cv, full, c.suffix_lines, 0, 100000, w);
+        else if (sub == "crossFileTokens") read_count(cv, full, c.cross_file_tokens, 0, 1000000, w);
+        else w.push_back("setting astfill." + full + " is unknown; ignored");
+      }
+    } else if (key == "path" || key == "serverPath" || key == "trace") {
+      // Editor-side settings (where the binary lives, protocol tracing): not ours.
+    } else {
+      w.push_back("setting astfill." + key + " is unknown; ignored");
+    }
+  }
+  return w;
+}
+
+json::value to_json(const Settings& s) {
+  const auto& c = s.completion;
+  json::object langs;
+  for (auto& [k, v] : c.languages) langs[k] = v;
+  return json::object{
+      {"enable", c.enable},
+      {"languages", std::move(langs)},
+      {"maxTokens", c.max_tokens},
+      {"timeoutMs", c.timeout_ms},
+      {"model", c.model},
+      {"context", json::object{{"prefixLines", c.prefix_lines},
+                               {"suffixLines", c.suffix_lines},
+                               {"crossFileTokens", c.cross_file_tokens}}},
+      {"logLevel", s.log_level.empty() ? std::string(log::level_name(log::level())) : s.log_level},
+  };
+}
+
+}  // namespace astfill::lsp

@@ -1,0 +1,88 @@
+// Workspace folders, configuration, watched files and executeCommand.
+#include <algorithm>
+
+#include "lsp/server.h"
+#include "support/log.h"
+
+namespace astfill::lsp {
+
+void LanguageServer::on_did_change_workspace_folders(const json::value& params) {
+  Notification note{"workspace/didChangeWorkspaceFolders", params};
+  auto p = decode_notification<DidChangeWorkspaceFoldersParams>(note);
+  if (!p) return;
+  for (auto& gone : p->removed) {
+    std::erase_if(folders_, [&](const WorkspaceFolder& f) { return f.uri == gone.uri; });
+  }
+  for (auto& added : p->added) {
+    bool known = std::any_of(folders_.begin(), folders_.end(),
+                             [&](const WorkspaceFolder& f) { return f.uri == added.uri; });
+    if (!known) folders_.push_back(added);
+  }
+  log::info(options_.peer, ": workspace folders now ", folders_.size(), " (+", p->added.size(),
+            " -", p->removed.size(), ")");
+}
+
+void LanguageServer::on_did_change_configuration(const json::value& params) {
+  Notification note{"workspace/didChangeConfiguration", params};
+  auto p = decode_notification<DidChangeConfigurationParams>(note);
+  if (!p) return;
+  // Settings arrive as {"astfill": {...}}. Other sections belong to other tools.
+  auto* o = p->settings.if_object();
+  if (!o) return;
+  auto* section = o->if_contains("astfill");
+  if (!section) return;
+  for (auto& w : apply_settings(*section, settings_)) tell(MessageType::Warning, w);
+  log::info(options_.peer, ": settings updated: ", json::serialize(to_json(settings_)));
+}
+
+void LanguageServer::on_did_change_watched_files(const json::value& params) {
+  Notification note{"workspace/didChangeWatchedFiles", params};
+  auto p = decode_notification<DidChangeWatchedFilesParams>(note);
+  if (!p) return;
+  watched_file_events_ += p->changes.size();
+  for (auto& c : p->changes) {
+    const char* what = c.type == FileChangeType::Created   ? "created"
+                       : c.type == FileChangeType::Deleted ? "deleted"
+                                                           : "changed";
+    log::debug(options_.peer, ": watched file ", what, ": ", c.uri);
+  }
+}
+
+json::value LanguageServer::status() const {
+  json::array folders;
+  for (auto& f : folders_) folders.push_back(to_json(f));
+  json::array docs;
+  for (auto& uri : documents_.uris()) {
+    auto snap = documents_.get(uri);
+    docs.push_back(json::object{{"uri", uri},
+                                {"languageId", snap->language_id},
+                                {"version", snap->version},
+                                {"bytes", snap->text->size()}});
+  }
+  return json::object{
+      {"version", options_.version},
+      {"client", client_name_},
+      {"positionEncoding", encoding_name(encoding_)},
+      {"workspaceFolders", std::move(folders)},
+      {"documents", std::move(docs)},
+      {"requestsInFlight", in_flight_.size()},
+      {"workers", workers_.threads()},
+      {"watchedFileEvents", watched_file_events_},
+      {"model", completion_->has_model() ? json::value(settings_.completion.model) : json::value(nullptr)},
+      {"settings", to_json(settings_)},
+  };
+}
+
+void LanguageServer::on_execute_command(const Request& req) {
+  auto p = decode_request<ExecuteCommandParams>(req);
+  if (!p) return;
+  if (p->command == "astfill.status") {
+    reply(req.id, status());
+    return;
+  }
+  reply_error(req.id.value, ErrorCode::InvalidParams,
+              "workspace/executeCommand: unknown command '" + p->command +
+                  "' (this server provides: astfill.status)");
+}
+
+}  // namespace astfill::lsp

@@ -92,7 +92,8 @@ Incoming classify(std::string_view body) {
   if (auto* m = obj->if_contains("method")) {
     if (!m->is_string()) return malformed(ErrorCode::InvalidRequest, "'method' must be a string", id);
     json::value params = nullptr;
-    if (auto* p = obj->if_contains("params")) {
+    if (auto* p = obj->if_contains("params"); p && !p->is_null()) {
+      // null is read as "absent": several clients send it for exit/shutdown.
       if (!p->is_object() && !p->is_array())
         return malformed(ErrorCode::InvalidRequest, "'params' must be an object or an array", id);
       params = *p;

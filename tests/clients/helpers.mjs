@@ -114,8 +114,13 @@ export async function killProcess(proc) {
   await withTimeout(proc.exited, WAIT_MS, 'a killed daemon to exit').catch(() => {});
 }
 
+const tempDirs = new Set();
+
+// Kills every daemon still running and removes the temporary files.
 export async function killAll() {
   await Promise.all([...spawned].map((p) => killProcess(p)));
+  for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
+  tempDirs.clear();
 }
 
 function tail(text, n = 600) {
@@ -124,6 +129,7 @@ function tail(text, n = 600) {
 
 export function tempFile(name, contents) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'astfill-test-'));
+  tempDirs.add(dir);
   const file = path.join(dir, name);
   fs.writeFileSync(file, contents);
   return file;
@@ -346,13 +352,13 @@ export async function startTcpServer(args = []) {
   return { proc, port };
 }
 
-// Opens a TCP connection; resolves once connected. The socket gets `closed`,
-// a promise settled when the peer closes it (or it errors).
+// Opens a TCP connection; resolves once connected. The socket gets `closedPromise`,
+// a promise settled when the socket closes (peer close, error or destroy).
 export function connectTcp(port) {
   return withTimeout(
     new Promise((resolve, reject) => {
       const socket = net.connect({ host: '127.0.0.1', port });
-      socket.closed = new Promise((res) => socket.once('close', res));
+      socket.closedPromise = new Promise((res) => socket.once('close', res));
       socket.on('error', () => {});
       socket.once('connect', () => resolve(socket));
       socket.once('error', reject);
@@ -363,7 +369,7 @@ export function connectTcp(port) {
 }
 
 export function waitForSocketClose(socket, what = 'the server to close the connection', ms = WAIT_MS) {
-  return withTimeout(socket.closed, ms, what);
+  return withTimeout(socket.closedPromise, ms, what);
 }
 
 // ---- Raw framing --------------------------------------------------------------------
@@ -428,3 +434,16 @@ export function writeBytes(stream, bytes) {
     'a write to the daemon',
   );
 }
+
+// A daemon on stdio driven with raw bytes: `send` writes exactly what it is
+// given, `log` holds the parsed frames the daemon wrote, in order.
+export async function startRaw(args = []) {
+  const proc = await spawnDaemon(['serve', ...args]);
+  const log = readFrames(proc.stdout);
+  return { proc, log, send: (bytes) => writeBytes(proc.stdin, bytes) };
+}
+
+export const request = (id, method, params) =>
+  params === undefined ? { jsonrpc: '2.0', id, method } : { jsonrpc: '2.0', id, method, params };
+export const notification = (method, params) =>
+  params === undefined ? { jsonrpc: '2.0', method } : { jsonrpc: '2.0', method, params };

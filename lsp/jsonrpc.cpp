@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "support/utf8.h"
+
 namespace astfill::lsp {
 namespace {
 
@@ -29,6 +31,15 @@ std::optional<RpcError> read_error(const json::value& v) {
     if (auto* d = o->if_contains("data")) e.data = *d;
   }
   return e;
+}
+
+// Client strings echoed back (a method name, a URI, an id) may hold invalid
+// UTF-8, which the serializer copies verbatim; the output must still be valid
+// JSON. Invalid bytes can only come from inside strings (everything else is
+// ASCII), so repairing the serialized text is safe.
+std::string valid_utf8(std::string body) {
+  sanitize_utf8(body);
+  return body;
 }
 
 }  // namespace
@@ -120,7 +131,7 @@ std::string serialize_result(const RequestId& id, const json::value& result) {
   o["jsonrpc"] = "2.0";
   o["id"] = id.value;
   o["result"] = result;
-  return json::serialize(o);
+  return valid_utf8(json::serialize(o));
 }
 
 std::string serialize_error(const json::value& id, const RpcError& error) {
@@ -132,7 +143,7 @@ std::string serialize_error(const json::value& id, const RpcError& error) {
   o["jsonrpc"] = "2.0";
   o["id"] = id;
   o["error"] = std::move(e);
-  return json::serialize(o);
+  return valid_utf8(json::serialize(o));
 }
 
 std::string serialize_notification(std::string_view method, const json::value& params) {
@@ -140,7 +151,7 @@ std::string serialize_notification(std::string_view method, const json::value& p
   o["jsonrpc"] = "2.0";
   o["method"] = method;
   if (!params.is_null()) o["params"] = params;
-  return json::serialize(o);
+  return valid_utf8(json::serialize(o));
 }
 
 std::string serialize_request(const json::value& id, std::string_view method,
@@ -150,7 +161,7 @@ std::string serialize_request(const json::value& id, std::string_view method,
   o["id"] = id;
   o["method"] = method;
   if (!params.is_null()) o["params"] = params;
-  return json::serialize(o);
+  return valid_utf8(json::serialize(o));
 }
 
 }  // namespace astfill::lsp

@@ -14,6 +14,8 @@
 #include <string>
 #include <string_view>
 
+#include "support/utf8.h"
+
 namespace astfill::lsp {
 
 enum class PositionEncoding { Utf8, Utf16, Utf32 };
@@ -44,11 +46,5 @@ Position position_at(std::string_view text, size_t offset, PositionEncoding enc)
 
 // Number of lines as LSP counts them (always at least 1).
 size_t line_count(std::string_view text);
-
-// UTF-8 validation. Returns the byte offset of the first invalid sequence.
-std::optional<size_t> first_invalid_utf8(std::string_view text);
-
-// Replaces every invalid UTF-8 sequence with U+FFFD; returns the count replaced.
-size_t sanitize_utf8(std::string& text);
 
 }  // namespace astfill::lsp

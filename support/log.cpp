@@ -20,6 +20,7 @@ std::FILE* out() { return g_out ? g_out : stderr; }
 }  // namespace
 
 std::optional<Level> parse_level(std::string_view name) {
+  if (name == "off") return Level::Off;
   if (name == "error") return Level::Error;
   if (name == "warn" || name == "warning") return Level::Warn;
   if (name == "info") return Level::Info;
@@ -30,6 +31,7 @@ std::optional<Level> parse_level(std::string_view name) {
 
 const char* level_name(Level level) {
   switch (level) {
+    case Level::Off: return "off";
     case Level::Error: return "error";
     case Level::Warn: return "warn";
     case Level::Info: return "info";

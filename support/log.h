@@ -10,7 +10,7 @@
 
 namespace astfill::log {
 
-enum class Level { Error = 0, Warn = 1, Info = 2, Debug = 3, Trace = 4 };
+enum class Level { Off = -1, Error = 0, Warn = 1, Info = 2, Debug = 3, Trace = 4 };
 
 std::optional<Level> parse_level(std::string_view name);
 const char* level_name(Level level);

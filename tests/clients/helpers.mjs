@@ -386,6 +386,7 @@ export function frame(body) {
 export class FrameParser {
   constructor() {
     this.buf = Buffer.alloc(0);
+    this.bodies = []; // every body as the raw bytes received, in order
   }
 
   // Returns the complete messages (parsed JSON) now available.
@@ -397,13 +398,23 @@ export class FrameParser {
       if (headerEnd < 0) break;
       const header = this.buf.subarray(0, headerEnd).toString('ascii');
       const m = /^Content-Length: (\d+)$/im.exec(header);
-      if (!m) throw new Error(`daemon wrote a frame header without Content-Length: ${JSON.stringify(header)}`);
+      if (!m) {
+        // Not recoverable: report it as a message so the waiting test fails clearly.
+        out.push({ frameError: `daemon wrote a frame header without Content-Length: ${JSON.stringify(header)}` });
+        this.buf = Buffer.alloc(0);
+        break;
+      }
       const length = Number(m[1]);
       const start = headerEnd + 4;
       if (this.buf.length < start + length) break;
-      const body = this.buf.subarray(start, start + length).toString('utf8');
+      const raw = Buffer.from(this.buf.subarray(start, start + length));
       this.buf = this.buf.subarray(start + length);
-      out.push(JSON.parse(body));
+      this.bodies.push(raw);
+      try {
+        out.push(JSON.parse(raw.toString('utf8')));
+      } catch (e) {
+        out.push({ frameError: `daemon wrote a body that is not JSON (${e.message}): ${raw.toString('utf8').slice(0, 200)}` });
+      }
     }
     return out;
   }

@@ -406,6 +406,11 @@ describe('workspace', () => {
     assert.equal(status.settings.languages.python, false);
   });
 
+  test('settings in initializationOptions.astfill apply at initialize', async (t) => {
+    const { client } = await serve(t, { init: { initializationOptions: { astfill: { maxTokens: 10 } } } });
+    assert.equal((await client.status()).settings.maxTokens, 10);
+  });
+
   test('workspace folders from rootUri and didChangeWorkspaceFolders', async (t) => {
     const { client } = await serve(t, { init: { rootUri: 'file:///home/u/proj' } });
     let status = await client.status();
@@ -446,6 +451,24 @@ describe('lifecycle', () => {
     await client.notify('exit');
     const { code } = await waitForExit(proc);
     assert.equal(code, 1);
+  });
+
+  test('exit before initialize ends with code 1', async (t) => {
+    const { client, proc } = await serve(t, { initialize: false });
+    await client.notify('exit');
+    const { code } = await waitForExit(proc);
+    assert.equal(code, 1);
+  });
+
+  test('a request in flight when stdin closes is still answered, then the process exits', async (t) => {
+    const { proc, client } = await serve(t);
+    await open(client, 'file:///work/eof.py', 'x = 1\n');
+    const pending = client.request('textDocument/inlineCompletion', inlineParams('file:///work/eof.py', { workDoneToken: 'eof' }));
+    await client.waitFor(isProgress('eof', 'begin'), 'the request to start');
+    proc.stdin.end();
+    assert.deepEqual(await pending, { items: [] });
+    const { code } = await waitForExit(proc, 10_000, 'the daemon to exit after answering');
+    assert.equal(code, 1, 'no exit notification -> code 1');
   });
 
   test('closing stdin without exit ends the process with code 1', async (t) => {

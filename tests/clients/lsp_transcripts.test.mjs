@@ -153,10 +153,7 @@ describe('stream handling', () => {
   test('several messages coalesced in one write are all answered, in order', async (t) => {
     const s = await initialized(t);
     const ids = [50, 51, 'fifty-two', 53, 54];
-    await s.send(Buffer.concat([
-      ...ids.map((id) => frame(status(id))),
-      // A bare "\n\n" separator from a hand-written client is tolerated too.
-    ]));
+    await s.send(Buffer.concat(ids.map((id) => frame(status(id)))));
     await s.log.waitFor(isResponse(54), 'the answer to the last coalesced request');
     const got = s.log.messages.filter((m) => m.id !== undefined && m.id !== 0).map((m) => m.id);
     assert.deepEqual(got, ids);
@@ -178,6 +175,59 @@ describe('stream handling', () => {
     assert.equal(doc.bytes, Buffer.byteLength('ab\uFFFD\uFFFDcd'));
     assert.equal(doc.bytes, 10);
     assert.equal(doc.version, 1);
+  });
+});
+
+describe('encoding', () => {
+  test('Content-Length counts bytes and a Content-Type header is accepted', async (t) => {
+    const s = await initialized(t);
+    const uri = 'file:///raw/café/日本.py';
+    const open = Buffer.from(JSON.stringify(notification('textDocument/didOpen', {
+      textDocument: { uri, languageId: 'python', version: 3, text: 'x = "😀"\n' },
+    })));
+    const withType = Buffer.concat([
+      Buffer.from(`Content-Length: ${open.length}\r\nContent-Type: application/vscode-jsonrpc; charset=utf-8\r\n\r\n`),
+      open,
+    ]);
+    await s.send(withType);
+    // The answer contains non-ASCII text: our parser reads exactly
+    // Content-Length bytes, so a character count would break the next frame.
+    const st = await expectServed(s, 80);
+    assert.deepEqual(st.result.documents.map((d) => [d.uri, d.version, d.bytes]),
+      [[uri, 3, Buffer.byteLength('x = "😀"\n')]]);
+    await expectServed(s, 81);
+    assert.deepEqual(s.log.messages.filter((m) => m.frameError), []);
+  });
+
+  // JSON text exchanged between systems must be UTF-8 (RFC 8259 §8.1) and LSP
+  // bodies are utf-8 encoded: the daemon must not echo raw invalid bytes from
+  // its input (a method name, a uri) into what it writes.
+  test('replies stay valid UTF-8 when a message carries invalid UTF-8 outside document text', async (t) => {
+    const s = await initialized(t);
+    const badMethod = Buffer.concat([
+      Buffer.from('{"jsonrpc":"2.0","id":90,"method":"astfill/x'), Buffer.from([0xff]), Buffer.from('"}'),
+    ]);
+    const badUri = Buffer.concat([
+      Buffer.from('{"jsonrpc":"2.0","method":"textDocument/didOpen","params":{"textDocument":{"uri":"file:///raw/bad'),
+      Buffer.from([0xfe]),
+      Buffer.from('.py","languageId":"python","version":1,"text":"x"}}}'),
+    ]);
+    await s.send(Buffer.concat([frame(badMethod), frame(badUri)]));
+    const answer = await s.log.waitFor(isResponse(90), 'an answer to the request with an invalid UTF-8 method name');
+    assert.ok(answer.error && [-32700, -32600, -32601].includes(answer.error.code),
+      `an error answer: ${JSON.stringify(answer)}`);
+    await expectServed(s, 91);
+    const decoder = new TextDecoder('utf-8', { fatal: true });
+    const bad = [];
+    s.log.parser.bodies.forEach((body, i) => {
+      try {
+        decoder.decode(body);
+      } catch {
+        const at = body.findIndex((b) => b >= 0x80);
+        bad.push(`frame ${i}: ${body.toString('latin1').slice(Math.max(0, at - 60), at + 20).replace(/[\x80-\xff]/g, (c) => `\\x${c.charCodeAt(0).toString(16)}`)}`);
+      }
+    });
+    assert.deepEqual(bad, [], 'every body the daemon writes must be valid UTF-8');
   });
 });
 

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <random>
 
+using namespace astfill;
 using namespace astfill::lsp;
 
 namespace {

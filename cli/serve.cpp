@@ -25,6 +25,7 @@ std::optional<std::string> parse_listen(const std::string& text, lsp::TransportO
     host = text.substr(0, colon);
     port = text.substr(colon + 1);
   }
+  if (host == "localhost") host = "127.0.0.1";
   unsigned long long p = 0;
   if (auto err = parse_uint(port, "port number", 0, 65535, p)) return err;
   out.host = host;
@@ -98,10 +99,10 @@ int run_serve(const std::vector<std::string>& args) {
              log_file = v;
              return std::nullopt;
            });
-  p.option("--log-level", "LEVEL", "error, warn, info (default), debug or trace",
+  p.option("--log-level", "LEVEL", "off, error, warn, info (default), debug or trace",
            [&](const std::string& v) -> std::optional<std::string> {
              auto l = log::parse_level(v);
-             if (!l) return "'" + v + "' is not one of error, warn, info, debug, trace";
+             if (!l) return "'" + v + "' is not one of off, error, warn, info, debug, trace";
              level = *l;
              return std::nullopt;
            });

@@ -2,6 +2,7 @@
 // lifecycle), all sharing one worker pool. Binds loopback unless told
 // otherwise. With a token, a connection must authenticate in `initialize`
 // within kAuthTimeout or it is closed; nothing else is served before that.
+// Without one, an idle connection is left alone, as a stdio session would be.
 #include <signal.h>
 
 #include <chrono>
@@ -41,6 +42,7 @@ class Connection {
   std::string peer_;
   std::optional<Session> session_;
   bool closing_ = false;
+  bool requires_token_ = false;
   int handles_open_ = 2;
 };
 
@@ -173,6 +175,7 @@ Connection::Connection(TcpServer& owner, uv_loop_t* loop, const TransportOptions
   auth_timer_.data = this;
   ServerOptions server = options.server;
   server.peer = peer_;
+  requires_token_ = server.auth_token.has_value();
   session_.emplace(server, options.max_message_bytes, workers, poster,
                    Session::Io{[this](std::string frame) { write(std::move(frame)); },
                                [this](int) { close("exit"); },
@@ -190,7 +193,7 @@ void Connection::start() {
       uv_ip4_name(reinterpret_cast<sockaddr_in*>(&addr), name, sizeof name);
   }
   log::info(peer_, ": connected from ", name);
-  if (session_ && !session_->server().initialized()) {
+  if (requires_token_) {
     uv_timer_start(
         &auth_timer_,
         [](uv_timer_t* t) {

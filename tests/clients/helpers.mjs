@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   createMessageConnection,
   StreamMessageReader,
@@ -16,9 +17,11 @@ import {
   SocketMessageWriter,
 } from 'vscode-jsonrpc/node.js';
 
+// The binary under test: $ASTFILL_BIN (CTest sets it), else the release build
+// of this checkout.
 export const BIN = process.env.ASTFILL_BIN
   ? path.resolve(process.env.ASTFILL_BIN)
-  : '/work/main/build/cli/astfill';
+  : fileURLToPath(new URL('../../build/cli/astfill', import.meta.url));
 
 // Default timeout for a single wait (a response, a notification, an exit).
 export const WAIT_MS = 10_000;

@@ -1,0 +1,384 @@
+#include "engine/model_file.h"
+
+#include <boost/json.hpp>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <sstream>
+
+#include "engine/errors.h"
+#include "engine/safetensors.h"
+
+namespace astfill::engine {
+namespace json = boost::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string shape_string(const std::vector<int64_t>& ne) {
+  std::string s = "{";
+  for (size_t i = 0; i < ne.size(); ++i) s += (i ? ", " : "") + std::to_string(ne[i]);
+  return s + "}";
+}
+
+uint32_t checked_u32(const std::string& path, const std::string& key, int64_t v) {
+  if (v < 0 || v > UINT32_MAX)
+    throw ModelError(path + ": " + key + " = " + std::to_string(v) + " is out of range");
+  return static_cast<uint32_t>(v);
+}
+
+void check_hparams(const std::string& path, const HyperParams& hp) {
+  auto need = [&](uint32_t v, const char* what) {
+    if (v == 0) throw ModelError(path + ": " + what + " is missing or zero");
+  };
+  need(hp.embedding_length, "embedding_length (hidden size)");
+  need(hp.block_count, "block_count (layers)");
+  need(hp.head_count, "attention.head_count");
+  need(hp.head_count_kv, "attention.head_count_kv");
+  need(hp.head_dim, "attention.key_length (head dimension)");
+  if (hp.head_count % hp.head_count_kv != 0)
+    throw ModelError(path + ": attention.head_count " + std::to_string(hp.head_count) +
+                     " is not a multiple of head_count_kv " + std::to_string(hp.head_count_kv));
+  if (hp.arch == "qwen3moe") {
+    need(hp.expert_count, "expert_count");
+    need(hp.expert_used_count, "expert_used_count");
+    need(hp.expert_feed_forward_length, "expert_feed_forward_length");
+    if (hp.expert_used_count > hp.expert_count)
+      throw ModelError(path + ": expert_used_count " + std::to_string(hp.expert_used_count) +
+                       " exceeds expert_count " + std::to_string(hp.expert_count));
+  } else {
+    need(hp.feed_forward_length, "feed_forward_length");
+  }
+  if (!(hp.rms_norm_eps > 0) || !(hp.rope_freq_base > 0))
+    throw ModelError(path + ": layer_norm_rms_epsilon and rope.freq_base must be positive");
+}
+
+// ---- GGUF --------------------------------------------------------------------
+
+HyperParams hparams_from_gguf(const GgufFile& g) {
+  HyperParams hp;
+  hp.arch = g.get_string("general.architecture");
+  if (!supported_architecture(hp.arch))
+    throw ModelError(g.path() + ": architecture '" + hp.arch +
+                     "' is not supported (qwen2, qwen3 and qwen3moe are)");
+  if (auto* n = g.find("general.name"); n && n->type == GgufType::String) hp.name = n->s;
+  const std::string a = hp.arch + ".";
+  auto u32 = [&](const std::string& key, uint32_t fallback) {
+    auto v = g.get_int_opt(a + key);
+    return v ? checked_u32(g.path(), a + key, *v) : fallback;
+  };
+  hp.context_length = u32("context_length", 0);
+  hp.embedding_length = u32("embedding_length", 0);
+  hp.block_count = u32("block_count", 0);
+  hp.feed_forward_length = u32("feed_forward_length", 0);
+  hp.head_count = u32("attention.head_count", 0);
+  hp.head_count_kv = u32("attention.head_count_kv", hp.head_count);
+  hp.head_dim = u32("attention.key_length", hp.head_count ? hp.embedding_length / hp.head_count : 0);
+  hp.rms_norm_eps = static_cast<float>(g.get_float_opt(a + "attention.layer_norm_rms_epsilon").value_or(1e-6));
+  hp.rope_freq_base = g.get_float_opt(a + "rope.freq_base").value_or(10000.0);
+  if (auto* t = g.find(a + "rope.scaling.type"); t && t->type == GgufType::String) hp.rope_scaling.type = t->s;
+  hp.rope_scaling.factor = g.get_float_opt(a + "rope.scaling.factor").value_or(1.0);
+  hp.rope_scaling.original_context_length = u32("rope.scaling.original_context_length", 0);
+  hp.expert_count = u32("expert_count", 0);
+  hp.expert_used_count = u32("expert_used_count", 0);
+  hp.expert_feed_forward_length = u32("expert_feed_forward_length", 0);
+  hp.vocab_size = u32("vocab_size", 0);
+  return hp;
+}
+
+// ---- Hugging Face ---------------------------------------------------------------
+
+json::value read_json_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ModelError(path + ": cannot read");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::error_code ec;
+  json::value v = json::parse(ss.str(), ec);
+  if (ec) throw ModelError(path + ": not valid JSON: " + ec.message());
+  if (!v.is_object()) throw ModelError(path + ": not a JSON object");
+  return v;
+}
+
+HyperParams hparams_from_config(const std::string& path, const json::object& c) {
+  auto str = [&](const char* key) -> std::string {
+    auto* v = c.if_contains(key);
+    return v && v->is_string() ? std::string(v->get_string()) : std::string();
+  };
+  auto num = [&](const char* key) -> std::optional<double> {
+    auto* v = c.if_contains(key);
+    if (!v || v->is_null()) return std::nullopt;
+    if (!v->is_number()) throw ModelError(path + ": '" + key + "' should be a number");
+    return v->to_number<double>();
+  };
+  auto u32 = [&](const char* key, uint32_t fallback) {
+    auto v = num(key);
+    return v ? checked_u32(path, key, static_cast<int64_t>(*v)) : fallback;
+  };
+  HyperParams hp;
+  std::string type = str("model_type");
+  if (type == "qwen2") hp.arch = "qwen2";
+  else if (type == "qwen3") hp.arch = "qwen3";
+  else if (type == "qwen3_moe") hp.arch = "qwen3moe";
+  else
+    throw ModelError(path + ": model_type '" + type + "' is not supported (qwen2, qwen3 and qwen3_moe are)");
+  hp.name = str("_name_or_path");
+  hp.embedding_length = u32("hidden_size", 0);
+  hp.block_count = u32("num_hidden_layers", 0);
+  hp.feed_forward_length = u32("intermediate_size", 0);
+  hp.head_count = u32("num_attention_heads", 0);
+  hp.head_count_kv = u32("num_key_value_heads", hp.head_count);
+  hp.head_dim = u32("head_dim", hp.head_count ? hp.embedding_length / hp.head_count : 0);
+  hp.context_length = u32("max_position_embeddings", 0);
+  hp.rms_norm_eps = static_cast<float>(num("rms_norm_eps").value_or(1e-6));
+  hp.rope_freq_base = num("rope_theta").value_or(10000.0);
+  hp.vocab_size = u32("vocab_size", 0);
+  hp.expert_count = u32("num_experts", 0);
+  hp.expert_used_count = u32("num_experts_per_tok", 0);
+  hp.expert_feed_forward_length = u32("moe_intermediate_size", 0);
+  if (auto* v = c.if_contains("norm_topk_prob"); v && v->is_bool()) hp.norm_topk_prob = v->get_bool();
+  if (auto* rs = c.if_contains("rope_scaling"); rs && rs->is_object()) {
+    auto& o = rs->get_object();
+    for (const char* k : {"rope_type", "type"})
+      if (auto* t = o.if_contains(k); t && t->is_string()) hp.rope_scaling.type = std::string(t->get_string());
+    if (auto* f = o.if_contains("factor"); f && f->is_number()) hp.rope_scaling.factor = f->to_number<double>();
+    if (auto* f = o.if_contains("original_max_position_embeddings"); f && f->is_number())
+      hp.rope_scaling.original_context_length = static_cast<uint32_t>(f->to_number<double>());
+    if (auto* f = o.if_contains("beta_fast"); f && f->is_number()) hp.rope_scaling.yarn_beta_fast = f->to_number<double>();
+    if (auto* f = o.if_contains("beta_slow"); f && f->is_number()) hp.rope_scaling.yarn_beta_slow = f->to_number<double>();
+  }
+  return hp;
+}
+
+// Hugging Face parameter names -> GGUF names.
+std::optional<std::string> gguf_name(const std::string& hf) {
+  static const std::map<std::string, std::string> top = {
+      {"model.embed_tokens.weight", "token_embd.weight"},
+      {"model.norm.weight", "output_norm.weight"},
+      {"lm_head.weight", "output.weight"},
+  };
+  if (auto it = top.find(hf); it != top.end()) return it->second;
+  static const std::map<std::string, std::string> layer = {
+      {"input_layernorm.weight", "attn_norm.weight"},
+      {"post_attention_layernorm.weight", "ffn_norm.weight"},
+      {"self_attn.q_proj.weight", "attn_q.weight"},
+      {"self_attn.k_proj.weight", "attn_k.weight"},
+      {"self_attn.v_proj.weight", "attn_v.weight"},
+      {"self_attn.q_proj.bias", "attn_q.bias"},
+      {"self_attn.k_proj.bias", "attn_k.bias"},
+      {"self_attn.v_proj.bias", "attn_v.bias"},
+      {"self_attn.o_proj.weight", "attn_output.weight"},
+      {"self_attn.q_norm.weight", "attn_q_norm.weight"},
+      {"self_attn.k_norm.weight", "attn_k_norm.weight"},
+      {"mlp.gate_proj.weight", "ffn_gate.weight"},
+      {"mlp.up_proj.weight", "ffn_up.weight"},
+      {"mlp.down_proj.weight", "ffn_down.weight"},
+      {"mlp.gate.weight", "ffn_gate_inp.weight"},
+  };
+  static const std::regex layer_re(R"(model\.layers\.(\d+)\.(.+))");
+  static const std::regex expert_re(R"(mlp\.experts\.(\d+)\.(gate|up|down)_proj\.weight)");
+  std::smatch m;
+  if (!std::regex_match(hf, m, layer_re)) return std::nullopt;
+  std::string blk = "blk." + m[1].str() + ".";
+  std::string rest = m[2].str();
+  if (auto it = layer.find(rest); it != layer.end()) return blk + it->second;
+  std::smatch e;
+  // Experts stay one tensor each here (blk.N.ffn_gate_exp.E.weight); GGUF
+  // stacks them, and the engine accepts either form.
+  if (std::regex_match(rest, e, expert_re)) return blk + "ffn_" + e[2].str() + "_exp." + e[1].str() + ".weight";
+  return std::nullopt;
+}
+
+std::optional<GgmlType> ggml_type_of(const std::string& dtype) {
+  if (dtype == "F32") return GgmlType::F32;
+  if (dtype == "F16") return GgmlType::F16;
+  if (dtype == "BF16") return GgmlType::BF16;
+  return std::nullopt;
+}
+
+}  // namespace
+
+int64_t ModelTensor::elements() const {
+  int64_t n = 1;
+  for (auto d : ne) n *= d;
+  return n;
+}
+
+bool supported_architecture(const std::string& arch) {
+  return arch == "qwen2" || arch == "qwen3" || arch == "qwen3moe";
+}
+
+void validate_tensors(const std::string& path, const HyperParams& hp,
+                      const std::vector<ModelTensor>& tensors) {
+  std::map<std::string, const ModelTensor*> by_name;
+  for (auto& t : tensors) by_name[t.name] = &t;
+  auto expect = [&](const std::string& name, std::vector<int64_t> ne, bool required = true) {
+    auto it = by_name.find(name);
+    if (it == by_name.end()) {
+      if (required) throw ModelError(path + ": tensor '" + name + "' is missing");
+      return false;
+    }
+    if (it->second->ne != ne)
+      throw ModelError(path + ": tensor '" + name + "' has shape " + shape_string(it->second->ne) +
+                       ", expected " + shape_string(ne) + " from the hyperparameters");
+    return true;
+  };
+  const int64_t E = hp.embedding_length, V = hp.vocab_size, D = hp.head_dim;
+  const int64_t Q = int64_t(hp.head_count) * D, KV = int64_t(hp.head_count_kv) * D;
+  expect("token_embd.weight", {E, V});
+  expect("output_norm.weight", {E});
+  expect("output.weight", {E, V}, false);
+  for (uint32_t i = 0; i < hp.block_count; ++i) {
+    const std::string b = "blk." + std::to_string(i) + ".";
+    expect(b + "attn_norm.weight", {E});
+    expect(b + "attn_q.weight", {E, Q});
+    expect(b + "attn_k.weight", {E, KV});
+    expect(b + "attn_v.weight", {E, KV});
+    expect(b + "attn_output.weight", {Q, E});
+    expect(b + "ffn_norm.weight", {E});
+    if (hp.arch == "qwen2") {
+      expect(b + "attn_q.bias", {Q});
+      expect(b + "attn_k.bias", {KV});
+      expect(b + "attn_v.bias", {KV});
+    } else {
+      expect(b + "attn_q_norm.weight", {D});
+      expect(b + "attn_k_norm.weight", {D});
+    }
+    if (hp.arch == "qwen3moe") {
+      const int64_t X = hp.expert_count, F = hp.expert_feed_forward_length;
+      expect(b + "ffn_gate_inp.weight", {E, X});
+      if (!expect(b + "ffn_gate_exps.weight", {E, F, X}, false)) {
+        for (int64_t x = 0; x < X; ++x) {
+          const std::string e = "_exp." + std::to_string(x) + ".weight";
+          expect(b + "ffn_gate" + e, {E, F});
+          expect(b + "ffn_up" + e, {E, F});
+          expect(b + "ffn_down" + e, {F, E});
+        }
+      } else {
+        expect(b + "ffn_up_exps.weight", {E, F, X});
+        expect(b + "ffn_down_exps.weight", {F, E, X});
+      }
+    } else {
+      const int64_t F = hp.feed_forward_length;
+      expect(b + "ffn_gate.weight", {E, F});
+      expect(b + "ffn_up.weight", {E, F});
+      expect(b + "ffn_down.weight", {F, E});
+    }
+  }
+}
+
+TokenizerData tokenizer_from_gguf(const GgufFile& g) {
+  TokenizerData t;
+  t.model = g.get_string("tokenizer.ggml.model");
+  if (auto* pre = g.find("tokenizer.ggml.pre"); pre && pre->type == GgufType::String) t.pre = pre->s;
+  auto strings = [&](const char* key, bool required) -> std::vector<std::string> {
+    auto* v = g.find(key);
+    if (!v) {
+      if (required) throw ModelError(g.path() + ": metadata key '" + key + "' is missing");
+      return {};
+    }
+    if (v->type != GgufType::Array || v->elem_type != GgufType::String)
+      throw ModelError(g.path() + ": metadata '" + key + "' should be an array of strings");
+    return v->strings;
+  };
+  t.tokens = strings("tokenizer.ggml.tokens", true);
+  t.merges = strings("tokenizer.ggml.merges", false);
+  if (auto* types = g.find("tokenizer.ggml.token_type")) {
+    if (types->type != GgufType::Array || types->ints.size() != t.tokens.size())
+      throw ModelError(g.path() + ": tokenizer.ggml.token_type should be an integer array as long as tokenizer.ggml.tokens");
+    for (int64_t n : types->ints) {
+      if (n < 0 || n > 6) throw ModelError(g.path() + ": tokenizer.ggml.token_type holds unknown type " + std::to_string(n));
+      t.token_types.push_back(static_cast<TokenType>(n));
+    }
+  }
+  auto id = [&](const char* key) -> std::optional<int32_t> {
+    auto v = g.get_int_opt(key);
+    if (!v) return std::nullopt;
+    if (*v < 0 || *v >= static_cast<int64_t>(t.tokens.size()))
+      throw ModelError(g.path() + ": " + key + " = " + std::to_string(*v) + " is not a token id");
+    return static_cast<int32_t>(*v);
+  };
+  t.bos_id = id("tokenizer.ggml.bos_token_id");
+  t.eos_id = id("tokenizer.ggml.eos_token_id");
+  t.pad_id = id("tokenizer.ggml.padding_token_id");
+  if (auto* b = g.find("tokenizer.ggml.add_bos_token"); b && b->type == GgufType::Bool) t.add_bos = b->b;
+  return t;
+}
+
+ModelFile ModelFile::open(const std::string& path) {
+  ModelFile m;
+  m.path_ = path;
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) {
+    m.format_ = "safetensors";
+    const std::string config = (fs::path(path) / "config.json").string();
+    if (!fs::exists(config)) throw ModelError(path + ": no config.json (not a Hugging Face checkpoint directory)");
+    json::value cfg = read_json_file(config);
+    m.hparams_ = hparams_from_config(config, cfg.get_object());
+    for (const auto& shard : safetensors_shards(path)) {
+      auto st = std::make_shared<SafetensorsFile>(SafetensorsFile::open(shard));
+      for (const auto& t : st->tensors()) {
+        auto name = gguf_name(t.name);
+        if (!name) continue;  // e.g. rotary inv_freq buffers: not weights
+        auto type = ggml_type_of(t.dtype);
+        if (!type)
+          throw ModelError(shard + ": tensor '" + t.name + "' has dtype " + t.dtype +
+                           " (F32, F16 and BF16 are supported)");
+        ModelTensor mt{*name, *type, {t.shape.rbegin(), t.shape.rend()}, t.data, t.bytes, t.name};
+        if (!m.index_.emplace(mt.name, m.tensors_.size()).second)
+          throw ModelError(shard + ": tensor '" + t.name + "' appears in more than one shard");
+        m.tensors_.push_back(std::move(mt));
+      }
+      m.keep_alive_.push_back(st);
+    }
+    const std::string tok = (fs::path(path) / "tokenizer.json").string();
+    if (!fs::exists(tok)) throw ModelError(path + ": no tokenizer.json");
+    m.tokenizer_ = read_tokenizer_json(tok);
+  } else {
+    m.format_ = "gguf";
+    m.gguf_ = std::make_shared<GgufFile>(GgufFile::open(path));
+    m.hparams_ = hparams_from_gguf(*m.gguf_);
+    for (const auto& t : m.gguf_->tensors()) {
+      m.index_.emplace(t.name, m.tensors_.size());
+      m.tensors_.push_back(ModelTensor{t.name, t.type, t.ne, t.data, t.bytes, t.name});
+    }
+    m.tokenizer_ = tokenizer_from_gguf(*m.gguf_);
+  }
+  auto& hp = m.hparams_;
+  if (const auto* embd = m.find("token_embd.weight"); embd && embd->ne.size() == 2) {
+    if (!hp.vocab_size) hp.vocab_size = static_cast<uint32_t>(embd->ne[1]);
+  }
+  if (!hp.vocab_size) hp.vocab_size = static_cast<uint32_t>(m.tokenizer_.tokens.size());
+  hp.tied_embeddings = m.find("output.weight") == nullptr;
+  check_hparams(path, hp);
+  validate_tensors(path, hp, m.tensors_);
+  if (m.tokenizer_.tokens.size() > hp.vocab_size)
+    throw ModelError(path + ": the tokenizer has " + std::to_string(m.tokenizer_.tokens.size()) +
+                     " tokens but the embedding only " + std::to_string(hp.vocab_size) + " rows");
+  return m;
+}
+
+const ModelTensor* ModelFile::find(const std::string& name) const {
+  auto it = index_.find(name);
+  return it == index_.end() ? nullptr : &tensors_[it->second];
+}
+
+uint64_t ModelFile::tensor_bytes() const {
+  uint64_t n = 0;
+  for (const auto& t : tensors_) n += t.bytes;
+  return n;
+}
+
+TokenizerData load_tokenizer_data(const std::string& path) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) {
+    const std::string tok = (fs::path(path) / "tokenizer.json").string();
+    if (!fs::exists(tok)) throw ModelError(path + ": no tokenizer.json");
+    return read_tokenizer_json(tok);
+  }
+  if (fs::path(path).extension() == ".json") return read_tokenizer_json(path);
+  return tokenizer_from_gguf(GgufFile::open(path));
+}
+
+}  // namespace astfill::engine

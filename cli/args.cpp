@@ -17,12 +17,27 @@ void ArgParser::flag(std::string name, std::string help, std::function<void()> s
   opts_.push_back(Opt{std::move(name), "", std::move(help), nullptr, std::move(set)});
 }
 
+void ArgParser::positional(std::string meta, std::function<void(const std::string&)> take) {
+  positional_meta_ = std::move(meta);
+  positional_ = std::move(take);
+}
+
 std::optional<std::string> ArgParser::parse(const std::vector<std::string>& args) {
+  bool only_positionals = false;
   for (size_t i = 0; i < args.size(); ++i) {
     std::string arg = args[i];
-    if (arg == "--help" || arg == "-h") {
+    if (!only_positionals && (arg == "--help" || arg == "-h")) {
       help_ = true;
       return std::nullopt;
+    }
+    if (!only_positionals && arg == "--") {
+      only_positionals = true;
+      continue;
+    }
+    if (only_positionals || arg.empty() || arg[0] != '-' || arg == "-") {
+      if (!positional_) return "unexpected argument '" + arg + "' (see '" + command_ + " --help')";
+      positional_(arg);
+      continue;
     }
     std::optional<std::string> inline_value;
     if (auto eq = arg.find('='); arg.rfind("--", 0) == 0 && eq != std::string::npos) {

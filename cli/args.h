@@ -20,6 +20,9 @@ class ArgParser {
   // A flag without a value.
   void flag(std::string name, std::string help, std::function<void()> set);
 
+  // Arguments that are not options go to `take`, in order.
+  void positional(std::string meta, std::function<void(const std::string&)> take);
+
   // Parses argv (without the program and subcommand names). Returns an error
   // message, or nullopt on success. `help_requested()` is true after --help.
   std::optional<std::string> parse(const std::vector<std::string>& args);
@@ -34,6 +37,8 @@ class ArgParser {
   };
   std::string command_, summary_;
   std::vector<Opt> opts_;
+  std::string positional_meta_;
+  std::function<void(const std::string&)> positional_;
   bool help_ = false;
 };
 

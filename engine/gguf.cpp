@@ -303,6 +303,7 @@ GgufFile GgufFile::open(const std::string& path) {
   if (data_start > bytes.size() && !g.tensors_.empty())
     r.fail("the tensor data section (at byte " + std::to_string(data_start) + ") lies past the end of the file");
   size_t data_size = bytes.size() > data_start ? bytes.size() - data_start : 0;
+  g.data_offset_ = data_start;
 
   // Bounds, then overlaps (sorted by offset).
   std::vector<const GgufTensor*> by_offset;

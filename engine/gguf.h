@@ -70,6 +70,8 @@ class GgufFile {
   const std::string& path() const { return file_->path(); }
   uint32_t version() const { return version_; }
   size_t alignment() const { return alignment_; }
+  // Where the tensor data section starts, in bytes from the file's start.
+  size_t data_offset() const { return data_offset_; }
   const std::vector<std::pair<std::string, GgufValue>>& metadata() const { return kv_; }
   const GgufValue* find(const std::string& key) const;
   const std::vector<GgufTensor>& tensors() const { return tensors_; }
@@ -88,6 +90,7 @@ class GgufFile {
   std::shared_ptr<MappedFile> file_;
   uint32_t version_ = 0;
   size_t alignment_ = 32;
+  size_t data_offset_ = 0;
   std::vector<std::pair<std::string, GgufValue>> kv_;
   std::map<std::string, size_t> kv_index_;
   std::vector<GgufTensor> tensors_;

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <cstring>
 #include <fstream>
+#include <random>
 
 #include "engine/errors.h"
 #include "engine/gguf_writer.h"
@@ -264,4 +265,32 @@ TEST_CASE("broken checkpoints are refused with the file and key named", "[model]
     out.write(reinterpret_cast<const char*>(&n), 8);
   }
   CHECK_THAT(open_error(dir.file("hf")), Catch::Contains("header length"));
+}
+
+TEST_CASE("random damage to a safetensors header never crashes the loader", "[model][safetensors][robustness]") {
+  TempDir dir;
+  auto spec = tiny_spec("qwen3");
+  write_random_model(dir.file("m.gguf"), spec);
+  std::filesystem::create_directory(dir.file("hf"));
+  write_hf_checkpoint(dir.file("hf"), dir.file("m.gguf"), spec, 1);
+  std::ifstream in(dir.file("hf/model.safetensors"), std::ios::binary);
+  std::vector<char> good{std::istreambuf_iterator<char>(in), {}};
+  uint64_t header_len;
+  std::memcpy(&header_len, good.data(), 8);
+  std::mt19937 rng(99);
+  int opened = 0;
+  for (int variant = 0; variant < 1500; ++variant) {
+    auto b = good;
+    int flips = std::uniform_int_distribution<int>(1, 4)(rng);
+    for (int f = 0; f < flips; ++f)
+      b[std::uniform_int_distribution<size_t>(0, 8 + header_len - 1)(rng)] ^= static_cast<char>(1 << (rng() % 8));
+    if (variant % 5 == 0) b.resize(std::uniform_int_distribution<size_t>(0, b.size())(rng));
+    std::ofstream(dir.file("hf/model.safetensors"), std::ios::binary | std::ios::trunc).write(b.data(), static_cast<std::streamsize>(b.size()));
+    try {
+      ModelFile::open(dir.file("hf"));
+      ++opened;
+    } catch (const ModelError&) {
+    }
+  }
+  CHECK(opened < 1500);
 }

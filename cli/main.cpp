@@ -15,6 +15,7 @@ struct Subcommand {
 
 const Subcommand kSubcommands[] = {
     {"serve", "run the LSP daemon (stdio, or TCP with --listen)", astfill::cli::run_serve},
+    {"tokenize", "print the token ids a model's tokenizer gives a text", astfill::cli::run_tokenize},
 };
 
 void print_usage(std::FILE* out) {

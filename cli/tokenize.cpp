@@ -7,6 +7,7 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <stdexcept>
 
 #include "cli/args.h"
 #include "cli/commands.h"
@@ -97,7 +98,7 @@ int run_tokenize(const std::vector<std::string>& args) {
   try {
     if (text_file) {
       text.emplace();
-      if (auto err = read_text_file(*text_file, *text)) throw engine::ModelError(*err);
+      if (auto err = read_text_file(*text_file, *text)) throw std::runtime_error(*err);
     }
     engine::Tokenizer tokenizer(load_tokenizer_data(*model));
     std::vector<int32_t> ids = tokenizer.encode(*text, parse_special);

@@ -15,9 +15,9 @@ namespace {
 
 namespace json = boost::json;
 
-// Ids beyond this are certainly an error, and would make the id -> token
-// table needlessly huge.
-constexpr int64_t kMaxId = 1 << 24;
+// Ids beyond this are certainly an error (the largest vocabularies have about
+// 260k tokens), and would make the id -> token table needlessly huge.
+constexpr int64_t kMaxId = 1 << 21;
 
 constexpr std::string_view kQwenRegex =
     R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
@@ -145,6 +145,15 @@ std::string read_merge(const Reader& r, const json::value& v, const std::string&
   r.fail(key, "expected \"left right\" or [\"left\", \"right\"], got " + json::serialize(v));
 }
 
+bool flag(const Reader& r, const json::object& o, const std::string& parent, const char* name) {
+  const json::value* v = o.if_contains(name);
+  if (!v) return false;
+  if (!v->is_bool()) r.fail(parent + "." + name, "expected true or false");
+  return v->get_bool();
+}
+
+// Qwen's added tokens all have lstrip, rstrip and single_word false: the
+// engine splits them out of the text exactly where they stand.
 void read_added_tokens(const Reader& r, const json::object& root, TokenizerData& data,
                        std::vector<bool>& taken) {
   const json::value* list = root.if_contains("added_tokens");
@@ -157,11 +166,11 @@ void read_added_tokens(const Reader& r, const json::object& root, TokenizerData&
     int32_t id = r.id(r.member(t, key, "id"), key + ".id");
     std::string content = r.string(r.member(t, key, "content"), key + ".content");
     if (content.empty()) r.fail(key + ".content", "is empty");
-    bool special = false;
-    if (const json::value* s = t.if_contains("special")) {
-      if (!s->is_bool()) r.fail(key + ".special", "expected true or false");
-      special = s->get_bool();
-    }
+    bool special = flag(r, t, key, "special");
+    // Matching is on the raw text whatever "normalized" says: the same for
+    // any token whose text and surroundings NFC leaves alone.
+    for (const char* unsupported : {"lstrip", "rstrip", "single_word"})
+      if (flag(r, t, key, unsupported)) r.fail(key + "." + unsupported, "true is not supported");
     if (static_cast<size_t>(id) >= data.tokens.size()) {
       data.tokens.resize(id + 1);
       taken.resize(id + 1);

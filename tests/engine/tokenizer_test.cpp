@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 #include <unistd.h>
 
 #include "engine/errors.h"
@@ -210,6 +211,18 @@ TEST_CASE("the word cache gives the same ids as merging", "[tokenizer]") {
   auto stats = t.cache_stats();
   CHECK(stats.hits > 0);
   CHECK(stats.hits <= stats.lookups);
+}
+
+TEST_CASE("threads may encode with one tokenizer at once", "[tokenizer]") {
+  auto t = Tiny().merge("i", "d").merge("id", "x").merge(" ", "id").build();
+  std::string text;
+  for (int i = 0; i < 2000; ++i) text += " id" + std::to_string(i % 300) + " idx";
+  auto expected = t.encode(text);
+  std::vector<std::vector<int32_t>> got(4);
+  std::vector<std::thread> threads;
+  for (auto& g : got) threads.emplace_back([&t, &text, &g] { g = t.encode(text); });
+  for (auto& th : threads) th.join();
+  for (const auto& g : got) CHECK(g == expected);
 }
 
 TEST_CASE("StreamDecoder holds back partial characters", "[tokenizer]") {
@@ -415,6 +428,10 @@ TEST_CASE("malformed tokenizer.json files name the file and key", "[tokenizer]")
   CHECK_THAT(error_of(with([&](json::object& r) { added(r, 1)["id"] = 258; })),
              Catch::Contains("added_tokens[1].id"));
   CHECK_THAT(error_of(with([&](json::object& r) { added(r, 1)["id"] = 3; })), Catch::Contains("added_tokens[1].id"));
+  CHECK_THAT(error_of(with([&](json::object& r) { added(r, 1)["rstrip"] = true; })),
+             Catch::Contains("added_tokens[1].rstrip"));
+  CHECK_THAT(error_of(with([&](json::object& r) { added(r, 0)["special"] = "yes"; })),
+             Catch::Contains("added_tokens[0].special"));
   CHECK_THAT(error_of(with([&](json::object& r) { r["normalizer"] = json::object{{"type", "NFKC"}}; })),
              Catch::Contains("normalizer"));
   CHECK_THAT(error_of(with([&](json::object& r) { r["pre_tokenizer"] = json::object{{"type", "Whitespace"}}; })),

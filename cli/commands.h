@@ -10,5 +10,6 @@ namespace astfill::cli {
 int run_serve(const std::vector<std::string>& args);
 int run_inspect(const std::vector<std::string>& args);
 int run_quantize(const std::vector<std::string>& args);
+int run_tokenize(const std::vector<std::string>& args);
 
 }  // namespace astfill::cli

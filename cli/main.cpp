@@ -18,6 +18,7 @@ const Subcommand kSubcommands[] = {
     {"inspect", "show a model's architecture, tokenizer and tensors", astfill::cli::run_inspect},
     {"quantize", "convert a GGUF file or a Hugging Face checkpoint to GGUF (q8_0, f16, ...)",
      astfill::cli::run_quantize},
+    {"tokenize", "print the token ids a model's tokenizer gives a text", astfill::cli::run_tokenize},
 };
 
 void print_usage(std::FILE* out) {

@@ -372,6 +372,7 @@ uint64_t ModelFile::tensor_bytes() const {
 
 TokenizerData load_tokenizer_data(const std::string& path) {
   std::error_code ec;
+  if (!fs::exists(path, ec)) throw ModelError(path + ": no such file or directory");
   if (fs::is_directory(path, ec)) {
     const std::string tok = (fs::path(path) / "tokenizer.json").string();
     if (!fs::exists(tok)) throw ModelError(path + ": no tokenizer.json");

@@ -46,6 +46,14 @@ struct TokenizerData {
 // and key on anything malformed.
 TokenizerData read_tokenizer_json(const std::string& path);
 
+// Bytes in the GPT-2 byte-level form vocabularies store ("a b" -> "aĠb"):
+// each byte becomes one printable code point.
+std::string to_byte_level(std::string_view bytes);
+
+// Unicode NFC of the valid UTF-8 in `text`; invalid bytes are kept as they are
+// (the tokenizer encodes them through the byte map like any other byte).
+std::string normalize_nfc(std::string_view text);
+
 class Tokenizer {
  public:
   // Throws ModelError when the data is inconsistent (a merge naming an unknown
@@ -67,6 +75,12 @@ class Tokenizer {
   std::optional<int32_t> find_token(std::string_view text) const;
   bool is_special(int32_t id) const;  // Control or UserDefined
   size_t vocab_size() const;
+
+  // How often encode found a pre-tokenized word in its word -> ids cache.
+  struct CacheStats {
+    uint64_t lookups = 0, hits = 0;
+  };
+  CacheStats cache_stats() const;
 
  private:
   struct Impl;

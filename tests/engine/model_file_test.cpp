@@ -12,6 +12,7 @@
 #include "engine/model_export.h"
 #include "engine/model_file.h"
 #include "engine/random_model.h"
+#include "engine/tokenizer.h"
 #include "temp_dir.h"
 
 using namespace astfill::engine;
@@ -103,8 +104,19 @@ void write_tokenizer_json(const std::string& path, const TokenizerData& t) {
   }
   json::array merges;
   for (auto& m : t.merges) merges.push_back(json::value(m));
+  // Qwen's pipeline: NFC, a Split on its regex, then byte-level.
+  const char* regex =
+      R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+  json::object pre{{"type", "Sequence"},
+                   {"pretokenizers",
+                    json::array{json::object{{"type", "Split"}, {"pattern", json::object{{"Regex", regex}}},
+                                             {"behavior", "Isolated"}, {"invert", false}},
+                                json::object{{"type", "ByteLevel"}, {"add_prefix_space", false},
+                                             {"trim_offsets", false}, {"use_regex", false}}}}};
   json::object doc{{"version", "1.0"},
                    {"added_tokens", added},
+                   {"normalizer", json::object{{"type", "NFC"}}},
+                   {"pre_tokenizer", pre},
                    {"model", json::object{{"type", "BPE"}, {"vocab", vocab}, {"merges", merges}}}};
   std::ofstream(path) << json::serialize(doc);
 }
@@ -293,4 +305,17 @@ TEST_CASE("random damage to a safetensors header never crashes the loader", "[mo
     }
   }
   CHECK(opened < 1500);
+}
+
+TEST_CASE("the tiny tokenizer of random models is a working byte-level BPE", "[model][tokenizer]") {
+  Tokenizer tok(tiny_tokenizer(512));
+  std::string code = "def add(a, b):\n    return a + b\n";
+  auto ids = tok.encode(code);
+  CHECK(ids.size() < code.size());  // merges were learnt and applied
+  CHECK(tok.decode(ids) == code);
+  auto fim = tok.encode("<|fim_prefix|>x<|fim_suffix|>");
+  REQUIRE(fim.size() == 3);
+  CHECK(tok.is_special(fim[0]));
+  CHECK(tok.token_text(fim[2]) == "<|fim_suffix|>");
+  CHECK(tok.vocab_size() == 512);
 }

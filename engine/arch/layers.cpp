@@ -1,0 +1,54 @@
+#include "engine/arch/layers.h"
+
+#include "engine/errors.h"
+
+namespace astfill::engine::arch {
+
+LayerLoader layer_loader(const std::string& arch) {
+  if (arch == "qwen2") return &load_qwen2_layer;
+  if (arch == "qwen3") return &load_qwen3_layer;
+  return nullptr;
+}
+
+const ModelTensor& tensor(const ModelFile& f, const std::string& name) {
+  const ModelTensor* t = f.find(name);
+  if (!t) throw ModelError(f.path() + ": tensor '" + name + "' is missing");
+  return *t;
+}
+
+std::vector<float> vector_f32(const ModelFile& f, const std::string& name) {
+  return to_f32(tensor(f, name));
+}
+
+Linear fused(const ModelFile& f, const std::vector<std::string>& weights,
+             const std::vector<std::string>& biases, WeightMode mode) {
+  std::vector<float> w, b;
+  int64_t in = -1, out = 0;
+  for (const auto& name : weights) {
+    const ModelTensor& t = tensor(f, name);
+    if (in >= 0 && t.ne[0] != in)
+      throw ModelError(f.path() + ": tensor '" + name + "' has " + std::to_string(t.ne[0]) +
+                       " inputs, unlike the tensors it is fused with");
+    in = t.ne[0];
+    out += t.ne[1];
+    auto v = to_f32(t);
+    w.insert(w.end(), v.begin(), v.end());
+  }
+  for (const auto& name : biases) {
+    auto v = vector_f32(f, name);
+    b.insert(b.end(), v.begin(), v.end());
+  }
+  if (!b.empty() && static_cast<int64_t>(b.size()) != out)
+    throw ModelError(f.path() + ": biases of '" + weights.front() + "' do not match its outputs");
+  return Linear::from_f32(w.data(), in, out, b.empty() ? nullptr : b.data(), mode);
+}
+
+void load_common(const ModelFile& f, const std::string& p, WeightMode mode, LayerWeights& l) {
+  l.attn_norm = vector_f32(f, p + "attn_norm.weight");
+  l.attn_output = Linear::load(tensor(f, p + "attn_output.weight"), nullptr, mode);
+  l.ffn_norm = vector_f32(f, p + "ffn_norm.weight");
+  l.gate_up = fused(f, {p + "ffn_gate.weight", p + "ffn_up.weight"}, {}, mode);
+  l.down = Linear::load(tensor(f, p + "ffn_down.weight"), nullptr, mode);
+}
+
+}  // namespace astfill::engine::arch

@@ -1,0 +1,193 @@
+#include "engine/linear.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include "engine/errors.h"
+
+namespace astfill::engine {
+namespace {
+
+using dnnl::memory;
+using tag = memory::format_tag;
+using dt = memory::data_type;
+
+dnnl::engine& cpu() {
+  static dnnl::engine e(dnnl::engine::kind::cpu, 0);
+  return e;
+}
+
+// One stream per thread: oneDNN streams are not meant to be shared.
+dnnl::stream& thread_stream() {
+  thread_local dnnl::stream s(cpu());
+  return s;
+}
+
+std::string shape(const ModelTensor& t) {
+  std::string s = "{";
+  for (size_t i = 0; i < t.ne.size(); ++i) s += (i ? ", " : "") + std::to_string(t.ne[i]);
+  return s + "}";
+}
+
+}  // namespace
+
+struct Linear::Impl {
+  memory::desc weights_md;
+  memory weights;                 // blocked s8 (Int8) or plain f32 [in][out] view (F32)
+  std::vector<float> f32;         // F32 weights, [out][in]
+  std::vector<float> scales;      // Int8: per output channel
+  std::vector<int32_t> colsum;    // Int8: sum over in of w[n][k]
+  std::vector<float> bias;
+
+  mutable std::mutex mu;
+  mutable std::map<int64_t, dnnl::matmul> primitives;  // by rows
+
+  dnnl::matmul& primitive(int64_t rows, WeightMode mode, int64_t in, int64_t out) const {
+    std::lock_guard lock(mu);
+    auto it = primitives.find(rows);
+    if (it != primitives.end()) return it->second;
+    if (primitives.size() >= 8) primitives.erase(std::prev(primitives.end()));  // keep the small M
+    memory::desc src(memory::dims{rows, in}, mode == WeightMode::Int8 ? dt::u8 : dt::f32, tag::ab);
+    memory::desc dst(memory::dims{rows, out}, mode == WeightMode::Int8 ? dt::s32 : dt::f32, tag::ab);
+    dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src, weights_md, dst), cpu());
+    return primitives.emplace(rows, dnnl::matmul(pd)).first->second;
+  }
+};
+
+Linear::Linear() = default;
+Linear::~Linear() = default;
+Linear::Linear(Linear&&) noexcept = default;
+Linear& Linear::operator=(Linear&&) noexcept = default;
+
+std::vector<float> to_f32(const ModelTensor& t) {
+  std::vector<float> out(static_cast<size_t>(t.elements()));
+  const size_t row = static_cast<size_t>(t.ne[0]);
+  const size_t rows = out.size() / row;
+  const size_t rb = row_bytes(t.type, row);
+  for (size_t r = 0; r < rows; ++r) dequantize_row(t.type, t.data + r * rb, out.data() + r * row, row);
+  return out;
+}
+
+Linear Linear::from_f32(const float* w, int64_t in, int64_t out, const float* bias, WeightMode mode) {
+  Linear l;
+  l.in_ = in;
+  l.out_ = out;
+  l.mode_ = mode;
+  l.impl_ = std::make_unique<Impl>();
+  Impl& im = *l.impl_;
+  if (bias) im.bias.assign(bias, bias + out);
+  if (mode == WeightMode::F32) {
+    im.f32.assign(w, w + in * out);
+    // W stored [out][in] is the [in][out] matrix with strides (1, in): "ba".
+    im.weights_md = memory::desc(memory::dims{in, out}, dt::f32, tag::ba);
+    im.weights = memory(im.weights_md, cpu(), im.f32.data());
+    return l;
+  }
+  // Int8: quantise rows, then reorder once into the layout the kernel wants.
+  std::vector<int8_t> q(static_cast<size_t>(in * out));
+  im.scales.resize(static_cast<size_t>(out));
+  im.colsum.resize(static_cast<size_t>(out));
+  for (int64_t n = 0; n < out; ++n) {
+    im.scales[n] = quantize_row_int8(w + n * in, q.data() + n * in, static_cast<size_t>(in));
+    int32_t sum = 0;
+    for (int64_t k = 0; k < in; ++k) sum += q[n * in + k];
+    im.colsum[n] = sum;
+  }
+  memory::desc plain(memory::dims{in, out}, dt::s8, tag::ba);
+  memory::desc any(memory::dims{in, out}, dt::s8, tag::any);
+  memory::desc src(memory::dims{1, in}, dt::u8, tag::ab);
+  memory::desc dst(memory::dims{1, out}, dt::s32, tag::ab);
+  dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src, any, dst), cpu());
+  im.weights_md = pd.weights_desc();
+  im.weights = memory(im.weights_md, cpu());
+  memory plain_mem(plain, cpu(), q.data());
+  dnnl::reorder(plain_mem, im.weights).execute(thread_stream(), plain_mem, im.weights);
+  thread_stream().wait();
+  return l;
+}
+
+Linear Linear::load(const ModelTensor& weight, const ModelTensor* bias, WeightMode mode) {
+  if (weight.ne.size() != 2)
+    throw ModelError("tensor '" + weight.name + "' " + shape(weight) + " is not a 2-D weight");
+  const int64_t in = weight.ne[0], out = weight.ne[1];
+  std::vector<float> b;
+  if (bias) {
+    if (bias->ne != std::vector<int64_t>{out})
+      throw ModelError("bias '" + bias->name + "' " + shape(*bias) + " does not match '" + weight.name + "'");
+    b = to_f32(*bias);
+  }
+  std::vector<float> w = to_f32(weight);
+  return from_f32(w.data(), in, out, bias ? b.data() : nullptr, mode);
+}
+
+size_t Linear::weight_bytes() const {
+  return static_cast<size_t>(in_ * out_) * (mode_ == WeightMode::Int8 ? 1 : 4);
+}
+
+void Linear::forward(const float* x, int64_t rows, float* y) const {
+  const Impl& im = *impl_;
+  dnnl::matmul& mm = im.primitive(rows, mode_, in_, out_);
+  dnnl::stream& s = thread_stream();
+  if (mode_ == WeightMode::F32) {
+    memory src({{rows, in_}, dt::f32, tag::ab}, cpu(), const_cast<float*>(x));
+    memory dst({{rows, out_}, dt::f32, tag::ab}, cpu(), y);
+    mm.execute(s, {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, im.weights}, {DNNL_ARG_DST, dst}});
+    s.wait();
+  } else {
+    thread_local std::vector<uint8_t> qx;
+    thread_local std::vector<int32_t> acc;
+    thread_local std::vector<float> row_scale;
+    qx.resize(static_cast<size_t>(rows * in_));
+    acc.resize(static_cast<size_t>(rows * out_));
+    row_scale.resize(static_cast<size_t>(rows));
+    for (int64_t r = 0; r < rows; ++r) {
+      const float* xr = x + r * in_;
+      float amax = 0;
+      for (int64_t k = 0; k < in_; ++k) amax = std::max(amax, std::fabs(xr[k]));
+      float scale = amax > 0 ? amax / 127.0f : 1.0f;
+      float inv = 1.0f / scale;
+      row_scale[r] = scale;
+      uint8_t* q = qx.data() + r * in_;
+      for (int64_t k = 0; k < in_; ++k)
+        q[k] = static_cast<uint8_t>(std::lrintf(xr[k] * inv) + 128);
+    }
+    memory src({{rows, in_}, dt::u8, tag::ab}, cpu(), qx.data());
+    memory dst({{rows, out_}, dt::s32, tag::ab}, cpu(), acc.data());
+    mm.execute(s, {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, im.weights}, {DNNL_ARG_DST, dst}});
+    s.wait();
+    // thread_local buffers must not be named inside the parallel region:
+    // each OpenMP thread would see its own (empty) instance.
+    const float* ws = im.scales.data();
+    const int32_t* cs = im.colsum.data();
+    const int32_t* accp = acc.data();
+    const float* rsp = row_scale.data();
+    const int64_t out = out_;
+#pragma omp parallel for if (rows * out > 65536)
+    for (int64_t r = 0; r < rows; ++r) {
+      const int32_t* a = accp + r * out;
+      float* yr = y + r * out;
+      const float sx = rsp[r];
+      for (int64_t n = 0; n < out; ++n) yr[n] = sx * ws[n] * static_cast<float>(a[n] - 128 * cs[n]);
+    }
+  }
+  if (!im.bias.empty()) {
+    for (int64_t r = 0; r < rows; ++r) {
+      float* yr = y + r * out_;
+      for (int64_t n = 0; n < out_; ++n) yr[n] += im.bias[n];
+    }
+  }
+}
+
+void set_engine_threads(int threads) {
+  if (threads > 0) omp_set_num_threads(threads);
+}
+
+int engine_threads() { return omp_get_max_threads(); }
+
+}  // namespace astfill::engine

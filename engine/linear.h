@@ -1,0 +1,60 @@
+// Dense layers y = x W^T (+ b) on oneDNN, in one of two weight forms:
+//
+//   Int8: W quantised per output channel (row) to s8, stored once in the
+//         blocked layout oneDNN's VNNI kernel wants (it does not depend on the
+//         batch size M, so decode and prefill share it). Activations are
+//         quantised per row at run time to u8 with zero point 128:
+//           x ~= s_x (q - 128)   =>   x.w_n = s_x s_n (acc_n - 128 colsum_n)
+//         where acc is the u8 x s8 -> s32 product and colsum_n = sum_k w_nk.
+//   F32:  W kept in f32 (exact; for tests and as the accuracy baseline).
+//
+// Primitives are created per batch size and cached in the layer, since a
+// decode step calls every layer once per token.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "engine/model_file.h"
+
+namespace astfill::engine {
+
+enum class WeightMode { Int8, F32 };
+
+class Linear {
+ public:
+  // From a [out, in] weight tensor of any supported type (ne = {in, out}) and
+  // an optional bias of `out` values. Throws ModelError on a shape mismatch.
+  static Linear load(const ModelTensor& weight, const ModelTensor* bias, WeightMode mode);
+  // From f32 values laid out [out][in].
+  static Linear from_f32(const float* w, int64_t in, int64_t out, const float* bias, WeightMode mode);
+
+  Linear();
+  ~Linear();
+  Linear(Linear&&) noexcept;
+  Linear& operator=(Linear&&) noexcept;
+
+  // y[rows][out] = x[rows][in] W^T (+ b). Thread-safe for distinct outputs.
+  void forward(const float* x, int64_t rows, float* y) const;
+
+  int64_t in() const { return in_; }
+  int64_t out() const { return out_; }
+  WeightMode mode() const { return mode_; }
+  size_t weight_bytes() const;  // what one pass over the weights reads
+
+ private:
+  struct Impl;
+  int64_t in_ = 0, out_ = 0;
+  WeightMode mode_ = WeightMode::F32;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Dequantises a whole tensor to f32 (row-major, ne[0] contiguous).
+std::vector<float> to_f32(const ModelTensor& t);
+
+// The number of threads the engine's kernels use (OpenMP and oneDNN).
+void set_engine_threads(int threads);
+int engine_threads();
+
+}  // namespace astfill::engine

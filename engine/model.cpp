@@ -1,0 +1,163 @@
+#include "engine/model.h"
+
+#include <cmath>
+#include <cstring>
+#include <stdexcept>
+
+#include "engine/arch/layers.h"
+#include "engine/errors.h"
+#include "engine/ops.h"
+
+namespace astfill::engine {
+
+std::unique_ptr<Model> Model::open(const std::string& path, const LoadOptions& options) {
+  return load(std::make_shared<const ModelFile>(ModelFile::open(path)), options);
+}
+
+std::unique_ptr<Model> Model::load(std::shared_ptr<const ModelFile> file, const LoadOptions& options) {
+  set_engine_threads(options.threads);
+  const ModelFile& f = *file;
+  auto loader = arch::layer_loader(f.hparams().arch);
+  if (!loader)
+    throw ModelError(f.path() + ": running architecture '" + f.hparams().arch + "' is not supported yet");
+  std::unique_ptr<Model> m(new Model());
+  m->hp_ = f.hparams();
+  m->mode_ = options.weights;
+  m->file_keepalive_ = file;
+  m->tokenizer_ = std::make_unique<Tokenizer>(f.tokenizer());
+  m->token_embd_ = &arch::tensor(f, "token_embd.weight");
+  m->layers_.reserve(m->hp_.block_count);
+  for (uint32_t i = 0; i < m->hp_.block_count; ++i) m->layers_.push_back(loader(f, i, options.weights));
+  m->output_norm_ = arch::vector_f32(f, "output_norm.weight");
+  const ModelTensor* head = f.find("output.weight");
+  m->lm_head_ = Linear::load(head ? *head : *m->token_embd_, nullptr, options.weights);
+  const uint32_t d = m->hp_.head_dim;
+  m->inv_freq_.resize(d / 2);
+  for (uint32_t i = 0; i < d / 2; ++i)
+    m->inv_freq_[i] = static_cast<float>(std::pow(m->hp_.rope_freq_base, -2.0 * i / d));
+  return m;
+}
+
+uint64_t Model::bytes_per_token() const {
+  uint64_t n = lm_head_.weight_bytes();
+  for (const auto& l : layers_)
+    n += l.qkv.weight_bytes() + l.attn_output.weight_bytes() + l.gate_up.weight_bytes() + l.down.weight_bytes();
+  // One embedding row per token: negligible, left out.
+  return n;
+}
+
+Session::Session(const Model& model, size_t capacity)
+    : model_(model), capacity_(capacity ? capacity : model.hparams().context_length) {
+  if (!capacity_) capacity_ = 4096;
+  k_.resize(model.layers_.size());
+  v_.resize(model.layers_.size());
+}
+
+void Session::reserve(size_t slots) {
+  if (slots <= allocated_) return;
+  size_t next = std::max<size_t>(slots, std::min(capacity_, std::max<size_t>(256, allocated_ * 2)));
+  const size_t stride = static_cast<size_t>(model_.hp_.head_count_kv) * model_.hp_.head_dim;
+  for (size_t l = 0; l < k_.size(); ++l) {
+    k_[l].resize(next * stride);
+    v_[l].resize(next * stride);
+  }
+  allocated_ = next;
+}
+
+void Session::truncate(size_t n) { length_ = std::min(length_, n); }
+
+uint64_t Session::kv_bytes() const {
+  uint64_t n = 0;
+  for (size_t l = 0; l < k_.size(); ++l) n += (k_[l].size() + v_[l].size()) * sizeof(float);
+  return n;
+}
+
+std::vector<float> Session::evaluate(const Batch& batch, const CancellationToken& cancel) {
+  const HyperParams& hp = model_.hp_;
+  const int64_t n = static_cast<int64_t>(batch.tokens.size());
+  if (n == 0) return {};
+  if (!batch.positions.empty() && batch.positions.size() != batch.tokens.size())
+    throw std::invalid_argument("evaluate: positions and tokens differ in length");
+  if (!batch.logits.empty() && batch.logits.size() != batch.tokens.size())
+    throw std::invalid_argument("evaluate: logits flags and tokens differ in length");
+  if (length_ + static_cast<size_t>(n) > capacity_)
+    throw std::length_error("evaluate: " + std::to_string(length_ + n) + " tokens exceed the session's capacity of " +
+                            std::to_string(capacity_));
+  const int64_t E = hp.embedding_length, H = hp.head_count, KV = hp.head_count_kv, D = hp.head_dim;
+  const int64_t V = hp.vocab_size;
+  for (int32_t t : batch.tokens)
+    if (t < 0 || t >= V) throw std::out_of_range("evaluate: token id " + std::to_string(t) + " is outside the vocabulary");
+  reserve(length_ + static_cast<size_t>(n));
+
+  // Embedding rows, dequantised from the file's own type.
+  std::vector<float> x(static_cast<size_t>(n * E));
+  const ModelTensor& embd = *model_.token_embd_;
+  const size_t row_b = row_bytes(embd.type, static_cast<size_t>(E));
+  for (int64_t i = 0; i < n; ++i)
+    dequantize_row(embd.type, embd.data + static_cast<size_t>(batch.tokens[i]) * row_b, x.data() + i * E,
+                   static_cast<size_t>(E));
+
+  const int64_t qkv_out = (H + 2 * KV) * D;
+  const int64_t F2 = model_.layers_.empty() ? 0 : model_.layers_[0].gate_up.out();
+  std::vector<float> h(static_cast<size_t>(n * E)), qkv(static_cast<size_t>(n * qkv_out));
+  std::vector<float> q(static_cast<size_t>(n * H * D)), attn(static_cast<size_t>(n * H * D));
+  std::vector<float> proj(static_cast<size_t>(n * E)), gu(static_cast<size_t>(n * F2));
+  std::vector<float> act(static_cast<size_t>(n * F2 / 2));
+  const size_t stride = static_cast<size_t>(KV * D);
+
+  for (size_t li = 0; li < model_.layers_.size(); ++li) {
+    if (cancel.cancelled()) return {};
+    const LayerWeights& L = model_.layers_[li];
+    ops::rms_norm(x.data(), L.attn_norm.data(), n, E, hp.rms_norm_eps, h.data());
+    L.qkv.forward(h.data(), n, qkv.data());
+    for (int64_t i = 0; i < n; ++i) {
+      float* row = qkv.data() + i * qkv_out;
+      float* qi = q.data() + i * H * D;
+      float* ki = row + H * D;
+      float* vi = ki + KV * D;
+      std::memcpy(qi, row, sizeof(float) * static_cast<size_t>(H * D));
+      if (!L.q_norm.empty()) {
+        ops::rms_norm(qi, L.q_norm.data(), H, D, hp.rms_norm_eps, qi);
+        ops::rms_norm(ki, L.k_norm.data(), KV, D, hp.rms_norm_eps, ki);
+      }
+      const double pos = batch.positions.empty() ? static_cast<double>(length_ + static_cast<size_t>(i))
+                                                 : static_cast<double>(batch.positions[i]);
+      ops::rope_neox(qi, H, D, pos, model_.inv_freq_.data());
+      ops::rope_neox(ki, KV, D, pos, model_.inv_freq_.data());
+      const size_t slot = length_ + static_cast<size_t>(i);
+      std::memcpy(k_[li].data() + slot * stride, ki, sizeof(float) * stride);
+      std::memcpy(v_[li].data() + slot * stride, vi, sizeof(float) * stride);
+    }
+    ops::attention(q.data(), n, H, KV, D, k_[li].data(), v_[li].data(), static_cast<int64_t>(length_), attn.data());
+    L.attn_output.forward(attn.data(), n, proj.data());
+    ops::add(x.data(), proj.data(), n * E);
+
+    ops::rms_norm(x.data(), L.ffn_norm.data(), n, E, hp.rms_norm_eps, h.data());
+    L.gate_up.forward(h.data(), n, gu.data());
+    const int64_t F = F2 / 2;
+    for (int64_t i = 0; i < n; ++i) {
+      float* a = act.data() + i * F;
+      std::memcpy(a, gu.data() + i * F2, sizeof(float) * static_cast<size_t>(F));
+      ops::silu_mul(a, gu.data() + i * F2 + F, F);
+    }
+    L.down.forward(act.data(), n, proj.data());
+    ops::add(x.data(), proj.data(), n * E);
+  }
+  if (cancel.cancelled()) return {};
+
+  // Logits only for the rows that want them.
+  std::vector<int64_t> rows;
+  for (int64_t i = 0; i < n; ++i)
+    if (batch.logits.empty() ? i == n - 1 : batch.logits[static_cast<size_t>(i)]) rows.push_back(i);
+  std::vector<float> picked(rows.size() * static_cast<size_t>(E));
+  for (size_t r = 0; r < rows.size(); ++r)
+    std::memcpy(picked.data() + r * E, x.data() + rows[r] * E, sizeof(float) * static_cast<size_t>(E));
+  ops::rms_norm(picked.data(), model_.output_norm_.data(), static_cast<int64_t>(rows.size()), E, hp.rms_norm_eps,
+                picked.data());
+  std::vector<float> logits(rows.size() * static_cast<size_t>(V));
+  if (!rows.empty()) model_.lm_head_.forward(picked.data(), static_cast<int64_t>(rows.size()), logits.data());
+  length_ += static_cast<size_t>(n);
+  return logits;
+}
+
+}  // namespace astfill::engine

@@ -1,0 +1,104 @@
+// A model ready to run, and sessions that run it.
+//
+// Model holds the runtime weights (shared, read-only, used by any number of
+// sessions). Session owns one sequence's KV cache: the caller evaluates
+// batches of tokens at positions, asks for logits only where it needs them,
+// and may truncate the cache back to a prefix to reuse it (the prompt of the
+// next request usually shares most of the previous one).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "engine/linear.h"
+#include "engine/model_file.h"
+#include "engine/tokenizer.h"
+#include "support/cancel.h"
+
+namespace astfill::engine {
+
+struct LoadOptions {
+  WeightMode weights = WeightMode::Int8;
+  int threads = 0;  // 0: all cores
+};
+
+// The weights of one transformer layer. Which parts are present depends on
+// the architecture (engine/arch/*.cpp builds them).
+struct LayerWeights {
+  std::vector<float> attn_norm;
+  Linear qkv;                     // q, k and v projections fused: out = (H + 2 KV) * D
+  std::vector<float> q_norm;      // qwen3: per-head RMSNorm of q and k (length D)
+  std::vector<float> k_norm;
+  Linear attn_output;
+  std::vector<float> ffn_norm;
+  Linear gate_up;                 // gate and up fused: out = 2 F
+  Linear down;
+};
+
+class Model {
+ public:
+  // Builds the runtime weights. Throws ModelError for unsupported models.
+  // The model keeps the file (its token embedding rows are read in place).
+  static std::unique_ptr<Model> load(std::shared_ptr<const ModelFile> file, const LoadOptions& options);
+  static std::unique_ptr<Model> open(const std::string& path, const LoadOptions& options);
+
+  const HyperParams& hparams() const { return hp_; }
+  const Tokenizer& tokenizer() const { return *tokenizer_; }
+  WeightMode weight_mode() const { return mode_; }
+  // Bytes of weights one decode step reads (the bandwidth bound's divisor).
+  uint64_t bytes_per_token() const;
+
+ private:
+  friend class Session;
+  Model() = default;
+
+  HyperParams hp_;
+  WeightMode mode_ = WeightMode::Int8;
+  std::unique_ptr<Tokenizer> tokenizer_;
+  const ModelTensor* token_embd_ = nullptr;  // rows read on demand from the file
+  std::shared_ptr<const ModelFile> file_keepalive_;
+  std::vector<LayerWeights> layers_;
+  std::vector<float> output_norm_;
+  Linear lm_head_;
+  std::vector<float> inv_freq_;  // RoPE inverse frequencies, D/2
+};
+
+class Session {
+ public:
+  // `capacity` is the largest number of tokens the session will hold
+  // (0: the model's context length). Memory grows as tokens arrive.
+  explicit Session(const Model& model, size_t capacity = 0);
+
+  struct Batch {
+    std::vector<int32_t> tokens;
+    std::vector<int32_t> positions;  // empty: consecutive from length()
+    std::vector<bool> logits;        // which rows want logits; empty: only the last
+  };
+
+  // Appends the batch to the cache and returns the requested logits, rows in
+  // batch order, each vocab_size floats. Throws std::out_of_range for a token
+  // id outside the vocabulary, std::length_error past the capacity. When
+  // `cancel` fires (checked between layers) it returns an empty vector and
+  // the cache is unchanged.
+  std::vector<float> evaluate(const Batch& batch, const CancellationToken& cancel = {});
+
+  size_t length() const { return length_; }
+  size_t capacity() const { return capacity_; }
+  // Forgets everything after the first `n` tokens.
+  void truncate(size_t n);
+  uint64_t kv_bytes() const;
+
+ private:
+  void reserve(size_t slots);
+
+  const Model& model_;
+  size_t capacity_;
+  size_t length_ = 0;
+  size_t allocated_ = 0;
+  std::vector<std::vector<float>> k_, v_;  // per layer: [slot][kv_heads][d]
+};
+
+}  // namespace astfill::engine

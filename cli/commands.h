@@ -11,5 +11,8 @@ int run_serve(const std::vector<std::string>& args);
 int run_inspect(const std::vector<std::string>& args);
 int run_quantize(const std::vector<std::string>& args);
 int run_tokenize(const std::vector<std::string>& args);
+int run_generate(const std::vector<std::string>& args);
+int run_logits(const std::vector<std::string>& args);
+int run_perplexity(const std::vector<std::string>& args);
 
 }  // namespace astfill::cli

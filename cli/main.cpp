@@ -19,6 +19,9 @@ const Subcommand kSubcommands[] = {
     {"quantize", "convert a GGUF file or a Hugging Face checkpoint to GGUF (q8_0, f16, ...)",
      astfill::cli::run_quantize},
     {"tokenize", "print the token ids a model's tokenizer gives a text", astfill::cli::run_tokenize},
+    {"generate", "stream a model's continuation of a prompt", astfill::cli::run_generate},
+    {"logits", "write a model's logits over a text (float32)", astfill::cli::run_logits},
+    {"perplexity", "perplexity of a model on a text; KL against saved logits", astfill::cli::run_perplexity},
 };
 
 void print_usage(std::FILE* out) {

@@ -1,0 +1,51 @@
+// Options every command that loads a model takes: --model, --weights,
+// --threads; and reading a text argument from --text / --text-file.
+#pragma once
+
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <string>
+
+#include "cli/args.h"
+#include "engine/model.h"
+
+namespace astfill::cli {
+
+struct ModelOptions {
+  std::string model;
+  engine::LoadOptions load;
+
+  void add_to(ArgParser& p) {
+    p.option("--model", "M", "a GGUF file or a Hugging Face checkpoint directory (required)",
+             [this](const std::string& v) -> std::optional<std::string> {
+               model = v;
+               return std::nullopt;
+             });
+    p.option("--weights", "int8|f32", "how weights are held and multiplied (default int8)",
+             [this](const std::string& v) -> std::optional<std::string> {
+               if (v == "int8") load.weights = engine::WeightMode::Int8;
+               else if (v == "f32") load.weights = engine::WeightMode::F32;
+               else return "'" + v + "' is not int8 or f32";
+               return std::nullopt;
+             });
+    p.option("--threads", "N", "threads for the kernels (default: all cores)",
+             [this](const std::string& v) -> std::optional<std::string> {
+               unsigned long long n = 0;
+               if (auto e = parse_uint(v, "thread count", 1, 256, n)) return e;
+               load.threads = static_cast<int>(n);
+               return std::nullopt;
+             });
+  }
+};
+
+inline std::optional<std::string> read_file(const std::string& path, std::string& out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return "cannot read '" + path + "'";
+  std::stringstream ss;
+  ss << in.rdbuf();
+  out = ss.str();
+  return std::nullopt;
+}
+
+}  // namespace astfill::cli

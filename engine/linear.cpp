@@ -75,6 +75,11 @@ std::vector<float> to_f32(const ModelTensor& t) {
 }
 
 Linear Linear::from_f32(const float* w, int64_t in, int64_t out, const float* bias, WeightMode mode) {
+  return from_rows([&](int64_t n, float* dst) { std::memcpy(dst, w + n * in, sizeof(float) * static_cast<size_t>(in)); },
+                   in, out, bias, mode);
+}
+
+Linear Linear::from_rows(const RowSource& row, int64_t in, int64_t out, const float* bias, WeightMode mode) {
   Linear l;
   l.in_ = in;
   l.out_ = out;
@@ -83,21 +88,29 @@ Linear Linear::from_f32(const float* w, int64_t in, int64_t out, const float* bi
   Impl& im = *l.impl_;
   if (bias) im.bias.assign(bias, bias + out);
   if (mode == WeightMode::F32) {
-    im.f32.assign(w, w + in * out);
+    im.f32.resize(static_cast<size_t>(in * out));
+    for (int64_t n = 0; n < out; ++n) row(n, im.f32.data() + n * in);
     // W stored [out][in] is the [in][out] matrix with strides (1, in): "ba".
     im.weights_md = memory::desc(memory::dims{in, out}, dt::f32, tag::ba);
     im.weights = memory(im.weights_md, cpu(), im.f32.data());
     return l;
   }
-  // Int8: quantise rows, then reorder once into the layout the kernel wants.
+  // Int8: quantise row by row, then reorder once into the kernel's layout.
   std::vector<int8_t> q(static_cast<size_t>(in * out));
   im.scales.resize(static_cast<size_t>(out));
   im.colsum.resize(static_cast<size_t>(out));
-  for (int64_t n = 0; n < out; ++n) {
-    im.scales[n] = quantize_row_int8(w + n * in, q.data() + n * in, static_cast<size_t>(in));
-    int32_t sum = 0;
-    for (int64_t k = 0; k < in; ++k) sum += q[n * in + k];
-    im.colsum[n] = sum;
+#pragma omp parallel
+  {
+    std::vector<float> buf(static_cast<size_t>(in));
+#pragma omp for schedule(static)
+    for (int64_t n = 0; n < out; ++n) {
+      row(n, buf.data());
+      int8_t* qn = q.data() + n * in;
+      im.scales[n] = quantize_row_int8(buf.data(), qn, static_cast<size_t>(in));
+      int32_t sum = 0;
+      for (int64_t k = 0; k < in; ++k) sum += qn[k];
+      im.colsum[n] = sum;
+    }
   }
   memory::desc plain(memory::dims{in, out}, dt::s8, tag::ba);
   memory::desc any(memory::dims{in, out}, dt::s8, tag::any);
@@ -122,8 +135,9 @@ Linear Linear::load(const ModelTensor& weight, const ModelTensor* bias, WeightMo
       throw ModelError("bias '" + bias->name + "' " + shape(*bias) + " does not match '" + weight.name + "'");
     b = to_f32(*bias);
   }
-  std::vector<float> w = to_f32(weight);
-  return from_f32(w.data(), in, out, bias ? b.data() : nullptr, mode);
+  const size_t rb = row_bytes(weight.type, static_cast<size_t>(in));
+  return from_rows([&](int64_t n, float* dst) { dequantize_row(weight.type, weight.data + n * rb, dst, static_cast<size_t>(in)); },
+                   in, out, bias ? b.data() : nullptr, mode);
 }
 
 size_t Linear::weight_bytes() const {
@@ -149,13 +163,14 @@ void Linear::forward(const float* x, int64_t rows, float* y) const {
     for (int64_t r = 0; r < rows; ++r) {
       const float* xr = x + r * in_;
       float amax = 0;
+#pragma omp simd reduction(max : amax)
       for (int64_t k = 0; k < in_; ++k) amax = std::max(amax, std::fabs(xr[k]));
       float scale = amax > 0 ? amax / 127.0f : 1.0f;
       float inv = 1.0f / scale;
       row_scale[r] = scale;
       uint8_t* q = qx.data() + r * in_;
-      for (int64_t k = 0; k < in_; ++k)
-        q[k] = static_cast<uint8_t>(std::lrintf(xr[k] * inv) + 128);
+#pragma omp simd
+      for (int64_t k = 0; k < in_; ++k) q[k] = static_cast<uint8_t>(static_cast<int>(std::nearbyint(xr[k] * inv)) + 128);
     }
     memory src({{rows, in_}, dt::u8, tag::ab}, cpu(), qx.data());
     memory dst({{rows, out_}, dt::s32, tag::ab}, cpu(), acc.data());

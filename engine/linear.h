@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -29,6 +30,10 @@ class Linear {
   static Linear load(const ModelTensor& weight, const ModelTensor* bias, WeightMode mode);
   // From f32 values laid out [out][in].
   static Linear from_f32(const float* w, int64_t in, int64_t out, const float* bias, WeightMode mode);
+  // From rows produced one at a time: row(n, dst) writes output n's `in`
+  // weights. Large layers load without an f32 copy of the whole matrix.
+  using RowSource = std::function<void(int64_t n, float* dst)>;
+  static Linear from_rows(const RowSource& row, int64_t in, int64_t out, const float* bias, WeightMode mode);
 
   Linear();
   ~Linear();

@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "engine/arch/layers.h"
+#include "engine/attention.h"
 #include "engine/errors.h"
 #include "engine/ops.h"
 
@@ -56,10 +57,17 @@ Session::Session(const Model& model, size_t capacity)
 void Session::reserve(size_t slots) {
   if (slots <= allocated_) return;
   size_t next = std::max<size_t>(slots, std::min(capacity_, std::max<size_t>(256, allocated_ * 2)));
-  const size_t stride = static_cast<size_t>(model_.hp_.head_count_kv) * model_.hp_.head_dim;
+  // Layout [kv_head][slot][d]: growing moves each head's slots to its new place.
+  const size_t heads = model_.hp_.head_count_kv, d = model_.hp_.head_dim;
+  auto grow = [&](std::vector<float>& buf) {
+    std::vector<float> bigger(heads * next * d);
+    for (size_t h = 0; h < heads; ++h)
+      std::copy_n(buf.data() + h * allocated_ * d, length_ * d, bigger.data() + h * next * d);
+    buf.swap(bigger);
+  };
   for (size_t l = 0; l < k_.size(); ++l) {
-    k_[l].resize(next * stride);
-    v_[l].resize(next * stride);
+    grow(k_[l]);
+    grow(v_[l]);
   }
   allocated_ = next;
 }
@@ -103,7 +111,6 @@ std::vector<float> Session::evaluate(const Batch& batch, const CancellationToken
   std::vector<float> q(static_cast<size_t>(n * H * D)), attn(static_cast<size_t>(n * H * D));
   std::vector<float> proj(static_cast<size_t>(n * E)), gu(static_cast<size_t>(n * F2));
   std::vector<float> act(static_cast<size_t>(n * F2 / 2));
-  const size_t stride = static_cast<size_t>(KV * D);
 
   for (size_t li = 0; li < model_.layers_.size(); ++li) {
     if (cancel.cancelled()) return {};
@@ -125,10 +132,14 @@ std::vector<float> Session::evaluate(const Batch& batch, const CancellationToken
       ops::rope_neox(qi, H, D, pos, model_.inv_freq_.data());
       ops::rope_neox(ki, KV, D, pos, model_.inv_freq_.data());
       const size_t slot = length_ + static_cast<size_t>(i);
-      std::memcpy(k_[li].data() + slot * stride, ki, sizeof(float) * stride);
-      std::memcpy(v_[li].data() + slot * stride, vi, sizeof(float) * stride);
+      for (int64_t kvh = 0; kvh < KV; ++kvh) {
+        const size_t at = (static_cast<size_t>(kvh) * allocated_ + slot) * static_cast<size_t>(D);
+        std::memcpy(k_[li].data() + at, ki + kvh * D, sizeof(float) * static_cast<size_t>(D));
+        std::memcpy(v_[li].data() + at, vi + kvh * D, sizeof(float) * static_cast<size_t>(D));
+      }
     }
-    ops::attention(q.data(), n, H, KV, D, k_[li].data(), v_[li].data(), static_cast<int64_t>(length_), attn.data());
+    attention(q.data(), n, H, KV, D, KvView{k_[li].data(), v_[li].data(), static_cast<int64_t>(allocated_)},
+              static_cast<int64_t>(length_), attn.data());
     L.attn_output.forward(attn.data(), n, proj.data());
     ops::add(x.data(), proj.data(), n * E);
 

@@ -98,7 +98,7 @@ class Session {
   size_t capacity_;
   size_t length_ = 0;
   size_t allocated_ = 0;
-  std::vector<std::vector<float>> k_, v_;  // per layer: [slot][kv_heads][d]
+  std::vector<std::vector<float>> k_, v_;  // per layer: [kv_head][allocated_ slots][d]
 };
 
 }  // namespace astfill::engine

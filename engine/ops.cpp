@@ -12,6 +12,7 @@ void rms_norm(const float* x, const float* w, int64_t rows, int64_t n, float eps
     const float* xr = x + r * n;
     float* o = out + r * n;
     double ss = 0;  // accumulate in double: rows of thousands of values
+#pragma omp simd reduction(+ : ss)
     for (int64_t i = 0; i < n; ++i) ss += double(xr[i]) * xr[i];
     const float scale = static_cast<float>(1.0 / std::sqrt(ss / static_cast<double>(n) + eps));
     for (int64_t i = 0; i < n; ++i) o[i] = xr[i] * scale * w[i];
@@ -46,47 +47,6 @@ void silu_mul(float* a, const float* b, int64_t n) {
 
 void add(float* x, const float* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) x[i] += y[i];
-}
-
-void attention(const float* q, int64_t n, int64_t heads, int64_t kv_heads, int64_t d,
-               const float* k_cache, const float* v_cache, int64_t first_slot, float* out) {
-  const int64_t group = heads / kv_heads;
-  const int64_t stride = kv_heads * d;
-  const float scale = 1.0f / std::sqrt(static_cast<float>(d));
-#pragma omp parallel
-  {
-    std::vector<float> scores;
-#pragma omp for collapse(2) schedule(dynamic)
-    for (int64_t i = 0; i < n; ++i) {
-      for (int64_t h = 0; h < heads; ++h) {
-        const int64_t slots = first_slot + i + 1;
-        const int64_t kvh = h / group;
-        const float* qh = q + (i * heads + h) * d;
-        scores.resize(static_cast<size_t>(slots));
-        float max = -INFINITY;
-        for (int64_t s = 0; s < slots; ++s) {
-          const float* k = k_cache + s * stride + kvh * d;
-          float dot = 0;
-          for (int64_t j = 0; j < d; ++j) dot += qh[j] * k[j];
-          scores[s] = dot * scale;
-          max = std::max(max, scores[s]);
-        }
-        float sum = 0;
-        for (int64_t s = 0; s < slots; ++s) {
-          scores[s] = std::exp(scores[s] - max);
-          sum += scores[s];
-        }
-        const float inv = 1.0f / sum;
-        float* o = out + (i * heads + h) * d;
-        std::fill(o, o + d, 0.0f);
-        for (int64_t s = 0; s < slots; ++s) {
-          const float p = scores[s] * inv;
-          const float* v = v_cache + s * stride + kvh * d;
-          for (int64_t j = 0; j < d; ++j) o[j] += p * v[j];
-        }
-      }
-    }
-  }
 }
 
 }  // namespace astfill::engine::ops

@@ -21,11 +21,4 @@ void silu_mul(float* a, const float* b, int64_t n);
 // x[i] += y[i]
 void add(float* x, const float* y, int64_t n);
 
-// Causal grouped-query attention for `n` new queries whose keys/values are
-// already in the cache. q: [n][heads][d]; the cache holds `kv_len` slots of
-// [kv_heads][d] for K and V (slot stride kv_heads*d); query i may attend to
-// slots [0, first_slot + i]. out: [n][heads][d].
-void attention(const float* q, int64_t n, int64_t heads, int64_t kv_heads, int64_t d,
-               const float* k_cache, const float* v_cache, int64_t first_slot, float* out);
-
 }  // namespace astfill::engine::ops

@@ -288,6 +288,7 @@ void quantize_row(GgmlType type, const float* src, void* dst, size_t n) {
 
 float quantize_row_int8(const float* src, int8_t* dst, size_t n) {
   float amax = 0;
+#pragma omp simd reduction(max : amax)
   for (size_t i = 0; i < n; ++i) amax = std::max(amax, std::fabs(src[i]));
   if (amax == 0) {
     std::memset(dst, 0, n);
@@ -295,8 +296,8 @@ float quantize_row_int8(const float* src, int8_t* dst, size_t n) {
   }
   float scale = amax / 127.0f;
   float inv = 127.0f / amax;
-  for (size_t i = 0; i < n; ++i)
-    dst[i] = static_cast<int8_t>(std::clamp(std::lround(src[i] * inv), -127L, 127L));
+#pragma omp simd
+  for (size_t i = 0; i < n; ++i) dst[i] = static_cast<int8_t>(std::clamp(std::nearbyint(src[i] * inv), -127.0f, 127.0f));
   return scale;
 }
 

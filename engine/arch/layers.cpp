@@ -22,7 +22,9 @@ std::vector<float> vector_f32(const ModelFile& f, const std::string& name) {
 
 Linear fused(const ModelFile& f, const std::vector<std::string>& weights,
              const std::vector<std::string>& biases, WeightMode mode) {
-  std::vector<float> w, b;
+  // Output rows of the fused layer map to (tensor, row) in order.
+  std::vector<std::pair<const ModelTensor*, int64_t>> parts;  // tensor, first fused row
+  std::vector<float> b;
   int64_t in = -1, out = 0;
   for (const auto& name : weights) {
     const ModelTensor& t = tensor(f, name);
@@ -30,9 +32,8 @@ Linear fused(const ModelFile& f, const std::vector<std::string>& weights,
       throw ModelError(f.path() + ": tensor '" + name + "' has " + std::to_string(t.ne[0]) +
                        " inputs, unlike the tensors it is fused with");
     in = t.ne[0];
+    parts.emplace_back(&t, out);
     out += t.ne[1];
-    auto v = to_f32(t);
-    w.insert(w.end(), v.begin(), v.end());
   }
   for (const auto& name : biases) {
     auto v = vector_f32(f, name);
@@ -40,7 +41,14 @@ Linear fused(const ModelFile& f, const std::vector<std::string>& weights,
   }
   if (!b.empty() && static_cast<int64_t>(b.size()) != out)
     throw ModelError(f.path() + ": biases of '" + weights.front() + "' do not match its outputs");
-  return Linear::from_f32(w.data(), in, out, b.empty() ? nullptr : b.data(), mode);
+  auto row = [&](int64_t n, float* dst) {
+    size_t p = parts.size() - 1;
+    while (parts[p].second > n) --p;
+    const ModelTensor& t = *parts[p].first;
+    const size_t rb = row_bytes(t.type, static_cast<size_t>(in));
+    dequantize_row(t.type, t.data + static_cast<size_t>(n - parts[p].second) * rb, dst, static_cast<size_t>(in));
+  };
+  return Linear::from_rows(row, in, out, b.empty() ? nullptr : b.data(), mode);
 }
 
 void load_common(const ModelFile& f, const std::string& p, WeightMode mode, LayerWeights& l) {

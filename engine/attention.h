@@ -1,0 +1,25 @@
+// Causal grouped-query attention over a session's KV cache.
+//
+// The cache of one layer is laid out [kv_head][slot][d], so each KV head's
+// keys and values are dense matrices. Decode (a few queries) runs a SIMD loop
+// per query and head. Prefill (many queries) runs as two matmuls per KV head
+// on oneDNN, all the heads that share it stacked:
+//   S = Q_g K_h^T / sqrt(d)  ->  causal softmax  ->  O = P V_h
+#pragma once
+
+#include <cstdint>
+
+namespace astfill::engine {
+
+struct KvView {
+  const float* k;        // [kv_heads][capacity][d]
+  const float* v;
+  int64_t capacity;      // slots per head in the layout
+};
+
+// q: [n][heads][d] for queries in slots first_slot .. first_slot + n - 1,
+// whose keys and values are already in the cache. out: [n][heads][d].
+void attention(const float* q, int64_t n, int64_t heads, int64_t kv_heads, int64_t d, const KvView& cache,
+               int64_t first_slot, float* out);
+
+}  // namespace astfill::engine

@@ -117,6 +117,7 @@ std::vector<float> Session::evaluate(const Batch& batch, const CancellationToken
     const LayerWeights& L = model_.layers_[li];
     ops::rms_norm(x.data(), L.attn_norm.data(), n, E, hp.rms_norm_eps, h.data());
     L.qkv.forward(h.data(), n, qkv.data());
+#pragma omp parallel for if (n >= 16) schedule(static)
     for (int64_t i = 0; i < n; ++i) {
       float* row = qkv.data() + i * qkv_out;
       float* qi = q.data() + i * H * D;
@@ -145,12 +146,7 @@ std::vector<float> Session::evaluate(const Batch& batch, const CancellationToken
 
     ops::rms_norm(x.data(), L.ffn_norm.data(), n, E, hp.rms_norm_eps, h.data());
     L.gate_up.forward(h.data(), n, gu.data());
-    const int64_t F = F2 / 2;
-    for (int64_t i = 0; i < n; ++i) {
-      float* a = act.data() + i * F;
-      std::memcpy(a, gu.data() + i * F2, sizeof(float) * static_cast<size_t>(F));
-      ops::silu_mul(a, gu.data() + i * F2 + F, F);
-    }
+    ops::swiglu(gu.data(), n, F2 / 2, act.data());
     L.down.forward(act.data(), n, proj.data());
     ops::add(x.data(), proj.data(), n * E);
   }

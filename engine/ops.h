@@ -15,8 +15,9 @@ void rms_norm(const float* x, const float* w, int64_t rows, int64_t n, float eps
 // d/2 inverse frequencies.
 void rope_neox(float* x, int64_t heads, int64_t d, double pos, const float* inv_freq);
 
-// a[i] = silu(a[i]) * b[i]
-void silu_mul(float* a, const float* b, int64_t n);
+// SwiGLU over `rows` rows of a fused gate|up projection (each row 2f values:
+// f of gate, then f of up): out[r][i] = silu(gate[r][i]) * up[r][i].
+void swiglu(const float* gate_up, int64_t rows, int64_t f, float* out);
 
 // x[i] += y[i]
 void add(float* x, const float* y, int64_t n);

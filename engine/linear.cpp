@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <oneapi/dnnl/dnnl.hpp>
@@ -163,8 +164,18 @@ void Linear::forward(const float* x, int64_t rows, float* y) const {
     for (int64_t r = 0; r < rows; ++r) {
       const float* xr = x + r * in_;
       float amax = 0;
-#pragma omp simd reduction(max : amax)
-      for (int64_t k = 0; k < in_; ++k) amax = std::max(amax, std::fabs(xr[k]));
+      bool finite = true;
+#pragma omp simd reduction(max : amax) reduction(&& : finite)
+      for (int64_t k = 0; k < in_; ++k) {
+        amax = std::max(amax, std::fabs(xr[k]));
+        finite = finite && std::isfinite(xr[k]);
+      }
+      if (!finite) amax = std::numeric_limits<float>::infinity();
+      if (!std::isfinite(amax)) {  // NaN/inf in: NaN out, without undefined casts
+        row_scale[r] = std::numeric_limits<float>::quiet_NaN();
+        std::memset(qx.data() + r * in_, 128, static_cast<size_t>(in_));
+        continue;
+      }
       float scale = amax > 0 ? amax / 127.0f : 1.0f;
       float inv = 1.0f / scale;
       row_scale[r] = scale;

@@ -6,6 +6,7 @@
 
 #include "engine/arch/layers.h"
 #include "engine/attention.h"
+#include "engine/moe.h"
 #include "engine/errors.h"
 #include "engine/ops.h"
 
@@ -41,8 +42,14 @@ std::unique_ptr<Model> Model::load(std::shared_ptr<const ModelFile> file, const 
 
 uint64_t Model::bytes_per_token() const {
   uint64_t n = lm_head_.weight_bytes();
-  for (const auto& l : layers_)
+  for (const auto& l : layers_) {
     n += l.qkv.weight_bytes() + l.attn_output.weight_bytes() + l.gate_up.weight_bytes() + l.down.weight_bytes();
+    if (l.experts) {
+      // A token reads the router and its k experts, not the others.
+      n += l.experts->router.weight_bytes();
+      n += l.experts->used * (l.experts->gate_up[0].weight_bytes() + l.experts->down[0].weight_bytes());
+    }
+  }
   // One embedding row per token: negligible, left out.
   return n;
 }
@@ -52,6 +59,9 @@ Session::Session(const Model& model, size_t capacity)
   if (!capacity_) capacity_ = 4096;
   k_.resize(model.layers_.size());
   v_.resize(model.layers_.size());
+  expert_counts_.resize(model.layers_.size());
+  for (size_t l = 0; l < model.layers_.size(); ++l)
+    if (model.layers_[l].experts) expert_counts_[l].assign(model.layers_[l].experts->gate_up.size(), 0);
 }
 
 void Session::reserve(size_t slots) {
@@ -106,7 +116,7 @@ std::vector<float> Session::evaluate(const Batch& batch, const CancellationToken
                    static_cast<size_t>(E));
 
   const int64_t qkv_out = (H + 2 * KV) * D;
-  const int64_t F2 = model_.layers_.empty() ? 0 : model_.layers_[0].gate_up.out();
+  const int64_t F2 = model_.layers_.empty() ? 0 : model_.layers_[0].gate_up.out();  // 0 for MoE
   std::vector<float> h(static_cast<size_t>(n * E)), qkv(static_cast<size_t>(n * qkv_out));
   std::vector<float> q(static_cast<size_t>(n * H * D)), attn(static_cast<size_t>(n * H * D));
   std::vector<float> proj(static_cast<size_t>(n * E)), gu(static_cast<size_t>(n * F2));
@@ -145,9 +155,13 @@ std::vector<float> Session::evaluate(const Batch& batch, const CancellationToken
     ops::add(x.data(), proj.data(), n * E);
 
     ops::rms_norm(x.data(), L.ffn_norm.data(), n, E, hp.rms_norm_eps, h.data());
-    L.gate_up.forward(h.data(), n, gu.data());
-    ops::swiglu(gu.data(), n, F2 / 2, act.data());
-    L.down.forward(act.data(), n, proj.data());
+    if (L.experts) {
+      moe_forward(*L.experts, h.data(), n, E, proj.data(), expert_counts_[li]);
+    } else {
+      L.gate_up.forward(h.data(), n, gu.data());
+      ops::swiglu(gu.data(), n, F2 / 2, act.data());
+      L.down.forward(act.data(), n, proj.data());
+    }
     ops::add(x.data(), proj.data(), n * E);
   }
   if (cancel.cancelled()) return {};

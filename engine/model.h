@@ -25,6 +25,16 @@ struct LoadOptions {
   int threads = 0;  // 0: all cores
 };
 
+// A mixture-of-experts feed-forward block (qwen3moe): a router picks the
+// top-k experts per token; only those run.
+struct ExpertWeights {
+  Linear router;                 // f32 always: E -> n_experts logits
+  std::vector<Linear> gate_up;   // per expert: gate and up fused, out = 2 F_exp
+  std::vector<Linear> down;      // per expert: F_exp -> E
+  uint32_t used = 0;             // experts per token (top-k)
+  bool normalize = true;         // renormalise the k chosen weights to sum to 1
+};
+
 // The weights of one transformer layer. Which parts are present depends on
 // the architecture (engine/arch/*.cpp builds them).
 struct LayerWeights {
@@ -34,8 +44,9 @@ struct LayerWeights {
   std::vector<float> k_norm;
   Linear attn_output;
   std::vector<float> ffn_norm;
-  Linear gate_up;                 // gate and up fused: out = 2 F
+  Linear gate_up;                 // dense FFN: gate and up fused, out = 2 F
   Linear down;
+  std::unique_ptr<ExpertWeights> experts;  // instead of the dense FFN (qwen3moe)
 };
 
 class Model {
@@ -86,6 +97,9 @@ class Session {
   std::vector<float> evaluate(const Batch& batch, const CancellationToken& cancel = {});
 
   size_t length() const { return length_; }
+  // Mixture of experts: how many times each (layer, expert) ran since the
+  // session began; empty for dense models.
+  const std::vector<std::vector<uint64_t>>& expert_counts() const { return expert_counts_; }
   size_t capacity() const { return capacity_; }
   // Forgets everything after the first `n` tokens.
   void truncate(size_t n);
@@ -99,6 +113,7 @@ class Session {
   size_t length_ = 0;
   size_t allocated_ = 0;
   std::vector<std::vector<float>> k_, v_;  // per layer: [kv_head][allocated_ slots][d]
+  std::vector<std::vector<uint64_t>> expert_counts_;
 };
 
 }  // namespace astfill::engine

@@ -84,6 +84,7 @@ HyperParams hparams_from_gguf(const GgufFile& g) {
   hp.expert_used_count = u32("expert_used_count", 0);
   hp.expert_feed_forward_length = u32("expert_feed_forward_length", 0);
   hp.vocab_size = u32("vocab_size", 0);
+  if (auto* norm = g.find(a + "expert_weights_norm"); norm && norm->type == GgufType::Bool) hp.norm_topk_prob = norm->b;
   return hp;
 }
 

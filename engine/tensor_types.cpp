@@ -5,6 +5,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <stdexcept>
 
 namespace astfill::engine {
@@ -287,6 +288,14 @@ void quantize_row(GgmlType type, const float* src, void* dst, size_t n) {
 }
 
 float quantize_row_int8(const float* src, int8_t* dst, size_t n) {
+  // A row holding NaN or infinity has no meaningful int8 form: its scale
+  // becomes NaN, so whatever reads it yields NaN (and nothing is undefined).
+  bool finite = true;
+  for (size_t i = 0; i < n; ++i) finite &= std::isfinite(src[i]);
+  if (!finite) {
+    std::memset(dst, 0, n);
+    return std::numeric_limits<float>::quiet_NaN();
+  }
   float amax = 0;
 #pragma omp simd reduction(max : amax)
   for (size_t i = 0; i < n; ++i) amax = std::max(amax, std::fabs(src[i]));

@@ -7,6 +7,7 @@ namespace astfill::engine::arch {
 LayerLoader layer_loader(const std::string& arch) {
   if (arch == "qwen2") return &load_qwen2_layer;
   if (arch == "qwen3") return &load_qwen3_layer;
+  if (arch == "qwen3moe") return &load_qwen3moe_layer;
   return nullptr;
 }
 

@@ -12,9 +12,9 @@ namespace astfill::engine::arch {
 // Builders for the architectures the engine runs.
 LayerWeights load_qwen2_layer(const ModelFile& f, uint32_t layer, WeightMode mode);
 LayerWeights load_qwen3_layer(const ModelFile& f, uint32_t layer, WeightMode mode);
+LayerWeights load_qwen3moe_layer(const ModelFile& f, uint32_t layer, WeightMode mode);
 
-// Nullptr when the architecture has no dense-layer builder (qwen3moe comes
-// with the mixture-of-experts work).
+// Nullptr for an architecture the engine cannot run.
 using LayerLoader = LayerWeights (*)(const ModelFile&, uint32_t, WeightMode);
 LayerLoader layer_loader(const std::string& arch);
 

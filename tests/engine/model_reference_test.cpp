@@ -6,11 +6,14 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <fstream>
 #include <random>
 #include <sstream>
 
+#include "engine/gguf_writer.h"
 #include "engine/model.h"
+#include "engine/moe.h"
 #include "engine/random_model.h"
 #include "temp_dir.h"
 
@@ -193,4 +196,122 @@ TEST_CASE("sessions refuse bad tokens and overflow, and stop when cancelled", "[
   CHECK(s.length() == 0);
   CHECK(s.evaluate({{1, 2, 3}, {}, {}}).size() == 512);
   CHECK(s.length() == 3);
+}
+
+namespace {
+
+RandomModelSpec moe_spec(uint32_t experts, uint32_t used) {
+  auto spec = tiny_spec("qwen3moe");
+  spec.hp.expert_count = experts;
+  spec.hp.expert_used_count = used;
+  spec.hp.expert_feed_forward_length = 32;
+  spec.weight_scale = 0.08f;
+  spec.seed = 21;
+  return spec;
+}
+
+// Copies a GGUF, letting `edit` change any tensor's f32 values.
+void rewrite_f32(const std::string& src, const std::string& dst,
+                 const std::function<void(const std::string&, const std::vector<int64_t>&, std::vector<float>&)>& edit) {
+  auto g = GgufFile::open(src);
+  GgufWriter w;
+  for (auto& [k, v] : g.metadata()) w.set(k, v);
+  for (auto& t : g.tensors()) {
+    REQUIRE(t.type == GgmlType::F32);
+    std::vector<float> v(static_cast<size_t>(t.elements()));
+    std::memcpy(v.data(), t.data, t.bytes);
+    edit(t.name, t.ne, v);
+    w.add_tensor_f32(t.name, GgmlType::F32, t.ne, v);
+  }
+  w.write(dst);
+}
+
+}  // namespace
+
+TEST_CASE("mixture-of-experts logits match the reference (16 experts top-2, 128 top-8)", "[model][moe][reference]") {
+  if (!have_numpy()) return;
+  for (auto [experts, used] : {std::pair<uint32_t, uint32_t>{16, 2}, {128, 8}}) {
+    TempDir dir;
+    auto spec = moe_spec(experts, used);
+    write_random_model(dir.file("m.gguf"), spec);
+    auto model = Model::open(dir.file("m.gguf"), {WeightMode::F32, 2});
+    auto tokens = random_tokens(20, spec.hp.vocab_size, 3);
+    auto want = reference_logits(dir.file("m.gguf"), tokens, dir.file("ref.bin"));
+    const size_t V = spec.hp.vocab_size;
+    Session s(*model);
+    auto got = s.evaluate({tokens, {}, std::vector<bool>(tokens.size(), true)});
+    INFO(experts << " experts, top-" << used);
+    for (size_t i = 0; i < tokens.size(); ++i) CHECK(max_relative_error(got.data() + i * V, want.data() + i * V, V) < 1e-4);
+    // Decode through the cache takes the same routes.
+    Session t(*model);
+    t.evaluate({{tokens.begin(), tokens.begin() + 12}, {}, {}});
+    for (size_t i = 12; i < tokens.size(); ++i) {
+      auto row = t.evaluate({{tokens[i]}, {}, {}});
+      CHECK(max_relative_error(row.data(), want.data() + i * V, V) < 1e-4);
+    }
+    // Every token ran exactly `used` experts in every layer.
+    for (auto& layer : s.expert_counts()) {
+      uint64_t total = 0;
+      for (auto c : layer) total += c;
+      CHECK(total == tokens.size() * used);
+    }
+  }
+}
+
+TEST_CASE("experts nobody chose are never read: poisoning them with NaN changes nothing", "[model][moe]") {
+  TempDir dir;
+  auto spec = moe_spec(16, 2);
+  write_random_model(dir.file("m.gguf"), spec);
+  std::vector<int32_t> tokens = {5, 77, 300};
+  std::vector<float> clean;
+  std::vector<std::vector<uint64_t>> used;
+  {
+    auto model = Model::open(dir.file("m.gguf"), {WeightMode::F32, 2});
+    Session s(*model);
+    clean = s.evaluate({tokens, {}, std::vector<bool>(3, true)});
+    used = s.expert_counts();
+  }
+  const int64_t X = spec.hp.expert_count;
+  auto poison = [&](bool chosen_too) {
+    return [&, chosen_too](const std::string& name, const std::vector<int64_t>& ne, std::vector<float>& v) {
+      if (name.find("_exps.weight") == std::string::npos) return;
+      size_t layer = std::stoul(name.substr(4, name.find('.', 4) - 4));
+      const size_t per_expert = v.size() / static_cast<size_t>(X);
+      for (int64_t x = 0; x < X; ++x) {
+        bool ran = used[layer][static_cast<size_t>(x)] > 0;
+        if (ran && !(chosen_too && name.find("down") != std::string::npos)) continue;
+        std::fill(v.begin() + static_cast<std::ptrdiff_t>(x * per_expert),
+                  v.begin() + static_cast<std::ptrdiff_t>((x + 1) * per_expert), std::nanf(""));
+      }
+      (void)ne;
+    };
+  };
+  size_t idle = 0;
+  for (auto& layer : used)
+    for (auto c : layer) idle += c == 0;
+  REQUIRE(idle > 0);
+  rewrite_f32(dir.file("m.gguf"), dir.file("poisoned.gguf"), poison(false));
+  for (WeightMode mode : {WeightMode::F32, WeightMode::Int8}) {
+    auto model = Model::open(dir.file("poisoned.gguf"), {mode, 2});
+    Session s(*model);
+    auto got = s.evaluate({tokens, {}, std::vector<bool>(3, true)});
+    for (float x : got) REQUIRE(std::isfinite(x));
+    if (mode == WeightMode::F32) CHECK(got == clean);  // bit for bit
+  }
+  // The control: poison the chosen experts too, and NaN reaches the logits.
+  rewrite_f32(dir.file("m.gguf"), dir.file("all.gguf"), poison(true));
+  auto model = Model::open(dir.file("all.gguf"), {WeightMode::F32, 2});
+  Session s(*model);
+  auto got = s.evaluate({tokens, {}, std::vector<bool>(3, true)});
+  CHECK(std::any_of(got.begin(), got.end(), [](float x) { return std::isnan(x); }));
+}
+
+TEST_CASE("routing: softmax, top-k with ties to the lower index, renormalised", "[moe]") {
+  std::vector<float> logits = {1.0f, 3.0f, 3.0f, 0.0f};
+  auto r = route(logits.data(), 4, 2, true);
+  CHECK(r.experts == std::vector<int32_t>{1, 2});
+  CHECK(r.weights[0] == Approx(0.5f));
+  auto raw = route(logits.data(), 4, 1, false);
+  double z = std::exp(1.0) + 2 * std::exp(3.0) + 1.0;
+  CHECK(raw.weights[0] == Approx(std::exp(3.0) / z));
 }

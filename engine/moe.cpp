@@ -1,0 +1,69 @@
+#include "engine/moe.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "engine/ops.h"
+
+namespace astfill::engine {
+
+Routing route(const float* logits, int64_t n_experts, uint32_t k, bool normalize) {
+  double max = logits[0];
+  for (int64_t x = 1; x < n_experts; ++x) max = std::max(max, double(logits[x]));
+  std::vector<double> p(static_cast<size_t>(n_experts));
+  double z = 0;
+  for (int64_t x = 0; x < n_experts; ++x) z += p[x] = std::exp(double(logits[x]) - max);
+  std::vector<int32_t> order(static_cast<size_t>(n_experts));
+  std::iota(order.begin(), order.end(), 0);
+  const size_t top = std::min<size_t>(k, order.size());
+  std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(top), order.end(),
+                    [&](int32_t a, int32_t b) { return p[a] > p[b] || (p[a] == p[b] && a < b); });
+  Routing r;
+  double sum = 0;
+  for (size_t i = 0; i < top; ++i) sum += p[order[i]] / z;
+  for (size_t i = 0; i < top; ++i) {
+    r.experts.push_back(order[i]);
+    double w = p[order[i]] / z;
+    r.weights.push_back(static_cast<float>(normalize ? w / sum : w));
+  }
+  return r;
+}
+
+void moe_forward(const ExpertWeights& m, const float* h, int64_t n, int64_t E, float* out,
+                 std::vector<uint64_t>& counts) {
+  const int64_t X = m.router.out();
+  std::vector<float> logits(static_cast<size_t>(n * X));
+  m.router.forward(h, n, logits.data());
+  // Tokens per expert, with the weight each gives that expert.
+  std::vector<std::vector<std::pair<int64_t, float>>> routed(static_cast<size_t>(X));
+  for (int64_t i = 0; i < n; ++i) {
+    Routing r = route(logits.data() + i * X, X, m.used, m.normalize);
+    for (size_t j = 0; j < r.experts.size(); ++j) routed[r.experts[j]].emplace_back(i, r.weights[j]);
+  }
+  std::fill(out, out + n * E, 0.0f);
+  std::vector<float> rows, gu, act, y;
+  for (int64_t x = 0; x < X; ++x) {
+    const auto& tokens = routed[x];
+    if (tokens.empty()) continue;  // an expert nobody chose is never touched
+    const int64_t M = static_cast<int64_t>(tokens.size());
+    const int64_t F = m.down[x].in();
+    rows.resize(static_cast<size_t>(M * E));
+    for (int64_t j = 0; j < M; ++j) std::copy_n(h + tokens[j].first * E, E, rows.data() + j * E);
+    gu.resize(static_cast<size_t>(M * 2 * F));
+    act.resize(static_cast<size_t>(M * F));
+    y.resize(static_cast<size_t>(M * E));
+    m.gate_up[x].forward(rows.data(), M, gu.data());
+    ops::swiglu(gu.data(), M, F, act.data());
+    m.down[x].forward(act.data(), M, y.data());
+    for (int64_t j = 0; j < M; ++j) {
+      float* o = out + tokens[j].first * E;
+      const float w = tokens[j].second;
+      const float* yj = y.data() + j * E;
+      for (int64_t e = 0; e < E; ++e) o[e] += w * yj[e];
+    }
+    if (static_cast<size_t>(x) < counts.size()) counts[x] += static_cast<uint64_t>(M);
+  }
+}
+
+}  // namespace astfill::engine

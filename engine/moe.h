@@ -1,0 +1,28 @@
+// The mixture-of-experts feed-forward block: route each token to its top-k
+// experts, then run each chosen expert once over all the tokens routed to it
+// (one matmul per expert in prefill, instead of one per token).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "engine/model.h"
+
+namespace astfill::engine {
+
+// The experts chosen for one token and their weights.
+struct Routing {
+  std::vector<int32_t> experts;
+  std::vector<float> weights;
+};
+
+// Softmax over all router logits (in double), the top-k by probability (ties
+// to the lower index), renormalised to sum to 1 when `normalize`.
+Routing route(const float* logits, int64_t n_experts, uint32_t k, bool normalize);
+
+// out[n][E] = sum over each token's chosen experts of weight * expert(h).
+// counts[x] grows by the number of tokens expert x ran on.
+void moe_forward(const ExpertWeights& m, const float* h, int64_t n, int64_t E, float* out,
+                 std::vector<uint64_t>& counts);
+
+}  // namespace astfill::engine

@@ -7,6 +7,7 @@
 #include <omp.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -74,6 +75,61 @@ double onednn_int8_gops(int64_t m, int64_t k, int64_t n) {
     best = std::min(best, seconds_since(t));
   }
   return 2.0 * m * k * n / best / 1e9;
+}
+
+struct RunStats {
+  double load_s = 0, prefill_tps = 0, decode_tps = 0;
+  uint64_t bytes_per_token = 0;
+  double kv_mb = 0;
+};
+
+// Loads `path`, prefills `prompt_len` random tokens and decodes `decode_len`
+// greedily.
+RunStats run_model(const std::string& path, int threads, int prompt_len, int decode_len, uint32_t vocab) {
+  RunStats r;
+  auto t = clock_type::now();
+  auto model = Model::open(path, {WeightMode::Int8, threads});
+  r.load_s = seconds_since(t);
+  std::mt19937 rng(5);
+  std::vector<int32_t> prompt(static_cast<size_t>(prompt_len));
+  for (auto& x : prompt) x = static_cast<int32_t>(rng() % (vocab - 64));
+  Session s(*model, static_cast<size_t>(prompt_len + decode_len + 1));
+  t = clock_type::now();
+  auto logits = s.evaluate({prompt, {}, {}});
+  r.prefill_tps = prompt_len / seconds_since(t);
+  t = clock_type::now();
+  for (int i = 0; i < decode_len; ++i) {
+    auto next = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+    logits = s.evaluate({{next}, {}, {}});
+  }
+  r.decode_tps = decode_len / seconds_since(t);
+  r.bytes_per_token = model->bytes_per_token();
+  r.kv_mb = s.kv_bytes() / 1048576.0;
+  return r;
+}
+
+// A dense model and a mixture-of-experts model with the same active
+// parameters per token, the MoE one holding ~8x the total.
+void write_moe_pair(const std::string& dense_path, const std::string& moe_path) {
+  RandomModelSpec dense = tiny_spec("qwen3");
+  auto& hp = dense.hp;
+  hp.embedding_length = 512;
+  hp.block_count = 8;
+  hp.head_count = 8;
+  hp.head_count_kv = 2;
+  hp.head_dim = 64;
+  hp.feed_forward_length = 2048;
+  hp.vocab_size = 16384;
+  dense.weight_type = GgmlType::Q8_0;
+  dense.weight_scale = 0.02f;
+  RandomModelSpec moe = dense;
+  moe.hp.arch = "qwen3moe";
+  moe.hp.feed_forward_length = 0;
+  moe.hp.expert_count = 48;
+  moe.hp.expert_used_count = 4;
+  moe.hp.expert_feed_forward_length = 512;  // 4 x 512 = the dense model's 2048
+  if (!std::filesystem::exists(dense_path)) write_random_model(dense_path, dense);
+  if (!std::filesystem::exists(moe_path)) write_random_model(moe_path, moe);
 }
 
 long peak_rss_mb() {
@@ -177,6 +233,31 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
     first = false;
     if (next < 0) return 1;
+  }
+  std::printf("\n],\n \"moe\":[");
+  const std::string dense_path = dir + "/dense-38m-active.q8_0.gguf", moe_path = dir + "/moe-48x4.q8_0.gguf";
+  write_moe_pair(dense_path, moe_path);
+  auto params = [](const std::string& p) {
+    uint64_t total = 0;
+    auto m = ModelFile::open(p);
+    for (auto& t : m.tensors()) total += static_cast<uint64_t>(t.elements());
+    return total;
+  };
+  const uint64_t dense_params = params(dense_path), moe_params = params(moe_path);
+  first = true;
+  for (int threads : thread_counts) {
+    omp_set_num_threads(threads);
+    RunStats d = run_model(dense_path, threads, prompt_len, decode_len, 16384);
+    RunStats m = run_model(moe_path, threads, prompt_len, decode_len, 16384);
+    std::printf("%s\n  {\"threads\":%d,\"dense_params\":%ju,\"moe_total_params\":%ju,\"moe_total_vs_active\":%.2f,"
+                "\"dense_prefill_tokens_per_s\":%.1f,\"moe_prefill_tokens_per_s\":%.1f,"
+                "\"dense_decode_tokens_per_s\":%.2f,\"moe_decode_tokens_per_s\":%.2f,"
+                "\"dense_vs_moe_decode\":%.3f,\"target\":\"dense_vs_moe_decode <= 1.5\"}",
+                first ? "" : ",", threads, static_cast<uintmax_t>(dense_params), static_cast<uintmax_t>(moe_params),
+                double(moe_params) / dense_params, d.prefill_tps, m.prefill_tps, d.decode_tps, m.decode_tps,
+                d.decode_tps / m.decode_tps);
+    std::fflush(stdout);
+    first = false;
   }
   std::printf("\n]}\n");
   return 0;

@@ -1,10 +1,13 @@
 // Causal grouped-query attention over a session's KV cache.
 //
 // The cache of one layer is laid out [kv_head][slot][d], so each KV head's
-// keys and values are dense matrices. Decode (a few queries) runs a SIMD loop
-// per query and head. Prefill (many queries) runs as two matmuls per KV head
-// on oneDNN, all the heads that share it stacked:
-//   S = Q_g K_h^T / sqrt(d)  ->  causal softmax  ->  O = P V_h
+// keys and values are dense matrices.
+//   Decode (a few queries): a SIMD loop that reads each KV head's keys and
+//   values once for all the query heads that share it.
+//   Prefill (many queries): flash-style blocks. All heads sharing a KV head
+//   are stacked into one query matrix; for each block of 256 keys, two oneDNN
+//   matmuls (S = Q K_blk^T, then P V_blk) with an online softmax in between, so
+//   no n x n score matrix ever exists and memory stays O(n * block).
 #pragma once
 
 #include <cstdint>

@@ -46,7 +46,7 @@ uint64_t Model::bytes_per_token() const {
     n += l.qkv.weight_bytes() + l.attn_output.weight_bytes() + l.gate_up.weight_bytes() + l.down.weight_bytes();
     if (l.experts) {
       // A token reads the router and its k experts, not the others.
-      n += l.experts->router.weight_bytes();
+      n += l.experts->router.size() * sizeof(float);
       n += l.experts->used * (l.experts->gate_up[0].weight_bytes() + l.experts->down[0].weight_bytes());
     }
   }

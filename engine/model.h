@@ -28,7 +28,7 @@ struct LoadOptions {
 // A mixture-of-experts feed-forward block (qwen3moe): a router picks the
 // top-k experts per token; only those run.
 struct ExpertWeights {
-  Linear router;                 // f32 always: E -> n_experts logits
+  std::vector<float> router;     // [n_experts][E], f32: a few dot products per token, done in place
   std::vector<Linear> gate_up;   // per expert: gate and up fused, out = 2 F_exp
   std::vector<Linear> down;      // per expert: F_exp -> E
   uint32_t used = 0;             // experts per token (top-k)

@@ -32,9 +32,20 @@ Routing route(const float* logits, int64_t n_experts, uint32_t k, bool normalize
 
 void moe_forward(const ExpertWeights& m, const float* h, int64_t n, int64_t E, float* out,
                  std::vector<uint64_t>& counts) {
-  const int64_t X = m.router.out();
+  const int64_t X = static_cast<int64_t>(m.gate_up.size());
+  // Router logits: n x X dot products of length E, too small to be worth a
+  // library call per token.
   std::vector<float> logits(static_cast<size_t>(n * X));
-  m.router.forward(h, n, logits.data());
+#pragma omp parallel for collapse(2) if (n * X * E > 262144)
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t x = 0; x < X; ++x) {
+      const float* w = m.router.data() + x * E;
+      const float* hi = h + i * E;
+      float dot = 0;
+#pragma omp simd reduction(+ : dot)
+      for (int64_t e = 0; e < E; ++e) dot += hi[e] * w[e];
+      logits[i * X + x] = dot;
+    }
   // Tokens per expert, with the weight each gives that expert.
   std::vector<std::vector<std::pair<int64_t, float>>> routed(static_cast<size_t>(X));
   for (int64_t i = 0; i < n; ++i) {
@@ -42,10 +53,32 @@ void moe_forward(const ExpertWeights& m, const float* h, int64_t n, int64_t E, f
     for (size_t j = 0; j < r.experts.size(); ++j) routed[r.experts[j]].emplace_back(i, r.weights[j]);
   }
   std::fill(out, out + n * E, 0.0f);
+  std::vector<int64_t> active;
+  for (int64_t x = 0; x < X; ++x)
+    if (!routed[x].empty()) active.push_back(x);  // an expert nobody chose is never touched
+  if (n == 1) {
+    // Decode: k small matmuls; running them side by side (each on one thread)
+    // beats running each across all threads, whose fork/join dominates.
+    std::vector<std::vector<float>> ys(active.size(), std::vector<float>(static_cast<size_t>(E)));
+#pragma omp parallel for schedule(dynamic)
+    for (size_t a = 0; a < active.size(); ++a) {
+      const int64_t x = active[a];
+      const int64_t F = m.down[x].in();
+      std::vector<float> gu(static_cast<size_t>(2 * F)), act(static_cast<size_t>(F));
+      m.gate_up[x].forward(h, 1, gu.data());
+      ops::swiglu(gu.data(), 1, F, act.data());
+      m.down[x].forward(act.data(), 1, ys[a].data());
+    }
+    for (size_t a = 0; a < active.size(); ++a) {
+      const float w = routed[active[a]][0].second;
+      for (int64_t e = 0; e < E; ++e) out[e] += w * ys[a][e];
+      if (static_cast<size_t>(active[a]) < counts.size()) counts[active[a]] += 1;
+    }
+    return;
+  }
   std::vector<float> rows, gu, act, y;
-  for (int64_t x = 0; x < X; ++x) {
+  for (int64_t x : active) {
     const auto& tokens = routed[x];
-    if (tokens.empty()) continue;  // an expert nobody chose is never touched
     const int64_t M = static_cast<int64_t>(tokens.size());
     const int64_t F = m.down[x].in();
     rows.resize(static_cast<size_t>(M * E));

@@ -31,7 +31,7 @@ LayerWeights load_qwen3moe_layer(const ModelFile& f, uint32_t layer, WeightMode 
 
   auto moe = std::make_unique<ExpertWeights>();
   // The router stays f32: its softmax decides which weights run at all.
-  moe->router = Linear::load(tensor(f, p + "ffn_gate_inp.weight"), nullptr, WeightMode::F32);
+  moe->router = vector_f32(f, p + "ffn_gate_inp.weight");
   moe->used = hp.expert_used_count;
   moe->normalize = hp.norm_topk_prob;
   const int64_t E = hp.embedding_length, F = hp.expert_feed_forward_length, X = hp.expert_count;

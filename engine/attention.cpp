@@ -125,7 +125,11 @@ void attention_matmul(const float* q, int64_t n, int64_t heads, int64_t kv_heads
         }
       }
       matmul_f32(s.data(), vh + b * d, tag::ab, pv.data(), rows, bs, d);
-      for (size_t k = 0; k < acc.size(); ++k) acc[k] += pv[k];
+      float* ap = acc.data();
+      const float* pp = pv.data();
+      const int64_t total = rows * d;
+#pragma omp parallel for simd if (total > 65536) schedule(static)
+      for (int64_t k = 0; k < total; ++k) ap[k] += pp[k];
     }
     for (int64_t g = 0; g < group; ++g)
       for (int64_t i = 0; i < n; ++i) {

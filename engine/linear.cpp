@@ -161,27 +161,32 @@ void Linear::forward(const float* x, int64_t rows, float* y) const {
     qx.resize(static_cast<size_t>(rows * in_));
     acc.resize(static_cast<size_t>(rows * out_));
     row_scale.resize(static_cast<size_t>(rows));
+    // Quantise activation rows (in parallel for prefill). thread_local
+    // buffers are reached through plain pointers inside the region.
+    uint8_t* qxp = qx.data();
+    float* rsp_w = row_scale.data();
+    const int64_t in = in_;
+#pragma omp parallel for if (rows * in > 65536) schedule(static)
     for (int64_t r = 0; r < rows; ++r) {
-      const float* xr = x + r * in_;
+      const float* xr = x + r * in;
       float amax = 0;
       bool finite = true;
 #pragma omp simd reduction(max : amax) reduction(&& : finite)
-      for (int64_t k = 0; k < in_; ++k) {
+      for (int64_t k = 0; k < in; ++k) {
         amax = std::max(amax, std::fabs(xr[k]));
         finite = finite && std::isfinite(xr[k]);
       }
-      if (!finite) amax = std::numeric_limits<float>::infinity();
-      if (!std::isfinite(amax)) {  // NaN/inf in: NaN out, without undefined casts
-        row_scale[r] = std::numeric_limits<float>::quiet_NaN();
-        std::memset(qx.data() + r * in_, 128, static_cast<size_t>(in_));
+      uint8_t* q = qxp + r * in;
+      if (!finite) {  // NaN/inf in: NaN out, without undefined casts
+        rsp_w[r] = std::numeric_limits<float>::quiet_NaN();
+        std::memset(q, 128, static_cast<size_t>(in));
         continue;
       }
-      float scale = amax > 0 ? amax / 127.0f : 1.0f;
-      float inv = 1.0f / scale;
-      row_scale[r] = scale;
-      uint8_t* q = qx.data() + r * in_;
+      const float scale = amax > 0 ? amax / 127.0f : 1.0f;
+      const float inv = 1.0f / scale;
+      rsp_w[r] = scale;
 #pragma omp simd
-      for (int64_t k = 0; k < in_; ++k) q[k] = static_cast<uint8_t>(static_cast<int>(std::nearbyint(xr[k] * inv)) + 128);
+      for (int64_t k = 0; k < in; ++k) q[k] = static_cast<uint8_t>(static_cast<int>(std::nearbyint(xr[k] * inv)) + 128);
     }
     memory src({{rows, in_}, dt::u8, tag::ab}, cpu(), qx.data());
     memory dst({{rows, out_}, dt::s32, tag::ab}, cpu(), acc.data());

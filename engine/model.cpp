@@ -117,10 +117,20 @@ std::vector<float> Session::evaluate(const Batch& batch, const CancellationToken
 
   const int64_t qkv_out = (H + 2 * KV) * D;
   const int64_t F2 = model_.layers_.empty() ? 0 : model_.layers_[0].gate_up.out();  // 0 for MoE
-  std::vector<float> h(static_cast<size_t>(n * E)), qkv(static_cast<size_t>(n * qkv_out));
-  std::vector<float> q(static_cast<size_t>(n * H * D)), attn(static_cast<size_t>(n * H * D));
-  std::vector<float> proj(static_cast<size_t>(n * E)), gu(static_cast<size_t>(n * F2));
-  std::vector<float> act(static_cast<size_t>(n * F2 / 2));
+  // Activations live in the session and are reused: fresh allocations for
+  // every batch cost page faults comparable to the work itself.
+  Scratch& sc = scratch_;
+  auto sized = [](std::vector<float>& v, int64_t count) -> std::vector<float>& {
+    if (v.size() < static_cast<size_t>(count)) v.resize(static_cast<size_t>(count));
+    return v;
+  };
+  std::vector<float>& h = sized(sc.h, n * E);
+  std::vector<float>& qkv = sized(sc.qkv, n * qkv_out);
+  std::vector<float>& q = sized(sc.q, n * H * D);
+  std::vector<float>& attn = sized(sc.attn, n * H * D);
+  std::vector<float>& proj = sized(sc.proj, n * E);
+  std::vector<float>& gu = sized(sc.gu, n * F2);
+  std::vector<float>& act = sized(sc.act, n * F2 / 2);
 
   for (size_t li = 0; li < model_.layers_.size(); ++li) {
     if (cancel.cancelled()) return {};

@@ -114,6 +114,9 @@ class Session {
   size_t allocated_ = 0;
   std::vector<std::vector<float>> k_, v_;  // per layer: [kv_head][allocated_ slots][d]
   std::vector<std::vector<uint64_t>> expert_counts_;
+  struct Scratch {
+    std::vector<float> h, qkv, q, attn, proj, gu, act;
+  } scratch_;
 };
 
 }  // namespace astfill::engine

@@ -4,6 +4,7 @@
 // throughput at the model's shapes. Prints one JSON object.
 //
 //   bench_engine [--model-dir DIR] [--threads 1,2] [--prompt 512] [--decode 128]
+//                [--long 1024,8192]   (32768 works too; its prefill takes minutes)
 #include <omp.h>
 #include <sys/resource.h>
 
@@ -144,12 +145,17 @@ int main(int argc, char** argv) {
   std::string dir = (std::filesystem::temp_directory_path() / "astfill-bench").string();
   std::vector<int> thread_counts = {1, 2};
   int prompt_len = 512, decode_len = 128;
+  std::vector<int> long_contexts = {1024, 8192};
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i], v = argv[i + 1];
     if (a == "--model-dir") dir = v;
     else if (a == "--prompt") prompt_len = std::stoi(v);
     else if (a == "--decode") decode_len = std::stoi(v);
-    else if (a == "--threads") {
+    else if (a == "--long") {
+      long_contexts.clear();
+      std::stringstream ss(v);
+      for (std::string t; std::getline(ss, t, ',');) long_contexts.push_back(std::stoi(t));
+    } else if (a == "--threads") {
       thread_counts.clear();
       std::stringstream ss(v);
       for (std::string t; std::getline(ss, t, ',');) thread_counts.push_back(std::stoi(t));
@@ -258,6 +264,41 @@ int main(int argc, char** argv) {
                 d.decode_tps / m.decode_tps);
     std::fflush(stdout);
     first = false;
+  }
+  // Long context on the 0.5B shapes, all threads: prefill in 512-token
+  // chunks (as generation does), then decode at that depth.
+  std::printf("\n],\n \"long_context\":[");
+  first = true;
+  {
+    const int threads = thread_counts.back();
+    omp_set_num_threads(threads);
+    auto model = Model::open(path, {WeightMode::Int8, threads});
+    for (int ctx : long_contexts) {
+      std::mt19937 rng(9);
+      std::vector<int32_t> prompt(static_cast<size_t>(ctx));
+      for (auto& x : prompt) x = static_cast<int32_t>(rng() % 150000);
+      const int decode = 32;
+      Session s(*model, static_cast<size_t>(ctx + decode + 1));
+      auto t = clock_type::now();
+      std::vector<float> logits;
+      for (int at = 0; at < ctx; at += 512) {
+        std::vector<int32_t> part(prompt.begin() + at, prompt.begin() + std::min(ctx, at + 512));
+        logits = s.evaluate({part, {}, {}});
+      }
+      double prefill_s = seconds_since(t);
+      t = clock_type::now();
+      for (int i = 0; i < decode; ++i) {
+        auto next = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+        logits = s.evaluate({{next}, {}, {}});
+      }
+      double decode_s = seconds_since(t);
+      std::printf("%s\n  {\"threads\":%d,\"context\":%d,\"prefill_seconds\":%.2f,\"prefill_tokens_per_s\":%.1f,"
+                  "\"decode_tokens_per_s\":%.2f,\"kv_cache_mb\":%.1f,\"peak_rss_mb\":%ld}",
+                  first ? "" : ",", threads, ctx, prefill_s, ctx / prefill_s, decode / decode_s, s.kv_bytes() / 1048576.0,
+                  peak_rss_mb());
+      std::fflush(stdout);
+      first = false;
+    }
   }
   std::printf("\n]}\n");
   return 0;

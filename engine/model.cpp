@@ -1,6 +1,8 @@
 #include "engine/model.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <stdexcept>
 
@@ -33,11 +35,39 @@ std::unique_ptr<Model> Model::load(std::shared_ptr<const ModelFile> file, const 
   m->output_norm_ = arch::vector_f32(f, "output_norm.weight");
   const ModelTensor* head = f.find("output.weight");
   m->lm_head_ = Linear::load(head ? *head : *m->token_embd_, nullptr, options.weights);
-  const uint32_t d = m->hp_.head_dim;
-  m->inv_freq_.resize(d / 2);
-  for (uint32_t i = 0; i < d / 2; ++i)
-    m->inv_freq_[i] = static_cast<float>(std::pow(m->hp_.rope_freq_base, -2.0 * i / d));
+  m->inv_freq_ = rope_inverse_frequencies(m->hp_, &m->rope_mscale_);
   return m;
+}
+
+std::vector<float> rope_inverse_frequencies(const HyperParams& hp, float* mscale) {
+  const uint32_t d = hp.head_dim;
+  const double base = hp.rope_freq_base;
+  std::vector<float> inv(d / 2);
+  *mscale = 1.0f;
+  const RopeScaling& rs = hp.rope_scaling;
+  const double factor = rs.factor > 0 ? rs.factor : 1.0;
+  for (uint32_t i = 0; i < d / 2; ++i) inv[i] = static_cast<float>(std::pow(base, -2.0 * i / d));
+  if (rs.type == "linear" && factor != 1.0) {
+    for (auto& f : inv) f = static_cast<float>(f / factor);
+  } else if (rs.type == "yarn" && factor > 1.0) {
+    // YaRN (Peng et al. 2023): dimensions that turn many times within the
+    // original context keep their frequency (extrapolate), the slowest ones
+    // are divided by the factor (interpolate), with a linear ramp between
+    // the dimensions that make beta_fast and beta_slow turns; and attention
+    // logits grow by mscale^2 (applied as mscale on both cos and sin).
+    const double orig = rs.original_context_length ? rs.original_context_length : hp.context_length / factor;
+    auto turns_dim = [&](double turns) { return d * std::log(orig / (turns * 2 * M_PI)) / (2 * std::log(base)); };
+    double low = std::max(std::floor(turns_dim(rs.yarn_beta_fast)), 0.0);
+    double high = std::min(std::ceil(turns_dim(rs.yarn_beta_slow)), double(d - 1));
+    if (high == low) high += 0.001;
+    for (uint32_t i = 0; i < d / 2; ++i) {
+      const double extrapolated = std::pow(base, -2.0 * i / d), interpolated = extrapolated / factor;
+      const double ramp = std::clamp((i - low) / (high - low), 0.0, 1.0);
+      inv[i] = static_cast<float>(interpolated * ramp + extrapolated * (1 - ramp));
+    }
+    *mscale = static_cast<float>(0.1 * std::log(factor) + 1.0);
+  }
+  return inv;
 }
 
 uint64_t Model::bytes_per_token() const {
@@ -64,9 +94,34 @@ Session::Session(const Model& model, size_t capacity)
     if (model.layers_[l].experts) expert_counts_[l].assign(model.layers_[l].experts->gate_up.size(), 0);
 }
 
+namespace {
+// MemAvailable from /proc/meminfo, in bytes; 0 when unknown.
+uint64_t available_memory() {
+  std::FILE* f = std::fopen("/proc/meminfo", "r");
+  if (!f) return 0;
+  char line[256];
+  uint64_t kb = 0;
+  while (std::fgets(line, sizeof line, f))
+    if (std::sscanf(line, "MemAvailable: %lu kB", &kb) == 1) break;
+  std::fclose(f);
+  return kb * 1024;
+}
+}  // namespace
+
 void Session::reserve(size_t slots) {
   if (slots <= allocated_) return;
   size_t next = std::max<size_t>(slots, std::min(capacity_, std::max<size_t>(256, allocated_ * 2)));
+  const uint64_t per_slot = 2ull * k_.size() * model_.hp_.head_count_kv * model_.hp_.head_dim * sizeof(float);
+  const uint64_t growth = (next - allocated_) * per_slot + length_ * per_slot;  // new buffers + the copy
+  if (uint64_t avail = available_memory(); avail && growth > avail - avail / 10) {
+    if (slots < next && (slots - allocated_) * per_slot + length_ * per_slot <= avail - avail / 10) {
+      next = slots;  // no headroom for doubling: grow to exactly what is needed
+    } else {
+      throw std::length_error("the KV cache for " + std::to_string(slots) + " tokens needs " +
+                              std::to_string(slots * per_slot >> 20) + " MiB, but only " +
+                              std::to_string(avail >> 20) + " MiB of memory is available");
+    }
+  }
   // Layout [kv_head][slot][d]: growing moves each head's slots to its new place.
   const size_t heads = model_.hp_.head_count_kv, d = model_.hp_.head_dim;
   auto grow = [&](std::vector<float>& buf) {
@@ -150,8 +205,8 @@ std::vector<float> Session::evaluate(const Batch& batch, const CancellationToken
       }
       const double pos = batch.positions.empty() ? static_cast<double>(length_ + static_cast<size_t>(i))
                                                  : static_cast<double>(batch.positions[i]);
-      ops::rope_neox(qi, H, D, pos, model_.inv_freq_.data());
-      ops::rope_neox(ki, KV, D, pos, model_.inv_freq_.data());
+      ops::rope_neox(qi, H, D, pos, model_.inv_freq_.data(), model_.rope_mscale_);
+      ops::rope_neox(ki, KV, D, pos, model_.inv_freq_.data(), model_.rope_mscale_);
       const size_t slot = length_ + static_cast<size_t>(i);
       for (int64_t kvh = 0; kvh < KV; ++kvh) {
         const size_t at = (static_cast<size_t>(kvh) * allocated_ + slot) * static_cast<size_t>(D);

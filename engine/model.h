@@ -75,7 +75,12 @@ class Model {
   std::vector<float> output_norm_;
   Linear lm_head_;
   std::vector<float> inv_freq_;  // RoPE inverse frequencies, D/2
+  float rope_mscale_ = 1.0f;     // YaRN's attention scale, on cos and sin
 };
+
+// RoPE inverse frequencies for the model's rotary scaling (none, linear or
+// YaRN as Qwen configures it); *mscale receives the factor cos and sin take.
+std::vector<float> rope_inverse_frequencies(const HyperParams& hp, float* mscale);
 
 class Session {
  public:

@@ -80,6 +80,8 @@ HyperParams hparams_from_gguf(const GgufFile& g) {
   if (auto* t = g.find(a + "rope.scaling.type"); t && t->type == GgufType::String) hp.rope_scaling.type = t->s;
   hp.rope_scaling.factor = g.get_float_opt(a + "rope.scaling.factor").value_or(1.0);
   hp.rope_scaling.original_context_length = u32("rope.scaling.original_context_length", 0);
+  hp.rope_scaling.yarn_beta_fast = g.get_float_opt(a + "rope.scaling.yarn_beta_fast").value_or(32.0);
+  hp.rope_scaling.yarn_beta_slow = g.get_float_opt(a + "rope.scaling.yarn_beta_slow").value_or(1.0);
   hp.expert_count = u32("expert_count", 0);
   hp.expert_used_count = u32("expert_used_count", 0);
   hp.expert_feed_forward_length = u32("expert_feed_forward_length", 0);

@@ -19,7 +19,7 @@ void rms_norm(const float* x, const float* w, int64_t rows, int64_t n, float eps
   }
 }
 
-void rope_neox(float* x, int64_t heads, int64_t d, double pos, const float* inv_freq) {
+void rope_neox(float* x, int64_t heads, int64_t d, double pos, const float* inv_freq, float mscale) {
   const int64_t half = d / 2;
   // Angles in double: at 32K positions a float angle loses several digits.
   thread_local std::vector<float> cs, sn;
@@ -27,8 +27,8 @@ void rope_neox(float* x, int64_t heads, int64_t d, double pos, const float* inv_
   sn.resize(static_cast<size_t>(half));
   for (int64_t i = 0; i < half; ++i) {
     double a = pos * inv_freq[i];
-    cs[i] = static_cast<float>(std::cos(a));
-    sn[i] = static_cast<float>(std::sin(a));
+    cs[i] = static_cast<float>(std::cos(a) * mscale);
+    sn[i] = static_cast<float>(std::sin(a) * mscale);
   }
   for (int64_t h = 0; h < heads; ++h) {
     float* v = x + h * d;

@@ -12,8 +12,8 @@ void rms_norm(const float* x, const float* w, int64_t rows, int64_t n, float eps
 
 // Rotary position embedding, NEOX / rotate_half pairing (i, i + d/2), in
 // place on `heads` heads of `d` values at position `pos`. `inv_freq` holds
-// d/2 inverse frequencies.
-void rope_neox(float* x, int64_t heads, int64_t d, double pos, const float* inv_freq);
+// d/2 inverse frequencies; cos and sin are multiplied by `mscale` (YaRN).
+void rope_neox(float* x, int64_t heads, int64_t d, double pos, const float* inv_freq, float mscale = 1.0f);
 
 // SwiGLU over `rows` rows of a fused gate|up projection (each row 2f values:
 // f of gate, then f of up): out[r][i] = silu(gate[r][i]) * up[r][i].

@@ -315,3 +315,45 @@ TEST_CASE("routing: softmax, top-k with ties to the lower index, renormalised", 
   double z = std::exp(1.0) + 2 * std::exp(3.0) + 1.0;
   CHECK(raw.weights[0] == Approx(std::exp(3.0) / z));
 }
+
+TEST_CASE("long context: logits past 8K positions match the reference, with and without YaRN", "[model][reference][long]") {
+  if (!have_numpy()) return;
+  for (bool yarn : {false, true}) {
+    TempDir dir;
+    auto spec = spec_for("qwen3");
+    spec.hp.context_length = 16384;
+    if (yarn) {
+      // Qwen's YaRN setup scaled down: 4x an original context of 2048.
+      spec.hp.rope_scaling.type = "yarn";
+      spec.hp.rope_scaling.factor = 4.0;
+      spec.hp.rope_scaling.original_context_length = 2048;
+    }
+    write_random_model(dir.file("m.gguf"), spec);
+    auto model = Model::open(dir.file("m.gguf"), {WeightMode::F32, 2});
+    auto tokens = random_tokens(8704, spec.hp.vocab_size, 17);
+    // The reference evaluates in chunks through its cache; so does the engine.
+    std::ostringstream cmd;
+    cmd << "/usr/bin/python3 " << ASTFILL_SOURCE_DIR << "/tests/reference/qwen_ref.py " << dir.file("m.gguf")
+        << " --all --chunk 1024 --out " << dir.file("ref.bin") << " --tokens ";
+    for (size_t i = 0; i < tokens.size(); ++i) cmd << (i ? "," : "") << tokens[i];
+    cmd << " > /dev/null";
+    REQUIRE(std::system(cmd.str().c_str()) == 0);
+    std::ifstream in(dir.file("ref.bin"), std::ios::binary);
+    std::vector<char> bytes{std::istreambuf_iterator<char>(in), {}};
+    const size_t V = spec.hp.vocab_size;
+    REQUIRE(bytes.size() == tokens.size() * V * 4);
+    std::vector<float> want(bytes.size() / 4);
+    std::memcpy(want.data(), bytes.data(), bytes.size());
+    Session s(*model);
+    std::vector<float> got;
+    for (size_t at = 0; at < tokens.size(); at += 512) {
+      size_t end = std::min(tokens.size(), at + 512);
+      auto part = s.evaluate({{tokens.begin() + static_cast<std::ptrdiff_t>(at), tokens.begin() + static_cast<std::ptrdiff_t>(end)},
+                              {}, std::vector<bool>(end - at, true)});
+      got.insert(got.end(), part.begin(), part.end());
+    }
+    INFO((yarn ? "YaRN" : "plain RoPE"));
+    for (size_t i : {size_t(0), size_t(4000), size_t(8191), size_t(8192), size_t(8500), tokens.size() - 1})
+      CHECK(max_relative_error(got.data() + i * V, want.data() + i * V, V) < 1e-4);
+  }
+}

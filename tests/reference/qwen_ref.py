@@ -31,7 +31,9 @@ Semantics chosen where the model definition leaves room:
   * every tensor in the file must be consumed (unexpected tensors such as a q bias on
     qwen3 raise ModelError unless allow_unused_tensors=True);
   * defaults as in the engine's loader: eps 1e-6, rope.freq_base 10000, head_count_kv = H,
-    key_length = E/H, value_length = key_length; rope scaling / partial rotary -> error.
+    key_length = E/H, value_length = key_length; rope scaling: none, linear and YaRN
+    (rope.scaling.{type,factor,original_context_length,yarn_beta_fast,yarn_beta_slow});
+    partial rotary -> error.
 """
 
 from __future__ import annotations
@@ -81,22 +83,51 @@ def softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
     return e / np.sum(e, axis=axis, keepdims=True)
 
 
-def rope_neox(x: np.ndarray, positions: Sequence[int], theta: float) -> np.ndarray:
+def yarn_inv_freq(theta: float, d: int, factor: float, orig_ctx: float,
+                  beta_fast: float = 32.0, beta_slow: float = 1.0):
+    """YaRN (Peng et al., 2023) inverse frequencies and attention scale.
+
+    A dimension pair i turns orig_ctx * theta^(-2i/d) / (2 pi) times over the original
+    context.  Pairs turning more than beta_fast times keep their frequency, pairs turning
+    fewer than beta_slow times are interpolated (frequency / factor), and a linear ramp
+    over the pair index blends the two in between.  The attention logits are scaled by
+    mscale^2, mscale = 0.1 ln(factor) + 1, applied to both cos and sin.
+    """
+    half = d // 2
+    idx = np.arange(half, dtype=np.float64)
+    base_freq = float(theta) ** (-(2.0 * idx) / d)
+    # the (fractional) pair index at which a pair turns `turns` times
+    def pair_at(turns):
+        return d * np.log(orig_ctx / (turns * 2.0 * np.pi)) / (2.0 * np.log(theta))
+    low = max(np.floor(pair_at(beta_fast)), 0.0)
+    high = min(np.ceil(pair_at(beta_slow)), d - 1.0)
+    if high == low:
+        high += 0.001
+    ramp = np.clip((idx - low) / (high - low), 0.0, 1.0)   # 0: keep, 1: interpolate
+    inv_freq = base_freq * (1.0 - ramp) + (base_freq / factor) * ramp
+    mscale = 0.1 * np.log(factor) + 1.0
+    return inv_freq, mscale
+
+
+def rope_neox(x: np.ndarray, positions: Sequence[int], theta: float,
+              inv_freq: Optional[np.ndarray] = None, mscale: float = 1.0) -> np.ndarray:
     """Rotary embedding, NEOX / rotate_half pairing.
 
     x: (n, heads, D); positions: n ints.  For i < D/2 the pair (x[i], x[i+D/2]) is
-    rotated by the angle p * theta^(-2i/D).
+    rotated by the angle p * theta^(-2i/D) (or p * inv_freq[i] when given), with cos
+    and sin multiplied by mscale (YaRN).
     """
     x = np.asarray(x, dtype=np.float64)
     n, _, d = x.shape
     if d % 2:
         raise ModelError("RoPE needs an even head dimension, got %d" % d)
     half = d // 2
-    inv_freq = float(theta) ** (-(2.0 * np.arange(half, dtype=np.float64)) / d)
+    if inv_freq is None:
+        inv_freq = float(theta) ** (-(2.0 * np.arange(half, dtype=np.float64)) / d)
     pos = np.asarray(positions, dtype=np.float64).reshape(n)
     ang = pos[:, None] * inv_freq[None, :]          # (n, half)
-    cos = np.cos(ang)[:, None, :]                   # (n, 1, half)
-    sin = np.sin(ang)[:, None, :]
+    cos = (np.cos(ang) * mscale)[:, None, :]        # (n, 1, half)
+    sin = (np.sin(ang) * mscale)[:, None, :]
     a = x[..., :half]
     b = x[..., half:]
     return np.concatenate([a * cos - b * sin, b * cos + a * sin], axis=-1)
@@ -161,7 +192,18 @@ class QwenReference:
                              "are not supported by the reference" % (n_rot, D))
         scaling = g.get_str(a + "rope.scaling.type", "none")
         factor = g.get_float(a + "rope.scaling.factor", 1.0)
-        if scaling not in ("none", "") and factor not in (0.0, 1.0):
+        self.rope_inv_freq = None
+        self.rope_mscale = 1.0
+        if scaling == "yarn" and factor > 1.0:
+            ctx = g.get_int(a + "context_length", 0)
+            orig = g.get_int(a + "rope.scaling.original_context_length", 0) or ctx / factor
+            self.rope_inv_freq, self.rope_mscale = yarn_inv_freq(
+                self.rope_theta, D, factor, float(orig),
+                g.get_float(a + "rope.scaling.yarn_beta_fast", 32.0),
+                g.get_float(a + "rope.scaling.yarn_beta_slow", 1.0))
+        elif scaling == "linear" and factor not in (0.0, 1.0):
+            self.rope_inv_freq = (float(self.rope_theta) ** (-(2.0 * np.arange(D // 2)) / D)) / factor
+        elif scaling not in ("none", "") and factor not in (0.0, 1.0):
             raise ModelError("rope scaling %r (factor %g) is not supported by the reference"
                              % (scaling, factor))
         self.n_expert = g.get_int(a + "expert_count", 0)
@@ -315,8 +357,8 @@ class QwenReference:
             if "q_norm" in L:
                 q = rmsnorm(q, L["q_norm"], eps)
                 k = rmsnorm(k, L["k_norm"], eps)
-            q = rope_neox(q, positions, self.rope_theta)
-            k = rope_neox(k, positions, self.rope_theta)
+            q = rope_neox(q, positions, self.rope_theta, self.rope_inv_freq, self.rope_mscale)
+            k = rope_neox(k, positions, self.rope_theta, self.rope_inv_freq, self.rope_mscale)
             K_all = np.concatenate([self.cache_k[il], k], axis=0)  # (n_total, KV, D)
             V_all = np.concatenate([self.cache_v[il], v], axis=0)
             self.cache_k[il] = K_all
@@ -378,6 +420,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--out", required=True, help="output file: little-endian float32 logits")
     ap.add_argument("--allow-unused-tensors", action="store_true",
                     help="do not fail on tensors the reference does not use")
+    ap.add_argument("--chunk", type=int, default=0,
+                    help="evaluate in batches of this many tokens through the cache (long inputs)")
     args = ap.parse_args(argv)
 
     tokens = _int_list(args.tokens)
@@ -386,7 +430,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     positions = _int_list(args.positions) if args.positions is not None else None
     try:
         model = QwenReference(args.model, allow_unused_tensors=args.allow_unused_tensors)
-        logits = model.forward(tokens, positions)
+        if args.chunk > 0:
+            parts = []
+            for s0 in range(0, len(tokens), args.chunk):
+                pos = positions[s0:s0 + args.chunk] if positions is not None else list(range(s0, min(len(tokens), s0 + args.chunk)))
+                parts.append(model.forward(tokens[s0:s0 + args.chunk], pos))
+            logits = np.concatenate(parts, axis=0)
+        else:
+            logits = model.forward(tokens, positions)
     except (ValueError, OSError) as e:
         print("qwen_ref: error: %s" % e, file=sys.stderr)
         return 1

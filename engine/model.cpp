@@ -171,7 +171,8 @@ std::vector<float> Session::evaluate(const Batch& batch, const CancellationToken
                    static_cast<size_t>(E));
 
   const int64_t qkv_out = (H + 2 * KV) * D;
-  const int64_t F2 = model_.layers_.empty() ? 0 : model_.layers_[0].gate_up.out();  // 0 for MoE
+  int64_t F2 = 0;  // the widest dense FFN (MoE layers have none)
+  for (const auto& l : model_.layers_) F2 = std::max(F2, l.gate_up.out());
   // Activations live in the session and are reused: fresh allocations for
   // every batch cost page faults comparable to the work itself.
   Scratch& sc = scratch_;
@@ -224,7 +225,7 @@ std::vector<float> Session::evaluate(const Batch& batch, const CancellationToken
       moe_forward(*L.experts, h.data(), n, E, proj.data(), expert_counts_[li]);
     } else {
       L.gate_up.forward(h.data(), n, gu.data());
-      ops::swiglu(gu.data(), n, F2 / 2, act.data());
+      ops::swiglu(gu.data(), n, L.gate_up.out() / 2, act.data());
       L.down.forward(act.data(), n, proj.data());
     }
     ops::add(x.data(), proj.data(), n * E);

@@ -1,5 +1,6 @@
 #include "engine/model_file.h"
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <filesystem>
 #include <fstream>
@@ -40,6 +41,7 @@ void check_hparams(const std::string& path, const HyperParams& hp) {
   if (hp.head_count % hp.head_count_kv != 0)
     throw ModelError(path + ": attention.head_count " + std::to_string(hp.head_count) +
                      " is not a multiple of head_count_kv " + std::to_string(hp.head_count_kv));
+  if (!hp.dense_layers.empty()) need(hp.feed_forward_length, "feed_forward_length (for the dense layers)");
   if (hp.arch == "qwen3moe") {
     need(hp.expert_count, "expert_count");
     need(hp.expert_used_count, "expert_used_count");
@@ -87,6 +89,9 @@ HyperParams hparams_from_gguf(const GgufFile& g) {
   hp.expert_feed_forward_length = u32("expert_feed_forward_length", 0);
   hp.vocab_size = u32("vocab_size", 0);
   if (auto* norm = g.find(a + "expert_weights_norm"); norm && norm->type == GgufType::Bool) hp.norm_topk_prob = norm->b;
+  if (hp.arch == "qwen3moe")  // GGUF has no key for it: a layer without a router is dense
+    for (uint32_t l = 0; l < hp.block_count; ++l)
+      if (!g.tensor("blk." + std::to_string(l) + ".ffn_gate_inp.weight")) hp.dense_layers.push_back(l);
   return hp;
 }
 
@@ -141,6 +146,21 @@ HyperParams hparams_from_config(const std::string& path, const json::object& c) 
   hp.expert_used_count = u32("num_experts_per_tok", 0);
   hp.expert_feed_forward_length = u32("moe_intermediate_size", 0);
   if (auto* v = c.if_contains("norm_topk_prob"); v && v->is_bool()) hp.norm_topk_prob = v->get_bool();
+  if (hp.arch == "qwen3moe") {
+    // A layer is sparse when it is not listed in mlp_only_layers and
+    // (layer + 1) is a multiple of decoder_sparse_step (Qwen's rule).
+    std::vector<uint32_t> mlp_only;
+    if (auto* v = c.if_contains("mlp_only_layers"); v && v->is_array())
+      for (auto& x : v->get_array()) {
+        if (!x.is_int64() || x.get_int64() < 0) throw ModelError(path + ": 'mlp_only_layers' must hold layer numbers");
+        mlp_only.push_back(static_cast<uint32_t>(x.get_int64()));
+      }
+    const uint32_t step = u32("decoder_sparse_step", 1);
+    for (uint32_t l = 0; l < hp.block_count; ++l) {
+      bool sparse = std::find(mlp_only.begin(), mlp_only.end(), l) == mlp_only.end() && step > 0 && (l + 1) % step == 0;
+      if (!sparse) hp.dense_layers.push_back(l);
+    }
+  }
   if (auto* rs = c.if_contains("rope_scaling"); rs && rs->is_object()) {
     auto& o = rs->get_object();
     for (const char* k : {"rope_type", "type"})
@@ -202,6 +222,10 @@ std::optional<GgmlType> ggml_type_of(const std::string& dtype) {
 
 }  // namespace
 
+bool HyperParams::is_moe_layer(uint32_t layer) const {
+  return arch == "qwen3moe" && std::find(dense_layers.begin(), dense_layers.end(), layer) == dense_layers.end();
+}
+
 int64_t ModelTensor::elements() const {
   int64_t n = 1;
   for (auto d : ne) n *= d;
@@ -248,7 +272,7 @@ void validate_tensors(const std::string& path, const HyperParams& hp,
       expect(b + "attn_q_norm.weight", {D});
       expect(b + "attn_k_norm.weight", {D});
     }
-    if (hp.arch == "qwen3moe") {
+    if (hp.is_moe_layer(i)) {
       const int64_t X = hp.expert_count, F = hp.expert_feed_forward_length;
       expect(b + "ffn_gate_inp.weight", {E, X});
       if (!expect(b + "ffn_gate_exps.weight", {E, F, X}, false)) {

@@ -49,6 +49,10 @@ struct HyperParams {
   uint32_t expert_used_count = 0;
   uint32_t expert_feed_forward_length = 0;
   bool norm_topk_prob = true;
+  // Layers of a MoE model that keep a dense FFN (Hugging Face's
+  // mlp_only_layers and decoder_sparse_step); feed_forward_length sizes them.
+  std::vector<uint32_t> dense_layers;
+  bool is_moe_layer(uint32_t layer) const;
 };
 
 struct ModelTensor {

@@ -28,6 +28,11 @@ LayerWeights load_qwen3moe_layer(const ModelFile& f, uint32_t layer, WeightMode 
   l.attn_norm = vector_f32(f, p + "attn_norm.weight");
   l.attn_output = Linear::load(tensor(f, p + "attn_output.weight"), nullptr, mode);
   l.ffn_norm = vector_f32(f, p + "ffn_norm.weight");
+  if (!hp.is_moe_layer(layer)) {  // a dense layer inside a MoE model
+    l.gate_up = fused(f, {p + "ffn_gate.weight", p + "ffn_up.weight"}, {}, mode);
+    l.down = Linear::load(tensor(f, p + "ffn_down.weight"), nullptr, mode);
+    return l;
+  }
 
   auto moe = std::make_unique<ExpertWeights>();
   // The router stays f32: its softmax decides which weights run at all.

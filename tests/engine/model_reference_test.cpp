@@ -2,16 +2,19 @@
 // (tests/reference/qwen_ref.py, run with Debian's /usr/bin/python3), on
 // random-weight models written by our GGUF writer; and the int8 path against
 // the f32 path.
+#include <boost/json.hpp>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <functional>
+#include <filesystem>
 #include <fstream>
 #include <random>
 #include <sstream>
 
 #include "engine/gguf_writer.h"
+#include "engine/model_export.h"
 #include "engine/model.h"
 #include "engine/moe.h"
 #include "engine/random_model.h"
@@ -355,5 +358,116 @@ TEST_CASE("long context: logits past 8K positions match the reference, with and 
     INFO((yarn ? "YaRN" : "plain RoPE"));
     for (size_t i : {size_t(0), size_t(4000), size_t(8191), size_t(8192), size_t(8500), tokens.size() - 1})
       CHECK(max_relative_error(got.data() + i * V, want.data() + i * V, V) < 1e-4);
+  }
+}
+
+namespace {
+// A safetensors file from named f32 tensors (PyTorch shapes).
+void write_safetensors_f32(const std::string& path,
+                           const std::vector<std::pair<std::string, std::pair<std::vector<int64_t>, std::vector<float>>>>& ts) {
+  std::string header = "{";
+  size_t offset = 0;
+  for (size_t i = 0; i < ts.size(); ++i) {
+    const auto& [name, t] = ts[i];
+    std::string shape;
+    for (size_t d = 0; d < t.first.size(); ++d) shape += (d ? "," : "") + std::to_string(t.first[d]);
+    size_t bytes = t.second.size() * 4;
+    header += (i ? "," : "") + std::string("\"") + name + "\":{\"dtype\":\"F32\",\"shape\":[" + shape +
+              "],\"data_offsets\":[" + std::to_string(offset) + "," + std::to_string(offset + bytes) + "]}";
+    offset += bytes;
+  }
+  header += "}";
+  std::ofstream out(path, std::ios::binary);
+  uint64_t n = header.size();
+  out.write(reinterpret_cast<const char*>(&n), 8);
+  out << header;
+  for (auto& [name, t] : ts) out.write(reinterpret_cast<const char*>(t.second.data()), static_cast<std::streamsize>(t.second.size() * 4));
+}
+}  // namespace
+
+TEST_CASE("a Hugging Face Qwen3-MoE checkpoint with a dense layer (mlp_only_layers) runs and converts", "[model][moe][safetensors]") {
+  TempDir dir;
+  const int64_t E = 64, H = 4, KV = 2, D = 16, F = 96, Fe = 32, X = 8, V = 512, L = 2;
+  std::mt19937 rng(8);
+  std::normal_distribution<float> nd(0, 1);
+  auto rnd = [&](std::vector<int64_t> shape, float scale, float mean = 0) {
+    int64_t n = 1;
+    for (auto d : shape) n *= d;
+    std::vector<float> v(static_cast<size_t>(n));
+    for (auto& x : v) x = mean + nd(rng) * scale;
+    return std::make_pair(shape, v);
+  };
+  std::vector<std::pair<std::string, std::pair<std::vector<int64_t>, std::vector<float>>>> ts;
+  ts.push_back({"model.embed_tokens.weight", rnd({V, E}, 1.0f)});
+  ts.push_back({"model.norm.weight", rnd({E}, 0.1f, 1)});
+  for (int64_t l = 0; l < L; ++l) {
+    std::string p = "model.layers." + std::to_string(l) + ".";
+    ts.push_back({p + "input_layernorm.weight", rnd({E}, 0.1f, 1)});
+    ts.push_back({p + "post_attention_layernorm.weight", rnd({E}, 0.1f, 1)});
+    ts.push_back({p + "self_attn.q_proj.weight", rnd({H * D, E}, 0.2f)});
+    ts.push_back({p + "self_attn.k_proj.weight", rnd({KV * D, E}, 0.2f)});
+    ts.push_back({p + "self_attn.v_proj.weight", rnd({KV * D, E}, 0.2f)});
+    ts.push_back({p + "self_attn.o_proj.weight", rnd({E, H * D}, 0.2f)});
+    ts.push_back({p + "self_attn.q_norm.weight", rnd({D}, 0.1f, 1)});
+    ts.push_back({p + "self_attn.k_norm.weight", rnd({D}, 0.1f, 1)});
+    if (l == 0) {  // mlp_only_layers: [0]
+      ts.push_back({p + "mlp.gate_proj.weight", rnd({F, E}, 0.2f)});
+      ts.push_back({p + "mlp.up_proj.weight", rnd({F, E}, 0.2f)});
+      ts.push_back({p + "mlp.down_proj.weight", rnd({E, F}, 0.2f)});
+    } else {
+      ts.push_back({p + "mlp.gate.weight", rnd({X, E}, 0.5f)});
+      for (int64_t x = 0; x < X; ++x) {
+        std::string e = p + "mlp.experts." + std::to_string(x) + ".";
+        ts.push_back({e + "gate_proj.weight", rnd({Fe, E}, 0.2f)});
+        ts.push_back({e + "up_proj.weight", rnd({Fe, E}, 0.2f)});
+        ts.push_back({e + "down_proj.weight", rnd({E, Fe}, 0.2f)});
+      }
+    }
+  }
+  std::filesystem::create_directory(dir.file("hf"));
+  write_safetensors_f32(dir.file("hf/model.safetensors"), ts);
+  std::ofstream(dir.file("hf/config.json"))
+      << R"({"model_type":"qwen3_moe","hidden_size":64,"num_hidden_layers":2,"intermediate_size":96,)"
+      << R"("num_attention_heads":4,"num_key_value_heads":2,"head_dim":16,"max_position_embeddings":4096,)"
+      << R"("rms_norm_eps":1e-6,"rope_theta":1000000,"vocab_size":512,"tie_word_embeddings":true,)"
+      << R"("num_experts":8,"num_experts_per_tok":2,"moe_intermediate_size":32,"norm_topk_prob":true,)"
+      << R"("decoder_sparse_step":1,"mlp_only_layers":[0]})";
+  // The tokenizer of the random models, as tokenizer.json: reuse a GGUF's.
+  write_random_model(dir.file("tok.gguf"), tiny_spec("qwen3"));
+  {
+    auto tok = ModelFile::open(dir.file("tok.gguf")).tokenizer();
+    boost::json::object vocab;
+    boost::json::array added, merges;
+    for (size_t id = 0; id < tok.tokens.size(); ++id) {
+      if (tok.token_types[id] == TokenType::Control)
+        added.push_back(boost::json::object{{"id", id}, {"content", tok.tokens[id]}, {"special", true}});
+      else vocab[tok.tokens[id]] = id;
+    }
+    for (auto& m : tok.merges) merges.push_back(boost::json::value(m));
+    const char* regex = R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+    boost::json::object doc{
+        {"added_tokens", added}, {"normalizer", boost::json::object{{"type", "NFC"}}},
+        {"pre_tokenizer", boost::json::object{{"type", "Sequence"},
+                                              {"pretokenizers", boost::json::array{boost::json::object{{"type", "Split"}, {"pattern", boost::json::object{{"Regex", regex}}}},
+                                                                                   boost::json::object{{"type", "ByteLevel"}}}}}},
+        {"model", boost::json::object{{"type", "BPE"}, {"vocab", vocab}, {"merges", merges}}}};
+    std::ofstream(dir.file("hf/tokenizer.json")) << boost::json::serialize(doc);
+  }
+  auto hf = ModelFile::open(dir.file("hf"));
+  CHECK(hf.hparams().dense_layers == std::vector<uint32_t>{0});
+  CHECK_FALSE(hf.hparams().is_moe_layer(0));
+  CHECK(hf.hparams().is_moe_layer(1));
+  quantize_model(hf, dir.file("conv.gguf"), GgmlType::F32);
+  auto from_hf = Model::load(std::make_shared<const ModelFile>(std::move(hf)), {WeightMode::F32, 2});
+  auto from_gguf = Model::open(dir.file("conv.gguf"), {WeightMode::F32, 2});
+  auto tokens = random_tokens(12, 512, 4);
+  Session a(*from_hf), b(*from_gguf);
+  auto la = a.evaluate({tokens, {}, std::vector<bool>(12, true)});
+  auto lb = b.evaluate({tokens, {}, std::vector<bool>(12, true)});
+  CHECK(la == lb);
+  CHECK(a.expert_counts()[0].empty());  // the dense layer has no experts
+  if (have_numpy()) {
+    auto want = reference_logits(dir.file("conv.gguf"), tokens, dir.file("ref.bin"));
+    for (size_t i = 0; i < tokens.size(); ++i) CHECK(max_relative_error(la.data() + i * V, want.data() + i * V, V) < 1e-4);
   }
 }

@@ -237,7 +237,9 @@ class QwenReference:
                 L["q_norm"] = self._t(p + "attn_q_norm.weight", (D,))
                 L["k_norm"] = self._t(p + "attn_k_norm.weight", (D,))
             L["ffn_norm"] = self._t(p + "ffn_norm.weight", (E,))
-            if arch == "qwen3moe":
+            # A qwen3moe file may keep dense FFNs in some layers (Hugging Face's
+            # mlp_only_layers / decoder_sparse_step): a layer without a router is dense.
+            if arch == "qwen3moe" and g.has_tensor(p + "ffn_gate_inp.weight"):
                 L["moe"] = True
                 self._load_moe(L, p)
             else:

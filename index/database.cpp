@@ -27,7 +27,9 @@ Query& Query::bind(int index, int64_t value) {
 }
 
 Query& Query::bind(int index, std::string_view value) {
-  int rc = sqlite3_bind_text64(stmt_, index, value.data(), value.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+  // A default string_view has no data pointer, which SQLite would bind as NULL.
+  const char* data = value.data() ? value.data() : "";
+  int rc = sqlite3_bind_text64(stmt_, index, data, value.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
   if (rc != SQLITE_OK) db_->fail(rc, "binding a parameter");
   return *this;
 }

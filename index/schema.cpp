@@ -160,7 +160,7 @@ void migrate_index_schema(Database& db, int version) {
 
 std::unique_ptr<Database> open_index_database(const std::filesystem::path& path, const std::string& root) {
   std::error_code ec;
-  std::filesystem::create_directories(path.parent_path(), ec);
+  if (!path.parent_path().empty()) std::filesystem::create_directories(path.parent_path(), ec);
   if (ec)
     throw IndexError("index database '" + path.string() + "': cannot create its directory: " + ec.message());
   if (auto problem = problem_with(path, root)) {

@@ -164,6 +164,10 @@ void Index::Background::disk_changed(const std::string& path) {
     std::lock_guard lock(mu_);
     return push_result_locked(std::move(r));
   }
+  // Paths the walk leaves out were never indexed (an ignore file's change
+  // starts a sync, which handles files it newly leaves out); this also drops
+  // the many events from inside .git.
+  if (ignores_.ignored(path)) return;
   struct stat st {};
   bool exists = ::stat((root_ / path).c_str(), &st) == 0;
   if (exists && S_ISDIR(st.st_mode)) return sync(nullptr, {});  // a new or renamed directory
@@ -173,9 +177,7 @@ void Index::Background::disk_changed(const std::string& path) {
     if (editor_files_.count(path)) return;
     return push_result_locked(removal(path, next_generation_locked(path)));
   }
-  // Files the walk would not index were never indexed (an ignore file's
-  // change starts a sync, which handles files it newly leaves out).
-  if (language_of_(path).empty() || ignores_.ignored(path)) return;
+  if (language_of_(path).empty()) return;
   std::lock_guard lock(mu_);
   if (editor_files_.count(path)) return;  // the editor's text wins while it is open
   bool indexable = S_ISREG(st.st_mode) && static_cast<uint64_t>(st.st_size) <= options_.max_file_bytes;
@@ -257,74 +259,87 @@ Index::Background::Result Index::Background::run_sync(Job& job) {
   walk_options.cancelled = [this, sync] { return stopping() || sync->cancel.cancelled(); };
   WalkResult walk = walk_workspace(root_, walk_options);
   if (walk.cancelled) return {};
-  std::unordered_map<std::string, StoredFile> stored = load_stored_files(*readers_.acquire());
+  SyncPlan plan = plan_sync(walk, load_stored_files(*readers_.acquire()), sync);
+  count([&](IndexStats& s) { s.unchanged += plan.unchanged; });
+  log::info("index: '", root_.string(), "': ", walk.files.size(), " files, ", plan.jobs.size(), " to index, ",
+            plan.gone.size(), " gone");
+  {
+    std::lock_guard lock(mu_);
+    // The walk's jobs supersede parse jobs still queued from an earlier sync;
+    // those are dropped (as results, so that their sync's progress completes).
+    for (auto& old : background_) {
+      Result dropped;
+      dropped.sync = old.sync;
+      results_.push_back(std::move(dropped));
+    }
+    background_.clear();
+    sync->total = plan.jobs.size() + plan.gone.size();
+  }
+  // Reported before any file is queued, so that it comes before the writer's
+  // reports, and outside the lock, since the sink is someone else's code.
+  if (sync->progress) {
+    if (sync->total == 0) sync->progress->report(100, "index up to date");
+    else sync->progress->report(0, "indexing " + std::to_string(sync->total) + " files");
+  }
+  queue_sync(plan, sync);
+  return {};
+}
 
+Index::Background::SyncPlan Index::Background::plan_sync(const WalkResult& walk,
+                                                         const std::unordered_map<std::string, StoredFile>& stored,
+                                                         const std::shared_ptr<SyncRun>& sync) {
+  SyncPlan plan;
   std::unordered_set<std::string> on_disk;
-  bool new_files = false;
   for (const auto& f : walk.files) {
     on_disk.insert(f.path);
-    if (!files_.contains(f.path)) files_.add(f.path), new_files = true;
-  }
-  std::vector<Job> jobs;
-  std::vector<std::string> gone;
-  size_t unchanged = 0;
-  for (const auto& f : walk.files) {
+    if (!files_.contains(f.path)) files_.add(f.path), plan.new_files = true;
     auto it = stored.find(f.path);
     if (it != stored.end() && it->second.state != FileState::Stale && it->second.mtime_ns == f.mtime_ns &&
         it->second.size == f.size) {
-      ++unchanged;
+      ++plan.unchanged;
       continue;
     }
     Job parse;
     parse.path = f.path;
     if (it != stored.end()) parse.stored = it->second;
     parse.sync = sync;
-    jobs.push_back(std::move(parse));
+    plan.jobs.push_back(std::move(parse));
   }
   for (const auto& [path, _] : stored)
-    if (!on_disk.count(path)) gone.push_back(path);
-
+    if (!on_disk.count(path)) plan.gone.push_back(path);
   std::lock_guard lock(mu_);
-  // Files the editor owns keep the editor's text (checked under the lock, so
-  // that an update_file racing with this walk keeps the newest generation).
-  std::erase_if(jobs, [&](const Job& j) { return editor_files_.count(j.path) != 0; });
-  std::erase_if(gone, [&](const std::string& p) { return editor_files_.count(p) != 0; });
   for (const auto& path : files_.all())
     if (!on_disk.count(path) && !stored.count(path) && !editor_files_.count(path)) files_.remove(path);
-  // Parse jobs still queued from an earlier sync are redone by this one if
-  // still needed; drop them (as results, so their sync's progress completes).
-  for (auto& old : background_) {
-    Result dropped;
-    dropped.sync = old.sync;
-    results_.push_back(std::move(dropped));
-  }
-  background_.clear();
+  return plan;
+}
 
-  sync->total = jobs.size() + gone.size();
-  for (auto& parse : jobs) {
+void Index::Background::queue_sync(SyncPlan& plan, const std::shared_ptr<SyncRun>& sync) {
+  std::lock_guard lock(mu_);
+  // Files the editor owns keep the editor's text. Checked under the lock, so
+  // that an update_file racing with this sync keeps the newest generation;
+  // a skipped file still counts as done for the progress.
+  for (auto& parse : plan.jobs) {
+    if (editor_files_.count(parse.path)) {
+      Result skipped;
+      skipped.sync = sync;
+      push_result_locked(std::move(skipped));
+      continue;
+    }
     parse.generation = next_generation_locked(parse.path);
     push_job_locked(std::move(parse), false);
   }
-  for (const auto& path : gone) {
-    Result r = removal(path, next_generation_locked(path));
+  for (const auto& path : plan.gone) {
+    Result r = editor_files_.count(path) ? Result{} : removal(path, next_generation_locked(path));
     r.sync = sync;
     push_result_locked(std::move(r));
   }
-  if (new_files) {
+  if (plan.new_files) {
     // Imports of unchanged files may land on a file that is new since.
     Result r;
     r.kind = Result::Kind::ResolveAgain;
     r.resolve_unresolved = true;
     push_result_locked(std::move(r));
   }
-  count([&](IndexStats& s) { s.unchanged += unchanged; });
-  log::info("index: '", root_.string(), "': ", walk.files.size(), " files, ", jobs.size(), " to index, ", gone.size(),
-            " gone");
-  if (sync->progress) {
-    if (sync->total == 0) sync->progress->report(100, "index up to date");
-    else sync->progress->report(0, "indexing " + std::to_string(sync->total) + " files");
-  }
-  return {};
 }
 
 Index::Background::Result Index::Background::parse_from_disk(Job& job) {

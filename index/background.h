@@ -74,6 +74,14 @@ class Index::Background {
     std::shared_ptr<SyncRun> sync;
   };
 
+  // What a sync found to do.
+  struct SyncPlan {
+    std::vector<Job> jobs;          // files to read (their mtime or size changed, or they are new)
+    std::vector<std::string> gone;  // stored files no longer on disk
+    size_t unchanged = 0;
+    bool new_files = false;         // files the import resolver did not know
+  };
+
   // What a batch changed that other files' imports may depend on.
   struct BatchEffects {
     size_t written = 0;
@@ -86,6 +94,9 @@ class Index::Background {
   void writer_loop();
   Result run_job(Job& job);
   Result run_sync(Job& job);
+  SyncPlan plan_sync(const WalkResult& walk, const std::unordered_map<std::string, StoredFile>& stored,
+                     const std::shared_ptr<SyncRun>& sync);
+  void queue_sync(SyncPlan& plan, const std::shared_ptr<SyncRun>& sync);
   Result parse_from_disk(Job& job);
   Result parse_text(Job& job);
   Result indexed(const std::string& path, const std::string& text, int64_t mtime_ns, uint64_t size);

@@ -121,8 +121,15 @@ bool is_script_language(std::string_view language) {
 ImportResolver::ImportResolver(std::filesystem::path root, const WorkspaceFiles& files,
                                std::vector<std::string> include_dirs)
     : root_(std::move(root)), files_(files) {
-  for (auto& dir : include_dirs)
-    if (auto normal = normalize_relative(dir)) include_dirs_.push_back(*normal);
+  for (auto& dir : include_dirs) {
+    if (dir.empty() || dir == ".") {
+      include_dirs_.push_back("");
+      continue;
+    }
+    // Absolute directories count when they lie in the workspace.
+    auto rel = dir.front() == '/' ? workspace_relative(root_, dir) : normalize_relative(dir);
+    if (rel) include_dirs_.push_back(*rel);
+  }
 }
 
 std::optional<ImportTarget> ImportResolver::resolve(std::string_view language, std::string_view importer,

@@ -73,8 +73,8 @@ struct ImportTarget {
 
 class ImportResolver {
  public:
-  // `include_dirs`: C/C++ include directories relative to the root ("" or "."
-  // for the root itself).
+  // `include_dirs`: C/C++ include directories, relative to the root ("" or
+  // "." for the root itself) or absolute within it (others are left out).
   ImportResolver(std::filesystem::path root, const WorkspaceFiles& files, std::vector<std::string> include_dirs);
 
   // `importer`: the importing file's path relative to the root; `language`:

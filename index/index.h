@@ -56,7 +56,7 @@ struct IndexOptions {
   size_t max_batch_files = 256;    // files per write transaction, at most
   int background_nice = 10;        // niceness added to the indexing threads; 0 leaves them alone
   bool follow_symlinks = true;
-  std::vector<std::string> include_dirs;  // C/C++ include directories, relative to the root
+  std::vector<std::string> include_dirs;  // C/C++ include directories, relative to the root or inside it
   ChunkOptions chunks;
   // Called on the writer thread after each commit, with the number of files
   // committed since the index opened (tests synchronise on it).

@@ -38,7 +38,7 @@ const std::vector<Migration>& migrations() {
        "CREATE INDEX files_by_dir ON files(dir);"
        "CREATE TABLE symbols("
        "  file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,"
-       "  name TEXT NOT NULL, kind INTEGER NOT NULL, signature TEXT NOT NULL, doc TEXT NOT NULL,"
+       "  name TEXT NOT NULL, kind TEXT NOT NULL, signature TEXT NOT NULL, doc TEXT NOT NULL,"
        "  container TEXT NOT NULL, " SPAN_COLUMNS("") ", " SPAN_COLUMNS("name_") ");"
        "CREATE INDEX symbols_by_name ON symbols(name);"
        "CREATE INDEX symbols_by_container ON symbols(container);"

@@ -40,9 +40,35 @@ std::vector<std::string> split_names(const std::string& joined) {
   return names;
 }
 
-parsing::SymbolKind kind_of(int64_t stored) {
-  if (stored < 0 || stored > static_cast<int64_t>(parsing::SymbolKind::Namespace)) return parsing::SymbolKind::Variable;
-  return static_cast<parsing::SymbolKind>(stored);
+// Kinds are stored by name, so that the database does not depend on the
+// order of parsing's enum (a new kind makes this switch warn).
+const char* kind_name(parsing::SymbolKind kind) {
+  using K = parsing::SymbolKind;
+  switch (kind) {
+    case K::Function: return "function";
+    case K::Method: return "method";
+    case K::Class: return "class";
+    case K::Struct: return "struct";
+    case K::Interface: return "interface";
+    case K::Trait: return "trait";
+    case K::Enum: return "enum";
+    case K::EnumMember: return "enum_member";
+    case K::Field: return "field";
+    case K::Constant: return "constant";
+    case K::Variable: return "variable";
+    case K::TypeAlias: return "type_alias";
+    case K::Module: return "module";
+    case K::Namespace: return "namespace";
+  }
+  return "variable";
+}
+
+parsing::SymbolKind kind_of(const std::string& name) {
+  using K = parsing::SymbolKind;
+  for (K kind : {K::Function, K::Method, K::Class, K::Struct, K::Interface, K::Trait, K::Enum, K::EnumMember,
+                 K::Field, K::Constant, K::Variable, K::TypeAlias, K::Module, K::Namespace})
+    if (name == kind_name(kind)) return kind;
+  return K::Variable;
 }
 
 FileState state_of(int64_t stored) {
@@ -126,7 +152,7 @@ void IndexWriter::insert_symbols(int64_t file_id, const std::vector<parsing::Def
     if (d.name.empty()) continue;
     Query q = db_.query("INSERT INTO symbols(file_id, name, kind, signature, doc, container, " SPAN("") ", " SPAN(
         "name_") ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-    q.bind(1, file_id).bind(2, d.name).bind(3, static_cast<int64_t>(d.kind)).bind(4, d.signature);
+    q.bind(1, file_id).bind(2, d.name).bind(3, kind_name(d.kind)).bind(4, d.signature);
     q.bind(5, d.doc).bind(6, d.container);
     bind_span(q, bind_span(q, 7, d.range), d.name_range);
     q.run();
@@ -256,7 +282,7 @@ std::vector<Symbol> read_symbols(Query& q) {
   while (q.step()) {
     Symbol s;
     s.name = q.text(0);
-    s.kind = kind_of(q.integer(1));
+    s.kind = kind_of(q.text(1));
     s.signature = q.text(2);
     s.doc = q.text(3);
     s.container = q.text(4);

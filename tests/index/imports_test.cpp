@@ -91,6 +91,18 @@ TEST_CASE("c and c++: quote includes next to the file, then include directories"
   CHECK(ws.lands("c", "src/a.c", "stdio.h", {}, false) == "");
 }
 
+TEST_CASE("c and c++: absolute include directories count when inside the workspace", "[imports]") {
+  TempDir dir;
+  WorkspaceFiles files;
+  files.add("third_party/inc/z.h");
+  ImportResolver resolver(dir.path(), files, {(dir.path() / "third_party/inc").string(), "/usr/include"});
+  Import imp;
+  imp.module = "z.h";
+  auto target = resolver.resolve("c", "src/a.c", imp);
+  REQUIRE(target);
+  CHECK(target->path == "third_party/inc/z.h");
+}
+
 TEST_CASE("go: packages under the module path of the nearest go.mod", "[imports]") {
   Workspace ws({"main.go", "pkg/util/strings.go", "pkg/util/a_test.go", "pkg/util/numbers.go", "tools/x/x.go",
                 "tools/x/sub/y.go", "only_tests/t_test.go"});

@@ -37,6 +37,19 @@ int64_t settled_mtime(int64_t mtime_ns) {
   return now_ns - mtime_ns < 2'000'000'000 ? 0 : mtime_ns;
 }
 
+// Runs code that is not the index's own (a progress sink, the commit hook):
+// whatever it throws is logged, and never ends an indexing thread.
+template <typename F>
+void call_outside(const char* what, F f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    log::warn("index: ", what, " threw: ", e.what());
+  } catch (...) {
+    log::warn("index: ", what, " threw");
+  }
+}
+
 std::filesystem::path canonical_root(const std::filesystem::path& root) {
   std::error_code ec;
   auto canonical = std::filesystem::canonical(root, ec);
@@ -117,7 +130,7 @@ void Index::Background::sync(std::shared_ptr<Progress> progress, CancellationTok
 }
 
 void Index::Background::update_file(const std::string& path, std::string text) {
-  if (language_of_(path).empty() || ignores_.ignored(path)) return;
+  if (language(path).empty() || ignores_.ignored(path)) return;
   std::lock_guard lock(mu_);
   editor_files_.insert(path);
   Job job;
@@ -177,7 +190,7 @@ void Index::Background::disk_changed(const std::string& path) {
     if (editor_files_.count(path)) return;
     return push_result_locked(removal(path, next_generation_locked(path)));
   }
-  if (language_of_(path).empty()) return;
+  if (language(path).empty()) return;
   std::lock_guard lock(mu_);
   if (editor_files_.count(path)) return;  // the editor's text wins while it is open
   bool indexable = S_ISREG(st.st_mode) && static_cast<uint64_t>(st.st_size) <= options_.max_file_bytes;
@@ -188,6 +201,16 @@ void Index::Background::disk_changed(const std::string& path) {
   job.look_up_stored = true;
   job.generation = next_generation_locked(path);
   push_job_locked(std::move(job), true);
+}
+
+std::string Index::Background::language(std::string_view path) {
+  try {
+    return language_of_(path);
+  } catch (...) {
+    // The table is someone else's code; one path it cannot place is not indexed.
+    log::warn("index: cannot tell the language of '", (root_ / path).string(), "'");
+    return {};
+  }
 }
 
 void Index::Background::wait_until_idle() {
@@ -235,6 +258,7 @@ void Index::Background::parse_loop() {
 
 Index::Background::Result Index::Background::run_job(Job& job) {
   if (stopping() || (job.sync && job.sync->cancel.cancelled())) return {};
+  std::string failure;
   try {
     switch (job.kind) {
       case Job::Kind::Sync: return run_sync(job);
@@ -242,9 +266,14 @@ Index::Background::Result Index::Background::run_job(Job& job) {
       case Job::Kind::ParseText: return parse_text(job);
     }
   } catch (const std::exception& e) {
-    log::error("index: indexing '", (root_ / job.path).string(), "' failed: ", e.what());
-    count([](IndexStats& s) { ++s.failed; });
+    failure = e.what();
+  } catch (...) {  // from the extractor or the language table: not ours to trust
+    failure = "unknown exception";
   }
+  auto where = job.kind == Job::Kind::Sync ? root_ : root_ / job.path;
+  log::error("index: ", job.kind == Job::Kind::Sync ? "syncing '" : "indexing '", where.string(), "' failed: ",
+             failure);
+  count([](IndexStats& s) { ++s.failed; });
   return {};
 }
 
@@ -254,7 +283,7 @@ Index::Background::Result Index::Background::run_sync(Job& job) {
   WalkOptions walk_options;
   walk_options.max_file_bytes = options_.max_file_bytes;
   walk_options.follow_symlinks = options_.follow_symlinks;
-  walk_options.wanted = [this](std::string_view path) { return !language_of_(path).empty(); };
+  walk_options.wanted = [this](std::string_view path) { return !language(path).empty(); };
   auto sync = job.sync;
   walk_options.cancelled = [this, sync] { return stopping() || sync->cancel.cancelled(); };
   WalkResult walk = walk_workspace(root_, walk_options);
@@ -278,8 +307,10 @@ Index::Background::Result Index::Background::run_sync(Job& job) {
   // Reported before any file is queued, so that it comes before the writer's
   // reports, and outside the lock, since the sink is someone else's code.
   if (sync->progress) {
-    if (sync->total == 0) sync->progress->report(100, "index up to date");
-    else sync->progress->report(0, "indexing " + std::to_string(sync->total) + " files");
+    call_outside("a progress report", [&] {
+      if (sync->total == 0) sync->progress->report(100, "index up to date");
+      else sync->progress->report(0, "indexing " + std::to_string(sync->total) + " files");
+    });
   }
   queue_sync(plan, sync);
   return {};
@@ -383,16 +414,22 @@ Index::Background::Result Index::Background::indexed(const std::string& path, co
                                                      int64_t mtime_ns, uint64_t size) {
   Result r;
   r.kind = Result::Kind::Indexed;
-  r.file = {path, language_of_(path), content_hash(text), mtime_ns, size, FileState::Indexed};
+  r.file = {path, language(path), content_hash(text), mtime_ns, size, FileState::Indexed};
   if (looks_binary(text)) {
     r.file.state = FileState::Binary;
     return r;
   }
+  std::string failure;
   try {
     r.symbols = extract_(r.file.language, text);
     count([](IndexStats& s) { ++s.parsed; });
   } catch (const std::exception& e) {
-    log::warn("index: extracting symbols from '", (root_ / path).string(), "' failed: ", e.what());
+    failure = e.what();
+  } catch (...) {
+    failure = "unknown exception";
+  }
+  if (!failure.empty()) {
+    log::warn("index: extracting symbols from '", (root_ / path).string(), "' failed: ", failure);
     r.file.state = FileState::ExtractFailed;
     r.symbols = {};
     count([](IndexStats& s) { ++s.failed; });
@@ -440,7 +477,8 @@ void Index::Background::commit(std::vector<Result>& batch) {
   size_t committed = 0;
   count([&](IndexStats& s) { committed = s.committed += effects.written; });
   report_progress(batch);
-  if (effects.written && options_.on_commit) options_.on_commit(committed);
+  if (effects.written && options_.on_commit)
+    call_outside("the commit hook", [&] { options_.on_commit(committed); });
 }
 
 void Index::Background::apply(Result& result, IndexWriter& writer, BatchEffects& effects) {
@@ -508,9 +546,10 @@ void Index::Background::report_progress(const std::vector<Result>& batch) {
     if (!run->progress || run->total == 0) continue;
     size_t done = std::min(run->done, run->total);
     auto percent = static_cast<uint32_t>(done * 100 / run->total);
-    run->progress->report(percent, done == run->total ? "indexed " + std::to_string(run->total) + " files"
-                                                      : "indexing " + std::to_string(done) + "/" +
-                                                            std::to_string(run->total) + " files");
+    std::string message = done == run->total ? "indexed " + std::to_string(run->total) + " files"
+                                             : "indexing " + std::to_string(done) + "/" +
+                                                   std::to_string(run->total) + " files";
+    call_outside("a progress report", [&] { run->progress->report(percent, message); });
   }
 }
 

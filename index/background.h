@@ -114,6 +114,7 @@ class Index::Background {
   uint64_t next_generation_locked(const std::string& path) { return ++generations_[path]; }
   bool current(const Result& result);
   bool owned_by_editor(const std::string& path);
+  std::string language(std::string_view path);  // language_of_, or "" when it throws
   bool stopping() const { return shutdown_.cancelled(); }
   template <typename F> void count(F change);
 

@@ -48,7 +48,7 @@ TEST_CASE("chunks cover the file in whole lines and start at definitions", "[chu
   CHECK(joined == text);
 }
 
-TEST_CASE("a long function is cut into windows; blank lines are preferred cut points", "[chunks]") {
+TEST_CASE("a long function is cut into windows, blank lines are preferred cut points", "[chunks]") {
   auto long_function = function("big", 99);  // 100 lines, no inner definitions
   CHECK(ranges(chunk(long_function)) == Ranges{{0, 40}, {40, 80}, {80, 100}});
 
@@ -69,14 +69,14 @@ TEST_CASE("top-level definitions beat nested ones as cut points", "[chunks]") {
   CHECK(chunks[0].end_line == 37);
 }
 
-TEST_CASE("a short tail joins the chunk before; blank chunks are dropped", "[chunks]") {
+TEST_CASE("a short tail joins the chunk before, blank chunks are dropped", "[chunks]") {
   CHECK(ranges(chunk(lines(42))) == Ranges{{0, 42}});
   CHECK(chunk("\n\n   \n").empty());
   CHECK(chunk("").empty());
   CHECK(ranges(chunk("one line without newline")) == Ranges{{0, 1}});
 }
 
-TEST_CASE("chunks stop at the byte cap; one huge line is a chunk of its own", "[chunks]") {
+TEST_CASE("chunks stop at the byte cap, one huge line is a chunk of its own", "[chunks]") {
   ChunkOptions options;
   options.max_bytes = 100;
   std::string text = lines(10, std::string(30, 'a')) + std::string(500, 'b') + "\n" + lines(2, "c");

@@ -106,7 +106,7 @@ TEST_CASE("bracket expressions", "[ignore]") {
   CHECK_FALSE(ignored("[[:nope:]]", "a"));
 }
 
-TEST_CASE("negation re-includes; the last matching pattern wins", "[ignore]") {
+TEST_CASE("negation re-includes, the last matching pattern wins", "[ignore]") {
   CHECK_FALSE(ignored("*.log\n!keep.log\n", "keep.log"));
   CHECK(ignored("*.log\n!keep.log\n", "x.log"));
   CHECK(ignored("!keep.log\n*.log\n", "keep.log"));

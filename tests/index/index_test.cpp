@@ -72,7 +72,7 @@ struct RecordingProgress : astfill::Progress {
 
 }  // namespace
 
-TEST_CASE("a first sync indexes the workspace; a restart with nothing changed parses nothing", "[index]") {
+TEST_CASE("a first sync indexes the workspace, a restart with nothing changed parses nothing", "[index]") {
   Fixture f;
   for (int i = 0; i < 5; ++i) f.write("src/f" + std::to_string(i) + ".py", "def fn_" + std::to_string(i) + "()\n");
   f.write("src/blob.py", std::string("def hidden()\n\0\0binary", 21));
@@ -98,7 +98,7 @@ TEST_CASE("a first sync indexes the workspace; a restart with nothing changed pa
   CHECK(f.defined_in("fn_3") == Paths{"src/f3.py"});
 }
 
-TEST_CASE("after a restart only the changed file is parsed; a touched file is confirmed by hash", "[index]") {
+TEST_CASE("after a restart only the changed file is parsed, a touched file is confirmed by hash", "[index]") {
   Fixture f;
   for (int i = 0; i < 4; ++i) f.write("f" + std::to_string(i) + ".py", "def fn_" + std::to_string(i) + "()\n");
   f.sync();
@@ -119,7 +119,7 @@ TEST_CASE("after a restart only the changed file is parsed; a touched file is co
   CHECK(f.log->calls == 0);  // the touched file's new mtime was stored
 }
 
-TEST_CASE("deleted files vanish from the index; a rename is a removal and an addition", "[index]") {
+TEST_CASE("deleted files vanish from the index, a rename is a removal and an addition", "[index]") {
   Fixture f;
   f.write("a.py", "def alpha()\n");
   f.write("b.py", "def beta()\n");
@@ -296,6 +296,37 @@ TEST_CASE("a file the extractor fails on keeps its chunks and is not retried unt
   f.sync();
   CHECK(f.index->stats().failed == 0);
   CHECK(f.log->calls == 0);
+}
+
+TEST_CASE("whatever the extractor, the language table, a progress sink or the hook throws, indexing goes on",
+          "[index]") {
+  Fixture f;
+  f.write("a.py", "def alpha()\n");
+  f.write("b.py", "def beta()\n");
+  f.write("odd.rs", "def odd()\n");
+  f.options.on_commit = [](size_t) { throw std::runtime_error("hook"); };
+  auto extract = [](std::string_view, std::string_view text) -> astfill::parsing::FileSymbols {
+    if (text.find("beta") != std::string_view::npos) throw 42;  // not even a std::exception
+    return astfill::testing::toy_extract(text);
+  };
+  auto language = [](std::string_view path) -> std::string {
+    if (path.ends_with(".rs")) throw std::runtime_error("no table for rust");
+    return toy_language(path);
+  };
+  struct ThrowingProgress : astfill::Progress {
+    void report(std::optional<uint32_t>, const std::string&) override { throw std::runtime_error("sink"); }
+  };
+  {
+    Index index(f.options, extract, language);
+    index.sync_with_disk(std::make_shared<ThrowingProgress>());
+    index.wait_until_idle();
+    index.update_file("c.py", "def gamma()\n");
+    index.wait_until_idle();
+    CHECK(index.definitions("alpha", "").size() == 1);
+    CHECK(index.definitions("gamma", "").size() == 1);
+    CHECK(index.definitions("beta", "").empty());
+    CHECK(index.similar_chunks("beta", 1).size() == 1);  // its chunks are kept
+  }
 }
 
 TEST_CASE("indexing threads run nicer than the daemon", "[index]") {

@@ -150,7 +150,7 @@ TEST_CASE("an index at schema 1 is migrated, keeping its files, and reparsed to 
   CHECK(chunks[0].path == "a.toy");
 }
 
-TEST_CASE("database errors name the file; transactions roll back unless committed", "[database]") {
+TEST_CASE("database errors name the file, transactions roll back unless committed", "[database]") {
   TempDir dir;
   auto path = dir.path() / "t.db";
   Database db(path.string(), Database::Mode::ReadWrite);

@@ -114,7 +114,7 @@ TEST_CASE("the walk skips FIFOs and carries on past directories it cannot read",
   CHECK(std::count(found.begin(), found.end(), "pipe.py") == 0);
 }
 
-TEST_CASE("a walk stops when cancelled; a missing root is reported, not fatal", "[walk]") {
+TEST_CASE("a walk stops when cancelled, a missing root is reported, not fatal", "[walk]") {
   TempDir dir;
   for (int i = 0; i < 20; ++i) write_file(dir.path(), "d" + std::to_string(i) + "/f.py", "x\n");
   WalkOptions options;

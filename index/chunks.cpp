@@ -120,7 +120,7 @@ std::vector<CodeChunk> chunk_file(std::string_view text, const std::vector<parsi
   return Chunker(text, definitions, options).run();
 }
 
-std::string similarity_query(std::string_view window, size_t max_terms) {
+std::vector<std::string> window_terms(std::string_view window, size_t max_terms) {
   std::vector<std::string_view> words;
   for (size_t i = 0; i < window.size();) {
     auto c = static_cast<unsigned char>(window[i]);
@@ -136,16 +136,22 @@ std::string similarity_query(std::string_view window, size_t max_terms) {
     words.push_back(window.substr(start, i - start));
   }
   std::unordered_set<std::string_view> seen;
-  std::string query;
-  size_t terms = 0;
-  for (auto it = words.rbegin(); it != words.rend() && terms < max_terms; ++it) {
+  std::vector<std::string> terms;
+  for (auto it = words.rbegin(); it != words.rend() && terms.size() < max_terms; ++it) {
     std::string_view word = *it;
     if (word.size() < 2 || common_words().count(word) || !seen.insert(word).second) continue;
+    terms.emplace_back(word);
+  }
+  return terms;
+}
+
+std::string match_any(const std::vector<std::string>& terms) {
+  std::string query;
+  for (const auto& term : terms) {
     if (!query.empty()) query += " OR ";
     query += '"';
-    for (char ch : word) query += ch == '"' ? std::string("\"\"") : std::string(1, ch);
+    for (char ch : term) query += ch == '"' ? std::string("\"\"") : std::string(1, ch);
     query += '"';
-    ++terms;
   }
   return query;
 }

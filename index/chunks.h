@@ -16,6 +16,10 @@
 //   - chunks with no visible characters are dropped.
 // Small definitions therefore share a chunk, and a chunk starts where a
 // definition does whenever one is near.
+//
+// Retrieval (store.cpp) searches the chunks with FTS5 for the window's terms
+// and ranks them by BM25; identifiers are single tokens ('_' is a token
+// character), and terms found in most chunks are left out of the query.
 #pragma once
 
 #include <cstdint>
@@ -42,10 +46,13 @@ struct CodeChunk {
 std::vector<CodeChunk> chunk_file(std::string_view text, const std::vector<parsing::Definition>& definitions,
                                   const ChunkOptions& options = {});
 
-// The FTS5 MATCH expression for chunks like `window`: its distinct
-// identifiers (common keywords left out, at most `max_terms`, the later ones —
-// nearer the cursor — kept first), each quoted, joined with OR. "" when the
-// window has no usable identifier.
-std::string similarity_query(std::string_view window, size_t max_terms = 48);
+// The words of a window of code to look for in chunks: its distinct
+// identifiers, nearest the end (the cursor) first, at most `max_terms`,
+// leaving out one-letter names, numbers and keywords common to many languages.
+std::vector<std::string> window_terms(std::string_view window, size_t max_terms = 48);
+
+// An FTS5 MATCH expression for chunks holding any of `terms`: each quoted (so
+// that FTS5 syntax in them is just text), joined with OR. "" for no terms.
+std::string match_any(const std::vector<std::string>& terms);
 
 }  // namespace astfill::index

@@ -71,6 +71,8 @@ const std::vector<Migration>& migrations() {
        "CREATE INDEX chunks_by_file ON chunks(file_id);"
        "CREATE VIRTUAL TABLE chunk_text USING fts5(text, content='chunks', content_rowid='id',"
        "  tokenize=\"unicode61 tokenchars '_'\");"
+       // Per-term document counts, to leave out words found in most chunks.
+       "CREATE VIRTUAL TABLE chunk_terms USING fts5vocab(chunk_text, 'row');"
        "CREATE TRIGGER chunks_after_insert AFTER INSERT ON chunks BEGIN"
        "  INSERT INTO chunk_text(rowid, text) VALUES (new.id, new.text); END;"
        "CREATE TRIGGER chunks_after_delete AFTER DELETE ON chunks BEGIN"

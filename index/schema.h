@@ -13,7 +13,8 @@
 //   refs     parsing::Reference rows, per file ("references" is an SQL keyword)
 //   imports  parsing::Import rows, per file, with where each resolves
 //   chunks   windows of code for similar-code retrieval, with the FTS5 index
-//            chunk_text over them (external content, kept in step by triggers)
+//            chunk_text over them (external content, kept in step by
+//            triggers) and chunk_terms, its per-term document counts
 #pragma once
 
 #include <cstdint>

@@ -1,5 +1,7 @@
 #include "index/store.h"
 
+#include <cctype>
+
 #include "index/files.h"
 
 namespace astfill::index {
@@ -345,20 +347,70 @@ std::vector<ResolvedImport> imports_of(Database& db, std::string_view file) {
   return out;
 }
 
+namespace {
+
+// How many chunks hold `term`, or nullopt when that cannot be asked: FTS5's
+// unicode61 tokenizer folds case (and diacritics), so only ASCII terms are
+// looked up, lowercased.
+std::optional<int64_t> chunks_holding(Database& db, const std::string& term) {
+  std::string folded;
+  for (char c : term) {
+    if (static_cast<unsigned char>(c) >= 0x80) return std::nullopt;
+    folded += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  Query q = db.query("SELECT doc FROM chunk_terms WHERE term = ?");
+  q.bind(1, folded);
+  return q.step() ? q.integer(0) : 0;
+}
+
+// The window's terms worth searching for. A term found in most chunks adds
+// almost nothing to BM25 (its IDF is near zero) but makes FTS5 score every
+// chunk it is in, which is what makes a query slow (about 1.5 us per chunk
+// and term here): terms in more than a quarter of the chunks, and more than
+// kCommonFloor of them, are left out. When nothing rarer is left, the rarest
+// is kept if at most half the chunks hold it; a window of nothing but such
+// words finds nothing worth showing.
+constexpr int64_t kCommonFloor = 512;
+
+std::vector<std::string> selective_terms(Database& db, const std::vector<std::string>& terms) {
+  int64_t chunks = db.integer_of("SELECT max(id) FROM chunks");  // ~ the count, without a scan
+  auto common = [&](int64_t holding, int64_t share) { return holding > kCommonFloor && holding * share > chunks; };
+  std::vector<std::string> kept;
+  std::optional<std::pair<int64_t, std::string>> rarest_common;
+  for (const auto& term : terms) {
+    auto holding = chunks_holding(db, term);
+    if (holding && *holding == 0) continue;
+    if (!holding || !common(*holding, 4)) kept.push_back(term);
+    else if (!rarest_common || *holding < rarest_common->first) rarest_common.emplace(*holding, term);
+  }
+  if (kept.empty() && rarest_common && !common(rarest_common->first, 2)) kept.push_back(rarest_common->second);
+  return kept;
+}
+
+}  // namespace
+
 std::vector<SimilarChunk> similar_chunks(Database& db, std::string_view window, size_t k,
                                          std::string_view exclude_file) {
-  std::string match = similarity_query(window);
-  if (match.empty() || k == 0) return {};
-  Query q = db.query(
-      "SELECT f.path, c.start_line, c.end_line, c.text, bm25(chunk_text) AS score"
-      " FROM chunk_text JOIN chunks c ON c.id = chunk_text.rowid JOIN files f ON f.id = c.file_id"
-      " WHERE chunk_text MATCH ?1 AND f.path <> ?2 ORDER BY score LIMIT ?3");
-  q.bind(1, match).bind(2, exclude_file).bind(3, as_limit(k));
+  if (k == 0) return {};
+  std::string match = match_any(selective_terms(db, window_terms(window)));
+  if (match.empty()) return {};
+  // Rank in FTS5 alone (ORDER BY rank LIMIT is its fast path), asking for
+  // enough extra rows to make up for the excluded file's chunks.
+  Query excluded = db.query("SELECT count(*) FROM chunks c JOIN files f ON f.id = c.file_id WHERE f.path = ?");
+  excluded.bind(1, exclude_file);
+  int64_t extra = excluded.step() ? excluded.integer(0) : 0;
+  Query ranked = db.query("SELECT rowid, rank FROM chunk_text WHERE chunk_text MATCH ? ORDER BY rank LIMIT ?");
+  ranked.bind(1, match).bind(2, as_limit(k) + extra);
   std::vector<SimilarChunk> out;
-  while (q.step()) {
-    // FTS5's bm25() is negated so that better matches sort first.
-    out.push_back({q.text(0), static_cast<uint32_t>(q.integer(1)), static_cast<uint32_t>(q.integer(2)), q.text(3),
-                   -q.real(4)});
+  while (out.size() < k && ranked.step()) {
+    Query chunk = db.query(
+        "SELECT f.path, c.start_line, c.end_line, c.text FROM chunks c JOIN files f ON f.id = c.file_id"
+        " WHERE c.id = ?");
+    chunk.bind(1, ranked.integer(0));
+    if (!chunk.step() || chunk.text(0) == exclude_file) continue;
+    // FTS5's rank (bm25) is negated so that better matches sort first.
+    out.push_back({chunk.text(0), static_cast<uint32_t>(chunk.integer(1)), static_cast<uint32_t>(chunk.integer(2)),
+                   chunk.text(3), -ranked.real(1)});
   }
   return out;
 }

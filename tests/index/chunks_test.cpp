@@ -94,11 +94,17 @@ TEST_CASE("definitions past the end of the text are ignored", "[chunks]") {
   CHECK(chunk_file(lines(5), {d}).size() == 1);
 }
 
-TEST_CASE("the similarity query: identifiers, quoted, nearest first, no keywords", "[chunks]") {
-  CHECK(similarity_query("def load_config(path):\n    return parse(path)") ==
-        "\"path\" OR \"parse\" OR \"load_config\"");
-  CHECK(similarity_query("if x: return 0x1F + 10u") == "");  // keywords, one-letter names, numbers
-  CHECK(similarity_query("") == "");
-  CHECK(similarity_query("a1 b2 c3 d4", 2) == "\"d4\" OR \"c3\"");
-  CHECK(similarity_query("naïve_ünïcode") == "\"naïve_ünïcode\"");
+TEST_CASE("the words of a window: identifiers, nearest the cursor first, no keywords", "[chunks]") {
+  using Terms = std::vector<std::string>;
+  CHECK(window_terms("def load_config(path):\n    return parse(path)") == Terms{"path", "parse", "load_config"});
+  CHECK(window_terms("if x: return 0x1F + 10u").empty());  // keywords, one-letter names, numbers
+  CHECK(window_terms("").empty());
+  CHECK(window_terms("a1 b2 c3 d4", 2) == Terms{"d4", "c3"});
+  CHECK(window_terms("naïve_ünïcode") == Terms{"naïve_ünïcode"});
+}
+
+TEST_CASE("the match expression quotes every term", "[chunks]") {
+  CHECK(match_any({"parse", "load_config"}) == "\"parse\" OR \"load_config\"");
+  CHECK(match_any({"say\"what"}) == "\"say\"\"what\"");
+  CHECK(match_any({}) == "");
 }

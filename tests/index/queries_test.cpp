@@ -202,6 +202,31 @@ TEST_CASE("similar chunks by BM25 over the window's identifiers", "[queries]") {
   CHECK(index.similar_chunks("\"unterminated", 5).empty());
 }
 
+TEST_CASE("words found in most chunks do not drown the rare ones", "[queries]") {
+  Workspace ws;
+  ws.options.chunks.min_lines = ws.options.chunks.max_lines = 1;  // a chunk per line: many chunks, small files
+  std::string common;
+  for (int i = 0; i < 600; ++i) common += "call everywhere_" + std::to_string(i % 3) + " everywhere\n";
+  ws.write("common.py", common);
+  ws.write("rare.py", "call everywhere needle\n");
+  Index& index = ws.open_and_sync();
+  auto hits = index.similar_chunks("everywhere(needle)", 3);
+  REQUIRE(hits.size() == 1);  // "everywhere" was left out of the query
+  CHECK(hits[0].path == "rare.py");
+  // A window of nothing but words found in (nearly) every chunk finds nothing.
+  CHECK(index.similar_chunks("everywhere", 3).empty());
+  // A small share of many chunks is still searched for.
+  CHECK(index.similar_chunks("everywhere_1", 3).size() == 3);
+
+  // When the commonest word is in at most half the chunks, it is still searched for.
+  std::string other;
+  for (int i = 0; i < 700; ++i) other += "call other_" + std::to_string(i) + "\n";
+  ws.write("other.py", other);
+  Index& more = ws.open_and_sync();
+  CHECK(more.similar_chunks("everywhere", 3).size() == 3);
+  CHECK(more.similar_chunks("everywhere", 700, "common.py").size() == 1);
+}
+
 TEST_CASE("symbols by prefix: case-sensitive, by name, through the name index", "[queries]") {
   Workspace ws;
   ws.write("a.py", "def parse_args()\ndef Parse()\ndef apar()\ndef parser_state()\ndef pa()\n");

@@ -419,7 +419,7 @@ Index::Background::Result Index::Background::indexed(const std::string& path, co
     r.file.state = FileState::Binary;
     return r;
   }
-  std::string failure;
+  std::optional<std::string> failure;
   try {
     r.symbols = extract_(r.file.language, text);
     count([](IndexStats& s) { ++s.parsed; });
@@ -428,8 +428,8 @@ Index::Background::Result Index::Background::indexed(const std::string& path, co
   } catch (...) {
     failure = "unknown exception";
   }
-  if (!failure.empty()) {
-    log::warn("index: extracting symbols from '", (root_ / path).string(), "' failed: ", failure);
+  if (failure) {
+    log::warn("index: extracting symbols from '", (root_ / path).string(), "' failed: ", *failure);
     r.file.state = FileState::ExtractFailed;
     r.symbols = {};
     count([](IndexStats& s) { ++s.failed; });

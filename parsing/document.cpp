@@ -166,28 +166,47 @@ bool Document::has_syntax_errors() const { return tree_ && ts_node_has_error(roo
 std::optional<TSNode> Document::node_at(uint32_t byte) const {
   if (!tree_) return std::nullopt;
   byte = std::min<uint32_t>(byte, static_cast<uint32_t>(text_.size()));
-  TSNode node = ts_node_named_descendant_for_byte_range(root(), byte, byte);
-  if (ts_node_is_null(node)) return std::nullopt;
-  return node;
+  // The token just typed: a named leaf ending at the cursor (`foo|`).
+  if (byte > 0) {
+    TSNode before = ts_node_named_descendant_for_byte_range(root(), byte - 1, byte - 1);
+    if (!ts_node_is_null(before) && ts_node_child_count(before) == 0 && ts_node_end_byte(before) == byte)
+      return before;
+  }
+  std::vector<TSNode> path = path_at(root(), byte);
+  for (size_t i = path.size(); i-- > 0;)
+    if (ts_node_is_named(path[i])) return path[i];
+  return root();
 }
+
+namespace {
+
+// A block that is a function's, class's or namespace's body is reported as
+// that function, class or namespace.
+std::optional<Scope::Kind> scope_kind(const Language& l, TSNode node, bool parent_is_scope) {
+  if (l.functions.contains(node)) return Scope::Kind::Function;
+  if (l.classes.contains(node)) return Scope::Kind::Class;
+  if (l.namespaces.contains(node)) return Scope::Kind::Namespace;
+  if (l.blocks.contains(node) && !parent_is_scope) return Scope::Kind::Block;
+  return std::nullopt;
+}
+
+}  // namespace
 
 Scope Document::scope_at(uint32_t byte) const {
   Scope scope;
   scope.range = Span{0, static_cast<uint32_t>(text_.size())};
   if (!tree_) return scope;
   scope.range = span_of(root());
+  bool parent_is_scope = false;
   for (TSNode node : path_at(root(), byte)) {
-    Scope::Kind kind;
-    if (language_->functions.contains(node)) kind = Scope::Kind::Function;
-    else if (language_->classes.contains(node)) kind = Scope::Kind::Class;
-    else if (language_->namespaces.contains(node)) kind = Scope::Kind::Namespace;
-    else if (language_->blocks.contains(node)) kind = Scope::Kind::Block;
-    else continue;
-    scope.kind = kind;
+    std::optional<Scope::Kind> kind = scope_kind(*language_, node, parent_is_scope);
+    parent_is_scope = kind && *kind != Scope::Kind::Block;
+    if (!kind) continue;
+    scope.kind = *kind;
     scope.range = span_of(node);
     TSNode name = field(node, "name");
     if (ts_node_is_null(name)) name = field(node, "type");  // Rust impl blocks
-    scope.name = kind == Scope::Kind::Block || ts_node_is_null(name) ? "" : std::string(node_text(text_, name));
+    scope.name = *kind == Scope::Kind::Block || ts_node_is_null(name) ? "" : std::string(node_text(text_, name));
   }
   return scope;
 }

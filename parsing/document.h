@@ -89,15 +89,20 @@ class Document {
   TSNode root() const;
   bool has_syntax_errors() const;
 
-  // The smallest named node that contains `byte` (at a boundary between two
-  // nodes, the one that starts there); nullopt without a tree.
+  // "Containing" below means what a cursor is in (contains_cursor in
+  // nodes.h): start <= byte < end, or byte == end for a node still open at
+  // its end (not closed by a bracket), so the cursor after `x = 1` or at the
+  // end of an indented block is in it, and the cursor after `}` is not.
+
+  // The named leaf that ends at `byte` (the token just typed: `foo|`), else
+  // the smallest named node containing `byte`; nullopt without a tree.
   std::optional<TSNode> node_at(uint32_t byte) const;
-  // The innermost function, class, namespace or block around `byte`; the
-  // whole file when none.
+  // The innermost function, class, namespace or block containing `byte`; a
+  // block that is the body of a function, class or namespace is reported as
+  // that. The whole file when none.
   Scope scope_at(uint32_t byte) const;
   // Where the innermost statement (or declaration, definition, Rust item)
-  // containing `byte` ends; the text's end when there is none. A statement
-  // that merely ends at `byte` does not contain it.
+  // containing `byte` ends; the text's end when there is none.
   uint32_t statement_end(uint32_t byte) const;
   // Where the innermost block (braces, or a Python indented block)
   // containing `byte` ends; the text's end at top level.

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 #include <optional>
+#include <span>
 #include <unordered_set>
 
 #include "parsing/document.h"
@@ -227,6 +228,9 @@ TSNode unqualify(const Context& ctx, TSNode name, std::string* qualifier) {
     TSNode scope = field(name, "scope"), inner = field(name, "name");
     if (ts_node_is_null(inner)) break;
     if (!ts_node_is_null(scope)) {
+      // `Stack<T>::push` belongs to Stack.
+      if (std::string_view(ts_node_type(scope)) == "template_type" && !ts_node_is_null(field(scope, "name")))
+        scope = field(scope, "name");
       if (!qualifier->empty()) *qualifier += "::";
       *qualifier += node_text(ctx.text, scope);
     }
@@ -293,10 +297,46 @@ bool is_specifier_without_body(TSNode node) {
   return specifier && ts_node_is_null(field(node, "body"));
 }
 
-std::optional<Definition> build_definition(const Context& ctx, const DefinitionHit& hit) {
-  std::vector<TSNode> path = path_to(ctx.root, hit.node);
-  if (path.empty()) return std::nullopt;
-  while (path.size() > 1 && ctx.lang.declarators.contains(path.back())) path.pop_back();
+// Containers deeper than this keep only their innermost names: 5,000 nested
+// modules must not make every definition carry a 20 kB container path.
+constexpr size_t kMaxContainerParts = 16;
+
+// The enclosing classes and namespaces of path.back(), outermost first,
+// joined as the language writes them; *in_class tells whether the innermost
+// is a class (so a function there is a method).
+std::string container_of(const Context& ctx, std::span<const TSNode> path, const std::string& qualifier,
+                         bool* in_class) {
+  std::vector<std::string> parts;  // innermost first
+  TSNode node = path.back();
+  if (!qualifier.empty()) parts.push_back(qualifier);
+  if (std::string_view(ts_node_type(node)) == "method_declaration" && ctx.lang.id == "go")
+    parts.push_back(go_receiver_type(ctx, node));
+  *in_class = !parts.empty();
+  bool innermost = parts.empty();
+  for (size_t i = path.size() - 1; i-- > 0 && parts.size() < kMaxContainerParts;) {
+    bool cls = ctx.lang.classes.contains(path[i]);
+    if (!cls && !ctx.lang.namespaces.contains(path[i])) continue;
+    std::string name = container_name(ctx, path[i]);
+    if (name.empty()) continue;
+    if (innermost) *in_class = cls;
+    innermost = false;
+    parts.push_back(std::move(name));
+  }
+  std::string joined;
+  for (size_t i = parts.size(); i-- > 0;) {
+    if (parts[i].empty()) continue;
+    if (!joined.empty()) joined += ctx.lang.separator;
+    joined += parts[i];
+  }
+  return joined;
+}
+
+std::optional<Definition> build_definition(const Context& ctx, const DefinitionHit& hit, const detail::Located& at) {
+  // C and C++ capture functions at their declarator; the definition is the
+  // declaration around it.
+  size_t last = at.path.size() - 1;
+  while (last > 0 && ctx.lang.declarators.contains(at.path[last])) --last;
+  std::span<const TSNode> path = at.path.first(last + 1);
   TSNode node = path.back();
   for (size_t i = 0; i + 1 < path.size(); ++i)
     if (ctx.lang.functions.contains(path[i])) return std::nullopt;  // a local
@@ -308,26 +348,8 @@ std::optional<Definition> build_definition(const Context& ctx, const DefinitionH
   d.name = std::string(node_text(ctx.text, name));
   if (d.name.empty()) return std::nullopt;
 
-  bool in_class = !qualifier.empty();
-  std::vector<std::string> containers;
-  for (size_t i = 0; i + 1 < path.size(); ++i) {
-    bool cls = ctx.lang.classes.contains(path[i]);
-    if (!cls && !ctx.lang.namespaces.contains(path[i])) continue;
-    std::string n = container_name(ctx, path[i]);
-    if (n.empty()) continue;
-    containers.push_back(std::move(n));
-    in_class = cls;
-  }
-  if (std::string_view(ts_node_type(node)) == "method_declaration" && ctx.lang.id == "go") {
-    containers.push_back(go_receiver_type(ctx, node));
-    in_class = true;
-  }
-  if (!qualifier.empty()) containers.push_back(qualifier);
-  for (const std::string& c : containers) {
-    if (c.empty()) continue;
-    if (!d.container.empty()) d.container += ctx.lang.separator;
-    d.container += c;
-  }
+  bool in_class = false;
+  d.container = container_of(ctx, path, qualifier, &in_class);
 
   d.kind = kind_by_node(ctx, node, hit.kind);
   if (d.kind == SymbolKind::Function || d.kind == SymbolKind::Method)
@@ -340,7 +362,7 @@ std::optional<Definition> build_definition(const Context& ctx, const DefinitionH
   size_t from = ctx.lang.doc_style == DocStyle::Docstring ? path.size() - 1
                                                           : detail::outermost_wrapper(ctx.lang, path, path.size() - 1);
   d.signature = signature_of(ctx.lang, ctx.text, node, path[from]);
-  d.doc = detail::doc_for(ctx.lang, ctx.text, path);
+  d.doc = detail::doc_for(ctx.lang, ctx.text, detail::Located{path, at.preceding.first(path.size())});
   d.range = span_of(node);
   d.name_range = span_of(name);
   return d;
@@ -376,10 +398,13 @@ FileSymbols extract_symbols(const Document& doc, const CancellationToken& cancel
   if (!q.query) return result;
   Context ctx{*doc.language(), doc.text(), doc.root()};
   Hits hits = run_query(doc, q, cancel);
-  for (const DefinitionHit& hit : dedupe(std::move(hits.definitions))) {
-    if (auto d = build_definition(ctx, hit)) result.definitions.push_back(std::move(*d));
-    if (cancel.cancelled()) break;
-  }
+  std::vector<DefinitionHit> defs = dedupe(std::move(hits.definitions));
+  std::vector<TSNode> targets;
+  for (const DefinitionHit& d : defs) targets.push_back(d.node);
+  detail::walk_to(ctx.root, ctx.lang, targets, [&](size_t i, const detail::Located& at) {
+    if (cancel.cancelled()) return;
+    if (auto d = build_definition(ctx, defs[i], at)) result.definitions.push_back(std::move(*d));
+  });
   std::sort(result.definitions.begin(), result.definitions.end(), [](const Definition& a, const Definition& b) {
     return a.range.start_byte != b.range.start_byte ? a.range.start_byte < b.range.start_byte
                                                     : a.name_range.start_byte < b.name_range.start_byte;

@@ -3,13 +3,14 @@
 // depends on the language's DocStyle).
 #include <algorithm>
 #include <cctype>
+#include <unordered_map>
 
 #include "parsing/extract_internal.h"
 #include "parsing/nodes.h"
 
 namespace astfill::parsing::detail {
 
-size_t outermost_wrapper(const Language& language, const std::vector<TSNode>& path, size_t i) {
+size_t outermost_wrapper(const Language& language, std::span<const TSNode> path, size_t i) {
   while (i > 0 && language.wrappers.contains(path[i - 1])) {
     TSNode wrapper = path[i - 1];
     TSSymbol own = ts_node_symbol(path[i]);
@@ -139,34 +140,17 @@ void strip_comment(std::string_view c, std::vector<std::string>* out) {
   }
 }
 
-// The siblings before `node` inside `parent`, nearest last.
-std::vector<TSNode> siblings_before(TSNode parent, TSNode node) {
-  std::vector<TSNode> before;
-  TSTreeCursor cursor = ts_tree_cursor_new(parent);
-  if (ts_tree_cursor_goto_first_child(&cursor)) {
-    do {
-      TSNode child = ts_tree_cursor_current_node(&cursor);
-      if (same_node(child, node) || ts_node_start_byte(child) >= ts_node_start_byte(node)) break;
-      before.push_back(child);
-    } while (ts_tree_cursor_goto_next_sibling(&cursor));
-  }
-  ts_tree_cursor_delete(&cursor);
-  return before;
-}
-
-std::string comments_above(const Language& lang, std::string_view text, const std::vector<TSNode>& path) {
-  size_t i = outermost_wrapper(lang, path, path.size() - 1);
-  if (i == 0) return "";
-  std::vector<TSNode> before = siblings_before(path[i - 1], path[i]);
-  uint32_t next_row = ts_node_start_point(path[i]).row;
+std::string comments_above(const Language& lang, std::string_view text, const Located& at) {
+  size_t i = outermost_wrapper(lang, at.path, at.path.size() - 1);
+  const Preceding& preceding = at.preceding[i];
+  uint32_t next_row = ts_node_start_point(at.path[i]).row;
   std::vector<std::string_view> found;  // nearest first
-  for (size_t k = before.size(); k-- > 0;) {
-    TSNode s = before[k];
-    if (lang.doc_style == DocStyle::RustDocs && std::string_view(ts_node_type(s)) == "attribute_item") {
+  for (size_t k = preceding.run.size(); k-- > 0;) {
+    TSNode s = preceding.run[k];
+    if (!lang.comments.contains(s)) {  // a Rust attribute between the docs and the item
       next_row = ts_node_start_point(s).row;
       continue;
     }
-    if (!lang.comments.contains(s)) break;
     TSPoint end = ts_node_end_point(s);
     // A line comment's node may end at the start of the next line.
     uint32_t end_row = end.column == 0 && end.row > 0 ? end.row - 1 : end.row;
@@ -174,7 +158,8 @@ std::string comments_above(const Language& lang, std::string_view text, const st
     std::string_view c = node_text(text, s);
     if (!counts_as_doc(lang.doc_style, form_of(c))) break;
     // A comment trailing code on its line belongs to that code.
-    if (k > 0 && ts_node_end_point(before[k - 1]).row == ts_node_start_point(s).row) break;
+    TSNode before = k > 0 ? preceding.run[k - 1] : preceding.before;
+    if (!ts_node_is_null(before) && ts_node_end_point(before).row == ts_node_start_point(s).row) break;
     found.push_back(c);
     next_row = ts_node_start_point(s).row;
     if (form_of(c) == CommentForm::BlockDoc) break;  // one `/** */` block is the whole doc
@@ -186,10 +171,85 @@ std::string comments_above(const Language& lang, std::string_view text, const st
 
 }  // namespace
 
-std::string doc_for(const Language& language, std::string_view text, const std::vector<TSNode>& path) {
-  if (path.empty()) return "";
-  if (language.doc_style == DocStyle::Docstring) return python_docstring(text, path.back());
-  return comments_above(language, text, path);
+std::string doc_for(const Language& language, std::string_view text, const Located& at) {
+  if (at.path.empty()) return "";
+  if (language.doc_style == DocStyle::Docstring) return python_docstring(text, at.path.back());
+  return comments_above(language, text, at);
+}
+
+namespace {
+
+// Comments (and Rust attributes) join the run that precedes the next sibling.
+bool joins_run(const Language& language, TSNode node) {
+  return language.comments.contains(node) ||
+         (language.doc_style == DocStyle::RustDocs && std::string_view(ts_node_type(node)) == "attribute_item");
+}
+
+struct Target {
+  uint32_t start, end;
+  size_t index;
+};
+
+}  // namespace
+
+void walk_to(TSNode root, const Language& language, const std::vector<TSNode>& targets,
+             const std::function<void(size_t, const Located&)>& visit) {
+  if (targets.empty() || ts_node_is_null(root)) return;
+  std::unordered_multimap<const void*, size_t> by_id;
+  std::vector<Target> sorted;
+  for (size_t i = 0; i < targets.size(); ++i) {
+    by_id.emplace(targets[i].id, i);
+    sorted.push_back({ts_node_start_byte(targets[i]), ts_node_end_byte(targets[i]), i});
+  }
+  std::sort(sorted.begin(), sorted.end(), [](const Target& a, const Target& b) { return a.start < b.start; });
+  // Whether a target may lie inside `node`: one starts within it.
+  auto may_contain = [&](TSNode node) {
+    uint32_t s = ts_node_start_byte(node), e = ts_node_end_byte(node);
+    auto it = std::lower_bound(sorted.begin(), sorted.end(), s,
+                               [](const Target& t, uint32_t v) { return t.start < v; });
+    return it != sorted.end() && (it->start < e || it->start == s);
+  };
+
+  std::vector<TSNode> path{root};
+  std::vector<Preceding> preceding(1);
+  TSTreeCursor cursor = ts_tree_cursor_new(root);
+  for (;;) {
+    TSNode node = path.back();
+    auto [first, last] = by_id.equal_range(node.id);
+    for (auto it = first; it != last; ++it) visit(it->second, Located{path, preceding});
+    // Down into the first child that may hold a target; else along and up.
+    bool moved = false;
+    if (ts_tree_cursor_goto_first_child(&cursor)) {
+      path.push_back(ts_tree_cursor_current_node(&cursor));
+      preceding.emplace_back();
+      moved = true;
+    }
+    while (true) {
+      if (moved && may_contain(path.back())) break;
+      moved = false;
+      TSNode leaving = path.back();
+      if (path.size() == 1) {
+        ts_tree_cursor_delete(&cursor);
+        return;
+      }
+      if (ts_tree_cursor_goto_next_sibling(&cursor)) {
+        Preceding& p = preceding.back();
+        if (joins_run(language, leaving)) {
+          p.run.push_back(leaving);
+        } else {
+          p.run.clear();
+          p.before = leaving;
+        }
+        path.back() = ts_tree_cursor_current_node(&cursor);
+        moved = true;
+      } else {
+        ts_tree_cursor_goto_parent(&cursor);
+        path.pop_back();
+        preceding.pop_back();
+        // The parent was visited on the way down; continue with its siblings.
+      }
+    }
+  }
 }
 
 }  // namespace astfill::parsing::detail

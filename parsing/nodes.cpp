@@ -113,35 +113,4 @@ std::vector<TSNode> path_at(TSNode root, uint32_t byte) {
   return path;
 }
 
-namespace {
-bool covers(TSNode node, uint32_t start, uint32_t end) {
-  uint32_t s = ts_node_start_byte(node), e = ts_node_end_byte(node);
-  return s <= start && end <= e && (start < e || s == e);
-}
-}  // namespace
-
-std::vector<TSNode> path_to(TSNode root, TSNode target) {
-  std::vector<TSNode> path;
-  if (ts_node_is_null(root) || ts_node_is_null(target)) return path;
-  const uint32_t start = ts_node_start_byte(target), end = ts_node_end_byte(target);
-  TSTreeCursor cursor = ts_tree_cursor_new(root);
-  path.push_back(root);
-  while (!same_node(path.back(), target) && ts_tree_cursor_goto_first_child(&cursor)) {
-    bool found = false;
-    do {
-      TSNode child = ts_tree_cursor_current_node(&cursor);
-      if (ts_node_start_byte(child) > start) break;
-      if (same_node(child, target) || covers(child, start, end)) {
-        path.push_back(child);
-        found = true;
-        break;
-      }
-    } while (ts_tree_cursor_goto_next_sibling(&cursor));
-    if (!found) break;
-  }
-  ts_tree_cursor_delete(&cursor);
-  if (!same_node(path.back(), target)) path.clear();
-  return path;
-}
-
 }  // namespace astfill::parsing

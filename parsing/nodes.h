@@ -48,8 +48,5 @@ bool contains_cursor(TSNode node, uint32_t byte);
 // walk down, not one ts_node_parent (itself a walk from the root) per level.
 std::vector<TSNode> path_at(TSNode root, uint32_t byte);
 
-// The chain from `root` down to `target`, root first and target last; empty
-// when target is not in root's tree.
-std::vector<TSNode> path_to(TSNode root, TSNode target);
 
 }  // namespace astfill::parsing

@@ -139,7 +139,13 @@ ParseStatus Document::edit(uint32_t start_byte, uint32_t old_end_byte, std::stri
     text_.replace(start_byte, old_end_byte - start_byte, new_text);
     return status_;
   }
-  if (text_.size() - (old_end_byte - start_byte) + new_text.size() > UINT32_MAX / 2) return status_;
+  if (text_.size() - (old_end_byte - start_byte) + new_text.size() > UINT32_MAX / 2) {
+    // Past tree-sitter's 32-bit offsets: keep the text, drop the tree.
+    text_.replace(start_byte, old_end_byte - start_byte, new_text);
+    release();
+    status_ = ParseStatus::Unsupported;
+    return status_;
+  }
   TSInputEdit e;
   e.start_byte = start_byte;
   e.old_end_byte = old_end_byte;

@@ -39,7 +39,7 @@ enum class ParseStatus {
   Parsed,       // the tree matches the text
   Cancelled,    // stopped by the token or the flag; the tree lags the text
   TimedOut,     // stopped by the deadline; the tree lags the text
-  Unsupported,  // no grammar for the language: no tree at all
+  Unsupported,  // no grammar for the language (or a text past 2 GB): no tree at all
 };
 
 const char* to_string(ParseStatus status);
@@ -91,8 +91,9 @@ class Document {
 
   // "Containing" below means what a cursor is in (contains_cursor in
   // nodes.h): start <= byte < end, or byte == end for a node still open at
-  // its end (not closed by a bracket), so the cursor after `x = 1` or at the
-  // end of an indented block is in it, and the cursor after `}` is not.
+  // its end (not closed by a bracket or `;`), so the cursor after `x = 1` or
+  // at the end of an indented block is in it, and the cursor after `}` or `;`
+  // is not.
 
   // The named leaf that ends at `byte` (the token just typed: `foo|`), else
   // the smallest named node containing `byte`; nullopt without a tree.

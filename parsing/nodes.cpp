@@ -72,10 +72,11 @@ TSNode field(TSNode node, std::string_view name) {
 namespace astfill::parsing {
 
 namespace {
-bool is_closing_bracket(TSNode node) {
+// Tokens after which the cursor has left the construct they end.
+bool is_closing_token(TSNode node) {
   if (ts_node_is_named(node) || ts_node_is_missing(node)) return false;
   std::string_view type = ts_node_type(node);
-  return type == "}" || type == ")" || type == "]";
+  return type == "}" || type == ")" || type == "]" || type == ";";
 }
 }  // namespace
 
@@ -84,7 +85,7 @@ bool contains_cursor(TSNode node, uint32_t byte) {
   if (start <= byte && byte < end) return true;
   if (byte != end || start == end) return false;
   uint32_t n = ts_node_child_count(node);
-  return n == 0 ? ts_node_is_named(node) : !is_closing_bracket(ts_node_child(node, n - 1));
+  return n == 0 ? ts_node_is_named(node) : !is_closing_token(ts_node_child(node, n - 1));
 }
 
 std::vector<TSNode> path_at(TSNode root, uint32_t byte) {

@@ -38,9 +38,9 @@ namespace astfill::parsing {
 
 // Whether `byte` is inside `node` for the purpose of "what is the cursor in":
 // start <= byte < end, or byte == end when the node is still open (its last
-// token is not a closing bracket), so a cursor just after `x = 1` or at the
-// end of an indented Python block is still in it, and one just after `}` is
-// not.
+// token is not a closing bracket or `;`), so a cursor just after `x = 1` or
+// at the end of an indented Python block is still in it, and one just after
+// `}` or `;` is not.
 bool contains_cursor(TSNode node, uint32_t byte);
 
 // The chain of nodes from `root` down to the deepest node containing `byte`

@@ -179,7 +179,9 @@ TEST_CASE("statement_end and block_end", "[document][helpers]") {
     Document doc("c", src.text());
     CHECK(doc.statement_end(src.point("init")) == src.point("decl_end"));
     CHECK(doc.block_end(src.point("init")) == src.point("body_end"));
-    CHECK(doc.statement_end(src.point("inner")) == src.point("inner"));
+    // After `;` the cursor has left `a++;`: the statement around it is the if.
+    CHECK(doc.statement_end(src.point("inner")) == src.point("if_end"));
+    CHECK(doc.statement_end(src.point("inner") - 1) == src.point("inner"));
     CHECK(doc.block_end(src.point("inner") - 1) == src.point("if_end"));
   }
 }

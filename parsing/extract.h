@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "parsing/symbols.h"
+#include "support/cancel.h"
 
 namespace astfill::parsing {
 
@@ -21,5 +22,15 @@ bool is_supported_language(std::string_view language_id);
 // input: invalid UTF-8, NUL bytes or broken syntax give partial results with
 // has_syntax_errors set. An unsupported language gives empty results.
 FileSymbols extract_symbols(std::string_view language_id, std::string_view text);
+
+class Document;
+
+// The same for a document already parsed (the daemon keeps one per open
+// file). Definitions nested in function bodies (locals) are left out. Polls
+// `cancel` while running queries; a cancelled extraction returns what it has.
+//
+// References are the uses the queries name: calls, member and attribute
+// accesses, type uses and `new X`; not every identifier.
+FileSymbols extract_symbols(const Document& document, const CancellationToken& cancel = {});
 
 }  // namespace astfill::parsing

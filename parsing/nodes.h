@@ -1,0 +1,52 @@
+// Small helpers over tree-sitter nodes shared by documents and extraction:
+// spans, the text under a node, whitespace collapsing.
+#pragma once
+
+#include <tree_sitter/api.h>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "parsing/symbols.h"
+
+namespace astfill::parsing {
+
+Span span_of(TSNode node);
+
+// The row and column (in bytes) of `byte`, counting rows by '\n' as tree-sitter does.
+TSPoint point_at(std::string_view text, uint32_t byte);
+
+// The bytes a node covers, clamped to `text` (a tree that lags behind its text
+// after a cancelled reparse may point past the end).
+std::string_view node_text(std::string_view text, TSNode node);
+std::string_view text_between(std::string_view text, uint32_t start, uint32_t end);
+
+// Runs of whitespace become one space; leading and trailing whitespace goes.
+// At most `max_bytes` are kept, cut at a UTF-8 character boundary and marked
+// with "…" when cut.
+std::string collapse_whitespace(std::string_view s, size_t max_bytes = 240);
+
+// The child in `field`, or a null node.
+TSNode field(TSNode node, std::string_view name);
+
+inline bool same_node(TSNode a, TSNode b) { return a.id == b.id && a.tree == b.tree; }
+
+}  // namespace astfill::parsing
+
+namespace astfill::parsing {
+
+// Whether `byte` is inside `node` for the purpose of "what is the cursor in":
+// start <= byte < end, or byte == end when the node is still open (its last
+// token is not a closing bracket or `;`), so a cursor just after `x = 1` or
+// at the end of an indented Python block is still in it, and one just after
+// `}` or `;` is not.
+bool contains_cursor(TSNode node, uint32_t byte);
+
+// The chain of nodes from `root` down to the deepest node containing `byte`
+// (by contains_cursor), root first. Iterative: a 5,000-deep tree costs one
+// walk down, not one ts_node_parent (itself a walk from the root) per level.
+std::vector<TSNode> path_at(TSNode root, uint32_t byte);
+
+
+}  // namespace astfill::parsing

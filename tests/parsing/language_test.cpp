@@ -1,0 +1,70 @@
+// Grammars load into the tree-sitter core we link, the language table names
+// only node types the grammars have, and files map to languages by extension.
+#include <catch2/catch.hpp>
+
+#include "parsing/extract.h"
+#include "parsing/language.h"
+#include "parsing/queries.h"
+
+using namespace astfill::parsing;
+
+TEST_CASE("every grammar loads into the tree-sitter core", "[language]") {
+  auto languages = all_languages();
+  REQUIRE(languages.size() == 9);
+  for (const Language* l : languages) {
+    INFO(l->id);
+    uint32_t version = ts_language_version(l->grammar);
+    CHECK(version >= TREE_SITTER_MIN_COMPATIBLE_LANGUAGE_VERSION);
+    CHECK(version <= TREE_SITTER_LANGUAGE_VERSION);
+    CHECK(ts_language_symbol_count(l->grammar) < 1024);  // NodeTypes' bitset
+    TSParser* parser = ts_parser_new();
+    CHECK(ts_parser_set_language(parser, l->grammar));
+    ts_parser_delete(parser);
+  }
+}
+
+TEST_CASE("the language table names only node types the grammars have", "[language]") {
+  CHECK(unknown_node_type_names().empty());
+}
+
+TEST_CASE("each language's query compiles with the grammar's tags.scm", "[language]") {
+  for (const Language* l : all_languages()) {
+    INFO(l->id);
+    const CompiledQuery& q = query_for(*l);
+    REQUIRE(q.query != nullptr);
+    CHECK(q.error.empty());
+    CHECK(q.own_patterns > 0);
+    CHECK(ts_query_pattern_count(q.query) > q.own_patterns);  // tags.scm came along
+  }
+}
+
+TEST_CASE("languages by LSP id", "[language]") {
+  for (const char* id : {"python", "javascript", "typescript", "typescriptreact", "c", "cpp", "go", "rust", "java"}) {
+    INFO(id);
+    REQUIRE(find_language(id) != nullptr);
+    CHECK(find_language(id)->id == id);
+    CHECK(is_supported_language(id));
+  }
+  CHECK(find_language("javascriptreact") == find_language("javascript"));
+  CHECK_FALSE(is_supported_language("cobol"));
+  CHECK_FALSE(is_supported_language(""));
+}
+
+TEST_CASE("languages by file extension", "[language]") {
+  CHECK(language_of_path("a/b/c.py") == "python");
+  CHECK(language_of_path("stubs.pyi") == "python");
+  for (const char* p : {"x.js", "x.mjs", "x.cjs", "x.jsx"}) CHECK(language_of_path(p) == "javascript");
+  for (const char* p : {"x.ts", "x.mts", "x.cts"}) CHECK(language_of_path(p) == "typescript");
+  CHECK(language_of_path("App.tsx") == "typescriptreact");
+  CHECK(language_of_path("x.c") == "c");
+  CHECK(language_of_path("x.h") == "c");  // ambiguous; parsed as C (see language_of_path)
+  for (const char* p : {"x.cc", "x.cpp", "x.cxx", "x.hpp", "x.hh", "x.hxx", "x.h++", "X.CPP"})
+    CHECK(language_of_path(p) == "cpp");
+  CHECK(language_of_path("main.go") == "go");
+  CHECK(language_of_path("lib.rs") == "rust");
+  CHECK(language_of_path("Main.java") == "java");
+  CHECK(language_of_path("README") == "");
+  CHECK(language_of_path(".py") == "");
+  CHECK(language_of_path("dir.py/file") == "");
+  CHECK(language_of_path("notes.txt") == "");
+}

@@ -28,7 +28,7 @@
 namespace astfill::parsing {
 
 struct ParseLimits {
-  CancellationToken cancel;             // polled between parse slices (every few ms)
+  CancellationToken cancel;             // checked before a parse starts (see `flag` for mid-parse)
   std::chrono::milliseconds timeout{0};  // 0: no deadline
   // Handed to ts_parser_set_cancellation_flag: tree-sitter itself stops within
   // ~100 parse operations once it is non-zero. For callers that own a raw flag.

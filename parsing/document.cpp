@@ -22,10 +22,6 @@ const char* to_string(ParseStatus status) {
 
 namespace {
 
-// Long parses run in slices this long, so the token is polled that often;
-// tree-sitter resumes a stopped parse where it left off.
-constexpr uint64_t kSliceMicros = 5000;
-
 TSPoint advance(TSPoint p, std::string_view inserted) {
   size_t nl = inserted.rfind('\n');
   if (nl == std::string_view::npos) return {p.row, p.column + static_cast<uint32_t>(inserted.size())};
@@ -34,36 +30,25 @@ TSPoint advance(TSPoint p, std::string_view inserted) {
   return p;
 }
 
-bool stopped_by_flag(const ParseLimits& limits) {
-  return limits.flag && limits.flag->load(std::memory_order_relaxed) != 0;
-}
-
 }  // namespace
 
 ParseStatus parse_text(TSParser* parser, const TSTree* old_tree, std::string_view text, const ParseLimits& limits,
                        TSTree** out) {
   static_assert(sizeof(std::atomic<size_t>) == sizeof(size_t) && std::atomic<size_t>::is_always_lock_free,
                 "tree-sitter reads the cancellation flag as a plain size_t");
-  *out = nullptr;
-  ts_parser_set_cancellation_flag(parser, reinterpret_cast<const size_t*>(limits.flag));
-  ts_parser_set_timeout_micros(parser, kSliceMicros);
-  const auto deadline = std::chrono::steady_clock::now() + limits.timeout;
+  ts_parser_set_cancellation_flag(parser, reinterpret_cast<const size_t*>(limits.cancel.flag()));
+  ts_parser_set_timeout_micros(parser, static_cast<uint64_t>(limits.timeout.count()) * 1000);
+  *out = ts_parser_parse_string(parser, old_tree, text.data(), static_cast<uint32_t>(text.size()));
   ParseStatus status = ParseStatus::Parsed;
-  for (;;) {
-    *out = ts_parser_parse_string(parser, old_tree, text.data(), static_cast<uint32_t>(text.size()));
-    if (*out) break;
-    if (stopped_by_flag(limits) || limits.cancel.cancelled()) {
-      status = ParseStatus::Cancelled;
-      break;
-    }
-    if (limits.timeout.count() > 0 && std::chrono::steady_clock::now() >= deadline) {
-      status = ParseStatus::TimedOut;
-      break;
-    }
+  if (!*out) {
+    status = limits.cancel.cancelled() ? ParseStatus::Cancelled : ParseStatus::TimedOut;
+    // Never resume a stopped parse: tree-sitter 0.20.7 crashes resuming an
+    // incremental parse (docs/architecture.md). The next parse starts over
+    // from the edited old tree.
+    ts_parser_reset(parser);
   }
-  // A stopped parse would otherwise resume on the next call, even with other text.
-  if (!*out) ts_parser_reset(parser);
   ts_parser_set_cancellation_flag(parser, nullptr);
+  ts_parser_set_timeout_micros(parser, 0);
   return status;
 }
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "fixtures.h"
+#include "parsing/document.h"
 #include "parsing/extract.h"
 
 using namespace astfill::parsing;
@@ -330,4 +331,21 @@ TEST_CASE("Java: classes, constants, constructors, nested enums and interfaces, 
   check_reference(text, symbols, "add", "add(item)");
   check_reference(text, symbols, "ArrayList", "ArrayList<>");
   check_reference(text, symbols, "helper", "helper(item)");
+}
+
+TEST_CASE("a cancelled extraction stops early and keeps what it has", "[extract]") {
+  astfill::CancellationSource source;
+  source.cancel(astfill::CancelReason::Superseded);
+  Document doc("python", std::string(fixtures::python));
+  FileSymbols symbols = extract_symbols(doc, source.token());
+  CHECK(symbols.definitions.size() <= extract_symbols(doc).definitions.size());
+  for (const Definition& d : symbols.definitions) CHECK(d.range.end_byte <= doc.text().size());
+}
+
+TEST_CASE("unsupported languages give empty results", "[extract]") {
+  FileSymbols symbols = extract_symbols("cobol", "IDENTIFICATION DIVISION.");
+  CHECK(symbols.definitions.empty());
+  CHECK(symbols.references.empty());
+  CHECK(symbols.imports.empty());
+  CHECK_FALSE(symbols.has_syntax_errors);
 }

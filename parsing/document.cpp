@@ -30,29 +30,21 @@ TSPoint advance(TSPoint p, std::string_view inserted) {
   return p;
 }
 
-bool stopped_by_flag(const ParseLimits& limits) {
-  return limits.flag && limits.flag->load(std::memory_order_relaxed) != 0;
-}
-
 }  // namespace
 
 ParseStatus parse_text(TSParser* parser, const TSTree* old_tree, std::string_view text, const ParseLimits& limits,
                        TSTree** out) {
   static_assert(sizeof(std::atomic<size_t>) == sizeof(size_t) && std::atomic<size_t>::is_always_lock_free,
                 "tree-sitter reads the cancellation flag as a plain size_t");
-  *out = nullptr;
-  if (limits.cancel.cancelled()) return ParseStatus::Cancelled;
-  // One call with the whole deadline. tree-sitter 0.20.7 can crash when a
-  // stopped incremental parse is resumed (seen under ASan in the randomised
-  // edit tests), so a stopped parse is never resumed: the parser is reset and
-  // the next parse starts over from the edited old tree. The token is checked
-  // before the parse; mid-parse, only the raw flag stops it.
-  ts_parser_set_cancellation_flag(parser, reinterpret_cast<const size_t*>(limits.flag));
-  ts_parser_set_timeout_micros(parser, limits.timeout.count() > 0 ? static_cast<uint64_t>(limits.timeout.count()) * 1000 : 0);
+  ts_parser_set_cancellation_flag(parser, reinterpret_cast<const size_t*>(limits.cancel.flag()));
+  ts_parser_set_timeout_micros(parser, static_cast<uint64_t>(limits.timeout.count()) * 1000);
   *out = ts_parser_parse_string(parser, old_tree, text.data(), static_cast<uint32_t>(text.size()));
   ParseStatus status = ParseStatus::Parsed;
   if (!*out) {
-    status = stopped_by_flag(limits) || limits.cancel.cancelled() ? ParseStatus::Cancelled : ParseStatus::TimedOut;
+    status = limits.cancel.cancelled() ? ParseStatus::Cancelled : ParseStatus::TimedOut;
+    // Never resume a stopped parse: tree-sitter 0.20.7 crashes resuming an
+    // incremental parse (docs/architecture.md). The next parse starts over
+    // from the edited old tree.
     ts_parser_reset(parser);
   }
   ts_parser_set_cancellation_flag(parser, nullptr);

@@ -8,8 +8,8 @@
 // edited tree in place, so positions stay consistent until the next parse.
 //
 // Not thread-safe: one Document belongs to one thread at a time. Copying makes
-// an independent document that shares no mutable state (ts_tree_copy is cheap),
-// e.g. to try a completion candidate without disturbing the original.
+// an independent document that shares no mutable state (ts_tree_copy is
+// cheap), e.g. to try a completion candidate without disturbing the original.
 #pragma once
 
 #include <tree_sitter/api.h>
@@ -28,11 +28,10 @@
 namespace astfill::parsing {
 
 struct ParseLimits {
-  CancellationToken cancel;             // checked before a parse starts (see `flag` for mid-parse)
+  // Handed to tree-sitter as its cancellation flag (ts_parser_set_cancellation_flag),
+  // which it polls every ~100 parse operations.
+  CancellationToken cancel;
   std::chrono::milliseconds timeout{0};  // 0: no deadline
-  // Handed to ts_parser_set_cancellation_flag: tree-sitter itself stops within
-  // ~100 parse operations once it is non-zero. For callers that own a raw flag.
-  const std::atomic<size_t>* flag = nullptr;
 };
 
 enum class ParseStatus {

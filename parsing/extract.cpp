@@ -392,7 +392,8 @@ std::vector<Reference> build_references(const Context& ctx, std::vector<TSNode> 
 
 FileSymbols extract_symbols(const Document& doc, const CancellationToken& cancel) {
   FileSymbols result;
-  if (!doc.tree() || !doc.language()) return result;
+  // A tree that lags its text (a stopped parse) would name the wrong bytes.
+  if (!doc.tree() || !doc.language() || doc.status() != ParseStatus::Parsed) return result;
   result.has_syntax_errors = doc.has_syntax_errors();
   const CompiledQuery& q = query_for(*doc.language());
   if (!q.query) return result;

@@ -28,6 +28,8 @@ class Document;
 // The same for a document already parsed (the daemon keeps one per open
 // file). Definitions nested in function bodies (locals) are left out. Polls
 // `cancel` while running queries; a cancelled extraction returns what it has.
+// A document whose last parse was stopped (its tree lags its text) gives
+// empty results until it is reparsed.
 //
 // References are the uses the queries name: calls, member and attribute
 // accesses, type uses and `new X`; not every identifier.

@@ -31,6 +31,7 @@ bool CancellationSource::cancel(CancelReason reason) {
     std::lock_guard lock(state_->mu);
     won = state_->reason.compare_exchange_strong(expected, static_cast<int>(reason));
   }
+  if (won) state_->flag.store(1);
   if (won) state_->cv.notify_all();
   return won;
 }

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstddef>
 #include <memory>
 #include <mutex>
 
@@ -28,6 +29,7 @@ const char* to_string(CancelReason reason);
 namespace detail {
 struct CancelState {
   std::atomic<int> reason{0};
+  std::atomic<size_t> flag{0};  // 1 once cancelled; see CancellationToken::flag
   std::mutex mu;
   std::condition_variable cv;
 };
@@ -48,6 +50,12 @@ class CancellationToken {
   // Sleeps up to `d`; returns early (false) when cancelled. True when the full
   // time elapsed without cancellation.
   bool wait_for(std::chrono::milliseconds d) const;
+
+  // A word that becomes non-zero when the token is cancelled, for C libraries
+  // that poll a flag themselves (tree-sitter's ts_parser_set_cancellation_flag).
+  // Null for a token that can never be cancelled. Lives as long as any copy of
+  // the token or its source.
+  const std::atomic<size_t>* flag() const { return state_ ? &state_->flag : nullptr; }
 
  private:
   friend class CancellationSource;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "fixtures.h"
+#include "parsing/document.h"
 #include "parsing/extract.h"
 
 using namespace astfill::parsing;
@@ -330,4 +331,35 @@ TEST_CASE("Java: classes, constants, constructors, nested enums and interfaces, 
   check_reference(text, symbols, "add", "add(item)");
   check_reference(text, symbols, "ArrayList", "ArrayList<>");
   check_reference(text, symbols, "helper", "helper(item)");
+}
+
+TEST_CASE("a cancelled extraction stops early and keeps what it has", "[extract]") {
+  astfill::CancellationSource source;
+  source.cancel(astfill::CancelReason::Superseded);
+  Document doc("python", std::string(fixtures::python));
+  FileSymbols symbols = extract_symbols(doc, source.token());
+  CHECK(symbols.definitions.size() <= extract_symbols(doc).definitions.size());
+  for (const Definition& d : symbols.definitions) CHECK(d.range.end_byte <= doc.text().size());
+}
+
+TEST_CASE("a document whose parse was stopped gives nothing until reparsed", "[extract]") {
+  Document doc("python", std::string(fixtures::python));
+  astfill::CancellationSource source;
+  source.cancel(astfill::CancelReason::ContentModified);
+  ParseLimits limits;
+  limits.cancel = source.token();
+  std::string big;
+  for (int i = 0; i < 5000; ++i) big += "def g" + std::to_string(i) + "():\n    pass\n";
+  REQUIRE(doc.edit(0, 0, big, limits) == ParseStatus::Cancelled);
+  CHECK(extract_symbols(doc).definitions.empty());
+  REQUIRE(doc.reparse() == ParseStatus::Parsed);
+  CHECK(extract_symbols(doc).definitions.size() == 5000 + 8);
+}
+
+TEST_CASE("unsupported languages give empty results", "[extract]") {
+  FileSymbols symbols = extract_symbols("cobol", "IDENTIFICATION DIVISION.");
+  CHECK(symbols.definitions.empty());
+  CHECK(symbols.references.empty());
+  CHECK(symbols.imports.empty());
+  CHECK_FALSE(symbols.has_syntax_errors);
 }

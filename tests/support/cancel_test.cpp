@@ -44,3 +44,16 @@ TEST_CASE("an uncancelled wait runs its full time", "[cancel]") {
   CHECK(s.token().wait_for(30ms));
   CHECK(std::chrono::steady_clock::now() - start >= 30ms);
 }
+
+TEST_CASE("a token's flag turns non-zero when it is cancelled", "[cancel]") {
+  CHECK(CancellationToken().flag() == nullptr);  // never cancelled: nothing to poll
+  CancellationSource s;
+  const std::atomic<size_t>* flag = s.token().flag();
+  REQUIRE(flag != nullptr);
+  CHECK(flag == s.token().flag());
+  CHECK(flag->load() == 0);
+  s.cancel(CancelReason::ContentModified);
+  CHECK(flag->load() != 0);
+  s.cancel(CancelReason::Shutdown);  // later reasons change nothing
+  CHECK(s.token().reason() == CancelReason::ContentModified);
+}

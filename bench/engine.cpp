@@ -202,43 +202,26 @@ int main(int argc, char** argv) {
     }
     double onednn_gops = gemm_ops / gemm_secs / 1e9;
 
-    auto t = clock_type::now();
-    auto model = Model::open(path, {WeightMode::Int8, threads});
-    double load_s = seconds_since(t);
-    std::mt19937 rng(5);
-    std::vector<int32_t> prompt(static_cast<size_t>(prompt_len));
-    for (auto& x : prompt) x = static_cast<int32_t>(rng() % 150000);
-    Session s(*model, static_cast<size_t>(prompt_len + decode_len + 1));
-    t = clock_type::now();
-    auto logits = s.evaluate({prompt, {}, {}});
-    double prefill_s = seconds_since(t);
-    t = clock_type::now();
-    int32_t next = 0;
-    for (int i = 0; i < decode_len; ++i) {
-      next = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
-      logits = s.evaluate({{next}, {}, {}});
-    }
-    double decode_s = seconds_since(t);
+    RunStats run = run_model(path, threads, prompt_len, decode_len, 150000 + 64);
 
     // Work per prefill token in the layers' GEMMs (the LM head runs once).
     double layer_ops_per_token = 0;
     for (auto [k, n] : {std::pair<int64_t, int64_t>{896, 1152}, {896, 896}, {896, 9728}, {4864, 896}})
       layer_ops_per_token += 2.0 * k * n;
     layer_ops_per_token *= hp.block_count;
-    double prefill_tps = prompt_len / prefill_s, decode_tps = decode_len / decode_s;
-    double bound_tps = bw * 1e9 / static_cast<double>(model->bytes_per_token());
+    double prefill_tps = run.prefill_tps, decode_tps = run.decode_tps;
+    double bound_tps = bw * 1e9 / static_cast<double>(run.bytes_per_token);
     double prefill_gops = prefill_tps * layer_ops_per_token / 1e9;
     std::printf("%s\n  {\"threads\":%d,\"stream_read_gb_per_s\":%.2f,\"onednn_int8_gemm_gops\":%.1f,"
                 "\"load_seconds\":%.2f,\"prefill_tokens\":%d,\"prefill_tokens_per_s\":%.1f,\"prefill_gops\":%.1f,"
                 "\"prefill_vs_onednn\":%.3f,\"decode_tokens\":%d,\"decode_tokens_per_s\":%.2f,"
                 "\"bytes_per_token\":%ju,\"decode_bound_tokens_per_s\":%.2f,\"decode_vs_bound\":%.3f,"
                 "\"kv_cache_mb\":%.1f,\"peak_rss_mb\":%ld}",
-                first ? "" : ",", threads, bw, onednn_gops, load_s, prompt_len, prefill_tps, prefill_gops,
-                prefill_gops / onednn_gops, decode_len, decode_tps, static_cast<uintmax_t>(model->bytes_per_token()),
-                bound_tps, decode_tps / bound_tps, s.kv_bytes() / 1048576.0, peak_rss_mb());
+                first ? "" : ",", threads, bw, onednn_gops, run.load_s, prompt_len, prefill_tps, prefill_gops,
+                prefill_gops / onednn_gops, decode_len, decode_tps, static_cast<uintmax_t>(run.bytes_per_token),
+                bound_tps, decode_tps / bound_tps, run.kv_mb, peak_rss_mb());
     std::fflush(stdout);
     first = false;
-    if (next < 0) return 1;
   }
   std::printf("\n],\n \"moe\":[");
   const std::string dense_path = dir + "/dense-38m-active.q8_0.gguf", moe_path = dir + "/moe-48x4.q8_0.gguf";

@@ -228,6 +228,12 @@ bool Index::Background::owned_by_editor(const std::string& path) {
   return editor_files_.count(path) != 0;
 }
 
+bool Index::Background::superseded(const std::string& path, uint64_t generation) {
+  std::lock_guard lock(mu_);
+  auto it = generations_.find(path);
+  return it == generations_.end() || it->second != generation;
+}
+
 bool Index::Background::current(const Result& result) {
   std::lock_guard lock(mu_);
   auto it = generations_.find(result.path);
@@ -258,6 +264,12 @@ void Index::Background::parse_loop() {
 
 Index::Background::Result Index::Background::run_job(Job& job) {
   if (stopping() || (job.sync && job.sync->cancel.cancelled())) return {};
+  // The editor sends a file's text on each change: a text that a newer one
+  // replaced while it waited is not parsed at all.
+  if (job.kind == Job::Kind::ParseText && superseded(job.path, job.generation)) {
+    count([](IndexStats& s) { ++s.superseded; });
+    return {};
+  }
   std::string failure;
   try {
     switch (job.kind) {

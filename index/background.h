@@ -113,6 +113,7 @@ class Index::Background {
   void push_result_locked(Result result);
   uint64_t next_generation_locked(const std::string& path) { return ++generations_[path]; }
   bool current(const Result& result);
+  bool superseded(const std::string& path, uint64_t generation);
   bool owned_by_editor(const std::string& path);
   std::string language(std::string_view path);  // language_of_, or "" when it throws
   bool stopping() const { return shutdown_.cancelled(); }

@@ -84,4 +84,9 @@ std::vector<Symbol> Index::symbols_with_prefix(std::string_view prefix, size_t l
                                   [&](Database& db) { return queries::symbols_with_prefix(db, prefix, limit); });
 }
 
+std::vector<Symbol> Index::search_symbols(std::string_view query, size_t limit) const {
+  return ask<std::vector<Symbol>>(background_->readers(), "symbol search",
+                                  [&](Database& db) { return queries::search_symbols(db, query, limit); });
+}
+
 }  // namespace astfill::index

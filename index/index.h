@@ -71,6 +71,7 @@ struct IndexStats {
   size_t removed = 0;         // files removed from the index
   size_t failed = 0;          // files that could not be read, or whose extraction threw
   size_t committed = 0;       // files written (parsed, touched or removed)
+  size_t superseded = 0;      // editor texts dropped unparsed: a newer text for the file came first
 };
 
 class Index final : public SymbolIndex {
@@ -110,6 +111,9 @@ class Index final : public SymbolIndex {
   std::vector<SimilarChunk> similar_chunks(std::string_view window, size_t k,
                                            std::string_view exclude_file = {}) const override;
   std::vector<Symbol> symbols_with_prefix(std::string_view prefix, size_t limit = 100) const override;
+  // A fuzzy search by name for workspace/symbol: exact, prefix, substring,
+  // then subsequence matches (case-sensitive first), best `limit` of them.
+  std::vector<Symbol> search_symbols(std::string_view query, size_t limit = 100) const;
 
  private:
   class Background;

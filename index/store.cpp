@@ -1,6 +1,10 @@
 #include "index/store.h"
 
+#include <algorithm>
 #include <cctype>
+#include <optional>
+#include <queue>
+#include <tuple>
 
 #include "index/files.h"
 
@@ -443,6 +447,100 @@ std::vector<Symbol> symbols_with_prefix(Database& db, std::string_view prefix, s
                      " WHERE s.name >= ?1 AND s.name < ?2 ORDER BY s.name, s.rowid LIMIT ?3");
   q.bind(1, prefix).bind(2, *upper).bind(3, as_limit(limit));
   return read_symbols(q);
+}
+
+namespace {
+
+char lower_ascii(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
+bool word_start(std::string_view name, size_t i) {
+  if (i == 0) return true;
+  char prev = name[i - 1], c = name[i];
+  if (prev == '_' || prev == '-' || prev == '.' || prev == ':') return true;
+  return c >= 'A' && c <= 'Z' && !(prev >= 'A' && prev <= 'Z');
+}
+
+}  // namespace
+
+// How well `name` matches `query`, lower is better; nullopt: no match. Exact,
+// then prefix, then substring, then a subsequence whose letters start words
+// ("gfn" in "getFileName"), then any subsequence; case-sensitive before
+// case-insensitive in each.
+std::optional<int> match_rank(std::string_view name, std::string_view query) {
+  if (query.empty()) return 8;
+  if (name == query) return 0;
+  auto lower = [](std::string_view s) {
+    std::string out(s);
+    for (auto& c : out) c = lower_ascii(c);
+    return out;
+  };
+  std::string lname = lower(name), lquery = lower(query);
+  if (lname == lquery) return 1;
+  if (name.starts_with(query)) return 2;
+  if (std::string_view(lname).starts_with(lquery)) return 3;
+  if (name.find(query) != std::string_view::npos) return 4;
+  if (lname.find(lquery) != std::string::npos) return 5;
+  // Subsequence, preferring letters at word starts.
+  size_t qi = 0;
+  bool all_word_starts = true;
+  for (size_t i = 0; i < lname.size() && qi < lquery.size(); ++i) {
+    if (lname[i] != lquery[qi]) continue;
+    if (!word_start(name, i)) all_word_starts = false;
+    ++qi;
+  }
+  if (qi < lquery.size()) return std::nullopt;
+  return all_word_starts ? 6 : 7;
+}
+
+std::vector<Symbol> search_symbols(Database& db, std::string_view query, size_t limit) {
+  if (limit == 0) return {};
+  // LIKE with '%' between the letters selects case-insensitive subsequences
+  // in SQLite itself; only names and row ids cross into C++, the best `limit`
+  // are kept in a heap, and only those are read in full.
+  std::string pattern = "%";
+  for (char c : query) {
+    if (c == '%' || c == '_' || c == '\\') pattern += '\\';
+    pattern += c;
+    pattern += '%';
+  }
+  Query scan = db.query("SELECT s.rowid, s.name FROM symbols s WHERE s.name LIKE ?1 ESCAPE '\\'");
+  scan.bind(1, pattern);
+  struct Hit {
+    int rank;
+    size_t length;
+    std::string name;
+    int64_t rowid;
+    bool operator<(const Hit& o) const {
+      return std::tie(rank, length, name, rowid) < std::tie(o.rank, o.length, o.name, o.rowid);
+    }
+  };
+  std::priority_queue<Hit> best;  // the worst kept hit on top
+  while (scan.step()) {
+    std::string name = scan.text(1);
+    auto rank = match_rank(name, query);
+    if (!rank) continue;
+    Hit hit{*rank, name.size(), std::move(name), scan.integer(0)};
+    if (best.size() < limit) best.push(std::move(hit));
+    else if (hit < best.top()) {
+      best.pop();
+      best.push(std::move(hit));
+    }
+  }
+  std::vector<Hit> hits;
+  while (!best.empty()) {
+    hits.push_back(best.top());
+    best.pop();
+  }
+  std::reverse(hits.begin(), hits.end());
+  std::vector<Symbol> out;
+  out.reserve(hits.size());
+  for (const auto& hit : hits) {
+    Query row = db.query("SELECT " SYMBOL_COLUMNS " FROM symbols s JOIN files f ON f.id = s.file_id WHERE s.rowid = ?1");
+    row.bind(1, hit.rowid);
+    auto symbols = read_symbols(row);
+    if (!symbols.empty()) out.push_back(std::move(symbols.front()));
+  }
+  return out;
 }
 
 }  // namespace queries

@@ -93,6 +93,10 @@ std::vector<ResolvedImport> imports_of(Database& db, std::string_view file);
 std::vector<SimilarChunk> similar_chunks(Database& db, std::string_view window, size_t k,
                                          std::string_view exclude_file);
 std::vector<Symbol> symbols_with_prefix(Database& db, std::string_view prefix, size_t limit);
+// Symbols matching `query` as a fuzzy name search (workspace/symbol): the best
+// `limit` by match_rank, then shorter names, then by name.
+std::vector<Symbol> search_symbols(Database& db, std::string_view query, size_t limit);
+std::optional<int> match_rank(std::string_view name, std::string_view query);
 
 // The smallest string greater than every string that starts with `prefix`
 // (byte order, which is SQLite's for TEXT); nullopt when there is none.

@@ -232,6 +232,25 @@ TEST_CASE("the newest request for a path wins, whatever order parsing finishes i
     index.wait_until_idle();
     CHECK(f.defined_in("short_lived").empty());
   }
+  // Each text was either parsed or dropped unparsed because a newer one came.
+  auto stats = index.stats();
+  CHECK(stats.parsed + stats.superseded == 20 * 11);
+}
+
+TEST_CASE("a burst of edits parses far fewer texts than it sends", "[index]") {
+  Fixture f;
+  f.options.parse_threads = 1;
+  f.options.background_nice = 0;
+  // A parse that takes a while, so texts queue up behind it.
+  std::string body;
+  for (int i = 0; i < 2000; ++i) body += "def filler_" + std::to_string(i) + "()\n";
+  Index& index = f.open();
+  for (int v = 0; v < 200; ++v) index.update_file("a.py", "def burst_" + std::to_string(v) + "()\n" + body);
+  index.wait_until_idle();
+  CHECK(f.defined_in("burst_199") == Paths{"a.py"});
+  auto stats = index.stats();
+  CHECK(stats.parsed + stats.superseded == 200);
+  CHECK(stats.superseded > 100);
 }
 
 TEST_CASE("a sync reports progress up to 100% and can be cancelled per file", "[index]") {

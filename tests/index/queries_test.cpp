@@ -258,6 +258,33 @@ TEST_CASE("symbols by prefix: case-sensitive, by name, through the name index", 
   CHECK(all_plan.find("TEMP B-TREE") == std::string::npos);
 }
 
+TEST_CASE("symbol search: exact, prefix, substring, word starts, subsequence", "[queries]") {
+  Workspace ws;
+  ws.write("a.py", "def getFileName()\ndef get_file()\ndef file()\ndef File()\ndef profile_x()\n"
+                   "def fly()\ndef unrelated()\ndef f_i_l_e_s()\n");
+  Index& index = ws.open_and_sync();
+  CHECK(names(index.search_symbols("file")) ==
+        Strings{"file", "File", "get_file", "profile_x", "getFileName", "f_i_l_e_s"});
+  CHECK(names(index.search_symbols("gfn")) == Strings{"getFileName"});
+  CHECK(names(index.search_symbols("File")) ==
+        Strings{"File", "file", "getFileName", "get_file", "profile_x", "f_i_l_e_s"});
+  CHECK(names(index.search_symbols("file", 2)) == Strings{"file", "File"});
+  CHECK(index.search_symbols("zzz").empty());
+  CHECK(index.search_symbols("%").empty());  // LIKE's wildcards are escaped
+  CHECK(index.search_symbols("_").size() == 3);
+  CHECK(index.search_symbols("", 4).size() == 4);
+
+  CHECK(queries::match_rank("abc", "abc") == 0);
+  CHECK(queries::match_rank("ABC", "abc") == 1);
+  CHECK(queries::match_rank("abcd", "abc") == 2);
+  CHECK(queries::match_rank("Abcd", "abc") == 3);
+  CHECK(queries::match_rank("xabc", "abc") == 4);
+  CHECK(queries::match_rank("xAbc", "abc") == 5);
+  CHECK(queries::match_rank("aBigCat", "abc") == 6);
+  CHECK(queries::match_rank("xaxbxc", "abc") == 7);
+  CHECK_FALSE(queries::match_rank("acb", "abc"));
+}
+
 TEST_CASE("a question does not wait for a writer holding a transaction", "[queries]") {
   Workspace ws;
   ws.write("a.py", "def alpha()\n");

@@ -6,6 +6,8 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "index/parsed.h"
+#include "lsp/index_registry.h"
 #include "lsp/transport.h"
 #include "support/log.h"
 
@@ -106,6 +108,17 @@ int run_serve(const std::vector<std::string>& args) {
              level = *l;
              return std::nullopt;
            });
+  bool index_enabled = true;
+  index::IndexOptions index_defaults;
+  p.flag("--no-index", "do not index workspace folders (workspace/symbol and definition then find nothing)",
+         [&] { index_enabled = false; });
+  p.option("--index-threads", "N", "parse threads for indexing (default: one per core)",
+           [&](const std::string& v) -> std::optional<std::string> {
+             unsigned long long n = 0;
+             if (auto e = parse_uint(v, "thread count", 1, 256, n)) return e;
+             index_defaults.parse_threads = static_cast<unsigned>(n);
+             return std::nullopt;
+           });
   p.option("--simulate-latency-ms", "N",
            "add N ms of cancellable work, with progress reports, to every completion\n"
            "request (for testing clients' cancellation and progress handling)",
@@ -143,6 +156,9 @@ int run_serve(const std::vector<std::string>& args) {
     }
     options.server.auth_token = token;
   }
+  if (index_enabled)
+    options.server.indexes = std::make_shared<lsp::IndexRegistry>(
+        [](index::IndexOptions o) { return index::open_project_index(std::move(o)); }, index_defaults);
   if (!tcp) return lsp::serve_stdio(options);
 
   if (!is_loopback(options.host) && !options.server.auth_token)

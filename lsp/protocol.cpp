@@ -155,6 +155,11 @@ bool from_json(const json::value& v, InitializeParams& out, const std::string& p
       if (auto* wdp = window->get_object().if_contains("workDoneProgress"); wdp && wdp->is_bool())
         out.work_done_progress = wdp->get_bool();
     }
+    if (auto* ws = co->if_contains("workspace"); ws && ws->is_object()) {
+      if (auto* watched = ws->get_object().if_contains("didChangeWatchedFiles"); watched && watched->is_object())
+        if (auto* dyn = watched->get_object().if_contains("dynamicRegistration"); dyn && dyn->is_bool())
+          out.watched_files_registration = dyn->get_bool();
+    }
   }
   return true;
 }
@@ -242,6 +247,17 @@ bool position_request(const json::object& o, PositionRequestParams& out, const s
          optional(o, "workDoneToken", out.work_done_token, path, d);
 }
 }  // namespace
+
+bool from_json(const json::value& v, PositionRequestParams& out, const std::string& path, Decoder& d) {
+  auto* o = as_object(v, path, d);
+  return o && position_request(*o, out, path, d);
+}
+
+bool from_json(const json::value& v, WorkspaceSymbolParams& out, const std::string& path, Decoder& d) {
+  auto* o = as_object(v, path, d);
+  return o && required(*o, "query", out.query, path, d) &&
+         optional(*o, "workDoneToken", out.work_done_token, path, d);
+}
 
 bool from_json(const json::value& v, CompletionParams& out, const std::string& path, Decoder& d) {
   auto* o = as_object(v, path, d);

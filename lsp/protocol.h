@@ -138,6 +138,8 @@ struct InitializeParams {
   std::optional<std::vector<WorkspaceFolder>> workspace_folders;
   std::vector<std::string> position_encodings;  // capabilities.general.positionEncodings
   bool work_done_progress = false;              // capabilities.window.workDoneProgress
+  // capabilities.workspace.didChangeWatchedFiles.dynamicRegistration
+  bool watched_files_registration = false;
   std::optional<json::value> initialization_options;
   std::optional<std::string> client_name;
   std::optional<std::string> client_version;
@@ -218,6 +220,15 @@ struct PositionRequestParams {
   Position position;
   std::optional<IntOrString> work_done_token;
 };
+
+// textDocument/definition (and any other plain position request).
+bool from_json(const json::value& v, PositionRequestParams& out, const std::string& path, Decoder& d);
+
+struct WorkspaceSymbolParams {
+  std::string query;
+  std::optional<IntOrString> work_done_token;
+};
+bool from_json(const json::value& v, WorkspaceSymbolParams& out, const std::string& path, Decoder& d);
 
 struct CompletionParams : PositionRequestParams {
   int trigger_kind = 1;  // 1 Invoked, 2 TriggerCharacter, 3 TriggerForIncompleteCompletions

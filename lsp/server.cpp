@@ -67,6 +67,8 @@ LanguageServer::LanguageServer(ServerOptions options, WorkerPool& workers, LoopP
       authenticated_(!options_.auth_token),
       completion_(std::make_shared<completion::CompletionService>()) {}
 
+LanguageServer::~LanguageServer() { close_all_indexes(); }
+
 // ---- Messages ---------------------------------------------------------------
 
 void LanguageServer::on_message(std::string_view body) {
@@ -96,6 +98,8 @@ void LanguageServer::on_disconnect() {
   if (!in_flight_.empty())
     log::info(options_.peer, ": disconnected; cancelled ", in_flight_.size(), " request(s) in flight");
   in_flight_.clear();
+  pending_requests_.clear();
+  close_all_indexes();
 }
 
 void LanguageServer::handle_request(Request req) {
@@ -135,6 +139,8 @@ void LanguageServer::handle_request(Request req) {
   if (req.method == "textDocument/inlineCompletion") return on_inline_completion(req);
   if (req.method == "textDocument/completion") return on_completion(req);
   if (req.method == "workspace/executeCommand") return on_execute_command(req);
+  if (req.method == "workspace/symbol") return on_workspace_symbol(req);
+  if (req.method == "textDocument/definition") return on_definition(req);
   reply_error(req.id.value, ErrorCode::MethodNotFound, "unknown method '" + req.method + "'");
 }
 
@@ -151,7 +157,7 @@ void LanguageServer::handle_notification(Notification note) {
     return;
   }
   const json::value& p = note.params;
-  if (note.method == "initialized") return;
+  if (note.method == "initialized") return start_indexing();
   if (note.method == "$/cancelRequest") return on_cancel_request(p);
   if (state_ == State::ShutDown) return;
   if (note.method == "textDocument/didOpen") return on_did_open(p);
@@ -168,7 +174,15 @@ void LanguageServer::handle_notification(Notification note) {
 }
 
 void LanguageServer::handle_response(Response resp) {
-  // The server sends no requests that need an answer yet; log what comes back.
+  if (auto it = pending_requests_.find(resp.id.key()); it != pending_requests_.end()) {
+    auto on_answer = std::move(it->second);
+    pending_requests_.erase(it);
+    if (resp.error)
+      log::debug(options_.peer, ": client answered request ", resp.id.to_string(), " with error ",
+                 static_cast<int>(resp.error->code), ": ", resp.error->message);
+    on_answer(resp);
+    return;
+  }
   if (resp.error)
     log::warn(options_.peer, ": client answered request ", resp.id.to_string(), " with error ",
               static_cast<int>(resp.error->code), ": ", resp.error->message);
@@ -210,6 +224,7 @@ void LanguageServer::on_initialize(const Request& req) {
     }
   }
   client_progress_ = params->work_done_progress;
+  watched_files_registration_ = params->watched_files_registration;
   client_name_ = params->client_name.value_or("unknown client");
   if (params->client_version) client_name_ += " " + *params->client_version;
 
@@ -239,6 +254,8 @@ void LanguageServer::on_initialize(const Request& req) {
                     {"resolveProvider", false},
                     {"workDoneProgress", true}}},
       {"inlineCompletionProvider", json::object{{"workDoneProgress", true}}},
+      {"definitionProvider", true},
+      {"workspaceSymbolProvider", json::object{{"workDoneProgress", true}}},
       {"executeCommandProvider",
        json::object{{"commands", json::array{"astfill.status"}}, {"workDoneProgress", true}}},
       {"workspace",
@@ -264,6 +281,7 @@ void LanguageServer::on_shutdown(const Request& req) {
 void LanguageServer::on_exit() {
   for (auto& [key, f] : in_flight_) f.cancel.cancel(CancelReason::Shutdown);
   in_flight_.clear();
+  close_all_indexes();
   int code = shutdown_ ? 0 : 1;
   log::info(options_.peer, ": exit", shutdown_ ? "" : " without shutdown", " (code ", code, ")");
   closed_ = true;

@@ -17,7 +17,9 @@
 #include <vector>
 
 #include "completion/service.h"
+#include "index/index.h"
 #include "lsp/documents.h"
+#include "lsp/index_registry.h"
 #include "lsp/jsonrpc.h"
 #include "lsp/protocol.h"
 #include "lsp/scheduler.h"
@@ -38,10 +40,14 @@ struct ServerOptions {
   std::chrono::milliseconds simulated_latency{0};
   // A label for logs ("stdio", "tcp 127.0.0.1:5123").
   std::string peer = "stdio";
+  // The daemon's project indexes (lsp/index_registry.h); null: workspace
+  // folders are not indexed, and workspace/symbol and definition find nothing.
+  std::shared_ptr<IndexRegistry> indexes;
 };
 
 class LanguageServer : public std::enable_shared_from_this<LanguageServer> {
  public:
+  ~LanguageServer();
   struct Callbacks {
     std::function<void(std::string body)> send;   // one JSON-RPC body, loop thread
     std::function<void(int exit_code)> exit;      // the `exit` notification arrived
@@ -115,6 +121,41 @@ class LanguageServer : public std::enable_shared_from_this<LanguageServer> {
   void on_completion(const Request& req);
   void on_inline_completion(const Request& req);
 
+  // The project index (lsp/indexing.cpp).
+  struct FolderIndex {
+    enum class State { Opening, Indexing, Ready, Failed };
+    uint64_t id = 0;  // tells a reopened folder's callbacks from the old one's
+    std::string uri, name, root;
+    std::shared_ptr<index::Index> index;  // null while opening, or after a failure
+    State state = State::Opening;
+    uint32_t percent = 0;
+    std::string message;
+    std::optional<json::value> progress_token;  // once the client accepted it
+    bool progress_begun = false, progress_ended = false;
+  };
+  class IndexProgress;
+  void start_indexing();
+  void open_folder_index(const WorkspaceFolder& folder);
+  void on_index_opened(uint64_t id, std::shared_ptr<index::Index> opened, std::string error);
+  void on_index_progress(uint64_t id, std::optional<uint32_t> pct, std::string message);
+  void begin_index_progress(FolderIndex& f);
+  void end_index_progress(FolderIndex& f, const std::string& message);
+  void close_folder_index(const std::string& uri);
+  void close_all_indexes();
+  void release_index(std::shared_ptr<index::Index> index);
+  void reopen_indexes();
+  FolderIndex* folder_index(uint64_t id);
+  FolderIndex* folder_of(const std::string& path);
+  static std::string relative_to(const FolderIndex& f, const std::string& path);
+  void feed_index(const std::string& uri, bool closed);
+  void index_watched_file(const std::string& uri);
+  void on_workspace_symbol(const Request& req);
+  void on_definition(const Request& req);
+  json::value index_status() const;
+  // A request to the client; `on_answer` runs on the loop thread when the
+  // response comes.
+  void send_request(std::string method, json::value params, std::function<void(const Response&)> on_answer);
+
   // Decodes params into P, or answers InvalidParams and returns nullopt.
   template <typename P>
   std::optional<P> decode_request(const Request& req);
@@ -156,6 +197,11 @@ class LanguageServer : public std::enable_shared_from_this<LanguageServer> {
   std::map<std::string, InFlight> in_flight_;  // by RequestId::key()
   uint64_t next_server_request_ = 1;
   uint64_t watched_file_events_ = 0;
+  std::map<std::string, std::function<void(const Response&)>> pending_requests_;  // by RequestId::key()
+  std::vector<FolderIndex> folder_indexes_;
+  uint64_t next_folder_index_ = 1;
+  bool watched_files_registration_ = false;
+  bool watcher_registered_ = false;
 };
 
 template <typename P>

@@ -98,6 +98,32 @@ std::vector<std::string> apply_settings(const json::value& section, Settings& s)
         else if (sub == "crossFileTokens") read_count(cv, full, c.cross_file_tokens, 0, 1000000, w);
         else w.push_back("setting astfill." + full + " is unknown; ignored");
       }
+    } else if (key == "index") {
+      auto* idx = v.if_object();
+      if (!idx) {
+        w.push_back("setting astfill.index: expected an object; ignored");
+        continue;
+      }
+      for (auto& [ik, iv] : *idx) {
+        std::string sub(ik);
+        std::string full = "index." + sub;
+        if (sub == "enable") read_bool(iv, full, s.index.enable, w);
+        else if (sub == "maxFileKB") read_count(iv, full, s.index.max_file_kb, 1, 1 << 20, w);
+        else if (sub == "includeDirs") {
+          auto* dirs = iv.if_array();
+          bool ok = dirs != nullptr;
+          std::vector<std::string> next;
+          if (dirs)
+            for (auto& d : *dirs) {
+              if (!d.is_string()) ok = false;
+              else next.emplace_back(d.get_string());
+            }
+          if (ok) s.index.include_dirs = std::move(next);
+          else w.push_back("setting astfill.index.includeDirs: expected an array of strings; ignored");
+        } else {
+          w.push_back("setting astfill." + full + " is unknown; ignored");
+        }
+      }
     } else if (key == "path" || key == "serverPath" || key == "trace") {
       // Editor-side settings (where the binary lives, protocol tracing): not ours.
     } else {
@@ -120,6 +146,9 @@ json::value to_json(const Settings& s) {
       {"context", json::object{{"prefixLines", c.prefix_lines},
                                {"suffixLines", c.suffix_lines},
                                {"crossFileTokens", c.cross_file_tokens}}},
+      {"index", json::object{{"enable", s.index.enable},
+                             {"maxFileKB", s.index.max_file_kb},
+                             {"includeDirs", json::value_from(s.index.include_dirs)}}},
       {"logLevel", s.log_level.empty() ? std::string(log::level_name(log::level())) : s.log_level},
   };
 }

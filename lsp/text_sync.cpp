@@ -14,6 +14,7 @@ void LanguageServer::on_did_open(const json::value& params) {
   if (auto warning = documents_.open(item.uri, item.language_id, item.version, std::move(item.text)))
     tell(MessageType::Warning, *warning);
   log::debug(options_.peer, ": opened ", uri, " (", item.language_id, ", ", bytes, " bytes)");
+  feed_index(uri, /*closed=*/false);
 }
 
 void LanguageServer::on_did_change(const json::value& params) {
@@ -30,6 +31,7 @@ void LanguageServer::on_did_change(const json::value& params) {
     return;
   }
   if (!result.warning.empty()) tell(MessageType::Warning, result.warning);
+  feed_index(uri, /*closed=*/false);
   // An inline completion computed for the old text can no longer be shown.
   cancel_for_document(uri, CancelReason::ContentModified, /*inline_only=*/true);
 }
@@ -42,6 +44,8 @@ void LanguageServer::on_did_close(const json::value& params) {
   cancel_for_document(uri, CancelReason::ContentModified, /*inline_only=*/false);
   if (!documents_.close(uri))
     tell(MessageType::Warning, "textDocument/didClose: " + uri + " was not open");
+  else
+    feed_index(uri, /*closed=*/true);
 }
 
 void LanguageServer::on_did_save(const json::value& params) {
@@ -53,6 +57,7 @@ void LanguageServer::on_did_save(const json::value& params) {
     log::debug(options_.peer, ": didSave for ", uri, ", which is not open");
     return;
   }
+  // The index already has this text from didChange.
   if (auto warning = documents_.saved(uri, std::move(p->text))) tell(MessageType::Warning, *warning);
 }
 

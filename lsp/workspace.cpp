@@ -12,11 +12,15 @@ void LanguageServer::on_did_change_workspace_folders(const json::value& params) 
   if (!p) return;
   for (auto& gone : p->removed) {
     std::erase_if(folders_, [&](const WorkspaceFolder& f) { return f.uri == gone.uri; });
+    close_folder_index(gone.uri);
   }
   for (auto& added : p->added) {
     bool known = std::any_of(folders_.begin(), folders_.end(),
                              [&](const WorkspaceFolder& f) { return f.uri == added.uri; });
-    if (!known) folders_.push_back(added);
+    if (!known) {
+      folders_.push_back(added);
+      open_folder_index(added);
+    }
   }
   log::info(options_.peer, ": workspace folders now ", folders_.size(), " (+", p->added.size(),
             " -", p->removed.size(), ")");
@@ -31,8 +35,10 @@ void LanguageServer::on_did_change_configuration(const json::value& params) {
   if (!o) return;
   auto* section = o->if_contains("astfill");
   if (!section) return;
+  IndexSettings before = settings_.index;
   for (auto& w : apply_settings(*section, settings_)) tell(MessageType::Warning, w);
   log::info(options_.peer, ": settings updated: ", json::serialize(to_json(settings_)));
+  if (!(settings_.index == before)) reopen_indexes();
 }
 
 void LanguageServer::on_did_change_watched_files(const json::value& params) {
@@ -45,6 +51,8 @@ void LanguageServer::on_did_change_watched_files(const json::value& params) {
                        : c.type == FileChangeType::Deleted ? "deleted"
                                                            : "changed";
     log::debug(options_.peer, ": watched file ", what, ": ", c.uri);
+    // A file the editor has open is the editor's: its text is already fed.
+    if (!documents_.get(c.uri)) index_watched_file(c.uri);
   }
 }
 
@@ -68,6 +76,7 @@ json::value LanguageServer::status() const {
       {"requestsInFlight", in_flight_.size()},
       {"workers", workers_.threads()},
       {"watchedFileEvents", watched_file_events_},
+      {"indexes", index_status()},
       {"model", completion_->has_model() ? json::value(settings_.completion.model) : json::value(nullptr)},
       {"settings", to_json(settings_)},
   };

@@ -76,7 +76,9 @@ export async function waitForBinary(ms = 30_000) {
 // Every process spawned here is killed by killAll().
 export async function spawnDaemon(args, options = {}) {
   await waitForBinary();
-  const proc = spawn(BIN, args, { stdio: options.stdio ?? ['pipe', 'pipe', 'pipe'] });
+  // Index databases go to a cache directory of the test's own, never ~/.cache.
+  const env = { ...process.env, XDG_CACHE_HOME: options.cacheDir ?? tempDir('cache'), ...(options.env ?? {}) };
+  const proc = spawn(BIN, args, { stdio: options.stdio ?? ['pipe', 'pipe', 'pipe'], env });
   spawned.add(proc);
   let stderr = '';
   proc.stderr?.setEncoding('utf8');
@@ -128,6 +130,13 @@ export async function killAll() {
 
 function tail(text, n = 600) {
   return text.length > n ? '...' + text.slice(-n) : text;
+}
+
+// A new empty directory, removed by killAll().
+export function tempDir(label = 'dir') {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `astfill-test-${label}-`));
+  tempDirs.add(dir);
+  return dir;
 }
 
 export function tempFile(name, contents) {

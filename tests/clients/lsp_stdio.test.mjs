@@ -404,6 +404,20 @@ describe('workspace', () => {
     status = await client.status();
     assert.equal(status.settings.maxTokens, 32, 'a bad value leaves the setting as it was');
     assert.equal(status.settings.languages.python, false);
+
+    await client.notify('workspace/didChangeConfiguration', {
+      settings: { astfill: { index: { maxFileKB: 64, includeDirs: ['include', 'third_party'] } } },
+    });
+    status = await client.status();
+    assert.deepEqual(status.settings.index, { enable: true, maxFileKB: 64, includeDirs: ['include', 'third_party'] });
+    await client.notify('workspace/didChangeConfiguration', {
+      settings: { astfill: { index: { maxFileKB: 0, includeDirs: 'include', color: 'red' } } },
+    });
+    await client.waitFor(isLog(2, 'astfill.index.maxFileKB'), 'a warning about astfill.index.maxFileKB');
+    await client.waitFor(isLog(2, 'astfill.index.includeDirs'), 'a warning about astfill.index.includeDirs');
+    await client.waitFor(isLog(2, 'astfill.index.color'), 'a warning about astfill.index.color');
+    status = await client.status();
+    assert.deepEqual(status.settings.index, { enable: true, maxFileKB: 64, includeDirs: ['include', 'third_party'] });
   });
 
   test('settings in initializationOptions.astfill apply at initialize', async (t) => {

@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
   createMessageConnection, StreamMessageReader, StreamMessageWriter, CancellationTokenSource,
 } from 'vscode-jsonrpc/node.js';
@@ -45,10 +45,17 @@ child.stderr.on('data', (d) => { daemonLog += d; });  // shown only if the sessi
 const exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
 const conn = createMessageConnection(new StreamMessageReader(child.stdout), new StreamMessageWriter(child.stdin));
 const progressLog = [];
+let indexed;
+const indexDone = new Promise((resolve) => { indexed = resolve; });
 conn.onNotification('$/progress', (p) => {
   const v = p.value;
   progressLog.push(v.kind);
+  if (String(p.token).startsWith('astfill/index/') && v.kind === 'end') indexed();
   recv(`$/progress ${p.token}: ${v.kind}${v.title ? ` "${v.title}"` : ''}${v.percentage !== undefined ? ` ${v.percentage}%` : ''}${v.message ? ` (${v.message})` : ''}`);
+});
+conn.onRequest('window/workDoneProgress/create', (p) => {
+  recv(`window/workDoneProgress/create ${p.token}`);
+  return null;
 });
 conn.onNotification('window/logMessage', (p) => recv(`window/logMessage [${['', 'error', 'warning', 'info', 'log'][p.type]}] ${p.message}`));
 conn.listen();
@@ -113,7 +120,22 @@ const doc = status1.documents.find((d) => d.uri === mainUri);
 recv(`astfill.status: main.py version ${doc.version}, ${doc.bytes} bytes ` +
   `(expected ${Buffer.byteLength(mainText) + Buffer.byteLength(typed)}: UTF-16 positions, emoji and \u00e9 included)`);
 
-section('3. Inline completion with work-done progress');
+section('3. The project index: built in the background, asked through LSP');
+await indexDone;
+send('workspace/symbol "receive"');
+const syms = await conn.sendRequest('workspace/symbol', { query: 'receive' });
+for (const s of syms.slice(0, 3))
+  recv(`${s.name} (kind ${s.kind}${s.containerName ? `, in ${s.containerName}` : ''}) at ` +
+    `${path.relative(project, fileURLToPath(s.location.uri))}:${s.location.range.start.line + 1}`);
+const useCol = lines[line].indexOf('ship(');
+send(`textDocument/definition main.py ${line + 1}:${useCol} ("ship")`);
+const defs = await conn.sendRequest('textDocument/definition', {
+  textDocument: { uri: mainUri }, position: { line: line + 1, character: useCol + 1 },
+});
+recv(defs.length ? defs.map((d) => `${path.relative(project, fileURLToPath(d.uri))}:${d.range.start.line + 1}:${d.range.start.character + 1}`).join(', ')
+  : '[] (not found)');
+
+section('4. Inline completion with work-done progress');
 const cursor = { line: line + 1, character: 4 };
 send(`textDocument/inlineCompletion main.py ${cursor.line}:${cursor.character} workDoneToken="demo-1"`);
 const r1 = await timed(conn.sendRequest('textDocument/inlineCompletion', {
@@ -121,7 +143,7 @@ const r1 = await timed(conn.sendRequest('textDocument/inlineCompletion', {
 }));
 recv(`${JSON.stringify(r1.value)} after ${r1.ms.toFixed(0)} ms (no model loaded: no items)`);
 
-section('4. Supersession: a newer request for the same document replaces the older one');
+section('5. Supersession: a newer request for the same document replaces the older one');
 send('textDocument/inlineCompletion #A, then #B right after');
 const a = timed(conn.sendRequest('textDocument/inlineCompletion', { textDocument: { uri: mainUri }, position: cursor, context: { triggerKind: 2 } }));
 const b = timed(conn.sendRequest('textDocument/inlineCompletion', { textDocument: { uri: mainUri }, position: { line: cursor.line, character: 0 }, context: { triggerKind: 2 } }));
@@ -129,7 +151,7 @@ const [ra, rb] = await Promise.all([a, b]);
 recv(`#A: ${ra.ok ? JSON.stringify(ra.value) : describeError(ra.error)} after ${ra.ms.toFixed(0)} ms`);
 recv(`#B: ${rb.ok ? JSON.stringify(rb.value) : describeError(rb.error)} after ${rb.ms.toFixed(0)} ms`);
 
-section('5. Cancellation: $/cancelRequest stops the work at once');
+section('6. Cancellation: $/cancelRequest stops the work at once');
 const cts = new CancellationTokenSource();
 send('textDocument/completion main.py, then $/cancelRequest 50 ms later');
 const c = timed(conn.sendRequest('textDocument/completion', { textDocument: { uri: mainUri }, position: cursor }, cts.token));
@@ -137,7 +159,7 @@ setTimeout(() => cts.cancel(), 50);
 const rc = await c;
 recv(`${rc.ok ? JSON.stringify(rc.value) : describeError(rc.error)} after ${rc.ms.toFixed(0)} ms`);
 
-section('6. Bad input is answered with a clear error, and the session goes on');
+section('7. Bad input is answered with a clear error, and the session goes on');
 send('textDocument/completion with position {line: "x"}');
 const bad = await timed(conn.sendRequest('textDocument/completion', { textDocument: { uri: mainUri }, position: { line: 'x', character: 0 } }));
 recv(describeError(bad.error));
@@ -151,7 +173,7 @@ const doc2 = status2.documents.find((d) => d.uri === mainUri);
 recv(`astfill.status: main.py still version ${doc2.version}, ${doc2.bytes} bytes; ${status2.documents.length} documents open, ` +
   `${status2.workspaceFolders.length} workspace folder, maxTokens ${status2.settings.maxTokens}`);
 
-section('7. Shutdown');
+section('8. Shutdown');
 send('shutdown');
 recv(JSON.stringify(await conn.sendRequest('shutdown')));
 send('exit');

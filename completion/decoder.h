@@ -1,0 +1,77 @@
+// Constrained decoding: the generation loop of a completion, with the syntax
+// check and the API constraint plugged into the sampler's logit mask.
+//
+// Per step, in order:
+//   1. special tokens other than the template's stop tokens are forbidden
+//      (a completion never writes <|im_start|> or a FIM marker);
+//   2. the API constraint, when the frontier is in a member name after a
+//      resolvable receiver, forbids every token but the members' (a set found
+//      through the vocabulary trie);
+//   3. the syntax check is lazy: the best remaining candidate is asked
+//      whether it keeps the file viable; if not it is forbidden and the next
+//      best is asked, up to max_candidates. Only the few tokens the model
+//      actually prefers are ever parsed, never the whole vocabulary.
+// Decoding is greedy (temperature 0, no penalties), so the token the sampler
+// picks is the one the check approved.
+//
+// After each chosen token the stop rule may end the completion (the statement
+// or block is complete); stop tokens, the token cap, the time budget and
+// cancellation end it too.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "completion/api_constraint.h"
+#include "completion/model_runner.h"
+#include "engine/generate.h"
+#include "support/cancel.h"
+
+namespace astfill::completion {
+
+// What the syntax layer offers the loop (completion/syntax_guard.h adapts to
+// it; tests use their own).
+class SyntaxHooks {
+ public:
+  virtual ~SyntaxHooks() = default;
+  // Would appending `piece` to the completion so far keep the file viable?
+  virtual bool viable(std::string_view piece) = 0;
+  // `piece` was chosen.
+  virtual void accept(std::string_view piece) = 0;
+  // Is the completion done (its statement or block complete)?
+  virtual bool should_stop() = 0;
+};
+
+struct DecodeOptions {
+  int max_tokens = 64;
+  std::chrono::milliseconds time_budget{1000};  // for decoding, after the prompt is in
+  std::vector<int32_t> stop_tokens;
+  size_t max_candidates = 16;  // syntax checks per step before giving up
+};
+
+enum class DecodeEnd { StopToken, Complete, MaxTokens, Timeout, Cancelled, NoViableToken, ContextFull };
+const char* to_string(DecodeEnd end);
+
+struct DecodeResult {
+  std::string text;  // the bytes generated, stop token excluded
+  std::vector<int32_t> tokens;
+  DecodeEnd end = DecodeEnd::MaxTokens;
+  engine::GenerateStats stats;
+  size_t rejected = 0;      // candidates the syntax check refused
+  size_t restricted = 0;    // steps the API constraint restricted
+  double check_seconds = 0; // time spent in syntax checks
+};
+
+// Generates after `prompt` in the lease's slot (reusing the prefix its cache
+// shares with the prompt). `text_before` is the document's text before the
+// cursor (its last line is enough), for the API constraint. `syntax` and
+// `api` may be null (unconstrained).
+DecodeResult decode(ModelRunner::Lease& lease, const engine::Tokenizer& tokenizer, std::span<const int32_t> prompt,
+                    std::string_view text_before, SyntaxHooks* syntax, ApiConstraint* api,
+                    const DecodeOptions& options, const CancellationToken& cancel);
+
+}  // namespace astfill::completion

@@ -1,0 +1,174 @@
+// The constrained decoding loop on a tiny random-weight model: prefix reuse
+// across calls, the lazy syntax check, the API constraint, stop rules,
+// special tokens, caps and cancellation.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+
+#include "../engine/temp_dir.h"
+#include "completion/decoder.h"
+#include "engine/random_model.h"
+
+using namespace astfill::completion;
+using astfill::testing::TempDir;
+
+namespace {
+
+struct Fixture {
+  TempDir dir;
+  std::unique_ptr<ModelRunner> runner;
+  Fixture() {
+    auto spec = astfill::engine::tiny_spec("qwen2");
+    astfill::engine::write_random_model(dir.file("m.gguf"), spec);
+    RunnerOptions options;
+    options.model_path = dir.file("m.gguf");
+    options.load.threads = 1;
+    options.context_tokens = 512;
+    runner = std::make_unique<ModelRunner>(options);
+  }
+  std::vector<int32_t> encode(std::string_view text) { return runner->tokenizer().encode(text, false); }
+};
+
+// Refuses any piece holding a byte from `banned`; stops after `stop_after`
+// accepted pieces (0: never).
+class FakeSyntax final : public SyntaxHooks {
+ public:
+  FakeSyntax(std::string banned, size_t stop_after) : banned_(std::move(banned)), stop_after_(stop_after) {}
+  bool viable(std::string_view piece) override {
+    ++asked;
+    return piece.find_first_of(banned_) == std::string_view::npos;
+  }
+  void accept(std::string_view piece) override {
+    accepted.emplace_back(piece);
+  }
+  bool should_stop() override { return stop_after_ && accepted.size() >= stop_after_; }
+  size_t asked = 0;
+  std::vector<std::string> accepted;
+
+ private:
+  std::string banned_;
+  size_t stop_after_;
+};
+
+}  // namespace
+
+TEST_CASE("decoding reuses the prefix the slot's cache shares with the prompt", "[decoder]") {
+  Fixture f;
+  DecodeOptions options;
+  options.max_tokens = 8;
+  options.time_budget = std::chrono::seconds(60);
+  auto prompt = f.encode("def add(a, b):\n    return a + b\n\ndef mul(a, b):\n");
+  auto lease = f.runner->acquire("doc", {});
+  REQUIRE(lease);
+  auto first = decode(*lease, f.runner->tokenizer(), prompt, "", nullptr, nullptr, options, {});
+  CHECK(first.stats.reused_tokens == 0);
+  CHECK(first.stats.prompt_tokens == prompt.size());
+  CHECK(first.tokens.size() == 8);
+  CHECK(first.end == DecodeEnd::MaxTokens);
+  CHECK(first.text == f.runner->tokenizer().decode(first.tokens));
+
+  // The user types: the new prompt extends the old one.
+  auto longer = f.encode("def add(a, b):\n    return a + b\n\ndef mul(a, b):\n    return");
+  size_t shared = 0;
+  while (shared < prompt.size() && shared < longer.size() && prompt[shared] == longer[shared]) ++shared;
+  auto second = decode(*lease, f.runner->tokenizer(), longer, "", nullptr, nullptr, options, {});
+  CHECK(second.stats.reused_tokens >= shared);
+  CHECK(second.stats.reused_tokens >= prompt.size() - 1);
+  // Deterministic: the same prompt again gives the same text.
+  auto again = decode(*lease, f.runner->tokenizer(), longer, "", nullptr, nullptr, options, {});
+  CHECK(again.text == second.text);
+  CHECK(again.stats.reused_tokens == longer.size() - 1);
+}
+
+TEST_CASE("the syntax check refuses candidates lazily and the stop rule ends decoding", "[decoder]") {
+  Fixture f;
+  DecodeOptions options;
+  options.max_tokens = 24;
+  options.time_budget = std::chrono::seconds(60);
+  auto prompt = f.encode("x = 1\ny = 2\n");
+  auto lease = f.runner->acquire("doc", {});
+  FakeSyntax syntax("0123456789 \n", 0);
+  auto r = decode(*lease, f.runner->tokenizer(), prompt, "", &syntax, nullptr, options, {});
+  CHECK(r.text.find_first_of("0123456789 \n") == std::string::npos);
+  CHECK(syntax.accepted.size() == r.tokens.size());
+  // Lazy: far fewer checks than vocabulary entries per step.
+  CHECK(syntax.asked <= r.tokens.size() * options.max_candidates + options.max_candidates);
+  CHECK(syntax.asked >= r.tokens.size());
+
+  FakeSyntax stopper("", 3);
+  auto s = decode(*lease, f.runner->tokenizer(), prompt, "", &stopper, nullptr, options, {});
+  CHECK(s.end == DecodeEnd::Complete);
+  CHECK(s.tokens.size() == 3);
+
+  // A check that refuses everything: nothing is generated.
+  class Never final : public SyntaxHooks {
+   public:
+    bool viable(std::string_view) override { return false; }
+    void accept(std::string_view) override {}
+    bool should_stop() override { return false; }
+  } never;
+  auto n = decode(*lease, f.runner->tokenizer(), prompt, "", &never, nullptr, options, {});
+  CHECK(n.text.empty());
+  CHECK(n.end == DecodeEnd::NoViableToken);
+  CHECK(n.rejected == options.max_candidates);
+}
+
+TEST_CASE("after a resolvable receiver only its members are written", "[decoder]") {
+  Fixture f;
+  DecodeOptions options;
+  options.max_tokens = 6;
+  options.time_budget = std::chrono::seconds(60);
+  std::vector<std::string> members = {"append", "extend", "pop"};
+  ApiConstraint api(f.runner->trie(), "python", [&](const MemberAccess& m) -> std::optional<std::vector<std::string>> {
+    if (m.receiver == "items") return members;
+    return std::nullopt;
+  });
+  auto lease = f.runner->acquire("doc", {});
+  for (std::string before : {"items.", "x = items.", "items.ap"}) {
+    auto prompt = f.encode(before);
+    auto r = decode(*lease, f.runner->tokenizer(), prompt, before, nullptr, &api, options, {});
+    INFO(before << " -> " << r.text);
+    REQUIRE(r.restricted >= 1);
+    // The member name, as completed from what was typed, is one of the members.
+    size_t dot = before.rfind('.');
+    std::string written = before.substr(dot + 1) + r.text;
+    size_t end = 0;
+    while (end < written.size() && is_identifier_byte(static_cast<unsigned char>(written[end]))) ++end;
+    std::string name = written.substr(0, end);
+    bool ok = std::find(members.begin(), members.end(), name) != members.end() ||
+              (end == written.size() && std::any_of(members.begin(), members.end(),
+                                                    [&](const std::string& m) { return m.starts_with(name); }));
+    CHECK(ok);
+  }
+}
+
+TEST_CASE("special tokens never appear, stop tokens end, cancellation stops", "[decoder]") {
+  Fixture f;
+  const auto& tok = f.runner->tokenizer();
+  auto prompt = f.encode("a");
+  auto lease = f.runner->acquire("doc", {});
+  DecodeOptions options;
+  options.max_tokens = 40;
+  options.time_budget = std::chrono::seconds(60);
+  auto r = decode(*lease, tok, prompt, "", nullptr, nullptr, options, {});
+  for (auto t : r.tokens) CHECK_FALSE(tok.is_special(t));
+
+  // Every normal token is a stop token: the first one ends decoding, unwritten.
+  for (size_t id = 0; id < tok.vocab_size(); ++id)
+    if (!tok.is_special(static_cast<int32_t>(id))) options.stop_tokens.push_back(static_cast<int32_t>(id));
+  auto s = decode(*lease, tok, prompt, "", nullptr, nullptr, options, {});
+  CHECK(s.end == DecodeEnd::StopToken);
+  CHECK(s.text.empty());
+
+  astfill::CancellationSource source;
+  source.cancel(astfill::CancelReason::Superseded);
+  options.stop_tokens.clear();
+  auto c = decode(*lease, tok, f.encode("something new entirely"), "", nullptr, nullptr, options, source.token());
+  CHECK(c.end == DecodeEnd::Cancelled);
+  CHECK(c.tokens.empty());
+
+  options.time_budget = std::chrono::milliseconds(0);
+  auto t = decode(*lease, tok, prompt, "", nullptr, nullptr, options, {});
+  CHECK(t.end == DecodeEnd::Timeout);
+  CHECK(t.tokens.size() == 1);
+}

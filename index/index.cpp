@@ -64,6 +64,13 @@ std::vector<Symbol> Index::members(std::string_view container, size_t limit) con
                                   [&](Database& db) { return queries::members(db, container, limit); });
 }
 
+std::vector<Symbol> Index::definitions_in(std::string_view file, size_t limit) const {
+  auto rel = background_->relative(file);
+  if (!rel) return {};
+  return ask<std::vector<Symbol>>(background_->readers(), "definitions in a file",
+                                  [&](Database& db) { return queries::definitions_in(db, *rel, limit); });
+}
+
 std::vector<ResolvedImport> Index::imports_of(std::string_view file) const {
   auto rel = background_->relative(file);
   if (!rel) return {};

@@ -107,6 +107,7 @@ class Index final : public SymbolIndex {
   std::vector<Symbol> definitions(std::string_view name, std::string_view current_file,
                                   size_t limit = 50) const override;
   std::vector<Symbol> members(std::string_view container, size_t limit = 200) const override;
+  std::vector<Symbol> definitions_in(std::string_view file, size_t limit = 500) const override;
   std::vector<ResolvedImport> imports_of(std::string_view file) const override;
   std::vector<SimilarChunk> similar_chunks(std::string_view window, size_t k,
                                            std::string_view exclude_file = {}) const override;

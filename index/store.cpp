@@ -332,6 +332,16 @@ std::vector<Symbol> members(Database& db, std::string_view container, size_t lim
   return read_symbols(q);
 }
 
+std::vector<Symbol> definitions_in(Database& db, std::string_view file, size_t limit) {
+  // The workspace root is no package: "" would match every top-level file.
+  if (file.empty()) return {};
+  Query q = db.query("SELECT " SYMBOL_COLUMNS
+                     " FROM symbols s JOIN files f ON f.id = s.file_id WHERE f.path = ?1 OR f.dir = ?1"
+                     " ORDER BY f.path, s.start_byte LIMIT ?2");
+  q.bind(1, file).bind(2, as_limit(limit));
+  return read_symbols(q);
+}
+
 std::vector<ResolvedImport> imports_of(Database& db, std::string_view file) {
   Query q = db.query("SELECT i.module, i.names, i.relative, " SPAN("i.") ", i.resolved_path, i.resolved_is_directory"
                      " FROM imports i JOIN files f ON f.id = i.file_id WHERE f.path = ?"

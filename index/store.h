@@ -89,6 +89,7 @@ namespace queries {
 
 std::vector<Symbol> definitions(Database& db, std::string_view name, std::string_view current_file, size_t limit);
 std::vector<Symbol> members(Database& db, std::string_view container, size_t limit);
+std::vector<Symbol> definitions_in(Database& db, std::string_view file, size_t limit);
 std::vector<ResolvedImport> imports_of(Database& db, std::string_view file);
 std::vector<SimilarChunk> similar_chunks(Database& db, std::string_view window, size_t k,
                                          std::string_view exclude_file);

@@ -64,6 +64,12 @@ class SymbolIndex {
   // position.
   virtual std::vector<Symbol> members(std::string_view container, size_t limit = 200) const = 0;
 
+  // Every definition in `file` (top level and nested, not locals), by
+  // position; for a package directory as imports_of gives it (Go), those of
+  // the files directly inside it, by path and position. The API a file
+  // offers to the files that import it.
+  virtual std::vector<Symbol> definitions_in(std::string_view file, size_t limit = 500) const = 0;
+
   // What `file` imports, in source order, and where each import resolves.
   virtual std::vector<ResolvedImport> imports_of(std::string_view file) const = 0;
 

@@ -109,6 +109,26 @@ TEST_CASE("members of a class, in order", "[queries]") {
   CHECK(names(index.members("", 10)) == Strings{"Queue", "Stack", "push"});  // top level, by path
 }
 
+TEST_CASE("definitions in a file, or in a package directory", "[queries]") {
+  Workspace ws;
+  ws.write("stack.py", "class Stack\n    def push()\n    def pop()\ndef make()\n");
+  ws.write("other.py", "def other()\n");
+  ws.write("pkg/a.go", "def A()\n");
+  ws.write("pkg/b.go", "def B()\n");
+  ws.write("pkg/sub/c.go", "def C()\n");
+  Index& index = ws.open_and_sync();
+  auto defs = index.definitions_in("stack.py");
+  CHECK(names(defs) == Strings{"Stack", "push", "pop", "make"});
+  CHECK(defs[1].container == "Stack");
+  CHECK(defs[3].signature == "def make()");
+  CHECK(names(index.definitions_in((fs::canonical(ws.options.root) / "stack.py").string())) == names(defs));
+  CHECK(names(index.definitions_in("stack.py", 2)) == Strings{"Stack", "push"});
+  CHECK(names(index.definitions_in("pkg")) == Strings{"A", "B"});  // the files directly inside, by path
+  CHECK(index.definitions_in("").empty());
+  CHECK(index.definitions_in("none.py").empty());
+  CHECK(index.definitions_in("/outside/x.py").empty());
+}
+
 TEST_CASE("what a file imports, and where each lands", "[queries]") {
   Workspace ws;
   ws.write("pkg/__init__.py", "");

@@ -17,14 +17,12 @@
 #include <string_view>
 #include <vector>
 
+#include "completion/excerpt.h"  // TokenCounter
 #include "completion/prompt.h"
 #include "index/symbol_index.h"
 #include "support/cancel.h"
 
 namespace astfill::completion {
-
-// Tokens in a text, as the model's tokenizer counts them.
-using TokenCounter = std::function<size_t(std::string_view)>;
 
 // Budgets in tokens. A path shown with a context file counts towards its
 // source's budget.

@@ -1,0 +1,293 @@
+// build_context: the prefix and suffix excerpts, then each cross-file source
+// in budget order (definitions, imports, similar chunks, recent edits), then
+// the context files in prompt order.
+//
+// Definitions and imported API are stubs (stubs.h) grouped per file; a file's
+// stub is rendered again as each symbol joins it, so a source's cost is
+// exactly what its files will cost in the prompt.
+#include "completion/context.h"
+
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <set>
+#include <tuple>
+
+#include "completion/excerpt.h"
+#include "completion/identifiers.h"
+#include "completion/stubs.h"
+#include "parsing/extract.h"
+#include "parsing/language.h"
+
+namespace astfill::completion {
+namespace {
+
+using index::Symbol;
+
+constexpr size_t max_names = 48;        // identifiers looked up, nearest first
+constexpr size_t max_members = 16;      // members shown with a class named near the cursor
+constexpr size_t similar_window_lines = 20;
+
+// A symbol's identity across sources.
+using SymbolKey = std::tuple<std::string, uint32_t, uint32_t>;
+SymbolKey key_of(const Symbol& s) { return {s.path, s.range.start_byte, s.range.end_byte}; }
+
+std::string_view separator_of(std::string_view path) {
+  const parsing::Language* language = parsing::find_language(parsing::language_of_path(path));
+  return language ? language->separator : ".";
+}
+
+std::string qualified_name(const Symbol& s) {
+  return s.container.empty() ? s.name : s.container + std::string(separator_of(s.path)) + s.name;
+}
+
+// The first paragraph of a doc: the imported API shows what a name is, not
+// its whole manual.
+std::string first_paragraph(std::string_view doc) {
+  size_t blank = doc.find("\n\n");
+  return std::string(doc.substr(0, blank));
+}
+
+std::string with_final_newline(std::string text) {
+  if (!text.empty() && text.back() != '\n') text += '\n';
+  return text;
+}
+
+// Stubs of one source, per file, within a budget.
+class StubSet {
+ public:
+  StubSet(const TokenCounter& count, size_t budget) : count_(count), budget_(budget) {}
+
+  // Adds `symbols` (all of one file) if the source then still fits its
+  // budget; returns whether it did.
+  bool try_add(const std::vector<Symbol>& symbols) {
+    if (symbols.empty()) return false;
+    const std::string& path = symbols.front().path;
+    std::vector<Symbol> trial = files_[path];
+    trial.insert(trial.end(), symbols.begin(), symbols.end());
+    std::string text = render_stubs(parsing::language_of_path(path), trial);
+    size_t cost = count_(path) + count_(text);
+    size_t before = costs_.contains(path) ? costs_[path] : 0;
+    if (used_ - before + cost > budget_) return false;
+    used_ = used_ - before + cost;
+    costs_[path] = cost;
+    files_[path] = std::move(trial);
+    texts_[path] = std::move(text);
+    items_ += symbols.size();
+    for (const Symbol& s : symbols) taken_.insert(key_of(s));
+    return true;
+  }
+
+  bool has(const Symbol& s) const { return taken_.contains(key_of(s)); }
+  SourceReport report() const { return {items_, used_}; }
+  // Files by path.
+  void append_to(std::vector<ContextFile>& out) const {
+    for (const auto& [path, text] : texts_) out.push_back({path, text});
+  }
+  // Whether a symbol shown here overlaps lines [start, end) of `path`.
+  bool overlaps(std::string_view path, uint32_t start, uint32_t end) const {
+    auto it = files_.find(std::string(path));
+    if (it == files_.end()) return false;
+    for (const Symbol& s : it->second)
+      if (s.range.start_line < end && start <= s.range.end_line) return true;
+    return false;
+  }
+
+ private:
+  const TokenCounter& count_;
+  size_t budget_;
+  size_t used_ = 0, items_ = 0;
+  std::map<std::string, std::vector<Symbol>> files_;
+  std::map<std::string, std::string> texts_;
+  std::map<std::string, size_t> costs_;
+  std::set<SymbolKey> taken_;
+};
+
+// The class (or namespace) a member belongs to, from the member's own file.
+std::optional<Symbol> parent_of(const index::SymbolIndex& index, const Symbol& member) {
+  std::string_view container = member.container;
+  std::string_view separator = separator_of(member.path);
+  size_t cut = container.rfind(separator);
+  std::string_view last = cut == std::string_view::npos ? container : container.substr(cut + separator.size());
+  for (Symbol& s : index.definitions(last, member.path, 16))
+    if (s.path == member.path && qualified_name(s) == container) {
+      s.doc.clear();  // shown for its members' sake: the header is enough
+      return s;
+    }
+  return std::nullopt;
+}
+
+class ContextBuilder {
+ public:
+  ContextBuilder(const ContextRequest& request, const CancellationToken& cancel)
+      : request_(request), cancel_(cancel) {
+    count_ = request.count_tokens ? request.count_tokens
+                                  : TokenCounter([](std::string_view s) { return (s.size() + 3) / 4; });
+  }
+
+  Context build() {
+    Context out;
+    const ContextBudgets& budgets = request_.budgets;
+    std::string_view text = request_.text;
+    size_t cursor = std::min(request_.cursor, text.size());
+    Excerpt prefix = prefix_excerpt(text, cursor, std::min(budgets.prefix, budgets.total), count_);
+    Excerpt suffix = suffix_excerpt(text, cursor, std::min(budgets.suffix, budgets.total - std::min(budgets.total, prefix.tokens)), count_);
+    out.parts.repo_name = request_.repo_name;
+    out.parts.current_path = request_.path;
+    out.parts.language_id = request_.language_id;
+    out.parts.prefix = std::string(text.substr(prefix.begin, prefix.end - prefix.begin));
+    out.parts.suffix = std::string(text.substr(suffix.begin, suffix.end - suffix.begin));
+    out.report.prefix = {prefix.lines, prefix.tokens};
+    out.report.suffix = {suffix.lines, suffix.tokens};
+    out.report.prefix_first_line = prefix.first_line;
+    remaining_ = budgets.total - std::min(budgets.total, prefix.tokens + suffix.tokens);
+
+    StubSet definitions(count_, share(budgets.definitions));
+    if (request_.index) add_definitions(definitions, text, cursor);
+    remaining_ -= definitions.report().tokens;
+    StubSet imports(count_, share(budgets.imports));
+    if (request_.index && !cancel_.cancelled()) add_imports(imports, definitions);
+    remaining_ -= imports.report().tokens;
+    std::vector<ContextFile> similar;
+    if (request_.index && !cancel_.cancelled())
+      out.report.similar = add_similar(similar, text, cursor, definitions, imports, share(budgets.similar));
+    remaining_ -= out.report.similar.tokens;
+    std::vector<ContextFile> recent;
+    out.report.recent = add_recent(recent, similar, share(budgets.recent));
+
+    out.report.definitions = definitions.report();
+    out.report.imports = imports.report();
+    imports.append_to(out.parts.context_files);
+    definitions.append_to(out.parts.context_files);
+    for (auto* source : {&similar, &recent})
+      out.parts.context_files.insert(out.parts.context_files.end(), source->begin(), source->end());
+    return out;
+  }
+
+ private:
+  size_t share(size_t own) const { return std::min(own, remaining_); }
+  size_t cost(const ContextFile& f) const { return count_(f.path) + count_(f.text); }
+  bool is_current(std::string_view path) const { return path == request_.path; }
+
+  void add_definitions(StubSet& set, std::string_view text, size_t cursor) {
+    const index::SymbolIndex& index = *request_.index;
+    std::vector<std::string> names = identifiers_near(text, cursor, request_.language_id);
+    if (names.size() > max_names) names.resize(max_names);
+    for (const std::string& name : names) {
+      if (cancel_.cancelled()) return;
+      std::vector<Symbol> found = index.definitions(name, request_.path, 4);
+      // Best first: a name the current file defines means that definition.
+      if (found.empty() || is_current(found.front().path) || set.has(found.front())) continue;
+      const Symbol& def = found.front();
+      std::vector<Symbol> group;
+      if (!def.container.empty())
+        if (auto parent = parent_of(index, def); parent && !set.has(*parent)) group.push_back(std::move(*parent));
+      group.push_back(def);
+      std::vector<Symbol> members;
+      if (def.kind != parsing::SymbolKind::Function && def.kind != parsing::SymbolKind::Method)
+        for (Symbol& m : index.members(qualified_name(def), 64))
+          if (m.path == def.path && !set.has(m) && members.size() < max_members) members.push_back(std::move(m));
+      // The class with as many of its members as fit, halving.
+      for (size_t n = members.size();; n /= 2) {
+        std::vector<Symbol> trial = group;
+        trial.insert(trial.end(), members.begin(), members.begin() + n);
+        if (set.try_add(trial) || n == 0) break;
+      }
+    }
+  }
+
+  void add_imports(StubSet& set, const StubSet& definitions) {
+    const index::SymbolIndex& index = *request_.index;
+    std::set<std::string> seen;
+    for (const index::ResolvedImport& import : index.imports_of(request_.path)) {
+      if (cancel_.cancelled()) return;
+      if (!import.resolved_path || is_current(*import.resolved_path) || !seen.insert(*import.resolved_path).second)
+        continue;
+      std::vector<Symbol> api;
+      for (Symbol& s : index.definitions_in(*import.resolved_path))
+        if (s.container.empty() && !is_current(s.path) && !definitions.has(s)) api.push_back(std::move(s));
+      // Names the import lists first, then the rest in source order.
+      std::stable_partition(api.begin(), api.end(), [&](const Symbol& s) {
+        return std::find(import.names.begin(), import.names.end(), s.name) != import.names.end();
+      });
+      for (Symbol& s : api) {
+        s.doc = first_paragraph(s.doc);
+        if (!set.has(s)) set.try_add({s});
+      }
+    }
+  }
+
+  SourceReport add_similar(std::vector<ContextFile>& out, std::string_view text, size_t cursor,
+                           const StubSet& definitions, const StubSet& imports, size_t budget) {
+    // The lines before the cursor, the cursor's line included.
+    size_t start = cursor;
+    for (size_t lines = 0; start > 0 && lines <= similar_window_lines; --start)
+      if (text[start - 1] == '\n') ++lines;
+    std::string_view window = text.substr(start, cursor - start);
+    struct Taken {
+      std::string path;
+      uint32_t start, end;
+      ContextFile file;
+    };
+    std::vector<Taken> taken;
+    SourceReport report;
+    size_t k = request_.similar_chunks;
+    for (const index::SimilarChunk& chunk : request_.index->similar_chunks(window, k * 2, request_.path)) {
+      if (taken.size() >= k) break;
+      if (is_current(chunk.path) || definitions.overlaps(chunk.path, chunk.start_line, chunk.end_line) ||
+          imports.overlaps(chunk.path, chunk.start_line, chunk.end_line))
+        continue;
+      bool overlapping = std::any_of(taken.begin(), taken.end(), [&](const Taken& t) {
+        return t.path == chunk.path && t.start < chunk.end_line && chunk.start_line < t.end;
+      });
+      if (overlapping) continue;
+      ContextFile file{chunk.path, with_final_newline(chunk.text)};
+      size_t c = cost(file);
+      if (report.tokens + c > budget) continue;
+      report.tokens += c;
+      ++report.items;
+      taken.push_back({chunk.path, chunk.start_line, chunk.end_line, std::move(file)});
+    }
+    std::sort(taken.begin(), taken.end(),
+              [](const Taken& a, const Taken& b) { return std::tie(a.path, a.start) < std::tie(b.path, b.start); });
+    for (Taken& t : taken) out.push_back(std::move(t.file));
+    return report;
+  }
+
+  SourceReport add_recent(std::vector<ContextFile>& out, const std::vector<ContextFile>& similar, size_t budget) {
+    SourceReport report;
+    for (const ContextFile& edit : request_.recent_edits) {
+      if (is_current(edit.path) || edit.text.empty()) continue;
+      ContextFile file{edit.path, with_final_newline(edit.text)};
+      bool duplicate = std::find(out.begin(), out.end(), file) != out.end() ||
+                       std::find(similar.begin(), similar.end(), file) != similar.end();
+      if (duplicate) continue;
+      size_t c = cost(file);
+      // Over budget: its first lines that fit, if any.
+      while (report.tokens + c > budget && !file.text.empty()) {
+        size_t cut = file.text.size() < 2 ? std::string::npos : file.text.rfind('\n', file.text.size() - 2);
+        file.text.resize(cut == std::string::npos ? 0 : cut + 1);
+        c = cost(file);
+      }
+      if (file.text.empty()) continue;
+      report.tokens += c;
+      ++report.items;
+      out.push_back(std::move(file));
+    }
+    std::stable_sort(out.begin(), out.end(), [](const ContextFile& a, const ContextFile& b) { return a.path < b.path; });
+    return report;
+  }
+
+  const ContextRequest& request_;
+  const CancellationToken& cancel_;
+  TokenCounter count_;
+  size_t remaining_ = 0;
+};
+
+}  // namespace
+
+Context build_context(const ContextRequest& request, const CancellationToken& cancel) {
+  return ContextBuilder(request, cancel).build();
+}
+
+}  // namespace astfill::completion

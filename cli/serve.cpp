@@ -6,6 +6,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "completion/service.h"
 #include "index/parsed.h"
 #include "lsp/index_registry.h"
 #include "lsp/transport.h"
@@ -108,6 +109,29 @@ int run_serve(const std::vector<std::string>& args) {
              level = *l;
              return std::nullopt;
            });
+  std::optional<std::string> model_path;
+  completion::ServiceOptions service_options;
+  p.option("--model", "PATH",
+           "the model to complete with: a GGUF file, or a Hugging Face checkpoint directory\n"
+           "(the astfill.model setting may name another later)",
+           [&](const std::string& v) -> std::optional<std::string> {
+             model_path = v;
+             return std::nullopt;
+           });
+  p.option("--threads", "N", "threads for the model (default: all cores)",
+           [&](const std::string& v) -> std::optional<std::string> {
+             unsigned long long n = 0;
+             if (auto e = parse_uint(v, "thread count", 1, 1024, n)) return e;
+             service_options.load.threads = static_cast<int>(n);
+             return std::nullopt;
+           });
+  p.option("--context", "TOKENS", "KV-cache capacity per document slot (default 4096)",
+           [&](const std::string& v) -> std::optional<std::string> {
+             unsigned long long n = 0;
+             if (auto e = parse_uint(v, "token count", 256, 131072, n)) return e;
+             service_options.context_tokens = n;
+             return std::nullopt;
+           });
   bool index_enabled = true;
   index::IndexOptions index_defaults;
   p.flag("--no-index", "do not index workspace folders (workspace/symbol and definition then find nothing)",
@@ -156,6 +180,19 @@ int run_serve(const std::vector<std::string>& args) {
     }
     options.server.auth_token = token;
   }
+  // The model loads before the first session: a wrong path is an error at
+  // start, not a silent daemon without completions.
+  auto service = std::make_shared<completion::CompletionService>(service_options);
+  if (model_path) {
+    try {
+      service->load_model(*model_path);
+      log::info("model loaded: ", *model_path);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "astfill serve: %s\n", e.what());
+      return 1;
+    }
+  }
+  options.server.completion = service;
   if (index_enabled)
     options.server.indexes = std::make_shared<lsp::IndexRegistry>(
         [](index::IndexOptions o) { return index::open_project_index(std::move(o)); }, index_defaults);

@@ -13,9 +13,11 @@ struct Options {
   unsigned max_tokens = 64;                // astfill.maxTokens
   unsigned timeout_ms = 1000;              // astfill.timeoutMs
   std::string model;                       // astfill.model: a model path ("" = embedded default)
-  unsigned prefix_lines = 64;              // astfill.context.prefixLines
-  unsigned suffix_lines = 32;              // astfill.context.suffixLines
-  unsigned cross_file_tokens = 1024;       // astfill.context.crossFileTokens
+  unsigned prefix_tokens = 1024;           // astfill.context.prefixTokens
+  unsigned suffix_tokens = 256;            // astfill.context.suffixTokens
+  unsigned cross_file_tokens = 1024;       // astfill.context.crossFileTokens (0: no cross-file context)
+  bool constrain = true;                   // astfill.constraints: syntax and API constraints while decoding
+  std::string fim_template;                // astfill.fimTemplate: "qwen", "starcoder2", ... ("" = from the model)
 
   bool enabled_for(const std::string& language_id) const {
     if (!enable) return false;

@@ -4,16 +4,29 @@
 // snapshot and a byte offset; positions in the client's encoding are the LSP
 // layer's business. Every call takes a CancellationToken that is polled at
 // token granularity, and a Progress sink for long work.
+//
+// An inline completion, in order: the typed-through cache; the context
+// (completion/context.h) rendered as the model's FIM prompt
+// (completion/prompt.h); constrained decoding (completion/decoder.h) with the
+// syntax guard and stop rule (completion/syntax_guard.h, stopping.h) and the
+// API constraint (completion/api_constraint.h, receivers.h) in the document's
+// KV slot (completion/model_runner.h); then trimming and post-processing
+// (completion/postprocess.h).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "completion/completion_cache.h"
+#include "completion/context.h"
+#include "completion/model_runner.h"
 #include "completion/options.h"
+#include "index/symbol_index.h"
 #include "support/cancel.h"
 #include "support/progress.h"
 
@@ -26,6 +39,15 @@ struct DocumentText {
   std::shared_ptr<const std::string> text;
 };
 
+// Where a document lives: its workspace, and the workspace's index.
+struct ProjectContext {
+  std::shared_ptr<const index::SymbolIndex> index;  // null: no cross-file context
+  std::string root;   // the workspace folder's path ("" when outside any)
+  std::string name;   // the workspace's name (the prompt's repository name)
+  std::string path;   // the document's path relative to root (or its absolute path)
+  std::vector<ContextFile> recent_edits;  // excerpts of recently edited files, most recent first
+};
+
 enum class Trigger { Invoked, Automatic };
 
 struct InlineCompletionRequest {
@@ -33,6 +55,7 @@ struct InlineCompletionRequest {
   size_t offset = 0;  // byte offset of the cursor in document.text
   Trigger trigger = Trigger::Automatic;
   Options options;
+  ProjectContext project;
 };
 
 struct InlineCompletionItem {
@@ -41,46 +64,112 @@ struct InlineCompletionItem {
   size_t replace_end = 0;
 };
 
+// How a completion was made, for `--json`, batch results and logs.
+struct CompletionDetails {
+  size_t prompt_tokens = 0;
+  size_t reused_tokens = 0;     // prompt tokens the KV cache already held
+  size_t generated_tokens = 0;
+  double elapsed_ms = 0;
+  double prefill_ms = 0;
+  double decode_ms = 0;
+  bool from_cache = false;      // typed-through: no model call
+  std::string end;              // why decoding ended (DecodeEnd), "" when the model was not asked
+  std::string mode;             // single-line or multi-line
+  size_t rejected = 0;          // candidates the syntax check refused
+  size_t restricted = 0;        // steps the API constraint restricted
+  std::string raw;              // what the model wrote, before trimming and post-processing
+  ContextReport context;
+};
+
 struct ApiSuggestionRequest {
   DocumentText document;
   size_t offset = 0;
   Options options;
+  ProjectContext project;
 };
 
 struct ApiSuggestion {
   std::string label;
   std::string detail;         // signature
   std::string documentation;
-  double score = 0;           // the model's log-probability in context
+  parsing::SymbolKind kind = parsing::SymbolKind::Function;
+  double score = 0;           // the model's log-probability in context (0 when unranked)
+  size_t replace_begin = 0;   // the identifier part already typed
+  size_t replace_end = 0;
 };
 
 // Why a request produced nothing; shown in logs and `astfill.status`.
-enum class EmptyReason { None, Disabled, NoModel };
+enum class EmptyReason { None, Disabled, NoModel, NothingToSay };
 
 struct InlineCompletionResult {
   std::vector<InlineCompletionItem> items;
   EmptyReason empty_reason = EmptyReason::None;
+  CompletionDetails details;
 };
 
 struct ApiSuggestionResult {
   std::vector<ApiSuggestion> items;
   EmptyReason empty_reason = EmptyReason::None;
+  bool ranked = false;  // the model ordered them
 };
 
-// Thread-safe: calls may run concurrently on worker threads. Settings travel
-// with each request, so a configuration change never races a running call.
+// A whole body or block written at a position (astfill.fill).
+struct FillRequest {
+  DocumentText document;
+  size_t offset = 0;
+  Options options;
+  ProjectContext project;
+};
+
+struct FillResult {
+  std::string text;          // replaces [replace_begin, replace_end)
+  size_t replace_begin = 0;
+  size_t replace_end = 0;
+  EmptyReason empty_reason = EmptyReason::None;
+  CompletionDetails details;
+};
+
+struct ServiceOptions {
+  engine::LoadOptions load;      // weights and threads
+  size_t context_tokens = 4096;  // KV capacity per slot
+  size_t slots = 3;
+  size_t cache_entries = 256;
+};
+
+// Thread-safe: calls may run concurrently on worker threads (they take turns
+// on the model). Settings travel with each request, so a configuration change
+// never races a running call.
 class CompletionService {
  public:
-  // Whether a model is available to complete with. Until the engine is wired
-  // in, none is, and requests answer with no items (EmptyReason::NoModel).
-  bool has_model() const { return false; }
+  explicit CompletionService(ServiceOptions options = {});
+  ~CompletionService();
 
-  InlineCompletionResult complete_inline(const InlineCompletionRequest& request,
-                                         const CancellationToken& cancel,
+  // Loads a model (replacing the current one once loaded). Throws
+  // engine::ModelError or std::runtime_error naming the file.
+  void load_model(const std::string& path);
+  bool has_model() const;
+  // The loaded model's path ("" when none).
+  std::string model_path() const;
+  // The runner of the loaded model (null when none): tests and benchmarks.
+  std::shared_ptr<ModelRunner> runner() const;
+
+  InlineCompletionResult complete_inline(const InlineCompletionRequest& request, const CancellationToken& cancel,
                                          Progress& progress) const;
-  ApiSuggestionResult suggest_api(const ApiSuggestionRequest& request,
-                                  const CancellationToken& cancel, Progress& progress) const;
+  ApiSuggestionResult suggest_api(const ApiSuggestionRequest& request, const CancellationToken& cancel,
+                                  Progress& progress) const;
+  FillResult fill(const FillRequest& request, const CancellationToken& cancel, Progress& progress) const;
 
+  size_t cache_hits() const { return cache_.hits(); }
+
+ private:
+  struct Generation;
+  Generation generate(const DocumentText& document, size_t cursor, size_t replace_end, const Options& options,
+                      const ProjectContext& project, bool fill, const CancellationToken& cancel) const;
+
+  ServiceOptions options_;
+  mutable std::mutex mu_;
+  std::shared_ptr<ModelRunner> runner_;  // guarded by mu_ (the pointer; the runner is thread-safe)
+  mutable CompletionCache cache_;
 };
 
 const char* to_string(EmptyReason reason);

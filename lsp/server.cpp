@@ -65,7 +65,9 @@ LanguageServer::LanguageServer(ServerOptions options, WorkerPool& workers, LoopP
       loop_(loop),
       cb_(std::move(callbacks)),
       authenticated_(!options_.auth_token),
-      completion_(std::make_shared<completion::CompletionService>()) {}
+      completion_(options_.completion ? options_.completion : std::make_shared<completion::CompletionService>()) {
+  if (completion_->has_model()) model_state_ = "ready";
+}
 
 LanguageServer::~LanguageServer() { close_all_indexes(); }
 
@@ -242,6 +244,8 @@ void LanguageServer::on_initialize(const Request& req) {
     if (auto* section = params->initialization_options->get_object().if_contains("astfill"))
       for (auto& w : apply_settings(*section, settings_)) tell(MessageType::Warning, w);
   }
+  if (!settings_.completion.model.empty() && settings_.completion.model != completion_->model_path())
+    load_model(settings_.completion.model);
 
   json::object sync{{"openClose", true},
                     {"change", 2},  // incremental
@@ -257,7 +261,7 @@ void LanguageServer::on_initialize(const Request& req) {
       {"definitionProvider", true},
       {"workspaceSymbolProvider", json::object{{"workDoneProgress", true}}},
       {"executeCommandProvider",
-       json::object{{"commands", json::array{"astfill.status"}}, {"workDoneProgress", true}}},
+       json::object{{"commands", json::array{"astfill.status", "astfill.fill"}}, {"workDoneProgress", true}}},
       {"workspace",
        json::object{{"workspaceFolders",
                      json::object{{"supported", true}, {"changeNotifications", true}}}}},

@@ -43,6 +43,10 @@ struct ServerOptions {
   // The daemon's project indexes (lsp/index_registry.h); null: workspace
   // folders are not indexed, and workspace/symbol and definition find nothing.
   std::shared_ptr<IndexRegistry> indexes;
+  // The daemon's completion service (its model is shared by every session);
+  // null: the session makes its own, without a model until astfill.model
+  // names one.
+  std::shared_ptr<completion::CompletionService> completion;
 };
 
 class LanguageServer : public std::enable_shared_from_this<LanguageServer> {
@@ -120,6 +124,12 @@ class LanguageServer : public std::enable_shared_from_this<LanguageServer> {
   std::optional<Located> locate(const Request& req, const PositionRequestParams& p);
   void on_completion(const Request& req);
   void on_inline_completion(const Request& req);
+  void on_fill(const Request& req, const ExecuteCommandParams& params);
+  // Where a document lives for completion: its folder's index, root, name,
+  // relative path, and excerpts of the files edited most recently.
+  completion::ProjectContext project_for(const std::string& uri);
+  void note_edit(const std::string& uri, uint32_t line);
+  void load_model(const std::string& path);
 
   // The project index (lsp/indexing.cpp).
   struct FolderIndex {
@@ -193,7 +203,13 @@ class LanguageServer : public std::enable_shared_from_this<LanguageServer> {
   std::vector<WorkspaceFolder> folders_;
   Settings settings_;
   DocumentStore documents_;
-  std::shared_ptr<const completion::CompletionService> completion_;
+  std::shared_ptr<completion::CompletionService> completion_;
+  std::string model_state_ = "none";  // none, loading, ready, failed: <why>
+  struct RecentEdit {
+    std::string uri;
+    uint32_t line = 0;
+  };
+  std::vector<RecentEdit> recent_edits_;  // most recent first, a few
   std::map<std::string, InFlight> in_flight_;  // by RequestId::key()
   uint64_t next_server_request_ = 1;
   uint64_t watched_file_events_ = 0;

@@ -56,6 +56,8 @@ std::vector<std::string> apply_settings(const json::value& section, Settings& s)
     else if (key == "maxTokens") read_count(v, key, c.max_tokens, 1, 4096, w);
     else if (key == "timeoutMs") read_count(v, key, c.timeout_ms, 1, 600000, w);
     else if (key == "model") read_string(v, key, c.model, w);
+    else if (key == "constraints") read_bool(v, key, c.constrain, w);
+    else if (key == "fimTemplate") read_string(v, key, c.fim_template, w);
     else if (key == "logLevel") {
       std::string level;
       read_string(v, key, level, w);
@@ -93,8 +95,8 @@ std::vector<std::string> apply_settings(const json::value& section, Settings& s)
       for (auto& [ck, cv] : *ctx) {
         std::string sub(ck);
         std::string full = "context." + sub;
-        if (sub == "prefixLines") read_count(cv, full, c.prefix_lines, 0, 100000, w);
-        else if (sub == "suffixLines") read_count(cv, full, c.suffix_lines, 0, 100000, w);
+        if (sub == "prefixTokens") read_count(cv, full, c.prefix_tokens, 0, 32768, w);
+        else if (sub == "suffixTokens") read_count(cv, full, c.suffix_tokens, 0, 32768, w);
         else if (sub == "crossFileTokens") read_count(cv, full, c.cross_file_tokens, 0, 1000000, w);
         else w.push_back("setting astfill." + full + " is unknown; ignored");
       }
@@ -143,8 +145,10 @@ json::value to_json(const Settings& s) {
       {"maxTokens", c.max_tokens},
       {"timeoutMs", c.timeout_ms},
       {"model", c.model},
-      {"context", json::object{{"prefixLines", c.prefix_lines},
-                               {"suffixLines", c.suffix_lines},
+      {"constraints", c.constrain},
+      {"fimTemplate", c.fim_template},
+      {"context", json::object{{"prefixTokens", c.prefix_tokens},
+                               {"suffixTokens", c.suffix_tokens},
                                {"crossFileTokens", c.cross_file_tokens}}},
       {"index", json::object{{"enable", s.index.enable},
                              {"maxFileKB", s.index.max_file_kb},

@@ -32,6 +32,7 @@ void LanguageServer::on_did_change(const json::value& params) {
   }
   if (!result.warning.empty()) tell(MessageType::Warning, result.warning);
   feed_index(uri, /*closed=*/false);
+  if (!changes.empty()) note_edit(uri, changes.back().range ? changes.back().range->start.line : 0);
   // An inline completion computed for the old text can no longer be shown.
   cancel_for_document(uri, CancelReason::ContentModified, /*inline_only=*/true);
 }

@@ -36,9 +36,11 @@ void LanguageServer::on_did_change_configuration(const json::value& params) {
   auto* section = o->if_contains("astfill");
   if (!section) return;
   IndexSettings before = settings_.index;
+  std::string model_before = settings_.completion.model;
   for (auto& w : apply_settings(*section, settings_)) tell(MessageType::Warning, w);
   log::info(options_.peer, ": settings updated: ", json::serialize(to_json(settings_)));
   if (!(settings_.index == before)) reopen_indexes();
+  if (settings_.completion.model != model_before && !settings_.completion.model.empty()) load_model(settings_.completion.model);
 }
 
 void LanguageServer::on_did_change_watched_files(const json::value& params) {
@@ -77,9 +79,37 @@ json::value LanguageServer::status() const {
       {"workers", workers_.threads()},
       {"watchedFileEvents", watched_file_events_},
       {"indexes", index_status()},
-      {"model", completion_->has_model() ? json::value(settings_.completion.model) : json::value(nullptr)},
+      {"model", completion_->has_model() ? json::value(completion_->model_path()) : json::value(nullptr)},
+      {"modelState", model_state_},
+      {"completionCacheHits", completion_->cache_hits()},
       {"settings", to_json(settings_)},
   };
+}
+
+void LanguageServer::load_model(const std::string& path) {
+  model_state_ = "loading";
+  std::weak_ptr<LanguageServer> weak = weak_from_this();
+  LoopPoster& loop = loop_;
+  auto service = completion_;
+  workers_.submit([weak, service, path, &loop] {
+    std::string error;
+    try {
+      service->load_model(path);
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+    loop.post([weak, path, error] {
+      auto self = weak.lock();
+      if (!self) return;
+      if (error.empty()) {
+        self->model_state_ = "ready";
+        self->tell(MessageType::Info, "model loaded: " + path);
+      } else {
+        self->model_state_ = "failed: " + error;
+        self->tell(MessageType::Error, "cannot load the model: " + error);
+      }
+    });
+  });
 }
 
 void LanguageServer::on_execute_command(const Request& req) {
@@ -89,9 +119,10 @@ void LanguageServer::on_execute_command(const Request& req) {
     reply(req.id, status());
     return;
   }
+  if (p->command == "astfill.fill") return on_fill(req, *p);
   reply_error(req.id.value, ErrorCode::InvalidParams,
               "workspace/executeCommand: unknown command '" + p->command +
-                  "' (this server provides: astfill.status)");
+                  "' (this server provides: astfill.status, astfill.fill)");
 }
 
 }  // namespace astfill::lsp

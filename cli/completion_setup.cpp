@@ -1,0 +1,128 @@
+#include "cli/completion_setup.h"
+
+#include <cstdio>
+
+#include "cli/progress_bar.h"
+#include "parsing/extract.h"
+
+namespace astfill::cli {
+namespace json = boost::json;
+
+void CompletionSetupOptions::add_to(ArgParser& p) {
+  model.add_to(p);
+  index.add_to(p);
+  p.option("--root", "DIR", "the workspace folder (default: the current directory)",
+           [this](const std::string& v) -> std::optional<std::string> {
+             root = v;
+             return std::nullopt;
+           });
+  p.flag("--no-constraints", "decode without the syntax and API constraints (stop rules still apply)",
+         [this] { completion.constrain = false; });
+  p.flag("--no-context", "no cross-file context: the current file only", [this] { context = false; });
+  p.option("--max-tokens", "N", "tokens to generate at most (default 64)",
+           [this](const std::string& v) -> std::optional<std::string> {
+             unsigned long long n = 0;
+             if (auto e = parse_uint(v, "token count", 1, 4096, n)) return e;
+             completion.max_tokens = static_cast<unsigned>(n);
+             return std::nullopt;
+           });
+  p.option("--timeout-ms", "MS", "decoding time per completion at most (default 1000)",
+           [this](const std::string& v) -> std::optional<std::string> {
+             unsigned long long n = 0;
+             if (auto e = parse_uint(v, "millisecond count", 1, 600000, n)) return e;
+             completion.timeout_ms = static_cast<unsigned>(n);
+             return std::nullopt;
+           });
+  p.option("--fim-template", "NAME", "qwen, starcoder2, deepseek or codellama (default: from the model)",
+           [this](const std::string& v) -> std::optional<std::string> {
+             completion.fim_template = v;
+             return std::nullopt;
+           });
+  p.option("--context-tokens", "N", "KV-cache capacity (default 4096)",
+           [this](const std::string& v) -> std::optional<std::string> {
+             unsigned long long n = 0;
+             if (auto e = parse_uint(v, "token count", 256, 131072, n)) return e;
+             context_tokens = n;
+             return std::nullopt;
+           });
+}
+
+CompletionSetup set_up_completion(const CompletionSetupOptions& options) {
+  CompletionSetup setup;
+  if (options.model.model.empty()) {
+    setup.error = "no model: pass --model PATH (a GGUF file or a Hugging Face checkpoint directory)";
+    return setup;
+  }
+  std::error_code ec;
+  setup.root = std::filesystem::weakly_canonical(options.root, ec);
+  if (ec || !std::filesystem::is_directory(setup.root)) {
+    setup.error = "'" + options.root + "' is not a directory";
+    return setup;
+  }
+  setup.name = setup.root.filename().string();
+  completion::ServiceOptions so;
+  so.load = options.model.load;
+  so.context_tokens = options.context_tokens;
+  setup.service = std::make_shared<completion::CompletionService>(so);
+  try {
+    setup.service->load_model(options.model.model);
+  } catch (const std::exception& e) {
+    setup.error = e.what();
+    return setup;
+  }
+  if (!options.context) return setup;
+  OpenedIndex opened = open_index(setup.root.string(), options.index);
+  if (!opened.index) {
+    setup.error = opened.error;
+    return setup;
+  }
+  std::shared_ptr<ProgressBar> bar;
+  if (stderr_is_terminal()) {
+    auto* idx = opened.index.get();
+    bar = std::make_shared<ProgressBar>(stderr, [idx] { return idx->stats().committed; }, "files");
+  }
+  opened.index->sync_with_disk(bar);
+  opened.index->wait_until_idle();
+  if (bar) bar->finish();
+  setup.index = std::move(opened.index);
+  return setup;
+}
+
+std::string language_for(const std::string& path) { return parsing::language_of_path(path); }
+
+std::string workspace_path(const CompletionSetup& setup, const std::string& path) {
+  std::error_code ec;
+  auto absolute = std::filesystem::weakly_canonical(std::filesystem::path(path).is_absolute() ? std::filesystem::path(path)
+                                                                                             : setup.root / path, ec);
+  auto rel = absolute.lexically_relative(setup.root);
+  if (!ec && !rel.empty() && *rel.begin() != "..") return rel.generic_string();
+  return absolute.generic_string();
+}
+
+json::object details_json(const completion::CompletionDetails& d) {
+  auto source = [](const completion::SourceReport& s) {
+    return json::object{{"items", s.items}, {"tokens", s.tokens}};
+  };
+  return json::object{
+      {"prompt_tokens", d.prompt_tokens},
+      {"reused_tokens", d.reused_tokens},
+      {"generated_tokens", d.generated_tokens},
+      {"elapsed_ms", d.elapsed_ms},
+      {"prefill_ms", d.prefill_ms},
+      {"decode_ms", d.decode_ms},
+      {"from_cache", d.from_cache},
+      {"end", d.end},
+      {"mode", d.mode},
+      {"rejected_candidates", d.rejected},
+      {"restricted_steps", d.restricted},
+      {"raw", d.raw},
+      {"context", json::object{{"prefix", source(d.context.prefix)},
+                               {"suffix", source(d.context.suffix)},
+                               {"imports", source(d.context.imports)},
+                               {"definitions", source(d.context.definitions)},
+                               {"similar", source(d.context.similar)},
+                               {"recent", source(d.context.recent)}}},
+  };
+}
+
+}  // namespace astfill::cli

@@ -13,6 +13,7 @@
 #include "index/chunks.h"
 #include "index/database.h"
 #include "index/imports.h"
+#include "index/index.h"
 #include "index/schema.h"
 #include "index/symbol_index.h"
 #include "parsing/symbols.h"
@@ -93,6 +94,8 @@ std::vector<ResolvedImport> imports_of(Database& db, std::string_view file);
 std::vector<SimilarChunk> similar_chunks(Database& db, std::string_view window, size_t k,
                                          std::string_view exclude_file);
 std::vector<Symbol> symbols_with_prefix(Database& db, std::string_view prefix, size_t limit);
+// Files, symbols, bytes and lines in the whole database.
+IndexTotals totals(Database& db);
 
 // The smallest string greater than every string that starts with `prefix`
 // (byte order, which is SQLite's for TEXT); nullopt when there is none.

@@ -22,6 +22,8 @@ const Subcommand kSubcommands[] = {
     {"generate", "stream a model's continuation of a prompt", astfill::cli::run_generate},
     {"logits", "write a model's logits over a text (float32)", astfill::cli::run_logits},
     {"perplexity", "perplexity of a model on a text; KL against saved logits", astfill::cli::run_perplexity},
+    {"index", "index a workspace folder, or bring its index up to date", astfill::cli::run_index},
+    {"query", "ask a workspace's index: definition, members, imports, similar, prefix", astfill::cli::run_query},
 };
 
 void print_usage(std::FILE* out) {

@@ -14,5 +14,9 @@ int run_tokenize(const std::vector<std::string>& args);
 int run_generate(const std::vector<std::string>& args);
 int run_logits(const std::vector<std::string>& args);
 int run_perplexity(const std::vector<std::string>& args);
+int run_index(const std::vector<std::string>& args);
+int run_query(const std::vector<std::string>& args);
+int run_complete(const std::vector<std::string>& args);
+int run_batch(const std::vector<std::string>& args);
 
 }  // namespace astfill::cli

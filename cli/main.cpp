@@ -22,6 +22,10 @@ const Subcommand kSubcommands[] = {
     {"generate", "stream a model's continuation of a prompt", astfill::cli::run_generate},
     {"logits", "write a model's logits over a text (float32)", astfill::cli::run_logits},
     {"perplexity", "perplexity of a model on a text; KL against saved logits", astfill::cli::run_perplexity},
+    {"index", "index a workspace folder, or bring its index up to date", astfill::cli::run_index},
+    {"query", "ask a workspace's index: definition, members, imports, similar, prefix", astfill::cli::run_query},
+    {"complete", "the completion at a position of a file (--json for how it was made)", astfill::cli::run_complete},
+    {"batch", "completions for a JSON Lines file of tasks, into a JSON Lines file of results", astfill::cli::run_batch},
 };
 
 void print_usage(std::FILE* out) {

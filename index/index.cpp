@@ -50,6 +50,10 @@ void Index::file_changed_on_disk(std::string_view path) {
 
 void Index::wait_until_idle() { background_->wait_until_idle(); }
 IndexStats Index::stats() const { return background_->stats(); }
+
+IndexTotals Index::totals() const {
+  return ask<IndexTotals>(background_->readers(), "totals", [](Database& db) { return queries::totals(db); });
+}
 const std::filesystem::path& Index::root() const { return background_->root(); }
 const std::filesystem::path& Index::database_path() const { return background_->database_path(); }
 

@@ -74,6 +74,15 @@ struct IndexStats {
   size_t superseded = 0;      // editor texts dropped unparsed: a newer text for the file came first
 };
 
+// What the database holds, whoever indexed it.
+struct IndexTotals {
+  size_t files = 0;    // files rows (binary files and files whose extraction failed included)
+  size_t symbols = 0;  // definitions
+  uint64_t bytes = 0;  // the files' sizes
+  uint64_t lines = 0;  // lines the files' chunks cover: all of a text file's lines but trailing blank runs
+                     // long enough to be a chunk of their own
+};
+
 class Index final : public SymbolIndex {
  public:
   // Opens (or creates, migrates, or rebuilds) the workspace's database and
@@ -101,6 +110,8 @@ class Index final : public SymbolIndex {
   // Blocks until everything asked so far is committed or dropped.
   void wait_until_idle();
   IndexStats stats() const;
+  // Counts over the whole database (a scan: for reports, not for completion).
+  IndexTotals totals() const;
   const std::filesystem::path& root() const;
   const std::filesystem::path& database_path() const;
 

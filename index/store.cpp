@@ -553,5 +553,19 @@ std::vector<Symbol> search_symbols(Database& db, std::string_view query, size_t 
   return out;
 }
 
+IndexTotals totals(Database& db) {
+  // Lines are not stored per file; a file's chunks are consecutive runs of its
+  // lines, so the end of its last chunk is its line count (less a trailing
+  // run of blank lines that made a chunk of its own and was dropped; nothing
+  // for binary files, which have no chunks).
+  Query q = db.query(
+      "SELECT (SELECT count(*) FROM files), (SELECT count(*) FROM symbols),"
+      " (SELECT coalesce(sum(size), 0) FROM files),"
+      " (SELECT coalesce(sum(last), 0) FROM (SELECT max(end_line) AS last FROM chunks GROUP BY file_id))");
+  if (!q.step()) return {};
+  return {static_cast<size_t>(q.integer(0)), static_cast<size_t>(q.integer(1)), static_cast<uint64_t>(q.integer(2)),
+          static_cast<uint64_t>(q.integer(3))};
+}
+
 }  // namespace queries
 }  // namespace astfill::index

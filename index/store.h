@@ -13,6 +13,7 @@
 #include "index/chunks.h"
 #include "index/database.h"
 #include "index/imports.h"
+#include "index/index.h"
 #include "index/schema.h"
 #include "index/symbol_index.h"
 #include "parsing/symbols.h"
@@ -98,6 +99,8 @@ std::vector<Symbol> symbols_with_prefix(Database& db, std::string_view prefix, s
 // `limit` by match_rank, then shorter names, then by name.
 std::vector<Symbol> search_symbols(Database& db, std::string_view query, size_t limit);
 std::optional<int> match_rank(std::string_view name, std::string_view query);
+// Files, symbols, bytes and lines in the whole database.
+IndexTotals totals(Database& db);
 
 // The smallest string greater than every string that starts with `prefix`
 // (byte order, which is SQLite's for TEXT); nullopt when there is none.

@@ -318,3 +318,25 @@ TEST_CASE("a question does not wait for a writer holding a transaction", "[queri
   CHECK(found.size() == 1);  // the last commit, not the open transaction
   CHECK(elapsed < std::chrono::seconds(1));
 }
+
+TEST_CASE("totals: files, symbols, bytes and lines over the whole database", "[queries]") {
+  Workspace ws;
+  CHECK(ws.open_and_sync().totals().files == 0);
+  ws.write("a.py", "class A\n    def f()\n\ndef g()\n");      // 4 lines, 3 definitions
+  ws.write("b.py", "def h()\nx = 1\ny = 2\n\n\n");             // 5 lines, the last 2 blank (still in its chunk)
+  ws.write("c.py", std::string("bin\0ary\n", 8));              // binary: stored, nothing else
+  Index& index = ws.open_and_sync();
+  IndexTotals t = index.totals();
+  CHECK(t.files == 3);
+  CHECK(t.symbols == 4);
+  CHECK(t.bytes == 29 + 22 + 8);
+  CHECK(t.lines == 4 + 5);  // one chunk per file, ending at its last line
+
+  fs::remove(ws.options.root / "a.py");
+  index.sync_with_disk();
+  index.wait_until_idle();
+  t = index.totals();
+  CHECK(t.files == 2);
+  CHECK(t.symbols == 1);
+  CHECK(t.lines == 5);
+}

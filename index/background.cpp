@@ -100,6 +100,7 @@ Index::Background::~Background() {
   writer_.join();
   try {
     db_->exec("PRAGMA optimize");
+    mark_closed_cleanly(*db_, true);
   } catch (const IndexError& e) {
     log::debug("index: ", e.what());
   }

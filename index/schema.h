@@ -43,6 +43,11 @@ int latest_schema_version();
 // only when no database can be created there at all.
 std::unique_ptr<Database> open_index_database(const std::filesystem::path& path, const std::string& root);
 
+// Records whether the database was closed cleanly (the index's destructor
+// marks it so; opening marks it not). A large database closed cleanly skips
+// the integrity check at the next open.
+void mark_closed_cleanly(Database& db, bool clean);
+
 // Makes an empty database an astfill index at `version` (tests use older
 // versions to exercise migrations).
 void create_index_schema(Database& db, const std::string& root, int version);

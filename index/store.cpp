@@ -306,20 +306,28 @@ int64_t as_limit(size_t limit) { return limit > INT32_MAX ? INT32_MAX : static_c
 
 std::vector<Symbol> definitions(Database& db, std::string_view name, std::string_view current_file, size_t limit) {
   // Rank 0: the current file; 1: files it imports (or, for a package import,
-  // files of that directory); 2: its directory; 3: elsewhere.
+  // files of that directory); 2: its directory; 3: elsewhere. The first three
+  // are point lookups by (name, file); elsewhere takes the first `limit` the
+  // name index holds, so a name defined thousands of times costs `limit` rows.
   Query q = db.query(
       "WITH cur AS (SELECT id, dir FROM files WHERE path = ?2),"
       " imported AS (SELECT resolved_path, resolved_is_directory FROM imports"
-      "              WHERE file_id = (SELECT id FROM cur) AND resolved_path IS NOT NULL)"
+      "              WHERE file_id = (SELECT id FROM cur) AND resolved_path IS NOT NULL),"
+      " imported_files AS (SELECT f.id FROM files f WHERE f.path IN (SELECT resolved_path FROM imported"
+      "                                                              WHERE resolved_is_directory = 0)"
+      "                    UNION SELECT f.id FROM files f WHERE f.dir IN (SELECT resolved_path FROM imported"
+      "                                                                  WHERE resolved_is_directory = 1)),"
+      " near AS (SELECT s.rowid AS rid, 0 AS rank FROM symbols s WHERE s.name = ?1 AND s.file_id = (SELECT id FROM cur)"
+      "          UNION ALL SELECT s.rowid, 1 FROM imported_files i JOIN symbols s ON s.name = ?1 AND s.file_id = i.id"
+      "          UNION ALL SELECT s.rowid, 2 FROM files d JOIN symbols s ON s.name = ?1 AND s.file_id = d.id"
+      "                    WHERE d.dir = (SELECT dir FROM cur)),"
+      " best AS (SELECT rid, min(rank) AS rank FROM near GROUP BY rid),"
+      " rest AS (SELECT s.rowid AS rid, 3 AS rank FROM symbols s WHERE s.name = ?1"
+      "          AND s.rowid NOT IN (SELECT rid FROM best) LIMIT ?3),"
+      " ranked AS (SELECT rid, rank FROM best UNION ALL SELECT rid, rank FROM rest)"
       " SELECT " SYMBOL_COLUMNS
-      " FROM symbols s JOIN files f ON f.id = s.file_id WHERE s.name = ?1"
-      " ORDER BY CASE"
-      "   WHEN f.id = (SELECT id FROM cur) THEN 0"
-      "   WHEN f.path IN (SELECT resolved_path FROM imported WHERE resolved_is_directory = 0)"
-      "     OR f.dir IN (SELECT resolved_path FROM imported WHERE resolved_is_directory = 1) THEN 1"
-      "   WHEN f.dir = (SELECT dir FROM cur) THEN 2"
-      "   ELSE 3 END, f.path, s.start_byte"
-      " LIMIT ?3");
+      " FROM ranked r JOIN symbols s ON s.rowid = r.rid JOIN files f ON f.id = s.file_id"
+      " ORDER BY r.rank, f.path, s.start_byte LIMIT ?3");
   q.bind(1, name).bind(2, current_file).bind(3, as_limit(limit));
   return read_symbols(q);
 }
@@ -444,17 +452,17 @@ std::optional<std::string> prefix_upper_bound(std::string_view prefix) {
 
 std::vector<Symbol> symbols_with_prefix(Database& db, std::string_view prefix, size_t limit) {
   // A range over the name index rather than LIKE, which is case-insensitive
-  // and cannot use it; ordering by (name, rowid) is the index's own order, so
+  // and cannot use it; ordering by (name, file_id, rowid) is the index's own order, so
   // the scan stops at the limit instead of sorting every match.
   auto upper = prefix_upper_bound(prefix);
   if (!upper) {
     Query q = db.query("SELECT " SYMBOL_COLUMNS " FROM symbols s JOIN files f ON f.id = s.file_id"
-                       " WHERE s.name >= ?1 ORDER BY s.name, s.rowid LIMIT ?2");
+                       " WHERE s.name >= ?1 ORDER BY s.name, s.file_id, s.rowid LIMIT ?2");
     q.bind(1, prefix).bind(2, as_limit(limit));
     return read_symbols(q);
   }
   Query q = db.query("SELECT " SYMBOL_COLUMNS " FROM symbols s JOIN files f ON f.id = s.file_id"
-                     " WHERE s.name >= ?1 AND s.name < ?2 ORDER BY s.name, s.rowid LIMIT ?3");
+                     " WHERE s.name >= ?1 AND s.name < ?2 ORDER BY s.name, s.file_id, s.rowid LIMIT ?3");
   q.bind(1, prefix).bind(2, *upper).bind(3, as_limit(limit));
   return read_symbols(q);
 }

@@ -55,7 +55,9 @@ class SymbolIndex {
   virtual ~SymbolIndex() = default;
 
   // Definitions named exactly `name`, best first: those in `current_file`,
-  // then in files it imports, then in its directory, then the rest (by path).
+  // then in files it imports, then in its directory, then others (any
+  // `limit` of them, by path: a name defined thousands of times is not
+  // ranked in full).
   virtual std::vector<Symbol> definitions(std::string_view name, std::string_view current_file,
                                           size_t limit = 50) const = 0;
 

@@ -271,7 +271,7 @@ TEST_CASE("symbols by prefix: case-sensitive, by name, through the name index", 
   std::string all_plan;
   {
     auto q = db.query("EXPLAIN QUERY PLAN SELECT s.name FROM symbols s JOIN files f ON f.id = s.file_id"
-                      " WHERE s.name >= 'a' AND s.name < 'b' ORDER BY s.name, s.rowid LIMIT 5");
+                      " WHERE s.name >= 'a' AND s.name < 'b' ORDER BY s.name, s.file_id, s.rowid LIMIT 5");
     while (q.step()) all_plan += q.text(3) + "\n";
   }
   CHECK(all_plan.find("symbols_by_name") != std::string::npos);

@@ -115,6 +115,7 @@ json::object details_json(const completion::CompletionDetails& d) {
       {"mode", d.mode},
       {"rejected_candidates", d.rejected},
       {"restricted_steps", d.restricted},
+      {"check_ms", d.check_ms},
       {"raw", d.raw},
       {"context", json::object{{"prefix", source(d.context.prefix)},
                                {"suffix", source(d.context.suffix)},

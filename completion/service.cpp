@@ -184,6 +184,7 @@ CompletionService::Generation CompletionService::generate(const DocumentText& do
   g.details.end = to_string(r.end);
   g.details.rejected = r.rejected;
   g.details.restricted = r.restricted;
+  g.details.check_ms = r.check_seconds * 1000;
   g.details.raw = guard.completion();
   if (r.end == DecodeEnd::Cancelled) {
     g.cancelled = true;

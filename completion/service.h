@@ -77,6 +77,7 @@ struct CompletionDetails {
   std::string mode;             // single-line or multi-line
   size_t rejected = 0;          // candidates the syntax check refused
   size_t restricted = 0;        // steps the API constraint restricted
+  double check_ms = 0;          // time spent in syntax checks while decoding
   std::string raw;              // what the model wrote, before trimming and post-processing
   ContextReport context;
 };

@@ -10,6 +10,7 @@
 #include <map>
 #include <mutex>
 
+#include "completion/lines.h"
 #include "parsing/nodes.h"
 
 namespace astfill::completion {
@@ -134,14 +135,17 @@ CompletionBrackets pair_brackets(const Document& doc, uint32_t cursor, uint32_t 
 
 // The frontier for errors_introduced: the end of the last token. Trailing
 // blanks are not tokens; newlines are not either, except a Python newline
-// outside brackets and not escaped, which ends a statement.
+// outside brackets, not escaped and not after a decorator, which ends a
+// statement.
 uint32_t frontier_of(std::string_view text, uint32_t cursor, bool python, bool in_brackets) {
   size_t end = text.size();
-  auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v'; };
-  while (end > cursor && blank(text[end - 1])) --end;
+  while (end > cursor && is_blank_char(text[end - 1])) --end;
   size_t newlines = end;
-  while (newlines > cursor && (text[newlines - 1] == '\n' || blank(text[newlines - 1]))) --newlines;
-  bool significant = python && !in_brackets && newlines < end && !(newlines > 0 && text[newlines - 1] == '\\');
+  while (newlines > cursor && (text[newlines - 1] == '\n' || is_blank_char(text[newlines - 1]))) --newlines;
+  // A decorator's line is followed by what it decorates.
+  const bool decorator = trim(last_line(text.substr(0, newlines))).starts_with('@');
+  const bool escaped = newlines > 0 && text[newlines - 1] == '\\';
+  const bool significant = python && !in_brackets && newlines < end && !decorator && !escaped;
   if (!significant) end = newlines;
   return static_cast<uint32_t>(std::max<size_t>(end, cursor));
 }
@@ -213,9 +217,9 @@ std::optional<uint32_t> inner_error(TSNode root, uint32_t from, uint32_t frontie
   return found;
 }
 
-// Text appended after the frontier to close a string or comment left open
-// there, and the text that must occur between the first error and the
-// frontier for the probe to be worth a parse.
+// Text inserted at the frontier to close a string or comment left open
+// there, and the text that must occur before the frontier for the probe to
+// be worth a parse.
 struct Probe {
   std::string_view closing, opener;
 };
@@ -411,7 +415,9 @@ bool SyntaxGuard::clean(const Document& doc, uint32_t frontier, uint32_t probe_a
   if (!first_error) first_error = inner_error(doc.root(), cursor, frontier);
   if (!first_error) return true;
 
-  std::string_view opened = std::string_view(doc.text()).substr(*first_error, frontier - *first_error);
+  // Strings and comments may have opened lines above the error, or in the
+  // prefix: any opener before the frontier makes its probe worth a parse.
+  std::string_view opened = std::string_view(doc.text()).substr(0, frontier);
   for (const Probe& probe : kProbes) {
     if (opened.find(probe.opener) == std::string_view::npos) continue;
     ++stats_.probes;

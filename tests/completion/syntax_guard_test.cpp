@@ -1,10 +1,13 @@
 // SyntaxGuard: wrong tokens rejected and unfinished correct code accepted in
 // every language, correct bodies replayed byte by byte, accept and the
-// longest valid prefix, incomplete UTF-8, unsupported languages.
+// longest valid prefix, incomplete UTF-8, unsupported languages; whole files
+// replayed from several cursors, and files broken above the cursor.
 #include <catch2/catch.hpp>
 
 #include <string>
+#include <vector>
 
+#include "../parsing/fixtures.h"
 #include "code_samples.h"
 #include "completion/syntax_guard.h"
 #include "parsing/document.h"
@@ -201,4 +204,54 @@ TEST_CASE("a cancelled guard stops parsing and accepts", "[guard]") {
   source.cancel(astfill::CancelReason::Superseded);
   CHECK(guard.viable("y = = ="));
   CHECK(guard.stats().checks == 0);
+}
+
+TEST_CASE("whole files stay viable byte by byte from any line", "[guard][replay]") {
+  for (auto [language, text] : astfill::parsing::fixtures::all) {
+    // Cursors at the start of the lines a third and two thirds down.
+    std::vector<size_t> starts{0};
+    for (size_t i = 0; i < text.size(); ++i)
+      if (text[i] == '\n' && i + 1 < text.size()) starts.push_back(i + 1);
+    for (size_t third : {1u, 2u}) {
+      const size_t cursor = starts[starts.size() * third / 3];
+      const size_t end = third == 1 ? starts[starts.size() * 2 / 3] : text.size();
+      INFO(language << " from byte " << cursor);
+      SyntaxGuard guard(language, std::string(text.substr(0, cursor)), std::string(text.substr(end)));
+      size_t rejected = 0;
+      for (size_t i = cursor; i < end; ++i) {
+        std::string_view piece = text.substr(i, 1);
+        if (!guard.viable(piece)) {
+          UNSCOPED_INFO("rejected byte " << i << " after [" << guard.completion() << "]");
+          ++rejected;
+        }
+        guard.accept(piece);
+      }
+      CHECK(rejected == 0);
+      CHECK(guard.longest_valid_prefix() == guard.completion().size());
+    }
+  }
+}
+
+TEST_CASE("a file broken before the cursor does not block correct code", "[guard][replay]") {
+  for (const samples::Sample& s : samples::all()) {
+    INFO(s.language);
+    // A line the parser cannot make sense of, above the cursor.
+    std::string prefix(s.prefix);
+    const size_t line = prefix.rfind('\n') + 1;
+    const std::string indent = prefix.substr(line);
+    prefix.insert(line, indent + (s.language == "python" ? "y = = 1\n" : s.language == "go" ? "y := := 1\n" : "y = = 1;\n"));
+    SyntaxGuard guard(s.language, prefix, std::string(s.suffix));
+    size_t rejected = 0;
+    for (size_t i = 0; i < s.body.size(); ++i) {
+      std::string_view piece = s.body.substr(i, 1);
+      if (!guard.viable(piece)) {
+        UNSCOPED_INFO("rejected byte " << i << " after [" << guard.completion() << "]");
+        ++rejected;
+      }
+      guard.accept(piece);
+    }
+    CHECK(rejected == 0);
+    // Wrong code is still caught.
+    CHECK_FALSE(guard.viable(s.language == "python" ? " = = 2\n" : "= = 2;\n}"));
+  }
 }

@@ -218,24 +218,29 @@ std::optional<uint32_t> inner_error(TSNode root, uint32_t from, uint32_t frontie
 }
 
 // Text inserted at the frontier to close a string or comment left open
-// there, and the text that must occur before the frontier for the probe to
-// be worth a parse.
+// there, the opener that must occur before the frontier for the probe to be
+// worth a parse, and whether what it closes may span lines (then the opener
+// is looked for anywhere before the frontier, else only on the lines from
+// the first error or the cursor, whichever is earlier).
 struct Probe {
   std::string_view closing, opener;
+  bool multiline;
 };
 constexpr std::array<Probe, 10> kProbes{{
-    {"\"", "\""},
-    {"'", "'"},
-    {"\"\"\"", "\"\"\""},
-    {"'''", "'''"},
-    {"`", "`"},
-    {"}`", "${"},
-    {"*/", "/*"},
-    {"\"#", "#\""},
-    {")\"", "R\""},
-    {"}\"", "{"},
+    // Longer closers first: the first probe that works is remembered for the
+    // next token, and `"""` still works when the string grows, where `"` may
+    // only seem to (it leaves `"""abc"` open after the frontier, pending).
+    {"\"\"\"", "\"\"\"", true},
+    {"'''", "'''", true},
+    {"\"#", "#\"", true},
+    {")\"", "R\"", true},
+    {"}\"", "{", false},  // a Python f-string's replacement field
+    {"}`", "${", true},
+    {"*/", "/*", true},
+    {"\"", "\"", true},  // Rust strings span lines
+    {"'", "'", false},
+    {"`", "`", true},
 }};
-
 // The grammar's keywords: its anonymous tokens that are words.
 const std::vector<std::string>& keywords(const TSLanguage* grammar) {
   static std::mutex mu;
@@ -333,6 +338,22 @@ SyntaxGuard::SyntaxGuard(std::string_view language_id, std::string prefix, std::
   brackets_.enclosing_open = enclosing_.size();
   closing_ = closing_of(brackets_);
   if (!closing_.empty()) document_.edit(cursor, cursor, closing_, limits());
+  open_probe_ = probe_open_at_cursor();
+}
+
+std::optional<size_t> SyntaxGuard::probe_open_at_cursor() const {
+  const size_t errors = count_syntax_errors(document_);
+  if (errors == 0) return std::nullopt;
+  const auto cursor = static_cast<uint32_t>(prefix_.size());
+  std::string_view before = prefix_;
+  std::string_view on_line = last_line(before);
+  for (size_t i = 0; i < kProbes.size(); ++i) {
+    if ((kProbes[i].multiline ? before : on_line).find(kProbes[i].opener) == std::string_view::npos) continue;
+    Document closed = document_;
+    if (closed.edit(cursor, cursor, kProbes[i].closing, limits()) != ParseStatus::Parsed) break;
+    if (count_syntax_errors(closed) < errors) return i;
+  }
+  return std::nullopt;
 }
 
 parsing::ParseLimits SyntaxGuard::limits() const { return parsing::ParseLimits{cancel_}; }
@@ -371,15 +392,17 @@ bool SyntaxGuard::viable(std::string_view piece) {
   std::string tail = pending_ + std::string(piece);
   if (ends_mid_character(tail)) return true;
   auto start = std::chrono::steady_clock::now();
-  bool ok = check(tail);
+  bool ok = check(tail, &checked_probe_);
+  checked_ = tail;
   ++stats_.checks;
   if (!ok) ++stats_.rejections;
   stats_.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return ok;
 }
 
-bool SyntaxGuard::check(std::string_view tail) {
+bool SyntaxGuard::check(std::string_view tail, std::optional<size_t>* rescued) {
   const auto cursor = static_cast<uint32_t>(prefix_.size());
+  *rescued = std::nullopt;
   Document trial = document_;
   CompletionBrackets brackets;
   std::string closing;
@@ -389,7 +412,7 @@ bool SyntaxGuard::check(std::string_view tail) {
   const bool python = trial.language()->id == "python";
   const bool in_brackets = brackets.enclosing_open > 0 || !brackets.open.empty();
   std::string_view text = std::string_view(trial.text()).substr(0, end);
-  if (clean(trial, frontier_of(text, cursor, python, in_brackets), end)) return true;
+  if (clean(trial, frontier_of(text, cursor, python, in_brackets), end, rescued)) return true;
 
   // A word at the frontier may be the start of a keyword or a number, which
   // the closing tail makes a token in the wrong place (`[x for` is fine,
@@ -401,10 +424,10 @@ bool SyntaxGuard::check(std::string_view tail) {
   Document shorter = trial;
   if (shorter.edit(*word, end, "", limits()) != ParseStatus::Parsed) return true;
   text = std::string_view(shorter.text()).substr(0, *word);
-  return clean(shorter, frontier_of(text, cursor, python, in_brackets), *word);
+  return clean(shorter, frontier_of(text, cursor, python, in_brackets), *word, rescued);
 }
 
-bool SyntaxGuard::clean(const Document& doc, uint32_t frontier, uint32_t probe_at) {
+bool SyntaxGuard::clean(const Document& doc, uint32_t frontier, uint32_t probe_at, std::optional<size_t>* rescued) {
   const auto cursor = static_cast<uint32_t>(prefix_.size());
   std::optional<uint32_t> first_error;
   if (error_state(doc.root(), frontier).finished) {
@@ -415,16 +438,32 @@ bool SyntaxGuard::clean(const Document& doc, uint32_t frontier, uint32_t probe_a
   if (!first_error) first_error = inner_error(doc.root(), cursor, frontier);
   if (!first_error) return true;
 
-  // Strings and comments may have opened lines above the error, or in the
-  // prefix: any opener before the frontier makes its probe worth a parse.
-  std::string_view opened = std::string_view(doc.text()).substr(0, frontier);
-  for (const Probe& probe : kProbes) {
-    if (opened.find(probe.opener) == std::string_view::npos) continue;
+  // The probes worth a parse: the one the accepted text last needed (a
+  // string left open, maybe by the prefix), those whose opener the
+  // completion wrote, and single-line ones opening on the first error's line.
+  std::string_view before = std::string_view(doc.text()).substr(0, frontier);
+  std::string_view written = before.substr(std::min<size_t>(before.size(), cursor));
+  size_t line = before.rfind('\n', std::min(*first_error, cursor));
+  std::string_view on_lines = before.substr(line == std::string_view::npos ? 0 : line);
+  auto worth = [&](size_t i) {
+    if (open_probe_ == i) return true;
+    const Probe& probe = kProbes[i];
+    return written.find(probe.opener) != std::string_view::npos ||
+           (!probe.multiline && on_lines.find(probe.opener) != std::string_view::npos);
+  };
+  std::array<size_t, kProbes.size()> order{};
+  size_t n = 0;
+  if (open_probe_) order[n++] = *open_probe_;
+  for (size_t i = 0; i < kProbes.size(); ++i)
+    if (i != open_probe_ && worth(i)) order[n++] = i;
+  for (size_t k = 0; k < n; ++k) {
     ++stats_.probes;
     Document closed = doc;
-    if (closed.edit(probe_at, probe_at, probe.closing, limits()) != ParseStatus::Parsed) return true;
-    if (!closed.errors_introduced(cursor, frontier).introduced && !inner_error(closed.root(), cursor, frontier))
+    if (closed.edit(probe_at, probe_at, kProbes[order[k]].closing, limits()) != ParseStatus::Parsed) return true;
+    if (!closed.errors_introduced(cursor, frontier).introduced && !inner_error(closed.root(), cursor, frontier)) {
+      *rescued = order[k];
       return true;
+    }
   }
   return false;
 }
@@ -434,6 +473,13 @@ void SyntaxGuard::accept(std::string_view piece) {
   boundaries_.push_back(completion_.size());
   pending_ += piece;
   if (!supported() || ends_mid_character(pending_)) return;
+  // Which string or comment the text leaves open: known from viable() when
+  // it was asked about this piece, else found out now. A piece that needed
+  // no probe may still leave the string open (its errors only pending), so
+  // the last probe that was needed is kept; trying it costs one parse.
+  if (pending_ != checked_ && !cancel_.cancelled()) check(pending_, &checked_probe_);
+  if (checked_probe_) open_probe_ = checked_probe_;
+  checked_.clear();
   std::string closing;
   CompletionBrackets brackets;
   append(document_, pending_, &brackets, &closing);

@@ -34,7 +34,9 @@
 //    an error to tree-sitter (the lexer cannot finish the token, and the rest
 //    is parsed as code), so the check is repeated with a closing quote or
 //    `*/` inserted at the frontier; if one of them leaves no error before the
-//    frontier, the string is merely unfinished;
+//    frontier, the string is merely unfinished. The probes tried are the one
+//    the accepted text needed (the guard remembers which string is open, the
+//    prefix's included) and those whose opener the candidate writes;
 //  - and the candidate does not end with a word that may still grow into a
 //    keyword or a number (`fo` of `for`, `1.5e` of `1.5e3`): such a word is
 //    judged when it is finished, the text before it now.
@@ -126,7 +128,10 @@ class SyntaxGuard {
   const SyntaxGuardStats& stats() const { return stats_; }
 
  private:
-  bool check(std::string_view tail);
+  // *rescued: the probe that made `tail` viable, if one had to.
+  bool check(std::string_view tail, std::optional<size_t>* rescued);
+  // The probe that closes a string or comment the prefix leaves open at the cursor.
+  std::optional<size_t> probe_open_at_cursor() const;
   // Inserts `piece` at completion_end() of `doc` and replaces the closing
   // tail with the one the brackets then need (unless a closer is unmatched).
   // False when the parse was stopped.
@@ -134,13 +139,16 @@ class SyntaxGuard {
               std::string* closing) const;
   std::string closing_of(const CompletionBrackets& brackets) const;
   // No new error finished before `frontier` in `doc`, or one that a closing
-  // probe inserted at `probe_at` removes.
-  bool clean(const parsing::Document& doc, uint32_t frontier, uint32_t probe_at);
+  // probe inserted at `probe_at` removes (*rescued: which).
+  bool clean(const parsing::Document& doc, uint32_t frontier, uint32_t probe_at, std::optional<size_t>* rescued);
   parsing::ParseLimits limits() const;
 
   std::string prefix_, suffix_, completion_;
   std::string pending_;  // accepted bytes of an incomplete UTF-8 character, not yet parsed
   std::string closing_;  // the closing tail after the completion in document_
+  std::optional<size_t> open_probe_;    // the last probe the accepted text needed (a string left open)
+  std::string checked_;                 // the text of the last viable() call...
+  std::optional<size_t> checked_probe_; // ...and the probe it needed
   parsing::Document document_;
   std::vector<OpenBracket> enclosing_;  // brackets open at the cursor
   bool strict_enclosing_ = true;        // prefix + suffix parses cleanly: trust enclosing_'s order

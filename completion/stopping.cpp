@@ -1,0 +1,311 @@
+// Completion modes and the stop rule; the rules are in stopping.h.
+#include "completion/stopping.h"
+
+#include <algorithm>
+#include <cctype>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "completion/lines.h"
+#include "parsing/document.h"
+#include "parsing/nodes.h"
+
+namespace astfill::completion {
+
+namespace {
+
+using parsing::Document;
+using parsing::Scope;
+using parsing::same_node;
+
+bool declaration_scope(Scope::Kind kind) {
+  return kind == Scope::Kind::File || kind == Scope::Kind::Class || kind == Scope::Kind::Namespace;
+}
+
+bool has_word_char(std::string_view s) {
+  return std::any_of(s.begin(), s.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
+}
+
+// Calls f(node) for the nodes overlapping [from, to) in document order until
+// it returns true; whether one did.
+template <typename F>
+bool any_node(const Document& doc, uint32_t from, uint32_t to, F&& f) {
+  TSNode root = doc.root();
+  if (ts_node_is_null(root)) return false;
+  TSTreeCursor cursor = ts_tree_cursor_new(root);
+  bool found = false;
+  for (;;) {
+    TSNode node = ts_tree_cursor_current_node(&cursor);
+    if (ts_node_start_byte(node) >= to) break;
+    bool descend = ts_node_end_byte(node) > from;
+    if (descend && f(node)) {
+      found = true;
+      break;
+    }
+    if (descend && ts_tree_cursor_goto_first_child(&cursor)) continue;
+    bool moved = false;
+    while (!(moved = ts_tree_cursor_goto_next_sibling(&cursor)))
+      if (!ts_tree_cursor_goto_parent(&cursor)) break;
+    if (!moved) break;
+  }
+  ts_tree_cursor_delete(&cursor);
+  return found;
+}
+
+// A statement of the language that starts at or after `from`, ends at or
+// before `to`, and has no syntax error.
+bool complete_statement(const Document& doc, uint32_t from, uint32_t to) {
+  return any_node(doc, from, to, [&](TSNode node) {
+    return ts_node_start_byte(node) >= from && ts_node_end_byte(node) <= to &&
+           doc.language()->statements.contains(node) && !ts_node_has_error(node);
+  });
+}
+
+// Whether the code in [from, to) is whole and ends a statement at `to`: no
+// error node starts there, and the token ending at `to` ends a statement or
+// is a direct child of the file or a block (C's `struct P {...};`).
+bool ends_statement(const Document& doc, uint32_t from, uint32_t to) {
+  bool broken = any_node(doc, from, to, [&](TSNode node) {
+    return ts_node_start_byte(node) >= from &&
+           (ts_node_is_missing(node) || ts_node_symbol(node) == static_cast<TSSymbol>(-1));
+  });
+  if (broken || to == 0) return false;
+  TSNode leaf = ts_node_descendant_for_byte_range(doc.root(), to - 1, to - 1);
+  if (ts_node_is_null(leaf) || ts_node_end_byte(leaf) != to) return false;
+  for (TSNode node = leaf; !ts_node_is_null(node); node = ts_node_parent(node)) {
+    if (ts_node_end_byte(node) != to) break;
+    if (doc.language()->statements.contains(node)) return true;
+  }
+  TSNode parent = ts_node_parent(leaf);
+  return !ts_node_is_null(parent) &&
+         (same_node(parent, doc.root()) || doc.language()->blocks.contains(parent));
+}
+
+// Whether the cursor sits where a definition may start (file, class or
+// namespace level). An empty Python body is a syntax error that hides the
+// function around the cursor, so a placeholder statement fills it first.
+bool at_declaration_level(const parsing::Language& language, std::string_view prefix, std::string_view suffix) {
+  std::string text(prefix);
+  if (language.id == "python") text += "pass";
+  text += suffix;
+  Document whole(language.id, std::move(text));
+  return declaration_scope(whole.scope_at(static_cast<uint32_t>(prefix.size())).kind);
+}
+
+// Whether `byte` lies in a string or comment token (where indentation says nothing).
+bool in_string_or_comment(const Document& doc, uint32_t byte) {
+  if (!doc.tree()) return false;
+  TSNode node = ts_node_descendant_for_byte_range(doc.root(), byte, byte);
+  for (; !ts_node_is_null(node); node = ts_node_parent(node)) {
+    std::string_view type = ts_node_type(node);
+    if (type.find("string") != std::string_view::npos || doc.language()->comments.contains(node)) return true;
+    if (ts_node_start_byte(node) < byte && ts_node_child_count(node) > 1) break;
+  }
+  return false;
+}
+
+// Whether the `{` at `brace` opens a block (a body), not an initializer, an
+// object or a JSX expression: the innermost block around `cursor` starts there.
+bool opens_block(const Document& doc, uint32_t brace, uint32_t cursor) {
+  std::optional<TSNode> block;
+  for (TSNode node : parsing::path_at(doc.root(), cursor))
+    if (doc.language()->blocks.contains(node)) block = node;
+  return block && ts_node_start_byte(*block) == brace;
+}
+
+// A line that continues the statement above it rather than starting one.
+bool continues_statement(std::string_view line) {
+  line = trim(line);
+  if (line.empty()) return true;
+  if (is_closer(line[0]) || line[0] == '.' || line[0] == '&' || line[0] == '|' || line[0] == '+' ||
+      line[0] == '?' || line[0] == ':')
+    return true;
+  for (std::string_view word : {"else", "elif", "except", "finally", "catch", "where"})
+    if (line.starts_with(word) && (line.size() == word.size() || !has_word_char(line.substr(word.size(), 1))))
+      return true;
+  return false;
+}
+
+// Each line of the completion that has been started: its offset and text
+// (the first line continues the cursor's line).
+struct Line {
+  size_t start;
+  std::string_view text;
+  bool finished;  // a '\n' follows it
+};
+
+std::vector<Line> lines_of(std::string_view text) {
+  std::vector<Line> lines;
+  for (size_t start = 0;;) {
+    size_t nl = text.find('\n', start);
+    if (nl == std::string_view::npos) {
+      lines.push_back({start, text.substr(start), false});
+      return lines;
+    }
+    lines.push_back({start, text.substr(start, nl - start), true});
+    start = nl + 1;
+  }
+}
+
+// Where to cut before line `i` (the '\n' ending the line above it, or 0).
+size_t before_line(const std::vector<Line>& lines, size_t i) { return i == 0 ? 0 : lines[i].start - 1; }
+
+}  // namespace
+
+const char* to_string(CompletionMode mode) {
+  return mode == CompletionMode::SingleLine ? "single-line" : "multi-line";
+}
+
+CompletionMode mode_at(std::string_view language_id, std::string_view prefix, std::string_view suffix) {
+  const parsing::Language* language = parsing::find_language(language_id);
+  const bool python = language && language->id == "python";
+  std::string_view before = trim(last_line(prefix));
+  std::string_view after = trim(first_line(suffix));
+
+  if (!after.empty()) {  // rule 1
+    bool empty_braces = language && !python && before.ends_with('{') && after.starts_with('}') &&
+                        opens_block(Document(language_id, std::string(prefix) + std::string(suffix)),
+                                    static_cast<uint32_t>(prefix.rfind('{')), static_cast<uint32_t>(prefix.size()));
+    return empty_braces ? CompletionMode::MultiLine : CompletionMode::SingleLine;
+  }
+  if (!before.empty()) {  // rule 2
+    bool opener = python ? before.ends_with(':') : before.ends_with('{');
+    return opener ? CompletionMode::MultiLine : CompletionMode::SingleLine;
+  }
+  // Rule 3: a blank line.
+  if (language && at_declaration_level(*language, prefix, suffix)) return CompletionMode::MultiLine;
+  std::string_view next = first_nonblank_line(suffix.substr(std::min(suffix.size(), first_line(suffix).size())));
+  if (next.empty()) return CompletionMode::MultiLine;
+  bool block_ends = indentation(next) < indentation(last_line(prefix)) || is_closer(trim(next)[0]);
+  return block_ends ? CompletionMode::MultiLine : CompletionMode::SingleLine;
+}
+
+StopRule::StopRule(const SyntaxGuard& guard, CompletionMode mode) : guard_(guard), mode_(mode) {
+  std::string_view prefix = guard.prefix(), suffix = guard.suffix();
+  rest_of_line_ = std::string(trim(first_line(suffix)));
+  next_line_ = std::string(trim(first_nonblank_line(suffix)));
+  std::string_view line = last_line(prefix);
+  base_indent_ = indentation(line);
+  const bool blank = is_blank(line);
+  block_indent_ = blank ? base_indent_ : base_indent_ + 1;
+  if (blank && guard.supported()) declaration_level_ = at_declaration_level(*guard.document().language(), prefix, suffix);
+}
+
+bool StopRule::stop(size_t keep, const char* reason) {
+  keep_ = keep;
+  reason_ = reason;
+  return true;
+}
+
+bool StopRule::should_stop() {
+  const std::string& text = guard_.completion();
+  keep_ = text.size();
+  reason_ = "";
+  if (mode_ == CompletionMode::SingleLine) return single_line();
+  // Several rules may fire on one token that carried several lines: the
+  // earliest cut wins.
+  size_t best_keep = text.size() + 1;
+  const char* best_reason = "";
+  auto consider = [&](bool fired) {
+    if (fired && keep_ < best_keep) {
+      best_keep = keep_;
+      best_reason = reason_;
+    }
+  };
+  consider(closed_enclosing());
+  consider(repeats_suffix());
+  consider(left_block());
+  consider(statement_done());
+  if (best_keep > text.size()) {
+    keep_ = text.size();
+    reason_ = "";
+    return false;
+  }
+  return stop(best_keep, best_reason);
+}
+
+bool StopRule::single_line() {
+  const std::string& text = guard_.completion();
+  size_t nl = text.find('\n');
+  if (nl != std::string::npos) return stop(nl, "end of line");
+  // The completion reached what follows the cursor (`foo(a|)` → `, b)`):
+  // when that is a closer, only once the completion closed the enclosing
+  // bracket itself (`bar()` is not the end of `foo(bar()`).
+  if (rest_of_line_.empty() || !trim_right(text).ends_with(rest_of_line_)) return false;
+  bool closes = std::any_of(rest_of_line_.begin(), rest_of_line_.end(), is_closer);
+  if (closes && !guard_.brackets().closes_enclosing) return false;
+  return stop(text.size(), "reached the suffix");
+}
+
+bool StopRule::closed_enclosing() {
+  const std::string& text = guard_.completion();
+  std::optional<size_t> at = guard_.brackets().closes_enclosing;
+  if (!at || *at >= text.size()) return false;
+  const char closer = text[*at];
+  std::string_view ahead = trim_left(guard_.suffix());
+  if (ahead.empty() || ahead[0] != closer) return stop(*at + 1, "closed the enclosing block");
+  // The suffix closes it already: keep what came before the closer, and
+  // not the closer's line if it holds nothing else.
+  size_t line_start = *at == 0 ? std::string::npos : text.rfind('\n', *at - 1);
+  std::string_view before = std::string_view(text).substr(
+      line_start == std::string::npos ? 0 : line_start + 1, *at - (line_start == std::string::npos ? 0 : line_start + 1));
+  size_t keep = is_blank(before) ? (line_start == std::string::npos ? 0 : line_start) : *at;
+  return stop(keep, "closed the enclosing block");
+}
+
+bool StopRule::repeats_suffix() {
+  if (next_line_.empty() || !has_word_char(next_line_)) return false;
+  std::vector<Line> lines = lines_of(guard_.completion());
+  for (size_t i = 0; i < lines.size(); ++i)
+    if (lines[i].finished && trim(lines[i].text) == next_line_) return stop(before_line(lines, i), "repeats the suffix");
+  return false;
+}
+
+bool StopRule::left_block() {
+  if (block_indent_ == 0) return false;
+  const auto cursor = static_cast<uint32_t>(guard_.prefix().size());
+  std::vector<Line> lines = lines_of(guard_.completion());
+  for (size_t i = 1; i < lines.size(); ++i) {
+    std::string_view line = lines[i].text;
+    if (is_blank(line) || indentation(line) >= block_indent_ || is_closer(trim(line)[0])) continue;
+    auto first = static_cast<uint32_t>(cursor + lines[i].start + indentation(line));
+    if (first < guard_.completion_end() && in_string_or_comment(guard_.document(), first)) continue;
+    return stop(before_line(lines, i), "left the block");
+  }
+  return false;
+}
+
+bool StopRule::statement_done() {
+  if (!declaration_level_ || !guard_.supported()) return false;
+  const Document& doc = guard_.document();
+  const std::string& text = guard_.completion();
+  const auto cursor = static_cast<uint32_t>(guard_.prefix().size());
+  const size_t parsed = guard_.completion_end() - cursor;  // the completion's bytes in the tree
+  const auto& open = guard_.brackets().open;
+  auto inside_brackets = [&](size_t offset) {
+    return std::any_of(open.begin(), open.end(), [&](const OpenBracket& b) { return b.at < cursor + offset; });
+  };
+  std::vector<Line> lines = lines_of(text);
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const Line& line = lines[i];
+    if (line.start + line.text.size() > parsed) break;
+    std::string_view code = trim_right(line.text);
+    // A brace language's statement ends with its line: `}` or `;` at the
+    // block's indentation, the statement in the tree complete.
+    if (line.finished && !code.empty() && (code.back() == '}' || code.back() == ';') &&
+        indentation(line.text) <= base_indent_ && !inside_brackets(line.start + code.size())) {
+      auto end = static_cast<uint32_t>(cursor + line.start + code.size());
+      if (ends_statement(doc, cursor, end)) return stop(line.start + code.size(), "statement complete");
+    }
+    // Any language: a new line starts at the block's indentation after a
+    // complete statement.
+    if (i > 0 && !is_blank(line.text) && indentation(line.text) <= base_indent_ &&
+        !continues_statement(line.text) && !inside_brackets(line.start) &&
+        complete_statement(doc, cursor, static_cast<uint32_t>(cursor + line.start)))
+      return stop(before_line(lines, i), "statement complete");
+  }
+  return false;
+}
+
+}  // namespace astfill::completion

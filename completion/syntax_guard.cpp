@@ -1,0 +1,521 @@
+// SyntaxGuard: candidate checks on a copy of the document, bracket pairing
+// over the tree's tokens, the frontier, closing probes, and the search for
+// the longest valid prefix. The rules are in syntax_guard.h.
+#include "completion/syntax_guard.h"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <chrono>
+#include <map>
+#include <mutex>
+
+#include "completion/lines.h"
+#include "parsing/nodes.h"
+
+namespace astfill::completion {
+
+namespace {
+
+using parsing::Document;
+using parsing::ParseStatus;
+
+// ts_builtin_sym_error; tree-sitter 0.20.7 has no ts_node_is_error.
+constexpr TSSymbol kErrorSymbol = static_cast<TSSymbol>(-1);
+
+// Whether `text` ends inside a UTF-8 sequence (a token may carry half a character).
+bool ends_mid_character(std::string_view text) {
+  for (size_t back = 1; back <= 4 && back <= text.size(); ++back) {
+    auto c = static_cast<unsigned char>(text[text.size() - back]);
+    if ((c & 0xC0) == 0x80) continue;  // a continuation byte: look further back
+    size_t length = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 1;
+    return length > back;
+  }
+  return false;
+}
+
+// Calls f(leaf) for every token (leaf, not MISSING) that starts in [from, to),
+// in document order, descending only into nodes that reach past `from`.
+template <typename F>
+void for_each_token(TSNode root, uint32_t from, uint32_t to, F&& f) {
+  if (ts_node_is_null(root)) return;
+  TSTreeCursor cursor = ts_tree_cursor_new(root);
+  for (;;) {
+    TSNode node = ts_tree_cursor_current_node(&cursor);
+    const uint32_t start = ts_node_start_byte(node);
+    if (start >= to) break;  // pre-order: every later node starts here or later
+    bool descend = false;
+    if (ts_node_end_byte(node) > from || start >= from) {
+      if (ts_node_child_count(node) > 0) descend = true;
+      else if (start >= from && !ts_node_is_missing(node)) f(node);
+    }
+    if (descend && ts_tree_cursor_goto_first_child(&cursor)) continue;
+    bool moved = false;
+    while (!(moved = ts_tree_cursor_goto_next_sibling(&cursor)))
+      if (!ts_tree_cursor_goto_parent(&cursor)) break;
+    if (!moved) break;
+  }
+  ts_tree_cursor_delete(&cursor);
+}
+
+// A bracket token: the closing byte it expects (opener) or is (closer), and
+// how many brackets it stands for (`[[` and `]]` are C++ attribute tokens).
+struct BracketToken {
+  bool opens = false;
+  char closer = 0;
+  int count = 0;
+};
+
+BracketToken bracket_of(TSNode leaf) {
+  std::string_view type = ts_node_type(leaf);
+  if (!ts_node_is_named(leaf) || type == "{" || type == "}") {
+    if (type == "(") return {true, ')', 1};
+    if (type == "[") return {true, ']', 1};
+    if (type == "{" || type == "${" || type == "#{") return {true, '}', 1};
+    if (type == "[[") return {true, ']', 2};
+    if (type == ")") return {false, ')', 1};
+    if (type == "]") return {false, ']', 1};
+    if (type == "}") return {false, '}', 1};
+    if (type == "]]") return {false, ']', 2};
+  }
+  return {};
+}
+
+// The brackets open at `cursor`: every bracket token before it that no later
+// token before it closes.
+std::vector<OpenBracket> enclosing_brackets(const Document& doc, uint32_t cursor) {
+  std::vector<OpenBracket> stack;
+  for_each_token(doc.root(), 0, cursor, [&](TSNode leaf) {
+    BracketToken b = bracket_of(leaf);
+    for (int i = 0; i < b.count; ++i) {
+      if (b.opens) {
+        stack.push_back({ts_node_start_byte(leaf), b.closer});
+        continue;
+      }
+      // Broken code: a closer that does not match the top closes the nearest
+      // bracket it does match, if any.
+      auto it = std::find_if(stack.rbegin(), stack.rend(), [&](const OpenBracket& o) { return o.closer == b.closer; });
+      if (it != stack.rend()) stack.erase(std::next(it).base(), stack.end());
+    }
+  });
+  return stack;
+}
+
+// Pairs the completion's bracket tokens ([cursor, end) of doc) with each
+// other and with the brackets open at the cursor. `strict`: a closer of an
+// enclosing bracket must match the innermost one; otherwise (the file is
+// broken already, so the enclosing stack may hold strays) any one it matches.
+CompletionBrackets pair_brackets(const Document& doc, uint32_t cursor, uint32_t end,
+                                 const std::vector<OpenBracket>& enclosing, bool strict) {
+  CompletionBrackets out;
+  size_t outer = enclosing.size();
+  for_each_token(doc.root(), cursor, end, [&](TSNode leaf) {
+    BracketToken b = bracket_of(leaf);
+    for (int i = 0; i < b.count && !out.unmatched; ++i) {
+      if (b.opens) {
+        out.open.push_back({ts_node_start_byte(leaf), b.closer});
+      } else if (!out.open.empty()) {
+        if (out.open.back().closer != b.closer) out.unmatched = true;
+        else out.open.pop_back();
+      } else {
+        size_t match = outer;
+        while (match > 0 && enclosing[match - 1].closer != b.closer && !strict) --match;
+        if (match == 0 || enclosing[match - 1].closer != b.closer) {
+          out.unmatched = true;
+        } else {
+          outer = match - 1;
+          if (!out.closes_enclosing) out.closes_enclosing = ts_node_start_byte(leaf) - cursor;
+        }
+      }
+    }
+  });
+  out.enclosing_open = outer;
+  return out;
+}
+
+// The frontier for errors_introduced: the end of the last token. Trailing
+// blanks are not tokens; newlines are not either, except a Python newline
+// outside brackets, not escaped and not after a decorator, which ends a
+// statement.
+uint32_t frontier_of(std::string_view text, uint32_t cursor, bool python, bool in_brackets) {
+  size_t end = text.size();
+  while (end > cursor && is_blank_char(text[end - 1])) --end;
+  size_t newlines = end;
+  while (newlines > cursor && (text[newlines - 1] == '\n' || is_blank_char(text[newlines - 1]))) --newlines;
+  // A decorator's line is followed by what it decorates.
+  const bool decorator = trim(last_line(text.substr(0, newlines))).starts_with('@');
+  const bool escaped = newlines > 0 && text[newlines - 1] == '\\';
+  const bool significant = python && !in_brackets && newlines < end && !decorator && !escaped;
+  if (!significant) end = newlines;
+  return static_cast<uint32_t>(std::max<size_t>(end, cursor));
+}
+
+// The outermost errors before `frontier`, as errors_introduced sees them:
+// `finished` when one would count regardless of where it came from (an
+// ERROR ending before the frontier, or a MISSING node before it), `pending`
+// when an ERROR reaches the frontier. Subtrees without errors are skipped.
+struct ErrorState {
+  bool finished = false;
+  bool pending = false;
+};
+
+ErrorState error_state(TSNode root, uint32_t frontier) {
+  ErrorState state;
+  if (ts_node_is_null(root) || !ts_node_has_error(root)) return state;
+  TSTreeCursor cursor = ts_tree_cursor_new(root);
+  for (;;) {
+    TSNode node = ts_tree_cursor_current_node(&cursor);
+    bool descend = false;
+    if (ts_node_start_byte(node) < frontier) {
+      if (ts_node_symbol(node) == kErrorSymbol) {
+        (ts_node_end_byte(node) < frontier ? state.finished : state.pending) = true;
+      } else if (ts_node_is_missing(node)) {
+        state.finished = true;
+      } else {
+        descend = ts_node_has_error(node);
+      }
+    }
+    if (state.finished) break;
+    if (descend && ts_tree_cursor_goto_first_child(&cursor)) continue;
+    bool moved = false;
+    while (!(moved = ts_tree_cursor_goto_next_sibling(&cursor)))
+      if (!ts_tree_cursor_goto_parent(&cursor)) break;
+    if (!moved) break;
+  }
+  ts_tree_cursor_delete(&cursor);
+  return state;
+}
+
+// The first error at any depth that lies inside (from, frontier): an ERROR
+// ending before the frontier or a MISSING node. errors_introduced looks at
+// outermost errors only, and a text with something appended after the
+// frontier (a probe, closers) may be wrapped whole in one ERROR that hides
+// the candidate's own inside it; bytes inside the candidate had no error
+// before it, so any error there is the candidate's.
+std::optional<uint32_t> inner_error(TSNode root, uint32_t from, uint32_t frontier) {
+  if (ts_node_is_null(root) || !ts_node_has_error(root)) return std::nullopt;
+  TSTreeCursor cursor = ts_tree_cursor_new(root);
+  std::optional<uint32_t> found;
+  for (;;) {
+    TSNode node = ts_tree_cursor_current_node(&cursor);
+    const uint32_t start = ts_node_start_byte(node), end = ts_node_end_byte(node);
+    if (start >= frontier) break;
+    bool descend = false;
+    if (end > from) {
+      bool error = ts_node_symbol(node) == kErrorSymbol;
+      if (start > from && ((error && end < frontier) || ts_node_is_missing(node))) found = start;
+      else descend = ts_node_has_error(node);
+    }
+    if (found) break;
+    if (descend && ts_tree_cursor_goto_first_child(&cursor)) continue;
+    bool moved = false;
+    while (!(moved = ts_tree_cursor_goto_next_sibling(&cursor)))
+      if (!ts_tree_cursor_goto_parent(&cursor)) break;
+    if (!moved) break;
+  }
+  ts_tree_cursor_delete(&cursor);
+  return found;
+}
+
+// Text inserted at the frontier to close a string or comment left open
+// there, the opener that must occur before the frontier for the probe to be
+// worth a parse, and whether what it closes may span lines (then the opener
+// is looked for anywhere before the frontier, else only on the lines from
+// the first error or the cursor, whichever is earlier).
+struct Probe {
+  std::string_view closing, opener;
+  bool multiline;
+};
+constexpr std::array<Probe, 10> kProbes{{
+    // Longer closers first: the first probe that works is remembered for the
+    // next token, and `"""` still works when the string grows, where `"` may
+    // only seem to (it leaves `"""abc"` open after the frontier, pending).
+    {"\"\"\"", "\"\"\"", true},
+    {"'''", "'''", true},
+    {"\"#", "#\"", true},
+    {")\"", "R\"", true},
+    {"}\"", "{", false},  // a Python f-string's replacement field
+    {"}`", "${", true},
+    {"*/", "/*", true},
+    {"\"", "\"", true},  // Rust strings span lines
+    {"'", "'", false},
+    {"`", "`", true},
+}};
+// The grammar's keywords: its anonymous tokens that are words.
+const std::vector<std::string>& keywords(const TSLanguage* grammar) {
+  static std::mutex mu;
+  static std::map<const TSLanguage*, std::vector<std::string>> cache;
+  std::lock_guard lock(mu);
+  auto [it, fresh] = cache.try_emplace(grammar);
+  if (!fresh) return it->second;
+  const uint32_t count = ts_language_symbol_count(grammar);
+  for (uint32_t s = 0; s < count; ++s) {
+    if (ts_language_symbol_type(grammar, static_cast<TSSymbol>(s)) != TSSymbolTypeAnonymous) continue;
+    std::string_view name = ts_language_symbol_name(grammar, static_cast<TSSymbol>(s));
+    if (!name.empty() && std::all_of(name.begin(), name.end(), [](char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_'; }))
+      it->second.emplace_back(name);
+  }
+  return it->second;
+}
+
+bool is_word_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
+
+// Where the word the text ends with begins, when that word may still grow
+// into another token: a keyword (`f` of `for`, `els` of `else`) or a number
+// (`1.5e` of `1.5e3`, `0x`); nullopt otherwise.
+std::optional<uint32_t> unfinished_word(std::string_view text, uint32_t from, const TSLanguage* grammar) {
+  size_t start = text.size();
+  while (start > from && is_word_char(text[start - 1])) --start;
+  if (start == text.size()) return std::nullopt;
+  std::string_view word = text.substr(start);
+  if (std::isdigit(static_cast<unsigned char>(word[0]))) {
+    // A number with a letter may be half an exponent or a radix prefix.
+    bool letter = std::any_of(word.begin(), word.end(), [](char c) { return std::isalpha(static_cast<unsigned char>(c)); });
+    return letter ? std::optional<uint32_t>(static_cast<uint32_t>(start)) : std::nullopt;
+  }
+  for (const std::string& keyword : keywords(grammar))
+    if (keyword.starts_with(word)) return static_cast<uint32_t>(start);
+  return std::nullopt;
+}
+
+// Outermost ERROR and MISSING nodes, as (start byte, symbol; 0 for ERROR).
+struct ErrorMark {
+  uint32_t byte;
+  TSSymbol symbol;
+  bool operator<(const ErrorMark& o) const { return byte != o.byte ? byte < o.byte : symbol < o.symbol; }
+  bool operator==(const ErrorMark& o) const = default;
+};
+
+std::vector<ErrorMark> error_marks(TSNode root) {
+  std::vector<ErrorMark> marks;
+  if (ts_node_is_null(root) || !ts_node_has_error(root)) return marks;
+  TSTreeCursor cursor = ts_tree_cursor_new(root);
+  for (;;) {
+    TSNode node = ts_tree_cursor_current_node(&cursor);
+    bool descend = false;
+    if (ts_node_symbol(node) == kErrorSymbol) marks.push_back({ts_node_start_byte(node), 0});
+    else if (ts_node_is_missing(node)) marks.push_back({ts_node_start_byte(node), ts_node_symbol(node)});
+    else descend = ts_node_has_error(node);
+    if (descend && ts_tree_cursor_goto_first_child(&cursor)) continue;
+    bool moved = false;
+    while (!(moved = ts_tree_cursor_goto_next_sibling(&cursor)))
+      if (!ts_tree_cursor_goto_parent(&cursor)) break;
+    if (!moved) break;
+  }
+  ts_tree_cursor_delete(&cursor);
+  return marks;
+}
+
+// Whether `with` (the text of `without` plus an insertion of `inserted`
+// bytes at `at`) has an error `without` lacks, anywhere. Bytes map as in
+// Document::errors_introduced: before the insertion to themselves, after it
+// shifted back, at its edges to `at`; inside it to nothing.
+bool has_new_errors(const Document& with, const std::vector<ErrorMark>& before, uint32_t at, uint32_t inserted) {
+  for (const ErrorMark& mark : error_marks(with.root())) {
+    uint32_t byte = mark.byte;
+    if (byte > at && byte < at + inserted) return true;
+    if (byte >= at + inserted) byte -= inserted;
+    if (!std::binary_search(before.begin(), before.end(), ErrorMark{byte, mark.symbol})) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+size_t count_syntax_errors(const Document& doc) { return error_marks(doc.root()).size(); }
+
+SyntaxGuard::SyntaxGuard(std::string_view language_id, std::string prefix, std::string suffix,
+                         const CancellationToken& cancel)
+    : prefix_(std::move(prefix)),
+      suffix_(std::move(suffix)),
+      document_(language_id, prefix_, parsing::ParseLimits{cancel}),
+      cancel_(cancel) {
+  if (!supported()) return;
+  const auto cursor = static_cast<uint32_t>(prefix_.size());
+  enclosing_ = enclosing_brackets(document_, cursor);
+  Document whole(language_id, prefix_ + suffix_, limits());
+  strict_enclosing_ = whole.status() == ParseStatus::Parsed && !whole.has_syntax_errors();
+  brackets_.enclosing_open = enclosing_.size();
+  closing_ = closing_of(brackets_);
+  if (!closing_.empty()) document_.edit(cursor, cursor, closing_, limits());
+  open_probe_ = probe_open_at_cursor();
+}
+
+std::optional<size_t> SyntaxGuard::probe_open_at_cursor() const {
+  const size_t errors = count_syntax_errors(document_);
+  if (errors == 0) return std::nullopt;
+  const auto cursor = static_cast<uint32_t>(prefix_.size());
+  std::string_view before = prefix_;
+  std::string_view on_line = last_line(before);
+  for (size_t i = 0; i < kProbes.size(); ++i) {
+    if ((kProbes[i].multiline ? before : on_line).find(kProbes[i].opener) == std::string_view::npos) continue;
+    Document closed = document_;
+    if (closed.edit(cursor, cursor, kProbes[i].closing, limits()) != ParseStatus::Parsed) break;
+    if (count_syntax_errors(closed) < errors) return i;
+  }
+  return std::nullopt;
+}
+
+parsing::ParseLimits SyntaxGuard::limits() const { return parsing::ParseLimits{cancel_}; }
+
+bool SyntaxGuard::supported() const { return document_.tree() != nullptr; }
+
+uint32_t SyntaxGuard::completion_end() const {
+  return static_cast<uint32_t>(document_.text().size() - closing_.size());
+}
+
+std::string SyntaxGuard::closing_of(const CompletionBrackets& brackets) const {
+  std::string closing;
+  for (auto it = brackets.open.rbegin(); it != brackets.open.rend(); ++it) closing += it->closer;
+  for (size_t i = brackets.enclosing_open; i > 0; --i) closing += enclosing_[i - 1].closer;
+  // On a line of its own, so that a line comment does not swallow it.
+  return closing.empty() ? closing : "\n" + closing;
+}
+
+bool SyntaxGuard::append(Document& doc, std::string_view piece, CompletionBrackets* brackets,
+                         std::string* closing) const {
+  const auto cursor = static_cast<uint32_t>(prefix_.size());
+  const uint32_t at = completion_end();
+  if (doc.edit(at, at, piece, limits()) != ParseStatus::Parsed) return false;
+  const auto end = static_cast<uint32_t>(at + piece.size());
+  *brackets = pair_brackets(doc, cursor, end, enclosing_, strict_enclosing_);
+  *closing = closing_of(*brackets);
+  if (!brackets->unmatched && *closing != closing_) {
+    if (doc.edit(end, static_cast<uint32_t>(end + closing_.size()), *closing, limits()) != ParseStatus::Parsed)
+      return false;
+  }
+  return true;
+}
+
+bool SyntaxGuard::viable(std::string_view piece) {
+  if (!supported() || piece.empty() || cancel_.cancelled()) return true;
+  std::string tail = pending_ + std::string(piece);
+  if (ends_mid_character(tail)) return true;
+  auto start = std::chrono::steady_clock::now();
+  bool ok = check(tail, &checked_probe_);
+  checked_ = tail;
+  ++stats_.checks;
+  if (!ok) ++stats_.rejections;
+  stats_.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return ok;
+}
+
+bool SyntaxGuard::check(std::string_view tail, std::optional<size_t>* rescued) {
+  const auto cursor = static_cast<uint32_t>(prefix_.size());
+  *rescued = std::nullopt;
+  Document trial = document_;
+  CompletionBrackets brackets;
+  std::string closing;
+  if (!append(trial, tail, &brackets, &closing)) return true;  // cancelled or timed out
+  if (brackets.unmatched) return false;
+  const auto end = static_cast<uint32_t>(completion_end() + tail.size());
+  const bool python = trial.language()->id == "python";
+  const bool in_brackets = brackets.enclosing_open > 0 || !brackets.open.empty();
+  std::string_view text = std::string_view(trial.text()).substr(0, end);
+  if (clean(trial, frontier_of(text, cursor, python, in_brackets), end, rescued)) return true;
+
+  // A word at the frontier may be the start of a keyword or a number, which
+  // the closing tail makes a token in the wrong place (`[x for` is fine,
+  // `[x f\n]` is not; `1.5e` lexes as `1.5` `e`): judge the text without it,
+  // and the word once it is finished.
+  std::optional<uint32_t> word = unfinished_word(text, cursor, trial.language()->grammar);
+  if (!word) return false;
+  ++stats_.keyword_parses;
+  Document shorter = trial;
+  if (shorter.edit(*word, end, "", limits()) != ParseStatus::Parsed) return true;
+  text = std::string_view(shorter.text()).substr(0, *word);
+  return clean(shorter, frontier_of(text, cursor, python, in_brackets), *word, rescued);
+}
+
+bool SyntaxGuard::clean(const Document& doc, uint32_t frontier, uint32_t probe_at, std::optional<size_t>* rescued) {
+  const auto cursor = static_cast<uint32_t>(prefix_.size());
+  std::optional<uint32_t> first_error;
+  if (error_state(doc.root(), frontier).finished) {
+    ++stats_.base_parses;
+    parsing::SyntaxCheck found = doc.errors_introduced(cursor, frontier);
+    if (found.introduced) first_error = found.first_error;
+  }
+  if (!first_error) first_error = inner_error(doc.root(), cursor, frontier);
+  if (!first_error) return true;
+
+  // The probes worth a parse: the one the accepted text last needed (a
+  // string left open, maybe by the prefix), those whose opener the
+  // completion wrote, and single-line ones opening on the first error's line.
+  std::string_view before = std::string_view(doc.text()).substr(0, frontier);
+  std::string_view written = before.substr(std::min<size_t>(before.size(), cursor));
+  size_t line = before.rfind('\n', std::min(*first_error, cursor));
+  std::string_view on_lines = before.substr(line == std::string_view::npos ? 0 : line);
+  auto worth = [&](size_t i) {
+    if (open_probe_ == i) return true;
+    const Probe& probe = kProbes[i];
+    return written.find(probe.opener) != std::string_view::npos ||
+           (!probe.multiline && on_lines.find(probe.opener) != std::string_view::npos);
+  };
+  std::array<size_t, kProbes.size()> order{};
+  size_t n = 0;
+  if (open_probe_) order[n++] = *open_probe_;
+  for (size_t i = 0; i < kProbes.size(); ++i)
+    if (i != open_probe_ && worth(i)) order[n++] = i;
+  for (size_t k = 0; k < n; ++k) {
+    ++stats_.probes;
+    Document closed = doc;
+    if (closed.edit(probe_at, probe_at, kProbes[order[k]].closing, limits()) != ParseStatus::Parsed) return true;
+    if (!closed.errors_introduced(cursor, frontier).introduced && !inner_error(closed.root(), cursor, frontier)) {
+      *rescued = order[k];
+      return true;
+    }
+  }
+  return false;
+}
+
+void SyntaxGuard::accept(std::string_view piece) {
+  completion_ += piece;
+  boundaries_.push_back(completion_.size());
+  pending_ += piece;
+  if (!supported() || ends_mid_character(pending_)) return;
+  // Which string or comment the text leaves open: known from viable() when
+  // it was asked about this piece, else found out now. A piece that needed
+  // no probe may still leave the string open (its errors only pending), so
+  // the last probe that was needed is kept; trying it costs one parse.
+  if (pending_ != checked_ && !cancel_.cancelled()) check(pending_, &checked_probe_);
+  if (checked_probe_) open_probe_ = checked_probe_;
+  checked_.clear();
+  std::string closing;
+  CompletionBrackets brackets;
+  append(document_, pending_, &brackets, &closing);
+  if (brackets.unmatched && closing != closing_) {
+    // An unmatched closer was accepted anyway: keep the old closers, which
+    // the tree was not re-parsed for, and report the pairing as it is.
+    closing = closing_;
+  }
+  pending_.clear();
+  brackets_ = brackets;
+  closing_ = closing;
+}
+
+size_t SyntaxGuard::longest_valid_prefix() const {
+  if (!supported() || completion_.empty()) return completion_.size();
+  const auto cursor = static_cast<uint32_t>(prefix_.size());
+  Document base(document_.language()->id, prefix_ + suffix_, limits());
+  if (base.status() != ParseStatus::Parsed) return completion_.size();
+  std::vector<ErrorMark> before = error_marks(base.root());
+  std::sort(before.begin(), before.end());
+
+  // Cut points: after every accepted piece and every line end, longest first.
+  std::vector<size_t> cuts = boundaries_;
+  for (size_t i = 0; i < completion_.size(); ++i)
+    if (completion_[i] == '\n') cuts.push_back(i + 1);
+  std::sort(cuts.begin(), cuts.end(), std::greater<>());
+  cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
+  for (size_t cut : cuts) {
+    if (cut == 0 || cut > completion_.size()) continue;
+    std::string_view kept = std::string_view(completion_).substr(0, cut);
+    if (ends_mid_character(kept)) continue;
+    Document trial = base;
+    if (trial.edit(cursor, cursor, kept, limits()) != ParseStatus::Parsed) return 0;
+    if (!has_new_errors(trial, before, cursor, static_cast<uint32_t>(cut))) return cut;
+  }
+  return 0;
+}
+
+}  // namespace astfill::completion

@@ -1,0 +1,165 @@
+// The syntax check behind constrained decoding: while the model writes a
+// completion at a cursor token by token, SyntaxGuard answers "would this
+// token make the code irrecoverably wrong?" and remembers what was accepted.
+//
+// What it parses. The guard keeps a parsing::Document of the prefix, the
+// completion so far and a closing tail: the closers of every bracket still
+// open at the end of the completion, innermost first, on a line of their own
+// (`foo(a, [1` is parsed as `foo(a, [1\n])`, a function body as `...\n}`). It is updated incrementally
+// on every accepted token. The real suffix is not used there: the text after
+// the frontier would be one the completion does not fit yet (it may open
+// brackets the suffix does not close), and tree-sitter's recovery is global,
+// so a suffix that does not fit puts MISSING nodes and small ERRORs before
+// the frontier into correct unfinished code. Without any tail, the open
+// function body at the end of the text makes tree-sitter wrap the whole
+// function in one ERROR, which hides the candidate's mistakes inside it and
+// makes every reparse slow. The suffix is used where the question is about
+// the finished text: longest_valid_prefix, the stop rule and postprocessing.
+//
+// A candidate is rejected when, with it appended,
+//  - it holds a closing bracket that closes nothing, or the wrong thing (the
+//    completion's own brackets must nest; a bracket opened before the cursor
+//    may be closed, innermost first); brackets are tokens of the tree, so
+//    brackets in strings and comments do not count;
+//  - or the text has an error finished before the frontier: a new outermost
+//    one by Document::errors_introduced, or any error nested at any depth
+//    whose bytes lie inside the completion (they had no error before it).
+//    The frontier is the end of the last token: trailing spaces are not a
+//    token, and tree-sitter ends an unfinished construct's ERROR at its last
+//    token, so `foo(1, ` must not count as finished. A Python newline outside
+//    brackets is a token (it ends the statement) and stays before the
+//    frontier, so `x = 1 +\n` is rejected at the newline;
+//  - and no closing probe rescues it: a string or comment that is still open
+//    at the frontier (`x = "abc`, `/* note`) swallows the closing tail or is
+//    an error to tree-sitter (the lexer cannot finish the token, and the rest
+//    is parsed as code), so the check is repeated with a closing quote or
+//    `*/` inserted at the frontier; if one of them leaves no error before the
+//    frontier, the string is merely unfinished. The probes tried are the one
+//    the accepted text needed (the guard remembers which string is open, the
+//    prefix's included) and those whose opener the candidate writes;
+//  - and the candidate does not end with a word that may still grow into a
+//    keyword or a number (`fo` of `for`, `1.5e` of `1.5e3`): such a word is
+//    judged when it is finished, the text before it now.
+//
+// Cost per viable(): a Document copy (ts_tree_copy, a new parser), one
+// incremental reparse (two when the candidate opens or closes a bracket and
+// the tail changes), a walk over the candidate's tokens and one over the
+// error nodes. Only when an error is finished before the frontier (a bad
+// candidate, or a prefix that is broken already) does errors_introduced parse
+// the text without the completion, and the probes parse again. See
+// bench/syntax.cpp for measurements.
+//
+// Not thread-safe: a guard belongs to one decoding loop.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "parsing/document.h"
+#include "support/cancel.h"
+
+namespace astfill::completion {
+
+// A bracket opened and not yet closed: its offset in the text and the byte
+// that closes it.
+struct OpenBracket {
+  uint32_t at = 0;
+  char closer = 0;
+};
+
+// How the completion's tokens pair with brackets (see SyntaxGuard::brackets).
+struct CompletionBrackets {
+  bool unmatched = false;                 // a closer that closes nothing or the wrong bracket
+  std::optional<size_t> closes_enclosing; // offset in the completion of the first closer of a
+                                          // bracket opened before the cursor
+  std::vector<OpenBracket> open;          // opened by the completion and still open
+  size_t enclosing_open = 0;              // brackets opened before the cursor still open
+};
+
+struct SyntaxGuardStats {
+  size_t checks = 0;      // viable() calls that parsed
+  size_t rejections = 0;  // of those, answered false
+  size_t base_parses = 0; // calls that needed errors_introduced's second parse
+  size_t probes = 0;      // closing probes parsed
+  size_t keyword_parses = 0;  // calls that parsed again without an unfinished word
+  double seconds = 0;     // time spent in viable()
+};
+
+class SyntaxGuard {
+ public:
+  // `prefix` and `suffix` are the document's text before and after the
+  // cursor. Parses stop when `cancel` is cancelled; from then on every
+  // candidate is viable (the decoder is being stopped anyway).
+  SyntaxGuard(std::string_view language_id, std::string prefix, std::string suffix,
+              const CancellationToken& cancel = {});
+
+  // Whether the language has a grammar; without one every candidate is viable.
+  bool supported() const;
+
+  // Whether appending `piece` (a token's bytes, possibly an incomplete UTF-8
+  // sequence, then true without parsing) to the completion so far keeps the
+  // code free of irrecoverable syntax errors (the rules are at the top of
+  // this file). Does not change what was accepted.
+  bool viable(std::string_view piece);
+
+  // Appends `piece` to the completion for good (viable or not).
+  void accept(std::string_view piece);
+
+  const std::string& completion() const { return completion_; }
+  const std::string& prefix() const { return prefix_; }
+  const std::string& suffix() const { return suffix_; }
+
+  // The length of the longest prefix of completion(), cut where an accept()
+  // ended or at a line end, such that prefix + that + suffix has no syntax
+  // error that prefix + suffix did not have (anywhere, not only before a
+  // frontier). 0 when none is; completion().size() when the whole is fine.
+  size_t longest_valid_prefix() const;
+
+  // prefix + completion (up to its last complete UTF-8 character) + the
+  // closing tail, parsed; the completion's parsed bytes end at completion_end().
+  const parsing::Document& document() const { return document_; }
+  uint32_t completion_end() const;
+  // How the accepted completion's brackets pair up.
+  const CompletionBrackets& brackets() const { return brackets_; }
+  const SyntaxGuardStats& stats() const { return stats_; }
+
+ private:
+  // *rescued: the probe that made `tail` viable, if one had to.
+  bool check(std::string_view tail, std::optional<size_t>* rescued);
+  // The probe that closes a string or comment the prefix leaves open at the cursor.
+  std::optional<size_t> probe_open_at_cursor() const;
+  // Inserts `piece` at completion_end() of `doc` and replaces the closing
+  // tail with the one the brackets then need (unless a closer is unmatched).
+  // False when the parse was stopped.
+  bool append(parsing::Document& doc, std::string_view piece, CompletionBrackets* brackets,
+              std::string* closing) const;
+  std::string closing_of(const CompletionBrackets& brackets) const;
+  // No new error finished before `frontier` in `doc`, or one that a closing
+  // probe inserted at `probe_at` removes (*rescued: which).
+  bool clean(const parsing::Document& doc, uint32_t frontier, uint32_t probe_at, std::optional<size_t>* rescued);
+  parsing::ParseLimits limits() const;
+
+  std::string prefix_, suffix_, completion_;
+  std::string pending_;  // accepted bytes of an incomplete UTF-8 character, not yet parsed
+  std::string closing_;  // the closing tail after the completion in document_
+  std::optional<size_t> open_probe_;    // the last probe the accepted text needed (a string left open)
+  std::string checked_;                 // the text of the last viable() call...
+  std::optional<size_t> checked_probe_; // ...and the probe it needed
+  parsing::Document document_;
+  std::vector<OpenBracket> enclosing_;  // brackets open at the cursor
+  bool strict_enclosing_ = true;        // prefix + suffix parses cleanly: trust enclosing_'s order
+  CompletionBrackets brackets_;
+  std::vector<size_t> boundaries_;      // completion sizes after each accept()
+  CancellationToken cancel_;
+  SyntaxGuardStats stats_;
+};
+
+// The number of syntax errors in a document: outermost ERROR nodes and
+// MISSING nodes. For tests and callers that compare two texts.
+size_t count_syntax_errors(const parsing::Document& doc);
+
+}  // namespace astfill::completion

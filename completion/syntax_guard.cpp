@@ -1,15 +1,16 @@
 // SyntaxGuard: candidate checks on a copy of the document, bracket pairing
-// over the tree's tokens, the frontier, closing probes, and the search for
-// the longest valid prefix. The rules are in syntax_guard.h.
+// over the tree's tokens, the frontier, hypotheses about open strings (the
+// probes), unfinished words, and the search for the longest valid prefix.
+// The rules are in syntax_guard.h.
 #include "completion/syntax_guard.h"
 
 #include <algorithm>
 #include <array>
 #include <cctype>
 #include <chrono>
-#include <utility>
 #include <map>
 #include <mutex>
+#include <utility>
 
 #include "completion/lines.h"
 #include "parsing/nodes.h"
@@ -151,32 +152,24 @@ uint32_t frontier_of(std::string_view text, uint32_t cursor, bool python, bool i
   return static_cast<uint32_t>(std::max<size_t>(end, cursor));
 }
 
-// The outermost errors before `frontier`, as errors_introduced sees them:
-// `finished` when one would count regardless of where it came from (an
-// ERROR ending before the frontier, or a MISSING node before it), `pending`
-// when an ERROR reaches the frontier. Subtrees without errors are skipped.
-struct ErrorState {
-  bool finished = false;
-  bool pending = false;
-};
-
-ErrorState error_state(TSNode root, uint32_t frontier) {
-  ErrorState state;
-  if (ts_node_is_null(root) || !ts_node_has_error(root)) return state;
+// Whether errors_introduced would count an outermost error before `frontier`
+// regardless of where it came from: an ERROR ending before the frontier, or
+// a MISSING node before it. When there is none (the usual case), there is
+// nothing to compare, and the second parse is saved. Subtrees without
+// errors are skipped.
+bool has_finished_error(TSNode root, uint32_t frontier) {
+  if (ts_node_is_null(root) || !ts_node_has_error(root)) return false;
   TSTreeCursor cursor = ts_tree_cursor_new(root);
+  bool found = false;
   for (;;) {
     TSNode node = ts_tree_cursor_current_node(&cursor);
     bool descend = false;
     if (ts_node_start_byte(node) < frontier) {
-      if (ts_node_symbol(node) == kErrorSymbol) {
-        (ts_node_end_byte(node) < frontier ? state.finished : state.pending) = true;
-      } else if (ts_node_is_missing(node)) {
-        state.finished = true;
-      } else {
-        descend = ts_node_has_error(node);
-      }
+      if (ts_node_symbol(node) == kErrorSymbol) found = ts_node_end_byte(node) < frontier;
+      else if (ts_node_is_missing(node)) found = true;
+      else descend = ts_node_has_error(node);
     }
-    if (state.finished) break;
+    if (found) break;
     if (descend && ts_tree_cursor_goto_first_child(&cursor)) continue;
     bool moved = false;
     while (!(moved = ts_tree_cursor_goto_next_sibling(&cursor)))
@@ -184,7 +177,7 @@ ErrorState error_state(TSNode root, uint32_t frontier) {
     if (!moved) break;
   }
   ts_tree_cursor_delete(&cursor);
-  return state;
+  return found;
 }
 
 // The first error at any depth that lies inside (from, frontier): an ERROR
@@ -510,7 +503,7 @@ bool SyntaxGuard::clean_under(const Document& trial, std::string_view tail, cons
 
 bool SyntaxGuard::clean(const Document& doc, uint32_t frontier) {
   const auto cursor = static_cast<uint32_t>(prefix_.size());
-  if (error_state(doc.root(), frontier).finished) {
+  if (has_finished_error(doc.root(), frontier)) {
     ++stats_.base_parses;
     parsing::SyntaxCheck found = doc.errors_introduced(cursor, frontier);
     // In a prefix broken already, recovery may reshape its errors as the

@@ -1,6 +1,7 @@
 // SyntaxGuard: candidate checks on a copy of the document, bracket pairing
-// over the tree's tokens, the frontier, closing probes, and the search for
-// the longest valid prefix. The rules are in syntax_guard.h.
+// over the tree's tokens, the frontier, hypotheses about open strings (the
+// probes), unfinished words, and the search for the longest valid prefix.
+// The rules are in syntax_guard.h.
 #include "completion/syntax_guard.h"
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include <chrono>
 #include <map>
 #include <mutex>
+#include <utility>
 
 #include "completion/lines.h"
 #include "parsing/nodes.h"
@@ -150,32 +152,24 @@ uint32_t frontier_of(std::string_view text, uint32_t cursor, bool python, bool i
   return static_cast<uint32_t>(std::max<size_t>(end, cursor));
 }
 
-// The outermost errors before `frontier`, as errors_introduced sees them:
-// `finished` when one would count regardless of where it came from (an
-// ERROR ending before the frontier, or a MISSING node before it), `pending`
-// when an ERROR reaches the frontier. Subtrees without errors are skipped.
-struct ErrorState {
-  bool finished = false;
-  bool pending = false;
-};
-
-ErrorState error_state(TSNode root, uint32_t frontier) {
-  ErrorState state;
-  if (ts_node_is_null(root) || !ts_node_has_error(root)) return state;
+// Whether errors_introduced would count an outermost error before `frontier`
+// regardless of where it came from: an ERROR ending before the frontier, or
+// a MISSING node before it. When there is none (the usual case), there is
+// nothing to compare, and the second parse is saved. Subtrees without
+// errors are skipped.
+bool has_finished_error(TSNode root, uint32_t frontier) {
+  if (ts_node_is_null(root) || !ts_node_has_error(root)) return false;
   TSTreeCursor cursor = ts_tree_cursor_new(root);
+  bool found = false;
   for (;;) {
     TSNode node = ts_tree_cursor_current_node(&cursor);
     bool descend = false;
     if (ts_node_start_byte(node) < frontier) {
-      if (ts_node_symbol(node) == kErrorSymbol) {
-        (ts_node_end_byte(node) < frontier ? state.finished : state.pending) = true;
-      } else if (ts_node_is_missing(node)) {
-        state.finished = true;
-      } else {
-        descend = ts_node_has_error(node);
-      }
+      if (ts_node_symbol(node) == kErrorSymbol) found = ts_node_end_byte(node) < frontier;
+      else if (ts_node_is_missing(node)) found = true;
+      else descend = ts_node_has_error(node);
     }
-    if (state.finished) break;
+    if (found) break;
     if (descend && ts_tree_cursor_goto_first_child(&cursor)) continue;
     bool moved = false;
     while (!(moved = ts_tree_cursor_goto_next_sibling(&cursor)))
@@ -183,7 +177,7 @@ ErrorState error_state(TSNode root, uint32_t frontier) {
     if (!moved) break;
   }
   ts_tree_cursor_delete(&cursor);
-  return state;
+  return found;
 }
 
 // The first error at any depth that lies inside (from, frontier): an ERROR
@@ -241,6 +235,24 @@ constexpr std::array<Probe, 10> kProbes{{
     {"'", "'", false},
     {"`", "`", true},
 }};
+// Whether the text just before `frontier` lies in a string or comment that
+// runs past it (into a probe's closer): the probe's hypothesis, "a string is
+// open here", holds only then. Otherwise its closer is garbage after the
+// frontier that may merge with a real error before it.
+bool open_at(const Document& doc, uint32_t frontier) {
+  if (frontier == 0) return false;
+  TSNode node = ts_node_descendant_for_byte_range(doc.root(), frontier - 1, frontier);
+  for (; !ts_node_is_null(node); node = ts_node_parent(node)) {
+    if (ts_node_end_byte(node) <= frontier) continue;
+    std::string_view type = ts_node_type(node);
+    if (doc.language()->comments.contains(node) || type.find("string") != std::string_view::npos ||
+        type.find("char") != std::string_view::npos)
+      return true;
+    if (ts_node_start_byte(node) + 1 < frontier && ts_node_child_count(node) > 1) break;
+  }
+  return false;
+}
+
 // The grammar's keywords: its anonymous tokens that are words.
 const std::vector<std::string>& keywords(const TSLanguage* grammar) {
   static std::mutex mu;
@@ -336,22 +348,39 @@ SyntaxGuard::SyntaxGuard(std::string_view language_id, std::string prefix, std::
   Document whole(language_id, prefix_ + suffix_, limits());
   strict_enclosing_ = whole.status() == ParseStatus::Parsed && !whole.has_syntax_errors();
   brackets_.enclosing_open = enclosing_.size();
-  closing_ = closing_of(brackets_);
-  if (!closing_.empty()) document_.edit(cursor, cursor, closing_, limits());
-  open_probe_ = probe_open_at_cursor();
+  bracket_tail_ = bracket_tail(brackets_);
+  if (!bracket_tail_.empty()) document_.edit(cursor, cursor, bracket_tail_, limits());
+  // A cursor inside a string or comment: parse under that hypothesis.
+  if (std::optional<size_t> probe = probe_open_at_cursor()) {
+    CompletionBrackets brackets;
+    std::string tail;
+    if (append(document_, "", probe, &brackets, &tail)) {
+      open_probe_ = needed_probe_ = probe;
+      brackets_ = brackets;
+      bracket_tail_ = tail;
+    }
+  }
+  std::vector<ErrorMark> marks = error_marks(document_.root());
+  prefix_broken_ = std::any_of(marks.begin(), marks.end(), [&](const ErrorMark& m) { return m.byte < cursor; });
 }
 
 std::optional<size_t> SyntaxGuard::probe_open_at_cursor() const {
-  const size_t errors = count_syntax_errors(document_);
-  if (errors == 0) return std::nullopt;
+  // A string or comment open at the cursor makes errors before it (its
+  // opener, the text after it read as code) that closing it removes.
   const auto cursor = static_cast<uint32_t>(prefix_.size());
+  auto errors_before_cursor = [&](const Document& doc) {
+    std::vector<ErrorMark> marks = error_marks(doc.root());
+    return std::count_if(marks.begin(), marks.end(), [&](const ErrorMark& m) { return m.byte < cursor; });
+  };
+  const auto errors = errors_before_cursor(document_);
+  if (errors == 0) return std::nullopt;
   std::string_view before = prefix_;
   std::string_view on_line = last_line(before);
   for (size_t i = 0; i < kProbes.size(); ++i) {
     if ((kProbes[i].multiline ? before : on_line).find(kProbes[i].opener) == std::string_view::npos) continue;
     Document closed = document_;
     if (closed.edit(cursor, cursor, kProbes[i].closing, limits()) != ParseStatus::Parsed) break;
-    if (count_syntax_errors(closed) < errors) return i;
+    if (errors_before_cursor(closed) < errors) return i;
   }
   return std::nullopt;
 }
@@ -361,10 +390,14 @@ parsing::ParseLimits SyntaxGuard::limits() const { return parsing::ParseLimits{c
 bool SyntaxGuard::supported() const { return document_.tree() != nullptr; }
 
 uint32_t SyntaxGuard::completion_end() const {
-  return static_cast<uint32_t>(document_.text().size() - closing_.size());
+  return static_cast<uint32_t>(document_.text().size() - closer_of(open_probe_).size() - bracket_tail_.size());
 }
 
-std::string SyntaxGuard::closing_of(const CompletionBrackets& brackets) const {
+std::string_view SyntaxGuard::closer_of(std::optional<size_t> probe) {
+  return probe ? kProbes[*probe].closing : std::string_view();
+}
+
+std::string SyntaxGuard::bracket_tail(const CompletionBrackets& brackets) const {
   std::string closing;
   for (auto it = brackets.open.rbegin(); it != brackets.open.rend(); ++it) closing += it->closer;
   for (size_t i = brackets.enclosing_open; i > 0; --i) closing += enclosing_[i - 1].closer;
@@ -372,17 +405,22 @@ std::string SyntaxGuard::closing_of(const CompletionBrackets& brackets) const {
   return closing.empty() ? closing : "\n" + closing;
 }
 
-bool SyntaxGuard::append(Document& doc, std::string_view piece, CompletionBrackets* brackets,
-                         std::string* closing) const {
+bool SyntaxGuard::append(Document& doc, std::string_view piece, std::optional<size_t> probe,
+                         CompletionBrackets* brackets, std::string* tail) const {
   const auto cursor = static_cast<uint32_t>(prefix_.size());
   const uint32_t at = completion_end();
-  if (doc.edit(at, at, piece, limits()) != ParseStatus::Parsed) return false;
+  const auto old_end = static_cast<uint32_t>(doc.text().size());
+  std::string inserted = std::string(piece) + std::string(closer_of(probe)) + bracket_tail_;
+  if (doc.edit(at, old_end, inserted, limits()) != ParseStatus::Parsed) return false;
   const auto end = static_cast<uint32_t>(at + piece.size());
   *brackets = pair_brackets(doc, cursor, end, enclosing_, strict_enclosing_);
-  *closing = closing_of(*brackets);
-  if (!brackets->unmatched && *closing != closing_) {
-    if (doc.edit(end, static_cast<uint32_t>(end + closing_.size()), *closing, limits()) != ParseStatus::Parsed)
+  *tail = bracket_tail(*brackets);
+  if (!brackets->unmatched && *tail != bracket_tail_) {
+    const auto brackets_at = static_cast<uint32_t>(end + closer_of(probe).size());
+    if (doc.edit(brackets_at, static_cast<uint32_t>(doc.text().size()), *tail, limits()) != ParseStatus::Parsed)
       return false;
+  } else {
+    *tail = bracket_tail_;
   }
   return true;
 }
@@ -400,19 +438,55 @@ bool SyntaxGuard::viable(std::string_view piece) {
   return ok;
 }
 
-bool SyntaxGuard::check(std::string_view tail, std::optional<size_t>* rescued) {
+std::vector<std::optional<size_t>> SyntaxGuard::hypotheses(std::string_view piece) const {
+  // The one the accepted text is parsed under first, unless the piece may
+  // close its string (holds a byte of its closer): then none first.
+  std::vector<std::optional<size_t>> order;
+  auto add = [&](std::optional<size_t> h) {
+    if (std::find(order.begin(), order.end(), h) == order.end()) order.push_back(h);
+  };
+  const bool may_close = open_probe_ && piece.find_first_of(closer_of(open_probe_)) != std::string_view::npos;
+  if (!may_close) add(open_probe_);
+  add(std::nullopt);
+  add(open_probe_);
+  add(needed_probe_);
+  // Then strings and comments the completion opens: their openers are in it.
+  std::string written = completion_.substr(0, completion_.size() - pending_.size()) + std::string(piece);
+  std::string_view line = last_line(written);
+  for (size_t i = 0; i < kProbes.size(); ++i)
+    if ((kProbes[i].multiline ? std::string_view(written) : line).find(kProbes[i].opener) != std::string_view::npos)
+      add(i);
+  return order;
+}
+
+bool SyntaxGuard::check(std::string_view tail, std::optional<size_t>* chosen) {
+  *chosen = open_probe_;
+  for (std::optional<size_t> probe : hypotheses(tail)) {
+    if (probe != open_probe_) ++stats_.probes;
+    Document trial = document_;
+    CompletionBrackets brackets;
+    std::string bracket_tail;
+    if (!append(trial, tail, probe, &brackets, &bracket_tail)) return true;  // cancelled or timed out
+    if (brackets.unmatched) continue;
+    if (clean_under(trial, tail, brackets, probe.has_value())) {
+      *chosen = probe;
+      return true;
+    }
+  }
+  return false;
+}
+
+bool SyntaxGuard::clean_under(const Document& trial, std::string_view tail, const CompletionBrackets& brackets,
+                              bool probed) {
   const auto cursor = static_cast<uint32_t>(prefix_.size());
-  *rescued = std::nullopt;
-  Document trial = document_;
-  CompletionBrackets brackets;
-  std::string closing;
-  if (!append(trial, tail, &brackets, &closing)) return true;  // cancelled or timed out
-  if (brackets.unmatched) return false;
   const auto end = static_cast<uint32_t>(completion_end() + tail.size());
   const bool python = trial.language()->id == "python";
   const bool in_brackets = brackets.enclosing_open > 0 || !brackets.open.empty();
   std::string_view text = std::string_view(trial.text()).substr(0, end);
-  if (clean(trial, frontier_of(text, cursor, python, in_brackets), end, rescued)) return true;
+  // Under a probe, the frontier must be inside the string it closes (the
+  // text up to the end, not the trimmed frontier: `"abc ` is open at the space).
+  if (probed && !open_at(trial, end)) return false;
+  if (clean(trial, frontier_of(text, cursor, python, in_brackets))) return true;
 
   // A word at the frontier may be the start of a keyword or a number, which
   // the closing tail makes a token in the wrong place (`[x for` is fine,
@@ -424,48 +498,20 @@ bool SyntaxGuard::check(std::string_view tail, std::optional<size_t>* rescued) {
   Document shorter = trial;
   if (shorter.edit(*word, end, "", limits()) != ParseStatus::Parsed) return true;
   text = std::string_view(shorter.text()).substr(0, *word);
-  return clean(shorter, frontier_of(text, cursor, python, in_brackets), *word, rescued);
+  return clean(shorter, frontier_of(text, cursor, python, in_brackets));
 }
 
-bool SyntaxGuard::clean(const Document& doc, uint32_t frontier, uint32_t probe_at, std::optional<size_t>* rescued) {
+bool SyntaxGuard::clean(const Document& doc, uint32_t frontier) {
   const auto cursor = static_cast<uint32_t>(prefix_.size());
-  std::optional<uint32_t> first_error;
-  if (error_state(doc.root(), frontier).finished) {
+  if (has_finished_error(doc.root(), frontier)) {
     ++stats_.base_parses;
     parsing::SyntaxCheck found = doc.errors_introduced(cursor, frontier);
-    if (found.introduced) first_error = found.first_error;
+    // In a prefix broken already, recovery may reshape its errors as the
+    // text after them grows (a MISSING name becomes an ERROR a byte later):
+    // only errors in the completion's bytes count then (inner_error).
+    if (found.introduced && !(prefix_broken_ && found.first_error < cursor)) return false;
   }
-  if (!first_error) first_error = inner_error(doc.root(), cursor, frontier);
-  if (!first_error) return true;
-
-  // The probes worth a parse: the one the accepted text last needed (a
-  // string left open, maybe by the prefix), those whose opener the
-  // completion wrote, and single-line ones opening on the first error's line.
-  std::string_view before = std::string_view(doc.text()).substr(0, frontier);
-  std::string_view written = before.substr(std::min<size_t>(before.size(), cursor));
-  size_t line = before.rfind('\n', std::min(*first_error, cursor));
-  std::string_view on_lines = before.substr(line == std::string_view::npos ? 0 : line);
-  auto worth = [&](size_t i) {
-    if (open_probe_ == i) return true;
-    const Probe& probe = kProbes[i];
-    return written.find(probe.opener) != std::string_view::npos ||
-           (!probe.multiline && on_lines.find(probe.opener) != std::string_view::npos);
-  };
-  std::array<size_t, kProbes.size()> order{};
-  size_t n = 0;
-  if (open_probe_) order[n++] = *open_probe_;
-  for (size_t i = 0; i < kProbes.size(); ++i)
-    if (i != open_probe_ && worth(i)) order[n++] = i;
-  for (size_t k = 0; k < n; ++k) {
-    ++stats_.probes;
-    Document closed = doc;
-    if (closed.edit(probe_at, probe_at, kProbes[order[k]].closing, limits()) != ParseStatus::Parsed) return true;
-    if (!closed.errors_introduced(cursor, frontier).introduced && !inner_error(closed.root(), cursor, frontier)) {
-      *rescued = order[k];
-      return true;
-    }
-  }
-  return false;
+  return !inner_error(doc.root(), cursor, frontier);
 }
 
 void SyntaxGuard::accept(std::string_view piece) {
@@ -474,23 +520,21 @@ void SyntaxGuard::accept(std::string_view piece) {
   pending_ += piece;
   if (!supported() || ends_mid_character(pending_)) return;
   // Which string or comment the text leaves open: known from viable() when
-  // it was asked about this piece, else found out now. A piece that needed
-  // no probe may still leave the string open (its errors only pending), so
-  // the last probe that was needed is kept; trying it costs one parse.
-  if (pending_ != checked_ && !cancel_.cancelled()) check(pending_, &checked_probe_);
-  if (checked_probe_) open_probe_ = checked_probe_;
+  // it was asked about this piece, else found out now.
+  std::optional<size_t> probe = open_probe_;
+  if (pending_ == checked_) probe = checked_probe_;
+  else if (!cancel_.cancelled()) check(pending_, &probe);
   checked_.clear();
-  std::string closing;
   CompletionBrackets brackets;
-  append(document_, pending_, &brackets, &closing);
-  if (brackets.unmatched && closing != closing_) {
-    // An unmatched closer was accepted anyway: keep the old closers, which
-    // the tree was not re-parsed for, and report the pairing as it is.
-    closing = closing_;
-  }
-  pending_.clear();
+  std::string tail;
+  const std::string piece_text = std::exchange(pending_, std::string());
+  // An unmatched closer accepted anyway keeps the old tail (append does not
+  // re-parse for it), and the pairing is reported as it is.
+  if (!append(document_, piece_text, probe, &brackets, &tail)) tail = bracket_tail_;
   brackets_ = brackets;
-  closing_ = closing;
+  bracket_tail_ = tail;
+  open_probe_ = probe;
+  if (probe) needed_probe_ = probe;
 }
 
 size_t SyntaxGuard::longest_valid_prefix() const {

@@ -3,14 +3,16 @@
 // token make the code irrecoverably wrong?" and remembers what was accepted.
 //
 // What it parses. The guard keeps a parsing::Document of the prefix, the
-// completion so far and a closing tail: the closers of every bracket still
+// completion so far and a closing tail: the closer of a string or comment the
+// completion leaves open (see below), then the closers of every bracket still
 // open at the end of the completion, innermost first, on a line of their own
-// (`foo(a, [1` is parsed as `foo(a, [1\n])`, a function body as `...\n}`). It is updated incrementally
-// on every accepted token. The real suffix is not used there: the text after
-// the frontier would be one the completion does not fit yet (it may open
-// brackets the suffix does not close), and tree-sitter's recovery is global,
-// so a suffix that does not fit puts MISSING nodes and small ERRORs before
-// the frontier into correct unfinished code. Without any tail, the open
+// (`foo(a, [1` is parsed as `foo(a, [1\n])`, a function body as `...\n}`).
+// It is updated incrementally on every accepted token. The real suffix is
+// not used there: the text after the frontier would be one the completion
+// does not fit yet (it may open brackets the suffix does not close), and
+// tree-sitter's recovery is global, so a suffix that does not fit puts
+// MISSING nodes and small ERRORs before the frontier into correct unfinished
+// code. Without any tail, the open
 // function body at the end of the text makes tree-sitter wrap the whole
 // function in one ERROR, which hides the candidate's mistakes inside it and
 // makes every reparse slow. The suffix is used where the question is about
@@ -24,19 +26,24 @@
 //  - or the text has an error finished before the frontier: a new outermost
 //    one by Document::errors_introduced, or any error nested at any depth
 //    whose bytes lie inside the completion (they had no error before it).
-//    The frontier is the end of the last token: trailing spaces are not a
+//    When the prefix is broken already, only the latter: recovery reshapes
+//    the prefix's own errors as text is added after them. The frontier is
+//    the end of the last token: trailing spaces are not a
 //    token, and tree-sitter ends an unfinished construct's ERROR at its last
 //    token, so `foo(1, ` must not count as finished. A Python newline outside
 //    brackets is a token (it ends the statement) and stays before the
 //    frontier, so `x = 1 +\n` is rejected at the newline;
-//  - and no closing probe rescues it: a string or comment that is still open
-//    at the frontier (`x = "abc`, `/* note`) swallows the closing tail or is
-//    an error to tree-sitter (the lexer cannot finish the token, and the rest
-//    is parsed as code), so the check is repeated with a closing quote or
-//    `*/` inserted at the frontier; if one of them leaves no error before the
-//    frontier, the string is merely unfinished. The probes tried are the one
-//    the accepted text needed (the guard remembers which string is open, the
-//    prefix's included) and those whose opener the candidate writes;
+//  - under every hypothesis about strings: a string or comment that is still
+//    open at the frontier (`x = "abc`, `/* note`) swallows the closing tail
+//    or is an error to tree-sitter (the lexer cannot finish the token, and
+//    the rest is parsed as code, brackets included). So the closing tail may
+//    start with a probe, a closing quote or `*/`, and the candidate is viable
+//    if it is clean with some probe that closes a string open at the
+//    frontier, or with none. The accepted text is kept parsed under the
+//    hypothesis it was viable under (a cursor inside a docstring starts with
+//    its closer in the tail); candidates are tried under that one first
+//    (under none first when they may close it), then under the last probe
+//    needed and those whose openers the completion wrote;
 //  - and the candidate does not end with a word that may still grow into a
 //    keyword or a number (`fo` of `for`, `1.5e` of `1.5e3`): such a word is
 //    judged when it is finished, the text before it now.
@@ -46,7 +53,7 @@
 // the tail changes), a walk over the candidate's tokens and one over the
 // error nodes. Only when an error is finished before the frontier (a bad
 // candidate, or a prefix that is broken already) does errors_introduced parse
-// the text without the completion, and the probes parse again. See
+// the text without the completion, and other hypotheses parse again. See
 // bench/syntax.cpp for measurements.
 //
 // Not thread-safe: a guard belongs to one decoding loop.
@@ -84,7 +91,7 @@ struct SyntaxGuardStats {
   size_t checks = 0;      // viable() calls that parsed
   size_t rejections = 0;  // of those, answered false
   size_t base_parses = 0; // calls that needed errors_introduced's second parse
-  size_t probes = 0;      // closing probes parsed
+  size_t probes = 0;      // parses under another string hypothesis than the accepted text's
   size_t keyword_parses = 0;  // calls that parsed again without an unfinished word
   double seconds = 0;     // time spent in viable()
 };
@@ -120,7 +127,9 @@ class SyntaxGuard {
   size_t longest_valid_prefix() const;
 
   // prefix + completion (up to its last complete UTF-8 character) + the
-  // closing tail, parsed; the completion's parsed bytes end at completion_end().
+  // closing tail (a string closer when the completion leaves a string or
+  // comment open, then the bracket closers), parsed; the completion's parsed
+  // bytes end at completion_end().
   const parsing::Document& document() const { return document_; }
   uint32_t completion_end() const;
   // How the accepted completion's brackets pair up.
@@ -128,30 +137,41 @@ class SyntaxGuard {
   const SyntaxGuardStats& stats() const { return stats_; }
 
  private:
-  // *rescued: the probe that made `tail` viable, if one had to.
-  bool check(std::string_view tail, std::optional<size_t>* rescued);
+  // Whether `tail` (pending bytes + a piece) is viable under some hypothesis
+  // about an open string (see hypotheses); *chosen: the one it is viable
+  // under, else the current one.
+  bool check(std::string_view tail, std::optional<size_t>* chosen);
+  // The probes (kProbes indices; nullopt: no string open) to parse `piece`
+  // under, in order.
+  std::vector<std::optional<size_t>> hypotheses(std::string_view piece) const;
   // The probe that closes a string or comment the prefix leaves open at the cursor.
   std::optional<size_t> probe_open_at_cursor() const;
-  // Inserts `piece` at completion_end() of `doc` and replaces the closing
-  // tail with the one the brackets then need (unless a closer is unmatched).
-  // False when the parse was stopped.
-  bool append(parsing::Document& doc, std::string_view piece, CompletionBrackets* brackets,
-              std::string* closing) const;
-  std::string closing_of(const CompletionBrackets& brackets) const;
-  // No new error finished before `frontier` in `doc`, or one that a closing
-  // probe inserted at `probe_at` removes (*rescued: which).
-  bool clean(const parsing::Document& doc, uint32_t frontier, uint32_t probe_at, std::optional<size_t>* rescued);
+  // Replaces everything after completion_end() in `doc` with `piece`, the
+  // probe's closer and the bracket tail the completion then needs (the old
+  // one if a closer is unmatched). False when the parse was stopped.
+  bool append(parsing::Document& doc, std::string_view piece, std::optional<size_t> probe,
+              CompletionBrackets* brackets, std::string* bracket_tail) const;
+  std::string bracket_tail(const CompletionBrackets& brackets) const;
+  static std::string_view closer_of(std::optional<size_t> probe);
+  // No new error before the frontier in `trial` (`tail` appended), also once
+  // an unfinished word at the end is taken away; `probed`: parsed with a
+  // probe's closer, which must then close a string or comment open there.
+  bool clean_under(const parsing::Document& trial, std::string_view tail, const CompletionBrackets& brackets,
+                   bool probed);
+  bool clean(const parsing::Document& doc, uint32_t frontier);
   parsing::ParseLimits limits() const;
 
   std::string prefix_, suffix_, completion_;
-  std::string pending_;  // accepted bytes of an incomplete UTF-8 character, not yet parsed
-  std::string closing_;  // the closing tail after the completion in document_
-  std::optional<size_t> open_probe_;    // the last probe the accepted text needed (a string left open)
+  std::string pending_;       // accepted bytes of an incomplete UTF-8 character, not yet parsed
+  std::string bracket_tail_;  // the closers after the completion (and the probe's closer) in document_
+  std::optional<size_t> open_probe_;    // the string closer document_ carries: the text leaves it open
+  std::optional<size_t> needed_probe_;  // the last probe the accepted text needed
   std::string checked_;                 // the text of the last viable() call...
-  std::optional<size_t> checked_probe_; // ...and the probe it needed
+  std::optional<size_t> checked_probe_; // ...and the probe it was viable under
   parsing::Document document_;
   std::vector<OpenBracket> enclosing_;  // brackets open at the cursor
   bool strict_enclosing_ = true;        // prefix + suffix parses cleanly: trust enclosing_'s order
+  bool prefix_broken_ = false;          // the prefix has syntax errors before the cursor
   CompletionBrackets brackets_;
   std::vector<size_t> boundaries_;      // completion sizes after each accept()
   CancellationToken cancel_;

@@ -156,10 +156,11 @@ TEST_CASE("an incomplete UTF-8 character is viable without parsing", "[guard]") 
   CHECK(guard.viable("\xC3"));
   CHECK(guard.stats().checks == checks);
   guard.accept("\xC3");
-  CHECK(guard.document().text() == "x = 1\ns = \"caf");  // held back until the character is whole
+  // Held back until the character is whole; the string is open (closed in the tail).
+  CHECK(guard.document().text().substr(0, guard.completion_end()) == "x = 1\ns = \"caf");
   CHECK(guard.viable("\xA9\""));
   guard.accept("\xA9\"");
-  CHECK(guard.document().text() == "x = 1\ns = \"caf\xC3\xA9\"");
+  CHECK(guard.document().text().substr(0, guard.completion_end()) == "x = 1\ns = \"caf\xC3\xA9\"");
   CHECK(guard.longest_valid_prefix() == guard.completion().size());
 }
 
@@ -253,5 +254,33 @@ TEST_CASE("a file broken before the cursor does not block correct code", "[guard
     CHECK(rejected == 0);
     // Wrong code is still caught.
     CHECK_FALSE(guard.viable(s.language == "python" ? " = = 2\n" : "= = 2;\n}"));
+  }
+}
+
+TEST_CASE("a cursor inside a string or comment", "[guard]") {
+  struct Case {
+    const char* language;
+    const char* prefix;
+    const char* suffix;
+    const char* good;  // written byte by byte
+    const char* bad;   // then closes the string and errs
+  };
+  const Case cases[] = {
+      {"python", "def f():\n    print(\"hel", "\")\n", "lo, world", "\") )"},
+      {"python", "def f():\n    \"\"\"Sum", "\"\"\"\n    return 1\n", " of two (or more) values.\n\n    Args:", "\"\"\"\n    x = = 1\n"},
+      {"c", "int f(void) {\n  puts(\"hel", "\");\n}\n", "lo (world", "\")) ;"},
+      {"java", "class A {\n  /* note", " */\n}\n", ": (see [1]", " */ int = ;"},
+      {"rust", "fn f() {\n    let s = \"multi\n", "\";\n}\n", "line } text", "\"; let = ;"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.language << ": [" << c.prefix << "|" << c.good << "]");
+    SyntaxGuard guard(c.language, c.prefix, c.suffix);
+    std::string_view good = c.good;
+    for (size_t i = 0; i < good.size(); ++i) {
+      INFO("byte " << i);
+      CHECK(guard.viable(good.substr(i, 1)));
+      guard.accept(good.substr(i, 1));
+    }
+    CHECK_FALSE(guard.viable(c.bad));
   }
 }

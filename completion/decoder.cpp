@@ -4,8 +4,60 @@
 #include <limits>
 
 #include "engine/sampler.h"
+#include "support/utf8.h"
 
 namespace astfill::completion {
+namespace {
+
+// Whether `bytes` could be the start of a UTF-8 sequence still to be
+// completed (a lead byte and valid continuation bytes, fewer than it needs).
+bool incomplete_sequence(std::string_view bytes) {
+  if (bytes.empty() || bytes.size() > 3) return false;
+  auto b0 = static_cast<unsigned char>(bytes[0]);
+  size_t need = b0 >= 0xC2 && b0 <= 0xDF ? 2 : b0 >= 0xE0 && b0 <= 0xEF ? 3 : b0 >= 0xF0 && b0 <= 0xF4 ? 4 : 0;
+  if (need == 0 || bytes.size() >= need) return false;
+  for (size_t i = 1; i < bytes.size(); ++i) {
+    auto b = static_cast<unsigned char>(bytes[i]);
+    unsigned char lo = 0x80, hi = 0xBF;
+    if (i == 1) {
+      if (b0 == 0xE0) lo = 0xA0;
+      if (b0 == 0xED) hi = 0x9F;
+      if (b0 == 0xF0) lo = 0x90;
+      if (b0 == 0xF4) hi = 0x8F;
+    }
+    if (b < lo || b > hi) return false;
+  }
+  return true;
+}
+
+// The bytes at the end of `text` that start a sequence not yet complete.
+size_t pending_bytes(std::string_view text) {
+  for (size_t n = 1; n <= 3 && n <= text.size(); ++n)
+    if (incomplete_sequence(text.substr(text.size() - n))) return n;
+  return 0;
+}
+
+// Whether appending `piece` to text whose last `pending` bytes are an
+// unfinished sequence keeps it text: valid UTF-8 (possibly unfinished at the
+// end) without control characters other than tab, newline and carriage
+// return. Code never holds the rest; a model writing it writes noise.
+bool keeps_text(std::string_view pending, std::string_view piece) {
+  std::string s(pending);
+  s.append(piece);
+  size_t i = 0;
+  while (i < s.size()) {
+    size_t len = utf8_sequence_length(s, i);
+    if (len == 0) return incomplete_sequence(std::string_view(s).substr(i));
+    if (len == 1) {
+      auto c = static_cast<unsigned char>(s[i]);
+      if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F) return false;
+    }
+    i += len;
+  }
+  return true;
+}
+
+}  // namespace
 
 const char* to_string(DecodeEnd end) {
   switch (end) {
@@ -55,18 +107,28 @@ DecodeResult decode(ModelRunner::Lease& lease, const engine::Tokenizer& tokenize
           if (!allowed_mask[i]) logits[i] = kForbidden;
       }
     }
-    if (!syntax) return;
     auto t0 = clock::now();
-    for (size_t tries = 0; tries < options.max_candidates; ++tries) {
+    std::string_view pending = std::string_view(result.text).substr(result.text.size() - pending_bytes(result.text));
+    // Text first (cheap, always): then, with the syntax check, viability.
+    size_t tries = 0;
+    for (size_t text_tries = 0; text_tries < 4096; ++text_tries) {
       auto best = std::max_element(logits.begin(), logits.end());
       if (best == logits.end() || *best == kForbidden) break;
       auto id = static_cast<size_t>(best - logits.begin());
-      if (is_stop[id] || syntax->viable(tokenizer.token_bytes(static_cast<int32_t>(id)))) {
+      if (is_stop[id]) return;
+      std::string piece = tokenizer.token_bytes(static_cast<int32_t>(id));
+      if (!keeps_text(pending, piece)) {
+        *best = kForbidden;
+        continue;
+      }
+      if (!syntax) return;
+      if (syntax->viable(piece)) {
         result.check_seconds += std::chrono::duration<double>(clock::now() - t0).count();
         return;
       }
       *best = kForbidden;
       ++result.rejected;
+      if (++tries >= options.max_candidates) break;
     }
     // Nothing the model likes keeps the file viable: say nothing more.
     std::fill(logits.begin(), logits.end(), kForbidden);
@@ -105,6 +167,8 @@ DecodeResult decode(ModelRunner::Lease& lease, const engine::Tokenizer& tokenize
     return true;
   };
   result.stats = engine::generate(lease.session(), lease.history(), prompt, gen, sampler, on_token, cancel);
+  // A character left unfinished by the last token is not text.
+  result.text.resize(result.text.size() - pending_bytes(result.text));
   if (result.stats.cancelled || cancel.cancelled()) result.end = DecodeEnd::Cancelled;
   else if (stop_token) result.end = DecodeEnd::StopToken;
   else if (complete) result.end = DecodeEnd::Complete;

@@ -63,6 +63,19 @@ std::pair<size_t, size_t> placeholder_at(std::string_view text, size_t offset) {
   return {offset, offset};
 }
 
+// Whether prefix + completion + suffix has more syntax errors than prefix +
+// suffix.
+bool introduces_errors(std::string_view language, std::string_view prefix, std::string_view completion,
+                       std::string_view suffix) {
+  std::string without(prefix);
+  without.append(suffix);
+  std::string with(prefix);
+  with.append(completion).append(suffix);
+  parsing::Document before(language, std::move(without)), after(language, std::move(with));
+  if (after.status() != parsing::ParseStatus::Parsed) return false;
+  return count_syntax_errors(after) > count_syntax_errors(before);
+}
+
 }  // namespace
 
 const char* to_string(EmptyReason reason) {
@@ -156,7 +169,19 @@ CompletionService::Generation CompletionService::generate(const DocumentText& do
 
   CompletionMode mode = fill ? CompletionMode::MultiLine : mode_at(document.language_id, prefix, suffix);
   g.details.mode = to_string(mode);
-  SyntaxGuard guard(document.language_id, prefix, suffix, cancel);
+  // Each check copies and reparses what the guard holds: in a large file it
+  // holds the code near the cursor, cut at line boundaries (errors the cut
+  // makes are the prefix's own, never blamed on a candidate).
+  auto window = [](const std::string& s, size_t max, bool keep_end) {
+    if (s.size() <= max) return s;
+    if (keep_end) {
+      size_t from = s.find('\n', s.size() - max);
+      return from == std::string::npos ? s.substr(s.size() - max) : s.substr(from + 1);
+    }
+    size_t to = s.rfind('\n', max);
+    return s.substr(0, to == std::string::npos ? max : to + 1);
+  };
+  SyntaxGuard guard(document.language_id, window(prefix, 48 * 1024, true), window(suffix, 16 * 1024, false), cancel);
   StopRule stop(guard, mode);
   GuardHooks hooks(guard, stop, options.constrain);
 
@@ -190,13 +215,20 @@ CompletionService::Generation CompletionService::generate(const DocumentText& do
     g.cancelled = true;
     return g;
   }
-  std::string out = guard.completion();
+  // What the guard accepted, less a character the last token left unfinished.
+  std::string out = guard.completion().substr(0, r.text.size());
   if (r.end == DecodeEnd::Complete) {
     out.resize(std::min(stop.keep(), out.size()));
   } else if (r.end != DecodeEnd::StopToken) {
     // Cut by a cap (or nothing viable): keep the longest part that leaves
     // the file valid.
     out.resize(std::min(guard.longest_valid_prefix(), out.size()));
+  }
+  if (options.constrain && !out.empty() && introduces_errors(document.language_id, guard.prefix(), out, guard.suffix())) {
+    // The checks look at the code before the frontier; the finished text
+    // meets the suffix too. Fall back to the longest valid part.
+    size_t valid = guard.longest_valid_prefix();
+    out.resize(valid <= out.size() ? valid : 0);
   }
   g.text = postprocess(document.language_id, prefix, suffix, out, mode);
   g.details.elapsed_ms = ms_since(t0);

@@ -177,7 +177,7 @@ ApiSuggestionResult CompletionService::suggest_api(const ApiSuggestionRequest& r
   // Ranked ones by score, then the rest in their order.
   std::vector<size_t> order(result.items.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) -> bool {
     if (ranked[a] != ranked[b]) return ranked[a];
     return ranked[a] && score[a] > score[b];
   });

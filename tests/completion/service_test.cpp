@@ -1,0 +1,237 @@
+// The completion service end to end on tiny random-weight models: with
+// constraints every completion leaves the file free of new syntax errors in
+// every language; single-line mode writes one line; the API constraint only
+// ever yields members the index knows; cross-file context reaches the
+// prompt; a warm request prefills only what changed; typed-through hits;
+// fills replace a placeholder body; suggestions are ranked; cancellation.
+#include <catch2/catch.hpp>
+
+#include <cctype>
+#include <fstream>
+#include <set>
+
+#include "../engine/temp_dir.h"
+#include "code_samples.h"
+#include "completion/service.h"
+#include "completion/syntax_guard.h"
+#include "engine/random_model.h"
+#include "index/parsed.h"
+#include "parsing/document.h"
+
+using namespace astfill::completion;
+using astfill::testing::TempDir;
+
+namespace {
+
+std::string extension_of(std::string_view language) {
+  if (language == "python") return ".py";
+  if (language == "javascript") return ".js";
+  if (language == "typescript") return ".ts";
+  if (language == "typescriptreact") return ".tsx";
+  if (language == "c") return ".c";
+  if (language == "cpp") return ".cpp";
+  if (language == "go") return ".go";
+  if (language == "rust") return ".rs";
+  return ".java";
+}
+
+size_t errors_in(std::string_view language, std::string text) {
+  astfill::parsing::Document doc(language, std::move(text));
+  return count_syntax_errors(doc);
+}
+
+std::string write_model(const TempDir& dir, uint32_t seed, const std::string& arch = "qwen2") {
+  auto spec = astfill::engine::tiny_spec(arch);
+  spec.seed = seed;
+  spec.weight_scale = 0.2f;  // sharper logits: a random model that prefers some tokens strongly
+  std::string path = dir.file(arch + "-" + std::to_string(seed) + ".gguf");
+  astfill::engine::write_random_model(path, spec);
+  return path;
+}
+
+InlineCompletionRequest request_for(std::string_view language, std::string text, size_t cursor,
+                                    const std::string& path = "") {
+  InlineCompletionRequest r;
+  std::string p = path.empty() ? "sample" + extension_of(language) : path;
+  r.document = {"file:///project/" + p, std::string(language), 1, std::make_shared<const std::string>(std::move(text))};
+  r.offset = cursor;
+  r.trigger = Trigger::Invoked;
+  r.options.max_tokens = 24;
+  r.options.timeout_ms = 60000;
+  r.project.path = p;
+  r.project.name = "project";
+  return r;
+}
+
+void write(const std::filesystem::path& root, const std::string& rel, const std::string& text) {
+  std::filesystem::create_directories((root / rel).parent_path());
+  std::ofstream(root / rel, std::ios::binary) << text;
+}
+
+}  // namespace
+
+TEST_CASE("with constraints, random models never leave new syntax errors, in every language", "[service]") {
+  TempDir dir;
+  astfill::NoProgress progress;
+  size_t completions = 0, nonempty = 0;
+  for (uint32_t seed : {1u, 2u, 3u}) {
+    ServiceOptions so;
+    so.load.threads = 1;
+    so.context_tokens = 1024;
+    so.cache_entries = 0;
+    CompletionService service(so);
+    service.load_model(write_model(dir, seed));
+    for (const auto& sample : samples::all()) {
+      std::string text = std::string(sample.prefix) + std::string(sample.suffix);
+      size_t before = errors_in(sample.language, text);
+      // At the sample's cursor (a block), and inside its first line (one line).
+      for (size_t cursor : {sample.prefix.size(), sample.prefix.size() - 2}) {
+        auto r = request_for(sample.language, text, cursor);
+        auto result = service.complete_inline(r, {}, progress);
+        ++completions;
+        std::string completion = result.items.empty() ? "" : result.items.front().insert_text;
+        if (!completion.empty()) ++nonempty;
+        INFO(sample.language << " seed " << seed << " cursor " << cursor << ": " << completion << " (raw "
+                             << result.details.raw << ", " << result.details.end << ")");
+        CHECK(errors_in(sample.language, text.substr(0, cursor) + completion + text.substr(cursor)) <= before);
+        if (result.details.mode == "single-line") CHECK(completion.find('\n') == std::string::npos);
+      }
+    }
+  }
+  WARN(nonempty << " of " << completions << " completions were non-empty");
+  CHECK(nonempty > 0);
+}
+
+TEST_CASE("cross-file context, the API constraint, suggestions and fills over a real index", "[service]") {
+  TempDir dir;
+  auto root = dir.path() / "proj";
+  write(root, "pkg/__init__.py", "");
+  write(root, "pkg/shapes.py",
+        "class Circle:\n    \"\"\"A circle.\"\"\"\n    def __init__(self, r):\n        self.r = r\n"
+        "    def area(self):\n        return 3.14 * self.r ** 2\n    def perimeter(self):\n        return 6.28 * self.r\n\n"
+        "def make_circle(r):\n    \"\"\"A circle of radius r.\"\"\"\n    return Circle(r)\n");
+  std::string main_text = "from . import shapes\n\n\ndef report(r):\n    c = shapes.make_circle(r)\n    return c.\n";
+  write(root, "pkg/main.py", main_text);
+  astfill::index::IndexOptions io;
+  io.root = root;
+  io.database = dir.path() / "index.db";
+  io.background_nice = 0;
+  std::shared_ptr<astfill::index::Index> index = astfill::index::open_project_index(io);
+  index->sync_with_disk();
+  index->wait_until_idle();
+
+  ServiceOptions so;
+  so.load.threads = 1;
+  so.context_tokens = 2048;
+  CompletionService service(so);
+  service.load_model(write_model(dir, 7));
+  astfill::NoProgress progress;
+  auto with_project = [&](InlineCompletionRequest r) {
+    r.project.index = index;
+    r.project.root = root.string();
+    return r;
+  };
+
+  // After `c.` (c made by shapes.make_circle: unknown type) the model is free;
+  // after `shapes.` only the module's names may be written.
+  std::string text = "from . import shapes\n\n\ndef report(r):\n    c = shapes.\n";
+  size_t cursor = text.find("shapes.\n") + 7;
+  auto r = with_project(request_for("python", text, cursor, "pkg/main.py"));
+  auto result = service.complete_inline(r, {}, progress);
+  INFO("raw: " << result.details.raw);
+  CHECK(result.details.restricted >= 1);
+  std::string written = result.details.raw;
+  size_t end = 0;
+  while (end < written.size() && (std::isalnum(static_cast<unsigned char>(written[end])) || written[end] == '_')) ++end;
+  std::string name = written.substr(0, end);
+  bool known = name == "Circle" || name == "make_circle" ||
+               (end == written.size() && (std::string("Circle").starts_with(name) || std::string("make_circle").starts_with(name)));
+  CHECK(known);
+  // The definitions of names used near the cursor came from the other file.
+  CHECK(result.details.context.imports.items + result.details.context.definitions.items >= 1);
+
+  // Suggestions after `shapes.`: the module's names, ranked by the model.
+  ApiSuggestionRequest s{r.document, cursor, r.options, r.project};
+  auto suggestions = service.suggest_api(s, {}, progress);
+  std::set<std::string> labels;
+  for (const auto& item : suggestions.items) labels.insert(item.label);
+  CHECK(labels == std::set<std::string>{"Circle", "make_circle"});
+  CHECK(suggestions.ranked);
+  CHECK(suggestions.items.front().score >= suggestions.items.back().score);
+  CHECK(suggestions.items.front().score < 0);
+  // A typed prefix narrows them, and the replace range covers it.
+  std::string typed = text.substr(0, cursor) + "ma" + text.substr(cursor);
+  ApiSuggestionRequest s2{{r.document.uri, "python", 2, std::make_shared<const std::string>(typed)}, cursor + 2, r.options,
+                          r.project};
+  auto narrowed = service.suggest_api(s2, {}, progress);
+  REQUIRE(narrowed.items.size() == 1);
+  CHECK(narrowed.items[0].label == "make_circle");
+  CHECK(narrowed.items[0].replace_begin == cursor);
+  CHECK(narrowed.items[0].replace_end == cursor + 2);
+
+  // A fill replaces the placeholder body and keeps the file valid.
+  std::string with_pass = "from . import shapes\n\n\ndef total_area(circles):\n    pass\n\n\nprint(total_area([]))\n";
+  size_t at = with_pass.find("pass");
+  FillRequest f{{"file:///project/pkg/util.py", "python", 1, std::make_shared<const std::string>(with_pass)}, at, r.options,
+                r.project};
+  f.project.path = "pkg/util.py";
+  auto filled = service.fill(f, {}, progress);
+  CHECK(filled.replace_begin == at);
+  CHECK(filled.replace_end == at + 4);
+  std::string after = with_pass.substr(0, filled.replace_begin) + filled.text + with_pass.substr(filled.replace_end);
+  INFO("filled: " << filled.text);
+  CHECK(errors_in("python", after) <= errors_in("python", with_pass.substr(0, at) + with_pass.substr(at + 4)));
+}
+
+TEST_CASE("a warm request prefills only what changed; typed-through; cancellation", "[service]") {
+  TempDir dir;
+  ServiceOptions so;
+  so.load.threads = 1;
+  so.context_tokens = 1024;
+  CompletionService service(so);
+  service.load_model(write_model(dir, 11));
+  astfill::NoProgress progress;
+  std::string text = "def add(a, b):\n    return a + b\n\n\ndef mul(a, b):\n    return \n\n\nprint(mul(2, 3))\n";
+  size_t cursor = text.find("return \n") + 7;
+  auto first = service.complete_inline(request_for("python", text, cursor), {}, progress);
+  CHECK_FALSE(first.details.from_cache);
+  CHECK(first.details.reused_tokens == 0);
+  REQUIRE(first.details.prompt_tokens > 20);
+
+  // One more character typed (not the suggestion's): most of the prompt is reused.
+  std::string typed = text.substr(0, cursor) + "(" + text.substr(cursor);
+  auto second = service.complete_inline(request_for("python", typed, cursor + 1), {}, progress);
+  CHECK_FALSE(second.details.from_cache);
+  // FIM puts the suffix after the prefix: what follows the changed token is
+  // prefilled again, nothing before it.
+  CHECK(second.details.reused_tokens + 8 >= second.details.prompt_tokens / 2);
+  CHECK(second.details.prompt_tokens - second.details.reused_tokens <= second.details.context.suffix.tokens + 8);
+
+  // Typing the first characters of a shown completion serves the rest from the cache.
+  if (!second.items.empty() && second.items[0].insert_text.size() >= 2) {
+    const std::string& shown = second.items[0].insert_text;
+    std::string through = typed.substr(0, cursor + 1) + shown.substr(0, 1) + typed.substr(cursor + 1);
+    auto hit = service.complete_inline(request_for("python", through, cursor + 2), {}, progress);
+    CHECK(hit.details.from_cache);
+    REQUIRE(hit.items.size() == 1);
+    CHECK(hit.items[0].insert_text == shown.substr(1));
+    CHECK(service.cache_hits() == 1);
+  }
+
+  // A request cancelled before it starts answers nothing, without the model.
+  astfill::CancellationSource source;
+  source.cancel(astfill::CancelReason::Superseded);
+  std::string other = "x = 1\ny = \n";
+  auto cancelled = service.complete_inline(request_for("python", other, other.size() - 1), source.token(), progress);
+  CHECK(cancelled.items.empty());
+  CHECK(cancelled.details.generated_tokens == 0);
+
+  // Disabled languages and no model.
+  auto r = request_for("python", other, other.size() - 1);
+  r.options.languages["python"] = false;
+  CHECK(service.complete_inline(r, {}, progress).empty_reason == EmptyReason::Disabled);
+  CompletionService empty;
+  CHECK(empty.complete_inline(request_for("python", other, 4), {}, progress).empty_reason == EmptyReason::NoModel);
+  CHECK_THROWS(empty.load_model(dir.file("missing.gguf")));
+  CHECK_FALSE(empty.has_model());
+}

@@ -1,0 +1,129 @@
+// `astfill complete` and `astfill batch` with a tiny random-weight model (its
+// text is noise; what is tested is the plumbing): JSON details, the single
+// line mode, batch results for both task shapes, resuming a batch, and bad
+// tasks named in the output without stopping the run.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { BIN, waitForBinary } from './helpers.mjs';
+
+const WRITE_MODEL = process.env.ASTFILL_WRITE_MODEL ??
+  new URL('../../build/tests/engine/write_random_model', import.meta.url).pathname;
+
+const FILES = {
+  'pkg/__init__.py': '',
+  'pkg/shapes.py': 'class Circle:\n    def __init__(self, r):\n        self.r = r\n\n    def area(self):\n' +
+    '        return 3.14 * self.r ** 2\n\n\ndef make_circle(r):\n    return Circle(r)\n',
+  'pkg/main.py': 'from . import shapes\n\n\ndef report(r):\n    c = shapes.make_circle(r)\n    print(c.area())\n',
+};
+
+let dir, project, model;
+
+function astfill(...args) {
+  const r = spawnSync(BIN, args, {
+    encoding: 'utf8',
+    timeout: 120_000,
+    env: { ...process.env, XDG_CACHE_HOME: path.join(dir, 'cache') },
+  });
+  if (r.error) throw r.error;
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+before(async () => {
+  await waitForBinary();
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'astfill-cli-complete-'));
+  project = path.join(dir, 'project');
+  for (const [name, text] of Object.entries(FILES)) {
+    fs.mkdirSync(path.dirname(path.join(project, name)), { recursive: true });
+    fs.writeFileSync(path.join(project, name), text);
+  }
+  model = path.join(dir, 'tiny.gguf');
+  const w = spawnSync(WRITE_MODEL, [model, '--arch', 'qwen2'], { encoding: 'utf8' });
+  assert.equal(w.status, 0, `writing the model with ${WRITE_MODEL}: ${w.stderr}`);
+});
+
+after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+describe('astfill complete', () => {
+  test('prints a completion and, with --json, how it was made', () => {
+    const r = astfill('complete', '--root', project, '--file', 'pkg/main.py', '--line', '5', '--character', '4',
+      '--model', model, '--threads', '1', '--json');
+    assert.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout);
+    assert.equal(out.file, 'pkg/main.py');
+    assert.equal(typeof out.completion, 'string');
+    assert.ok(!out.completion.includes('\n'), 'a cursor inside a line gets one line');
+    assert.equal(out.mode, 'single-line');
+    assert.ok(out.prompt_tokens > 50, JSON.stringify(out));
+    assert.ok(out.generated_tokens >= 0 && out.generated_tokens <= 64);
+    assert.equal(out.reused_tokens, 0);
+    // The imported module's API reached the prompt.
+    assert.ok(out.context.imports.items + out.context.definitions.items >= 1, JSON.stringify(out.context));
+
+    const plain = astfill('complete', '--root', project, '--file', 'pkg/main.py', '--line', '5', '--character', '4',
+      '--model', model, '--threads', '1', '--no-context');
+    assert.equal(plain.status, 0, plain.stderr);
+    assert.ok(plain.stdout.endsWith('\n'));
+  });
+
+  test('errors name what is wrong', () => {
+    let r = astfill('complete', '--root', project, '--file', 'pkg/main.py', '--line', '500', '--character', '0',
+      '--model', model);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /line 500 is past the end of 'pkg\/main.py'/);
+    r = astfill('complete', '--root', project, '--file', 'pkg/main.py', '--line', '0', '--character', '0',
+      '--model', path.join(dir, 'missing.gguf'));
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /missing\.gguf/);
+    r = astfill('complete', '--root', project, '--file', 'pkg/main.py', '--line', '0', '--character', '0');
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /no model/);
+    r = astfill('complete', '--root', project, '--line', '0');
+    assert.equal(r.status, 2);
+  });
+});
+
+describe('astfill batch', () => {
+  test('completes both task shapes, reports bad tasks, and resumes', () => {
+    const tasks = path.join(dir, 'tasks.jsonl');
+    const results = path.join(dir, 'results.jsonl');
+    const text = FILES['pkg/main.py'];
+    const cut = text.indexOf('shapes.make_circle') + 'shapes.'.length;
+    fs.writeFileSync(tasks, [
+      { id: 'a', path: 'pkg/main.py', prefix: text.slice(0, cut), suffix: text.slice(cut) },
+      { id: 'b', path: 'pkg/main.py', line: 5, character: 4 },
+      { id: 3, path: 'pkg/notes.txt', line: 0, character: 0 },
+      { id: 'd', path: 'pkg/main.py', prefix: 'x = ' },
+    ].map((t) => JSON.stringify(t)).join('\n') + '\n');
+    let r = astfill('batch', '--root', project, '--input', tasks, '--output', results, '--model', model,
+      '--threads', '1', '--max-tokens', '8');
+    assert.equal(r.status, 0, r.stderr);
+    let lines = fs.readFileSync(results, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(lines.map((l) => l.id), ['a', 'b', 3, 'd']);
+    for (const l of lines.slice(0, 2)) {
+      for (const key of ['completion', 'elapsed_ms', 'prompt_tokens', 'reused_tokens', 'generated_tokens'])
+        assert.ok(key in l, `${key} in ${JSON.stringify(l)}`);
+      assert.ok(l.generated_tokens <= 8);
+    }
+    // After `shapes.` the API constraint restricted the member name.
+    assert.ok(lines[0].restricted_steps >= 1 || lines[0].generated_tokens === 0, JSON.stringify(lines[0]));
+    assert.match(lines[2].error, /not in a language/);
+    assert.match(lines[3].error, /prefix.*suffix/);
+    assert.match(r.stderr, /2 completed, 0 already done, 2 failed/);
+
+    // A rerun skips every id already in the output.
+    r = astfill('batch', '--root', project, '--input', tasks, '--output', results, '--model', model, '--threads', '1');
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /0 completed, 4 already done/);
+    lines = fs.readFileSync(results, 'utf8').trim().split('\n');
+    assert.equal(lines.length, 4);
+
+    fs.writeFileSync(tasks, '{"id": 1, "path": "a.py"}\nnot json\n');
+    r = astfill('batch', '--root', project, '--input', tasks, '--output', results, '--model', model);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /tasks\.jsonl:2: expected a JSON object/);
+  });
+});

@@ -1,0 +1,147 @@
+// Completions through the daemon with a tiny random-weight model (`--model`):
+// inline completions with ranges, API suggestions as completion items with
+// text edits, astfill.fill as a WorkspaceEdit, typed-through reuse, and a
+// model named by the astfill.model setting (a wrong path is reported, and the
+// daemon keeps serving).
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { killAll, killProcess, spawnDaemon, stdioClient, tempDir, WAIT_MS } from './helpers.mjs';
+
+after(killAll);
+
+const WRITE_MODEL = process.env.ASTFILL_WRITE_MODEL ??
+  new URL('../../build/tests/engine/write_random_model', import.meta.url).pathname;
+
+const FILES = {
+  'pkg/__init__.py': '',
+  'pkg/shapes.py': 'class Circle:\n    def __init__(self, r):\n        self.r = r\n\n    def area(self):\n' +
+    '        return 3.14 * self.r ** 2\n\n\ndef make_circle(r):\n    """A circle of radius r."""\n    return Circle(r)\n',
+};
+
+let model;
+before(() => {
+  model = path.join(tempDir('model'), 'tiny.gguf');
+  const w = spawnSync(WRITE_MODEL, [model, '--arch', 'qwen2'], { encoding: 'utf8' });
+  assert.equal(w.status, 0, `writing the model with ${WRITE_MODEL}: ${w.stderr}`);
+});
+
+async function serve(t, args = ['--model', model, '--threads', '1']) {
+  const root = tempDir('project');
+  for (const [name, text] of Object.entries(FILES)) {
+    fs.mkdirSync(path.dirname(path.join(root, name)), { recursive: true });
+    fs.writeFileSync(path.join(root, name), text);
+  }
+  const proc = await spawnDaemon(['serve', '--index-threads', '1', ...args]);
+  const client = stdioClient(proc);
+  client.conn.onRequest('window/workDoneProgress/create', () => null);
+  const rootUri = pathToFileURL(root).href;
+  await client.request('initialize', {
+    processId: process.pid, rootUri, workspaceFolders: [{ uri: rootUri, name: 'proj' }],
+    capabilities: { window: { workDoneProgress: true } },
+  });
+  await client.notify('initialized', {});
+  await client.waitFor((m) => m.method === '$/progress' && m.params?.value?.kind === 'end' &&
+                              String(m.params.token).startsWith('astfill/index/'), 'indexing to end', 60_000);
+  t.after(async () => {
+    client.dispose();
+    await killProcess(proc);
+  });
+  return { client, root };
+}
+
+async function open(client, root, rel, text) {
+  const uri = pathToFileURL(path.join(root, rel)).href;
+  await client.notify('textDocument/didOpen', { textDocument: { uri, languageId: 'python', version: 1, text } });
+  return uri;
+}
+
+describe('completions with a model', () => {
+  test('inline completion: items with a range at the cursor; typed-through', async (t) => {
+    const { client, root } = await serve(t);
+    const text = 'from . import shapes\n\n\ndef report(r):\n    c = shapes.make_circle(r)\n    total = \n';
+    const uri = await open(client, root, 'pkg/main.py', text);
+    const position = { line: 5, character: 12 };
+    const r = await client.request('textDocument/inlineCompletion', {
+      textDocument: { uri }, position, context: { triggerKind: 1 } }, undefined, 60_000);
+    assert.ok(Array.isArray(r.items));
+    for (const item of r.items) {
+      assert.equal(typeof item.insertText, 'string');
+      assert.ok(item.insertText.length > 0);
+      assert.deepEqual(item.range, { start: position, end: position });
+    }
+    const status = await client.status();
+    assert.equal(status.modelState, 'ready');
+    assert.match(status.model, /tiny\.gguf$/);
+    if (r.items.length && r.items[0].insertText.length > 1) {
+      const shown = r.items[0].insertText;
+      await client.notify('textDocument/didChange', { textDocument: { uri, version: 2 },
+        contentChanges: [{ range: { start: position, end: position }, text: shown[0] }] });
+      const next = { line: 5, character: 13 };
+      const again = await client.request('textDocument/inlineCompletion', {
+        textDocument: { uri }, position: next, context: { triggerKind: 2 } });
+      assert.equal(again.items[0]?.insertText, shown.slice(1), 'the rest of the shown completion');
+      assert.equal((await client.status()).completionCacheHits, 1);
+    }
+  });
+
+  test('completion items for a module member, with text edits, kinds and docs', async (t) => {
+    const { client, root } = await serve(t);
+    const text = 'from . import shapes\n\n\ndef report(r):\n    c = shapes.ma\n';
+    const uri = await open(client, root, 'pkg/main.py', text);
+    // The index learns the new file's imports in the background (didOpen):
+    // ask until it has.
+    let r;
+    for (let tries = 0; tries < 100; ++tries) {
+      r = await client.request('textDocument/completion', { textDocument: { uri }, position: { line: 4, character: 17 } });
+      if (r.items.length) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.deepEqual(r.items.map((i) => i.label), ['make_circle']);
+    const item = r.items[0];
+    assert.equal(item.kind, 3 /* Function */);
+    assert.deepEqual(item.textEdit, { range: { start: { line: 4, character: 15 }, end: { line: 4, character: 17 } },
+                                      newText: 'make_circle' });
+    assert.match(item.documentation.value, /circle of radius/);
+    // Both names after `shapes.`, ordered by the model.
+    const all = await client.request('textDocument/completion', { textDocument: { uri }, position: { line: 4, character: 15 } });
+    assert.deepEqual(all.items.map((i) => i.label).sort(), ['Circle', 'make_circle']);
+    assert.deepEqual(all.items.map((i) => i.sortText), ['000000', '000001']);
+  });
+
+  test('astfill.fill returns a WorkspaceEdit that replaces the placeholder body', async (t) => {
+    const { client, root } = await serve(t);
+    const text = 'def double(x):\n    pass\n\n\nprint(double(2))\n';
+    const uri = await open(client, root, 'pkg/util.py', text);
+    const edit = await client.request('workspace/executeCommand', {
+      command: 'astfill.fill', arguments: [{ textDocument: { uri }, position: { line: 1, character: 4 } }] },
+      undefined, 120_000);
+    const edits = edit.changes[uri];
+    assert.ok(Array.isArray(edits));
+    for (const e of edits)
+      assert.deepEqual(e.range, { start: { line: 1, character: 4 }, end: { line: 1, character: 8 } });
+    const bad = await client.request('workspace/executeCommand', { command: 'astfill.fill', arguments: [] })
+      .then(() => null, (e) => e);
+    assert.equal(bad.code, -32602);
+    assert.match(bad.message, /expected arguments/);
+  });
+
+  test('a model named by a setting loads; a wrong path is reported and serving goes on', async (t) => {
+    const { client } = await serve(t, []);
+    assert.equal((await client.status()).model, null);
+    await client.notify('workspace/didChangeConfiguration', { settings: { astfill: { model: '/nonexistent/m.gguf' } } });
+    const error = await client.waitFor((m) => m.method === 'window/logMessage' && /cannot load the model/.test(m.params.message),
+      'an error about the model', WAIT_MS);
+    assert.equal(error.params.type, 1);
+    assert.match(error.params.message, /nonexistent\/m\.gguf/);
+    assert.match((await client.status()).modelState, /^failed/);
+    await client.notify('workspace/didChangeConfiguration', { settings: { astfill: { model } } });
+    await client.waitFor((m) => m.method === 'window/logMessage' && /model loaded/.test(m.params.message), 'the model to load');
+    const status = await client.status();
+    assert.equal(status.modelState, 'ready');
+    assert.equal(status.model, model);
+  });
+});

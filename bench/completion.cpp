@@ -70,7 +70,8 @@ std::vector<Task> cut_tasks(const fs::path& root, size_t count, uint32_t seed) {
   for (const auto& f : files) {
     if (tasks.size() >= count) break;
     std::string text = read(f);
-    if (!parses("python", text)) continue;
+    parsing::Document doc("python", text);
+    if (doc.status() != parsing::ParseStatus::Parsed || doc.has_syntax_errors()) continue;
     std::vector<size_t> starts{0};
     for (size_t i = 0; i < text.size(); ++i)
       if (text[i] == '\n') starts.push_back(i + 1);
@@ -82,6 +83,11 @@ std::vector<Task> cut_tasks(const fs::path& root, size_t count, uint32_t seed) {
       if (indent == std::string_view::npos || line.size() - indent < 12 || line[indent] == '#' ||
           line.substr(indent).starts_with("\"\"\"") || line.find('"') != std::string_view::npos)
         continue;
+      // Code, not the prose of a docstring or a comment.
+      auto node = doc.node_at(static_cast<uint32_t>(begin + indent + 1));
+      if (!node) continue;
+      std::string_view type = ts_node_type(*node);
+      if (type.find("string") != std::string_view::npos || type.find("comment") != std::string_view::npos) continue;
       size_t cut = begin + indent + std::uniform_int_distribution<size_t>(1, std::min<size_t>(8, line.size() - indent - 4))(rng);
       Task t;
       t.path = fs::relative(f, root).generic_string();
@@ -149,8 +155,19 @@ int main(int argc, char** argv) {
   uint32_t seed = 1;
   unsigned max_tokens = 24;
   int threads = 2;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    std::string a = argv[i], v = argv[i + 1];
+  bool dump = false;
+  for (int i = 1; i < argc; i += 2) {
+    std::string a = argv[i];
+    if (a == "--dump") {  // each task and completion on stderr
+      dump = true;
+      --i;
+      continue;
+    }
+    if (i + 1 >= argc) {
+      std::fprintf(stderr, "bench_completion: %s needs a value\n", a.c_str());
+      return 2;
+    }
+    std::string v = argv[i + 1];
     if (a == "--model") model = v;
     else if (a == "--root") root = v;
     else if (a == "--tasks") task_count = std::stoul(v);
@@ -225,7 +242,12 @@ int main(int argc, char** argv) {
       generated += result.details.generated_tokens;
       check_ms += result.details.check_ms;
       decode_ms += result.details.decode_ms;
-      if (parses("python", t.prefix + completion + t.suffix)) ++valid;
+      bool ok = parses("python", t.prefix + completion + t.suffix);
+      if (ok) ++valid;
+      if (dump)
+        std::fprintf(stderr, "[%s] %s %s: want %s | got %s | raw %s | end %s\n", v.name, t.path.c_str(),
+                     ok ? "valid" : "INVALID", std::string(first_line_trimmed(t.middle)).c_str(), completion.c_str(),
+                     result.details.raw.c_str(), result.details.end.c_str());
       std::string_view want = first_line_trimmed(t.middle), got = first_line_trimmed(completion);
       if (want == got) ++exact;
       similarity += edit_similarity(want, got);

@@ -172,3 +172,33 @@ TEST_CASE("special tokens never appear, stop tokens end, cancellation stops", "[
   CHECK(t.end == DecodeEnd::Timeout);
   CHECK(t.tokens.size() == 1);
 }
+
+TEST_CASE("a request cancelled while decoding stops within one token", "[decoder]") {
+  Fixture f;
+  DecodeOptions options;
+  options.max_tokens = 40;
+  options.time_budget = std::chrono::seconds(60);
+  astfill::CancellationSource source;
+  // Cancels from the loop itself after the third token, as a newer keystroke
+  // would from another thread.
+  class CancelAfter final : public SyntaxHooks {
+   public:
+    explicit CancelAfter(astfill::CancellationSource& s) : source_(s) {}
+    bool viable(std::string_view) override { return true; }
+    void accept(std::string_view) override {
+      if (++accepted == 3) source_.cancel(astfill::CancelReason::Superseded);
+    }
+    bool should_stop() override { return false; }
+    size_t accepted = 0;
+
+   private:
+    astfill::CancellationSource& source_;
+  } hooks(source);
+  auto lease = f.runner->acquire("doc", {});
+  auto r = decode(*lease, f.runner->tokenizer(), f.encode("def f(x):\n    return"), "", &hooks, nullptr, options,
+                  source.token());
+  CHECK(r.end == DecodeEnd::Cancelled);
+  CHECK(hooks.accepted <= 4);
+  // The slot stays usable, and its cache consistent with what it holds.
+  CHECK(lease->session().length() == lease->history().size());
+}

@@ -2,7 +2,9 @@
 // here wrote (default: Debian's numpy sources), in four variants in one run
 // (constraints on/off x cross-file context on/off), printing JSON:
 //   - syntax-valid rate: the completed file has no syntax error (tasks are cut
-//     from files that parse), exact match and edit similarity of the line;
+//     from files that parse); the share with no syntax error the file without
+//     the completion did not have (the constraints' promise: an empty
+//     completion adds none); exact match and edit similarity of the line;
 //   - the syntax checks' cost in microseconds per generated token and as a
 //     share of decode time;
 //   - request latency p50/p95 cold (a new prompt) and warm (the same task
@@ -29,6 +31,7 @@
 #include <unistd.h>
 
 #include "completion/service.h"
+#include "completion/syntax_guard.h"
 #include "engine/random_model.h"
 #include "index/parsed.h"
 #include "parsing/document.h"
@@ -54,6 +57,12 @@ std::string read(const fs::path& p) {
 bool parses(std::string_view language, std::string text) {
   parsing::Document doc(language, std::move(text));
   return doc.status() == parsing::ParseStatus::Parsed && !doc.has_syntax_errors();
+}
+
+// Syntax errors (ERROR and MISSING nodes) in `text`.
+size_t errors(std::string_view language, std::string text) {
+  parsing::Document doc(language, std::move(text));
+  return completion::count_syntax_errors(doc);
 }
 
 // Line-completion tasks: a cursor after the indentation and a few characters
@@ -216,7 +225,7 @@ int main(int argc, char** argv) {
               model.c_str(), root.c_str(), tasks.size(), max_tokens, threads);
   bool first_variant = true;
   for (const auto& v : variants) {
-    size_t valid = 0, exact = 0, generated = 0, reused_warm = 0, prompt_warm = 0;
+    size_t valid = 0, no_new_errors = 0, exact = 0, generated = 0, reused_warm = 0, prompt_warm = 0;
     double similarity = 0, check_ms = 0, decode_ms = 0;
     std::vector<double> cold, warm;
     for (size_t i = 0; i < tasks.size(); ++i) {
@@ -244,6 +253,7 @@ int main(int argc, char** argv) {
       decode_ms += result.details.decode_ms;
       bool ok = parses("python", t.prefix + completion + t.suffix);
       if (ok) ++valid;
+      if (ok || errors("python", t.prefix + completion + t.suffix) <= errors("python", t.prefix + t.suffix)) ++no_new_errors;
       if (dump)
         std::fprintf(stderr, "[%s] %s %s: want %s | got %s | raw %s | end %s\n", v.name, t.path.c_str(),
                      ok ? "valid" : "INVALID", std::string(first_line_trimmed(t.middle)).c_str(), completion.c_str(),
@@ -266,11 +276,12 @@ int main(int argc, char** argv) {
     }
     idx->wait_until_idle();
     double n = tasks.empty() ? 1 : static_cast<double>(tasks.size());
-    std::printf("%s\n  {\"variant\": \"%s\", \"syntax_valid\": %.3f, \"exact_match\": %.3f, \"edit_similarity\": %.3f,"
+    std::printf("%s\n  {\"variant\": \"%s\", \"syntax_valid\": %.3f, \"no_new_syntax_errors\": %.3f, \"exact_match\": %.3f, \"edit_similarity\": %.3f,"
                 " \"generated_tokens\": %zu, \"check_us_per_token\": %.1f, \"check_share_of_decode\": %.3f,"
                 " \"latency_ms\": {\"cold_p50\": %.0f, \"cold_p95\": %.0f, \"warm_p50\": %.0f, \"warm_p95\": %.0f},"
                 " \"warm_prompt_tokens_reused\": %.3f}",
-                first_variant ? "" : ",", v.name, static_cast<double>(valid) / n, static_cast<double>(exact) / n,
+                first_variant ? "" : ",", v.name, static_cast<double>(valid) / n, static_cast<double>(no_new_errors) / n,
+                static_cast<double>(exact) / n,
                 similarity / n, generated, generated ? check_ms * 1000 / static_cast<double>(generated) : 0,
                 decode_ms > 0 ? check_ms / decode_ms : 0, percentile(cold, 0.5), percentile(cold, 0.95),
                 percentile(warm, 0.5), percentile(warm, 0.95),

@@ -59,6 +59,15 @@ bool keeps_text(std::string_view pending, std::string_view piece) {
 
 }  // namespace
 
+std::vector<int32_t> unwritable_tokens(const engine::Tokenizer& tokenizer) {
+  std::vector<int32_t> out;
+  for (size_t id = 0; id < tokenizer.vocab_size(); ++id) {
+    auto t = static_cast<int32_t>(id);
+    if (tokenizer.is_special(t) || tokenizer.token_bytes(t).empty()) out.push_back(t);
+  }
+  return out;
+}
+
 const char* to_string(DecodeEnd end) {
   switch (end) {
     case DecodeEnd::StopToken: return "stop token";
@@ -84,9 +93,11 @@ DecodeResult decode(ModelRunner::Lease& lease, const engine::Tokenizer& tokenize
   std::vector<char> is_stop(vocab, 0);
   for (auto t : options.stop_tokens)
     if (t >= 0 && static_cast<size_t>(t) < vocab) is_stop[static_cast<size_t>(t)] = 1;
+  std::vector<int32_t> computed;
+  if (!options.unwritable) computed = unwritable_tokens(tokenizer);
   std::vector<int32_t> forbidden;
-  for (size_t id = 0; id < vocab; ++id)
-    if (!is_stop[id] && tokenizer.is_special(static_cast<int32_t>(id))) forbidden.push_back(static_cast<int32_t>(id));
+  for (auto t : options.unwritable ? *options.unwritable : computed)
+    if (static_cast<size_t>(t) < vocab && !is_stop[static_cast<size_t>(t)]) forbidden.push_back(t);
 
   // The last line before the cursor: all the API constraint looks at.
   size_t nl = text_before.rfind('\n');
@@ -94,6 +105,15 @@ DecodeResult decode(ModelRunner::Lease& lease, const engine::Tokenizer& tokenize
 
   engine::Sampler sampler;  // greedy
   std::vector<char> allowed_mask;
+  constexpr size_t kTop = 32;
+  std::vector<std::pair<float, int32_t>> top;
+  top.reserve(kTop + 1);
+  // The approved token is the only one left: the sampler's choice is it.
+  auto keep_only = [&](std::span<float> logits, size_t id) {
+    float v = logits[id];
+    std::fill(logits.begin(), logits.end(), kForbidden);
+    logits[id] = v;
+  };
   sampler.set_mask([&](std::span<float> logits) {
     for (auto t : forbidden)
       if (static_cast<size_t>(t) < logits.size()) logits[static_cast<size_t>(t)] = kForbidden;
@@ -107,32 +127,46 @@ DecodeResult decode(ModelRunner::Lease& lease, const engine::Tokenizer& tokenize
           if (!allowed_mask[i]) logits[i] = kForbidden;
       }
     }
-    auto t0 = clock::now();
     std::string_view pending = std::string_view(result.text).substr(result.text.size() - pending_bytes(result.text));
-    // Text first (cheap, always): then, with the syntax check, viability.
+    // The best candidates in order, from one pass over the logits (another
+    // pass only if all of them are refused).
     size_t tries = 0;
-    for (size_t text_tries = 0; text_tries < 4096; ++text_tries) {
-      auto best = std::max_element(logits.begin(), logits.end());
-      if (best == logits.end() || *best == kForbidden) break;
-      auto id = static_cast<size_t>(best - logits.begin());
-      if (is_stop[id]) return;
-      std::string piece = tokenizer.token_bytes(static_cast<int32_t>(id));
-      if (!keeps_text(pending, piece)) {
-        *best = kForbidden;
-        continue;
+    for (int pass = 0; pass < 16; ++pass) {
+      top.clear();
+      for (size_t i = 0; i < logits.size(); ++i) {
+        float x = logits[i];
+        if (x == kForbidden || (top.size() == kTop && x <= top.back().first)) continue;
+        auto at = std::upper_bound(top.begin(), top.end(), x, [](float v, const auto& e) { return v > e.first; });
+        top.insert(at, {x, static_cast<int32_t>(i)});
+        if (top.size() > kTop) top.pop_back();
       }
-      if (!syntax) return;
-      if (syntax->viable(piece)) {
-        result.check_seconds += std::chrono::duration<double>(clock::now() - t0).count();
-        return;
+      if (top.empty()) break;
+      for (const auto& [score, token] : top) {
+        auto id = static_cast<size_t>(token);
+        if (is_stop[id]) {
+          keep_only(logits, id);
+          return;
+        }
+        std::string piece = tokenizer.token_bytes(token);
+        // Text first (cheap, always); then, with the syntax check, viability.
+        bool ok = keeps_text(pending, piece);
+        if (ok && syntax) {
+          auto t0 = clock::now();
+          ok = syntax->viable(piece);
+          result.check_seconds += std::chrono::duration<double>(clock::now() - t0).count();
+          if (!ok) ++result.rejected;
+          if (!ok && ++tries >= options.max_candidates) break;
+        }
+        if (ok) {
+          keep_only(logits, id);
+          return;
+        }
+        logits[id] = kForbidden;
       }
-      *best = kForbidden;
-      ++result.rejected;
-      if (++tries >= options.max_candidates) break;
+      if (tries >= options.max_candidates) break;
     }
     // Nothing the model likes keeps the file viable: say nothing more.
     std::fill(logits.begin(), logits.end(), kForbidden);
-    result.check_seconds += std::chrono::duration<double>(clock::now() - t0).count();
   });
 
   engine::GenerateOptions gen;
@@ -154,8 +188,11 @@ DecodeResult decode(ModelRunner::Lease& lease, const engine::Tokenizer& tokenize
     result.text += piece;
     result.tokens.push_back(token);
     if (syntax) {
+      auto t0 = clock::now();
       syntax->accept(piece);
-      if (syntax->should_stop()) {
+      bool done = syntax->should_stop();
+      result.check_seconds += std::chrono::duration<double>(clock::now() - t0).count();
+      if (done) {
         complete = true;
         return false;
       }

@@ -51,7 +51,14 @@ struct DecodeOptions {
   std::chrono::milliseconds time_budget{1000};  // for decoding, after the prompt is in
   std::vector<int32_t> stop_tokens;
   size_t max_candidates = 16;  // syntax checks per step before giving up
+  // Tokens never written: special tokens and tokens without bytes (a padded
+  // vocabulary's unused entries). Null: computed from the tokenizer (slow on
+  // a large vocabulary; ModelRunner::unwritable_tokens keeps the list).
+  const std::vector<int32_t>* unwritable = nullptr;
 };
+
+// Special tokens and tokens without bytes, sorted.
+std::vector<int32_t> unwritable_tokens(const engine::Tokenizer& tokenizer);
 
 enum class DecodeEnd { StopToken, Complete, MaxTokens, Timeout, Cancelled, NoViableToken, ContextFull };
 const char* to_string(DecodeEnd end);
@@ -63,7 +70,7 @@ struct DecodeResult {
   engine::GenerateStats stats;
   size_t rejected = 0;      // candidates the syntax check refused
   size_t restricted = 0;    // steps the API constraint restricted
-  double check_seconds = 0; // time spent in syntax checks
+  double check_seconds = 0; // time in the syntax hooks (checks, accepting, the stop rule)
 };
 
 // Generates after `prompt` in the lease's slot (reusing the prefix its cache

@@ -1,5 +1,7 @@
 #include "completion/model_runner.h"
 
+#include "completion/decoder.h"
+
 namespace astfill::completion {
 
 ModelRunner::ModelRunner(RunnerOptions options) : options_(std::move(options)) {
@@ -14,6 +16,11 @@ ModelRunner::~ModelRunner() = default;
 const TokenTrie& ModelRunner::trie() const {
   std::call_once(trie_once_, [this] { trie_ = std::make_unique<TokenTrie>(model_->tokenizer()); });
   return *trie_;
+}
+
+const std::vector<int32_t>& ModelRunner::unwritable_tokens() const {
+  std::call_once(unwritable_once_, [this] { unwritable_ = completion::unwritable_tokens(model_->tokenizer()); });
+  return unwritable_;
 }
 
 std::optional<ModelRunner::Lease> ModelRunner::acquire(const std::string& key, const CancellationToken& cancel) {

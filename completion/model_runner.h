@@ -43,6 +43,8 @@ class ModelRunner {
   const RunnerOptions& options() const { return options_; }
   // The vocabulary trie for the API constraint, built on first use.
   const TokenTrie& trie() const;
+  // Tokens a completion never writes (decoder.h: unwritable_tokens), built on first use.
+  const std::vector<int32_t>& unwritable_tokens() const;
 
   struct Slot {
     engine::Session session;
@@ -82,6 +84,8 @@ class ModelRunner {
   std::unique_ptr<engine::Model> model_;
   mutable std::once_flag trie_once_;
   mutable std::unique_ptr<TokenTrie> trie_;
+  mutable std::once_flag unwritable_once_;
+  mutable std::vector<int32_t> unwritable_;
   std::timed_mutex busy_;
   // Most recently used first. Guarded by busy_.
   std::list<std::unique_ptr<Slot>> slots_;

@@ -200,6 +200,7 @@ CompletionService::Generation CompletionService::generate(const DocumentText& do
   d.max_tokens = max_tokens;
   d.time_budget = timeout;
   d.stop_tokens = prompt.stop_tokens;
+  d.unwritable = &runner->unwritable_tokens();
   DecodeResult r = decode(*lease, tokenizer, prompt.tokens, prefix, &hooks, api ? &*api : nullptr, d, cancel);
   g.details.prompt_tokens = r.stats.prompt_tokens;
   g.details.reused_tokens = r.stats.reused_tokens;

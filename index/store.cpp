@@ -394,19 +394,28 @@ std::optional<int64_t> chunks_holding(Database& db, const std::string& term) {
 // words finds nothing worth showing.
 constexpr int64_t kCommonFloor = 512;
 
+constexpr size_t kMaxQueryTerms = 12;
+
 std::vector<std::string> selective_terms(Database& db, const std::vector<std::string>& terms) {
   int64_t chunks = db.integer_of("SELECT max(id) FROM chunks");  // ~ the count, without a scan
   auto common = [&](int64_t holding, int64_t share) { return holding > kCommonFloor && holding * share > chunks; };
-  std::vector<std::string> kept;
+  std::vector<std::pair<int64_t, std::string>> kept;  // (chunks holding it, term)
   std::optional<std::pair<int64_t, std::string>> rarest_common;
   for (const auto& term : terms) {
     auto holding = chunks_holding(db, term);
     if (holding && *holding == 0) continue;
-    if (!holding || !common(*holding, 4)) kept.push_back(term);
+    if (!holding || !common(*holding, 4)) kept.emplace_back(holding.value_or(0), term);
     else if (!rarest_common || *holding < rarest_common->first) rarest_common.emplace(*holding, term);
   }
-  if (kept.empty() && rarest_common && !common(rarest_common->first, 2)) kept.push_back(rarest_common->second);
-  return kept;
+  if (kept.empty() && rarest_common && !common(rarest_common->first, 2)) kept.push_back(*rarest_common);
+  // BM25 costs a step per chunk holding a term: on a large tree a window's
+  // moderately common words (size_t, len) hold hundreds of thousands. The
+  // rarest terms say the most about similarity; keep those.
+  std::stable_sort(kept.begin(), kept.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  if (kept.size() > kMaxQueryTerms) kept.resize(kMaxQueryTerms);
+  std::vector<std::string> out;
+  for (auto& [holding, term] : kept) out.push_back(std::move(term));
+  return out;
 }
 
 }  // namespace

@@ -9,7 +9,7 @@ export ASTFILL_BIN=${ASTFILL_BIN:-$root/build/cli/astfill}
 export ASTFILL_WRITE_MODEL=${ASTFILL_WRITE_MODEL:-$root/build/tests/engine/write_random_model}
 nvim=${NVIM:-nvim}
 command -v "$nvim" >/dev/null || { echo "nvim_test: '$nvim' not found (scripts/setup installs Debian's neovim)" >&2; exit 1; }
-echo "nvim_test: $("$nvim" --version | head -1), $("$ASTFILL_BIN" --version)"
+echo "nvim_test: $("$nvim" --version | head -1), $("$ASTFILL_BIN" --version | head -1)"
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

@@ -14,12 +14,18 @@ local TIMEOUT_MS = tonumber(os.getenv("ASTFILL_TEST_WAIT_MS") or "") or 20000
 local co
 local function out(msg) io.stdout:write(msg .. "\n") end
 
+---Resumes the test; a failure outside the steps ends Neovim with exit code 1.
+local function resume()
+  local ok, err = coroutine.resume(co)
+  if not ok then
+    out("FAIL the test itself: " .. tostring(err))
+    vim.cmd("cquit 1")
+  end
+end
+
 ---Gives the main loop back for a moment (keys, autocommands, RPC run meanwhile).
 local function pause(ms)
-  vim.defer_fn(function()
-    local ok, err = coroutine.resume(co)
-    if not ok then error(err) end
-  end, ms or 10)
+  vim.defer_fn(resume, ms or 10)
   coroutine.yield()
 end
 
@@ -104,6 +110,30 @@ end
 local steps = {}
 local function step(name, fn) table.insert(steps, { name = name, fn = fn }) end
 
+step("words and lines of a suggestion; multi-line ghost text", function()
+  local sg = require("astfill.suggestion")
+  eq("  foo", sg._next_word("  foo.bar()"), "next word: blanks and a word")
+  eq(".", sg._next_word(".bar()"), "next word: punctuation")
+  eq("***", sg._next_word("***x"), "next word: a run of punctuation")
+  eq("\n    ", sg._next_word("\n    return x"), "next word: a line break and indentation")
+  eq("été", sg._next_word("été x"), "next word: UTF-8 letters")
+  eq("a = 1", sg._next_line("a = 1\nb = 2"), "next line: up to the line break")
+  eq("\nb = 2", sg._next_line("\nb = 2\nc"), "next line: the break and the next line")
+  eq("x", sg._next_line("x"), "next line: the only line")
+  local buf = vim.api.nvim_create_buf(false, true)
+  vim.api.nvim_buf_set_lines(buf, 0, -1, false, { "def f():", "" })
+  ghost.show(buf, 1, 0, "    a = 1\n\n    return a")
+  eq("    a = 1\n\n    return a", ghost.shown(buf), "first line and virtual lines")
+  local mark = vim.api.nvim_buf_get_extmarks(buf, ghost.ns, 0, -1, { details = true })[1]
+  eq(2, #mark[4].virt_lines, "two virtual lines")
+  eq("AstfillGhost", mark[4].virt_text[1][2], "the highlight group")
+  ghost.show(buf, 0, 3, "x\ty")
+  eq("x" .. string.rep(" ", vim.bo[buf].tabstop) .. "y", ghost.shown(buf), "tabs drawn as spaces; one mark")
+  ghost.clear(buf)
+  eq(nil, ghost.shown(buf), "cleared")
+  vim.api.nvim_buf_delete(buf, { force = true })
+end)
+
 step("the daemon starts for the project and indexes it", function()
   vim.cmd("edit " .. root .. "/pkg/main.py")
   eq("python", vim.bo.filetype, "filetype")
@@ -138,6 +168,12 @@ step("accept word inserts the next word and keeps the rest shown; Tab takes the 
   wait_for("the rest of the suggestion shown", function() return ghost.shown(0) == shown:sub(#word + 1) end, 5000)
   vim.api.nvim_input("<Tab>")
   expect_inserted(shown, "the whole suggestion after <M-Right><Tab>")
+end)
+
+step("accept line inserts the rest of the suggestion's line", function()
+  local shown = type_and_wait()
+  vim.api.nvim_input("<M-C-Right>")
+  expect_inserted(require("astfill.suggestion")._next_line(shown), "the line after <M-C-Right>")
 end)
 
 step("dismiss hides the suggestion and leaves the text; Tab then inserts a tab", function()
@@ -221,9 +257,11 @@ co = coroutine.create(function()
   end
   out(("nvim: %d passed, %d failed"):format(passed, failed))
   if failed > 0 then
-    local log = vim.fn.readfile(dir .. "/astfill.log")
-    out("--- the daemon's log (last 30 lines)")
-    for i = math.max(1, #log - 29), #log do out(log[i]) end
+    local ok, log = pcall(vim.fn.readfile, dir .. "/astfill.log")
+    if ok then
+      out("--- the daemon's log (last 30 lines)")
+      for i = math.max(1, #log - 29), #log do out(log[i]) end
+    end
     vim.cmd("cquit 1")
   else
     vim.fn.delete(dir, "rf")
@@ -231,10 +269,4 @@ co = coroutine.create(function()
   end
 end)
 
-vim.defer_fn(function()
-  local ok, err = coroutine.resume(co)
-  if not ok then
-    out("FAIL the test itself: " .. tostring(err))
-    vim.cmd("cquit 1")
-  end
-end, 0)
+vim.defer_fn(resume, 0)

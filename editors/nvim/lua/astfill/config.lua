@@ -83,6 +83,11 @@ end
 function M.daemon_settings()
   local s = vim.deepcopy(M.options.settings or {})
   if M.options.model then s.model = vim.fn.expand(M.options.model) end
+  -- An empty Lua table would be sent as a JSON array; these are objects.
+  for _, key in ipairs({ "languages", "context", "index" }) do
+    if type(s[key]) == "table" and next(s[key]) == nil then s[key] = vim.empty_dict() end
+  end
+  if next(s) == nil then return vim.empty_dict() end
   return s
 end
 

@@ -9,6 +9,9 @@ export ASTFILL_BIN=${ASTFILL_BIN:-$root/build/cli/astfill}
 export ASTFILL_WRITE_MODEL=${ASTFILL_WRITE_MODEL:-$root/build/tests/engine/write_random_model}
 nvim=${NVIM:-nvim}
 command -v "$nvim" >/dev/null || { echo "nvim_test: '$nvim' not found (scripts/setup installs Debian's neovim)" >&2; exit 1; }
+for bin in "$ASTFILL_BIN" "$ASTFILL_WRITE_MODEL"; do
+  [[ -x $bin ]] || { echo "nvim_test: $bin is not an executable (set ASTFILL_BIN and ASTFILL_WRITE_MODEL, or build in build/)" >&2; exit 1; }
+done
 echo "nvim_test: $("$nvim" --version | head -1), $("$ASTFILL_BIN" --version | head -1)"
 
 tmp=$(mktemp -d)
@@ -19,7 +22,9 @@ export TMPDIR=$tmp
 # The test exits on its own; the timeout is for a hang (it prints what it waited for first).
 status=0
 timeout 150 "$nvim" --headless --clean -u "$here/nvim/minimal_init.lua" \
-  -c "luafile $here/nvim/plugin_test.lua" </dev/null || status=$?
+  -c "lua local ok, err = pcall(dofile, [[$here/nvim/plugin_test.lua]])
+        if not ok then io.stdout:write('FAIL loading the test: ' .. tostring(err) .. '\\n'); vim.cmd('cquit 1') end" \
+  </dev/null || status=$?
 if ((status != 0)); then
   ((status == 124)) && echo "nvim_test: Neovim did not finish within 150 s" >&2
   for log in "$XDG_CACHE_HOME"/nvim/lsp.log "$XDG_STATE_HOME"/nvim/lsp.log; do

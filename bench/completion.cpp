@@ -165,6 +165,7 @@ int main(int argc, char** argv) {
   unsigned max_tokens = 24;
   int threads = 2;
   bool dump = false;
+  std::string only;  // --only VARIANT: run one variant
   for (int i = 1; i < argc; i += 2) {
     std::string a = argv[i];
     if (a == "--dump") {  // each task and completion on stderr
@@ -183,6 +184,7 @@ int main(int argc, char** argv) {
     else if (a == "--seed") seed = static_cast<uint32_t>(std::stoul(v));
     else if (a == "--max-tokens") max_tokens = static_cast<unsigned>(std::stoul(v));
     else if (a == "--threads") threads = std::stoi(v);
+    else if (a == "--only") only = v;
     else {
       std::fprintf(stderr, "bench_completion: unknown option %s\n", a.c_str());
       return 2;
@@ -225,6 +227,7 @@ int main(int argc, char** argv) {
               model.c_str(), root.c_str(), tasks.size(), max_tokens, threads);
   bool first_variant = true;
   for (const auto& v : variants) {
+    if (!only.empty() && only != v.name) continue;
     size_t valid = 0, no_new_errors = 0, exact = 0, generated = 0, reused_warm = 0, prompt_warm = 0;
     double similarity = 0, check_ms = 0, decode_ms = 0;
     std::vector<double> cold, warm;
@@ -253,10 +256,11 @@ int main(int argc, char** argv) {
       decode_ms += result.details.decode_ms;
       bool ok = parses("python", t.prefix + completion + t.suffix);
       if (ok) ++valid;
-      if (ok || errors("python", t.prefix + completion + t.suffix) <= errors("python", t.prefix + t.suffix)) ++no_new_errors;
+      bool no_new = ok || errors("python", t.prefix + completion + t.suffix) <= errors("python", t.prefix + t.suffix);
+      if (no_new) ++no_new_errors;
       if (dump)
-        std::fprintf(stderr, "[%s] %s %s: want %s | got %s | raw %s | end %s\n", v.name, t.path.c_str(),
-                     ok ? "valid" : "INVALID", std::string(first_line_trimmed(t.middle)).c_str(), completion.c_str(),
+        std::fprintf(stderr, "[%s] %s %s%s: want %s | got %s | raw %s | end %s\n", v.name, t.path.c_str(),
+                     ok ? "valid" : "INVALID", no_new ? "" : " NEW-ERRORS", std::string(first_line_trimmed(t.middle)).c_str(), completion.c_str(),
                      result.details.raw.c_str(), result.details.end.c_str());
       std::string_view want = first_line_trimmed(t.middle), got = first_line_trimmed(completion);
       if (want == got) ++exact;

@@ -63,6 +63,38 @@ std::pair<size_t, size_t> placeholder_at(std::string_view text, size_t offset) {
   return {offset, offset};
 }
 
+// `text` (a prefix when keep_end, else a suffix) cut to at most about `max`
+// bytes at a boundary between top-level statements.
+std::string near_cursor(std::string_view language, const std::string& text, size_t max, bool keep_end) {
+  if (text.size() <= max) return text;
+  parsing::Document doc(language, text);
+  if (doc.status() == parsing::ParseStatus::Parsed) {
+    TSNode root = doc.root();
+    uint32_t n = ts_node_child_count(root);
+    if (keep_end) {
+      for (uint32_t i = 0; i < n; ++i) {
+        uint32_t start = ts_node_start_byte(ts_node_child(root, i));
+        if (start >= text.size() - max) return text.substr(start);
+      }
+    } else {
+      uint32_t end = 0;
+      for (uint32_t i = 0; i < n; ++i) {
+        uint32_t e = ts_node_end_byte(ts_node_child(root, i));
+        if (e > max) break;
+        end = e;
+      }
+      if (end > 0) return text.substr(0, end);
+    }
+  }
+  // No grammar, or one statement spans the whole window: cut at a line.
+  if (keep_end) {
+    size_t from = text.find('\n', text.size() - max);
+    return from == std::string::npos ? text.substr(text.size() - max) : text.substr(from + 1);
+  }
+  size_t to = text.rfind('\n', max);
+  return text.substr(0, to == std::string::npos ? max : to + 1);
+}
+
 // Whether prefix + completion + suffix has more syntax errors than prefix +
 // suffix.
 bool introduces_errors(std::string_view language, std::string_view prefix, std::string_view completion,
@@ -169,19 +201,13 @@ CompletionService::Generation CompletionService::generate(const DocumentText& do
 
   CompletionMode mode = fill ? CompletionMode::MultiLine : mode_at(document.language_id, prefix, suffix);
   g.details.mode = to_string(mode);
-  // Each check copies and reparses what the guard holds: in a large file it
-  // holds the code near the cursor, cut at line boundaries (errors the cut
-  // makes are the prefix's own, never blamed on a candidate).
-  auto window = [](const std::string& s, size_t max, bool keep_end) {
-    if (s.size() <= max) return s;
-    if (keep_end) {
-      size_t from = s.find('\n', s.size() - max);
-      return from == std::string::npos ? s.substr(s.size() - max) : s.substr(from + 1);
-    }
-    size_t to = s.rfind('\n', max);
-    return s.substr(0, to == std::string::npos ? max : to + 1);
-  };
-  SyntaxGuard guard(document.language_id, window(prefix, 48 * 1024, true), window(suffix, 16 * 1024, false), cancel);
+  // Each check copies the text the guard holds and reparses it
+  // incrementally: a file of any usual size is held whole. Past 1 MiB of
+  // prefix (256 KiB of suffix) the guard holds the code near the cursor, cut
+  // where a top-level statement starts (a cut inside a multi-line string
+  // would turn code into text and text into code).
+  SyntaxGuard guard(document.language_id, near_cursor(document.language_id, prefix, 1 << 20, true),
+                    near_cursor(document.language_id, suffix, 256 << 10, false), cancel);
   StopRule stop(guard, mode);
   GuardHooks hooks(guard, stop, options.constrain);
 

@@ -21,6 +21,7 @@ import {
 } from 'vscode-languageclient/node';
 import { findBinary } from './binary';
 import { daemonEvent, type DaemonEvent } from './daemonEvents';
+import type { Log } from './log';
 import { tapReader } from './messageTap';
 import { RestartPolicy, windowText } from './restartPolicy';
 import { daemonArgs, daemonSection, expandPath, type PathContext } from './settings';
@@ -59,7 +60,7 @@ export class Daemon implements vscode.Disposable {
   readonly onDidChangeState = this.stateEmitter.event;
   readonly onEvent = this.eventEmitter.event;
 
-  constructor(private readonly log: vscode.LogOutputChannel) {}
+  constructor(private readonly log: Log) {}
 
   async start(): Promise<void> {
     const cfg = vscode.workspace.getConfiguration('astfill');
@@ -77,8 +78,8 @@ export class Daemon implements vscode.Disposable {
     const args = daemonArgs(cfg.get('threads'));
     const options: LanguageClientOptions = {
       documentSelector: LANGUAGES.map((language) => ({ scheme: 'file', language })),
-      outputChannel: this.log,
-      traceOutputChannel: this.log,
+      outputChannel: this.log.channel,
+      traceOutputChannel: this.log.channel,
       revealOutputChannelOn: RevealOutputChannelOn.Never,
       initializationOptions: () => ({ astfill: currentSection() }),
       errorHandler: {
@@ -153,11 +154,11 @@ export class Daemon implements vscode.Disposable {
     child.stderr.on('data', (chunk: string) => {
       const lines = (pending + chunk).split('\n');
       pending = lines.pop() ?? '';
-      for (const line of lines) if (line) this.log.appendLine(`[daemon] ${line}`);
+      for (const line of lines) if (line) this.log.daemon(line);
     });
     child.on('error', (error) => this.log.error(`the daemon ${bin}: ${error.message}`));
     child.on('exit', (code, signal) => {
-      if (pending) this.log.appendLine(`[daemon] ${pending}`);
+      if (pending) this.log.daemon(pending);
       this.log.info(`the daemon (pid ${child.pid}) exited with ${signal ? `signal ${signal}` : `code ${code}`}`);
     });
     const reader = tapReader(new StreamMessageReader(child.stdout), (message) => {

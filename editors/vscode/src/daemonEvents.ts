@@ -38,3 +38,12 @@ export function daemonEvent(message: unknown): DaemonEvent | undefined {
   }
   return undefined;
 }
+
+// A line of the daemon's log ("12:34:56.789 warn  [pid] text"): its level and
+// its text without the time, which the output channel adds itself. Lines in
+// another shape are kept whole, at info.
+export function daemonLogLine(line: string): { level: 'error' | 'warn' | 'info' | 'debug' | 'trace'; text: string } {
+  const m = /^\d\d:\d\d:\d\d(?:\.\d+)? +(error|warn|info|debug|trace) +(.*)$/.exec(line);
+  if (!m) return { level: 'info', text: line };
+  return { level: m[1] as 'error' | 'warn' | 'info' | 'debug' | 'trace', text: m[2] };
+}

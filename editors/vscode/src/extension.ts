@@ -2,13 +2,14 @@
 import * as vscode from 'vscode';
 import { fillAtCursor, toggle } from './commands';
 import { Daemon } from './daemon';
+import { Log } from './log';
 import { RESTART_KEYS } from './settings';
 import { StatusBar } from './statusBar';
 
 let daemon: Daemon | undefined;
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
-  const log = vscode.window.createOutputChannel('astfill', { log: true });
+  const log = new Log();
   daemon = new Daemon(log);
   const status = new StatusBar(daemon, log);
   const d = daemon;

@@ -3,6 +3,7 @@
 import * as vscode from 'vscode';
 import type { Daemon } from './daemon';
 import type { DaemonEvent } from './daemonEvents';
+import type { Log } from './log';
 import { statusText, type StatusView } from './statusText';
 
 interface DaemonStatus {
@@ -18,7 +19,7 @@ export class StatusBar implements vscode.Disposable {
 
   constructor(
     private readonly daemon: Daemon,
-    private readonly log: vscode.LogOutputChannel,
+    private readonly log: Log,
   ) {
     this.item.name = 'astfill';
     this.item.command = 'astfill.toggle';
@@ -47,7 +48,7 @@ export class StatusBar implements vscode.Disposable {
       this.model = status?.model;
       this.modelState = status?.modelState;
     } catch (error) {
-      this.log.debug(`astfill.status: ${String(error)}`);
+      this.log.warn(`astfill.status: ${String(error)}`);
     }
     this.render();
   }

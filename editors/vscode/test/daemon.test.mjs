@@ -56,3 +56,12 @@ test('the tap shows each message to the observer and passes it on, even if the o
   assert.deepEqual(passed, [{ a: 1 }, { boom: true }]);
   assert.equal(tapped.onClose, reader.onClose);
 });
+
+test("the daemon's log lines keep their level and lose their time", async () => {
+  const { daemonLogLine } = await import('../out/daemonEvents.js');
+  assert.deepEqual(daemonLogLine('15:14:24.203 info  [21334] stdio: initialized'),
+    { level: 'info', text: '[21334] stdio: initialized' });
+  assert.deepEqual(daemonLogLine('15:14:24.203 debug [1] x'), { level: 'debug', text: '[1] x' });
+  assert.deepEqual(daemonLogLine('15:14:24.203 error [1] cannot load'), { level: 'error', text: '[1] cannot load' });
+  assert.deepEqual(daemonLogLine('usage: astfill serve'), { level: 'info', text: 'usage: astfill serve' });
+});

@@ -51,6 +51,30 @@ function withTimeout(promise, ms, what) {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
+// Resolves once `file` exists and its text satisfies `ok` (checked on every
+// change the file system reports, and every 100 ms in case it misses one).
+function waitForFile(file, ok, ms, what) {
+  const read = () => (fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '');
+  let watcher, poll;
+  return withTimeout(new Promise((resolve) => {
+    const check = () => {
+      if (ok(read())) resolve();
+    };
+    try {
+      watcher = fs.watch(path.dirname(file), check);
+    } catch {
+      // The folder is not there yet: the poll covers it.
+    }
+    poll = setInterval(check, 100);
+    check();
+  }), ms, what)
+    .catch((e) => assert.fail(`${e.message}; ${path.basename(file)} ends with ${JSON.stringify(read().slice(-80))}`))
+    .finally(() => {
+      watcher?.close();
+      clearInterval(poll);
+    });
+}
+
 function run(cmd, args, options = {}) {
   const r = spawnSync(cmd, args, { encoding: 'utf8', ...options });
   assert.equal(r.status, 0, `${cmd} ${args.join(' ')} failed (${r.error ?? r.status}):\n${r.stdout}\n${r.stderr}`);
@@ -122,6 +146,13 @@ function userSettings(astfill) {
   };
 }
 
+// The file behind the astfill output channel of the session in `userData`.
+function astfillLog(userData) {
+  const logs = path.join(userData, 'logs');
+  const sessions = fs.existsSync(logs) ? fs.readdirSync(logs).sort() : [];
+  return path.join(logs, sessions.at(-1) ?? 'none', 'exthost1', 'astfill.astfill', 'astfill.log');
+}
+
 // A fresh VS Code (code-server + a browser page) on a fresh copy of the
 // project, with these astfill settings; resolves once the workbench is up.
 async function openVSCode(name, astfill) {
@@ -133,18 +164,15 @@ async function openVSCode(name, astfill) {
   fs.writeFileSync(path.join(userData, 'User', 'settings.json'), JSON.stringify(userSettings(astfill), null, 2));
   const url = await startCodeServer(userData, project, `${name}-code-server.log`);
   cleanups.push(() => {
-    const logs = path.join(userData, 'logs');
-    for (const dir of fs.existsSync(logs) ? fs.readdirSync(logs) : []) {
-      const log = path.join(logs, dir, 'exthost1', 'astfill.astfill', 'astfill.log');
-      if (fs.existsSync(log)) fs.copyFileSync(log, path.join(ARTIFACTS, `${name}-astfill.log`));
-    }
+    const log = astfillLog(userData);
+    if (fs.existsSync(log)) fs.copyFileSync(log, path.join(ARTIFACTS, `${name}-astfill.log`));
   });
   const page = await browser.newPage({ viewport: { width: 1100, height: 620 } });
   cleanups.push(() => page.close());
   page.setDefaultTimeout(60_000);
   await page.goto(`${url}?folder=${encodeURIComponent(project)}`);
   await page.locator('.monaco-workbench').waitFor();
-  return { page, project };
+  return { page, project, userData };
 }
 
 // Runs a command from the Command Palette by its title.
@@ -155,6 +183,22 @@ async function runCommand(page, title) {
   await input.fill(`>${title}`);
   await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor();
   await page.keyboard.press('Enter');
+}
+
+// The daemon this extension started for `project`: the process running the
+// astfill binary with the project as its working directory.
+function daemonPids(project) {
+  const exe = fs.realpathSync(BIN);
+  const pids = [];
+  for (const pid of fs.readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    try {
+      if (fs.readlinkSync(`/proc/${pid}/exe`) === exe && fs.readlinkSync(`/proc/${pid}/cwd`) === project)
+        pids.push(Number(pid));
+    } catch {
+      // Gone, or not ours to read.
+    }
+  }
+  return pids;
 }
 
 const ghostText = async (editor) =>
@@ -183,8 +227,8 @@ before(async () => {
   cleanups.push(() => browser.close());
 });
 
-test('ghost text: typing shows it, Escape hides it, Tab accepts it into the file', { timeout: 180_000 }, async () => {
-  const { page, project } = await openVSCode('ghost', {});
+test('ghost text: typing shows it, Escape hides it, Tab accepts it into the file; restarts; settings', { timeout: 180_000 }, async () => {
+  const { page, project, userData } = await openVSCode('ghost', {});
 
   // The status bar names the model once the daemon has loaded it.
   await page.locator('.statusbar-item', { hasText: 'astfill: tiny.gguf' }).waitFor({ timeout: 90_000 });
@@ -224,17 +268,19 @@ test('ghost text: typing shows it, Escape hides it, Tab accepts it into the file
   await page.keyboard.press('Control+S');
   const file = path.join(project, 'app.py');
   const want = APP_PY + 'd' + shown;
-  await withTimeout(new Promise((resolve) => {
-    const check = () => {
-      if (fs.readFileSync(file, 'utf8') === want) {
-        clearInterval(poll);
-        resolve();
-      }
-    };
-    const poll = setInterval(check, 100);
-    check();
-  }), 30_000, `app.py to be saved ending with the accepted completion ${JSON.stringify(shown)}`)
-    .catch((e) => assert.fail(`${e.message}; it ends with ${JSON.stringify(fs.readFileSync(file, 'utf8').slice(-40))}`));
+  await waitForFile(file, (text) => text === want, 30_000,
+    `app.py to be saved ending with the accepted completion ${JSON.stringify(shown)}`);
+
+  // The daemon dies: the extension says so and starts a new one, which loads
+  // the model again.
+  const [pid] = daemonPids(project);
+  assert.ok(pid, 'the daemon process is found');
+  process.kill(pid, 'SIGKILL');
+  await page.locator('.notification-toast', { hasText: 'the daemon stopped unexpectedly; restarting it' }).waitFor();
+  await page.locator('.statusbar-item', { hasText: 'astfill: tiny.gguf' }).waitFor();
+  const restarted = daemonPids(project);
+  assert.equal(restarted.length, 1);
+  assert.notEqual(restarted[0], pid);
 
   // A changed setting reaches the running daemon: a model that cannot be
   // loaded is reported, naming the setting to fix.
@@ -245,6 +291,13 @@ test('ghost text: typing shows it, Escape hides it, Tab accepts it into the file
     .waitFor();
   await page.locator('.statusbar-item', { hasText: 'astfill' }).filter({ has: page.locator('.codicon-warning') })
     .waitFor();
+
+  // astfill: Toggle turns completions off (astfill.enable), and the status bar says so.
+  await runCommand(page, 'astfill: Toggle');
+  await page.locator('.statusbar-item', { hasText: 'astfill' }).filter({ has: page.locator('.codicon-circle-slash') })
+    .waitFor();
+  await waitForFile(astfillLog(userData), (text) => text.includes('settings updated: {"enable":false'), 30_000,
+    'the daemon to be told astfill.enable is false');
 });
 
 test('a missing binary: the message names the path tried and the setting', { timeout: 120_000 }, async () => {

@@ -35,6 +35,8 @@ const SCREENSHOT_FOR_DOCS = path.join(repo, 'docs/images/vscode-ghost-text.png')
 const APP_PY = 'def add(a, b):\n    return a + b\n\n\ndef scale(values, factor):\n' +
   '    return [v * factor for v in values]\n\n\nresult = ad';
 const MODEL_SEED = '1';
+// For astfill: Fill at Cursor: a placeholder body.
+const UTIL_PY = 'def double(x):\n    pass\n\n\nprint(double(2))\n';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'astfill-vscode-e2e-'));
 const cleanups = [];
@@ -159,6 +161,7 @@ async function openVSCode(name, astfill) {
   const project = path.join(tmp, name, 'project');
   fs.mkdirSync(project, { recursive: true });
   fs.writeFileSync(path.join(project, 'app.py'), APP_PY);
+  fs.writeFileSync(path.join(project, 'util.py'), UTIL_PY);
   const userData = path.join(tmp, name, 'user-data');
   fs.mkdirSync(path.join(userData, 'User'), { recursive: true });
   fs.writeFileSync(path.join(userData, 'User', 'settings.json'), JSON.stringify(userSettings(astfill), null, 2));
@@ -227,7 +230,7 @@ before(async () => {
   cleanups.push(() => browser.close());
 });
 
-test('ghost text: typing shows it, Escape hides it, Tab accepts it into the file; restarts; settings', { timeout: 180_000 }, async () => {
+test('ghost text: typing shows it, Escape hides it, Tab accepts it into the file; restarts; settings', { timeout: 180_000 }, async (t) => {
   const { page, project, userData } = await openVSCode('ghost', {});
 
   // The status bar names the model once the daemon has loaded it.
@@ -270,6 +273,22 @@ test('ghost text: typing shows it, Escape hides it, Tab accepts it into the file
   const want = APP_PY + 'd' + shown;
   await waitForFile(file, (text) => text === want, 30_000,
     `app.py to be saved ending with the accepted completion ${JSON.stringify(shown)}`);
+
+  // astfill: Fill at Cursor on `pass` asks the daemon (astfill.fill) and applies
+  // the WorkspaceEdit it returns: with seed 1 the random model replaces `pass`.
+  await page.keyboard.press('Control+P');
+  await quickInput.waitFor();
+  await quickInput.fill('util.py:2:5');
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'util.py' }).first().waitFor();
+  await page.keyboard.press('Enter');
+  const utilEditor = page.locator('.editor-instance .monaco-editor').first();
+  await utilEditor.locator('.view-line', { hasText: 'def double' }).waitFor();
+  await runCommand(page, 'astfill: Fill at Cursor');
+  const filled = utilEditor.locator('.view-line').nth(1).filter({ hasNotText: 'pass' });
+  await filled.waitFor({ timeout: 90_000 });
+  t.diagnostic(`fill: line 2 is now ${JSON.stringify((await filled.textContent()).replace(/\u00a0/g, ' ').slice(0, 40))}…`);
+  assert.match((await filled.textContent()).replace(/\u00a0/g, ' '), /^ {4}\S/, 'the body stays indented');
+  assert.equal(await page.locator('.notification-toast', { hasText: 'the fill failed' }).count(), 0);
 
   // The daemon dies: the extension says so and starts a new one, which loads
   // the model again.

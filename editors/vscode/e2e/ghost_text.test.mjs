@@ -1,20 +1,20 @@
 // End to end in a real VS Code, offline: code-server 4.100.3 (VS Code 1.100.3)
 // with the packaged extension installed, driven by Playwright through Debian's
-// Chromium. A generated Python project and a tiny random-weight model: type,
-// wait for the ghost text, press Tab, save, read the file back.
+// Chromium, on a generated Python project and a tiny random-weight model:
+// ghost text (type, Escape, trigger, Tab, the saved file), Fill at Cursor, a
+// daemon killed and restarted, settings reaching the daemon, a missing binary.
 //
 // Every wait is on an event or a DOM condition with a deadline; nothing sleeps
-// for a fixed time. The extension's log (the astfill output channel) of each
-// session is copied to the artifacts folder. The screenshot of the ghost text goes to the artifacts
-// folder ($ASTFILL_E2E_ARTIFACTS, default e2e/artifacts/), and to
-// docs/images/vscode-ghost-text.png when ASTFILL_UPDATE_SCREENSHOT=1.
+// for a fixed time. Screenshots and each session's astfill output go to
+// $ASTFILL_E2E_ARTIFACTS (default e2e/artifacts/); the ghost-text screenshot
+// also to docs/images/vscode-ghost-text.png when ASTFILL_UPDATE_SCREENSHOT=1.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
 const here = path.dirname(fileURLToPath(import.meta.url));

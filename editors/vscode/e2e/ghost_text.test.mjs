@@ -1,0 +1,326 @@
+// End to end in a real VS Code, offline: code-server 4.100.3 (VS Code 1.100.3)
+// with the packaged extension installed, driven by Playwright through Debian's
+// Chromium, on a generated Python project and a tiny random-weight model:
+// ghost text (type, Escape, trigger, Tab, the saved file), Fill at Cursor, a
+// daemon killed and restarted, settings reaching the daemon, a missing binary.
+//
+// Every wait is on an event or a DOM condition with a deadline; nothing sleeps
+// for a fixed time. Screenshots and each session's astfill output go to
+// $ASTFILL_E2E_ARTIFACTS (default e2e/artifacts/); the ghost-text screenshot
+// also to docs/images/vscode-ghost-text.png when ASTFILL_UPDATE_SCREENSHOT=1.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const extensionDir = path.resolve(here, '..');
+const repo = path.resolve(extensionDir, '../..');
+// The binaries under test: $ASTFILL_BIN and $ASTFILL_WRITE_MODEL (CTest sets
+// them), else the release build of this checkout.
+const BIN = path.resolve(process.env.ASTFILL_BIN ?? path.join(repo, 'build/cli/astfill'));
+const WRITE_MODEL = path.resolve(process.env.ASTFILL_WRITE_MODEL ?? path.join(repo, 'build/tests/engine/write_random_model'));
+const CHROMIUM = process.env.ASTFILL_CHROMIUM ?? '/usr/bin/chromium';
+const CODE_SERVER = path.join(here, 'node_modules/.bin/code-server');
+const VSIX = path.join(extensionDir, 'astfill.vsix');
+const ARTIFACTS = path.resolve(process.env.ASTFILL_E2E_ARTIFACTS ?? path.join(here, 'artifacts'));
+const SCREENSHOT_FOR_DOCS = path.join(repo, 'docs/images/vscode-ghost-text.png');
+
+// The fixture: the cursor goes to the end of the file, after "result = ad",
+// and the test types "d". With seed 1 the random model completes there.
+const APP_PY = 'def add(a, b):\n    return a + b\n\n\ndef scale(values, factor):\n' +
+  '    return [v * factor for v in values]\n\n\nresult = ad';
+const MODEL_SEED = '1';
+// For astfill: Fill at Cursor: a placeholder body.
+const UTIL_PY = 'def double(x):\n    pass\n\n\nprint(double(2))\n';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'astfill-vscode-e2e-'));
+const cleanups = [];
+after(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup();
+  if (!process.env.ASTFILL_KEEP_TMP) fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+function withTimeout(promise, ms, what) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+// Resolves once `file` exists and its text satisfies `ok` (checked on every
+// change the file system reports, and every 100 ms in case it misses one).
+function waitForFile(file, ok, ms, what) {
+  const read = () => (fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '');
+  let watcher, poll;
+  return withTimeout(new Promise((resolve) => {
+    const check = () => {
+      if (ok(read())) resolve();
+    };
+    try {
+      watcher = fs.watch(path.dirname(file), check);
+    } catch {
+      // The folder is not there yet: the poll covers it.
+    }
+    poll = setInterval(check, 100);
+    check();
+  }), ms, what)
+    .catch((e) => assert.fail(`${e.message}; ${path.basename(file)} ends with ${JSON.stringify(read().slice(-80))}`))
+    .finally(() => {
+      watcher?.close();
+      clearInterval(poll);
+    });
+}
+
+function run(cmd, args, options = {}) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', ...options });
+  assert.equal(r.status, 0, `${cmd} ${args.join(' ')} failed (${r.error ?? r.status}):\n${r.stdout}\n${r.stderr}`);
+  return r.stdout;
+}
+
+// The .vsix is built when missing or older than the extension's sources.
+function packageExtension() {
+  const sources = ['package.json', 'package-lock.json', 'tsconfig.json',
+    ...fs.readdirSync(path.join(extensionDir, 'src')).map((f) => path.join('src', f))];
+  const built = fs.existsSync(VSIX) ? fs.statSync(VSIX).mtimeMs : 0;
+  if (sources.every((f) => fs.statSync(path.join(extensionDir, f)).mtimeMs < built)) return;
+  run('npm', ['run', '--silent', 'package'], { cwd: extensionDir });
+}
+
+// Starts code-server on a free port; resolves with its URL once it listens.
+async function startCodeServer(userData, folder, logName) {
+  const config = path.join(tmp, 'code-server.yaml');
+  fs.writeFileSync(config, 'auth: none\n');
+  const proc = spawn(CODE_SERVER, ['--auth', 'none', '--bind-addr', '127.0.0.1:0', '--disable-telemetry',
+    '--disable-update-check', '--disable-workspace-trust', '--user-data-dir', userData, '--extensions-dir', extensions,
+    '--config', config, folder], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let log = '';
+  const exited = new Promise((resolve) => proc.on('exit', resolve));
+  cleanups.push(async () => {
+    if (proc.exitCode === null && proc.signalCode === null) {
+      process.kill(-proc.pid, 'SIGTERM');
+      await withTimeout(exited, 10_000, 'code-server to exit').catch(() => process.kill(-proc.pid, 'SIGKILL'));
+    }
+    fs.writeFileSync(path.join(ARTIFACTS, logName), log);
+  });
+  const url = await withTimeout(new Promise((resolve, reject) => {
+    const onData = (chunk) => {
+      log += chunk;
+      const m = /HTTP server listening on (http:\/\/\S+)/.exec(log);
+      if (m) resolve(m[1]);
+    };
+    proc.stdout.setEncoding('utf8').on('data', onData);
+    proc.stderr.setEncoding('utf8').on('data', onData);
+    exited.then((code) => reject(new Error(`code-server exited (${code}) before listening:\n${log}`)));
+  }), 60_000, 'code-server to listen');
+  return url;
+}
+
+let model, extensions, env, browser;
+
+// VS Code's user settings for a session: the extension's, and only the ghost
+// text (no suggestion list that would take the Tab key, no welcome pages).
+function userSettings(astfill) {
+  return {
+    'astfill.path': BIN,
+    'astfill.model': model,
+    'astfill.maxTokens': 12,
+    'astfill.timeoutMs': 30000,
+    'astfill.threads': 1,
+    ...astfill,
+    'editor.quickSuggestions': { other: false, comments: false, strings: false },
+    'editor.suggestOnTriggerCharacters': false,
+    'editor.wordBasedSuggestions': 'off',
+    'editor.inlineSuggest.enabled': true,
+    'workbench.startupEditor': 'none',
+    'workbench.tips.enabled': false,
+    'workbench.welcomePage.walkthroughs.openOnInstall': false,
+    'extensions.autoCheckUpdates': false,
+    'extensions.autoUpdate': false,
+    'security.workspace.trust.enabled': false,
+    'telemetry.telemetryLevel': 'off',
+    'chat.commandCenter.enabled': false,
+  };
+}
+
+// The file behind the astfill output channel of the session in `userData`.
+function astfillLog(userData) {
+  const logs = path.join(userData, 'logs');
+  const sessions = fs.existsSync(logs) ? fs.readdirSync(logs).sort() : [];
+  return path.join(logs, sessions.at(-1) ?? 'none', 'exthost1', 'astfill.astfill', 'astfill.log');
+}
+
+// A fresh VS Code (code-server + a browser page) on a fresh copy of the
+// project, with these astfill settings; resolves once the workbench is up.
+async function openVSCode(name, astfill) {
+  const project = path.join(tmp, name, 'project');
+  fs.mkdirSync(project, { recursive: true });
+  fs.writeFileSync(path.join(project, 'app.py'), APP_PY);
+  fs.writeFileSync(path.join(project, 'util.py'), UTIL_PY);
+  const userData = path.join(tmp, name, 'user-data');
+  fs.mkdirSync(path.join(userData, 'User'), { recursive: true });
+  fs.writeFileSync(path.join(userData, 'User', 'settings.json'), JSON.stringify(userSettings(astfill), null, 2));
+  const url = await startCodeServer(userData, project, `${name}-code-server.log`);
+  cleanups.push(() => {
+    const log = astfillLog(userData);
+    if (fs.existsSync(log)) fs.copyFileSync(log, path.join(ARTIFACTS, `${name}-astfill.log`));
+  });
+  const page = await browser.newPage({ viewport: { width: 1100, height: 620 } });
+  cleanups.push(() => page.close());
+  page.setDefaultTimeout(60_000);
+  await page.goto(`${url}?folder=${encodeURIComponent(project)}`);
+  await page.locator('.monaco-workbench').waitFor();
+  return { page, project, userData };
+}
+
+// Runs a command from the Command Palette by its title.
+async function runCommand(page, title) {
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor();
+  await input.fill(`>${title}`);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor();
+  await page.keyboard.press('Enter');
+}
+
+// The daemon this extension started for `project`: the process running the
+// astfill binary with the project as its working directory.
+function daemonPids(project) {
+  const exe = fs.realpathSync(BIN);
+  const pids = [];
+  for (const pid of fs.readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    try {
+      if (fs.readlinkSync(`/proc/${pid}/exe`) === exe && fs.readlinkSync(`/proc/${pid}/cwd`) === project)
+        pids.push(Number(pid));
+    } catch {
+      // Gone, or not ours to read.
+    }
+  }
+  return pids;
+}
+
+const ghostText = async (editor) =>
+  (await editor.locator('.ghost-text-decoration').allTextContents()).join('').replace(/\u00a0/g, ' ');
+
+before(async () => {
+  for (const [what, file] of [['astfill', BIN], ['write_random_model', WRITE_MODEL], ['chromium', CHROMIUM],
+    ['code-server (npm ci in editors/vscode/e2e)', CODE_SERVER]])
+    assert.ok(fs.existsSync(file), `${what} not found at ${file}`);
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  packageExtension();
+  model = path.join(tmp, 'tiny.gguf');
+  run(WRITE_MODEL, [model, '--arch', 'qwen2', '--seed', MODEL_SEED]);
+  // Everything code-server and the daemon write stays in the test's folder.
+  env = { ...process.env, HOME: path.join(tmp, 'home'), XDG_CACHE_HOME: path.join(tmp, 'cache'),
+    XDG_CONFIG_HOME: path.join(tmp, 'config'), XDG_DATA_HOME: path.join(tmp, 'data') };
+  fs.mkdirSync(env.HOME);
+  extensions = path.join(tmp, 'extensions');
+  run(CODE_SERVER, ['--user-data-dir', path.join(tmp, 'install'), '--extensions-dir', extensions,
+    '--install-extension', VSIX], { env });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM, headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+  });
+  cleanups.push(() => browser.close());
+});
+
+test('ghost text: typing shows it, Escape hides it, Tab accepts it into the file; restarts; settings', { timeout: 180_000 }, async (t) => {
+  const { page, project, userData } = await openVSCode('ghost', {});
+
+  // The status bar names the model once the daemon has loaded it.
+  await page.locator('.statusbar-item', { hasText: 'astfill: tiny.gguf' }).waitFor({ timeout: 90_000 });
+
+  // Open app.py with Quick Open; the cursor to the end, after "result = ad".
+  await page.keyboard.press('Control+P');
+  const quickInput = page.locator('.quick-input-widget input');
+  await quickInput.waitFor();
+  await quickInput.fill('app.py');
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'app.py' }).first().waitFor();
+  await page.keyboard.press('Enter');
+  const editor = page.locator('.editor-instance .monaco-editor').first();
+  await editor.locator('.view-line', { hasText: 'result = ad' }).waitFor();
+  await editor.locator('.view-lines').click();
+  await page.keyboard.press('Control+End');
+
+  // Type, wait for the ghost text.
+  await page.keyboard.type('d');
+  const ghost = editor.locator('.ghost-text-decoration').first();
+  await ghost.waitFor({ timeout: 90_000 });
+  const shown = await ghostText(editor);
+  assert.ok(shown.length > 0, 'the ghost text is not empty');
+  await page.screenshot({ path: path.join(ARTIFACTS, 'vscode-ghost-text.png') });
+  if (process.env.ASTFILL_UPDATE_SCREENSHOT === '1')
+    fs.copyFileSync(path.join(ARTIFACTS, 'vscode-ghost-text.png'), SCREENSHOT_FOR_DOCS);
+
+  // Escape dismisses it; asking again brings the same text back.
+  await page.keyboard.press('Escape');
+  await ghost.waitFor({ state: 'detached' });
+  await runCommand(page, 'Trigger Inline Suggestion');
+  await ghost.waitFor();
+  assert.equal(await ghostText(editor), shown);
+
+  // Tab accepts; save; the file on disk ends with what was shown.
+  await page.keyboard.press('Tab');
+  await ghost.waitFor({ state: 'detached' });
+  await page.keyboard.press('Control+S');
+  const file = path.join(project, 'app.py');
+  const want = APP_PY + 'd' + shown;
+  await waitForFile(file, (text) => text === want, 30_000,
+    `app.py to be saved ending with the accepted completion ${JSON.stringify(shown)}`);
+
+  // astfill: Fill at Cursor on `pass` asks the daemon (astfill.fill) and applies
+  // the WorkspaceEdit it returns: with seed 1 the random model replaces `pass`.
+  await page.keyboard.press('Control+P');
+  await quickInput.waitFor();
+  await quickInput.fill('util.py:2:5');
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'util.py' }).first().waitFor();
+  await page.keyboard.press('Enter');
+  const utilEditor = page.locator('.editor-instance .monaco-editor').first();
+  await utilEditor.locator('.view-line', { hasText: 'def double' }).waitFor();
+  await runCommand(page, 'astfill: Fill at Cursor');
+  const filled = utilEditor.locator('.view-line').nth(1).filter({ hasNotText: 'pass' });
+  await filled.waitFor({ timeout: 90_000 });
+  t.diagnostic(`fill: line 2 is now ${JSON.stringify((await filled.textContent()).replace(/\u00a0/g, ' ').slice(0, 40))}…`);
+  assert.match((await filled.textContent()).replace(/\u00a0/g, ' '), /^ {4}\S/, 'the body stays indented');
+  assert.equal(await page.locator('.notification-toast', { hasText: 'the fill failed' }).count(), 0);
+
+  // The daemon dies: the extension says so and starts a new one, which loads
+  // the model again.
+  const [pid] = daemonPids(project);
+  assert.ok(pid, 'the daemon process is found');
+  process.kill(pid, 'SIGKILL');
+  await page.locator('.notification-toast', { hasText: 'the daemon stopped unexpectedly; restarting it' }).waitFor();
+  await page.locator('.statusbar-item', { hasText: 'astfill: tiny.gguf' }).waitFor();
+  const restarted = daemonPids(project);
+  assert.equal(restarted.length, 1);
+  assert.notEqual(restarted[0], pid);
+
+  // A changed setting reaches the running daemon: a model that cannot be
+  // loaded is reported, naming the setting to fix.
+  fs.mkdirSync(path.join(project, '.vscode'));
+  fs.writeFileSync(path.join(project, '.vscode', 'settings.json'),
+    JSON.stringify({ 'astfill.model': '/nonexistent/model.gguf' }));
+  await page.locator('.notification-toast', { hasText: 'cannot load the model' }).filter({ hasText: 'astfill.model' })
+    .waitFor();
+  await page.locator('.statusbar-item', { hasText: 'astfill' }).filter({ has: page.locator('.codicon-warning') })
+    .waitFor();
+
+  // astfill: Toggle turns completions off (astfill.enable), and the status bar says so.
+  await runCommand(page, 'astfill: Toggle');
+  await page.locator('.statusbar-item', { hasText: 'astfill' }).filter({ has: page.locator('.codicon-circle-slash') })
+    .waitFor();
+  await waitForFile(astfillLog(userData), (text) => text.includes('settings updated: {"enable":false'), 30_000,
+    'the daemon to be told astfill.enable is false');
+});
+
+test('a missing binary: the message names the path tried and the setting', { timeout: 120_000 }, async () => {
+  const { page } = await openVSCode('missing', { 'astfill.path': '/nonexistent/astfill' });
+  await page.locator('.notification-toast', { hasText: '"/nonexistent/astfill" (the astfill.path setting)' }).waitFor();
+  await page.screenshot({ path: path.join(ARTIFACTS, 'vscode-missing-binary.png') });
+});

@@ -1,0 +1,51 @@
+// Entry point: wires the daemon, the status bar, the commands and settings.
+import * as vscode from 'vscode';
+import { fillAtCursor, toggle } from './commands';
+import { Daemon } from './daemon';
+import { Log } from './log';
+import { RESTART_KEYS } from './settings';
+import { StatusBar } from './statusBar';
+
+let daemon: Daemon | undefined;
+
+export async function activate(context: vscode.ExtensionContext): Promise<void> {
+  const log = new Log();
+  daemon = new Daemon(log);
+  const status = new StatusBar(daemon, log);
+  const d = daemon;
+  context.subscriptions.push(
+    log,
+    status,
+    d,
+    d.onDidChangeState(() => status.onDaemonState()),
+    d.onEvent((e) => {
+      status.onDaemonEvent(e);
+      if (e.kind === 'model-failed') {
+        void vscode.window.showErrorMessage(`${e.message}. Set astfill.model to a GGUF model file.`, 'Open Settings')
+          .then((choice) => {
+            if (choice) void vscode.commands.executeCommand('workbench.action.openSettings', 'astfill.model');
+          });
+      }
+    }),
+    vscode.commands.registerCommand('astfill.fillAtCursor', () => fillAtCursor(d)),
+    vscode.commands.registerCommand('astfill.toggle', toggle),
+    vscode.commands.registerCommand('astfill.restart', () => d.restart()),
+    vscode.commands.registerCommand('astfill.showLog', () => log.show()),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (!e.affectsConfiguration('astfill')) return;
+      if (RESTART_KEYS.some((key) => e.affectsConfiguration(`astfill.${key}`))) {
+        void d.restart();
+        return;
+      }
+      d.sendSettings();
+      status.render();
+      void status.refresh();
+    }),
+  );
+  await d.start();
+}
+
+export async function deactivate(): Promise<void> {
+  await daemon?.stop();
+  daemon = undefined;
+}

@@ -18,5 +18,7 @@ int run_index(const std::vector<std::string>& args);
 int run_query(const std::vector<std::string>& args);
 int run_complete(const std::vector<std::string>& args);
 int run_batch(const std::vector<std::string>& args);
+int run_pull(const std::vector<std::string>& args);
+int run_models(const std::vector<std::string>& args);
 
 }  // namespace astfill::cli

@@ -50,7 +50,7 @@ void CompletionSetupOptions::add_to(ArgParser& p) {
 CompletionSetup set_up_completion(const CompletionSetupOptions& options) {
   CompletionSetup setup;
   if (options.model.model.empty()) {
-    setup.error = "no model: pass --model PATH (a GGUF file or a Hugging Face checkpoint directory)";
+    setup.error = "no model: pass --model (a GGUF file, a checkpoint directory or a pulled model's name)";
     return setup;
   }
   std::error_code ec;

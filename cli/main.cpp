@@ -26,6 +26,8 @@ const Subcommand kSubcommands[] = {
     {"query", "ask a workspace's index: definition, members, imports, similar, prefix", astfill::cli::run_query},
     {"complete", "the completion at a position of a file (--json for how it was made)", astfill::cli::run_complete},
     {"batch", "completions for a JSON Lines file of tasks, into a JSON Lines file of results", astfill::cli::run_batch},
+    {"pull", "download a GGUF model (a known name, or a URL) into the models directory", astfill::cli::run_pull},
+    {"models", "list the downloaded models", astfill::cli::run_models},
 };
 
 void print_usage(std::FILE* out) {

@@ -1,5 +1,6 @@
-// Options every command that loads a model takes: --model, --weights,
-// --threads; and reading a text argument from --text / --text-file.
+// Options every command that loads a model takes: --model (a path, or the
+// name of a pulled model), --weights, --threads; and reading a text argument
+// from --text / --text-file.
 #pragma once
 
 #include <fstream>
@@ -8,6 +9,7 @@
 #include <string>
 
 #include "cli/args.h"
+#include "cli/model_name.h"
 #include "engine/model.h"
 
 namespace astfill::cli {
@@ -17,9 +19,11 @@ struct ModelOptions {
   engine::LoadOptions load;
 
   void add_to(ArgParser& p) {
-    p.option("--model", "M", "a GGUF file or a Hugging Face checkpoint directory (required)",
+    p.option("--model", "M",
+             "a GGUF file, a Hugging Face checkpoint directory, or the name of a model\n"
+             "`astfill pull` downloaded (required)",
              [this](const std::string& v) -> std::optional<std::string> {
-               model = v;
+               model = resolve_model_argument(v);
                return std::nullopt;
              });
     p.option("--weights", "int8|f32", "how weights are held and multiplied (default int8)",

@@ -6,6 +6,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/model_name.h"
 #include "completion/service.h"
 #include "index/parsed.h"
 #include "lsp/index_registry.h"
@@ -112,10 +113,11 @@ int run_serve(const std::vector<std::string>& args) {
   std::optional<std::string> model_path;
   completion::ServiceOptions service_options;
   p.option("--model", "PATH",
-           "the model to complete with: a GGUF file, or a Hugging Face checkpoint directory\n"
-           "(the astfill.model setting may name another later)",
+           "the model to complete with: a GGUF file, a Hugging Face checkpoint directory, or\n"
+           "the name of a model `astfill pull` downloaded (the astfill.model setting may name\n"
+           "another later)",
            [&](const std::string& v) -> std::optional<std::string> {
-             model_path = v;
+             model_path = resolve_model_argument(v);
              return std::nullopt;
            });
   p.option("--threads", "N", "threads for the model (default: all cores)",

@@ -5,6 +5,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/model_name.h"
 #include "engine/errors.h"
 #include "engine/model_file.h"
 
@@ -131,7 +132,8 @@ int run_inspect(const std::vector<std::string>& args) {
   std::vector<std::string> rest;
   ArgParser p("astfill inspect MODEL",
               "Prints a model's architecture, hyperparameters, tokenizer summary and tensor table.\n"
-              "MODEL is a GGUF file or a Hugging Face checkpoint directory.");
+              "MODEL is a GGUF file, a Hugging Face checkpoint directory, or the name of a model\n"
+              "`astfill pull` downloaded.");
   p.flag("--json", "print one JSON object instead of text", [&] { as_json = true; });
   p.positional("MODEL", [&](const std::string& v) { rest.push_back(v); });
   if (auto err = p.parse(args)) {
@@ -147,7 +149,7 @@ int run_inspect(const std::vector<std::string>& args) {
     return 2;
   }
   try {
-    ModelFile m = ModelFile::open(rest[0]);
+    ModelFile m = ModelFile::open(resolve_model_argument(rest[0]));
     if (as_json) print_json(m);
     else print_text(m);
   } catch (const ModelError& e) {

@@ -11,6 +11,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/model_name.h"
 #include "engine/errors.h"
 #include "engine/model_file.h"
 #include "engine/tokenizer.h"
@@ -61,7 +62,8 @@ int run_tokenize(const std::vector<std::string>& args) {
               "Prints the token ids a model's tokenizer gives a text, as one JSON array.\n"
               "Special-token text in the input (<|fim_prefix|>, <|file_sep|>, ...) becomes the\n"
               "special token unless --no-special is given.");
-  p.option("--model", "M", "a GGUF model, a Hugging Face model directory, or a tokenizer.json", store(model));
+  p.option("--model", "M", "a GGUF model, a Hugging Face model directory, a tokenizer.json, or the\n"
+           "name of a pulled model", store(model));
   p.option("--text", "S", "the text to tokenize", store(text));
   p.option("--text-file", "F", "tokenize the contents of file F", store(text_file));
   p.flag("--pieces", "print [{\"id\", \"piece\"}] with each token's text instead of bare ids",
@@ -85,7 +87,7 @@ int run_tokenize(const std::vector<std::string>& args) {
       text.emplace();
       if (auto err = read_text_file(*text_file, *text)) throw std::runtime_error(*err);
     }
-    engine::Tokenizer tokenizer(engine::load_tokenizer_data(*model));
+    engine::Tokenizer tokenizer(engine::load_tokenizer_data(resolve_model_argument(*model)));
     std::vector<int32_t> ids = tokenizer.encode(*text, parse_special);
     std::string out = pieces ? pieces_json(tokenizer, ids) : ids_json(ids);
     std::printf("%s\n", out.c_str());

@@ -39,6 +39,14 @@ bool iequals(std::string_view a, std::string_view b) {
 
 bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
 
+// 'text' (built by appending: GCC 12 warns falsely about "'" + string).
+std::string quoted(std::string_view text) {
+  std::string out = "'";
+  out += text;
+  out += "'";
+  return out;
+}
+
 // The last path segment of a URL, without query or fragment; "" when there is
 // none or it could climb out of the models directory.
 std::string url_file_name(std::string_view url) {
@@ -89,12 +97,12 @@ std::optional<PullSource> parse_pull_source(std::string_view argument, std::stri
     auto first = rest.find('/');
     auto second = first == std::string_view::npos ? first : rest.find('/', first + 1);
     if (second == std::string_view::npos || second + 1 >= rest.size()) {
-      error = "'" + std::string(argument) + "' is not hf://ORG/REPO/FILE";
+      error = quoted(argument) + " is not hf://ORG/REPO/FILE";
       return std::nullopt;
     }
     std::string file = url_file_name(rest);
     if (file.empty()) {
-      error = "'" + std::string(argument) + "' names no file";
+      error = quoted(argument) + " names no file";
       return std::nullopt;
     }
     return PullSource{std::string(endpoint) + "/" + std::string(rest.substr(0, second)) + "/resolve/main/" +
@@ -104,12 +112,12 @@ std::optional<PullSource> parse_pull_source(std::string_view argument, std::stri
   if (starts_with(argument, "https://") || starts_with(argument, "http://")) {
     std::string file = url_file_name(argument);
     if (file.empty()) {
-      error = "the URL '" + std::string(argument) + "' does not end in a file name";
+      error = "the URL " + quoted(argument) + " does not end in a file name";
       return std::nullopt;
     }
     return PullSource{std::string(argument), file, ""};
   }
-  error = "'" + std::string(argument) + "' is not a known model, an http(s) URL or hf://ORG/REPO/FILE";
+  error = quoted(argument) + " is not a known model, an http(s) URL or hf://ORG/REPO/FILE";
   return std::nullopt;
 }
 

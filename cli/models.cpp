@@ -115,7 +115,7 @@ int run_models(const std::vector<std::string>& args) {
                 models.c_str());
     return 0;
   }
-  std::printf("%-28s %9s  %-10s %8s  %-6s  %s\n", "NAME", "SIZE", "ARCH", "PARAMS", "TYPE", "PATH");
+  std::printf("%-28s %10s  %-10s %8s  %-6s  %s\n", "NAME", "SIZE", "ARCH", "PARAMS", "TYPE", "PATH");
   for (const auto& s : summaries) {
     if (!s.error.empty()) {
       std::printf("%-28s %7.1f MB  unreadable: %s\n", s.file.name.c_str(), s.file.bytes / 1e6, s.error.c_str());

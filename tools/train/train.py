@@ -182,6 +182,14 @@ def main(argv=None) -> int:
     step, tokens, elapsed = 0, 0, 0.0
 
     ckpt_path = os.path.join(a.out, "ckpt.pt")
+    summary_path = os.path.join(a.out, "summary.json")
+    if os.path.exists(summary_path) and os.path.exists(os.path.join(a.out, "model.pt")):
+        with open(summary_path) as f:
+            done = json.load(f)
+        if done.get("steps") == a.steps and done.get("config") == cfg.as_dict():
+            print("%s: already trained for %d steps (held-out loss %.4f); nothing to do"
+                  % (a.out, a.steps, done["heldout_loss"]))
+            return 0
     if os.path.exists(ckpt_path):
         ck = torch.load(ckpt_path)
         if ck["config"] != cfg.as_dict():

@@ -56,7 +56,8 @@ Q8=$RUNDIR/astfill-demo-q8_0.gguf
 step "export GGUF (f32) and quantize (q8_0)"
 $NICE $PY $HERE/export_gguf.py --model "$RUNDIR/model.pt" --tokenizer "$OUT/tokenizer.json" --out "$F32"
 "$ASTFILL" quantize "$F32" "$Q8" --type q8_0 --quiet
-"$ASTFILL" inspect "$Q8" | head -8
+"$ASTFILL" inspect "$Q8" > "$RUNDIR/inspect-q8_0.txt"
+head -8 "$RUNDIR/inspect-q8_0.txt"
 ls -l "$F32" "$Q8"
 
 step "checks: tokenization (astfill reading the GGUF vs qwen_tokenizer.py), logits (engine f32 vs PyTorch)"

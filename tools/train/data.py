@@ -1,0 +1,146 @@
+"""The training data: Python standard library sources, tokenized, with
+fill-in-the-middle samples.
+
+Files: every *.py under the corpus root (default /usr/lib/python3.11, without
+site-/dist-packages and __pycache__) that is valid UTF-8, sorted by path. A
+file is held out when sha1(its path relative to the root) % 20 == 0: about 5%
+of the files, the same ones on every machine that has them.
+
+One epoch's token stream (seeded, so a run is reproducible and resumable):
+each file is cut at line boundaries into segments of 256-1536 characters; a
+segment becomes a fill-in-the-middle sample with probability fim_rate, in
+Qwen's prefix-suffix-middle form
+
+    <|fim_prefix|>{prefix}<|fim_suffix|>{suffix}<|fim_middle|>{middle}<|endoftext|>
+
+with the two cuts at uniformly random characters of the segment (the three
+parts are tokenized separately, as an editor's request would be). The other
+segments stay plain text, consecutive ones joined, and a plain run ends with
+<|endoftext|> at the end of the file or before a FIM sample. The stream of all
+files (in a seeded random order) is cut into windows of seq_len + 1 tokens
+from a random offset, and the windows are shuffled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+from typing import List, Sequence, Tuple
+
+import numpy as np
+
+DEFAULT_CORPUS = "/usr/lib/python3.11"
+HELDOUT_MODULUS = 20
+
+
+def list_files(root: str = DEFAULT_CORPUS) -> List[str]:
+    out = []
+    for d, dirs, files in os.walk(root):
+        dirs[:] = sorted(x for x in dirs if x not in ("site-packages", "dist-packages", "__pycache__"))
+        for name in sorted(files):
+            if not name.endswith(".py"):
+                continue
+            path = os.path.join(d, name)
+            try:
+                with open(path, "rb") as f:
+                    raw = f.read()
+                raw.decode("utf-8")
+            except (OSError, UnicodeDecodeError):
+                continue
+            if raw.strip():
+                out.append(path)
+    root = os.path.abspath(root)
+    out.sort(key=lambda p: os.path.relpath(p, root))
+    return out
+
+
+def is_heldout(path: str, root: str = DEFAULT_CORPUS) -> bool:
+    rel = os.path.relpath(os.path.abspath(path), os.path.abspath(root))
+    return int(hashlib.sha1(rel.encode("utf-8")).hexdigest(), 16) % HELDOUT_MODULUS == 0
+
+
+def split_files(files: Sequence[str], root: str = DEFAULT_CORPUS) -> Tuple[List[str], List[str]]:
+    train = [p for p in files if not is_heldout(p, root)]
+    heldout = [p for p in files if is_heldout(p, root)]
+    return train, heldout
+
+
+def read(path: str) -> str:
+    with open(path, "rb") as f:
+        return f.read().decode("utf-8")
+
+
+def segments(text: str, rng: random.Random, lo: int = 256, hi: int = 1536) -> List[str]:
+    """Cuts text at line ends into pieces of about lo..hi characters."""
+    lines = text.splitlines(keepends=True)
+    out, cur, target = [], "", rng.randint(lo, hi)
+    for line in lines:
+        cur += line
+        if len(cur) >= target:
+            out.append(cur)
+            cur, target = "", rng.randint(lo, hi)
+    if cur:
+        out.append(cur)
+    return out
+
+
+def file_tokens(tok, text: str, rng: random.Random, fim_rate: float) -> List[int]:
+    ids: List[int] = []
+    plain = ""
+
+    def flush_plain():
+        nonlocal plain
+        if plain:
+            ids.extend(tok.encode(plain, parse_special=False))
+            ids.append(tok.eot)
+            plain = ""
+
+    for seg in segments(text, rng):
+        if rng.random() < fim_rate:
+            flush_plain()
+            a, b = sorted((rng.randint(0, len(seg)), rng.randint(0, len(seg))))
+            prefix, middle, suffix = seg[:a], seg[a:b], seg[b:]
+            ids.append(tok.fim_prefix)
+            ids.extend(tok.encode(prefix, parse_special=False))
+            ids.append(tok.fim_suffix)
+            ids.extend(tok.encode(suffix, parse_special=False))
+            ids.append(tok.fim_middle)
+            ids.extend(tok.encode(middle, parse_special=False))
+            ids.append(tok.eot)
+        else:
+            plain += seg
+    flush_plain()
+    return ids
+
+
+def epoch_stream(tok, files: Sequence[str], seed: int, fim_rate: float) -> np.ndarray:
+    rng = random.Random(seed)
+    order = list(files)
+    rng.shuffle(order)
+    parts = [np.asarray(file_tokens(tok, read(p), rng, fim_rate), dtype=np.uint16) for p in order]
+    return np.concatenate(parts)
+
+
+def windows(stream: np.ndarray, seq_len: int, seed: int, shuffle: bool = True) -> np.ndarray:
+    """(n, seq_len + 1) windows of the stream, from a seeded offset, shuffled."""
+    rng = np.random.default_rng(seed)
+    off = int(rng.integers(0, seq_len)) if shuffle else 0
+    n = (len(stream) - off - 1) // seq_len
+    idx = off + np.arange(n)[:, None] * seq_len + np.arange(seq_len + 1)[None, :]
+    w = stream[idx]
+    if shuffle:
+        w = w[rng.permutation(n)]
+    return w
+
+
+def heldout_text(files: Sequence[str], max_chars: int) -> str:
+    """The held-out files joined, for `astfill perplexity` (plain code, no FIM)."""
+    out = ""
+    for p in files:
+        if len(out) >= max_chars:
+            break
+        out += read(p)
+        if not out.endswith("\n"):
+            out += "\n"
+    return out[:max_chars]

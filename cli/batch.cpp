@@ -145,17 +145,7 @@ int run_batch(const std::vector<std::string>& args) {
         setup.index->wait_until_idle();
         editor_path = rel;
       }
-      completion::InlineCompletionRequest request;
-      std::string absolute = std::filesystem::path(rel).is_absolute() ? rel : (setup.root / rel).string();
-      request.document = {"file://" + absolute, language, 1, std::make_shared<const std::string>(std::move(text))};
-      request.offset = *offset;
-      request.trigger = completion::Trigger::Invoked;
-      request.options = options.completion;
-      if (!options.context) request.options.cross_file_tokens = 0;
-      request.project.index = setup.index;
-      request.project.root = setup.root.string();
-      request.project.name = setup.name;
-      request.project.path = rel;
+      auto request = completion_request(setup, options, rel, language, std::move(text), *offset);
       NoProgress progress;
       auto r = setup.service->complete_inline(request, {}, progress);
       result["completion"] = r.items.empty() ? std::string() : r.items.front().insert_text;

@@ -74,16 +74,7 @@ int run_complete(const std::vector<std::string>& args) {
                  lsp::line_count(text));
     return 1;
   }
-  completion::InlineCompletionRequest request;
-  request.document = {"file://" + absolute, language, 1, std::make_shared<const std::string>(std::move(text))};
-  request.offset = *offset;
-  request.trigger = completion::Trigger::Invoked;
-  request.options = options.completion;
-  if (!options.context) request.options.cross_file_tokens = 0;
-  request.project.index = setup.index;
-  request.project.root = setup.root.string();
-  request.project.name = setup.name;
-  request.project.path = rel;
+  auto request = completion_request(setup, options, rel, language, std::move(text), *offset);
   NoProgress progress;
   auto result = setup.service->complete_inline(request, {}, progress);
   std::string completion = result.items.empty() ? std::string() : result.items.front().insert_text;

@@ -99,6 +99,23 @@ std::string workspace_path(const CompletionSetup& setup, const std::string& path
   return absolute.generic_string();
 }
 
+completion::InlineCompletionRequest completion_request(const CompletionSetup& setup,
+                                                       const CompletionSetupOptions& options, const std::string& rel,
+                                                       const std::string& language, std::string text, size_t offset) {
+  completion::InlineCompletionRequest request;
+  std::string absolute = std::filesystem::path(rel).is_absolute() ? rel : (setup.root / rel).string();
+  request.document = {"file://" + absolute, language, 1, std::make_shared<const std::string>(std::move(text))};
+  request.offset = offset;
+  request.trigger = completion::Trigger::Invoked;
+  request.options = options.completion;
+  if (!options.context) request.options.cross_file_tokens = 0;
+  request.project.index = setup.index;
+  request.project.root = setup.root.string();
+  request.project.name = setup.name;
+  request.project.path = rel;
+  return request;
+}
+
 json::object details_json(const completion::CompletionDetails& d) {
   auto source = [](const completion::SourceReport& s) {
     return json::object{{"items", s.items}, {"tokens", s.tokens}};

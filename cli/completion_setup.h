@@ -45,6 +45,12 @@ std::string language_for(const std::string& path);
 // The task's path relative to the root when it lies inside it.
 std::string workspace_path(const CompletionSetup& setup, const std::string& path);
 
+// The inline completion request for `rel` (a workspace path, or absolute)
+// with `text` and the cursor at byte `offset`, as the options ask.
+completion::InlineCompletionRequest completion_request(const CompletionSetup& setup,
+                                                       const CompletionSetupOptions& options, const std::string& rel,
+                                                       const std::string& language, std::string text, size_t offset);
+
 boost::json::object details_json(const completion::CompletionDetails& d);
 
 }  // namespace astfill::cli

@@ -15,6 +15,7 @@ namespace astfill::completion {
 
 namespace {
 
+using parsing::advance_preorder;
 using parsing::Document;
 using parsing::Scope;
 using parsing::same_node;
@@ -43,11 +44,7 @@ bool any_node(const Document& doc, uint32_t from, uint32_t to, F&& f) {
       found = true;
       break;
     }
-    if (descend && ts_tree_cursor_goto_first_child(&cursor)) continue;
-    bool moved = false;
-    while (!(moved = ts_tree_cursor_goto_next_sibling(&cursor)))
-      if (!ts_tree_cursor_goto_parent(&cursor)) break;
-    if (!moved) break;
+    if (!advance_preorder(&cursor, descend)) break;
   }
   ts_tree_cursor_delete(&cursor);
   return found;

@@ -19,6 +19,7 @@ namespace astfill::completion {
 
 namespace {
 
+using parsing::advance_preorder;
 using parsing::Document;
 using parsing::ParseStatus;
 
@@ -51,11 +52,7 @@ void for_each_token(TSNode root, uint32_t from, uint32_t to, F&& f) {
       if (ts_node_child_count(node) > 0) descend = true;
       else if (start >= from && !ts_node_is_missing(node)) f(node);
     }
-    if (descend && ts_tree_cursor_goto_first_child(&cursor)) continue;
-    bool moved = false;
-    while (!(moved = ts_tree_cursor_goto_next_sibling(&cursor)))
-      if (!ts_tree_cursor_goto_parent(&cursor)) break;
-    if (!moved) break;
+    if (!advance_preorder(&cursor, descend)) break;
   }
   ts_tree_cursor_delete(&cursor);
 }
@@ -170,11 +167,7 @@ bool has_finished_error(TSNode root, uint32_t frontier) {
       else descend = ts_node_has_error(node);
     }
     if (found) break;
-    if (descend && ts_tree_cursor_goto_first_child(&cursor)) continue;
-    bool moved = false;
-    while (!(moved = ts_tree_cursor_goto_next_sibling(&cursor)))
-      if (!ts_tree_cursor_goto_parent(&cursor)) break;
-    if (!moved) break;
+    if (!advance_preorder(&cursor, descend)) break;
   }
   ts_tree_cursor_delete(&cursor);
   return found;
@@ -201,11 +194,7 @@ std::optional<uint32_t> inner_error(TSNode root, uint32_t from, uint32_t frontie
       else descend = ts_node_has_error(node);
     }
     if (found) break;
-    if (descend && ts_tree_cursor_goto_first_child(&cursor)) continue;
-    bool moved = false;
-    while (!(moved = ts_tree_cursor_goto_next_sibling(&cursor)))
-      if (!ts_tree_cursor_goto_parent(&cursor)) break;
-    if (!moved) break;
+    if (!advance_preorder(&cursor, descend)) break;
   }
   ts_tree_cursor_delete(&cursor);
   return found;
@@ -308,11 +297,7 @@ std::vector<ErrorMark> error_marks(TSNode root) {
     if (ts_node_symbol(node) == kErrorSymbol) marks.push_back({ts_node_start_byte(node), 0});
     else if (ts_node_is_missing(node)) marks.push_back({ts_node_start_byte(node), ts_node_symbol(node)});
     else descend = ts_node_has_error(node);
-    if (descend && ts_tree_cursor_goto_first_child(&cursor)) continue;
-    bool moved = false;
-    while (!(moved = ts_tree_cursor_goto_next_sibling(&cursor)))
-      if (!ts_tree_cursor_goto_parent(&cursor)) break;
-    if (!moved) break;
+    if (!advance_preorder(&cursor, descend)) break;
   }
   ts_tree_cursor_delete(&cursor);
   return marks;

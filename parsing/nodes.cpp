@@ -114,4 +114,11 @@ std::vector<TSNode> path_at(TSNode root, uint32_t byte) {
   return path;
 }
 
+bool advance_preorder(TSTreeCursor* cursor, bool descend) {
+  if (descend && ts_tree_cursor_goto_first_child(cursor)) return true;
+  while (!ts_tree_cursor_goto_next_sibling(cursor))
+    if (!ts_tree_cursor_goto_parent(cursor)) return false;
+  return true;
+}
+
 }  // namespace astfill::parsing

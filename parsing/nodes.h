@@ -30,6 +30,10 @@ std::string collapse_whitespace(std::string_view s, size_t max_bytes = 240);
 // The child in `field`, or a null node.
 TSNode field(TSNode node, std::string_view name);
 
+// One step of a pre-order walk: into the current node's first child when
+// `descend`, else to the next node after its subtree. False at the end.
+bool advance_preorder(TSTreeCursor* cursor, bool descend);
+
 inline bool same_node(TSNode a, TSNode b) { return a.id == b.id && a.tree == b.tree; }
 
 }  // namespace astfill::parsing

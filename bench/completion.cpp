@@ -23,13 +23,11 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <random>
-#include <sstream>
 #include <string>
 #include <vector>
 #include <unistd.h>
 
+#include "bench/tasks.h"
 #include "completion/service.h"
 #include "completion/syntax_guard.h"
 #include "engine/random_model.h"
@@ -42,18 +40,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Task {
-  std::string path;  // relative to the root
-  std::string prefix, middle, suffix;
-};
-
-std::string read(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 bool parses(std::string_view language, std::string text) {
   parsing::Document doc(language, std::move(text));
   return doc.status() == parsing::ParseStatus::Parsed && !doc.has_syntax_errors();
@@ -65,74 +51,10 @@ size_t errors(std::string_view language, std::string text) {
   return completion::count_syntax_errors(doc);
 }
 
-// Line-completion tasks: a cursor after the indentation and a few characters
-// of a code line; the middle is the rest of the line.
-std::vector<Task> cut_tasks(const fs::path& root, size_t count, uint32_t seed) {
-  std::vector<fs::path> files;
-  for (auto& e : fs::recursive_directory_iterator(root, fs::directory_options::skip_permission_denied))
-    if (e.is_regular_file() && e.path().extension() == ".py" && e.file_size() > 2000 && e.file_size() < 60000)
-      files.push_back(e.path());
-  std::sort(files.begin(), files.end());
-  std::mt19937 rng(seed);
-  std::shuffle(files.begin(), files.end(), rng);
-  std::vector<Task> tasks;
-  for (const auto& f : files) {
-    if (tasks.size() >= count) break;
-    std::string text = read(f);
-    parsing::Document doc("python", text);
-    if (doc.status() != parsing::ParseStatus::Parsed || doc.has_syntax_errors()) continue;
-    std::vector<size_t> starts{0};
-    for (size_t i = 0; i < text.size(); ++i)
-      if (text[i] == '\n') starts.push_back(i + 1);
-    for (int attempt = 0; attempt < 20; ++attempt) {
-      size_t l = std::uniform_int_distribution<size_t>(starts.size() / 5, starts.size() - 2)(rng);
-      size_t begin = starts[l], end = starts[l + 1] - 1;
-      std::string_view line(text.data() + begin, end - begin);
-      size_t indent = line.find_first_not_of(" \t");
-      if (indent == std::string_view::npos || line.size() - indent < 12 || line[indent] == '#' ||
-          line.substr(indent).starts_with("\"\"\"") || line.find('"') != std::string_view::npos)
-        continue;
-      // Code, not the prose of a docstring or a comment.
-      auto node = doc.node_at(static_cast<uint32_t>(begin + indent + 1));
-      if (!node) continue;
-      std::string_view type = ts_node_type(*node);
-      if (type.find("string") != std::string_view::npos || type.find("comment") != std::string_view::npos) continue;
-      size_t cut = begin + indent + std::uniform_int_distribution<size_t>(1, std::min<size_t>(8, line.size() - indent - 4))(rng);
-      Task t;
-      t.path = fs::relative(f, root).generic_string();
-      t.prefix = text.substr(0, cut);
-      t.middle = text.substr(cut, end - cut);
-      t.suffix = text.substr(end);
-      tasks.push_back(std::move(t));
-      break;
-    }
-  }
-  return tasks;
-}
-
-double edit_similarity(std::string_view a, std::string_view b) {
-  if (a.empty() && b.empty()) return 1;
-  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j)
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
-    std::swap(prev, cur);
-  }
-  return 1.0 - static_cast<double>(prev[b.size()]) / static_cast<double>(std::max(a.size(), b.size()));
-}
-
 std::string_view first_line_trimmed(std::string_view s) {
   s = s.substr(0, s.find('\n'));
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
   return s;
-}
-
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size() - 1) + 0.5))];
 }
 
 std::string default_model() {
@@ -196,7 +118,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (model.empty()) model = default_model();
-  auto tasks = cut_tasks(root, task_count, seed);
+  auto tasks = bench::cut_tasks(root, bench::TaskKind::Line, task_count, seed);
 
   fs::path db_dir = fs::temp_directory_path() / ("astfill-bench-completion-" + std::to_string(::getpid()));
   index::IndexOptions io;
@@ -232,7 +154,7 @@ int main(int argc, char** argv) {
     double similarity = 0, check_ms = 0, decode_ms = 0;
     std::vector<double> cold, warm;
     for (size_t i = 0; i < tasks.size(); ++i) {
-      const Task& t = tasks[i];
+      const bench::FimTask& t = tasks[i];
       std::string text = t.prefix + t.suffix;
       idx->update_file(t.path, text);
       idx->wait_until_idle();
@@ -264,7 +186,7 @@ int main(int argc, char** argv) {
                      result.details.raw.c_str(), result.details.end.c_str());
       std::string_view want = first_line_trimmed(t.middle), got = first_line_trimmed(completion);
       if (want == got) ++exact;
-      similarity += edit_similarity(want, got);
+      similarity += bench::edit_similarity(want, got);
       // Warm: the user typed the middle's first character.
       if (!t.middle.empty()) {
         completion::InlineCompletionRequest w = r;
@@ -287,8 +209,8 @@ int main(int argc, char** argv) {
                 first_variant ? "" : ",", v.name, static_cast<double>(valid) / n, static_cast<double>(no_new_errors) / n,
                 static_cast<double>(exact) / n,
                 similarity / n, generated, generated ? check_ms * 1000 / static_cast<double>(generated) : 0,
-                decode_ms > 0 ? check_ms / decode_ms : 0, percentile(cold, 0.5), percentile(cold, 0.95),
-                percentile(warm, 0.5), percentile(warm, 0.95),
+                decode_ms > 0 ? check_ms / decode_ms : 0, bench::percentile(cold, 0.5), bench::percentile(cold, 0.95),
+                bench::percentile(warm, 0.5), bench::percentile(warm, 0.95),
                 prompt_warm ? static_cast<double>(reused_warm) / static_cast<double>(prompt_warm) : 0);
     std::fflush(stdout);
     first_variant = false;

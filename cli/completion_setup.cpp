@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "cli/progress_bar.h"
+#include "engine/bundled_model.h"
 #include "parsing/extract.h"
 
 namespace astfill::cli {
@@ -18,6 +19,8 @@ void CompletionSetupOptions::add_to(ArgParser& p) {
            });
   p.flag("--no-constraints", "decode without the syntax and API constraints (stop rules still apply)",
          [this] { completion.constrain = false; });
+  p.flag("--no-api-constraint", "keep the syntax constraint, but let members after `receiver.` be any name",
+         [this] { completion.api_constraint = false; });
   p.flag("--no-context", "no cross-file context: the current file only", [this] { context = false; });
   p.option("--max-tokens", "N", "tokens to generate at most (default 64)",
            [this](const std::string& v) -> std::optional<std::string> {
@@ -49,8 +52,12 @@ void CompletionSetupOptions::add_to(ArgParser& p) {
 
 CompletionSetup set_up_completion(const CompletionSetupOptions& options) {
   CompletionSetup setup;
-  if (options.model.model.empty()) {
-    setup.error = "no model: pass --model (a GGUF file, a checkpoint directory or a pulled model's name)";
+  // Without --model: the bundled demo model.
+  std::string model = options.model.model;
+  if (model.empty()) model = engine::bundled_model_path().value_or("");
+  if (model.empty()) {
+    setup.error = std::string("no model: pass --model (a GGUF file, a checkpoint directory or a pulled model's name); "
+                              "the bundled models/") + engine::kBundledModelFile + " was not found";
     return setup;
   }
   std::error_code ec;
@@ -65,7 +72,7 @@ CompletionSetup set_up_completion(const CompletionSetupOptions& options) {
   so.context_tokens = options.context_tokens;
   setup.service = std::make_shared<completion::CompletionService>(so);
   try {
-    setup.service->load_model(options.model.model);
+    setup.service->load_model(model);
   } catch (const std::exception& e) {
     setup.error = e.what();
     return setup;

@@ -21,7 +21,7 @@ struct ModelOptions {
   void add_to(ArgParser& p) {
     p.option("--model", "M",
              "a GGUF file, a Hugging Face checkpoint directory, or the name of a model\n"
-             "`astfill pull` downloaded (required)",
+             "`astfill pull` downloaded",
              [this](const std::string& v) -> std::optional<std::string> {
                model = resolve_model_argument(v);
                return std::nullopt;

@@ -7,6 +7,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/model_name.h"
+#include "engine/bundled_model.h"
 #include "completion/service.h"
 #include "index/parsed.h"
 #include "lsp/index_registry.h"
@@ -134,6 +135,9 @@ int run_serve(const std::vector<std::string>& args) {
              service_options.context_tokens = n;
              return std::nullopt;
            });
+  bool no_model = false;
+  p.flag("--no-model", "start without a model (completions are empty until astfill.model names one)",
+         [&] { no_model = true; });
   bool index_enabled = true;
   index::IndexOptions index_defaults;
   p.flag("--no-index", "do not index workspace folders (workspace/symbol and definition then find nothing)",
@@ -185,6 +189,12 @@ int run_serve(const std::vector<std::string>& args) {
   // The model loads before the first session: a wrong path is an error at
   // start, not a silent daemon without completions.
   auto service = std::make_shared<completion::CompletionService>(service_options);
+  if (no_model && model_path) {
+    std::fprintf(stderr, "astfill serve: --no-model and --model contradict each other\n");
+    return 2;
+  }
+  // Without --model: the bundled demo model (engine/bundled_model.h).
+  if (!model_path && !no_model) model_path = engine::bundled_model_path();
   if (model_path) {
     try {
       service->load_model(*model_path);
@@ -195,6 +205,8 @@ int run_serve(const std::vector<std::string>& args) {
     }
   }
   options.server.completion = service;
+  options.server.resolve_model = resolve_model_argument;
+  if (model_path) options.server.default_model = *model_path;
   if (index_enabled)
     options.server.indexes = std::make_shared<lsp::IndexRegistry>(
         [](index::IndexOptions o) { return index::open_project_index(std::move(o)); }, index_defaults);

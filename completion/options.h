@@ -17,6 +17,7 @@ struct Options {
   unsigned suffix_tokens = 256;            // astfill.context.suffixTokens
   unsigned cross_file_tokens = 1024;       // astfill.context.crossFileTokens (0: no cross-file context)
   bool constrain = true;                   // astfill.constraints: syntax and API constraints while decoding
+  bool api_constraint = true;              // with `constrain`: member names after `receiver.` from the index
   std::string fim_template;                // astfill.fimTemplate: "qwen", "starcoder2", ... ("" = from the model)
 
   bool enabled_for(const std::string& language_id) const {

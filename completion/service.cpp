@@ -213,7 +213,7 @@ CompletionService::Generation CompletionService::generate(const DocumentText& do
 
   ReceiverContext receivers{project.index.get(), project.root, pr.path, document.language_id, text, cursor};
   std::optional<ApiConstraint> api;
-  if (options.constrain)
+  if (options.constrain && options.api_constraint)
     api.emplace(runner->trie(), document.language_id,
                 [&](const MemberAccess& access) { return resolve_members(receivers, access); });
 

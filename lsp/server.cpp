@@ -244,8 +244,7 @@ void LanguageServer::on_initialize(const Request& req) {
     if (auto* section = params->initialization_options->get_object().if_contains("astfill"))
       for (auto& w : apply_settings(*section, settings_)) tell(MessageType::Warning, w);
   }
-  if (!settings_.completion.model.empty() && settings_.completion.model != completion_->model_path())
-    load_model(settings_.completion.model);
+  if (!settings_.completion.model.empty()) load_configured_model();
 
   json::object sync{{"openClose", true},
                     {"change", 2},  // incremental

@@ -47,6 +47,12 @@ struct ServerOptions {
   // null: the session makes its own, without a model until astfill.model
   // names one.
   std::shared_ptr<completion::CompletionService> completion;
+  // What the astfill.model setting names, as a path: the CLI resolves the
+  // names of pulled models (cli/model_name.h). Null: the setting is a path.
+  std::function<std::string(const std::string&)> resolve_model;
+  // The model to go back to when astfill.model is set to "" (the daemon's
+  // --model, or the bundled demo model); "" when there is none.
+  std::string default_model;
 };
 
 class LanguageServer : public std::enable_shared_from_this<LanguageServer> {
@@ -129,6 +135,8 @@ class LanguageServer : public std::enable_shared_from_this<LanguageServer> {
   // relative path, and excerpts of the files edited most recently.
   completion::ProjectContext project_for(const std::string& uri);
   void note_edit(const std::string& uri, uint32_t line);
+  // Loads what astfill.model names (or the default when it is "") unless it is loaded.
+  void load_configured_model();
   void load_model(const std::string& path);
 
   // The project index (lsp/indexing.cpp).

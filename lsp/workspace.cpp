@@ -40,7 +40,7 @@ void LanguageServer::on_did_change_configuration(const json::value& params) {
   for (auto& w : apply_settings(*section, settings_)) tell(MessageType::Warning, w);
   log::info(options_.peer, ": settings updated: ", json::serialize(to_json(settings_)));
   if (!(settings_.index == before)) reopen_indexes();
-  if (settings_.completion.model != model_before && !settings_.completion.model.empty()) load_model(settings_.completion.model);
+  if (settings_.completion.model != model_before) load_configured_model();
 }
 
 void LanguageServer::on_did_change_watched_files(const json::value& params) {
@@ -84,6 +84,14 @@ json::value LanguageServer::status() const {
       {"completionCacheHits", completion_->cache_hits()},
       {"settings", to_json(settings_)},
   };
+}
+
+void LanguageServer::load_configured_model() {
+  const std::string& setting = settings_.completion.model;
+  std::string path = setting.empty()           ? options_.default_model
+                     : options_.resolve_model ? options_.resolve_model(setting)
+                                              : setting;
+  if (!path.empty() && path != completion_->model_path()) load_model(path);
 }
 
 void LanguageServer::load_model(const std::string& path) {

@@ -1,0 +1,222 @@
+#include "bench/tasks.h"
+
+#include <algorithm>
+#include <fstream>
+#include <optional>
+#include <random>
+#include <sstream>
+
+#include "parsing/document.h"
+#include "parsing/nodes.h"
+
+namespace astfill::bench {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string read(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::vector<fs::path> shuffled_files(const fs::path& root, std::mt19937& rng) {
+  std::vector<fs::path> files;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(root, fs::directory_options::skip_permission_denied, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    const auto& e = *it;
+    std::error_code fe;
+    if (!e.is_regular_file(fe) || e.path().extension() != ".py") continue;
+    auto size = e.file_size(fe);
+    if (!fe && size > 2000 && size < 60000) files.push_back(e.path());
+  }
+  std::sort(files.begin(), files.end());
+  std::shuffle(files.begin(), files.end(), rng);
+  return files;
+}
+
+bool in_string_or_comment(const parsing::Document& doc, uint32_t byte) {
+  auto node = doc.node_at(byte);
+  if (!node) return true;
+  std::string_view type = ts_node_type(*node);
+  return type.find("string") != std::string_view::npos || type.find("comment") != std::string_view::npos;
+}
+
+FimTask make_task(TaskKind kind, const fs::path& root, const fs::path& file, const std::string& text, size_t cut,
+                  size_t end) {
+  FimTask t;
+  t.kind = kind;
+  t.path = fs::relative(file, root).generic_string();
+  t.prefix = text.substr(0, cut);
+  t.middle = text.substr(cut, end - cut);
+  t.suffix = text.substr(end);
+  return t;
+}
+
+// The cursor after the indentation and a few characters of a code line.
+std::optional<FimTask> line_task(const fs::path& root, const fs::path& file, const std::string& text,
+                                 const parsing::Document& doc, std::mt19937& rng) {
+  std::vector<size_t> starts{0};
+  for (size_t i = 0; i < text.size(); ++i)
+    if (text[i] == '\n') starts.push_back(i + 1);
+  if (starts.size() < 10) return std::nullopt;
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    size_t l = std::uniform_int_distribution<size_t>(starts.size() / 5, starts.size() - 2)(rng);
+    size_t begin = starts[l], end = starts[l + 1] - 1;
+    std::string_view line(text.data() + begin, end - begin);
+    size_t indent = line.find_first_not_of(" \t");
+    if (indent == std::string_view::npos || line.size() - indent < 12 || line[indent] == '#' ||
+        line.substr(indent).starts_with("\"\"\"") || line.find('"') != std::string_view::npos)
+      continue;
+    // Code, not the prose of a docstring or a comment.
+    if (in_string_or_comment(doc, static_cast<uint32_t>(begin + indent + 1))) continue;
+    size_t cut = begin + indent +
+                 std::uniform_int_distribution<size_t>(1, std::min<size_t>(8, line.size() - indent - 4))(rng);
+    return make_task(TaskKind::Line, root, file, text, cut, end);
+  }
+  return std::nullopt;
+}
+
+bool is_compound_body(std::string_view parent) {
+  static const std::string_view kinds[] = {"function_definition", "if_statement",  "elif_clause",
+                                           "else_clause",         "for_statement", "while_statement",
+                                           "with_statement",      "try_statement", "except_clause",
+                                           "finally_clause"};
+  return std::find(std::begin(kinds), std::end(kinds), parent) != std::end(kinds);
+}
+
+// The whole body of a short block, from its first statement.
+std::optional<FimTask> block_task(const fs::path& root, const fs::path& file, const std::string& text,
+                                  const parsing::Document& doc, std::mt19937& rng) {
+  std::vector<TSNode> blocks;
+  TSTreeCursor cursor = ts_tree_cursor_new(doc.root());
+  bool descend = true;
+  while (parsing::advance_preorder(&cursor, descend)) {
+    TSNode n = ts_tree_cursor_current_node(&cursor);
+    descend = true;
+    if (std::string_view(ts_node_type(n)) != "block") continue;
+    TSNode parent = ts_node_parent(n);
+    if (ts_node_is_null(parent) || !is_compound_body(ts_node_type(parent))) continue;
+    TSPoint a = ts_node_start_point(n), b = ts_node_end_point(n);
+    if (b.row < a.row + 1 || b.row > a.row + 5) continue;
+    uint32_t start = ts_node_start_byte(n), end = ts_node_end_byte(n);
+    // The block starts a line of its own (not `if x: return`) and ends one.
+    size_t line_begin = text.rfind('\n', start == 0 ? 0 : start - 1);
+    line_begin = line_begin == std::string::npos ? 0 : line_begin + 1;
+    if (text.find_first_not_of(" \t", line_begin) != start) continue;
+    if (end < text.size() && text[end] != '\n') continue;
+    // Not a docstring first: the model would be asked to write prose.
+    TSNode first = ts_node_named_child(n, 0);
+    if (ts_node_is_null(first)) continue;
+    if (std::string_view(ts_node_type(first)) == "expression_statement" && ts_node_named_child_count(first) > 0 &&
+        std::string_view(ts_node_type(ts_node_named_child(first, 0))) == "string")
+      continue;
+    blocks.push_back(n);
+  }
+  ts_tree_cursor_delete(&cursor);
+  if (blocks.empty()) return std::nullopt;
+  TSNode n = blocks[std::uniform_int_distribution<size_t>(0, blocks.size() - 1)(rng)];
+  return make_task(TaskKind::Block, root, file, text, ts_node_start_byte(n), ts_node_end_byte(n));
+}
+
+// The arguments of a one-line call, from just after its `(`.
+std::optional<FimTask> call_args_task(const fs::path& root, const fs::path& file, const std::string& text,
+                                      const parsing::Document& doc, std::mt19937& rng) {
+  std::vector<TSNode> args;
+  TSTreeCursor cursor = ts_tree_cursor_new(doc.root());
+  bool descend = true;
+  while (parsing::advance_preorder(&cursor, descend)) {
+    TSNode n = ts_tree_cursor_current_node(&cursor);
+    descend = true;
+    if (std::string_view(ts_node_type(n)) != "call") continue;
+    std::string_view callee = ts_node_type(parsing::field(n, "function"));
+    TSNode list = parsing::field(n, "arguments");
+    if ((callee != "identifier" && callee != "attribute") || ts_node_is_null(list) ||
+        std::string_view(ts_node_type(list)) != "argument_list")
+      continue;
+    if (ts_node_start_point(list).row != ts_node_end_point(list).row) continue;
+    uint32_t open = ts_node_start_byte(list), close = ts_node_end_byte(list);
+    if (close < open + 2 || text[open] != '(' || text[close - 1] != ')') continue;
+    size_t length = close - 1 - (open + 1);
+    if (length < 3 || length > 60) continue;
+    args.push_back(list);
+  }
+  ts_tree_cursor_delete(&cursor);
+  if (args.empty()) return std::nullopt;
+  TSNode list = args[std::uniform_int_distribution<size_t>(0, args.size() - 1)(rng)];
+  return make_task(TaskKind::CallArgs, root, file, text, ts_node_start_byte(list) + 1, ts_node_end_byte(list) - 1);
+}
+
+}  // namespace
+
+const char* to_string(TaskKind kind) {
+  switch (kind) {
+    case TaskKind::Line: return "line";
+    case TaskKind::Block: return "block";
+    case TaskKind::CallArgs: return "call_args";
+  }
+  return "?";
+}
+
+std::vector<fs::path> candidate_files(const fs::path& root, uint32_t seed) {
+  std::mt19937 rng(seed);
+  return shuffled_files(root, rng);
+}
+
+std::vector<FimTask> cut_tasks(const fs::path& root, TaskKind kind, size_t count, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::vector<FimTask> tasks;
+  for (const auto& f : shuffled_files(root, rng)) {
+    if (tasks.size() >= count) break;
+    std::string text = read(f);
+    parsing::Document doc("python", text);
+    if (doc.status() != parsing::ParseStatus::Parsed || doc.has_syntax_errors()) continue;
+    std::optional<FimTask> t;
+    switch (kind) {
+      case TaskKind::Line: t = line_task(root, f, text, doc, rng); break;
+      case TaskKind::Block: t = block_task(root, f, text, doc, rng); break;
+      case TaskKind::CallArgs: t = call_args_task(root, f, text, doc, rng); break;
+    }
+    if (t) tasks.push_back(std::move(*t));
+  }
+  return tasks;
+}
+
+std::string normalize(TaskKind kind, std::string_view text) {
+  std::string out;
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    size_t nl = text.find('\n', pos);
+    std::string_view line = text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
+    while (!line.empty() && (line.back() == ' ' || line.back() == '\t' || line.back() == '\r')) line.remove_suffix(1);
+    out += line;
+    if (nl == std::string_view::npos || kind != TaskKind::Block) break;
+    out += '\n';
+    pos = nl + 1;
+  }
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  return out;
+}
+
+double edit_similarity(std::string_view a, std::string_view b) {
+  if (a.empty() && b.empty()) return 1;
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j)
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+    std::swap(prev, cur);
+  }
+  return 1.0 - static_cast<double>(prev[b.size()]) / static_cast<double>(std::max(a.size(), b.size()));
+}
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size() - 1) + 0.5))];
+}
+
+}  // namespace astfill::bench

@@ -1,0 +1,127 @@
+#include "bench/tasks.h"
+
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <unistd.h>
+
+#include "parsing/document.h"
+
+using namespace astfill;
+using namespace astfill::bench;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A small project of Python files over 2 KB: functions with short bodies,
+// calls with arguments, a docstring-only body, one file with a syntax error
+// and one too small to be used.
+struct Project {
+  fs::path root;
+  Project() {
+    root = fs::temp_directory_path() / ("astfill-bench-tasks-" + std::to_string(::getpid()));
+    fs::remove_all(root);
+    fs::create_directories(root / "pkg");
+    for (int f = 0; f < 6; ++f) {
+      std::string text = "import os\nimport math\n\n";
+      for (int i = 0; i < 14; ++i) {
+        text += "def function_" + std::to_string(f) + "_" + std::to_string(i) + "(values, scale=2):\n";
+        if (i % 5 == 0) text += "    \"\"\"Only a docstring here, for the cutter to skip.\"\"\"\n\n";
+        else
+          text += "    total = sum(math.sqrt(v) for v in values)\n"
+                  "    if total > scale:\n"
+                  "        total = total / scale\n"
+                  "        print(os.path.join('a', str(total)))\n"
+                  "    return round(total, 3)\n\n";
+      }
+      write(root / "pkg" / ("module_" + std::to_string(f) + ".py"), text);
+    }
+    write(root / "pkg" / "broken.py", std::string(3000, '#') + "\ndef broken(:\n    pass\n");
+    write(root / "pkg" / "small.py", "def f():\n    return 1\n");
+  }
+  ~Project() { fs::remove_all(root); }
+  static void write(const fs::path& p, const std::string& text) { std::ofstream(p, std::ios::binary) << text; }
+};
+
+std::string read(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+}  // namespace
+
+TEST_CASE("tasks cut from a project put the file back together, and are the same for the same seed") {
+  Project project;
+  for (TaskKind kind : {TaskKind::Line, TaskKind::Block, TaskKind::CallArgs}) {
+    CAPTURE(to_string(kind));
+    auto tasks = cut_tasks(project.root, kind, 10, 7);
+    // Six usable files, one task each; never the broken or the small file.
+    REQUIRE(tasks.size() == 6);
+    std::set<std::string> paths;
+    for (const auto& t : tasks) {
+      CAPTURE(t.path, t.middle);
+      paths.insert(t.path);
+      CHECK(t.path.starts_with("pkg/module_"));
+      CHECK(t.prefix + t.middle + t.suffix == read(project.root / t.path));
+      CHECK(!t.middle.empty());
+      switch (kind) {
+        case TaskKind::Line:
+          CHECK(t.middle.find('\n') == std::string::npos);
+          CHECK(t.suffix.starts_with("\n"));
+          CHECK(t.middle.find('"') == std::string::npos);
+          break;
+        case TaskKind::Block:
+          // A whole body from its first statement: more than one line, at the
+          // start of a line after its indentation, never the docstring.
+          CHECK(t.middle.find('\n') != std::string::npos);
+          CHECK(t.prefix.ends_with("    "));
+          CHECK(t.middle.find("\"\"\"") == std::string::npos);
+          CHECK((t.suffix.empty() || t.suffix.starts_with("\n")));
+          break;
+        case TaskKind::CallArgs:
+          CHECK(t.prefix.ends_with("("));
+          CHECK(t.suffix.starts_with(")"));
+          CHECK(t.middle.size() >= 3);
+          CHECK(t.middle.find('\n') == std::string::npos);
+          break;
+      }
+      // The file without the middle is what the model sees; the whole file parses.
+      parsing::Document whole("python", t.prefix + t.middle + t.suffix);
+      CHECK(!whole.has_syntax_errors());
+    }
+    CHECK(paths.size() == tasks.size());
+    auto again = cut_tasks(project.root, kind, 10, 7);
+    REQUIRE(again.size() == tasks.size());
+    for (size_t i = 0; i < tasks.size(); ++i) {
+      CHECK(again[i].path == tasks[i].path);
+      CHECK(again[i].prefix.size() == tasks[i].prefix.size());
+    }
+    CHECK(cut_tasks(project.root, kind, 2, 7).size() == 2);
+  }
+  // Another seed draws the files in another order.
+  auto a = cut_tasks(project.root, TaskKind::Line, 6, 1), b = cut_tasks(project.root, TaskKind::Line, 6, 2);
+  bool same = true;
+  for (size_t i = 0; i < a.size(); ++i) same = same && a[i].path == b[i].path && a[i].prefix == b[i].prefix;
+  CHECK_FALSE(same);
+}
+
+TEST_CASE("a missing root gives no tasks") {
+  CHECK(cut_tasks("/nonexistent/astfill-bench", TaskKind::Line, 5, 1).empty());
+}
+
+TEST_CASE("scores: normalisation, edit similarity, percentiles") {
+  CHECK(normalize(TaskKind::Line, "x = 1  \ny = 2") == "x = 1");
+  CHECK(normalize(TaskKind::CallArgs, "a, b \t") == "a, b");
+  CHECK(normalize(TaskKind::Block, "x = 1  \n    y = 2\t\n\n\n") == "x = 1\n    y = 2");
+  CHECK(normalize(TaskKind::Block, "") == "");
+  CHECK(edit_similarity("", "") == 1.0);
+  CHECK(edit_similarity("abc", "") == 0.0);
+  CHECK(edit_similarity("kitten", "sitting") == Approx(1.0 - 3.0 / 7.0));
+  CHECK(edit_similarity("same", "same") == 1.0);
+  CHECK(percentile({}, 0.5) == 0);
+  CHECK(percentile({5, 1, 3, 2, 4}, 0.5) == 3);
+  CHECK(percentile({5, 1, 3, 2, 4}, 0.95) == 5);
+  CHECK(percentile({5, 1, 3, 2, 4}, 0.0) == 1);
+}

@@ -74,8 +74,13 @@ export async function waitForBinary(ms = 30_000) {
 //   exited: Promise<{code, signal}> settled when the process exits,
 //   stderrText(): everything written to stderr so far.
 // Every process spawned here is killed by killAll().
+// `serve` without --model would load the bundled demo model; tests get a
+// daemon without one (completions empty) unless they name a model or ask
+// for the bundled one with options.bundledModel.
 export async function spawnDaemon(args, options = {}) {
   await waitForBinary();
+  if (args[0] === 'serve' && !options.bundledModel && !args.includes('--model') && !args.includes('--no-model'))
+    args = ['serve', '--no-model', ...args.slice(1)];
   // Index databases go to a cache directory of the test's own, never ~/.cache.
   const env = { ...process.env, XDG_CACHE_HOME: options.cacheDir ?? tempDir('cache'), ...(options.env ?? {}) };
   const proc = spawn(BIN, args, { stdio: options.stdio ?? ['pipe', 'pipe', 'pipe'], env });

@@ -43,17 +43,24 @@ export function expandPath(p: string, ctx: PathContext): string {
   return out;
 }
 
+// `astfill pull`'s names: `qwen2.5-coder-1.5b:q8_0`.
+export function isModelName(value: string): boolean {
+  return value.includes(':') && !value.includes('/') && !value.includes('\\') && !value.startsWith('~');
+}
+
 // The `astfill` section for the daemon. `get` reads one dotted key (VS Code's
 // WorkspaceConfiguration.get); keys without a value are left out, so the
-// daemon keeps its defaults. An empty model or template means "none / the
-// model's own" and is left out too.
+// daemon keeps its defaults. An empty template means "the model's own" and is
+// left out too; an empty model is sent (the daemon goes back to its default:
+// the bundled demo model), and a pulled model's name (`qwen2.5-coder-1.5b:q8_0`:
+// a colon, no slash) is sent as it is, for the daemon to find.
 export function daemonSection(get: (key: string) => unknown, ctx: PathContext): Record<string, unknown> {
   const section: Record<string, unknown> = {};
   for (const key of DAEMON_KEYS) {
     let value = get(key);
     if (value === undefined || value === null) continue;
-    if ((key === 'model' || key === 'fimTemplate') && value === '') continue;
-    if (key === 'model' && typeof value === 'string') value = expandPath(value, ctx);
+    if (key === 'fimTemplate' && value === '') continue;
+    if (key === 'model' && typeof value === 'string' && !isModelName(value)) value = expandPath(value, ctx);
     if (key === 'index.includeDirs' && Array.isArray(value)) value = [...value];
     if (key === 'languages' && typeof value === 'object') value = { ...(value as object) };
     const parts = key.split('.');

@@ -25,8 +25,8 @@ test('nested keys become nested objects; editor-side keys stay out', () => {
   for (const key of RESTART_KEYS) assert.ok(!DAEMON_KEYS.includes(key));
 });
 
-test('unset values are left out so the daemon keeps its defaults; empty model and template too', () => {
-  assert.deepEqual(daemonSection(reader({ model: '', fimTemplate: '', maxTokens: undefined, enable: null }), ctx), {});
+test('unset values are left out so the daemon keeps its defaults; an empty template too, an empty model is sent', () => {
+  assert.deepEqual(daemonSection(reader({ model: '', fimTemplate: '', maxTokens: undefined, enable: null }), ctx), { model: '' });
 });
 
 test('the model path: ~, ${userHome}, ${workspaceFolder} and relative paths', () => {
@@ -35,6 +35,9 @@ test('the model path: ~, ${userHome}, ${workspaceFolder} and relative paths', ()
   assert.equal(model('${userHome}/a.gguf'), '/home/u/a.gguf');
   assert.equal(model('${workspaceFolder}/m/a.gguf'), '/ws/m/a.gguf');
   assert.equal(model('m/a.gguf'), '/ws/m/a.gguf');
+  // A pulled model's name goes to the daemon as it is.
+  assert.equal(model('qwen2.5-coder-1.5b:q8_0'), 'qwen2.5-coder-1.5b:q8_0');
+  assert.equal(model('./a:b.gguf'), '/ws/a:b.gguf');
   assert.equal(expandPath('m/a.gguf', { home: '/h' }), 'm/a.gguf', 'no folder: left as given');
   assert.equal(expandPath('', ctx), '');
 });

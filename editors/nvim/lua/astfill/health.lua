@@ -27,9 +27,12 @@ function M.check()
 
   local model = config.daemon_settings().model
   if not model then
-    h.warn("no model configured: no suggestions until one is", { "set model = '/path/to/model.gguf' in setup{}" })
+    h.info("no model configured: the daemon uses the small demo model bundled with astfill (Python only)",
+           { "for real completions: astfill pull qwen2.5-coder-0.5b:q8_0, then model = 'qwen2.5-coder-0.5b:q8_0' in setup{}" })
   elseif vim.fn.filereadable(model) == 1 or vim.fn.isdirectory(model) == 1 then
     h.ok("model: " .. model)
+  elseif model:find(":", 1, true) and not model:find("/", 1, true) then
+    h.ok("model: " .. model .. " (a pulled model's name; the daemon finds it in its models directory)")
   else
     h.error("model not found: " .. model)
   end

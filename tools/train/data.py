@@ -14,7 +14,16 @@ Qwen's prefix-suffix-middle form
     <|fim_prefix|>{prefix}<|fim_suffix|>{suffix}<|fim_middle|>{middle}<|endoftext|>
 
 with the two cuts at uniformly random characters of the segment (the three
-parts are tokenized separately, as an editor's request would be). The other
+parts are tokenized separately, as an editor's request would be). Three FIM
+samples in four use Qwen's repository-level form instead, as astfill's
+prompts do (completion/prompt.cpp):
+
+    <|repo_name|>{repo}\n[<|file_sep|>{other path}\n{other code}\n]...
+    <|file_sep|>{path}\n<|fim_prefix|>{prefix}<|fim_suffix|>{suffix}<|fim_middle|>{middle}<|endoftext|>
+
+where repo is the corpus folder's or the file's package's name, and half of
+them carry one or two excerpts (100-600 characters) of other files of the
+same package (else anywhere), as cross-file context. The other
 segments stay plain text, consecutive ones joined, and a plain run ends with
 <|endoftext|> at the end of the file or before a FIM sample. The stream of all
 files (in a seeded random order) is cut into windows of seq_len + 1 tokens
@@ -26,11 +35,13 @@ from __future__ import annotations
 import hashlib
 import os
 import random
-from typing import List, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
 DEFAULT_CORPUS = "/usr/lib/python3.11"
+REPO_NAME = "<|repo_name|>"
+FILE_SEP = "<|file_sep|>"
 HELDOUT_MODULUS = 20
 
 
@@ -85,7 +96,57 @@ def segments(text: str, rng: random.Random, lo: int = 256, hi: int = 1536) -> Li
     return out
 
 
-def file_tokens(tok, text: str, rng: random.Random, fim_rate: float) -> List[int]:
+def excerpt(text: str, rng: random.Random, lo: int = 100, hi: int = 600) -> str:
+    """A run of whole lines of about lo..hi characters from a random line."""
+    lines = text.splitlines(keepends=True)
+    if not lines:
+        return ""
+    start = rng.randrange(len(lines))
+    out, target = "", rng.randint(lo, hi)
+    for line in lines[start:]:
+        out += line
+        if len(out) >= target:
+            break
+    return out.rstrip("\n")
+
+
+class RepoContext:
+    """Paths relative to the corpus root, and other files' text for context."""
+
+    def __init__(self, files: Sequence[str], root: str):
+        self.root = root
+        self.rel = {p: os.path.relpath(p, root) for p in files}
+        self.by_dir: dict = {}
+        for p, r in self.rel.items():
+            self.by_dir.setdefault(os.path.dirname(r), []).append(p)
+        self.files = list(files)
+        self.texts: dict = {}
+
+    def text(self, path: str) -> str:
+        if path not in self.texts:
+            self.texts[path] = read(path)
+        return self.texts[path]
+
+    def header(self, tok, path: str, rng: random.Random) -> List[int]:
+        rel = self.rel.get(path, os.path.basename(path))
+        top = rel.split("/")[0] if "/" in rel else ""
+        repo = top if top and rng.random() < 0.5 else os.path.basename(self.root.rstrip("/"))
+        ids = [tok.special_ids[REPO_NAME]] + tok.encode(repo + "\n", parse_special=False)
+        if rng.random() < 0.5:
+            near = [p for p in self.by_dir.get(os.path.dirname(rel), []) if p != path] or self.files
+            for other in rng.sample(near, min(len(near), rng.randint(1, 2))):
+                if other == path:
+                    continue
+                ids.append(tok.special_ids[FILE_SEP])
+                ids.extend(tok.encode(self.rel.get(other, other) + "\n" + excerpt(self.text(other), rng) + "\n",
+                                      parse_special=False))
+        ids.append(tok.special_ids[FILE_SEP])
+        ids.extend(tok.encode(rel + "\n", parse_special=False))
+        return ids
+
+
+def file_tokens(tok, text: str, rng: random.Random, fim_rate: float, path: str = "",
+                repo: Optional[RepoContext] = None) -> List[int]:
     ids: List[int] = []
     plain = ""
 
@@ -101,6 +162,8 @@ def file_tokens(tok, text: str, rng: random.Random, fim_rate: float) -> List[int
             flush_plain()
             a, b = sorted((rng.randint(0, len(seg)), rng.randint(0, len(seg))))
             prefix, middle, suffix = seg[:a], seg[a:b], seg[b:]
+            if repo is not None and rng.random() < 0.75:
+                ids.extend(repo.header(tok, path, rng))
             ids.append(tok.fim_prefix)
             ids.extend(tok.encode(prefix, parse_special=False))
             ids.append(tok.fim_suffix)
@@ -114,11 +177,12 @@ def file_tokens(tok, text: str, rng: random.Random, fim_rate: float) -> List[int
     return ids
 
 
-def epoch_stream(tok, files: Sequence[str], seed: int, fim_rate: float) -> np.ndarray:
+def epoch_stream(tok, files: Sequence[str], seed: int, fim_rate: float, root: str = DEFAULT_CORPUS) -> np.ndarray:
     rng = random.Random(seed)
     order = list(files)
     rng.shuffle(order)
-    parts = [np.asarray(file_tokens(tok, read(p), rng, fim_rate), dtype=np.uint16) for p in order]
+    repo = RepoContext(files, root)
+    parts = [np.asarray(file_tokens(tok, repo.text(p), rng, fim_rate, p, repo), dtype=np.uint16) for p in order]
     return np.concatenate(parts)
 
 

@@ -94,12 +94,12 @@ class Batches:
         self.epoch, self.index, self.w = 0, 0, None
 
     def _load(self):
-        path = os.path.join(self.cache_dir, "epoch%03d_seed%d_fim%g.npy" % (self.epoch, self.a.seed, self.a.fim_rate))
+        path = os.path.join(self.cache_dir, "epoch%03d_seed%d_fim%g_repo.npy" % (self.epoch, self.a.seed, self.a.fim_rate))
         if os.path.exists(path):
             stream = np.load(path)
         else:
             t0 = time.time()
-            stream = data.epoch_stream(self.tok, self.files, self.a.seed * 1000 + self.epoch, self.a.fim_rate)
+            stream = data.epoch_stream(self.tok, self.files, self.a.seed * 1000 + self.epoch, self.a.fim_rate, self.a.corpus)
             np.save(path + ".tmp.npy", stream)
             os.replace(path + ".tmp.npy", path)
             print("epoch %d: %d tokens (%.1f s to build)" % (self.epoch, len(stream), time.time() - t0), flush=True)
@@ -167,8 +167,8 @@ def main(argv=None) -> int:
     files = data.list_files(a.corpus)
     train_files, heldout_files = data.split_files(files, a.corpus)
     print("corpus %s: %d files, %d for training, %d held out" % (a.corpus, len(files), len(train_files), len(heldout_files)))
-    heldout_w = data.windows(data.epoch_stream(tok, heldout_files, HELDOUT_SEED, a.fim_rate), a.seq_len, HELDOUT_SEED)
-    heldout_plain_w = data.windows(data.epoch_stream(tok, heldout_files, HELDOUT_SEED, 0.0), a.seq_len, HELDOUT_SEED)
+    heldout_w = data.windows(data.epoch_stream(tok, heldout_files, HELDOUT_SEED, a.fim_rate, a.corpus), a.seq_len, HELDOUT_SEED)
+    heldout_plain_w = data.windows(data.epoch_stream(tok, heldout_files, HELDOUT_SEED, 0.0, a.corpus), a.seq_len, HELDOUT_SEED)
 
     torch.manual_seed(a.seed)
     random.seed(a.seed)

@@ -18,7 +18,7 @@ const opt = (name, fallback) => {
 };
 const bin = path.resolve(opt('--bin', 'build/cli/astfill'));
 const project = path.resolve(opt('--project', 'examples/demo-project'));
-const latencyMs = Number(opt('--latency-ms', '400'));
+const modelArg = opt('--model', undefined);  // default: the daemon's (the bundled demo model)
 
 const out = (s) => process.stdout.write(s + '\n');
 const send = (s) => out(`  \u2192 ${s}`);
@@ -38,7 +38,7 @@ function listSources(dir) {
 const langOf = (file) => ({ '.py': 'python', '.ts': 'typescript', '.js': 'javascript', '.c': 'c',
   '.h': 'c', '.cc': 'cpp', '.cpp': 'cpp', '.go': 'go', '.rs': 'rust', '.java': 'java' })[path.extname(file)];
 
-const child = spawn(bin, ['serve', '--simulate-latency-ms', String(latencyMs), '--log-level', 'warn'],
+const child = spawn(bin, ['serve', '--log-level', 'warn', ...(modelArg ? ['--model', modelArg] : [])],
   { stdio: ['pipe', 'pipe', 'pipe'] });
 let daemonLog = '';
 child.stderr.on('data', (d) => { daemonLog += d; });  // shown only if the session fails
@@ -72,10 +72,8 @@ const timed = async (promise) => {
 };
 
 out(`astfill demo: a scripted LSP session over stdio`);
-out(`  daemon:  ${bin} serve --simulate-latency-ms ${latencyMs}`);
+out(`  daemon:  ${bin} serve${modelArg ? ` --model ${modelArg}` : ''}`);
 out(`  project: ${project}`);
-out(`  (no model is loaded yet, so completions are empty; --simulate-latency-ms gives each`);
-out(`   completion ${latencyMs} ms of cancellable work so cancellation and progress are visible)`);
 
 section('1. Lifecycle');
 const rootUri = pathToFileURL(project).href;
@@ -135,37 +133,100 @@ const defs = await conn.sendRequest('textDocument/definition', {
 recv(defs.length ? defs.map((d) => `${path.relative(project, fileURLToPath(d.uri))}:${d.range.start.line + 1}:${d.range.start.character + 1}`).join(', ')
   : '[] (not found)');
 
-section('4. Inline completion with work-done progress');
-const cursor = { line: line + 1, character: 4 };
-send(`textDocument/inlineCompletion main.py ${cursor.line}:${cursor.character} workDoneToken="demo-1"`);
-const r1 = await timed(conn.sendRequest('textDocument/inlineCompletion', {
-  textDocument: { uri: mainUri }, position: cursor, context: { triggerKind: 1 }, workDoneToken: 'demo-1',
+section('4. The model');
+send('astfill.status');
+const st = await conn.sendRequest('workspace/executeCommand', { command: 'astfill.status' });
+const shown = (p) => (path.relative(process.cwd(), p).startsWith('..') ? p : path.relative(process.cwd(), p));
+recv(st.model ? `model ${shown(st.model)} (${st.modelState})`
+  : 'no model: completions are empty (build/cli/astfill pull qwen2.5-coder-0.5b:q8_0, then --model)');
+if (!modelArg && st.model)
+  out('  (the bundled demo model: 6.8M parameters trained on Python\'s standard library in under two hours\n' +
+      '   on two CPU cores; it knows the shapes of Python, not this project. Pull a Qwen2.5-Coder for real work.)');
+
+// main.py as the client knows it, and edits to it.
+let version = 2;
+const current = texts.get(mainUri).split('\n');
+current.splice(line, 0, typed.replace(/\n$/, ''));
+async function insertLine(at, text) {
+  version += 1;
+  current.splice(at, 0, text);
+  await conn.sendNotification('textDocument/didChange', {
+    textDocument: { uri: mainUri, version },
+    contentChanges: [{ range: { start: { line: at, character: 0 }, end: { line: at, character: 0 } }, text: `${text}\n` }],
+  });
+  return { line: at, character: text.length };
+}
+async function removeLine(at) {
+  version += 1;
+  current.splice(at, 1);
+  await conn.sendNotification('textDocument/didChange', {
+    textDocument: { uri: mainUri, version },
+    contentChanges: [{ range: { start: { line: at, character: 0 }, end: { line: at + 1, character: 0 } }, text: '' }],
+  });
+}
+const show = (s) => JSON.stringify(s.length > 160 ? `${s.slice(0, 160)}…` : s);
+
+section('5. Inline completion (ghost text), with work-done progress');
+const shipLine = line + 2;  // after the typed receive(...) line and the first ship(...)
+for (const typedText of ['    ship(depot, ', '    print(stock_value_cents(']) {
+  const at = await insertLine(shipLine, typedText);
+  send(`textDocument/inlineCompletion main.py ${at.line + 1}:${at.character} after ${JSON.stringify(typedText.trim())}`);
+  const r = await timed(conn.sendRequest('textDocument/inlineCompletion', {
+    textDocument: { uri: mainUri }, position: at, context: { triggerKind: 1 }, workDoneToken: `demo-${at.character}`,
+  }));
+  const items = r.ok ? r.value.items : [];
+  recv(r.ok ? (items.length ? `ghost text ${show(items[0].insertText)} after ${r.ms.toFixed(0)} ms` : `no items after ${r.ms.toFixed(0)} ms`)
+    : describeError(r.error));
+  await removeLine(shipLine);
+}
+
+section('6. API suggestions: members the index knows, ranked by the model');
+const dot = await insertLine(shipLine, '    depot.');
+send(`textDocument/completion main.py ${dot.line + 1}:${dot.character} after "depot."`);
+const sug = await timed(conn.sendRequest('textDocument/completion', { textDocument: { uri: mainUri }, position: dot }));
+const labels = sug.ok ? (Array.isArray(sug.value) ? sug.value : sug.value.items).map((i) => `${i.label}${i.detail ? ` (${i.detail})` : ''}`) : [];
+recv(sug.ok ? `${labels.slice(0, 5).join(', ') || 'no items'} after ${sug.ms.toFixed(0)} ms` : describeError(sug.error));
+await removeLine(shipLine);
+
+section('7. A whole body written with definitions from other files (astfill.fill)');
+const fnAt = current.findIndex((l) => l.startsWith('if __name__'));
+const stub = ['def restock(depot: Warehouse, sku: str, units: int) -> Item:',
+  '    """Receives `units` more of an item already in stock."""', '    pass', '', ''];
+for (let i = 0; i < stub.length; ++i) await insertLine(fnAt + i, stub[i]);
+send(`astfill.fill main.py ${fnAt + 3}:5 (the "pass" of restock)`);
+const fill = await timed(conn.sendRequest('workspace/executeCommand', {
+  command: 'astfill.fill', arguments: [{ textDocument: { uri: mainUri }, position: { line: fnAt + 2, character: 4 } }],
 }));
-recv(`${JSON.stringify(r1.value)} after ${r1.ms.toFixed(0)} ms (no model loaded: no items)`);
+const fillEdits = fill.ok && fill.value?.changes ? fill.value.changes[mainUri] ?? [] : [];
+recv(fill.ok ? (fillEdits.length ? `WorkspaceEdit after ${fill.ms.toFixed(0)} ms, replacing "pass" with:` : `no edit after ${fill.ms.toFixed(0)} ms`)
+  : describeError(fill.error));
+if (fillEdits.length) for (const l of fillEdits[0].newText.split('\n').slice(0, 12)) out(`      | ${l}`);
 
-section('5. Supersession: a newer request for the same document replaces the older one');
-send('textDocument/inlineCompletion #A, then #B right after');
+section('8. Supersession and cancellation');
+const cursor = { line: fnAt + 2, character: 4 };
+send('textDocument/inlineCompletion #A, then #B right after (same document)');
 const a = timed(conn.sendRequest('textDocument/inlineCompletion', { textDocument: { uri: mainUri }, position: cursor, context: { triggerKind: 2 } }));
-const b = timed(conn.sendRequest('textDocument/inlineCompletion', { textDocument: { uri: mainUri }, position: { line: cursor.line, character: 0 }, context: { triggerKind: 2 } }));
+const b = timed(conn.sendRequest('textDocument/inlineCompletion', { textDocument: { uri: mainUri }, position: cursor, context: { triggerKind: 1 } }));
 const [ra, rb] = await Promise.all([a, b]);
-recv(`#A: ${ra.ok ? JSON.stringify(ra.value) : describeError(ra.error)} after ${ra.ms.toFixed(0)} ms`);
-recv(`#B: ${rb.ok ? JSON.stringify(rb.value) : describeError(rb.error)} after ${rb.ms.toFixed(0)} ms`);
-
-section('6. Cancellation: $/cancelRequest stops the work at once');
+const brief = (r) => (r.ok ? `${r.value.items.length} item(s)` : describeError(r.error));
+recv(`#A: ${brief(ra)} after ${ra.ms.toFixed(0)} ms${ra.ok ? ' (it finished before #B arrived)' : ''}`);
+recv(`#B: ${brief(rb)} after ${rb.ms.toFixed(0)} ms`);
 const cts = new CancellationTokenSource();
-send('textDocument/completion main.py, then $/cancelRequest 50 ms later');
-const c = timed(conn.sendRequest('textDocument/completion', { textDocument: { uri: mainUri }, position: cursor }, cts.token));
-setTimeout(() => cts.cancel(), 50);
+send('astfill.fill of the same body, then $/cancelRequest right away');
+const c = timed(conn.sendRequest('workspace/executeCommand', {
+  command: 'astfill.fill', arguments: [{ textDocument: { uri: mainUri }, position: cursor }],
+}, cts.token));
+setTimeout(() => cts.cancel(), 5);
 const rc = await c;
-recv(`${rc.ok ? JSON.stringify(rc.value) : describeError(rc.error)} after ${rc.ms.toFixed(0)} ms`);
+recv(`${rc.ok ? 'finished before the cancel arrived' : describeError(rc.error)} after ${rc.ms.toFixed(0)} ms`);
 
-section('7. Bad input is answered with a clear error, and the session goes on');
+section('9. Bad input is answered with a clear error, and the session goes on');
 send('textDocument/completion with position {line: "x"}');
 const bad = await timed(conn.sendRequest('textDocument/completion', { textDocument: { uri: mainUri }, position: { line: 'x', character: 0 } }));
 recv(describeError(bad.error));
 send('textDocument/didChange with a range on line 999');
 await conn.sendNotification('textDocument/didChange', {
-  textDocument: { uri: mainUri, version: 3 },
+  textDocument: { uri: mainUri, version: version + 1 },
   contentChanges: [{ range: { start: { line: 999, character: 0 }, end: { line: 999, character: 0 } }, text: 'x' }],
 });
 const status2 = await conn.sendRequest('workspace/executeCommand', { command: 'astfill.status' });
@@ -173,7 +234,7 @@ const doc2 = status2.documents.find((d) => d.uri === mainUri);
 recv(`astfill.status: main.py still version ${doc2.version}, ${doc2.bytes} bytes; ${status2.documents.length} documents open, ` +
   `${status2.workspaceFolders.length} workspace folder, maxTokens ${status2.settings.maxTokens}`);
 
-section('8. Shutdown');
+section('10. Shutdown');
 send('shutdown');
 recv(JSON.stringify(await conn.sendRequest('shutdown')));
 send('exit');

@@ -6,6 +6,8 @@ namespace astfill::index {
 
 Extractor tree_sitter_extractor() {
   return [](std::string_view language_id, std::string_view text) {
+    // `.h` is C by its name; a C++ header is parsed with the C++ grammar.
+    if (language_id == "c" && parsing::looks_like_cpp(text)) return parsing::extract_symbols("cpp", text);
     return parsing::extract_symbols(language_id, text);
   };
 }

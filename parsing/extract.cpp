@@ -43,8 +43,8 @@ std::string language_of_path(std::string_view path) {
   if (dot == std::string_view::npos || dot == 0) return "";
   std::string ext(base.substr(dot + 1));
   for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  // `.h` could be C, C++ or Objective-C; C is the grammar C++ headers
-  // mostly parse with too, and the index only needs names from them.
+  // `.h` could be C, C++ or Objective-C: C here, C++ when language_of_file
+  // sees C++ in it.
   static const std::pair<const char*, const char*> table[] = {
       {"py", "python"},       {"pyi", "python"},     {"js", "javascript"}, {"mjs", "javascript"},
       {"cjs", "javascript"},  {"jsx", "javascript"}, {"ts", "typescript"}, {"mts", "typescript"},
@@ -56,6 +56,122 @@ std::string language_of_path(std::string_view path) {
   for (auto [e, id] : table)
     if (ext == e) return id;
   return "";
+}
+
+namespace {
+
+bool ident_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
+
+// `word` at `i` as a whole word.
+bool word_at(std::string_view s, size_t i, std::string_view word) {
+  return s.substr(i, word.size()) == word && (i == 0 || !ident_char(s[i - 1])) &&
+         (i + word.size() >= s.size() || !ident_char(s[i + word.size()]));
+}
+
+size_t skip_space(std::string_view s, size_t i) {
+  while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
+  return i;
+}
+
+size_t skip_ident(std::string_view s, size_t i) {
+  while (i < s.size() && ident_char(s[i])) ++i;
+  return i;
+}
+
+}  // namespace
+
+bool looks_like_cpp(std::string_view text) {
+  std::string_view s = text.substr(0, 64 << 10);
+  bool line_start = true;  // only whitespace since the last newline
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (c == '\n') {
+      line_start = true;
+      continue;
+    }
+    if (c == '/' && i + 1 < s.size() && s[i + 1] == '/') {  // line comment
+      i = s.find('\n', i);
+      if (i == std::string_view::npos) break;
+      --i;
+      continue;
+    }
+    if (c == '/' && i + 1 < s.size() && s[i + 1] == '*') {  // block comment
+      i = s.find("*/", i + 2);
+      if (i == std::string_view::npos) break;
+      ++i;
+      continue;
+    }
+    if (c == '"' || c == '\'') {  // a literal (not a raw string: that would be C++ already)
+      for (++i; i < s.size() && s[i] != c && s[i] != '\n'; ++i)
+        if (s[i] == '\\') ++i;
+      continue;
+    }
+    if (std::isspace(static_cast<unsigned char>(c))) continue;
+    bool at_line_start = line_start;
+    line_start = false;
+    if (c == '#' && at_line_start) {
+      // #include <vector>: a standard header without `.h` is C++'s.
+      size_t j = skip_space(s, i + 1);
+      if (word_at(s, j, "include")) {
+        j = skip_space(s, j + 7);
+        if (j < s.size() && s[j] == '<') {
+          size_t close = s.find_first_of(">\n", j);
+          if (close != std::string_view::npos && s[close] == '>') {
+            std::string_view name = s.substr(j + 1, close - j - 1);
+            if (!name.empty() && name.find('.') == std::string_view::npos && name.find('/') == std::string_view::npos)
+              return true;
+          }
+        }
+      }
+      i = s.find('\n', i);  // the rest of a directive is not code
+      if (i == std::string_view::npos) break;
+      --i;
+      continue;
+    }
+    if (c == ':' && i + 1 < s.size() && s[i + 1] == ':') return true;  // std::, Class::member
+    if (!ident_char(c) || (i > 0 && ident_char(s[i - 1]))) continue;
+    size_t end = skip_ident(s, i);
+    std::string_view w = s.substr(i, end - i);
+    // Keywords C code does not use as names (`operator`, `virtual`, `friend`
+    // and `new` are plausible C identifiers, so they say nothing).
+    if (w == "nullptr" || w == "constexpr" || w == "noexcept" || w == "decltype" || w == "typename" ||
+        w == "static_cast" || w == "reinterpret_cast" || w == "const_cast" || w == "dynamic_cast")
+      return true;
+    if (w == "public" || w == "private" || w == "protected") {
+      size_t j = skip_space(s, end);
+      if (j < s.size() && s[j] == ':' && (j + 1 >= s.size() || s[j + 1] != ':')) return true;
+    }
+    if (w == "template") {
+      if (size_t j = skip_space(s, end); j < s.size() && s[j] == '<') return true;
+    }
+    if (w == "namespace") {  // namespace x {, namespace {, namespace a::b {
+      size_t j = skip_space(s, end);
+      j = skip_space(s, skip_ident(s, j));
+      if (j < s.size() && (s[j] == '{' || s[j] == ':' || s[j] == '=')) return true;
+    }
+    if (w == "class") {  // class Name { / class Name : public Base / class Name final
+      size_t j = skip_space(s, end);
+      size_t name_end = skip_ident(s, j);
+      if (name_end > j) {
+        size_t k = skip_space(s, name_end);
+        if (k < s.size() && (s[k] == '{' || s[k] == ':' || s[k] == ';' || word_at(s, k, "final"))) return true;
+      }
+    }
+    if (w == "using") {  // using namespace std; using T = int;
+      size_t j = skip_space(s, end);
+      if (word_at(s, j, "namespace")) return true;
+      size_t k = skip_space(s, skip_ident(s, j));
+      if (k > j && k < s.size() && s[k] == '=') return true;
+    }
+    i = end - 1;
+  }
+  return false;
+}
+
+std::string language_of_file(std::string_view path, std::string_view text) {
+  std::string language = language_of_path(path);
+  if (language == "c" && looks_like_cpp(text)) return "cpp";
+  return language;
 }
 
 bool is_supported_language(std::string_view language_id) { return find_language(language_id) != nullptr; }

@@ -15,6 +15,16 @@ namespace astfill::parsing {
 // the file is not in a supported language.
 std::string language_of_path(std::string_view path);
 
+// The languageId for a file whose text is known: language_of_path, except
+// that a C file (in practice a `.h` header) whose text shows C++ (a class,
+// namespace or template, an access specifier, `std::`, `nullptr`, a standard
+// header without `.h`, ...) is "cpp", so C++ headers parse without errors.
+std::string language_of_file(std::string_view path, std::string_view text);
+
+// Whether C or C++ `text` shows constructs only C++ has (looks at the first
+// 64 KiB; comments and string literals are skipped).
+bool looks_like_cpp(std::string_view text);
+
 // Whether `language_id` (an LSP languageId) is one astfill parses.
 bool is_supported_language(std::string_view language_id);
 

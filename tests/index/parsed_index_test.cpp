@@ -48,6 +48,8 @@ TEST_CASE("imports from the tree-sitter extractor resolve in each language", "[p
   write_file(root, "c/src/local.h", "struct Local { int a; };\n");
   write_file(root, "c/src/main.c", "#include \"local.h\"\n#include <api.h>\n#include <stdio.h>\nint main(void) { return api_call(1); }\n");
   write_file(root, "cpp/shapes.hpp", "namespace geo {\nclass Circle {\n public:\n  double area() const;\n  double r;\n};\n}\n");
+  // A C++ header named .h: parsed as C++ (its members land in the index).
+  write_file(root, "cpp/widget.h", "#pragma once\nnamespace ui {\nclass Widget {\n public:\n  int width() const;\n};\n}\n");
   write_file(root, "cpp/main.cpp", "#include \"shapes.hpp\"\n#include <vector>\nint main() { geo::Circle c; return c.area(); }\n");
   // Go: a module with a package.
   write_file(root, "go/go.mod", "module example.com/app\n\ngo 1.21\n");
@@ -136,4 +138,8 @@ TEST_CASE("imports from the tree-sitter extractor resolve in each language", "[p
   for (const auto& s : client) names.push_back(s.name);
   CHECK(std::find(names.begin(), names.end(), "connect") != names.end());
   CHECK(std::find(names.begin(), names.end(), "port") != names.end());
+  auto widget = index->members("ui::Widget");
+  names.clear();
+  for (const auto& s : widget) names.push_back(s.name);
+  CHECK(std::find(names.begin(), names.end(), "width") != names.end());
 }

@@ -57,7 +57,7 @@ TEST_CASE("languages by file extension", "[language]") {
   for (const char* p : {"x.ts", "x.mts", "x.cts"}) CHECK(language_of_path(p) == "typescript");
   CHECK(language_of_path("App.tsx") == "typescriptreact");
   CHECK(language_of_path("x.c") == "c");
-  CHECK(language_of_path("x.h") == "c");  // ambiguous; parsed as C (see language_of_path)
+  CHECK(language_of_path("x.h") == "c");  // ambiguous: C unless the text shows C++ (language_of_file)
   for (const char* p : {"x.cc", "x.cpp", "x.cxx", "x.hpp", "x.hh", "x.hxx", "x.h++", "X.CPP"})
     CHECK(language_of_path(p) == "cpp");
   CHECK(language_of_path("main.go") == "go");
@@ -67,4 +67,42 @@ TEST_CASE("languages by file extension", "[language]") {
   CHECK(language_of_path(".py") == "");
   CHECK(language_of_path("dir.py/file") == "");
   CHECK(language_of_path("notes.txt") == "");
+}
+
+TEST_CASE("a .h header is C++ when its text shows C++", "[language]") {
+  // C headers, including the usual C++ guard and names C++ reserves.
+  const char* c_headers[] = {
+      "#ifndef X_H\n#define X_H\n#include <stdio.h>\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n"
+      "struct point { int x, y; };\nint operator_count(int operator, int new);\n"
+      "#ifdef __cplusplus\n}\n#endif\n#endif\n",
+      "typedef struct node { struct node *friend, *virtual; } node_t;\n/* class Foo { public: }; std::x */\n"
+      "const char *s = \"namespace a { class B {}; } ::\";\n",
+      "#include <sys/types.h>\nstatic inline int max(int a, int b) { return a > b ? a : b; }\n",
+      "",
+  };
+  for (const char* text : c_headers) {
+    CAPTURE(text);
+    CHECK_FALSE(looks_like_cpp(text));
+    CHECK(language_of_file("include/x.h", text) == "c");
+  }
+  const char* cpp_headers[] = {
+      "#pragma once\n#include <vector>\nint f();\n",
+      "namespace astfill {\nint f();\n}\n",
+      "class Widget {\n public:\n  int size() const;\n};\n",
+      "struct S : Base { int x; };\nclass Derived : public Base {};\n",
+      "template <typename T> T max(T a, T b);\n",
+      "struct A {\nprivate:\n  int x;\n};\n",
+      "void f() { int* p = nullptr; }\n",
+      "using Id = unsigned;\n",
+      "int g() { return std::max(1, 2); }\n",
+      "constexpr int k = 3;\n",
+  };
+  for (const char* text : cpp_headers) {
+    CAPTURE(text);
+    CHECK(looks_like_cpp(text));
+    CHECK(language_of_file("include/x.h", text) == "cpp");
+  }
+  // Only C files are reconsidered.
+  CHECK(language_of_file("x.py", "class A:\n    pass\n") == "python");
+  CHECK(language_of_file("x.hpp", "int f();") == "cpp");
 }

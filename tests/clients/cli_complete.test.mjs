@@ -78,12 +78,17 @@ describe('astfill complete', () => {
       '--model', path.join(dir, 'missing.gguf'));
     assert.equal(r.status, 1);
     assert.match(r.stderr, /missing\.gguf/);
-    r = astfill('complete', '--root', project, '--file', 'pkg/main.py', '--line', '0', '--character', '0');
-    assert.equal(r.status, 1);
-    assert.match(r.stderr, /no model/);
     r = astfill('complete', '--root', project, '--line', '0');
     assert.equal(r.status, 2);
   });
+});
+
+test('without --model it completes with the bundled demo model', () => {
+  const r = astfill('complete', '--root', project, '--file', 'pkg/main.py', '--line', '5', '--character', '4', '--json');
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.equal(typeof out.completion, 'string');
+  assert.ok(out.prompt_tokens > 0);
 });
 
 describe('astfill batch', () => {

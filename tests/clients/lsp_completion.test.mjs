@@ -29,13 +29,13 @@ before(() => {
   assert.equal(w.status, 0, `writing the model with ${WRITE_MODEL}: ${w.stderr}`);
 });
 
-async function serve(t, args = ['--model', model, '--threads', '1']) {
+async function serve(t, args = ['--model', model, '--threads', '1'], options = {}) {
   const root = tempDir('project');
   for (const [name, text] of Object.entries(FILES)) {
     fs.mkdirSync(path.dirname(path.join(root, name)), { recursive: true });
     fs.writeFileSync(path.join(root, name), text);
   }
-  const proc = await spawnDaemon(['serve', '--index-threads', '1', ...args]);
+  const proc = await spawnDaemon(['serve', '--index-threads', '1', ...args], options);
   const client = stdioClient(proc);
   client.conn.onRequest('window/workDoneProgress/create', () => null);
   const rootUri = pathToFileURL(root).href;
@@ -143,5 +143,26 @@ describe('completions with a model', () => {
     const status = await client.status();
     assert.equal(status.modelState, 'ready');
     assert.equal(status.model, model);
+  });
+
+  test('without --model the bundled demo model serves; astfill.model "" goes back to it', async (t) => {
+    const { client, root } = await serve(t, ['--threads', '1'], { bundledModel: true });
+    const status = await client.status();
+    assert.match(status.model ?? '', /models\/astfill-demo-q8_0\.gguf$/);
+    assert.equal(status.modelState, 'ready');
+    const bundled = status.model;
+    // It writes Python: a body after `return ` is never empty.
+    const uri = await open(client, root, 'pkg/calc.py', 'def add(a, b):\n    return \n');
+    const r = await client.request('textDocument/inlineCompletion', {
+      textDocument: { uri }, position: { line: 1, character: 11 }, context: { triggerKind: 1 },
+    }, undefined, 120_000);
+    assert.ok(r.items.length > 0 && r.items[0].insertText.trim().length > 0, JSON.stringify(r));
+    // Another model by setting, then "" restores the bundled one.
+    await client.notify('workspace/didChangeConfiguration', { settings: { astfill: { model } } });
+    await client.waitFor((m) => m.method === 'window/logMessage' && m.params.message.includes(`model loaded: ${model}`), 'the tiny model');
+    assert.equal((await client.status()).model, model);
+    await client.notify('workspace/didChangeConfiguration', { settings: { astfill: { model: '' } } });
+    await client.waitFor((m) => m.method === 'window/logMessage' && m.params.message.includes(`model loaded: ${bundled}`), 'the bundled model again');
+    assert.equal((await client.status()).model, bundled);
   });
 });

@@ -24,14 +24,27 @@ ContextBudgets budgets_for(const Options& options, size_t context_tokens, size_t
   ContextBudgets b;
   b.prefix = options.prefix_tokens;
   b.suffix = options.suffix_tokens;
+  size_t cross = options.cross_file_tokens;
+  size_t room = context_tokens > generate + 64 ? context_tokens - generate - 64 : context_tokens / 2;
+  // A context too small for all of it (a small model's, or a small
+  // --context): cross-file context gets at most a quarter, and the prefix and
+  // suffix share the rest in their own proportion, so the suffix is never
+  // crowded out by a long prefix.
+  if (b.prefix + b.suffix + cross > room) {
+    cross = std::min(cross, room / 4);
+    size_t near = room - cross;
+    if (b.prefix + b.suffix > near) {
+      b.suffix = b.suffix * near / (b.prefix + b.suffix);
+      b.prefix = near - b.suffix;
+    }
+    cross = std::min<size_t>(options.cross_file_tokens, room - b.prefix - b.suffix);
+  }
   // Cross-file context: imported API 25%, definitions 30%, similar code 30%,
   // recent edits 15% (the proportions of ContextBudgets' defaults).
-  size_t cross = options.cross_file_tokens;
   b.imports = cross * 25 / 100;
   b.definitions = cross * 30 / 100;
   b.similar = cross * 30 / 100;
   b.recent = cross - b.imports - b.definitions - b.similar;
-  size_t room = context_tokens > generate + 64 ? context_tokens - generate - 64 : context_tokens / 2;
   b.total = std::min(room, b.prefix + b.suffix + cross);
   return b;
 }

@@ -12,6 +12,7 @@
 
 #include "../engine/temp_dir.h"
 #include "code_samples.h"
+#include "completion/model_prompt.h"
 #include "completion/service.h"
 #include "completion/syntax_guard.h"
 #include "engine/random_model.h"
@@ -234,4 +235,36 @@ TEST_CASE("a warm request prefills only what changed; typed-through; cancellatio
   CHECK(empty.complete_inline(request_for("python", other, 4), {}, progress).empty_reason == EmptyReason::NoModel);
   CHECK_THROWS(empty.load_model(dir.file("missing.gguf")));
   CHECK_FALSE(empty.has_model());
+}
+
+TEST_CASE("budgets: a small context keeps a suffix and caps cross-file context at a quarter", "[prompt]") {
+  using astfill::completion::budgets_for;
+  astfill::completion::Options o;  // prefix 1024, suffix 256, cross-file 1024
+  // A large context: the settings as they are.
+  auto big = budgets_for(o, 32768, 64);
+  CHECK(big.prefix == 1024);
+  CHECK(big.suffix == 256);
+  CHECK(big.imports + big.definitions + big.similar + big.recent == 1024);
+  CHECK(big.total == 2304);
+  // The demo model's 512 tokens: 384 of room for 64 generated.
+  auto small = budgets_for(o, 512, 64);
+  CHECK(small.total == 384);
+  size_t cross = small.imports + small.definitions + small.similar + small.recent;
+  CHECK(cross == 96);
+  CHECK(small.prefix + small.suffix + cross == 384);
+  CHECK(small.suffix >= 50);
+  CHECK(small.prefix > 3 * small.suffix);
+  // No cross-file context: the prefix and suffix share all the room.
+  o.cross_file_tokens = 0;
+  auto alone = budgets_for(o, 512, 64);
+  CHECK(alone.prefix + alone.suffix == 384);
+  CHECK(alone.imports + alone.definitions + alone.similar + alone.recent == 0);
+  // Settings that fit are left alone.
+  o.prefix_tokens = 200;
+  o.suffix_tokens = 50;
+  o.cross_file_tokens = 100;
+  auto fits = budgets_for(o, 512, 64);
+  CHECK(fits.prefix == 200);
+  CHECK(fits.suffix == 50);
+  CHECK(fits.total == 350);
 }

@@ -66,6 +66,43 @@ struct Score {
   }
 };
 
+// JSON with numbers as people write them (0.123, not Boost's 1.23E-1).
+void print_json(std::string& out, const json::value& v) {
+  switch (v.kind()) {
+    case json::kind::object: {
+      out += '{';
+      bool first = true;
+      for (const auto& [k, x] : v.get_object()) {
+        if (!first) out += ", ";
+        first = false;
+        out += json::serialize(json::value(json::string(k)));
+        out += ": ";
+        print_json(out, x);
+      }
+      out += '}';
+      break;
+    }
+    case json::kind::array: {
+      out += '[';
+      bool first = true;
+      for (const auto& x : v.get_array()) {
+        out += first ? "\n  " : ",\n  ";
+        first = false;
+        print_json(out, x);
+      }
+      out += "\n]";
+      break;
+    }
+    case json::kind::double_: {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.4g", v.get_double());
+      out += buf;
+      break;
+    }
+    default: out += json::serialize(v);
+  }
+}
+
 void usage() {
   std::fprintf(stderr,
                "usage: bench_quality [--model PATH] [--root DIR] [--tasks N] [--seed S] [--threads N]\n"
@@ -239,7 +276,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "  %-20s done in %.0f s\n", v.name, o["seconds"].as_double());
   }
   report["variants"] = results;
-  std::printf("%s\n", json::serialize(report).c_str());
+  std::string text;
+  print_json(text, report);
+  std::printf("%s\n", text.c_str());
 
   // The table: exact match per kind, then the overall figures.
   std::fprintf(stderr,

@@ -193,15 +193,22 @@ int run_serve(const std::vector<std::string>& args) {
     std::fprintf(stderr, "astfill serve: --no-model and --model contradict each other\n");
     return 2;
   }
-  // Without --model: the bundled demo model (engine/bundled_model.h).
-  if (!model_path && !no_model) model_path = engine::bundled_model_path();
+  // Without --model: the bundled demo model (engine/bundled_model.h). A
+  // named model that cannot be loaded is an error; the bundled one (a file
+  // damaged in a checkout, say) is reported and the daemon serves without it.
+  bool bundled = !model_path && !no_model;
+  if (bundled) model_path = engine::bundled_model_path();
   if (model_path) {
     try {
       service->load_model(*model_path);
       log::info("model loaded: ", *model_path);
     } catch (const std::exception& e) {
-      std::fprintf(stderr, "astfill serve: %s\n", e.what());
-      return 1;
+      if (!bundled) {
+        std::fprintf(stderr, "astfill serve: %s\n", e.what());
+        return 1;
+      }
+      log::error("the bundled model cannot be loaded (serving without a model): ", e.what());
+      model_path.reset();
     }
   }
   options.server.completion = service;

@@ -7,7 +7,8 @@
 // Tasks (bench/tasks.h), a third of each kind: the rest of a line, a whole
 // short block, the arguments of a call. Per variant and kind: exact match
 // (after trailing whitespace), edit similarity, the share of completions that
-// leave the file free of new syntax errors, and request latency p50/p95.
+// leave the file free of new syntax errors, the share left empty, and request
+// latency p50/p95.
 // JSON on stdout; a Markdown table on stderr.
 //
 //   bench_quality [--model PATH] [--root DIR] [--tasks N] [--seed S]
@@ -44,13 +45,14 @@ size_t errors(std::string text) {
 unsigned max_tokens_for(bench::TaskKind kind) { return kind == bench::TaskKind::Block ? 128 : 48; }
 
 struct Score {
-  size_t n = 0, exact = 0, no_new_errors = 0;
+  size_t n = 0, exact = 0, no_new_errors = 0, empty = 0;
   double similarity = 0;
   std::vector<double> latency;
   void add(const Score& o) {
     n += o.n;
     exact += o.exact;
     no_new_errors += o.no_new_errors;
+    empty += o.empty;
     similarity += o.similarity;
     latency.insert(latency.end(), o.latency.begin(), o.latency.end());
   }
@@ -61,6 +63,7 @@ struct Score {
     o["exact_match"] = static_cast<double>(exact) / d;
     o["edit_similarity"] = similarity / d;
     o["no_new_syntax_errors"] = static_cast<double>(no_new_errors) / d;
+    o["empty"] = static_cast<double>(empty) / d;  // nothing suggested
     o["latency_ms"] = {{"p50", bench::percentile(latency, 0.5)}, {"p95", bench::percentile(latency, 0.95)}};
     return o;
   }
@@ -248,6 +251,7 @@ int main(int argc, char** argv) {
       std::string want = bench::normalize(t.kind, t.middle), got = bench::normalize(t.kind, completion);
       Score& s = by_kind[t.kind];
       ++s.n;
+      if (got.empty()) ++s.empty;
       bool exact = want == got;
       if (exact) ++s.exact;
       s.similarity += bench::edit_similarity(want, got);
@@ -283,7 +287,7 @@ int main(int argc, char** argv) {
   // The table: exact match per kind, then the overall figures.
   std::fprintf(stderr,
                "\n| constraints | context | exact: line | block | args | all | edit similarity | no new syntax errors |"
-               " p50 ms | p95 ms |\n|---|---|---|---|---|---|---|---|---|---|\n");
+               " empty | p50 ms | p95 ms |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
   for (const auto& r : results) {
     const auto& o = r.as_object();
     const auto& k = o.at("by_kind").as_object();
@@ -291,10 +295,11 @@ int main(int argc, char** argv) {
       auto it = k.find(kind);
       return it == k.end() ? 0.0 : 100 * it->value().as_object().at("exact_match").as_double();
     };
-    std::fprintf(stderr, "| %s | %s | %.1f%% | %.1f%% | %.1f%% | %.1f%% | %.3f | %.1f%% | %.0f | %.0f |\n",
+    std::fprintf(stderr, "| %s | %s | %.1f%% | %.1f%% | %.1f%% | %.1f%% | %.3f | %.1f%% | %.1f%% | %.0f | %.0f |\n",
                  o.at("constraints").as_string().c_str(), o.at("context").as_bool() ? "on" : "off", em("line"),
                  em("block"), em("call_args"), 100 * o.at("exact_match").as_double(),
                  o.at("edit_similarity").as_double(), 100 * o.at("no_new_syntax_errors").as_double(),
+                 100 * o.at("empty").as_double(),
                  o.at("latency_ms").as_object().at("p50").as_double(),
                  o.at("latency_ms").as_object().at("p95").as_double());
   }

@@ -2,7 +2,8 @@
 fill-in-the-middle samples.
 
 Files: every *.py under the corpus root (default /usr/lib/python3.11, without
-site-/dist-packages and __pycache__) that is valid UTF-8, sorted by path. A
+site-/dist-packages and __pycache__, and without encodings/ and pydoc_data/,
+which are data) that is valid UTF-8, sorted by path. A
 file is held out when sha1(its path relative to the root) % 20 == 0: about 5%
 of the files, the same ones on every machine that has them.
 
@@ -43,12 +44,18 @@ DEFAULT_CORPUS = "/usr/lib/python3.11"
 REPO_NAME = "<|repo_name|>"
 FILE_SEP = "<|file_sep|>"
 HELDOUT_MODULUS = 20
+# Folders of data, not code: the charmap codecs' hex tables (15% of the
+# corpus, and what an undertrained model fell back to writing) and pydoc's
+# help texts (7%, prose).
+EXCLUDED_DIRS = ("encodings", "pydoc_data")
 
 
 def list_files(root: str = DEFAULT_CORPUS) -> List[str]:
     out = []
     for d, dirs, files in os.walk(root):
-        dirs[:] = sorted(x for x in dirs if x not in ("site-packages", "dist-packages", "__pycache__"))
+        top = os.path.relpath(d, root) == "."
+        dirs[:] = sorted(x for x in dirs if x not in ("site-packages", "dist-packages", "__pycache__")
+                         and not (top and x in EXCLUDED_DIRS))
         for name in sorted(files):
             if not name.endswith(".py"):
                 continue

@@ -4,7 +4,7 @@
 # finished steps are kept (the tokenizer, the epoch token streams, the training
 # checkpoint), and training resumes where it stopped.
 #
-#   tools/train/run.sh                    # the full run (STEPS=1600, about 2 hours on 2 busy cores)
+#   tools/train/run.sh                    # the full run (STEPS=1000, about 1 hour on 2 cores)
 #   STEPS=360 RUN=short tools/train/run.sh   # the ~25-minute run
 #
 # Environment: ASTFILL (default build/cli/astfill, else /work/main/build/cli/astfill),
@@ -18,7 +18,7 @@ HERE=tools/train
 OUT=${OUT:-$HERE/out}
 RUN=${RUN:-full}
 RUNDIR=$OUT/$RUN
-STEPS=${STEPS:-1600}
+STEPS=${STEPS:-1000}
 BATCH=${BATCH:-8}
 SEED=${SEED:-1234}
 THREADS=${THREADS:-2}

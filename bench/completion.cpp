@@ -27,6 +27,7 @@
 #include <vector>
 #include <unistd.h>
 
+#include "bench/harness.h"
 #include "bench/tasks.h"
 #include "completion/service.h"
 #include "completion/syntax_guard.h"
@@ -120,21 +121,9 @@ int main(int argc, char** argv) {
   if (model.empty()) model = default_model();
   auto tasks = bench::cut_tasks(root, bench::TaskKind::Line, task_count, seed);
 
-  fs::path db_dir = fs::temp_directory_path() / ("astfill-bench-completion-" + std::to_string(::getpid()));
-  index::IndexOptions io;
-  io.root = root;
-  io.database = db_dir / "index.db";
-  io.background_nice = 0;
-  std::shared_ptr<index::Index> idx = index::open_project_index(io);
-  idx->sync_with_disk();
-  idx->wait_until_idle();
-
-  completion::ServiceOptions so;
-  so.load.threads = threads;
-  so.context_tokens = 4096;
-  so.slots = 2;
-  so.cache_entries = 0;  // every request asks the model
-  completion::CompletionService service(so);
+  bench::TaskIndex task_index(root, "bench-completion");
+  const auto& idx = task_index.get();
+  completion::CompletionService service(bench::bench_service_options(threads));
   service.load_model(model);
 
   struct Variant {
@@ -158,17 +147,10 @@ int main(int argc, char** argv) {
       std::string text = t.prefix + t.suffix;
       idx->update_file(t.path, text);
       idx->wait_until_idle();
-      completion::InlineCompletionRequest r;
-      r.document = {"file://" + (fs::path(root) / t.path).string(), "python", 1, std::make_shared<const std::string>(text)};
-      r.offset = t.prefix.size();
+      auto r = bench::request_for(t, root, v.context ? idx : nullptr);
       r.options.max_tokens = max_tokens;
       r.options.timeout_ms = 60000;
       r.options.constrain = v.constrain;
-      if (!v.context) r.options.cross_file_tokens = 0;
-      r.project.index = v.context ? idx : nullptr;
-      r.project.root = root;
-      r.project.name = fs::path(root).filename().string();
-      r.project.path = t.path;
       NoProgress progress;
       auto result = service.complete_inline(r, {}, progress);
       std::string completion = result.items.empty() ? "" : result.items.front().insert_text;
@@ -216,8 +198,5 @@ int main(int argc, char** argv) {
     first_variant = false;
   }
   std::printf("\n]}\n");
-  idx.reset();
-  std::error_code ec;
-  fs::remove_all(db_dir, ec);
   return 0;
 }

@@ -23,6 +23,7 @@
 
 #include <boost/json.hpp>
 
+#include "bench/harness.h"
 #include "bench/tasks.h"
 #include "completion/service.h"
 #include "completion/syntax_guard.h"
@@ -174,21 +175,9 @@ int main(int argc, char** argv) {
     tasks.insert(tasks.end(), std::make_move_iterator(some.begin()), std::make_move_iterator(some.end()));
   }
 
-  fs::path db_dir = fs::temp_directory_path() / ("astfill-bench-quality-" + std::to_string(::getpid()));
-  index::IndexOptions io;
-  io.root = root;
-  io.database = db_dir / "index.db";
-  io.background_nice = 0;
-  std::shared_ptr<index::Index> idx = index::open_project_index(io);
-  idx->sync_with_disk();
-  idx->wait_until_idle();
-
-  completion::ServiceOptions so;
-  so.load.threads = threads;
-  so.context_tokens = 4096;  // capped at the model's trained context
-  so.slots = 2;
-  so.cache_entries = 0;  // every request asks the model
-  completion::CompletionService service(so);
+  bench::TaskIndex task_index(root, "bench-quality");
+  const auto& idx = task_index.get();
+  completion::CompletionService service(bench::bench_service_options(threads));
   try {
     service.load_model(model);
   } catch (const std::exception& e) {
@@ -229,20 +218,12 @@ int main(int argc, char** argv) {
         idx->update_file(t.path, text);
         idx->wait_until_idle();
       }
-      completion::InlineCompletionRequest r;
-      r.document = {"file://" + (fs::path(root) / t.path).string(), "python", 1,
-                    std::make_shared<const std::string>(text)};
-      r.offset = t.prefix.size();
+      auto r = bench::request_for(t, root, v.context ? idx : nullptr);
       r.trigger = completion::Trigger::Invoked;
       r.options.max_tokens = max_tokens_for(t.kind);
       r.options.timeout_ms = 60000;
       r.options.constrain = v.syntax;
       r.options.api_constraint = v.api;
-      if (!v.context) r.options.cross_file_tokens = 0;
-      r.project.index = v.context ? idx : nullptr;
-      r.project.root = root;
-      r.project.name = fs::path(root).filename().string();
-      r.project.path = t.path;
       NoProgress progress;
       auto result = service.complete_inline(r, {}, progress);
       std::string completion = result.items.empty() ? "" : result.items.front().insert_text;
@@ -303,8 +284,5 @@ int main(int argc, char** argv) {
                  o.at("latency_ms").as_object().at("p50").as_double(),
                  o.at("latency_ms").as_object().at("p95").as_double());
   }
-  idx.reset();
-  std::error_code ec;
-  fs::remove_all(db_dir, ec);
   return 0;
 }

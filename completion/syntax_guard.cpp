@@ -319,7 +319,10 @@ bool has_new_errors(const Document& with, const std::vector<ErrorMark>& before, 
 
 }  // namespace
 
-size_t count_syntax_errors(const Document& doc) { return error_marks(doc.root()).size(); }
+size_t count_syntax_errors(const Document& doc) {
+  return error_marks(doc.root()).size() +
+         doc.reserved_words_as_names(0, static_cast<uint32_t>(doc.text().size()) + 1);
+}
 
 SyntaxGuard::SyntaxGuard(std::string_view language_id, std::string prefix, std::string suffix,
                          const CancellationToken& cancel)
@@ -471,7 +474,7 @@ bool SyntaxGuard::clean_under(const Document& trial, std::string_view tail, cons
   // Under a probe, the frontier must be inside the string it closes (the
   // text up to the end, not the trimmed frontier: `"abc ` is open at the space).
   if (probed && !open_at(trial, end)) return false;
-  if (clean(trial, frontier_of(text, cursor, python, in_brackets))) return true;
+  if (clean(trial, frontier_of(text, cursor, python, in_brackets), end)) return true;
 
   // A word at the frontier may be the start of a keyword or a number, which
   // the closing tail makes a token in the wrong place (`[x for` is fine,
@@ -483,10 +486,10 @@ bool SyntaxGuard::clean_under(const Document& trial, std::string_view tail, cons
   Document shorter = trial;
   if (shorter.edit(*word, end, "", limits()) != ParseStatus::Parsed) return true;
   text = std::string_view(shorter.text()).substr(0, *word);
-  return clean(shorter, frontier_of(text, cursor, python, in_brackets));
+  return clean(shorter, frontier_of(text, cursor, python, in_brackets), *word);
 }
 
-bool SyntaxGuard::clean(const Document& doc, uint32_t frontier) {
+bool SyntaxGuard::clean(const Document& doc, uint32_t frontier, uint32_t end) {
   const auto cursor = static_cast<uint32_t>(prefix_.size());
   if (has_finished_error(doc.root(), frontier)) {
     ++stats_.base_parses;
@@ -496,7 +499,9 @@ bool SyntaxGuard::clean(const Document& doc, uint32_t frontier) {
     // only errors in the completion's bytes count then (inner_error).
     if (found.introduced && !(prefix_broken_ && found.first_error < cursor)) return false;
   }
-  return !inner_error(doc.root(), cursor, frontier);
+  if (inner_error(doc.root(), cursor, frontier)) return false;
+  // A keyword the grammar took for a name (`return return`), once finished.
+  return doc.reserved_words_as_names(cursor, end) == 0;
 }
 
 void SyntaxGuard::accept(std::string_view piece) {
@@ -542,7 +547,10 @@ size_t SyntaxGuard::longest_valid_prefix() const {
     if (ends_mid_character(kept)) continue;
     Document trial = base;
     if (trial.edit(cursor, cursor, kept, limits()) != ParseStatus::Parsed) return 0;
-    if (!has_new_errors(trial, before, cursor, static_cast<uint32_t>(cut))) return cut;
+    // The suffix follows the cut: a word ending there is finished.
+    if (!has_new_errors(trial, before, cursor, static_cast<uint32_t>(cut)) &&
+        trial.reserved_words_as_names(cursor, cursor + static_cast<uint32_t>(cut) + 1) == 0)
+      return cut;
   }
   return 0;
 }

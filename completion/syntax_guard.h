@@ -158,7 +158,8 @@ class SyntaxGuard {
   // probe's closer, which must then close a string or comment open there.
   bool clean_under(const parsing::Document& trial, std::string_view tail, const CompletionBrackets& brackets,
                    bool probed);
-  bool clean(const parsing::Document& doc, uint32_t frontier);
+  // `end`: where the completion ends in `doc` (a word ending there may grow).
+  bool clean(const parsing::Document& doc, uint32_t frontier, uint32_t end);
   parsing::ParseLimits limits() const;
 
   std::string prefix_, suffix_, completion_;
@@ -178,8 +179,9 @@ class SyntaxGuard {
   SyntaxGuardStats stats_;
 };
 
-// The number of syntax errors in a document: outermost ERROR nodes and
-// MISSING nodes. For tests and callers that compare two texts.
+// The number of syntax errors in a document: outermost ERROR nodes, MISSING
+// nodes, and keywords the grammar took for names (Python's `return return`).
+// For tests and callers that compare two texts.
 size_t count_syntax_errors(const parsing::Document& doc);
 
 }  // namespace astfill::completion

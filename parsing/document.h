@@ -140,6 +140,14 @@ class Document {
   // the error finished, and reported.
   SyntaxCheck errors_introduced(uint32_t start, uint32_t end) const;
 
+  // Identifiers within [start, end) that are reserved words of the language,
+  // which can never be names but which lenient grammars accept:
+  // tree-sitter-python reads `return return` as returning a variable named
+  // `return`. Only identifiers that end before `end` count (one that ends
+  // there may still grow: `return` -> `returned`). Python only; 0 for other
+  // languages.
+  size_t reserved_words_as_names(uint32_t start, uint32_t end) const;
+
  private:
   ParseStatus parse(const ParseLimits& limits);
   void release();

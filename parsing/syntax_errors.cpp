@@ -2,6 +2,7 @@
 // rules are documented on Document::errors_introduced; this file compares the
 // document's tree with a parse of the text without the span.
 #include <algorithm>
+#include <array>
 #include <vector>
 
 #include "parsing/document.h"
@@ -108,6 +109,36 @@ SyntaxCheck Document::errors_introduced(uint32_t start, uint32_t end) const {
   }
   check.introduced = check.new_errors > 0;
   return check;
+}
+
+namespace {
+
+// Python's keywords that are never names (the soft keywords match, case, type
+// and _ are names elsewhere; async and await were names before 3.7).
+constexpr std::array<std::string_view, 33> kPythonReserved = {
+    "False", "None",   "True", "and",    "as",     "assert",   "break",  "class", "continue",
+    "def",   "del",    "elif", "else",   "except", "finally",  "for",    "from",  "global",
+    "if",    "import", "in",   "is",     "lambda", "nonlocal", "not",    "or",    "pass",
+    "raise", "return", "try",  "while",  "with",   "yield"};
+
+}  // namespace
+
+size_t Document::reserved_words_as_names(uint32_t start, uint32_t end) const {
+  if (!language_ || language_->id != "python" || !tree_ || start >= end) return 0;
+  size_t count = 0;
+  TSTreeCursor cursor = ts_tree_cursor_new(root());
+  bool descend = true;
+  for (bool more = true; more; more = advance_preorder(&cursor, descend)) {
+    TSNode node = ts_tree_cursor_current_node(&cursor);
+    const uint32_t a = ts_node_start_byte(node), b = ts_node_end_byte(node);
+    descend = b > start && a < end;  // only subtrees that overlap the span
+    if (!descend || ts_node_child_count(node) > 0 || a < start || b >= end) continue;
+    if (std::string_view(ts_node_type(node)) != "identifier") continue;
+    std::string_view word = text_between(text_, a, b);
+    if (std::find(kPythonReserved.begin(), kPythonReserved.end(), word) != kPythonReserved.end()) ++count;
+  }
+  ts_tree_cursor_delete(&cursor);
+  return count;
 }
 
 }  // namespace astfill::parsing

@@ -45,6 +45,11 @@ TEST_CASE("viable rejects wrong tokens and accepts unfinished code", "[guard]") 
       {"python", "y = [1,", "\n", true},
       {"python", "s = \"abc", " def", true},
       {"python", "s = \"\"\"doc", "\n\n", true},
+      // a keyword is never a name once finished (tree-sitter-python takes it for one)
+      {"python", "return return", " 0", false},
+      {"python", "y = x and", " ", true},
+      {"python", "return", " returned", true},
+      {"python", "return", "ed", true},
       // javascript
       {"javascript", "y =", " = 2;", false},
       {"javascript", "foo(a)", ");", false},

@@ -79,6 +79,19 @@ std::optional<FimTask> line_task(const fs::path& root, const fs::path& file, con
   return std::nullopt;
 }
 
+// Every node of `type` in the tree, in pre-order, that `keep` accepts.
+template <typename Keep>
+std::vector<TSNode> nodes_of_type(const parsing::Document& doc, std::string_view type, Keep keep) {
+  std::vector<TSNode> out;
+  TSTreeCursor cursor = ts_tree_cursor_new(doc.root());
+  while (parsing::advance_preorder(&cursor, true)) {
+    TSNode n = ts_tree_cursor_current_node(&cursor);
+    if (std::string_view(ts_node_type(n)) == type && keep(n)) out.push_back(n);
+  }
+  ts_tree_cursor_delete(&cursor);
+  return out;
+}
+
 bool is_compound_body(std::string_view parent) {
   static const std::string_view kinds[] = {"function_definition", "if_statement",  "elif_clause",
                                            "else_clause",         "for_statement", "while_statement",
@@ -90,32 +103,23 @@ bool is_compound_body(std::string_view parent) {
 // The whole body of a short block, from its first statement.
 std::optional<FimTask> block_task(const fs::path& root, const fs::path& file, const std::string& text,
                                   const parsing::Document& doc, std::mt19937& rng) {
-  std::vector<TSNode> blocks;
-  TSTreeCursor cursor = ts_tree_cursor_new(doc.root());
-  bool descend = true;
-  while (parsing::advance_preorder(&cursor, descend)) {
-    TSNode n = ts_tree_cursor_current_node(&cursor);
-    descend = true;
-    if (std::string_view(ts_node_type(n)) != "block") continue;
+  std::vector<TSNode> blocks = nodes_of_type(doc, "block", [&](TSNode n) {
     TSNode parent = ts_node_parent(n);
-    if (ts_node_is_null(parent) || !is_compound_body(ts_node_type(parent))) continue;
+    if (ts_node_is_null(parent) || !is_compound_body(ts_node_type(parent))) return false;
     TSPoint a = ts_node_start_point(n), b = ts_node_end_point(n);
-    if (b.row < a.row + 1 || b.row > a.row + 5) continue;
+    if (b.row < a.row + 1 || b.row > a.row + 5) return false;
     uint32_t start = ts_node_start_byte(n), end = ts_node_end_byte(n);
     // The block starts a line of its own (not `if x: return`) and ends one.
     size_t line_begin = text.rfind('\n', start == 0 ? 0 : start - 1);
     line_begin = line_begin == std::string::npos ? 0 : line_begin + 1;
-    if (text.find_first_not_of(" \t", line_begin) != start) continue;
-    if (end < text.size() && text[end] != '\n') continue;
+    if (text.find_first_not_of(" \t", line_begin) != start) return false;
+    if (end < text.size() && text[end] != '\n') return false;
     // Not a docstring first: the model would be asked to write prose.
     TSNode first = ts_node_named_child(n, 0);
-    if (ts_node_is_null(first)) continue;
-    if (std::string_view(ts_node_type(first)) == "expression_statement" && ts_node_named_child_count(first) > 0 &&
-        std::string_view(ts_node_type(ts_node_named_child(first, 0))) == "string")
-      continue;
-    blocks.push_back(n);
-  }
-  ts_tree_cursor_delete(&cursor);
+    if (ts_node_is_null(first)) return false;
+    return !(std::string_view(ts_node_type(first)) == "expression_statement" && ts_node_named_child_count(first) > 0 &&
+             std::string_view(ts_node_type(ts_node_named_child(first, 0))) == "string");
+  });
   if (blocks.empty()) return std::nullopt;
   TSNode n = blocks[std::uniform_int_distribution<size_t>(0, blocks.size() - 1)(rng)];
   return make_task(TaskKind::Block, root, file, text, ts_node_start_byte(n), ts_node_end_byte(n));
@@ -125,14 +129,9 @@ std::optional<FimTask> block_task(const fs::path& root, const fs::path& file, co
 std::optional<FimTask> call_args_task(const fs::path& root, const fs::path& file, const std::string& text,
                                       const parsing::Document& doc, std::mt19937& rng) {
   std::vector<TSNode> args;
-  TSTreeCursor cursor = ts_tree_cursor_new(doc.root());
-  bool descend = true;
-  while (parsing::advance_preorder(&cursor, descend)) {
-    TSNode n = ts_tree_cursor_current_node(&cursor);
-    descend = true;
-    if (std::string_view(ts_node_type(n)) != "call") continue;
-    std::string_view callee = ts_node_type(parsing::field(n, "function"));
-    TSNode list = parsing::field(n, "arguments");
+  for (TSNode call : nodes_of_type(doc, "call", [](TSNode) { return true; })) {
+    std::string_view callee = ts_node_type(parsing::field(call, "function"));
+    TSNode list = parsing::field(call, "arguments");
     if ((callee != "identifier" && callee != "attribute") || ts_node_is_null(list) ||
         std::string_view(ts_node_type(list)) != "argument_list")
       continue;
@@ -143,7 +142,6 @@ std::optional<FimTask> call_args_task(const fs::path& root, const fs::path& file
     if (length < 3 || length > 60) continue;
     args.push_back(list);
   }
-  ts_tree_cursor_delete(&cursor);
   if (args.empty()) return std::nullopt;
   TSNode list = args[std::uniform_int_distribution<size_t>(0, args.size() - 1)(rng)];
   return make_task(TaskKind::CallArgs, root, file, text, ts_node_start_byte(list) + 1, ts_node_end_byte(list) - 1);

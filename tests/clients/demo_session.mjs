@@ -191,9 +191,9 @@ await removeLine(shipLine);
 
 section('7. A whole body written with definitions from other files (astfill.fill)');
 const fnAt = current.findIndex((l) => l.startsWith('if __name__'));
-const stub = ['def restock(depot: Warehouse, sku: str, units: int) -> Item:',
+const restockWithPass = ['def restock(depot: Warehouse, sku: str, units: int) -> Item:',
   '    """Receives `units` more of an item already in stock."""', '    pass', '', ''];
-for (let i = 0; i < stub.length; ++i) await insertLine(fnAt + i, stub[i]);
+for (let i = 0; i < restockWithPass.length; ++i) await insertLine(fnAt + i, restockWithPass[i]);
 send(`astfill.fill main.py ${fnAt + 3}:5 (the "pass" of restock)`);
 const fill = await timed(conn.sendRequest('workspace/executeCommand', {
   command: 'astfill.fill', arguments: [{ textDocument: { uri: mainUri }, position: { line: fnAt + 2, character: 4 } }],

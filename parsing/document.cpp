@@ -30,7 +30,13 @@ TSPoint advance(TSPoint p, std::string_view inserted) {
   return p;
 }
 
+thread_local uint64_t parses_started = 0;
+thread_local uint64_t full_parses_started = 0;
+
 }  // namespace
+
+uint64_t parses_on_this_thread() { return parses_started; }
+uint64_t full_parses_on_this_thread() { return full_parses_started; }
 
 ParseStatus parse_text(TSParser* parser, const TSTree* old_tree, std::string_view text, const ParseLimits& limits,
                        TSTree** out) {
@@ -38,6 +44,8 @@ ParseStatus parse_text(TSParser* parser, const TSTree* old_tree, std::string_vie
                 "tree-sitter reads the cancellation flag as a plain size_t");
   ts_parser_set_cancellation_flag(parser, reinterpret_cast<const size_t*>(limits.cancel.flag()));
   ts_parser_set_timeout_micros(parser, static_cast<uint64_t>(limits.timeout.count()) * 1000);
+  ++parses_started;
+  if (!old_tree) ++full_parses_started;
   *out = ts_parser_parse_string(parser, old_tree, text.data(), static_cast<uint32_t>(text.size()));
   ParseStatus status = ParseStatus::Parsed;
   if (!*out) {

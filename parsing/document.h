@@ -161,8 +161,16 @@ class Document {
 
 // Parses `text` with `language` from scratch (or incrementally from
 // `old_tree`, already edited to match) under `limits`. On success *out holds
-// the new tree (owned by the caller).
+// the new tree (owned by the caller). Counted in parses_on_this_thread.
 ParseStatus parse_text(TSParser* parser, const TSTree* old_tree, std::string_view text, const ParseLimits& limits,
                        TSTree** out);
+
+// How many parses parse_text has started on the calling thread (finished or
+// stopped), and of those how many were full parses: from scratch, without an
+// old tree to reuse. The rest are incremental reparses after an edit. For
+// counting what one request costs: read before and after, on the thread that
+// runs it.
+uint64_t parses_on_this_thread();
+uint64_t full_parses_on_this_thread();
 
 }  // namespace astfill::parsing

@@ -11,6 +11,7 @@
 
 #include "parsing/document.h"
 #include "parsing/extract_internal.h"
+#include "parsing/identifiers.h"
 #include "parsing/nodes.h"
 #include "parsing/queries.h"
 
@@ -60,12 +61,13 @@ std::string language_of_path(std::string_view path) {
 
 namespace {
 
-bool ident_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
+// looks_like_cpp reads C or C++: identifiers as parsing/identifiers.h has them for C++.
+constexpr std::string_view cpp = "cpp";
 
 // `word` at `i` as a whole word.
 bool word_at(std::string_view s, size_t i, std::string_view word) {
-  return s.substr(i, word.size()) == word && (i == 0 || !ident_char(s[i - 1])) &&
-         (i + word.size() >= s.size() || !ident_char(s[i + word.size()]));
+  return s.substr(i, word.size()) == word && identifier_run_begin(cpp, s, i) == i &&
+         identifier_run_end(cpp, s, i + word.size()) == i + word.size();
 }
 
 size_t skip_space(std::string_view s, size_t i) {
@@ -73,10 +75,7 @@ size_t skip_space(std::string_view s, size_t i) {
   return i;
 }
 
-size_t skip_ident(std::string_view s, size_t i) {
-  while (i < s.size() && ident_char(s[i])) ++i;
-  return i;
-}
+size_t skip_ident(std::string_view s, size_t i) { return identifier_run_end(cpp, s, i); }
 
 }  // namespace
 
@@ -129,8 +128,8 @@ bool looks_like_cpp(std::string_view text) {
       continue;
     }
     if (c == ':' && i + 1 < s.size() && s[i + 1] == ':') return true;  // std::, Class::member
-    if (!ident_char(c) || (i > 0 && ident_char(s[i - 1]))) continue;
     size_t end = skip_ident(s, i);
+    if (end == i || identifier_run_begin(cpp, s, i) != i) continue;
     std::string_view w = s.substr(i, end - i);
     // Keywords C code does not use as names (`operator`, `virtual`, `friend`
     // and `new` are plausible C identifiers, so they say nothing).
@@ -281,23 +280,17 @@ std::vector<DefinitionHit> dedupe(std::vector<DefinitionHit> defs) {
 
 // The signature ends where the definition's body begins.
 TSNode find_body(const Language& lang, TSNode def) {
-  struct Item {
-    TSNode node;
-    int depth;
-  };
-  std::vector<Item> stack{{def, 0}};
-  while (!stack.empty()) {
-    Item item = stack.back();
-    stack.pop_back();
-    if (item.depth > 0 && lang.bodies.contains(item.node)) return item.node;
-    if (item.depth > 0 && item.depth <= 2 && lang.braces && !ts_node_is_named(item.node) &&
-        std::string_view(ts_node_type(item.node)) == "{")
-      return item.node;
-    if (item.depth == 3 || (item.depth > 0 && lang.opaque.contains(item.node))) continue;
-    for (uint32_t i = ts_node_child_count(item.node); i-- > 0;)
-      stack.push_back({ts_node_child(item.node, i), item.depth + 1});
-  }
-  return TSNode{};
+  TSNode body{};
+  for_each_preorder(def, [&](TSNode node, uint32_t depth) {
+    if (depth == 0) return Walk::Enter;
+    if (lang.bodies.contains(node) ||
+        (depth <= 2 && lang.braces && !ts_node_is_named(node) && std::string_view(ts_node_type(node)) == "{")) {
+      body = node;
+      return Walk::Stop;
+    }
+    return depth == 3 || lang.opaque.contains(node) ? Walk::Skip : Walk::Enter;
+  });
+  return body;
 }
 
 std::string signature_of(const Language& lang, std::string_view text, TSNode def, TSNode from) {
@@ -326,16 +319,13 @@ std::string container_name(const Context& ctx, TSNode node) {
 
 // Go methods live at top level; their container is the receiver's type.
 std::string go_receiver_type(const Context& ctx, TSNode method) {
-  TSNode receiver = field(method, "receiver");
-  std::vector<TSNode> stack{receiver};
-  while (!stack.empty()) {
-    TSNode n = stack.back();
-    stack.pop_back();
-    if (ts_node_is_null(n)) continue;
-    if (std::string_view(ts_node_type(n)) == "type_identifier") return std::string(node_text(ctx.text, n));
-    for (uint32_t i = ts_node_named_child_count(n); i-- > 0;) stack.push_back(ts_node_named_child(n, i));
-  }
-  return "";
+  std::string type;
+  for_each_preorder(field(method, "receiver"), [&](TSNode n) {
+    if (std::string_view(ts_node_type(n)) != "type_identifier") return Walk::Enter;
+    type = node_text(ctx.text, n);
+    return Walk::Stop;
+  });
+  return type;
 }
 
 // `ns::Stack::push` -> name node `push`, qualifier "ns::Stack".

@@ -210,46 +210,35 @@ void walk_to(TSNode root, const Language& language, const std::vector<TSNode>& t
     return it != sorted.end() && (it->start < e || it->start == s);
   };
 
-  std::vector<TSNode> path{root};
-  std::vector<Preceding> preceding(1);
-  TSTreeCursor cursor = ts_tree_cursor_new(root);
-  for (;;) {
-    TSNode node = path.back();
+  // path[d] is the node last visited at depth d; when the walk reaches its
+  // next sibling, it is the one just left and joins what precedes.
+  std::vector<TSNode> path;
+  std::vector<Preceding> preceding;
+  for_each_preorder(root, [&](TSNode node, uint32_t depth) {
+    if (path.size() > depth + 1) {  // back up from a subtree
+      path.resize(depth + 1);
+      preceding.resize(depth + 1);
+    }
+    if (path.size() == depth + 1) {  // the next sibling
+      TSNode leaving = path.back();
+      Preceding& p = preceding.back();
+      if (joins_run(language, leaving)) {
+        p.run.push_back(leaving);
+      } else {
+        p.run.clear();
+        p.before = leaving;
+      }
+      path.back() = node;
+    } else {  // the first child
+      path.push_back(node);
+      preceding.emplace_back();
+    }
+    // Down only into nodes that may hold a target (the root always).
+    if (depth > 0 && !may_contain(node)) return Walk::Skip;
     auto [first, last] = by_id.equal_range(node.id);
     for (auto it = first; it != last; ++it) visit(it->second, Located{path, preceding});
-    // Down into the first child that may hold a target; else along and up.
-    bool moved = false;
-    if (ts_tree_cursor_goto_first_child(&cursor)) {
-      path.push_back(ts_tree_cursor_current_node(&cursor));
-      preceding.emplace_back();
-      moved = true;
-    }
-    while (true) {
-      if (moved && may_contain(path.back())) break;
-      moved = false;
-      TSNode leaving = path.back();
-      if (path.size() == 1) {
-        ts_tree_cursor_delete(&cursor);
-        return;
-      }
-      if (ts_tree_cursor_goto_next_sibling(&cursor)) {
-        Preceding& p = preceding.back();
-        if (joins_run(language, leaving)) {
-          p.run.push_back(leaving);
-        } else {
-          p.run.clear();
-          p.before = leaving;
-        }
-        path.back() = ts_tree_cursor_current_node(&cursor);
-        moved = true;
-      } else {
-        ts_tree_cursor_goto_parent(&cursor);
-        path.pop_back();
-        preceding.pop_back();
-        // The parent was visited on the way down; continue with its siblings.
-      }
-    }
-  }
+    return Walk::Enter;
+  });
 }
 
 }  // namespace astfill::parsing::detail

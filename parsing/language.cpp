@@ -3,6 +3,7 @@
 // a grammar does not have is a bug in this table, which language_test checks.
 #include "parsing/language.h"
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <mutex>
@@ -202,6 +203,20 @@ Language java() {
   return l;
 }
 
+std::vector<std::string> keywords_of(const TSLanguage* grammar) {
+  std::vector<std::string> out;
+  const uint32_t count = ts_language_symbol_count(grammar);
+  for (uint32_t s = 0; s < count; ++s) {
+    if (ts_language_symbol_type(grammar, static_cast<TSSymbol>(s)) != TSSymbolTypeAnonymous) continue;
+    std::string_view name = ts_language_symbol_name(grammar, static_cast<TSSymbol>(s));
+    if (!name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+          return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+        }))
+      out.emplace_back(name);
+  }
+  return out;
+}
+
 struct Table {
   std::array<Language, 9> languages;
   std::array<const Language*, 9> pointers;
@@ -214,7 +229,10 @@ const Table& table() {
              ecmascript("typescriptreact", tree_sitter_tsx(), true), c_family("c", tree_sitter_c(), false),
              c_family("cpp", tree_sitter_cpp(), true), go(), rust(), java()},
             {}};
-    for (size_t i = 0; i < t.languages.size(); ++i) t.pointers[i] = &t.languages[i];
+    for (size_t i = 0; i < t.languages.size(); ++i) {
+      t.languages[i].keywords = keywords_of(t.languages[i].grammar);
+      t.pointers[i] = &t.languages[i];
+    }
     return t;
   }();
   return t;

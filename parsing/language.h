@@ -65,6 +65,10 @@ struct Language {
   NodeTypes declarators; // C/C++: a definition captured at its declarator is the
                          // declaration around it (its type is part of the signature)
   bool braces = true;    // a `{` token also ends a signature
+  // The grammar's keywords: its anonymous tokens that are words (`for`,
+  // `else`), for "may this word still grow into a keyword?". Listed once,
+  // when the table is built.
+  std::vector<std::string> keywords;
 };
 
 // The language for an LSP languageId ("python", "typescriptreact", ...), or

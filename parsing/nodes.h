@@ -6,6 +6,7 @@
 
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "parsing/symbols.h"
@@ -33,6 +34,52 @@ TSNode field(TSNode node, std::string_view name);
 // One step of a pre-order walk: into the current node's first child when
 // `descend`, else to the next node after its subtree. False at the end.
 bool advance_preorder(TSTreeCursor* cursor, bool descend);
+
+// What a pre-order visitor wants next.
+enum class Walk {
+  Enter,  // into the node's children
+  Skip,   // past the node's subtree
+  Stop,   // end the walk
+};
+
+// Visits `root` and its descendants in pre-order (document order), every
+// node (named or not, MISSING included), with a tree cursor: no
+// ts_node_parent (a rescan from the root in tree-sitter 0.20) and no stack.
+// `visit(node)` or `visit(node, depth)` (root: 0) returns a Walk. Whether a
+// visit stopped the walk; false for a null root.
+template <typename Visit>
+bool for_each_preorder(TSNode root, Visit&& visit) {
+  if (ts_node_is_null(root)) return false;
+  TSTreeCursor cursor = ts_tree_cursor_new(root);
+  uint32_t depth = 0;
+  bool stopped = false;
+  for (;;) {
+    TSNode node = ts_tree_cursor_current_node(&cursor);
+    Walk next;
+    if constexpr (std::is_invocable_v<Visit&, TSNode, uint32_t>) next = visit(node, depth);
+    else next = visit(node);
+    if (next == Walk::Stop) {
+      stopped = true;
+      break;
+    }
+    if (next == Walk::Enter && ts_tree_cursor_goto_first_child(&cursor)) {
+      ++depth;
+      continue;
+    }
+    bool more = false;
+    while (depth > 0) {
+      if (ts_tree_cursor_goto_next_sibling(&cursor)) {
+        more = true;
+        break;
+      }
+      ts_tree_cursor_goto_parent(&cursor);
+      --depth;
+    }
+    if (!more) break;
+  }
+  ts_tree_cursor_delete(&cursor);
+  return stopped;
+}
 
 inline bool same_node(TSNode a, TSNode b) { return a.id == b.id && a.tree == b.tree; }
 

@@ -28,27 +28,18 @@ struct ErrorMark {
 std::vector<ErrorMark> error_marks(TSNode root, uint32_t before) {
   std::vector<ErrorMark> marks;
   if (ts_node_is_null(root) || !ts_node_has_error(root)) return marks;
-  TSTreeCursor cursor = ts_tree_cursor_new(root);
-  for (;;) {
-    TSNode node = ts_tree_cursor_current_node(&cursor);
-    bool descend = false;
-    if (ts_node_start_byte(node) < before) {
-      if (ts_node_symbol(node) == kErrorSymbol) {
-        marks.push_back({ts_node_start_byte(node), ts_node_end_byte(node), 0});
-      } else if (ts_node_is_missing(node)) {
-        marks.push_back({ts_node_start_byte(node), ts_node_end_byte(node), ts_node_symbol(node)});
-      } else {
-        descend = ts_node_has_error(node);
-      }
+  for_each_preorder(root, [&](TSNode node) {
+    if (ts_node_start_byte(node) >= before) return Walk::Skip;
+    if (ts_node_symbol(node) == kErrorSymbol) {
+      marks.push_back({ts_node_start_byte(node), ts_node_end_byte(node), 0});
+    } else if (ts_node_is_missing(node)) {
+      marks.push_back({ts_node_start_byte(node), ts_node_end_byte(node), ts_node_symbol(node)});
+    } else if (ts_node_has_error(node)) {
+      return Walk::Enter;
     }
-    if (descend && ts_tree_cursor_goto_first_child(&cursor)) continue;
-    while (!ts_tree_cursor_goto_next_sibling(&cursor)) {
-      if (!ts_tree_cursor_goto_parent(&cursor)) {
-        ts_tree_cursor_delete(&cursor);
-        return marks;
-      }
-    }
-  }
+    return Walk::Skip;
+  });
+  return marks;
 }
 
 // The tree of `text` without [start, end), parsed incrementally from `tree`.
@@ -126,18 +117,15 @@ constexpr std::array<std::string_view, 33> kPythonReserved = {
 size_t Document::reserved_words_as_names(uint32_t start, uint32_t end) const {
   if (!language_ || language_->id != "python" || !tree_ || start >= end) return 0;
   size_t count = 0;
-  TSTreeCursor cursor = ts_tree_cursor_new(root());
-  bool descend = true;
-  for (bool more = true; more; more = advance_preorder(&cursor, descend)) {
-    TSNode node = ts_tree_cursor_current_node(&cursor);
+  for_each_preorder(root(), [&](TSNode node) {
     const uint32_t a = ts_node_start_byte(node), b = ts_node_end_byte(node);
-    descend = b > start && a < end;  // only subtrees that overlap the span
-    if (!descend || ts_node_child_count(node) > 0 || a < start || b >= end) continue;
-    if (std::string_view(ts_node_type(node)) != "identifier") continue;
+    if (b <= start || a >= end) return Walk::Skip;  // only subtrees that overlap the span
+    if (ts_node_child_count(node) > 0 || a < start || b >= end) return Walk::Enter;
+    if (std::string_view(ts_node_type(node)) != "identifier") return Walk::Enter;
     std::string_view word = text_between(text_, a, b);
     if (std::find(kPythonReserved.begin(), kPythonReserved.end(), word) != kPythonReserved.end()) ++count;
-  }
-  ts_tree_cursor_delete(&cursor);
+    return Walk::Enter;
+  });
   return count;
 }
 

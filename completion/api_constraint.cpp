@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "parsing/identifiers.h"
+
 namespace astfill::completion {
 namespace {
 
@@ -26,8 +28,7 @@ bool line_comment_before(std::string_view line, std::string_view language) {
 
 std::optional<MemberAccess> member_access_at_end(std::string_view text, std::string_view language_id) {
   size_t end = text.size();
-  size_t start = end;
-  while (start > 0 && is_identifier_byte(static_cast<unsigned char>(text[start - 1]))) --start;
+  size_t start = parsing::identifier_run_begin(language_id, text, end);
   MemberAccess access;
   access.typed = std::string(text.substr(start));
   size_t op_end = start;
@@ -43,13 +44,13 @@ std::optional<MemberAccess> member_access_at_end(std::string_view text, std::str
   // The receiver: identifiers joined by the same operator ("a.b.c", "ns::T").
   size_t r = receiver_end;
   for (;;) {
-    size_t id_start = r;
-    while (id_start > 0 && is_identifier_byte(static_cast<unsigned char>(text[id_start - 1]))) --id_start;
+    size_t id_start = parsing::identifier_run_begin(language_id, text, r);
     if (id_start == r) return std::nullopt;  // `f().`, `a[0].`, `"x".`: nothing to resolve
-    if (text[id_start] >= '0' && text[id_start] <= '9') return std::nullopt;  // a number: `3.`
+    if (parsing::IdentifierSpan name = parsing::identifier_at(language_id, text, r); name.begin == name.end)
+      return std::nullopt;  // a number: `3.`
     r = id_start;
-    if (r >= access.op.size() && text.substr(r - access.op.size(), access.op.size()) == access.op &&
-        r > access.op.size() && is_identifier_byte(static_cast<unsigned char>(text[r - access.op.size() - 1]))) {
+    if (r > access.op.size() && text.substr(r - access.op.size(), access.op.size()) == access.op &&
+        parsing::identifier_run_begin(language_id, text, r - access.op.size()) < r - access.op.size()) {
       r -= access.op.size();
       continue;
     }

@@ -7,6 +7,9 @@
 #include <set>
 #include <unordered_set>
 
+#include "parsing/identifiers.h"
+#include "support/utf8.h"
+
 namespace astfill::completion {
 namespace {
 
@@ -112,11 +115,6 @@ bool name_first_language(std::string_view language_id) {
          language_id == "typescriptreact";
 }
 
-bool word_start(unsigned char c, bool dollar) {
-  return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80 || (dollar && c == '$');
-}
-bool word_char(unsigned char c, bool dollar) { return word_start(c, dollar) || (c >= '0' && c <= '9'); }
-
 // A word or one punctuation character of a line.
 struct Token {
   std::string_view text;
@@ -127,7 +125,6 @@ struct Token {
 std::vector<Token> lex_line(std::string_view line, std::string_view language_id) {
   bool python = language_id == "python";
   bool rust = language_id == "rust";
-  bool dollar = language_id.starts_with("javascript") || language_id.starts_with("typescript");
   std::vector<Token> out;
   size_t i = 0;
   while (i < line.size()) {
@@ -139,15 +136,15 @@ std::vector<Token> lex_line(std::string_view line, std::string_view language_id)
       i = j + 1;
       continue;
     }
-    if (word_start(c, dollar)) {
-      size_t j = i + 1;
-      while (j < line.size() && word_char(line[j], dollar)) ++j;
-      out.push_back({line.substr(i, j - i), i, true});
-      i = j;
+    if (parsing::IdentifierSpan word = parsing::identifier_at(language_id, line.substr(i), 0); word.end > 0) {
+      out.push_back({line.substr(i, word.end), i, true});
+      i += word.end;
       continue;
     }
-    if (c != ' ' && c != '\t' && c != '\r') out.push_back({line.substr(i, 1), i, false});
-    ++i;
+    // Anything else is one character of punctuation (all of its UTF-8 bytes).
+    size_t n = std::max<size_t>(1, utf8_sequence_length(line, i));
+    if (c != ' ' && c != '\t' && c != '\r') out.push_back({line.substr(i, n), i, false});
+    i += n;
   }
   return out;
 }

@@ -19,16 +19,17 @@
 #include <vector>
 
 #include "engine/tokenizer.h"
+#include "parsing/identifiers.h"
 
 namespace astfill::completion {
 
-// Bytes that continue an identifier in the languages astfill completes:
-// ASCII letters, digits, '_', '$' (JavaScript), and any non-ASCII byte (UTF-8
-// letters in identifiers; not worth telling apart byte by byte).
-inline bool is_identifier_byte(unsigned char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '$' ||
-         c >= 0x80;
-}
+// Whether a token's byte continues the identifier being written. The trie is
+// byte-wise (one vocabulary for every language, and a token may end inside a
+// UTF-8 character), so it asks parsing/'s byte-level form of the identifier
+// rule: ASCII as the rule has it for some language (`$` included), and every
+// byte of a multi-byte character (a byte alone cannot say whether its
+// character is a letter; the member names it is matched against decide).
+using parsing::is_identifier_byte;
 
 class TokenTrie {
  public:

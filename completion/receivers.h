@@ -19,6 +19,7 @@
 
 #include "completion/api_constraint.h"
 #include "index/symbol_index.h"
+#include "parsing/document.h"
 
 namespace astfill::completion {
 
@@ -29,6 +30,7 @@ struct ReceiverContext {
   std::string language;                       // its languageId
   std::string_view text;                      // its text as the editor has it
   size_t cursor = 0;                          // byte offset in text
+  const parsing::Document* document = nullptr;  // text parsed, or null: parsed when needed
 };
 
 // Members of the receiver, or nullopt when it is unknown or not fully known.

@@ -63,48 +63,77 @@ std::pair<size_t, size_t> placeholder_at(std::string_view text, size_t offset) {
   return {offset, offset};
 }
 
-// `text` (a prefix when keep_end, else a suffix) cut to at most about `max`
-// bytes at a boundary between top-level statements.
-std::string near_cursor(std::string_view language, const std::string& text, size_t max, bool keep_end) {
-  if (text.size() <= max) return text;
-  parsing::Document doc(language, text);
+// The document's text parsed: the request's tree when it is that text's,
+// else one full parse.
+std::shared_ptr<const parsing::Document> parsed_document(const DocumentText& document,
+                                                         const CancellationToken& cancel) {
+  const parsing::Document* given = document.parsed.get();
+  if (given && given->status() == parsing::ParseStatus::Parsed &&
+      given->language() == parsing::find_language(document.language_id) && given->text() == *document.text)
+    return document.parsed;
+  return std::make_shared<const parsing::Document>(document.language_id, *document.text, parsing::ParseLimits{cancel});
+}
+
+// Where the text before `cursor` is cut to keep at most about `max` bytes:
+// at the start of a top-level statement of `doc` (the document parsed), else
+// at a line. 0 when the whole fits.
+size_t prefix_begin(const parsing::Document& doc, size_t cursor, size_t max) {
+  if (cursor <= max) return 0;
+  const std::string& text = doc.text();
   if (doc.status() == parsing::ParseStatus::Parsed) {
     TSNode root = doc.root();
-    uint32_t n = ts_node_child_count(root);
-    if (keep_end) {
-      for (uint32_t i = 0; i < n; ++i) {
-        uint32_t start = ts_node_start_byte(ts_node_child(root, i));
-        if (start >= text.size() - max) return text.substr(start);
-      }
-    } else {
-      uint32_t end = 0;
-      for (uint32_t i = 0; i < n; ++i) {
-        uint32_t e = ts_node_end_byte(ts_node_child(root, i));
-        if (e > max) break;
-        end = e;
-      }
-      if (end > 0) return text.substr(0, end);
+    for (uint32_t i = 0, n = ts_node_child_count(root); i < n; ++i) {
+      uint32_t start = ts_node_start_byte(ts_node_child(root, i));
+      if (start >= cursor) break;
+      if (start >= cursor - max) return start;
     }
   }
   // No grammar, or one statement spans the whole window: cut at a line.
-  if (keep_end) {
-    size_t from = text.find('\n', text.size() - max);
-    return from == std::string::npos ? text.substr(text.size() - max) : text.substr(from + 1);
-  }
-  size_t to = text.rfind('\n', max);
-  return text.substr(0, to == std::string::npos ? max : to + 1);
+  size_t from = text.find('\n', cursor - max);
+  return from == std::string::npos || from >= cursor ? cursor - max : from + 1;
 }
 
-// Whether prefix + completion + suffix has more syntax errors than prefix +
-// suffix.
-bool introduces_errors(std::string_view language, std::string_view prefix, std::string_view completion,
-                       std::string_view suffix) {
-  std::string without(prefix);
-  without.append(suffix);
-  std::string with(prefix);
-  with.append(completion).append(suffix);
-  parsing::Document before(language, std::move(without)), after(language, std::move(with));
-  if (after.status() != parsing::ParseStatus::Parsed) return false;
+// Where the text after `from` is cut to keep at most about `max` bytes, the
+// same way: at the end of a top-level statement, else at a line.
+size_t suffix_end(const parsing::Document& doc, size_t from, size_t max) {
+  const std::string& text = doc.text();
+  if (text.size() - from <= max) return text.size();
+  if (doc.status() == parsing::ParseStatus::Parsed) {
+    TSNode root = doc.root();
+    size_t end = 0;
+    for (uint32_t i = 0, n = ts_node_child_count(root); i < n; ++i) {
+      uint32_t e = ts_node_end_byte(ts_node_child(root, i));
+      if (e <= from) continue;
+      if (e - from > max) break;
+      end = e - from;
+    }
+    if (end > 0) return from + end;
+  }
+  size_t to = text.rfind('\n', from + max);
+  return to == std::string::npos || to < from ? from + max : to + 1;
+}
+
+// `doc` cut to [begin, cursor) + [resume, end): a copy with the rest taken
+// away (incremental reparses), or `doc` itself when nothing is cut.
+std::shared_ptr<const parsing::Document> cut(std::shared_ptr<const parsing::Document> doc, size_t begin,
+                                             size_t cursor, size_t resume, size_t end,
+                                             const CancellationToken& cancel) {
+  if (begin == 0 && cursor == resume && end == doc->text().size()) return doc;
+  auto out = std::make_shared<parsing::Document>(*doc);
+  parsing::ParseLimits limits{cancel};
+  if (end < out->text().size()) out->edit(static_cast<uint32_t>(end), static_cast<uint32_t>(out->text().size()), "", limits);
+  if (resume > cursor) out->edit(static_cast<uint32_t>(cursor), static_cast<uint32_t>(resume), "", limits);
+  if (begin > 0) out->edit(0, static_cast<uint32_t>(begin), "", limits);
+  return out;
+}
+
+// Whether `before` (prefix + suffix, parsed) with `completion` inserted at
+// `at` has more syntax errors than without it. The text with it is a copy
+// of `before` reparsed incrementally.
+bool introduces_errors(const parsing::Document& before, size_t at, std::string_view completion) {
+  parsing::Document after = before;
+  if (after.edit(static_cast<uint32_t>(at), static_cast<uint32_t>(at), completion) != parsing::ParseStatus::Parsed)
+    return false;
   return count_syntax_errors(after) > count_syntax_errors(before);
 }
 
@@ -199,19 +228,26 @@ CompletionService::Generation CompletionService::generate(const DocumentText& do
     prompt.tokens.erase(prompt.tokens.begin(), prompt.tokens.end() - static_cast<std::ptrdiff_t>(std::min(keep, prompt.tokens.size())));
   }
 
-  CompletionMode mode = fill ? CompletionMode::MultiLine : mode_at(document.language_id, prefix, suffix);
+  // The document is parsed once (not at all when the request brings its
+  // tree); every other tree below is a copy of it edited and reparsed
+  // incrementally.
+  std::shared_ptr<const parsing::Document> parsed = parsed_document(document, cancel);
+  CompletionMode mode = fill ? CompletionMode::MultiLine : mode_at(document.language_id, prefix, suffix, parsed.get());
   g.details.mode = to_string(mode);
   // Each check copies the text the guard holds and reparses it
   // incrementally: a file of any usual size is held whole. Past 1 MiB of
   // prefix (256 KiB of suffix) the guard holds the code near the cursor, cut
   // where a top-level statement starts (a cut inside a multi-line string
   // would turn code into text and text into code).
-  SyntaxGuard guard(document.language_id, near_cursor(document.language_id, prefix, 1 << 20, true),
-                    near_cursor(document.language_id, suffix, 256 << 10, false), cancel);
+  size_t begin = prefix_begin(*parsed, cursor, 1 << 20), end = suffix_end(*parsed, replace_end, 256 << 10);
+  SyntaxGuard guard(document.language_id, std::string(text.substr(begin, cursor - begin)),
+                    std::string(text.substr(replace_end, end - replace_end)), cancel,
+                    cut(parsed, begin, cursor, replace_end, end, cancel));
   StopRule stop(guard, mode);
   GuardHooks hooks(guard, stop, options.constrain);
 
-  ReceiverContext receivers{project.index.get(), project.root, pr.path, document.language_id, text, cursor};
+  ReceiverContext receivers{project.index.get(), project.root, pr.path, document.language_id, text, cursor,
+                            parsed.get()};
   std::optional<ApiConstraint> api;
   if (options.constrain && options.api_constraint)
     api.emplace(runner->trie(), document.language_id,
@@ -251,7 +287,7 @@ CompletionService::Generation CompletionService::generate(const DocumentText& do
     // the file valid.
     out.resize(std::min(guard.longest_valid_prefix(), out.size()));
   }
-  if (options.constrain && !out.empty() && introduces_errors(document.language_id, guard.prefix(), out, guard.suffix())) {
+  if (options.constrain && !out.empty() && introduces_errors(guard.whole(), guard.prefix().size(), out)) {
     // The checks look at the code before the frontier; the finished text
     // meets the suffix too. Fall back to the longest valid part.
     size_t valid = guard.longest_valid_prefix();
@@ -284,8 +320,10 @@ InlineCompletionResult CompletionService::complete_inline(const InlineCompletion
     result.details.elapsed_ms = ms_since(t0);
     return result;
   }
+  const uint64_t parses_before = parsing::full_parses_on_this_thread();
   Generation g = generate(request.document, cursor, cursor, request.options, request.project, false, cancel);
   result.details = std::move(g.details);
+  result.details.document_parses = parsing::full_parses_on_this_thread() - parses_before;
   if (g.cancelled) return result;
   if (g.text.empty()) {
     result.empty_reason = EmptyReason::NothingToSay;
@@ -310,8 +348,10 @@ FillResult CompletionService::fill(const FillRequest& request, const Cancellatio
   size_t cursor = std::min(request.offset, text.size());
   auto [begin, end] = placeholder_at(text, cursor);
   progress.report(std::nullopt, "writing");
+  const uint64_t parses_before = parsing::full_parses_on_this_thread();
   Generation g = generate(request.document, begin, end, request.options, request.project, true, cancel);
   result.details = std::move(g.details);
+  result.details.document_parses = parsing::full_parses_on_this_thread() - parses_before;
   if (g.cancelled) return result;
   result.replace_begin = begin;
   result.replace_end = end;

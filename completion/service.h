@@ -27,6 +27,7 @@
 #include "completion/model_runner.h"
 #include "completion/options.h"
 #include "index/symbol_index.h"
+#include "parsing/document.h"
 #include "support/cancel.h"
 #include "support/progress.h"
 
@@ -37,6 +38,11 @@ struct DocumentText {
   std::string language_id;
   int64_t version = 0;
   std::shared_ptr<const std::string> text;
+  // The text parsed, or null: the service parses it. Its text() equals *text
+  // byte for byte (a holder of open documents keeps each one's tree up to
+  // date incrementally and passes it, so a request makes no full parse).
+  // Never edited: the service copies it where it needs another text.
+  std::shared_ptr<const parsing::Document> parsed = nullptr;
 };
 
 // Where a document lives: its workspace, and the workspace's index.
@@ -78,6 +84,8 @@ struct CompletionDetails {
   size_t rejected = 0;          // candidates the syntax check refused
   size_t restricted = 0;        // steps the API constraint restricted
   double check_ms = 0;          // time spent in syntax checks while decoding
+  size_t document_parses = 0;   // full parses (from scratch) the request made: 0 when DocumentText::parsed
+                                // was given, 1 otherwise; incremental reparses of copies are not counted
   std::string raw;              // what the model wrote, before trimming and post-processing
   ContextReport context;
 };

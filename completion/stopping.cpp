@@ -15,7 +15,7 @@ namespace astfill::completion {
 
 namespace {
 
-using parsing::advance_preorder;
+using parsing::Walk;
 using parsing::Document;
 using parsing::Scope;
 using parsing::same_node;
@@ -32,21 +32,13 @@ bool has_word_char(std::string_view s) {
 // it returns true; whether one did.
 template <typename F>
 bool any_node(const Document& doc, uint32_t from, uint32_t to, F&& f) {
-  TSNode root = doc.root();
-  if (ts_node_is_null(root)) return false;
-  TSTreeCursor cursor = ts_tree_cursor_new(root);
   bool found = false;
-  for (;;) {
-    TSNode node = ts_tree_cursor_current_node(&cursor);
-    if (ts_node_start_byte(node) >= to) break;
-    bool descend = ts_node_end_byte(node) > from;
-    if (descend && f(node)) {
-      found = true;
-      break;
-    }
-    if (!advance_preorder(&cursor, descend)) break;
-  }
-  ts_tree_cursor_delete(&cursor);
+  parsing::for_each_preorder(doc.root(), [&](TSNode node) {
+    if (ts_node_start_byte(node) >= to) return Walk::Stop;  // pre-order: every later node starts here or later
+    if (ts_node_end_byte(node) <= from) return Walk::Skip;
+    found = f(node);
+    return found ? Walk::Stop : Walk::Enter;
+  });
   return found;
 }
 
@@ -80,14 +72,22 @@ bool ends_statement(const Document& doc, uint32_t from, uint32_t to) {
 }
 
 // Whether the cursor sits where a definition may start (file, class or
-// namespace level). An empty Python body is a syntax error that hides the
-// function around the cursor, so a placeholder statement fills it first.
-bool at_declaration_level(const parsing::Language& language, std::string_view prefix, std::string_view suffix) {
-  std::string text(prefix);
-  if (language.id == "python") text += "pass";
-  text += suffix;
-  Document whole(language.id, std::move(text));
-  return declaration_scope(whole.scope_at(static_cast<uint32_t>(prefix.size())).kind);
+// namespace level), from `whole` (prefix + suffix parsed). An empty Python
+// body is a syntax error that hides the function around the cursor, so a
+// placeholder statement fills it first (an incremental reparse of a copy).
+bool at_declaration_level(const Document& whole, size_t cursor) {
+  const auto at = static_cast<uint32_t>(cursor);
+  if (!whole.language() || whole.language()->id != "python") return declaration_scope(whole.scope_at(at).kind);
+  Document filled = whole;
+  filled.edit(at, at, "pass");
+  return declaration_scope(filled.scope_at(at).kind);
+}
+
+// `whole` when given, else prefix + suffix parsed into `parsed`.
+const Document& whole_text(std::string_view language_id, std::string_view prefix, std::string_view suffix,
+                           const Document* whole, std::optional<Document>& parsed) {
+  if (whole) return *whole;
+  return parsed.emplace(language_id, std::string(prefix) + std::string(suffix));
 }
 
 // Whether `byte` lies in a string or comment token (where indentation says nothing).
@@ -154,15 +154,17 @@ const char* to_string(CompletionMode mode) {
   return mode == CompletionMode::SingleLine ? "single-line" : "multi-line";
 }
 
-CompletionMode mode_at(std::string_view language_id, std::string_view prefix, std::string_view suffix) {
+CompletionMode mode_at(std::string_view language_id, std::string_view prefix, std::string_view suffix,
+                       const parsing::Document* whole) {
   const parsing::Language* language = parsing::find_language(language_id);
+  std::optional<Document> parsed;
   const bool python = language && language->id == "python";
   std::string_view before = trim(last_line(prefix));
   std::string_view after = trim(first_line(suffix));
 
   if (!after.empty()) {  // rule 1
     bool empty_braces = language && !python && before.ends_with('{') && after.starts_with('}') &&
-                        opens_block(Document(language_id, std::string(prefix) + std::string(suffix)),
+                        opens_block(whole_text(language_id, prefix, suffix, whole, parsed),
                                     static_cast<uint32_t>(prefix.rfind('{')), static_cast<uint32_t>(prefix.size()));
     return empty_braces ? CompletionMode::MultiLine : CompletionMode::SingleLine;
   }
@@ -171,7 +173,8 @@ CompletionMode mode_at(std::string_view language_id, std::string_view prefix, st
     return opener ? CompletionMode::MultiLine : CompletionMode::SingleLine;
   }
   // Rule 3: a blank line.
-  if (language && at_declaration_level(*language, prefix, suffix)) return CompletionMode::MultiLine;
+  if (language && at_declaration_level(whole_text(language_id, prefix, suffix, whole, parsed), prefix.size()))
+    return CompletionMode::MultiLine;
   std::string_view next = first_nonblank_line(suffix.substr(std::min(suffix.size(), first_line(suffix).size())));
   if (next.empty()) return CompletionMode::MultiLine;
   bool block_ends = indentation(next) < indentation(last_line(prefix)) || is_closer(trim(next)[0]);
@@ -186,7 +189,7 @@ StopRule::StopRule(const SyntaxGuard& guard, CompletionMode mode) : guard_(guard
   base_indent_ = indentation(line);
   const bool blank = is_blank(line);
   block_indent_ = blank ? base_indent_ : base_indent_ + 1;
-  if (blank && guard.supported()) declaration_level_ = at_declaration_level(*guard.document().language(), prefix, suffix);
+  if (blank && guard.supported()) declaration_level_ = at_declaration_level(guard.whole(), prefix.size());
 }
 
 bool StopRule::stop(size_t keep, const char* reason) {

@@ -30,7 +30,10 @@ const char* to_string(CompletionMode mode);
 //     starts with a closer, or there is none: the user is writing the block's
 //     end or an empty body), SingleLine between existing statements.
 // Unsupported languages follow the same rules with the scope taken as a block.
-CompletionMode mode_at(std::string_view language_id, std::string_view prefix, std::string_view suffix);
+// `whole`: prefix + suffix already parsed (e.g. SyntaxGuard::whole()), or
+// null: the rules that need a tree parse it then.
+CompletionMode mode_at(std::string_view language_id, std::string_view prefix, std::string_view suffix,
+                       const parsing::Document* whole = nullptr);
 
 // When to stop generating. After each SyntaxGuard::accept, should_stop()
 // says whether the completion is done; keep() says how much of it to keep

@@ -8,18 +8,18 @@
 #include <array>
 #include <cctype>
 #include <chrono>
-#include <map>
-#include <mutex>
 #include <utility>
 
 #include "completion/lines.h"
+#include "parsing/identifiers.h"
 #include "parsing/nodes.h"
 
 namespace astfill::completion {
 
 namespace {
 
-using parsing::advance_preorder;
+using parsing::for_each_preorder;
+using parsing::Walk;
 using parsing::Document;
 using parsing::ParseStatus;
 
@@ -41,20 +41,14 @@ bool ends_mid_character(std::string_view text) {
 // in document order, descending only into nodes that reach past `from`.
 template <typename F>
 void for_each_token(TSNode root, uint32_t from, uint32_t to, F&& f) {
-  if (ts_node_is_null(root)) return;
-  TSTreeCursor cursor = ts_tree_cursor_new(root);
-  for (;;) {
-    TSNode node = ts_tree_cursor_current_node(&cursor);
+  for_each_preorder(root, [&](TSNode node) {
     const uint32_t start = ts_node_start_byte(node);
-    if (start >= to) break;  // pre-order: every later node starts here or later
-    bool descend = false;
-    if (ts_node_end_byte(node) > from || start >= from) {
-      if (ts_node_child_count(node) > 0) descend = true;
-      else if (start >= from && !ts_node_is_missing(node)) f(node);
-    }
-    if (!advance_preorder(&cursor, descend)) break;
-  }
-  ts_tree_cursor_delete(&cursor);
+    if (start >= to) return Walk::Stop;  // pre-order: every later node starts here or later
+    if (ts_node_end_byte(node) <= from && start < from) return Walk::Skip;
+    if (ts_node_child_count(node) > 0) return Walk::Enter;
+    if (start >= from && !ts_node_is_missing(node)) f(node);
+    return Walk::Skip;
+  });
 }
 
 // A bracket token: the closing byte it expects (opener) or is (closer), and
@@ -156,21 +150,12 @@ uint32_t frontier_of(std::string_view text, uint32_t cursor, bool python, bool i
 // errors are skipped.
 bool has_finished_error(TSNode root, uint32_t frontier) {
   if (ts_node_is_null(root) || !ts_node_has_error(root)) return false;
-  TSTreeCursor cursor = ts_tree_cursor_new(root);
-  bool found = false;
-  for (;;) {
-    TSNode node = ts_tree_cursor_current_node(&cursor);
-    bool descend = false;
-    if (ts_node_start_byte(node) < frontier) {
-      if (ts_node_symbol(node) == kErrorSymbol) found = ts_node_end_byte(node) < frontier;
-      else if (ts_node_is_missing(node)) found = true;
-      else descend = ts_node_has_error(node);
-    }
-    if (found) break;
-    if (!advance_preorder(&cursor, descend)) break;
-  }
-  ts_tree_cursor_delete(&cursor);
-  return found;
+  return for_each_preorder(root, [&](TSNode node) {
+    if (ts_node_start_byte(node) >= frontier) return Walk::Skip;
+    if (ts_node_symbol(node) == kErrorSymbol) return ts_node_end_byte(node) < frontier ? Walk::Stop : Walk::Skip;
+    if (ts_node_is_missing(node)) return Walk::Stop;
+    return ts_node_has_error(node) ? Walk::Enter : Walk::Skip;
+  });
 }
 
 // The first error at any depth that lies inside (from, frontier): an ERROR
@@ -181,22 +166,18 @@ bool has_finished_error(TSNode root, uint32_t frontier) {
 // before it, so any error there is the candidate's.
 std::optional<uint32_t> inner_error(TSNode root, uint32_t from, uint32_t frontier) {
   if (ts_node_is_null(root) || !ts_node_has_error(root)) return std::nullopt;
-  TSTreeCursor cursor = ts_tree_cursor_new(root);
   std::optional<uint32_t> found;
-  for (;;) {
-    TSNode node = ts_tree_cursor_current_node(&cursor);
+  for_each_preorder(root, [&](TSNode node) {
     const uint32_t start = ts_node_start_byte(node), end = ts_node_end_byte(node);
-    if (start >= frontier) break;
-    bool descend = false;
-    if (end > from) {
-      bool error = ts_node_symbol(node) == kErrorSymbol;
-      if (start > from && ((error && end < frontier) || ts_node_is_missing(node))) found = start;
-      else descend = ts_node_has_error(node);
+    if (start >= frontier) return Walk::Stop;
+    if (end <= from) return Walk::Skip;
+    bool error = ts_node_symbol(node) == kErrorSymbol;
+    if (start > from && ((error && end < frontier) || ts_node_is_missing(node))) {
+      found = start;
+      return Walk::Stop;
     }
-    if (found) break;
-    if (!advance_preorder(&cursor, descend)) break;
-  }
-  ts_tree_cursor_delete(&cursor);
+    return ts_node_has_error(node) ? Walk::Enter : Walk::Skip;
+  });
   return found;
 }
 
@@ -242,31 +223,11 @@ bool open_at(const Document& doc, uint32_t frontier) {
   return false;
 }
 
-// The grammar's keywords: its anonymous tokens that are words.
-const std::vector<std::string>& keywords(const TSLanguage* grammar) {
-  static std::mutex mu;
-  static std::map<const TSLanguage*, std::vector<std::string>> cache;
-  std::lock_guard lock(mu);
-  auto [it, fresh] = cache.try_emplace(grammar);
-  if (!fresh) return it->second;
-  const uint32_t count = ts_language_symbol_count(grammar);
-  for (uint32_t s = 0; s < count; ++s) {
-    if (ts_language_symbol_type(grammar, static_cast<TSSymbol>(s)) != TSSymbolTypeAnonymous) continue;
-    std::string_view name = ts_language_symbol_name(grammar, static_cast<TSSymbol>(s));
-    if (!name.empty() && std::all_of(name.begin(), name.end(), [](char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_'; }))
-      it->second.emplace_back(name);
-  }
-  return it->second;
-}
-
-bool is_word_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
-
 // Where the word the text ends with begins, when that word may still grow
 // into another token: a keyword (`f` of `for`, `els` of `else`) or a number
 // (`1.5e` of `1.5e3`, `0x`); nullopt otherwise.
-std::optional<uint32_t> unfinished_word(std::string_view text, uint32_t from, const TSLanguage* grammar) {
-  size_t start = text.size();
-  while (start > from && is_word_char(text[start - 1])) --start;
+std::optional<uint32_t> unfinished_word(std::string_view text, uint32_t from, const parsing::Language& language) {
+  size_t start = std::max<size_t>(from, parsing::identifier_run_begin(language.id, text, text.size()));
   if (start == text.size()) return std::nullopt;
   std::string_view word = text.substr(start);
   if (std::isdigit(static_cast<unsigned char>(word[0]))) {
@@ -274,7 +235,7 @@ std::optional<uint32_t> unfinished_word(std::string_view text, uint32_t from, co
     bool letter = std::any_of(word.begin(), word.end(), [](char c) { return std::isalpha(static_cast<unsigned char>(c)); });
     return letter ? std::optional<uint32_t>(static_cast<uint32_t>(start)) : std::nullopt;
   }
-  for (const std::string& keyword : keywords(grammar))
+  for (const std::string& keyword : language.keywords)
     if (keyword.starts_with(word)) return static_cast<uint32_t>(start);
   return std::nullopt;
 }
@@ -290,16 +251,12 @@ struct ErrorMark {
 std::vector<ErrorMark> error_marks(TSNode root) {
   std::vector<ErrorMark> marks;
   if (ts_node_is_null(root) || !ts_node_has_error(root)) return marks;
-  TSTreeCursor cursor = ts_tree_cursor_new(root);
-  for (;;) {
-    TSNode node = ts_tree_cursor_current_node(&cursor);
-    bool descend = false;
+  for_each_preorder(root, [&](TSNode node) {
     if (ts_node_symbol(node) == kErrorSymbol) marks.push_back({ts_node_start_byte(node), 0});
     else if (ts_node_is_missing(node)) marks.push_back({ts_node_start_byte(node), ts_node_symbol(node)});
-    else descend = ts_node_has_error(node);
-    if (!advance_preorder(&cursor, descend)) break;
-  }
-  ts_tree_cursor_delete(&cursor);
+    else if (ts_node_has_error(node)) return Walk::Enter;
+    return Walk::Skip;
+  });
   return marks;
 }
 
@@ -324,17 +281,39 @@ size_t count_syntax_errors(const Document& doc) {
          doc.reserved_words_as_names(0, static_cast<uint32_t>(doc.text().size()) + 1);
 }
 
+namespace {
+
+// `given` when it is prefix + suffix in `language_id`, else a parse of that.
+std::shared_ptr<const Document> whole_text(std::string_view language_id, const std::string& prefix,
+                                           const std::string& suffix, std::shared_ptr<const Document> given,
+                                           const parsing::ParseLimits& limits) {
+  if (given && given->language() == parsing::find_language(language_id) &&
+      given->text().size() == prefix.size() + suffix.size() && given->text().starts_with(prefix) &&
+      given->text().ends_with(suffix))
+    return given;
+  return std::make_shared<const Document>(language_id, prefix + suffix, limits);
+}
+
+// The prefix alone, parsed: `whole` with the suffix taken away.
+Document prefix_of(const Document& whole, uint32_t cursor, const parsing::ParseLimits& limits) {
+  Document doc = whole;
+  doc.edit(cursor, static_cast<uint32_t>(doc.text().size()), "", limits);
+  return doc;
+}
+
+}  // namespace
+
 SyntaxGuard::SyntaxGuard(std::string_view language_id, std::string prefix, std::string suffix,
-                         const CancellationToken& cancel)
+                         const CancellationToken& cancel, std::shared_ptr<const parsing::Document> whole)
     : prefix_(std::move(prefix)),
       suffix_(std::move(suffix)),
-      document_(language_id, prefix_, parsing::ParseLimits{cancel}),
+      whole_(whole_text(language_id, prefix_, suffix_, std::move(whole), parsing::ParseLimits{cancel})),
+      document_(prefix_of(*whole_, static_cast<uint32_t>(prefix_.size()), parsing::ParseLimits{cancel})),
       cancel_(cancel) {
   if (!supported()) return;
   const auto cursor = static_cast<uint32_t>(prefix_.size());
   enclosing_ = enclosing_brackets(document_, cursor);
-  Document whole(language_id, prefix_ + suffix_, limits());
-  strict_enclosing_ = whole.status() == ParseStatus::Parsed && !whole.has_syntax_errors();
+  strict_enclosing_ = whole_->status() == ParseStatus::Parsed && !whole_->has_syntax_errors();
   brackets_.enclosing_open = enclosing_.size();
   bracket_tail_ = bracket_tail(brackets_);
   if (!bracket_tail_.empty()) document_.edit(cursor, cursor, bracket_tail_, limits());
@@ -480,7 +459,7 @@ bool SyntaxGuard::clean_under(const Document& trial, std::string_view tail, cons
   // the closing tail makes a token in the wrong place (`[x for` is fine,
   // `[x f\n]` is not; `1.5e` lexes as `1.5` `e`): judge the text without it,
   // and the word once it is finished.
-  std::optional<uint32_t> word = unfinished_word(text, cursor, trial.language()->grammar);
+  std::optional<uint32_t> word = unfinished_word(text, cursor, *trial.language());
   if (!word) return false;
   ++stats_.keyword_parses;
   Document shorter = trial;
@@ -530,7 +509,7 @@ void SyntaxGuard::accept(std::string_view piece) {
 size_t SyntaxGuard::longest_valid_prefix() const {
   if (!supported() || completion_.empty()) return completion_.size();
   const auto cursor = static_cast<uint32_t>(prefix_.size());
-  Document base(document_.language()->id, prefix_ + suffix_, limits());
+  const Document& base = *whole_;
   if (base.status() != ParseStatus::Parsed) return completion_.size();
   std::vector<ErrorMark> before = error_marks(base.root());
   std::sort(before.begin(), before.end());

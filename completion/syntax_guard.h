@@ -48,6 +48,10 @@
 //    keyword or a number (`fo` of `for`, `1.5e` of `1.5e3`): such a word is
 //    judged when it is finished, the text before it now.
 //
+// Parses at the start: prefix + suffix once (none when the caller hands that
+// tree in), then two incremental reparses of a copy (the suffix taken away,
+// the closing tail put on).
+//
 // Cost per viable(): a Document copy (ts_tree_copy, a new parser), one
 // incremental reparse (two when the candidate opens or closes a bracket and
 // the tail changes), a walk over the candidate's tokens and one over the
@@ -61,6 +65,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -101,8 +106,13 @@ class SyntaxGuard {
   // `prefix` and `suffix` are the document's text before and after the
   // cursor. Parses stop when `cancel` is cancelled; from then on every
   // candidate is viable (the decoder is being stopped anyway).
+  //
+  // `whole` is prefix + suffix already parsed (a language-matching Document
+  // whose text is exactly that), or null: the guard parses it then. Every
+  // other tree the guard needs is a copy of it edited (incremental reparses),
+  // so with `whole` given the guard makes no full parse.
   SyntaxGuard(std::string_view language_id, std::string prefix, std::string suffix,
-              const CancellationToken& cancel = {});
+              const CancellationToken& cancel = {}, std::shared_ptr<const parsing::Document> whole = nullptr);
 
   // Whether the language has a grammar; without one every candidate is viable.
   bool supported() const;
@@ -131,6 +141,8 @@ class SyntaxGuard {
   // comment open, then the bracket closers), parsed; the completion's parsed
   // bytes end at completion_end().
   const parsing::Document& document() const { return document_; }
+  // prefix + suffix, parsed (without a tree for an unsupported language).
+  const parsing::Document& whole() const { return *whole_; }
   uint32_t completion_end() const;
   // How the accepted completion's brackets pair up.
   const CompletionBrackets& brackets() const { return brackets_; }
@@ -169,6 +181,7 @@ class SyntaxGuard {
   std::optional<size_t> needed_probe_;  // the last probe the accepted text needed
   std::string checked_;                 // the text of the last viable() call...
   std::optional<size_t> checked_probe_; // ...and the probe it was viable under
+  std::shared_ptr<const parsing::Document> whole_;  // prefix + suffix (shared: never edited)
   parsing::Document document_;
   std::vector<OpenBracket> enclosing_;  // brackets open at the cursor
   bool strict_enclosing_ = true;        // prefix + suffix parses cleanly: trust enclosing_'s order

@@ -10,7 +10,8 @@
 #include "cli/commands.h"
 #include "cli/completion_setup.h"
 #include "cli/progress_bar.h"
-#include "lsp/positions.h"
+#include "support/files.h"
+#include "workspace/positions.h"
 #include "support/log.h"
 
 namespace astfill::cli {
@@ -98,7 +99,7 @@ int run_batch(const std::vector<std::string>& args) {
   size_t finished = 0, skipped = 0, failed = 0;
   std::shared_ptr<ProgressBar> bar;
   if (stderr_is_terminal()) bar = std::make_shared<ProgressBar>(stderr, [&] { return finished; }, "tasks");
-  std::string editor_path;  // the path whose text the index holds from a task
+  std::string editor_uri;  // the document whose text the workspace (and its index) holds from a task
   for (size_t i = 0; i < tasks.size(); ++i) {
     const json::object& task = tasks[i];
     std::string id = id_text(task.at("id"));
@@ -130,24 +131,27 @@ int run_batch(const std::vector<std::string>& args) {
       std::string absolute = std::filesystem::path(rel).is_absolute() ? rel : (setup.root / rel).string();
       if (!l || !c || !l->is_int64() || !c->is_int64() || l->get_int64() < 0 || c->get_int64() < 0) {
         error = "a task needs \"prefix\" and \"suffix\", or \"line\" and \"character\" (non-negative integers)";
-      } else if (auto err = read_file(absolute, text)) {
+      } else if (auto err = support::read_text(absolute, text)) {
         error = *err;
       } else {
-        offset = lsp::offset_at(text, lsp::Position{static_cast<uint32_t>(l->get_int64()), static_cast<uint32_t>(c->get_int64())},
-                                lsp::PositionEncoding::Utf32);
+        offset = workspace::offset_at(
+            text, workspace::Position{static_cast<uint32_t>(l->get_int64()), static_cast<uint32_t>(c->get_int64())},
+            workspace::PositionEncoding::Utf32);
         if (!offset) error = "line " + std::to_string(l->get_int64()) + " is past the end of '" + rel + "'";
       }
     }
     if (error.empty()) {
-      if (setup.index) {
-        if (!editor_path.empty() && editor_path != rel) setup.index->close_file(editor_path);
-        setup.index->update_file(rel, text);
-        setup.index->wait_until_idle();
-        editor_path = rel;
-      }
-      auto request = completion_request(setup, options, rel, language, std::move(text), *offset);
+      // The task's text is the editor's text of that file: the index is given
+      // it (and the previous task's file goes back to the disk's version).
+      std::string uri = document_uri(setup, rel);
+      if (!editor_uri.empty() && editor_uri != uri) setup.workspace->close(editor_uri);
+      if (auto warning = setup.workspace->open(uri, language, 1, std::move(text)))
+        std::fprintf(stderr, "astfill batch: task %s: %s\n", id.c_str(), warning->c_str());
+      editor_uri = uri;
+      wait_for_index(setup);
+      auto doc = setup.workspace->document(uri);
       NoProgress progress;
-      auto r = setup.service->complete_inline(request, {}, progress);
+      auto r = setup.workspace->inline_completion(*doc, *offset, completion::Trigger::Invoked)({}, progress);
       result["completion"] = r.items.empty() ? std::string() : r.items.front().insert_text;
       for (auto& [k, v] : details_json(r.details)) result[k] = v;
     } else {
@@ -160,7 +164,8 @@ int run_batch(const std::vector<std::string>& args) {
     ++finished;
     if (bar) bar->report(static_cast<uint32_t>((i + 1) * 100 / tasks.size()), id);
   }
-  if (setup.index && !editor_path.empty()) setup.index->close_file(editor_path);
+  if (!editor_uri.empty()) setup.workspace->close(editor_uri);
+  wait_for_index(setup);
   if (bar) bar->finish();
   std::fprintf(stderr, "astfill batch: %zu completed, %zu already done, %zu failed\n", finished - failed, skipped,
                failed);

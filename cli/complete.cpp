@@ -4,7 +4,8 @@
 
 #include "cli/commands.h"
 #include "cli/completion_setup.h"
-#include "lsp/positions.h"
+#include "support/files.h"
+#include "workspace/positions.h"
 #include "support/log.h"
 
 namespace astfill::cli {
@@ -58,7 +59,7 @@ int run_complete(const std::vector<std::string>& args) {
   std::string rel = workspace_path(setup, file);
   std::string absolute = std::filesystem::path(rel).is_absolute() ? rel : (setup.root / rel).string();
   std::string text;
-  if (auto err = read_file(absolute, text)) {
+  if (auto err = support::read_text(absolute, text)) {
     std::fprintf(stderr, "astfill complete: %s\n", err->c_str());
     return 1;
   }
@@ -67,16 +68,22 @@ int run_complete(const std::vector<std::string>& args) {
     std::fprintf(stderr, "astfill complete: '%s' is not in a language astfill completes\n", rel.c_str());
     return 1;
   }
-  auto offset = lsp::offset_at(text, lsp::Position{static_cast<uint32_t>(*line), static_cast<uint32_t>(*character)},
-                               lsp::PositionEncoding::Utf32);
+  auto offset = workspace::offset_at(
+      text, workspace::Position{static_cast<uint32_t>(*line), static_cast<uint32_t>(*character)},
+      workspace::PositionEncoding::Utf32);
   if (!offset) {
     std::fprintf(stderr, "astfill complete: line %llu is past the end of '%s' (%zu lines)\n", *line, rel.c_str(),
-                 lsp::line_count(text));
+                 workspace::line_count(text));
     return 1;
   }
-  auto request = completion_request(setup, options, rel, language, std::move(text), *offset);
+  // The file as an editor would have it open: the index is fed its text.
+  std::string uri = document_uri(setup, rel);
+  if (auto warning = setup.workspace->open(uri, language, 1, std::move(text)))
+    std::fprintf(stderr, "astfill complete: %s\n", warning->c_str());
+  wait_for_index(setup);
+  auto doc = setup.workspace->document(uri);
   NoProgress progress;
-  auto result = setup.service->complete_inline(request, {}, progress);
+  auto result = setup.workspace->inline_completion(*doc, *offset, completion::Trigger::Invoked)({}, progress);
   std::string completion = result.items.empty() ? std::string() : result.items.front().insert_text;
   if (as_json) {
     json::object o = details_json(result.details);

@@ -1,10 +1,12 @@
 #include "cli/completion_setup.h"
 
+#include <atomic>
 #include <cstdio>
 
 #include "cli/progress_bar.h"
 #include "engine/bundled_model.h"
 #include "parsing/extract.h"
+#include "workspace/uri.h"
 
 namespace astfill::cli {
 namespace json = boost::json;
@@ -70,28 +72,53 @@ CompletionSetup set_up_completion(const CompletionSetupOptions& options) {
   completion::ServiceOptions so;
   so.load = options.model.load;
   so.context_tokens = options.context_tokens;
-  setup.service = std::make_shared<completion::CompletionService>(so);
+  auto service = std::make_shared<completion::CompletionService>(so);
   try {
-    setup.service->load_model(model);
+    service->load_model(model);
   } catch (const std::exception& e) {
     setup.error = e.what();
     return setup;
   }
-  if (!options.context) return setup;
-  OpenedIndex opened = open_index(setup.root.string(), options.index);
-  if (!opened.index) {
-    setup.error = opened.error;
-    return setup;
+
+  // The workspace core, run inline on this thread: the CLI's own session.
+  workspace::WorkspaceOptions wo;
+  wo.model = std::make_shared<workspace::ModelHost>(workspace::ModelHost::Options{service, model, nullptr});
+  wo.label = "cli";
+  if (options.context) {
+    ProjectIndexOptions index_options = options.index;
+    wo.indexes = std::make_shared<workspace::IndexRegistry>([index_options](index::IndexOptions o) {
+      OpenedIndex opened = open_index(o.root.string(), index_options);
+      if (!opened.index) throw std::runtime_error(opened.error);
+      return std::move(opened.index);
+    });
   }
+  // Progress comes from the index's writer thread (the inline executor runs
+  // it there); the bar is thread-safe.
+  auto committed = std::make_shared<std::atomic<size_t>>(0);
   std::shared_ptr<ProgressBar> bar;
-  if (stderr_is_terminal()) {
-    auto* idx = opened.index.get();
-    bar = std::make_shared<ProgressBar>(stderr, [idx] { return idx->stats().committed; }, "files");
-  }
-  opened.index->sync_with_disk(bar);
-  opened.index->wait_until_idle();
+  if (options.context && stderr_is_terminal())
+    bar = std::make_shared<ProgressBar>(stderr, [committed] { return committed->load(); }, "files");
+  auto failure = std::make_shared<std::string>();
+  workspace::WorkspaceEvents events;
+  events.folder_changed = [bar, committed, failure](const workspace::FolderStatus& s) {
+    if (s.state == workspace::FolderStatus::State::Failed) *failure = s.message;
+    if (s.stats) committed->store(s.stats->committed);
+    if (bar && s.state == workspace::FolderStatus::State::Indexing) bar->report(s.percent, s.message);
+  };
+  setup.workspace = std::make_unique<workspace::Workspace>(std::move(wo), workspace::Executor::inline_executor(),
+                                                           std::move(events));
+  workspace::Settings settings;
+  settings.completion = options.completion;
+  if (!options.context) settings.completion.cross_file_tokens = 0;
+  settings.index.enable = options.context;
+  settings.index.max_file_kb = static_cast<unsigned>((options.index.max_file_bytes + 1023) / 1024);
+  settings.index.include_dirs = options.index.include_dirs;
+  setup.workspace->set_settings(std::move(settings));
+  setup.workspace->set_folders({workspace::Folder{workspace::path_to_file_uri(setup.root.string()), setup.name}});
+  setup.workspace->start_indexing();
+  setup.workspace->wait_until_indexed();
   if (bar) bar->finish();
-  setup.index = std::move(opened.index);
+  if (!failure->empty()) setup.error = *failure;
   return setup;
 }
 
@@ -106,22 +133,12 @@ std::string workspace_path(const CompletionSetup& setup, const std::string& path
   return absolute.generic_string();
 }
 
-completion::InlineCompletionRequest completion_request(const CompletionSetup& setup,
-                                                       const CompletionSetupOptions& options, const std::string& rel,
-                                                       const std::string& language, std::string text, size_t offset) {
-  completion::InlineCompletionRequest request;
+std::string document_uri(const CompletionSetup& setup, const std::string& rel) {
   std::string absolute = std::filesystem::path(rel).is_absolute() ? rel : (setup.root / rel).string();
-  request.document = {"file://" + absolute, language, 1, std::make_shared<const std::string>(std::move(text))};
-  request.offset = offset;
-  request.trigger = completion::Trigger::Invoked;
-  request.options = options.completion;
-  if (!options.context) request.options.cross_file_tokens = 0;
-  request.project.index = setup.index;
-  request.project.root = setup.root.string();
-  request.project.name = setup.name;
-  request.project.path = rel;
-  return request;
+  return workspace::path_to_file_uri(absolute);
 }
+
+void wait_for_index(CompletionSetup& setup) { setup.workspace->wait_until_indexed(); }
 
 json::object details_json(const completion::CompletionDetails& d) {
   auto source = [](const completion::SourceReport& s) {
@@ -141,6 +158,7 @@ json::object details_json(const completion::CompletionDetails& d) {
       {"restricted_steps", d.restricted},
       {"check_ms", d.check_ms},
       {"raw", d.raw},
+      {"document_parses", d.document_parses},
       {"context", json::object{{"prefix", source(d.context.prefix)},
                                {"suffix", source(d.context.suffix)},
                                {"imports", source(d.context.imports)},

@@ -1,7 +1,8 @@
 // What `astfill complete` and `astfill batch` share: the options that choose
 // the model, the workspace and the completion settings, and the setup they
-// describe (a completion service with the model loaded, the workspace's
-// index brought up to date), plus turning one result into JSON.
+// describe: the workspace core (workspace/workspace.h) of the folder, with the
+// model loaded and the folder's index brought up to date, exactly as the
+// daemon has it for an editor session; plus turning one result into JSON.
 #pragma once
 
 #include <memory>
@@ -14,6 +15,7 @@
 #include "cli/model_options.h"
 #include "cli/project_index.h"
 #include "completion/service.h"
+#include "workspace/workspace.h"
 
 namespace astfill::cli {
 
@@ -28,10 +30,9 @@ struct CompletionSetupOptions {
 };
 
 struct CompletionSetup {
-  std::shared_ptr<completion::CompletionService> service;
-  std::shared_ptr<index::Index> index;  // null with --no-context
+  std::unique_ptr<workspace::Workspace> workspace;
   std::filesystem::path root;
-  std::string name;  // the workspace's name
+  std::string name;   // the workspace's name
   std::string error;  // set when the setup failed
 };
 
@@ -45,11 +46,12 @@ std::string language_for(const std::string& path);
 // The task's path relative to the root when it lies inside it.
 std::string workspace_path(const CompletionSetup& setup, const std::string& path);
 
-// The inline completion request for `rel` (a workspace path, or absolute)
-// with `text` and the cursor at byte `offset`, as the options ask.
-completion::InlineCompletionRequest completion_request(const CompletionSetup& setup,
-                                                       const CompletionSetupOptions& options, const std::string& rel,
-                                                       const std::string& language, std::string text, size_t offset);
+// The document URI of `rel` (a workspace path, or absolute).
+std::string document_uri(const CompletionSetup& setup, const std::string& rel);
+
+// Waits until the index holds what the workspace fed it (the documents just
+// opened or closed), so that a completion's context reflects them.
+void wait_for_index(CompletionSetup& setup);
 
 boost::json::object details_json(const completion::CompletionDetails& d);
 

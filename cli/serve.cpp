@@ -10,8 +10,9 @@
 #include "engine/bundled_model.h"
 #include "completion/service.h"
 #include "index/parsed.h"
-#include "lsp/index_registry.h"
 #include "lsp/transport.h"
+#include "workspace/index_registry.h"
+#include "workspace/model_host.h"
 #include "support/log.h"
 
 namespace astfill::cli {
@@ -211,11 +212,11 @@ int run_serve(const std::vector<std::string>& args) {
       model_path.reset();
     }
   }
-  options.server.completion = service;
-  options.server.resolve_model = resolve_model_argument;
-  if (model_path) options.server.default_model = *model_path;
+  // One model for the daemon, shared by every session (workspace/settings.h).
+  options.server.model = std::make_shared<workspace::ModelHost>(
+      workspace::ModelHost::Options{service, model_path.value_or(""), resolve_model_argument});
   if (index_enabled)
-    options.server.indexes = std::make_shared<lsp::IndexRegistry>(
+    options.server.indexes = std::make_shared<workspace::IndexRegistry>(
         [](index::IndexOptions o) { return index::open_project_index(std::move(o)); }, index_defaults);
   if (!tcp) return lsp::serve_stdio(options);
 

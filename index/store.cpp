@@ -283,7 +283,8 @@ namespace {
 
 #define SYMBOL_COLUMNS "s.name, s.kind, s.signature, s.doc, s.container, f.path, " SPAN("s.") ", " SPAN("s.name_")
 
-std::vector<Symbol> read_symbols(Query& q) {
+// `ranked`: an 18th column holds the definition's proximity rank.
+std::vector<Symbol> read_symbols(Query& q, bool ranked = false) {
   std::vector<Symbol> out;
   while (q.step()) {
     Symbol s;
@@ -295,6 +296,7 @@ std::vector<Symbol> read_symbols(Query& q) {
     s.path = q.text(5);
     s.range = read_span(q, 6);
     s.name_range = read_span(q, 12);
+    if (ranked) s.proximity = static_cast<int>(q.integer(18));
     out.push_back(std::move(s));
   }
   return out;
@@ -325,11 +327,11 @@ std::vector<Symbol> definitions(Database& db, std::string_view name, std::string
       " rest AS (SELECT s.rowid AS rid, 3 AS rank FROM symbols s WHERE s.name = ?1"
       "          AND s.rowid NOT IN (SELECT rid FROM best) LIMIT ?3),"
       " ranked AS (SELECT rid, rank FROM best UNION ALL SELECT rid, rank FROM rest)"
-      " SELECT " SYMBOL_COLUMNS
+      " SELECT " SYMBOL_COLUMNS ", r.rank"
       " FROM ranked r JOIN symbols s ON s.rowid = r.rid JOIN files f ON f.id = s.file_id"
       " ORDER BY r.rank, f.path, s.start_byte LIMIT ?3");
   q.bind(1, name).bind(2, current_file).bind(3, as_limit(limit));
-  return read_symbols(q);
+  return read_symbols(q, /*ranked=*/true);
 }
 
 std::vector<Symbol> members(Database& db, std::string_view container, size_t limit) {

@@ -28,6 +28,9 @@ struct Symbol {
   std::string path;
   parsing::Span range;
   parsing::Span name_range;
+  // definitions() only: how near the definition is to the file asked about
+  // (0 that file, 1 a file it imports, 2 its directory, 3 elsewhere).
+  int proximity = 3;
 };
 
 // One import of a file, and the workspace file (or package directory) it
@@ -57,7 +60,7 @@ class SymbolIndex {
   // Definitions named exactly `name`, best first: those in `current_file`,
   // then in files it imports, then in its directory, then others (any
   // `limit` of them, by path: a name defined thousands of times is not
-  // ranked in full).
+  // ranked in full). Each carries its rank in Symbol::proximity.
   virtual std::vector<Symbol> definitions(std::string_view name, std::string_view current_file,
                                           size_t limit = 50) const = 0;
 

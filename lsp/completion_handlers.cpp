@@ -1,10 +1,9 @@
-// textDocument/inlineCompletion (ghost text) and textDocument/completion (API
-// suggestions): translate LSP params into completion/ requests, run them on a
-// worker, and translate the answers back into the client's position encoding.
+// textDocument/inlineCompletion (ghost text), textDocument/completion (API
+// suggestions) and astfill.fill: positions in, the workspace core's answer
+// computed on a worker, byte offsets turned back into the client's positions.
 #include <cstdio>
 
 #include "lsp/server.h"
-#include "lsp/uri.h"
 #include "support/log.h"
 
 namespace astfill::lsp {
@@ -23,53 +22,15 @@ bool wait_simulated(std::chrono::milliseconds total, const CancellationToken& ca
   return true;
 }
 
-completion::DocumentText text_of(const DocumentSnapshot& s) {
-  return completion::DocumentText{s.uri, s.language_id, s.version, s.text};
-}
-
-// LSP's CompletionItemKind numbers.
-int completion_kind(parsing::SymbolKind kind) {
-  using K = parsing::SymbolKind;
-  switch (kind) {
-    case K::Function: return 3;
-    case K::Method: return 2;
-    case K::Class: return 7;
-    case K::Struct: return 22;
-    case K::Interface: return 8;
-    case K::Trait: return 8;
-    case K::Enum: return 13;
-    case K::EnumMember: return 20;
-    case K::Field: return 5;
-    case K::Constant: return 21;
-    case K::Variable: return 6;
-    case K::TypeAlias: return 7;
-    case K::Module: return 9;
-    case K::Namespace: return 9;
-  }
-  return 1;
-}
-
-// Lines [line - radius, line + radius] of `text`.
-std::string lines_around(std::string_view text, uint32_t line, uint32_t radius) {
-  uint32_t first = line > radius ? line - radius : 0, last = line + radius;
-  size_t begin = 0;
-  for (uint32_t l = 0; l < first && begin != std::string_view::npos; ++l) {
-    begin = text.find('\n', begin);
-    if (begin != std::string_view::npos) ++begin;
-  }
-  if (begin == std::string_view::npos) return {};
-  size_t end = begin;
-  for (uint32_t l = first; l <= last && end != std::string_view::npos; ++l) {
-    end = text.find('\n', end);
-    if (end != std::string_view::npos) ++end;
-  }
-  return std::string(text.substr(begin, end == std::string_view::npos ? std::string_view::npos : end - begin));
-}
-
 RpcError cancelled(const CancellationToken& t) {
   return RpcError{t.reason() == CancelReason::ContentModified ? ErrorCode::ContentModified
                                                               : ErrorCode::RequestCancelled,
                   to_string(t.reason()), std::nullopt};
+}
+
+// A byte range of `text` in the client's encoding.
+Range range_of(const std::string& text, size_t begin, size_t end, PositionEncoding enc) {
+  return Range{position_at(text, begin, enc), position_at(text, end, enc)};
 }
 
 }  // namespace
@@ -77,7 +38,7 @@ RpcError cancelled(const CancellationToken& t) {
 std::optional<LanguageServer::Located> LanguageServer::locate(const Request& req,
                                                               const PositionRequestParams& p) {
   const std::string& uri = p.text_document.uri;
-  auto doc = documents_.get(uri);
+  auto doc = workspace_->document(uri);
   if (!doc) {
     reply_error(req.id.value, ErrorCode::InvalidParams,
                 req.method + ": document " + uri + " is not open (send textDocument/didOpen first)");
@@ -94,37 +55,6 @@ std::optional<LanguageServer::Located> LanguageServer::locate(const Request& req
   return Located{std::move(*doc), *offset};
 }
 
-void LanguageServer::note_edit(const std::string& uri, uint32_t line) {
-  std::erase_if(recent_edits_, [&](const RecentEdit& e) { return e.uri == uri; });
-  recent_edits_.insert(recent_edits_.begin(), RecentEdit{uri, line});
-  if (recent_edits_.size() > 4) recent_edits_.resize(4);
-}
-
-completion::ProjectContext LanguageServer::project_for(const std::string& uri) {
-  completion::ProjectContext project;
-  auto path = file_uri_to_path(uri);
-  FolderIndex* f = path ? folder_of(*path) : nullptr;
-  if (f) {
-    project.index = f->index;
-    project.root = f->root;
-    project.name = f->name;
-    project.path = relative_to(*f, *path);
-  } else {
-    project.path = path.value_or(uri);
-    if (!folders_.empty()) project.name = folders_.front().name;
-  }
-  // Excerpts of the other files edited last, around where they were edited.
-  for (const auto& e : recent_edits_) {
-    if (e.uri == uri) continue;
-    auto doc = documents_.get(e.uri);
-    auto other = file_uri_to_path(e.uri);
-    if (!doc || !other) continue;
-    std::string rel = f && other->starts_with(f->root + "/") ? relative_to(*f, *other) : *other;
-    project.recent_edits.push_back({rel, lines_around(*doc->text, e.line, 10)});
-  }
-  return project;
-}
-
 void LanguageServer::on_inline_completion(const Request& req) {
   auto p = decode_request<InlineCompletionParams>(req);
   if (!p) return;
@@ -133,35 +63,27 @@ void LanguageServer::on_inline_completion(const Request& req) {
   const std::string& uri = p->text_document.uri;
   // Only the newest request for a document can still be shown.
   cancel_for_document(uri, CancelReason::Superseded, /*inline_only=*/true);
-
-  completion::InlineCompletionRequest request{
-      text_of(at->doc), at->offset,
-      p->trigger_kind == 1 ? completion::Trigger::Invoked : completion::Trigger::Automatic,
-      settings_.completion, project_for(uri)};
-  auto service = completion_;
+  auto task = workspace_->inline_completion(
+      at->doc, at->offset, p->trigger_kind == 1 ? completion::Trigger::Invoked : completion::Trigger::Automatic);
+  auto text = at->doc.text;
   auto latency = options_.simulated_latency;
   auto enc = encoding_;
   run_async(req, RequestKind::InlineCompletion, uri, p->work_done_token, "astfill: inline completion",
             [=](const CancellationToken& cancel, Progress& progress) -> Result {
               if (!wait_simulated(latency, cancel, progress)) return cancelled(cancel);
-              auto result = service->complete_inline(request, cancel, progress);
+              auto result = task(cancel, progress);
               if (cancel.cancelled()) return cancelled(cancel);
-              const std::string& text = *request.document.text;
-              json::array items;
-              for (auto& item : result.items) {
-                Range range{position_at(text, item.replace_begin, enc),
-                            position_at(text, item.replace_end, enc)};
-                items.push_back(json::object{{"insertText", item.insert_text},
-                                             {"range", to_json(range)}});
-              }
-              if (items.empty() && result.empty_reason != completion::EmptyReason::None)
-                log::debug("inline completion for ", request.document.uri, ": no items (",
-                           completion::to_string(result.empty_reason), ")");
+              InlineCompletionList list;
+              for (auto& item : result.items)
+                list.items.push_back({item.insert_text, range_of(*text, item.replace_begin, item.replace_end, enc)});
+              if (list.items.empty() && result.empty_reason != completion::EmptyReason::None)
+                log::debug("inline completion for ", uri, ": no items (", completion::to_string(result.empty_reason),
+                           ")");
               const auto& d = result.details;
-              log::debug("inline completion for ", request.document.uri, ": ", d.from_cache ? "from cache" : d.end,
-                         ", prompt ", d.prompt_tokens, " (", d.reused_tokens, " reused), ", d.generated_tokens,
-                         " generated, ", static_cast<int>(d.elapsed_ms), " ms");
-              return json::value(json::object{{"items", std::move(items)}});
+              log::debug("inline completion for ", uri, ": ", d.from_cache ? "from cache" : d.end, ", prompt ",
+                         d.prompt_tokens, " (", d.reused_tokens, " reused), ", d.generated_tokens, " generated, ",
+                         static_cast<int>(d.elapsed_ms), " ms");
+              return to_json(list);
             });
 }
 
@@ -171,35 +93,25 @@ void LanguageServer::on_completion(const Request& req) {
   auto at = locate(req, *p);
   if (!at) return;
   const std::string& uri = p->text_document.uri;
-  completion::ApiSuggestionRequest request{text_of(at->doc), at->offset, settings_.completion, project_for(uri)};
-  auto service = completion_;
+  auto task = workspace_->api_suggestions(at->doc, at->offset);
+  auto text = at->doc.text;
   auto latency = options_.simulated_latency;
   auto enc = encoding_;
   run_async(req, RequestKind::Completion, uri, p->work_done_token, "astfill: suggestions",
             [=](const CancellationToken& cancel, Progress& progress) -> Result {
               if (!wait_simulated(latency, cancel, progress)) return cancelled(cancel);
-              auto result = service->suggest_api(request, cancel, progress);
+              auto result = task(cancel, progress);
               if (cancel.cancelled()) return cancelled(cancel);
-              const std::string& text = *request.document.text;
-              json::array items;
+              CompletionList list;
               int rank = 0;
               for (auto& s : result.items) {
                 char sort[16];
                 std::snprintf(sort, sizeof sort, "%06d", rank++);
-                Range range{position_at(text, s.replace_begin, enc), position_at(text, s.replace_end, enc)};
-                json::object item{{"label", s.label},
-                                  {"kind", completion_kind(s.kind)},
-                                  {"sortText", sort},
-                                  {"filterText", s.label},
-                                  {"textEdit", json::object{{"range", to_json(range)}, {"newText", s.label}}}};
-                if (!s.detail.empty()) item["detail"] = s.detail;
-                if (!s.documentation.empty())
-                  item["documentation"] =
-                      json::object{{"kind", "markdown"}, {"value", s.documentation}};
-                items.push_back(std::move(item));
+                list.items.push_back(CompletionItem{
+                    s.label, s.kind, sort, TextEdit{range_of(*text, s.replace_begin, s.replace_end, enc), s.label},
+                    s.detail, s.documentation});
               }
-              return json::value(
-                  json::object{{"isIncomplete", false}, {"items", std::move(items)}});
+              return to_json(list);
             });
 }
 
@@ -216,25 +128,25 @@ void LanguageServer::on_fill(const Request& req, const ExecuteCommandParams& par
   auto at = locate(req, p);
   if (!at) return;
   const std::string& uri = p.text_document.uri;
-  completion::FillRequest request{text_of(at->doc), at->offset, settings_.completion, project_for(uri)};
-  auto service = completion_;
+  auto task = workspace_->fill(at->doc, at->offset);
+  auto text = at->doc.text;
   auto enc = encoding_;
   run_async(req, RequestKind::Command, uri, params.work_done_token, "astfill: fill",
             [=](const CancellationToken& cancel, Progress& progress) -> Result {
-              auto result = service->fill(request, cancel, progress);
+              auto result = task(cancel, progress);
               if (cancel.cancelled()) return cancelled(cancel);
               if (result.empty_reason == completion::EmptyReason::NoModel ||
                   result.empty_reason == completion::EmptyReason::Disabled)
                 return RpcError{ErrorCode::RequestFailed,
                                 std::string("astfill.fill: ") + completion::to_string(result.empty_reason),
                                 std::nullopt};
-              const std::string& text = *request.document.text;
-              Range range{position_at(text, result.replace_begin, enc), position_at(text, result.replace_end, enc)};
-              json::array edits;
-              if (!result.text.empty())
-                edits.push_back(json::object{{"range", to_json(range)}, {"newText", result.text}});
               // A WorkspaceEdit, for the client to apply (workspace/applyEdit's shape).
-              return json::value(json::object{{"changes", json::object{{uri, std::move(edits)}}}});
+              WorkspaceEdit edit;
+              edit.changes.push_back({uri, {}});
+              if (!result.text.empty())
+                edit.changes.back().second.push_back(
+                    TextEdit{range_of(*text, result.replace_begin, result.replace_end, enc), result.text});
+              return to_json(edit);
             });
 }
 

@@ -333,3 +333,185 @@ json::value progress_end(const json::value& token, std::optional<std::string> me
 }
 
 }  // namespace astfill::lsp
+
+// ---- Results ------------------------------------------------------------------
+
+namespace astfill::lsp {
+namespace {
+
+// LSP's CompletionItemKind numbers.
+int completion_kind(parsing::SymbolKind kind) {
+  using K = parsing::SymbolKind;
+  switch (kind) {
+    case K::Function: return 3;
+    case K::Method: return 2;
+    case K::Class: return 7;
+    case K::Struct: return 22;
+    case K::Interface: return 8;
+    case K::Trait: return 8;
+    case K::Enum: return 13;
+    case K::EnumMember: return 20;
+    case K::Field: return 5;
+    case K::Constant: return 21;
+    case K::Variable: return 6;
+    case K::TypeAlias: return 7;
+    case K::Module: return 9;
+    case K::Namespace: return 9;
+  }
+  return 1;
+}
+
+// LSP's SymbolKind numbers.
+int symbol_kind(parsing::SymbolKind kind) {
+  using K = parsing::SymbolKind;
+  switch (kind) {
+    case K::Function: return 12;
+    case K::Method: return 6;
+    case K::Class: return 5;
+    case K::Struct: return 23;
+    case K::Interface: return 11;
+    case K::Trait: return 11;
+    case K::Enum: return 10;
+    case K::EnumMember: return 22;
+    case K::Field: return 8;
+    case K::Constant: return 14;
+    case K::Variable: return 13;
+    case K::TypeAlias: return 5;  // as clangd reports type aliases
+    case K::Module: return 2;
+    case K::Namespace: return 3;
+  }
+  return 13;
+}
+
+json::value to_json(const index::IndexStats& s) {
+  return json::object{{"parsed", s.parsed},   {"unchanged", s.unchanged}, {"sameContent", s.same_content},
+                      {"removed", s.removed}, {"failed", s.failed},       {"committed", s.committed}};
+}
+
+}  // namespace
+
+json::value to_json(const InitializeResult& r) {
+  json::object sync{{"openClose", true},
+                    {"change", 2},  // incremental
+                    {"save", json::object{{"includeText", false}}}};
+  json::array commands;
+  for (const auto& c : r.commands) commands.push_back(json::string(c));
+  json::object caps{
+      {"positionEncoding", encoding_name(r.encoding)},
+      {"textDocumentSync", std::move(sync)},
+      {"completionProvider",
+       json::object{{"triggerCharacters", json::array{".", ":", ">"}},
+                    {"resolveProvider", false},
+                    {"workDoneProgress", true}}},
+      {"inlineCompletionProvider", json::object{{"workDoneProgress", true}}},
+      {"definitionProvider", true},
+      {"workspaceSymbolProvider", json::object{{"workDoneProgress", true}}},
+      {"executeCommandProvider", json::object{{"commands", std::move(commands)}, {"workDoneProgress", true}}},
+      {"workspace",
+       json::object{{"workspaceFolders", json::object{{"supported", true}, {"changeNotifications", true}}}}},
+  };
+  return json::object{{"capabilities", std::move(caps)},
+                      {"serverInfo", json::object{{"name", "astfill"}, {"version", r.server_version}}}};
+}
+
+json::value to_json(const TextEdit& e) { return json::object{{"range", to_json(e.range)}, {"newText", e.new_text}}; }
+
+json::value to_json(const InlineCompletionList& l) {
+  json::array items;
+  for (const auto& item : l.items)
+    items.push_back(json::object{{"insertText", item.insert_text}, {"range", to_json(item.range)}});
+  return json::object{{"items", std::move(items)}};
+}
+
+json::value to_json(const CompletionList& l) {
+  json::array items;
+  for (const auto& c : l.items) {
+    json::object item{{"label", c.label},
+                      {"kind", completion_kind(c.kind)},
+                      {"sortText", c.sort_text},
+                      {"filterText", c.label},
+                      {"textEdit", to_json(c.text_edit)}};
+    if (!c.detail.empty()) item["detail"] = c.detail;
+    if (!c.documentation.empty()) item["documentation"] = json::object{{"kind", "markdown"}, {"value", c.documentation}};
+    items.push_back(std::move(item));
+  }
+  return json::object{{"isIncomplete", l.is_incomplete}, {"items", std::move(items)}};
+}
+
+json::value to_json(const WorkspaceEdit& e) {
+  json::object changes;
+  for (const auto& [uri, edits] : e.changes) {
+    json::array a;
+    for (const auto& edit : edits) a.push_back(to_json(edit));
+    changes[uri] = std::move(a);
+  }
+  return json::object{{"changes", std::move(changes)}};
+}
+
+json::value to_json(const workspace::Location& l) {
+  return json::object{{"uri", l.uri}, {"range", to_json(l.range)}};
+}
+
+json::value to_json(const std::vector<workspace::Location>& ls) {
+  json::array out;
+  for (const auto& l : ls) out.push_back(to_json(l));
+  return out;
+}
+
+json::value to_json(const std::vector<workspace::SymbolLocation>& symbols) {
+  json::array out;
+  for (const auto& s : symbols) {
+    json::object item{{"name", s.name}, {"kind", symbol_kind(s.kind)}, {"location", to_json(s.location)}};
+    if (!s.container.empty()) item["containerName"] = s.container;
+    out.push_back(std::move(item));
+  }
+  return out;
+}
+
+json::value to_json(const StatusReport& s) {
+  const workspace::WorkspaceStatus& w = s.workspace;
+  json::array folders;
+  for (const auto& f : w.folders) folders.push_back(to_json(f));
+  json::array docs;
+  for (const auto& d : w.documents)
+    docs.push_back(json::object{{"uri", d.uri},
+                                {"languageId", d.language_id},
+                                {"version", d.version},
+                                {"bytes", d.bytes},
+                                {"parses", json::object{{"full", d.parses.full}, {"incremental", d.parses.incremental}}}});
+  json::array indexes;
+  for (const auto& f : w.indexes) {
+    json::object o{{"folder", f.uri}, {"state", workspace::to_string(f.state)}, {"percentage", f.percent},
+                   {"message", f.message}};
+    if (!f.database.empty()) o["database"] = f.database;
+    if (f.stats) o["stats"] = to_json(*f.stats);
+    indexes.push_back(std::move(o));
+  }
+  return json::object{
+      {"version", s.version},
+      {"client", s.client},
+      {"positionEncoding", encoding_name(s.encoding)},
+      {"workspaceFolders", std::move(folders)},
+      {"documents", std::move(docs)},
+      {"requestsInFlight", s.requests_in_flight},
+      {"workers", s.workers},
+      {"watchedFileEvents", s.watched_file_events},
+      {"indexes", std::move(indexes)},
+      {"model", w.model.empty() ? json::value(nullptr) : json::value(w.model)},
+      {"modelState", w.model_state},
+      {"completionCacheHits", w.completion_cache_hits},
+      {"settings", to_json(w.settings)},
+  };
+}
+
+json::value register_file_watcher_params() {
+  json::object watcher{{"globPattern", "**/*"}};
+  json::object registration{{"id", "astfill-watched-files"},
+                            {"method", "workspace/didChangeWatchedFiles"},
+                            {"registerOptions", json::object{{"watchers", json::array{watcher}}}}};
+  return json::object{{"registrations", json::array{registration}}};
+}
+
+json::value progress_create_params(const json::value& token) { return json::object{{"token", token}}; }
+
+}  // namespace astfill::lsp

@@ -12,11 +12,24 @@
 #include <string>
 #include <vector>
 
-#include "lsp/positions.h"
+#include "lsp/settings.h"
+#include "parsing/symbols.h"
+#include "workspace/positions.h"
+#include "workspace/workspace.h"
 
 namespace astfill::lsp {
 
 namespace json = boost::json;
+
+// Positions, ranges and encodings are the workspace core's (workspace/positions.h).
+using workspace::encoding_name;
+using workspace::line_count;
+using workspace::offset_at;
+using workspace::parse_encoding;
+using workspace::Position;
+using workspace::position_at;
+using workspace::PositionEncoding;
+using workspace::Range;
 
 // Collects the first decoding error; `path` names where it happened.
 class Decoder {
@@ -124,10 +137,7 @@ bool from_json(const json::value& v, TextDocumentContentChangeEvent& out,
 
 // ---- Lifecycle ----------------------------------------------------------
 
-struct WorkspaceFolder {
-  std::string uri;
-  std::string name;
-};
+using WorkspaceFolder = workspace::Folder;
 bool from_json(const json::value& v, WorkspaceFolder& out, const std::string& path, Decoder& d);
 json::value to_json(const WorkspaceFolder& f);
 
@@ -244,7 +254,73 @@ struct InlineCompletionParams : PositionRequestParams {
 bool from_json(const json::value& v, InlineCompletionParams& out, const std::string& path,
                Decoder& d);
 
+// ---- Results ----------------------------------------------------------------
+
+struct InitializeResult {
+  PositionEncoding encoding = PositionEncoding::Utf16;
+  std::string server_version;
+  std::vector<std::string> commands;
+};
+json::value to_json(const InitializeResult& r);
+
+struct TextEdit {
+  Range range;
+  std::string new_text;
+};
+json::value to_json(const TextEdit& e);
+
+struct InlineCompletionItem {
+  std::string insert_text;
+  Range range;
+};
+struct InlineCompletionList {
+  std::vector<InlineCompletionItem> items;
+};
+json::value to_json(const InlineCompletionList& l);
+
+struct CompletionItem {
+  std::string label;
+  parsing::SymbolKind kind = parsing::SymbolKind::Function;
+  std::string sort_text;
+  TextEdit text_edit;
+  std::string detail;         // "" = none
+  std::string documentation;  // markdown; "" = none
+};
+struct CompletionList {
+  bool is_incomplete = false;
+  std::vector<CompletionItem> items;
+};
+json::value to_json(const CompletionList& l);
+
+// A WorkspaceEdit in its `changes` form (uri -> edits).
+struct WorkspaceEdit {
+  std::vector<std::pair<std::string, std::vector<TextEdit>>> changes;
+};
+json::value to_json(const WorkspaceEdit& e);
+
+json::value to_json(const workspace::Location& l);
+json::value to_json(const std::vector<workspace::Location>& ls);
+// SymbolInformation[] for workspace/symbol.
+json::value to_json(const std::vector<workspace::SymbolLocation>& symbols);
+
+// astfill.status: the session's protocol state and its workspace's.
+struct StatusReport {
+  std::string version;
+  std::string client;
+  PositionEncoding encoding = PositionEncoding::Utf16;
+  size_t requests_in_flight = 0;
+  unsigned workers = 0;
+  uint64_t watched_file_events = 0;
+  workspace::WorkspaceStatus workspace;
+};
+json::value to_json(const StatusReport& s);
+
 // ---- Server -> client -----------------------------------------------------
+
+// client/registerCapability params: watch every file of the workspace folders.
+json::value register_file_watcher_params();
+// window/workDoneProgress/create params.
+json::value progress_create_params(const json::value& token);
 
 enum class MessageType { Error = 1, Warning = 2, Info = 3, Log = 4 };
 json::value log_message(MessageType type, const std::string& message);

@@ -50,12 +50,33 @@ std::string folder_name(const std::string& uri) {
   return name.empty() ? uri : name;
 }
 
+MessageType message_type(workspace::MessageLevel level) {
+  switch (level) {
+    case workspace::MessageLevel::Error: return MessageType::Error;
+    case workspace::MessageLevel::Warning: return MessageType::Warning;
+    case workspace::MessageLevel::Info: return MessageType::Info;
+  }
+  return MessageType::Info;
+}
+
 }  // namespace
 
 std::shared_ptr<LanguageServer> LanguageServer::create(ServerOptions options, WorkerPool& workers,
                                                        LoopPoster& loop, Callbacks callbacks) {
-  return std::shared_ptr<LanguageServer>(
-      new LanguageServer(std::move(options), workers, loop, std::move(callbacks)));
+  std::shared_ptr<LanguageServer> server(new LanguageServer(std::move(options), workers, loop, std::move(callbacks)));
+  std::weak_ptr<LanguageServer> weak = server;
+  workspace::Executor executor{[&workers](std::function<void()> job) { workers.submit(std::move(job)); },
+                               [&loop](std::function<void()> fn) { loop.post(std::move(fn)); }};
+  workspace::WorkspaceEvents events;
+  events.message = [weak](workspace::MessageLevel level, const std::string& message) {
+    if (auto self = weak.lock()) self->tell(message_type(level), message);
+  };
+  events.folder_changed = [weak](const workspace::FolderStatus& status) {
+    if (auto self = weak.lock()) self->on_folder_changed(status);
+  };
+  workspace::WorkspaceOptions wo{server->options_.indexes, server->options_.model, server->options_.peer};
+  server->workspace_ = std::make_unique<workspace::Workspace>(std::move(wo), std::move(executor), std::move(events));
+  return server;
 }
 
 LanguageServer::LanguageServer(ServerOptions options, WorkerPool& workers, LoopPoster& loop,
@@ -64,12 +85,9 @@ LanguageServer::LanguageServer(ServerOptions options, WorkerPool& workers, LoopP
       workers_(workers),
       loop_(loop),
       cb_(std::move(callbacks)),
-      authenticated_(!options_.auth_token),
-      completion_(options_.completion ? options_.completion : std::make_shared<completion::CompletionService>()) {
-  if (completion_->has_model()) model_state_ = "ready";
-}
+      authenticated_(!options_.auth_token) {}
 
-LanguageServer::~LanguageServer() { close_all_indexes(); }
+LanguageServer::~LanguageServer() = default;
 
 // ---- Messages ---------------------------------------------------------------
 
@@ -82,9 +100,28 @@ void LanguageServer::on_message(std::string_view body) {
     if (!authenticated_) cb_.close("unauthenticated client sent a malformed message");
     return;
   }
-  if (auto* r = std::get_if<Request>(&msg)) return handle_request(std::move(*r));
-  if (auto* n = std::get_if<Notification>(&msg)) return handle_notification(std::move(*n));
-  handle_response(std::get<Response>(std::move(msg)));
+  // The loop thread's exception boundary, like the workers': a handler that
+  // throws answers its request with InternalError (or reports a notification
+  // it could not handle), and the session keeps serving.
+  std::optional<json::value> id;
+  std::string method;
+  try {
+    if (auto* r = std::get_if<Request>(&msg)) {
+      id = r->id.value;
+      method = r->method;
+      return handle_request(std::move(*r));
+    }
+    if (auto* n = std::get_if<Notification>(&msg)) {
+      method = n->method;
+      return handle_notification(std::move(*n));
+    }
+    method = "a response";
+    handle_response(std::get<Response>(std::move(msg)));
+  } catch (const std::exception& e) {
+    std::string what = "internal error handling " + method + ": " + e.what();
+    if (id && !in_flight_.count(RequestId{*id}.key())) reply_error(*id, ErrorCode::InternalError, what);
+    else tell(MessageType::Error, what);
+  }
 }
 
 void LanguageServer::on_framing_error(const std::string& error, ErrorCode code) {
@@ -101,7 +138,7 @@ void LanguageServer::on_disconnect() {
     log::info(options_.peer, ": disconnected; cancelled ", in_flight_.size(), " request(s) in flight");
   in_flight_.clear();
   pending_requests_.clear();
-  close_all_indexes();
+  workspace_->close_indexes();
 }
 
 void LanguageServer::handle_request(Request req) {
@@ -159,7 +196,10 @@ void LanguageServer::handle_notification(Notification note) {
     return;
   }
   const json::value& p = note.params;
-  if (note.method == "initialized") return start_indexing();
+  if (note.method == "initialized") {
+    register_file_watcher();
+    return workspace_->start_indexing();
+  }
   if (note.method == "$/cancelRequest") return on_cancel_request(p);
   if (state_ == State::ShutDown) return;
   if (note.method == "textDocument/didOpen") return on_did_open(p);
@@ -231,44 +271,25 @@ void LanguageServer::on_initialize(const Request& req) {
   if (params->client_version) client_name_ += " " + *params->client_version;
 
   if (params->workspace_folders) {
-    folders_ = *params->workspace_folders;
+    workspace_->set_folders(*params->workspace_folders);
   } else if (params->root_uri) {
-    folders_ = {WorkspaceFolder{*params->root_uri, folder_name(*params->root_uri)}};
+    workspace_->set_folders({WorkspaceFolder{*params->root_uri, folder_name(*params->root_uri)}});
   } else if (params->root_path && !params->root_path->empty()) {
     std::string uri = "file://" + *params->root_path;
-    folders_ = {WorkspaceFolder{uri, folder_name(uri)}};
+    workspace_->set_folders({WorkspaceFolder{uri, folder_name(uri)}});
   }
 
   state_ = State::Initialized;
   if (params->initialization_options && params->initialization_options->is_object()) {
-    if (auto* section = params->initialization_options->get_object().if_contains("astfill"))
-      for (auto& w : apply_settings(*section, settings_)) tell(MessageType::Warning, w);
+    if (auto* section = params->initialization_options->get_object().if_contains("astfill")) {
+      Settings settings = workspace_->settings();
+      for (auto& w : apply_settings(*section, settings)) tell(MessageType::Warning, w);
+      workspace_->set_settings(std::move(settings));
+    }
   }
-  if (!settings_.completion.model.empty()) load_configured_model();
 
-  json::object sync{{"openClose", true},
-                    {"change", 2},  // incremental
-                    {"save", json::object{{"includeText", false}}}};
-  json::object caps{
-      {"positionEncoding", encoding_name(encoding_)},
-      {"textDocumentSync", std::move(sync)},
-      {"completionProvider",
-       json::object{{"triggerCharacters", json::array{".", ":", ">"}},
-                    {"resolveProvider", false},
-                    {"workDoneProgress", true}}},
-      {"inlineCompletionProvider", json::object{{"workDoneProgress", true}}},
-      {"definitionProvider", true},
-      {"workspaceSymbolProvider", json::object{{"workDoneProgress", true}}},
-      {"executeCommandProvider",
-       json::object{{"commands", json::array{"astfill.status", "astfill.fill"}}, {"workDoneProgress", true}}},
-      {"workspace",
-       json::object{{"workspaceFolders",
-                     json::object{{"supported", true}, {"changeNotifications", true}}}}},
-  };
-  reply(req.id, json::object{{"capabilities", std::move(caps)},
-                             {"serverInfo", json::object{{"name", "astfill"},
-                                                         {"version", options_.version}}}});
-  log::info(options_.peer, ": initialized for ", client_name_, ", ", folders_.size(),
+  reply(req.id, to_json(InitializeResult{encoding_, options_.version, {"astfill.status", "astfill.fill"}}));
+  log::info(options_.peer, ": initialized for ", client_name_, ", ", workspace_->folders().size(),
             " workspace folder(s), position encoding ", encoding_name(encoding_));
 }
 
@@ -284,7 +305,7 @@ void LanguageServer::on_shutdown(const Request& req) {
 void LanguageServer::on_exit() {
   for (auto& [key, f] : in_flight_) f.cancel.cancel(CancelReason::Shutdown);
   in_flight_.clear();
-  close_all_indexes();
+  workspace_->close_indexes();
   int code = shutdown_ ? 0 : 1;
   log::info(options_.peer, ": exit", shutdown_ ? "" : " without shutdown", " (code ", code, ")");
   closed_ = true;

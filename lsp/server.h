@@ -1,10 +1,14 @@
-// One client's LSP session: lifecycle, dispatch, documents, requests in flight.
+// One client's LSP session: lifecycle, dispatch, requests in flight, and the
+// translation between LSP and the workspace core (workspace/workspace.h).
 //
 // A LanguageServer is fed framed message bodies by a transport (stdio or one
 // TCP connection) and answers through the `send` callback. It lives on the
 // loop thread; see lsp/scheduler.h for how work leaves that thread and comes
-// back. Handlers for each feature live in their own files
-// (lsp/text_sync.cpp, lsp/workspace.cpp, lsp/completion_handlers.cpp).
+// back. It owns no product logic: documents, folders and their indexes,
+// settings, the model and the questions belong to its Workspace; handlers
+// decode params (lsp/protocol.h), ask the workspace, and encode the answer.
+// Handlers for each feature live in their own files (lsp/text_sync.cpp,
+// lsp/workspace.cpp, lsp/indexing.cpp, lsp/completion_handlers.cpp).
 #pragma once
 
 #include <chrono>
@@ -16,16 +20,13 @@
 #include <variant>
 #include <vector>
 
-#include "completion/service.h"
-#include "index/index.h"
-#include "lsp/documents.h"
-#include "lsp/index_registry.h"
 #include "lsp/jsonrpc.h"
 #include "lsp/protocol.h"
 #include "lsp/scheduler.h"
 #include "lsp/settings.h"
 #include "support/cancel.h"
 #include "support/progress.h"
+#include "workspace/workspace.h"
 
 namespace astfill::lsp {
 
@@ -40,19 +41,14 @@ struct ServerOptions {
   std::chrono::milliseconds simulated_latency{0};
   // A label for logs ("stdio", "tcp 127.0.0.1:5123").
   std::string peer = "stdio";
-  // The daemon's project indexes (lsp/index_registry.h); null: workspace
-  // folders are not indexed, and workspace/symbol and definition find nothing.
-  std::shared_ptr<IndexRegistry> indexes;
-  // The daemon's completion service (its model is shared by every session);
+  // The daemon's project indexes (workspace/index_registry.h); null:
+  // workspace folders are not indexed, and workspace/symbol and definition
+  // find nothing.
+  std::shared_ptr<workspace::IndexRegistry> indexes;
+  // The daemon's model, shared by every session (workspace/model_host.h);
   // null: the session makes its own, without a model until astfill.model
   // names one.
-  std::shared_ptr<completion::CompletionService> completion;
-  // What the astfill.model setting names, as a path: the CLI resolves the
-  // names of pulled models (cli/model_name.h). Null: the setting is a path.
-  std::function<std::string(const std::string&)> resolve_model;
-  // The model to go back to when astfill.model is set to "" (the daemon's
-  // --model, or the bundled demo model); "" when there is none.
-  std::string default_model;
+  std::shared_ptr<workspace::ModelHost> model;
 };
 
 class LanguageServer : public std::enable_shared_from_this<LanguageServer> {
@@ -119,10 +115,10 @@ class LanguageServer : public std::enable_shared_from_this<LanguageServer> {
   void on_did_change_configuration(const json::value& params);
   void on_did_change_watched_files(const json::value& params);
   void on_execute_command(const Request& req);
-  json::value status() const;
+  StatusReport status() const;
   // Completion (lsp/completion_handlers.cpp).
   struct Located {
-    DocumentSnapshot doc;
+    workspace::DocumentSnapshot doc;
     size_t offset;
   };
   // The open document and byte offset a position request names, or an
@@ -131,45 +127,20 @@ class LanguageServer : public std::enable_shared_from_this<LanguageServer> {
   void on_completion(const Request& req);
   void on_inline_completion(const Request& req);
   void on_fill(const Request& req, const ExecuteCommandParams& params);
-  // Where a document lives for completion: its folder's index, root, name,
-  // relative path, and excerpts of the files edited most recently.
-  completion::ProjectContext project_for(const std::string& uri);
-  void note_edit(const std::string& uri, uint32_t line);
-  // Loads what astfill.model names (or the default when it is "") unless it is loaded.
-  void load_configured_model();
-  void load_model(const std::string& path);
 
-  // The project index (lsp/indexing.cpp).
-  struct FolderIndex {
-    enum class State { Opening, Indexing, Ready, Failed };
-    uint64_t id = 0;  // tells a reopened folder's callbacks from the old one's
-    std::string uri, name, root;
-    std::shared_ptr<index::Index> index;  // null while opening, or after a failure
-    State state = State::Opening;
-    uint32_t percent = 0;
-    std::string message;
-    std::optional<json::value> progress_token;  // once the client accepted it
-    bool progress_begun = false, progress_ended = false;
+  // The project index (lsp/indexing.cpp): the folders' $/progress, the file
+  // watcher's registration, and the two requests answered from the index.
+  struct FolderProgress {
+    std::optional<json::value> token;  // once the client accepted it
+    bool begun = false, ended = false;
+    workspace::FolderStatus last;
   };
-  class IndexProgress;
-  void start_indexing();
-  void open_folder_index(const WorkspaceFolder& folder);
-  void on_index_opened(uint64_t id, std::shared_ptr<index::Index> opened, std::string error);
-  void on_index_progress(uint64_t id, std::optional<uint32_t> pct, std::string message);
-  void begin_index_progress(FolderIndex& f);
-  void end_index_progress(FolderIndex& f, const std::string& message);
-  void close_folder_index(const std::string& uri);
-  void close_all_indexes();
-  void release_index(std::shared_ptr<index::Index> index);
-  void reopen_indexes();
-  FolderIndex* folder_index(uint64_t id);
-  FolderIndex* folder_of(const std::string& path);
-  static std::string relative_to(const FolderIndex& f, const std::string& path);
-  void feed_index(const std::string& uri, bool closed);
-  void index_watched_file(const std::string& uri);
+  void on_folder_changed(const workspace::FolderStatus& status);
+  void begin_folder_progress(uint64_t id);
+  void end_folder_progress(FolderProgress& p, const std::string& message);
+  void register_file_watcher();
   void on_workspace_symbol(const Request& req);
   void on_definition(const Request& req);
-  json::value index_status() const;
   // A request to the client; `on_answer` runs on the loop thread when the
   // response comes.
   void send_request(std::string method, json::value params, std::function<void(const Response&)> on_answer);
@@ -208,22 +179,12 @@ class LanguageServer : public std::enable_shared_from_this<LanguageServer> {
   PositionEncoding encoding_ = PositionEncoding::Utf16;
   bool client_progress_ = false;
   std::string client_name_;
-  std::vector<WorkspaceFolder> folders_;
-  Settings settings_;
-  DocumentStore documents_;
-  std::shared_ptr<completion::CompletionService> completion_;
-  std::string model_state_ = "none";  // none, loading, ready, failed: <why>
-  struct RecentEdit {
-    std::string uri;
-    uint32_t line = 0;
-  };
-  std::vector<RecentEdit> recent_edits_;  // most recent first, a few
+  std::unique_ptr<workspace::Workspace> workspace_;  // made in create(): it needs weak_from_this
   std::map<std::string, InFlight> in_flight_;  // by RequestId::key()
   uint64_t next_server_request_ = 1;
   uint64_t watched_file_events_ = 0;
   std::map<std::string, std::function<void(const Response&)>> pending_requests_;  // by RequestId::key()
-  std::vector<FolderIndex> folder_indexes_;
-  uint64_t next_folder_index_ = 1;
+  std::map<uint64_t, FolderProgress> folder_progress_;  // by FolderStatus::id
   bool watched_files_registration_ = false;
   bool watcher_registered_ = false;
 };

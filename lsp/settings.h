@@ -9,24 +9,12 @@
 #include <string>
 #include <vector>
 
-#include "completion/options.h"
+#include "workspace/settings.h"
 
 namespace astfill::lsp {
 
-// astfill.index.*: how the workspace folders are indexed. A change reopens
-// the folders' indexes (incrementally: only what changed is reparsed).
-struct IndexSettings {
-  bool enable = true;
-  unsigned max_file_kb = 1024;            // larger files are skipped
-  std::vector<std::string> include_dirs;  // C/C++ include directories, relative to the folder
-  bool operator==(const IndexSettings&) const = default;
-};
-
-struct Settings {
-  completion::Options completion;
-  IndexSettings index;
-  std::string log_level;  // "" = leave as started
-};
+using workspace::IndexSettings;
+using workspace::Settings;
 
 // `section` is the value of the "astfill" key. Returns warnings.
 std::vector<std::string> apply_settings(const boost::json::value& section, Settings& settings);

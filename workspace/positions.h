@@ -16,7 +16,7 @@
 
 #include "support/utf8.h"
 
-namespace astfill::lsp {
+namespace astfill::workspace {
 
 enum class PositionEncoding { Utf8, Utf16, Utf32 };
 
@@ -47,4 +47,4 @@ Position position_at(std::string_view text, size_t offset, PositionEncoding enc)
 // Number of lines as LSP counts them (always at least 1).
 size_t line_count(std::string_view text);
 
-}  // namespace astfill::lsp
+}  // namespace astfill::workspace

@@ -1,10 +1,10 @@
-#include "lsp/positions.h"
+#include "workspace/positions.h"
 
 #include <catch2/catch.hpp>
 #include <random>
 
 using namespace astfill;
-using namespace astfill::lsp;
+using namespace astfill::workspace;
 
 namespace {
 constexpr auto U8 = PositionEncoding::Utf8;

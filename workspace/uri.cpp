@@ -1,6 +1,6 @@
-#include "lsp/uri.h"
+#include "workspace/uri.h"
 
-namespace astfill::lsp {
+namespace astfill::workspace {
 namespace {
 
 int hex_value(char c) {
@@ -73,4 +73,4 @@ std::string path_to_file_uri(std::string_view path) {
   return uri;
 }
 
-}  // namespace astfill::lsp
+}  // namespace astfill::workspace

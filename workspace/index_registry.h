@@ -16,7 +16,7 @@
 
 #include "index/index.h"
 
-namespace astfill::lsp {
+namespace astfill::workspace {
 
 using IndexOpener = std::function<std::unique_ptr<index::Index>(index::IndexOptions)>;
 
@@ -40,4 +40,4 @@ class IndexRegistry {
   std::map<std::string, std::weak_ptr<index::Index>> open_;
 };
 
-}  // namespace astfill::lsp
+}  // namespace astfill::workspace

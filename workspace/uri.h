@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-namespace astfill::lsp {
+namespace astfill::workspace {
 
 // The absolute path a file URI names ("file:///a%20b/c.py" -> "/a b/c.py");
 // nullopt for other schemes, a remote host, a relative path, bad escapes, or
@@ -18,4 +18,4 @@ std::optional<std::string> file_uri_to_path(std::string_view uri);
 // percent-encoded (uppercase hex), as VS Code writes URIs.
 std::string path_to_file_uri(std::string_view path);
 
-}  // namespace astfill::lsp
+}  // namespace astfill::workspace

@@ -1,10 +1,10 @@
 // file:// URIs <-> paths, as VS Code and Neovim write them.
 #include <catch2/catch.hpp>
 
-#include "lsp/uri.h"
+#include "workspace/uri.h"
 
-using astfill::lsp::file_uri_to_path;
-using astfill::lsp::path_to_file_uri;
+using astfill::workspace::file_uri_to_path;
+using astfill::workspace::path_to_file_uri;
 
 TEST_CASE("file URIs decode to absolute paths", "[uri]") {
   CHECK(file_uri_to_path("file:///home/u/a.py") == "/home/u/a.py");

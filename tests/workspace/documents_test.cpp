@@ -1,9 +1,9 @@
-#include "lsp/documents.h"
+#include "workspace/documents.h"
 
 #include <catch2/catch.hpp>
 #include <random>
 
-using namespace astfill::lsp;
+using namespace astfill::workspace;
 
 namespace {
 std::string text_of(const DocumentStore& s, const std::string& uri) { return *s.get(uri)->text; }

@@ -1,8 +1,8 @@
-#include "lsp/positions.h"
+#include "workspace/positions.h"
 
 #include "support/utf8.h"
 
-namespace astfill::lsp {
+namespace astfill::workspace {
 namespace {
 
 // Units the character starting at text[i] (of `len` bytes) occupies.
@@ -108,4 +108,4 @@ size_t line_count(std::string_view text) {
   return n;
 }
 
-}  // namespace astfill::lsp
+}  // namespace astfill::workspace

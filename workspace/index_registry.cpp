@@ -1,8 +1,8 @@
-#include "lsp/index_registry.h"
+#include "workspace/index_registry.h"
 
 #include <stdexcept>
 
-namespace astfill::lsp {
+namespace astfill::workspace {
 
 IndexRegistry::IndexRegistry(IndexOpener opener, index::IndexOptions defaults)
     : opener_(std::move(opener)), defaults_(std::move(defaults)) {}
@@ -27,4 +27,4 @@ std::shared_ptr<index::Index> IndexRegistry::acquire(const std::filesystem::path
   return index;
 }
 
-}  // namespace astfill::lsp
+}  // namespace astfill::workspace

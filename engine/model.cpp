@@ -6,9 +6,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "engine/arch/blocks.h"
 #include "engine/arch/layers.h"
-#include "engine/attention.h"
-#include "engine/moe.h"
 #include "engine/errors.h"
 #include "engine/ops.h"
 
@@ -21,17 +20,18 @@ std::unique_ptr<Model> Model::open(const std::string& path, const LoadOptions& o
 std::unique_ptr<Model> Model::load(std::shared_ptr<const ModelFile> file, const LoadOptions& options) {
   set_engine_threads(options.threads);
   const ModelFile& f = *file;
-  auto loader = arch::layer_loader(f.hparams().arch);
-  if (!loader)
+  const arch::Architecture architecture = arch::architecture(f.hparams().arch);
+  if (!architecture.load)
     throw ModelError(f.path() + ": running architecture '" + f.hparams().arch + "' is not supported yet");
   std::unique_ptr<Model> m(new Model());
   m->hp_ = f.hparams();
   m->mode_ = options.weights;
+  m->forward_ = architecture.forward;
   m->file_keepalive_ = file;
   m->tokenizer_ = std::make_unique<Tokenizer>(f.tokenizer());
   m->token_embd_ = &arch::tensor(f, "token_embd.weight");
   m->layers_.reserve(m->hp_.block_count);
-  for (uint32_t i = 0; i < m->hp_.block_count; ++i) m->layers_.push_back(loader(f, i, options.weights));
+  for (uint32_t i = 0; i < m->hp_.block_count; ++i) m->layers_.push_back(architecture.load(f, i, options.weights));
   m->output_norm_ = arch::vector_f32(f, "output_norm.weight");
   const ModelTensor* head = f.find("output.weight");
   m->lm_head_ = Linear::load(head ? *head : *m->token_embd_, nullptr, options.weights);
@@ -176,59 +176,36 @@ std::vector<float> Session::evaluate(const Batch& batch, const CancellationToken
   // Activations live in the session and are reused: fresh allocations for
   // every batch cost page faults comparable to the work itself.
   Scratch& sc = scratch_;
-  auto sized = [](std::vector<float>& v, int64_t count) -> std::vector<float>& {
+  auto sized = [](std::vector<float>& v, int64_t count) -> float* {
     if (v.size() < static_cast<size_t>(count)) v.resize(static_cast<size_t>(count));
-    return v;
+    return v.data();
   };
-  std::vector<float>& h = sized(sc.h, n * E);
-  std::vector<float>& qkv = sized(sc.qkv, n * qkv_out);
-  std::vector<float>& q = sized(sc.q, n * H * D);
-  std::vector<float>& attn = sized(sc.attn, n * H * D);
-  std::vector<float>& proj = sized(sc.proj, n * E);
-  std::vector<float>& gu = sized(sc.gu, n * F2);
-  std::vector<float>& act = sized(sc.act, n * F2 / 2);
+  arch::LayerPass p;
+  p.hp = &hp;
+  p.n = n;
+  p.x = x.data();
+  p.h = sized(sc.h, n * E);
+  p.qkv = sized(sc.qkv, n * qkv_out);
+  p.q = sized(sc.q, n * H * D);
+  p.attn = sized(sc.attn, n * H * D);
+  p.proj = sized(sc.proj, n * E);
+  p.gu = sized(sc.gu, n * F2);
+  p.act = sized(sc.act, n * F2 / 2);
+  p.positions = batch.positions.empty() ? nullptr : batch.positions.data();
+  p.inv_freq = model_.inv_freq_.data();
+  p.rope_mscale = model_.rope_mscale_;
+  p.slots = allocated_;
+  p.first_slot = length_;
+  p.hook = hook_ ? &hook_ : nullptr;
+  if (p.hook) arch::dump_tensor(p, "inp_embd", x.data(), n, E, 0, false);
 
   for (size_t li = 0; li < model_.layers_.size(); ++li) {
     if (cancel.cancelled()) return {};
-    const LayerWeights& L = model_.layers_[li];
-    ops::rms_norm(x.data(), L.attn_norm.data(), n, E, hp.rms_norm_eps, h.data());
-    L.qkv.forward(h.data(), n, qkv.data());
-#pragma omp parallel for if (n >= 16) schedule(static)
-    for (int64_t i = 0; i < n; ++i) {
-      float* row = qkv.data() + i * qkv_out;
-      float* qi = q.data() + i * H * D;
-      float* ki = row + H * D;
-      float* vi = ki + KV * D;
-      std::memcpy(qi, row, sizeof(float) * static_cast<size_t>(H * D));
-      if (!L.q_norm.empty()) {
-        ops::rms_norm(qi, L.q_norm.data(), H, D, hp.rms_norm_eps, qi);
-        ops::rms_norm(ki, L.k_norm.data(), KV, D, hp.rms_norm_eps, ki);
-      }
-      const double pos = batch.positions.empty() ? static_cast<double>(length_ + static_cast<size_t>(i))
-                                                 : static_cast<double>(batch.positions[i]);
-      ops::rope_neox(qi, H, D, pos, model_.inv_freq_.data(), model_.rope_mscale_);
-      ops::rope_neox(ki, KV, D, pos, model_.inv_freq_.data(), model_.rope_mscale_);
-      const size_t slot = length_ + static_cast<size_t>(i);
-      for (int64_t kvh = 0; kvh < KV; ++kvh) {
-        const size_t at = (static_cast<size_t>(kvh) * allocated_ + slot) * static_cast<size_t>(D);
-        std::memcpy(k_[li].data() + at, ki + kvh * D, sizeof(float) * static_cast<size_t>(D));
-        std::memcpy(v_[li].data() + at, vi + kvh * D, sizeof(float) * static_cast<size_t>(D));
-      }
-    }
-    attention(q.data(), n, H, KV, D, KvView{k_[li].data(), v_[li].data(), static_cast<int64_t>(allocated_)},
-              static_cast<int64_t>(length_), attn.data());
-    L.attn_output.forward(attn.data(), n, proj.data());
-    ops::add(x.data(), proj.data(), n * E);
-
-    ops::rms_norm(x.data(), L.ffn_norm.data(), n, E, hp.rms_norm_eps, h.data());
-    if (L.experts) {
-      moe_forward(*L.experts, h.data(), n, E, proj.data(), expert_counts_[li]);
-    } else {
-      L.gate_up.forward(h.data(), n, gu.data());
-      ops::swiglu(gu.data(), n, L.gate_up.out() / 2, act.data());
-      L.down.forward(act.data(), n, proj.data());
-    }
-    ops::add(x.data(), proj.data(), n * E);
+    p.layer = static_cast<uint32_t>(li);
+    p.k_cache = k_[li].data();
+    p.v_cache = v_[li].data();
+    p.expert_counts = &expert_counts_[li];
+    model_.forward_(model_.layers_[li], p);
   }
   if (cancel.cancelled()) return {};
 
@@ -243,6 +220,11 @@ std::vector<float> Session::evaluate(const Batch& batch, const CancellationToken
                 picked.data());
   std::vector<float> logits(rows.size() * static_cast<size_t>(V));
   if (!rows.empty()) model_.lm_head_.forward(picked.data(), static_cast<int64_t>(rows.size()), logits.data());
+  if (p.hook) {
+    const auto picked_rows = static_cast<int64_t>(rows.size());
+    arch::dump_tensor(p, "result_norm", picked.data(), picked_rows, E, 0, false);
+    arch::dump_tensor(p, "result_output", logits.data(), picked_rows, V, 0, false);
+  }
   length_ += static_cast<size_t>(n);
   return logits;
 }

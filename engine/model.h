@@ -8,9 +8,11 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/linear.h"
@@ -49,6 +51,11 @@ struct LayerWeights {
   std::unique_ptr<ExpertWeights> experts;  // instead of the dense FFN (qwen3moe)
 };
 
+namespace arch {
+struct LayerPass;
+using LayerForward = void (*)(const LayerWeights&, LayerPass&);
+}  // namespace arch
+
 class Model {
  public:
   // Builds the runtime weights. Throws ModelError for unsupported models.
@@ -68,6 +75,7 @@ class Model {
 
   HyperParams hp_;
   WeightMode mode_ = WeightMode::Int8;
+  arch::LayerForward forward_ = nullptr;  // the architecture's layer, chosen at load
   std::unique_ptr<Tokenizer> tokenizer_;
   const ModelTensor* token_embd_ = nullptr;  // rows read on demand from the file
   std::shared_ptr<const ModelFile> file_keepalive_;
@@ -81,6 +89,19 @@ class Model {
 // RoPE inverse frequencies for the model's rotary scaling (none, linear or
 // YaRN as Qwen configures it); *mscale receives the factor cos and sin take.
 std::vector<float> rope_inverse_frequencies(const HyperParams& hp, float* mscale);
+
+// One intermediate tensor of a forward pass, for comparing the engine with a
+// reference layer by layer. Names follow llama.cpp's, with the layer after a
+// dash: inp_embd, attn_norm-N, q-N and k-N (after RoPE, q/k norm included),
+// v-N, attn_out-N (the output projection), ffn_inp-N (the residual after
+// attention), ffn_norm-N, ffn_out-N, l_out-N (the layer's output),
+// result_norm and result_output (the rows that asked for logits).
+struct TensorDump {
+  std::string_view name;
+  int64_t rows = 0, cols = 0;
+  const float* data = nullptr;  // rows x cols, row-major; valid during the call only
+};
+using TensorHook = std::function<void(const TensorDump&)>;
 
 class Session {
  public:
@@ -109,6 +130,9 @@ class Session {
   // Forgets everything after the first `n` tokens.
   void truncate(size_t n);
   uint64_t kv_bytes() const;
+  // Called with every named intermediate of every later evaluate, on the
+  // evaluating thread; an empty hook (the default) costs nothing.
+  void set_tensor_hook(TensorHook hook) { hook_ = std::move(hook); }
 
  private:
   void reserve(size_t slots);
@@ -119,6 +143,7 @@ class Session {
   size_t allocated_ = 0;
   std::vector<std::vector<float>> k_, v_;  // per layer: [kv_head][allocated_ slots][d]
   std::vector<std::vector<uint64_t>> expert_counts_;
+  TensorHook hook_;
   struct Scratch {
     std::vector<float> h, qkv, q, attn, proj, gu, act;
   } scratch_;

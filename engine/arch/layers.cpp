@@ -4,11 +4,11 @@
 
 namespace astfill::engine::arch {
 
-LayerLoader layer_loader(const std::string& arch) {
-  if (arch == "qwen2") return &load_qwen2_layer;
-  if (arch == "qwen3") return &load_qwen3_layer;
-  if (arch == "qwen3moe") return &load_qwen3moe_layer;
-  return nullptr;
+Architecture architecture(const std::string& arch) {
+  if (arch == "qwen2") return {&load_qwen2_layer, &forward_qwen2_layer};
+  if (arch == "qwen3") return {&load_qwen3_layer, &forward_qwen3_layer};
+  if (arch == "qwen3moe") return {&load_qwen3moe_layer, &forward_qwen3moe_layer};
+  return {};
 }
 
 const ModelTensor& tensor(const ModelFile& f, const std::string& name) {

@@ -1,5 +1,6 @@
-// How each architecture's tensors become LayerWeights: one file per
-// architecture, sharing the helpers declared here.
+// The architectures the engine runs, one file each (engine/arch/<arch>.cpp):
+// how the file's tensors become LayerWeights, and the layer's forward pass,
+// built from the blocks in engine/arch/blocks.h.
 #pragma once
 
 #include <string>
@@ -14,9 +15,18 @@ LayerWeights load_qwen2_layer(const ModelFile& f, uint32_t layer, WeightMode mod
 LayerWeights load_qwen3_layer(const ModelFile& f, uint32_t layer, WeightMode mode);
 LayerWeights load_qwen3moe_layer(const ModelFile& f, uint32_t layer, WeightMode mode);
 
-// Nullptr for an architecture the engine cannot run.
+// Their layers' forward passes: the residual stream p.x through one layer.
+void forward_qwen2_layer(const LayerWeights& w, LayerPass& p);
+void forward_qwen3_layer(const LayerWeights& w, LayerPass& p);
+void forward_qwen3moe_layer(const LayerWeights& w, LayerPass& p);
+
 using LayerLoader = LayerWeights (*)(const ModelFile&, uint32_t, WeightMode);
-LayerLoader layer_loader(const std::string& arch);
+struct Architecture {
+  LayerLoader load = nullptr;
+  LayerForward forward = nullptr;
+};
+// Nulls for an architecture the engine cannot run.
+Architecture architecture(const std::string& arch);
 
 // Helpers shared by the builders.
 const ModelTensor& tensor(const ModelFile& f, const std::string& name);

@@ -1,5 +1,6 @@
 // Qwen2 / Qwen2.5-Coder: biases on the q, k and v projections (none on the
 // output projection); otherwise a plain pre-norm SwiGLU transformer.
+#include "engine/arch/blocks.h"
 #include "engine/arch/layers.h"
 
 namespace astfill::engine::arch {
@@ -11,6 +12,15 @@ LayerWeights load_qwen2_layer(const ModelFile& f, uint32_t layer, WeightMode mod
                 {p + "attn_q.bias", p + "attn_k.bias", p + "attn_v.bias"}, mode);
   load_common(f, p, mode, l);
   return l;
+}
+
+void forward_qwen2_layer(const LayerWeights& w, LayerPass& p) {
+  norm(p, w.attn_norm, "attn_norm");
+  self_attention(p, w.qkv, w.attn_output);
+  residual(p, "ffn_inp");
+  norm(p, w.ffn_norm, "ffn_norm");
+  dense_ffn(p, w.gate_up, w.down);
+  residual(p, "l_out");
 }
 
 }  // namespace astfill::engine::arch

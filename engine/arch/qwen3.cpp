@@ -1,6 +1,7 @@
 // Qwen3 (dense): no projection biases; instead each head's q and k are
 // RMS-normalised (one weight vector of head_dim shared by all heads) after the
 // projection and before RoPE.
+#include "engine/arch/blocks.h"
 #include "engine/arch/layers.h"
 
 namespace astfill::engine::arch {
@@ -13,6 +14,15 @@ LayerWeights load_qwen3_layer(const ModelFile& f, uint32_t layer, WeightMode mod
   l.k_norm = vector_f32(f, p + "attn_k_norm.weight");
   load_common(f, p, mode, l);
   return l;
+}
+
+void forward_qwen3_layer(const LayerWeights& w, LayerPass& p) {
+  norm(p, w.attn_norm, "attn_norm");
+  self_attention(p, w.qkv, w.attn_output, {w.q_norm.data(), w.k_norm.data()});
+  residual(p, "ffn_inp");
+  norm(p, w.ffn_norm, "ffn_norm");
+  dense_ffn(p, w.gate_up, w.down);
+  residual(p, "l_out");
 }
 
 }  // namespace astfill::engine::arch

@@ -3,6 +3,7 @@
 // them (ffn_{gate,up}_exps {E, F, X}, ffn_down_exps {F, E, X}), or one tensor
 // per expert as Hugging Face checkpoints store them; each expert becomes its
 // own pair of layers so that only the chosen ones are ever read.
+#include "engine/arch/blocks.h"
 #include "engine/arch/layers.h"
 #include "engine/errors.h"
 
@@ -61,6 +62,16 @@ LayerWeights load_qwen3moe_layer(const ModelFile& f, uint32_t layer, WeightMode 
   }
   l.experts = std::move(moe);
   return l;
+}
+
+void forward_qwen3moe_layer(const LayerWeights& w, LayerPass& p) {
+  norm(p, w.attn_norm, "attn_norm");
+  self_attention(p, w.qkv, w.attn_output, {w.q_norm.data(), w.k_norm.data()});
+  residual(p, "ffn_inp");
+  norm(p, w.ffn_norm, "ffn_norm");
+  if (p.hp->is_moe_layer(p.layer)) moe_ffn(p, *w.experts);
+  else dense_ffn(p, w.gate_up, w.down);  // mlp_only_layers: a dense layer inside a MoE model
+  residual(p, "l_out");
 }
 
 }  // namespace astfill::engine::arch

@@ -8,15 +8,18 @@ and widened to float64 when used.
 
 CLI:
   /usr/bin/python3 tests/reference/qwen_ref.py MODEL.gguf --tokens 1,2,3 \
-      [--positions 0,1,2] [--all] --out LOGITS.bin
+      [--positions 0,1,2] [--all] --out LOGITS.bin [--dump-dir DIR]
 
 writes little-endian float32 logits of the last token (or of every token with
 --all, row-major [n_tokens, vocab]) and prints a one-line JSON summary
-{"tokens": n, "vocab": V, "argmax": [...]} on stdout.
+{"tokens": n, "vocab": V, "argmax": [...]} on stdout.  --dump-dir writes every named
+intermediate (see QwenReference.forward) to DIR/<name>.f32, little-endian float32
+[n_tokens, cols], and DIR/index.json ({"name": [rows, cols], ...} in evaluation order).
 
 Module API:
   m = QwenReference("model.gguf")
-  logits = m.forward([t0, t1, ...], positions=None)   # (n, V) float64
+  logits = m.forward([t0, t1, ...], positions=None, dump=None)   # (n, V) float64
+                                                      # dump(name, (n, cols) array)
   m.truncate(n)                                       # drop cache entries at positions >= n
   m.reset()
   m.last_routing                                      # MoE: per layer, (n, k) chosen experts
@@ -43,7 +46,7 @@ import json
 import os
 import re
 import sys
-from typing import Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 
@@ -319,12 +322,19 @@ class QwenReference:
         self.cache_v = [v[keep] for v in self.cache_v]
 
     # -- forward ---------------------------------------------------------------
-    def forward(self, tokens: Sequence[int], positions: Optional[Sequence[int]] = None) -> np.ndarray:
+    def forward(self, tokens: Sequence[int], positions: Optional[Sequence[int]] = None,
+                dump: Optional[Callable[[str, np.ndarray], None]] = None) -> np.ndarray:
         """Evaluate tokens (appending them to the KV cache); returns (n, vocab) float64 logits.
 
         positions default to continuing after the highest cached position (0 for an
         empty cache).  A token attends to every cached/batch entry whose position is
         <= its own position.
+
+        dump(name, array) receives each intermediate as an (n, cols) float64 array, under
+        llama.cpp's names: inp_embd; per layer N attn_norm-N, q-N and k-N (after the
+        per-head norm and RoPE), v-N, attn_out-N (after the output projection),
+        ffn_inp-N (the residual after attention), ffn_norm-N, ffn_out-N, l_out-N; then
+        result_norm and result_output (every row).
         """
         tokens = np.asarray(list(tokens), dtype=np.int64).reshape(-1)
         n = tokens.shape[0]
@@ -350,9 +360,15 @@ class QwenReference:
         mask = all_pos[None, :] <= positions[:, None]            # (n, n_total)
         self.last_routing = []
 
+        def emit(name, a):
+            if dump is not None:
+                dump(name, np.asarray(a, dtype=np.float64).reshape(n, -1))
+
         x = np.asarray(self.tok_embd[tokens], dtype=np.float64)   # (n, E)
+        emit("inp_embd", x)
         for il, L in enumerate(self.layers):
             h = rmsnorm(x, L["attn_norm"], eps)
+            emit("attn_norm-%d" % il, h)
             q = linear(h, L["wq"], L.get("bq")).reshape(n, H, D)
             k = linear(h, L["wk"], L.get("bk")).reshape(n, KV, D)
             v = linear(h, L["wv"], L.get("bv")).reshape(n, KV, Dv)
@@ -361,6 +377,9 @@ class QwenReference:
                 k = rmsnorm(k, L["k_norm"], eps)
             q = rope_neox(q, positions, self.rope_theta, self.rope_inv_freq, self.rope_mscale)
             k = rope_neox(k, positions, self.rope_theta, self.rope_inv_freq, self.rope_mscale)
+            emit("q-%d" % il, q)
+            emit("k-%d" % il, k)
+            emit("v-%d" % il, v)
             K_all = np.concatenate([self.cache_k[il], k], axis=0)  # (n_total, KV, D)
             V_all = np.concatenate([self.cache_v[il], v], axis=0)
             self.cache_k[il] = K_all
@@ -373,16 +392,27 @@ class QwenReference:
             scores = np.where(mask[None, :, :], scores, -np.inf)
             probs = softmax(scores, axis=-1)
             attn = np.einsum("hij,jhd->ihd", probs, Vh).reshape(n, H * Dv)
-            x = x + linear(attn, L["wo"])
+            attn_out = linear(attn, L["wo"])
+            emit("attn_out-%d" % il, attn_out)
+            x = x + attn_out
+            emit("ffn_inp-%d" % il, x)
 
             h2 = rmsnorm(x, L["ffn_norm"], eps)
+            emit("ffn_norm-%d" % il, h2)
             if L["moe"]:
-                x = x + self._moe(h2, L)
+                ffn_out = self._moe(h2, L)
             else:
-                x = x + linear(silu(linear(h2, L["gate"])) * linear(h2, L["up"]), L["down"])
+                ffn_out = linear(silu(linear(h2, L["gate"])) * linear(h2, L["up"]), L["down"])
+            emit("ffn_out-%d" % il, ffn_out)
+            x = x + ffn_out
+            emit("l_out-%d" % il, x)
 
         self.cache_pos = all_pos
-        return linear(rmsnorm(x, self.output_norm, eps), self.output)
+        normed = rmsnorm(x, self.output_norm, eps)
+        emit("result_norm", normed)
+        logits = linear(normed, self.output)
+        emit("result_output", logits)
+        return logits
 
     def _moe(self, h2: np.ndarray, L: Dict[str, object]) -> np.ndarray:
         K = self.n_expert_used
@@ -422,6 +452,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--out", required=True, help="output file: little-endian float32 logits")
     ap.add_argument("--allow-unused-tensors", action="store_true",
                     help="do not fail on tensors the reference does not use")
+    ap.add_argument("--dump-dir", help="write every named intermediate tensor to DIR/<name>.f32")
     ap.add_argument("--chunk", type=int, default=0,
                     help="evaluate in batches of this many tokens through the cache (long inputs)")
     args = ap.parse_args(argv)
@@ -430,6 +461,16 @@ def main(argv: Optional[List[str]] = None) -> int:
     if not tokens:
         ap.error("--tokens is empty")
     positions = _int_list(args.positions) if args.positions is not None else None
+    dumped: Dict[str, List[int]] = {}
+
+    def dump(name: str, a: np.ndarray) -> None:
+        a.astype("<f4").tofile(os.path.join(args.dump_dir, name + ".f32"))
+        dumped[name] = [int(a.shape[0]), int(a.shape[1])]
+
+    if args.dump_dir:
+        if args.chunk > 0:
+            ap.error("--dump-dir takes one forward pass: leave out --chunk")
+        os.makedirs(args.dump_dir, exist_ok=True)
     try:
         model = QwenReference(args.model, allow_unused_tensors=args.allow_unused_tensors)
         if args.chunk > 0:
@@ -439,10 +480,13 @@ def main(argv: Optional[List[str]] = None) -> int:
                 parts.append(model.forward(tokens[s0:s0 + args.chunk], pos))
             logits = np.concatenate(parts, axis=0)
         else:
-            logits = model.forward(tokens, positions)
+            logits = model.forward(tokens, positions, dump if args.dump_dir else None)
     except (ValueError, OSError) as e:
         print("qwen_ref: error: %s" % e, file=sys.stderr)
         return 1
+    if args.dump_dir:
+        with open(os.path.join(args.dump_dir, "index.json"), "w") as f:
+            json.dump(dumped, f)
     if not args.all:
         logits = logits[-1:]
     logits.astype("<f4").tofile(args.out)

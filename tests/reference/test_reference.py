@@ -512,6 +512,56 @@ class TestForward(TempDirCase):
                 self.assertEqual(out.shape, (64, 512))
                 self.assertLess(dt, 3.0)
 
+    def test_dumped_intermediates_chain(self):
+        # the named intermediates are the steps of the forward pass: each residual is the
+        # previous one plus the block's output, v is the projection of attn_norm, and the
+        # last ones are the returned logits
+        for arch in self.ARCHS:
+            with self.subTest(arch=arch):
+                m = QwenReference(self.model(arch))
+                got = {}
+                logits = m.forward(self.TOKENS, dump=lambda name, a: got.setdefault(name, a.copy()))
+                n = len(self.TOKENS)
+                names = ["inp_embd"]
+                for il in range(m.n_layer):
+                    names += ["%s-%d" % (t, il) for t in ("attn_norm", "q", "k", "v", "attn_out",
+                                                          "ffn_inp", "ffn_norm", "ffn_out", "l_out")]
+                names += ["result_norm", "result_output"]
+                self.assertEqual(list(got), names)
+                for a in got.values():
+                    self.assertEqual(a.shape[0], n)
+                prev = got["inp_embd"]
+                for il in range(m.n_layer):
+                    self.assertClose(got["ffn_inp-%d" % il], prev + got["attn_out-%d" % il], rtol=1e-12)
+                    self.assertClose(got["l_out-%d" % il], got["ffn_inp-%d" % il] + got["ffn_out-%d" % il],
+                                     rtol=1e-12)
+                    prev = got["l_out-%d" % il]
+                    L = m.layers[il]
+                    v = got["attn_norm-%d" % il] @ L["wv"].astype(np.float64).T
+                    if "bv" in L:
+                        v = v + L["bv"]
+                    self.assertClose(got["v-%d" % il], v, rtol=1e-12)
+                np.testing.assert_array_equal(got["result_output"], logits)
+
+    def test_cli_dump_dir(self):
+        p = self.model("qwen3", name="dump.gguf")
+        d = self.path("dump")
+        subprocess.run([sys.executable, os.path.join(HERE, "qwen_ref.py"), p, "--tokens", "3,17,42",
+                        "--out", self.path("l.bin"), "--dump-dir", d], check=True, capture_output=True)
+        with open(os.path.join(d, "index.json")) as f:
+            index = json.load(f)
+        self.assertEqual(list(index)[:3], ["inp_embd", "attn_norm-0", "q-0"])
+        ref = QwenReference(p)
+        want = {}
+        ref.forward([3, 17, 42], dump=lambda name, a: want.setdefault(name, a))
+        for name, (rows, cols) in index.items():
+            a = np.fromfile(os.path.join(d, name + ".f32"), dtype="<f4").reshape(rows, cols)
+            np.testing.assert_allclose(a, want[name], rtol=1e-6, atol=1e-6 * np.abs(want[name]).max())
+        res = subprocess.run([sys.executable, os.path.join(HERE, "qwen_ref.py"), p, "--tokens", "3,17,42",
+                              "--out", self.path("l.bin"), "--dump-dir", d, "--chunk", "2"],
+                             capture_output=True, text=True)
+        self.assertNotEqual(res.returncode, 0)
+
     def test_cli(self):
         p = self.model("qwen3moe", name="cli.gguf")
         out = self.path("logits.bin")

@@ -215,8 +215,15 @@ void Linear::forward(const float* x, int64_t rows, float* y) const {
   }
 }
 
-void set_engine_threads(int threads) {
-  if (threads > 0) omp_set_num_threads(threads);
+EngineThreads::EngineThreads(int threads) : previous_(omp_get_max_threads()) {
+  if (threads > 0 && threads != previous_) {
+    omp_set_num_threads(threads);
+    changed_ = true;
+  }
+}
+
+EngineThreads::~EngineThreads() {
+  if (changed_) omp_set_num_threads(previous_);
 }
 
 int engine_threads() { return omp_get_max_threads(); }

@@ -58,8 +58,24 @@ class Linear {
 // Dequantises a whole tensor to f32 (row-major, ne[0] contiguous).
 std::vector<float> to_f32(const ModelTensor& t);
 
-// The number of threads the engine's kernels use (OpenMP and oneDNN).
-void set_engine_threads(int threads);
+// The number of threads the engine's kernels use on the calling thread. Our
+// loops are OpenMP, and oneDNN (built with its OpenMP runtime) reads the same
+// setting, omp_get_max_threads(); OpenMP keeps it per thread, so it is set on
+// the thread that runs the work, never process-wide.
 int engine_threads();
+
+// Sets the calling thread's engine thread count for the object's lifetime
+// (0: leaves it) and restores the previous one after.
+class EngineThreads {
+ public:
+  explicit EngineThreads(int threads);
+  ~EngineThreads();
+  EngineThreads(const EngineThreads&) = delete;
+  EngineThreads& operator=(const EngineThreads&) = delete;
+
+ private:
+  int previous_;
+  bool changed_ = false;
+};
 
 }  // namespace astfill::engine

@@ -18,7 +18,6 @@ std::unique_ptr<Model> Model::open(const std::string& path, const LoadOptions& o
 }
 
 std::unique_ptr<Model> Model::load(std::shared_ptr<const ModelFile> file, const LoadOptions& options) {
-  set_engine_threads(options.threads);
   const ModelFile& f = *file;
   const arch::Architecture architecture = arch::architecture(f.hparams().arch);
   if (!architecture.load)
@@ -26,6 +25,7 @@ std::unique_ptr<Model> Model::load(std::shared_ptr<const ModelFile> file, const 
   std::unique_ptr<Model> m(new Model());
   m->hp_ = f.hparams();
   m->mode_ = options.weights;
+  m->threads_ = std::max(options.threads, 0);
   m->forward_ = architecture.forward;
   m->file_keepalive_ = file;
   m->tokenizer_ = std::make_unique<Tokenizer>(f.tokenizer());
@@ -69,6 +69,8 @@ std::vector<float> rope_inverse_frequencies(const HyperParams& hp, float* mscale
   }
   return inv;
 }
+
+int Model::threads() const { return threads_ > 0 ? threads_ : engine_threads(); }
 
 uint64_t Model::bytes_per_token() const {
   uint64_t n = lm_head_.weight_bytes();
@@ -161,6 +163,7 @@ std::vector<float> Session::evaluate(const Batch& batch, const CancellationToken
   for (int32_t t : batch.tokens)
     if (t < 0 || t >= V) throw std::out_of_range("evaluate: token id " + std::to_string(t) + " is outside the vocabulary");
   reserve(length_ + static_cast<size_t>(n));
+  const EngineThreads threads(model_.threads_);
 
   // Embedding rows, dequantised from the file's own type.
   std::vector<float> x(static_cast<size_t>(n * E));

@@ -24,7 +24,11 @@ namespace astfill::engine {
 
 struct LoadOptions {
   WeightMode weights = WeightMode::Int8;
-  int threads = 0;  // 0: all cores
+  // Threads the model's sessions run their kernels on (OpenMP and oneDNN),
+  // applied on the evaluating thread for the length of each evaluate; 0: the
+  // calling thread's OpenMP setting (all cores unless the caller changed it).
+  // Loading never changes the process's or the loading thread's setting.
+  int threads = 0;
 };
 
 // A mixture-of-experts feed-forward block (qwen3moe): a router picks the
@@ -66,6 +70,8 @@ class Model {
   const HyperParams& hparams() const { return hp_; }
   const Tokenizer& tokenizer() const { return *tokenizer_; }
   WeightMode weight_mode() const { return mode_; }
+  // The thread count an evaluate on the calling thread uses.
+  int threads() const;
   // Bytes of weights one decode step reads (the bandwidth bound's divisor).
   uint64_t bytes_per_token() const;
 
@@ -75,6 +81,7 @@ class Model {
 
   HyperParams hp_;
   WeightMode mode_ = WeightMode::Int8;
+  int threads_ = 0;
   arch::LayerForward forward_ = nullptr;  // the architecture's layer, chosen at load
   std::unique_ptr<Tokenizer> tokenizer_;
   const ModelTensor* token_embd_ = nullptr;  // rows read on demand from the file

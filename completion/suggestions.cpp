@@ -13,10 +13,13 @@
 #include <cmath>
 #include <map>
 #include <set>
+#include <span>
 
 #include "completion/model_prompt.h"
 #include "completion/receivers.h"
 #include "completion/service.h"
+#include "engine/generate.h"
+#include "engine/logprobs.h"
 #include "parsing/extract.h"
 
 namespace astfill::completion {
@@ -38,14 +41,6 @@ ApiSuggestion suggestion_of(const index::Symbol& s) {
   a.documentation = s.doc;
   a.kind = s.kind;
   return a;
-}
-
-// log-softmax of one row of logits at `token`.
-double log_prob(const float* row, size_t vocab, int32_t token) {
-  float max = *std::max_element(row, row + vocab);
-  double sum = 0;
-  for (size_t i = 0; i < vocab; ++i) sum += std::exp(static_cast<double>(row[i] - max));
-  return static_cast<double>(row[static_cast<size_t>(token)] - max) - std::log(sum);
 }
 
 }  // namespace
@@ -126,25 +121,10 @@ ApiSuggestionResult CompletionService::suggest_api(const ApiSuggestionRequest& r
   const size_t vocab = tokenizer.vocab_size();
   if (prompt.tokens.empty() || prompt.tokens.size() + 16 > session.capacity()) return result;
 
-  // The prompt, reusing what the slot holds (at least its last token is
-  // evaluated again, for the logits after it).
-  size_t shared = 0;
-  size_t limit = std::min({history.size(), session.length(), prompt.tokens.size() - 1});
-  while (shared < limit && history[shared] == prompt.tokens[shared]) ++shared;
-  session.truncate(shared);
-  history.resize(shared);
-  std::vector<float> last;
-  for (size_t at = shared; at < prompt.tokens.size(); at += 512) {
-    size_t end = std::min(prompt.tokens.size(), at + 512);
-    engine::Session::Batch batch{{prompt.tokens.begin() + static_cast<std::ptrdiff_t>(at),
-                                  prompt.tokens.begin() + static_cast<std::ptrdiff_t>(end)}, {}, {}};
-    last = session.evaluate(batch, cancel);
-    if (last.empty()) {
-      session.truncate(history.size());
-      return result;
-    }
-    history.insert(history.end(), batch.tokens.begin(), batch.tokens.end());
-  }
+  // The prompt, reusing what the slot holds.
+  engine::PrefillResult prefilled = engine::prefill(session, history, prompt.tokens, 512, cancel);
+  if (prefilled.cancelled) return result;
+  const std::vector<float>& last = prefilled.logits;
   const size_t base = history.size();
 
   // Each candidate's tokens; evaluations shared by common leading tokens.
@@ -158,7 +138,7 @@ ApiSuggestionResult CompletionService::suggest_api(const ApiSuggestionRequest& r
     if (cancel.cancelled() || clock::now() - t0 > budget) break;
     const auto& t = tokens[i];
     if (t.empty()) continue;
-    double s = log_prob(last.data(), vocab, t[0]);
+    double s = engine::log_probability(last, t[0]);
     if (t.size() > 1) {
       std::vector<int32_t> lead(t.begin(), t.end() - 1);
       auto it = rows.find(lead);
@@ -169,7 +149,8 @@ ApiSuggestionResult CompletionService::suggest_api(const ApiSuggestionRequest& r
         if (logits.empty()) break;
         it = rows.emplace(std::move(lead), std::move(logits)).first;
       }
-      for (size_t k = 1; k < t.size(); ++k) s += log_prob(it->second.data() + (k - 1) * vocab, vocab, t[k]);
+      for (size_t k = 1; k < t.size(); ++k)
+        s += engine::log_probability(std::span<const float>(it->second).subspan((k - 1) * vocab, vocab), t[k]);
     }
     score[i] = s;
     ranked[i] = true;

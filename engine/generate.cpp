@@ -5,6 +5,31 @@
 
 namespace astfill::engine {
 
+PrefillResult prefill(Session& session, std::vector<int32_t>& history, std::span<const int32_t> prompt,
+                      size_t chunk, const CancellationToken& cancel) {
+  PrefillResult r;
+  if (prompt.empty()) return r;
+  chunk = std::max<size_t>(chunk, 1);
+  size_t shared = 0;
+  const size_t limit = std::min({history.size(), session.length(), prompt.size() - 1});
+  while (shared < limit && history[shared] == prompt[shared]) ++shared;
+  session.truncate(shared);
+  history.assign(prompt.begin(), prompt.begin() + static_cast<std::ptrdiff_t>(shared));
+  r.reused_tokens = shared;
+  for (size_t at = shared; at < prompt.size(); at += chunk) {
+    size_t end = std::min(prompt.size(), at + chunk);
+    Session::Batch batch{{prompt.begin() + static_cast<std::ptrdiff_t>(at), prompt.begin() + static_cast<std::ptrdiff_t>(end)}, {}, {}};
+    r.logits = session.evaluate(batch, cancel);
+    if (r.logits.empty()) {
+      r.cancelled = true;
+      session.truncate(history.size());
+      return r;
+    }
+    history.insert(history.end(), batch.tokens.begin(), batch.tokens.end());
+  }
+  return r;
+}
+
 GenerateStats generate(Session& session, std::vector<int32_t>& history, std::span<const int32_t> prompt,
                        const GenerateOptions& options, Sampler& sampler, const TokenCallback& on_token,
                        const CancellationToken& cancel) {
@@ -13,28 +38,14 @@ GenerateStats generate(Session& session, std::vector<int32_t>& history, std::spa
   stats.prompt_tokens = prompt.size();
   if (prompt.empty()) return stats;
 
-  // Keep the longest shared prefix, but always evaluate at least the last
-  // prompt token: its logits choose the first new token.
-  size_t shared = 0;
-  const size_t limit = std::min({history.size(), session.length(), prompt.size() - 1});
-  while (shared < limit && history[shared] == prompt[shared]) ++shared;
-  session.truncate(shared);
-  history.assign(prompt.begin(), prompt.begin() + static_cast<std::ptrdiff_t>(shared));
-  stats.reused_tokens = shared;
-
   auto t0 = clock::now();
-  std::vector<float> logits;
-  for (size_t at = shared; at < prompt.size(); at += options.prefill_chunk) {
-    size_t end = std::min(prompt.size(), at + options.prefill_chunk);
-    Session::Batch batch{{prompt.begin() + static_cast<std::ptrdiff_t>(at), prompt.begin() + static_cast<std::ptrdiff_t>(end)}, {}, {}};
-    logits = session.evaluate(batch, cancel);
-    if (logits.empty()) {
-      stats.cancelled = true;
-      session.truncate(history.size());
-      return stats;
-    }
-    history.insert(history.end(), batch.tokens.begin(), batch.tokens.end());
+  PrefillResult p = prefill(session, history, prompt, options.prefill_chunk, cancel);
+  stats.reused_tokens = p.reused_tokens;
+  if (p.cancelled) {
+    stats.cancelled = true;
+    return stats;
   }
+  std::vector<float> logits = std::move(p.logits);
   auto t1 = clock::now();
   stats.prefill_seconds = std::chrono::duration<double>(t1 - t0).count();
 

@@ -1,6 +1,7 @@
 // The generation loop: prefill a prompt (in chunks), then decode one token at
 // a time through a Sampler, streaming each token to a callback that may stop
-// it. Reuses whatever prefix of the prompt the session already holds.
+// it. Reuses whatever prefix of the prompt the session already holds; prefill
+// alone serves callers that score rather than generate.
 #pragma once
 
 #include <cstdint>
@@ -28,6 +29,20 @@ struct GenerateStats {
   bool stopped_by_callback = false;
   bool cancelled = false;
 };
+
+struct PrefillResult {
+  std::vector<float> logits;  // after the last prompt token (vocab floats); empty when cancelled
+  size_t reused_tokens = 0;   // prompt tokens already in the session's cache
+  bool cancelled = false;
+};
+
+// Brings the session's cache to `prompt`: keeps the longest prefix it shares
+// with `history` (the tokens the cache holds), but always evaluates the last
+// prompt token again for the logits after it, and evaluates the rest in
+// batches of `chunk` tokens. `history` follows the cache; when cancelled the
+// cache keeps the batches that completed and `history` says which.
+PrefillResult prefill(Session& session, std::vector<int32_t>& history, std::span<const int32_t> prompt,
+                      size_t chunk = 512, const CancellationToken& cancel = {});
 
 // Return false to stop generating.
 using TokenCallback = std::function<bool(int32_t token, float probability)>;

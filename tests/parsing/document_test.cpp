@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <string>
+#include <thread>
 
 #include "annotations.h"
 #include "parsing/document.h"
@@ -298,4 +299,70 @@ TEST_CASE("a cancelled parse leaves the text updated and can be resumed", "[docu
     CHECK(doc.status() == ParseStatus::TimedOut);
     CHECK(doc.reparse() == ParseStatus::Parsed);
   }
+}
+
+TEST_CASE("parses are counted per thread: full parses apart from incremental reparses", "[document][count]") {
+  const uint64_t all0 = parses_on_this_thread(), full0 = full_parses_on_this_thread();
+  Document doc("python", "def f(a):\n    return a\n");
+  CHECK(parses_on_this_thread() - all0 == 1);
+  CHECK(full_parses_on_this_thread() - full0 == 1);
+  doc.edit(22, 22, "y = = 1\n");
+  Document copy = doc;  // ts_tree_copy: no parse
+  copy.edit(0, 0, "# c\n");
+  CHECK(parses_on_this_thread() - all0 == 3);
+  CHECK(full_parses_on_this_thread() - full0 == 1);
+  // The text without the span, reparsed incrementally from a copy of the tree.
+  CHECK(doc.errors_introduced(22, 30).introduced);
+  CHECK(parses_on_this_thread() - all0 == 4);
+  CHECK(full_parses_on_this_thread() - full0 == 1);
+  Document unsupported("cobol", "DISPLAY 'X'.");  // no grammar: nothing parsed
+  CHECK(parses_on_this_thread() - all0 == 4);
+  // Another thread's parses are its own.
+  uint64_t other = 0;
+  std::thread([&] {
+    Document there("c", "int x;");
+    other = full_parses_on_this_thread();
+  }).join();
+  CHECK(other == 1);
+  CHECK(full_parses_on_this_thread() - full0 == 1);
+}
+
+TEST_CASE("for_each_preorder visits in document order, skips subtrees, stops, and knows depths", "[helpers]") {
+  Document doc("javascript", "f(a, [b, c]);\ng(d);\n");
+  std::string all, skipped;
+  uint32_t deepest = 0;
+  CHECK_FALSE(for_each_preorder(doc.root(), [&](TSNode node, uint32_t depth) {
+    deepest = std::max(deepest, depth);
+    if (ts_node_child_count(node) == 0) all += text_of(doc, node);
+    return Walk::Enter;
+  }));
+  CHECK(all == "f(a,[b,c]);g(d);");
+  CHECK(deepest >= 4);
+  for_each_preorder(doc.root(), [&](TSNode node) {
+    if (std::string_view(ts_node_type(node)) == "array") return Walk::Skip;
+    if (ts_node_child_count(node) == 0) skipped += text_of(doc, node);
+    return Walk::Enter;
+  });
+  CHECK(skipped == "f(a,);g(d);");
+  std::string until;
+  CHECK(for_each_preorder(doc.root(), [&](TSNode node) {
+    if (text_of(doc, node) == "c") return Walk::Stop;
+    if (ts_node_child_count(node) == 0) until += text_of(doc, node);
+    return Walk::Enter;
+  }));
+  CHECK(until == "f(a,[b,");
+  size_t visits = 0;
+  CHECK_FALSE(for_each_preorder(TSNode{}, [&](TSNode) {
+    ++visits;
+    return Walk::Enter;
+  }));
+  CHECK(visits == 0);
+  // A subtree's walk stays inside it.
+  TSNode call = ts_node_child(ts_node_child(doc.root(), 0), 0);
+  std::string inside;
+  for_each_preorder(call, [&](TSNode node) {
+    if (ts_node_child_count(node) == 0) inside += text_of(doc, node);
+    return Walk::Enter;
+  });
+  CHECK(inside == "f(a,[b,c])");
 }

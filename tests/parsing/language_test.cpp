@@ -2,6 +2,8 @@
 // only node types the grammars have, and files map to languages by extension.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include "parsing/extract.h"
 #include "parsing/language.h"
 #include "parsing/queries.h"
@@ -105,4 +107,22 @@ TEST_CASE("a .h header is C++ when its text shows C++", "[language]") {
   // Only C files are reconsidered.
   CHECK(language_of_file("x.py", "class A:\n    pass\n") == "python");
   CHECK(language_of_file("x.hpp", "int f();") == "cpp");
+}
+
+TEST_CASE("each language lists its grammar's keywords once", "[language]") {
+  auto has = [](const Language* l, std::string_view word) {
+    return std::find(l->keywords.begin(), l->keywords.end(), word) != l->keywords.end();
+  };
+  CHECK(has(find_language("python"), "elif"));
+  CHECK(has(find_language("python"), "lambda"));
+  CHECK_FALSE(has(find_language("python"), "function"));
+  CHECK(has(find_language("javascript"), "function"));
+  CHECK(has(find_language("rust"), "impl"));
+  CHECK(has(find_language("go"), "func"));
+  for (const Language* l : all_languages()) {
+    INFO(l->id);
+    CHECK_FALSE(l->keywords.empty());
+    CHECK_FALSE(has(l, "("));  // words only
+    CHECK(&find_language(l->id)->keywords == &l->keywords);  // built once, with the table
+  }
 }

@@ -60,6 +60,9 @@ describe('astfill complete', () => {
     assert.ok(out.prompt_tokens > 50, JSON.stringify(out));
     assert.ok(out.generated_tokens >= 0 && out.generated_tokens <= 64);
     assert.equal(out.reused_tokens, 0);
+    // The workspace parsed the file once when it opened it; the completion
+    // itself parsed the whole document no more (it was handed the tree).
+    assert.equal(out.document_parses, 0, JSON.stringify(out));
     // The imported module's API reached the prompt.
     assert.ok(out.context.imports.items + out.context.definitions.items >= 1, JSON.stringify(out.context));
 

@@ -88,6 +88,26 @@ describe('completions with a model', () => {
     }
   });
 
+  test('one parse per edit: the document is parsed when first asked about, then incrementally per edit', async (t) => {
+    const { client, root } = await serve(t);
+    const uri = await open(client, root, 'pkg/edited.py', 'def f(x):\n    y = x\n    return \n');
+    const parses = async () => (await client.status()).documents.find((d) => d.uri === uri).parses;
+    assert.deepEqual(await parses(), { full: 0, incremental: 0 }, 'nothing is parsed before a question');
+    const ask = () => client.request('textDocument/inlineCompletion', {
+      textDocument: { uri }, position: { line: 2, character: 11 }, context: { triggerKind: 1 } }, undefined, 60_000);
+    await ask();
+    assert.deepEqual(await parses(), { full: 1, incremental: 0 });
+    await ask();
+    assert.deepEqual(await parses(), { full: 1, incremental: 0 }, 'a question on an unchanged document parses nothing');
+    for (const [version, character, ch] of [[2, 11, 'y'], [3, 12, ' ']]) {
+      await client.notify('textDocument/didChange', { textDocument: { uri, version },
+        contentChanges: [{ range: { start: { line: 2, character }, end: { line: 2, character } }, text: ch }] });
+    }
+    await client.request('textDocument/inlineCompletion', {
+      textDocument: { uri }, position: { line: 2, character: 13 }, context: { triggerKind: 1 } }, undefined, 60_000);
+    assert.deepEqual(await parses(), { full: 1, incremental: 2 }, 'one incremental parse per edit');
+  });
+
   test('completion items for a module member, with text edits, kinds and docs', async (t) => {
     const { client, root } = await serve(t);
     const text = 'from . import shapes\n\n\ndef report(r):\n    c = shapes.ma\n';

@@ -1,6 +1,8 @@
 // `astfill serve --listen 127.0.0.1:0`: one LSP session per TCP connection.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
 import { ResponseError } from 'vscode-jsonrpc/node.js';
 import { ErrorCodes } from 'vscode-languageserver-protocol/node.js';
 import {
@@ -13,6 +15,7 @@ import {
   socketClient,
   spawnDaemon,
   startTcpServer,
+  tempDir,
   tempFile,
   waitForExit,
   waitForSocketClose,
@@ -87,6 +90,54 @@ describe('sessions', () => {
     await a.client.notify('workspace/didChangeConfiguration', { settings: { astfill: { maxTokens: 7 } } });
     assert.equal((await a.client.status()).settings.maxTokens, 7);
     assert.notEqual((await b.client.status()).settings.maxTokens, 7);
+  });
+
+  // The model is the daemon's (docs/architecture.md, "Sessions and the
+  // daemon"): one copy in memory for every session. A session that changes
+  // astfill.model changes it for all, every session reports the same model
+  // and state (none goes stale), and the other session's own settings stay.
+  test('the model is shared: a model setting in one session shows the same state in every session', async (t) => {
+    const writeModel = process.env.ASTFILL_WRITE_MODEL;
+    assert.ok(writeModel, 'ASTFILL_WRITE_MODEL names the random-model writer');
+    const model = path.join(tempDir('model'), 'tiny.gguf');
+    const w = spawnSync(writeModel, [model, '--arch', 'qwen2'], { encoding: 'utf8' });
+    assert.equal(w.status, 0, `writing the model: ${w.stderr}`);
+
+    const { port } = await server(t, ['--no-model', '--threads', '1']);
+    const a = await session(t, port, { label: 'session A' });
+    const b = await session(t, port, { label: 'session B' });
+    assert.equal((await b.client.status()).modelState, 'none');
+    await openDoc(b.client, 'file:///b/m.py', 'import os\nos.\n');
+
+    await a.client.notify('workspace/didChangeConfiguration', { settings: { astfill: { model, maxTokens: 5 } } });
+    await a.client.waitFor((m) => m.method === 'window/logMessage' && m.params.message.includes(`model loaded: ${model}`),
+      'the model to load for session A');
+    const sa = await a.client.status();
+    const sb = await b.client.status();
+    assert.equal(sa.model, model);
+    assert.equal(sb.model, model, "B's status shows the daemon's model");
+    assert.equal(sa.modelState, 'ready');
+    assert.equal(sb.modelState, 'ready', "B's model state is not stale");
+    assert.equal(sa.settings.maxTokens, 5);
+    assert.notEqual(sb.settings.maxTokens, 5, "A's completion settings are A's");
+    assert.equal(sb.settings.model, '', "B's own setting is unchanged");
+    // B completes with the shared model.
+    const result = await b.client.request('textDocument/inlineCompletion', {
+      textDocument: { uri: 'file:///b/m.py' }, position: { line: 1, character: 3 }, context: { triggerKind: 1 },
+    });
+    assert.ok(Array.isArray(result.items), `an answer: ${JSON.stringify(result)}`);
+
+    // A model that cannot be loaded: both see the failure, the old model serves on.
+    await a.client.notify('workspace/didChangeConfiguration', { settings: { astfill: { model: '/no/such/model.gguf' } } });
+    await a.client.waitFor((m) => m.method === 'window/logMessage' && /cannot load the model/.test(m.params.message),
+      'the failure to be reported to session A');
+    const fa = await a.client.status();
+    const fb = await b.client.status();
+    assert.match(fa.modelState, /^failed: .*no\/such\/model\.gguf/);
+    assert.equal(fb.modelState, fa.modelState);
+    assert.equal(fb.model, model, 'the loaded model still serves');
+    assert.ok(!b.client.log.messages.some((m) => m.method === 'window/logMessage' && /cannot load the model/.test(m.params.message)),
+      'only the session that asked is told');
   });
 
   test('a client that disconnects during a long request does not disturb the others', async (t) => {

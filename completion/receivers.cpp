@@ -2,12 +2,12 @@
 
 #include <algorithm>
 #include <cctype>
-#include <fstream>
 #include <set>
-#include <sstream>
 
 #include "completion/token_trie.h"
 #include "parsing/extract.h"
+#include "parsing/identifiers.h"
+#include "support/files.h"
 
 namespace astfill::completion {
 namespace {
@@ -107,24 +107,16 @@ std::vector<std::string> bases_of(std::string_view signature, std::string_view l
   return out;
 }
 
-std::string read_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return {};
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 // `self.name = ...` / `this.name = ...` in text[begin, end).
-void assigned_attributes(std::string_view text, size_t begin, size_t end, std::string_view self,
-                         std::set<std::string>& out) {
+void assigned_attributes(std::string_view language, std::string_view text, size_t begin, size_t end,
+                         std::string_view self, std::set<std::string>& out) {
   end = std::min(end, text.size());
   std::string needle = std::string(self) + ".";
   for (size_t at = text.find(needle, begin); at != std::string_view::npos && at < end;
        at = text.find(needle, at + 1)) {
-    if (at > 0 && is_identifier_byte(static_cast<unsigned char>(text[at - 1]))) continue;
-    size_t name_start = at + needle.size(), name_end = name_start;
-    while (name_end < end && is_identifier_byte(static_cast<unsigned char>(text[name_end]))) ++name_end;
+    if (parsing::identifier_run_begin(language, text, at) < at) continue;  // `myself.` is not `self.`
+    size_t name_start = at + needle.size();
+    size_t name_end = std::min(end, parsing::identifier_run_end(language, text, name_start));
     if (name_end == name_start) continue;
     size_t after = name_end;
     while (after < end && (text[after] == ' ' || text[after] == '\t')) ++after;
@@ -173,11 +165,12 @@ class Resolver {
       std::string other;
       std::string_view text = c_.text;
       if (!in_current) {
-        other = read_file(c_.root / type.path);
+        // A file that cannot be read (gone since it was indexed) has no attributes to offer.
+        other = support::read_file(c_.root / type.path, support::kMaxTextFileBytes).text;
         text = other;
       }
       std::set<std::string> attrs;
-      assigned_attributes(text, type.range.start_byte, type.range.end_byte, self, attrs);
+      assigned_attributes(c_.language, text, type.range.start_byte, type.range.end_byte, self, attrs);
       for (const auto& a : attrs) {
         index::Symbol s;
         s.name = a;
@@ -237,7 +230,7 @@ class Resolver {
     for (size_t at = statement.find(alias); at != std::string_view::npos; at = statement.find(alias, at + 1)) {
       bool starts = at > 0 && (statement[at - 1] == ' ' || statement[at - 1] == '\t');
       size_t end = at + alias.size();
-      bool ends = end == statement.size() || !is_identifier_byte(static_cast<unsigned char>(statement[end]));
+      bool ends = parsing::identifier_run_end(c_.language, statement, end) == end;
       if (starts && ends) return true;
     }
     return false;
@@ -256,16 +249,22 @@ class Resolver {
   std::optional<std::string> constructed_type(const std::string& name) {
     std::string_view before = c_.text.substr(0, std::min(c_.cursor, c_.text.size()));
     for (size_t at = before.rfind(name); at != std::string_view::npos; at = at ? before.rfind(name, at - 1) : std::string_view::npos) {
-      if (at > 0 && is_identifier_byte(static_cast<unsigned char>(before[at - 1]))) continue;
       size_t after = at + name.size();
-      if (after < before.size() && is_identifier_byte(static_cast<unsigned char>(before[after]))) continue;
+      if (parsing::identifier_run_begin(c_.language, before, at) < at ||
+          parsing::identifier_run_end(c_.language, before, after) > after)
+        continue;  // part of a longer name
       std::string_view rest = before.substr(after);
       size_t i = 0;
       auto skip_space = [&] { while (i < rest.size() && (rest[i] == ' ' || rest[i] == '\t')) ++i; };
       skip_space();
       auto read_ident = [&] {
         size_t s = i;
-        while (i < rest.size() && (is_identifier_byte(static_cast<unsigned char>(rest[i])) || rest[i] == '.')) ++i;
+        for (;;) {  // names joined by dots
+          size_t j = parsing::identifier_run_end(c_.language, rest, i);
+          if (j == i && i < rest.size() && rest[i] == '.') ++j;
+          if (j == i) break;
+          i = j;
+        }
         return std::string(rest.substr(s, i - s));
       };
       if (i < rest.size() && rest[i] == ':' && c_.language != "cpp") {  // name: Class
@@ -296,8 +295,7 @@ class Resolver {
       line_start = line_start == std::string_view::npos ? 0 : line_start + 1;
       std::string_view decl = trim(before.substr(line_start, at - line_start));
       if (!decl.empty() && (c_.language == "java" || c_.language == "cpp")) {
-        size_t s = decl.size();
-        while (s > 0 && is_identifier_byte(static_cast<unsigned char>(decl[s - 1]))) --s;
+        size_t s = parsing::identifier_run_begin(c_.language, decl, decl.size());
         std::string type(decl.substr(s));
         if (!type.empty() && std::isupper(static_cast<unsigned char>(type[0]))) return type;
       }
@@ -329,7 +327,9 @@ class Resolver {
   const std::vector<index::Symbol>& current_definitions() {
     if (!current_) {
       current_.emplace();
-      auto symbols = parsing::extract_symbols(c_.language, c_.text);
+      // The request's tree when it has one: the current file is not parsed again.
+      auto symbols = c_.document && c_.document->text() == c_.text ? parsing::extract_symbols(*c_.document)
+                                                                   : parsing::extract_symbols(c_.language, c_.text);
       for (auto& d : symbols.definitions) {
         index::Symbol s;
         s.name = std::move(d.name);

@@ -152,11 +152,11 @@ int run_batch(const std::vector<std::string>& args) {
       auto doc = setup.workspace->document(uri);
       NoProgress progress;
       auto r = setup.workspace->inline_completion(*doc, *offset, completion::Trigger::Invoked)({}, progress);
-      result["completion"] = r.items.empty() ? std::string() : r.items.front().insert_text;
+      result["completion"] = json_text(r.items.empty() ? std::string() : r.items.front().insert_text);
       for (auto& [k, v] : details_json(r.details)) result[k] = v;
     } else {
       ++failed;
-      result["error"] = error;
+      result["error"] = json_text(error);
       std::fprintf(stderr, "astfill batch: task %s: %s\n", id.c_str(), error.c_str());
     }
     out << json::serialize(result) << '\n';

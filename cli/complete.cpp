@@ -87,8 +87,8 @@ int run_complete(const std::vector<std::string>& args) {
   std::string completion = result.items.empty() ? std::string() : result.items.front().insert_text;
   if (as_json) {
     json::object o = details_json(result.details);
-    o["completion"] = completion;
-    o["file"] = rel;
+    o["completion"] = json_text(completion);
+    o["file"] = json_text(rel);
     o["line"] = *line;
     o["character"] = *character;
     if (result.items.empty()) o["empty_reason"] = completion::to_string(result.empty_reason);

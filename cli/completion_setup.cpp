@@ -6,6 +6,7 @@
 #include "cli/progress_bar.h"
 #include "engine/bundled_model.h"
 #include "parsing/extract.h"
+#include "support/utf8.h"
 #include "workspace/uri.h"
 
 namespace astfill::cli {
@@ -140,6 +141,11 @@ std::string document_uri(const CompletionSetup& setup, const std::string& rel) {
 
 void wait_for_index(CompletionSetup& setup) { setup.workspace->wait_until_indexed(); }
 
+json::string json_text(std::string text) {
+  sanitize_utf8(text);
+  return json::string(text);
+}
+
 json::object details_json(const completion::CompletionDetails& d) {
   auto source = [](const completion::SourceReport& s) {
     return json::object{{"items", s.items}, {"tokens", s.tokens}};
@@ -157,7 +163,9 @@ json::object details_json(const completion::CompletionDetails& d) {
       {"rejected_candidates", d.rejected},
       {"restricted_steps", d.restricted},
       {"check_ms", d.check_ms},
-      {"raw", d.raw},
+      // What the model wrote may end in a cut multi-byte character: JSON text
+      // must be UTF-8 (strict readers such as Python's json and jq refuse it).
+      {"raw", json_text(d.raw)},
       {"document_parses", d.document_parses},
       {"context", json::object{{"prefix", source(d.context.prefix)},
                                {"suffix", source(d.context.suffix)},

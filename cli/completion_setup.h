@@ -55,4 +55,7 @@ void wait_for_index(CompletionSetup& setup);
 
 boost::json::object details_json(const completion::CompletionDetails& d);
 
+// `text` as a JSON string, invalid UTF-8 replaced by U+FFFD.
+boost::json::string json_text(std::string text);
+
 }  // namespace astfill::cli

@@ -109,7 +109,9 @@ describe('astfill batch', () => {
     let r = astfill('batch', '--root', project, '--input', tasks, '--output', results, '--model', model,
       '--threads', '1', '--max-tokens', '8');
     assert.equal(r.status, 0, r.stderr);
-    let lines = fs.readFileSync(results, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    // Every line is strict UTF-8 JSON (what Python's json and jq read).
+    const strict = new TextDecoder('utf-8', { fatal: true }).decode(fs.readFileSync(results));
+    let lines = strict.trim().split('\n').map((l) => JSON.parse(l));
     assert.deepEqual(lines.map((l) => l.id), ['a', 'b', 3, 'd']);
     for (const l of lines.slice(0, 2)) {
       for (const key of ['completion', 'elapsed_ms', 'prompt_tokens', 'reused_tokens', 'generated_tokens'])

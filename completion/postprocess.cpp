@@ -7,14 +7,11 @@
 #include <vector>
 
 #include "completion/lines.h"
+#include "parsing/identifiers.h"
 
 namespace astfill::completion {
 
 namespace {
-
-bool has_word_char(std::string_view s) {
-  return std::any_of(s.begin(), s.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
-}
 
 std::vector<std::string> split_lines(std::string_view text) {
   std::vector<std::string> lines;
@@ -44,11 +41,11 @@ void strip_trailing_whitespace(std::vector<std::string>& lines) {
 // Step 4. The line above the cursor is the prefix's last non-blank line
 // before the cursor's own; the first completion line is compared whole (the
 // cursor line's text before the cursor, then the completion's).
-void drop_repeats(std::vector<std::string>& lines, std::string_view prefix) {
+void drop_repeats(std::string_view language_id, std::vector<std::string>& lines, std::string_view prefix) {
   std::string_view cursor_line = last_line(prefix);
   std::string_view above = last_nonblank_line(prefix.substr(0, prefix.size() - cursor_line.size()));
   std::string first = std::string(cursor_line) + lines[0];
-  if (has_word_char(first) && trim(first) == trim(above)) {
+  if (parsing::has_identifier_part(language_id, first) && trim(first) == trim(above)) {
     // The next line moves up to the cursor, whose line has its indentation.
     lines.erase(lines.begin());
     if (lines.empty()) lines.emplace_back();
@@ -56,7 +53,7 @@ void drop_repeats(std::vector<std::string>& lines, std::string_view prefix) {
   }
   std::vector<std::string> kept;
   for (std::string& line : lines) {
-    if (!kept.empty() && has_word_char(line) && trim(line) == trim(kept.back())) continue;
+    if (!kept.empty() && parsing::has_identifier_part(language_id, line) && trim(line) == trim(kept.back())) continue;
     kept.push_back(std::move(line));
   }
   lines = std::move(kept);
@@ -96,7 +93,7 @@ void drop_suffix_lines(std::vector<std::string>& lines, std::string_view prefix,
 
 // Step 5, within the line: the completion's tail equals the start of the
 // rest of the cursor's line.
-void drop_suffix_tail(std::vector<std::string>& lines, std::string_view suffix) {
+void drop_suffix_tail(std::string_view language_id, std::vector<std::string>& lines, std::string_view suffix) {
   std::string_view rest = first_line(suffix);
   while (!rest.empty() && is_blank_char(rest.front())) rest.remove_prefix(1);
   rest = trim_right(rest);
@@ -104,7 +101,7 @@ void drop_suffix_tail(std::vector<std::string>& lines, std::string_view suffix) 
   for (size_t k = std::min(rest.size(), last.size()); k > 0; --k) {
     std::string_view head = rest.substr(0, k);
     if (!std::string_view(last).ends_with(head)) continue;
-    if (has_word_char(head) && k != rest.size()) continue;
+    if (parsing::has_identifier_part(language_id, head) && k != rest.size()) continue;
     last.resize(trim_right(std::string_view(last).substr(0, last.size() - k)).size());
     return;
   }
@@ -183,9 +180,9 @@ std::string postprocess(std::string_view language_id, std::string_view prefix, s
   std::vector<std::string> lines = split_lines(completion);
   strip_trailing_whitespace(lines);
   reindent(lines, file_indent(language_id, prefix, suffix), last_line(prefix).empty());
-  drop_repeats(lines, prefix);
+  drop_repeats(language_id, lines, prefix);
   drop_suffix_lines(lines, prefix, suffix);
-  drop_suffix_tail(lines, suffix);
+  drop_suffix_tail(language_id, lines, suffix);
   strip_trailing_whitespace(lines);
   std::string out = join_lines(lines);
   if (is_blank(out)) return "";

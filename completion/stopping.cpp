@@ -9,6 +9,7 @@
 
 #include "completion/lines.h"
 #include "parsing/document.h"
+#include "parsing/identifiers.h"
 #include "parsing/nodes.h"
 
 namespace astfill::completion {
@@ -24,8 +25,10 @@ bool declaration_scope(Scope::Kind kind) {
   return kind == Scope::Kind::File || kind == Scope::Kind::Class || kind == Scope::Kind::Namespace;
 }
 
-bool has_word_char(std::string_view s) {
-  return std::any_of(s.begin(), s.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
+// The guard's languageId; "" (identifiers by the union rule) without a grammar.
+std::string_view language_of(const SyntaxGuard& guard) {
+  const parsing::Language* language = guard.document().language();
+  return language ? language->id : std::string_view();
 }
 
 // Calls f(node) for the nodes overlapping [from, to) in document order until
@@ -112,14 +115,14 @@ bool opens_block(const Document& doc, uint32_t brace, uint32_t cursor) {
 }
 
 // A line that continues the statement above it rather than starting one.
-bool continues_statement(std::string_view line) {
+bool continues_statement(std::string_view language_id, std::string_view line) {
   line = trim(line);
   if (line.empty()) return true;
   if (is_closer(line[0]) || line[0] == '.' || line[0] == '&' || line[0] == '|' || line[0] == '+' ||
       line[0] == '?' || line[0] == ':')
     return true;
   for (std::string_view word : {"else", "elif", "except", "finally", "catch", "where"})
-    if (line.starts_with(word) && (line.size() == word.size() || !has_word_char(line.substr(word.size(), 1))))
+    if (line.starts_with(word) && parsing::identifier_run_end(language_id, line, word.size()) == word.size())
       return true;
   return false;
 }
@@ -255,7 +258,7 @@ bool StopRule::closed_enclosing() {
 }
 
 bool StopRule::repeats_suffix() {
-  if (next_line_.empty() || !has_word_char(next_line_)) return false;
+  if (next_line_.empty() || !parsing::has_identifier_part(language_of(guard_), next_line_)) return false;
   std::vector<Line> lines = lines_of(guard_.completion());
   for (size_t i = 0; i < lines.size(); ++i)
     if (lines[i].finished && trim(lines[i].text) == next_line_) return stop(before_line(lines, i), "repeats the suffix");
@@ -301,7 +304,7 @@ bool StopRule::statement_done() {
     // Any language: a new line starts at the block's indentation after a
     // complete statement.
     if (i > 0 && !is_blank(line.text) && indentation(line.text) <= base_indent_ &&
-        !continues_statement(line.text) && !inside_brackets(line.start) &&
+        !continues_statement(language_of(guard_), line.text) && !inside_brackets(line.start) &&
         complete_statement(doc, cursor, static_cast<uint32_t>(cursor + line.start)))
       return stop(before_line(lines, i), "statement complete");
   }

@@ -154,6 +154,20 @@ IdentifierSpan identifier_at(std::string_view language_id, std::string_view text
   return {begin, end};
 }
 
+bool has_identifier_part(std::string_view language_id, std::string_view text) {
+  Rule rule = rule_for(language_id);
+  for (size_t i = 0; i < text.size();) {
+    size_t n = utf8_sequence_length(text, i);
+    if (n == 0) {
+      ++i;
+      continue;
+    }
+    if (part(rule, decode(text, i, n))) return true;
+    i += n;
+  }
+  return false;
+}
+
 bool is_identifier_byte(unsigned char c) {
   // The ASCII half of the table comes from the union rule itself.
   static const std::array<bool, 128> ascii = [] {

@@ -46,6 +46,11 @@ size_t identifier_run_begin(std::string_view language_id, std::string_view text,
 // The byte after the run of identifier characters that starts at `offset`.
 size_t identifier_run_end(std::string_view language_id, std::string_view text, size_t offset);
 
+// Whether `text` holds at least one identifier character (a letter, digit,
+// `_`, ... by the language's rule): a line of code as opposed to one of
+// brackets and punctuation only.
+bool has_identifier_part(std::string_view language_id, std::string_view text);
+
 // Whether a byte can belong to an identifier in some language, for code that
 // must decide byte by byte without a language (the vocabulary trie: a model
 // token is one byte string for every language, and may hold half of a UTF-8

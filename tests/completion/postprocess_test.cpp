@@ -38,6 +38,9 @@ TEST_CASE("postprocess tidies completions", "[postprocess]") {
       {"go", "func f() {\n\t", "\n}\n", "a++\n\ta++\n\ta++", multi, "a++"},
       {"javascript", "function f() {\n  if (a) {\n    if (b) {\n      ", "\n}\n", "g();\n    }\n  }", multi,
        "g();\n    }\n  }"},  // closers may repeat, and these are not the suffix's
+      // Lines of names by the language's identifier rule repeat too: non-ASCII letters, JavaScript's `$`.
+      {"python", "def f():\n    ", "\n", "变量()\n    变量()", multi, "变量()"},
+      {"javascript", "function f() {\n  ", "\n}\n", "$()\n  $()", multi, "$()"},
       // Trailing whitespace and blank lines.
       {"typescript", "", "\n", "const x = 1;   \nconst y = 2;\t\n\n  \n", multi, "const x = 1;\nconst y = 2;"},
       // Indentation: spaces into the file's tabs, tabs into the file's spaces.

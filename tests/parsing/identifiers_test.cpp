@@ -145,3 +145,15 @@ TEST_CASE("the byte-level rule agrees with the character rule on ASCII and keeps
   }
   for (unsigned b = 0x80; b < 0x100; ++b) CHECK(is_identifier_byte(static_cast<unsigned char>(b)));
 }
+
+TEST_CASE("has_identifier_part tells code from punctuation", "[identifiers]") {
+  CHECK(has_identifier_part("python", "  return x"));
+  CHECK(has_identifier_part("python", "变量"));
+  CHECK(has_identifier_part("python", "  7 "));
+  CHECK_FALSE(has_identifier_part("python", "  })];"));
+  CHECK_FALSE(has_identifier_part("python", "$"));
+  CHECK(has_identifier_part("javascript", "$"));
+  CHECK_FALSE(has_identifier_part("python", "─── 😀"));
+  CHECK_FALSE(has_identifier_part("python", "\x80\xC3"));
+  CHECK_FALSE(has_identifier_part("python", ""));
+}

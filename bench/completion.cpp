@@ -31,10 +31,10 @@
 #include "bench/tasks.h"
 #include "completion/service.h"
 #include "completion/syntax_guard.h"
-#include "engine/random_model.h"
 #include "index/parsed.h"
 #include "parsing/document.h"
 #include "support/log.h"
+#include "tests/fixtures/random_model.h"
 
 using namespace astfill;
 namespace fs = std::filesystem;

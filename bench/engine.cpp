@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "engine/model.h"
-#include "engine/random_model.h"
+#include "tests/fixtures/random_model.h"
 
 using namespace astfill::engine;
 using clock_type = std::chrono::steady_clock;

@@ -10,7 +10,7 @@
 #include "completion/completion_cache.h"
 #include "completion/model_runner.h"
 #include "completion/token_trie.h"
-#include "engine/random_model.h"
+#include "tests/fixtures/random_model.h"
 
 using namespace astfill::completion;
 using astfill::testing::TempDir;

@@ -12,8 +12,8 @@
 #include "completion/excerpt.h"
 #include "completion/identifiers.h"
 #include "completion/stubs.h"
-#include "engine/random_model.h"
 #include "engine/tokenizer.h"
+#include "tests/fixtures/random_model.h"
 #include "fixed_index.h"
 
 using namespace astfill::completion;

@@ -7,7 +7,7 @@
 
 #include "../engine/temp_dir.h"
 #include "completion/decoder.h"
-#include "engine/random_model.h"
+#include "tests/fixtures/random_model.h"
 
 using namespace astfill::completion;
 using astfill::testing::TempDir;

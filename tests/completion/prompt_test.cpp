@@ -7,8 +7,8 @@
 #include <set>
 
 #include "completion/prompt.h"
-#include "engine/random_model.h"
 #include "engine/tokenizer.h"
+#include "tests/fixtures/random_model.h"
 
 using namespace astfill::completion;
 

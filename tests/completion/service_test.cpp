@@ -15,9 +15,9 @@
 #include "completion/model_prompt.h"
 #include "completion/service.h"
 #include "completion/syntax_guard.h"
-#include "engine/random_model.h"
 #include "index/parsed.h"
 #include "parsing/document.h"
+#include "tests/fixtures/random_model.h"
 
 using namespace astfill::completion;
 using astfill::testing::TempDir;

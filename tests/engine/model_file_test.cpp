@@ -11,8 +11,8 @@
 #include "engine/gguf_writer.h"
 #include "engine/model_export.h"
 #include "engine/model_file.h"
-#include "engine/random_model.h"
 #include "engine/tokenizer.h"
+#include "tests/fixtures/random_model.h"
 #include "temp_dir.h"
 
 using namespace astfill::engine;

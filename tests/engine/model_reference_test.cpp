@@ -17,7 +17,7 @@
 #include "engine/model_export.h"
 #include "engine/model.h"
 #include "engine/moe.h"
-#include "engine/random_model.h"
+#include "tests/fixtures/random_model.h"
 #include "temp_dir.h"
 
 using namespace astfill::engine;

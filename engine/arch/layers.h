@@ -19,6 +19,8 @@ LayerWeights load_qwen3moe_layer(const ModelFile& f, uint32_t layer, WeightMode 
 void forward_qwen2_layer(const LayerWeights& w, LayerPass& p);
 void forward_qwen3_layer(const LayerWeights& w, LayerPass& p);
 void forward_qwen3moe_layer(const LayerWeights& w, LayerPass& p);
+// Qwen3's attention half (attn_norm through the residual), which qwen3moe shares.
+void qwen3_attention(const LayerWeights& w, LayerPass& p);
 
 using LayerLoader = LayerWeights (*)(const ModelFile&, uint32_t, WeightMode);
 struct Architecture {

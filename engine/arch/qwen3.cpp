@@ -16,10 +16,14 @@ LayerWeights load_qwen3_layer(const ModelFile& f, uint32_t layer, WeightMode mod
   return l;
 }
 
-void forward_qwen3_layer(const LayerWeights& w, LayerPass& p) {
+void qwen3_attention(const LayerWeights& w, LayerPass& p) {
   norm(p, w.attn_norm, "attn_norm");
   self_attention(p, w.qkv, w.attn_output, {w.q_norm.data(), w.k_norm.data()});
   residual(p, "ffn_inp");
+}
+
+void forward_qwen3_layer(const LayerWeights& w, LayerPass& p) {
+  qwen3_attention(w, p);
   norm(p, w.ffn_norm, "ffn_norm");
   dense_ffn(p, w.gate_up, w.down);
   residual(p, "l_out");

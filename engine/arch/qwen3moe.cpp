@@ -65,9 +65,7 @@ LayerWeights load_qwen3moe_layer(const ModelFile& f, uint32_t layer, WeightMode 
 }
 
 void forward_qwen3moe_layer(const LayerWeights& w, LayerPass& p) {
-  norm(p, w.attn_norm, "attn_norm");
-  self_attention(p, w.qkv, w.attn_output, {w.q_norm.data(), w.k_norm.data()});
-  residual(p, "ffn_inp");
+  qwen3_attention(w, p);
   norm(p, w.ffn_norm, "ffn_norm");
   if (p.hp->is_moe_layer(p.layer)) moe_ffn(p, *w.experts);
   else dense_ffn(p, w.gate_up, w.down);  // mlp_only_layers: a dense layer inside a MoE model

@@ -72,6 +72,22 @@ TEST_CASE("member accesses at the end of the text", "[api]") {
   CHECK_FALSE(at("// util.", "javascript"));
   CHECK_FALSE(at("p->x", "python"));
   CHECK(at("s = 'a' + util.x"));
+  // Names by the language's identifier rule (parsing/identifiers.h): `$` in
+  // JavaScript, non-ASCII letters decoded; an emoji is no receiver.
+  a = at("const v = $el.fi", "javascript");
+  REQUIRE(a);
+  CHECK(a->receiver == "$el");
+  CHECK(a->typed == "fi");
+  a = at("m = données.moy");
+  REQUIRE(a);
+  CHECK(a->receiver == "données");
+  CHECK(a->typed == "moy");
+  a = at("x = 变量.长");
+  REQUIRE(a);
+  CHECK(a->receiver == "变量");
+  CHECK(a->typed == "长");
+  CHECK_FALSE(at("x = 😀."));
+  CHECK_FALSE(at("x = \u2500\u2500."));  // box drawing
 }
 
 TEST_CASE("the constraint restricts after a known receiver and leaves others free", "[api]") {

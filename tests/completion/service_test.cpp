@@ -150,6 +150,19 @@ TEST_CASE("cross-file context, the API constraint, suggestions and fills over a 
   CHECK(known);
   // The definitions of names used near the cursor came from the other file.
   CHECK(result.details.context.imports.items + result.details.context.definitions.items >= 1);
+  {
+    // With the document's tree given, resolving the receiver parses nothing
+    // either (a second service: the first would answer from its cache).
+    CompletionService cold(so);
+    cold.load_model(write_model(dir, 7));
+    auto given = r;
+    given.document.parsed = std::make_shared<const astfill::parsing::Document>("python", text);
+    auto again = cold.complete_inline(given, {}, progress);
+    CHECK_FALSE(again.details.from_cache);
+    CHECK(again.details.restricted >= 1);
+    CHECK(again.details.document_parses == 0);
+    CHECK(again.details.raw == result.details.raw);
+  }
 
   // Suggestions after `shapes.`: the module's names, ranked by the model.
   ApiSuggestionRequest s{r.document, cursor, r.options, r.project};
@@ -235,6 +248,63 @@ TEST_CASE("a warm request prefills only what changed; typed-through; cancellatio
   CHECK(empty.complete_inline(request_for("python", other, 4), {}, progress).empty_reason == EmptyReason::NoModel);
   CHECK_THROWS(empty.load_model(dir.file("missing.gguf")));
   CHECK_FALSE(empty.has_model());
+}
+
+TEST_CASE("a request that brings the document's tree makes no full parse, and answers the same", "[service][parses]") {
+  TempDir dir;
+  std::string model = write_model(dir, 5);
+  astfill::NoProgress progress;
+  // Two services on one model file, both cold, so that the KV cache plays no part in the comparison.
+  ServiceOptions so;
+  so.load.threads = 1;
+  so.context_tokens = 1024;
+  so.cache_entries = 0;
+  CompletionService parsing_itself(so), given_tree(so);
+  parsing_itself.load_model(model);
+  given_tree.load_model(model);
+  size_t compared = 0;
+  for (const auto& sample : samples::all()) {
+    std::string text = std::string(sample.prefix) + std::string(sample.suffix);
+    for (size_t cursor : {sample.prefix.size(), sample.prefix.size() - 2}) {
+      INFO(sample.language << " cursor " << cursor);
+      auto without = parsing_itself.complete_inline(request_for(sample.language, text, cursor), {}, progress);
+      auto r = request_for(sample.language, text, cursor);
+      r.document.parsed = std::make_shared<const astfill::parsing::Document>(sample.language, text);
+      const uint64_t full_before = astfill::parsing::full_parses_on_this_thread();
+      auto with = given_tree.complete_inline(r, {}, progress);
+      CHECK(astfill::parsing::full_parses_on_this_thread() == full_before);
+      CHECK(with.details.document_parses == 0);
+      CHECK(without.details.document_parses == 1);  // once, where it used to be about five
+      CHECK(with.details.raw == without.details.raw);
+      CHECK(with.details.mode == without.details.mode);
+      CHECK(with.details.end == without.details.end);
+      CHECK(with.details.rejected == without.details.rejected);
+      REQUIRE(with.items.size() == without.items.size());
+      if (!with.items.empty()) CHECK(with.items[0].insert_text == without.items[0].insert_text);
+      ++compared;
+    }
+  }
+  CHECK(compared == 2 * samples::all().size());
+
+  // A tree of another text (a stale snapshot) is not trusted: the service parses the text it was given.
+  std::string text = "def f(a):\n    return \n";
+  auto r = request_for("python", text, text.find("return ") + 7);
+  r.document.parsed = std::make_shared<const astfill::parsing::Document>("python", "x = 1\n");
+  CHECK(given_tree.complete_inline(r, {}, progress).details.document_parses == 1);
+
+  // A fill (the placeholder is cut out of a copy of the tree) makes none either.
+  std::string body = "def double(a):\n    pass\n\n\nprint(double(2))\n";
+  FillRequest fill{{"file:///project/f.py", "python", 1, std::make_shared<const std::string>(body)},
+                   body.find("pass") + 2, {}, {}};
+  fill.options.max_tokens = 16;
+  fill.options.timeout_ms = 60000;
+  auto filled_itself = parsing_itself.fill(fill, {}, progress);
+  fill.document.parsed = std::make_shared<const astfill::parsing::Document>("python", body);
+  auto filled_given = given_tree.fill(fill, {}, progress);
+  CHECK(filled_itself.details.document_parses == 1);
+  CHECK(filled_given.details.document_parses == 0);
+  CHECK(filled_given.text == filled_itself.text);
+  CHECK(filled_given.replace_begin == filled_itself.replace_begin);
 }
 
 TEST_CASE("budgets: a small context keeps a suffix and caps cross-file context at a quarter", "[prompt]") {

@@ -18,19 +18,13 @@
 #include "engine/model.h"
 #include "engine/moe.h"
 #include "tests/fixtures/random_model.h"
+#include "reference.h"
 #include "temp_dir.h"
 
 using namespace astfill::engine;
-using astfill::testing::TempDir;
+using namespace astfill::testing;
 
 namespace {
-
-const char* kPython = "/usr/bin/python3";
-
-bool have_numpy() {
-  static const bool ok = std::system((std::string(kPython) + " -c 'import numpy' 2>/dev/null").c_str()) == 0;
-  return ok;
-}
 
 // Logits for every position from the reference, [n][vocab].
 std::vector<float> reference_logits(const std::string& model, const std::vector<int32_t>& tokens,
@@ -52,28 +46,11 @@ std::vector<float> reference_logits(const std::string& model, const std::vector<
   return v;
 }
 
-// max |a - b| relative to the largest reference magnitude of each row.
-double max_relative_error(const float* a, const float* b, size_t n) {
-  double ref = 0, err = 0;
-  for (size_t i = 0; i < n; ++i) {
-    ref = std::max(ref, std::fabs(double(b[i])));
-    err = std::max(err, std::fabs(double(a[i]) - b[i]));
-  }
-  return err / std::max(ref, 1e-30);
-}
-
 RandomModelSpec spec_for(const std::string& arch) {
   auto spec = tiny_spec(arch);
   spec.weight_scale = 0.08f;  // large enough that every layer moves the logits
   spec.seed = 7;
   return spec;
-}
-
-std::vector<int32_t> random_tokens(size_t n, uint32_t vocab, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::vector<int32_t> t(n);
-  for (auto& x : t) x = static_cast<int32_t>(rng() % (vocab - 16));
-  return t;
 }
 
 }  // namespace
@@ -154,36 +131,20 @@ TEST_CASE("the int8 path agrees with f32: top-1 >= 99%, mean KL <= 0.01", "[mode
   auto f32 = Model::open(dir.file("m.gguf"), {WeightMode::F32, 2});
   auto i8 = Model::open(dir.file("m.gguf"), {WeightMode::Int8, 2});
   const size_t V = spec.hp.vocab_size;
-  size_t positions = 0, agree = 0;
-  double kl_sum = 0;
+  LogitAgreement agreement;
   for (uint32_t seq = 0; seq < 4; ++seq) {
     auto tokens = random_tokens(128, spec.hp.vocab_size, 1000 + seq);
     std::vector<bool> all(tokens.size(), true);
     Session a(*f32), b(*i8);
     auto la = a.evaluate({tokens, {}, all});
     auto lb = b.evaluate({tokens, {}, all});
-    for (size_t i = 0; i < tokens.size(); ++i, ++positions) {
-      const float* p = la.data() + i * V;
-      const float* q = lb.data() + i * V;
-      agree += std::max_element(p, p + V) - p == std::max_element(q, q + V) - q;
-      double mp = *std::max_element(p, p + V), mq = *std::max_element(q, q + V), zp = 0, zq = 0;
-      for (size_t v = 0; v < V; ++v) {
-        zp += std::exp(p[v] - mp);
-        zq += std::exp(q[v] - mq);
-      }
-      double kl = 0;
-      for (size_t v = 0; v < V; ++v) {
-        double lp = p[v] - mp - std::log(zp), lq = q[v] - mq - std::log(zq);
-        kl += std::exp(lp) * (lp - lq);
-      }
-      kl_sum += kl;
-    }
+    for (size_t i = 0; i < tokens.size(); ++i) agreement.add(la.data() + i * V, lb.data() + i * V, V);
   }
-  double top1 = double(agree) / positions, mean_kl = kl_sum / positions;
-  INFO("top-1 agreement " << top1 << ", mean KL " << mean_kl << " over " << positions << " positions");
-  CHECK(positions >= 500);
-  CHECK(top1 >= 0.99);
-  CHECK(mean_kl <= 0.01);
+  INFO("top-1 agreement " << agreement.top1_rate() << ", mean KL " << agreement.mean_kl() << " over "
+                          << agreement.rows << " positions");
+  CHECK(agreement.rows >= 500);
+  CHECK(agreement.top1_rate() >= 0.99);
+  CHECK(agreement.mean_kl() <= 0.01);
 }
 
 TEST_CASE("sessions refuse bad tokens and overflow, and stop when cancelled", "[model]") {

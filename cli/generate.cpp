@@ -7,6 +7,7 @@
 #include "cli/model_options.h"
 #include "engine/errors.h"
 #include "engine/generate.h"
+#include "support/files.h"
 
 namespace astfill::cli {
 using namespace astfill::engine;
@@ -70,7 +71,7 @@ int run_generate(const std::vector<std::string>& args) {
   }
   if (prompt_file) {
     std::string text;
-    if (auto e = read_file(*prompt_file, text)) {
+    if (auto e = support::read_text(*prompt_file, text)) {
       std::fprintf(stderr, "astfill generate: %s\n", e->c_str());
       return 1;
     }

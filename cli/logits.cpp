@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "cli/model_options.h"
 #include "engine/errors.h"
+#include "support/files.h"
 
 namespace astfill::cli {
 using namespace astfill::engine;
@@ -65,7 +66,7 @@ int run_logits(const std::vector<std::string>& args) {
   if (mo.model.empty() || text_file.empty() || out.empty())
     return fail("logits", "--model, --text-file and --out are required", 2);
   std::string text;
-  if (auto e = read_file(text_file, text)) return fail("logits", *e, 1);
+  if (auto e = support::read_text(text_file, text)) return fail("logits", *e, 1);
   try {
     auto model = Model::open(mo.model, mo.load);
     auto ids = model->tokenizer().encode(text);
@@ -106,7 +107,7 @@ int run_perplexity(const std::vector<std::string>& args) {
   }
   if (mo.model.empty() || text_file.empty()) return fail("perplexity", "--model and --text-file are required", 2);
   std::string text;
-  if (auto e = read_file(text_file, text)) return fail("perplexity", *e, 1);
+  if (auto e = support::read_text(text_file, text)) return fail("perplexity", *e, 1);
   try {
     auto model = Model::open(mo.model, mo.load);
     auto ids = model->tokenizer().encode(text);
@@ -115,7 +116,7 @@ int run_perplexity(const std::vector<std::string>& args) {
     std::vector<float> base;
     if (!kl_base.empty()) {
       std::string bytes;
-      if (auto e = read_file(kl_base, bytes)) return fail("perplexity", *e, 1);
+      if (auto e = support::read_text(kl_base, bytes, support::kNoSizeLimit)) return fail("perplexity", *e, 1);
       if (bytes.size() != ids.size() * V * sizeof(float))
         return fail("perplexity", kl_base + " holds " + std::to_string(bytes.size() / 4) + " floats; " +
                                       std::to_string(ids.size()) + " positions x " + std::to_string(V) +

@@ -1,11 +1,8 @@
 // Options every command that loads a model takes: --model (a path, or the
-// name of a pulled model), --weights, --threads; and reading a text argument
-// from --text / --text-file.
+// name of a pulled model), --weights, --threads.
 #pragma once
 
-#include <fstream>
 #include <optional>
-#include <sstream>
 #include <string>
 
 #include "cli/args.h"
@@ -42,14 +39,5 @@ struct ModelOptions {
              });
   }
 };
-
-inline std::optional<std::string> read_file(const std::string& path, std::string& out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return "cannot read '" + path + "'";
-  std::stringstream ss;
-  ss << in.rdbuf();
-  out = ss.str();
-  return std::nullopt;
-}
 
 }  // namespace astfill::cli

@@ -4,9 +4,7 @@
 
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
-#include <sstream>
 #include <stdexcept>
 
 #include "cli/args.h"
@@ -15,19 +13,11 @@
 #include "engine/errors.h"
 #include "engine/model_file.h"
 #include "engine/tokenizer.h"
+#include "support/files.h"
 #include "support/utf8.h"
 
 namespace astfill::cli {
 namespace {
-
-std::optional<std::string> read_text_file(const std::string& path, std::string& out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return "cannot read '" + path + "'";
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  out = buffer.str();
-  return std::nullopt;
-}
 
 std::string ids_json(const std::vector<int32_t>& ids) {
   boost::json::array a;
@@ -85,7 +75,7 @@ int run_tokenize(const std::vector<std::string>& args) {
   try {
     if (text_file) {
       text.emplace();
-      if (auto err = read_text_file(*text_file, *text)) throw std::runtime_error(*err);
+      if (auto err = support::read_text(*text_file, *text)) throw std::runtime_error(*err);
     }
     engine::Tokenizer tokenizer(engine::load_tokenizer_data(resolve_model_argument(*model)));
     std::vector<int32_t> ids = tokenizer.encode(*text, parse_special);

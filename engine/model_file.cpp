@@ -3,13 +3,12 @@
 #include <algorithm>
 #include <boost/json.hpp>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <regex>
-#include <sstream>
 
 #include "engine/errors.h"
 #include "engine/safetensors.h"
+#include "support/files.h"
 
 namespace astfill::engine {
 namespace json = boost::json;
@@ -98,12 +97,10 @@ HyperParams hparams_from_gguf(const GgufFile& g) {
 // ---- Hugging Face ---------------------------------------------------------------
 
 json::value read_json_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ModelError(path + ": cannot read");
-  std::stringstream ss;
-  ss << in.rdbuf();
+  support::FileContent file = support::read_file(path, support::kMaxTextFileBytes);
+  if (!file.ok()) throw ModelError(path + ": cannot read: " + file.error);
   std::error_code ec;
-  json::value v = json::parse(ss.str(), ec);
+  json::value v = json::parse(file.text, ec);
   if (ec) throw ModelError(path + ": not valid JSON: " + ec.message());
   if (!v.is_object()) throw ModelError(path + ": not a JSON object");
   return v;

@@ -4,11 +4,10 @@
 #include <boost/json.hpp>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <set>
-#include <sstream>
 
 #include "engine/errors.h"
+#include "support/files.h"
 
 namespace astfill::engine {
 namespace json = boost::json;
@@ -109,11 +108,10 @@ std::vector<std::string> safetensors_shards(const std::string& dir) {
   fs::path index = fs::path(dir) / "model.safetensors.index.json";
   std::vector<std::string> files;
   if (fs::exists(index)) {
-    std::ifstream in(index);
-    std::stringstream ss;
-    ss << in.rdbuf();
+    support::FileContent file = support::read_file(index, support::kMaxTextFileBytes);
+    if (!file.ok()) throw ModelError(index.string() + ": cannot read: " + file.error);
     std::error_code ec;
-    json::value doc = json::parse(ss.str(), ec);
+    json::value doc = json::parse(file.text, ec);
     if (ec) throw ModelError(index.string() + ": not valid JSON: " + ec.message());
     auto* map = doc.is_object() ? doc.get_object().if_contains("weight_map") : nullptr;
     if (!map || !map->is_object()) throw ModelError(index.string() + ": 'weight_map' is missing or not an object");

@@ -4,11 +4,10 @@
 // model's training without a word, so it is refused with the key at fault.
 #include <boost/json.hpp>
 
-#include <fstream>
-#include <sstream>
 
 #include "engine/errors.h"
 #include "engine/tokenizer.h"
+#include "support/files.h"
 
 namespace astfill::engine {
 namespace {
@@ -31,11 +30,9 @@ class Reader {
   }
 
   json::value parse() const {
-    std::ifstream in(path_, std::ios::binary);
-    if (!in) throw ModelError(path_ + ": cannot read the file");
-    std::stringstream buffer;
-    buffer << in.rdbuf();
-    std::string text = buffer.str();
+    support::FileContent file = support::read_file(path_, support::kMaxTextFileBytes);
+    if (!file.ok()) throw ModelError(path_ + ": cannot read the file: " + file.error);
+    const std::string& text = file.text;
     json::stream_parser parser;
     boost::system::error_code ec;
     size_t used = parser.write_some(text.data(), text.size(), ec);

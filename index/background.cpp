@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "index/schema.h"
+#include "support/files.h"
 #include "support/log.h"
 
 namespace astfill::index {
@@ -387,7 +388,7 @@ void Index::Background::queue_sync(SyncPlan& plan, const std::shared_ptr<SyncRun
 }
 
 Index::Background::Result Index::Background::parse_from_disk(Job& job) {
-  FileContent content = read_file(root_ / job.path, options_.max_file_bytes);
+  support::FileContent content = support::read_file(root_ / job.path, options_.max_file_bytes);
   if (!content.error.empty()) {
     if (content.error_code == ENOENT || content.error_code == ENOTDIR || content.error_code == EFBIG ||
         content.error_code == EINVAL)

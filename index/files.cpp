@@ -1,12 +1,7 @@
 #include "index/files.h"
 
-#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <vector>
 
 namespace astfill::index {
@@ -18,56 +13,6 @@ uint64_t content_hash(std::string_view bytes) {
     h *= 0x100000001b3ull;
   }
   return h;
-}
-
-namespace {
-
-struct Fd {
-  int fd = -1;
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-};
-
-}  // namespace
-
-FileContent read_file(const std::filesystem::path& path, uint64_t max_bytes) {
-  FileContent out;
-  Fd f{::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC)};
-  auto fail = [&](int code, std::string why) {
-    out.error_code = code;
-    out.error = std::move(why);
-    out.text.clear();
-    return out;
-  };
-  if (f.fd < 0) return fail(errno, std::strerror(errno));
-  struct stat st {};
-  if (::fstat(f.fd, &st) != 0) return fail(errno, std::strerror(errno));
-  if (!S_ISREG(st.st_mode)) return fail(EINVAL, "not a regular file");
-  if (static_cast<uint64_t>(st.st_size) > max_bytes)
-    return fail(EFBIG, "larger than " + std::to_string(max_bytes) + " bytes");
-  out.size = static_cast<uint64_t>(st.st_size);
-  out.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
-  out.text.resize(out.size);
-  size_t got = 0;
-  // The file may change while we read; take what is there up to the limit.
-  for (;;) {
-    if (got == out.text.size()) {
-      if (got > max_bytes) break;
-      out.text.resize(got + 4096);
-    }
-    ssize_t n = ::read(f.fd, out.text.data() + got, out.text.size() - got);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return fail(errno, std::strerror(errno));
-    }
-    if (n == 0) break;
-    got += static_cast<size_t>(n);
-  }
-  if (got > max_bytes) return fail(EFBIG, "larger than " + std::to_string(max_bytes) + " bytes");
-  out.text.resize(got);
-  out.size = got;
-  return out;
 }
 
 bool looks_binary(std::string_view text) {

@@ -1,6 +1,7 @@
-// Small facts about files that several parts of the index need: reading one
-// safely, hashing its content, workspace-relative paths, and where a
-// workspace's database lives.
+// Small facts about files that several parts of the index need: hashing their
+// content, telling binary from text, workspace-relative paths, and where a
+// workspace's database lives. Reading a file is support::read_file
+// (support/files.h).
 #pragma once
 
 #include <cstdint>
@@ -9,26 +10,20 @@
 #include <string>
 #include <string_view>
 
+#include "support/files.h"
+
 namespace astfill::index {
+
+// For cli/query.cpp until it reads with support::read_file itself.
+using support::FileContent;
+using support::read_file;
 
 // 64-bit FNV-1a: a cheap, stable content hash to confirm that a file whose
 // mtime or size changed really changed (not a security boundary).
 uint64_t content_hash(std::string_view bytes);
 
-struct FileContent {
-  std::string text;
-  uint64_t size = 0;
-  int64_t mtime_ns = 0;
-  std::string error;  // empty on success; otherwise why, for a warning naming the file
-  int error_code = 0; // errno when reading failed; EFBIG when over the limit, EINVAL when not a regular file
-};
-
-// Reads a regular file of at most `max_bytes` (larger ones give an error).
-// Opens non-blocking so that a FIFO swapped in since the walk cannot hang us,
-// and takes size and mtime from the open file, so they describe the bytes read.
-FileContent read_file(const std::filesystem::path& path, uint64_t max_bytes);
-
-// Whether the text looks binary: a NUL byte in its first 8 KiB (git's rule).
+// Whether the text (as support::read_file returns it) looks binary: a NUL
+// byte in its first 8 KiB (git's rule).
 bool looks_binary(std::string_view text);
 
 // `path` relative to `root`, '/'-separated and normalised ("a/b.py"); accepts

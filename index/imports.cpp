@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "index/files.h"
+#include "support/files.h"
 
 namespace astfill::index {
 
@@ -255,7 +256,7 @@ std::optional<std::string> ImportResolver::go_module_path(const std::string& dir
     if (auto it = go_modules_.find(dir); it != go_modules_.end()) return it->second;
   }
   std::optional<std::string> module;
-  FileContent content = read_file(root_ / join_path(dir, "go.mod"), 1 << 20);
+  support::FileContent content = support::read_file(root_ / join_path(dir, "go.mod"), 1 << 20);
   if (content.error.empty()) {
     for (auto line : split(content.text, "\n")) {
       size_t start = line.find_first_not_of(" \t");

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "index/files.h"
+#include "support/files.h"
 #include "support/log.h"
 
 namespace astfill::index {
@@ -25,7 +26,7 @@ int64_t mtime_ns_of(const struct stat& st) {
 bool read_ignore_file(const std::filesystem::path& path, const std::string& dir, std::vector<IgnoreFile>& out) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return false;
-  FileContent content = read_file(path, kMaxIgnoreFileBytes);
+  support::FileContent content = support::read_file(path, kMaxIgnoreFileBytes);
   if (!content.error.empty()) {
     log::warn("index: cannot read ignore file '", path.string(), "': ", content.error, " (its rules are not applied)");
     return false;

@@ -8,12 +8,12 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <thread>
 #include <unistd.h>
 
 #include "engine/errors.h"
 #include "engine/tokenizer.h"
+#include "support/files.h"
 
 using namespace astfill::engine;
 namespace fs = std::filesystem;
@@ -445,13 +445,6 @@ TEST_CASE("malformed tokenizer.json files name the file and key", "[tokenizer]")
 
 namespace {
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
 std::string ids_text(const std::vector<int32_t>& ids) {
   json::array a;
   for (int32_t id : ids) a.push_back(id);
@@ -466,7 +459,9 @@ TEST_CASE("encode agrees with the reference tokenizer on every corpus case", "[r
     WARN("ASTFILL_TOKENIZER_REFERENCE is not set: skipped (ctest -R engine.tokenizer.reference runs it)");
     return;
   }
-  json::value corpus = json::parse(read_file(corpus_path));
+  std::string corpus_text;
+  if (auto error = astfill::support::read_text(corpus_path, corpus_text)) FAIL(*error);
+  json::value corpus = json::parse(corpus_text);
   Tokenizer tokenizer(read_tokenizer_json(std::string(corpus.at("tokenizer_json").as_string())));
   const json::array& cases = corpus.at("cases").as_array();
   REQUIRE(cases.size() >= 2000);

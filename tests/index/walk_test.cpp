@@ -1,6 +1,6 @@
 // The workspace walk: what it reports and what it leaves out (ignore files,
 // .git, large files, special files, symlink loops, unreadable directories),
-// and reading files (binary detection, limits, FIFOs).
+// and telling binary files from text (reading them: tests/support/files_test.cpp).
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -129,17 +129,7 @@ TEST_CASE("a walk stops when cancelled, a missing root is reported, not fatal", 
   CHECK(missing.unreadable == 1);
 }
 
-TEST_CASE("read_file: limits, FIFOs, binary detection", "[walk]") {
-  TempDir dir;
-  write_file(dir.path(), "a.txt", "hello");
-  FileContent c = read_file(dir.path() / "a.txt", 100);
-  CHECK(c.error.empty());
-  CHECK(c.text == "hello");
-  CHECK(c.size == 5);
-  CHECK(read_file(dir.path() / "a.txt", 4).error_code == EFBIG);
-  CHECK(read_file(dir.path() / "none.txt", 100).error_code == ENOENT);
-  REQUIRE(::mkfifo((dir.path() / "fifo").c_str(), 0600) == 0);
-  CHECK(read_file(dir.path() / "fifo", 100).error_code == EINVAL);  // and it did not block
+TEST_CASE("binary detection", "[walk]") {
   CHECK(looks_binary(std::string("ab\0cd", 5)));
   CHECK_FALSE(looks_binary("plain text"));
   CHECK_FALSE(looks_binary(std::string(9000, 'x') + std::string(1, '\0')));  // past the first 8 KiB

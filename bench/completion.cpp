@@ -27,6 +27,7 @@
 #include <vector>
 #include <unistd.h>
 
+#include "bench/args.h"
 #include "bench/harness.h"
 #include "bench/tasks.h"
 #include "completion/service.h"
@@ -89,30 +90,26 @@ int main(int argc, char** argv) {
   int threads = 2;
   bool dump = false;
   std::string only;  // --only VARIANT: run one variant
-  for (int i = 1; i < argc; i += 2) {
-    std::string a = argv[i];
-    if (a == "--dump") {  // each task and completion on stderr
-      dump = true;
-      --i;
-      continue;
-    }
-    if (i + 1 >= argc) {
-      std::fprintf(stderr, "bench_completion: %s needs a value\n", a.c_str());
-      return 2;
-    }
-    std::string v = argv[i + 1];
-    if (a == "--model") model = v;
-    else if (a == "--root") root = v;
-    else if (a == "--tasks") task_count = std::stoul(v);
-    else if (a == "--seed") seed = static_cast<uint32_t>(std::stoul(v));
-    else if (a == "--max-tokens") max_tokens = static_cast<unsigned>(std::stoul(v));
-    else if (a == "--threads") threads = std::stoi(v);
-    else if (a == "--only") only = v;
-    else {
-      std::fprintf(stderr, "bench_completion: unknown option %s\n", a.c_str());
-      return 2;
-    }
-  }
+  bench::ArgParser args(
+      "bench_completion",
+      "Completions on FIM tasks (the rest of a line) cut from a real project, in four variants\n"
+      "(constraints on/off x cross-file context on/off): syntax-valid rate, exact match, edit\n"
+      "similarity, the syntax checks' cost, request latency cold and warm. Prints JSON. The\n"
+      "default model is a random-weight model of Qwen2.5-Coder-0.5B's shapes.");
+  args.option("--model", "PATH", "the model (default: the random one, written once to $TMPDIR/astfill-bench)",
+              bench::text_value(model));
+  args.option("--root", "DIR", "the project to cut tasks from (default " + root + ")", bench::text_value(root));
+  args.option("--tasks", "N", "tasks (default 30)", bench::count_value(task_count, "task count", 1, 100000));
+  args.option("--seed", "S", "seed of the task cutter (default 1)", bench::count_value(seed, "seed", 0, 0xffffffffull));
+  args.option("--max-tokens", "N", "tokens per completion (default 24)",
+              bench::count_value(max_tokens, "token count", 1, 4096));
+  args.option("--threads", "N", "threads for the kernels (default 2)", bench::count_value(threads, "thread count", 1, 256));
+  args.option("--only", "VARIANT",
+              "run one variant: 'constrained+context', 'unconstrained+context',\n"
+              "'constrained, no context' or 'unconstrained, no context'",
+              bench::text_value(only));
+  args.flag("--dump", "each task and completion on stderr", [&] { dump = true; });
+  bench::parse_args_or_exit(args, "bench_completion", argc, argv);
   log::set_level(log::Level::Warn);
   if (!fs::is_directory(root)) {
     std::fprintf(stderr, "bench_completion: %s is not a directory\n", root.c_str());

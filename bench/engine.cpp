@@ -15,10 +15,10 @@
 #include <filesystem>
 #include <oneapi/dnnl/dnnl.hpp>
 #include <random>
-#include <sstream>
 #include <string>
 #include <vector>
 
+#include "bench/args.h"
 #include "engine/model.h"
 #include "tests/fixtures/random_model.h"
 
@@ -146,21 +146,22 @@ int main(int argc, char** argv) {
   std::vector<int> thread_counts = {1, 2};
   int prompt_len = 512, decode_len = 128;
   std::vector<int> long_contexts = {1024, 8192};
-  for (int i = 1; i + 1 < argc; i += 2) {
-    std::string a = argv[i], v = argv[i + 1];
-    if (a == "--model-dir") dir = v;
-    else if (a == "--prompt") prompt_len = std::stoi(v);
-    else if (a == "--decode") decode_len = std::stoi(v);
-    else if (a == "--long") {
-      long_contexts.clear();
-      std::stringstream ss(v);
-      for (std::string t; std::getline(ss, t, ',');) long_contexts.push_back(std::stoi(t));
-    } else if (a == "--threads") {
-      thread_counts.clear();
-      std::stringstream ss(v);
-      for (std::string t; std::getline(ss, t, ',');) thread_counts.push_back(std::stoi(t));
-    }
-  }
+  astfill::bench::ArgParser args(
+      "bench_engine",
+      "The engine's speed on a random-weight model with Qwen2.5-Coder-0.5B's shapes in Q8_0\n"
+      "(written once to --model-dir), next to this machine's read bandwidth and oneDNN's int8\n"
+      "GEMM at the model's shapes. Prints one JSON object.");
+  using astfill::bench::count_list_value;
+  using astfill::bench::count_value;
+  args.option("--model-dir", "DIR", "where the random model is kept (default: $TMPDIR/astfill-bench)",
+              astfill::bench::text_value(dir));
+  args.option("--threads", "N,N", "thread counts to measure (default 1,2)",
+              count_list_value(thread_counts, "thread count", 1, 256));
+  args.option("--prompt", "N", "prompt tokens (default 512)", count_value(prompt_len, "token count", 1, 32768));
+  args.option("--decode", "N", "generated tokens (default 128)", count_value(decode_len, "token count", 1, 32768));
+  args.option("--long", "N,N", "long contexts to prefill (default 1024,8192; 32768 takes minutes)",
+              count_list_value(long_contexts, "context length", 1, 32768));
+  astfill::bench::parse_args_or_exit(args, "bench_engine", argc, argv);
   std::filesystem::create_directories(dir);
   const std::string path = dir + "/qwen2.5-0.5b-shapes.q8_0.gguf";
 

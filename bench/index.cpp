@@ -18,18 +18,17 @@
 #include <cmath>
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <random>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "bench/args.h"
 #include "index/database.h"
-#include "index/files.h"
 #include "index/parsed.h"
 #include "parsing/extract.h"
+#include "support/files.h"
 #include "support/log.h"
 
 namespace fs = std::filesystem;
@@ -167,7 +166,7 @@ json::object updates(Index& index, Database& db, const Settings& s) {
                       "SELECT path FROM files WHERE state = 1 ORDER BY size"
                       " LIMIT 1 OFFSET (SELECT count(*) / 2 FROM files WHERE state = 1)");
   if (paths.empty()) return {};
-  FileContent file = read_file(index.root() / paths[0], 1 << 20);
+  astfill::support::FileContent file = astfill::support::read_file(index.root() / paths[0], 1 << 20);
   std::vector<double> ms;
   for (size_t i = 0; i < s.updates; ++i) {
     std::string edited = file.text + std::string(1 + i % 3, '\n');
@@ -243,25 +242,26 @@ json::object bench_tree(const fs::path& tree, const Settings& s) {
   return out;
 }
 
-bool take_count(int argc, char** argv, int& i, const char* name, size_t& out) {
-  if (std::strcmp(argv[i], name) != 0 || i + 1 >= argc) return false;
-  out = std::strtoull(argv[++i], nullptr, 10);
-  return true;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
   Settings s;
   std::vector<fs::path> trees;
-  for (int i = 1; i < argc; ++i) {
-    size_t threads = 0;
-    if (take_count(argc, argv, i, "--threads", threads)) s.threads = std::max<size_t>(1, threads);
-    else if (take_count(argc, argv, i, "--max-files", s.max_files)) continue;
-    else if (take_count(argc, argv, i, "--updates", s.updates)) continue;
-    else if (take_count(argc, argv, i, "--queries", s.queries)) continue;
-    else trees.emplace_back(argv[i]);
-  }
+  using astfill::bench::count_value;
+  astfill::bench::ArgParser args(
+      "bench_index",
+      "arguments: [DIR...]\n\n"
+      "The project index on real trees (default: /usr/lib/python3.11 and /usr/include): full\n"
+      "indexing, a restart with nothing changed, single-file updates and the questions\n"
+      "completion asks, each tree in a fresh database. Prints one JSON object.");
+  args.option("--threads", "N", "parse threads (default 2)", count_value(s.threads, "thread count", 1, 256));
+  args.option("--max-files", "N", "index only the first N files of each tree (default: all)",
+              count_value(s.max_files, "file count", 1, 1ull << 40));
+  args.option("--updates", "N", "single-file updates to time (default 50)", count_value(s.updates, "update count", 1, 1000000));
+  args.option("--queries", "N", "questions of each kind to time (default 200)",
+              count_value(s.queries, "query count", 1, 1000000));
+  args.positional("DIR...", [&](const std::string& v) { trees.emplace_back(v); });
+  astfill::bench::parse_args_or_exit(args, "bench_index", argc, argv);
   if (trees.empty()) trees = {"/usr/lib/python3.11", "/usr/include"};
   astfill::log::set_level(astfill::log::Level::Error);
   json::array results;

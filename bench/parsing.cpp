@@ -10,15 +10,14 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
+#include "bench/args.h"
 #include "parsing/document.h"
 #include "parsing/extract.h"
+#include "support/files.h"
 
 namespace fs = std::filesystem;
 using namespace astfill::parsing;
@@ -29,16 +28,15 @@ struct Source {
   std::string language, text;
 };
 
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
 void add(const fs::path& path, std::vector<Source>* out) {
   std::string language = language_of_path(path.string());
-  if (!language.empty()) out->push_back({language, read_file(path)});
+  if (language.empty()) return;
+  std::string text;
+  if (auto error = astfill::support::read_text(path, text)) {
+    std::fprintf(stderr, "bench_parsing: %s (left out)\n", error->c_str());
+    return;
+  }
+  out->push_back({language, std::move(text)});
 }
 
 std::vector<Source> collect(const std::vector<std::string>& roots) {
@@ -71,10 +69,15 @@ struct Totals {
 int main(int argc, char** argv) {
   int runs = 3;
   std::vector<std::string> roots;
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--runs") == 0 && i + 1 < argc) runs = std::max(1, std::atoi(argv[++i]));
-    else roots.emplace_back(argv[i]);
-  }
+  astfill::bench::ArgParser args(
+      "bench_parsing",
+      "arguments: [DIR|FILE...]\n\n"
+      "Parse + extract throughput on source code, one thread: every file of a supported\n"
+      "language under the DIRs and the FILEs (default: /usr/lib/python3.11). Prints one JSON\n"
+      "object (best of --runs runs).");
+  args.option("--runs", "N", "runs to take the best of (default 3)", astfill::bench::count_value(runs, "run count", 1, 1000));
+  args.positional("DIR|FILE...", [&](const std::string& v) { roots.push_back(v); });
+  astfill::bench::parse_args_or_exit(args, "bench_parsing", argc, argv);
   if (roots.empty()) roots.emplace_back("/usr/lib/python3.11");
   std::vector<Source> sources = collect(roots);
   size_t bytes = 0;

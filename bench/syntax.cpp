@@ -13,12 +13,11 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "bench/args.h"
 #include "code_samples.h"
 #include "completion/syntax_guard.h"
 
@@ -91,11 +90,17 @@ void print_load(const char* name, const Load& load, bool last) {
 int main(int argc, char** argv) {
   uint32_t seeds = 20;
   size_t tokens = 64, repeat = 14;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (std::strcmp(argv[i], "--seeds") == 0) seeds = static_cast<uint32_t>(std::max(1, std::atoi(argv[i + 1])));
-    else if (std::strcmp(argv[i], "--tokens") == 0) tokens = static_cast<size_t>(std::max(1, std::atoi(argv[i + 1])));
-    else if (std::strcmp(argv[i], "--repeat") == 0) repeat = static_cast<size_t>(std::max(0, std::atoi(argv[i + 1])));
-  }
+  astfill::bench::ArgParser args(
+      "bench_syntax",
+      "The cost of SyntaxGuard::viable, one thread, per language, with the cursor in a function\n"
+      "body after ~100 lines of code: a random \"model\" proposing fragments, and a correct body\n"
+      "replayed byte by byte. Prints one JSON object.");
+  using astfill::bench::count_value;
+  args.option("--seeds", "N", "random runs per language (default 20)", count_value(seeds, "seed count", 1, 100000));
+  args.option("--tokens", "N", "fragments per random run (default 64)", count_value(tokens, "token count", 1, 100000));
+  args.option("--repeat", "K", "copies of the sample body before the cursor (default 14)",
+              count_value(repeat, "repeat count", 0, 10000));
+  astfill::bench::parse_args_or_exit(args, "bench_syntax", argc, argv);
   std::printf("{\n  \"seeds\": %u, \"tokens\": %zu,\n  \"languages\": {\n", seeds, tokens);
   const auto& all = samples::all();
   for (size_t l = 0; l < all.size(); ++l) {

@@ -1,25 +1,17 @@
 #include "bench/tasks.h"
 
 #include <algorithm>
-#include <fstream>
 #include <optional>
 #include <random>
-#include <sstream>
 
 #include "parsing/document.h"
 #include "parsing/nodes.h"
+#include "support/files.h"
 
 namespace astfill::bench {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string read(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 std::vector<fs::path> shuffled_files(const fs::path& root, std::mt19937& rng) {
   std::vector<fs::path> files;
@@ -168,7 +160,8 @@ std::vector<FimTask> cut_tasks(const fs::path& root, TaskKind kind, size_t count
   std::vector<FimTask> tasks;
   for (const auto& f : shuffled_files(root, rng)) {
     if (tasks.size() >= count) break;
-    std::string text = read(f);
+    // A file that went away since the listing has no task to give.
+    std::string text = support::read_file(f, support::kMaxTextFileBytes).text;
     parsing::Document doc("python", text);
     if (doc.status() != parsing::ParseStatus::Parsed || doc.has_syntax_errors()) continue;
     std::optional<FimTask> t;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "parsing/document.h"
+#include "support/files.h"
 
 using namespace astfill;
 using namespace astfill::bench;
@@ -45,11 +46,6 @@ struct Project {
   static void write(const fs::path& p, const std::string& text) { std::ofstream(p, std::ios::binary) << text; }
 };
 
-std::string read(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
 }  // namespace
 
 TEST_CASE("tasks cut from a project put the file back together, and are the same for the same seed") {
@@ -64,7 +60,7 @@ TEST_CASE("tasks cut from a project put the file back together, and are the same
       CAPTURE(t.path, t.middle);
       paths.insert(t.path);
       CHECK(t.path.starts_with("pkg/module_"));
-      CHECK(t.prefix + t.middle + t.suffix == read(project.root / t.path));
+      CHECK(t.prefix + t.middle + t.suffix == support::read_file(project.root / t.path, 1 << 20).text);
       CHECK(!t.middle.empty());
       switch (kind) {
         case TaskKind::Line:

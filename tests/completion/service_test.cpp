@@ -271,8 +271,11 @@ TEST_CASE("a request that brings the document's tree makes no full parse, and an
       auto r = request_for(sample.language, text, cursor);
       r.document.parsed = std::make_shared<const astfill::parsing::Document>(sample.language, text);
       const uint64_t full_before = astfill::parsing::full_parses_on_this_thread();
+      const uint64_t all_before = astfill::parsing::parses_on_this_thread();
       auto with = given_tree.complete_inline(r, {}, progress);
       CHECK(astfill::parsing::full_parses_on_this_thread() == full_before);
+      // The syntax checks ran here, on copies of the tree reparsed incrementally.
+      CHECK(astfill::parsing::parses_on_this_thread() > all_before);
       CHECK(with.details.document_parses == 0);
       CHECK(without.details.document_parses == 1);  // once, where it used to be about five
       CHECK(with.details.raw == without.details.raw);

@@ -21,6 +21,7 @@
 #include "engine/generate.h"
 #include "engine/logprobs.h"
 #include "parsing/extract.h"
+#include "parsing/identifiers.h"
 
 namespace astfill::completion {
 namespace {
@@ -56,21 +57,23 @@ ApiSuggestionResult CompletionService::suggest_api(const ApiSuggestionRequest& r
   }
   const std::string& text = *request.document.text;
   size_t cursor = std::min(request.offset, text.size());
-  size_t start = cursor;
-  while (start > 0 && is_identifier_byte(static_cast<unsigned char>(text[start - 1]))) --start;
+  const std::string& lang = request.document.language_id;
+  size_t start = parsing::identifier_run_begin(lang, text, cursor);
   std::string typed = text.substr(start, cursor - start);
   std::string path = request.project.path.empty() ? request.document.uri : request.project.path;
-  const std::string& lang = request.document.language_id;
+  // The document's tree when the workspace brought one for this very text.
+  const parsing::Document* tree =
+      request.document.parsed && request.document.parsed->text() == text ? request.document.parsed.get() : nullptr;
 
   // Candidates, best known first, one per name.
   std::vector<index::Symbol> found;
   auto access = member_access_at_end(std::string_view(text).substr(0, cursor), lang);
   if (access) {
-    ReceiverContext rc{request.project.index.get(), request.project.root, path, lang, text, cursor};
+    ReceiverContext rc{request.project.index.get(), request.project.root, path, lang, text, cursor, tree};
     for (auto& s : member_symbols(rc, *access))
       if (starts_with_ci(s.name, typed)) found.push_back(std::move(s));
   } else if (!typed.empty()) {
-    auto current = parsing::extract_symbols(lang, text);
+    auto current = tree ? parsing::extract_symbols(*tree) : parsing::extract_symbols(lang, text);
     for (auto& d : current.definitions)
       if (d.name.starts_with(typed) && d.name != typed) {
         index::Symbol s;

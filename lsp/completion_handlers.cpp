@@ -35,19 +35,18 @@ Range range_of(const std::string& text, size_t begin, size_t end, PositionEncodi
 
 }  // namespace
 
-std::optional<LanguageServer::Located> LanguageServer::locate(const Request& req,
-                                                              const PositionRequestParams& p) {
+std::optional<LanguageServer::Located> LanguageServer::locate(const Reply& reply, const PositionRequestParams& p) {
   const std::string& uri = p.text_document.uri;
   auto doc = workspace_->document(uri);
   if (!doc) {
-    reply_error(req.id.value, ErrorCode::InvalidParams,
-                req.method + ": document " + uri + " is not open (send textDocument/didOpen first)");
+    reply.error(ErrorCode::InvalidParams,
+                reply.method() + ": document " + uri + " is not open (send textDocument/didOpen first)");
     return std::nullopt;
   }
   auto offset = offset_at(*doc->text, p.position, encoding_);
   if (!offset) {
-    reply_error(req.id.value, ErrorCode::InvalidParams,
-                req.method + ": position " + std::to_string(p.position.line) + ":" +
+    reply.error(ErrorCode::InvalidParams,
+                reply.method() + ": position " + std::to_string(p.position.line) + ":" +
                     std::to_string(p.position.character) + " is past the end of " + uri +
                     " (" + std::to_string(line_count(*doc->text)) + " lines)");
     return std::nullopt;
@@ -55,20 +54,18 @@ std::optional<LanguageServer::Located> LanguageServer::locate(const Request& req
   return Located{std::move(*doc), *offset};
 }
 
-void LanguageServer::on_inline_completion(const Request& req) {
-  auto p = decode_request<InlineCompletionParams>(req);
-  if (!p) return;
-  auto at = locate(req, *p);
+void LanguageServer::on_inline_completion(const InlineCompletionParams& p, const Reply& reply) {
+  auto at = locate(reply, p);
   if (!at) return;
-  const std::string& uri = p->text_document.uri;
+  const std::string& uri = p.text_document.uri;
   // Only the newest request for a document can still be shown.
   cancel_for_document(uri, CancelReason::Superseded, /*inline_only=*/true);
   auto task = workspace_->inline_completion(
-      at->doc, at->offset, p->trigger_kind == 1 ? completion::Trigger::Invoked : completion::Trigger::Automatic);
+      at->doc, at->offset, p.trigger_kind == 1 ? completion::Trigger::Invoked : completion::Trigger::Automatic);
   auto text = at->doc.text;
   auto latency = options_.simulated_latency;
   auto enc = encoding_;
-  run_async(req, RequestKind::InlineCompletion, uri, p->work_done_token, "astfill: inline completion",
+  reply.later(RequestKind::InlineCompletion, uri, p.work_done_token, "astfill: inline completion",
             [=](const CancellationToken& cancel, Progress& progress) -> Result {
               if (!wait_simulated(latency, cancel, progress)) return cancelled(cancel);
               auto result = task(cancel, progress);
@@ -87,17 +84,15 @@ void LanguageServer::on_inline_completion(const Request& req) {
             });
 }
 
-void LanguageServer::on_completion(const Request& req) {
-  auto p = decode_request<CompletionParams>(req);
-  if (!p) return;
-  auto at = locate(req, *p);
+void LanguageServer::on_completion(const CompletionParams& p, const Reply& reply) {
+  auto at = locate(reply, p);
   if (!at) return;
-  const std::string& uri = p->text_document.uri;
+  const std::string& uri = p.text_document.uri;
   auto task = workspace_->api_suggestions(at->doc, at->offset);
   auto text = at->doc.text;
   auto latency = options_.simulated_latency;
   auto enc = encoding_;
-  run_async(req, RequestKind::Completion, uri, p->work_done_token, "astfill: suggestions",
+  reply.later(RequestKind::Completion, uri, p.work_done_token, "astfill: suggestions",
             [=](const CancellationToken& cancel, Progress& progress) -> Result {
               if (!wait_simulated(latency, cancel, progress)) return cancelled(cancel);
               auto result = task(cancel, progress);
@@ -115,23 +110,23 @@ void LanguageServer::on_completion(const Request& req) {
             });
 }
 
-void LanguageServer::on_fill(const Request& req, const ExecuteCommandParams& params) {
+void LanguageServer::on_fill(const ExecuteCommandParams& params, const Reply& reply) {
   // arguments: [{textDocument: {uri}, position}] (TextDocumentPositionParams).
   PositionRequestParams p;
   Decoder d;
   if (params.arguments.size() != 1 || !from_json(params.arguments[0], p, "arguments[0]", d)) {
-    reply_error(req.id.value, ErrorCode::InvalidParams,
+    reply.error(ErrorCode::InvalidParams,
                 "astfill.fill: expected arguments [{textDocument: {uri}, position}]" +
                     (d.error().empty() ? std::string() : ": " + d.error()));
     return;
   }
-  auto at = locate(req, p);
+  auto at = locate(reply, p);
   if (!at) return;
   const std::string& uri = p.text_document.uri;
   auto task = workspace_->fill(at->doc, at->offset);
   auto text = at->doc.text;
   auto enc = encoding_;
-  run_async(req, RequestKind::Command, uri, params.work_done_token, "astfill: fill",
+  reply.later(RequestKind::Command, uri, params.work_done_token, "astfill: fill",
             [=](const CancellationToken& cancel, Progress& progress) -> Result {
               auto result = task(cancel, progress);
               if (cancel.cancelled()) return cancelled(cancel);

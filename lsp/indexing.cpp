@@ -89,23 +89,19 @@ void LanguageServer::send_request(std::string method, json::value params,
 
 // ---- Requests answered from the index -------------------------------------------------
 
-void LanguageServer::on_workspace_symbol(const Request& req) {
-  auto p = decode_request<WorkspaceSymbolParams>(req);
-  if (!p) return;
-  auto task = workspace_->symbols(p->query, encoding_);
-  run_async(req, RequestKind::Command, "", p->work_done_token, "Searching symbols",
+void LanguageServer::on_workspace_symbol(const WorkspaceSymbolParams& p, const Reply& reply) {
+  auto task = workspace_->symbols(p.query, encoding_);
+  reply.later(RequestKind::Command, "", p.work_done_token, "Searching symbols",
             [task](const CancellationToken& cancel, Progress& progress) -> Result {
               return to_json(task(cancel, progress));
             });
 }
 
-void LanguageServer::on_definition(const Request& req) {
-  auto p = decode_request<PositionRequestParams>(req);
-  if (!p) return;
-  auto at = locate(req, *p);
+void LanguageServer::on_definition(const PositionRequestParams& p, const Reply& reply) {
+  auto at = locate(reply, p);
   if (!at) return;
   auto task = workspace_->definitions(at->doc, at->offset, encoding_);
-  run_async(req, RequestKind::Command, p->text_document.uri, p->work_done_token, "Finding definitions",
+  reply.later(RequestKind::Command, p.text_document.uri, p.work_done_token, "Finding definitions",
             [task](const CancellationToken& cancel, Progress& progress) -> Result {
               return to_json(task(cancel, progress));
             });

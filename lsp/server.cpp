@@ -175,11 +175,11 @@ void LanguageServer::handle_request(Request req) {
     return;
   }
   if (req.method == "shutdown") return on_shutdown(req);
-  if (req.method == "textDocument/inlineCompletion") return on_inline_completion(req);
-  if (req.method == "textDocument/completion") return on_completion(req);
-  if (req.method == "workspace/executeCommand") return on_execute_command(req);
-  if (req.method == "workspace/symbol") return on_workspace_symbol(req);
-  if (req.method == "textDocument/definition") return on_definition(req);
+  if (req.method == "textDocument/inlineCompletion") return handle(req, &LanguageServer::on_inline_completion);
+  if (req.method == "textDocument/completion") return handle(req, &LanguageServer::on_completion);
+  if (req.method == "workspace/executeCommand") return handle(req, &LanguageServer::on_execute_command);
+  if (req.method == "workspace/symbol") return handle(req, &LanguageServer::on_workspace_symbol);
+  if (req.method == "textDocument/definition") return handle(req, &LanguageServer::on_definition);
   reply_error(req.id.value, ErrorCode::MethodNotFound, "unknown method '" + req.method + "'");
 }
 
@@ -325,6 +325,17 @@ void LanguageServer::on_cancel_request(const json::value& params) {
 }
 
 // ---- Requests in flight ---------------------------------------------------------
+
+void LanguageServer::Reply::operator()(json::value result) const { server_.reply(req_.id, std::move(result)); }
+
+void LanguageServer::Reply::error(ErrorCode code, std::string message) const {
+  server_.reply_error(req_.id.value, code, std::move(message));
+}
+
+void LanguageServer::Reply::later(RequestKind kind, std::string uri, std::optional<IntOrString> progress_token,
+                                  std::string title, Work work) const {
+  server_.run_async(req_, kind, std::move(uri), std::move(progress_token), std::move(title), std::move(work));
+}
 
 void LanguageServer::run_async(const Request& req, RequestKind kind, std::string uri,
                                std::optional<IntOrString> progress_token, std::string title,

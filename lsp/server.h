@@ -96,6 +96,28 @@ class LanguageServer : public std::enable_shared_from_this<LanguageServer> {
   // Runs on a worker; may report progress; returns the result or an error.
   using Work = std::function<Result(const CancellationToken&, Progress&)>;
 
+  // The answer to one request. A handler answers through it exactly once:
+  // now (a result or an error), or later, from work run on a worker.
+  class Reply {
+   public:
+    void operator()(json::value result) const;
+    void error(ErrorCode code, std::string message) const;
+    // Runs `work` on a worker, with cancellation and work-done progress; its
+    // result (or error) answers the request.
+    void later(RequestKind kind, std::string uri, std::optional<IntOrString> progress_token, std::string title,
+               Work work) const;
+    const std::string& method() const { return req_.method; }
+
+   private:
+    friend class LanguageServer;
+    Reply(LanguageServer& server, const Request& req) : server_(server), req_(req) {}
+    LanguageServer& server_;
+    const Request& req_;
+  };
+  // Decodes the params (or answers InvalidParams) and calls the handler.
+  template <typename P>
+  void handle(const Request& req, void (LanguageServer::*handler)(const P&, const Reply&));
+
   void handle_request(Request req);
   void handle_notification(Notification note);
   void handle_response(Response resp);
@@ -114,7 +136,7 @@ class LanguageServer : public std::enable_shared_from_this<LanguageServer> {
   void on_did_change_workspace_folders(const json::value& params);
   void on_did_change_configuration(const json::value& params);
   void on_did_change_watched_files(const json::value& params);
-  void on_execute_command(const Request& req);
+  void on_execute_command(const ExecuteCommandParams& p, const Reply& reply);
   StatusReport status() const;
   // Completion (lsp/completion_handlers.cpp).
   struct Located {
@@ -123,10 +145,10 @@ class LanguageServer : public std::enable_shared_from_this<LanguageServer> {
   };
   // The open document and byte offset a position request names, or an
   // InvalidParams answer and nullopt.
-  std::optional<Located> locate(const Request& req, const PositionRequestParams& p);
-  void on_completion(const Request& req);
-  void on_inline_completion(const Request& req);
-  void on_fill(const Request& req, const ExecuteCommandParams& params);
+  std::optional<Located> locate(const Reply& reply, const PositionRequestParams& p);
+  void on_completion(const CompletionParams& p, const Reply& reply);
+  void on_inline_completion(const InlineCompletionParams& p, const Reply& reply);
+  void on_fill(const ExecuteCommandParams& params, const Reply& reply);
 
   // The project index (lsp/indexing.cpp): the folders' $/progress, the file
   // watcher's registration, and the two requests answered from the index.
@@ -139,8 +161,8 @@ class LanguageServer : public std::enable_shared_from_this<LanguageServer> {
   void begin_folder_progress(uint64_t id);
   void end_folder_progress(FolderProgress& p, const std::string& message);
   void register_file_watcher();
-  void on_workspace_symbol(const Request& req);
-  void on_definition(const Request& req);
+  void on_workspace_symbol(const WorkspaceSymbolParams& p, const Reply& reply);
+  void on_definition(const PositionRequestParams& p, const Reply& reply);
   // A request to the client; `on_answer` runs on the loop thread when the
   // response comes.
   void send_request(std::string method, json::value params, std::function<void(const Response&)> on_answer);
@@ -198,6 +220,13 @@ std::optional<P> LanguageServer::decode_request(const Request& req) {
     return std::nullopt;
   }
   return p;
+}
+
+template <typename P>
+void LanguageServer::handle(const Request& req, void (LanguageServer::*handler)(const P&, const Reply&)) {
+  auto p = decode_request<P>(req);
+  if (!p) return;
+  (this->*handler)(*p, Reply(*this, req));
 }
 
 template <typename P>

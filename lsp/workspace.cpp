@@ -51,16 +51,11 @@ StatusReport LanguageServer::status() const {
                       workers_.threads(), watched_file_events_, workspace_->status()};
 }
 
-void LanguageServer::on_execute_command(const Request& req) {
-  auto p = decode_request<ExecuteCommandParams>(req);
-  if (!p) return;
-  if (p->command == "astfill.status") {
-    reply(req.id, to_json(status()));
-    return;
-  }
-  if (p->command == "astfill.fill") return on_fill(req, *p);
-  reply_error(req.id.value, ErrorCode::InvalidParams,
-              "workspace/executeCommand: unknown command '" + p->command +
+void LanguageServer::on_execute_command(const ExecuteCommandParams& p, const Reply& reply) {
+  if (p.command == "astfill.status") return reply(to_json(status()));
+  if (p.command == "astfill.fill") return on_fill(p, reply);
+  reply.error(ErrorCode::InvalidParams,
+              "workspace/executeCommand: unknown command '" + p.command +
                   "' (this server provides: astfill.status, astfill.fill)");
 }
 

@@ -115,7 +115,7 @@ int run_generate(const std::vector<std::string>& args) {
                   stats.prompt_tokens, stats.prefill_seconds > 0 ? stats.prompt_tokens / stats.prefill_seconds : 0.0,
                   stats.generated_tokens,
                   stats.decode_seconds > 0 && stats.generated_tokens > 1 ? (stats.generated_tokens - 1) / stats.decode_seconds : 0.0,
-                  load_s, mo.load.weights == WeightMode::Int8 ? "int8" : "f32", engine_threads(),
+                  load_s, mo.load.weights == WeightMode::Int8 ? "int8" : "f32", model->threads(),
                   session.kv_bytes() / 1048576.0);
     } else {
       std::printf("\n");

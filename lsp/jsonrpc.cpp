@@ -46,16 +46,99 @@ std::string valid_utf8(std::string body) {
 
 std::string RequestId::key() const {
   if (value.is_string()) return "s:" + std::string(value.get_string());
-  // 7, 7u and 7.0 name the same request.
+  // 7, 7u and 7.0 name the same request; 1e300, -1e300 and 2^64 (a double:
+  // past uint64) name three others.
   if (value.is_int64()) return "n:" + std::to_string(value.get_int64());
   if (value.is_uint64()) return "n:" + std::to_string(value.get_uint64());
-  if (value.is_double()) return "n:" + std::to_string(static_cast<int64_t>(value.get_double()));
+  if (value.is_double()) {
+    double d = value.get_double();
+    if (std::isfinite(d) && d == std::floor(d)) {
+      if (d >= -9223372036854775808.0 && d < 9223372036854775808.0)
+        return "n:" + std::to_string(static_cast<int64_t>(d));
+      if (d >= 0 && d < 18446744073709551616.0) return "n:" + std::to_string(static_cast<uint64_t>(d));
+    }
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "%.17g", d);
+    return std::string("d:") + buf;
+  }
   return "?:" + json::serialize(value);
+}
+
+namespace {
+Incoming classify_json(std::string_view body);
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+// The code unit of the backslash-u-XXXX escape at `at` (pointing at the backslash), or -1.
+int escaped_unit(const std::string& s, size_t at) {
+  if (at + 6 > s.size() || s[at] != '\\' || s[at + 1] != 'u') return -1;
+  int unit = 0;
+  for (size_t i = at + 2; i < at + 6; ++i) {
+    int h = hex_digit(s[i]);
+    if (h < 0) return -1;
+    unit = unit * 16 + h;
+  }
+  return unit;
+}
+}  // namespace
+
+size_t repair_unpaired_surrogates(std::string& body) {
+  size_t repaired = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < body.size(); ++i) {
+    char c = body[i];
+    if (!in_string) {
+      if (c == '"') in_string = true;
+      continue;
+    }
+    if (c == '"') {
+      in_string = false;
+      continue;
+    }
+    if (c != '\\') continue;
+    int unit = escaped_unit(body, i);
+    if (unit < 0) {
+      ++i;  // another escape: skip the escaped character
+      continue;
+    }
+    bool high = unit >= 0xD800 && unit <= 0xDBFF, low = unit >= 0xDC00 && unit <= 0xDFFF;
+    if (high) {
+      int next = escaped_unit(body, i + 6);
+      if (next >= 0xDC00 && next <= 0xDFFF) {  // a proper pair
+        i += 11;
+        continue;
+      }
+    }
+    if (high || low) {
+      body.replace(i, 6, "\\ufffd");
+      ++repaired;
+    }
+    i += 5;
+  }
+  return repaired;
+}
+
+Incoming classify(std::string_view body, size_t* repaired) {
+  if (repaired) *repaired = 0;
+  // Only a body that holds a surrogate escape at all is copied and scanned.
+  if (body.find("\\u") != std::string_view::npos) {
+    std::string copy(body);
+    if (size_t n = repair_unpaired_surrogates(copy)) {
+      if (repaired) *repaired = n;
+      return classify_json(copy);
+    }
+  }
+  return classify_json(body);
 }
 
 std::string RequestId::to_string() const { return json::serialize(value); }
 
-Incoming classify(std::string_view body) {
+namespace {
+Incoming classify_json(std::string_view body) {
   json::parse_options opts;
   opts.allow_invalid_utf8 = true;  // documents with bad bytes are repaired later, not dropped
   opts.max_depth = 256;
@@ -125,6 +208,8 @@ Incoming classify(std::string_view body) {
                    "message has neither 'method' (request or notification) nor 'result'/'error' (response)",
                    id);
 }
+
+}  // namespace
 
 std::string serialize_result(const RequestId& id, const json::value& result) {
   json::object o;

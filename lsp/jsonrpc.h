@@ -67,7 +67,15 @@ struct Malformed {
 
 using Incoming = std::variant<Request, Notification, Response, Malformed>;
 
-Incoming classify(std::string_view body);
+// `repaired`, when given, receives how many unpaired UTF-16 surrogate escapes
+// (backslash-u-D800 without its partner) the body had: they cannot be text, and
+// rather than refusing the whole message (a document would never open), each
+// is read as U+FFFD, as invalid UTF-8 is; the caller reports it.
+Incoming classify(std::string_view body, size_t* repaired = nullptr);
+
+// Replaces every unpaired surrogate escape in the JSON text's strings by
+// the escape of U+FFFD (the same length), returning how many there were.
+size_t repair_unpaired_surrogates(std::string& body);
 
 std::string serialize_result(const RequestId& id, const json::value& result);
 std::string serialize_error(const json::value& id, const RpcError& error);

@@ -93,7 +93,15 @@ LanguageServer::~LanguageServer() = default;
 
 void LanguageServer::on_message(std::string_view body) {
   if (closed_) return;
-  Incoming msg = classify(body);
+  size_t repaired = 0;
+  Incoming msg = classify(body, &repaired);
+  if (repaired) {
+    std::string what = std::get_if<Request>(&msg)        ? std::get<Request>(msg).method
+                       : std::get_if<Notification>(&msg) ? std::get<Notification>(msg).method
+                                                         : std::string("a message");
+    tell(MessageType::Warning, what + ": " + std::to_string(repaired) + " unpaired UTF-16 surrogate escape" +
+                                   (repaired == 1 ? "" : "s") + " in the message replaced with U+FFFD");
+  }
   if (auto* m = std::get_if<Malformed>(&msg)) {
     log::warn(options_.peer, ": ", m->error.message);
     reply_error(m->id, m->error.code, m->error.message);

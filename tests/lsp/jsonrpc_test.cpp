@@ -69,6 +69,41 @@ TEST_CASE("request ids that name the same number share a key", "[jsonrpc]") {
   CHECK(a.key() != s.key());
 }
 
+TEST_CASE("request ids that name different numbers have different keys", "[jsonrpc]") {
+  auto key = [](std::string_view id) {
+    return as<Request>(classify(std::string(R"({"jsonrpc":"2.0","method":"m","id":)") + std::string(id) + "}"))
+        .id.key();
+  };
+  std::vector<std::string> keys{key("1e300"), key("-1e300"), key("18446744073709551616"),
+                                key("18446744073709551615"), key("9223372036854775807"), key("-9223372036854775808"),
+                                key("1")};
+  for (size_t i = 0; i < keys.size(); ++i)
+    for (size_t j = i + 1; j < keys.size(); ++j) CHECK(keys[i] != keys[j]);
+  CHECK(key("1e0") == key("1"));
+  CHECK(key("18446744073709551615") == RequestId{boost::json::value(uint64_t{18446744073709551615ull})}.key());
+}
+
+TEST_CASE("an unpaired surrogate escape is read as U+FFFD, and counted", "[jsonrpc]") {
+  size_t repaired = 9;
+  auto n = as<Notification>(classify(
+      R"({"jsonrpc":"2.0","method":"textDocument/didOpen","params":{"text":"a\ud800b\udc00c\ud83d\ude00d"}})",
+      &repaired));
+  CHECK(repaired == 2);
+  // a, U+FFFD, b, U+FFFD, c, the pair (one emoji), d
+  CHECK(std::string(n.params.as_object().at("text").as_string()) == "a\xef\xbf\xbd" "b\xef\xbf\xbd" "c\xf0\x9f\x98\x80" "d");
+
+  // An escaped backslash followed by "ud800" is text, not an escape; keys
+  // and strings elsewhere are left alone.
+  std::string body = R"({"jsonrpc":"2.0","method":"m","params":{"t":"\\ud800","\ud800":1}})";
+  repaired = 9;
+  auto m = as<Notification>(classify(body, &repaired));
+  CHECK(repaired == 1);  // the key's
+  CHECK(std::string(m.params.as_object().at("t").as_string()) == "\\ud800");
+  // Nothing to repair: nothing counted.
+  classify(R"({"jsonrpc":"2.0","method":"m","params":{"t":"\u00e9"}})", &repaired);
+  CHECK(repaired == 0);
+}
+
 TEST_CASE("outgoing messages serialise as JSON-RPC 2.0", "[jsonrpc]") {
   CHECK(serialize_result(RequestId{boost::json::value(3)}, nullptr) ==
         R"({"jsonrpc":"2.0","id":3,"result":null})");

@@ -353,3 +353,19 @@ TEST_CASE("a token-protected session must authenticate in initialize", "[server]
   CHECK(ok.contains("result"));
   CHECK_FALSE(right.closed);
 }
+
+TEST_CASE("a didOpen whose text holds a lone surrogate escape opens the document, with a warning", "[server]") {
+  Harness h;
+  h.initialize();
+  h.server->on_message(
+      R"({"jsonrpc":"2.0","method":"textDocument/didOpen","params":{"textDocument":{"uri":"file:///s.py",)"
+      R"("languageId":"python","version":1,"text":"a\ud800b"}}})");
+  auto logs = h.notifications("window/logMessage");
+  REQUIRE(logs.size() == 1);
+  CHECK(logs[0].at("params").at("type").as_int64() == 2);
+  CHECK(std::string(logs[0].at("params").at("message").as_string()).find("surrogate") != std::string::npos);
+  auto status = h.request(1, "workspace/executeCommand", json::object{{"command", "astfill.status"}});
+  auto& docs = status.at("result").at("documents").as_array();
+  REQUIRE(docs.size() == 1);
+  CHECK(docs.at(0).at("bytes").as_int64() == 5);  // a, U+FFFD (3 bytes), b
+}

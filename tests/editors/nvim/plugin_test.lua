@@ -231,6 +231,46 @@ step(":checkhealth astfill reports no errors", function()
   assert(report:find("model " .. model .. ": ready", 1, true), "no model line in:\n" .. report)
 end)
 
+step("a suggestion asked for while the daemon initialises is asked for again once it can answer", function()
+  local daemon = require("astfill.daemon")
+  local real = daemon.client
+  local early = 0
+  -- The first three times the plugin looks, the daemon is still initialising.
+  daemon.client = function(bufnr)
+    local c = real(bufnr)
+    if c and early < 3 then
+      early = early + 1
+      return setmetatable({ initialized = false }, { __index = c })
+    end
+    return c
+  end
+  local ok, shown = pcall(type_and_wait)
+  daemon.client = real
+  assert(ok, shown)
+  eq(3, early, "the plugin found the daemon initialising three times")
+  assert(type(shown) == "string" and #shown > 0, "no suggestion once the daemon could answer")
+  vim.api.nvim_input("<Esc>")
+  wait_for("normal mode", function() return vim.api.nvim_get_mode().mode == "n" end)
+end)
+
+step(":checkhealth astfill does not hang on a binary that never answers", function()
+  local config = require("astfill.config")
+  local hang = dir .. "/hang.sh"
+  write(hang, "#!/bin/sh\nsleep 30\n")
+  vim.fn.setfperm(hang, "rwxr-xr-x")
+  local saved = config.options.binary
+  config.options.binary = hang
+  local t0 = uv.hrtime()
+  local ok, err = pcall(vim.cmd, "checkhealth astfill")
+  config.options.binary = saved
+  local ms = (uv.hrtime() - t0) / 1e6
+  assert(ok, err)
+  local report = table.concat(vim.api.nvim_buf_get_lines(0, 0, -1, false), "\n")
+  vim.cmd("tabclose")
+  assert(ms < 10000, ("checkhealth took %d ms"):format(ms))
+  assert(report:find("did not answer within", 1, true), "no timeout reported in:\n" .. report)
+end)
+
 step(":AstfillFill applies the daemon's edit", function()
   vim.cmd("edit " .. root .. "/pkg/util.py")
   wait_for("the daemon for util.py", function() return require("astfill.daemon").client(0) end)

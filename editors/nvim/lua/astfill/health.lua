@@ -5,6 +5,25 @@ local daemon = require("astfill.daemon")
 
 local M = {}
 
+-- A hung binary must not freeze the editor: `binary --version` gets this long.
+local VERSION_TIMEOUT_MS = 3000
+
+---Runs `cmd`, waiting at most `ms`; returns the exit status and output, or nil and why.
+---@return integer|nil status, string output_or_reason
+local function _run(cmd, ms)
+  local out = {}
+  local collect = function(_, data) vim.list_extend(out, data or {}) end
+  local ok, job = pcall(vim.fn.jobstart, cmd,
+    { stdout_buffered = true, stderr_buffered = true, on_stdout = collect, on_stderr = collect })
+  if not ok or job <= 0 then return nil, "could not be started" end
+  local status = vim.fn.jobwait({ job }, ms)[1]
+  if status == -1 then
+    vim.fn.jobstop(job)
+    return nil, "did not answer within " .. ms .. " ms"
+  end
+  return status, vim.trim(table.concat(out, "\n"))
+end
+
 function M.check()
   local h = compat.health()
   h.start("astfill")
@@ -17,11 +36,13 @@ function M.check()
   if vim.fn.executable(bin) ~= 1 then
     h.error("the daemon '" .. bin .. "' is not executable", { "set binary = '/path/to/astfill' in setup{}" })
   else
-    local out = vim.fn.system({ bin, "--version" })
-    if vim.v.shell_error ~= 0 then
-      h.error("'" .. bin .. " --version' failed: " .. vim.trim(out))
+    local status, out = _run({ bin, "--version" }, VERSION_TIMEOUT_MS)
+    if status == nil then
+      h.error("'" .. bin .. " --version' " .. out)
+    elseif status ~= 0 then
+      h.error("'" .. bin .. " --version' failed: " .. out)
     else
-      h.ok(vim.trim(out) .. " (" .. vim.fn.exepath(bin) .. ")")
+      h.ok(out .. " (" .. vim.fn.exepath(bin) .. ")")
     end
   end
 

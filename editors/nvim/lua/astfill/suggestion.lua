@@ -17,6 +17,8 @@ M.enabled = true
 
 ---@class AstfillState
 ---@field timer userdata|nil
+---@field retry userdata|nil   asks again while the daemon initialises
+---@field waits integer|nil   how many times it has asked again
 ---@field request table|nil    {client, id, tick, row, col}
 ---@field items AstfillItem[]|nil
 ---@field index integer
@@ -25,6 +27,10 @@ M.enabled = true
 
 ---@type table<integer, AstfillState>
 local states = {}
+
+-- While the daemon initialises, a request is retried this often, this many times.
+local INIT_WAIT_MS = 50
+local MAX_INIT_WAITS = 200
 
 local function _log_error(what, err)
   vim.notify("astfill: " .. what .. ": " .. tostring(err), vim.log.levels.ERROR)
@@ -84,6 +90,7 @@ local function _cancel(bufnr)
   local st = states[bufnr]
   if not st then return end
   if st.timer then st.timer:stop() end
+  if st.retry then st.retry:stop() end
   if st.request then
     pcall(compat.cancel_request, st.request.client, st.request.id)
     st.request = nil
@@ -163,7 +170,22 @@ local function _request(bufnr, trigger_kind)
   local st = states[bufnr]
   if not st or not M.enabled or bufnr ~= vim.api.nvim_get_current_buf() or not _in_insert_mode() then return end
   local client = daemon.client(bufnr)
-  if not client or not client.initialized then return end
+  if not client then return end
+  if not client.initialized then
+    -- The daemon is still starting: ask again once it can answer, rather
+    -- than dropping what was typed before (bounded: a daemon that never
+    -- starts is reported by its own error, not retried forever).
+    st.waits = (st.waits or 0) + 1
+    if st.waits <= MAX_INIT_WAITS then
+      st.retry = st.retry or vim.loop.new_timer()
+      st.retry:start(INIT_WAIT_MS, 0, vim.schedule_wrap(function()
+        local ok, e = pcall(_request, bufnr, trigger_kind)
+        if not ok then _log_error("requesting a suggestion", e) end
+      end))
+    end
+    return
+  end
+  st.waits = 0
   _cancel(bufnr)
   local row, col = _cursor()
   local line = vim.api.nvim_buf_get_lines(bufnr, row, row + 1, false)[1] or ""
@@ -382,6 +404,7 @@ function M.detach(bufnr)
   if not st then return end
   _cancel(bufnr)
   if st.timer then st.timer:close() end
+  if st.retry then st.retry:close() end
   states[bufnr] = nil
   pcall(vim.api.nvim_del_augroup_by_name, "astfill_buffer_" .. bufnr)
   ghost.clear(bufnr)

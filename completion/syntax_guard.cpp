@@ -277,8 +277,10 @@ bool has_new_errors(const Document& with, const std::vector<ErrorMark>& before, 
 }  // namespace
 
 size_t count_syntax_errors(const Document& doc) {
+  size_t layout = 0;
+  if (doc.language() && doc.language()->id == "python") layout = parsing::python_layout_errors(doc.text()).size();
   return error_marks(doc.root()).size() +
-         doc.reserved_words_as_names(0, static_cast<uint32_t>(doc.text().size()) + 1);
+         doc.reserved_words_as_names(0, static_cast<uint32_t>(doc.text().size()) + 1) + layout;
 }
 
 namespace {
@@ -311,6 +313,10 @@ SyntaxGuard::SyntaxGuard(std::string_view language_id, std::string prefix, std::
       document_(prefix_of(*whole_, static_cast<uint32_t>(prefix_.size()), parsing::ParseLimits{cancel})),
       cancel_(cancel) {
   if (!supported()) return;
+  if (document_.language()->id == "python") {
+    layout_.emplace();
+    layout_->feed(prefix_);
+  }
   const auto cursor = static_cast<uint32_t>(prefix_.size());
   enclosing_ = enclosing_brackets(document_, cursor);
   strict_enclosing_ = whole_->status() == ParseStatus::Parsed && !whole_->has_syntax_errors();
@@ -392,11 +398,25 @@ bool SyntaxGuard::append(Document& doc, std::string_view piece, std::optional<si
   return true;
 }
 
+bool SyntaxGuard::breaks_layout(std::string_view piece) const {
+  if (!layout_) return false;
+  parsing::PythonLayout trial = *layout_;
+  trial.feed(piece);
+  return trial.issues().size() > layout_->issues().size();
+}
+
 bool SyntaxGuard::viable(std::string_view piece) {
   if (!supported() || piece.empty() || cancel_.cancelled()) return true;
+  auto start = std::chrono::steady_clock::now();
+  if (breaks_layout(piece)) {
+    ++stats_.checks;
+    ++stats_.rejections;
+    ++stats_.layout_rejections;
+    stats_.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return false;
+  }
   std::string tail = pending_ + std::string(piece);
   if (ends_mid_character(tail)) return true;
-  auto start = std::chrono::steady_clock::now();
   bool ok = check(tail, &checked_probe_);
   checked_ = tail;
   ++stats_.checks;
@@ -484,6 +504,7 @@ bool SyntaxGuard::clean(const Document& doc, uint32_t frontier, uint32_t end) {
 }
 
 void SyntaxGuard::accept(std::string_view piece) {
+  if (layout_) layout_->feed(piece);
   completion_ += piece;
   boundaries_.push_back(completion_.size());
   pending_ += piece;

@@ -44,6 +44,15 @@
 //    its closer in the tail); candidates are tried under that one first
 //    (under none first when they may close it), then under the last probe
 //    needed and those whose openers the completion wrote;
+//  - Python: the candidate makes a layout issue as CPython sees it
+//    (parsing/python_layout.h; tree-sitter-python accepts these): a line
+//    indented deeper than its block after a line that opens none, a dedent to
+//    a column no enclosing block has, a block without a statement (a line
+//    after `:` that is not deeper: a body of only comments, or none), tabs and
+//    spaces that order a line differently. A line is judged at its first
+//    significant byte (its indentation is final then); only issues in the
+//    completion's bytes count (the prefix may be broken already). The scanner
+//    keeps its state after the accepted text, so a check reads the piece only;
 //  - and the candidate does not end with a word that may still grow into a
 //    keyword or a number (`fo` of `for`, `1.5e` of `1.5e3`): such a word is
 //    judged when it is finished, the text before it now.
@@ -72,6 +81,7 @@
 #include <vector>
 
 #include "parsing/document.h"
+#include "parsing/python_layout.h"
 #include "support/cancel.h"
 
 namespace astfill::completion {
@@ -98,6 +108,7 @@ struct SyntaxGuardStats {
   size_t base_parses = 0; // calls that needed errors_introduced's second parse
   size_t probes = 0;      // parses under another string hypothesis than the accepted text's
   size_t keyword_parses = 0;  // calls that parsed again without an unfinished word
+  size_t layout_rejections = 0;  // of the rejections, those by Python's layout rules
   double seconds = 0;     // time spent in viable()
 };
 
@@ -173,6 +184,8 @@ class SyntaxGuard {
   // `end`: where the completion ends in `doc` (a word ending there may grow).
   bool clean(const parsing::Document& doc, uint32_t frontier, uint32_t end);
   parsing::ParseLimits limits() const;
+  // Python: whether appending `piece` makes a layout issue (parsing/python_layout.h).
+  bool breaks_layout(std::string_view piece) const;
 
   std::string prefix_, suffix_, completion_;
   std::string pending_;       // accepted bytes of an incomplete UTF-8 character, not yet parsed
@@ -190,6 +203,8 @@ class SyntaxGuard {
   std::vector<size_t> boundaries_;      // completion sizes after each accept()
   CancellationToken cancel_;
   SyntaxGuardStats stats_;
+  // Python: the layout scanner after the prefix and every accepted byte.
+  std::optional<parsing::PythonLayout> layout_;
 };
 
 // The number of syntax errors in a document: outermost ERROR nodes, MISSING

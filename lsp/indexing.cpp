@@ -91,7 +91,7 @@ void LanguageServer::send_request(std::string method, json::value params,
 
 void LanguageServer::on_workspace_symbol(const WorkspaceSymbolParams& p, const Reply& reply) {
   auto task = workspace_->symbols(p.query, encoding_);
-  reply.later(RequestKind::Command, "", p.work_done_token, "Searching symbols",
+  reply.later(RequestKind::IndexQuestion, "", p.work_done_token, "Searching symbols",
             [task](const CancellationToken& cancel, Progress& progress) -> Result {
               return to_json(task(cancel, progress));
             });
@@ -101,7 +101,7 @@ void LanguageServer::on_definition(const PositionRequestParams& p, const Reply& 
   auto at = locate(reply, p);
   if (!at) return;
   auto task = workspace_->definitions(at->doc, at->offset, encoding_);
-  reply.later(RequestKind::Command, p.text_document.uri, p.work_done_token, "Finding definitions",
+  reply.later(RequestKind::IndexQuestion, p.text_document.uri, p.work_done_token, "Finding definitions",
             [task](const CancellationToken& cancel, Progress& progress) -> Result {
               return to_json(task(cancel, progress));
             });

@@ -2,9 +2,11 @@
 
 namespace astfill::lsp {
 
-WorkerPool::WorkerPool(unsigned threads) {
-  threads_.reserve(threads);
-  for (unsigned i = 0; i < threads; ++i) threads_.emplace_back([this] { run(); });
+WorkerPool::WorkerPool(unsigned threads) : compute_threads_(threads) {
+  if (threads == 0) return;  // zero-thread mode: jobs run inline
+  threads_.reserve(threads + 1);
+  for (unsigned i = 0; i < threads; ++i) threads_.emplace_back([this] { run(Lane::Compute); });
+  threads_.emplace_back([this] { run(Lane::Quick); });
 }
 
 WorkerPool::~WorkerPool() {
@@ -12,38 +14,40 @@ WorkerPool::~WorkerPool() {
     std::lock_guard lock(mu_);
     stopping_ = true;
   }
-  cv_.notify_all();
+  for (auto& cv : cv_) cv.notify_all();
   for (auto& t : threads_) t.join();
 }
 
-void WorkerPool::submit(std::function<void()> job) {
+void WorkerPool::submit(std::function<void()> job, Lane lane) {
   if (threads_.empty()) {
     job();
     return;
   }
+  auto i = static_cast<size_t>(lane);
   {
     std::lock_guard lock(mu_);
-    jobs_.push_back(std::move(job));
+    jobs_[i].push_back(std::move(job));
   }
-  cv_.notify_one();
+  cv_[i].notify_one();
 }
 
 size_t WorkerPool::queued() const {
   std::lock_guard lock(mu_);
-  return jobs_.size();
+  return jobs_[0].size() + jobs_[1].size();
 }
 
-void WorkerPool::run() {
+void WorkerPool::run(Lane lane) {
+  auto i = static_cast<size_t>(lane);
   for (;;) {
     std::function<void()> job;
     {
       std::unique_lock lock(mu_);
-      cv_.wait(lock, [&] { return stopping_ || !jobs_.empty(); });
+      cv_[i].wait(lock, [&] { return stopping_ || !jobs_[i].empty(); });
       // Jobs still queued at shutdown run anyway: each sees its cancelled token
       // and returns at once, and its owner learns it is done.
-      if (jobs_.empty()) return;
-      job = std::move(jobs_.front());
-      jobs_.pop_front();
+      if (jobs_[i].empty()) return;
+      job = std::move(jobs_[i].front());
+      jobs_[i].pop_front();
     }
     job();
   }

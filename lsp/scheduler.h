@@ -20,6 +20,9 @@
 // only the newest answer can still be shown, so older ones are dropped before
 // they cost a model call.
 //
+// Lanes. Questions that need no model run in a lane of their own (Lane::Quick),
+// so an index question is answered in milliseconds whatever the model is doing.
+//
 // Zero-thread mode (threads == 0) runs each job inline when submitted; unit
 // tests use it to be deterministic.
 #pragma once
@@ -42,7 +45,14 @@ class LoopPoster {
   virtual void post(std::function<void()> fn) = 0;
 };
 
-// A FIFO of jobs served by a fixed set of threads.
+// Which queue a job waits in. Questions that need no model (workspace/symbol,
+// textDocument/definition: the index answers them in milliseconds) must never
+// wait behind a completion that holds the model for a second: they have a
+// queue and a thread of their own.
+enum class Lane { Compute, Quick };
+
+// Two FIFOs of jobs: the compute lane served by `threads` threads (the model's
+// work, opening indexes, loading models), the quick lane by one more thread.
 class WorkerPool {
  public:
   explicit WorkerPool(unsigned threads);
@@ -50,17 +60,19 @@ class WorkerPool {
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;
 
-  void submit(std::function<void()> job);
-  unsigned threads() const { return static_cast<unsigned>(threads_.size()); }
+  void submit(std::function<void()> job, Lane lane = Lane::Compute);
+  // Threads of the compute lane.
+  unsigned threads() const { return compute_threads_; }
   size_t queued() const;
 
  private:
-  void run();
+  void run(Lane lane);
 
   mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::function<void()>> jobs_;
+  std::condition_variable cv_[2];
+  std::deque<std::function<void()>> jobs_[2];
   bool stopping_ = false;
+  unsigned compute_threads_ = 0;
   std::vector<std::thread> threads_;
 };
 

@@ -363,6 +363,7 @@ void LanguageServer::run_async(const Request& req, RequestKind kind, std::string
   CancellationToken token = f.cancel.token();
   std::weak_ptr<LanguageServer> weak = weak_from_this();
   LoopPoster& loop = loop_;
+  Lane lane = kind == RequestKind::IndexQuestion ? Lane::Quick : Lane::Compute;
   workers_.submit([weak, key, token, work = std::move(work), &loop] {
     Result result = RpcError{code_for(token.reason()), to_string(token.reason()), std::nullopt};
     if (!token.cancelled()) {
@@ -379,7 +380,7 @@ void LanguageServer::run_async(const Request& req, RequestKind kind, std::string
     loop.post([weak, key, result = std::move(result)]() mutable {
       if (auto self = weak.lock()) self->finish(key, std::move(result));
     });
-  });
+  }, lane);
 }
 
 void LanguageServer::progress(const std::string& key, std::optional<uint32_t> pct,

@@ -38,8 +38,8 @@ const uriOf = (root, rel) => pathToFileURL(path.join(root, rel)).href;
 
 // Starts the daemon on `root` as a client with work-done progress and dynamic
 // file watching; answers the server's requests; resolves once initialized.
-async function serve(t, root, { cacheDir } = {}) {
-  const proc = await spawnDaemon(['serve', '--index-threads', '2'], { cacheDir });
+async function serve(t, root, { cacheDir, args = [] } = {}) {
+  const proc = await spawnDaemon(['serve', '--index-threads', '2', ...args], { cacheDir });
   const client = stdioClient(proc);
   const serverRequests = [];
   client.conn.onRequest('window/workDoneProgress/create', (params) => {
@@ -204,6 +204,30 @@ describe('project index over LSP', () => {
     });
     await eventually(() => query('brand_new_function'), (r) => r.length === 1, 'the new file to be indexed');
     await eventually(() => query('formatName'), (r) => r.length === 0, 'the deleted file to leave the index');
+  });
+
+  test('index questions are answered while a completion holds the worker', async (t) => {
+    // Each completion takes 3 s of the only worker; the index's answers come
+    // from a lane of their own and must not wait behind it.
+    const latency = 3000;
+    const root = writeProject();
+    const { client } = await serve(t, root, { args: ['--workers', '1', '--simulate-latency-ms', String(latency)] });
+    await indexingDone(client);
+    const main = uriOf(root, 'pkg/main.py');
+    await client.notify('textDocument/didOpen',
+      { textDocument: { uri: main, languageId: 'python', version: 1, text: FILES['pkg/main.py'] } });
+    const slow = client.request('textDocument/inlineCompletion',
+      { textDocument: { uri: main }, position: { line: 2, character: 4 }, context: { triggerKind: 1 } });
+    slow.catch(() => {});
+    const started = Date.now();
+    const symbols = await client.request('workspace/symbol', { query: 'make_circle' });
+    const defs = await client.request('textDocument/definition',
+      { textDocument: { uri: main }, position: { line: 2, character: 5 } });
+    const took = Date.now() - started;
+    assert.ok(symbols.some((s) => s.name === 'make_circle'), JSON.stringify(symbols));
+    assert.equal(defs.length, 1, JSON.stringify(defs));
+    assert.ok(took < latency / 2, `the index questions took ${took} ms behind a ${latency} ms completion`);
+    await slow;
   });
 
   test('a restart reuses the database: only changed files are parsed', async (t) => {

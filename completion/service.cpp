@@ -127,16 +127,6 @@ std::shared_ptr<const parsing::Document> cut(std::shared_ptr<const parsing::Docu
   return out;
 }
 
-// Whether `before` (prefix + suffix, parsed) with `completion` inserted at
-// `at` has more syntax errors than without it. The text with it is a copy
-// of `before` reparsed incrementally.
-bool introduces_errors(const parsing::Document& before, size_t at, std::string_view completion) {
-  parsing::Document after = before;
-  if (after.edit(static_cast<uint32_t>(at), static_cast<uint32_t>(at), completion) != parsing::ParseStatus::Parsed)
-    return false;
-  return count_syntax_errors(after) > count_syntax_errors(before);
-}
-
 }  // namespace
 
 const char* to_string(EmptyReason reason) {
@@ -280,20 +270,25 @@ CompletionService::Generation CompletionService::generate(const DocumentText& do
   }
   // What the guard accepted, less a character the last token left unfinished.
   std::string out = guard.completion().substr(0, r.text.size());
-  if (r.end == DecodeEnd::Complete) {
-    out.resize(std::min(stop.keep(), out.size()));
-  } else if (r.end != DecodeEnd::StopToken) {
-    // Cut by a cap (or nothing viable): keep the longest part that leaves
-    // the file valid.
+  if (r.end == DecodeEnd::Complete) out.resize(std::min(stop.keep(), out.size()));
+  if (options.constrain) {
+    // However decoding ended (the stop rule, a stop token, a cap, nothing
+    // viable), the answer leaves the file whole: the longest part that does
+    // (syntax_guard.h, whole_with), else nothing.
+    out.resize(guard.longest_whole_prefix(out));
+  } else if (r.end != DecodeEnd::StopToken && r.end != DecodeEnd::Complete) {
+    // Cut by a cap (or nothing viable): keep the longest part that adds no error.
     out.resize(std::min(guard.longest_valid_prefix(), out.size()));
   }
-  if (options.constrain && !out.empty() && introduces_errors(guard.whole(), guard.prefix().size(), out)) {
-    // The checks look at the code before the frontier; the finished text
-    // meets the suffix too. Fall back to the longest valid part.
-    size_t valid = guard.longest_valid_prefix();
-    out.resize(valid <= out.size() ? valid : 0);
-  }
   g.text = postprocess(document.language_id, prefix, suffix, out, mode);
+  // Postprocessing tidies (indentation, repeats, overlap with the suffix):
+  // what it hands back is judged again.
+  if (options.constrain && !g.text.empty() && !guard.whole_with(g.text)) {
+    g.text.resize(guard.longest_whole_prefix(g.text));
+    if (g.text.empty() && (mode == CompletionMode::MultiLine || out.find('\n') == std::string::npos) &&
+        guard.whole_with(out))
+      g.text = out;
+  }
   g.details.elapsed_ms = ms_since(t0);
   return g;
 }

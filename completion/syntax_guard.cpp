@@ -240,20 +240,23 @@ std::optional<uint32_t> unfinished_word(std::string_view text, uint32_t from, co
   return std::nullopt;
 }
 
-// Outermost ERROR and MISSING nodes, as (start byte, symbol; 0 for ERROR).
+// Outermost ERROR and MISSING nodes, as (start byte, symbol; 0 for ERROR),
+// compared by those two; and where they end.
 struct ErrorMark {
   uint32_t byte;
   TSSymbol symbol;
+  uint32_t end = 0;
   bool operator<(const ErrorMark& o) const { return byte != o.byte ? byte < o.byte : symbol < o.symbol; }
-  bool operator==(const ErrorMark& o) const = default;
+  bool operator==(const ErrorMark& o) const { return byte == o.byte && symbol == o.symbol; }
 };
 
 std::vector<ErrorMark> error_marks(TSNode root) {
   std::vector<ErrorMark> marks;
   if (ts_node_is_null(root) || !ts_node_has_error(root)) return marks;
   for_each_preorder(root, [&](TSNode node) {
-    if (ts_node_symbol(node) == kErrorSymbol) marks.push_back({ts_node_start_byte(node), 0});
-    else if (ts_node_is_missing(node)) marks.push_back({ts_node_start_byte(node), ts_node_symbol(node)});
+    if (ts_node_symbol(node) == kErrorSymbol) marks.push_back({ts_node_start_byte(node), 0, ts_node_end_byte(node)});
+    else if (ts_node_is_missing(node))
+      marks.push_back({ts_node_start_byte(node), ts_node_symbol(node), ts_node_end_byte(node)});
     else if (ts_node_has_error(node)) return Walk::Enter;
     return Walk::Skip;
   });
@@ -316,6 +319,12 @@ SyntaxGuard::SyntaxGuard(std::string_view language_id, std::string prefix, std::
   if (document_.language()->id == "python") {
     layout_.emplace();
     layout_->feed(prefix_);
+    prefix_layout_ = layout_;
+    parsing::PythonLayout both = *layout_;
+    both.feed(suffix_);
+    both.finish();
+    for (const parsing::LayoutIssue& issue : both.issues())
+      if (issue.byte >= prefix_.size()) suffix_issues_.push_back(issue);
   }
   const auto cursor = static_cast<uint32_t>(prefix_.size());
   enclosing_ = enclosing_brackets(document_, cursor);
@@ -527,32 +536,122 @@ void SyntaxGuard::accept(std::string_view piece) {
   if (probe) needed_probe_ = probe;
 }
 
-size_t SyntaxGuard::longest_valid_prefix() const {
-  if (!supported() || completion_.empty()) return completion_.size();
+bool SyntaxGuard::fits(std::string_view text, bool whole) const {
   const auto cursor = static_cast<uint32_t>(prefix_.size());
+  const auto inserted = static_cast<uint32_t>(text.size());
   const Document& base = *whole_;
-  if (base.status() != ParseStatus::Parsed) return completion_.size();
-  std::vector<ErrorMark> before = error_marks(base.root());
-  std::sort(before.begin(), before.end());
+  // The hole: from after the prefix's last to before the suffix's first
+  // non-whitespace byte.
+  auto space = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f'; };
+  uint32_t hole_begin = cursor, hole_end = cursor;
+  while (hole_begin > 0 && space(prefix_[hole_begin - 1])) --hole_begin;
+  while (hole_end - cursor < suffix_.size() && space(suffix_[hole_end - cursor])) ++hole_end;
+  auto at_hole = [&](uint32_t byte) { return byte >= hole_begin && byte <= hole_end; };
+  // A tree-sitter error is at the hole when it reaches into it and starts no
+  // earlier than the line the prefix's code ends on (`y = ` before the hole,
+  // `def f(x):` above an empty body), not when it runs through it from far
+  // above (a file broken elsewhere).
+  const size_t line_begin = hole_begin == 0 ? 0 : prefix_.rfind('\n', hole_begin - 1) + 1;
+  auto error_at_hole = [&](const ErrorMark& m) {
+    return m.byte >= line_begin && m.byte <= hole_end && std::max(m.end, m.byte) >= hole_begin;
+  };
+  if (whole && text.empty()) {
+    // Nothing repairs the hole, and nothing else changes.
+    std::vector<ErrorMark> marks = error_marks(base.root());
+    bool broken_hole = std::any_of(marks.begin(), marks.end(), error_at_hole) ||
+                       std::any_of(suffix_issues_.begin(), suffix_issues_.end(),
+                                   [&](const parsing::LayoutIssue& i) { return at_hole(i.byte); });
+    return !broken_hole;
+  }
 
-  // Cut points: after every accepted piece and every line end, longest first.
-  std::vector<size_t> cuts = boundaries_;
-  for (size_t i = 0; i < completion_.size(); ++i)
-    if (completion_[i] == '\n') cuts.push_back(i + 1);
+  // Python's layout: the scanner after the prefix reads the text and the suffix.
+  if (prefix_layout_) {
+    parsing::PythonLayout trial = *prefix_layout_;
+    trial.feed(text);
+    trial.feed(suffix_);
+    trial.finish();
+    for (const parsing::LayoutIssue& issue : trial.issues()) {
+      if (issue.byte < cursor) continue;  // the prefix's own, unchanged
+      if (issue.byte < cursor + inserted) return false;
+      parsing::LayoutIssue old{issue.byte - inserted, issue.kind};
+      bool had = std::find(suffix_issues_.begin(), suffix_issues_.end(), old) != suffix_issues_.end();
+      if (!had || (whole && at_hole(old.byte))) return false;
+    }
+  }
+
+  Document trial = base;
+  if (trial.edit(cursor, cursor, text, limits()) != ParseStatus::Parsed) return false;
+  // The suffix follows the text: a word ending there is finished.
+  if (trial.reserved_words_as_names(cursor, cursor + inserted + 1) > 0) return false;
+  std::vector<ErrorMark> before = error_marks(base.root());
+  if (!whole) {
+    std::sort(before.begin(), before.end());
+    return !has_new_errors(trial, before, cursor, inserted);
+  }
+  // Whole: errors at the hole must go; before the hole, a broken prefix's
+  // errors count by number.
+  std::vector<ErrorMark> kept;
+  size_t before_hole = 0;
+  for (const ErrorMark& mark : before) {
+    if (error_at_hole(mark)) continue;
+    if (mark.byte < hole_begin) ++before_hole;
+    kept.push_back(mark);
+  }
+  std::sort(kept.begin(), kept.end());
+  size_t now_before_hole = 0;
+  for (const ErrorMark& mark : error_marks(trial.root())) {
+    uint32_t byte = mark.byte;
+    if (byte < hole_begin && before_hole > 0) {
+      ++now_before_hole;
+      continue;
+    }
+    if (byte > cursor && byte < cursor + inserted) return false;
+    if (byte >= cursor + inserted) byte -= inserted;
+    else if (byte >= cursor) byte = cursor;
+    if (!std::binary_search(kept.begin(), kept.end(), ErrorMark{byte, mark.symbol})) return false;
+  }
+  return now_before_hole <= before_hole;
+}
+
+size_t SyntaxGuard::longest_fitting(std::string_view text, bool whole) const {
+  if (!supported()) return text.size();
+  if (whole_->status() != ParseStatus::Parsed) return text.size();
+  // Cut points, longest first: the end, every line end (before and after the
+  // '\n'), and where accept() ended while `text` is the completion's start.
+  std::vector<size_t> cuts{text.size()};
+  if (std::string_view(completion_).starts_with(text))
+    for (size_t b : boundaries_)
+      if (b <= text.size()) cuts.push_back(b);
+  for (size_t i = 0; i < text.size(); ++i)
+    if (text[i] == '\n') {
+      cuts.push_back(i);
+      cuts.push_back(i + 1);
+    }
   std::sort(cuts.begin(), cuts.end(), std::greater<>());
   cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
   for (size_t cut : cuts) {
-    if (cut == 0 || cut > completion_.size()) continue;
-    std::string_view kept = std::string_view(completion_).substr(0, cut);
+    if (cut == 0) break;
+    std::string_view kept = text.substr(0, cut);
     if (ends_mid_character(kept)) continue;
-    Document trial = base;
-    if (trial.edit(cursor, cursor, kept, limits()) != ParseStatus::Parsed) return 0;
-    // The suffix follows the cut: a word ending there is finished.
-    if (!has_new_errors(trial, before, cursor, static_cast<uint32_t>(cut)) &&
-        trial.reserved_words_as_names(cursor, cursor + static_cast<uint32_t>(cut) + 1) == 0)
-      return cut;
+    if (cancel_.cancelled()) return 0;
+    if (fits(kept, whole)) return cut;
   }
   return 0;
+}
+
+size_t SyntaxGuard::longest_valid_prefix() const {
+  if (!supported() || completion_.empty()) return completion_.size();
+  return longest_fitting(completion_, false);
+}
+
+bool SyntaxGuard::whole_with(std::string_view text) const {
+  if (!supported() || whole_->status() != ParseStatus::Parsed) return true;
+  return fits(text, true);
+}
+
+size_t SyntaxGuard::longest_whole_prefix(std::string_view text) const {
+  if (text.empty()) return 0;
+  return longest_fitting(text, true);
 }
 
 }  // namespace astfill::completion

@@ -144,8 +144,31 @@ class SyntaxGuard {
   // The length of the longest prefix of completion(), cut where an accept()
   // ended or at a line end, such that prefix + that + suffix has no syntax
   // error that prefix + suffix did not have (anywhere, not only before a
-  // frontier). 0 when none is; completion().size() when the whole is fine.
+  // frontier; for Python, no layout issue it did not have either). 0 when
+  // none is; completion().size() when the whole is fine.
   size_t longest_valid_prefix() const;
+
+  // Whether prefix + `text` + suffix is whole, the test a finished
+  // completion must pass (service.cpp asks it whatever ended decoding: the
+  // stop rule, a stop token, the token or time cap):
+  //  - no syntax error (ERROR or MISSING node, a keyword taken for a name,
+  //    Python's layout issues) that prefix + suffix did not have outside the
+  //    hole: errors after the completion map to prefix + suffix shifted back,
+  //    errors inside it are new. Where the prefix is broken already,
+  //    tree-sitter reshapes its errors as text follows them, so errors before
+  //    the hole count by number, not by place;
+  //  - and the errors prefix + suffix had at the hole (starting between the
+  //    prefix's last and the suffix's first non-whitespace byte: a missing
+  //    body, a missing expression or argument) are gone: the completion
+  //    repaired them. An empty text never does.
+  // Unfinished code (an open bracket, a half statement before the suffix)
+  // leaves an error the suffix did not have, so it is not whole.
+  bool whole_with(std::string_view text) const;
+  // The length of the longest prefix of `text` that is whole_with; cut at the
+  // text's end, at a line end (before or after the '\n'), or, while `text` is
+  // the completion so far, where an accept() ended. 0 when none is (the
+  // answer is then empty, never noise).
+  size_t longest_whole_prefix(std::string_view text) const;
 
   // prefix + completion (up to its last complete UTF-8 character) + the
   // closing tail (a string closer when the completion leaves a string or
@@ -186,6 +209,11 @@ class SyntaxGuard {
   parsing::ParseLimits limits() const;
   // Python: whether appending `piece` makes a layout issue (parsing/python_layout.h).
   bool breaks_layout(std::string_view piece) const;
+  // No new error in prefix + `text` + suffix (longest_valid_prefix); with
+  // `whole`, by whole_with's rules.
+  bool fits(std::string_view text, bool whole) const;
+  // The longest cut of `text` (longest first, see longest_whole_prefix) that fits.
+  size_t longest_fitting(std::string_view text, bool whole) const;
 
   std::string prefix_, suffix_, completion_;
   std::string pending_;       // accepted bytes of an incomplete UTF-8 character, not yet parsed
@@ -203,8 +231,10 @@ class SyntaxGuard {
   std::vector<size_t> boundaries_;      // completion sizes after each accept()
   CancellationToken cancel_;
   SyntaxGuardStats stats_;
-  // Python: the layout scanner after the prefix and every accepted byte.
-  std::optional<parsing::PythonLayout> layout_;
+  // Python: the layout scanner after the prefix and every accepted byte,
+  // after the prefix alone, and prefix + suffix's issues after the cursor.
+  std::optional<parsing::PythonLayout> layout_, prefix_layout_;
+  std::vector<parsing::LayoutIssue> suffix_issues_;
 };
 
 // The number of syntax errors in a document: outermost ERROR nodes, MISSING

@@ -1,10 +1,11 @@
 // bench_completion: completions on FIM tasks cut from a real project no one
 // here wrote (default: Debian's numpy sources), in four variants in one run
 // (constraints on/off x cross-file context on/off), printing JSON:
-//   - syntax-valid rate: the completed file has no syntax error (tasks are cut
-//     from files that parse); the share with no syntax error the file without
-//     the completion did not have (the constraints' promise: an empty
-//     completion adds none); exact match and edit similarity of the line;
+//   - whole-file rate: the completed file passes CPython's own parser
+//     (ast.parse, bench/judge.h; tasks are cut from files that pass it), over
+//     all tasks (an empty answer is empty, never whole: bench/score.h) and
+//     over the non-empty answers; the empty share; exact match and edit
+//     similarity of the line;
 //   - the syntax checks' cost in microseconds per generated token and as a
 //     share of decode time;
 //   - request latency p50/p95 cold (a new prompt) and warm (the same task
@@ -30,10 +31,10 @@
 #include "bench/args.h"
 #include "bench/harness.h"
 #include "bench/tasks.h"
+#include "bench/judge.h"
+#include "bench/score.h"
 #include "completion/service.h"
-#include "completion/syntax_guard.h"
 #include "index/parsed.h"
-#include "parsing/document.h"
 #include "support/log.h"
 #include "tests/fixtures/random_model.h"
 
@@ -41,17 +42,6 @@ using namespace astfill;
 namespace fs = std::filesystem;
 
 namespace {
-
-bool parses(std::string_view language, std::string text) {
-  parsing::Document doc(language, std::move(text));
-  return doc.status() == parsing::ParseStatus::Parsed && !doc.has_syntax_errors();
-}
-
-// Syntax errors (ERROR and MISSING nodes) in `text`.
-size_t errors(std::string_view language, std::string text) {
-  parsing::Document doc(language, std::move(text));
-  return completion::count_syntax_errors(doc);
-}
 
 std::string_view first_line_trimmed(std::string_view s) {
   s = s.substr(0, s.find('\n'));
@@ -92,10 +82,11 @@ int main(int argc, char** argv) {
   std::string only;  // --only VARIANT: run one variant
   bench::ArgParser args(
       "bench_completion",
-      "Completions on FIM tasks (the rest of a line) cut from a real project, in four variants\n"
-      "(constraints on/off x cross-file context on/off): syntax-valid rate, exact match, edit\n"
-      "similarity, the syntax checks' cost, request latency cold and warm. Prints JSON. The\n"
-      "default model is a random-weight model of Qwen2.5-Coder-0.5B's shapes.");
+      "Completions on FIM tasks (the rest of a line) cut from a real Python project, in four\n"
+      "variants (constraints on/off x cross-file context on/off): the share of completed files\n"
+      "CPython's parser accepts (an empty answer is counted as empty, never as whole), exact\n"
+      "match, edit similarity, the syntax checks' cost, request latency cold and warm. Prints\n"
+      "JSON. The default model is a random-weight model of Qwen2.5-Coder-0.5B's shapes.");
   args.option("--model", "PATH", "the model (default: the random one, written once to $TMPDIR/astfill-bench)",
               bench::text_value(model));
   args.option("--root", "DIR", "the project to cut tasks from (default " + root + ")", bench::text_value(root));
@@ -115,8 +106,22 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "bench_completion: %s is not a directory\n", root.c_str());
     return 1;
   }
+  std::unique_ptr<bench::Judge> judge;
+  try {
+    judge = bench::make_judge("python");
+  } catch (const bench::JudgeUnavailable& e) {
+    std::fprintf(stderr, "bench_completion: the python judge is missing: %s\n", e.what());
+    return 1;
+  }
   if (model.empty()) model = default_model();
-  auto tasks = bench::cut_tasks(root, bench::TaskKind::Line, task_count, seed);
+  // Tasks whose original file fails CPython's parser are dropped (and counted).
+  size_t dropped = 0;
+  std::vector<bench::FimTask> tasks;
+  for (auto& t : bench::cut_tasks(root, bench::TaskKind::Line, task_count * 2, seed)) {
+    if (tasks.size() >= task_count) break;
+    if (judge->judge(t.prefix + t.middle + t.suffix).ok) tasks.push_back(std::move(t));
+    else ++dropped;
+  }
 
   bench::TaskIndex task_index(root, "bench-completion");
   const auto& idx = task_index.get();
@@ -131,13 +136,15 @@ int main(int argc, char** argv) {
                               {"unconstrained+context", false, true},
                               {"constrained, no context", true, false},
                               {"unconstrained, no context", false, false}};
-  std::printf("{\"model\": \"%s\", \"root\": \"%s\", \"tasks\": %zu, \"max_tokens\": %u, \"threads\": %d,\n \"variants\": [",
-              model.c_str(), root.c_str(), tasks.size(), max_tokens, threads);
+  std::printf("{\"model\": \"%s\", \"root\": \"%s\", \"tasks\": %zu, \"dropped_original_fails_judge\": %zu,"
+              " \"judge\": \"%s\", \"max_tokens\": %u, \"threads\": %d,\n \"variants\": [",
+              model.c_str(), root.c_str(), tasks.size(), dropped, judge->description().c_str(), max_tokens, threads);
   bool first_variant = true;
   for (const auto& v : variants) {
     if (!only.empty() && only != v.name) continue;
-    size_t valid = 0, no_new_errors = 0, exact = 0, generated = 0, reused_warm = 0, prompt_warm = 0;
+    size_t exact = 0, generated = 0, reused_warm = 0, prompt_warm = 0;
     double similarity = 0, check_ms = 0, decode_ms = 0;
+    bench::Tally tally;
     std::vector<double> cold, warm;
     for (size_t i = 0; i < tasks.size(); ++i) {
       const bench::FimTask& t = tasks[i];
@@ -155,13 +162,16 @@ int main(int argc, char** argv) {
       generated += result.details.generated_tokens;
       check_ms += result.details.check_ms;
       decode_ms += result.details.decode_ms;
-      bool ok = parses("python", t.prefix + completion + t.suffix);
-      if (ok) ++valid;
-      bool no_new = ok || errors("python", t.prefix + completion + t.suffix) <= errors("python", t.prefix + t.suffix);
-      if (no_new) ++no_new_errors;
+      bench::Outcome outcome;
+      outcome.empty = bench::is_empty_answer(completion);
+      bench::Verdict verdict;
+      if (!outcome.empty) verdict = judge->judge(t.prefix + completion + t.suffix);
+      outcome.whole = !outcome.empty && verdict.ok;
+      tally.add(outcome);
       if (dump)
         std::fprintf(stderr, "[%s] %s %s%s: want %s | got %s | raw %s | end %s\n", v.name, t.path.c_str(),
-                     ok ? "valid" : "INVALID", no_new ? "" : " NEW-ERRORS", std::string(first_line_trimmed(t.middle)).c_str(), completion.c_str(),
+                     outcome.empty ? "EMPTY" : (outcome.whole ? "whole" : "BROKEN: "), verdict.message.c_str(),
+                     std::string(first_line_trimmed(t.middle)).c_str(), completion.c_str(),
                      result.details.raw.c_str(), result.details.end.c_str());
       std::string_view want = first_line_trimmed(t.middle), got = first_line_trimmed(completion);
       if (want == got) ++exact;
@@ -181,11 +191,11 @@ int main(int argc, char** argv) {
     }
     idx->wait_until_idle();
     double n = tasks.empty() ? 1 : static_cast<double>(tasks.size());
-    std::printf("%s\n  {\"variant\": \"%s\", \"syntax_valid\": %.3f, \"no_new_syntax_errors\": %.3f, \"exact_match\": %.3f, \"edit_similarity\": %.3f,"
+    std::printf("%s\n  {\"variant\": \"%s\", \"whole\": %.3f, \"whole_non_empty\": %.3f, \"empty\": %.3f, \"exact_match\": %.3f, \"edit_similarity\": %.3f,"
                 " \"generated_tokens\": %zu, \"check_us_per_token\": %.1f, \"check_share_of_decode\": %.3f,"
                 " \"latency_ms\": {\"cold_p50\": %.0f, \"cold_p95\": %.0f, \"warm_p50\": %.0f, \"warm_p95\": %.0f},"
                 " \"warm_prompt_tokens_reused\": %.3f}",
-                first_variant ? "" : ",", v.name, static_cast<double>(valid) / n, static_cast<double>(no_new_errors) / n,
+                first_variant ? "" : ",", v.name, tally.whole_rate(), tally.whole_rate_non_empty(), tally.empty_share(),
                 static_cast<double>(exact) / n,
                 similarity / n, generated, generated ? check_ms * 1000 / static_cast<double>(generated) : 0,
                 decode_ms > 0 ? check_ms / decode_ms : 0, bench::percentile(cold, 0.5), bench::percentile(cold, 0.95),

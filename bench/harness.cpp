@@ -36,7 +36,7 @@ completion::ServiceOptions bench_service_options(int threads) {
 completion::InlineCompletionRequest request_for(const FimTask& task, const std::string& root,
                                                 std::shared_ptr<index::Index> index) {
   completion::InlineCompletionRequest r;
-  r.document = {"file://" + (fs::path(root) / task.path).string(), "python", 1,
+  r.document = {"file://" + (fs::path(root) / task.path).string(), task.language, 1,
                 std::make_shared<const std::string>(task.prefix + task.suffix)};
   r.offset = task.prefix.size();
   if (!index) r.options.cross_file_tokens = 0;

@@ -1,22 +1,29 @@
-// bench_quality: completion quality on fill-in-the-middle tasks cut from code
-// the model never saw (default: the Python sources of Debian's python3-numpy;
-// the demo model was trained on the Python standard library), in six variants
-// in one run: no constraints, syntax constraints, syntax + API constraints,
-// each with and without cross-file context from the project's index.
+// bench_quality: does a completion leave the file whole, judged by each
+// language's own front end (bench/judge.h: CPython's ast.parse, the
+// TypeScript compiler's parser, gofmt -e, gcc/g++ -fsyntax-only, rustfmt,
+// javac's parser), on fill-in-the-middle tasks cut from real code no one here
+// wrote (bench/tasks.h): a third the rest of a line, a third a whole short
+// block, a third the arguments of a call.
 //
-// Tasks (bench/tasks.h), a third of each kind: the rest of a line, a whole
-// short block, the arguments of a call. Per variant and kind: exact match
-// (after trailing whitespace), edit similarity, the share of completions that
-// leave the file free of new syntax errors, the share left empty, and request
-// latency p50/p95.
+// Per language, kind and variant (constraints off / syntax / syntax + API, in
+// one run; --context adds the same three with cross-file context from an index
+// of the task project): the share of tasks whose completed file passes the
+// judge (an empty answer is counted as empty, never as whole), the same among
+// the non-empty answers, the empty share, exact match, edit similarity, and
+// the constraints' cost (the syntax checks' milliseconds against the decode's).
+// A task whose original file fails its own judge is dropped and counted (the
+// true middle's pass rate is the ceiling); the file without the middle is
+// judged too ("an empty answer would pass").
 // JSON on stdout; a Markdown table on stderr.
-//
-//   bench_quality [--model PATH] [--root DIR] [--tasks N] [--seed S]
-//                 [--threads N] [--only VARIANT] [--dump]
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <map>
+#include <memory>
+#include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 #include <unistd.h>
@@ -25,12 +32,11 @@
 
 #include "bench/args.h"
 #include "bench/harness.h"
+#include "bench/judge.h"
+#include "bench/score.h"
 #include "bench/tasks.h"
 #include "completion/service.h"
-#include "completion/syntax_guard.h"
 #include "engine/bundled_model.h"
-#include "index/parsed.h"
-#include "parsing/document.h"
 #include "support/log.h"
 
 using namespace astfill;
@@ -39,40 +45,77 @@ namespace json = boost::json;
 
 namespace {
 
-size_t errors(std::string text) {
-  parsing::Document doc("python", std::move(text));
-  return completion::count_syntax_errors(doc);
-}
-
 unsigned max_tokens_for(bench::TaskKind kind) { return kind == bench::TaskKind::Block ? 128 : 48; }
 
-struct Score {
-  size_t n = 0, exact = 0, no_new_errors = 0, empty = 0;
-  double similarity = 0;
-  std::vector<double> latency;
-  void add(const Score& o) {
-    n += o.n;
-    exact += o.exact;
-    no_new_errors += o.no_new_errors;
-    empty += o.empty;
-    similarity += o.similarity;
-    latency.insert(latency.end(), o.latency.begin(), o.latency.end());
+const bench::TaskKind kKinds[] = {bench::TaskKind::Line, bench::TaskKind::Block, bench::TaskKind::CallArgs};
+
+// Where each language's tasks come from by default: code that ships on a
+// Debian machine set up by scripts/setup (or in its npm trees), none of it
+// written here. Rust has none: pass --root rust=DIR.
+std::map<std::string, std::string> default_roots() {
+  fs::path source = ASTFILL_BENCH_SOURCE_DIR;
+  return {
+      {"python", "/usr/lib/python3/dist-packages/numpy"},                 // python3-numpy
+      {"javascript", (source / "tests/clients/node_modules").string()},  // vscode-jsonrpc & co
+      {"typescript", (source / "editors/vscode/node_modules").string()},  // packages that ship their .ts
+      {"go", "/usr/lib/go/src"},                                          // golang-src
+      {"c", "/usr/share/doc"},        // the -dev packages' examples (zlib, nettle, liblzma, expat, ...)
+      {"cpp", "/usr/src/googletest"},  // googletest
+      {"java", "jdk:java.base/java/util"},  // the JDK's src.zip, unpacked on first use
+  };
+}
+
+// The JDK's own sources (lib/src.zip), the part under `prefix`, unpacked once
+// into $TMPDIR/astfill-bench/java-src.
+std::string unpack_jdk_sources(const std::string& prefix) {
+  fs::path zip;
+  for (const char* jdk : {"/usr/lib/jvm/default-java", "/usr/lib/jvm/java-17-openjdk-amd64"})  // openjdk-17-source
+    if (fs::exists(fs::path(jdk) / "lib/src.zip")) {
+      zip = fs::path(jdk) / "lib/src.zip";
+      break;
+    }
+  if (zip.empty()) return "";
+  fs::path dir = fs::temp_directory_path() / "astfill-bench" / "java-src";
+  if (!fs::exists(dir / prefix)) {
+    fs::create_directories(dir);
+    std::string cmd = "unzip -q -o '" + zip.string() + "' '" + prefix + "/*' -d '" + dir.string() + "'";
+    if (std::system(cmd.c_str()) != 0) return "";
   }
-  json::object to_json() const {
-    double d = n ? static_cast<double>(n) : 1;
-    json::object o;
-    o["tasks"] = n;
-    o["exact_match"] = static_cast<double>(exact) / d;
-    o["edit_similarity"] = similarity / d;
-    o["no_new_syntax_errors"] = static_cast<double>(no_new_errors) / d;
-    o["empty"] = static_cast<double>(empty) / d;  // nothing suggested
-    o["latency_ms"] = {{"p50", bench::percentile(latency, 0.5)}, {"p95", bench::percentile(latency, 0.95)}};
-    return o;
-  }
-};
+  return (dir / prefix).string();
+}
+
+std::vector<std::string> split(const std::string& text, char sep) {
+  std::vector<std::string> out;
+  std::stringstream ss(text);
+  for (std::string item; std::getline(ss, item, sep);)
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+std::string load_average() {
+  std::ifstream f("/proc/loadavg");
+  std::string a, b, c;
+  f >> a >> b >> c;
+  return a + " " + b + " " + c;
+}
+
+json::object tally_json(const bench::Tally& t) {
+  json::object o;
+  o["tasks"] = t.tasks;
+  o["whole"] = t.whole_rate();  // over all tasks; an empty answer is not whole
+  o["whole_non_empty"] = t.whole_rate_non_empty();
+  o["empty"] = t.empty_share();
+  o["exact_match"] = t.exact_rate();
+  o["edit_similarity"] = t.mean_similarity();
+  o["check_ms"] = t.check_ms;
+  o["decode_ms"] = t.decode_ms;
+  o["check_share_of_decode"] = t.check_share();
+  o["latency_ms"] = {{"p50", bench::percentile(t.latency_ms, 0.5)}, {"p95", bench::percentile(t.latency_ms, 0.95)}};
+  return o;
+}
 
 // JSON with numbers as people write them (0.123, not Boost's 1.23E-1).
-void print_json(std::string& out, const json::value& v) {
+void print_json(std::string& out, const json::value& v, int depth = 0) {
   switch (v.kind()) {
     case json::kind::object: {
       out += '{';
@@ -82,7 +125,7 @@ void print_json(std::string& out, const json::value& v) {
         first = false;
         out += json::serialize(json::value(json::string(k)));
         out += ": ";
-        print_json(out, x);
+        print_json(out, x, depth + 1);
       }
       out += '}';
       break;
@@ -90,12 +133,13 @@ void print_json(std::string& out, const json::value& v) {
     case json::kind::array: {
       out += '[';
       bool first = true;
+      std::string indent = "\n" + std::string(2 * (depth + 1), ' ');
       for (const auto& x : v.get_array()) {
-        out += first ? "\n  " : ",\n  ";
+        out += first ? indent : "," + indent;
         first = false;
-        print_json(out, x);
+        print_json(out, x, depth + 1);
       }
-      out += "\n]";
+      out += "\n" + std::string(2 * depth, ' ') + "]";
       break;
     }
     case json::kind::double_: {
@@ -108,34 +152,89 @@ void print_json(std::string& out, const json::value& v) {
   }
 }
 
+struct Variant {
+  const char* name;
+  bool syntax, api, context;
+};
+
+struct LanguageRun {
+  std::string language, root;
+  std::unique_ptr<bench::Judge> judge;
+  std::vector<bench::FimTask> tasks;
+  size_t cut = 0, dropped = 0, empty_would_pass = 0;
+  std::vector<std::string> dropped_examples;
+  double judge_ms = 0;
+  std::unique_ptr<bench::TaskIndex> index;
+};
+
+fs::path task_directory(const LanguageRun& run, const bench::FimTask& t) {
+  return (fs::path(run.root) / t.path).parent_path();
+}
+
+bench::Verdict timed_judge(LanguageRun& run, const bench::FimTask& t, const std::string& text) {
+  auto t0 = std::chrono::steady_clock::now();
+  auto v = run.judge->judge(text, task_directory(run, t));
+  run.judge_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  return v;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string model, root = "/usr/lib/python3/dist-packages/numpy", only;
-  size_t task_count = 300;
+  std::string model, only, languages_arg;
+  std::map<std::string, std::string> roots = default_roots();
+  size_t task_count = 30;
   uint32_t seed = 1;
   int threads = 2;
-  bool dump = false;
+  bool dump = false, context = false;
   bench::ArgParser args(
       "bench_quality",
-      "Completion quality on FIM tasks (a line, a block, call arguments) cut from code the\n"
-      "model never saw, in six variants (no constraints, syntax, syntax + API; each with and\n"
-      "without cross-file context): exact match, edit similarity, no new syntax errors,\n"
-      "empty completions, latency. JSON on stdout; a Markdown table on stderr.");
+      "Does a completion leave the file whole? FIM tasks (a line, a block, call arguments) cut\n"
+      "from real code in each language, completed with constraints off / syntax / syntax + API,\n"
+      "each completed file judged by the language's own front end (CPython's ast.parse, the\n"
+      "TypeScript compiler's parser, gofmt -e, gcc/g++ -fsyntax-only, rustfmt, javac's parser).\n"
+      "Per language and kind: whole-file rate (over all tasks and over non-empty answers; an\n"
+      "empty answer is never whole), empty share, exact match, edit similarity, the checks'\n"
+      "cost. JSON on stdout; a Markdown table on stderr.");
   args.option("--model", "PATH", "the model (default: the bundled demo model)", bench::text_value(model));
-  args.option("--root", "DIR", "the project to cut tasks from (default " + root + ")", bench::text_value(root));
-  args.option("--tasks", "N", "tasks, a third of each kind (default 300)",
+  args.option("--languages", "LIST",
+              "comma-separated languageIds (default: every language with a task source here:\n"
+              "python,javascript,typescript,go,c,cpp,java; also typescriptreact, rust with --root)",
+              bench::text_value(languages_arg));
+  args.option("--root", "LANG=DIR", "the project to cut LANG's tasks from (repeatable)",
+              [&roots](const std::string& v) -> std::optional<std::string> {
+                size_t eq = v.find('=');
+                if (eq == std::string::npos || eq == 0 || eq + 1 == v.size())
+                  return "--root wants LANG=DIR, got '" + v + "'";
+                roots[v.substr(0, eq)] = v.substr(eq + 1);
+                return std::nullopt;
+              });
+  args.option("--tasks", "N", "tasks per language, a third of each kind (default 30)",
               bench::count_value(task_count, "task count", 1, 100000));
   args.option("--seed", "S", "seed of the task cutter (default 1)", bench::count_value(seed, "seed", 0, 0xffffffffull));
   args.option("--threads", "N", "threads for the kernels (default 2)", bench::count_value(threads, "thread count", 1, 256));
   args.option("--only", "VARIANT", "run one variant (its name in the JSON, e.g. syntax+api)", bench::text_value(only));
-  args.flag("--dump", "each task and completion on stderr", [&] { dump = true; });
+  args.flag("--context", "also run each variant with cross-file context (indexes every task project)",
+            [&] { context = true; });
+  args.flag("--dump", "each task, completion and verdict on stderr", [&] { dump = true; });
   bench::parse_args_or_exit(args, "bench_quality", argc, argv);
   log::set_level(log::Level::Warn);
-  if (!fs::is_directory(root)) {
-    std::fprintf(stderr, "bench_quality: %s is not a directory (Debian: apt install python3-numpy)\n", root.c_str());
-    return 1;
+
+  std::vector<std::string> languages;
+  if (languages_arg.empty()) {
+    for (const char* l : {"python", "javascript", "typescript", "go", "c", "cpp", "java"}) languages.push_back(l);
+    for (const char* l : {"typescriptreact", "rust"})
+      if (roots.count(l)) languages.push_back(l);
+  } else {
+    languages = split(languages_arg, ',');
   }
+  const auto& judged = bench::judged_languages();
+  for (const auto& l : languages)
+    if (std::find(judged.begin(), judged.end(), l) == judged.end()) {
+      std::fprintf(stderr, "bench_quality: no judge for language '%s' (languages: python, javascript, typescript, "
+                           "typescriptreact, go, c, cpp, rust, java)\n", l.c_str());
+      return 2;
+    }
   if (model.empty()) {
     auto bundled = engine::bundled_model_path();
     if (!bundled) {
@@ -145,16 +244,60 @@ int main(int argc, char** argv) {
     model = *bundled;
   }
 
-  const bench::TaskKind kinds[] = {bench::TaskKind::Line, bench::TaskKind::Block, bench::TaskKind::CallArgs};
-  std::vector<bench::FimTask> tasks;
-  for (size_t k = 0; k < 3; ++k) {
-    size_t want = task_count / 3 + (k < task_count % 3 ? 1 : 0);
-    auto some = bench::cut_tasks(root, kinds[k], want, seed * 3 + static_cast<uint32_t>(k));
-    tasks.insert(tasks.end(), std::make_move_iterator(some.begin()), std::make_move_iterator(some.end()));
+  // Judges first: a missing one is an error before minutes of decoding.
+  std::vector<LanguageRun> runs;
+  for (const auto& l : languages) {
+    LanguageRun run;
+    run.language = l;
+    auto it = roots.find(l);
+    if (it == roots.end()) {
+      std::fprintf(stderr, "bench_quality: no task source for %s here: pass --root %s=DIR\n", l.c_str(), l.c_str());
+      return 1;
+    }
+    run.root = it->second.starts_with("jdk:") ? unpack_jdk_sources(it->second.substr(4)) : it->second;
+    if (run.root.empty() || !fs::is_directory(run.root)) {
+      std::fprintf(stderr, "bench_quality: %s's task source %s is not a directory (see scripts/setup)\n", l.c_str(),
+                   it->second.c_str());
+      return 1;
+    }
+    try {
+      run.judge = bench::make_judge(l);
+    } catch (const bench::JudgeUnavailable& e) {
+      std::fprintf(stderr, "bench_quality: the %s judge is missing: %s\n", l.c_str(), e.what());
+      return 1;
+    }
+    runs.push_back(std::move(run));
   }
 
-  bench::TaskIndex task_index(root, "bench-quality");
-  const auto& idx = task_index.get();
+  // Tasks: cut, then kept only where the original file passes its judge.
+  size_t total_tasks = 0;
+  for (auto& run : runs) {
+    for (size_t k = 0; k < 3; ++k) {
+      size_t want = task_count / 3 + (k < task_count % 3 ? 1 : 0);
+      // Cut more than wanted: some originals fail their own judge (C's
+      // headers, a file for a newer language version).
+      auto some = bench::cut_tasks(run.root, kKinds[k], want * 2 + 2, seed * 3 + static_cast<uint32_t>(k), run.language);
+      size_t kept = 0;
+      for (auto& t : some) {
+        if (kept >= want) break;
+        ++run.cut;
+        auto v = timed_judge(run, t, t.prefix + t.middle + t.suffix);
+        if (!v.ok) {
+          ++run.dropped;
+          if (run.dropped_examples.size() < 3) run.dropped_examples.push_back(t.path + ": " + v.message);
+          continue;
+        }
+        if (timed_judge(run, t, t.prefix + t.suffix).ok) ++run.empty_would_pass;
+        run.tasks.push_back(std::move(t));
+        ++kept;
+      }
+    }
+    total_tasks += run.tasks.size();
+    std::fprintf(stderr, "bench_quality: %s: %zu tasks from %s (%zu cut, %zu dropped: the original fails the judge, %s)\n",
+                 run.language.c_str(), run.tasks.size(), run.root.c_str(), run.cut, run.dropped,
+                 run.judge->description().c_str());
+  }
+
   completion::CompletionService service(bench::bench_service_options(threads));
   try {
     service.load_model(model);
@@ -163,104 +306,139 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  struct Variant {
-    const char* name;
-    bool syntax, api, context;
-  };
-  const Variant variants[] = {
-      {"none+context", false, false, true},  {"syntax+context", true, false, true},
-      {"syntax+api+context", true, true, true}, {"none", false, false, false},
-      {"syntax", true, false, false},        {"syntax+api", true, true, false},
-  };
+  std::vector<Variant> variants = {{"none", false, false, false}, {"syntax", true, false, false},
+                                   {"syntax+api", true, true, false}};
+  if (context)
+    variants.insert(variants.end(), {{"none+context", false, false, true}, {"syntax+context", true, false, true},
+                                     {"syntax+api+context", true, true, true}});
 
   json::object report;
   report["model"] = model;
-  report["root"] = root;
   report["seed"] = seed;
   report["threads"] = threads;
-  json::object counts;
-  for (auto k : kinds) counts[bench::to_string(k)] = 0;
-  for (const auto& t : tasks) counts[bench::to_string(t.kind)] = counts[bench::to_string(t.kind)].as_int64() + 1;
-  report["tasks"] = counts;
+  report["tasks_per_language"] = task_count;
+  report["load_average_start"] = load_average();
   json::array results;
+  json::object languages_json;
+  auto t_all = std::chrono::steady_clock::now();
+  std::fprintf(stderr, "bench_quality: %zu tasks in %zu languages, model %s, load average %s\n", total_tasks,
+               runs.size(), model.c_str(), load_average().c_str());
 
-  std::fprintf(stderr, "bench_quality: %zu tasks from %s, model %s\n", tasks.size(), root.c_str(), model.c_str());
-  for (const auto& v : variants) {
-    if (!only.empty() && only != v.name) continue;
-    std::map<bench::TaskKind, Score> by_kind;
-    auto t0 = std::chrono::steady_clock::now();
-    for (size_t i = 0; i < tasks.size(); ++i) {
-      const auto& t = tasks[i];
-      std::string text = t.prefix + t.suffix;
-      if (v.context) {
-        idx->update_file(t.path, text);
-        idx->wait_until_idle();
+  for (auto& run : runs) {
+    if (context) run.index = std::make_unique<bench::TaskIndex>(run.root, "bench-quality-" + run.language);
+    for (const auto& v : variants) {
+      if (!only.empty() && only != v.name) continue;
+      std::map<bench::TaskKind, bench::Tally> by_kind;
+      auto t0 = std::chrono::steady_clock::now();
+      for (const auto& t : run.tasks) {
+        std::string text = t.prefix + t.suffix;
+        std::shared_ptr<index::Index> idx = v.context ? run.index->get() : nullptr;
+        if (idx) {
+          idx->update_file(t.path, text);
+          idx->wait_until_idle();
+        }
+        auto r = bench::request_for(t, run.root, idx);
+        r.trigger = completion::Trigger::Invoked;
+        r.options.max_tokens = max_tokens_for(t.kind);
+        r.options.timeout_ms = 60000;
+        r.options.constrain = v.syntax;
+        r.options.api_constraint = v.api;
+        NoProgress progress;
+        auto result = service.complete_inline(r, {}, progress);
+        std::string completion = result.items.empty() ? "" : result.items.front().insert_text;
+        std::string want = bench::normalize(t.kind, t.middle), got = bench::normalize(t.kind, completion);
+        bench::Outcome o;
+        o.empty = bench::is_empty_answer(completion);
+        bench::Verdict verdict;
+        if (!o.empty) {
+          verdict = timed_judge(run, t, t.prefix + completion + t.suffix);
+          o.whole = verdict.ok;
+        }
+        o.exact = want == got;
+        o.similarity = bench::edit_similarity(want, got);
+        o.latency_ms = result.details.elapsed_ms;
+        o.check_ms = result.details.check_ms;
+        o.decode_ms = result.details.decode_ms;
+        by_kind[t.kind].add(o);
+        if (dump)
+          std::fprintf(stderr, "[%s %s] %s %s %s%s%s\n  want: %s\n  got:  %s\n", run.language.c_str(), v.name,
+                       bench::to_string(t.kind), t.path.c_str(), o.exact ? "EXACT " : "",
+                       o.empty ? "EMPTY" : (o.whole ? "whole" : "BROKEN: "), verdict.message.c_str(), want.c_str(),
+                       got.c_str());
+        if (idx) idx->close_file(t.path);
       }
-      auto r = bench::request_for(t, root, v.context ? idx : nullptr);
-      r.trigger = completion::Trigger::Invoked;
-      r.options.max_tokens = max_tokens_for(t.kind);
-      r.options.timeout_ms = 60000;
-      r.options.constrain = v.syntax;
-      r.options.api_constraint = v.api;
-      NoProgress progress;
-      auto result = service.complete_inline(r, {}, progress);
-      std::string completion = result.items.empty() ? "" : result.items.front().insert_text;
-      // The item may replace more than the cursor position (never here: the
-      // service inserts at the cursor); score what the file would read.
-      std::string want = bench::normalize(t.kind, t.middle), got = bench::normalize(t.kind, completion);
-      Score& s = by_kind[t.kind];
-      ++s.n;
-      if (got.empty()) ++s.empty;
-      bool exact = want == got;
-      if (exact) ++s.exact;
-      s.similarity += bench::edit_similarity(want, got);
-      bool no_new = errors(t.prefix + completion + t.suffix) <= errors(text);
-      if (no_new) ++s.no_new_errors;
-      s.latency.push_back(result.details.elapsed_ms);
-      if (dump)
-        std::fprintf(stderr, "[%s] %s %s %s%s\n  want: %s\n  got:  %s\n", v.name, bench::to_string(t.kind), t.path.c_str(),
-                     exact ? "EXACT" : "", no_new ? "" : " NEW-ERRORS", want.c_str(), got.c_str());
-      if (v.context) idx->close_file(t.path);
+      if (v.context) run.index->get()->wait_until_idle();
+      bench::Tally all;
+      json::object kinds_json;
+      for (auto& [kind, s] : by_kind) {
+        all.add(s);
+        kinds_json[bench::to_string(kind)] = tally_json(s);
+      }
+      json::object o = tally_json(all);
+      o["language"] = run.language;
+      o["variant"] = v.name;
+      o["constraints"] = v.syntax ? (v.api ? "syntax+api" : "syntax") : "none";
+      o["context"] = v.context;
+      o["by_kind"] = kinds_json;
+      o["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      results.push_back(o);
+      std::fprintf(stderr, "  %-16s %-20s done in %.0f s\n", run.language.c_str(), v.name, o["seconds"].as_double());
     }
-    if (v.context) idx->wait_until_idle();
-    Score all;
-    json::object kinds_json;
-    for (auto& [kind, s] : by_kind) {
-      all.add(s);
-      kinds_json[bench::to_string(kind)] = s.to_json();
-    }
-    json::object o = all.to_json();
-    o["variant"] = v.name;
-    o["constraints"] = v.syntax ? (v.api ? "syntax+api" : "syntax") : "none";
-    o["context"] = v.context;
-    o["by_kind"] = kinds_json;
-    o["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    results.push_back(o);
-    std::fprintf(stderr, "  %-20s done in %.0f s\n", v.name, o["seconds"].as_double());
+    json::object lj;
+    lj["root"] = run.root;
+    lj["judge"] = run.judge->description();
+    json::object counts;
+    for (auto k : kKinds) counts[bench::to_string(k)] = 0;
+    for (const auto& t : run.tasks) counts[bench::to_string(t.kind)] = counts[bench::to_string(t.kind)].as_int64() + 1;
+    lj["tasks"] = counts;
+    lj["cut"] = run.cut;
+    lj["dropped_original_fails_judge"] = run.dropped;
+    json::array examples;
+    for (const auto& e : run.dropped_examples) examples.push_back(json::string(e));
+    lj["dropped_examples"] = examples;
+    // The ceiling: the true middles pass on every kept task, by construction.
+    lj["true_middle_whole"] = run.cut ? static_cast<double>(run.cut - run.dropped) / static_cast<double>(run.cut) : 0.0;
+    lj["empty_answer_would_pass"] =
+        run.tasks.empty() ? 0.0 : static_cast<double>(run.empty_would_pass) / static_cast<double>(run.tasks.size());
+    lj["judge_ms_per_file"] =
+        run.judge_ms / std::max<double>(1, static_cast<double>(run.cut + run.tasks.size() * (1 + variants.size())));
+    languages_json[run.language] = lj;
   }
-  report["variants"] = results;
+  report["languages"] = languages_json;
+  report["results"] = results;
+  report["load_average_end"] = load_average();
+  report["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_all).count();
   std::string text;
   print_json(text, report);
   std::printf("%s\n", text.c_str());
 
-  // The table: exact match per kind, then the overall figures.
   std::fprintf(stderr,
-               "\n| constraints | context | exact: line | block | args | all | edit similarity | no new syntax errors |"
-               " empty | p50 ms | p95 ms |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
+               "\n| language | constraints | context | tasks | whole: line | block | args | all | whole, non-empty |"
+               " empty | exact | edit similarity | checks / decode |\n"
+               "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
   for (const auto& r : results) {
     const auto& o = r.as_object();
     const auto& k = o.at("by_kind").as_object();
-    auto em = [&](const char* kind) {
+    auto whole = [&](const char* kind) {
       auto it = k.find(kind);
-      return it == k.end() ? 0.0 : 100 * it->value().as_object().at("exact_match").as_double();
+      return it == k.end() ? 0.0 : 100 * it->value().as_object().at("whole").as_double();
     };
-    std::fprintf(stderr, "| %s | %s | %.1f%% | %.1f%% | %.1f%% | %.1f%% | %.3f | %.1f%% | %.1f%% | %.0f | %.0f |\n",
-                 o.at("constraints").as_string().c_str(), o.at("context").as_bool() ? "on" : "off", em("line"),
-                 em("block"), em("call_args"), 100 * o.at("exact_match").as_double(),
-                 o.at("edit_similarity").as_double(), 100 * o.at("no_new_syntax_errors").as_double(),
-                 100 * o.at("empty").as_double(),
-                 o.at("latency_ms").as_object().at("p50").as_double(),
-                 o.at("latency_ms").as_object().at("p95").as_double());
+    std::fprintf(stderr,
+                 "| %s | %s | %s | %lld | %.0f%% | %.0f%% | %.0f%% | **%.1f%%** | %.1f%% | %.1f%% | %.1f%% | %.3f | %.1f%% |\n",
+                 o.at("language").as_string().c_str(), o.at("constraints").as_string().c_str(),
+                 o.at("context").as_bool() ? "on" : "off", static_cast<long long>(o.at("tasks").to_number<int64_t>()),
+                 whole("line"), whole("block"), whole("call_args"), 100 * o.at("whole").as_double(),
+                 100 * o.at("whole_non_empty").as_double(), 100 * o.at("empty").as_double(),
+                 100 * o.at("exact_match").as_double(), o.at("edit_similarity").as_double(),
+                 100 * o.at("check_share_of_decode").as_double());
+  }
+  std::fprintf(stderr, "\n| language | judge | tasks kept / cut | true middle whole | an empty answer would pass |\n"
+                       "|---|---|---|---|---|\n");
+  for (const auto& run : runs) {
+    const auto& lj = languages_json.at(run.language).as_object();
+    std::fprintf(stderr, "| %s | %s | %zu / %zu | %.1f%% | %.1f%% |\n", run.language.c_str(),
+                 run.judge->description().c_str(), run.tasks.size(), run.cut,
+                 100 * lj.at("true_middle_whole").as_double(), 100 * lj.at("empty_answer_would_pass").as_double());
   }
   return 0;
 }

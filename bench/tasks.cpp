@@ -13,14 +13,53 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::vector<fs::path> shuffled_files(const fs::path& root, std::mt19937& rng) {
+// What the cutter looks for in each language's tree.
+struct Shapes {
+  std::vector<std::string> extensions;
+  std::vector<std::string_view> blocks;  // statement blocks (their parent decides nothing but in Python)
+  std::vector<std::string_view> calls;   // calls whose "arguments" field is the parenthesised list
+  bool braces = true;                    // a block is `{ statements }`; Python's is indented
+};
+
+const Shapes* shapes_of(std::string_view language) {
+  static const Shapes python{{".py"}, {"block"}, {"call"}, false};
+  static const Shapes js{{".js", ".mjs", ".cjs"}, {"statement_block"}, {"call_expression"}};
+  static const Shapes ts{{".ts", ".mts", ".cts"}, {"statement_block"}, {"call_expression"}};
+  static const Shapes tsx{{".tsx"}, {"statement_block"}, {"call_expression"}};
+  static const Shapes go{{".go"}, {"block"}, {"call_expression"}};
+  static const Shapes c{{".c"}, {"compound_statement"}, {"call_expression"}};
+  static const Shapes cpp{{".cc", ".cpp", ".cxx"}, {"compound_statement"}, {"call_expression"}};
+  static const Shapes rust{{".rs"}, {"block"}, {"call_expression"}};
+  static const Shapes java{{".java"}, {"block", "constructor_body"}, {"method_invocation", "object_creation_expression"}};
+  if (language == "python") return &python;
+  if (language == "javascript") return &js;
+  if (language == "typescript") return &ts;
+  if (language == "typescriptreact") return &tsx;
+  if (language == "go") return &go;
+  if (language == "c") return &c;
+  if (language == "cpp") return &cpp;
+  if (language == "rust") return &rust;
+  if (language == "java") return &java;
+  return nullptr;
+}
+
+bool has_extension(const fs::path& p, const Shapes& shapes) {
+  std::string name = p.filename().string();
+  // Declarations and minified bundles are not code anyone types.
+  if (name.ends_with(".d.ts") || name.ends_with(".d.mts") || name.ends_with(".d.cts") || name.ends_with(".min.js"))
+    return false;
+  std::string ext = p.extension().string();
+  return std::find(shapes.extensions.begin(), shapes.extensions.end(), ext) != shapes.extensions.end();
+}
+
+std::vector<fs::path> shuffled_files(const fs::path& root, const Shapes& shapes, std::mt19937& rng) {
   std::vector<fs::path> files;
   std::error_code ec;
   for (auto it = fs::recursive_directory_iterator(root, fs::directory_options::skip_permission_denied, ec);
        !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
     const auto& e = *it;
     std::error_code fe;
-    if (!e.is_regular_file(fe) || e.path().extension() != ".py") continue;
+    if (!e.is_regular_file(fe) || !has_extension(e.path(), shapes)) continue;
     auto size = e.file_size(fe);
     if (!fe && size > 2000 && size < 60000) files.push_back(e.path());
   }
@@ -49,7 +88,7 @@ FimTask make_task(TaskKind kind, const fs::path& root, const fs::path& file, con
 
 // The cursor after the indentation and a few characters of a code line.
 std::optional<FimTask> line_task(const fs::path& root, const fs::path& file, const std::string& text,
-                                 const parsing::Document& doc, std::mt19937& rng) {
+                                 const parsing::Document& doc, const Shapes& shapes, std::mt19937& rng) {
   std::vector<size_t> starts{0};
   for (size_t i = 0; i < text.size(); ++i)
     if (text[i] == '\n') starts.push_back(i + 1);
@@ -61,6 +100,12 @@ std::optional<FimTask> line_task(const fs::path& root, const fs::path& file, con
     size_t indent = line.find_first_not_of(" \t");
     if (indent == std::string_view::npos || line.size() - indent < 12 || line[indent] == '#' ||
         line.substr(indent).starts_with("\"\"\"") || line.find('"') != std::string_view::npos)
+      continue;
+    // Brace languages: no character or template literals, no comment lines
+    // (`#` above is also C's preprocessor).
+    std::string_view code = line.substr(indent);
+    if (shapes.braces && (code.find_first_of("'`") != std::string_view::npos || code.starts_with("//") ||
+                          code.starts_with("/*") || code.starts_with("*")))
       continue;
     // Code, not the prose of a docstring or a comment.
     if (in_string_or_comment(doc, static_cast<uint32_t>(begin + indent + 1))) continue;
@@ -94,39 +139,61 @@ bool is_compound_body(std::string_view parent) {
 
 // The whole body of a short block, from its first statement.
 std::optional<FimTask> block_task(const fs::path& root, const fs::path& file, const std::string& text,
-                                  const parsing::Document& doc, std::mt19937& rng) {
-  std::vector<TSNode> blocks = nodes_of_type(doc, "block", [&](TSNode n) {
-    TSNode parent = ts_node_parent(n);
-    if (ts_node_is_null(parent) || !is_compound_body(ts_node_type(parent))) return false;
-    TSPoint a = ts_node_start_point(n), b = ts_node_end_point(n);
-    if (b.row < a.row + 1 || b.row > a.row + 5) return false;
-    uint32_t start = ts_node_start_byte(n), end = ts_node_end_byte(n);
-    // The block starts a line of its own (not `if x: return`) and ends one.
+                                  const parsing::Document& doc, const Shapes& shapes, std::mt19937& rng) {
+  auto starts_line = [&](uint32_t start) {
     size_t line_begin = text.rfind('\n', start == 0 ? 0 : start - 1);
     line_begin = line_begin == std::string::npos ? 0 : line_begin + 1;
-    if (text.find_first_not_of(" \t", line_begin) != start) return false;
-    if (end < text.size() && text[end] != '\n') return false;
-    // Not a docstring first: the model would be asked to write prose.
-    TSNode first = ts_node_named_child(n, 0);
-    if (ts_node_is_null(first)) return false;
-    return !(std::string_view(ts_node_type(first)) == "expression_statement" && ts_node_named_child_count(first) > 0 &&
-             std::string_view(ts_node_type(ts_node_named_child(first, 0))) == "string");
-  });
-  if (blocks.empty()) return std::nullopt;
-  TSNode n = blocks[std::uniform_int_distribution<size_t>(0, blocks.size() - 1)(rng)];
-  return make_task(TaskKind::Block, root, file, text, ts_node_start_byte(n), ts_node_end_byte(n));
+    return text.find_first_not_of(" \t", line_begin) == start;
+  };
+  auto ends_line = [&](uint32_t end) { return end < text.size() && text[end] == '\n'; };
+  std::vector<std::pair<uint32_t, uint32_t>> spans;
+  for (std::string_view type : shapes.blocks) {
+    for (TSNode n : nodes_of_type(doc, type, [](TSNode) { return true; })) {
+      uint32_t count = ts_node_named_child_count(n);
+      if (count == 0) continue;
+      TSNode first = ts_node_named_child(n, 0), last = ts_node_named_child(n, count - 1);
+      std::string_view first_type = ts_node_type(first);
+      if (!shapes.braces) {
+        TSNode parent = ts_node_parent(n);
+        if (ts_node_is_null(parent) || !is_compound_body(ts_node_type(parent))) continue;
+        // Not a docstring first: the model would be asked to write prose.
+        if (first_type == "expression_statement" && ts_node_named_child_count(first) > 0 &&
+            std::string_view(ts_node_type(ts_node_named_child(first, 0))) == "string")
+          continue;
+        first = last = n;
+      } else if (first_type.find("comment") != std::string_view::npos) {
+        continue;
+      }
+      TSPoint a = ts_node_start_point(first), b = ts_node_end_point(last);
+      if (b.row < a.row + 1 || b.row > a.row + 5) continue;
+      uint32_t start = ts_node_start_byte(first), end = ts_node_end_byte(last);
+      // The block starts a line of its own (not `if x: return`) and ends one.
+      if (starts_line(start) && ends_line(end)) spans.emplace_back(start, end);
+    }
+  }
+  if (spans.empty()) return std::nullopt;
+  auto [start, end] = spans[std::uniform_int_distribution<size_t>(0, spans.size() - 1)(rng)];
+  return make_task(TaskKind::Block, root, file, text, start, end);
 }
 
 // The arguments of a one-line call, from just after its `(`.
 std::optional<FimTask> call_args_task(const fs::path& root, const fs::path& file, const std::string& text,
-                                      const parsing::Document& doc, std::mt19937& rng) {
+                                      const parsing::Document& doc, const Shapes& shapes, std::mt19937& rng) {
   std::vector<TSNode> args;
-  for (TSNode call : nodes_of_type(doc, "call", [](TSNode) { return true; })) {
-    std::string_view callee = ts_node_type(parsing::field(call, "function"));
+  std::vector<TSNode> calls;
+  for (std::string_view type : shapes.calls)
+    for (TSNode n : nodes_of_type(doc, type, [](TSNode) { return true; })) calls.push_back(n);
+  std::stable_sort(calls.begin(), calls.end(),
+            [](TSNode a, TSNode b) { return ts_node_start_byte(a) < ts_node_start_byte(b); });
+  for (TSNode call : calls) {
     TSNode list = parsing::field(call, "arguments");
-    if ((callee != "identifier" && callee != "attribute") || ts_node_is_null(list) ||
-        std::string_view(ts_node_type(list)) != "argument_list")
-      continue;
+    if (ts_node_is_null(list)) continue;
+    if (!shapes.braces) {
+      // Python: a named function or method, not a call of a call's result.
+      std::string_view callee = ts_node_type(parsing::field(call, "function"));
+      if ((callee != "identifier" && callee != "attribute") || std::string_view(ts_node_type(list)) != "argument_list")
+        continue;
+    }
     if (ts_node_start_point(list).row != ts_node_end_point(list).row) continue;
     uint32_t open = ts_node_start_byte(list), close = ts_node_end_byte(list);
     if (close < open + 2 || text[open] != '(' || text[close - 1] != ')') continue;
@@ -150,27 +217,40 @@ const char* to_string(TaskKind kind) {
   return "?";
 }
 
-std::vector<fs::path> candidate_files(const fs::path& root, uint32_t seed) {
-  std::mt19937 rng(seed);
-  return shuffled_files(root, rng);
+std::vector<std::string> task_extensions(std::string_view language) {
+  const Shapes* shapes = shapes_of(language);
+  return shapes ? shapes->extensions : std::vector<std::string>{};
 }
 
-std::vector<FimTask> cut_tasks(const fs::path& root, TaskKind kind, size_t count, uint32_t seed) {
+std::vector<fs::path> candidate_files(const fs::path& root, uint32_t seed, std::string_view language) {
+  const Shapes* shapes = shapes_of(language);
+  if (!shapes) return {};
+  std::mt19937 rng(seed);
+  return shuffled_files(root, *shapes, rng);
+}
+
+std::vector<FimTask> cut_tasks(const fs::path& root, TaskKind kind, size_t count, uint32_t seed,
+                               std::string_view language) {
+  const Shapes* shapes = shapes_of(language);
+  if (!shapes) return {};
   std::mt19937 rng(seed);
   std::vector<FimTask> tasks;
-  for (const auto& f : shuffled_files(root, rng)) {
+  for (const auto& f : shuffled_files(root, *shapes, rng)) {
     if (tasks.size() >= count) break;
     // A file that went away since the listing has no task to give.
     std::string text = support::read_file(f, support::kMaxTextFileBytes).text;
-    parsing::Document doc("python", text);
+    parsing::Document doc(language, text);
     if (doc.status() != parsing::ParseStatus::Parsed || doc.has_syntax_errors()) continue;
     std::optional<FimTask> t;
     switch (kind) {
-      case TaskKind::Line: t = line_task(root, f, text, doc, rng); break;
-      case TaskKind::Block: t = block_task(root, f, text, doc, rng); break;
-      case TaskKind::CallArgs: t = call_args_task(root, f, text, doc, rng); break;
+      case TaskKind::Line: t = line_task(root, f, text, doc, *shapes, rng); break;
+      case TaskKind::Block: t = block_task(root, f, text, doc, *shapes, rng); break;
+      case TaskKind::CallArgs: t = call_args_task(root, f, text, doc, *shapes, rng); break;
     }
-    if (t) tasks.push_back(std::move(*t));
+    if (t) {
+      t->language = std::string(language);
+      tasks.push_back(std::move(*t));
+    }
   }
   return tasks;
 }

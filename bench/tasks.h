@@ -1,16 +1,19 @@
-// Fill-in-the-middle tasks cut from a real Python project (by default the
-// sources of Debian's python3-numpy, which the demo model never saw), and the
-// measures that score a completion against the code that was cut out.
-// Shared by bench_completion and bench_quality; deterministic given a seed.
+// Fill-in-the-middle tasks cut from a real project in one of the judged
+// languages (bench/judge.h; by default Python from the sources of Debian's
+// python3-numpy, which the demo model never saw), and the measures that score
+// a completion against the code that was cut out. Shared by bench_completion
+// and bench_quality; deterministic given a seed.
 //
 // Each task removes `middle` from a file that parses without errors, so
 // prefix + middle + suffix is the file again:
 //  - Line: the cursor after the indentation and 1-8 characters of a code
-//    line (no strings, comments or docstrings); the middle is the rest of the line.
-//  - Block: the cursor at the first statement of a 2-6 line block (the body of
-//    a def, if, for, while, with, try, ...; not one that starts with a
-//    docstring); the middle is the whole block, its first line's indentation
-//    excluded.
+//    line (no strings, comments, docstrings or preprocessor lines); the
+//    middle is the rest of the line.
+//  - Block: the cursor at the first statement of a block whose statements
+//    take 2-6 lines (Python: the body of a def, if, for, while, with, try,
+//    ...; not one that starts with a docstring. Brace languages: the
+//    statements between `{` and `}`, not one that starts with a comment);
+//    the middle is the statements, the first line's indentation excluded.
 //  - CallArgs: the cursor just after the `(` of a one-line call with
 //    arguments (3-60 characters); the middle is the arguments, the suffix
 //    starts with the `)`.
@@ -30,16 +33,24 @@ const char* to_string(TaskKind kind);
 
 struct FimTask {
   TaskKind kind = TaskKind::Line;
+  std::string language = "python";  // an LSP languageId
   std::string path;  // relative to the root, '/'-separated
   std::string prefix, middle, suffix;
 };
 
-// Python files of 2-60 KB under `root`, sorted, then shuffled with `seed`.
-std::vector<std::filesystem::path> candidate_files(const std::filesystem::path& root, uint32_t seed);
+// The file extensions tasks of `language` are cut from (".py"; ".ts" but
+// not ".d.ts"); empty for a language the cutter does not know.
+std::vector<std::string> task_extensions(std::string_view language);
+
+// Files of `language` of 2-60 KB under `root`, sorted, then shuffled with `seed`.
+std::vector<std::filesystem::path> candidate_files(const std::filesystem::path& root, uint32_t seed,
+                                                   std::string_view language = "python");
 
 // Up to `count` tasks of `kind`, at most one per file, in the shuffled file
-// order. The same root, kind, count and seed give the same tasks.
-std::vector<FimTask> cut_tasks(const std::filesystem::path& root, TaskKind kind, size_t count, uint32_t seed);
+// order, from files tree-sitter parses without errors. The same root, kind,
+// count, seed and language give the same tasks.
+std::vector<FimTask> cut_tasks(const std::filesystem::path& root, TaskKind kind, size_t count, uint32_t seed,
+                               std::string_view language = "python");
 
 // The text a completion is compared with: trailing whitespace of each line
 // and blank lines at the end dropped; a Line task keeps its first line only.

@@ -121,3 +121,88 @@ TEST_CASE("scores: normalisation, edit similarity, percentiles") {
   CHECK(percentile({5, 1, 3, 2, 4}, 0.95) == 5);
   CHECK(percentile({5, 1, 3, 2, 4}, 0.0) == 1);
 }
+
+namespace {
+
+// One file over 2 KB in `language`: functions of a few statements, each with a
+// call with arguments, repeated; the files' own text is the check.
+std::string brace_file(std::string_view language, int n) {
+  std::string head, fn;
+  if (language == "javascript" || language == "typescript") {
+    fn = "function compute_N(values, scale) {\n  let total = Math.max(values.length, scale);\n"
+         "  if (total > scale) {\n    total = total / scale;\n    console.log(total, scale);\n  }\n"
+         "  return Math.round(total);\n}\n\n";
+  } else if (language == "go") {
+    head = "package sample\n\nimport \"math\"\n\n";
+    fn = "func computeN(values []float64, scale float64) float64 {\n\ttotal := math.Max(float64(len(values)), scale)\n"
+         "\tif total > scale {\n\t\ttotal = total / scale\n\t\ttotal = math.Floor(total)\n\t}\n"
+         "\treturn math.Round(total)\n}\n\n";
+  } else if (language == "c") {
+    head = "#include <math.h>\n\n";
+    fn = "static double compute_N(const double *values, int count, double scale) {\n"
+         "  double total = fmax((double)count, scale);\n  if (total > scale) {\n    total = total / scale;\n"
+         "    total = floor(total + values[0]);\n  }\n  return round(total);\n}\n\n";
+  } else if (language == "java") {
+    head = "class Sample {\n";
+    fn = "  static double computeN(double[] values, double scale) {\n"
+         "    double total = Math.max(values.length, scale);\n    if (total > scale) {\n"
+         "      total = total / scale;\n      total = Math.floor(total);\n    }\n    return Math.round(total);\n  }\n\n";
+  }
+  std::string text = head;
+  for (int i = 0; text.size() < 2600; ++i) {
+    std::string f = fn;
+    for (size_t at; (at = f.find("N(")) != std::string::npos;) f.replace(at, 1, std::to_string(n) + "_" + std::to_string(i));
+    text += f;
+  }
+  if (language == "java") text += "}\n";
+  return text;
+}
+
+}  // namespace
+
+TEST_CASE("tasks are cut from every language's files, and put the file back together") {
+  const std::pair<const char*, const char*> languages[] = {
+      {"javascript", ".js"}, {"typescript", ".ts"}, {"go", ".go"}, {"c", ".c"}, {"java", ".java"}};
+  for (auto [language, ext] : languages) {
+    CAPTURE(language);
+    fs::path root = fs::temp_directory_path() / ("astfill-bench-tasks-" + std::string(language) + "-" +
+                                                std::to_string(::getpid()));
+    fs::remove_all(root);
+    fs::create_directories(root / "src");
+    for (int f = 0; f < 4; ++f)
+      std::ofstream(root / "src" / ("file" + std::to_string(f) + ext), std::ios::binary) << brace_file(language, f);
+    // Not a file of the language: a declaration file, a file of another language.
+    std::ofstream(root / "src" / "types.d.ts") << std::string(3000, ' ') << "declare const x: number;\n";
+    std::ofstream(root / "src" / "other.py") << std::string(3000, '#') << "\nx = 1\n";
+    CHECK(candidate_files(root, 1, language).size() == 4);
+    for (TaskKind kind : {TaskKind::Line, TaskKind::Block, TaskKind::CallArgs}) {
+      CAPTURE(to_string(kind));
+      auto tasks = cut_tasks(root, kind, 10, 3, language);
+      REQUIRE(tasks.size() == 4);
+      for (const auto& t : tasks) {
+        CAPTURE(t.path, t.middle);
+        CHECK(t.language == language);
+        CHECK(t.path.ends_with(ext));
+        CHECK(t.prefix + t.middle + t.suffix == support::read_file(root / t.path, 1 << 20).text);
+        CHECK(!t.middle.empty());
+        switch (kind) {
+          case TaskKind::Line: CHECK(t.middle.find('\n') == std::string::npos); break;
+          case TaskKind::Block:
+            // The statements between the braces, from the first, at a line's start, to the end of a line.
+            CHECK(t.middle.find('\n') != std::string::npos);
+            CHECK(t.prefix.substr(t.prefix.rfind('\n') + 1).find_first_not_of(" \t") == std::string::npos);
+            CHECK(t.suffix.starts_with("\n"));
+            break;
+          case TaskKind::CallArgs:
+            CHECK(t.prefix.ends_with("("));
+            CHECK(t.suffix.starts_with(")"));
+            CHECK(t.middle.size() >= 3);
+            break;
+        }
+      }
+    }
+    fs::remove_all(root);
+  }
+  CHECK(cut_tasks("/tmp", TaskKind::Line, 5, 1, "cobol").empty());
+  CHECK(task_extensions("typescript") == std::vector<std::string>{".ts", ".mts", ".cts"});
+}

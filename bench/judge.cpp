@@ -1,0 +1,342 @@
+#include "bench/judge.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "support/files.h"
+
+extern char** environ;
+
+namespace astfill::bench {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string read_all(const fs::path& p) { return support::read_file(p, 1 << 20).text; }
+
+fs::path scratch_dir() {
+  static const fs::path dir = [] {
+    fs::path d = fs::temp_directory_path() / ("astfill-judge-" + std::to_string(::getpid()));
+    fs::create_directories(d);
+    return d;
+  }();
+  return dir;
+}
+
+fs::path scratch_file(std::string_view stem) {
+  static std::atomic<unsigned> counter{0};
+  return scratch_dir() / (std::string(stem) + "-" + std::to_string(counter++));
+}
+
+fs::path find_tool(const std::string& name, const JudgeOptions& options, const std::string& install_hint) {
+  for (const auto& dir : options.tool_dirs) {
+    fs::path p = dir / name;
+    if (::access(p.c_str(), X_OK) == 0) return p;
+  }
+  throw JudgeUnavailable("no '" + name + "' found (" + install_hint + ")");
+}
+
+// Runs argv[0] (a path) with the file actions given. Returns the pid.
+pid_t spawn(const std::vector<std::string>& argv, posix_spawn_file_actions_t* actions) {
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = -1;
+  int rc = posix_spawn(&pid, args[0], actions, nullptr, args.data(), environ);
+  if (rc != 0) throw JudgeUnavailable("cannot start " + argv[0] + ": " + std::strerror(rc));
+  return pid;
+}
+
+int wait_for(pid_t pid) {
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+}
+
+std::string first_line(std::string_view text) {
+  size_t nl = text.find('\n');
+  return std::string(text.substr(0, nl));
+}
+
+// A helper that stays up and judges many sources: "<n>\n<bytes>" in, one
+// line out ("ok" or "error <message>"), after a "ready <what>" greeting.
+class HelperJudge : public Judge {
+ public:
+  HelperJudge(std::vector<std::string> argv, std::string tool_name) : tool_(std::move(tool_name)) {
+    ::signal(SIGPIPE, SIG_IGN);  // a helper that dies is an error on write, not the end of the bench
+    int in[2], out[2];
+    if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0)
+      throw JudgeUnavailable("cannot start " + tool_ + ": " + std::strerror(errno));
+    stderr_path_ = scratch_file("helper-stderr");
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, in[0], 0);
+    posix_spawn_file_actions_adddup2(&actions, out[1], 1);
+    posix_spawn_file_actions_addopen(&actions, 2, stderr_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    try {
+      pid_ = spawn(argv, &actions);
+    } catch (...) {
+      posix_spawn_file_actions_destroy(&actions);
+      ::close(in[0]), ::close(in[1]), ::close(out[0]), ::close(out[1]);
+      throw;
+    }
+    posix_spawn_file_actions_destroy(&actions);
+    ::close(in[0]);
+    ::close(out[1]);
+    to_ = in[1];
+    from_ = out[0];
+    std::string greeting;
+    if (!read_line(greeting) || !greeting.starts_with("ready ")) fail("did not start");
+    description_ = greeting.substr(6);
+  }
+  ~HelperJudge() override {
+    if (to_ >= 0) ::close(to_);
+    if (from_ >= 0) ::close(from_);
+    if (pid_ > 0) wait_for(pid_);
+    std::error_code ec;
+    fs::remove(stderr_path_, ec);
+  }
+
+  Verdict judge(std::string_view source, const fs::path&) override {
+    std::string frame = std::to_string(source.size()) + "\n";
+    frame.append(source);
+    if (!write_all(frame)) fail("stopped");
+    std::string line;
+    if (!read_line(line)) fail("stopped");
+    if (line == "ok") return {true, ""};
+    if (line.starts_with("error ")) return {false, line.substr(6)};
+    fail("answered '" + line + "'");
+  }
+  const std::string& description() const override { return description_; }
+
+ private:
+  [[noreturn]] void fail(const std::string& what) {
+    if (to_ >= 0) ::close(to_), to_ = -1;
+    if (pid_ > 0) wait_for(pid_), pid_ = -1;
+    std::string err = read_all(stderr_path_);
+    throw JudgeUnavailable(tool_ + " " + what + (err.empty() ? "" : ": " + first_line(err)));
+  }
+  bool write_all(std::string_view data) {
+    while (!data.empty()) {
+      ssize_t n = ::write(to_, data.data(), data.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return false;
+      data.remove_prefix(static_cast<size_t>(n));
+    }
+    return true;
+  }
+  bool read_line(std::string& line) {
+    for (;;) {
+      size_t nl = buffer_.find('\n');
+      if (nl != std::string::npos) {
+        line = buffer_.substr(0, nl);
+        buffer_.erase(0, nl + 1);
+        return true;
+      }
+      char chunk[4096];
+      ssize_t n = ::read(from_, chunk, sizeof chunk);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return false;
+      buffer_.append(chunk, static_cast<size_t>(n));
+    }
+  }
+
+  std::string tool_, description_, buffer_;
+  fs::path stderr_path_;
+  pid_t pid_ = -1;
+  int to_ = -1, from_ = -1;
+};
+
+// A tool run once per source: the source on stdin, its verdict in the exit
+// status and its errors on stderr.
+class CommandJudge : public Judge {
+ public:
+  using Classify = Verdict (*)(int exit_status, const std::string& errors);
+  CommandJudge(std::vector<std::string> argv, std::string description, Classify classify,
+               bool include_dirs = false)
+      : argv_(std::move(argv)), description_(std::move(description)), classify_(classify),
+        include_dirs_(include_dirs) {}
+
+  Verdict judge(std::string_view source, const fs::path& directory) override {
+    fs::path in = scratch_file("source"), err = scratch_file("stderr");
+    {
+      std::ofstream f(in, std::ios::binary);
+      f.write(source.data(), static_cast<std::streamsize>(source.size()));
+      if (!f) throw JudgeUnavailable("cannot write " + in.string());
+    }
+    std::vector<std::string> argv = argv_;
+    if (include_dirs_ && !directory.empty()) {
+      // The file's own folder, its parent and a sibling include/: where a
+      // project's quoted includes are found.
+      std::vector<std::string> dirs{"-iquote", directory.string(), "-I", directory.string(),
+                                    "-I", directory.parent_path().string(),
+                                    "-I", (directory.parent_path() / "include").string()};
+      argv.insert(argv.end() - 1, dirs.begin(), dirs.end());
+    }
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, in.c_str(), O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    pid_t pid;
+    try {
+      pid = spawn(argv, &actions);
+    } catch (...) {
+      posix_spawn_file_actions_destroy(&actions);
+      throw;
+    }
+    posix_spawn_file_actions_destroy(&actions);
+    int status = wait_for(pid);
+    std::string errors = read_all(err);
+    std::error_code ec;
+    fs::remove(in, ec);
+    fs::remove(err, ec);
+    if (status >= 126) throw JudgeUnavailable(argv_[0] + " did not run (status " + std::to_string(status) + ")");
+    return classify_(status, errors);
+  }
+  const std::string& description() const override { return description_; }
+
+ private:
+  std::vector<std::string> argv_;
+  std::string description_;
+  Classify classify_;
+  bool include_dirs_;
+};
+
+std::string tool_version(const fs::path& tool, const std::string& flag) {
+  fs::path out = scratch_file("version");
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  std::string version;
+  try {
+    wait_for(spawn({tool.string(), flag}, &actions));
+    version = first_line(read_all(out));
+  } catch (const JudgeUnavailable&) {
+  }
+  posix_spawn_file_actions_destroy(&actions);
+  std::error_code ec;
+  fs::remove(out, ec);
+  return version;
+}
+
+// gofmt -e and rustfmt: any error is a syntax error (they only parse).
+Verdict status_and_first_line(int status, const std::string& errors) {
+  if (status == 0) return {true, ""};
+  std::string line = first_line(errors);
+  return {false, line.empty() ? "exit status " + std::to_string(status) : line};
+}
+
+Verdict gcc_verdict(int status, const std::string& errors) {
+  std::istringstream lines(errors);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find("fatal error:") != std::string::npos) return {false, line};  // nothing after it was read
+    if (is_gcc_syntax_error(line)) return {false, line};
+  }
+  (void)status;  // errors about meaning alone leave the parse whole
+  return {true, ""};
+}
+
+}  // namespace
+
+std::vector<fs::path> JudgeOptions::default_tool_dirs() {
+  std::vector<fs::path> dirs{"/usr/bin", "/usr/local/bin"};
+  if (const char* path = std::getenv("PATH")) {
+    std::stringstream ss(path);
+    for (std::string d; std::getline(ss, d, ':');)
+      if (!d.empty()) dirs.emplace_back(d);
+  }
+  return dirs;
+}
+
+fs::path JudgeOptions::default_scripts_dir() {
+  if (const char* dir = std::getenv("ASTFILL_BENCH_JUDGES")) return dir;
+  return ASTFILL_BENCH_JUDGES_DIR;
+}
+
+const std::vector<std::string>& judged_languages() {
+  static const std::vector<std::string> languages{"python", "javascript", "typescript", "typescriptreact",
+                                                  "go",     "c",          "cpp",        "rust",
+                                                  "java"};
+  return languages;
+}
+
+bool is_gcc_syntax_error(std::string_view line) {
+  size_t at = line.find(" error: ");
+  if (at == std::string_view::npos) return false;
+  std::string_view message = line.substr(at + 8);
+  if (message.starts_with("too few") || message.starts_with("too many")) return false;  // "...; expected 2, have 1"
+  static const std::string_view syntax[] = {
+      "expected",         "stray ",                "missing terminating", "unterminated",
+      "at end of input",  "preprocessing directive", "without #if",       "#else after",
+      "#elif after",      "empty character constant", "invalid suffix",   "before numeric constant",
+      "unbalanced",       "missing '(' ",          "missing ')'"};
+  return std::any_of(std::begin(syntax), std::end(syntax),
+                     [&](std::string_view s) { return message.find(s) != std::string_view::npos; });
+}
+
+std::unique_ptr<Judge> make_judge(std::string_view language, const JudgeOptions& options) {
+  const fs::path& scripts = options.scripts_dir;
+  if (language == "python") {
+    fs::path python = find_tool("python3", options, "Debian: apt install python3");
+    fs::path script = scripts / "python_judge.py";
+    if (!fs::exists(script)) throw JudgeUnavailable("no " + script.string());
+    auto judge = std::make_unique<HelperJudge>(std::vector<std::string>{python.string(), script.string()}, "python3");
+    return judge;
+  }
+  if (language == "javascript" || language == "typescript" || language == "typescriptreact") {
+    fs::path node = find_tool("node", options, "Debian: apt install nodejs");
+    fs::path script = scripts / "ts_judge.js";
+    if (!fs::exists(scripts / "node_modules" / "typescript" / "package.json"))
+      throw JudgeUnavailable("npm typescript is not installed in " + scripts.string() +
+                             "/node_modules (run scripts/setup, or npm ci there)");
+    return std::make_unique<HelperJudge>(
+        std::vector<std::string>{node.string(), script.string(), std::string(language)}, "node ts_judge.js");
+  }
+  if (language == "java") {
+    fs::path java = find_tool("java", options, "Debian: apt install default-jdk-headless");
+    find_tool("javac", options, "a JDK, not a JRE: Debian: apt install default-jdk-headless");
+    fs::path script = scripts / "JavaJudge.java";
+    if (!fs::exists(script)) throw JudgeUnavailable("no " + script.string());
+    return std::make_unique<HelperJudge>(std::vector<std::string>{java.string(), script.string()}, "java JavaJudge.java");
+  }
+  if (language == "go") {
+    fs::path gofmt = find_tool("gofmt", options, "Debian: apt install golang-go");
+    return std::make_unique<CommandJudge>(std::vector<std::string>{gofmt.string(), "-e"},
+                                          "gofmt -e (" + gofmt.string() + ")", status_and_first_line);
+  }
+  if (language == "rust") {
+    fs::path rustfmt = find_tool("rustfmt", options, "Debian: apt install rustfmt");
+    // stdin, not a file: `mod x;` would send rustfmt looking for x.rs.
+    return std::make_unique<CommandJudge>(
+        std::vector<std::string>{rustfmt.string(), "--edition", "2021", "--emit", "stdout"},
+        tool_version(rustfmt, "--version") + " parse (" + rustfmt.string() + ")", status_and_first_line);
+  }
+  if (language == "c" || language == "cpp") {
+    bool cpp = language == "cpp";
+    fs::path cc = find_tool(cpp ? "g++" : "gcc", options, "Debian: apt install build-essential");
+    std::vector<std::string> argv{cc.string(), "-fsyntax-only", "-w", "-fmax-errors=50", "-x", cpp ? "c++" : "c"};
+    if (cpp) argv.push_back("-std=gnu++17");
+    argv.push_back("-");
+    return std::make_unique<CommandJudge>(std::move(argv),
+                                          tool_version(cc, "--version") + " -fsyntax-only, syntax errors",
+                                          gcc_verdict, true);
+  }
+  throw JudgeUnavailable("no judge for language '" + std::string(language) + "'");
+}
+
+}  // namespace astfill::bench

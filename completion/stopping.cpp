@@ -205,7 +205,10 @@ bool StopRule::should_stop() {
   const std::string& text = guard_.completion();
   keep_ = text.size();
   reason_ = "";
-  if (mode_ == CompletionMode::SingleLine) return single_line();
+  if (mode_ == CompletionMode::SingleLine) {
+    if (single_line()) return true;
+    return repeats_itself();
+  }
   // Several rules may fire on one token that carried several lines: the
   // earliest cut wins.
   size_t best_keep = text.size() + 1;
@@ -220,6 +223,7 @@ bool StopRule::should_stop() {
   consider(repeats_suffix());
   consider(left_block());
   consider(statement_done());
+  consider(repeats_itself());
   if (best_keep > text.size()) {
     keep_ = text.size();
     reason_ = "";
@@ -275,6 +279,51 @@ bool StopRule::left_block() {
     auto first = static_cast<uint32_t>(cursor + lines[i].start + indentation(line));
     if (first < guard_.completion_end() && in_string_or_comment(guard_.document(), first)) continue;
     return stop(before_line(lines, i), "left the block");
+  }
+  return false;
+}
+
+bool StopRule::repeats_itself() {
+  const std::string& text = guard_.completion();
+  const std::string_view language = language_of(guard_);
+  std::vector<Line> lines = lines_of(text);
+  // Whole lines: the last m finished non-blank lines equal the m before them.
+  std::vector<size_t> done;  // indices of finished non-blank lines
+  for (size_t i = 0; i < lines.size(); ++i)
+    if (lines[i].finished && !is_blank(lines[i].text)) done.push_back(i);
+  for (size_t m = 1; 2 * m <= done.size(); ++m) {
+    const size_t n = done.size();
+    bool equal = true, code = false;
+    for (size_t j = 0; j < m && equal; ++j) {
+      std::string_view a = trim_right(lines[done[n - 2 * m + j]].text), b = trim_right(lines[done[n - m + j]].text);
+      equal = a == b;
+      code = code || parsing::has_identifier_part(language, a);
+    }
+    if (equal && code) return stop(before_line(lines, done[n - m]), "repeats itself");
+  }
+  // Within the last line: a unit repeated kRepeats times at its end.
+  constexpr size_t kRepeats = 4;
+  const Line& last = lines.back();
+  const std::string_view line = last.text;
+  auto word_char = [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || static_cast<unsigned char>(c) >= 0x80;
+  };
+  for (size_t p = 2; p * kRepeats <= line.size(); ++p) {
+    const size_t from = line.size() - p * kRepeats;
+    bool periodic = true;
+    for (size_t i = from; i + p < line.size() && periodic; ++i) periodic = line[i] == line[i + p];
+    if (!periodic) continue;
+    // A word in the unit (a letter or `_` starting a run, not inside a number).
+    bool word = false;
+    for (size_t i = line.size() - p; i < line.size() && !word; ++i) {
+      auto c = static_cast<unsigned char>(line[i]);
+      bool starts = (std::isalpha(c) || c == '_' || c >= 0x80) && (i == 0 || !word_char(line[i - 1]));
+      word = starts;
+    }
+    if (!word) continue;
+    size_t start = from;
+    while (start > 0 && line[start - 1] == line[start - 1 + p]) --start;
+    return stop(last.start + start + p, "repeats itself");
   }
   return false;
 }

@@ -51,6 +51,12 @@ CompletionMode mode_at(std::string_view language_id, std::string_view prefix, st
 //    that line;
 //  - a new line starts less indented than the block the completion fills
 //    (the block ended, Python's way): kept up to that line;
+//  - the completion repeats itself (a model looping): the last finished
+//    non-blank lines, one or more with a letter or digit, equal the lines
+//    just before them (kept: the first copy), or within a line a unit with a
+//    word in it (not a number: `0, 0, 0, 0` in a table is data) comes 4
+//    times in a row (`value, value, value, value, `; kept: up to the end of
+//    the first). SingleLine completions stop at such a loop too;
 //  - at declaration level (the cursor on a blank line in a file, class or
 //    namespace), once a statement the completion wrote is complete (a tree
 //    node without errors): at the line end after its `}` or `;`, or when a
@@ -71,6 +77,7 @@ class StopRule {
   bool repeats_suffix();
   bool left_block();
   bool statement_done();
+  bool repeats_itself();
 
   const SyntaxGuard& guard_;
   CompletionMode mode_;

@@ -25,13 +25,19 @@ namespace {
 
 std::string read_all(const fs::path& p) { return support::read_file(p, 1 << 20).text; }
 
-fs::path scratch_dir() {
-  static const fs::path dir = [] {
-    fs::path d = fs::temp_directory_path() / ("astfill-judge-" + std::to_string(::getpid()));
-    fs::create_directories(d);
-    return d;
-  }();
-  return dir;
+// The sources and error files of this process's judges; removed at exit.
+struct ScratchDir {
+  fs::path path = fs::temp_directory_path() / ("astfill-judge-" + std::to_string(::getpid()));
+  ScratchDir() { fs::create_directories(path); }
+  ~ScratchDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+
+const fs::path& scratch_dir() {
+  static const ScratchDir dir;
+  return dir.path;
 }
 
 fs::path scratch_file(std::string_view stem) {

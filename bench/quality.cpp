@@ -161,7 +161,7 @@ struct LanguageRun {
   std::string language, root;
   std::unique_ptr<bench::Judge> judge;
   std::vector<bench::FimTask> tasks;
-  size_t cut = 0, dropped = 0, empty_would_pass = 0;
+  size_t cut = 0, dropped = 0, empty_would_pass = 0, judged = 0;
   std::vector<std::string> dropped_examples;
   double judge_ms = 0;
   std::unique_ptr<bench::TaskIndex> index;
@@ -175,6 +175,7 @@ bench::Verdict timed_judge(LanguageRun& run, const bench::FimTask& t, const std:
   auto t0 = std::chrono::steady_clock::now();
   auto v = run.judge->judge(text, task_directory(run, t));
   run.judge_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  ++run.judged;
   return v;
 }
 
@@ -361,10 +362,10 @@ int main(int argc, char** argv) {
         o.decode_ms = result.details.decode_ms;
         by_kind[t.kind].add(o);
         if (dump)
-          std::fprintf(stderr, "[%s %s] %s %s %s%s%s\n  want: %s\n  got:  %s\n", run.language.c_str(), v.name,
-                       bench::to_string(t.kind), t.path.c_str(), o.exact ? "EXACT " : "",
+          std::fprintf(stderr, "[%s %s] %s %s %s%s%s\n  want: %s\n  got:  %s\n  raw:  %s (end: %s)\n",
+                       run.language.c_str(), v.name, bench::to_string(t.kind), t.path.c_str(), o.exact ? "EXACT " : "",
                        o.empty ? "EMPTY" : (o.whole ? "whole" : "BROKEN: "), verdict.message.c_str(), want.c_str(),
-                       got.c_str());
+                       got.c_str(), result.details.raw.c_str(), result.details.end.c_str());
         if (idx) idx->close_file(t.path);
       }
       if (v.context) run.index->get()->wait_until_idle();
@@ -400,8 +401,7 @@ int main(int argc, char** argv) {
     lj["true_middle_whole"] = run.cut ? static_cast<double>(run.cut - run.dropped) / static_cast<double>(run.cut) : 0.0;
     lj["empty_answer_would_pass"] =
         run.tasks.empty() ? 0.0 : static_cast<double>(run.empty_would_pass) / static_cast<double>(run.tasks.size());
-    lj["judge_ms_per_file"] =
-        run.judge_ms / std::max<double>(1, static_cast<double>(run.cut + run.tasks.size() * (1 + variants.size())));
+    lj["judge_ms_per_file"] = run.judge_ms / std::max<double>(1, static_cast<double>(run.judged));
     languages_json[run.language] = lj;
   }
   report["languages"] = languages_json;

@@ -137,7 +137,11 @@ std::string brace_file(std::string_view language, int n) {
     fn = "func computeN(values []float64, scale float64) float64 {\n\ttotal := math.Max(float64(len(values)), scale)\n"
          "\tif total > scale {\n\t\ttotal = total / scale\n\t\ttotal = math.Floor(total)\n\t}\n"
          "\treturn math.Round(total)\n}\n\n";
-  } else if (language == "c") {
+  } else if (language == "rust") {
+    fn = "fn compute_N(values: &[f64], scale: f64) -> f64 {\n    let mut total = f64::max(values.len() as f64, scale);\n"
+         "    if total > scale {\n        total = total / scale;\n        total = f64::floor(total);\n    }\n"
+         "    f64::round(total)\n}\n\n";
+  } else if (language == "c" || language == "cpp") {
     head = "#include <math.h>\n\n";
     fn = "static double compute_N(const double *values, int count, double scale) {\n"
          "  double total = fmax((double)count, scale);\n  if (total > scale) {\n    total = total / scale;\n"
@@ -162,7 +166,8 @@ std::string brace_file(std::string_view language, int n) {
 
 TEST_CASE("tasks are cut from every language's files, and put the file back together") {
   const std::pair<const char*, const char*> languages[] = {
-      {"javascript", ".js"}, {"typescript", ".ts"}, {"go", ".go"}, {"c", ".c"}, {"java", ".java"}};
+      {"javascript", ".js"}, {"typescript", ".ts"}, {"go", ".go"}, {"c", ".c"},
+      {"cpp", ".cc"},         {"rust", ".rs"},       {"java", ".java"}};
   for (auto [language, ext] : languages) {
     CAPTURE(language);
     fs::path root = fs::temp_directory_path() / ("astfill-bench-tasks-" + std::string(language) + "-" +

@@ -616,15 +616,16 @@ bool SyntaxGuard::fits(std::string_view text, bool whole) const {
 size_t SyntaxGuard::longest_fitting(std::string_view text, bool whole) const {
   if (!supported()) return text.size();
   if (whole_->status() != ParseStatus::Parsed) return text.size();
-  // Cut points, longest first: the end, every line end (before and after the
-  // '\n'), and where accept() ended while `text` is the completion's start.
+  // Cut points, longest first: the end, every line end (after the '\n'; for
+  // `whole` also before it), and where accept() ended while `text` is the
+  // completion's start.
   std::vector<size_t> cuts{text.size()};
   if (std::string_view(completion_).starts_with(text))
     for (size_t b : boundaries_)
       if (b <= text.size()) cuts.push_back(b);
   for (size_t i = 0; i < text.size(); ++i)
     if (text[i] == '\n') {
-      cuts.push_back(i);
+      if (whole) cuts.push_back(i);  // before the newline too: no trailing line break
       cuts.push_back(i + 1);
     }
   std::sort(cuts.begin(), cuts.end(), std::greater<>());

@@ -310,8 +310,11 @@ std::unique_ptr<Judge> make_judge(std::string_view language, const JudgeOptions&
     if (!fs::exists(scripts / "node_modules" / "typescript" / "package.json"))
       throw JudgeUnavailable("npm typescript is not installed in " + scripts.string() +
                              "/node_modules (run scripts/setup, or npm ci there)");
-    return std::make_unique<HelperJudge>(
-        std::vector<std::string>{node.string(), script.string(), std::string(language)}, "node ts_judge.js");
+    // vm.SourceTextModule (V8's verdict on an ES module) is behind a flag in node 20.
+    return std::make_unique<HelperJudge>(std::vector<std::string>{node.string(), "--experimental-vm-modules",
+                                                                  "--no-warnings", script.string(),
+                                                                  std::string(language)},
+                                         "node ts_judge.js");
   }
   if (language == "java") {
     fs::path java = find_tool("java", options, "Debian: apt install default-jdk-headless");

@@ -5,7 +5,8 @@
 //
 //   python                       CPython's ast.parse            bench/judges/python_judge.py (long-lived)
 //   javascript, typescript,      the TypeScript compiler's      bench/judges/ts_judge.js (long-lived;
-//   typescriptreact              parseDiagnostics               npm typescript pinned there)
+//   typescriptreact              parseDiagnostics; JavaScript   npm typescript pinned there)
+//                                also node's V8 (node --check)
 //   go                           gofmt -e                       one process per file (Debian golang-go)
 //   c, cpp                       gcc / g++ -fsyntax-only        one process per file; syntax errors only
 //   rust                         rustfmt (its parser)           one process per file (Debian rustfmt)

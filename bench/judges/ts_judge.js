@@ -1,7 +1,10 @@
 // bench_quality's judge for JavaScript, TypeScript and TSX: the TypeScript
 // compiler's parser (npm typescript, pinned in this folder's package-lock.json)
 // and the syntactic diagnostics it reports for one file (parseDiagnostics: no
-// type checking, no other files).
+// type checking, no other files). JavaScript is also compiled by node's own V8
+// parser, as `node --check` does (a CommonJS function body, or an ES module
+// when the file imports or exports): TypeScript's parser leaves some early
+// errors to its checker (invalid regular expression flags, for one).
 //
 // A long-lived helper (bench/judge.cpp starts it once): `node ts_judge.js
 // javascript|typescript|typescriptreact` writes "ready typescript <version> ...",
@@ -29,17 +32,36 @@ if (!kinds[language]) {
 }
 const [scriptKind, fileName] = kinds[language];
 
+const vm = require('vm');
+
+// V8's verdict on a JavaScript file, or null when it compiles.
+function v8Error(text, isModule) {
+  try {
+    if (isModule) new vm.SourceTextModule(text);
+    else vm.compileFunction(text, ['exports', 'require', 'module', '__filename', '__dirname']);
+    return null;
+  } catch (e) {
+    if (!(e instanceof SyntaxError)) throw e;
+    return `V8: ${e.message}`;
+  }
+}
+
 function verdict(text) {
   const file = ts.createSourceFile(fileName, text, ts.ScriptTarget.Latest, false, scriptKind);
   const diagnostics = file.parseDiagnostics || [];
-  if (diagnostics.length === 0) return 'ok';
+  if (diagnostics.length === 0) {
+    if (language !== 'javascript') return 'ok';
+    const error = v8Error(text, file.externalModuleIndicator !== undefined);
+    return error === null ? 'ok' : `error ${error}`.replace(/[\r\n]+/g, ' ');
+  }
   const d = diagnostics[0];
   const { line, character } = file.getLineAndCharacterOfPosition(d.start || 0);
   const message = ts.flattenDiagnosticMessageText(d.messageText, ' ');
   return `error ${line + 1}:${character + 1}: ${message}`.replace(/[\r\n]+/g, ' ');
 }
 
-process.stdout.write(`ready typescript ${ts.version} parseDiagnostics (${language})\n`);
+const v8 = language === 'javascript' ? ` + node ${process.version} V8` : '';
+process.stdout.write(`ready typescript ${ts.version} parseDiagnostics${v8} (${language})\n`);
 let buffered = Buffer.alloc(0);
 process.stdin.on('data', (chunk) => {
   buffered = Buffer.concat([buffered, chunk]);

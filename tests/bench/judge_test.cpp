@@ -97,6 +97,18 @@ TEST_CASE("Python's judge is CPython's parser: tree-sitter's leniencies fail it"
   CHECK(judge->judge("s = 'caf\xc3\xa9'\n").ok);
 }
 
+TEST_CASE("JavaScript's judge is TypeScript's parser and node's: what node --check refuses fails it") {
+  auto judge = make_judge("javascript");
+  CHECK_FALSE(judge->judge("let a = /x/gq;\n").ok);  // invalid flags: V8's error, not TypeScript's parser's
+  CHECK_FALSE(judge->judge("let a\xF0\x9F\x98\x80b = 1;\n").ok);  // an emoji is no identifier part
+  CHECK_FALSE(judge->judge("let x = a\xE2\x94\x80b;\n").ok);      // nor box drawing
+  CHECK_FALSE(judge->judge("let s = \xE2\x80\x9Chi\xE2\x80\x9D;\n").ok);  // curly quotes
+  CHECK(judge->judge("const $el = /x/g;\nmodule.exports = $el;\n").ok);
+  CHECK(judge->judge("if (!module.parent) return;\n").ok);  // CommonJS: a function body
+  CHECK(judge->judge("import fs from 'fs';\nexport const n = fs.constants ? 1 : 2;\n").ok);  // an ES module
+  CHECK_FALSE(judge->judge("import fs from 'fs';\nexport const n = /x/gg;\n").ok);
+}
+
 TEST_CASE("a judge whose tool is missing fails loudly, naming the tool") {
   JudgeOptions none;
   none.tool_dirs = {fs::temp_directory_path() / "astfill-no-tools-here"};

@@ -3,6 +3,10 @@
 // layout, and nothing on valid files.
 #include <catch2/catch.hpp>
 
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -95,4 +99,75 @@ TEST_CASE("python layout: issues are at the judged line, and fed pieces give the
     copy.finish();
     CHECK(copy.issues() == issues);
   }
+}
+
+// Real files from the interpreter's standard library, and 600 of them with one
+// line's layout changed (indented, dedented, a tab, a comment for a body),
+// judged by CPython in one process: the scanner reports an issue exactly
+// where CPython raises IndentationError or TabError (a mutation that makes
+// another SyntaxError is skipped), and none on the files as they are.
+TEST_CASE("python layout agrees with CPython on real files and their mutations", "[python_layout][replay]") {
+  char dir[] = "/tmp/astfill-layout-XXXXXX";
+  REQUIRE(mkdtemp(dir) != nullptr);
+  const std::string root = dir;
+  const std::string script = R"py(
+import ast, glob, os, random, sys, sysconfig
+out = sys.argv[1]
+random.seed(7)
+files = sorted(glob.glob(os.path.join(sysconfig.get_paths()['stdlib'], '*.py')))
+rows = []
+def judge(text):
+    try:
+        ast.parse(text)
+        return 'ok'
+    except (IndentationError, TabError):
+        return 'layout'
+    except (SyntaxError, ValueError):
+        return 'other'
+for k, f in enumerate(files):
+    text = open(f, encoding='utf-8', errors='replace').read()
+    p = os.path.join(out, 'real%d.py' % k)
+    open(p, 'w', encoding='utf-8').write(text)
+    rows.append((p, judge(text)))
+for k in range(600):
+    lines = open(random.choice(files), encoding='utf-8', errors='replace').read().split('\n')
+    cand = [i for i, l in enumerate(lines) if l.strip() and not l.strip().startswith('#')]
+    i = random.choice(cand)
+    l = lines[i]
+    indent = len(l) - len(l.lstrip())
+    op = random.randrange(4)
+    if op == 0: lines[i] = ' ' * random.randint(1, 3) + l
+    elif op == 1: lines[i] = l[min(indent, random.randint(1, 3)):]
+    elif op == 2: lines[i] = '\t' + (l.lstrip() if indent >= 8 else l)
+    elif l.rstrip().endswith(':') and i + 1 < len(lines):
+        n = lines[i + 1]
+        lines[i + 1] = n[:len(n) - len(n.lstrip())] + '# gone'
+    text = '\n'.join(lines)
+    p = os.path.join(out, 'mut%d.py' % k)
+    open(p, 'w', encoding='utf-8').write(text)
+    rows.append((p, judge(text)))
+open(os.path.join(out, 'verdicts'), 'w').write(''.join('%s %s\n' % r for r in rows))
+)py";
+  {
+    std::ofstream(root + "/make.py") << script;
+  }
+  REQUIRE(std::system(("/usr/bin/python3 " + root + "/make.py " + root).c_str()) == 0);
+  std::ifstream verdicts(root + "/verdicts");
+  std::string path, verdict;
+  size_t real = 0, layout = 0, clean = 0;
+  while (verdicts >> path >> verdict) {
+    std::ifstream in(path, std::ios::binary);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::filesystem::remove(path);
+    if (verdict == "other") continue;
+    INFO(path << ": CPython says " << verdict);
+    CHECK(python_layout_errors(text).empty() == (verdict == "ok"));
+    if (path.find("/real") != std::string::npos) ++real;
+    else if (verdict == "layout") ++layout;
+    else ++clean;
+  }
+  std::filesystem::remove_all(root);
+  CHECK(real > 50);
+  CHECK(layout > 100);
+  CHECK(clean > 100);
 }

@@ -13,6 +13,7 @@
 #include "cli/commands.h"
 #include "cli/project_index.h"
 #include "index/files.h"
+#include "support/files.h"
 #include "support/log.h"
 #include "support/utf8.h"
 
@@ -161,7 +162,7 @@ std::variant<json::array, Failure> answer(index::Index& index, const Request& r)
     return Failure{2, "similar: expected FILE:LINE with a 1-based LINE, got '" + r.argument + "'"};
   fs::path file = resolve_file(root, r.argument.substr(0, colon));
   if (auto f = inside(file)) return *f;
-  index::FileContent content = index::read_file(file, 64ull << 20);
+  support::FileContent content = support::read_file(file, 64ull << 20);
   const std::string path = file.string();
   if (!content.error.empty()) return Failure{1, "cannot read '" + path + "': " + content.error};
   std::string window = window_around(content.text, line - 1, r.window);

@@ -10,13 +10,8 @@
 #include <string>
 #include <string_view>
 
-#include "support/files.h"
 
 namespace astfill::index {
-
-// For cli/query.cpp until it reads with support::read_file itself.
-using support::FileContent;
-using support::read_file;
 
 // 64-bit FNV-1a: a cheap, stable content hash to confirm that a file whose
 // mtime or size changed really changed (not a security boundary).

@@ -10,7 +10,6 @@
 #include <string>
 #include <string_view>
 
-
 namespace astfill::index {
 
 // 64-bit FNV-1a: a cheap, stable content hash to confirm that a file whose

@@ -265,33 +265,37 @@ std::shared_ptr<const parsing::Document> tree_of(const DocumentSnapshot& doc, co
 }
 }  // namespace
 
+namespace {
+// A completion question as a task: on the worker, the request gets the
+// document's tree (parsed there if an edit came since), then the service answers.
+template <typename Request, typename Result>
+Task<Result> service_task(std::shared_ptr<completion::CompletionService> service, Request request,
+                          DocumentSnapshot doc,
+                          Result (completion::CompletionService::*ask)(const Request&, const CancellationToken&,
+                                                                      Progress&) const) {
+  return [service = std::move(service), request = std::move(request), doc = std::move(doc), ask](
+             const CancellationToken& cancel, Progress& progress) mutable {
+    request.document.parsed = tree_of(doc, cancel);
+    return ((*service).*ask)(request, cancel, progress);
+  };
+}
+}  // namespace
+
 Task<completion::InlineCompletionResult> Workspace::inline_completion(const DocumentSnapshot& doc, size_t offset,
                                                                       completion::Trigger trigger) const {
   completion::InlineCompletionRequest request{text_of(doc), offset, trigger, settings_.completion,
                                               project_for(doc.uri)};
-  auto service = model_->service();
-  return [service, request, doc](const CancellationToken& cancel, Progress& progress) mutable {
-    request.document.parsed = tree_of(doc, cancel);
-    return service->complete_inline(request, cancel, progress);
-  };
+  return service_task(model_->service(), std::move(request), doc, &completion::CompletionService::complete_inline);
 }
 
 Task<completion::ApiSuggestionResult> Workspace::api_suggestions(const DocumentSnapshot& doc, size_t offset) const {
   completion::ApiSuggestionRequest request{text_of(doc), offset, settings_.completion, project_for(doc.uri)};
-  auto service = model_->service();
-  return [service, request, doc](const CancellationToken& cancel, Progress& progress) mutable {
-    request.document.parsed = tree_of(doc, cancel);
-    return service->suggest_api(request, cancel, progress);
-  };
+  return service_task(model_->service(), std::move(request), doc, &completion::CompletionService::suggest_api);
 }
 
 Task<completion::FillResult> Workspace::fill(const DocumentSnapshot& doc, size_t offset) const {
   completion::FillRequest request{text_of(doc), offset, settings_.completion, project_for(doc.uri)};
-  auto service = model_->service();
-  return [service, request, doc](const CancellationToken& cancel, Progress& progress) mutable {
-    request.document.parsed = tree_of(doc, cancel);
-    return service->fill(request, cancel, progress);
-  };
+  return service_task(model_->service(), std::move(request), doc, &completion::CompletionService::fill);
 }
 
 Task<std::vector<Location>> Workspace::definitions(const DocumentSnapshot& doc, size_t offset,

@@ -1,8 +1,6 @@
 // `astfill serve`: the LSP daemon.
 #include <cstdio>
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include "cli/args.h"
 #include "cli/commands.h"
@@ -11,6 +9,7 @@
 #include "completion/service.h"
 #include "index/parsed.h"
 #include "lsp/transport.h"
+#include "support/files.h"
 #include "workspace/index_registry.h"
 #include "workspace/model_host.h"
 #include "support/log.h"
@@ -44,11 +43,8 @@ bool is_loopback(const std::string& host) {
 }
 
 std::optional<std::string> read_token(const std::string& path, std::string& out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return "cannot read token file '" + path + "'";
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string token = ss.str();
+  std::string token;
+  if (auto error = support::read_text(path, token, 1 << 20)) return "token file: " + *error;
   while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' '))
     token.pop_back();
   if (token.empty()) return "token file '" + path + "' is empty";

@@ -330,7 +330,10 @@ SyntaxGuard::SyntaxGuard(std::string_view language_id, std::string prefix, std::
   enclosing_ = enclosing_brackets(document_, cursor);
   strict_enclosing_ = whole_->status() == ParseStatus::Parsed && !whole_->has_syntax_errors();
   brackets_.enclosing_open = enclosing_.size();
-  bracket_tail_ = bracket_tail(brackets_);
+  prefix_line_start_ = prefix_.rfind('\n') == std::string::npos ? 0 : prefix_.rfind('\n') + 1;
+  python_ = document_.language()->id == "python";
+  if (python_) open_trys(prefix_trys_, std::string_view(prefix_).substr(0, prefix_line_start_), false);
+  bracket_tail_ = bracket_tail(brackets_, std::string_view(prefix_).substr(prefix_line_start_));
   if (!bracket_tail_.empty()) document_.edit(cursor, cursor, bracket_tail_, limits());
   // A cursor inside a string or comment: parse under that hypothesis.
   if (std::optional<size_t> probe = probe_open_at_cursor()) {
@@ -379,12 +382,50 @@ std::string_view SyntaxGuard::closer_of(std::optional<size_t> probe) {
   return probe ? kProbes[*probe].closing : std::string_view();
 }
 
-std::string SyntaxGuard::bracket_tail(const CompletionBrackets& brackets) const {
+std::string SyntaxGuard::bracket_tail(const CompletionBrackets& brackets, std::string_view written) const {
   std::string closing;
   for (auto it = brackets.open.rbegin(); it != brackets.open.rend(); ++it) closing += it->closer;
   for (size_t i = brackets.enclosing_open; i > 0; --i) closing += enclosing_[i - 1].closer;
   // On a line of its own, so that a line comment does not swallow it.
-  return closing.empty() ? closing : "\n" + closing;
+  if (!closing.empty()) closing.insert(0, "\n");
+  if (!python_) return closing;
+  // Python: a try whose handlers are still to come gets `finally: pass`
+  // (tree-sitter makes a try without handlers an ERROR that ends before the
+  // frontier), innermost first.
+  std::vector<uint32_t> trys = prefix_trys_;
+  open_trys(trys, written, true);
+  for (auto it = trys.rbegin(); it != trys.rend(); ++it) {
+    const std::string indent(*it, ' ');
+    closing += "\n" + indent + "finally:\n" + indent + "    pass";
+  }
+  return closing;
+}
+
+void SyntaxGuard::open_trys(std::vector<uint32_t>& trys, std::string_view text, bool last_is_open) {
+  for (size_t at = 0; at <= text.size();) {
+    size_t end = text.find('\n', at);
+    const bool partial = end == std::string_view::npos;
+    if (partial) end = text.size();
+    std::string_view line = text.substr(at, end - at);
+    size_t first = line.find_first_not_of(" \t");
+    if (first != std::string_view::npos && line[first] != '#' && line[first] != '\r') {
+      const auto col = static_cast<uint32_t>(first);  // tabs count as one column here
+      std::string_view code = line.substr(first);
+      auto keyword = [&](std::string_view word) {
+        return code.starts_with(word) && (code.size() == word.size() || !std::isalnum(static_cast<unsigned char>(code[word.size()])));
+      };
+      // A handler word still being written keeps its try open.
+      const bool growing = partial && last_is_open &&
+                           (std::string_view("except").starts_with(code) || std::string_view("finally").starts_with(code));
+      if (!growing) {
+        while (!trys.empty() && trys.back() > col) trys.pop_back();
+        if (!trys.empty() && trys.back() == col && !(keyword("else") || keyword("elif"))) trys.pop_back();
+        if (keyword("try") && code.find(':') != std::string_view::npos) trys.push_back(col);
+      }
+    }
+    if (partial) break;
+    at = end + 1;
+  }
 }
 
 bool SyntaxGuard::append(Document& doc, std::string_view piece, std::optional<size_t> probe,
@@ -396,7 +437,7 @@ bool SyntaxGuard::append(Document& doc, std::string_view piece, std::optional<si
   if (doc.edit(at, old_end, inserted, limits()) != ParseStatus::Parsed) return false;
   const auto end = static_cast<uint32_t>(at + piece.size());
   *brackets = pair_brackets(doc, cursor, end, enclosing_, strict_enclosing_);
-  *tail = bracket_tail(*brackets);
+  *tail = bracket_tail(*brackets, std::string_view(doc.text()).substr(prefix_line_start_, end - prefix_line_start_));
   if (!brackets->unmatched && *tail != bracket_tail_) {
     const auto brackets_at = static_cast<uint32_t>(end + closer_of(probe).size());
     if (doc.edit(brackets_at, static_cast<uint32_t>(doc.text().size()), *tail, limits()) != ParseStatus::Parsed)

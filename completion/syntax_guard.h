@@ -197,7 +197,14 @@ class SyntaxGuard {
   // one if a closer is unmatched). False when the parse was stopped.
   bool append(parsing::Document& doc, std::string_view piece, std::optional<size_t> probe,
               CompletionBrackets* brackets, std::string* bracket_tail) const;
-  std::string bracket_tail(const CompletionBrackets& brackets) const;
+  // The closers for `brackets`, then, in Python, `finally: pass` for each
+  // try still waiting for its handlers in the prefix and `written` (the text
+  // from the start of the cursor's line to the end of the completion parsed).
+  std::string bracket_tail(const CompletionBrackets& brackets, std::string_view written) const;
+  // The columns of `try:` lines in `text` whose except or finally has not
+  // come, pushed onto `trys` (lines at or left of a try's column end it);
+  // `last_is_open`: the last line may still be growing into a handler.
+  static void open_trys(std::vector<uint32_t>& trys, std::string_view text, bool last_is_open);
   static std::string_view closer_of(std::optional<size_t> probe);
   // No new error before the frontier in `trial` (`tail` appended), also once
   // an unfinished word at the end is taken away; `probed`: parsed with a
@@ -235,6 +242,9 @@ class SyntaxGuard {
   // after the prefix alone, and prefix + suffix's issues after the cursor.
   std::optional<parsing::PythonLayout> layout_, prefix_layout_;
   std::vector<parsing::LayoutIssue> suffix_issues_;
+  bool python_ = false;
+  size_t prefix_line_start_ = 0;        // where the cursor's line starts
+  std::vector<uint32_t> prefix_trys_;   // trys open before the cursor's line (their columns)
 };
 
 // The number of syntax errors in a document: outermost ERROR nodes, MISSING

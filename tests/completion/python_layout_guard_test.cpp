@@ -86,24 +86,6 @@ std::string python_stdlib() {
   return out;
 }
 
-// Whether the last `try:`, `except` or `finally` line of `text` is a `try:`:
-// a try statement whose handlers are still to come.
-bool try_open(std::string_view text) {
-  bool open = false;
-  for (size_t at = 0; at < text.size();) {
-    size_t end = std::min(text.find('\n', at), text.size());
-    std::string_view line = text.substr(at, end - at);
-    size_t first = line.find_first_not_of(" \t");
-    if (first != std::string_view::npos) {
-      line.remove_prefix(first);
-      if (line.starts_with("try:")) open = true;
-      else if (line.starts_with("except") || line.starts_with("finally")) open = false;
-    }
-    at = end + 1;
-  }
-  return open;
-}
-
 std::string read_all(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -118,7 +100,7 @@ std::string read_all(const std::string& path) {
 TEST_CASE("real Python files replay through the guard, and their over-indented lines do not", "[guard][layout][replay]") {
   const std::string stdlib = python_stdlib();
   REQUIRE(!stdlib.empty());
-  size_t replays = 0, refusals = 0, try_gaps = 0;
+  size_t replays = 0, refusals = 0;
   for (const char* name : {"bisect.py", "colorsys.py", "heapq.py"}) {
     const std::string text = read_all(stdlib + "/" + name);
     REQUIRE(!text.empty());
@@ -152,15 +134,6 @@ TEST_CASE("real Python files replay through the guard, and their over-indented l
       }
       INFO("refused at " << refused_at << " (" << middle.substr(0, refused_at + 3) << "), layout refusals "
                          << guard.stats().layout_rejections);
-      // A known gap, not the layout's: tree-sitter-python makes a `try`
-      // without its handlers yet an ERROR that ends before the frontier, so
-      // the guard refuses the try's body until `except` comes (see the
-      // [!shouldfail] case below).
-      if (!all && guard.stats().layout_rejections == 0 &&
-          try_open(text.substr(0, cursor) + middle.substr(0, refused_at + 3))) {
-        ++try_gaps;
-        continue;
-      }
       CHECK(all);
       CHECK(guard.whole_with(middle));
       ++replays;
@@ -188,17 +161,32 @@ TEST_CASE("real Python files replay through the guard, and their over-indented l
   }
   CHECK(replays > 10);
   CHECK(refusals > 5);
-  WARN(try_gaps << " replays stopped by the open-try gap");
 }
 
-TEST_CASE("known gap: the body of a try whose handlers are in the suffix", "[guard][replay][!shouldfail]") {
-  // heapq.py's merge(), replayed in 3-byte pieces: refused right after `try:`.
+TEST_CASE("the body of a try whose handlers are still to come is viable", "[guard][replay]") {
+  // heapq.py's merge(), replayed in 3-byte pieces: refused right after
+  // `try:` before the guard's closing tail gave open trys `finally: pass`.
   SyntaxGuard guard("python", "def f(h):\n    while h:\n", "\n            except StopIteration:\n                pass\n");
-  const std::string middle = "        try:\n            while True:\n";
-  bool all = true;
-  for (size_t i = 0; i < middle.size() && all; i += 3) {
-    all = guard.viable(middle.substr(i, 3));
+  const std::string middle = "        try:\n            while True:\n                h.pop()\n";
+  for (size_t i = 0; i < middle.size(); i += 3) {
+    INFO(middle.substr(0, i + 3));
+    CHECK(guard.viable(middle.substr(i, 3)));
     guard.accept(middle.substr(i, 3));
   }
-  CHECK(all);
+  // The handler itself, written word by word, and what follows it.
+  for (std::string piece : {"        exc", "ept", " StopIteration", ":\n", "            return", "\n"}) {
+    INFO(guard.completion() + piece);
+    CHECK(guard.viable(piece));
+    guard.accept(piece);
+  }
+  // A try in the prefix, its handler in the suffix.
+  SyntaxGuard body("python", "def f(x):\n    try:\n", "    except ValueError:\n        return 0\n");
+  CHECK(body.viable("        y = int(x)\n"));
+  body.accept("        y = int(x)\n");
+  CHECK(body.viable("        return y\n"));
+  body.accept("        return y\n");
+  CHECK(body.whole_with(body.completion()));
+  CHECK(cpython_parses(body.prefix() + body.completion() + body.suffix()));
+  // Still wrong code inside it is refused.
+  CHECK_FALSE(body.viable("        y = = 2"));
 }

@@ -225,8 +225,14 @@ bool open_at(const Document& doc, uint32_t frontier) {
 
 // Where the word the text ends with begins, when that word may still grow
 // into another token: a keyword (`f` of `for`, `els` of `else`) or a number
-// (`1.5e` of `1.5e3`, `0x`); nullopt otherwise.
+// (`1.5e` of `1.5e3`, `0x`); or where a last, unpaired backslash is (`'\` of
+// `'\n'`, a line continuation); nullopt otherwise.
 std::optional<uint32_t> unfinished_word(std::string_view text, uint32_t from, const parsing::Language& language) {
+  // A backslash escapes (or, outside strings, continues the line at) what
+  // comes next: judged with it.
+  size_t backslashes = 0;
+  while (backslashes < text.size() - from && text[text.size() - 1 - backslashes] == '\\') ++backslashes;
+  if (backslashes % 2 == 1) return static_cast<uint32_t>(text.size() - 1);
   size_t start = std::max<size_t>(from, parsing::identifier_run_begin(language.id, text, text.size()));
   if (start == text.size()) return std::nullopt;
   std::string_view word = text.substr(start);

@@ -190,3 +190,22 @@ TEST_CASE("the body of a try whose handlers are still to come is viable", "[guar
   // Still wrong code inside it is refused.
   CHECK_FALSE(body.viable("        y = = 2"));
 }
+
+TEST_CASE("a last backslash is judged with what follows it", "[guard]") {
+  // Found replaying the standard library: `'\` was refused, its closer
+  // escaped by the backslash.
+  SyntaxGuard guard("python", "def f(c):\n    if c == ", "\n        return 1\n");
+  for (std::string piece : {"'", "\\", "n':"}) {
+    INFO(guard.completion() + piece);
+    CHECK(guard.viable(piece));
+    guard.accept(piece);
+  }
+  SyntaxGuard js("javascript", "function f() {\n  const s = \"a", "\n}\n");
+  CHECK(js.viable("\\"));
+  js.accept("\\");
+  CHECK(js.viable("\";"));
+  // Still refused once what follows is wrong.
+  SyntaxGuard bad("python", "x = 1 + ", "\n");
+  bad.accept("\\");
+  CHECK_FALSE(bad.viable(")"));
+}

@@ -181,7 +181,7 @@ bench::Verdict timed_judge(LanguageRun& run, const bench::FimTask& t, const std:
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int run_bench(int argc, char** argv) {
   std::string model, only, languages_arg;
   std::map<std::string, std::string> roots = default_roots();
   size_t task_count = 30;
@@ -441,4 +441,14 @@ int main(int argc, char** argv) {
                  100 * lj.at("true_middle_whole").as_double(), 100 * lj.at("empty_answer_would_pass").as_double());
   }
   return 0;
+}
+
+int main(int argc, char** argv) {
+  try {
+    return run_bench(argc, argv);
+  } catch (const bench::JudgeUnavailable& e) {
+    // A judge that stopped mid-run: its verdicts are missing, so no figures.
+    std::fprintf(stderr, "bench_quality: %s\n", e.what());
+    return 1;
+  }
 }

@@ -271,23 +271,19 @@ CompletionService::Generation CompletionService::generate(const DocumentText& do
   // What the guard accepted, less a character the last token left unfinished.
   std::string out = guard.completion().substr(0, r.text.size());
   if (r.end == DecodeEnd::Complete) out.resize(std::min(stop.keep(), out.size()));
-  if (options.constrain) {
-    // However decoding ended (the stop rule, a stop token, a cap, nothing
-    // viable), the answer leaves the file whole: the longest part that does
-    // (syntax_guard.h, whole_with), else nothing.
-    out.resize(guard.longest_whole_prefix(out));
-  } else if (r.end != DecodeEnd::StopToken && r.end != DecodeEnd::Complete) {
+  if (!options.constrain && r.end != DecodeEnd::StopToken && r.end != DecodeEnd::Complete) {
     // Cut by a cap (or nothing viable): keep the longest part that adds no error.
     out.resize(std::min(guard.longest_valid_prefix(), out.size()));
   }
   g.text = postprocess(document.language_id, prefix, suffix, out, mode);
-  // Postprocessing tidies (indentation, repeats, overlap with the suffix):
-  // what it hands back is judged again.
   if (options.constrain && !g.text.empty() && !guard.whole_with(g.text)) {
-    g.text.resize(guard.longest_whole_prefix(g.text));
-    if (g.text.empty() && (mode == CompletionMode::MultiLine || out.find('\n') == std::string::npos) &&
-        guard.whole_with(out))
-      g.text = out;
+    // However decoding ended (the stop rule, a stop token, a cap, nothing
+    // viable), the answer leaves the file whole (syntax_guard.h, whole_with).
+    // The tidied text is judged first (postprocessing drops the overlap with
+    // the suffix, `foo(a, b)` before `)`); else the longest whole part of what
+    // the model wrote, tidied and judged again; else nothing.
+    g.text = postprocess(document.language_id, prefix, suffix, out.substr(0, guard.longest_whole_prefix(out)), mode);
+    if (!g.text.empty() && !guard.whole_with(g.text)) g.text.resize(guard.longest_whole_prefix(g.text));
   }
   g.details.elapsed_ms = ms_since(t0);
   return g;

@@ -7,10 +7,13 @@
 #include <catch2/catch.hpp>
 
 #include <cctype>
+#include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <set>
 
 #include "../engine/temp_dir.h"
+#include "../parsing/cpython.h"
 #include "code_samples.h"
 #include "completion/model_prompt.h"
 #include "completion/service.h"
@@ -340,4 +343,60 @@ TEST_CASE("budgets: a small context keeps a suffix and caps cross-file context a
   CHECK(fits.prefix == 200);
   CHECK(fits.suffix == 50);
   CHECK(fits.total == 350);
+}
+
+// Issue 14: with constraints, what a random model's completion leaves is
+// judged by CPython, not tree-sitter: in the middle of a real file (the
+// standard library's bisect.py), a line's code taken away and completed, and
+// the file must parse again (or the answer is empty).
+TEST_CASE("with constraints, Python completions leave a file CPython parses", "[service][cpython]") {
+  FILE* p = popen("/usr/bin/python3 -c \"import sysconfig; print(sysconfig.get_paths()['stdlib'])\"", "r");
+  REQUIRE(p != nullptr);
+  char buf[512] = {};
+  std::string stdlib = fgets(buf, sizeof buf, p) ? buf : "";
+  pclose(p);
+  while (!stdlib.empty() && stdlib.back() == '\n') stdlib.pop_back();
+  std::ifstream in(stdlib + "/bisect.py", std::ios::binary);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  REQUIRE(astfill::testing::cpython_parses(text));
+  // Holes: the code of every 4th indented code line.
+  std::vector<std::pair<size_t, size_t>> holes;
+  size_t seen = 0;
+  for (size_t at = 0; at < text.size();) {
+    size_t end = text.find('\n', at);
+    if (end == std::string::npos) break;
+    std::string_view line(text.data() + at, end - at);
+    size_t first = line.find_first_not_of(' ');
+    if (first != std::string_view::npos && first >= 4 && line[first] != '#' && line[first] != '"' &&
+        seen++ % 4 == 0)
+      holes.emplace_back(at + first, end);
+    at = end + 1;
+  }
+  REQUIRE(holes.size() > 5);
+  TempDir dir;
+  astfill::NoProgress progress;
+  size_t nonempty = 0, whole = 0;
+  for (uint32_t seed : {1u, 2u}) {
+    ServiceOptions so;
+    so.load.threads = 1;
+    so.context_tokens = 1024;
+    so.cache_entries = 0;
+    CompletionService service(so);
+    service.load_model(write_model(dir, seed));
+    for (auto [begin, end] : holes) {
+      std::string holed = text.substr(0, begin) + text.substr(end);
+      auto r = request_for("python", holed, begin);
+      auto result = service.complete_inline(r, {}, progress);
+      std::string completion = result.items.empty() ? "" : result.items.front().insert_text;
+      if (completion.empty()) continue;
+      ++nonempty;
+      std::string filled = holed.substr(0, begin) + completion + holed.substr(begin);
+      INFO("seed " << seed << " at " << begin << ": " << completion << " (raw " << result.details.raw << ", "
+                   << result.details.end << ")");
+      bool parses = astfill::testing::cpython_parses(filled);
+      CHECK(parses);
+      whole += parses;
+    }
+  }
+  WARN(nonempty << " non-empty completions, " << whole << " parsed by CPython");
 }

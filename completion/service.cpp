@@ -276,6 +276,7 @@ CompletionService::Generation CompletionService::generate(const DocumentText& do
     out.resize(std::min(guard.longest_valid_prefix(), out.size()));
   }
   g.text = postprocess(document.language_id, prefix, suffix, out, mode);
+  const auto whole_t0 = clock::now();
   if (options.constrain && !g.text.empty() && !guard.whole_with(g.text)) {
     // However decoding ended (the stop rule, a stop token, a cap, nothing
     // viable), the answer leaves the file whole (syntax_guard.h, whole_with).
@@ -285,6 +286,8 @@ CompletionService::Generation CompletionService::generate(const DocumentText& do
     g.text = postprocess(document.language_id, prefix, suffix, out.substr(0, guard.longest_whole_prefix(out)), mode);
     if (!g.text.empty() && !guard.whole_with(g.text)) g.text.resize(guard.longest_whole_prefix(g.text));
   }
+  // The final judgement is part of what the checks cost.
+  g.details.check_ms += ms_since(whole_t0);
   g.details.elapsed_ms = ms_since(t0);
   return g;
 }

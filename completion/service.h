@@ -83,7 +83,7 @@ struct CompletionDetails {
   std::string mode;             // single-line or multi-line
   size_t rejected = 0;          // candidates the syntax check refused
   size_t restricted = 0;        // steps the API constraint restricted
-  double check_ms = 0;          // time spent in syntax checks while decoding
+  double check_ms = 0;          // time spent in syntax checks while decoding and judging the answer whole
   size_t document_parses = 0;   // full parses (from scratch) the request made: 0 when DocumentText::parsed
                                 // was given, 1 otherwise; incremental reparses of copies are not counted
   std::string raw;              // what the model wrote, before trimming and post-processing

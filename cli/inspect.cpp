@@ -155,6 +155,9 @@ int run_inspect(const std::vector<std::string>& args) {
   } catch (const ModelError& e) {
     std::fprintf(stderr, "astfill inspect: %s\n", e.what());
     return 1;
+  } catch (const std::exception& e) {  // e.g. a filesystem error: still an answer, not an abort
+    std::fprintf(stderr, "astfill inspect: %s: %s\n", rest[0].c_str(), e.what());
+    return 1;
   }
   return 0;
 }

@@ -13,6 +13,17 @@ namespace {
 constexpr uint32_t kMaxDims = 4;
 constexpr uint32_t kMaxArrayDepth = 4;
 
+// What the metadata and the tensor directory may take in memory: a few MiB of
+// slack plus 4 bytes per byte of the file, and never more than 256 MiB. A
+// real model's directory takes a few MB (Qwen's 151k tokens and merges about
+// 15), but the in-memory form of a value is larger than its bytes in the file
+// (an empty nested array is 12 bytes there and a whole GgufValue here), so a
+// file of nothing but tiny arrays would otherwise take ~14 times its size.
+constexpr uint64_t kDirectorySlackBytes = uint64_t{8} << 20;
+constexpr uint64_t kMaxDirectoryBytes = uint64_t{256} << 20;
+// A std::map node beside its key and value (the key and tensor indexes).
+constexpr uint64_t kMapNodeBytes = 64;
+
 // A bounds-checked little-endian cursor over the mapped bytes.
 class Reader {
  public:
@@ -45,16 +56,44 @@ class Reader {
     if (len > remaining())
       fail(what + ": string length " + std::to_string(len) + " exceeds the " +
            std::to_string(remaining()) + " bytes left in the file");
+    // Short strings live inside std::string; longer ones take the heap too.
+    charge(len > 15 ? len + 1 : 0, what);
     std::string s(reinterpret_cast<const char*>(bytes_.data() + pos_), len);
     pos_ += len;
     return s;
+  }
+
+  // Counts `n` bytes of memory the directory is about to take, before it is
+  // allocated; past the budget, fails naming `what`.
+  void charge(uint64_t n, const std::string& what) {
+    const uint64_t budget = directory_budget();
+    if (n > budget - std::min(budget, used_))
+      fail(what + ": the metadata and tensor directory would take more than " +
+           std::to_string(budget >> 20) + " MiB of memory for a " + std::to_string(bytes_.size()) +
+           "-byte file (a real model's take a few MB)");
+    used_ += n;
+  }
+  uint64_t directory_budget() const {
+    return std::min<uint64_t>(kMaxDirectoryBytes, kDirectorySlackBytes + 4 * uint64_t{bytes_.size()});
   }
 
  private:
   const std::string& path_;
   std::span<const uint8_t> bytes_;
   size_t pos_ = 0;
+  uint64_t used_ = 0;
 };
+
+// Memory an array element of type `t` takes in a GgufValue (strings and
+// nested arrays charge their contents as they are read).
+uint64_t element_memory(GgufType t) {
+  switch (t) {
+    case GgufType::String: return sizeof(std::string);
+    case GgufType::Array: return sizeof(GgufValue);
+    case GgufType::F32: case GgufType::F64: return sizeof(double);
+    default: return sizeof(int64_t);
+  }
+}
 
 size_t scalar_size(GgufType t) {
   switch (t) {
@@ -108,6 +147,7 @@ GgufValue read_array(Reader& r, const std::string& key, uint32_t depth) {
   if (n > r.remaining() / scalar_size(v.elem_type))
     r.fail(key + ": array of " + std::to_string(n) + " " + gguf_type_name(v.elem_type) +
            " elements cannot fit in the " + std::to_string(r.remaining()) + " bytes left");
+  r.charge(n * element_memory(v.elem_type), key);
   switch (v.elem_type) {
     case GgufType::String:
       v.strings.reserve(n);
@@ -245,8 +285,8 @@ GgufFile GgufFile::open(const std::string& path) {
   if (n_tensors > r.remaining() / 32)
     r.fail("tensor count " + std::to_string(n_tensors) + " is more than the file could hold");
 
-  g.kv_.reserve(n_kv);
   for (uint64_t k = 0; k < n_kv; ++k) {
+    r.charge(sizeof(g.kv_[0]) + kMapNodeBytes + sizeof(std::string), "metadata key #" + std::to_string(k));
     std::string key = r.read_string("metadata key #" + std::to_string(k));
     uint32_t t = r.read<uint32_t>("type of " + key);
     if (!known_type(t)) r.fail("metadata '" + key + "': unknown value type " + std::to_string(t));
@@ -263,8 +303,9 @@ GgufFile GgufFile::open(const std::string& path) {
     g.alignment_ = static_cast<size_t>(*n);
   }
 
-  g.tensors_.reserve(n_tensors);
   for (uint64_t k = 0; k < n_tensors; ++k) {
+    r.charge(sizeof(GgufTensor) + kMaxDims * sizeof(int64_t) + kMapNodeBytes + sizeof(std::string),
+             "tensor #" + std::to_string(k));
     GgufTensor t;
     t.name = r.read_string("tensor #" + std::to_string(k) + " name");
     const std::string where = "tensor '" + t.name + "'";
@@ -321,6 +362,20 @@ GgufFile GgufFile::open(const std::string& path) {
     auto* prev = by_offset[k - 1];
     if (prev->offset + prev->bytes > by_offset[k]->offset)
       r.fail("tensors '" + prev->name + "' and '" + by_offset[k]->name + "' overlap in the data section");
+  }
+  // Writers lay tensors out back to back, each padded to the alignment, so a
+  // tensor's data runs up to the next one (or the end of the file). More
+  // bytes than its type and shape need means the type or shape was changed
+  // after the data was written (F32 relabelled Q8_0 reads a quarter of it as
+  // something else): refuse it rather than run on misread weights.
+  for (size_t k = 0; k < by_offset.size(); ++k) {
+    const GgufTensor& t = *by_offset[k];
+    const uint64_t region = (k + 1 < by_offset.size() ? by_offset[k + 1]->offset : data_size) - t.offset;
+    if (region - t.bytes >= g.alignment_)
+      r.fail("tensor '" + t.name + "' " + shape_string(t.ne) + " " + type_info(t.type).name + " takes " +
+             std::to_string(t.bytes) + " bytes, but its data region (to " +
+             (k + 1 < by_offset.size() ? "tensor '" + by_offset[k + 1]->name + "'" : std::string("the end of the file")) +
+             ") holds " + std::to_string(region) + ": its type or shape does not match its data (relabelled?)");
   }
   return g;
 }

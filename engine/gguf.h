@@ -2,10 +2,14 @@
 //
 // Everything read from the file is checked against the file before it is
 // trusted: counts against the bytes that remain (so a hostile count cannot
-// cause a huge allocation), tensor shapes against their type's block size,
+// cause a huge allocation), the memory the metadata and tensor directory take
+// against a budget (min(256 MiB, 8 MiB + 4 x the file size), charged before
+// anything is allocated), tensor shapes against their type's block size,
 // offsets and sizes against the data section, tensors against each other
-// (no overlaps, no duplicate names). Errors name the file and the key or
-// tensor. Tensor data is not copied: TensorInfo::data points into the map.
+// (no overlaps, no duplicate names), and each tensor's size against its data
+// region (back to back up to alignment padding, so a relabelled type shows).
+// Errors name the file and the key or tensor. Tensor data is not copied:
+// TensorInfo::data points into the map.
 #pragma once
 
 #include <cstdint>

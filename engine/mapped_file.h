@@ -11,7 +11,8 @@ namespace astfill::engine {
 
 class MappedFile {
  public:
-  // Throws ModelError naming the path when it cannot be opened or mapped.
+  // Throws ModelError naming the path when it cannot be opened or mapped, or
+  // is not a regular file (a FIFO or device is refused without blocking).
   explicit MappedFile(const std::string& path);
   ~MappedFile();
   MappedFile(MappedFile&& other) noexcept;

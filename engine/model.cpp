@@ -17,11 +17,57 @@ std::unique_ptr<Model> Model::open(const std::string& path, const LoadOptions& o
   return load(std::make_shared<const ModelFile>(ModelFile::open(path)), options);
 }
 
+namespace {
+
+// Values that would turn every logit into NaN, refused before the weights are
+// converted: a NaN or infinite f16 scale in any block of a quantised tensor
+// (two bytes a block, and the pages are read by the conversion next anyway),
+// and a NaN or infinite norm weight. NaN in a plain F32/F16 weight is left to
+// the run (a MoE model may hold experts nobody routes to).
+void check_weight_values(const ModelFile& f) {
+  for (const ModelTensor& t : f.tensors()) {
+    const TypeInfo& info = type_info(t.type);
+    const size_t blocks = static_cast<size_t>(t.elements()) / info.block_values;
+    if (auto bad = first_nonfinite_scale(t.type, t.data, blocks)) {
+      const size_t row_blocks = static_cast<size_t>(t.ne[0]) / info.block_values;
+      throw ModelError(f.path() + ": tensor '" + t.name + "' (" + info.name + "): the scale of block " +
+                       std::to_string(*bad % row_blocks) + " of row " + std::to_string(*bad / row_blocks) +
+                       " is NaN or infinite");
+    }
+    const std::string_view name = t.name;
+    if (t.ne.size() == 1 && name.size() >= 11 && name.substr(name.size() - 11) == "norm.weight") {
+      const std::vector<float> v = to_f32(t);
+      for (size_t i = 0; i < v.size(); ++i)
+        if (!std::isfinite(v[i]))
+          throw ModelError(f.path() + ": tensor '" + t.name + "' holds " + (std::isnan(v[i]) ? "NaN" : "infinity") +
+                           " at element " + std::to_string(i));
+    }
+  }
+}
+
+}  // namespace
+
 std::unique_ptr<Model> Model::load(std::shared_ptr<const ModelFile> file, const LoadOptions& options) {
   const ModelFile& f = *file;
   const arch::Architecture architecture = arch::architecture(f.hparams().arch);
   if (!architecture.load)
     throw ModelError(f.path() + ": running architecture '" + f.hparams().arch + "' is not supported yet");
+  check_weight_values(f);
+  if (f.tokenizer().tokens.size() != f.hparams().vocab_size)  // ModelFile::open makes them equal
+    throw ModelError(f.path() + ": the tokenizer has " + std::to_string(f.tokenizer().tokens.size()) +
+                     " tokens for " + std::to_string(f.hparams().vocab_size) + " embedding rows");
+  try {
+    return build(file, architecture, options);
+  } catch (const ModelError& e) {
+    // Some layer errors (Linear's shape checks) know the tensor, not the file.
+    if (std::string_view(e.what()).starts_with(f.path())) throw;
+    throw ModelError(f.path() + ": " + e.what());
+  }
+}
+
+std::unique_ptr<Model> Model::build(const std::shared_ptr<const ModelFile>& file,
+                                    const arch::Architecture& architecture, const LoadOptions& options) {
+  const ModelFile& f = *file;
   std::unique_ptr<Model> m(new Model());
   m->hp_ = f.hparams();
   m->mode_ = options.weights;

@@ -56,13 +56,17 @@ struct LayerWeights {
 };
 
 namespace arch {
+struct Architecture;
 struct LayerPass;
 using LayerForward = void (*)(const LayerWeights&, LayerPass&);
 }  // namespace arch
 
 class Model {
  public:
-  // Builds the runtime weights. Throws ModelError for unsupported models.
+  // Builds the runtime weights. Throws ModelError naming the file for
+  // unsupported models, a NaN or infinite block scale in a quantised tensor
+  // or value in a norm weight, and a tokenizer that does not cover the
+  // embedding's rows.
   // The model keeps the file (its token embedding rows are read in place).
   static std::unique_ptr<Model> load(std::shared_ptr<const ModelFile> file, const LoadOptions& options);
   static std::unique_ptr<Model> open(const std::string& path, const LoadOptions& options);
@@ -78,6 +82,8 @@ class Model {
  private:
   friend class Session;
   Model() = default;
+  static std::unique_ptr<Model> build(const std::shared_ptr<const ModelFile>& file,
+                                      const arch::Architecture& architecture, const LoadOptions& options);
 
   HyperParams hp_;
   WeightMode mode_ = WeightMode::Int8;

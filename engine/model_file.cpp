@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <cmath>
 #include <filesystem>
 #include <map>
 #include <regex>
@@ -28,6 +29,45 @@ uint32_t checked_u32(const std::string& path, const std::string& key, int64_t v)
   return static_cast<uint32_t>(v);
 }
 
+// A JSON number that must be a whole number from 0 to 2^32-1 (converting an
+// out-of-range double to an integer would be undefined).
+uint32_t checked_u32(const std::string& path, const std::string& key, double v) {
+  if (!(v >= 0 && v <= UINT32_MAX) || v != std::floor(v))
+    throw ModelError(path + ": '" + key + "' = " + json::serialize(json::value(v)) +
+                     " is not a whole number from 0 to " + std::to_string(UINT32_MAX));
+  return static_cast<uint32_t>(v);
+}
+
+// A value every later computation divides by, takes the logarithm of or
+// raises to a power: NaN, infinity, zero or a negative makes every logit NaN.
+double finite_positive(const std::string& path, const std::string& key, double v) {
+  if (!std::isfinite(v) || !(v > 0))
+    throw ModelError(path + ": " + key + " = " + std::to_string(v) + " must be a finite number above 0");
+  return v;
+}
+
+// The tensor table bounds the layer count before anything is sized by it
+// (a layer needs a dozen tensors; 2^32-1 layers once took 70 s and 16 GB to
+// fail with std::bad_alloc).
+void check_block_count(const std::string& path, const std::string& key, uint32_t blocks, size_t tensors) {
+  if (blocks > tensors)
+    throw ModelError(path + ": " + key + " = " + std::to_string(blocks) + " layers, but the file has only " +
+                     std::to_string(tensors) + " tensors (each layer needs about a dozen)");
+}
+
+// A rope scaling factor divides frequencies: negative, NaN or infinite is
+// nonsense; 0 means no scaling (llama.cpp reads it so, and so do we).
+double scaling_factor(const std::string& path, const std::string& key, double v) {
+  if (!std::isfinite(v) || v < 0)
+    throw ModelError(path + ": " + key + " = " + std::to_string(v) + " must be a finite number, 0 or above");
+  return v;
+}
+
+// context_length 0 leaves no room for a single token.
+void check_context_length(const std::string& path, const std::string& key, std::optional<double> v) {
+  if (v && *v == 0) throw ModelError(path + ": " + key + " = 0: a model needs room for at least one token");
+}
+
 void check_hparams(const std::string& path, const HyperParams& hp) {
   auto need = [&](uint32_t v, const char* what) {
     if (v == 0) throw ModelError(path + ": " + what + " is missing or zero");
@@ -51,8 +91,12 @@ void check_hparams(const std::string& path, const HyperParams& hp) {
   } else {
     need(hp.feed_forward_length, "feed_forward_length");
   }
-  if (!(hp.rms_norm_eps > 0) || !(hp.rope_freq_base > 0))
-    throw ModelError(path + ": layer_norm_rms_epsilon and rope.freq_base must be positive");
+  if (!(hp.rms_norm_eps > 0) || !std::isfinite(hp.rms_norm_eps) || !(hp.rope_freq_base > 0) ||
+      !std::isfinite(hp.rope_freq_base))
+    throw ModelError(path + ": layer_norm_rms_epsilon and rope.freq_base must be finite and positive");
+  if (hp.head_dim % 2 != 0)
+    throw ModelError(path + ": attention.key_length (head dimension) " + std::to_string(hp.head_dim) +
+                     " is odd (RoPE rotates pairs of dimensions)");
 }
 
 // ---- GGUF --------------------------------------------------------------------
@@ -76,18 +120,28 @@ HyperParams hparams_from_gguf(const GgufFile& g) {
   hp.head_count = u32("attention.head_count", 0);
   hp.head_count_kv = u32("attention.head_count_kv", hp.head_count);
   hp.head_dim = u32("attention.key_length", hp.head_count ? hp.embedding_length / hp.head_count : 0);
-  hp.rms_norm_eps = static_cast<float>(g.get_float_opt(a + "attention.layer_norm_rms_epsilon").value_or(1e-6));
-  hp.rope_freq_base = g.get_float_opt(a + "rope.freq_base").value_or(10000.0);
+  if (auto n = g.get_int_opt(a + "context_length")) check_context_length(g.path(), a + "context_length", double(*n));
+  auto positive = [&](const std::string& key, double fallback) {
+    return finite_positive(g.path(), a + key, g.get_float_opt(a + key).value_or(fallback));
+  };
+  const double eps = positive("attention.layer_norm_rms_epsilon", 1e-6);
+  hp.rms_norm_eps = static_cast<float>(eps);
+  if (!(hp.rms_norm_eps > 0))  // positive as a double, zero as a float
+    throw ModelError(g.path() + ": " + a + "attention.layer_norm_rms_epsilon = " + std::to_string(eps) +
+                     " rounds to 0 in single precision");
+  hp.rope_freq_base = positive("rope.freq_base", 10000.0);
   if (auto* t = g.find(a + "rope.scaling.type"); t && t->type == GgufType::String) hp.rope_scaling.type = t->s;
-  hp.rope_scaling.factor = g.get_float_opt(a + "rope.scaling.factor").value_or(1.0);
+  hp.rope_scaling.factor =
+      scaling_factor(g.path(), a + "rope.scaling.factor", g.get_float_opt(a + "rope.scaling.factor").value_or(1.0));
   hp.rope_scaling.original_context_length = u32("rope.scaling.original_context_length", 0);
-  hp.rope_scaling.yarn_beta_fast = g.get_float_opt(a + "rope.scaling.yarn_beta_fast").value_or(32.0);
-  hp.rope_scaling.yarn_beta_slow = g.get_float_opt(a + "rope.scaling.yarn_beta_slow").value_or(1.0);
+  hp.rope_scaling.yarn_beta_fast = positive("rope.scaling.yarn_beta_fast", 32.0);
+  hp.rope_scaling.yarn_beta_slow = positive("rope.scaling.yarn_beta_slow", 1.0);
   hp.expert_count = u32("expert_count", 0);
   hp.expert_used_count = u32("expert_used_count", 0);
   hp.expert_feed_forward_length = u32("expert_feed_forward_length", 0);
   hp.vocab_size = u32("vocab_size", 0);
   if (auto* norm = g.find(a + "expert_weights_norm"); norm && norm->type == GgufType::Bool) hp.norm_topk_prob = norm->b;
+  check_block_count(g.path(), a + "block_count", hp.block_count, g.tensors().size());
   if (hp.arch == "qwen3moe")  // GGUF has no key for it: a layer without a router is dense
     for (uint32_t l = 0; l < hp.block_count; ++l)
       if (!g.tensor("blk." + std::to_string(l) + ".ffn_gate_inp.weight")) hp.dense_layers.push_back(l);
@@ -106,7 +160,15 @@ json::value read_json_file(const std::string& path) {
   return v;
 }
 
-HyperParams hparams_from_config(const std::string& path, const json::object& c) {
+// config.json's hyperparameters, and its rule for which MoE layers are dense,
+// applied once the tensor table bounds the layer count.
+struct HfConfig {
+  HyperParams hp;
+  std::vector<uint32_t> mlp_only_layers;
+  uint32_t decoder_sparse_step = 1;
+};
+
+HfConfig hparams_from_config(const std::string& path, const json::object& c) {
   auto str = [&](const char* key) -> std::string {
     auto* v = c.if_contains(key);
     return v && v->is_string() ? std::string(v->get_string()) : std::string();
@@ -119,9 +181,10 @@ HyperParams hparams_from_config(const std::string& path, const json::object& c) 
   };
   auto u32 = [&](const char* key, uint32_t fallback) {
     auto v = num(key);
-    return v ? checked_u32(path, key, static_cast<int64_t>(*v)) : fallback;
+    return v ? checked_u32(path, key, *v) : fallback;
   };
-  HyperParams hp;
+  HfConfig cfg;
+  HyperParams& hp = cfg.hp;
   std::string type = str("model_type");
   if (type == "qwen2") hp.arch = "qwen2";
   else if (type == "qwen3") hp.arch = "qwen3";
@@ -135,40 +198,55 @@ HyperParams hparams_from_config(const std::string& path, const json::object& c) 
   hp.head_count = u32("num_attention_heads", 0);
   hp.head_count_kv = u32("num_key_value_heads", hp.head_count);
   hp.head_dim = u32("head_dim", hp.head_count ? hp.embedding_length / hp.head_count : 0);
+  check_context_length(path, "'max_position_embeddings'", num("max_position_embeddings"));
   hp.context_length = u32("max_position_embeddings", 0);
-  hp.rms_norm_eps = static_cast<float>(num("rms_norm_eps").value_or(1e-6));
-  hp.rope_freq_base = num("rope_theta").value_or(10000.0);
+  const double eps = finite_positive(path, "'rms_norm_eps'", num("rms_norm_eps").value_or(1e-6));
+  hp.rms_norm_eps = static_cast<float>(eps);
+  if (!(hp.rms_norm_eps > 0) || !std::isfinite(hp.rms_norm_eps))
+    throw ModelError(path + ": 'rms_norm_eps' = " + std::to_string(eps) + " is not a usable single-precision number");
+  hp.rope_freq_base = finite_positive(path, "'rope_theta'", num("rope_theta").value_or(10000.0));
   hp.vocab_size = u32("vocab_size", 0);
   hp.expert_count = u32("num_experts", 0);
   hp.expert_used_count = u32("num_experts_per_tok", 0);
   hp.expert_feed_forward_length = u32("moe_intermediate_size", 0);
   if (auto* v = c.if_contains("norm_topk_prob"); v && v->is_bool()) hp.norm_topk_prob = v->get_bool();
   if (hp.arch == "qwen3moe") {
-    // A layer is sparse when it is not listed in mlp_only_layers and
-    // (layer + 1) is a multiple of decoder_sparse_step (Qwen's rule).
-    std::vector<uint32_t> mlp_only;
     if (auto* v = c.if_contains("mlp_only_layers"); v && v->is_array())
       for (auto& x : v->get_array()) {
-        if (!x.is_int64() || x.get_int64() < 0) throw ModelError(path + ": 'mlp_only_layers' must hold layer numbers");
-        mlp_only.push_back(static_cast<uint32_t>(x.get_int64()));
+        if (!x.is_int64() || x.get_int64() < 0 || x.get_int64() > UINT32_MAX)
+          throw ModelError(path + ": 'mlp_only_layers' must hold layer numbers");
+        cfg.mlp_only_layers.push_back(static_cast<uint32_t>(x.get_int64()));
       }
-    const uint32_t step = u32("decoder_sparse_step", 1);
-    for (uint32_t l = 0; l < hp.block_count; ++l) {
-      bool sparse = std::find(mlp_only.begin(), mlp_only.end(), l) == mlp_only.end() && step > 0 && (l + 1) % step == 0;
-      if (!sparse) hp.dense_layers.push_back(l);
-    }
+    cfg.decoder_sparse_step = u32("decoder_sparse_step", 1);
   }
   if (auto* rs = c.if_contains("rope_scaling"); rs && rs->is_object()) {
     auto& o = rs->get_object();
     for (const char* k : {"rope_type", "type"})
       if (auto* t = o.if_contains(k); t && t->is_string()) hp.rope_scaling.type = std::string(t->get_string());
-    if (auto* f = o.if_contains("factor"); f && f->is_number()) hp.rope_scaling.factor = f->to_number<double>();
+    if (auto* f = o.if_contains("factor"); f && f->is_number())
+      hp.rope_scaling.factor = scaling_factor(path, "'rope_scaling.factor'", f->to_number<double>());
     if (auto* f = o.if_contains("original_max_position_embeddings"); f && f->is_number())
-      hp.rope_scaling.original_context_length = static_cast<uint32_t>(f->to_number<double>());
-    if (auto* f = o.if_contains("beta_fast"); f && f->is_number()) hp.rope_scaling.yarn_beta_fast = f->to_number<double>();
-    if (auto* f = o.if_contains("beta_slow"); f && f->is_number()) hp.rope_scaling.yarn_beta_slow = f->to_number<double>();
+      hp.rope_scaling.original_context_length =
+          checked_u32(path, "rope_scaling.original_max_position_embeddings", f->to_number<double>());
+    if (auto* f = o.if_contains("beta_fast"); f && f->is_number())
+      hp.rope_scaling.yarn_beta_fast = finite_positive(path, "'rope_scaling.beta_fast'", f->to_number<double>());
+    if (auto* f = o.if_contains("beta_slow"); f && f->is_number())
+      hp.rope_scaling.yarn_beta_slow = finite_positive(path, "'rope_scaling.beta_slow'", f->to_number<double>());
   }
-  return hp;
+  return cfg;
+}
+
+// A layer is sparse when it is not listed in mlp_only_layers and (layer + 1)
+// is a multiple of decoder_sparse_step (Qwen's rule).
+void hf_dense_layers(HfConfig& cfg) {
+  HyperParams& hp = cfg.hp;
+  if (hp.arch != "qwen3moe") return;
+  const auto& mlp_only = cfg.mlp_only_layers;
+  const uint32_t step = cfg.decoder_sparse_step;
+  for (uint32_t l = 0; l < hp.block_count; ++l) {
+    bool sparse = std::find(mlp_only.begin(), mlp_only.end(), l) == mlp_only.end() && step > 0 && (l + 1) % step == 0;
+    if (!sparse) hp.dense_layers.push_back(l);
+  }
 }
 
 // Hugging Face parameter names -> GGUF names.
@@ -338,8 +416,8 @@ ModelFile ModelFile::open(const std::string& path) {
     m.format_ = "safetensors";
     const std::string config = (fs::path(path) / "config.json").string();
     if (!fs::exists(config)) throw ModelError(path + ": no config.json (not a Hugging Face checkpoint directory)");
-    json::value cfg = read_json_file(config);
-    m.hparams_ = hparams_from_config(config, cfg.get_object());
+    json::value cfg_json = read_json_file(config);
+    HfConfig cfg = hparams_from_config(config, cfg_json.get_object());
     for (const auto& shard : safetensors_shards(path)) {
       auto st = std::make_shared<SafetensorsFile>(SafetensorsFile::open(shard));
       for (const auto& t : st->tensors()) {
@@ -356,6 +434,9 @@ ModelFile ModelFile::open(const std::string& path) {
       }
       m.keep_alive_.push_back(st);
     }
+    check_block_count(config, "'num_hidden_layers'", cfg.hp.block_count, m.tensors_.size());
+    hf_dense_layers(cfg);
+    m.hparams_ = std::move(cfg.hp);
     const std::string tok = (fs::path(path) / "tokenizer.json").string();
     if (!fs::exists(tok)) throw ModelError(path + ": no tokenizer.json");
     m.tokenizer_ = read_tokenizer_json(tok);
@@ -377,9 +458,25 @@ ModelFile ModelFile::open(const std::string& path) {
   hp.tied_embeddings = m.find("output.weight") == nullptr;
   check_hparams(path, hp);
   validate_tensors(path, hp, m.tensors_);
-  if (m.tokenizer_.tokens.size() > hp.vocab_size)
-    throw ModelError(path + ": the tokenizer has " + std::to_string(m.tokenizer_.tokens.size()) +
+  auto& tokens = m.tokenizer_.tokens;
+  if (tokens.size() > hp.vocab_size)
+    throw ModelError(path + ": the tokenizer has " + std::to_string(tokens.size()) +
                      " tokens but the embedding only " + std::to_string(hp.vocab_size) + " rows");
+  if (tokens.size() < hp.vocab_size) {
+    // The model can produce every id it has an embedding row for; an id
+    // without a token would fail later, in the middle of a completion.
+    if (m.format_ == "gguf")  // llama.cpp's converters pad the vocabulary to the rows
+      throw ModelError(path + ": tokenizer.ggml.tokens holds " + std::to_string(tokens.size()) +
+                       " tokens but token_embd.weight has " + std::to_string(hp.vocab_size) +
+                       " rows: ids " + std::to_string(tokens.size()) + " to " + std::to_string(hp.vocab_size - 1) +
+                       " would have no token");
+    // Hugging Face checkpoints round the embedding up (Qwen: 151665 tokens,
+    // 151936 rows): the ids past the tokenizer are padding that decodes to
+    // nothing, as llama.cpp's converter makes them.
+    if (m.tokenizer_.token_types.empty()) m.tokenizer_.token_types.assign(tokens.size(), TokenType::Normal);
+    tokens.resize(hp.vocab_size);
+    m.tokenizer_.token_types.resize(hp.vocab_size, TokenType::Unused);
+  }
   return m;
 }
 

@@ -287,6 +287,24 @@ void quantize_row(GgmlType type, const float* src, void* dst, size_t n) {
   throw std::invalid_argument(std::string("cannot quantize to ") + type_info(type).name);
 }
 
+std::optional<size_t> first_nonfinite_scale(GgmlType type, const void* src, size_t blocks) {
+  // An f16 is NaN or infinite when its five exponent bits are all set.
+  auto bad = [](const uint8_t* p) { return (load_u16(p) & 0x7C00) == 0x7C00; };
+  const auto* b = static_cast<const uint8_t*>(src);
+  size_t stride = 0, at = 0;
+  bool with_min = false;
+  switch (type) {
+    case GgmlType::Q8_0: stride = 34; break;
+    case GgmlType::Q4_0: stride = 18; break;
+    case GgmlType::Q4_K: stride = 144, with_min = true; break;
+    case GgmlType::Q6_K: stride = 210, at = 208; break;
+    case GgmlType::F32: case GgmlType::F16: case GgmlType::BF16: return std::nullopt;
+  }
+  for (size_t i = 0; i < blocks; ++i, b += stride)
+    if (bad(b + at) || (with_min && bad(b + 2))) return i;
+  return std::nullopt;
+}
+
 float quantize_row_int8(const float* src, int8_t* dst, size_t n) {
   // A row holding NaN or infinity has no meaningful int8 form: its scale
   // becomes NaN, so whatever reads it yields NaN (and nothing is undefined).

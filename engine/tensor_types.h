@@ -57,6 +57,12 @@ void dequantize_row(GgmlType type, const void* src, float* dst, size_t n);
 void quantize_row(GgmlType type, const float* src, void* dst, size_t n);
 bool can_quantize_to(GgmlType type);
 
+// The first of `blocks` blocks at `src` whose f16 scale (d, and dmin for
+// Q4_K) is NaN or infinite, which would make all its values NaN; nullopt when
+// every scale is finite or the type has no block scales (F32, F16, BF16).
+// Reads two or four bytes a block.
+std::optional<size_t> first_nonfinite_scale(GgmlType type, const void* src, size_t blocks);
+
 // Symmetric int8 with one scale for the row: x ~= q * scale, |q| <= 127.
 // Returns the scale (0 for an all-zero row).
 float quantize_row_int8(const float* src, int8_t* dst, size_t n);

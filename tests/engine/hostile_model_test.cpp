@@ -1,0 +1,383 @@
+// Model files made to hurt (issue 21): counts the file cannot back, values
+// that make no sense, a relabelled tensor type, a tokenizer that does not
+// cover the embedding, a FIFO where the model should be. Each must be refused
+// at open or load with a ModelError naming the file and the key or tensor,
+// quickly and without a large allocation, never later with a crash.
+#include <sys/stat.h>
+
+#include <boost/json.hpp>
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <limits>
+
+#include "engine/errors.h"
+#include "engine/gguf.h"
+#include "engine/gguf_writer.h"
+#include "engine/model.h"
+#include "engine/model_file.h"
+#include "engine/tokenizer.h"
+#include "temp_dir.h"
+#include "tests/fixtures/random_model.h"
+
+using namespace astfill::engine;
+using astfill::testing::TempDir;
+namespace json = boost::json;
+
+namespace {
+
+// Copies a GGUF: `edit_meta` changes metadata, `edit_data` a tensor's bytes.
+void rewrite(const std::string& src, const std::string& dst, const std::function<void(GgufWriter&)>& edit_meta,
+             const std::function<void(const GgufTensor&, std::vector<uint8_t>&)>& edit_data = {}) {
+  auto g = GgufFile::open(src);
+  GgufWriter w;
+  for (auto& [k, v] : g.metadata()) w.set(k, v);
+  if (edit_meta) edit_meta(w);
+  for (auto& t : g.tensors()) {
+    std::vector<uint8_t> data(t.data, t.data + t.bytes);
+    if (edit_data) edit_data(t, data);
+    w.add_tensor(t.name, t.type, t.ne, data);
+  }
+  w.write(dst);
+}
+
+template <typename F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const ModelError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+std::string open_error(const std::string& path) {
+  return error_of([&] { ModelFile::open(path); });
+}
+
+std::string load_error(const std::string& path) {
+  return error_of([&] { Model::open(path, {WeightMode::F32, 1}); });
+}
+
+void set_f32_at(std::vector<uint8_t>& data, size_t index, float v) { std::memcpy(data.data() + 4 * index, &v, 4); }
+
+void write_json(const std::string& path, const json::value& v) { std::ofstream(path) << json::serialize(v); }
+
+json::object read_json(const std::string& path) {
+  std::ifstream in(path);
+  std::string text{std::istreambuf_iterator<char>(in), {}};
+  return json::parse(text).as_object();
+}
+
+// A Hugging Face checkpoint directory (config.json, one safetensors file,
+// tokenizer.json) with the weights of a random qwen2 GGUF.
+void write_hf(const std::string& dir, const RandomModelSpec& spec, const std::string& gguf,
+              const TokenizerData& tok) {
+  auto g = GgufFile::open(gguf);
+  std::filesystem::create_directories(dir);
+  static const std::vector<std::pair<std::string, std::string>> layer = {
+      {"attn_norm.weight", "input_layernorm.weight"},   {"ffn_norm.weight", "post_attention_layernorm.weight"},
+      {"attn_q.weight", "self_attn.q_proj.weight"},     {"attn_k.weight", "self_attn.k_proj.weight"},
+      {"attn_v.weight", "self_attn.v_proj.weight"},     {"attn_q.bias", "self_attn.q_proj.bias"},
+      {"attn_k.bias", "self_attn.k_proj.bias"},         {"attn_v.bias", "self_attn.v_proj.bias"},
+      {"attn_output.weight", "self_attn.o_proj.weight"}, {"ffn_gate.weight", "mlp.gate_proj.weight"},
+      {"ffn_up.weight", "mlp.up_proj.weight"},          {"ffn_down.weight", "mlp.down_proj.weight"},
+  };
+  auto hf_name = [&](const std::string& n) -> std::string {
+    if (n == "token_embd.weight") return "model.embed_tokens.weight";
+    if (n == "output_norm.weight") return "model.norm.weight";
+    auto dot = n.find('.', 4);
+    for (auto& [a, b] : layer)
+      if (n.substr(dot + 1) == a) return "model.layers." + n.substr(4, dot - 4) + "." + b;
+    FAIL("no HF name for " << n);
+    return "";
+  };
+  json::object header;
+  size_t offset = 0;
+  for (auto& t : g.tensors()) {
+    REQUIRE(t.type == GgmlType::F32);
+    json::array shape;
+    for (auto it = t.ne.rbegin(); it != t.ne.rend(); ++it) shape.push_back(*it);
+    header[hf_name(t.name)] = json::object{{"dtype", "F32"}, {"shape", shape},
+                                           {"data_offsets", json::array{offset, offset + t.bytes}}};
+    offset += t.bytes;
+  }
+  std::string h = json::serialize(header);
+  {
+    std::ofstream out(dir + "/model.safetensors", std::ios::binary);
+    uint64_t n = h.size();
+    out.write(reinterpret_cast<const char*>(&n), 8);
+    out << h;
+    for (auto& t : g.tensors()) out.write(reinterpret_cast<const char*>(t.data), static_cast<std::streamsize>(t.bytes));
+  }
+  const auto& hp = spec.hp;
+  write_json(dir + "/config.json",
+             json::object{{"model_type", hp.arch}, {"hidden_size", hp.embedding_length},
+                          {"num_hidden_layers", hp.block_count}, {"intermediate_size", hp.feed_forward_length},
+                          {"num_attention_heads", hp.head_count}, {"num_key_value_heads", hp.head_count_kv},
+                          {"head_dim", hp.head_dim}, {"max_position_embeddings", hp.context_length},
+                          {"rms_norm_eps", hp.rms_norm_eps}, {"rope_theta", hp.rope_freq_base},
+                          {"vocab_size", hp.vocab_size}});
+  json::object vocab;
+  json::array added;
+  for (size_t id = 0; id < tok.tokens.size(); ++id) {
+    if (tok.token_types[id] == TokenType::Unused) continue;
+    if (tok.token_types[id] == TokenType::Control)
+      added.push_back(json::object{{"id", id}, {"content", tok.tokens[id]}, {"special", true},
+                                   {"single_word", false}, {"lstrip", false}, {"rstrip", false},
+                                   {"normalized", false}});
+    else vocab[tok.tokens[id]] = id;
+  }
+  json::array merges;
+  for (auto& m : tok.merges) merges.push_back(json::value(m));
+  const char* regex =
+      R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+  json::object pre{{"type", "Sequence"},
+                   {"pretokenizers",
+                    json::array{json::object{{"type", "Split"}, {"pattern", json::object{{"Regex", regex}}},
+                                             {"behavior", "Isolated"}, {"invert", false}},
+                                json::object{{"type", "ByteLevel"}, {"add_prefix_space", false},
+                                             {"trim_offsets", false}, {"use_regex", false}}}}};
+  write_json(dir + "/tokenizer.json",
+             json::object{{"version", "1.0"}, {"added_tokens", added}, {"normalizer", json::object{{"type", "NFC"}}},
+                          {"pre_tokenizer", pre},
+                          {"model", json::object{{"type", "BPE"}, {"vocab", vocab}, {"merges", merges}}}});
+}
+
+// Edits config.json of a checkpoint directory.
+void edit_config(const std::string& dir, const std::function<void(json::object&)>& edit) {
+  auto c = read_json(dir + "/config.json");
+  edit(c);
+  write_json(dir + "/config.json", c);
+}
+
+}  // namespace
+
+TEST_CASE("a layer count the file cannot back is refused at once, naming the key", "[model][robustness]") {
+  TempDir dir;
+  for (std::string arch : {"qwen3", "qwen3moe"}) {
+    INFO(arch);
+    write_random_model(dir.file("m.gguf"), tiny_spec(arch));
+    rewrite(dir.file("m.gguf"), dir.file("layers.gguf"),
+            [&](GgufWriter& w) { w.set_u32(arch + ".block_count", std::numeric_limits<uint32_t>::max()); });
+    const auto start = std::chrono::steady_clock::now();
+    const std::string err = open_error(dir.file("layers.gguf"));
+    CHECK_THAT(err, Catch::StartsWith(dir.file("layers.gguf") + ": "));
+    CHECK_THAT(err, Catch::Contains(arch + ".block_count = 4294967295 layers, but the file has only"));
+    // It once allocated for 70 s before std::bad_alloc.
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(5));
+  }
+  // config.json's num_hidden_layers, for a dense and a mixture-of-experts type.
+  auto spec = tiny_spec("qwen2");
+  write_random_model(dir.file("q2.gguf"), spec);
+  write_hf(dir.file("hf"), spec, dir.file("q2.gguf"), tiny_tokenizer(spec.hp.vocab_size));
+  REQUIRE(open_error(dir.file("hf")).empty());
+  for (std::string type : {"qwen2", "qwen3_moe"}) {
+    edit_config(dir.file("hf"), [&](json::object& c) {
+      c["model_type"] = type;
+      c["num_hidden_layers"] = 4294967295u;
+    });
+    CHECK_THAT(open_error(dir.file("hf")),
+               Catch::StartsWith(dir.file("hf/config.json") + ": 'num_hidden_layers' = 4294967295 layers"));
+  }
+  // A number no integer can hold is refused, not converted (undefined).
+  for (const char* v : {"1e300", "-1", "2.5", "4294967296"}) {
+    INFO(v);
+    auto c = read_json(dir.file("hf/config.json"));
+    c["model_type"] = "qwen2";
+    c["num_hidden_layers"] = json::parse(v);
+    write_json(dir.file("hf/config.json"), c);
+    CHECK_THAT(open_error(dir.file("hf")), Catch::Contains("'num_hidden_layers' = ") &&
+                                               Catch::Contains("is not a whole number from 0 to 4294967295"));
+  }
+}
+
+TEST_CASE("metadata that would expand in memory is refused before it is allocated", "[gguf][robustness]") {
+  // 12 bytes in the file (type, count) become a whole GgufValue in memory:
+  // 200k empty arrays in a 2.4 MB file would take ~34 MB.
+  auto nested = [](uint64_t n) {
+    std::vector<uint8_t> b = {'G', 'G', 'U', 'F'};
+    auto put = [&](auto v) {
+      uint8_t tmp[sizeof v];
+      std::memcpy(tmp, &v, sizeof v);
+      b.insert(b.end(), tmp, tmp + sizeof v);
+    };
+    put(uint32_t{3});
+    put(uint64_t{0});  // tensors
+    put(uint64_t{1});  // metadata
+    put(uint64_t{5});
+    b.insert(b.end(), {'n', 'e', 's', 't', 's'});
+    put(uint32_t{9});  // array
+    put(uint32_t{9});  // of arrays
+    put(n);
+    for (uint64_t i = 0; i < n; ++i) {
+      put(uint32_t{0});  // of u8
+      put(uint64_t{0});  // empty
+    }
+    return b;
+  };
+  TempDir dir;
+  auto write = [&](const std::vector<uint8_t>& b) {
+    std::ofstream(dir.file("n.gguf"), std::ios::binary).write(reinterpret_cast<const char*>(b.data()), b.size());
+    return error_of([&] { GgufFile::open(dir.file("n.gguf")); });
+  };
+  CHECK(write(nested(1000)).empty());
+  const std::string err = write(nested(200000));
+  CHECK_THAT(err, Catch::StartsWith(dir.file("n.gguf") + ": metadata 'nests': the metadata and tensor directory "
+                                                         "would take more than"));
+}
+
+TEST_CASE("hyperparameters that make no sense are refused, naming the key", "[model][robustness]") {
+  TempDir dir;
+  write_random_model(dir.file("m.gguf"), tiny_spec("qwen3"));
+  REQUIRE(open_error(dir.file("m.gguf")).empty());
+  const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
+  auto refused = [&](const std::function<void(GgufWriter&)>& edit) {
+    rewrite(dir.file("m.gguf"), dir.file("bad.gguf"), edit);
+    std::string err = open_error(dir.file("bad.gguf"));
+    CHECK_THAT(err, Catch::StartsWith(dir.file("bad.gguf") + ": "));
+    return err;
+  };
+  CHECK_THAT(refused([](GgufWriter& w) { w.set_u32("qwen3.context_length", 0); }),
+             Catch::Contains("qwen3.context_length = 0"));
+  for (float base : {inf, nan, 0.0f, -1.0f}) {
+    INFO(base);
+    CHECK_THAT(refused([&](GgufWriter& w) { w.set_f32("qwen3.rope.freq_base", base); }),
+               Catch::Contains("qwen3.rope.freq_base = ") && Catch::Contains("must be a finite number above 0"));
+  }
+  for (float factor : {-2.0f, nan, inf}) {
+    INFO(factor);
+    CHECK_THAT(refused([&](GgufWriter& w) { w.set_f32("qwen3.rope.scaling.factor", factor); }),
+               Catch::Contains("qwen3.rope.scaling.factor = "));
+  }
+  CHECK_THAT(refused([&](GgufWriter& w) { w.set_f32("qwen3.attention.layer_norm_rms_epsilon", nan); }),
+             Catch::Contains("qwen3.attention.layer_norm_rms_epsilon = "));
+  // 0 is llama.cpp's "no scaling": still opens.
+  rewrite(dir.file("m.gguf"), dir.file("zero.gguf"), [](GgufWriter& w) { w.set_f32("qwen3.rope.scaling.factor", 0); });
+  CHECK(open_error(dir.file("zero.gguf")).empty());
+
+  // The same in config.json.
+  auto spec = tiny_spec("qwen2");
+  write_random_model(dir.file("q2.gguf"), spec);
+  write_hf(dir.file("hf"), spec, dir.file("q2.gguf"), tiny_tokenizer(spec.hp.vocab_size));
+  const std::string config = dir.file("hf/config.json");
+  auto hf_refused = [&](const std::function<void(json::object&)>& edit) {
+    write_hf(dir.file("hf"), spec, dir.file("q2.gguf"), tiny_tokenizer(spec.hp.vocab_size));
+    edit_config(dir.file("hf"), edit);
+    return open_error(dir.file("hf"));
+  };
+  CHECK_THAT(hf_refused([](json::object& c) { c["max_position_embeddings"] = 0; }),
+             Catch::StartsWith(config + ": 'max_position_embeddings' = 0"));
+  CHECK_THAT(hf_refused([](json::object& c) { c["rope_theta"] = -1.0; }),
+             Catch::StartsWith(config + ": 'rope_theta' = "));
+  CHECK_THAT(hf_refused([](json::object& c) { c["rope_scaling"] = json::object{{"type", "linear"}, {"factor", -4.0}}; }),
+             Catch::StartsWith(config + ": 'rope_scaling.factor' = "));
+  CHECK(hf_refused([](json::object& c) { c["rope_scaling"] = json::object{{"type", "linear"}, {"factor", 4.0}}; }).empty());
+}
+
+TEST_CASE("a tensor whose type was relabelled no longer fits its data region", "[gguf][robustness]") {
+  TempDir dir;
+  GgufWriter w;
+  std::vector<float> values(64, 0.5f);
+  w.add_tensor_f32("a", GgmlType::F32, {64}, values);
+  w.add_tensor_f32("b", GgmlType::F32, {32}, std::vector<float>(32, 0.25f));
+  w.write(dir.file("m.gguf"));
+  REQUIRE(error_of([&] { GgufFile::open(dir.file("m.gguf")); }).empty());
+  // Relabel each tensor's type id (F32 = 0) as Q8_0 (8) in the directory.
+  std::ifstream in(dir.file("m.gguf"), std::ios::binary);
+  std::vector<char> bytes{std::istreambuf_iterator<char>(in), {}};
+  for (const std::string name : {"a", "b"}) {
+    auto b = bytes;
+    // name length (8) + name + n_dims (4) + one dim (8), then the type.
+    const std::string key = std::string("\x01\0\0\0\0\0\0\0", 8) + name;
+    auto at = std::search(b.begin(), b.end(), key.begin(), key.end()) - b.begin();
+    const size_t type_at = static_cast<size_t>(at) + key.size() + 4 + 8;
+    REQUIRE(b[type_at] == 0);
+    b[type_at] = 8;
+    std::ofstream(dir.file("r.gguf"), std::ios::binary | std::ios::trunc).write(b.data(), static_cast<std::streamsize>(b.size()));
+    const std::string err = error_of([&] { GgufFile::open(dir.file("r.gguf")); });
+    INFO(name);
+    CHECK_THAT(err, Catch::StartsWith(dir.file("r.gguf") + ": tensor '" + name + "' [") &&
+                        Catch::Contains("Q8_0 takes") && Catch::Contains("does not match its data (relabelled?)"));
+    if (name == "a") CHECK_THAT(err, Catch::Contains("(to tensor 'b')"));
+    else CHECK_THAT(err, Catch::Contains("(to the end of the file)"));
+  }
+}
+
+TEST_CASE("NaN or infinity in a block scale or a norm weight is refused at load", "[model][robustness]") {
+  TempDir dir;
+  auto spec = tiny_spec("qwen3");
+  spec.weight_type = GgmlType::Q8_0;
+  write_random_model(dir.file("m.gguf"), spec);
+  REQUIRE(load_error(dir.file("m.gguf")).empty());
+  // Row 1's second block (64 values a row: two blocks of 34 bytes).
+  for (uint16_t scale : {uint16_t{0x7C00}, uint16_t{0xFE00}}) {
+    rewrite(dir.file("m.gguf"), dir.file("scale.gguf"), nullptr, [&](const GgufTensor& t, std::vector<uint8_t>& d) {
+      if (t.name != "blk.1.attn_q.weight") return;
+      REQUIRE(t.type == GgmlType::Q8_0);
+      std::memcpy(d.data() + 3 * 34, &scale, 2);
+    });
+    CHECK(open_error(dir.file("scale.gguf")).empty());  // inspect does not read the weights
+    CHECK(load_error(dir.file("scale.gguf")) ==
+          dir.file("scale.gguf") + ": tensor 'blk.1.attn_q.weight' (Q8_0): the scale of block 1 of row 1 is NaN or infinite");
+  }
+  for (float v : {std::numeric_limits<float>::quiet_NaN(), -std::numeric_limits<float>::infinity()}) {
+    rewrite(dir.file("m.gguf"), dir.file("norm.gguf"), nullptr, [&](const GgufTensor& t, std::vector<uint8_t>& d) {
+      if (t.name == "blk.0.ffn_norm.weight") set_f32_at(d, 5, v);
+    });
+    CHECK(load_error(dir.file("norm.gguf")) == dir.file("norm.gguf") + ": tensor 'blk.0.ffn_norm.weight' holds " +
+                                                   (std::isnan(v) ? "NaN" : "infinity") + " at element 5");
+  }
+}
+
+TEST_CASE("the tokenizer must cover every row of the embedding", "[model][tokenizer][robustness]") {
+  TempDir dir;
+  auto spec = tiny_spec("qwen2");
+  write_random_model(dir.file("m.gguf"), spec);
+  const uint32_t V = spec.hp.vocab_size;
+  // GGUF: fewer tokens than rows once loaded and then failed in generate
+  // ("tokenizer: no token with id 624").
+  rewrite(dir.file("m.gguf"), dir.file("short.gguf"), [&](GgufWriter& w) {
+    auto tok = tiny_tokenizer(V);
+    tok.tokens.resize(V - 8);
+    w.set_strings("tokenizer.ggml.tokens", tok.tokens);
+    std::vector<int32_t> types;
+    for (size_t i = 0; i < tok.tokens.size(); ++i) types.push_back(static_cast<int32_t>(tok.token_types[i]));
+    w.set_i32s("tokenizer.ggml.token_type", types);
+  });
+  CHECK(open_error(dir.file("short.gguf")) ==
+        dir.file("short.gguf") + ": tokenizer.ggml.tokens holds " + std::to_string(V - 8) +
+            " tokens but token_embd.weight has " + std::to_string(V) + " rows: ids " + std::to_string(V - 8) +
+            " to " + std::to_string(V - 1) + " would have no token");
+  // A checkpoint's tokenizer.json is shorter than its embedding by design
+  // (Qwen: 151665 tokens, 151936 rows): the rest are padding that decodes to
+  // nothing, so every id the model can produce decodes.
+  auto tok = tiny_tokenizer(V);
+  while (tok.token_types.back() == TokenType::Unused) {
+    tok.tokens.pop_back();
+    tok.token_types.pop_back();
+  }
+  REQUIRE(tok.tokens.size() < V);
+  write_hf(dir.file("hf"), spec, dir.file("m.gguf"), tok);
+  auto m = ModelFile::open(dir.file("hf"));
+  CHECK(m.tokenizer().tokens.size() == V);
+  auto model = Model::open(dir.file("hf"), {WeightMode::F32, 1});
+  const std::vector<int32_t> last = {static_cast<int32_t>(V - 1)};
+  CHECK(model->tokenizer().decode(last).empty());
+  CHECK(model->tokenizer().decode(std::vector<int32_t>{static_cast<int32_t>(tok.tokens.size() - 1)}) ==
+        model->tokenizer().token_bytes(static_cast<int32_t>(tok.tokens.size() - 1)));
+}
+
+TEST_CASE("a FIFO where a model belongs is refused without blocking", "[model][robustness]") {
+  TempDir dir;
+  REQUIRE(::mkfifo(dir.file("model.gguf").c_str(), 0600) == 0);
+  CHECK(open_error(dir.file("model.gguf")) == dir.file("model.gguf") + ": not a regular file");
+  CHECK(error_of([&] { load_tokenizer_data(dir.file("model.gguf")); }) == dir.file("model.gguf") + ": not a regular file");
+  // A checkpoint whose shard is a FIFO.
+  std::filesystem::create_directory(dir.file("hf"));
+  std::ofstream(dir.file("hf/config.json")) << R"({"model_type": "qwen2", "hidden_size": 64})";
+  REQUIRE(::mkfifo(dir.file("hf/model.safetensors").c_str(), 0600) == 0);
+  CHECK(open_error(dir.file("hf")) == dir.file("hf/model.safetensors") + ": not a regular file");
+}

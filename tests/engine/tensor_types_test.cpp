@@ -189,3 +189,37 @@ TEST_CASE("type names and ids", "[types]") {
   CHECK_FALSE(type_info(3u));  // Q4_1: not supported
   CHECK(row_bytes(GgmlType::Q4_K, 512) == 288);
 }
+
+TEST_CASE("first_nonfinite_scale finds a NaN or infinite block scale of each quantised type", "[types][robustness]") {
+  struct Case {
+    GgmlType type;
+    size_t stride;
+    std::vector<size_t> scale_at;  // where each f16 scale of a block lies
+  };
+  const Case cases[] = {{GgmlType::Q8_0, 34, {0}}, {GgmlType::Q4_0, 18, {0}},
+                        {GgmlType::Q4_K, 144, {0, 2}}, {GgmlType::Q6_K, 210, {208}}};
+  for (const auto& c : cases) {
+    INFO(type_info(c.type).name);
+    // Five blocks of random bytes with finite scales (1.0), then one bad one.
+    std::mt19937 rng(7);
+    std::vector<uint8_t> b(5 * c.stride);
+    for (auto& x : b) x = static_cast<uint8_t>(rng());
+    for (size_t k = 0; k < 5; ++k)
+      for (size_t at : c.scale_at) {
+        b[k * c.stride + at] = 0x00;
+        b[k * c.stride + at + 1] = 0x3C;
+      }
+    CHECK_FALSE(first_nonfinite_scale(c.type, b.data(), 5));
+    for (size_t at : c.scale_at)
+      for (uint16_t bad : {uint16_t{0x7C00}, uint16_t{0xFC00}, uint16_t{0x7E01}}) {
+        auto copy = b;
+        copy[3 * c.stride + at] = static_cast<uint8_t>(bad);
+        copy[3 * c.stride + at + 1] = static_cast<uint8_t>(bad >> 8);
+        CHECK(first_nonfinite_scale(c.type, copy.data(), 5) == std::optional<size_t>(3));
+        CHECK_FALSE(first_nonfinite_scale(c.type, copy.data(), 3));  // blocks before it only
+      }
+  }
+  // Plain types have no block scales: NaN values there are not scales.
+  const uint16_t nan16 = 0x7E00;
+  CHECK_FALSE(first_nonfinite_scale(GgmlType::F16, &nan16, 1));
+}

@@ -1,5 +1,6 @@
-// A read-only memory map of a whole file. Model weights are used in place
-// from the map (the page cache shares them across processes), never copied.
+// A read-only memory map of a whole file. Model files are read through it
+// without a copy; Model::load converts each tensor into memory of its own,
+// releases the pages it read, and keeps no map once loaded.
 #pragma once
 
 #include <cstddef>

@@ -1,6 +1,10 @@
 #include "engine/model.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -24,8 +28,9 @@ namespace {
 // (two bytes a block, and the pages are read by the conversion next anyway),
 // and a NaN or infinite norm weight. NaN in a plain F32/F16 weight is left to
 // the run (a MoE model may hold experts nobody routes to).
-void check_weight_values(const ModelFile& f) {
-  for (const ModelTensor& t : f.tensors()) {
+void check_weight_values(const ModelFile& f, const std::vector<const ModelTensor*>& tensors) {
+  for (const ModelTensor* tp : tensors) {
+    const ModelTensor& t = *tp;
     const TypeInfo& info = type_info(t.type);
     const size_t blocks = static_cast<size_t>(t.elements()) / info.block_values;
     if (auto bad = first_nonfinite_scale(t.type, t.data, blocks)) {
@@ -45,6 +50,42 @@ void check_weight_values(const ModelFile& f) {
   }
 }
 
+// Lets this process drop its pages of a tensor converted into memory of its
+// own: nothing reads them again, and the page cache keeps them for whoever
+// does (a later read of the map faults them back in from the file). Loading
+// so holds one layer of the file resident at a time, not the whole file.
+void release_pages(const std::vector<const ModelTensor*>& tensors) {
+  static const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  for (const ModelTensor* t : tensors) {
+    const auto start = reinterpret_cast<uintptr_t>(t->data);
+    const uintptr_t begin = (start + page - 1) / page * page, end = (start + t->bytes) / page * page;
+    if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+  }
+}
+
+// The tensors of each layer (blk.N.*), and the rest.
+struct TensorGroups {
+  std::vector<std::vector<const ModelTensor*>> layers;
+  std::vector<const ModelTensor*> rest;
+};
+
+TensorGroups group_tensors(const ModelFile& f, uint32_t layers) {
+  TensorGroups g;
+  g.layers.resize(layers);
+  for (const ModelTensor& t : f.tensors()) {
+    uint32_t layer = 0;
+    const char* digits = t.name.c_str() + 4;
+    const char* end = nullptr;
+    if (t.name.starts_with("blk.")) {
+      auto [p, ec] = std::from_chars(digits, t.name.c_str() + t.name.size(), layer);
+      if (ec == std::errc() && *p == '.') end = p;
+    }
+    if (end && layer < layers) g.layers[layer].push_back(&t);
+    else g.rest.push_back(&t);
+  }
+  return g;
+}
+
 }  // namespace
 
 std::unique_ptr<Model> Model::load(std::shared_ptr<const ModelFile> file, const LoadOptions& options) {
@@ -52,7 +93,6 @@ std::unique_ptr<Model> Model::load(std::shared_ptr<const ModelFile> file, const 
   const arch::Architecture architecture = arch::architecture(f.hparams().arch);
   if (!architecture.load)
     throw ModelError(f.path() + ": running architecture '" + f.hparams().arch + "' is not supported yet");
-  check_weight_values(f);
   if (f.tokenizer().tokens.size() != f.hparams().vocab_size)  // ModelFile::open makes them equal
     throw ModelError(f.path() + ": the tokenizer has " + std::to_string(f.tokenizer().tokens.size()) +
                      " tokens for " + std::to_string(f.hparams().vocab_size) + " embedding rows");
@@ -73,14 +113,24 @@ std::unique_ptr<Model> Model::build(const std::shared_ptr<const ModelFile>& file
   m->mode_ = options.weights;
   m->threads_ = std::max(options.threads, 0);
   m->forward_ = architecture.forward;
-  m->file_keepalive_ = file;
   m->tokenizer_ = std::make_unique<Tokenizer>(f.tokenizer());
-  m->token_embd_ = &arch::tensor(f, "token_embd.weight");
+  // Each part's values are checked just before it is converted (the pages
+  // are read then anyway), and its file pages released right after.
+  const TensorGroups groups = group_tensors(f, m->hp_.block_count);
+  check_weight_values(f, groups.rest);
+  const ModelTensor& embd = arch::tensor(f, "token_embd.weight");
+  m->token_embd_type_ = embd.type;
+  m->token_embd_.assign(embd.data, embd.data + embd.bytes);
   m->layers_.reserve(m->hp_.block_count);
-  for (uint32_t i = 0; i < m->hp_.block_count; ++i) m->layers_.push_back(architecture.load(f, i, options.weights));
+  for (uint32_t i = 0; i < m->hp_.block_count; ++i) {
+    check_weight_values(f, groups.layers[i]);
+    m->layers_.push_back(architecture.load(f, i, options.weights));
+    release_pages(groups.layers[i]);
+  }
   m->output_norm_ = arch::vector_f32(f, "output_norm.weight");
   const ModelTensor* head = f.find("output.weight");
-  m->lm_head_ = Linear::load(head ? *head : *m->token_embd_, nullptr, options.weights);
+  m->lm_head_ = Linear::load(head ? *head : embd, nullptr, options.weights);
+  release_pages(groups.rest);
   m->inv_freq_ = rope_inverse_frequencies(m->hp_, &m->rope_mscale_);
   return m;
 }
@@ -213,11 +263,11 @@ std::vector<float> Session::evaluate(const Batch& batch, const CancellationToken
 
   // Embedding rows, dequantised from the file's own type.
   std::vector<float> x(static_cast<size_t>(n * E));
-  const ModelTensor& embd = *model_.token_embd_;
-  const size_t row_b = row_bytes(embd.type, static_cast<size_t>(E));
+  const GgmlType embd_type = model_.token_embd_type_;
+  const size_t row_b = row_bytes(embd_type, static_cast<size_t>(E));
   for (int64_t i = 0; i < n; ++i)
-    dequantize_row(embd.type, embd.data + static_cast<size_t>(batch.tokens[i]) * row_b, x.data() + i * E,
-                   static_cast<size_t>(E));
+    dequantize_row(embd_type, model_.token_embd_.data() + static_cast<size_t>(batch.tokens[i]) * row_b,
+                   x.data() + i * E, static_cast<size_t>(E));
 
   const int64_t qkv_out = (H + 2 * KV) * D;
   int64_t F2 = 0;  // the widest dense FFN (MoE layers have none)

@@ -67,7 +67,8 @@ class Model {
   // unsupported models, a NaN or infinite block scale in a quantised tensor
   // or value in a norm weight, and a tokenizer that does not cover the
   // embedding's rows.
-  // The model keeps the file (its token embedding rows are read in place).
+  // The model keeps nothing of the file: once it returns, the caller's
+  // ModelFile (and its memory map) may go.
   static std::unique_ptr<Model> load(std::shared_ptr<const ModelFile> file, const LoadOptions& options);
   static std::unique_ptr<Model> open(const std::string& path, const LoadOptions& options);
 
@@ -90,8 +91,12 @@ class Model {
   int threads_ = 0;
   arch::LayerForward forward_ = nullptr;  // the architecture's layer, chosen at load
   std::unique_ptr<Tokenizer> tokenizer_;
-  const ModelTensor* token_embd_ = nullptr;  // rows read on demand from the file
-  std::shared_ptr<const ModelFile> file_keepalive_;
+  // The token embedding in the file's own type, copied at load: its rows are
+  // dequantised on demand, and nothing else reads the file after load, so the
+  // mapping is dropped (no file-backed RSS, and a file truncated or rewritten
+  // under a serving daemon cannot raise SIGBUS in it).
+  GgmlType token_embd_type_ = GgmlType::F32;
+  std::vector<uint8_t> token_embd_;
   std::vector<LayerWeights> layers_;
   std::vector<float> output_norm_;
   Linear lm_head_;

@@ -381,3 +381,24 @@ TEST_CASE("a FIFO where a model belongs is refused without blocking", "[model][r
   REQUIRE(::mkfifo(dir.file("hf/model.safetensors").c_str(), 0600) == 0);
   CHECK(open_error(dir.file("hf")) == dir.file("hf/model.safetensors") + ": not a regular file");
 }
+
+TEST_CASE("a model file truncated or rewritten after load does not reach the running model", "[model][robustness]") {
+  // The map used to stay resident and be read at run time (embedding rows):
+  // truncating the file under a serving daemon killed it with SIGBUS.
+  TempDir dir;
+  for (GgmlType type : {GgmlType::F32, GgmlType::Q8_0}) {
+    auto spec = tiny_spec("qwen2");
+    spec.weight_type = type;
+    write_random_model(dir.file("m.gguf"), spec);
+    auto model = Model::open(dir.file("m.gguf"), {WeightMode::F32, 1});
+    const std::vector<int32_t> tokens = {1, 300, 511, 7};
+    std::vector<float> before;
+    {
+      Session s(*model);
+      before = s.evaluate({tokens, {}, std::vector<bool>(tokens.size(), true)});
+    }
+    std::filesystem::resize_file(dir.file("m.gguf"), 100);
+    Session s(*model);
+    CHECK(s.evaluate({tokens, {}, std::vector<bool>(tokens.size(), true)}) == before);
+  }
+}

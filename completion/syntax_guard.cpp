@@ -583,6 +583,35 @@ void SyntaxGuard::accept(std::string_view piece) {
   if (probe) needed_probe_ = probe;
 }
 
+namespace {
+// Whether a bracket token that starts in [begin, end) is left unclosed in
+// `root`'s text (brackets inside strings and comments are not tokens; a
+// MISSING closer that tree-sitter made up closes nothing).
+bool unclosed_bracket_from(TSNode root, uint32_t begin, uint32_t end) {
+  std::vector<std::pair<char, uint32_t>> open;
+  parsing::for_each_preorder(root, [&](TSNode node) {
+    if (ts_node_child_count(node) > 0) return parsing::Walk::Enter;
+    if (ts_node_is_missing(node)) return parsing::Walk::Skip;
+    std::string_view type = ts_node_type(node);
+    if (type.size() != 1) return parsing::Walk::Skip;
+    char c = type[0];
+    if (c == '(' || c == '[' || c == '{') {
+      open.emplace_back(c, ts_node_start_byte(node));
+    } else if (c == ')' || c == ']' || c == '}') {
+      char want = c == ')' ? '(' : c == ']' ? '[' : '{';
+      // A stray closer leaves the stack alone; a closer pops up to its opener.
+      for (size_t i = open.size(); i-- > 0;)
+        if (open[i].first == want) {
+          open.resize(i);
+          break;
+        }
+    }
+    return parsing::Walk::Skip;
+  });
+  return std::any_of(open.begin(), open.end(), [&](const auto& o) { return o.second >= begin && o.second < end; });
+}
+}  // namespace
+
 bool SyntaxGuard::fits(std::string_view text, bool whole) const {
   const auto cursor = static_cast<uint32_t>(prefix_.size());
   const auto inserted = static_cast<uint32_t>(text.size());
@@ -604,6 +633,7 @@ bool SyntaxGuard::fits(std::string_view text, bool whole) const {
   };
   if (whole && text.empty()) {
     // Nothing repairs the hole, and nothing else changes.
+    if (unclosed_bracket_from(base.root(), static_cast<uint32_t>(line_begin), cursor)) return false;
     std::vector<ErrorMark> marks = error_marks(base.root());
     bool broken_hole = std::any_of(marks.begin(), marks.end(), error_at_hole) ||
                        std::any_of(suffix_issues_.begin(), suffix_issues_.end(),
@@ -630,6 +660,12 @@ bool SyntaxGuard::fits(std::string_view text, bool whole) const {
   if (trial.edit(cursor, cursor, text, limits()) != ParseStatus::Parsed) return false;
   // The suffix follows the text: a word ending there is finished.
   if (trial.reserved_words_as_names(cursor, cursor + inserted + 1) > 0) return false;
+  // A bracket the prefix opened on the hole's own line that nothing closes
+  // (`print(` with the call's end still to write): the hole made the file
+  // invalid, and the answer must repair it. Tree-sitter may wrap such a call
+  // in an error that begins far above the hole (at the enclosing `def`), which
+  // the rule below would take for a file broken elsewhere.
+  if (whole && unclosed_bracket_from(trial.root(), static_cast<uint32_t>(line_begin), cursor)) return false;
   std::vector<ErrorMark> before = error_marks(base.root());
   if (!whole) {
     std::sort(before.begin(), before.end());

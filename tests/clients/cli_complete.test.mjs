@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { BIN, waitForBinary } from './helpers.mjs';
+import { BIN, cpythonSyntaxError, waitForBinary } from './helpers.mjs';
 
 const WRITE_MODEL = process.env.ASTFILL_WRITE_MODEL ??
   new URL('../../build/tests/engine/write_random_model', import.meta.url).pathname;
@@ -87,11 +87,20 @@ describe('astfill complete', () => {
 });
 
 test('without --model it completes with the bundled demo model', () => {
-  const r = astfill('complete', '--root', project, '--file', 'pkg/main.py', '--line', '5', '--character', '4', '--json');
+  // The value of an assignment: a place where the tiny model is known to
+  // write something. The answer must not be empty, and CPython's own parser
+  // must accept the completed file.
+  const before = 'value = ';
+  const after = '\n';
+  fs.writeFileSync(path.join(project, 'pkg/calc.py'), before + after);
+  const r = astfill('complete', '--root', project, '--file', 'pkg/calc.py', '--line', '0', '--character', '8',
+    '--threads', '1', '--json');
   assert.equal(r.status, 0, r.stderr);
   const out = JSON.parse(r.stdout);
-  assert.equal(typeof out.completion, 'string');
   assert.ok(out.prompt_tokens > 0);
+  assert.ok(out.completion.trim().length > 0, `an empty answer: ${JSON.stringify(out)}`);
+  const completed = before + out.completion + after;
+  assert.equal(cpythonSyntaxError(completed), null, `CPython refuses ${JSON.stringify(completed)}`);
 });
 
 describe('astfill batch', () => {

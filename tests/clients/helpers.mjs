@@ -3,7 +3,7 @@
 // Everything here synchronises on events (a message arriving, a process
 // exiting, a socket closing) and every wait carries a timeout that fails the
 // test with a message saying what was awaited. Nothing sleeps for a fixed time.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -475,3 +475,14 @@ export const request = (id, method, params) =>
   params === undefined ? { jsonrpc: '2.0', id, method } : { jsonrpc: '2.0', id, method, params };
 export const notification = (method, params) =>
   params === undefined ? { jsonrpc: '2.0', method } : { jsonrpc: '2.0', method, params };
+
+// CPython's own parser (Debian's /usr/bin/python3) judges Python text: the
+// language's front end, not the tree-sitter grammar astfill's guard uses.
+// Returns null when `source` parses, else the SyntaxError's message.
+export function cpythonSyntaxError(source) {
+  const r = spawnSync('/usr/bin/python3', ['-c',
+    'import ast, sys\ntry:\n    ast.parse(sys.stdin.read())\nexcept SyntaxError as e:\n    print(f"{e.msg} (line {e.lineno})")'],
+  { input: source, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`python3 could not judge: ${r.stderr}`);
+  return r.stdout.trim() || null;
+}

@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { killAll, killProcess, spawnDaemon, stdioClient, tempDir, WAIT_MS } from './helpers.mjs';
+import { cpythonSyntaxError, killAll, killProcess, spawnDaemon, stdioClient, tempDir, WAIT_MS } from './helpers.mjs';
 
 after(killAll);
 
@@ -171,14 +171,19 @@ describe('completions with a model', () => {
     assert.match(status.model ?? '', /models\/astfill-demo-q8_0\.gguf$/);
     assert.equal(status.modelState, 'ready');
     const bundled = status.model;
-    // It answers completions (what the tiny model writes, or nothing when the
-    // constraints refuse all of it: no assertion on the text).
-    const uri = await open(client, root, 'pkg/calc.py', 'def add(a, b):\n    return \n');
+    // At a place where the tiny model is known to write something (the value
+    // of an assignment), it must answer with text that leaves the file whole
+    // as CPython's own parser judges it; an empty answer fails.
+    const text = 'value = \n';
+    const uri = await open(client, root, 'pkg/calc.py', text);
     const r = await client.request('textDocument/inlineCompletion', {
-      textDocument: { uri }, position: { line: 1, character: 11 }, context: { triggerKind: 1 },
+      textDocument: { uri }, position: { line: 0, character: 8 }, context: { triggerKind: 1 },
     }, undefined, 120_000);
-    assert.ok(Array.isArray(r.items), JSON.stringify(r));
-    for (const item of r.items) assert.ok(item.insertText.trim().length > 0, JSON.stringify(item));
+    assert.ok(Array.isArray(r.items) && r.items.length > 0, `no suggestion: ${JSON.stringify(r)}`);
+    const inserted = r.items[0].insertText;
+    assert.ok(inserted.trim().length > 0, JSON.stringify(r.items[0]));
+    const completed = 'value = ' + inserted + '\n';
+    assert.equal(cpythonSyntaxError(completed), null, `CPython refuses ${JSON.stringify(completed)}`);
     // Another model by setting, then "" restores the bundled one.
     await client.notify('workspace/didChangeConfiguration', { settings: { astfill: { model } } });
     await client.waitFor((m) => m.method === 'window/logMessage' && m.params.message.includes(`model loaded: ${model}`), 'the tiny model');

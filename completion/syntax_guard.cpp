@@ -659,7 +659,7 @@ bool SyntaxGuard::fits(std::string_view text, bool whole) const {
   Document trial = base;
   if (trial.edit(cursor, cursor, text, limits()) != ParseStatus::Parsed) return false;
   // The suffix follows the text: a word ending there is finished.
-  if (trial.reserved_words_as_names(cursor, cursor + inserted + 1) > 0) return false;
+  if (trial.reserved_words_as_names(cursor, cursor + inserted + 1, /*finished=*/whole) > 0) return false;
   // A bracket the prefix opened on the hole's own line that nothing closes
   // (`print(` with the call's end still to write): the hole made the file
   // invalid, and the answer must repair it. Tree-sitter may wrap such a call

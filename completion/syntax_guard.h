@@ -248,7 +248,9 @@ class SyntaxGuard {
 };
 
 // The number of syntax errors in a document: outermost ERROR nodes, MISSING
-// nodes, and keywords the grammar took for names (Python's `return return`).
+// nodes, and keywords the grammar took for names (Python's `return return`;
+// other languages' keywords count only in whole_with, see Document::
+// reserved_words_as_names).
 // For tests and callers that compare two texts.
 size_t count_syntax_errors(const parsing::Document& doc);
 

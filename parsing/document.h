@@ -143,10 +143,16 @@ class Document {
   // Identifiers within [start, end) that are reserved words of the language,
   // which can never be names but which lenient grammars accept:
   // tree-sitter-python reads `return return` as returning a variable named
-  // `return`. Only identifiers that end before `end` count (one that ends
-  // there may still grow: `return` -> `returned`). Python only; 0 for other
-  // languages.
-  size_t reserved_words_as_names(uint32_t start, uint32_t end) const;
+  // `return`, tree-sitter-java `foo(if)` as a call with an argument named
+  // `if`. Only identifiers that end before `end` count (one that ends there
+  // may still grow: `return` -> `returned`).
+  //
+  // `finished`: the text is a whole file, no construct in it still being
+  // typed; then every language's list applies (the lists are in
+  // syntax_errors.cpp). Otherwise only Python's: other grammars also read a
+  // keyword that starts an unfinished construct as a name (`export` before
+  // its declaration is written), so mid-completion their keywords say nothing.
+  size_t reserved_words_as_names(uint32_t start, uint32_t end, bool finished = false) const;
 
  private:
   ParseStatus parse(const ParseLimits& limits);

@@ -106,16 +106,74 @@ namespace {
 
 // Python's keywords that are never names (the soft keywords match, case, type
 // and _ are names elsewhere; async and await were names before 3.7).
-constexpr std::array<std::string_view, 33> kPythonReserved = {
-    "False", "None",   "True", "and",    "as",     "assert",   "break",  "class", "continue",
-    "def",   "del",    "elif", "else",   "except", "finally",  "for",    "from",  "global",
-    "if",    "import", "in",   "is",     "lambda", "nonlocal", "not",    "or",    "pass",
-    "raise", "return", "try",  "while",  "with",   "yield"};
+// Each language's reserved words: words that can never be a name (its
+// specification's hard keywords and literal words, not contextual keywords
+// such as JavaScript's `of`, Java's `var` or C++'s `override`, which are
+// names elsewhere). Grammars that lex a keyword as a name in error recovery
+// accept `foo(if)` or `return return`; the language's own front end does not.
+using Words = std::vector<std::string_view>;
+const Words& reserved_words(std::string_view language_id) {
+  static const Words python{"False", "None",   "True",     "and",    "as",     "assert", "break", "class",
+                            "continue", "def", "del",      "elif",   "else",   "except", "finally", "for",
+                            "from",  "global", "if",       "import", "in",     "is",     "lambda", "nonlocal",
+                            "not",   "or",     "pass",     "raise",  "return", "try",    "while", "with", "yield"};
+  // ECMAScript's reserved words, for identifiers in expression and binding
+  // position (a property name after `.`, property_identifier, may be any
+  // word). Not the words only strict code reserves (`let`, `static`,
+  // `yield`, `implements`, `interface`, `package`, `private`, `protected`,
+  // `public`): a CommonJS file may use them as names.
+  static const Words ecmascript{"break",   "case",   "catch",      "class",    "const",  "continue", "debugger",
+                                "default", "delete", "do",         "else",     "enum",   "export",   "extends",
+                                "false",   "finally", "for",       "function", "if",     "import",   "in",
+                                "instanceof", "new",  "null",      "return",   "super",  "switch",   "this",
+                                "throw",   "true",   "try",        "typeof",   "var",    "void",     "while",
+                                "with"};
+  static const Words java{"abstract", "assert",     "boolean",   "break",   "byte",     "case",   "catch",
+                          "char",     "class",      "const",     "continue", "default", "do",     "double",
+                          "else",     "enum",       "extends",   "false",   "final",    "finally", "float",
+                          "for",      "goto",       "if",        "implements", "import", "instanceof", "int",
+                          "interface", "long",      "native",    "new",     "null",     "package", "private",
+                          "protected", "public",    "return",    "short",   "static",   "strictfp", "super",
+                          "switch",   "synchronized", "this",    "throw",   "throws",   "transient", "true",
+                          "try",      "void",       "volatile",  "while"};
+  static const Words go{"break",     "case",   "chan",   "const",  "continue", "default", "defer",
+                        "else",      "fallthrough", "for", "func", "go",       "goto",    "if",
+                        "import",    "interface", "map",   "package", "range",  "return",  "select",
+                        "struct",    "switch", "type",   "var"};
+  // C and C++: a macro's arguments may be any words (`va_arg(ap, int)`,
+  // zlib's `OF((void *, unsigned))`), and tree-sitter reads a macro call as a
+  // call, so type and storage words stand as names in real code. Only the
+  // words no macro argument is made of count: statements', and C++'s
+  // alternative operator spellings.
+  static const Words c{"break", "case", "continue", "default", "do", "else", "for", "goto", "if", "return",
+                       "switch", "while"};
+  static const Words cpp{"and",   "and_eq", "bitand", "bitor",  "break",  "case",   "catch", "compl",
+                         "continue", "co_return", "co_yield", "default", "do", "else", "for",   "goto",
+                         "if",    "not",    "not_eq", "or",     "or_eq",  "return", "switch", "throw",
+                         "try",   "while",  "xor",    "xor_eq"};
+  static const Words rust{"as",    "break", "const", "continue", "crate", "else",  "enum",   "extern", "false",
+                          "fn",    "for",   "if",    "impl",     "in",    "let",   "loop",   "match",  "mod",
+                          "move",  "mut",   "pub",   "ref",      "return", "self", "Self",   "static", "struct",
+                          "super", "trait", "true",  "type",     "unsafe", "use",  "where",  "while",  "async",
+                          "await", "dyn"};
+  static const Words none;
+  if (language_id == "python") return python;
+  if (language_id == "javascript" || language_id == "typescript" || language_id == "typescriptreact") return ecmascript;
+  if (language_id == "java") return java;
+  if (language_id == "go") return go;
+  if (language_id == "c") return c;
+  if (language_id == "cpp") return cpp;
+  if (language_id == "rust") return rust;
+  return none;
+}
 
 }  // namespace
 
-size_t Document::reserved_words_as_names(uint32_t start, uint32_t end) const {
-  if (!language_ || language_->id != "python" || !tree_ || start >= end) return 0;
+size_t Document::reserved_words_as_names(uint32_t start, uint32_t end, bool finished) const {
+  if (!language_ || !tree_ || start >= end) return 0;
+  if (!finished && language_->id != "python") return 0;
+  const Words& reserved = reserved_words(language_->id);
+  if (reserved.empty()) return 0;
   size_t count = 0;
   for_each_preorder(root(), [&](TSNode node) {
     const uint32_t a = ts_node_start_byte(node), b = ts_node_end_byte(node);
@@ -123,7 +181,7 @@ size_t Document::reserved_words_as_names(uint32_t start, uint32_t end) const {
     if (ts_node_child_count(node) > 0 || a < start || b >= end) return Walk::Enter;
     if (std::string_view(ts_node_type(node)) != "identifier") return Walk::Enter;
     std::string_view word = text_between(text_, a, b);
-    if (std::find(kPythonReserved.begin(), kPythonReserved.end(), word) != kPythonReserved.end()) ++count;
+    if (std::find(reserved.begin(), reserved.end(), word) != reserved.end()) ++count;
     return Walk::Enter;
   });
   return count;

@@ -90,3 +90,36 @@ TEST_CASE("an empty completion is never whole where the hole needs one, and whol
   CHECK(js.whole_with("  return x;"));
   CHECK_FALSE(js.whole_with("  return [x"));
 }
+
+TEST_CASE("a keyword in a name's place is not whole in any language, and an unclosed call is not finished",
+          "[guard][whole]") {
+  struct Case {
+    const char* language;
+    const char* prefix;
+    const char* suffix;
+    const char* keyword;  // not whole
+    const char* name;     // whole
+  };
+  const Case cases[] = {
+      {"java", "class A { void f() { foo(", "); } }\n", "if", "x"},
+      {"javascript", "const v = seen.get(", ".guard_hidden);\n", "switch", "cache"},
+      {"typescript", "const x = f(", ");\n", "class", "y"},
+      {"go", "package p\n\nfunc f() { g(", ") }\n", "func", "x"},
+      {"c", "int f(void) { return g(", "); }\n", "while", "x"},
+      {"cpp", "int f() { return g(e, ", "); }\n", "and", "x"},
+      {"rust", "fn f() { g(", "); }\n", "fn", "x"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.language);
+    SyntaxGuard guard(c.language, c.prefix, c.suffix);
+    CHECK_FALSE(guard.whole_with(c.keyword));
+    CHECK(guard.whole_with(c.name));
+  }
+  // `print(` with nothing to close it: the call must be finished by the answer.
+  SyntaxGuard call("python", "def greet(name):\n    print(", "\n");
+  CHECK_FALSE(call.whole_with("e, valu"));
+  CHECK_FALSE(call.whole_with(""));
+  CHECK(call.whole_with("name)"));
+  CHECK(cpython_parses("def greet(name):\n    print(name)\n"));
+  CHECK_FALSE(cpython_parses("def greet(name):\n    print(e, valu\n"));
+}

@@ -1,4 +1,4 @@
-// The bench programs' command lines, parsed with the CLI's ArgParser: --help
+// The bench programs' command lines, parsed with support/args.h's ArgParser: --help
 // (or -h) prints the usage on stdout and exits 0 without running anything; an
 // unknown option or a bad value is an error (exit 2), never ignored or taken
 // for a path.
@@ -12,11 +12,11 @@
 #include <string>
 #include <vector>
 
-#include "cli/args.h"
+#include "support/args.h"
 
 namespace astfill::bench {
 
-using cli::ArgParser;
+using astfill::ArgParser;
 
 // Parses argv[1..]; returns only when the benchmark should run.
 inline void parse_args_or_exit(ArgParser& parser, const char* program, int argc, char** argv) {
@@ -45,7 +45,7 @@ std::function<std::optional<std::string>(const std::string&)> count_value(T& out
                                                                            unsigned long long hi) {
   return [&out, what, lo, hi](const std::string& v) -> std::optional<std::string> {
     unsigned long long n = 0;
-    if (auto error = cli::parse_uint(v, what, lo, hi, n)) return error;
+    if (auto error = parse_uint(v, what, lo, hi, n)) return error;
     out = static_cast<T>(n);
     return std::nullopt;
   };
@@ -62,7 +62,7 @@ std::function<std::optional<std::string>(const std::string&)> count_list_value(s
     std::stringstream ss(v);
     for (std::string item; std::getline(ss, item, ',');) {
       unsigned long long n = 0;
-      if (auto error = cli::parse_uint(item, what, lo, hi, n)) return error;
+      if (auto error = parse_uint(item, what, lo, hi, n)) return error;
       values.push_back(static_cast<T>(n));
     }
     if (values.empty()) return "'" + v + "' is not a list of " + std::string(what) + "s";

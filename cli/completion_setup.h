@@ -11,7 +11,7 @@
 
 #include <boost/json.hpp>
 
-#include "cli/args.h"
+#include "support/args.h"
 #include "cli/model_options.h"
 #include "cli/project_index.h"
 #include "completion/service.h"

@@ -6,7 +6,7 @@
 #include <chrono>
 #include <cstdio>
 
-#include "cli/args.h"
+#include "support/args.h"
 #include "cli/commands.h"
 #include "cli/progress_bar.h"
 #include "cli/project_index.h"

@@ -5,7 +5,7 @@
 #include <optional>
 #include <string>
 
-#include "cli/args.h"
+#include "support/args.h"
 #include "cli/model_name.h"
 #include "engine/model.h"
 

@@ -7,7 +7,7 @@
 #include <cstdio>
 #include <map>
 
-#include "cli/args.h"
+#include "support/args.h"
 #include "cli/commands.h"
 #include "cli/model_name.h"
 #include "engine/gguf.h"

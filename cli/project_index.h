@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "cli/args.h"
+#include "support/args.h"
 #include "index/index.h"
 
 namespace astfill::cli {

@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <system_error>
 
-#include "cli/args.h"
+#include "support/args.h"
 #include "cli/commands.h"
 #include "cli/model_name.h"
 #include "cli/progress_bar.h"

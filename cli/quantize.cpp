@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <unistd.h>
 
-#include "cli/args.h"
+#include "support/args.h"
 #include "cli/commands.h"
 #include "engine/errors.h"
 #include "engine/model_export.h"

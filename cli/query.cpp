@@ -9,7 +9,7 @@
 #include <optional>
 #include <variant>
 
-#include "cli/args.h"
+#include "support/args.h"
 #include "cli/commands.h"
 #include "cli/project_index.h"
 #include "index/files.h"

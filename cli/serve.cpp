@@ -2,7 +2,7 @@
 #include <cstdio>
 #include <iostream>
 
-#include "cli/args.h"
+#include "support/args.h"
 #include "cli/commands.h"
 #include "cli/model_name.h"
 #include "engine/bundled_model.h"

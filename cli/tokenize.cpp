@@ -7,7 +7,7 @@
 #include <iostream>
 #include <stdexcept>
 
-#include "cli/args.h"
+#include "support/args.h"
 #include "cli/commands.h"
 #include "cli/model_name.h"
 #include "engine/errors.h"

@@ -1,6 +1,6 @@
-// A small command-line parser for astfill's subcommands: `--name value`,
-// `--name=value`, boolean `--flag`, positionals, and generated --help text.
-// Errors name the option and what was expected.
+// A small command-line parser for astfill's subcommands and the bench
+// programs: `--name value`, `--name=value`, boolean `--flag`, positionals, and
+// generated --help text. Errors name the option and what was expected.
 #pragma once
 
 #include <functional>
@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-namespace astfill::cli {
+namespace astfill {
 
 class ArgParser {
  public:
@@ -47,4 +47,4 @@ std::optional<std::string> parse_uint(const std::string& text, const std::string
                                       unsigned long long lo, unsigned long long hi,
                                       unsigned long long& out);
 
-}  // namespace astfill::cli
+}  // namespace astfill

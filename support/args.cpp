@@ -1,9 +1,9 @@
-#include "cli/args.h"
+#include "support/args.h"
 
 #include <charconv>
 #include <sstream>
 
-namespace astfill::cli {
+namespace astfill {
 
 ArgParser::ArgParser(std::string command, std::string summary)
     : command_(std::move(command)), summary_(std::move(summary)) {}
@@ -99,4 +99,4 @@ std::optional<std::string> parse_uint(const std::string& text, const std::string
   return std::nullopt;
 }
 
-}  // namespace astfill::cli
+}  // namespace astfill

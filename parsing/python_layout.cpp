@@ -12,6 +12,7 @@ const char* to_string(LayoutIssueKind kind) {
     case LayoutIssueKind::UnmatchedDedent: return "unindent does not match any outer indentation level";
     case LayoutIssueKind::ExpectedBlock: return "expected an indented block";
     case LayoutIssueKind::InconsistentTabs: return "inconsistent use of tabs and spaces in indentation";
+    case LayoutIssueKind::DanglingOperator: return "the line ends in an operator";
   }
   return "unknown";
 }
@@ -47,6 +48,37 @@ void PythonLayout::judge(uint32_t at) {
   if (alt_ != stack_.back().alt) report(at, LayoutIssueKind::InconsistentTabs);
 }
 
+namespace {
+bool operator_byte(char c) {
+  switch (c) {
+    case '+': case '-': case '/': case '%': case '@': case '&': case '|': case '^': case '~':
+    case '<': case '>': case '=': case '!':
+      return true;
+    default:
+      return false;
+  }
+}
+bool word_byte(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         static_cast<unsigned char>(c) >= 0x80;
+}
+}  // namespace
+
+void PythonLayout::end_line() {
+  if (line_has_code_ && depth_ == 0) {
+    if (operator_at_ != UINT32_MAX) {
+      report(operator_at_, LayoutIssueKind::DanglingOperator);
+    } else if (last_is_word_ && word_len_ <= 4) {
+      std::string_view w(word_, word_len_);
+      if (w == "and" || w == "or" || w == "not" || w == "in" || w == "is" || w == "if" || w == "else")
+        report(word_at_, LayoutIssueKind::DanglingOperator);
+    }
+  }
+  operator_at_ = UINT32_MAX;
+  last_is_word_ = word_open_ = operator_open_ = false;
+  word_len_ = 0;
+}
+
 void PythonLayout::feed(std::string_view text) {
   for (size_t i = 0; i < text.size();) {
     const char c = text[i];
@@ -73,6 +105,27 @@ void PythonLayout::feed(std::string_view text) {
         }
         break;
       case Mode::Code:
+        // The last significant token, for DanglingOperator.
+        if (operator_byte(c)) {
+          if (!operator_open_) operator_at_ = at;
+          operator_open_ = true;
+          last_is_word_ = word_open_ = false;
+        } else if (word_byte(c)) {
+          if (!word_open_) {
+            word_at_ = at;
+            word_len_ = 0;
+          }
+          if (word_len_ < sizeof word_) word_[word_len_] = c;
+          if (word_len_ < 255) ++word_len_;
+          word_open_ = last_is_word_ = true;
+          operator_at_ = UINT32_MAX;
+          operator_open_ = false;
+        } else if (c == ' ' || c == '\t' || c == '\f' || c == '\r') {
+          word_open_ = operator_open_ = false;  // `and x` is two words, `+ =` two operators
+        } else if (c != '\n' && c != '#' && c != '\\') {
+          operator_at_ = UINT32_MAX;
+          last_is_word_ = word_open_ = operator_open_ = false;
+        }
         switch (c) {
           case ' ': case '\t': case '\f': case '\r': break;
           case '#':
@@ -82,6 +135,7 @@ void PythonLayout::feed(std::string_view text) {
           case '\\': mode_ = Mode::Backslash; break;
           case '\n':
             if (depth_ > 0) break;
+            end_line();
             if (line_has_code_) block_pending_ = ends_colon_;
             line_has_code_ = ends_colon_ = false;
             mode_ = Mode::LineStart;
@@ -173,6 +227,7 @@ void PythonLayout::feed(std::string_view text) {
 }
 
 void PythonLayout::finish() {
+  if (mode_ == Mode::Code) end_line();
   const bool open_header = mode_ != Mode::LineStart && line_has_code_ && ends_colon_ && depth_ == 0;
   if (block_pending_ || open_header) report(offset_, LayoutIssueKind::ExpectedBlock);
   block_pending_ = false;

@@ -23,7 +23,14 @@
 //    aside) the next logical line is not deeper: the block has no statement
 //    (comments do not count). At the end of the text (finish()), a pending
 //    block is an issue at the end;
-//  - InconsistentTabs: the two column counts disagree (TabError).
+//  - InconsistentTabs: the two column counts disagree (TabError);
+//  - DanglingOperator: a logical line ends (outside brackets, without a
+//    backslash) in a binary or unary operator (`+`, `==`, `=`, `|`, ...) or in
+//    `and`/`or`/`not`/`in`/`is`/`if`/`else`, at the operator's byte.
+//    tree-sitter-python reads on into the next line there (its scanner gives
+//    no newline where the grammar expects an operand: `x +\ny` as `x + y`,
+//    `y = \nz = 1` as a chained assignment); CPython ends the line and
+//    refuses it. Not `*` (`from m import *`), `.` (`x = 1.`) or `,` (a tuple).
 // After an issue the scanner goes on as CPython would have wanted it (the
 // over-indented column becomes a block, the unmatched one too), so one
 // mistake is reported once.
@@ -39,7 +46,7 @@
 
 namespace astfill::parsing {
 
-enum class LayoutIssueKind { UnexpectedIndent, UnmatchedDedent, ExpectedBlock, InconsistentTabs };
+enum class LayoutIssueKind { UnexpectedIndent, UnmatchedDedent, ExpectedBlock, InconsistentTabs, DanglingOperator };
 const char* to_string(LayoutIssueKind kind);
 
 struct LayoutIssue {
@@ -70,6 +77,8 @@ class PythonLayout {
     uint32_t col = 0, alt = 0;
   };
   void judge(uint32_t at);
+  // The logical line ends: a trailing operator is an issue.
+  void end_line();
   void report(uint32_t at, LayoutIssueKind kind) { issues_.push_back({at, kind}); }
 
   Mode mode_ = Mode::LineStart;
@@ -83,6 +92,15 @@ class PythonLayout {
   bool ends_colon_ = false;       // ...and its last one is `:` outside brackets
   bool block_pending_ = false;    // the last logical line opened a block
   bool comment_line_ = false;     // the comment began a line (back to LineStart after it)
+  // The logical line's last significant token, for DanglingOperator: an
+  // operator's byte (or UINT32_MAX), or the word it ends with.
+  uint32_t operator_at_ = UINT32_MAX;
+  uint32_t word_at_ = 0;
+  char word_[8] = {};             // the last word's first bytes (only short words matter)
+  uint8_t word_len_ = 0;          // its length (saturates at 255)
+  bool last_is_word_ = false;     // the last significant token is a word
+  bool word_open_ = false;        // ...and the last byte read was part of it
+  bool operator_open_ = false;    // the last byte read was part of an operator
   std::vector<Level> stack_{Level{}};
   std::vector<LayoutIssue> issues_;
 };

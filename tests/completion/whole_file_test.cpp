@@ -123,3 +123,14 @@ TEST_CASE("a keyword in a name's place is not whole in any language, and an uncl
   CHECK(cpython_parses("def greet(name):\n    print(name)\n"));
   CHECK_FALSE(cpython_parses("def greet(name):\n    print(e, valu\n"));
 }
+
+TEST_CASE("a line that ends in a binary operator is not whole", "[guard][whole]") {
+  // bench_completion's one non-empty answer CPython refused: `p` + `們+` before the next line.
+  const char* prefix = "def main():\n    print(\"array + neg scalar\")\n    p";
+  const char* suffix = "\n    print()\n";
+  SyntaxGuard guard("python", prefix, suffix);
+  CHECK_FALSE(guard.whole_with("\xe5\x80\x91+"));
+  CHECK_FALSE(cpython_parses(std::string(prefix) + "\xe5\x80\x91+" + suffix));
+  CHECK(guard.whole_with("\xe5\x80\x91"));
+  CHECK(cpython_parses(std::string(prefix) + "\xe5\x80\x91" + suffix));
+}

@@ -171,3 +171,38 @@ open(os.path.join(out, 'verdicts'), 'w').write(''.join('%s %s\n' % r for r in ro
   CHECK(layout > 100);
   CHECK(clean > 100);
 }
+
+TEST_CASE("a line that ends in an operator is an issue where CPython says so", "[python_layout]") {
+  using astfill::parsing::LayoutIssueKind;
+  using astfill::parsing::python_layout_errors;
+  using astfill::testing::cpython_parses;
+  struct Case {
+    const char* text;
+    bool dangling;
+  };
+  const Case cases[] = {
+      {"x = a +\nprint()\n", true},
+      {"y = \nz = 1\n", true},
+      {"if a and\n    b:\n    pass\n", true},
+      {"ok = x is\n", true},
+      {"v = a ==\n", true},
+      {"f = lambda: x\n", false},
+      {"x = a + \\\n    b\n", false},        // a backslash continues the line
+      {"x = (a +\n     b)\n", false},        // so do brackets
+      {"from os import *\n", false},
+      {"x = 1.\ny = ...\n", false},
+      {"t = 1,\n", false},
+      {"s = 'a +'  # c +\n", false},         // in a string, in a comment
+      {"x = -1\nd = {'a': b}\n", false},
+      {"x = a if b else c\n", false},
+      {"import os as o\n", false},
+  };
+  for (const auto& c : cases) {
+    INFO(c.text);
+    auto issues = python_layout_errors(c.text);
+    bool dangling = std::any_of(issues.begin(), issues.end(),
+                                [](const auto& i) { return i.kind == LayoutIssueKind::DanglingOperator; });
+    CHECK(dangling == c.dangling);
+    CHECK(cpython_parses(c.text) == !c.dangling);
+  }
+}

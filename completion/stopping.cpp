@@ -323,7 +323,13 @@ bool StopRule::repeats_itself() {
     if (!word) continue;
     size_t start = from;
     while (start > 0 && line[start - 1] == line[start - 1 + p]) --start;
-    return stop(last.start + start + p, "repeats itself");
+    // One copy is kept. The run may begin mid-unit by a coincidence (`code,
+    // value, value, ...` matches from the `e` of `code`, `e, value, value`
+    // from its first byte), so the cut moves forward to the end of the word it
+    // would split: never `code, valu`.
+    size_t keep = start + p;
+    while (keep < line.size() && keep < start + 2 * p && word_char(line[keep - 1]) && word_char(line[keep])) ++keep;
+    return stop(last.start + keep, "repeats itself");
   }
   return false;
 }

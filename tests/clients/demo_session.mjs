@@ -169,7 +169,7 @@ const show = (s) => JSON.stringify(s.length > 160 ? `${s.slice(0, 160)}…` : s)
 
 section('5. Inline completion (ghost text), with work-done progress');
 const shipLine = line + 2;  // after the typed receive(...) line and the first ship(...)
-for (const typedText of ['    ship(depot, ', '    print(stock_value_cents(']) {
+for (const typedText of ['    code = depot.', '    print(stock_value_cents(']) {
   const at = await insertLine(shipLine, typedText);
   send(`textDocument/inlineCompletion main.py ${at.line + 1}:${at.character} after ${JSON.stringify(typedText.trim())}`);
   const r = await timed(conn.sendRequest('textDocument/inlineCompletion', {

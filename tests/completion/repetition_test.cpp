@@ -52,6 +52,16 @@ TEST_CASE("a loop within a line stops before the repeat", "[stop][repeat]") {
                      times({"  log("}, "a.b.c(", 20));
   CHECK(call.reason == "repeats itself");
   CHECK(call.kept == "  log(a.b.c");  // one copy of the unit, which begins at the `(` after `log`
+  // The copies begin after `code`, whose `e` also ends every copy: one whole
+  // copy is kept, not a cut word (the demo model's `code, valu`).
+  Outcome member = run("python", "def f(depot):\n    code = depot.", "\n", CompletionMode::SingleLine,
+                       times({"code"}, ", value", 30));
+  CHECK(member.reason == "repeats itself");
+  CHECK(member.kept == "code, value");
+  // The demo's fill: the copies line up from the first byte (`e, valu|e, valu|...`).
+  Outcome fill = run("python", "def f(depot):\n    ", "\n", CompletionMode::MultiLine, times({"e"}, ", value", 30));
+  CHECK(fill.reason == "repeats itself");
+  CHECK(fill.kept == "e, value");
 }
 
 TEST_CASE("repeated lines stop before the second copy", "[stop][repeat]") {

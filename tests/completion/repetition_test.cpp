@@ -8,27 +8,13 @@
 #include <vector>
 
 #include "completion/stopping.h"
+#include "stop_harness.h"
 
 using namespace astfill::completion;
+using astfill::completion::testing::decode;
+using astfill::completion::testing::Outcome;
 
 namespace {
-
-struct Outcome {
-  std::string kept;
-  std::string reason;
-  int stopped_at = -1;
-};
-
-Outcome run(const char* language, std::string prefix, std::string suffix, CompletionMode mode,
-            const std::vector<std::string>& pieces) {
-  SyntaxGuard guard(language, std::move(prefix), std::move(suffix));
-  StopRule rule(guard, mode);
-  for (size_t i = 0; i < pieces.size(); ++i) {
-    guard.accept(pieces[i]);
-    if (rule.should_stop()) return {guard.completion().substr(0, rule.keep()), rule.reason(), static_cast<int>(i)};
-  }
-  return {guard.completion(), "", -1};
-}
 
 std::vector<std::string> times(std::vector<std::string> head, const std::string& piece, int n) {
   for (int i = 0; i < n; ++i) head.push_back(piece);
@@ -39,37 +25,37 @@ std::vector<std::string> times(std::vector<std::string> head, const std::string&
 
 TEST_CASE("a loop within a line stops before the repeat", "[stop][repeat]") {
   // The demo's fill: `value, value, value, ...` until the cap.
-  Outcome single = run("python", "def f(value):\n    return g(", ")\n", CompletionMode::SingleLine,
+  Outcome single = decode("python", "def f(value):\n    return g(", ")\n", CompletionMode::SingleLine,
                        times({"value"}, ", value", 30));
   CHECK(single.reason == "repeats itself");
   CHECK(single.kept == "value, ");
   CHECK(single.stopped_at < 6);
-  Outcome block = run("python", "def f(value):\n", "", CompletionMode::MultiLine,
+  Outcome block = decode("python", "def f(value):\n", "", CompletionMode::MultiLine,
                       times({"    return [", "value"}, ", value", 30));
   CHECK(block.reason == "repeats itself");
   CHECK(block.kept == "    return [value, ");
-  Outcome call = run("javascript", "function f(a) {\n", "\n}\n", CompletionMode::MultiLine,
+  Outcome call = decode("javascript", "function f(a) {\n", "\n}\n", CompletionMode::MultiLine,
                      times({"  log("}, "a.b.c(", 20));
   CHECK(call.reason == "repeats itself");
   CHECK(call.kept == "  log(a.b.c");  // one copy of the unit, which begins at the `(` after `log`
   // The copies begin after `code`, whose `e` also ends every copy: one whole
   // copy is kept, not a cut word (the demo model's `code, valu`).
-  Outcome member = run("python", "def f(depot):\n    code = depot.", "\n", CompletionMode::SingleLine,
+  Outcome member = decode("python", "def f(depot):\n    code = depot.", "\n", CompletionMode::SingleLine,
                        times({"code"}, ", value", 30));
   CHECK(member.reason == "repeats itself");
   CHECK(member.kept == "code, value");
   // The demo's fill: the copies line up from the first byte (`e, valu|e, valu|...`).
-  Outcome fill = run("python", "def f(depot):\n    ", "\n", CompletionMode::MultiLine, times({"e"}, ", value", 30));
+  Outcome fill = decode("python", "def f(depot):\n    ", "\n", CompletionMode::MultiLine, times({"e"}, ", value", 30));
   CHECK(fill.reason == "repeats itself");
   CHECK(fill.kept == "e, value");
 }
 
 TEST_CASE("repeated lines stop before the second copy", "[stop][repeat]") {
-  Outcome one = run("python", "def f(x):\n", "", CompletionMode::MultiLine,
+  Outcome one = decode("python", "def f(x):\n", "", CompletionMode::MultiLine,
                     times({"    y = x\n"}, "    x += 1\n", 10));
   CHECK(one.reason == "repeats itself");
   CHECK(one.kept == "    y = x\n    x += 1");
-  Outcome two = run("python", "def f(x):\n", "", CompletionMode::MultiLine,
+  Outcome two = decode("python", "def f(x):\n", "", CompletionMode::MultiLine,
                     {"    a = 1\n", "    b = 2\n", "    a = 1\n", "    b = 2\n", "    a = 1\n"});
   CHECK(two.reason == "repeats itself");
   CHECK(two.kept == "    a = 1\n    b = 2");
@@ -77,15 +63,15 @@ TEST_CASE("repeated lines stop before the second copy", "[stop][repeat]") {
 }
 
 TEST_CASE("data that repeats is not a loop", "[stop][repeat]") {
-  Outcome zeros = run("c", "int f(void) {\n", "\n}\n", CompletionMode::MultiLine,
+  Outcome zeros = decode("c", "int f(void) {\n", "\n}\n", CompletionMode::MultiLine,
                       {"  int t[8] = {", "0, 0, 0, 0, 0, 0, 0, 0", "};\n", "  return t[0];"});
   CHECK(zeros.reason != std::string("repeats itself"));
-  Outcome hex = run("c", "int f(void) {\n", "\n}\n", CompletionMode::MultiLine,
+  Outcome hex = decode("c", "int f(void) {\n", "\n}\n", CompletionMode::MultiLine,
                     {"  char t[] = {", "0x00, 0x00, 0x00, 0x00, 0x00, 0x00", "};"});
   CHECK(hex.reason != std::string("repeats itself"));
-  Outcome nones = run("python", "def f():\n", "", CompletionMode::MultiLine, {"    return [None, None, None]"});
+  Outcome nones = decode("python", "def f():\n", "", CompletionMode::MultiLine, {"    return [None, None, None]"});
   CHECK(nones.reason != std::string("repeats itself"));
-  Outcome braces = run("javascript", "function f(a) {\n", "\n}\n", CompletionMode::MultiLine,
+  Outcome braces = decode("javascript", "function f(a) {\n", "\n}\n", CompletionMode::MultiLine,
                        {"  if (a) {\n", "    if (a.b) {\n", "      g();\n", "    }\n", "  }\n"});
   CHECK(braces.reason != std::string("repeats itself"));
 }

@@ -6,30 +6,11 @@
 
 #include "code_samples.h"
 #include "completion/stopping.h"
+#include "stop_harness.h"
 
 using namespace astfill::completion;
-
-namespace {
-
-struct Outcome {
-  std::string kept;
-  std::string reason;
-  int stopped_at = -1;  // the piece after which should_stop() said true
-};
-
-// Accepts `pieces` one by one and asks the stop rule after each.
-Outcome decode(const char* language, std::string prefix, std::string suffix, CompletionMode mode,
-               const std::vector<std::string>& pieces) {
-  SyntaxGuard guard(language, std::move(prefix), std::move(suffix));
-  StopRule rule(guard, mode);
-  for (size_t i = 0; i < pieces.size(); ++i) {
-    guard.accept(pieces[i]);
-    if (rule.should_stop()) return {guard.completion().substr(0, rule.keep()), rule.reason(), static_cast<int>(i)};
-  }
-  return {guard.completion(), "", -1};
-}
-
-}  // namespace
+using astfill::completion::testing::decode;
+using astfill::completion::testing::Outcome;
 
 TEST_CASE("mode_at: one line inside a line, a block after an opener or on an empty body", "[mode]") {
   struct Case {

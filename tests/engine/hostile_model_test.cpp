@@ -19,11 +19,13 @@
 #include "engine/model.h"
 #include "engine/model_file.h"
 #include "engine/tokenizer.h"
+#include "hf_checkpoint.h"
 #include "temp_dir.h"
 #include "tests/fixtures/random_model.h"
 
 using namespace astfill::engine;
 using astfill::testing::TempDir;
+using astfill::testing::write_hf_checkpoint;
 namespace json = boost::json;
 
 namespace {
@@ -71,81 +73,6 @@ json::object read_json(const std::string& path) {
   return json::parse(text).as_object();
 }
 
-// A Hugging Face checkpoint directory (config.json, one safetensors file,
-// tokenizer.json) with the weights of a random qwen2 GGUF.
-void write_hf(const std::string& dir, const RandomModelSpec& spec, const std::string& gguf,
-              const TokenizerData& tok) {
-  auto g = GgufFile::open(gguf);
-  std::filesystem::create_directories(dir);
-  static const std::vector<std::pair<std::string, std::string>> layer = {
-      {"attn_norm.weight", "input_layernorm.weight"},   {"ffn_norm.weight", "post_attention_layernorm.weight"},
-      {"attn_q.weight", "self_attn.q_proj.weight"},     {"attn_k.weight", "self_attn.k_proj.weight"},
-      {"attn_v.weight", "self_attn.v_proj.weight"},     {"attn_q.bias", "self_attn.q_proj.bias"},
-      {"attn_k.bias", "self_attn.k_proj.bias"},         {"attn_v.bias", "self_attn.v_proj.bias"},
-      {"attn_output.weight", "self_attn.o_proj.weight"}, {"ffn_gate.weight", "mlp.gate_proj.weight"},
-      {"ffn_up.weight", "mlp.up_proj.weight"},          {"ffn_down.weight", "mlp.down_proj.weight"},
-  };
-  auto hf_name = [&](const std::string& n) -> std::string {
-    if (n == "token_embd.weight") return "model.embed_tokens.weight";
-    if (n == "output_norm.weight") return "model.norm.weight";
-    auto dot = n.find('.', 4);
-    for (auto& [a, b] : layer)
-      if (n.substr(dot + 1) == a) return "model.layers." + n.substr(4, dot - 4) + "." + b;
-    FAIL("no HF name for " << n);
-    return "";
-  };
-  json::object header;
-  size_t offset = 0;
-  for (auto& t : g.tensors()) {
-    REQUIRE(t.type == GgmlType::F32);
-    json::array shape;
-    for (auto it = t.ne.rbegin(); it != t.ne.rend(); ++it) shape.push_back(*it);
-    header[hf_name(t.name)] = json::object{{"dtype", "F32"}, {"shape", shape},
-                                           {"data_offsets", json::array{offset, offset + t.bytes}}};
-    offset += t.bytes;
-  }
-  std::string h = json::serialize(header);
-  {
-    std::ofstream out(dir + "/model.safetensors", std::ios::binary);
-    uint64_t n = h.size();
-    out.write(reinterpret_cast<const char*>(&n), 8);
-    out << h;
-    for (auto& t : g.tensors()) out.write(reinterpret_cast<const char*>(t.data), static_cast<std::streamsize>(t.bytes));
-  }
-  const auto& hp = spec.hp;
-  write_json(dir + "/config.json",
-             json::object{{"model_type", hp.arch}, {"hidden_size", hp.embedding_length},
-                          {"num_hidden_layers", hp.block_count}, {"intermediate_size", hp.feed_forward_length},
-                          {"num_attention_heads", hp.head_count}, {"num_key_value_heads", hp.head_count_kv},
-                          {"head_dim", hp.head_dim}, {"max_position_embeddings", hp.context_length},
-                          {"rms_norm_eps", hp.rms_norm_eps}, {"rope_theta", hp.rope_freq_base},
-                          {"vocab_size", hp.vocab_size}});
-  json::object vocab;
-  json::array added;
-  for (size_t id = 0; id < tok.tokens.size(); ++id) {
-    if (tok.token_types[id] == TokenType::Unused) continue;
-    if (tok.token_types[id] == TokenType::Control)
-      added.push_back(json::object{{"id", id}, {"content", tok.tokens[id]}, {"special", true},
-                                   {"single_word", false}, {"lstrip", false}, {"rstrip", false},
-                                   {"normalized", false}});
-    else vocab[tok.tokens[id]] = id;
-  }
-  json::array merges;
-  for (auto& m : tok.merges) merges.push_back(json::value(m));
-  const char* regex =
-      R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
-  json::object pre{{"type", "Sequence"},
-                   {"pretokenizers",
-                    json::array{json::object{{"type", "Split"}, {"pattern", json::object{{"Regex", regex}}},
-                                             {"behavior", "Isolated"}, {"invert", false}},
-                                json::object{{"type", "ByteLevel"}, {"add_prefix_space", false},
-                                             {"trim_offsets", false}, {"use_regex", false}}}}};
-  write_json(dir + "/tokenizer.json",
-             json::object{{"version", "1.0"}, {"added_tokens", added}, {"normalizer", json::object{{"type", "NFC"}}},
-                          {"pre_tokenizer", pre},
-                          {"model", json::object{{"type", "BPE"}, {"vocab", vocab}, {"merges", merges}}}});
-}
-
 // Edits config.json of a checkpoint directory.
 void edit_config(const std::string& dir, const std::function<void(json::object&)>& edit) {
   auto c = read_json(dir + "/config.json");
@@ -172,7 +99,7 @@ TEST_CASE("a layer count the file cannot back is refused at once, naming the key
   // config.json's num_hidden_layers, for a dense and a mixture-of-experts type.
   auto spec = tiny_spec("qwen2");
   write_random_model(dir.file("q2.gguf"), spec);
-  write_hf(dir.file("hf"), spec, dir.file("q2.gguf"), tiny_tokenizer(spec.hp.vocab_size));
+  write_hf_checkpoint(dir.file("hf"), dir.file("q2.gguf"), spec, 1, nullptr, /*leave_out_unused=*/true);
   REQUIRE(open_error(dir.file("hf")).empty());
   for (std::string type : {"qwen2", "qwen3_moe"}) {
     edit_config(dir.file("hf"), [&](json::object& c) {
@@ -261,10 +188,10 @@ TEST_CASE("hyperparameters that make no sense are refused, naming the key", "[mo
   // The same in config.json.
   auto spec = tiny_spec("qwen2");
   write_random_model(dir.file("q2.gguf"), spec);
-  write_hf(dir.file("hf"), spec, dir.file("q2.gguf"), tiny_tokenizer(spec.hp.vocab_size));
+  write_hf_checkpoint(dir.file("hf"), dir.file("q2.gguf"), spec, 1, nullptr, /*leave_out_unused=*/true);
   const std::string config = dir.file("hf/config.json");
   auto hf_refused = [&](const std::function<void(json::object&)>& edit) {
-    write_hf(dir.file("hf"), spec, dir.file("q2.gguf"), tiny_tokenizer(spec.hp.vocab_size));
+    write_hf_checkpoint(dir.file("hf"), dir.file("q2.gguf"), spec, 1, nullptr, /*leave_out_unused=*/true);
     edit_config(dir.file("hf"), edit);
     return open_error(dir.file("hf"));
   };
@@ -360,7 +287,7 @@ TEST_CASE("the tokenizer must cover every row of the embedding", "[model][tokeni
     tok.token_types.pop_back();
   }
   REQUIRE(tok.tokens.size() < V);
-  write_hf(dir.file("hf"), spec, dir.file("m.gguf"), tok);
+  write_hf_checkpoint(dir.file("hf"), dir.file("m.gguf"), spec, 1, &tok, /*leave_out_unused=*/true);
   auto m = ModelFile::open(dir.file("hf"));
   CHECK(m.tokenizer().tokens.size() == V);
   auto model = Model::open(dir.file("hf"), {WeightMode::F32, 1});

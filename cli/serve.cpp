@@ -1,5 +1,6 @@
-// `astfill serve`: the LSP daemon.
+// `astfill serve`: the LSP daemon, or (with --http) the HTTP completion server.
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 
 #include "support/args.h"
@@ -7,6 +8,7 @@
 #include "cli/model_name.h"
 #include "engine/bundled_model.h"
 #include "completion/service.h"
+#include "http/server.h"
 #include "index/parsed.h"
 #include "lsp/transport.h"
 #include "support/files.h"
@@ -66,7 +68,31 @@ int run_serve(const std::vector<std::string>& args) {
   ArgParser p("astfill serve",
               "Runs the astfill language server. By default it speaks LSP 3.17 over stdin/stdout,\n"
               "one session, as editors expect. With --listen it serves TCP instead, one session per\n"
-              "connection, bound to loopback unless another address is given.");
+              "connection, bound to loopback unless another address is given. With --http it serves\n"
+              "OpenAI's /v1/completions and llama.cpp's /completion and /infill over HTTP instead.");
+  std::optional<std::string> http_address;
+  http::HttpOptions http_options;
+  p.option("--http", "[HOST:]PORT",
+           "serve HTTP (OpenAI /v1/completions, /v1/models, llama.cpp /completion, /infill,\n"
+           "/health) on HOST:PORT (HOST defaults to 127.0.0.1; PORT 0 picks a free port, printed\n"
+           "as 'listening on HOST:PORT'); any address but loopback needs a token: --token-file\n"
+           "or $ASTFILL_HTTP_TOKEN, sent by clients as 'Authorization: Bearer TOKEN'",
+           [&](const std::string& v) -> std::optional<std::string> {
+             http_address = v;
+             lsp::TransportOptions where;
+             if (auto err = parse_listen(v, where)) return err;
+             http_options.host = where.host;
+             http_options.port = where.port;
+             return std::nullopt;
+           });
+  p.option("--max-concurrent", "N",
+           "HTTP only: completion requests answered at once; more get 429 (default 4)",
+           [&](const std::string& v) -> std::optional<std::string> {
+             unsigned long long n = 0;
+             if (auto e = parse_uint(v, "request count", 1, 1024, n)) return e;
+             http_options.max_concurrent = static_cast<unsigned>(n);
+             return std::nullopt;
+           });
   p.option("--listen", "[HOST:]PORT",
            "serve TCP on HOST:PORT (HOST defaults to 127.0.0.1; PORT 0 picks a free port,\n"
            "printed on stdout as 'listening on HOST:PORT')",
@@ -75,8 +101,9 @@ int run_serve(const std::vector<std::string>& args) {
              return parse_listen(v, options);
            });
   p.option("--token-file", "FILE",
-           "TCP only: require each connection to send the token in FILE as\n"
-           "initializationOptions.token in 'initialize'; others are refused and closed",
+           "TCP: require each connection to send the token in FILE as\n"
+           "initializationOptions.token in 'initialize'; others are refused and closed.\n"
+           "HTTP: require 'Authorization: Bearer TOKEN' on every request but GET /health",
            [&](const std::string& v) -> std::optional<std::string> {
              token_file = v;
              return std::nullopt;
@@ -87,6 +114,7 @@ int run_serve(const std::vector<std::string>& args) {
              unsigned long long n = 0;
              if (auto e = parse_uint(v, "byte count", 64, 1ull << 32, n)) return e;
              options.max_message_bytes = n;
+             http_options.max_body_bytes = n;
              return std::nullopt;
            });
   p.option("--workers", "N", "threads that compute completions (default 1)",
@@ -171,9 +199,13 @@ int run_serve(const std::vector<std::string>& args) {
       return 2;
     }
   }
+  if (http_address && tcp) {
+    std::fprintf(stderr, "astfill serve: --http and --listen contradict each other (one daemon serves one)\n");
+    return 2;
+  }
   if (token_file) {
-    if (!tcp) {
-      std::fprintf(stderr, "astfill serve: --token-file applies to TCP; use it with --listen\n");
+    if (!tcp && !http_address) {
+      std::fprintf(stderr, "astfill serve: --token-file applies to TCP and HTTP; use it with --listen or --http\n");
       return 2;
     }
     std::string token;
@@ -182,6 +214,16 @@ int run_serve(const std::vector<std::string>& args) {
       return 2;
     }
     options.server.auth_token = token;
+    http_options.token = token;
+  } else if (const char* env = std::getenv("ASTFILL_HTTP_TOKEN"); http_address && env && *env) {
+    http_options.token = std::string(env);
+  }
+  if (http_address && !http_options.token && !is_loopback(http_options.host)) {
+    std::fprintf(stderr,
+                 "astfill serve: --http on %s (not loopback) needs a token: --token-file FILE or "
+                 "$ASTFILL_HTTP_TOKEN\n",
+                 http_options.host.c_str());
+    return 2;
   }
   // The model loads before the first session: a wrong path is an error at
   // start, not a silent daemon without completions.
@@ -214,6 +256,14 @@ int run_serve(const std::vector<std::string>& args) {
   if (index_enabled)
     options.server.indexes = std::make_shared<workspace::IndexRegistry>(
         [](index::IndexOptions o) { return index::open_project_index(std::move(o)); }, index_defaults);
+  if (http_address) {
+    http_options.on_listening = [](const std::string& host, int port) {
+      std::printf("listening on %s:%d\n", host.c_str(), port);
+      std::fflush(stdout);
+    };
+    return http::serve_http(http_options,
+                            std::make_shared<http::Completions>(options.server.model, options.server.indexes));
+  }
   if (!tcp) return lsp::serve_stdio(options);
 
   if (!is_loopback(options.host) && !options.server.auth_token)

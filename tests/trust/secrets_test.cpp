@@ -1,0 +1,95 @@
+#include "trust/secrets.h"
+
+#include <catch2/catch.hpp>
+
+#include <stdexcept>
+
+namespace astfill::trust {
+namespace {
+
+std::vector<std::string> kinds_in(std::string_view text) {
+  std::vector<std::string> out;
+  for (const Finding& f : default_scanner().scan(text)) out.push_back(f.rule->kind);
+  return out;
+}
+
+TEST_CASE("every rule finds a secret in each of its examples, and none in its near misses") {
+  const SecretScanner& scanner = default_scanner();
+  REQUIRE(scanner.rule_count() == builtin_rules().size());
+  for (const SecretRule& rule : builtin_rules()) {
+    INFO("rule " << rule.id);
+    CHECK(!rule.examples.empty());
+    for (const std::string& example : rule.examples) {
+      INFO("example: " << example);
+      std::vector<Finding> found = scanner.scan(example);
+      REQUIRE(!found.empty());
+      CHECK(found.front().rule->kind == rule.kind);
+      // The redacted example holds the placeholder and is clean.
+      std::string redacted = redact(example, found);
+      CHECK(redacted.find(placeholder(rule)) != std::string::npos);
+      CHECK(scanner.scan(redacted).empty());
+      CHECK(redact(redacted) == redacted);
+    }
+    for (const std::string& miss : rule.non_examples) {
+      INFO("near miss: " << miss);
+      CHECK(scanner.scan(miss).empty());
+    }
+  }
+}
+
+TEST_CASE("the secret part, not its context, is what gets replaced") {
+  std::string text = "DB_PASSWORD = \"hunter2\"\nGITHUB_TOKEN = \"ghp_Zk3J9x2Lq8ZpT4vB7nW1cYh6Rt5Ms0DfGa2E\"\n";
+  CHECK(redact(text) == "DB_PASSWORD = \"<secret:password>\"\nGITHUB_TOKEN = \"<secret:github-token>\"\n");
+  std::vector<Finding> found = default_scanner().scan(text);
+  REQUIRE(found.size() == 2);
+  CHECK(text.substr(found[0].begin, found[0].end - found[0].begin) == "hunter2");
+  CHECK(found[1].rule->id == "github-pat");  // the specific rule wins over the generic one
+}
+
+TEST_CASE("placeholders are plain string-literal text in every language") {
+  for (const SecretRule& rule : builtin_rules()) {
+    std::string p = placeholder(rule);
+    INFO(p);
+    CHECK(p.find_first_of("\"'`\\$#{}\n\r") == std::string::npos);
+    for (std::string_view quoted : {"x = \"" + p + "\"", "x = '" + p + "'", "password: \"" + p + "\""})
+      CHECK(default_scanner().scan(quoted).empty());
+  }
+}
+
+TEST_CASE("text without keywords is returned unchanged") {
+  std::string code = "def add(a, b):\n    return a + b\n";
+  size_t count = 99;
+  CHECK(redact(code, default_scanner(), &count) == code);
+  CHECK(count == 0);
+  CHECK(default_scanner().scan("").empty());
+}
+
+TEST_CASE("generic assignments and tokens need entropy; passwords do not") {
+  // A token of one repeated letter is a stand-in in documentation (gitleaks' threshold).
+  CHECK(kinds_in("GITHUB_TOKEN = \"ghp_" + std::string(36, 'a') + "\"").empty());
+  CHECK(kinds_in("api_key = \"aaaaaaaaaaaaaaaa1\"").empty());
+  CHECK(kinds_in("api_key = \"k3J9x2Lq8ZpT4vB7nW1c\"") == std::vector<std::string>{"api-key"});
+  CHECK(kinds_in("password = 'abcd'") == std::vector<std::string>{"password"});
+}
+
+TEST_CASE("a private key block is replaced whole") {
+  std::string body(64, 'Q');
+  std::string text = "k = '''-----BEGIN EC PRIVATE KEY-----\n" + body + "\n" + body + "\n-----END EC PRIVATE KEY-----'''\n";
+  CHECK(redact(text) == "k = '''<secret:private-key>'''\n");
+}
+
+TEST_CASE("a rule RE2 refuses is named") {
+  std::vector<SecretRule> rules = {{"broken", "x", "(unclosed", 0, {}, 0, "", {}, {}}};
+  CHECK_THROWS_WITH(SecretScanner(rules), Catch::Contains("secret rule 'broken'"));
+  std::vector<SecretRule> no_group = {{"nogroup", "x", "abc", 2, {}, 0, "", {}, {}}};
+  CHECK_THROWS_WITH(SecretScanner(no_group), Catch::Contains("no capture group 2"));
+}
+
+TEST_CASE("entropy") {
+  CHECK(shannon_entropy("") == 0);
+  CHECK(shannon_entropy("aaaa") == 0);
+  CHECK(shannon_entropy("abcd") == Approx(2.0));
+}
+
+}  // namespace
+}  // namespace astfill::trust

@@ -163,6 +163,10 @@ void Linear::forward(const float* x, int64_t rows, float* y) const {
     row_scale.resize(static_cast<size_t>(rows));
     // Quantise activation rows (in parallel for prefill). thread_local
     // buffers are reached through plain pointers inside the region.
+    // Activations q in [-levels, levels] stored as u8 q + zero (zero =
+    // levels + 1): 8-bit where the kernel accumulates exactly, 7-bit (u8 at
+    // most 127, so a pair of products stays below 32767) where it does not.
+    const int levels = int8_activation_levels(), zero = levels + 1;
     uint8_t* qxp = qx.data();
     float* rsp_w = row_scale.data();
     const int64_t in = in_;
@@ -179,14 +183,14 @@ void Linear::forward(const float* x, int64_t rows, float* y) const {
       uint8_t* q = qxp + r * in;
       if (!finite) {  // NaN/inf in: NaN out, without undefined casts
         rsp_w[r] = std::numeric_limits<float>::quiet_NaN();
-        std::memset(q, 128, static_cast<size_t>(in));
+        std::memset(q, zero, static_cast<size_t>(in));
         continue;
       }
-      const float scale = amax > 0 ? amax / 127.0f : 1.0f;
+      const float scale = amax > 0 ? amax / static_cast<float>(levels) : 1.0f;
       const float inv = 1.0f / scale;
       rsp_w[r] = scale;
 #pragma omp simd
-      for (int64_t k = 0; k < in; ++k) q[k] = static_cast<uint8_t>(static_cast<int>(std::nearbyint(xr[k] * inv)) + 128);
+      for (int64_t k = 0; k < in; ++k) q[k] = static_cast<uint8_t>(static_cast<int>(std::nearbyint(xr[k] * inv)) + zero);
     }
     memory src({{rows, in_}, dt::u8, tag::ab}, cpu(), qx.data());
     memory dst({{rows, out_}, dt::s32, tag::ab}, cpu(), acc.data());
@@ -204,7 +208,7 @@ void Linear::forward(const float* x, int64_t rows, float* y) const {
       const int32_t* a = accp + r * out;
       float* yr = y + r * out;
       const float sx = rsp[r];
-      for (int64_t n = 0; n < out; ++n) yr[n] = sx * ws[n] * static_cast<float>(a[n] - 128 * cs[n]);
+      for (int64_t n = 0; n < out; ++n) yr[n] = sx * ws[n] * static_cast<float>(a[n] - zero * cs[n]);
     }
   }
   if (!im.bias.empty()) {
@@ -227,5 +231,24 @@ EngineThreads::~EngineThreads() {
 }
 
 int engine_threads() { return omp_get_max_threads(); }
+
+int int8_activation_levels() {
+  // oneDNN reads ONEDNN_MAX_CPU_ISA once; the effective ISA is fixed from
+  // then on. VNNI's vpdpbusd adds u8 x s8 products straight into 32 bits;
+  // every ISA before it (SSE4.1 to AVX-512 without VNNI) sums each pair of
+  // products in a saturating 16-bit lane first. AVX2_VNNI is counted with
+  // the latter: oneDNN 2.6's matmul does not promise its VNNI kernels there.
+  static const int levels = [] {
+    switch (dnnl::get_effective_cpu_isa()) {
+      case dnnl::cpu_isa::avx512_core_vnni:
+      case dnnl::cpu_isa::avx512_core_bf16:
+      case dnnl::cpu_isa::avx512_core_amx:
+        return 127;
+      default:
+        return 63;
+    }
+  }();
+  return levels;
+}
 
 }  // namespace astfill::engine

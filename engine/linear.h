@@ -1,11 +1,15 @@
 // Dense layers y = x W^T (+ b) on oneDNN, in one of two weight forms:
 //
 //   Int8: W quantised per output channel (row) to s8, stored once in the
-//         blocked layout oneDNN's VNNI kernel wants (it does not depend on the
+//         blocked layout oneDNN's kernel wants (it does not depend on the
 //         batch size M, so decode and prefill share it). Activations are
-//         quantised per row at run time to u8 with zero point 128:
-//           x ~= s_x (q - 128)   =>   x.w_n = s_x s_n (acc_n - 128 colsum_n)
+//         quantised per row at run time to u8 with zero point z = L + 1:
+//           x ~= s_x (q - z)   =>   x.w_n = s_x s_n (acc_n - z colsum_n)
 //         where acc is the u8 x s8 -> s32 product and colsum_n = sum_k w_nk.
+//         L = 127 (8-bit) where oneDNN runs VNNI, which accumulates in 32
+//         bits; L = 63 (7-bit, u8 <= 127) on ISAs without it (AVX2, AVX-512
+//         without VNNI), whose kernels add pairs of u8 x s8 products in
+//         saturating 16 bits: 255 x 127 x 2 would clip, 127 x 127 x 2 cannot.
 //   F32:  W kept in f32 (exact; for tests and as the accuracy baseline).
 //
 // Primitives are created per batch size and cached in the layer, since a
@@ -54,6 +58,10 @@ class Linear {
   WeightMode mode_ = WeightMode::F32;
   std::unique_ptr<Impl> impl_;
 };
+
+// The int8 path's activation range L, steps each side of zero (see above):
+// 127 or 63, from oneDNN's effective ISA (which ONEDNN_MAX_CPU_ISA caps).
+int int8_activation_levels();
 
 // Dequantises a whole tensor to f32 (row-major, ne[0] contiguous).
 std::vector<float> to_f32(const ModelTensor& t);

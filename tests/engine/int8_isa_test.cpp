@@ -1,0 +1,155 @@
+// The int8 path on every instruction set oneDNN may pick. Without VNNI its
+// u8 x s8 kernels add pairs of products into saturating 16-bit sums
+// (vpmaddubsw), so 8-bit activations with zero point 128 (255 x 127 x 2 >
+// 32767) come out clipped; Linear uses 7-bit activations there. CTest runs
+// these cases three times: natively, and with ONEDNN_MAX_CPU_ISA=AVX2 and
+// =AVX512_CORE (no VNNI), which this machine's oneDNN honours.
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <cstdlib>
+#include <random>
+#include <string>
+
+#include "engine/linear.h"
+#include "engine/model.h"
+#include "reference.h"
+#include "temp_dir.h"
+#include "tests/fixtures/random_model.h"
+
+using namespace astfill::engine;
+using namespace astfill::testing;
+
+namespace {
+
+// The exact product of what Linear quantises, computed without oneDNN: x and
+// W rounded as Linear rounds them (per row, `levels` steps each side), summed
+// in 64-bit integers.
+std::vector<double> quantised_reference(const std::vector<float>& x, const std::vector<float>& w, int64_t rows,
+                                        int64_t in, int64_t out, int levels) {
+  std::vector<int8_t> qw(static_cast<size_t>(in * out));
+  std::vector<float> sw(static_cast<size_t>(out));
+  for (int64_t n = 0; n < out; ++n) sw[n] = quantize_row_int8(w.data() + n * in, qw.data() + n * in, static_cast<size_t>(in));
+  std::vector<double> y(static_cast<size_t>(rows * out));
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* xr = x.data() + r * in;
+    float amax = 0;
+    for (int64_t k = 0; k < in; ++k) amax = std::max(amax, std::fabs(xr[k]));
+    const float scale = amax > 0 ? amax / static_cast<float>(levels) : 1.0f;
+    const float inv = 1.0f / scale;
+    for (int64_t n = 0; n < out; ++n) {
+      int64_t acc = 0;
+      for (int64_t k = 0; k < in; ++k)
+        acc += static_cast<int64_t>(std::nearbyint(xr[k] * inv)) * qw[static_cast<size_t>(n * in + k)];
+      y[static_cast<size_t>(r * out + n)] = double(scale) * sw[n] * static_cast<double>(acc);
+    }
+  }
+  return y;
+}
+
+std::string isa_cap() {
+  const char* cap = std::getenv("ONEDNN_MAX_CPU_ISA");
+  return cap ? cap : "";
+}
+
+}  // namespace
+
+TEST_CASE("int8 activations use the range the instruction set sums exactly", "[int8_isa]") {
+  const std::string cap = isa_cap();
+  INFO("ONEDNN_MAX_CPU_ISA=" << cap << ", activation levels " << int8_activation_levels());
+  // Capped below VNNI, the path must be the 7-bit one (else the capped runs
+  // below would test nothing new).
+  if (cap == "AVX2" || cap == "AVX512_CORE") CHECK(int8_activation_levels() == 63);
+  CHECK((int8_activation_levels() == 63 || int8_activation_levels() == 127));
+}
+
+// Positive activations against positive weights: every pair of u8 x s8
+// products is near 255 x 127 x 2 with 8-bit activations, far past a 16-bit
+// sum. The result must be the exact product of the quantised values.
+TEST_CASE("int8 linear layers are exact where 16-bit pair sums would saturate", "[int8_isa]") {
+  const int64_t in = 512, out = 64;
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> pos(0.6f, 1.0f);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<float> w(static_cast<size_t>(in * out));
+  for (int64_t n = 0; n < out; ++n)
+    for (int64_t k = 0; k < in; ++k)  // half the rows all positive, half of mixed sign with a positive mean
+      w[static_cast<size_t>(n * in + k)] = n % 2 ? 0.05f * pos(rng) : 0.05f * (0.8f + 0.3f * normal(rng));
+  for (int64_t rows : {1, 7, 64}) {
+    std::vector<float> x(static_cast<size_t>(rows * in));
+    for (auto& v : x) v = pos(rng);
+    Linear l = Linear::from_f32(w.data(), in, out, nullptr, WeightMode::Int8);
+    std::vector<float> y(static_cast<size_t>(rows * out));
+    l.forward(x.data(), rows, y.data());
+    auto want = quantised_reference(x, w, rows, in, out, int8_activation_levels());
+    double worst = 0, norm = 0;
+    for (size_t i = 0; i < y.size(); ++i) {
+      worst = std::max(worst, std::fabs(want[i] - y[i]));
+      norm = std::max(norm, std::fabs(want[i]));
+    }
+    INFO("ONEDNN_MAX_CPU_ISA=" << isa_cap() << " rows " << rows << ": worst error " << worst << " of max " << norm);
+    CHECK(worst <= 1e-5 * norm);  // f32 rounding of the scales only
+  }
+}
+
+// Activations with a few large channels (as trained models have), random
+// weights: the exact product of the quantised values, and within
+// quantisation error (7-bit activations double the 8-bit error) of the f64
+// product.
+TEST_CASE("int8 linear layers stay within quantisation error with outlier channels", "[int8_isa]") {
+  const int64_t in = 896, out = 256, rows = 32;
+  std::mt19937 rng(5);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<float> w(static_cast<size_t>(in * out)), x(static_cast<size_t>(rows * in));
+  for (auto& v : w) v = 0.02f * normal(rng);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t k = 0; k < in; ++k) x[static_cast<size_t>(r * in + k)] = (k % 64 < 2 ? 6.0f : 1.0f) * normal(rng);
+  Linear l = Linear::from_f32(w.data(), in, out, nullptr, WeightMode::Int8);
+  std::vector<float> y(static_cast<size_t>(rows * out));
+  l.forward(x.data(), rows, y.data());
+  auto quantised = quantised_reference(x, w, rows, in, out, int8_activation_levels());
+  double worst = 0, norm = 0, worst_quantised = 0;
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t n = 0; n < out; ++n) {
+      const size_t i = static_cast<size_t>(r * out + n);
+      worst_quantised = std::max(worst_quantised, std::fabs(quantised[i] - y[i]));
+      double want = 0;
+      for (int64_t k = 0; k < in; ++k) want += double(x[static_cast<size_t>(r * in + k)]) * w[static_cast<size_t>(n * in + k)];
+      worst = std::max(worst, std::fabs(want - y[static_cast<size_t>(r * out + n)]));
+      norm = std::max(norm, std::fabs(want));
+    }
+  INFO("ONEDNN_MAX_CPU_ISA=" << isa_cap() << ": worst error " << worst << " (against the quantised values "
+                             << worst_quantised << ") of max " << norm);
+  CHECK(worst_quantised <= 1e-5 * norm);
+  CHECK(worst <= 0.06 * norm);
+}
+
+// The whole model, int8 against f32: the same bounds as the native int8 test
+// (model_reference_test), on whatever instruction set oneDNN runs.
+TEST_CASE("int8 models agree with f32 on this instruction set: top-1 >= 99%, mean KL <= 0.01", "[int8_isa]") {
+  TempDir dir;
+  auto spec = tiny_spec("qwen2");
+  spec.seed = 7;
+  spec.weight_scale = 0.02f;
+  spec.hp.embedding_length = 128;
+  spec.hp.feed_forward_length = 256;
+  spec.hp.head_count = 4;
+  spec.hp.head_dim = 32;
+  write_random_model(dir.file("m.gguf"), spec);
+  auto f32 = Model::open(dir.file("m.gguf"), {WeightMode::F32, 2});
+  auto i8 = Model::open(dir.file("m.gguf"), {WeightMode::Int8, 2});
+  const size_t V = spec.hp.vocab_size;
+  LogitAgreement agreement;
+  for (uint32_t seq = 0; seq < 4; ++seq) {
+    auto tokens = random_tokens(128, spec.hp.vocab_size, 1000 + seq);
+    std::vector<bool> all(tokens.size(), true);
+    Session a(*f32), b(*i8);
+    auto la = a.evaluate({tokens, {}, all});
+    auto lb = b.evaluate({tokens, {}, all});
+    for (size_t i = 0; i < tokens.size(); ++i) agreement.add(la.data() + i * V, lb.data() + i * V, V);
+  }
+  INFO("ONEDNN_MAX_CPU_ISA=" << isa_cap() << ": top-1 agreement " << agreement.top1_rate() << ", mean KL "
+                             << agreement.mean_kl() << " over " << agreement.rows << " positions");
+  CHECK(agreement.rows >= 500);
+  CHECK(agreement.top1_rate() >= 0.99);
+  CHECK(agreement.mean_kl() <= 0.01);
+}

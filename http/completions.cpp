@@ -63,6 +63,7 @@ struct Completions::RootSession {
   std::thread thread;
   std::unique_ptr<workspace::Workspace> workspace;
   int64_t version = 0;
+  std::string root;  // "" = no folder
 
   RootSession() : thread([this] { context.run(); }) {}
   ~RootSession() {
@@ -113,6 +114,7 @@ std::variant<std::shared_ptr<Completions::RootSession>, ApiError> Completions::s
   auto& slot = sessions_[key];
   if (slot) return slot;
   auto session = std::make_shared<RootSession>();
+  session->root = key;
   auto* s = session.get();
   auto model = model_;
   auto indexes = indexes_;
@@ -294,6 +296,9 @@ std::variant<CompletionAnswer, ApiError> Completions::fill(const CompletionQuery
     }
     ws.set_settings(std::move(settings));
     if (auto warning = ws.open(uri, language, ++session->version, text)) log::warn("http: ", *warning);
+    // The index is fed the text as an editor's would be; the context reads
+    // it from there (as `astfill complete` waits for it).
+    if (!session->root.empty()) ws.wait_until_indexed();
     auto doc = ws.document(uri);
     auto prepared = ws.inline_completion(*doc, offset, completion::Trigger::Invoked);
     ws.close(uri);

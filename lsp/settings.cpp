@@ -1,5 +1,7 @@
 #include "lsp/settings.h"
 
+#include <algorithm>
+#include <cmath>
 #include <functional>
 
 #include "support/log.h"
@@ -20,8 +22,10 @@ void read_count(const json::value& v, const std::string& key, unsigned& out, uns
   int64_t n = 0;
   if (v.is_int64()) n = v.get_int64();
   else if (v.is_uint64()) n = static_cast<int64_t>(std::min<uint64_t>(v.get_uint64(), hi + 1ull));
-  else if (v.is_double() && v.get_double() == static_cast<double>(static_cast<int64_t>(v.get_double())))
-    n = static_cast<int64_t>(v.get_double());
+  else if (v.is_double() && std::isfinite(v.get_double()) && v.get_double() == std::trunc(v.get_double()))
+    // Clamped before the conversion: a double beyond int64_t's range (3e78)
+    // does not convert (undefined behaviour); it is outside lo..hi anyway.
+    n = static_cast<int64_t>(std::clamp(v.get_double(), -1e18, 1e18));
   else {
     w.push_back("setting astfill." + key + ": expected an integer; ignored");
     return;

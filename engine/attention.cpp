@@ -1,9 +1,20 @@
 #include "engine/attention.h"
 
+#include <immintrin.h>
+#include <omp.h>
+
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <map>
 #include <oneapi/dnnl/dnnl.hpp>
+#include <string_view>
+#include <tuple>
 #include <vector>
+
+#define ASTFILL_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma")))
+#define ASTFILL_AVX512_BF16 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512bf16,fma")))
 
 namespace astfill::engine {
 namespace {
@@ -12,142 +23,556 @@ using dnnl::memory;
 using tag = memory::format_tag;
 using dt = memory::data_type;
 
+// ---------------------------------------------------------------------------
+// Which kernels: the CPU's features and what the caller allows.
+
+struct Plan {
+  bool avx512 = false;       // AVX-512 loops (decode, softmax, conversions)
+  bool bf16_matmul = false;  // prefill's two matmuls in bf16
+};
+
+bool cpu_avx512() {
+  static const bool yes = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                          __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+  return yes;
+}
+
+// oneDNN's own view (it honours ONEDNN_MAX_CPU_ISA): bf16 matmuls run on
+// AVX512_BF16 or AMX; the conversions here use AVX512_BF16 instructions.
+bool cpu_bf16_matmul() {
+  static const bool yes = [] {
+    const auto isa = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
+    const auto bf16 = static_cast<unsigned>(dnnl::cpu_isa::avx512_core_bf16);
+    return (isa & bf16) == bf16 && __builtin_cpu_supports("avx512bf16");
+  }();
+  return yes;
+}
+
+Plan plan_for(KvType type, int64_t d, int64_t group, AttentionKernels kernels) {
+  Plan p;
+  if (kernels == AttentionKernels::Portable) return p;
+  // The AVX-512 loops keep a row of up to 8 vectors and a group of up to 16
+  // heads; other shapes take the portable loops.
+  p.avx512 = cpu_avx512() && d % 16 == 0 && d <= 128 && group <= 16;
+  p.bf16_matmul = kernels == AttentionKernels::Auto && type != KvType::F32 && cpu_bf16_matmul();
+  return p;
+}
+
+// ---------------------------------------------------------------------------
+// AVX-512 helpers.
+
+// e^x for x <= 0 (softmax arguments): Cody-Waite reduction to r in
+// [-ln2/2, ln2/2], a degree-7 Taylor polynomial (relative error < 1e-8 before
+// rounding), scaled by 2^k. Below -87 the result is ~1e-38, not 0.
+ASTFILL_AVX512 inline __m512 exp512(__m512 x) {
+  x = _mm512_max_ps(x, _mm512_set1_ps(-87.0f));
+  const __m512 k = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(k, _mm512_set1_ps(0.693145751953125f), x);
+  r = _mm512_fnmadd_ps(k, _mm512_set1_ps(1.428606765330187e-06f), r);
+  __m512 p = _mm512_set1_ps(1.0f / 5040);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 720));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+  return _mm512_scalef_ps(p, k);
+}
+
+// The 16 horizontal sums of v[0..15], in order, in one vector: a transpose
+// and add tree (15 adds, 30 shuffles) instead of 16 separate reductions.
+ASTFILL_AVX512 inline __m512 hsum16(const __m512* v) {
+  __m512 a[8], b[4], c[2];
+  for (int i = 0; i < 8; ++i)
+    a[i] = _mm512_add_ps(_mm512_unpacklo_ps(v[2 * i], v[2 * i + 1]), _mm512_unpackhi_ps(v[2 * i], v[2 * i + 1]));
+  for (int i = 0; i < 4; ++i) {
+    const __m512d x = _mm512_castps_pd(a[2 * i]), y = _mm512_castps_pd(a[2 * i + 1]);
+    b[i] = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(x, y)), _mm512_castpd_ps(_mm512_unpackhi_pd(x, y)));
+  }
+  for (int i = 0; i < 2; ++i)
+    c[i] = _mm512_add_ps(_mm512_shuffle_f32x4(b[2 * i], b[2 * i + 1], 0x88),
+                         _mm512_shuffle_f32x4(b[2 * i], b[2 * i + 1], 0xdd));
+  return _mm512_add_ps(_mm512_shuffle_f32x4(c[0], c[1], 0x88), _mm512_shuffle_f32x4(c[0], c[1], 0xdd));
+}
+
+inline __mmask16 tail_mask(int64_t count) {
+  return count >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << count) - 1);
+}
+
+// Rows [first, first + count) of one KV head as f32, [count][d]; d % 16 == 0.
+ASTFILL_AVX512 void rows_to_f32(const KvView& c, int64_t d, int64_t kvh, bool keys, int64_t first, int64_t count,
+                                float* out) {
+  const int64_t at = kvh * c.capacity + first;
+  const void* base = keys ? c.k : c.v;
+  if (c.type == KvType::Bf16) {
+    const uint16_t* p = static_cast<const uint16_t*>(base) + at * d;
+    for (int64_t j = 0; j < count * d; j += 16) {
+      const __m512i w = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + j)));
+      _mm512_storeu_ps(out + j, _mm512_castsi512_ps(_mm512_slli_epi32(w, 16)));
+    }
+  } else if (c.type == KvType::Int8) {
+    const int64_t block = kv_int8_block(d);
+    const int8_t* p = static_cast<const int8_t*>(base) + at * d;
+    const float* s = (keys ? c.k_scale : c.v_scale) + at * (d / block);
+    for (int64_t j = 0; j < count * d; j += 16) {
+      const __m512 x = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + j))));
+      _mm512_storeu_ps(out + j, _mm512_mul_ps(x, _mm512_set1_ps(s[j / block])));
+    }
+  } else {
+    std::memcpy(out, static_cast<const float*>(base) + at * d, sizeof(float) * static_cast<size_t>(count * d));
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Decode: few queries, each (query, KV head, chunk of slots) a work item.
+
+constexpr int64_t kSub = 64;  // slots converted and scored at a time (16 KB of f32 rows at d = 64)
+
+struct Partial {  // one work item's softmax partials, per group head
+  float* max;     // [group]
+  float* sum;     // [group]
+  float* acc;     // [group][d], unnormalised
+};
+
+// scores[g][s] = scale * q_g . k_s for `count` rows of kf ([count][NC*16]).
+template <int NC>
+ASTFILL_AVX512 void qk_scores(const float* qg, int64_t group, const float* kf, int64_t count, float scale,
+                              float* scores, int64_t stride) {
+  constexpr int64_t d = NC * 16;
+  for (int64_t s0 = 0; s0 < count; s0 += 16) {
+    const int64_t m = std::min<int64_t>(16, count - s0);
+    for (int64_t g = 0; g < group; ++g) {
+      __m512 qv[NC];
+      for (int c = 0; c < NC; ++c) qv[c] = _mm512_loadu_ps(qg + g * d + c * 16);
+      __m512 part[16];
+      for (int64_t j = 0; j < 16; ++j) {
+        if (j >= m) {
+          part[j] = _mm512_setzero_ps();
+          continue;
+        }
+        const float* k = kf + (s0 + j) * d;
+        __m512 a = _mm512_mul_ps(qv[0], _mm512_loadu_ps(k));
+        for (int c = 1; c < NC; ++c) a = _mm512_fmadd_ps(qv[c], _mm512_loadu_ps(k + c * 16), a);
+        part[j] = a;
+      }
+      _mm512_mask_storeu_ps(scores + g * stride + s0, tail_mask(m),
+                            _mm512_mul_ps(hsum16(part), _mm512_set1_ps(scale)));
+    }
+  }
+}
+
+// acc[g] += sum_s p[g][s] v_s for GS heads, accumulators in registers.
+template <int NC, int GS>
+ASTFILL_AVX512 void pv_strip(const float* vf, int64_t count, const float* p, int64_t stride, float* acc) {
+  constexpr int64_t d = NC * 16;
+  __m512 a[GS][NC];
+  for (int g = 0; g < GS; ++g)
+    for (int c = 0; c < NC; ++c) a[g][c] = _mm512_loadu_ps(acc + g * d + c * 16);
+  for (int64_t s = 0; s < count; ++s) {
+    __m512 v[NC];
+    for (int c = 0; c < NC; ++c) v[c] = _mm512_loadu_ps(vf + s * d + c * 16);
+    for (int g = 0; g < GS; ++g) {
+      const __m512 w = _mm512_set1_ps(p[g * stride + s]);
+      for (int c = 0; c < NC; ++c) a[g][c] = _mm512_fmadd_ps(w, v[c], a[g][c]);
+    }
+  }
+  for (int g = 0; g < GS; ++g)
+    for (int c = 0; c < NC; ++c) _mm512_storeu_ps(acc + g * d + c * 16, a[g][c]);
+}
+
+// The widest strip of heads whose accumulators and one row fit in the 32
+// vector registers.
+template <int NC>
+constexpr int kStrip = NC >= 8 ? 3 : NC >= 4 ? 7 : 8;
+
+template <int NC, int GS = kStrip<NC>>
+ASTFILL_AVX512 void pv(const float* vf, int64_t count, const float* p, int64_t stride, float* acc, int64_t heads) {
+  if constexpr (GS >= 1) {
+    while (heads >= GS) {
+      pv_strip<NC, GS>(vf, count, p, stride, acc);
+      p += GS * stride;
+      acc += GS * NC * 16;
+      heads -= GS;
+    }
+    if (heads > 0) pv<NC, GS - 1>(vf, count, p, stride, acc, heads);
+  }
+}
+
+// In place: scores -> exp(scores - max); returns the max, adds the sum.
+ASTFILL_AVX512 float softmax_chunk(float* s, int64_t count, float* sum_out) {
+  __m512 mx = _mm512_set1_ps(-INFINITY);
+  for (int64_t j = 0; j < count; j += 16)
+    mx = _mm512_max_ps(mx, _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), tail_mask(count - j), s + j));
+  const float m = _mm512_reduce_max_ps(mx);
+  const __m512 mv = _mm512_set1_ps(m);
+  __m512 sum = _mm512_setzero_ps();
+  for (int64_t j = 0; j < count; j += 16) {
+    const __mmask16 k = tail_mask(count - j);
+    const __m512 e = exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, s + j), mv));
+    sum = _mm512_add_ps(sum, _mm512_maskz_mov_ps(k, e));
+    _mm512_mask_storeu_ps(s + j, k, e);
+  }
+  *sum_out = _mm512_reduce_add_ps(sum);
+  return m;
+}
+
+template <int NC>
+ASTFILL_AVX512 void decode_item_avx512(const float* qg, int64_t group, const KvView& c, int64_t kvh, int64_t s0,
+                                       int64_t s1, float scale, float* scores, float* rows, Partial out) {
+  constexpr int64_t d = NC * 16;
+  const int64_t len = s1 - s0;
+  const bool f32 = c.type == KvType::F32;
+  auto row_ptr = [&](bool keys, int64_t s, int64_t count) -> const float* {
+    if (f32) return static_cast<const float*>(keys ? c.k : c.v) + (kvh * c.capacity + s) * d;
+    rows_to_f32(c, d, kvh, keys, s, count, rows);
+    return rows;
+  };
+  for (int64_t s = s0; s < s1; s += kSub) {
+    const int64_t count = std::min(kSub, s1 - s);
+    qk_scores<NC>(qg, group, row_ptr(true, s, count), count, scale, scores + (s - s0), len);
+  }
+  for (int64_t g = 0; g < group; ++g) out.max[g] = softmax_chunk(scores + g * len, len, &out.sum[g]);
+  std::fill_n(out.acc, group * d, 0.0f);
+  for (int64_t s = s0; s < s1; s += kSub) {
+    const int64_t count = std::min(kSub, s1 - s);
+    pv<NC>(row_ptr(false, s, count), count, scores + (s - s0), len, out.acc, group);
+  }
+}
+
+void decode_item_portable(const float* qg, int64_t group, int64_t d, const KvView& c, int64_t kvh, int64_t s0,
+                          int64_t s1, float scale, float* scores, float* rows, Partial out) {
+  const int64_t len = s1 - s0;
+  for (int64_t s = s0; s < s1; s += kSub) {
+    const int64_t count = std::min(kSub, s1 - s);
+    kv_load(c, d, kvh, true, s, count, rows);
+    for (int64_t j = 0; j < count; ++j)
+      for (int64_t g = 0; g < group; ++g) {
+        float dot = 0;
+        for (int64_t e = 0; e < d; ++e) dot += qg[g * d + e] * rows[j * d + e];
+        scores[g * len + (s - s0) + j] = dot * scale;
+      }
+  }
+  for (int64_t g = 0; g < group; ++g) {
+    float* sg = scores + g * len;
+    float m = -INFINITY, sum = 0;
+    for (int64_t j = 0; j < len; ++j) m = std::max(m, sg[j]);
+    for (int64_t j = 0; j < len; ++j) sum += sg[j] = std::exp(sg[j] - m);
+    out.max[g] = m;
+    out.sum[g] = sum;
+  }
+  std::fill_n(out.acc, group * d, 0.0f);
+  for (int64_t s = s0; s < s1; s += kSub) {
+    const int64_t count = std::min(kSub, s1 - s);
+    kv_load(c, d, kvh, false, s, count, rows);
+    for (int64_t j = 0; j < count; ++j)
+      for (int64_t g = 0; g < group; ++g) {
+        const float p = scores[g * len + (s - s0) + j];
+        float* a = out.acc + g * d;
+        for (int64_t e = 0; e < d; ++e) a[e] += p * rows[j * d + e];
+      }
+  }
+}
+
+void attention_decode(const float* q, int64_t n, int64_t heads, int64_t kv_heads, int64_t d, const KvView& cache,
+                      int64_t first_slot, float* out, const Plan& plan) {
+  const int64_t group = heads / kv_heads;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(d));
+  // Chunks: enough work items to keep every thread busy, none under 256 slots.
+  const int64_t longest = first_slot + n;
+  const int64_t threads = omp_get_max_threads();
+  const int64_t per_head = std::max<int64_t>(1, (4 * threads + n * kv_heads - 1) / (n * kv_heads));
+  const int64_t chunk = std::max<int64_t>(256, ((longest + per_head - 1) / per_head + kSub - 1) / kSub * kSub);
+  const int64_t chunks = (longest + chunk - 1) / chunk;  // per (query, head); the last ones may be empty
+  const int64_t items = n * kv_heads * chunks;
+  std::vector<float> partials(static_cast<size_t>(items * group * (d + 2)));
+  auto partial = [&](int64_t item) {
+    float* base = partials.data() + item * group * (d + 2);
+    return Partial{base, base + group, base + 2 * group};
+  };
+#pragma omp parallel if (items > 1)
+  {
+    std::vector<float> scores(static_cast<size_t>(group * chunk)), rows(static_cast<size_t>(kSub * d));
+#pragma omp for schedule(dynamic)
+    for (int64_t item = 0; item < items; ++item) {
+      const int64_t i = item / (kv_heads * chunks), kvh = item / chunks % kv_heads, ch = item % chunks;
+      const int64_t slots = first_slot + i + 1;
+      const int64_t s0 = ch * chunk, s1 = std::min(slots, s0 + chunk);
+      Partial pt = partial(item);
+      if (s0 >= s1) {  // past this query's last slot
+        std::fill_n(pt.max, group, -INFINITY);
+        std::fill_n(pt.sum, group, 0.0f);
+        std::fill_n(pt.acc, group * d, 0.0f);
+        continue;
+      }
+      const float* qg = q + (i * heads + kvh * group) * d;  // the group's heads are adjacent
+      if (!plan.avx512) {
+        decode_item_portable(qg, group, d, cache, kvh, s0, s1, scale, scores.data(), rows.data(), pt);
+        continue;
+      }
+      switch (d / 16) {
+#define ASTFILL_CASE(NC) \
+  case NC: decode_item_avx512<NC>(qg, group, cache, kvh, s0, s1, scale, scores.data(), rows.data(), pt); break;
+        ASTFILL_CASE(1) ASTFILL_CASE(2) ASTFILL_CASE(3) ASTFILL_CASE(4)
+        ASTFILL_CASE(5) ASTFILL_CASE(6) ASTFILL_CASE(7) ASTFILL_CASE(8)
+#undef ASTFILL_CASE
+      }
+    }
+  }
+  // Merge each (query, head)'s chunks: rescale to the largest max.
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t kvh = 0; kvh < kv_heads; ++kvh)
+      for (int64_t g = 0; g < group; ++g) {
+        const int64_t first_item = (i * kv_heads + kvh) * chunks;
+        float m = -INFINITY;
+        for (int64_t ch = 0; ch < chunks; ++ch) m = std::max(m, partial(first_item + ch).max[g]);
+        float* o = out + (i * heads + kvh * group + g) * d;
+        std::fill_n(o, d, 0.0f);
+        float sum = 0;
+        for (int64_t ch = 0; ch < chunks; ++ch) {
+          const Partial pt = partial(first_item + ch);
+          if (pt.sum[g] == 0) continue;
+          const float w = std::exp(pt.max[g] - m);
+          sum += pt.sum[g] * w;
+          for (int64_t e = 0; e < d; ++e) o[e] += pt.acc[g * d + e] * w;
+        }
+        const float inv = 1.0f / sum;
+        for (int64_t e = 0; e < d; ++e) o[e] *= inv;
+      }
+}
+
+// ---------------------------------------------------------------------------
+// Prefill: flash attention in tiles of queries, one thread per tile.
+
+constexpr int64_t kKeyBlock = 256;
+constexpr int64_t kTileRows = 256;  // query rows (queries x group heads) per tile
+
 dnnl::engine& cpu() {
   static dnnl::engine e(dnnl::engine::kind::cpu, 0);
   return e;
 }
 
-// C[m][n] = A[m][k] B[k][n] in f32, B given with `b_tag` (ab: [k][n] rows,
-// ba: stored as [n][k]). oneDNN's primitive cache makes repeated shapes cheap.
-void matmul_f32(const float* a, const float* b, tag b_tag, float* c, int64_t m, int64_t k, int64_t n) {
+// C[m][n] (+)= A[m][k] B[k][n], f32 C; A and B f32 or bf16, B stored [k][n]
+// (ab) or [n][k] (ba). Called inside a parallel region on a thread whose
+// OpenMP thread count is 1, so oneDNN runs it single-threaded; primitives
+// are kept per thread and shape.
+void matmul(const void* a, const void* b, tag b_tag, float* c, int64_t m, int64_t k, int64_t n, bool bf16,
+            bool accumulate) {
   thread_local dnnl::stream s(cpu());
-  memory::desc a_md({m, k}, dt::f32, tag::ab), b_md({k, n}, dt::f32, b_tag), c_md({m, n}, dt::f32, tag::ab);
-  dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a_md, b_md, c_md), cpu());
-  dnnl::matmul(pd).execute(s, {{DNNL_ARG_SRC, memory(a_md, cpu(), const_cast<float*>(a))},
-                               {DNNL_ARG_WEIGHTS, memory(b_md, cpu(), const_cast<float*>(b))},
-                               {DNNL_ARG_DST, memory(c_md, cpu(), c)}});
+  thread_local std::map<std::tuple<int64_t, int64_t, int64_t, int, bool, bool>, dnnl::matmul> cache;
+  const dt in = bf16 ? dt::bf16 : dt::f32;
+  memory::desc a_md({m, k}, in, tag::ab), b_md({k, n}, in, b_tag), c_md({m, n}, dt::f32, tag::ab);
+  const auto key = std::make_tuple(m, k, n, static_cast<int>(b_tag), bf16, accumulate);
+  auto it = cache.find(key);
+  if (it == cache.end()) {
+    dnnl::primitive_attr attr;
+    if (accumulate) {
+      dnnl::post_ops po;
+      po.append_sum(1.0f);
+      attr.set_post_ops(po);
+    }
+    dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a_md, b_md, c_md), attr, cpu());
+    it = cache.emplace(key, dnnl::matmul(pd)).first;
+  }
+  it->second.execute(s, {{DNNL_ARG_SRC, memory(a_md, cpu(), const_cast<void*>(a))},
+                         {DNNL_ARG_WEIGHTS, memory(b_md, cpu(), const_cast<void*>(b))},
+                         {DNNL_ARG_DST, memory(c_md, cpu(), c)}});
   s.wait();
 }
 
-// Decode: few queries. For each KV head, every group head's query is scored
-// in the same pass over the keys and accumulated in the same pass over the
-// values, so the cache is read once per token, not once per query head.
-void attention_loop(const float* q, int64_t n, int64_t heads, int64_t kv_heads, int64_t d, const KvView& cache,
-                    int64_t first_slot, float* out) {
-  const int64_t group = heads / kv_heads;
-  const float scale = 1.0f / std::sqrt(static_cast<float>(d));
-#pragma omp parallel
-  {
-    std::vector<float> scores;
-#pragma omp for collapse(2) schedule(dynamic)
-    for (int64_t i = 0; i < n; ++i) {
-      for (int64_t kvh = 0; kvh < kv_heads; ++kvh) {
-        const int64_t slots = first_slot + i + 1;
-        const float* kh = cache.k + kvh * cache.capacity * d;
-        const float* vh = cache.v + kvh * cache.capacity * d;
-        const float* qg = q + (i * heads + kvh * group) * d;  // the group's heads are adjacent
-        scores.resize(static_cast<size_t>(slots * group));
-        for (int64_t s = 0; s < slots; ++s) {
-          const float* k = kh + s * d;
-          for (int64_t g = 0; g < group; ++g) {
-            const float* qh = qg + g * d;
-            float dot = 0;
-#pragma omp simd reduction(+ : dot)
-            for (int64_t j = 0; j < d; ++j) dot += qh[j] * k[j];
-            scores[g * slots + s] = dot * scale;
-          }
-        }
-        for (int64_t g = 0; g < group; ++g) {
-          float* sg = scores.data() + g * slots;
-          float max = sg[0];
-          for (int64_t s = 1; s < slots; ++s) max = std::max(max, sg[s]);
-          float sum = 0;
-          for (int64_t s = 0; s < slots; ++s) sum += sg[s] = std::exp(sg[s] - max);
-          const float inv = 1.0f / sum;
-          for (int64_t s = 0; s < slots; ++s) sg[s] *= inv;
-          std::fill_n(out + (i * heads + kvh * group + g) * d, d, 0.0f);
-        }
-        for (int64_t s = 0; s < slots; ++s) {
-          const float* v = vh + s * d;
-          for (int64_t g = 0; g < group; ++g) {
-            const float p = scores[g * slots + s];
-            float* o = out + (i * heads + kvh * group + g) * d;
-#pragma omp simd
-            for (int64_t j = 0; j < d; ++j) o[j] += p * v[j];
-          }
-        }
-      }
-    }
+ASTFILL_AVX512_BF16 void f32_to_bf16_avx512(const float* x, int64_t count, uint16_t* out) {
+  int64_t j = 0;
+  for (; j + 16 <= count; j += 16)
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + j), (__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(x + j)));
+  for (; j < count; ++j) out[j] = to_bf16(x[j]);
+}
+
+void f32_to_bf16(const float* x, int64_t count, uint16_t* out, bool avx512_bf16) {
+  if (avx512_bf16) return f32_to_bf16_avx512(x, count, out);
+  for (int64_t j = 0; j < count; ++j) out[j] = to_bf16(x[j]);
+}
+
+// One row's online-softmax step over a block of scores: the first `visible`
+// of `count` scores (times `scale`) count, the rest are masked. Writes P (f32
+// or bf16, zero where masked), updates the row's max and sum and rescales its
+// accumulator.
+struct RowState {
+  float* max;
+  float* sum;
+  float* acc;
+  int64_t d;
+};
+
+ASTFILL_AVX512 float block_max_avx512(const float* s, int64_t visible, float scale) {
+  __m512 mx = _mm512_set1_ps(-INFINITY);
+  for (int64_t j = 0; j < visible; j += 16)
+    mx = _mm512_max_ps(mx, _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), tail_mask(visible - j), s + j));
+  return _mm512_reduce_max_ps(mx) * scale;  // scale > 0 keeps the order
+}
+
+ASTFILL_AVX512 float block_exp_avx512(const float* s, int64_t visible, int64_t count, float scale, float m, float* p) {
+  const __m512 sv = _mm512_set1_ps(scale), mv = _mm512_set1_ps(m);
+  __m512 sum = _mm512_setzero_ps();
+  for (int64_t j = 0; j < count; j += 16) {
+    const __mmask16 k = visible - j > 0 ? tail_mask(visible - j) : 0;
+    const __mmask16 all = tail_mask(count - j);
+    const __m512 e = _mm512_maskz_mov_ps(k, exp512(_mm512_fmsub_ps(_mm512_maskz_loadu_ps(k, s + j), sv, mv)));
+    sum = _mm512_add_ps(sum, e);
+    _mm512_mask_storeu_ps(p + j, all, e);
+  }
+  return _mm512_reduce_add_ps(sum);
+}
+
+ASTFILL_AVX512 void scale_row_avx512(float* a, int64_t d, float w) {
+  const __m512 wv = _mm512_set1_ps(w);
+  for (int64_t j = 0; j < d; j += 16) _mm512_storeu_ps(a + j, _mm512_mul_ps(_mm512_loadu_ps(a + j), wv));
+}
+
+void softmax_row(const float* s, int64_t visible, int64_t count, float scale, RowState st, int64_t r, float* p_f32,
+                 uint16_t* p_bf16, bool avx512, bool avx512_bf16) {
+  if (visible == 0) {  // nothing this row may see in this block
+    if (p_bf16) std::fill_n(p_bf16, count, uint16_t{0});
+    else std::fill_n(p_f32, count, 0.0f);
+    return;
+  }
+  float* acc = st.acc + r * st.d;
+  float m, sum;
+  const float old = st.max[r];
+  if (avx512) {
+    m = std::max(old, block_max_avx512(s, visible, scale));
+    sum = block_exp_avx512(s, visible, count, scale, m, p_f32);
+  } else {
+    m = old;
+    for (int64_t j = 0; j < visible; ++j) m = std::max(m, s[j] * scale);
+    sum = 0;
+    for (int64_t j = 0; j < visible; ++j) sum += p_f32[j] = std::exp(s[j] * scale - m);
+    std::fill(p_f32 + visible, p_f32 + count, 0.0f);
+  }
+  if (p_bf16) f32_to_bf16(p_f32, count, p_bf16, avx512_bf16);
+  const float correction = std::exp(old - m);  // exp(-inf) = 0 at the first block
+  st.sum[r] = st.sum[r] * correction + sum;
+  st.max[r] = m;
+  if (correction != 1.0f) {
+    if (avx512 && st.d % 16 == 0) scale_row_avx512(acc, st.d, correction);
+    else
+      for (int64_t j = 0; j < st.d; ++j) acc[j] *= correction;
   }
 }
 
-// Prefill: many queries. Keys are visited in blocks with an online softmax
-// (running max and sum per query row, the partial output rescaled as the max
-// grows), so memory holds one block of scores at a time, never n x n.
-void attention_matmul(const float* q, int64_t n, int64_t heads, int64_t kv_heads, int64_t d, const KvView& cache,
-                      int64_t first_slot, float* out) {
-  constexpr int64_t kBlock = 256;
-  const int64_t group = heads / kv_heads;
-  const int64_t rows = group * n, slots = first_slot + n;
+void attention_prefill(const float* q, int64_t n, int64_t heads, int64_t kv_heads, int64_t d, const KvView& cache,
+                       int64_t first_slot, float* out, const Plan& plan) {
+  const int64_t group = heads / kv_heads, slots = first_slot + n;
   const float scale = 1.0f / std::sqrt(static_cast<float>(d));
-  std::vector<float> qg(static_cast<size_t>(rows * d)), s(static_cast<size_t>(rows * kBlock)),
-      acc(static_cast<size_t>(rows * d)), pv(static_cast<size_t>(rows * d)), row_max(static_cast<size_t>(rows)),
-      row_sum(static_cast<size_t>(rows));
-  for (int64_t kvh = 0; kvh < kv_heads; ++kvh) {
-    // Stack the group's queries: row g*n + i is query i of head kvh*group + g.
-    for (int64_t g = 0; g < group; ++g)
-      for (int64_t i = 0; i < n; ++i)
-        std::copy_n(q + (i * heads + kvh * group + g) * d, d, qg.data() + (g * n + i) * d);
-    std::fill(acc.begin(), acc.end(), 0.0f);
-    std::fill(row_max.begin(), row_max.end(), -INFINITY);
-    std::fill(row_sum.begin(), row_sum.end(), 0.0f);
-    const float* kh = cache.k + kvh * cache.capacity * d;
-    const float* vh = cache.v + kvh * cache.capacity * d;
-    for (int64_t b = 0; b < slots; b += kBlock) {
-      const int64_t bs = std::min(kBlock, slots - b);
-      matmul_f32(qg.data(), kh + b * d, tag::ba, s.data(), rows, d, bs);  // keys stored [slot][d]
-#pragma omp parallel for schedule(static)
-      for (int64_t r = 0; r < rows; ++r) {
-        float* sr = s.data() + r * bs;
-        // Query i sees slots up to first_slot + i.
-        const int64_t visible = std::clamp<int64_t>(first_slot + r % n + 1 - b, 0, bs);
-        float m = row_max[r];
-        for (int64_t j = 0; j < visible; ++j) m = std::max(m, sr[j] *= scale);
-        float sum = 0;
-        for (int64_t j = 0; j < visible; ++j) sum += sr[j] = std::exp(sr[j] - m);
-        std::fill(sr + visible, sr + bs, 0.0f);
-        const float correction = visible ? std::exp(row_max[r] - m) : 1.0f;  // exp(-inf) = 0 at the start
-        if (visible) {
-          row_sum[r] = row_sum[r] * correction + sum;
-          row_max[r] = m;
-          float* a = acc.data() + r * d;
-          for (int64_t j = 0; j < d; ++j) a[j] *= correction;
-        }
+  const bool bf16 = plan.bf16_matmul;
+  const size_t elem = bf16 ? 2 : 4;
+  // Each KV head's keys and values as matmul operands: the cache itself when
+  // its type is the matmul's, else converted once for the whole batch.
+  const bool direct = (cache.type == KvType::F32 && !bf16) || (cache.type == KvType::Bf16 && bf16);
+  std::vector<uint8_t> converted;
+  auto operand = [&](bool keys, int64_t kvh) -> const uint8_t* {
+    if (direct)
+      return static_cast<const uint8_t*>(keys ? cache.k : cache.v) + static_cast<size_t>(kvh * cache.capacity * d) * elem;
+    return converted.data() + static_cast<size_t>(((keys ? 0 : kv_heads) + kvh) * slots * d) * elem;
+  };
+  if (!direct) {
+    converted.resize(static_cast<size_t>(2 * kv_heads * slots * d) * elem);
+    const int64_t pieces = 2 * kv_heads * ((slots + kSub - 1) / kSub);
+#pragma omp parallel
+    {
+      std::vector<float> rows(static_cast<size_t>(kSub * d));
+#pragma omp for schedule(static)
+      for (int64_t piece = 0; piece < pieces; ++piece) {
+        const int64_t per = (slots + kSub - 1) / kSub, which = piece / per, s = piece % per * kSub;
+        const bool keys = which < kv_heads;
+        const int64_t kvh = which % kv_heads, count = std::min(kSub, slots - s);
+        uint8_t* dst = const_cast<uint8_t*>(operand(keys, kvh)) + static_cast<size_t>(s * d) * elem;
+        float* f = bf16 ? rows.data() : reinterpret_cast<float*>(dst);
+        if (plan.avx512) rows_to_f32(cache, d, kvh, keys, s, count, f);
+        else kv_load(cache, d, kvh, keys, s, count, f);
+        if (bf16) f32_to_bf16(f, count * d, reinterpret_cast<uint16_t*>(dst), true);
       }
-      matmul_f32(s.data(), vh + b * d, tag::ab, pv.data(), rows, bs, d);
-      float* ap = acc.data();
-      const float* pp = pv.data();
-      const int64_t total = rows * d;
-#pragma omp parallel for simd if (total > 65536) schedule(static)
-      for (int64_t k = 0; k < total; ++k) ap[k] += pp[k];
     }
-    for (int64_t g = 0; g < group; ++g)
-      for (int64_t i = 0; i < n; ++i) {
-        const int64_t r = g * n + i;
-        const float inv = 1.0f / row_sum[r];
-        float* o = out + (i * heads + kvh * group + g) * d;
-        for (int64_t j = 0; j < d; ++j) o[j] = acc[r * d + j] * inv;
+  }
+  const int64_t tile = std::max<int64_t>(1, kTileRows / group), tiles = (n + tile - 1) / tile;
+  const int64_t items = kv_heads * tiles;
+#pragma omp parallel
+  {
+    omp_set_num_threads(1);  // this thread's oneDNN calls run on it alone
+    const int64_t rows_max = tile * group;
+    std::vector<float> qf(static_cast<size_t>(rows_max * d)), s(static_cast<size_t>(rows_max * kKeyBlock)),
+        pf(static_cast<size_t>(kKeyBlock)), acc(static_cast<size_t>(rows_max * d)),
+        row_max(static_cast<size_t>(rows_max)), row_sum(static_cast<size_t>(rows_max));
+    std::vector<uint16_t> qb(bf16 ? qf.size() : 0), pb(bf16 ? s.size() : 0);
+    if (!bf16) pf.resize(s.size());
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t item = 0; item < items; ++item) {
+      // The last tiles see the most keys: they go first.
+      const int64_t t_index = tiles - 1 - item / kv_heads, kvh = item % kv_heads;
+      const int64_t i0 = t_index * tile, tn = std::min(tile, n - i0), rows = tn * group;
+      // Row t * group + g: query i0 + t of head kvh * group + g (adjacent in q).
+      for (int64_t t = 0; t < tn; ++t) {
+        const float* src = q + ((i0 + t) * heads + kvh * group) * d;
+        if (bf16) f32_to_bf16(src, group * d, qb.data() + t * group * d, true);
+        else std::copy_n(src, group * d, qf.data() + t * group * d);
       }
+      const void* qa = bf16 ? static_cast<const void*>(qb.data()) : qf.data();
+      std::fill_n(acc.data(), rows * d, 0.0f);
+      std::fill_n(row_max.data(), rows, -INFINITY);
+      std::fill_n(row_sum.data(), rows, 0.0f);
+      const RowState st{row_max.data(), row_sum.data(), acc.data(), d};
+      const int64_t end = first_slot + i0 + tn;  // the tile's last query sees slots below this
+      const uint8_t* kh = operand(true, kvh);
+      const uint8_t* vh = operand(false, kvh);
+      for (int64_t b = 0; b < end; b += kKeyBlock) {
+        const int64_t bs = std::min(kKeyBlock, end - b);
+        matmul(qa, kh + static_cast<size_t>(b * d) * elem, tag::ba, s.data(), rows, d, bs, bf16, false);
+        const bool masked = b + bs > first_slot + i0 + 1;  // some row does not see the whole block
+        for (int64_t r = 0; r < rows; ++r) {
+          const int64_t visible = masked ? std::clamp<int64_t>(first_slot + i0 + r / group + 1 - b, 0, bs) : bs;
+          softmax_row(s.data() + r * bs, visible, bs, scale, st, r, bf16 ? pf.data() : pf.data() + r * bs,
+                      bf16 ? pb.data() + r * bs : nullptr, plan.avx512, bf16);
+        }
+        const void* pa = bf16 ? static_cast<const void*>(pb.data()) : pf.data();
+        matmul(pa, vh + static_cast<size_t>(b * d) * elem, tag::ab, acc.data(), rows, bs, d, bf16, true);
+      }
+      for (int64_t t = 0; t < tn; ++t)
+        for (int64_t g = 0; g < group; ++g) {
+          const int64_t r = t * group + g;
+          const float inv = 1.0f / row_sum[r];
+          float* o = out + ((i0 + t) * heads + kvh * group + g) * d;
+          for (int64_t j = 0; j < d; ++j) o[j] = acc[r * d + j] * inv;
+        }
+    }
   }
 }
 
 }  // namespace
 
+AttentionKernels default_attention_kernels() {
+  const char* v = std::getenv("ASTFILL_ATTENTION");  // read on every call: tests change it
+  const std::string_view s = v ? v : "";
+  if (s == "f32") return AttentionKernels::F32;
+  if (s == "portable") return AttentionKernels::Portable;
+  return AttentionKernels::Auto;
+}
+
 void attention(const float* q, int64_t n, int64_t heads, int64_t kv_heads, int64_t d, const KvView& cache,
                int64_t first_slot, float* out) {
+  attention(q, n, heads, kv_heads, d, cache, first_slot, out, default_attention_kernels());
+}
+
+void attention(const float* q, int64_t n, int64_t heads, int64_t kv_heads, int64_t d, const KvView& cache,
+               int64_t first_slot, float* out, AttentionKernels kernels) {
+  const Plan plan = plan_for(cache.type, d, heads / kv_heads, kernels);
   // Below a handful of queries the matmuls' fixed costs outweigh their speed.
-  if (n < 8) attention_loop(q, n, heads, kv_heads, d, cache, first_slot, out);
-  else attention_matmul(q, n, heads, kv_heads, d, cache, first_slot, out);
+  if (n < 8) attention_decode(q, n, heads, kv_heads, d, cache, first_slot, out, plan);
+  else attention_prefill(q, n, heads, kv_heads, d, cache, first_slot, out, plan);
+}
+
+std::string attention_kernels_in_use(KvType type, int64_t d, AttentionKernels kernels) {
+  const Plan p = plan_for(type, d, 1, kernels);
+  return std::string(p.avx512 ? "avx512" : "portable") + (p.bf16_matmul ? ", bf16 matmuls" : ", f32 matmuls");
 }
 
 }  // namespace astfill::engine

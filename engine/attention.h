@@ -1,28 +1,42 @@
-// Causal grouped-query attention over a session's KV cache.
-//
-// The cache of one layer is laid out [kv_head][slot][d], so each KV head's
-// keys and values are dense matrices.
-//   Decode (a few queries): a SIMD loop that reads each KV head's keys and
-//   values once for all the query heads that share it.
-//   Prefill (many queries): flash-style blocks. All heads sharing a KV head
-//   are stacked into one query matrix; for each block of 256 keys, two oneDNN
-//   matmuls (S = Q K_blk^T, then P V_blk) with an online softmax in between, so
-//   no n x n score matrix ever exists and memory stays O(n * block).
+// Causal grouped-query attention over a session's KV cache (engine/kv_cache.h:
+// f32, bf16 or int8 elements, laid out [kv_head][slot][d]).
+//   Decode (a few queries): each KV head's keys and values are read once for
+//   all the query heads that share it, in chunks of slots spread over the
+//   threads (each chunk's softmax partials are merged at the end, as flash
+//   decoding does). AVX-512 loops (rows converted to f32 in L1, 16 scores
+//   reduced at once, exp vectorised) where the CPU has it.
+//   Prefill (many queries): flash attention in tiles. Each thread takes a
+//   tile of queries of one KV head (the group's heads stacked) and walks the
+//   key blocks up to the tile's diagonal only (the causal mask's fully masked
+//   blocks are never computed): S = Q K_blk^T and acc += P V_blk are oneDNN
+//   matmuls, with the online softmax vectorised between them. A bf16 or int8
+//   cache multiplies in bf16 (f32 accumulate) where oneDNN has AVX512_BF16 or
+//   AMX; an f32 cache always multiplies in f32, so f32 stays exact.
 #pragma once
 
 #include <cstdint>
+#include <string>
+
+#include "engine/kv_cache.h"
 
 namespace astfill::engine {
 
-struct KvView {
-  const float* k;        // [kv_heads][capacity][d]
-  const float* v;
-  int64_t capacity;      // slots per head in the layout
-};
+// Which kernels run. Auto: the CPU's best (above). F32: f32 matmuls even for
+// a bf16 or int8 cache. Portable: plain C++ loops and f32 matmuls, what a CPU
+// without AVX-512 runs. ASTFILL_ATTENTION=auto|f32|portable in the
+// environment sets what attention() uses when it is not told.
+enum class AttentionKernels { Auto, F32, Portable };
+AttentionKernels default_attention_kernels();
 
 // q: [n][heads][d] for queries in slots first_slot .. first_slot + n - 1,
 // whose keys and values are already in the cache. out: [n][heads][d].
 void attention(const float* q, int64_t n, int64_t heads, int64_t kv_heads, int64_t d, const KvView& cache,
                int64_t first_slot, float* out);
+void attention(const float* q, int64_t n, int64_t heads, int64_t kv_heads, int64_t d, const KvView& cache,
+               int64_t first_slot, float* out, AttentionKernels kernels);
+
+// What attention() would run on this CPU for a cache of `type` and heads of
+// `d`, e.g. "avx512, bf16 matmuls" (for benchmarks' records).
+std::string attention_kernels_in_use(KvType type, int64_t d, AttentionKernels kernels);
 
 }  // namespace astfill::engine

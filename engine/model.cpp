@@ -112,6 +112,7 @@ std::unique_ptr<Model> Model::build(const std::shared_ptr<const ModelFile>& file
   m->hp_ = f.hparams();
   m->mode_ = options.weights;
   m->threads_ = std::max(options.threads, 0);
+  m->kv_ = options.kv != KvType::Auto ? options.kv : options.weights == WeightMode::F32 ? KvType::F32 : KvType::Bf16;
   m->forward_ = architecture.forward;
   m->tokenizer_ = std::make_unique<Tokenizer>(f.tokenizer());
   // Each part's values are checked just before it is converted (the pages
@@ -182,11 +183,12 @@ uint64_t Model::bytes_per_token() const {
   return n;
 }
 
-Session::Session(const Model& model, size_t capacity)
-    : model_(model), capacity_(capacity ? capacity : model.hparams().context_length) {
+Session::Session(const Model& model, size_t capacity, KvType kv)
+    : model_(model),
+      capacity_(capacity ? capacity : model.hparams().context_length),
+      kv_(kv == KvType::Auto ? model.kv_ : kv, model.layers_.size(), model.hparams().head_count_kv,
+          model.hparams().head_dim) {
   if (!capacity_) capacity_ = 4096;
-  k_.resize(model.layers_.size());
-  v_.resize(model.layers_.size());
   expert_counts_.resize(model.layers_.size());
   for (size_t l = 0; l < model.layers_.size(); ++l)
     if (model.layers_[l].experts) expert_counts_[l].assign(model.layers_[l].experts->gate_up.size(), 0);
@@ -207,12 +209,13 @@ uint64_t available_memory() {
 }  // namespace
 
 void Session::reserve(size_t slots) {
-  if (slots <= allocated_) return;
-  size_t next = std::max<size_t>(slots, std::min(capacity_, std::max<size_t>(256, allocated_ * 2)));
-  const uint64_t per_slot = 2ull * k_.size() * model_.hp_.head_count_kv * model_.hp_.head_dim * sizeof(float);
-  const uint64_t growth = (next - allocated_) * per_slot + length_ * per_slot;  // new buffers + the copy
+  const size_t allocated = kv_.allocated();
+  if (slots <= allocated) return;
+  size_t next = std::max<size_t>(slots, std::min(capacity_, std::max<size_t>(256, allocated * 2)));
+  const uint64_t per_slot = kv_.bytes_per_slot();
+  const uint64_t growth = (next - allocated) * per_slot + length_ * per_slot;  // new buffers + the copy
   if (uint64_t avail = available_memory(); avail && growth > avail - avail / 10) {
-    if (slots < next && (slots - allocated_) * per_slot + length_ * per_slot <= avail - avail / 10) {
+    if (slots < next && (slots - allocated) * per_slot + length_ * per_slot <= avail - avail / 10) {
       next = slots;  // no headroom for doubling: grow to exactly what is needed
     } else {
       throw std::length_error("the KV cache for " + std::to_string(slots) + " tokens needs " +
@@ -220,28 +223,12 @@ void Session::reserve(size_t slots) {
                               std::to_string(avail >> 20) + " MiB of memory is available");
     }
   }
-  // Layout [kv_head][slot][d]: growing moves each head's slots to its new place.
-  const size_t heads = model_.hp_.head_count_kv, d = model_.hp_.head_dim;
-  auto grow = [&](std::vector<float>& buf) {
-    std::vector<float> bigger(heads * next * d);
-    for (size_t h = 0; h < heads; ++h)
-      std::copy_n(buf.data() + h * allocated_ * d, length_ * d, bigger.data() + h * next * d);
-    buf.swap(bigger);
-  };
-  for (size_t l = 0; l < k_.size(); ++l) {
-    grow(k_[l]);
-    grow(v_[l]);
-  }
-  allocated_ = next;
+  kv_.grow(next, length_);
 }
 
 void Session::truncate(size_t n) { length_ = std::min(length_, n); }
 
-uint64_t Session::kv_bytes() const {
-  uint64_t n = 0;
-  for (size_t l = 0; l < k_.size(); ++l) n += (k_[l].size() + v_[l].size()) * sizeof(float);
-  return n;
-}
+uint64_t Session::kv_bytes() const { return kv_.bytes(); }
 
 std::vector<float> Session::evaluate(const Batch& batch, const CancellationToken& cancel) {
   const HyperParams& hp = model_.hp_;
@@ -293,7 +280,6 @@ std::vector<float> Session::evaluate(const Batch& batch, const CancellationToken
   p.positions = batch.positions.empty() ? nullptr : batch.positions.data();
   p.inv_freq = model_.inv_freq_.data();
   p.rope_mscale = model_.rope_mscale_;
-  p.slots = allocated_;
   p.first_slot = length_;
   p.hook = hook_ ? &hook_ : nullptr;
   if (p.hook) arch::dump_tensor(p, "inp_embd", x.data(), n, E, 0, false);
@@ -301,8 +287,7 @@ std::vector<float> Session::evaluate(const Batch& batch, const CancellationToken
   for (size_t li = 0; li < model_.layers_.size(); ++li) {
     if (cancel.cancelled()) return {};
     p.layer = static_cast<uint32_t>(li);
-    p.k_cache = k_[li].data();
-    p.v_cache = v_[li].data();
+    p.kv = kv_.layer(li);
     p.expert_counts = &expert_counts_[li];
     model_.forward_(model_.layers_[li], p);
   }

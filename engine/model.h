@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/kv_cache.h"
 #include "engine/linear.h"
 #include "engine/model_file.h"
 #include "engine/tokenizer.h"
@@ -29,6 +30,10 @@ struct LoadOptions {
   // calling thread's OpenMP setting (all cores unless the caller changed it).
   // Loading never changes the process's or the loading thread's setting.
   int threads = 0;
+  // The sessions' KV cache type (engine/kv_cache.h). Auto: bf16 with int8
+  // weights (half the memory and KV traffic of f32), f32 with f32 weights,
+  // which stay exact against the reference.
+  KvType kv = KvType::Auto;
 };
 
 // A mixture-of-experts feed-forward block (qwen3moe): a router picks the
@@ -75,6 +80,8 @@ class Model {
   const HyperParams& hparams() const { return hp_; }
   const Tokenizer& tokenizer() const { return *tokenizer_; }
   WeightMode weight_mode() const { return mode_; }
+  // The KV cache type sessions get unless they ask for another (never Auto).
+  KvType kv_type() const { return kv_; }
   // The thread count an evaluate on the calling thread uses.
   int threads() const;
   // Bytes of weights one decode step reads (the bandwidth bound's divisor).
@@ -89,6 +96,7 @@ class Model {
   HyperParams hp_;
   WeightMode mode_ = WeightMode::Int8;
   int threads_ = 0;
+  KvType kv_ = KvType::F32;
   arch::LayerForward forward_ = nullptr;  // the architecture's layer, chosen at load
   std::unique_ptr<Tokenizer> tokenizer_;
   // The token embedding in the file's own type, copied at load: its rows are
@@ -124,8 +132,9 @@ using TensorHook = std::function<void(const TensorDump&)>;
 class Session {
  public:
   // `capacity` is the largest number of tokens the session will hold
-  // (0: the model's context length). Memory grows as tokens arrive.
-  explicit Session(const Model& model, size_t capacity = 0);
+  // (0: the model's context length). Memory grows as tokens arrive. `kv`:
+  // the cache's type (Auto: the model's, LoadOptions::kv).
+  explicit Session(const Model& model, size_t capacity = 0, KvType kv = KvType::Auto);
 
   struct Batch {
     std::vector<int32_t> tokens;
@@ -148,6 +157,7 @@ class Session {
   // Forgets everything after the first `n` tokens.
   void truncate(size_t n);
   uint64_t kv_bytes() const;
+  KvType kv_type() const { return kv_.type(); }
   // Called with every named intermediate of every later evaluate, on the
   // evaluating thread; an empty hook (the default) costs nothing.
   void set_tensor_hook(TensorHook hook) { hook_ = std::move(hook); }
@@ -158,8 +168,7 @@ class Session {
   const Model& model_;
   size_t capacity_;
   size_t length_ = 0;
-  size_t allocated_ = 0;
-  std::vector<std::vector<float>> k_, v_;  // per layer: [kv_head][allocated_ slots][d]
+  KvCache kv_;  // every layer's keys and values, kv_.allocated() slots
   std::vector<std::vector<uint64_t>> expert_counts_;
   TensorHook hook_;
   struct Scratch {

@@ -47,17 +47,13 @@ void self_attention(LayerPass& p, const Linear& qkv, const Linear& output, QkNor
     const double pos = p.positions ? static_cast<double>(p.positions[i]) : static_cast<double>(slot);
     ops::rope_neox(qi, H, D, pos, p.inv_freq, p.rope_mscale);
     ops::rope_neox(ki, KV, D, pos, p.inv_freq, p.rope_mscale);
-    for (int64_t kvh = 0; kvh < KV; ++kvh) {
-      const size_t at = (static_cast<size_t>(kvh) * p.slots + slot) * static_cast<size_t>(D);
-      std::memcpy(p.k_cache + at, ki + kvh * D, sizeof(float) * static_cast<size_t>(D));
-      std::memcpy(p.v_cache + at, vi + kvh * D, sizeof(float) * static_cast<size_t>(D));
-    }
+    for (int64_t kvh = 0; kvh < KV; ++kvh)
+      kv_store(p.kv, D, kvh, static_cast<int64_t>(slot), ki + kvh * D, vi + kvh * D);
   }
   dump(p, "q", p.q, H * D);
   dump(p, "k", p.qkv + H * D, KV * D, width);
   dump(p, "v", p.qkv + (H + KV) * D, KV * D, width);
-  attention(p.q, p.n, H, KV, D, KvView{p.k_cache, p.v_cache, static_cast<int64_t>(p.slots)},
-            static_cast<int64_t>(p.first_slot), p.attn);
+  attention(p.q, p.n, H, KV, D, p.kv, static_cast<int64_t>(p.first_slot), p.attn);
   output.forward(p.attn, p.n, p.proj);
   dump(p, "attn_out", p.proj, hp.embedding_length);
 }

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "engine/kv_cache.h"
 #include "engine/model.h"
 
 namespace astfill::engine::arch {
@@ -27,11 +28,10 @@ struct LayerPass {
   const int32_t* positions = nullptr;  // n explicit positions; null: the slots themselves
   const float* inv_freq = nullptr;     // RoPE, head_dim / 2 values
   float rope_mscale = 1.0f;
-  // This layer's KV cache, [kv_head][slots][head_dim]; the batch goes to
-  // slots first_slot .. first_slot + n - 1.
-  float* k_cache = nullptr;
-  float* v_cache = nullptr;
-  size_t slots = 0, first_slot = 0;
+  // This layer's KV cache (engine/kv_cache.h), [kv_head][slots][head_dim];
+  // the batch goes to slots first_slot .. first_slot + n - 1.
+  KvView kv;
+  size_t first_slot = 0;
   std::vector<uint64_t>* expert_counts = nullptr;  // this layer's, for a MoE block
   uint32_t layer = 0;
   const TensorHook* hook = nullptr;  // null: nothing is dumped

@@ -1,6 +1,11 @@
-// Both attention paths (decode loop, blocked prefill) against a plain
-// softmax(QK^T)V written the obvious way, over several blocks of keys.
+// Both attention paths (decode chunks, tiled prefill) against a plain
+// softmax(QK^T)V written the obvious way in double, over many blocks of keys:
+// every kernel choice (the CPU's best, f32 matmuls, the portable loops), the
+// three cache types, GQA ratios, tiles and blocks cut at odd places, and a
+// prefill of more than 8K positions.
 #include "engine/attention.h"
+
+#include <stdlib.h>
 
 #include <catch2/catch.hpp>
 #include <cmath>
@@ -11,48 +16,180 @@ using namespace astfill::engine;
 
 namespace {
 
-void naive(const std::vector<float>& q, int64_t n, int64_t heads, int64_t kv_heads, int64_t d, const KvView& c,
-           int64_t first_slot, std::vector<float>& out) {
-  const int64_t group = heads / kv_heads;
-  for (int64_t i = 0; i < n; ++i)
+// A cache of `type` holding random keys and values, and the same values as
+// f32 after the cache's rounding (what the naive definition reads).
+struct TestCache {
+  int64_t kv_heads, d, capacity;
+  KvType type;
+  std::vector<uint8_t> k, v;
+  std::vector<float> k_scale, v_scale, k_exact, v_exact;
+
+  TestCache(KvType t, int64_t kv_heads_, int64_t d_, int64_t capacity_, uint32_t seed)
+      : kv_heads(kv_heads_), d(d_), capacity(capacity_), type(t) {
+    const size_t values = static_cast<size_t>(kv_heads * capacity * d);
+    const size_t eb = t == KvType::F32 ? 4 : t == KvType::Bf16 ? 2 : 1;
+    k.resize(values * eb);
+    v.resize(values * eb);
+    k_scale.resize(values / static_cast<size_t>(kv_int8_block(d)));
+    v_scale.resize(k_scale.size());
+    std::mt19937 rng(seed);
+    std::normal_distribution<float> dist(0, 1);
+    std::vector<float> kr(static_cast<size_t>(d)), vr(kr.size());
+    for (int64_t h = 0; h < kv_heads; ++h)
+      for (int64_t s = 0; s < capacity; ++s) {
+        for (auto& x : kr) x = dist(rng);
+        for (auto& x : vr) x = dist(rng);
+        kv_store(view(), d, h, s, kr.data(), vr.data());
+      }
+    k_exact.resize(values);
+    v_exact.resize(values);
+    for (int64_t h = 0; h < kv_heads; ++h) {
+      kv_load(view(), d, h, true, 0, capacity, k_exact.data() + h * capacity * d);
+      kv_load(view(), d, h, false, 0, capacity, v_exact.data() + h * capacity * d);
+    }
+  }
+  KvView view() { return KvView{k.data(), v.data(), capacity, type, k_scale.data(), v_scale.data()}; }
+};
+
+// Output rows [row0, row1) of the naive definition, in double.
+void naive(const std::vector<float>& q, int64_t heads, const TestCache& c, int64_t first_slot, int64_t row0,
+           int64_t row1, std::vector<float>& out) {
+  const int64_t d = c.d, group = heads / c.kv_heads;
+  for (int64_t i = row0; i < row1; ++i)
     for (int64_t h = 0; h < heads; ++h) {
       const int64_t slots = first_slot + i + 1;
+      const float* kh = c.k_exact.data() + (h / group) * c.capacity * d;
+      const float* vh = c.v_exact.data() + (h / group) * c.capacity * d;
       std::vector<double> p(static_cast<size_t>(slots));
       double max = -1e300, z = 0;
       for (int64_t s = 0; s < slots; ++s) {
         double dot = 0;
-        for (int64_t j = 0; j < d; ++j) dot += double(q[(i * heads + h) * d + j]) * c.k[((h / group) * c.capacity + s) * d + j];
+        for (int64_t j = 0; j < d; ++j) dot += double(q[(i * heads + h) * d + j]) * kh[s * d + j];
         p[s] = dot / std::sqrt(double(d));
         max = std::max(max, p[s]);
       }
       for (auto& x : p) z += x = std::exp(x - max);
       for (int64_t j = 0; j < d; ++j) {
         double o = 0;
-        for (int64_t s = 0; s < slots; ++s) o += p[s] / z * c.v[((h / group) * c.capacity + s) * d + j];
+        for (int64_t s = 0; s < slots; ++s) o += p[s] / z * vh[s * d + j];
         out[(i * heads + h) * d + j] = static_cast<float>(o);
       }
     }
 }
 
+std::vector<float> random_queries(int64_t n, int64_t heads, int64_t d, uint32_t seed, float sd = 2.0f) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(0, sd);
+  std::vector<float> q(static_cast<size_t>(n * heads * d));
+  for (auto& x : q) x = dist(rng);
+  return q;
+}
+
+// The largest difference over output rows [row0, row1).
+double worst(const std::vector<float>& a, const std::vector<float>& b, int64_t heads, int64_t d, int64_t row0,
+             int64_t row1) {
+  double w = 0;
+  for (int64_t i = row0 * heads * d; i < row1 * heads * d; ++i)
+    w = std::max(w, std::fabs(double(a[static_cast<size_t>(i)]) - b[static_cast<size_t>(i)]));
+  return w;
+}
+
+const char* name(AttentionKernels k) {
+  return k == AttentionKernels::Auto ? "auto" : k == AttentionKernels::F32 ? "f32" : "portable";
+}
+
 }  // namespace
 
-TEST_CASE("blocked and loop attention agree with the naive definition", "[attention]") {
-  const int64_t heads = 6, kv_heads = 2, d = 32, capacity = 900;
-  std::mt19937 rng(4);
-  std::normal_distribution<float> dist(0, 1);
-  std::vector<float> k(static_cast<size_t>(kv_heads * capacity * d)), v(k.size());
-  for (auto& x : k) x = dist(rng);
-  for (auto& x : v) x = dist(rng);
-  KvView cache{k.data(), v.data(), capacity};
-  for (auto [n, first] : {std::pair<int64_t, int64_t>{1, 0}, {1, 700}, {3, 500}, {8, 0}, {40, 300}, {300, 550}}) {
-    std::vector<float> q(static_cast<size_t>(n * heads * d));
-    for (auto& x : q) x = dist(rng) * 2.0f;
-    std::vector<float> want(q.size()), got(q.size());
-    naive(q, n, heads, kv_heads, d, cache, first, want);
-    attention(q.data(), n, heads, kv_heads, d, cache, first, got.data());
-    double worst = 0;
-    for (size_t i = 0; i < q.size(); ++i) worst = std::max(worst, std::fabs(double(want[i]) - got[i]));
-    INFO(n << " queries after " << first << " cached slots: worst error " << worst);
-    CHECK(worst < 1e-4);
+TEST_CASE("every kernel agrees with the naive definition for every cache type", "[attention]") {
+  struct Shape {
+    int64_t heads, kv_heads, d;
+  };
+  // GQA ratios 1, 3, 7 (Qwen2.5-0.5B) and 8; head sizes of one, four and
+  // eight AVX-512 vectors and one the AVX-512 loops do not take (24).
+  for (Shape sh : {Shape{6, 2, 32}, Shape{14, 2, 64}, Shape{2, 2, 128}, Shape{8, 1, 16}, Shape{4, 2, 24}}) {
+    for (KvType type : {KvType::F32, KvType::Bf16, KvType::Int8}) {
+      TestCache cache(type, sh.kv_heads, sh.d, 900, 4);
+      for (auto [n, first] : {std::pair<int64_t, int64_t>{1, 0}, {1, 700}, {3, 500}, {8, 0}, {40, 300}, {300, 550}}) {
+        auto q = random_queries(n, sh.heads, sh.d, static_cast<uint32_t>(n + first));
+        std::vector<float> want(q.size()), got(q.size());
+        naive(q, sh.heads, cache, first, 0, n, want);
+        for (AttentionKernels k : {AttentionKernels::Auto, AttentionKernels::F32, AttentionKernels::Portable}) {
+          attention(q.data(), n, sh.heads, sh.kv_heads, sh.d, cache.view(), first, got.data(), k);
+          const double err = worst(want, got, sh.heads, sh.d, 0, n);
+          // bf16 matmuls (auto, a bf16 or int8 cache, n >= 8) round q and the
+          // probabilities to 8 bits of mantissa (relative 2^-9): with these
+          // sharp queries (scores of sd 2) outputs move by up to ~2e-2.
+          // Everything else is f32.
+          const bool bf16 = k == AttentionKernels::Auto && type != KvType::F32 && n >= 8 &&
+                            attention_kernels_in_use(type, sh.d, k).find("bf16") != std::string::npos;
+          INFO(sh.heads << "/" << sh.kv_heads << " heads, d " << sh.d << ", " << kv_type_name(type) << " cache, "
+                        << name(k) << " kernels, " << n << " queries after " << first << " slots: worst error "
+                        << err);
+          CHECK(err < (bf16 ? 4e-2 : 1e-4));
+        }
+      }
+    }
   }
+}
+
+TEST_CASE("prefill of more than 8K positions matches the naive definition", "[attention]") {
+  // 8,250 queries from slot 0 (tiles and 256-key blocks cut at odd places:
+  // 8250 = 32 * 256 + 58), then 300 more after them; the naive definition
+  // checks the first rows, rows at block edges and the last rows.
+  const int64_t heads = 4, kv_heads = 2, d = 32, n = 8250, more = 300;
+  TestCache cache(KvType::F32, kv_heads, d, n + more, 9);
+  for (AttentionKernels k : {AttentionKernels::Auto, AttentionKernels::Portable}) {
+    INFO(name(k) << " kernels");
+    auto q = random_queries(n, heads, d, 5);
+    std::vector<float> want(q.size()), got(q.size());
+    attention(q.data(), n, heads, kv_heads, d, cache.view(), 0, got.data(), k);
+    for (auto [r0, r1] : {std::pair<int64_t, int64_t>{0, 3}, {255, 258}, {4095, 4098}, {n - 60, n}}) {
+      naive(q, heads, cache, 0, r0, r1, want);
+      INFO("rows " << r0 << ".." << r1);
+      CHECK(worst(want, got, heads, d, r0, r1) < 1e-4);
+    }
+    auto q2 = random_queries(more, heads, d, 6);
+    std::vector<float> want2(q2.size()), got2(q2.size());
+    attention(q2.data(), more, heads, kv_heads, d, cache.view(), n, got2.data(), k);
+    naive(q2, heads, cache, n, 0, more, want2);
+    CHECK(worst(want2, got2, heads, d, 0, more) < 1e-4);
+  }
+}
+
+TEST_CASE("bf16 matmuls stay within bf16 rounding of the f32 matmuls", "[attention]") {
+  if (attention_kernels_in_use(KvType::Bf16, 64, AttentionKernels::Auto).find("bf16") == std::string::npos) {
+    WARN("skipped: this CPU (or ONEDNN_MAX_CPU_ISA) has no bf16 matmuls");
+    return;
+  }
+  const int64_t heads = 14, kv_heads = 2, d = 64, n = 1000;
+  for (KvType type : {KvType::Bf16, KvType::Int8}) {
+    TestCache cache(type, kv_heads, d, n, 3);
+    auto q = random_queries(n, heads, d, 8, 1.0f);
+    std::vector<float> f32(q.size()), bf16(q.size());
+    attention(q.data(), n, heads, kv_heads, d, cache.view(), 0, f32.data(), AttentionKernels::F32);
+    attention(q.data(), n, heads, kv_heads, d, cache.view(), 0, bf16.data(), AttentionKernels::Auto);
+    double err = 0, size = 0;
+    for (size_t i = 0; i < q.size(); ++i) {
+      err = std::max(err, std::fabs(double(f32[i]) - bf16[i]));
+      size = std::max(size, std::fabs(double(f32[i])));
+    }
+    // Queries of sd 1: q and p rounded to bf16 move outputs by ~1e-2 at most.
+    INFO(kv_type_name(type) << ": worst difference " << err << " on outputs up to " << size);
+    CHECK(err > 0);  // the bf16 path really ran
+    CHECK(err < 2e-2);
+  }
+}
+
+TEST_CASE("ASTFILL_ATTENTION forces the f32 or portable kernels", "[attention]") {
+  ::setenv("ASTFILL_ATTENTION", "portable", 1);
+  CHECK(default_attention_kernels() == AttentionKernels::Portable);
+  CHECK(attention_kernels_in_use(KvType::Bf16, 64, default_attention_kernels()) == "portable, f32 matmuls");
+  ::setenv("ASTFILL_ATTENTION", "f32", 1);
+  CHECK(default_attention_kernels() == AttentionKernels::F32);
+  CHECK(attention_kernels_in_use(KvType::Bf16, 64, default_attention_kernels()).find("f32 matmuls") !=
+        std::string::npos);
+  ::unsetenv("ASTFILL_ATTENTION");
+  CHECK(default_attention_kernels() == AttentionKernels::Auto);
+  // The f32 cache never multiplies in bf16, whatever the CPU.
+  CHECK(attention_kernels_in_use(KvType::F32, 64, AttentionKernels::Auto).find("f32 matmuls") != std::string::npos);
 }

@@ -1,0 +1,83 @@
+// The KV cache: how a session holds the keys and values of the tokens it has
+// seen, in one of three element types.
+//   f32   exact; 4 bytes per value.
+//   bf16  2 bytes per value: f32 rounded to nearest even in its top 16 bits.
+//   int8  1 byte per value plus one f32 scale per block of 32 values of a
+//         head's row (the whole row when head_dim is not a multiple of 32):
+//         symmetric, scale = max |x| / 127, as llama.cpp's q8_0 cache.
+// Layout per layer: [kv_head][slot][head_dim] for keys and for values (each
+// KV head's keys are one dense matrix), scales [kv_head][slot][blocks].
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace astfill::engine {
+
+// Auto: bf16 when the weights are int8, f32 when they are f32 (the exact
+// mode stays exact); see LoadOptions::kv.
+enum class KvType { Auto, F32, Bf16, Int8 };
+
+const char* kv_type_name(KvType type);  // "auto", "f32", "bf16", "int8"
+std::optional<KvType> parse_kv_type(std::string_view name);
+
+// Values per int8 scale for a head of `d` values.
+inline int64_t kv_int8_block(int64_t d) { return d % 32 == 0 ? 32 : d; }
+
+// One layer's cache as the attention kernels see it. `k`/`v` hold elements of
+// `type` (never Auto); the scales are for int8 only.
+struct KvView {
+  void* k = nullptr;  // [kv_heads][capacity][d]
+  void* v = nullptr;
+  int64_t capacity = 0;  // slots per head in the layout
+  KvType type = KvType::F32;
+  float* k_scale = nullptr;  // int8: [kv_heads][capacity][d / kv_int8_block(d)]
+  float* v_scale = nullptr;
+};
+
+// Writes one token's key and value rows (d floats each) of one KV head into
+// slot `slot`, converted to the cache's type.
+void kv_store(const KvView& cache, int64_t d, int64_t kv_head, int64_t slot, const float* k, const float* v);
+// Reads slots [first, first + count) of one KV head back as f32, [count][d]
+// (`keys`: the keys, else the values).
+void kv_load(const KvView& cache, int64_t d, int64_t kv_head, bool keys, int64_t first, int64_t count, float* out);
+
+// bf16 <-> f32, round to nearest even (NaN stays NaN).
+uint16_t to_bf16(float x);
+inline float from_bf16(uint16_t b) {
+  const uint32_t u = static_cast<uint32_t>(b) << 16;
+  float f;
+  __builtin_memcpy(&f, &u, 4);
+  return f;
+}
+
+// A session's cache: every layer's keys and values, grown on demand.
+class KvCache {
+ public:
+  KvCache() = default;
+  KvCache(KvType type, size_t layers, size_t kv_heads, size_t head_dim);
+
+  KvType type() const { return type_; }
+  size_t allocated() const { return allocated_; }
+  // Bytes one token takes over all layers, keys, values and scales.
+  uint64_t bytes_per_slot() const;
+  uint64_t bytes() const { return bytes_per_slot() * allocated_; }
+  // Reallocates every layer for `slots` slots, keeping the first `keep`.
+  void grow(size_t slots, size_t keep);
+  KvView layer(size_t l);
+
+ private:
+  struct Layer {
+    std::vector<uint8_t> k, v;
+    std::vector<float> k_scale, v_scale;
+  };
+  KvType type_ = KvType::F32;
+  size_t heads_ = 0, d_ = 0, allocated_ = 0;
+  std::vector<Layer> layers_;
+};
+
+}  // namespace astfill::engine

@@ -4,7 +4,14 @@
 // similar code elsewhere) and from recently edited files.
 //
 // Every source has its own token budget, and a total caps them all so the
-// model keeps room to generate. Context files are ordered stably (imported
+// model keeps room to generate. No one file may take more than a share of
+// the cross-file budget, whatever sources it comes through.
+//
+// Text from the workspace is data (docs/security.md): secrets anywhere in the
+// prompt are replaced by typed placeholders (trust/secrets.h) before anything
+// is counted, and cross-file text loses its invisible and bidirectional-
+// control characters (trust/invisible.h). When a file that is not open does
+// not fit, its code is tried without its comments and docs. Context files are ordered stably (imported
 // API, then definitions, then similar chunks, then recent edits; within each
 // by path and position), and the prefix's first line moves in steps of
 // several lines, so that between keystrokes the prompt keeps a long
@@ -37,6 +44,9 @@ struct ContextBudgets {
   // sources share what prefix and suffix leave, in the order definitions,
   // imports, similar chunks, recent edits.
   size_t total = 2048;
+  // The most one file may take of the cross-file context (the sum of the
+  // four sources' budgets, as far as the total leaves room), in percent.
+  size_t file_share_percent = 50;
 };
 
 struct ContextRequest {
@@ -47,6 +57,9 @@ struct ContextRequest {
   size_t cursor = 0;      // byte offset in text
   std::string repo_name;  // the workspace's name
   std::vector<ContextFile> recent_edits;  // excerpts of recently edited files, most recent first
+  // Files open in the editor, relative to the workspace root. Other files'
+  // comments and docs are the first to go when their code does not fit.
+  std::vector<std::string> open_paths;
   TokenCounter count_tokens;              // null: one token per 4 bytes, rounded up
   ContextBudgets budgets;
   size_t similar_chunks = 4;  // at most this many similar chunks
@@ -63,6 +76,9 @@ struct SourceReport {
 struct ContextReport {
   SourceReport prefix, suffix, imports, definitions, similar, recent;
   size_t prefix_first_line = 0;  // zero-based line of the file where the prefix starts
+  size_t secrets_redacted = 0;   // secrets replaced by placeholders, in all parts
+  size_t invisible_removed = 0;  // invisible and bidi-control characters removed from cross-file text
+  size_t code_only_files = 0;    // context files shown without their comments or docs to fit
 };
 
 struct Context {

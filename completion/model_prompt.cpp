@@ -77,6 +77,7 @@ ModelPrompt build_model_prompt(const engine::Tokenizer& tokenizer, const FimTemp
   c.cursor = cursor;
   c.repo_name = request.repo_name;
   c.recent_edits = request.recent_edits;
+  c.open_paths = request.open_paths;
   c.count_tokens = [&](std::string_view s) { return tokenizer.encode(s, false).size(); };
   c.budgets = request.budgets;
   Context context = build_context(c, cancel);

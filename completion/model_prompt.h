@@ -5,7 +5,8 @@
 //
 // Text from the workspace never becomes a special token: the template's
 // markers that appear in code (astfill's own sources mention <|fim_prefix|>)
-// are broken up before rendering, so a file cannot steer the prompt.
+// are broken up before rendering, so a file cannot steer the prompt. Secrets
+// are already placeholders by then (build_context), so none is tokenised.
 #pragma once
 
 #include <string>
@@ -27,6 +28,7 @@ struct ModelPromptRequest {
   size_t suffix_begin = 0;  // the suffix starts here (>= cursor: a fill replaces what lies between)
   std::string repo_name;
   std::vector<ContextFile> recent_edits;
+  std::vector<std::string> open_paths;  // files open in the editor (ContextRequest::open_paths)
   ContextBudgets budgets;
 };
 

@@ -11,6 +11,7 @@
 #include "index/schema.h"
 #include "support/files.h"
 #include "support/log.h"
+#include "trust/secrets.h"
 
 namespace astfill::index {
 namespace {
@@ -74,7 +75,8 @@ Index::Background::Background(IndexOptions options, Extractor extract, LanguageO
       db_(open_index_database(database_path_, root_.string())),
       readers_(database_path_.string()),
       resolver_(root_, files_, options_.include_dirs),
-      ignores_(root_) {
+      ignores_(root_, DenyList(options_.deny_paths)),
+      deny_(options_.deny_paths) {
   for (const auto& path : load_stored_paths(*db_)) files_.add(path);
   unsigned threads = options_.parse_threads ? options_.parse_threads : std::thread::hardware_concurrency();
   for (unsigned i = 0; i < std::max(1u, threads); ++i) parsers_.emplace_back([this] { parse_loop(); });
@@ -298,6 +300,7 @@ Index::Background::Result Index::Background::run_sync(Job& job) {
   walk_options.max_file_bytes = options_.max_file_bytes;
   walk_options.follow_symlinks = options_.follow_symlinks;
   walk_options.wanted = [this](std::string_view path) { return !language(path).empty(); };
+  walk_options.deny = &deny_;
   auto sync = job.sync;
   walk_options.cancelled = [this, sync] { return stopping() || sync->cancel.cancelled(); };
   WalkResult walk = walk_workspace(root_, walk_options);
@@ -448,7 +451,9 @@ Index::Background::Result Index::Background::indexed(const std::string& path, co
     r.symbols = {};
     count([](IndexStats& s) { ++s.failed; });
   }
-  r.chunks = chunk_file(text, r.symbols.definitions, options_.chunks);
+  // Chunks are cut from the redacted text (line numbers are kept), so a
+  // private key split across two chunks is still replaced whole.
+  r.chunks = chunk_file(trust::redact(text), r.symbols.definitions, options_.chunks);
   return r;
 }
 

@@ -129,6 +129,7 @@ class Index::Background {
   WorkspaceFiles files_;
   ImportResolver resolver_;
   IgnoreCache ignores_;
+  DenyList deny_;
   CancellationSource shutdown_;
 
   std::mutex mu_;

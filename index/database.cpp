@@ -1,6 +1,9 @@
 #include "index/database.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace astfill::index {
 
@@ -63,7 +66,26 @@ std::string Query::text(int column) const {
 
 // ---- Database ---------------------------------------------------------------
 
+namespace {
+
+// The index holds the project's code: only its owner may read it. The file is
+// created 0600 before SQLite opens it (SQLite would create it 0644 less the
+// umask), and an older one is narrowed; SQLite gives its -wal and -shm files
+// the database file's mode.
+void make_private(const std::string& path) {
+  if (path.empty() || path.starts_with(":") || path.starts_with("file:")) return;  // in memory, or a URI
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd >= 0) {
+    ::fchmod(fd, 0600);
+    ::close(fd);
+  }
+  for (const char* suffix : {"-wal", "-shm", "-journal"}) ::chmod((path + suffix).c_str(), 0600);
+}
+
+}  // namespace
+
 Database::Database(const std::string& path, Mode mode) : path_(path) {
+  if (mode == Mode::ReadWrite) make_private(path);
   int flags = SQLITE_OPEN_NOMUTEX | (mode == Mode::ReadOnly ? SQLITE_OPEN_READONLY
                                                             : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   int rc = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);

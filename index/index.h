@@ -57,6 +57,8 @@ struct IndexOptions {
   int background_nice = 10;        // niceness added to the indexing threads; 0 leaves them alone
   bool follow_symlinks = true;
   std::vector<std::string> include_dirs;  // C/C++ include directories, relative to the root or inside it
+  // Patterns (gitignore syntax) added to the built-in deny-list (index/deny.h).
+  std::vector<std::string> deny_paths;
   ChunkOptions chunks;
   // Called on the writer thread after each commit, with the number of files
   // committed since the index opened (tests synchronise on it).

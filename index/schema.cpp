@@ -85,6 +85,11 @@ const std::vector<Migration>& migrations() {
        // times across /usr/include is not scanned to find the few nearby.
        "CREATE INDEX symbols_by_name_file ON symbols(name, file_id);"
        "DROP INDEX symbols_by_name;"},
+      {4,
+       // Secrets are redacted before they are stored (trust/secrets.h):
+       // parse every file again so that none stays in older rows (the
+       // connection's secure_delete zeroes what they held).
+       "UPDATE files SET state = 0;"},
   };
   return steps;
 }
@@ -95,7 +100,9 @@ void configure_connection(Database& db) {
   // last commits, which the next sync redoes).
   std::string mode = db.text_of("PRAGMA journal_mode=WAL");
   if (mode != "wal") log::warn("index: database '", db.path(), "' cannot use WAL mode (got '", mode, "')");
-  db.exec("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;");
+  // secure_delete: a deleted row's text is overwritten, not left in free
+  // pages (the database must hold no secret, even one it held once).
+  db.exec("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON;");
 }
 
 constexpr uint64_t kTrustCleanCloseAbove = 64ull << 20;

@@ -7,6 +7,7 @@
 #include <tuple>
 
 #include "index/files.h"
+#include "trust/secrets.h"
 
 namespace astfill::index {
 namespace {
@@ -158,8 +159,10 @@ void IndexWriter::insert_symbols(int64_t file_id, const std::vector<parsing::Def
     if (d.name.empty()) continue;
     Query q = db_.query("INSERT INTO symbols(file_id, name, kind, signature, doc, container, " SPAN("") ", " SPAN(
         "name_") ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-    q.bind(1, file_id).bind(2, d.name).bind(3, kind_name(d.kind)).bind(4, d.signature);
-    q.bind(5, d.doc).bind(6, d.container);
+    // No secret text on disk: signatures and docs become completion details
+    // and prompt context.
+    q.bind(1, file_id).bind(2, d.name).bind(3, kind_name(d.kind)).bind(4, trust::redact(d.signature));
+    q.bind(5, trust::redact(d.doc)).bind(6, d.container);
     bind_span(q, bind_span(q, 7, d.range), d.name_range);
     q.run();
   }
@@ -197,7 +200,7 @@ void IndexWriter::insert_imports(int64_t file_id, const std::vector<parsing::Imp
 void IndexWriter::insert_chunks(int64_t file_id, const std::vector<CodeChunk>& chunks) {
   for (const auto& c : chunks) {
     Query q = db_.query("INSERT INTO chunks(file_id, start_line, end_line, text) VALUES (?, ?, ?, ?)");
-    q.bind(1, file_id).bind(2, int64_t{c.start_line}).bind(3, int64_t{c.end_line}).bind(4, c.text).run();
+    q.bind(1, file_id).bind(2, int64_t{c.start_line}).bind(3, int64_t{c.end_line}).bind(4, trust::redact(c.text)).run();
   }
 }
 

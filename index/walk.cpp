@@ -104,7 +104,15 @@ class Walker {
     // FIFOs, sockets and devices are not source code, and reading a FIFO blocks.
   }
 
+  bool denied(const std::string& rel) {
+    if (!options_.deny || !options_.deny->denied(rel)) return false;
+    log::debug("index: leaving out '", rel, "': deny-listed (credentials)");
+    ++result_.denied;
+    return true;
+  }
+
   void visit_directory(const std::string& rel, const struct stat& st) {
+    if (denied(rel)) return;
     if (ignores_.ignored(rel, true)) {
       ++result_.ignored;
       return;
@@ -118,6 +126,7 @@ class Walker {
   }
 
   void visit_file(const std::string& rel, const struct stat& st) {
+    if (denied(rel)) return;
     if (ignores_.ignored(rel, false)) {
       ++result_.ignored;
       return;
@@ -168,6 +177,7 @@ const std::vector<IgnoreFile>& IgnoreCache::rules_of(const std::string& dir) {
 }
 
 bool IgnoreCache::ignored(std::string_view path) {
+  if (deny_.denied(path)) return true;
   std::lock_guard lock(mu_);
   IgnoreStack stack;
   for (const auto& file : rules_of("")) stack.push(file);

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "index/deny.h"
 #include "index/ignore.h"
 
 namespace astfill::index {
@@ -26,6 +27,9 @@ struct WalkOptions {
   std::function<bool(std::string_view path)> wanted;
   // Polled before each entry; the walk stops early when it returns true.
   std::function<bool()> cancelled;
+  // Files and directories it names are left out whatever the ignore files
+  // say; null: none.
+  const DenyList* deny = nullptr;
 };
 
 struct WalkedFile {
@@ -37,6 +41,7 @@ struct WalkedFile {
 struct WalkResult {
   std::vector<WalkedFile> files;  // sorted by path
   size_t ignored = 0;             // files and directories left out by ignore rules
+  size_t denied = 0;              // files and directories left out by the deny-list (credentials)
   size_t too_large = 0;
   size_t unreadable = 0;          // files and directories we could not read (each warned about)
   size_t repeated_directories = 0;  // symlinked directories already walked (loops among them)
@@ -52,11 +57,12 @@ WalkResult walk_workspace(const std::filesystem::path& root, const WalkOptions& 
 std::vector<IgnoreFile> read_ignore_files(const std::filesystem::path& root, const std::string& dir);
 
 // Whether a single path would be left out by the walk (ignored itself, below
-// an ignored directory, or inside .git). Thread-safe; each directory's ignore
-// files are read once until clear().
+// an ignored directory, inside .git, or deny-listed). Thread-safe; each
+// directory's ignore files are read once until clear().
 class IgnoreCache {
  public:
-  explicit IgnoreCache(std::filesystem::path root) : root_(std::move(root)) {}
+  explicit IgnoreCache(std::filesystem::path root, DenyList deny = DenyList())
+      : root_(std::move(root)), deny_(std::move(deny)) {}
   bool ignored(std::string_view path);
   void clear();
 
@@ -64,6 +70,7 @@ class IgnoreCache {
   const std::vector<IgnoreFile>& rules_of(const std::string& dir);
 
   std::filesystem::path root_;
+  DenyList deny_;
   std::mutex mu_;
   std::map<std::string, std::vector<IgnoreFile>> rules_;
 };

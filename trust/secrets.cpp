@@ -157,15 +157,35 @@ const SecretScanner& default_scanner() {
 }
 
 std::string redact(std::string_view text, const std::vector<Finding>& findings) {
+  return redact(text, findings, nullptr);
+}
+
+std::string redact(std::string_view text, const std::vector<Finding>& findings, size_t* position) {
   std::string out;
   out.reserve(text.size());
-  size_t at = 0;
+  size_t p = position ? std::min(*position, text.size()) : 0;
+  bool placed = position == nullptr;
+  size_t at = 0;  // out holds text[0, at), redacted
   for (const Finding& f : findings) {
     if (f.begin < at || f.end > text.size()) continue;
+    if (!placed && p <= f.begin) {
+      *position = out.size() + (p - at);
+      placed = true;
+    }
     out.append(text.substr(at, f.begin - at));
     out += placeholder(*f.rule);
+    // Line breaks stay, so that line numbers (excerpts, chunks, symbol
+    // ranges) mean the same in the redacted text.
+    out.append(static_cast<size_t>(std::count(text.begin() + static_cast<long>(f.begin),
+                                              text.begin() + static_cast<long>(f.end), '\n')),
+               '\n');
+    if (!placed && p < f.end) {
+      *position = out.size();
+      placed = true;
+    }
     at = f.end;
   }
+  if (!placed) *position = out.size() + (p - at);
   out.append(text.substr(at));
   return out;
 }

@@ -71,9 +71,14 @@ class SecretScanner {
 // The scanner over the built-in rules, compiled once.
 const SecretScanner& default_scanner();
 
-// `text` with every finding replaced by its placeholder. `findings` must come
-// from scanning `text`.
+// `text` with every finding replaced by its placeholder, followed by as many
+// line breaks as the secret held (a private key block), so that every line
+// keeps its number. `findings` must come from scanning `text`.
 std::string redact(std::string_view text, const std::vector<Finding>& findings);
+// As above, and moves `*position` (a byte offset in `text`) to the same place
+// in the result; a position inside a secret moves to the end of its
+// placeholder (and line breaks).
+std::string redact(std::string_view text, const std::vector<Finding>& findings, size_t* position);
 // Scans and redacts in one call; `count`, when given, receives how many
 // secrets were replaced.
 std::string redact(std::string_view text, const SecretScanner& scanner = default_scanner(), size_t* count = nullptr);

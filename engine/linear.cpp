@@ -96,33 +96,50 @@ Linear Linear::from_rows(const RowSource& row, int64_t in, int64_t out, const fl
     im.weights = memory(im.weights_md, cpu(), im.f32.data());
     return l;
   }
-  // Int8: quantise row by row, then reorder once into the kernel's layout.
-  std::vector<int8_t> q(static_cast<size_t>(in * out));
-  im.scales.resize(static_cast<size_t>(out));
-  im.colsum.resize(static_cast<size_t>(out));
-#pragma omp parallel
-  {
-    std::vector<float> buf(static_cast<size_t>(in));
-#pragma omp for schedule(static)
-    for (int64_t n = 0; n < out; ++n) {
-      row(n, buf.data());
-      int8_t* qn = q.data() + n * in;
-      im.scales[n] = quantize_row_int8(buf.data(), qn, static_cast<size_t>(in));
-      int32_t sum = 0;
-      for (int64_t k = 0; k < in; ++k) sum += qn[k];
-      im.colsum[n] = sum;
-    }
-  }
-  memory::desc plain(memory::dims{in, out}, dt::s8, tag::ba);
+  // Int8: quantise a chunk of output channels at a time and reorder it into
+  // its place in the kernel's blocked layout, so the transient plain copy is
+  // one chunk, never the whole matrix (a tied 151936 x 896 head is 136 MB).
   memory::desc any(memory::dims{in, out}, dt::s8, tag::any);
   memory::desc src(memory::dims{1, in}, dt::u8, tag::ab);
   memory::desc dst(memory::dims{1, out}, dt::s32, tag::ab);
   dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src, any, dst), cpu());
   im.weights_md = pd.weights_desc();
   im.weights = memory(im.weights_md, cpu());
-  memory plain_mem(plain, cpu(), q.data());
-  dnnl::reorder(plain_mem, im.weights).execute(thread_stream(), plain_mem, im.weights);
-  thread_stream().wait();
+  // Padding the blocked layout adds must be zero; chunks write only their
+  // logical part.
+  std::memset(im.weights.get_data_handle(), 0, im.weights_md.get_size());
+  im.scales.resize(static_cast<size_t>(out));
+  im.colsum.resize(static_cast<size_t>(out));
+  // Output channels per chunk: whole blocks of the layout's N blocking, ~4 MB.
+  int64_t n_block = 1;
+  const auto& blocking = im.weights_md.data.format_desc.blocking;
+  if (im.weights_md.data.format_kind == dnnl_blocked)
+    for (int i = 0; i < blocking.inner_nblks; ++i)
+      if (blocking.inner_idxs[i] == 1) n_block *= blocking.inner_blks[i];
+  const int64_t chunk = std::max<int64_t>(1, (int64_t(4) << 20) / std::max<int64_t>(in, 1) / n_block) * n_block;
+  std::vector<int8_t> q(static_cast<size_t>(in * std::min(chunk, out)));
+  for (int64_t n0 = 0; n0 < out; n0 += chunk) {
+    const int64_t cols = std::min(chunk, out - n0);
+#pragma omp parallel
+    {
+      std::vector<float> buf(static_cast<size_t>(in));
+#pragma omp for schedule(static)
+      for (int64_t n = n0; n < n0 + cols; ++n) {
+        row(n, buf.data());
+        int8_t* qn = q.data() + (n - n0) * in;
+        im.scales[n] = quantize_row_int8(buf.data(), qn, static_cast<size_t>(in));
+        int32_t sum = 0;
+        for (int64_t k = 0; k < in; ++k) sum += qn[k];
+        im.colsum[n] = sum;
+      }
+    }
+    memory plain_mem(memory::desc(memory::dims{in, cols}, dt::s8, tag::ba), cpu(), q.data());
+    memory part = cols == out ? im.weights
+                              : memory(im.weights_md.submemory_desc({in, cols}, {0, n0}), cpu(),
+                                       im.weights.get_data_handle());
+    dnnl::reorder(plain_mem, part).execute(thread_stream(), plain_mem, part);
+    thread_stream().wait();
+  }
   return l;
 }
 

@@ -8,6 +8,8 @@
 #include <limits>
 #include <map>
 #include <mutex>
+#include <stdexcept>
+#include <string>
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "engine/errors.h"
@@ -156,6 +158,37 @@ Linear Linear::load(const ModelTensor& weight, const ModelTensor* bias, WeightMo
   const size_t rb = row_bytes(weight.type, static_cast<size_t>(in));
   return from_rows([&](int64_t n, float* dst) { dequantize_row(weight.type, weight.data + n * rb, dst, static_cast<size_t>(in)); },
                    in, out, bias ? b.data() : nullptr, mode);
+}
+
+void Linear::weight_row(int64_t n, float* dst) const {
+  if (n < 0 || n >= out_)
+    throw std::out_of_range("weight row " + std::to_string(n) + " of a layer with " + std::to_string(out_) + " outputs");
+  const Impl& im = *impl_;
+  if (mode_ == WeightMode::F32) {
+    std::memcpy(dst, im.f32.data() + n * in_, sizeof(float) * static_cast<size_t>(in_));
+    return;
+  }
+  // Element (k, n) of the [in][out] weights in oneDNN's layout: the outer
+  // blocks by the descriptor's strides, then the inner blocks (listed
+  // outermost first, each dimension's index split across its blocks from the
+  // innermost out), as oneDNN's own memory_desc_wrapper::off_v computes it.
+  const dnnl_memory_desc_t& md = im.weights_md.data;
+  const auto& b = md.format_desc.blocking;
+  int64_t block[2] = {1, 1};
+  for (int i = 0; i < b.inner_nblks; ++i) block[b.inner_idxs[i]] *= b.inner_blks[i];
+  const auto* w = static_cast<const int8_t*>(im.weights.get_data_handle());
+  const float scale = im.scales[static_cast<size_t>(n)];
+  for (int64_t k = 0; k < in_; ++k) {
+    int64_t off = md.offset0 + (k / block[0]) * b.strides[0] + (n / block[1]) * b.strides[1];
+    int64_t pos[2] = {k % block[0], n % block[1]}, inner_stride = 1;
+    for (int i = b.inner_nblks - 1; i >= 0; --i) {
+      const int d = static_cast<int>(b.inner_idxs[i]);
+      off += (pos[d] % b.inner_blks[i]) * inner_stride;
+      pos[d] /= b.inner_blks[i];
+      inner_stride *= b.inner_blks[i];
+    }
+    dst[k] = scale * static_cast<float>(w[off]);
+  }
 }
 
 size_t Linear::weight_bytes() const {

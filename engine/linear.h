@@ -47,6 +47,12 @@ class Linear {
   // y[rows][out] = x[rows][in] W^T (+ b). Thread-safe for distinct outputs.
   void forward(const float* x, int64_t rows, float* y) const;
 
+  // Output channel n's weights (`in` values) as this layer holds them: f32
+  // exactly, int8 as scale x q. With tied embeddings the LM head's rows are
+  // the token embedding, so a model needs no second copy of it.
+  // std::out_of_range for n outside [0, out).
+  void weight_row(int64_t n, float* dst) const;
+
   int64_t in() const { return in_; }
   int64_t out() const { return out_; }
   WeightMode mode() const { return mode_; }

@@ -176,3 +176,30 @@ TEST_CASE("int8 layers converted in chunks compute every output channel", "[int8
   INFO("ONEDNN_MAX_CPU_ISA=" << isa_cap() << ": worst error " << worst << " of max " << norm);
   CHECK(worst <= 1e-5 * norm);
 }
+
+// A layer's rows read back (what a tied model's embedding lookup uses) are
+// its weights as it holds them, in whatever layout oneDNN chose here.
+TEST_CASE("linear layers give back each output channel's weights", "[int8_isa]") {
+  const int64_t in = 72, out = 200;
+  std::mt19937 rng(13);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<float> w(static_cast<size_t>(in * out));
+  for (auto& v : w) v = 0.05f * normal(rng);
+  std::vector<int8_t> q(static_cast<size_t>(in));
+  std::vector<float> row(static_cast<size_t>(in));
+  for (WeightMode mode : {WeightMode::F32, WeightMode::Int8}) {
+    Linear l = Linear::from_f32(w.data(), in, out, nullptr, mode);
+    size_t wrong = 0;
+    for (int64_t n = 0; n < out; ++n) {
+      l.weight_row(n, row.data());
+      const float* wn = w.data() + n * in;
+      const float scale = quantize_row_int8(wn, q.data(), static_cast<size_t>(in));
+      for (int64_t k = 0; k < in; ++k)
+        wrong += row[k] != (mode == WeightMode::F32 ? wn[k] : scale * static_cast<float>(q[k]));
+    }
+    INFO((mode == WeightMode::F32 ? "f32" : "int8") << ", ONEDNN_MAX_CPU_ISA=" << isa_cap());
+    CHECK(wrong == 0);
+    CHECK_THROWS_AS(l.weight_row(out, row.data()), std::out_of_range);
+    CHECK_THROWS_AS(l.weight_row(-1, row.data()), std::out_of_range);
+  }
+}

@@ -1,18 +1,21 @@
 // bench_engine: the engine's speed on a random-weight model with
 // Qwen2.5-Coder-0.5B's shapes in Q8_0, next to what this machine can do in
-// the same run: streaming-read bandwidth and oneDNN's own int8 GEMM
-// throughput at the model's shapes. Prints one JSON object.
+// the same run: streaming-read bandwidth (vectorised, so no figure can beat
+// it), oneDNN's own int8 GEMM throughput at the model's shapes, and the
+// process's resident memory against the model file. Prints one JSON object.
 //
 //   bench_engine [--model-dir DIR] [--threads 1,2] [--prompt 512] [--decode 128]
-//                [--long 1024,8192]   (32768 works too; its prefill takes minutes)
+//                [--contexts 1024,4096,8192] [--long] [--kv auto|bf16|int8|f32]   (--long adds 16384 and 32768: minutes)
+#include <immintrin.h>
 #include <omp.h>
-#include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <map>
 #include <oneapi/dnnl/dnnl.hpp>
 #include <random>
 #include <string>
@@ -27,30 +30,95 @@ using clock_type = std::chrono::steady_clock;
 
 namespace {
 
+KvType kv_type = KvType::Auto;  // --kv: the sessions' KV cache type
+
 double seconds_since(clock_type::time_point t) {
   return std::chrono::duration<double>(clock_type::now() - t).count();
 }
 
-// Sums a buffer far larger than the caches: GB/s of streaming reads.
+// Streaming reads, the way a decode step reads weights and KV: each thread
+// sums its own contiguous share of a buffer far larger than the last-level
+// cache with eight independent vector accumulators (AVX-512, else AVX2), so
+// the loop is limited by memory, never by a chain of dependent adds.
+__attribute__((target("avx512f"))) float sum_avx512(const float* p, size_t n) {
+  __m512 a[8];
+  for (auto& x : a) x = _mm512_setzero_ps();
+  size_t i = 0;
+  for (; i + 128 <= n; i += 128)
+    for (int j = 0; j < 8; ++j) a[j] = _mm512_add_ps(a[j], _mm512_load_ps(p + i + 16 * j));
+  for (int j = 1; j < 8; ++j) a[0] = _mm512_add_ps(a[0], a[j]);
+  alignas(64) float lanes[16];
+  _mm512_store_ps(lanes, a[0]);
+  float s = 0;
+  for (float x : lanes) s += x;
+  for (; i < n; ++i) s += p[i];
+  return s;
+}
+
+__attribute__((target("avx2"))) float sum_avx2(const float* p, size_t n) {
+  __m256 a[8];
+  for (auto& x : a) x = _mm256_setzero_ps();
+  size_t i = 0;
+  for (; i + 64 <= n; i += 64)
+    for (int j = 0; j < 8; ++j) a[j] = _mm256_add_ps(a[j], _mm256_load_ps(p + i + 8 * j));
+  for (int j = 1; j < 8; ++j) a[0] = _mm256_add_ps(a[0], a[j]);
+  alignas(32) float lanes[8];
+  _mm256_store_ps(lanes, a[0]);
+  float s = 0;
+  for (float x : lanes) s += x;
+  for (; i < n; ++i) s += p[i];
+  return s;
+}
+
+volatile float stream_sink;
+
+const char* stream_method() {
+  return __builtin_cpu_supports("avx512f") ? "avx512, 8 accumulators per thread"
+                                           : "avx2, 8 accumulators per thread";
+}
+
+// GB/s, best of five passes over 1 GiB (the buffer is freed afterwards, so
+// the memory figures below do not carry it).
 double stream_bandwidth(int threads) {
-  const size_t n = size_t(1) << 27;  // 512 MiB of floats
-  static std::vector<float> buf(n, 1.0f);
+  const size_t n = size_t(1) << 28;  // 1 GiB of floats
+  float* buf = static_cast<float*>(std::aligned_alloc(4096, n * sizeof(float)));
+  if (!buf) throw std::bad_alloc();
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (size_t i = 0; i < n; ++i) buf[i] = 1.0f;  // each thread touches (and so places) its own share
+  const bool avx512 = __builtin_cpu_supports("avx512f");
   double best = 0;
-  for (int rep = 0; rep < 3; ++rep) {
+  for (int rep = 0; rep < 5; ++rep) {
+    float total = 0;
     auto t = clock_type::now();
-    double total = 0;
-#pragma omp parallel for num_threads(threads) reduction(+ : total) schedule(static)
-    for (size_t i = 0; i < n; i += 16) {
-      float s = 0;
-      for (size_t j = 0; j < 16; ++j) s += buf[i + j];
-      total += s;
+#pragma omp parallel num_threads(threads) reduction(+ : total)
+    {
+      const size_t parts = static_cast<size_t>(omp_get_num_threads()), me = static_cast<size_t>(omp_get_thread_num());
+      const size_t begin = (n / parts * me) & ~size_t(127), end = me + 1 == parts ? n : (n / parts * (me + 1)) & ~size_t(127);
+      total += avx512 ? sum_avx512(buf + begin, end - begin) : sum_avx2(buf + begin, end - begin);
     }
     double secs = seconds_since(t);
-    if (total < 0) std::puts("");  // keep the loop
-    best = std::max(best, n * sizeof(float) / secs / 1e9);
+    stream_sink = total;  // keeps the sums
+    best = std::max(best, static_cast<double>(n * sizeof(float)) / secs / 1e9);
   }
+  std::free(buf);
   return best;
 }
+
+// The process's resident memory (MB) now and at its peak since the last
+// reset_peak_rss() (Linux: /proc/self/status VmRSS / VmHWM).
+struct Rss {
+  double now_mb = 0, peak_mb = 0;
+};
+Rss read_rss() {
+  Rss r;
+  std::ifstream in("/proc/self/status");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("VmRSS:", 0) == 0) r.now_mb = std::stod(line.substr(6)) / 1024.0;
+    if (line.rfind("VmHWM:", 0) == 0) r.peak_mb = std::stod(line.substr(6)) / 1024.0;
+  }
+  return r;
+}
+void reset_peak_rss() { std::ofstream("/proc/self/clear_refs") << "5"; }
 
 // oneDNN u8 x s8 -> s32 matmul, weights in its preferred layout: GOP/s.
 double onednn_int8_gops(int64_t m, int64_t k, int64_t n) {
@@ -78,19 +146,35 @@ double onednn_int8_gops(int64_t m, int64_t k, int64_t n) {
   return 2.0 * m * k * n / best / 1e9;
 }
 
+// Bytes one token of context takes in a session's KV cache (keys and
+// values of every layer, in whatever type the session keeps them): its
+// cache holds `length` tokens in length or length + 1 slots.
+double kv_bytes_per_token(const Session& s) {
+  return static_cast<double>(s.kv_bytes()) / static_cast<double>(std::max<size_t>(1, s.length()));
+}
+
 struct RunStats {
   double load_s = 0, prefill_tps = 0, decode_tps = 0;
   uint64_t bytes_per_token = 0;
-  double kv_mb = 0;
+  double kv_mb = 0, kv_bytes_per_token = 0;
+  const char* kv = "";
+  // Resident memory: before the load, after it (and its peak during it),
+  // after prefill and decode (and the peak over the whole run).
+  double rss_before_mb = 0, rss_loaded_mb = 0, peak_load_mb = 0, rss_after_mb = 0, peak_mb = 0;
 };
 
 // Loads `path`, prefills `prompt_len` random tokens and decodes `decode_len`
 // greedily.
 RunStats run_model(const std::string& path, int threads, int prompt_len, int decode_len, uint32_t vocab) {
   RunStats r;
+  reset_peak_rss();
+  r.rss_before_mb = read_rss().now_mb;
   auto t = clock_type::now();
-  auto model = Model::open(path, {WeightMode::Int8, threads});
+  auto model = Model::open(path, {WeightMode::Int8, threads, kv_type});
   r.load_s = seconds_since(t);
+  Rss loaded = read_rss();
+  r.rss_loaded_mb = loaded.now_mb;
+  r.peak_load_mb = loaded.peak_mb;
   std::mt19937 rng(5);
   std::vector<int32_t> prompt(static_cast<size_t>(prompt_len));
   for (auto& x : prompt) x = static_cast<int32_t>(rng() % (vocab - 64));
@@ -106,6 +190,11 @@ RunStats run_model(const std::string& path, int threads, int prompt_len, int dec
   r.decode_tps = decode_len / seconds_since(t);
   r.bytes_per_token = model->bytes_per_token();
   r.kv_mb = s.kv_bytes() / 1048576.0;
+  r.kv_bytes_per_token = kv_bytes_per_token(s);
+  r.kv = kv_type_name(s.kv_type());
+  Rss after = read_rss();
+  r.rss_after_mb = after.now_mb;
+  r.peak_mb = after.peak_mb;
   return r;
 }
 
@@ -133,24 +222,20 @@ void write_moe_pair(const std::string& dense_path, const std::string& moe_path) 
   if (!std::filesystem::exists(moe_path)) write_random_model(moe_path, moe);
 }
 
-long peak_rss_mb() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return u.ru_maxrss / 1024;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
   std::string dir = (std::filesystem::temp_directory_path() / "astfill-bench").string();
   std::vector<int> thread_counts = {1, 2};
   int prompt_len = 512, decode_len = 128;
-  std::vector<int> long_contexts = {1024, 8192};
+  std::vector<int> contexts = {1024, 4096, 8192};
+  bool long_run = false;
   astfill::bench::ArgParser args(
       "bench_engine",
       "The engine's speed on a random-weight model with Qwen2.5-Coder-0.5B's shapes in Q8_0\n"
       "(written once to --model-dir), next to this machine's read bandwidth and oneDNN's int8\n"
-      "GEMM at the model's shapes. Prints one JSON object.");
+      "GEMM at the model's shapes, and its resident memory against the model file. Prints one\n"
+      "JSON object.");
   using astfill::bench::count_list_value;
   using astfill::bench::count_value;
   args.option("--model-dir", "DIR", "where the random model is kept (default: $TMPDIR/astfill-bench)",
@@ -159,9 +244,21 @@ int main(int argc, char** argv) {
               count_list_value(thread_counts, "thread count", 1, 256));
   args.option("--prompt", "N", "prompt tokens (default 512)", count_value(prompt_len, "token count", 1, 32768));
   args.option("--decode", "N", "generated tokens (default 128)", count_value(decode_len, "token count", 1, 32768));
-  args.option("--long", "N,N", "long contexts to prefill (default 1024,8192; 32768 takes minutes)",
-              count_list_value(long_contexts, "context length", 1, 32768));
+  args.option("--contexts", "N,N", "long-context rows: prompt lengths (default 1024,4096,8192)",
+              count_list_value(contexts, "context length", 1, 32736));
+  args.option("--kv", "auto|bf16|int8|f32", "the sessions' KV cache type (default auto: the engine's choice)",
+              [](const std::string& v) -> std::optional<std::string> {
+                auto t = parse_kv_type(v);
+                if (!t) return "'" + v + "' is not one of auto, bf16, int8, f32";
+                kv_type = *t;
+                return std::nullopt;
+              });
+  args.flag("--long", "add the 16384- and 32768-token rows (their prefill takes minutes)", [&] { long_run = true; });
   astfill::bench::parse_args_or_exit(args, "bench_engine", argc, argv);
+  if (long_run) {
+    for (int c : {16384, 32768})
+      if (std::find(contexts.begin(), contexts.end(), c) == contexts.end()) contexts.push_back(c);
+  }
   std::filesystem::create_directories(dir);
   const std::string path = dir + "/qwen2.5-0.5b-shapes.q8_0.gguf";
 
@@ -189,6 +286,7 @@ int main(int argc, char** argv) {
               "\"file_bytes\":%ju,\"write_seconds\":%.2f},\n \"runs\":[",
               path.c_str(), static_cast<uintmax_t>(std::filesystem::file_size(path)), write_s);
   bool first = true;
+  std::map<int, double> bandwidth;  // GB/s by thread count
   for (int threads : thread_counts) {
     omp_set_num_threads(threads);
     double bw = stream_bandwidth(threads);
@@ -211,18 +309,32 @@ int main(int argc, char** argv) {
       layer_ops_per_token += 2.0 * k * n;
     layer_ops_per_token *= hp.block_count;
     double prefill_tps = run.prefill_tps, decode_tps = run.decode_tps;
-    double bound_tps = bw * 1e9 / static_cast<double>(run.bytes_per_token);
+    // A decoded token reads every weight once and the KV cache up to its
+    // position (on average the prompt plus half the decode).
+    const double read_bytes = static_cast<double>(run.bytes_per_token) +
+                              run.kv_bytes_per_token * (prompt_len + decode_len / 2.0);
+    double bound_tps = bw * 1e9 / read_bytes;
     double prefill_gops = prefill_tps * layer_ops_per_token / 1e9;
-    std::printf("%s\n  {\"threads\":%d,\"stream_read_gb_per_s\":%.2f,\"onednn_int8_gemm_gops\":%.1f,"
+    const double file_mb = static_cast<double>(std::filesystem::file_size(path)) / 1048576.0;
+    std::printf("%s\n  {\"threads\":%d,\"stream_read_gb_per_s\":%.2f,\"stream_read_method\":\"%s\","
+                "\"onednn_int8_gemm_gops\":%.1f,"
                 "\"load_seconds\":%.2f,\"prefill_tokens\":%d,\"prefill_tokens_per_s\":%.1f,\"prefill_gops\":%.1f,"
                 "\"prefill_vs_onednn\":%.3f,\"decode_tokens\":%d,\"decode_tokens_per_s\":%.2f,"
-                "\"bytes_per_token\":%ju,\"decode_bound_tokens_per_s\":%.2f,\"decode_vs_bound\":%.3f,"
-                "\"kv_cache_mb\":%.1f,\"peak_rss_mb\":%ld}",
-                first ? "" : ",", threads, bw, onednn_gops, run.load_s, prompt_len, prefill_tps, prefill_gops,
-                prefill_gops / onednn_gops, decode_len, decode_tps, static_cast<uintmax_t>(run.bytes_per_token),
-                bound_tps, decode_tps / bound_tps, run.kv_mb, peak_rss_mb());
+                "\"bytes_per_token\":%ju,\"read_bytes_per_decoded_token\":%.0f,"
+                "\"decode_bound_tokens_per_s\":%.2f,\"decode_vs_bound\":%.3f,\"kv\":\"%s\",\"kv_cache_mb\":%.1f,"
+                "\"memory\":{\"file_mb\":%.1f,\"rss_before_load_mb\":%.1f,\"rss_after_load_mb\":%.1f,"
+                "\"peak_rss_load_mb\":%.1f,\"rss_after_decode_mb\":%.1f,\"peak_rss_mb\":%.1f,"
+                "\"steady_vs_file_plus_kv\":%.3f,\"peak_vs_file_plus_kv\":%.3f,"
+                "\"target\":\"steady <= 1.15, peak <= 1.3\"}}",
+                first ? "" : ",", threads, bw, stream_method(), onednn_gops, run.load_s, prompt_len, prefill_tps,
+                prefill_gops, prefill_gops / onednn_gops, decode_len, decode_tps,
+                static_cast<uintmax_t>(run.bytes_per_token), read_bytes, bound_tps, decode_tps / bound_tps, run.kv,
+                run.kv_mb, file_mb, run.rss_before_mb, run.rss_loaded_mb, run.peak_load_mb,
+                run.rss_after_mb, run.peak_mb, run.rss_after_mb / (file_mb + run.kv_mb),
+                run.peak_mb / (file_mb + run.kv_mb));
     std::fflush(stdout);
     first = false;
+    bandwidth[threads] = bw;
   }
   std::printf("\n],\n \"moe\":[");
   const std::string dense_path = dir + "/dense-38m-active.q8_0.gguf", moe_path = dir + "/moe-48x4.q8_0.gguf";
@@ -250,18 +362,21 @@ int main(int argc, char** argv) {
     first = false;
   }
   // Long context on the 0.5B shapes, all threads: prefill in 512-token
-  // chunks (as generation does), then decode at that depth.
+  // chunks (as generation does), then decode at that depth, against the
+  // bound of reading every weight and the cache so far once per token.
   std::printf("\n],\n \"long_context\":[");
   first = true;
   {
     const int threads = thread_counts.back();
     omp_set_num_threads(threads);
-    auto model = Model::open(path, {WeightMode::Int8, threads});
-    for (int ctx : long_contexts) {
+    auto model = Model::open(path, {WeightMode::Int8, threads, kv_type});
+    const double bw = bandwidth[threads];
+    for (int ctx : contexts) {
       std::mt19937 rng(9);
       std::vector<int32_t> prompt(static_cast<size_t>(ctx));
       for (auto& x : prompt) x = static_cast<int32_t>(rng() % 150000);
       const int decode = 32;
+      reset_peak_rss();
       Session s(*model, static_cast<size_t>(ctx + decode + 1));
       auto t = clock_type::now();
       std::vector<float> logits;
@@ -276,10 +391,17 @@ int main(int argc, char** argv) {
         logits = s.evaluate({{next}, {}, {}});
       }
       double decode_s = seconds_since(t);
+      const double kv_read = kv_bytes_per_token(s) * (ctx + decode / 2.0);
+      const double read_bytes = static_cast<double>(model->bytes_per_token()) + kv_read;
+      const double bound_tps = bw * 1e9 / read_bytes, decode_tps = decode / decode_s;
+      Rss rss = read_rss();
       std::printf("%s\n  {\"threads\":%d,\"context\":%d,\"prefill_seconds\":%.2f,\"prefill_tokens_per_s\":%.1f,"
-                  "\"decode_tokens_per_s\":%.2f,\"kv_cache_mb\":%.1f,\"peak_rss_mb\":%ld}",
-                  first ? "" : ",", threads, ctx, prefill_s, ctx / prefill_s, decode / decode_s, s.kv_bytes() / 1048576.0,
-                  peak_rss_mb());
+                  "\"decode_tokens\":%d,\"decode_tokens_per_s\":%.2f,\"kv\":\"%s\",\"kv_cache_mb\":%.1f,"
+                  "\"kv_read_mb_per_token\":%.1f,\"weights_read_mb_per_token\":%.1f,\"stream_read_gb_per_s\":%.2f,"
+                  "\"decode_bound_tokens_per_s\":%.2f,\"decode_vs_bound\":%.3f,\"rss_mb\":%.1f,\"peak_rss_mb\":%.1f}",
+                  first ? "" : ",", threads, ctx, prefill_s, ctx / prefill_s, decode, decode_tps,
+                  kv_type_name(s.kv_type()), s.kv_bytes() / 1048576.0, kv_read / 1048576.0, model->bytes_per_token() / 1048576.0, bw, bound_tps,
+                  decode_tps / bound_tps, rss.now_mb, rss.peak_mb);
       std::fflush(stdout);
       first = false;
     }

@@ -5,6 +5,8 @@
 #include <map>
 #include <string>
 
+#include "completion/remote_backend.h"
+
 namespace astfill::completion {
 
 struct Options {
@@ -19,6 +21,7 @@ struct Options {
   bool constrain = true;                   // astfill.constraints: syntax and API constraints while decoding
   bool api_constraint = true;              // with `constrain`: member names after `receiver.` from the index
   std::string fim_template;                // astfill.fimTemplate: "qwen", "starcoder2", ... ("" = from the model)
+  RemoteBackend backend;                   // astfill.backend: where decoding runs (url "" = here)
 
   bool enabled_for(const std::string& language_id) const {
     if (!enable) return false;

@@ -6,6 +6,7 @@
 #include "completion/model_prompt.h"
 #include "completion/postprocess.h"
 #include "completion/receivers.h"
+#include "completion/remote_decoder.h"
 #include "completion/stopping.h"
 #include "completion/syntax_guard.h"
 #include "support/log.h"
@@ -253,7 +254,19 @@ CompletionService::Generation CompletionService::generate(const DocumentText& do
   d.time_budget = timeout;
   d.stop_tokens = prompt.stop_tokens;
   d.unwritable = &runner->unwritable_tokens();
-  DecodeResult r = decode(*lease, tokenizer, prompt.tokens, prefix, &hooks, api ? &*api : nullptr, d, cancel);
+  DecodeResult r;
+  if (options.backend.remote()) {
+    // The same prompt and checks, decoded on the backend's server
+    // (completion/remote_decoder.h); the template's stop tokens go as text.
+    RemoteDecodeOptions ro;
+    ro.max_tokens = max_tokens;
+    ro.time_budget = timeout;
+    for (int32_t t : prompt.stop_tokens) ro.stop.push_back(tokenizer.token_bytes(t));
+    r = decode_remote(options.backend, tokenizer.decode(prompt.tokens), prefix, &hooks, api ? &*api : nullptr,
+                      &tokenizer, ro, cancel).decode;
+  } else {
+    r = decode(*lease, tokenizer, prompt.tokens, prefix, &hooks, api ? &*api : nullptr, d, cancel);
+  }
   g.details.prompt_tokens = r.stats.prompt_tokens;
   g.details.reused_tokens = r.stats.reused_tokens;
   g.details.generated_tokens = r.stats.generated_tokens;

@@ -44,6 +44,31 @@ void CompletionSetupOptions::add_to(ArgParser& p) {
              completion.fim_template = v;
              return std::nullopt;
            });
+  p.option("--backend", "URL",
+           "decode on a server instead of here: an OpenAI-compatible one (vLLM, astfill serve\n"
+           "--http) or llama.cpp's (--backend-api llamacpp); the prompt is built here and every\n"
+           "streamed token checked here; https unless the host is loopback",
+           [this](const std::string& v) -> std::optional<std::string> {
+             completion.backend.url = v;
+             return std::nullopt;
+           });
+  p.option("--backend-api", "API", "openai (default) or llamacpp",
+           [this](const std::string& v) -> std::optional<std::string> {
+             if (v != "openai" && v != "llamacpp") return "'" + v + "' is not openai or llamacpp";
+             completion.backend.api = v == "openai" ? completion::RemoteBackend::Api::OpenAI
+                                                    : completion::RemoteBackend::Api::LlamaCpp;
+             return std::nullopt;
+           });
+  p.option("--backend-model", "NAME", "the model name the backend server knows",
+           [this](const std::string& v) -> std::optional<std::string> {
+             completion.backend.model = v;
+             return std::nullopt;
+           });
+  p.option("--backend-token-env", "VAR", "the environment variable holding the backend's bearer token",
+           [this](const std::string& v) -> std::optional<std::string> {
+             completion.backend.token_env = v;
+             return std::nullopt;
+           });
   p.option("--context-tokens", "N", "KV-cache capacity (default 4096)",
            [this](const std::string& v) -> std::optional<std::string> {
              unsigned long long n = 0;
@@ -55,6 +80,10 @@ void CompletionSetupOptions::add_to(ArgParser& p) {
 
 CompletionSetup set_up_completion(const CompletionSetupOptions& options) {
   CompletionSetup setup;
+  if (std::string problem = completion::check_backend(options.completion.backend); !problem.empty()) {
+    setup.error = problem;
+    return setup;
+  }
   // Without --model: the bundled demo model.
   std::string model = options.model.model;
   if (model.empty()) model = engine::bundled_model_path().value_or("");

@@ -85,6 +85,31 @@ int run_serve(const std::vector<std::string>& args) {
              http_options.port = where.port;
              return std::nullopt;
            });
+  completion::RemoteBackend backend;
+  p.option("--backend", "URL",
+           "HTTP only: decode fills on another server (OpenAI-compatible, or llama.cpp's with\n"
+           "--backend-api llamacpp) with the prompt built and each token checked here; editors\n"
+           "set astfill.backend instead",
+           [&](const std::string& v) -> std::optional<std::string> {
+             backend.url = v;
+             return std::nullopt;
+           });
+  p.option("--backend-api", "API", "openai (default) or llamacpp",
+           [&](const std::string& v) -> std::optional<std::string> {
+             if (v != "openai" && v != "llamacpp") return "'" + v + "' is not openai or llamacpp";
+             backend.api = v == "openai" ? completion::RemoteBackend::Api::OpenAI : completion::RemoteBackend::Api::LlamaCpp;
+             return std::nullopt;
+           });
+  p.option("--backend-model", "NAME", "the model name the backend server knows",
+           [&](const std::string& v) -> std::optional<std::string> {
+             backend.model = v;
+             return std::nullopt;
+           });
+  p.option("--backend-token-env", "VAR", "the environment variable holding the backend's bearer token",
+           [&](const std::string& v) -> std::optional<std::string> {
+             backend.token_env = v;
+             return std::nullopt;
+           });
   p.option("--max-concurrent", "N",
            "HTTP only: completion requests answered at once; more get 429 (default 4)",
            [&](const std::string& v) -> std::optional<std::string> {
@@ -199,6 +224,14 @@ int run_serve(const std::vector<std::string>& args) {
       return 2;
     }
   }
+  if (backend.remote() && !http_address) {
+    std::fprintf(stderr, "astfill serve: --backend applies to --http; editors set astfill.backend\n");
+    return 2;
+  }
+  if (std::string problem = completion::check_backend(backend); !problem.empty()) {
+    std::fprintf(stderr, "astfill serve: %s\n", problem.c_str());
+    return 2;
+  }
   if (http_address && tcp) {
     std::fprintf(stderr, "astfill serve: --http and --listen contradict each other (one daemon serves one)\n");
     return 2;
@@ -262,7 +295,7 @@ int run_serve(const std::vector<std::string>& args) {
       std::fflush(stdout);
     };
     return http::serve_http(http_options,
-                            std::make_shared<http::Completions>(options.server.model, options.server.indexes));
+                            std::make_shared<http::Completions>(options.server.model, options.server.indexes, backend));
   }
   if (!tcp) return lsp::serve_stdio(options);
 

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <filesystem>
 #include <future>
+#include <iterator>
 #include <limits>
 #include <thread>
 
@@ -85,8 +86,9 @@ struct Completions::RootSession {
   }
 };
 
-Completions::Completions(std::shared_ptr<workspace::ModelHost> model, std::shared_ptr<workspace::IndexRegistry> indexes)
-    : model_(std::move(model)), indexes_(std::move(indexes)) {}
+Completions::Completions(std::shared_ptr<workspace::ModelHost> model, std::shared_ptr<workspace::IndexRegistry> indexes,
+                         completion::RemoteBackend backend)
+    : model_(std::move(model)), indexes_(std::move(indexes)), backend_(std::move(backend)) {}
 
 Completions::~Completions() = default;
 
@@ -196,16 +198,24 @@ std::variant<CompletionAnswer, ApiError> Completions::generate(const CompletionQ
   sp.temperature = q.temperature;
   sp.seed = q.seed;
   engine::Sampler sampler(sp);
-  // The raw logits of each step, for the log-probabilities (before the
-  // sampler's temperature: the model's own distribution).
+  // Special tokens other than the stop tokens, and tokens without bytes, are
+  // never written (as vLLM skips special tokens): a client reading the text
+  // never sees a FIM marker. The logits of each step, so masked, give the
+  // log-probabilities (before the sampler's temperature: the model's own
+  // distribution).
+  std::vector<int32_t> never;
+  std::set_difference(runner->unwritable_tokens().begin(), runner->unwritable_tokens().end(),
+                      go.stop_tokens.begin(), go.stop_tokens.end(), std::back_inserter(never));
   bool want_logprobs = q.logprobs.has_value();
   size_t top_n = want_logprobs ? static_cast<size_t>(*q.logprobs) : 0;
   LogitsView view;
-  if (want_logprobs)
-    sampler.set_mask([&](std::span<float> logits) {
-      view.logits.assign(logits.begin(), logits.end());
-      view.log_sum = log_sum_exp(logits);
-    });
+  sampler.set_mask([&](std::span<float> logits) {
+    for (int32_t t : never)
+      if (static_cast<size_t>(t) < logits.size()) logits[static_cast<size_t>(t)] = kForbidden;
+    if (!want_logprobs) return;
+    view.logits.assign(logits.begin(), logits.end());
+    view.log_sum = log_sum_exp(logits);
+  });
 
   auto lease = runner->acquire("http", cancel);
   if (!lease) return ApiError{499, "cancelled", "server_error", "cancelled", ""};
@@ -243,7 +253,7 @@ std::variant<CompletionAnswer, ApiError> Completions::generate(const CompletionQ
           size_t n = std::min(top_n, ids.size());
           std::partial_sort(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(n), ids.end(),
                             [&](int32_t a, int32_t b) { return view.logits[a] > view.logits[b]; });
-          for (size_t i = 0; i < n; ++i)
+          for (size_t i = 0; i < n && std::isfinite(view.logits[ids[i]]); ++i)
             info.top.push_back(Candidate{ids[i], tok.token_bytes(ids[i]), view.logits[ids[i]] - view.log_sum});
           answer.tokens.push_back(info);
           pending.push_back(std::move(info));
@@ -290,6 +300,7 @@ std::variant<CompletionAnswer, ApiError> Completions::fill(const CompletionQuery
     workspace::Workspace& ws = *session->workspace;
     workspace::Settings settings = ws.settings();
     settings.completion.max_tokens = static_cast<unsigned>(q.max_tokens);
+    settings.completion.backend = backend_;
     if (ext.constraints) {
       settings.completion.constrain = *ext.constraints != "off";
       settings.completion.api_constraint = *ext.constraints == "syntax+api";

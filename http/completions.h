@@ -36,7 +36,11 @@ namespace astfill::http {
 
 class Completions {
  public:
-  Completions(std::shared_ptr<workspace::ModelHost> model, std::shared_ptr<workspace::IndexRegistry> indexes);
+  // `backend`: where fills are decoded (serve --http --backend URL: the
+  // prompt and checks here, the model on another server); plain generation
+  // is always this daemon's model.
+  Completions(std::shared_ptr<workspace::ModelHost> model, std::shared_ptr<workspace::IndexRegistry> indexes,
+              completion::RemoteBackend backend = {});
   ~Completions();
 
   // Text as it becomes final (never a prefix of a stop string, never a cut
@@ -60,6 +64,7 @@ class Completions {
 
   std::shared_ptr<workspace::ModelHost> model_;
   std::shared_ptr<workspace::IndexRegistry> indexes_;
+  completion::RemoteBackend backend_;
   std::mutex mu_;
   std::map<std::string, std::shared_ptr<RootSession>> sessions_;  // by canonical root ("" = none)
 };

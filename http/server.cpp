@@ -52,6 +52,7 @@ std::string new_id() {
 
 // Everything the connections share.
 struct ServerState {
+  ServerState(const HttpOptions& o, std::shared_ptr<Completions> c) : options(o), completions(std::move(c)) {}
   const HttpOptions& options;
   std::shared_ptr<Completions> completions;
   std::atomic<unsigned> in_flight{0};
@@ -313,7 +314,7 @@ int serve_http(const HttpOptions& options, std::shared_ptr<Completions> completi
             options.token ? " (token required)" : "");
   if (options.on_listening) options.on_listening(bound.address().to_string(), bound.port());
 
-  ServerState state{options, std::move(completions)};
+  ServerState state(options, std::move(completions));
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const beast::error_code&, int) {
     beast::error_code ignored;

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <functional>
 
+#include "completion/remote_backend.h"
 #include "support/log.h"
 
 namespace astfill::lsp {
@@ -43,6 +44,56 @@ void read_string(const json::value& v, const std::string& key, std::string& out,
   else w.push_back("setting astfill." + key + ": expected a string; ignored");
 }
 
+// astfill.backend: "local", or {url, model, api: "openai"|"llamacpp",
+// token_env, token_file, allow_insecure}. The token itself never comes from
+// settings (they may sit in a repository): only where to read it.
+void read_backend(const json::value& v, completion::RemoteBackend& out, Warnings& w) {
+  if (v.is_string() && v.get_string() == "local") {
+    out = {};
+    return;
+  }
+  auto* o = v.if_object();
+  if (!o) {
+    w.push_back("setting astfill.backend: expected \"local\" or {url, model, api, token_env}; ignored");
+    return;
+  }
+  completion::RemoteBackend b;
+  for (auto& [bk, bv] : *o) {
+    std::string sub(bk);
+    std::string full = "backend." + sub;
+    bool is_string = bv.is_string();
+    if (sub == "url" && is_string) b.url = std::string(bv.get_string());
+    else if (sub == "model" && is_string) b.model = std::string(bv.get_string());
+    else if (sub == "token_env" && is_string) b.token_env = std::string(bv.get_string());
+    else if (sub == "token_file" && is_string) b.token_file = std::string(bv.get_string());
+    else if (sub == "api" && is_string && (bv.get_string() == "openai" || bv.get_string() == "llamacpp"))
+      b.api = bv.get_string() == "openai" ? completion::RemoteBackend::Api::OpenAI : completion::RemoteBackend::Api::LlamaCpp;
+    else if (sub == "allow_insecure" && bv.is_bool()) b.allow_insecure = bv.get_bool();
+    else if (sub == "token") {
+      w.push_back("setting astfill.backend.token: a token is never read from settings; name an environment "
+                  "variable (token_env) or a file (token_file); backend ignored");
+      return;
+    } else if (sub == "url" || sub == "model" || sub == "api" || sub == "token_env" || sub == "token_file" ||
+               sub == "allow_insecure") {
+      w.push_back("setting astfill." + full + ": " +
+                  (sub == "api" ? "expected \"openai\" or \"llamacpp\"" : sub == "allow_insecure" ? "expected true or false" : "expected a string") +
+                  "; backend ignored");
+      return;
+    } else {
+      w.push_back("setting astfill." + full + " is unknown; ignored");
+    }
+  }
+  if (b.url.empty()) {
+    w.push_back("setting astfill.backend.url: required (or \"local\"); backend ignored");
+    return;
+  }
+  if (std::string problem = completion::check_backend(b); !problem.empty()) {
+    w.push_back("setting astfill." + problem + "; backend ignored");
+    return;
+  }
+  out = std::move(b);
+}
+
 }  // namespace
 
 std::vector<std::string> apply_settings(const json::value& section, Settings& s) {
@@ -62,6 +113,7 @@ std::vector<std::string> apply_settings(const json::value& section, Settings& s)
     else if (key == "model") read_string(v, key, c.model, w);
     else if (key == "constraints") read_bool(v, key, c.constrain, w);
     else if (key == "fimTemplate") read_string(v, key, c.fim_template, w);
+    else if (key == "backend") read_backend(v, c.backend, w);
     else if (key == "logLevel") {
       std::string level;
       read_string(v, key, level, w);
@@ -151,6 +203,11 @@ json::value to_json(const Settings& s) {
       {"model", c.model},
       {"constraints", c.constrain},
       {"fimTemplate", c.fim_template},
+      {"backend", c.backend.remote() ? json::value(json::object{
+                                           {"url", c.backend.url},
+                                           {"model", c.backend.model},
+                                           {"api", c.backend.api == completion::RemoteBackend::Api::OpenAI ? "openai" : "llamacpp"}})
+                                     : json::value("local")},
       {"context", json::object{{"prefixTokens", c.prefix_tokens},
                                {"suffixTokens", c.suffix_tokens},
                                {"crossFileTokens", c.cross_file_tokens}}},

@@ -34,6 +34,7 @@ const std::vector<std::string>& DenyList::builtin_patterns() {
 DenyList::DenyList(const std::vector<std::string>& extra) : patterns_(joined(extra), "") {}
 
 bool DenyList::denied(std::string_view path) const {
+  while (path.starts_with('/')) path.remove_prefix(1);  // an absolute path (a file outside every folder)
   for (size_t slash = path.find('/'); slash != std::string_view::npos; slash = path.find('/', slash + 1))
     if (patterns_.check(path.substr(0, slash), true) == IgnoreFile::Verdict::Ignored) return true;
   return patterns_.check(path, false) == IgnoreFile::Verdict::Ignored;

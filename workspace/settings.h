@@ -26,6 +26,9 @@ struct IndexSettings {
   bool enable = true;
   unsigned max_file_kb = 1024;            // larger files are skipped
   std::vector<std::string> include_dirs;  // C/C++ include directories, relative to the folder
+  // astfill.index.denyPaths: patterns (gitignore syntax) added to the built-in
+  // deny-list of credential files (index/deny.h): not indexed, no completions.
+  std::vector<std::string> deny_paths;
   bool operator==(const IndexSettings&) const = default;
 };
 

@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <map>
+#include <mutex>
+#include <set>
 
+#include "index/deny.h"
 #include "index/store.h"
 #include "parsing/identifiers.h"
 #include "support/files.h"
@@ -281,20 +284,50 @@ Task<Result> service_task(std::shared_ptr<completion::CompletionService> service
 }
 }  // namespace
 
+namespace {
+// Whether the file is deny-listed (credentials, index/deny.h): it gets no
+// completions, and the log says why, once per file.
+bool deny_listed(const std::string& path, const std::string& uri, const IndexSettings& settings) {
+  if (!index::DenyList(settings.deny_paths).denied(path)) return false;
+  static std::mutex mu;
+  static std::set<std::string> told;
+  std::lock_guard lock(mu);
+  if (told.insert(uri).second)
+    log::info("workspace: no completions in '", path, "': it is deny-listed as a credentials file (index/deny.h, ",
+              "astfill.index.denyPaths)");
+  return true;
+}
+
+template <typename Result>
+Task<Result> refused() {
+  return [](const CancellationToken&, Progress&) {
+    Result result;
+    result.empty_reason = completion::EmptyReason::Disabled;
+    return result;
+  };
+}
+}  // namespace
+
 Task<completion::InlineCompletionResult> Workspace::inline_completion(const DocumentSnapshot& doc, size_t offset,
                                                                       completion::Trigger trigger) const {
+  completion::ProjectContext project = project_for(doc.uri);
+  if (deny_listed(project.path, doc.uri, settings_.index)) return refused<completion::InlineCompletionResult>();
   completion::InlineCompletionRequest request{text_of(doc), offset, trigger, settings_.completion,
-                                              project_for(doc.uri)};
+                                              std::move(project)};
   return service_task(model_->service(), std::move(request), doc, &completion::CompletionService::complete_inline);
 }
 
 Task<completion::ApiSuggestionResult> Workspace::api_suggestions(const DocumentSnapshot& doc, size_t offset) const {
-  completion::ApiSuggestionRequest request{text_of(doc), offset, settings_.completion, project_for(doc.uri)};
+  completion::ProjectContext project = project_for(doc.uri);
+  if (deny_listed(project.path, doc.uri, settings_.index)) return refused<completion::ApiSuggestionResult>();
+  completion::ApiSuggestionRequest request{text_of(doc), offset, settings_.completion, std::move(project)};
   return service_task(model_->service(), std::move(request), doc, &completion::CompletionService::suggest_api);
 }
 
 Task<completion::FillResult> Workspace::fill(const DocumentSnapshot& doc, size_t offset) const {
-  completion::FillRequest request{text_of(doc), offset, settings_.completion, project_for(doc.uri)};
+  completion::ProjectContext project = project_for(doc.uri);
+  if (deny_listed(project.path, doc.uri, settings_.index)) return refused<completion::FillResult>();
+  completion::FillRequest request{text_of(doc), offset, settings_.completion, std::move(project)};
   return service_task(model_->service(), std::move(request), doc, &completion::CompletionService::fill);
 }
 

@@ -172,8 +172,10 @@ std::string client_file(unsigned i) {
          "    count = 0\n";
 }
 
-// What each client types, a character per keystroke, at the end of its file;
-// when it is all typed it is deleted and typed again.
+// What each client types, a character per keystroke, at the end of its file,
+// below a comment naming the pass; when it is all typed it is deleted and
+// typed again (the comment differs each pass, so no pass is answered from the
+// completion cache of the one before).
 const char* kTyped =
     "    for name in names:\n"
     "        item = depot.items.get(name)\n"
@@ -232,7 +234,9 @@ class Client {
     auto next = start + period * index_ / std::max(1u, o_.clients);
     const size_t base = text_.size();
     size_t typed = 0;
-    const std::string script = kTyped;
+    unsigned pass = 0;
+    auto script_of = [&](unsigned n) { return "    # pass " + std::to_string(n) + "\n" + kTyped; };
+    std::string script = script_of(pass);
     while (Clock::now() < stop && !lost_) {
       std::this_thread::sleep_until(next);
       next += period;
@@ -241,6 +245,7 @@ class Client {
         json::value range = range_of(base, text_.size());
         text_.resize(base);
         typed = 0;
+        script = script_of(++pass);
         send_change(range, "");
         continue;
       }

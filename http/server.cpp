@@ -56,6 +56,7 @@ struct ServerState {
   const HttpOptions& options;
   std::shared_ptr<Completions> completions;
   std::atomic<unsigned> in_flight{0};
+  std::atomic<uint64_t> answered{0};  // completion requests past the limits
   std::mutex mu;
   std::condition_variable idle;
   unsigned connections = 0;
@@ -119,7 +120,9 @@ class Connection {
       if (model.empty())
         return send_error(ApiError{503, "no model is loaded", "server_error", "model_not_loaded", ""}, version_,
                           keep_alive_);
-      return send_json(200, json::object{{"status", "ok"}, {"model", model}});
+      // completion_requests: answered since start (benchmarks count re-requests by it).
+      return send_json(200, json::object{{"status", "ok"}, {"model", model},
+                                         {"completion_requests", state_.answered.load()}});
     }
     if (!authorized(request)) {
       bhttp::response<bhttp::string_body> res{bhttp::status::unauthorized, version_};
@@ -173,6 +176,7 @@ class Connection {
                                           " completion requests at once; try again shortly",
                                       "rate_limit_error", "too_many_requests", ""}));
     }
+    state_.answered.fetch_add(1);
     auto source = std::make_shared<CancellationSource>();
     {
       std::lock_guard lock(state_.mu);

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "bench/args.h"
+#include "trust/secret_stream.h"
 #include "trust/secrets.h"
 
 namespace fs = std::filesystem;
@@ -40,6 +41,8 @@ struct Corpus {
   std::string root;
   size_t files = 0, lines = 0, bytes = 0, findings = 0;
   double seconds = 0;
+  double stream_check_us = 0;  // one SecretStreamCheck::check call on a growing completion
+  size_t stream_checks = 0;
   std::map<std::string, size_t> by_rule;
   std::vector<std::string> where;  // "path:line rule"
 };
@@ -70,6 +73,16 @@ Corpus measure(const std::string& root, const std::string& ext, size_t runs) {
     if (n == 0) best = std::min(best, s);  // keeps the result live
   }
   c.seconds = best;
+  // The decoding check: each file's first 2 KB as the prefix, its next 512
+  // bytes written as a completion in 4-byte steps (about one token each).
+  auto t0 = std::chrono::steady_clock::now();
+  for (const auto& [path, text] : texts) {
+    if (text.size() < 2560) continue;
+    trust::SecretStreamCheck check(std::string_view(text).substr(0, 2048), "");
+    for (size_t n = 4; n <= 512; n += 4, ++c.stream_checks) check.check(std::string_view(text).substr(2048, n));
+  }
+  double stream_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  c.stream_check_us = c.stream_checks ? 1e6 * stream_s / static_cast<double>(c.stream_checks) : 0;
   for (const auto& [path, text] : texts) {
     ++c.files;
     c.bytes += text.size();
@@ -115,6 +128,7 @@ int main(int argc, char** argv) {
                 c.lines ? 1e4 * static_cast<double>(c.findings) / static_cast<double>(c.lines) : 0.0,
                 c.bytes ? 1e6 * c.seconds / (static_cast<double>(c.bytes) / 1024) : 0.0,
                 c.seconds > 0 ? static_cast<double>(c.bytes) / 1e6 / c.seconds : 0.0);
+    std::printf("     \"stream_checks\": %zu, \"stream_check_us\": %.2f,\n", c.stream_checks, c.stream_check_us);
     std::printf("     \"by_rule\": {");
     size_t k = 0;
     for (const auto& [rule, n] : c.by_rule) std::printf("%s\"%s\": %zu", k++ ? ", " : "", rule.c_str(), n);

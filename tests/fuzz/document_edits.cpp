@@ -9,6 +9,7 @@
 // its text must be the document's, with scopes and nodes answerable at any
 // byte.
 #include <cstdint>
+#include <cstdio>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,6 +34,20 @@ size_t snap(std::string_view text, size_t at) {
   while (at > 0 && at < text.size() && (static_cast<unsigned char>(text[at]) & 0xC0) == 0x80) --at;
   if (at > 0 && at < text.size() && text[at - 1] == '\r' && text[at] == '\n') --at;
   return at;
+}
+
+std::string quoted(std::string_view s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+      out += static_cast<char>(c);
+    } else {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+    }
+  }
+  return out + "\"";
 }
 
 class Reader {
@@ -89,6 +104,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   int64_t version = 1;
   for (int step = 0; !in.done() && step < 64; ++step) {
     const uint8_t op = in.byte();
+    const std::string before = text;
     size_t a = snap(text, text.empty() ? 0 : in.u16() % (text.size() + 1));
     size_t b = snap(text, text.empty() ? 0 : in.u16() % (text.size() + 1));
     if (b < a) std::swap(a, b);
@@ -117,7 +133,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (op % 16 == 2) {
         // A second change in the same notification, at the end of the first's text.
         ContentChange second;
-        size_t at = a + inserted.size();
+        size_t at = snap(expected, a + inserted.size());
         second.range = Range{position_at(expected, at, enc), position_at(expected, at, enc)};
         second.text = "x";
         changes.push_back(second);
@@ -128,7 +144,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       text = std::move(expected);
     }
     auto snapshot = store.get(uri);
-    check(*snapshot->text == text, "the document's text is not the edited text");
+    if (*snapshot->text != text)
+      astfill::fuzz::fail("the document's text is not the edited text: op " + std::to_string(op % 16) + ", bytes [" +
+                          std::to_string(a) + ", " + std::to_string(b) + ") of " + quoted(before) + ", inserted " +
+                          quoted(inserted) + "; expected " + quoted(text) + ", got " + quoted(*snapshot->text));
     check(snapshot->version == version, "the document's version is not the last change's");
     if (op & 0x80) check_tree(*snapshot);
   }

@@ -14,7 +14,7 @@ namespace {
 
 // Values that name a secret rather than hold one: template and environment
 // references, format directives, masks, and the usual stand-in words.
-#define STAND_IN R"((?i)(?:\$\{[^}]*\}|\$\(?[A-Za-z_][\w]*\)?|\{\{[^}]*\}\}|\{[\w.]*\}|%\(?\w*\)?[sdr]|<[^>]*>|\*+|x+|\.+|-+|_+|password|passwd|pass|secret|changeme|example|your[_-]?\w*|none|null|nil|true|false|undefined|test|dummy|placeholder|redacted|hidden|todo|fixme))"
+#define STAND_IN R"((?i)(?:(?:%\(?\w*\)?[sdrif]|\{[\w.]*\}|[^\w\s])+|\$\{[^}]*\}|\$\(?[A-Za-z_][\w]*\)?|\{\{[^}]*\}\}|\{[\w.]*\}|%\(?\w*\)?[sdr]|<[^>]*>|\*+|x+|\.+|-+|_+|password|passwd|pass|secret|changeme|example|your[_-]?\w*|none|null|nil|true|false|undefined|test|dummy|placeholder|redacted|hidden|todo|fixme))"
 
 }  // namespace
 
@@ -106,7 +106,7 @@ const std::vector<SecretRule>& builtin_rules() {
        {"DB_PASSWORD = \"hunter2\"", "{\"password\": \"s3cr3t!x\"}", "self.db_pass = 'correct-horse'",
         "PGPASSWORD: 'Tr0ub4dor&3'"},
        {"password = \"\"", "password = \"${DB_PASSWORD}\"", "password = input('Password: ')", "bypass = \"full\"",
-        "password = \"<secret:password>\"", "password = \"%s\"", "password_prompt = \"Enter your password\""}},
+        "password = \"<secret:password>\"", "password = \"%s\"", "user_pass = '%s:%s' % (user, pw)", "password_prompt = \"Enter your password\""}},
       {"generic-api-key", "api-key",
        R"((?i)(?:^|[^\w])[\w.-]{0,40}?(?:api[_.-]?key|apikey|secret|token|access[_.-]?key|auth[_.-]?key|private[_.-]?key|client[_.-]?secret|credentials?|signing[_.-]?key)[\w.-]{0,20}['"]?\s{0,3}(?::=|=>|=|:)\s{0,3}[bruf]{0,2}['"\x60]([\w.=+/~@!#%^&*-]{10,150})['"\x60])",
        1, {"key", "secret", "token", "credential"}, 3.5, R"([A-Za-z_.\-]+|)" STAND_IN,

@@ -31,7 +31,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   size_t count = 0;
   std::string redacted = redact(input, scanner, &count);
   check(count == findings.size(), "redact counted other secrets than scan found");
-  if (!scanner.scan(redacted).empty()) astfill::fuzz::fail("redacted text still holds a secret: " + redacted);
+  if (auto left = scanner.scan(redacted); !left.empty())
+    astfill::fuzz::fail("redacted text still holds a secret (rule " + left[0].rule->id + ": '" +
+                        redacted.substr(left[0].begin, left[0].end - left[0].begin) + "'): " + redacted);
 
   size_t removed = 0;
   std::string clean = strip_invisible(input, &removed);

@@ -3,12 +3,15 @@
 // session (prefill in chunks, then decode one token at a time) and the
 // next-token distributions are compared at every position: mean KL(f32 ||
 // type) and top-1 agreement; with each type's prefill and decode speed at that
-// depth and its KV memory. Prints one JSON object.
+// depth and its KV memory. A second f32 session with the portable kernels (the
+// same values, summed in another order) is the noise floor: on a model whose
+// distributions are very sharp it is far from zero too. Prints one JSON object.
 #include <omp.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -56,6 +59,7 @@ struct Agreement {
 
 struct Run {
   KvType type;
+  bool portable = false;  // the noise floor: f32 with the portable kernels, only the summation order differs
   Agreement prefill, decode;
   double prefill_s = 0, decode_s = 0;
   double kv_mb = 0;
@@ -67,6 +71,7 @@ int main(int argc, char** argv) {
   std::string dir = (std::filesystem::temp_directory_path() / "astfill-bench").string();
   std::string model_path, text_file;
   int positions = 4096, decode = 64, chunk = 512, threads = 2;
+  std::string weight_scale = "0.02";
   astfill::bench::ArgParser args(
       "bench_kv",
       "The KV cache's types against f32: mean KL and top-1 agreement of the next-token\n"
@@ -87,12 +92,23 @@ int main(int argc, char** argv) {
               count_value(decode, "token count", 1, 4096));
   args.option("--chunk", "N", "prefill batch size (default 512)", count_value(chunk, "token count", 8, 32768));
   args.option("--threads", "N", "threads (default 2)", count_value(threads, "thread count", 1, 256));
+  args.option("--weight-scale", "X",
+              "the random model's weight scale (default 0.02, bench_engine's model; at 0.02 its\n"
+              "logits are so large that any change of summation order moves top-1 on a quarter\n"
+              "of positions: 0.005 is a model whose distributions are not chaotic)",
+              [&weight_scale](const std::string& v) -> std::optional<std::string> {
+                char* end = nullptr;
+                const double x = std::strtod(v.c_str(), &end);
+                if (v.empty() || *end || !(x > 0 && x < 1)) return "'" + v + "' is not a scale between 0 and 1";
+                weight_scale = v;
+                return std::nullopt;
+              });
   astfill::bench::parse_args_or_exit(args, "bench_kv", argc, argv);
   omp_set_num_threads(threads);
 
   if (model_path.empty()) {
     std::filesystem::create_directories(dir);
-    model_path = dir + "/qwen2.5-0.5b-shapes.q8_0.gguf";
+    model_path = dir + "/qwen2.5-0.5b-shapes.q8_0" + (weight_scale == "0.02" ? "" : "-ws" + weight_scale) + ".gguf";
     if (!std::filesystem::exists(model_path)) {
       RandomModelSpec spec = tiny_spec("qwen2");
       auto& hp = spec.hp;
@@ -106,7 +122,7 @@ int main(int argc, char** argv) {
       hp.vocab_size = 151936;
       hp.context_length = 32768;
       spec.weight_type = GgmlType::Q8_0;
-      spec.weight_scale = 0.02f;
+      spec.weight_scale = std::stof(weight_scale);
       write_random_model(model_path, spec);
     }
   }
@@ -143,17 +159,29 @@ int main(int argc, char** argv) {
   // The f32 session leads: its logits are the reference, its greedy choices
   // the decoded tokens every session reads.
   std::vector<Run> runs;
-  for (KvType t : {KvType::F32, KvType::Bf16, KvType::Int8}) runs.push_back(Run{t, {}, {}});
+  for (KvType t : {KvType::F32, KvType::F32, KvType::Bf16, KvType::Int8}) runs.push_back(Run{t, runs.size() == 1, {}, {}});
   std::vector<Session> sessions;
   sessions.reserve(runs.size());
   for (const Run& r : runs) sessions.emplace_back(*model, static_cast<size_t>(positions + decode + 1), r.type);
+  // The portable row's kernels are chosen through the environment around its evaluations.
+  const char* env = std::getenv("ASTFILL_ATTENTION");
+  const std::string outer = env ? env : "";
+  auto evaluate = [&](size_t r, const Session::Batch& b) {
+    if (runs[r].portable) ::setenv("ASTFILL_ATTENTION", "portable", 1);
+    auto out = sessions[r].evaluate(b);
+    if (runs[r].portable) {
+      if (env) ::setenv("ASTFILL_ATTENTION", outer.c_str(), 1);
+      else ::unsetenv("ASTFILL_ATTENTION");
+    }
+    return out;
+  };
   std::vector<std::vector<float>> logits(runs.size());
   for (int at = 0; at < positions; at += chunk) {
     const int n = std::min(chunk, positions - at);
     Session::Batch b{{tokens.begin() + at, tokens.begin() + at + n}, {}, std::vector<bool>(n, true)};
     for (size_t r = 0; r < runs.size(); ++r) {
       const auto t = clock_type::now();
-      logits[r] = sessions[r].evaluate(b);
+      logits[r] = evaluate(r, b);
       runs[r].prefill_s += seconds_since(t);
     }
     for (size_t r = 1; r < runs.size(); ++r)
@@ -164,7 +192,7 @@ int main(int argc, char** argv) {
     const int32_t next = static_cast<int32_t>(std::max_element(last, last + V) - last);
     for (size_t r = 0; r < runs.size(); ++r) {
       const auto t = clock_type::now();
-      logits[r] = sessions[r].evaluate({{next}, {}, {}});
+      logits[r] = evaluate(r, {{next}, {}, {}});
       runs[r].decode_s += seconds_since(t);
     }
     for (size_t r = 1; r < runs.size(); ++r) runs[r].decode.add(logits[0].data(), logits[r].data(), V);
@@ -176,7 +204,9 @@ int main(int argc, char** argv) {
     std::printf("%s\n  {\"kv\":\"%s\",\"attention\":\"%s\",\"kv_mb\":%.1f,\"prefill_tokens_per_s\":%.1f,"
                 "\"decode_tokens_per_s\":%.2f",
                 r ? "," : "", kv_type_name(run.type),
-                attention_kernels_in_use(run.type, hp.head_dim, default_attention_kernels()).c_str(),
+                attention_kernels_in_use(run.type, hp.head_dim,
+                                         run.portable ? AttentionKernels::Portable : default_attention_kernels())
+                    .c_str(),
                 sessions[r].kv_bytes() / 1048576.0, positions / run.prefill_s, decode / run.decode_s);
     if (r)
       std::printf(",\"prefill_mean_kl\":%.3g,\"prefill_top1\":%.4f,\"decode_mean_kl\":%.3g,\"decode_top1\":%.4f",

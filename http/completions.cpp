@@ -269,6 +269,9 @@ std::variant<CompletionAnswer, ApiError> Completions::generate(const CompletionQ
   if (client_gone || stats.cancelled || cancel.cancelled())
     return ApiError{499, "cancelled", "server_error", "cancelled", ""};
   answer.finish_reason = (stop_token || stops.stopped()) ? "stop" : "length";
+  answer.cached_tokens = stats.reused_tokens;
+  answer.prompt_ms = stats.prefill_seconds * 1000;
+  answer.predicted_ms = stats.decode_seconds * 1000;
   return answer;
 }
 
@@ -324,6 +327,9 @@ std::variant<CompletionAnswer, ApiError> Completions::fill(const CompletionQuery
   CompletionAnswer answer;
   answer.prompt_tokens = result.details.prompt_tokens;
   answer.completion_tokens = result.details.generated_tokens;
+  answer.cached_tokens = result.details.reused_tokens;
+  answer.prompt_ms = result.details.prefill_ms;
+  answer.predicted_ms = result.details.decode_ms;
   std::string insert = result.items.empty() ? std::string() : result.items.front().insert_text;
   StopMatcher stops(q.stop);
   answer.text = stops.push(insert) + stops.flush();

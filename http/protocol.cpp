@@ -1,5 +1,6 @@
 #include "http/protocol.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "support/utf8.h"
@@ -270,6 +271,19 @@ json::array llama_probabilities(const std::vector<TokenInfo>& tokens) {
   return out;
 }
 
+// llama.cpp's extras, which llama.vim and llama.vscode show when present.
+void llama_extras(json::object& o, const CompletionAnswer& a) {
+  o["tokens_cached"] = a.cached_tokens;
+  o["truncated"] = false;
+  auto per_second = [](size_t n, double ms) { return ms > 0 ? 1000.0 * static_cast<double>(n) / ms : 0.0; };
+  o["timings"] = json::object{{"prompt_n", a.prompt_tokens - std::min(a.prompt_tokens, a.cached_tokens)},
+                              {"prompt_ms", a.prompt_ms},
+                              {"prompt_per_second", per_second(a.prompt_tokens - std::min(a.prompt_tokens, a.cached_tokens), a.prompt_ms)},
+                              {"predicted_n", a.completion_tokens},
+                              {"predicted_ms", a.predicted_ms},
+                              {"predicted_per_second", per_second(a.completion_tokens, a.predicted_ms)}};
+}
+
 json::object usage(const CompletionAnswer& a) {
   return json::object{{"prompt_tokens", a.prompt_tokens},
                       {"completion_tokens", a.completion_tokens},
@@ -293,6 +307,7 @@ json::object answer_json(const CompletionQuery& q, const CompletionAnswer& a, co
                  {"tokens_predicted", a.completion_tokens},
                  {"tokens_evaluated", a.prompt_tokens}};
   if (a.has_logprobs) o["completion_probabilities"] = llama_probabilities(a.tokens);
+  llama_extras(o, a);
   return o;
 }
 
@@ -317,12 +332,14 @@ json::object final_piece_json(const CompletionQuery& q, const CompletionAnswer& 
                         {"created", who.created}, {"model", who.model},
                         {"choices", json::array{std::move(choice)}}, {"usage", usage(a)}};
   }
-  return json::object{{"content", ""},
-                      {"model", who.model},
-                      {"stop", true},
-                      {"stop_type", a.finish_reason == "length" ? "limit" : "eos"},
-                      {"tokens_predicted", a.completion_tokens},
-                      {"tokens_evaluated", a.prompt_tokens}};
+  json::object o{{"content", ""},
+                 {"model", who.model},
+                 {"stop", true},
+                 {"stop_type", a.finish_reason == "length" ? "limit" : "eos"},
+                 {"tokens_predicted", a.completion_tokens},
+                 {"tokens_evaluated", a.prompt_tokens}};
+  llama_extras(o, a);
+  return o;
 }
 
 json::object models_json(const std::string& model, int64_t created) {

@@ -93,6 +93,8 @@ struct CompletionAnswer {
   size_t prompt_tokens = 0;
   size_t completion_tokens = 0;
   bool has_logprobs = false;      // `tokens` carry the candidates the query asked for
+  size_t cached_tokens = 0;       // prompt tokens the KV cache already held
+  double prompt_ms = 0, predicted_ms = 0;
 };
 
 // What the connection needs to put answers into the right shape.

@@ -145,6 +145,10 @@ describe('astfill serve --http', () => {
     assert.deepEqual(Buffer.from(first.bytes).toString('utf8'), first.token);
     assert.equal(first.top_logprobs.length, 2);
     assert.equal(r.body.completion_probabilities.map((p) => p.token).join(''), r.body.content);
+    // The extras llama.vim and llama.vscode show.
+    assert.equal(r.body.timings.predicted_n, 3);
+    assert.equal(typeof r.body.timings.prompt_ms, 'number');
+    assert.equal(typeof r.body.tokens_cached, 'number');
   });
 
   test("llama.cpp's /infill and a suffix go through the workspace, with a project root", async () => {

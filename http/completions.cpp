@@ -65,6 +65,7 @@ struct Completions::RootSession {
   std::unique_ptr<workspace::Workspace> workspace;
   int64_t version = 0;
   std::string root;  // "" = no folder
+  std::mutex fill_mu;
 
   RootSession() : thread([this] { context.run(); }) {}
   ~RootSession() {
@@ -299,6 +300,11 @@ std::variant<CompletionAnswer, ApiError> Completions::fill(const CompletionQuery
   std::string text = q.prompt + q.suffix.value_or("");
   size_t offset = q.prompt.size();
 
+  // One fill at a time per root: the document stays open (the index holding
+  // its text, which the context and the API constraint read while the task
+  // runs) until the task is done. The model takes one request at a time
+  // anyway.
+  std::lock_guard fill_lock(session->fill_mu);
   auto task = session->run([&, session]() {
     workspace::Workspace& ws = *session->workspace;
     workspace::Settings settings = ws.settings();
@@ -314,12 +320,17 @@ std::variant<CompletionAnswer, ApiError> Completions::fill(const CompletionQuery
     // it from there (as `astfill complete` waits for it).
     if (!session->root.empty()) ws.wait_until_indexed();
     auto doc = ws.document(uri);
-    auto prepared = ws.inline_completion(*doc, offset, completion::Trigger::Invoked);
-    ws.close(uri);
-    return prepared;
+    return ws.inline_completion(*doc, offset, completion::Trigger::Invoked);
   });
   NoProgress progress;
-  completion::InlineCompletionResult result = task(cancel, progress);
+  completion::InlineCompletionResult result;
+  try {
+    result = task(cancel, progress);
+  } catch (...) {
+    session->run([&] { session->workspace->close(uri); });
+    throw;
+  }
+  session->run([&] { session->workspace->close(uri); });
   if (cancel.cancelled()) return ApiError{499, "cancelled", "server_error", "cancelled", ""};
   if (result.empty_reason == completion::EmptyReason::NoModel)
     return ApiError{503, "no model is loaded", "server_error", "model_not_loaded", ""};

@@ -49,41 +49,6 @@ unsigned max_tokens_for(bench::TaskKind kind) { return kind == bench::TaskKind::
 
 const bench::TaskKind kKinds[] = {bench::TaskKind::Line, bench::TaskKind::Block, bench::TaskKind::CallArgs};
 
-// Where each language's tasks come from by default: code that ships on a
-// Debian machine set up by scripts/setup (or in its npm trees), none of it
-// written here. Rust has none: pass --root rust=DIR.
-std::map<std::string, std::string> default_roots() {
-  fs::path source = ASTFILL_BENCH_SOURCE_DIR;
-  return {
-      {"python", "/usr/lib/python3/dist-packages/numpy"},                 // python3-numpy
-      {"javascript", (source / "tests/clients/node_modules").string()},  // vscode-jsonrpc & co
-      {"typescript", (source / "editors/vscode/node_modules").string()},  // packages that ship their .ts
-      {"go", "/usr/lib/go/src"},                                          // golang-src
-      {"c", "/usr/share/doc"},        // the -dev packages' examples (zlib, nettle, liblzma, expat, ...)
-      {"cpp", "/usr/src/googletest"},  // googletest
-      {"java", "jdk:java.base/java/util"},  // the JDK's src.zip, unpacked on first use
-  };
-}
-
-// The JDK's own sources (lib/src.zip), the part under `prefix`, unpacked once
-// into $TMPDIR/astfill-bench/java-src.
-std::string unpack_jdk_sources(const std::string& prefix) {
-  fs::path zip;
-  for (const char* jdk : {"/usr/lib/jvm/default-java", "/usr/lib/jvm/java-17-openjdk-amd64"})  // openjdk-17-source
-    if (fs::exists(fs::path(jdk) / "lib/src.zip")) {
-      zip = fs::path(jdk) / "lib/src.zip";
-      break;
-    }
-  if (zip.empty()) return "";
-  fs::path dir = fs::temp_directory_path() / "astfill-bench" / "java-src";
-  if (!fs::exists(dir / prefix)) {
-    fs::create_directories(dir);
-    std::string cmd = "unzip -q -o '" + zip.string() + "' '" + prefix + "/*' -d '" + dir.string() + "'";
-    if (std::system(cmd.c_str()) != 0) return "";
-  }
-  return (dir / prefix).string();
-}
-
 std::vector<std::string> split(const std::string& text, char sep) {
   std::vector<std::string> out;
   std::stringstream ss(text);
@@ -183,7 +148,7 @@ bench::Verdict timed_judge(LanguageRun& run, const bench::FimTask& t, const std:
 
 int run_bench(int argc, char** argv) {
   std::string model, only, languages_arg;
-  std::map<std::string, std::string> roots = default_roots();
+  std::map<std::string, std::string> roots = bench::default_task_roots(ASTFILL_BENCH_SOURCE_DIR);
   size_t task_count = 30;
   uint32_t seed = 1;
   int threads = 2;
@@ -255,7 +220,7 @@ int run_bench(int argc, char** argv) {
       std::fprintf(stderr, "bench_quality: no task source for %s here: pass --root %s=DIR\n", l.c_str(), l.c_str());
       return 1;
     }
-    run.root = it->second.starts_with("jdk:") ? unpack_jdk_sources(it->second.substr(4)) : it->second;
+    run.root = bench::resolve_task_root(it->second);
     if (run.root.empty() || !fs::is_directory(run.root)) {
       std::fprintf(stderr, "bench_quality: %s's task source %s is not a directory (see scripts/setup)\n", l.c_str(),
                    it->second.c_str());

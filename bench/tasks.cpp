@@ -1,6 +1,7 @@
 #include "bench/tasks.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <optional>
 #include <random>
 
@@ -215,6 +216,37 @@ const char* to_string(TaskKind kind) {
     case TaskKind::CallArgs: return "call_args";
   }
   return "?";
+}
+
+std::map<std::string, std::string> default_task_roots(const std::filesystem::path& source_dir) {
+  return {
+      {"python", "/usr/lib/python3/dist-packages/numpy"},                     // python3-numpy
+      {"javascript", (source_dir / "tests/clients/node_modules").string()},  // vscode-jsonrpc & co
+      {"typescript", (source_dir / "editors/vscode/node_modules").string()},  // packages that ship their .ts
+      {"go", "/usr/lib/go/src"},                                              // golang-src
+      {"c", "/usr/share/doc"},         // the -dev packages' examples (zlib, nettle, liblzma, expat, ...)
+      {"cpp", "/usr/src/googletest"},  // googletest
+      {"java", "jdk:java.base/java/util"},  // the JDK's src.zip, unpacked on first use
+  };
+}
+
+std::string resolve_task_root(const std::string& root) {
+  if (!root.starts_with("jdk:")) return root;
+  const std::string prefix = root.substr(4);
+  std::filesystem::path zip;
+  for (const char* jdk : {"/usr/lib/jvm/default-java", "/usr/lib/jvm/java-17-openjdk-amd64"})
+    if (std::filesystem::exists(std::filesystem::path(jdk) / "lib/src.zip")) {
+      zip = std::filesystem::path(jdk) / "lib/src.zip";
+      break;
+    }
+  if (zip.empty()) return "";
+  std::filesystem::path dir = std::filesystem::temp_directory_path() / "astfill-bench" / "java-src";
+  if (!std::filesystem::exists(dir / prefix)) {
+    std::filesystem::create_directories(dir);
+    std::string cmd = "unzip -q -o '" + zip.string() + "' '" + prefix + "/*' -d '" + dir.string() + "'";
+    if (std::system(cmd.c_str()) != 0) return "";
+  }
+  return (dir / prefix).string();
 }
 
 std::vector<std::string> task_extensions(std::string_view language) {

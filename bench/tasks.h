@@ -21,6 +21,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,6 +38,19 @@ struct FimTask {
   std::string path;  // relative to the root, '/'-separated
   std::string prefix, middle, suffix;
 };
+
+// Where each language's tasks come from by default: code that ships on a
+// Debian machine set up by scripts/setup (or in the npm trees under
+// `source_dir`, the source tree), none of it written here. Rust has none.
+// A value is a directory, or "jdk:PREFIX" for the JDK's own sources
+// (resolve_task_root unpacks them).
+std::map<std::string, std::string> default_task_roots(const std::filesystem::path& source_dir);
+
+// The directory a default_task_roots value names: itself, or for
+// "jdk:PREFIX" that part of the JDK's lib/src.zip (openjdk-17-source),
+// unpacked once into $TMPDIR/astfill-bench/java-src. Empty when the JDK's
+// sources are not installed or cannot be unpacked.
+std::string resolve_task_root(const std::string& root);
 
 // The file extensions tasks of `language` are cut from (".py"; ".ts" but
 // not ".d.ts"); empty for a language the cutter does not know.

@@ -346,7 +346,7 @@ SyntaxGuard::SyntaxGuard(std::string_view language_id, std::string prefix, std::
     CompletionBrackets brackets;
     std::string tail;
     if (append(document_, "", probe, &brackets, &tail)) {
-      open_probe_ = needed_probe_ = probe;
+      open_probe_ = needed_probe_ = probe_open_at_cursor_ = probe;
       brackets_ = brackets;
       bracket_tail_ = tail;
     }
@@ -461,6 +461,81 @@ bool SyntaxGuard::breaks_layout(std::string_view piece) const {
   return trial.issues().size() > layout_->issues().size();
 }
 
+namespace {
+
+// Whether `text`, read from a point in code (or inside a string opened with
+// `open`, when not 0), puts a line break at or after byte `from` into a
+// string literal that may not span lines (`continuation`: unless a backslash
+// comes before it). A lexical scan: line and block comments, Python's
+// triple-quoted strings, JavaScript's template literals and Go's raw strings
+// are skipped whole; `'` after a letter, digit or `_` is no literal outside
+// Python (a C++ digit separator, a prefix such as `L'x'` is let through).
+bool line_break_in_string(std::string_view text, size_t from, std::string_view id, char open, bool continuation) {
+  const bool python = id == "python", go = id == "go";
+  const bool ecmascript = id == "javascript" || id == "typescript" || id == "typescriptreact";
+  char quote = open;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (quote) {
+      if (c == '\\' && i + 1 < text.size() && (continuation || text[i + 1] != '\n')) {
+        ++i;  // an escape, or a continued line
+        continue;
+      }
+      if (c == quote) {
+        quote = 0;
+      } else if (c == '\n') {
+        if (i >= from) return true;
+        quote = 0;  // broken before `from` already: not this piece's doing
+      }
+      continue;
+    }
+    auto skip_to = [&](std::string_view end) {
+      size_t at = text.find(end, i);
+      i = at == std::string_view::npos ? text.size() : at + end.size() - 1;
+    };
+    const std::string_view rest = text.substr(i);
+    if (python && c == '#') {
+      skip_to("\n");
+    } else if (!python && rest.starts_with("//")) {
+      skip_to("\n");
+    } else if (!python && rest.starts_with("/*")) {
+      i += 2;
+      skip_to("*/");
+    } else if (python && (rest.starts_with(R"(""")") || rest.starts_with(R"(''')"))) {
+      const std::string closer(rest.substr(0, 3));
+      i += 3;
+      skip_to(closer);
+    } else if ((ecmascript || go) && c == '`') {
+      ++i;
+      skip_to("`");
+    } else if (c == '"' || c == '\'') {
+      const bool after_word = i > 0 && (std::isalnum(static_cast<unsigned char>(text[i - 1])) || text[i - 1] == '_');
+      if (c == '\'' && after_word && !python) continue;
+      quote = c;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+bool SyntaxGuard::breaks_string_line(std::string_view piece) const {
+  if (piece.find('\n') == std::string_view::npos || !supported()) return false;
+  const std::string_view id = document_.language()->id;
+  const bool continuation = id == "python" || id == "javascript" || id == "typescript" ||
+                            id == "typescriptreact" || id == "c" || id == "cpp";
+  if (!continuation && id != "java" && id != "go") return false;  // Rust's strings span lines
+  // The cursor inside a string, comment or literal: only a plain quote's
+  // string is followed; inside anything else whole_with judges at the end.
+  char open = 0;
+  if (probe_open_at_cursor_) {
+    const std::string_view closer = kProbes[*probe_open_at_cursor_].closing;
+    if (closer != "\"" && closer != "'") return false;
+    open = closer[0];
+  }
+  return line_break_in_string(completion_ + std::string(piece), completion_.size(), id, open, continuation);
+}
+
 bool SyntaxGuard::viable(std::string_view piece) {
   if (!supported() || piece.empty() || cancel_.cancelled()) return true;
   auto start = std::chrono::steady_clock::now();
@@ -468,6 +543,12 @@ bool SyntaxGuard::viable(std::string_view piece) {
     ++stats_.checks;
     ++stats_.rejections;
     ++stats_.layout_rejections;
+    stats_.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return false;
+  }
+  if (breaks_string_line(piece)) {
+    ++stats_.checks;
+    ++stats_.rejections;
     stats_.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return false;
   }
@@ -555,6 +636,8 @@ bool SyntaxGuard::clean(const Document& doc, uint32_t frontier, uint32_t end) {
     if (found.introduced && !(prefix_broken_ && found.first_error < cursor)) return false;
   }
   if (inner_error(doc.root(), cursor, frontier)) return false;
+  // A line break written inside a string that may not span lines.
+  if (doc.line_breaks_in_strings(cursor, end) > 0) return false;
   // A keyword the grammar took for a name (`return return`), once finished.
   return doc.reserved_words_as_names(cursor, end) == 0;
 }
@@ -610,8 +693,81 @@ bool unclosed_bracket_from(TSNode root, uint32_t begin, uint32_t end) {
   });
   return std::any_of(open.begin(), open.end(), [&](const auto& o) { return o.second >= begin && o.second < end; });
 }
-}  // namespace
 
+// The brackets of a tree, in order, as bracket_of reads its leaves (`[[` is
+// two); a MISSING closer tree-sitter made up closes nothing.
+struct Bracket {
+  uint32_t at;
+  char c;  // `(` `[` `{` or the closer
+};
+
+std::vector<Bracket> brackets_in(TSNode root) {
+  std::vector<Bracket> out;
+  parsing::for_each_preorder(root, [&](TSNode node) {
+    if (ts_node_child_count(node) > 0) return parsing::Walk::Enter;
+    if (ts_node_is_missing(node)) return parsing::Walk::Skip;
+    BracketToken b = bracket_of(node);
+    const char c = !b.opens ? b.closer : b.closer == ')' ? '(' : b.closer == ']' ? '[' : '{';
+    for (int i = 0; i < b.count; ++i) out.push_back({ts_node_start_byte(node), c});
+    return parsing::Walk::Skip;
+  });
+  return out;
+}
+
+// How the brackets open at `point` are closed after it. Before `point` a
+// closer pops up to its opener (a stray one is skipped); `extra`, when not 0,
+// is one more bracket at `point`, before the text after it. After `point`,
+// brackets opened there pair among themselves; the first closer that reaches
+// below `point`'s level must close the innermost bracket still open at
+// `point`, the next the one outside it, and so on, and the text's end must
+// find none of them open.
+struct ClosingFailure {
+  bool failed = false;
+  bool at_end = false; // the text ended with brackets of `point` still open
+  uint32_t after = 0;  // bytes after `point` of the closer that fails, or of the text's end
+  size_t level = 0;    // brackets open at `point` closed before it (0: the innermost failed)
+};
+
+constexpr char closer_for(char c) { return c == '(' ? ')' : c == '[' ? ']' : c == '{' ? '}' : 0; }
+
+ClosingFailure closing_failure(const std::vector<Bracket>& tokens, uint32_t point, uint32_t text_size,
+                               char extra = 0) {
+  std::vector<char> enclosing, local;  // the closers the open brackets want
+  auto pop_to = [](std::vector<char>& stack, char closer) {
+    auto found = std::find(stack.rbegin(), stack.rend(), closer);
+    if (found == stack.rend()) return false;
+    stack.resize(static_cast<size_t>(stack.rend() - found) - 1);
+    return true;
+  };
+  size_t level = 0;
+  bool extra_done = extra == 0;
+  for (size_t i = 0; i <= tokens.size(); ++i) {
+    if (!extra_done && (i == tokens.size() || tokens[i].at >= point)) {
+      extra_done = true;
+      if (char want = closer_for(extra)) enclosing.push_back(want);
+      else pop_to(enclosing, extra);
+    }
+    if (i == tokens.size()) break;
+    const Bracket& t = tokens[i];
+    std::vector<char>& stack = t.at < point ? enclosing : local;
+    if (char want = closer_for(t.c)) {
+      stack.push_back(want);
+      continue;
+    }
+    if (pop_to(stack, t.c) || t.at < point) continue;  // paired, or stray before `point`
+    // Below `point`'s level: it must close the innermost bracket still open there.
+    if (!enclosing.empty() && enclosing.back() == t.c) {
+      enclosing.pop_back();
+      ++level;
+      continue;
+    }
+    return {true, false, t.at - point, level};
+  }
+  if (!enclosing.empty()) return {true, true, text_size - point, level};
+  return {};
+}
+
+}  // namespace
 bool SyntaxGuard::fits(std::string_view text, bool whole) const {
   const auto cursor = static_cast<uint32_t>(prefix_.size());
   const auto inserted = static_cast<uint32_t>(text.size());
@@ -628,11 +784,34 @@ bool SyntaxGuard::fits(std::string_view text, bool whole) const {
   // `def f(x):` above an empty body), not when it runs through it from far
   // above (a file broken elsewhere).
   const size_t line_begin = hole_begin == 0 ? 0 : prefix_.rfind('\n', hole_begin - 1) + 1;
-  auto error_at_hole = [&](const ErrorMark& m) {
-    return m.byte >= line_begin && m.byte <= hole_end && std::max(m.end, m.byte) >= hole_begin;
-  };
+  // An error that starts on that line and ends before the hole is the
+  // hole's too: `export i` before a hole that was `nterface I {` is an
+  // `export` with nothing to export (tree-sitter ends its ERROR at `export`
+  // and reads `i` as an expression).
+  auto error_at_hole = [&](const ErrorMark& m) { return m.byte >= line_begin && m.byte <= hole_end; };
+  // The brackets open at the hole must be closed by the suffix: where
+  // prefix + suffix fails to close the innermost of them (a `(` the prefix
+  // opened whose `)` was in the hole, a `}` in the suffix whose `{` was), the
+  // hole made the file invalid; a failure further out (a file broken
+  // elsewhere, braces in both branches of an `#if`) is the file's own and
+  // only must not move.
+  // So is a closer in the suffix that one bracket at the hole would have
+  // paired (`if d%8 != 0 {` was the hole: its `}` closes the function's
+  // brace, and the function's closes nothing).
+  if (whole && !base_closing_) {
+    const std::vector<Bracket> tokens = brackets_in(base.root());
+    const auto size = static_cast<uint32_t>(base.text().size());
+    ClosingFailure f = closing_failure(tokens, cursor, size);
+    bool hole = f.failed && f.level == 0;
+    if (f.failed && !f.at_end && !hole)
+      for (char extra : std::string_view("([{)]}"))
+        if (!closing_failure(tokens, cursor, size, extra).failed) hole = true;
+    base_closing_ = BaseClosing{f.failed, hole, f.after};
+  }
+  const bool hole_unclosed = whole && base_closing_->hole;
   if (whole && text.empty()) {
     // Nothing repairs the hole, and nothing else changes.
+    if (hole_unclosed) return false;
     if (unclosed_bracket_from(base.root(), static_cast<uint32_t>(line_begin), cursor)) return false;
     std::vector<ErrorMark> marks = error_marks(base.root());
     bool broken_hole = std::any_of(marks.begin(), marks.end(), error_at_hole) ||
@@ -666,6 +845,13 @@ bool SyntaxGuard::fits(std::string_view text, bool whole) const {
   // in an error that begins far above the hole (at the enclosing `def`), which
   // the rule below would take for a file broken elsewhere.
   if (whole && unclosed_bracket_from(trial.root(), static_cast<uint32_t>(line_begin), cursor)) return false;
+  // A line break in a string that may not span lines (the grammars accept it).
+  if (trial.line_breaks_in_strings(cursor, cursor + inserted) > 0) return false;
+  if (whole) {
+    ClosingFailure f = closing_failure(brackets_in(trial.root()), cursor + inserted,
+                                       static_cast<uint32_t>(trial.text().size()));
+    if (f.failed && (hole_unclosed || !base_closing_->failed || f.after != base_closing_->after)) return false;
+  }
   std::vector<ErrorMark> before = error_marks(base.root());
   if (!whole) {
     std::sort(before.begin(), before.end());

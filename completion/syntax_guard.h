@@ -216,6 +216,11 @@ class SyntaxGuard {
   parsing::ParseLimits limits() const;
   // Python: whether appending `piece` makes a layout issue (parsing/python_layout.h).
   bool breaks_layout(std::string_view piece) const;
+  // Whether `piece` puts a line break into the string the accepted text
+  // leaves open, where the language's strings do not span lines (a
+  // JavaScript, TypeScript, C, C++, Java, Go or Python single-quoted string;
+  // the grammars accept it, the front ends report an unterminated string).
+  bool breaks_string_line(std::string_view piece) const;
   // No new error in prefix + `text` + suffix (longest_valid_prefix); with
   // `whole`, by whole_with's rules.
   bool fits(std::string_view text, bool whole) const;
@@ -227,6 +232,7 @@ class SyntaxGuard {
   std::string bracket_tail_;  // the closers after the completion (and the probe's closer) in document_
   std::optional<size_t> open_probe_;    // the string closer document_ carries: the text leaves it open
   std::optional<size_t> needed_probe_;  // the last probe the accepted text needed
+  std::optional<size_t> probe_open_at_cursor_;  // the string or comment the prefix leaves open
   std::string checked_;                 // the text of the last viable() call...
   std::optional<size_t> checked_probe_; // ...and the probe it was viable under
   std::shared_ptr<const parsing::Document> whole_;  // prefix + suffix (shared: never edited)
@@ -242,6 +248,14 @@ class SyntaxGuard {
   // after the prefix alone, and prefix + suffix's issues after the cursor.
   std::optional<parsing::PythonLayout> layout_, prefix_layout_;
   std::vector<parsing::LayoutIssue> suffix_issues_;
+  // How prefix + suffix closes the brackets open at the cursor (whole_with),
+  // found on first use.
+  struct BaseClosing {
+    bool failed = false;
+    bool hole = false;   // the failure is the hole's (an answer must repair it)
+    uint32_t after = 0;  // where it is, in bytes after the cursor
+  };
+  mutable std::optional<BaseClosing> base_closing_;
   bool python_ = false;
   size_t prefix_line_start_ = 0;        // where the cursor's line starts
   std::vector<uint32_t> prefix_trys_;   // trys open before the cursor's line (their columns)

@@ -154,6 +154,17 @@ class Document {
   // its declaration is written), so mid-completion their keywords say nothing.
   size_t reserved_words_as_names(uint32_t start, uint32_t end, bool finished = false) const;
 
+  // Line breaks within [start, end) inside a string literal that may not span
+  // lines: a plain JavaScript/TypeScript, Java, C/C++ or Go string or
+  // character literal, a Python string that is not triple-quoted. A line
+  // break escaped by a backslash continues the literal where the language
+  // allows it (JavaScript, TypeScript, C, C++, Python). The grammars accept
+  // such a literal (tree-sitter-typescript reads `"abc`, a line break and `"`
+  // as one string); the languages' own front ends report it unterminated.
+  // Template literals, raw strings, text blocks, JSX attribute values and
+  // Rust strings span lines.
+  size_t line_breaks_in_strings(uint32_t start, uint32_t end) const;
+
  private:
   ParseStatus parse(const ParseLimits& limits);
   void release();

@@ -187,4 +187,50 @@ size_t Document::reserved_words_as_names(uint32_t start, uint32_t end, bool fini
   return count;
 }
 
+size_t Document::line_breaks_in_strings(uint32_t start, uint32_t end) const {
+  if (!language_ || !tree_ || start >= end) return 0;
+  const std::string_view id = language_->id;
+  const bool python = id == "python";
+  const bool ecmascript = id == "javascript" || id == "typescript" || id == "typescriptreact";
+  const bool c_family = id == "c" || id == "cpp";
+  const bool java = id == "java", go = id == "go";
+  if (!python && !ecmascript && !c_family && !java && !go) return 0;
+  // Where a backslash before the line break continues the literal.
+  const bool continuation = python || ecmascript || c_family;
+  auto single_line = [&](TSNode node, std::string_view type, std::string_view text) {
+    if (python) {
+      if (type != "string") return false;
+      size_t quote = text.find_first_of("'\"");
+      if (quote == std::string_view::npos) return false;
+      std::string_view rest = text.substr(quote);
+      return !(rest.starts_with(R"(""")") || rest.starts_with("'''"));
+    }
+    if (ecmascript) {
+      if (type != "string") return false;
+      TSNode parent = ts_node_parent(node);
+      return ts_node_is_null(parent) || std::string_view(ts_node_type(parent)) != "jsx_attribute";
+    }
+    if (c_family) return type == "string_literal" || type == "char_literal";
+    if (java) return (type == "string_literal" && !text.starts_with(R"(""")")) || type == "character_literal";
+    return type == "interpreted_string_literal" || type == "rune_literal";
+  };
+  size_t count = 0;
+  for_each_preorder(root(), [&](TSNode node) {
+    const uint32_t a = ts_node_start_byte(node), b = ts_node_end_byte(node);
+    if (b <= start || a >= end) return Walk::Skip;  // only subtrees that overlap the span
+    if (!single_line(node, ts_node_type(node), text_between(text_, a, b))) return Walk::Enter;
+    // A line break inside the literal and inside the span; not the literal's
+    // last byte (a grammar may end an unterminated literal at the line end).
+    for (uint32_t i = std::max(a, start); i < std::min(b, end); ++i) {
+      if (text_[i] != '\n' || i + 1 >= b) continue;
+      uint32_t before = i;
+      if (before > a && text_[before - 1] == '\r') --before;
+      if (continuation && before > a && text_[before - 1] == '\\') continue;
+      ++count;
+    }
+    return Walk::Skip;
+  });
+  return count;
+}
+
 }  // namespace astfill::parsing

@@ -14,7 +14,8 @@ struct Subcommand {
 };
 
 const Subcommand kSubcommands[] = {
-    {"serve", "run the LSP daemon (stdio, or TCP with --listen)", astfill::cli::run_serve},
+    {"serve", "run the LSP daemon (stdio, or TCP with --listen), or an HTTP completion server (--http)",
+     astfill::cli::run_serve},
     {"inspect", "show a model's architecture, tokenizer and tensors", astfill::cli::run_inspect},
     {"quantize", "convert a GGUF file or a Hugging Face checkpoint to GGUF (q8_0, f16, ...)",
      astfill::cli::run_quantize},

@@ -157,6 +157,9 @@ class Session {
   // Forgets everything after the first `n` tokens.
   void truncate(size_t n);
   uint64_t kv_bytes() const;
+  // Bytes one token's keys and values take (all layers): what a decode step
+  // at depth n reads from the cache is n times this.
+  uint64_t kv_bytes_per_token() const { return kv_.bytes_per_slot(); }
   KvType kv_type() const { return kv_.type(); }
   // Called with every named intermediate of every later evaluate, on the
   // evaluating thread; an empty hook (the default) costs nothing.

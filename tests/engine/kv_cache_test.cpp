@@ -102,6 +102,9 @@ TEST_CASE("the model's kv type: auto follows the weights, sessions may choose", 
   // 256 slots each: bf16 is half of f32, int8 a quarter plus a scale per 32.
   CHECK(b.kv_bytes() * 2 == a.kv_bytes());
   CHECK(c.kv_bytes() * 128 == a.kv_bytes() * 36);
+  // Per token: 2 (k, v) x layers x KV heads x 64 values of 4 bytes for f32.
+  CHECK(a.kv_bytes_per_token() == 2ull * spec.hp.block_count * 2 * 64 * 4);
+  CHECK(c.kv_bytes_per_token() == 2ull * spec.hp.block_count * 2 * (64 + 2 * 4));
 }
 
 TEST_CASE("bf16 and int8 caches keep next-token distributions of the f32 cache", "[kv][model]") {

@@ -89,16 +89,23 @@ try {
   const remote = batch(taskFile, path.join(dir, 'remote.jsonl'), ['--backend', url]);
   const requests = (await counter()) - before;
   const local = batch(taskFile, path.join(dir, 'local.jsonl'), []);
+  // What the constraints change remotely: the same server, no checks here.
+  const unconstrained = batch(taskFile, path.join(dir, 'remote-unconstrained.jsonl'), ['--backend', url, '--no-constraints']);
   server.kill('SIGTERM');
 
+  // Does CPython accept the file with the answer in place? (Non-empty answers only.)
+  const whole = (r) => spawnSync('/usr/bin/python3', ['-c', 'import ast, sys\nast.parse(sys.stdin.read())'],
+    { input: all[r.id].prefix + r.completion + all[r.id].suffix }).status === 0;
   const stats = (results) => {
+    const answered = results.filter((r) => r.completion !== '');
     const ms = results.map((r) => r.elapsed_ms).sort((a, b) => a - b);
     const exact = results.filter((r) => r.completion === all[r.id].middle).length;
     return {
       mean_ms: +(ms.reduce((a, b) => a + b, 0) / ms.length).toFixed(1),
       median_ms: +ms[Math.floor(ms.length / 2)].toFixed(1),
       exact_match: +(exact / results.length).toFixed(3),
-      empty: results.filter((r) => r.completion === '').length,
+      empty: results.length - answered.length,
+      whole_python: answered.length ? +(answered.filter(whole).length / answered.length).toFixed(3) : null,
       rejected_candidates: results.reduce((a, r) => a + (r.rejected_candidates ?? 0), 0),
       // Remotely, prefill happens on the server: prefill_ms is 0 and decode_ms holds the whole exchange.
       mean_prefill_ms: +(results.reduce((a, r) => a + r.prefill_ms, 0) / results.length).toFixed(1),
@@ -114,6 +121,7 @@ try {
     threads: Number(threads),
     local: stats(local),
     remote: stats(remote),
+    remote_unconstrained: stats(unconstrained),
     same_completion: +(same / all.length).toFixed(3),
     requests: requests,
     re_requests_per_completion: +((requests - all.length) / all.length).toFixed(3),

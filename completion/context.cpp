@@ -209,10 +209,8 @@ CurrentText current_text(std::string_view text, size_t cursor) {
   std::string_view region = text.substr(lo, hi - lo);
   CurrentText out;
   out.first_line = static_cast<size_t>(std::count(text.begin(), text.begin() + static_cast<long>(lo), '\n'));
-  std::vector<trust::Finding> secrets = trust::default_scanner().scan(region);
-  out.secrets = secrets.size();
   out.cursor = cursor - lo;
-  out.text = trust::redact(region, secrets, &out.cursor);
+  out.text = trust::redact(region, trust::default_scanner(), &out.secrets, &out.cursor);
   return out;
 }
 

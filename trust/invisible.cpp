@@ -23,7 +23,10 @@ bool is_invisible_or_bidi(char32_t c) {
          (c >= 0xFFF9 && c <= 0xFFFB) || (c >= 0xE0000 && c <= 0xE007F);
 }
 
-std::string strip_invisible(std::string_view text, size_t* removed) {
+namespace {
+
+// One pass: the invisible characters of `text` out.
+std::string strip_once(std::string_view text, size_t* removed) {
   std::string out;
   size_t count = 0;
   size_t i = 0, kept = 0;  // text[kept, i) is still to be copied
@@ -51,6 +54,22 @@ std::string strip_invisible(std::string_view text, size_t* removed) {
   if (removed) *removed = count;
   if (!any) return std::string(text);
   out.append(text.substr(kept));
+  return out;
+}
+
+}  // namespace
+
+std::string strip_invisible(std::string_view text, size_t* removed) {
+  size_t total = 0, now = 0;
+  std::string out = strip_once(text, &now);
+  // Stray bytes around a removed character can join into a new one
+  // ("\xE2" ZWSP "\x80\x8B" leaves a ZWSP): strip until none is left. Each
+  // pass shortens the text, so this ends.
+  while (now > 0) {
+    total += now;
+    out = strip_once(out, &now);
+  }
+  if (removed) *removed = total;
   return out;
 }
 

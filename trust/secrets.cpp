@@ -121,15 +121,22 @@ std::vector<Finding> SecretScanner::scan(std::string_view text) const {
     while (pos <= text.size() &&
            r.pattern->Match(input, pos, text.size(), RE2::UNANCHORED, groups.data(), n)) {
       const re2::StringPiece& whole = groups[0];
-      size_t whole_end = static_cast<size_t>(whole.data() - text.data()) + whole.size();
-      pos = whole.empty() ? whole_end + 1 : whole_end;
+      size_t whole_begin = static_cast<size_t>(whole.data() - text.data());
       const re2::StringPiece& secret = groups[static_cast<size_t>(r.rule->secret_group)];
-      if (secret.data() == nullptr || secret.empty()) continue;
-      std::string_view s(secret.data(), secret.size());
-      if (r.rule->min_entropy > 0 && shannon_entropy(s) < r.rule->min_entropy) continue;
-      if (s.starts_with("<secret:")) continue;
-      if (r.allow && RE2::FullMatch(secret, *r.allow)) continue;
+      if (secret.data() == nullptr || secret.empty()) {
+        pos = whole_begin + 1;
+        continue;
+      }
+      // The next search starts right after the secret (accepted) or its
+      // first byte (refused), never after the whole match: what follows a
+      // secret (a closing quote) may be what precedes the next one, and a
+      // refused candidate may hold a real secret further on.
       size_t begin = static_cast<size_t>(secret.data() - text.data());
+      std::string_view s(secret.data(), secret.size());
+      bool refused = (r.rule->min_entropy > 0 && shannon_entropy(s) < r.rule->min_entropy) ||
+                     s.starts_with("<secret:") || (r.allow && RE2::FullMatch(secret, *r.allow));
+      pos = std::max(whole_begin, refused ? begin : begin + secret.size() - 1) + 1;
+      if (refused) continue;
       found.push_back({{r.rule, begin, begin + secret.size()}, r.order});
     }
   }
@@ -190,11 +197,18 @@ std::string redact(std::string_view text, const std::vector<Finding>& findings, 
   return out;
 }
 
-std::string redact(std::string_view text, const SecretScanner& scanner, size_t* count) {
-  std::vector<Finding> findings = scanner.scan(text);
-  if (count) *count = findings.size();
-  if (findings.empty()) return std::string(text);
-  return redact(text, findings);
+std::string redact(std::string_view text, const SecretScanner& scanner, size_t* count, size_t* position) {
+  constexpr int max_passes = 4;
+  size_t total = 0;
+  std::string out(text);
+  for (int pass = 0; pass < max_passes; ++pass) {
+    std::vector<Finding> findings = scanner.scan(out);
+    if (findings.empty()) break;
+    total += findings.size();
+    out = redact(out, findings, position);
+  }
+  if (count) *count = total;
+  return out;
 }
 
 }  // namespace astfill::trust

@@ -79,8 +79,12 @@ std::string redact(std::string_view text, const std::vector<Finding>& findings);
 // in the result; a position inside a secret moves to the end of its
 // placeholder (and line breaks).
 std::string redact(std::string_view text, const std::vector<Finding>& findings, size_t* position);
-// Scans and redacts in one call; `count`, when given, receives how many
-// secrets were replaced.
-std::string redact(std::string_view text, const SecretScanner& scanner = default_scanner(), size_t* count = nullptr);
+// Scans and redacts until the scanner finds nothing more: a placeholder can
+// give the text around it a boundary it lacked (`...bbbDB_PASSWORD = "x"`
+// after a key block that ends in `bbbDB`), so the result is scanned again,
+// a few times at most. `count`, when given, receives how many secrets were
+// replaced in all; `position` is moved as above.
+std::string redact(std::string_view text, const SecretScanner& scanner = default_scanner(), size_t* count = nullptr,
+                   size_t* position = nullptr);
 
 }  // namespace astfill::trust

@@ -23,6 +23,19 @@ TEST_CASE("invisible and bidirectional-control characters are removed") {
   CHECK(removed == 5 + hidden_instruction.size() / 4);
 }
 
+TEST_CASE("stray bytes that join into an invisible character once one is removed go too") {
+  // "\xE2" and "\x80\x8B" are invalid alone, and a zero-width space once the
+  // zero-width space between them is gone (found by tests/fuzz/secrets.cpp).
+  std::string text = "a\xE2\xE2\x80\x8B\x80\x8B" "b";
+  size_t removed = 0;
+  std::string once = strip_invisible(text, &removed);
+  CHECK(once == "ab");
+  CHECK(removed == 2);
+  size_t again = 1;
+  CHECK(strip_invisible(once, &again) == once);
+  CHECK(again == 0);
+}
+
 TEST_CASE("visible text, other scripts and invalid UTF-8 are kept") {
   std::string text = "name = \"caf\xC3\xA9 \xE6\x97\xA5\xE6\x9C\xAC \xD7\xA9\xD7\x9C\xD7\x95\xD7\x9D\" \xFF\xFE end";
   size_t removed = 9;

@@ -46,6 +46,30 @@ TEST_CASE("the secret part, not its context, is what gets replaced") {
   CHECK(found[1].rule->id == "github-pat");  // the specific rule wins over the generic one
 }
 
+TEST_CASE("the character that ends one secret may begin the next") {
+  // The closing quote of the first token is what precedes the second
+  // assignment's name (found by tests/fuzz/secrets.cpp: the second secret was
+  // found only once the first had been redacted).
+  std::string text = "T = \"ghp_a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8\"api_key: \n \"AKIAIOSFODNN7ExAMPLQ\"\n";
+  std::vector<Finding> found = default_scanner().scan(text);
+  REQUIRE(found.size() == 2);
+  CHECK(found[1].rule->id == "generic-api-key");
+  CHECK(default_scanner().scan(redact(text, found)).empty());
+}
+
+TEST_CASE("a secret that only shows once another is replaced is replaced too") {
+  // An unterminated key block ends inside `bbbDB` (`_` is not base64); once it
+  // is a placeholder, `_PASSWORD = "..."` has the boundary before its name
+  // that the password rule wants (found by tests/fuzz/secrets.cpp).
+  std::string text = "-----BEGIN RSA PRIVATE KEY-----\n" + std::string(90, 'b') + "DB_PASSWORD = \"hustgn7\"\n";
+  REQUIRE(default_scanner().scan(text).size() == 1);
+  size_t count = 0;
+  std::string redacted = redact(text, default_scanner(), &count);
+  CHECK(redacted == "<secret:private-key>\n_PASSWORD = \"<secret:password>\"\n");
+  CHECK(count == 2);
+  CHECK(default_scanner().scan(redacted).empty());
+}
+
 TEST_CASE("placeholders are plain string-literal text in every language") {
   for (const SecretRule& rule : builtin_rules()) {
     std::string p = placeholder(rule);

@@ -179,7 +179,7 @@ json::object details_json(const completion::CompletionDetails& d) {
   auto source = [](const completion::SourceReport& s) {
     return json::object{{"items", s.items}, {"tokens", s.tokens}};
   };
-  return json::object{
+  json::object o{
       {"prompt_tokens", d.prompt_tokens},
       {"reused_tokens", d.reused_tokens},
       {"generated_tokens", d.generated_tokens},
@@ -203,6 +203,10 @@ json::object details_json(const completion::CompletionDetails& d) {
                                {"similar", source(d.context.similar)},
                                {"recent", source(d.context.recent)}}},
   };
+  // With a remote backend: how many requests it took, and what went wrong.
+  if (d.remote_requests > 0) o["remote_requests"] = d.remote_requests;
+  if (!d.remote_error.empty()) o["remote_error"] = json_text(d.remote_error);
+  return o;
 }
 
 }  // namespace astfill::cli

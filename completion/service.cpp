@@ -244,27 +244,31 @@ CompletionService::Generation CompletionService::generate(const DocumentText& do
     api.emplace(runner->trie(), document.language_id,
                 [&](const MemberAccess& access) { return resolve_members(receivers, access); });
 
-  auto lease = runner->acquire(document.uri, cancel);
-  if (!lease) {
-    g.cancelled = true;
-    return g;
-  }
-  DecodeOptions d;
-  d.max_tokens = max_tokens;
-  d.time_budget = timeout;
-  d.stop_tokens = prompt.stop_tokens;
-  d.unwritable = &runner->unwritable_tokens();
   DecodeResult r;
   if (options.backend.remote()) {
     // The same prompt and checks, decoded on the backend's server
     // (completion/remote_decoder.h); the template's stop tokens go as text.
+    // The local model is not used, so no slot is taken.
     RemoteDecodeOptions ro;
     ro.max_tokens = max_tokens;
     ro.time_budget = timeout;
     for (int32_t t : prompt.stop_tokens) ro.stop.push_back(tokenizer.token_bytes(t));
-    r = decode_remote(options.backend, tokenizer.decode(prompt.tokens), prefix, &hooks, api ? &*api : nullptr,
-                      &tokenizer, ro, cancel).decode;
+    RemoteDecodeResult remote = decode_remote(options.backend, tokenizer.decode(prompt.tokens), prefix, &hooks,
+                                              api ? &*api : nullptr, &tokenizer, ro, cancel);
+    g.details.remote_requests = remote.requests;
+    g.details.remote_error = std::move(remote.error);
+    r = std::move(remote.decode);
   } else {
+    auto lease = runner->acquire(document.uri, cancel);
+    if (!lease) {
+      g.cancelled = true;
+      return g;
+    }
+    DecodeOptions d;
+    d.max_tokens = max_tokens;
+    d.time_budget = timeout;
+    d.stop_tokens = prompt.stop_tokens;
+    d.unwritable = &runner->unwritable_tokens();
     r = decode(*lease, tokenizer, prompt.tokens, prefix, &hooks, api ? &*api : nullptr, d, cancel);
   }
   g.details.prompt_tokens = r.stats.prompt_tokens;

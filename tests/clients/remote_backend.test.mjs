@@ -139,6 +139,8 @@ describe('remote backend against replayed transcripts', () => {
         assert.equal(r.json.completion, 'x + 1', r.stderr);
         assert.ok(r.json.rejected_candidates >= 2, JSON.stringify(r.json));
         assert.equal(requests.length, 2);
+        assert.equal(r.json.remote_requests, 2, JSON.stringify(r.json));
+        assert.equal(r.json.remote_error, undefined);
         const [first, second] = requests;
         assert.equal(first.url, '/v1/completions');
         assert.equal(first.body.stream, true);
@@ -219,6 +221,7 @@ describe('remote backend against replayed transcripts', () => {
       assert.equal(r.status, 0, r.stderr);
       assert.equal(r.json.completion, '');
       assert.match(r.stderr, /HTTP 500: the GPU caught fire/);
+      assert.match(r.json.remote_error, /HTTP 500: the GPU caught fire/);
     } finally {
       s.server.close();
     }

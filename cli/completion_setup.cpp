@@ -196,12 +196,16 @@ json::object details_json(const completion::CompletionDetails& d) {
       // must be UTF-8 (strict readers such as Python's json and jq refuse it).
       {"raw", json_text(d.raw)},
       {"document_parses", d.document_parses},
+      {"secret_cut", d.secret_cut},
       {"context", json::object{{"prefix", source(d.context.prefix)},
                                {"suffix", source(d.context.suffix)},
                                {"imports", source(d.context.imports)},
                                {"definitions", source(d.context.definitions)},
                                {"similar", source(d.context.similar)},
-                               {"recent", source(d.context.recent)}}},
+                               {"recent", source(d.context.recent)},
+                               {"secrets_redacted", d.context.secrets_redacted},
+                               {"invisible_removed", d.context.invisible_removed},
+                               {"code_only_files", d.context.code_only_files}}},
   };
   // With a remote backend: how many requests it took, and what went wrong.
   if (d.remote_requests > 0) o["remote_requests"] = d.remote_requests;

@@ -7,6 +7,7 @@
 #include "completion/postprocess.h"
 #include "completion/receivers.h"
 #include "completion/remote_decoder.h"
+#include "trust/secret_stream.h"
 #include "completion/stopping.h"
 #include "completion/syntax_guard.h"
 #include "support/log.h"
@@ -23,17 +24,29 @@ double ms_since(clock::time_point t0) {
 // The decoder's hooks over the syntax guard and the stop rule. Without
 // constraints every candidate is viable, but the stop rule still ends the
 // completion where the code does.
+// The decoding loop's view of the syntax guard, the stop rule and the secret
+// check. The secret check runs with or without constraints: a completion
+// that would write a secret-shaped string stops, and is cut where the secret
+// starts (trust/secret_stream.h).
 class GuardHooks final : public SyntaxHooks {
  public:
-  GuardHooks(SyntaxGuard& guard, StopRule& stop, bool constrain) : guard_(guard), stop_(stop), constrain_(constrain) {}
+  GuardHooks(SyntaxGuard& guard, StopRule& stop, bool constrain, trust::SecretStreamCheck& secrets)
+      : guard_(guard), stop_(stop), constrain_(constrain), secrets_(secrets) {}
   bool viable(std::string_view piece) override { return !constrain_ || guard_.viable(piece); }
-  void accept(std::string_view piece) override { guard_.accept(piece); }
-  bool should_stop() override { return stop_.should_stop(); }
+  void accept(std::string_view piece) override {
+    guard_.accept(piece);
+    if (!secret_cut_) secret_cut_ = secrets_.check(guard_.completion());
+  }
+  bool should_stop() override { return secret_cut_.has_value() || stop_.should_stop(); }
+  // Where the completion must be cut so that it writes no secret.
+  std::optional<size_t> secret_cut() const { return secret_cut_; }
 
  private:
   SyntaxGuard& guard_;
   StopRule& stop_;
   bool constrain_;
+  trust::SecretStreamCheck& secrets_;
+  std::optional<size_t> secret_cut_;
 };
 
 // The rest of the cursor's line.
@@ -235,7 +248,8 @@ CompletionService::Generation CompletionService::generate(const DocumentText& do
                     std::string(text.substr(replace_end, end - replace_end)), cancel,
                     cut(parsed, begin, cursor, replace_end, end, cancel));
   StopRule stop(guard, mode);
-  GuardHooks hooks(guard, stop, options.constrain);
+  trust::SecretStreamCheck secrets(prefix, suffix);
+  GuardHooks hooks(guard, stop, options.constrain, secrets);
 
   ReceiverContext receivers{project.index.get(), project.root, pr.path, document.language_id, text, cursor,
                             parsed.get()};
@@ -281,6 +295,7 @@ CompletionService::Generation CompletionService::generate(const DocumentText& do
   g.details.restricted = r.restricted;
   g.details.check_ms = r.check_seconds * 1000;
   g.details.raw = guard.completion();
+  if (auto cut = hooks.secret_cut()) g.details.raw.resize(std::min(*cut, g.details.raw.size()));
   if (r.end == DecodeEnd::Cancelled) {
     g.cancelled = true;
     return g;
@@ -288,6 +303,7 @@ CompletionService::Generation CompletionService::generate(const DocumentText& do
   // What the guard accepted, less a character the last token left unfinished.
   std::string out = guard.completion().substr(0, r.text.size());
   if (r.end == DecodeEnd::Complete) out.resize(std::min(stop.keep(), out.size()));
+  if (auto cut = hooks.secret_cut()) out.resize(std::min(*cut, out.size()));
   if (!options.constrain && r.end != DecodeEnd::StopToken && r.end != DecodeEnd::Complete) {
     // Cut by a cap (or nothing viable): keep the longest part that adds no error.
     out.resize(std::min(guard.longest_valid_prefix(), out.size()));
@@ -303,6 +319,14 @@ CompletionService::Generation CompletionService::generate(const DocumentText& do
     g.text = postprocess(document.language_id, prefix, suffix, out.substr(0, guard.longest_whole_prefix(out)), mode);
     if (!g.text.empty() && !guard.whole_with(g.text)) g.text.resize(guard.longest_whole_prefix(g.text));
   }
+  // A secret that the suffix completes (the closing quote of a password
+  // literal) is cut too; what is left must still leave the file whole.
+  if (auto cut = secrets.finish(g.text)) {
+    g.text.resize(*cut);
+    if (options.constrain && !g.text.empty() && !guard.whole_with(g.text))
+      g.text.resize(guard.longest_whole_prefix(g.text));
+  }
+  g.details.secret_cut = hooks.secret_cut().has_value() || secrets.cuts() > 0;
   // The final judgement is part of what the checks cost.
   g.details.check_ms += ms_since(whole_t0);
   g.details.elapsed_ms = ms_since(t0);

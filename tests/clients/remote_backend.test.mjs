@@ -196,6 +196,24 @@ describe('remote backend against replayed transcripts', () => {
     }
   });
 
+  test('a secret-shaped string the server writes is cut before it starts, with or without constraints', async () => {
+    const token = 'ghp_' + 'a1B2c3D4e5'.repeat(3) + 'f6G7h8';  // GitHub's shape: 36 characters after ghp_
+    const pieces = ['(', '"', 'ghp_', ...token.slice(4).match(/.{1,9}/g), '")'];
+    for (const flags of [[], ['--no-constraints']]) {
+      const { server, url } = await replayServer([(req, body, res) =>
+        sse(res, [...pieces.map((p) => vllm(p, { [p]: -0.1 })), vllmEnd('stop')])]);
+      try {
+        const r = await complete(5, 11, ['--backend', url, '--no-context', ...flags]);
+        assert.equal(r.status, 0, r.stderr);
+        assert.equal(r.json.secret_cut, true, JSON.stringify(r.json));
+        assert.ok(!r.stdout.includes('ghp_'), r.stdout);
+        assert.ok(!r.json.completion.includes('ghp_'));
+      } finally {
+        server.close();
+      }
+    }
+  });
+
   test('no allowed candidate ends the completion there', async () => {
     const { server, requests, url } = await replayServer([
       (req, body, res) => sse(res, [vllm('x', { x: -0.1 }), vllm(')', { ')': -0.1, ']': -0.3 })],

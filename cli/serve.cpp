@@ -6,6 +6,7 @@
 #include "support/args.h"
 #include "cli/commands.h"
 #include "cli/model_name.h"
+#include "cli/model_options.h"
 #include "engine/bundled_model.h"
 #include "completion/service.h"
 #include "http/server.h"
@@ -178,6 +179,7 @@ int run_serve(const std::vector<std::string>& args) {
              service_options.load.threads = static_cast<int>(n);
              return std::nullopt;
            });
+  add_kv_option(p, service_options.load);
   p.option("--context", "TOKENS", "KV-cache capacity per document slot (default 4096)",
            [&](const std::string& v) -> std::optional<std::string> {
              unsigned long long n = 0;

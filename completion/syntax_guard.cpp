@@ -638,6 +638,7 @@ bool SyntaxGuard::clean(const Document& doc, uint32_t frontier, uint32_t end) {
   if (inner_error(doc.root(), cursor, frontier)) return false;
   // A line break written inside a string that may not span lines.
   if (doc.line_breaks_in_strings(cursor, end) > 0) return false;
+  if (doc.unknown_directives(cursor, end) > 0) return false;
   // A keyword the grammar took for a name (`return return`), once finished.
   return doc.reserved_words_as_names(cursor, end) == 0;
 }
@@ -847,6 +848,8 @@ bool SyntaxGuard::fits(std::string_view text, bool whole) const {
   if (whole && unclosed_bracket_from(trial.root(), static_cast<uint32_t>(line_begin), cursor)) return false;
   // A line break in a string that may not span lines (the grammars accept it).
   if (trial.line_breaks_in_strings(cursor, cursor + inserted) > 0) return false;
+  // A preprocessing directive the preprocessor does not know (the grammar reads any `#word`).
+  if (trial.unknown_directives(cursor, cursor + inserted + 1) > 0) return false;
   if (whole) {
     ClosingFailure f = closing_failure(brackets_in(trial.root()), cursor + inserted,
                                        static_cast<uint32_t>(trial.text().size()));

@@ -165,6 +165,12 @@ class Document {
   // Rust strings span lines.
   size_t line_breaks_in_strings(uint32_t start, uint32_t end) const;
 
+  // C and C++: preprocessing directives overlapping [start, end) that the
+  // preprocessor does not know (`# Licensed to ...`): tree-sitter-c reads any
+  // `#word` line as a directive call; gcc refuses it. Line markers
+  // (`# 12 "file.c"`) are known. A directive ending at `end` may still grow.
+  size_t unknown_directives(uint32_t start, uint32_t end) const;
+
  private:
   ParseStatus parse(const ParseLimits& limits);
   void release();

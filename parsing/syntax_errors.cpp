@@ -2,6 +2,7 @@
 // rules are documented on Document::errors_introduced; this file compares the
 // document's tree with a parse of the text without the span.
 #include <algorithm>
+#include <cctype>
 #include <array>
 #include <vector>
 
@@ -228,6 +229,30 @@ size_t Document::line_breaks_in_strings(uint32_t start, uint32_t end) const {
       if (continuation && before > a && text_[before - 1] == '\\') continue;
       ++count;
     }
+    return Walk::Skip;
+  });
+  return count;
+}
+
+size_t Document::unknown_directives(uint32_t start, uint32_t end) const {
+  if (!language_ || !tree_ || start >= end) return 0;
+  if (language_->id != "c" && language_->id != "cpp") return 0;
+  // GCC's directives that tree-sitter-c reads as a preproc_call (the others
+  // have nodes of their own); `# 12 "file.c"` is a line marker.
+  static constexpr std::string_view known[] = {"pragma", "error",   "warning",  "line",    "ident",  "sccs",
+                                               "include_next", "import", "assert", "unassert", "elifdef",
+                                               "elifndef", "embed"};
+  size_t count = 0;
+  for_each_preorder(root(), [&](TSNode node) {
+    const uint32_t a = ts_node_start_byte(node), b = ts_node_end_byte(node);
+    if (b <= start || a >= end) return Walk::Skip;  // only subtrees that overlap the span
+    if (std::string_view(ts_node_type(node)) != "preproc_directive") return Walk::Enter;
+    // One that ends at `end` may still grow (`#pr` into `#pragma`).
+    if (b >= end) return Walk::Skip;
+    std::string_view word = text_between(text_, a, b);
+    while (!word.empty() && (word.front() == '#' || word.front() == ' ' || word.front() == '\t')) word.remove_prefix(1);
+    if (word.empty() || std::isdigit(static_cast<unsigned char>(word.front()))) return Walk::Skip;
+    if (std::find(std::begin(known), std::end(known), word) == std::end(known)) ++count;
     return Walk::Skip;
   });
   return count;

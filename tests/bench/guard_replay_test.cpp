@@ -102,6 +102,9 @@ const LeniencyCase kLeniencies[] = {
     {"a line break in a Go string", "go", "package p\n\nvar s = ", "\n", "\"abc\ndef\"", "`abc\ndef`"},
     {"a line break in a Java string", "java", "class A {\n  String s = ", ";\n}\n", "\"abc\ndef\"", "\"abc\" +\n      \"def\""},
     {"a line break in a Python string", "python", "s = ", "\n", "'abc\ndef'", "'''abc\ndef'''"},
+    // A `#word` line that is no preprocessing directive.
+    {"an unknown directive", "c", "int f(void) {\n", "\n  return 0;\n}\n", "  # Licensed to PEP 2000",
+     "  #pragma once\n# 12 \"f.c\""},
 };
 
 }  // namespace

@@ -167,17 +167,20 @@ std::vector<std::string> apply_settings(const json::value& section, Settings& s)
         std::string full = "index." + sub;
         if (sub == "enable") read_bool(iv, full, s.index.enable, w);
         else if (sub == "maxFileKB") read_count(iv, full, s.index.max_file_kb, 1, 1 << 20, w);
-        else if (sub == "includeDirs") {
-          auto* dirs = iv.if_array();
-          bool ok = dirs != nullptr;
+        else if (sub == "includeDirs" || sub == "denyPaths") {
+          // includeDirs: C/C++ include directories; denyPaths: more files
+          // that are never read as context (gitignore patterns, index/deny.h).
+          auto* items = iv.if_array();
+          bool ok = items != nullptr;
           std::vector<std::string> next;
-          if (dirs)
-            for (auto& d : *dirs) {
+          if (items)
+            for (auto& d : *items) {
               if (!d.is_string()) ok = false;
               else next.emplace_back(d.get_string());
             }
-          if (ok) s.index.include_dirs = std::move(next);
-          else w.push_back("setting astfill.index.includeDirs: expected an array of strings; ignored");
+          if (!ok) w.push_back("setting astfill." + full + ": expected an array of strings; ignored");
+          else if (sub == "includeDirs") s.index.include_dirs = std::move(next);
+          else s.index.deny_paths = std::move(next);
         } else {
           w.push_back("setting astfill." + full + " is unknown; ignored");
         }
@@ -213,7 +216,8 @@ json::value to_json(const Settings& s) {
                                {"crossFileTokens", c.cross_file_tokens}}},
       {"index", json::object{{"enable", s.index.enable},
                              {"maxFileKB", s.index.max_file_kb},
-                             {"includeDirs", json::value_from(s.index.include_dirs)}}},
+                             {"includeDirs", json::value_from(s.index.include_dirs)},
+                             {"denyPaths", json::value_from(s.index.deny_paths)}}},
       {"logLevel", s.log_level.empty() ? std::string(log::level_name(log::level())) : s.log_level},
   };
 }

@@ -63,13 +63,14 @@ void FolderIndexes::open(const Folder& folder, const IndexSettings& settings) {
   auto registry = registry_;
   uint64_t max_bytes = uint64_t{settings.max_file_kb} * 1024;
   auto include_dirs = settings.include_dirs;
+  auto deny_paths = settings.deny_paths;
   std::string path = f.root;
   auto post = executor_.post;
-  executor_.background([weak, id, registry, path, max_bytes, include_dirs, post] {
+  executor_.background([weak, id, registry, path, max_bytes, include_dirs, deny_paths, post] {
     std::shared_ptr<index::Index> opened;
     std::string error;
     try {
-      opened = registry->acquire(path, max_bytes, include_dirs);
+      opened = registry->acquire(path, max_bytes, include_dirs, deny_paths);
     } catch (const std::exception& e) {
       error = e.what();
     }

@@ -31,7 +31,8 @@ class IndexRegistry {
   // rebuilt) when no session holds it. Throws index::IndexError, or
   // std::runtime_error when root is not a directory.
   std::shared_ptr<index::Index> acquire(const std::filesystem::path& root, uint64_t max_file_bytes,
-                                        const std::vector<std::string>& include_dirs);
+                                        const std::vector<std::string>& include_dirs,
+                                        const std::vector<std::string>& deny_paths = {});
 
  private:
   IndexOpener opener_;

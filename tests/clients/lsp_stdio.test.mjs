@@ -406,18 +406,21 @@ describe('workspace', () => {
     assert.equal(status.settings.languages.python, false);
 
     await client.notify('workspace/didChangeConfiguration', {
-      settings: { astfill: { index: { maxFileKB: 64, includeDirs: ['include', 'third_party'] } } },
+      settings: { astfill: { index: { maxFileKB: 64, includeDirs: ['include', 'third_party'], denyPaths: ['*.secret'] } } },
     });
     status = await client.status();
-    assert.deepEqual(status.settings.index, { enable: true, maxFileKB: 64, includeDirs: ['include', 'third_party'] });
+    assert.deepEqual(status.settings.index,
+      { enable: true, maxFileKB: 64, includeDirs: ['include', 'third_party'], denyPaths: ['*.secret'] });
     await client.notify('workspace/didChangeConfiguration', {
-      settings: { astfill: { index: { maxFileKB: 0, includeDirs: 'include', color: 'red' } } },
+      settings: { astfill: { index: { maxFileKB: 0, includeDirs: 'include', denyPaths: [1], color: 'red' } } },
     });
     await client.waitFor(isLog(2, 'astfill.index.maxFileKB'), 'a warning about astfill.index.maxFileKB');
     await client.waitFor(isLog(2, 'astfill.index.includeDirs'), 'a warning about astfill.index.includeDirs');
+    await client.waitFor(isLog(2, 'astfill.index.denyPaths'), 'a warning about astfill.index.denyPaths');
     await client.waitFor(isLog(2, 'astfill.index.color'), 'a warning about astfill.index.color');
     status = await client.status();
-    assert.deepEqual(status.settings.index, { enable: true, maxFileKB: 64, includeDirs: ['include', 'third_party'] });
+    assert.deepEqual(status.settings.index,
+      { enable: true, maxFileKB: 64, includeDirs: ['include', 'third_party'], denyPaths: ['*.secret'] });
   });
 
   test('settings in initializationOptions.astfill apply at initialize', async (t) => {

@@ -20,6 +20,7 @@ export const DAEMON_KEYS = [
   'index.enable',
   'index.maxFileKB',
   'index.includeDirs',
+  'index.denyPaths',
 ] as const;
 
 // Editor-side keys that change how the daemon is started: a change restarts it.
@@ -61,7 +62,7 @@ export function daemonSection(get: (key: string) => unknown, ctx: PathContext): 
     if (value === undefined || value === null) continue;
     if (key === 'fimTemplate' && value === '') continue;
     if (key === 'model' && typeof value === 'string' && !isModelName(value)) value = expandPath(value, ctx);
-    if (key === 'index.includeDirs' && Array.isArray(value)) value = [...value];
+    if ((key === 'index.includeDirs' || key === 'index.denyPaths') && Array.isArray(value)) value = [...value];
     if (key === 'languages' && typeof value === 'object') value = { ...(value as object) };
     const parts = key.split('.');
     let into = section;

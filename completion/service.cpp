@@ -214,6 +214,7 @@ CompletionService::Generation CompletionService::generate(const DocumentText& do
   pr.suffix_begin = replace_end;
   pr.repo_name = project.name;
   if (options.cross_file_tokens > 0) pr.recent_edits = project.recent_edits;
+  pr.open_paths = project.open_paths;
   Options budget_options = options;
   if (fill) budget_options.cross_file_tokens = std::max(budget_options.cross_file_tokens, 2048u);
   pr.budgets = budgets_for(budget_options, runner->options().context_tokens, static_cast<size_t>(max_tokens));

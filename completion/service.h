@@ -52,6 +52,7 @@ struct ProjectContext {
   std::string name;   // the workspace's name (the prompt's repository name)
   std::string path;   // the document's path relative to root (or its absolute path)
   std::vector<ContextFile> recent_edits;  // excerpts of recently edited files, most recent first
+  std::vector<std::string> open_paths;    // files open in the editor, named as `path` is
 };
 
 enum class Trigger { Invoked, Automatic };

@@ -250,6 +250,14 @@ completion::ProjectContext Workspace::project_for(const std::string& uri) const 
     std::string rel = f && other->starts_with(f->root + "/") ? relative_to(f->root, *other) : *other;
     project.recent_edits.push_back({rel, lines_around(*doc->text, e.line, 10)});
   }
+  // The files open in the editor, named as the index names them: when the
+  // context budget is short, files the user has not opened lose their
+  // comments and docs first (completion/context.h, open_paths).
+  for (const auto& open : documents_.uris()) {
+    auto other = file_uri_to_path(open);
+    if (!other) continue;
+    project.open_paths.push_back(f && other->starts_with(f->root + "/") ? relative_to(f->root, *other) : *other);
+  }
   return project;
 }
 

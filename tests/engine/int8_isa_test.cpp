@@ -127,26 +127,7 @@ TEST_CASE("int8 linear layers stay within quantisation error with outlier channe
 // (model_reference_test), on whatever instruction set oneDNN runs.
 TEST_CASE("int8 models agree with f32 on this instruction set: top-1 >= 99%, mean KL <= 0.01", "[int8_isa]") {
   TempDir dir;
-  auto spec = tiny_spec("qwen2");
-  spec.seed = 7;
-  spec.weight_scale = 0.02f;
-  spec.hp.embedding_length = 128;
-  spec.hp.feed_forward_length = 256;
-  spec.hp.head_count = 4;
-  spec.hp.head_dim = 32;
-  write_random_model(dir.file("m.gguf"), spec);
-  auto f32 = Model::open(dir.file("m.gguf"), {WeightMode::F32, 2});
-  auto i8 = Model::open(dir.file("m.gguf"), {WeightMode::Int8, 2});
-  const size_t V = spec.hp.vocab_size;
-  LogitAgreement agreement;
-  for (uint32_t seq = 0; seq < 4; ++seq) {
-    auto tokens = random_tokens(128, spec.hp.vocab_size, 1000 + seq);
-    std::vector<bool> all(tokens.size(), true);
-    Session a(*f32), b(*i8);
-    auto la = a.evaluate({tokens, {}, all});
-    auto lb = b.evaluate({tokens, {}, all});
-    for (size_t i = 0; i < tokens.size(); ++i) agreement.add(la.data() + i * V, lb.data() + i * V, V);
-  }
+  const LogitAgreement agreement = int8_agreement_with_f32(dir.file("m.gguf"));
   INFO("ONEDNN_MAX_CPU_ISA=" << isa_cap() << ": top-1 agreement " << agreement.top1_rate() << ", mean KL "
                              << agreement.mean_kl() << " over " << agreement.rows << " positions");
   CHECK(agreement.rows >= 500);

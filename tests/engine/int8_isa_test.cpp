@@ -46,6 +46,19 @@ std::vector<double> quantised_reference(const std::vector<float>& x, const std::
   return y;
 }
 
+// The largest |want - got| over all outputs, and the largest |want|.
+struct WorstError {
+  double worst, norm;
+};
+WorstError worst_error(const std::vector<double>& want, const std::vector<float>& got) {
+  WorstError e{0, 0};
+  for (size_t i = 0; i < got.size(); ++i) {
+    e.worst = std::max(e.worst, std::fabs(want[i] - got[i]));
+    e.norm = std::max(e.norm, std::fabs(want[i]));
+  }
+  return e;
+}
+
 std::string isa_cap() {
   const char* cap = std::getenv("ONEDNN_MAX_CPU_ISA");
   return cap ? cap : "";
@@ -81,11 +94,7 @@ TEST_CASE("int8 linear layers are exact where 16-bit pair sums would saturate", 
     std::vector<float> y(static_cast<size_t>(rows * out));
     l.forward(x.data(), rows, y.data());
     auto want = quantised_reference(x, w, rows, in, out, int8_activation_levels());
-    double worst = 0, norm = 0;
-    for (size_t i = 0; i < y.size(); ++i) {
-      worst = std::max(worst, std::fabs(want[i] - y[i]));
-      norm = std::max(norm, std::fabs(want[i]));
-    }
+    const auto [worst, norm] = worst_error(want, y);
     INFO("ONEDNN_MAX_CPU_ISA=" << isa_cap() << " rows " << rows << ": worst error " << worst << " of max " << norm);
     CHECK(worst <= 1e-5 * norm);  // f32 rounding of the scales only
   }
@@ -149,11 +158,7 @@ TEST_CASE("int8 layers converted in chunks compute every output channel", "[int8
   std::vector<float> y(static_cast<size_t>(rows * out));
   l.forward(x.data(), rows, y.data());
   auto want = quantised_reference(x, w, rows, in, out, int8_activation_levels());
-  double worst = 0, norm = 0;
-  for (size_t i = 0; i < y.size(); ++i) {
-    worst = std::max(worst, std::fabs(want[i] - y[i]));
-    norm = std::max(norm, std::fabs(want[i]));
-  }
+  const auto [worst, norm] = worst_error(want, y);
   INFO("ONEDNN_MAX_CPU_ISA=" << isa_cap() << ": worst error " << worst << " of max " << norm);
   CHECK(worst <= 1e-5 * norm);
 }

@@ -316,6 +316,10 @@ std::variant<CompletionAnswer, ApiError> Completions::fill(const CompletionQuery
     }
     ws.set_settings(std::move(settings));
     if (auto warning = ws.open(uri, language, ++session->version, text)) log::warn("http: ", *warning);
+    // llama.cpp's input_extra: other files' chunks, as context.
+    std::vector<completion::ContextFile> extra;
+    for (const auto& e : q.extra) extra.push_back({e.filename, e.text});
+    ws.set_client_context(uri, std::move(extra));
     // The index is fed the text as an editor's would be; the context reads
     // it from there (as `astfill complete` waits for it).
     if (!session->root.empty()) ws.wait_until_indexed();

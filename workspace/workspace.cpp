@@ -173,7 +173,13 @@ std::optional<std::string> Workspace::save(const std::string& uri, std::optional
   return documents_.saved(uri, std::move(text));
 }
 
+void Workspace::set_client_context(const std::string& uri, std::vector<completion::ContextFile> files) {
+  if (files.empty()) client_context_.erase(uri);
+  else client_context_[uri] = std::move(files);
+}
+
 bool Workspace::close(const std::string& uri) {
+  client_context_.erase(uri);
   if (!documents_.close(uri)) return false;
   std::erase_if(recent_edits_, [&](const RecentEdit& e) { return e.uri == uri; });
   feed_index(uri, /*closed=*/true);
@@ -250,6 +256,8 @@ completion::ProjectContext Workspace::project_for(const std::string& uri) const 
     std::string rel = f && other->starts_with(f->root + "/") ? relative_to(f->root, *other) : *other;
     project.recent_edits.push_back({rel, lines_around(*doc->text, e.line, 10)});
   }
+  if (auto it = client_context_.find(uri); it != client_context_.end())
+    project.recent_edits.insert(project.recent_edits.end(), it->second.begin(), it->second.end());
   // The files open in the editor, named as the index names them: when the
   // context budget is short, files the user has not opened lose their
   // comments and docs first (completion/context.h, open_paths).

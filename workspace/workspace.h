@@ -19,6 +19,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -117,6 +118,11 @@ class Workspace {
   bool close(const std::string& uri);
   std::optional<DocumentSnapshot> document(const std::string& uri) const { return documents_.get(uri); }
   std::vector<std::string> document_uris() const { return documents_.uris(); }
+  // Excerpts of other files a client hands in with a document (llama.cpp's
+  // `input_extra`: llama.vim's and llama.vscode's ring buffer of chunks):
+  // they enter that document's prompts as other files' context, after the
+  // recent edits, until the document closes or new ones replace them.
+  void set_client_context(const std::string& uri, std::vector<completion::ContextFile> files);
 
   // ---- Questions: prepared here, run on a worker. `offset` is a byte offset
   // into the snapshot's text.
@@ -158,6 +164,7 @@ class Workspace {
     uint32_t line = 0;
   };
   std::vector<RecentEdit> recent_edits_;  // most recent first, a few
+  std::map<std::string, std::vector<completion::ContextFile>> client_context_;  // by document URI
 };
 
 }  // namespace astfill::workspace

@@ -174,6 +174,26 @@ describe('astfill serve --http', () => {
     assert.equal(bad.body.error.param, 'astfill.root');
   });
 
+  test("llama.cpp's input_extra chunks enter the prompt as other files' context (llama.vim's ring buffer)", async () => {
+    // Three files with the same text (each its own document, so no answer comes from the typed-through cache).
+    const base = (name) => ({ input_prefix: 'def total(xs):\n    return ', input_suffix: '\n', n_predict: 2,
+      astfill: { path: `${name}.py` } });
+    const extra = 'def helper(values):\n    """Adds the values up, one by one, and returns the sum."""\n' +
+      '    return sum(v for v in values)\n';
+    const without = await post(`${server.url}/infill`, base('a1'));
+    assert.equal(without.status, 200, JSON.stringify(without.body));
+    const withExtra = await post(`${server.url}/infill`,
+      { ...base('b1'), input_extra: [{ filename: 'lib/helpers.py', text: extra }] });
+    assert.equal(withExtra.status, 200, JSON.stringify(withExtra.body));
+    // The chunk's tokens (and its file name) are in the prompt; the same request without it has fewer.
+    assert.ok(withExtra.body.tokens_evaluated > without.body.tokens_evaluated + 10,
+      `${withExtra.body.tokens_evaluated} vs ${without.body.tokens_evaluated}`);
+    // Chunks belong to their request: the next one without them is back to the smaller prompt.
+    const again = await post(`${server.url}/infill`, base('c1'));
+    assert.ok(Math.abs(again.body.tokens_evaluated - without.body.tokens_evaluated) <= 2,
+      `${again.body.tokens_evaluated} vs ${without.body.tokens_evaluated}`);
+  });
+
   test('bad requests get OpenAI-shaped errors naming what was wrong; the server goes on', async () => {
     let r = await post(`${server.url}/v1/completions`, '{"prompt": ');
     assert.equal(r.status, 400);

@@ -32,6 +32,7 @@
 #include "bench/harness.h"
 #include "bench/tasks.h"
 #include "bench/judge.h"
+#include "bench/random_model.h"
 #include "bench/score.h"
 #include "completion/service.h"
 #include "index/parsed.h"
@@ -54,19 +55,7 @@ std::string default_model() {
   fs::create_directories(dir);
   fs::path path = dir / "qwen2.5-0.5b-shapes.q8_0.gguf";
   if (fs::exists(path)) return path.string();
-  auto spec = engine::tiny_spec("qwen2");
-  auto& hp = spec.hp;
-  hp.name = "random Qwen2.5-Coder-0.5B shapes";
-  hp.embedding_length = 896;
-  hp.block_count = 24;
-  hp.feed_forward_length = 4864;
-  hp.head_count = 14;
-  hp.head_count_kv = 2;
-  hp.head_dim = 64;
-  hp.vocab_size = 151936;
-  hp.context_length = 32768;
-  spec.weight_type = engine::GgmlType::Q8_0;
-  engine::write_random_model(path.string(), spec);
+  engine::write_random_model(path.string(), bench::qwen_05b_shapes_spec());
   return path.string();
 }
 

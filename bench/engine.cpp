@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "bench/args.h"
+#include "bench/random_model.h"
 #include "engine/model.h"
 #include "tests/fixtures/random_model.h"
 
@@ -262,18 +263,7 @@ int main(int argc, char** argv) {
   std::filesystem::create_directories(dir);
   const std::string path = dir + "/qwen2.5-0.5b-shapes.q8_0.gguf";
 
-  RandomModelSpec spec = tiny_spec("qwen2");
-  auto& hp = spec.hp;
-  hp.name = "random Qwen2.5-Coder-0.5B shapes";
-  hp.embedding_length = 896;
-  hp.block_count = 24;
-  hp.feed_forward_length = 4864;
-  hp.head_count = 14;
-  hp.head_count_kv = 2;
-  hp.head_dim = 64;
-  hp.vocab_size = 151936;
-  hp.context_length = 32768;
-  spec.weight_type = GgmlType::Q8_0;
+  RandomModelSpec spec = astfill::bench::qwen_05b_shapes_spec();
   spec.weight_scale = 0.02f;
   double write_s = 0;
   if (!std::filesystem::exists(path)) {
@@ -307,7 +297,7 @@ int main(int argc, char** argv) {
     double layer_ops_per_token = 0;
     for (auto [k, n] : {std::pair<int64_t, int64_t>{896, 1152}, {896, 896}, {896, 9728}, {4864, 896}})
       layer_ops_per_token += 2.0 * k * n;
-    layer_ops_per_token *= hp.block_count;
+    layer_ops_per_token *= spec.hp.block_count;
     double prefill_tps = run.prefill_tps, decode_tps = run.decode_tps;
     // A decoded token reads every weight once and the KV cache up to its
     // position (on average the prompt plus half the decode).

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "bench/args.h"
+#include "bench/random_model.h"
 #include "engine/attention.h"
 #include "engine/model.h"
 #include "tests/fixtures/random_model.h"
@@ -110,18 +111,7 @@ int main(int argc, char** argv) {
     std::filesystem::create_directories(dir);
     model_path = dir + "/qwen2.5-0.5b-shapes.q8_0" + (weight_scale == "0.02" ? "" : "-ws" + weight_scale) + ".gguf";
     if (!std::filesystem::exists(model_path)) {
-      RandomModelSpec spec = tiny_spec("qwen2");
-      auto& hp = spec.hp;
-      hp.name = "random Qwen2.5-Coder-0.5B shapes";
-      hp.embedding_length = 896;
-      hp.block_count = 24;
-      hp.feed_forward_length = 4864;
-      hp.head_count = 14;
-      hp.head_count_kv = 2;
-      hp.head_dim = 64;
-      hp.vocab_size = 151936;
-      hp.context_length = 32768;
-      spec.weight_type = GgmlType::Q8_0;
+      RandomModelSpec spec = astfill::bench::qwen_05b_shapes_spec();
       spec.weight_scale = std::stof(weight_scale);
       write_random_model(model_path, spec);
     }

@@ -8,10 +8,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { BIN, cpythonSyntaxError, waitForBinary } from './helpers.mjs';
-
-const WRITE_MODEL = process.env.ASTFILL_WRITE_MODEL ??
-  new URL('../../build/tests/engine/write_random_model', import.meta.url).pathname;
+import { BIN, cpythonSyntaxError, waitForBinary, writeFiles, writeTinyModel } from './helpers.mjs';
 
 const FILES = {
   'pkg/__init__.py': '',
@@ -36,13 +33,9 @@ before(async () => {
   await waitForBinary();
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'astfill-cli-complete-'));
   project = path.join(dir, 'project');
-  for (const [name, text] of Object.entries(FILES)) {
-    fs.mkdirSync(path.dirname(path.join(project, name)), { recursive: true });
-    fs.writeFileSync(path.join(project, name), text);
-  }
+  writeFiles(project, FILES);
   model = path.join(dir, 'tiny.gguf');
-  const w = spawnSync(WRITE_MODEL, [model, '--arch', 'qwen2'], { encoding: 'utf8' });
-  assert.equal(w.status, 0, `writing the model with ${WRITE_MODEL}: ${w.stderr}`);
+  writeTinyModel(model);
 });
 
 after(() => fs.rmSync(dir, { recursive: true, force: true }));

@@ -5,17 +5,14 @@
 // random-weight GGUF, so `models` and `--model NAME` have a real model to read.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { BIN, waitForBinary } from './helpers.mjs';
-
-const WRITE_MODEL = process.env.ASTFILL_WRITE_MODEL ??
-  new URL('../../build/tests/engine/write_random_model', import.meta.url).pathname;
+import { BIN, waitForBinary, writeTinyModel } from './helpers.mjs';
 
 let dir, cache, modelsDir, model, modelSha, server, base;
 const requests = [];  // {url, range} for every request the server saw
@@ -97,8 +94,7 @@ before(async () => {
   cache = path.join(dir, 'cache');
   modelsDir = path.join(cache, 'astfill', 'models');
   const file = path.join(dir, 'tiny.gguf');
-  const w = spawnSync(WRITE_MODEL, [file, '--arch', 'qwen2'], { encoding: 'utf8' });
-  assert.equal(w.status, 0, `writing the model with ${WRITE_MODEL}: ${w.stderr}`);
+  writeTinyModel(file);
   model = fs.readFileSync(file);
   modelSha = crypto.createHash('sha256').update(model).digest('hex');
   server = http.createServer(handle);

@@ -3,6 +3,7 @@
 // Everything here synchronises on events (a message arriving, a process
 // exiting, a socket closing) and every wait carries a timeout that fails the
 // test with a message saying what was awaited. Nothing sleeps for a fixed time.
+import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -150,6 +151,27 @@ export function tempFile(name, contents) {
   const file = path.join(dir, name);
   fs.writeFileSync(file, contents);
   return file;
+}
+
+// The random-model writer: $ASTFILL_WRITE_MODEL (CTest sets it), else the
+// build of this checkout.
+export const WRITE_MODEL = process.env.ASTFILL_WRITE_MODEL ??
+  new URL('../../build/tests/engine/write_random_model', import.meta.url).pathname;
+
+// Writes a tiny random-weight qwen2 model (its text is noise) to `file`;
+// fails the test, with the writer's stderr, if it cannot.
+export function writeTinyModel(file) {
+  const w = spawnSync(WRITE_MODEL, [file, '--arch', 'qwen2'], { encoding: 'utf8' });
+  assert.equal(w.status, 0, `writing the model with ${WRITE_MODEL}: ${w.stderr}`);
+  return file;
+}
+
+// Writes `files` ({relative path: text}) under `root`, making the folders.
+export function writeFiles(root, files) {
+  for (const [name, text] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(root, name)), { recursive: true });
+    fs.writeFileSync(path.join(root, name), text);
+  }
 }
 
 // ---- Waiting on a growing list of messages ---------------------------------------

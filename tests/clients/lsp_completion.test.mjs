@@ -5,16 +5,11 @@
 // daemon keeps serving).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { cpythonSyntaxError, killAll, killProcess, spawnDaemon, stdioClient, tempDir, WAIT_MS } from './helpers.mjs';
+import { cpythonSyntaxError, killAll, killProcess, spawnDaemon, stdioClient, tempDir, WAIT_MS, writeFiles, writeTinyModel } from './helpers.mjs';
 
 after(killAll);
-
-const WRITE_MODEL = process.env.ASTFILL_WRITE_MODEL ??
-  new URL('../../build/tests/engine/write_random_model', import.meta.url).pathname;
 
 const FILES = {
   'pkg/__init__.py': '',
@@ -25,16 +20,12 @@ const FILES = {
 let model;
 before(() => {
   model = path.join(tempDir('model'), 'tiny.gguf');
-  const w = spawnSync(WRITE_MODEL, [model, '--arch', 'qwen2'], { encoding: 'utf8' });
-  assert.equal(w.status, 0, `writing the model with ${WRITE_MODEL}: ${w.stderr}`);
+  writeTinyModel(model);
 });
 
 async function serve(t, args = ['--model', model, '--threads', '1'], options = {}) {
   const root = tempDir('project');
-  for (const [name, text] of Object.entries(FILES)) {
-    fs.mkdirSync(path.dirname(path.join(root, name)), { recursive: true });
-    fs.writeFileSync(path.join(root, name), text);
-  }
+  writeFiles(root, FILES);
   const proc = await spawnDaemon(['serve', '--index-threads', '1', ...args], options);
   const client = stdioClient(proc);
   client.conn.onRequest('window/workDoneProgress/create', () => null);

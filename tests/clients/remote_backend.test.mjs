@@ -10,14 +10,12 @@
 //    never answers, one that closes mid-stream.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import fs from 'node:fs';
+import { spawn } from 'node:child_process';
 import http from 'node:http';
 import path from 'node:path';
-import { BIN, cpythonSyntaxError, killAll, spawnDaemon, tempDir, waitForBinary, withTimeout, WAIT_MS } from './helpers.mjs';
-
-const WRITE_MODEL = process.env.ASTFILL_WRITE_MODEL ??
-  new URL('../../build/tests/engine/write_random_model', import.meta.url).pathname;
+import {
+  BIN, cpythonSyntaxError, killAll, spawnDaemon, tempDir, WAIT_MS, waitForBinary, withTimeout, writeFiles, writeTinyModel,
+} from './helpers.mjs';
 
 const FILES = {
   'pkg/__init__.py': '',
@@ -80,13 +78,9 @@ before(async () => {
   await waitForBinary();
   dir = tempDir('remote');
   project = path.join(dir, 'project');
-  for (const [name, text] of Object.entries(FILES)) {
-    fs.mkdirSync(path.dirname(path.join(project, name)), { recursive: true });
-    fs.writeFileSync(path.join(project, name), text);
-  }
+  writeFiles(project, FILES);
   model = path.join(dir, 'tiny.gguf');
-  const w = spawnSync(WRITE_MODEL, [model, '--arch', 'qwen2'], { encoding: 'utf8' });
-  assert.equal(w.status, 0, `writing the model with ${WRITE_MODEL}: ${w.stderr}`);
+  writeTinyModel(model);
 });
 
 after(killAll);

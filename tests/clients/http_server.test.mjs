@@ -6,14 +6,10 @@
 // concurrency cap (429) with a client that goes away mid-stream, and the token.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import OpenAI from 'openai';
-import { killAll, spawnDaemon, tempDir, waitForExit, withTimeout, WAIT_MS } from './helpers.mjs';
-
-const WRITE_MODEL = process.env.ASTFILL_WRITE_MODEL ??
-  new URL('../../build/tests/engine/write_random_model', import.meta.url).pathname;
+import { killAll, spawnDaemon, tempDir, waitForExit, withTimeout, WAIT_MS, writeTinyModel } from './helpers.mjs';
 
 let dir, model;
 
@@ -50,8 +46,7 @@ async function post(url, body, headers = {}) {
 before(() => {
   dir = tempDir('http');
   model = path.join(dir, 'tiny.gguf');
-  const w = spawnSync(WRITE_MODEL, [model, '--arch', 'qwen2'], { encoding: 'utf8' });
-  assert.equal(w.status, 0, `writing the model with ${WRITE_MODEL}: ${w.stderr}`);
+  writeTinyModel(model);
 });
 
 after(killAll);

@@ -370,12 +370,13 @@ export async function startStdio(args = [], { initialize = true, init = {} } = {
 
 // ---- TCP --------------------------------------------------------------------------
 
-// Spawns `astfill serve --listen 127.0.0.1:0 ARGS` and reads the port it prints.
-export async function startTcpServer(args = []) {
-  const proc = await spawnDaemon(['serve', '--listen', '127.0.0.1:0', ...args]);
+// The port `proc` (an `astfill serve` on 127.0.0.1:0) prints as 'listening
+// on 127.0.0.1:PORT'; rejects, with its stderr, if it exits first. `who` names
+// it in the errors ('daemon', 'server').
+export function listeningPort(proc, who = 'daemon') {
   proc.stdout.setEncoding('utf8');
   let out = '';
-  const port = await withTimeout(
+  return withTimeout(
     new Promise((resolve, reject) => {
       proc.stdout.on('data', (chunk) => {
         out += chunk;
@@ -383,12 +384,24 @@ export async function startTcpServer(args = []) {
         if (m) resolve(Number(m[1]));
       });
       proc.exited.then(({ code, signal }) =>
-        reject(new Error(`daemon exited (code ${code}, signal ${signal}) before listening: ${proc.stderrText()}`)));
+        reject(new Error(`${who} exited (code ${code}, signal ${signal}) before listening: ${proc.stderrText()}`)));
     }),
     WAIT_MS,
-    "the daemon to print 'listening on 127.0.0.1:PORT'",
+    `the ${who} to print 'listening on 127.0.0.1:PORT'`,
   );
-  return { proc, port };
+}
+
+// Spawns `astfill serve --listen 127.0.0.1:0 ARGS` and reads the port it prints.
+export async function startTcpServer(args = []) {
+  const proc = await spawnDaemon(['serve', '--listen', '127.0.0.1:0', ...args]);
+  return { proc, port: await listeningPort(proc, 'daemon') };
+}
+
+// Spawns `astfill serve --http 127.0.0.1:0 ARGS` and reads the port it prints.
+export async function startHttpServer(args = [], options = {}) {
+  const proc = await spawnDaemon(['serve', '--http', '127.0.0.1:0', ...args], options);
+  const port = await listeningPort(proc, 'server');
+  return { proc, port, url: `http://127.0.0.1:${port}` };
 }
 
 // Opens a TCP connection; resolves once connected. The socket gets `closedPromise`,

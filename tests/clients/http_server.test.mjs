@@ -9,30 +9,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import OpenAI from 'openai';
-import { killAll, spawnDaemon, tempDir, waitForExit, withTimeout, WAIT_MS, writeTinyModel } from './helpers.mjs';
+import { killAll, spawnDaemon, startHttpServer, tempDir, waitForExit, WAIT_MS, writeTinyModel } from './helpers.mjs';
 
 let dir, model;
-
-// Spawns `astfill serve --http 127.0.0.1:0 ARGS` and reads the port it prints.
-export async function startHttpServer(args = [], options = {}) {
-  const proc = await spawnDaemon(['serve', '--http', '127.0.0.1:0', ...args], options);
-  proc.stdout.setEncoding('utf8');
-  let out = '';
-  const port = await withTimeout(
-    new Promise((resolve, reject) => {
-      proc.stdout.on('data', (chunk) => {
-        out += chunk;
-        const m = /listening on 127\.0\.0\.1:(\d+)\r?\n/.exec(out);
-        if (m) resolve(Number(m[1]));
-      });
-      proc.exited.then(({ code, signal }) =>
-        reject(new Error(`server exited (code ${code}, signal ${signal}) before listening: ${proc.stderrText()}`)));
-    }),
-    WAIT_MS,
-    "the server to print 'listening on 127.0.0.1:PORT'",
-  );
-  return { proc, port, url: `http://127.0.0.1:${port}` };
-}
 
 async function post(url, body, headers = {}) {
   const res = await fetch(url, {

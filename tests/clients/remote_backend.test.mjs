@@ -14,7 +14,7 @@ import { spawn } from 'node:child_process';
 import http from 'node:http';
 import path from 'node:path';
 import {
-  BIN, cpythonSyntaxError, killAll, spawnDaemon, tempDir, WAIT_MS, waitForBinary, withTimeout, writeFiles, writeTinyModel,
+  BIN, cpythonSyntaxError, killAll, startHttpServer, tempDir, waitForBinary, writeFiles, writeTinyModel,
 } from './helpers.mjs';
 
 const FILES = {
@@ -87,15 +87,8 @@ after(killAll);
 
 describe('remote backend against astfill serve --http', () => {
   test('the same model remotely writes what it writes locally; with constraints the answer stays whole', async () => {
-    const proc = await spawnDaemon(['serve', '--http', '127.0.0.1:0', '--model', model, '--threads', '1']);
-    proc.stdout.setEncoding('utf8');
-    let out = '';
-    const port = await withTimeout(new Promise((resolve) => proc.stdout.on('data', (c) => {
-      out += c;
-      const m = /listening on 127\.0\.0\.1:(\d+)\n/.exec(out);
-      if (m) resolve(Number(m[1]));
-    })), WAIT_MS, 'the server to listen');
-    const backend = ['--backend', `http://127.0.0.1:${port}`];
+    const { url } = await startHttpServer(['--model', model, '--threads', '1']);
+    const backend = ['--backend', url];
     for (const [line, character] of [[2, 11], [5, 11]]) {
       // Unconstrained, both sides decode greedily with the same weights: the
       // same text, streamed over real HTTP.

@@ -1,5 +1,7 @@
 #include "http/protocol.h"
 
+#include <cstdio>
+
 #include <algorithm>
 #include <cmath>
 
@@ -229,14 +231,29 @@ json::object error_json(const ApiError& e) {
 
 namespace {
 
+// A token in OpenAI's legacy logprobs: its text, or, when its bytes are not
+// whole UTF-8 (a piece of a character), vLLM's spelling of them,
+// "bytes:\\xe2\\x80", which a client turns back into the bytes (JSON
+// text cannot hold them, and U+FFFD would lose them).
+json::string token_json(std::string_view text) {
+  if (!first_invalid_utf8(text)) return json::string(text);
+  std::string out = "bytes:";
+  char hex[5];
+  for (unsigned char b : text) {
+    std::snprintf(hex, sizeof hex, "\\x%02x", b);
+    out += hex;
+  }
+  return json::string(out);
+}
+
 // OpenAI's legacy logprobs: {tokens, token_logprobs, top_logprobs, text_offset}.
 json::object openai_logprobs(const std::vector<TokenInfo>& tokens, size_t offset) {
   json::array toks, lps, tops, offsets;
   for (const auto& t : tokens) {
-    toks.push_back(json_text(t.chosen.text));
+    toks.push_back(token_json(t.chosen.text));
     lps.push_back(t.chosen.logprob);
     json::object top;
-    for (const auto& c : t.top) top[json_text(c.text)] = c.logprob;
+    for (const auto& c : t.top) top[token_json(c.text)] = c.logprob;
     tops.push_back(std::move(top));
     offsets.push_back(offset);
     offset += t.chosen.text.size();

@@ -24,7 +24,12 @@ struct RemoteBackend {
 
 // Checks a backend's settings: the URL's scheme, TLS for any host but
 // loopback (unless allow_insecure), the token's source. "" when usable.
-// (Defined in completion/remote_decoder.cpp.)
+// (completion/remote_backend.cpp: libcurl's URL parser, nothing of the
+// decoder, so that settings can check a backend cheaply.)
 std::string check_backend(const RemoteBackend& backend);
+
+// The bearer token, from the environment variable or the file the backend
+// names ("" = none), or "" with `error` saying what is wrong.
+std::string backend_token(const RemoteBackend& backend, std::string& error);
 
 }  // namespace astfill::completion

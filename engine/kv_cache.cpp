@@ -106,8 +106,9 @@ void KvCache::grow(size_t slots, size_t keep) {
   // Layout [kv_head][slot][...]: growing moves each head's slots to its new place.
   auto move_bytes = [&](std::vector<uint8_t>& buf) {
     std::vector<uint8_t> bigger(heads_ * slots * row);
-    for (size_t h = 0; h < heads_; ++h)
-      std::memcpy(bigger.data() + h * slots * row, buf.data() + h * allocated_ * row, keep * row);
+    if (keep > 0)  // an empty cache has no buffer to copy from (memcpy from null is undefined even for 0 bytes)
+      for (size_t h = 0; h < heads_; ++h)
+        std::memcpy(bigger.data() + h * slots * row, buf.data() + h * allocated_ * row, keep * row);
     buf.swap(bigger);
   };
   auto move_scales = [&](std::vector<float>& buf) {

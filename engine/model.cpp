@@ -119,9 +119,16 @@ std::unique_ptr<Model> Model::build(const std::shared_ptr<const ModelFile>& file
   // are read then anyway), and its file pages released right after.
   const TensorGroups groups = group_tensors(f, m->hp_.block_count);
   check_weight_values(f, groups.rest);
+  // The LM head first, while nothing else is resident: its file pages
+  // (the token embedding's, when tied) are released before the layers load.
+  // Tied, the head's rows are the embedding (Linear::weight_row): no copy.
+  // Untied, the embedding is copied in its own type.
   const ModelTensor& embd = arch::tensor(f, "token_embd.weight");
+  const ModelTensor* head = f.find("output.weight");
+  m->lm_head_ = Linear::load(head ? *head : embd, nullptr, options.weights);
   m->token_embd_type_ = embd.type;
-  m->token_embd_.assign(embd.data, embd.data + embd.bytes);
+  if (head) m->token_embd_.assign(embd.data, embd.data + embd.bytes);
+  release_pages(groups.rest);
   m->layers_.reserve(m->hp_.block_count);
   for (uint32_t i = 0; i < m->hp_.block_count; ++i) {
     check_weight_values(f, groups.layers[i]);
@@ -129,9 +136,6 @@ std::unique_ptr<Model> Model::build(const std::shared_ptr<const ModelFile>& file
     release_pages(groups.layers[i]);
   }
   m->output_norm_ = arch::vector_f32(f, "output_norm.weight");
-  const ModelTensor* head = f.find("output.weight");
-  m->lm_head_ = Linear::load(head ? *head : embd, nullptr, options.weights);
-  release_pages(groups.rest);
   m->inv_freq_ = rope_inverse_frequencies(m->hp_, &m->rope_mscale_);
   return m;
 }
@@ -252,9 +256,13 @@ std::vector<float> Session::evaluate(const Batch& batch, const CancellationToken
   std::vector<float> x(static_cast<size_t>(n * E));
   const GgmlType embd_type = model_.token_embd_type_;
   const size_t row_b = row_bytes(embd_type, static_cast<size_t>(E));
-  for (int64_t i = 0; i < n; ++i)
-    dequantize_row(embd_type, model_.token_embd_.data() + static_cast<size_t>(batch.tokens[i]) * row_b,
-                   x.data() + i * E, static_cast<size_t>(E));
+  for (int64_t i = 0; i < n; ++i) {
+    if (model_.token_embd_.empty())  // tied: the head's rows
+      model_.lm_head_.weight_row(batch.tokens[i], x.data() + i * E);
+    else
+      dequantize_row(embd_type, model_.token_embd_.data() + static_cast<size_t>(batch.tokens[i]) * row_b,
+                     x.data() + i * E, static_cast<size_t>(E));
+  }
 
   const int64_t qkv_out = (H + 2 * KV) * D;
   int64_t F2 = 0;  // the widest dense FFN (MoE layers have none)

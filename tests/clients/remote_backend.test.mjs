@@ -86,28 +86,59 @@ before(async () => {
 after(killAll);
 
 describe('remote backend against astfill serve --http', () => {
-  test('the same model remotely writes what it writes locally; with constraints the answer stays whole', async () => {
-    const { url } = await startHttpServer(['--model', model, '--threads', '1']);
-    const backend = ['--backend', url];
-    for (const [line, character] of [[2, 11], [5, 11]]) {
-      // Unconstrained, both sides decode greedily with the same weights: the
-      // same text, streamed over real HTTP.
-      const local = await complete(line, character, ['--max-tokens', '12', '--timeout-ms', '20000', '--no-constraints']);
-      const remote = await complete(line, character, ['--max-tokens', '12', '--timeout-ms', '20000', '--no-constraints', ...backend]);
-      assert.equal(local.status, 0, local.stderr);
-      assert.equal(remote.status, 0, remote.stderr);
-      assert.equal(remote.json.raw, local.json.raw, `at ${line}:${character}: ${remote.stderr}`);
-      assert.equal(remote.json.completion, local.json.completion);
-      // Constrained: the checks run here on what streams back.
-      const checked = await complete(line, character, ['--max-tokens', '12', '--timeout-ms', '20000', ...backend]);
-      assert.equal(checked.status, 0, checked.stderr);
-      // (`c = shapes.` is unfinished until something is written there.)
-      if (checked.json.completion !== '') {
-        const text = FILES['pkg/main.py'].split('\n');
-        if (line !== 2) text[2] = 'c = shapes.Circle';
-        text[line] = text[line].slice(0, character) + checked.json.completion + text[line].slice(character);
-        assert.equal(cpythonSyntaxError(text.join('\n')), null, `'${checked.json.completion}' at ${line}:${character}`);
+  test("what streams back is the server's own greedy answer to the prompt sent; with constraints the answer stays whole",
+    async () => {
+    const { url: upstream } = await startHttpServer(['--model', model, '--threads', '1']);
+    // A recording proxy in front of the server: the prompt the backend sends
+    // is built here from the local tokenizer's text, so the server tokenizes
+    // it afresh; what it streams back must be its greedy answer to that text.
+    const sent = [];
+    const proxy = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => { body += c; });
+      req.on('end', () => {
+        sent.push(JSON.parse(body));
+        const up = http.request(`${upstream}${req.url}`, { method: req.method, headers: req.headers }, (r) => {
+          res.writeHead(r.statusCode, r.headers);
+          r.pipe(res);
+        });
+        up.on('error', () => res.destroy());
+        up.end(body);
+      });
+    });
+    await new Promise((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const backend = ['--backend', `http://127.0.0.1:${proxy.address().port}`];
+    let written = 0;
+    try {
+      for (const [line, character] of [[2, 11], [5, 11]]) {
+        sent.length = 0;
+        const remote = await complete(line, character, ['--max-tokens', '12', '--timeout-ms', '20000', '--no-constraints', ...backend]);
+        assert.equal(remote.status, 0, remote.stderr);
+        assert.equal(sent.length, 1, 'unconstrained: one request');
+        assert.equal(sent[0].stream, true);
+        // The same prompt asked directly, not streamed: the streamed text is
+        // where the stop rule ended it, a prefix of the whole answer.
+        const direct = await fetch(`${upstream}/v1/completions`, { method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ prompt: sent[0].prompt, max_tokens: 12, temperature: 0 }) }).then((r) => r.json());
+        const whole = direct.choices[0].text;
+        assert.ok(whole.startsWith(remote.json.raw), `at ${line}:${character}: streamed '${remote.json.raw}', asked '${whole}'`);
+        assert.ok(remote.json.raw.length > 0 || remote.json.end !== 'token cap', JSON.stringify(remote.json));
+        if (remote.json.raw.length > 0) written += 1;
+        // Constrained: the checks run here on what streams back.
+        const checked = await complete(line, character, ['--max-tokens', '12', '--timeout-ms', '20000', ...backend]);
+        assert.equal(checked.status, 0, checked.stderr);
+        // (`c = shapes.` is unfinished until something is written there.)
+        if (checked.json.completion !== '') {
+          const text = FILES['pkg/main.py'].split('\n');
+          if (line !== 2) text[2] = 'c = shapes.Circle';
+          text[line] = text[line].slice(0, character) + checked.json.completion + text[line].slice(character);
+          assert.equal(cpythonSyntaxError(text.join('\n')), null, `'${checked.json.completion}' at ${line}:${character}`);
+        }
       }
+      assert.ok(written > 0, 'the model wrote something at one of the two places at least');
+    } finally {
+      proxy.close();
     }
   });
 });

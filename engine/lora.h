@@ -1,0 +1,147 @@
+// LoRA adapters: low-rank updates W' = W + s·B·A of a model's projections,
+// read from and written to the two formats people have (PEFT directories and
+// llama.cpp GGUF adapters), and applied unmerged while a session runs:
+//
+//   y = x Wᵀ (+ b)  +  Σ_adapters s · (x Aᵀ) Bᵀ
+//
+// in f32 from the unquantised x, so int8 base weights keep their accuracy and
+// the same model serves sessions with different adapters (or none).
+//
+// Formats.
+//   PEFT:  DIR/adapter_config.json (r, lora_alpha, target_modules, use_rslora,
+//          rank_pattern, alpha_pattern) + DIR/adapter_model.safetensors with
+//          base_model.model.model.layers.N.{self_attn,mlp}.X_proj.lora_{A,B}.weight,
+//          A [r, in], B [out, r].  Scale α/r, or α/√r with use_rslora.
+//   GGUF:  general.type = "adapter", adapter.type = "lora", adapter.lora.alpha,
+//          general.architecture; tensors blk.N.attn_q.weight.lora_a ne {in, r}
+//          and .lora_b ne {r, out} (the same bytes as PEFT's A and B).
+//          Scale α/r; α = 0 (or absent) means 1, as llama.cpp does.
+// Refused with a ModelError naming the file and the reason: DoRA, modules_to_save,
+// LoRA biases, targets other than the projections below (embeddings, the head),
+// a pair whose A and B disagree, and (when applied) an adapter made for another
+// architecture or other shapes.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/model_file.h"
+
+namespace astfill::engine {
+
+// The projections an adapter may target, named as PEFT and Hugging Face name
+// them (q_proj .. down_proj).
+enum class LoraTarget { Q, K, V, O, Gate, Up, Down };
+inline constexpr LoraTarget kLoraTargets[] = {LoraTarget::Q,    LoraTarget::K,  LoraTarget::V,   LoraTarget::O,
+                                              LoraTarget::Gate, LoraTarget::Up, LoraTarget::Down};
+
+// "q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj".
+const char* lora_target_name(LoraTarget t);
+// The GGUF tensor of the base weight: "attn_q", .., "attn_output", "ffn_gate", "ffn_up", "ffn_down".
+const char* lora_target_gguf_name(LoraTarget t);
+// Accepts the PEFT name ("q_proj"), the short form ("q", "o", "gate", ...) and
+// the GGUF base name ("attn_q"); nullopt for anything else.
+std::optional<LoraTarget> parse_lora_target(std::string_view name);
+// "q,k,v,o" or "q_proj,v_proj" or "all" (every target) -> targets, in the
+// order of kLoraTargets, without duplicates. Throws std::invalid_argument
+// naming the unknown entry.
+std::vector<LoraTarget> parse_lora_targets(std::string_view list);
+
+// The input and output widths of a target's projection in a model.
+struct LoraShape {
+  int64_t in = 0, out = 0;
+};
+LoraShape lora_target_shape(const HyperParams& hp, LoraTarget t);
+
+// One adapted projection of one layer.
+struct LoraPair {
+  uint32_t layer = 0;
+  LoraTarget target = LoraTarget::Q;
+  int64_t rank = 0, in = 0, out = 0;
+  std::vector<float> a;  // [rank][in]  (PEFT lora_A.weight)
+  std::vector<float> b;  // [out][rank] (PEFT lora_B.weight)
+  float alpha = 0;       // this pair's α (alpha_pattern / rank_pattern resolved)
+};
+
+struct LoraAdapter {
+  std::string architecture;  // "qwen2", "qwen3", ... (the base model's hp.arch)
+  bool rslora = false;       // scale α/√r instead of α/r
+  std::vector<LoraPair> pairs;
+  std::string source;        // the path it was read from (messages); empty if built in memory
+
+  // α/r, or α/√r with rsLoRA; 0 for a pair of rank 0.
+  float scale(const LoraPair& p) const;
+  // Throws ModelError (naming `source`) when the adapter cannot run on a
+  // model with these hyperparameters: another architecture, a layer past the
+  // model's, a pair whose widths differ from the projection's, vectors whose
+  // sizes disagree with rank/in/out, a duplicate (layer, target).
+  void check_against(const HyperParams& hp) const;
+};
+
+// Reads a PEFT directory (or its adapter_config.json / adapter_model.safetensors)
+// or a GGUF adapter file. Throws ModelError naming the file and what is wrong.
+LoraAdapter read_lora_adapter(const std::string& path);
+
+// Writes a PEFT directory (created if missing): adapter_config.json with the
+// keys PEFT writes (peft_type LORA, r, lora_alpha, target_modules, use_rslora,
+// rank_pattern/alpha_pattern where pairs differ from the most common, ...),
+// and adapter_model.safetensors (F32). `base_model_name` goes to
+// base_model_name_or_path. Throws ModelError when the files cannot be written.
+void write_peft_adapter(const LoraAdapter& adapter, const std::string& dir, const std::string& base_model_name);
+// Writes a GGUF adapter as llama.cpp's --lora loads it (F32 tensors). GGUF has
+// one α for the file: pairs whose scale differs from the file's (rsLoRA,
+// rank/alpha patterns) have it folded into B, so every pair's s·B is kept.
+void write_gguf_adapter(const LoraAdapter& adapter, const std::string& path);
+
+// An adapter a session applies, with the user's scale on top of the
+// adapter's own (`--adapter PATH:SCALE`).
+struct AdapterChoice {
+  std::shared_ptr<const LoraAdapter> adapter;
+  float scale = 1.0f;
+  std::string id;  // what identifies it in cache keys (the path, as given); empty: source
+};
+
+// "PATH" or "PATH:SCALE" (the last ':' followed by a number). Throws
+// std::invalid_argument for an empty path or a scale that is not finite.
+struct AdapterSpec {
+  std::string path;
+  float scale = 1.0f;
+};
+AdapterSpec parse_adapter_spec(std::string_view text);
+
+// The adapters of one session, arranged for the forward pass: per layer and
+// fused projection, the pairs to add, with their total scale folded in.
+// Built once per set_adapters, read-only while it runs; shareable between
+// sessions of the same model.
+class LoraStack {
+ public:
+  // The fused projections of engine/model.h's LayerWeights.
+  enum class Site { Qkv, Output, GateUp, Down };
+
+  // Checks every adapter against `hp` (LoraAdapter::check_against) and
+  // arranges them. Pairs with a zero total scale are left out.
+  static std::shared_ptr<const LoraStack> build(const std::vector<AdapterChoice>& adapters, const HyperParams& hp);
+
+  // y[rows][width] += Σ s·(x Aᵀ) Bᵀ for the pairs of (layer, site), each into
+  // its column range of the fused output (q|k|v, gate|up). x is [rows][in].
+  void apply(uint32_t layer, Site site, const float* x, int64_t rows, float* y) const;
+  bool empty() const { return empty_; }
+  // Identifies the adapters and scales, for cache keys: "" for none.
+  const std::string& key() const { return key_; }
+
+ private:
+  struct Term {
+    int64_t rank = 0, in = 0, out = 0, column = 0;
+    std::vector<float> a;  // [rank][in]
+    std::vector<float> b;  // [out][rank], scale folded in
+  };
+  std::vector<std::vector<Term>> sites_;  // [layer * 4 + site]
+  std::string key_;
+  bool empty_ = true;
+};
+
+}  // namespace astfill::engine

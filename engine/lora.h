@@ -22,6 +22,7 @@
 // architecture or other shapes.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -140,6 +141,7 @@ class LoraStack {
     std::vector<float> b;  // [out][rank], scale folded in
   };
   std::vector<std::vector<Term>> sites_;  // [layer * 4 + site]
+  std::array<int64_t, 4> width_{};        // each site's fused output width (row stride of y)
   std::string key_;
   bool empty_ = true;
 };

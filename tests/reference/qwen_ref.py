@@ -43,10 +43,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import re
+import struct
 import sys
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -260,7 +262,28 @@ class QwenReference:
             raise ModelError("tensors not used by the %s reference (unexpected for this "
                              "architecture): %s" % (arch, ", ".join(unused)))
         self.unused_tensors = unused
+        self.loras: List[Dict[Tuple[int, str], Tuple[np.ndarray, np.ndarray, float]]] = []
         self.reset()
+
+    # -- LoRA adapters ------------------------------------------------------
+    def add_lora(self, path: str, scale: float = 1.0) -> None:
+        """Applies a LoRA adapter (a GGUF adapter file or a PEFT directory) unmerged:
+        y = x W^T (+ b) + s (x A^T) B^T, s = scale * the adapter's own alpha / r."""
+        pairs = read_lora(path)
+        for (il, key), (A, B, s) in pairs.items():
+            W = self.layers[il][key] if il < self.n_layer else None
+            if W is None or A.shape[1] != W.shape[1] or B.shape[0] != W.shape[0] or A.shape[0] != B.shape[1]:
+                raise ModelError("LoRA %s: layer %d %s has A %s and B %s, which do not fit the model"
+                                 % (path, il, key, A.shape, B.shape))
+        self.loras.append({k: (A, B, s * scale) for k, (A, B, s) in pairs.items()})
+
+    def _lin(self, il: int, key: str, x: np.ndarray, bias: Optional[np.ndarray] = None) -> np.ndarray:
+        y = linear(x, self.layers[il][key], bias)
+        for lora in self.loras:
+            if (il, key) in lora:
+                A, B, s = lora[(il, key)]
+                y = y + s * (linear(x, A) @ np.asarray(B, dtype=np.float64).T)
+        return y
 
     # -- loading helpers ----------------------------------------------------
     def _t(self, name: str, shape) -> np.ndarray:
@@ -369,9 +392,9 @@ class QwenReference:
         for il, L in enumerate(self.layers):
             h = rmsnorm(x, L["attn_norm"], eps)
             emit("attn_norm-%d" % il, h)
-            q = linear(h, L["wq"], L.get("bq")).reshape(n, H, D)
-            k = linear(h, L["wk"], L.get("bk")).reshape(n, KV, D)
-            v = linear(h, L["wv"], L.get("bv")).reshape(n, KV, Dv)
+            q = self._lin(il, "wq", h, L.get("bq")).reshape(n, H, D)
+            k = self._lin(il, "wk", h, L.get("bk")).reshape(n, KV, D)
+            v = self._lin(il, "wv", h, L.get("bv")).reshape(n, KV, Dv)
             if "q_norm" in L:
                 q = rmsnorm(q, L["q_norm"], eps)
                 k = rmsnorm(k, L["k_norm"], eps)
@@ -392,7 +415,7 @@ class QwenReference:
             scores = np.where(mask[None, :, :], scores, -np.inf)
             probs = softmax(scores, axis=-1)
             attn = np.einsum("hij,jhd->ihd", probs, Vh).reshape(n, H * Dv)
-            attn_out = linear(attn, L["wo"])
+            attn_out = self._lin(il, "wo", attn)
             emit("attn_out-%d" % il, attn_out)
             x = x + attn_out
             emit("ffn_inp-%d" % il, x)
@@ -402,7 +425,7 @@ class QwenReference:
             if L["moe"]:
                 ffn_out = self._moe(h2, L)
             else:
-                ffn_out = linear(silu(linear(h2, L["gate"])) * linear(h2, L["up"]), L["down"])
+                ffn_out = self._lin(il, "down", silu(self._lin(il, "gate", h2)) * self._lin(il, "up", h2))
             emit("ffn_out-%d" % il, ffn_out)
             x = x + ffn_out
             emit("l_out-%d" % il, x)
@@ -434,6 +457,83 @@ class QwenReference:
 
 
 # ---------------------------------------------------------------------------
+# LoRA adapters, read independently of the engine
+# ---------------------------------------------------------------------------
+_GGUF_TARGETS = {"attn_q": "wq", "attn_k": "wk", "attn_v": "wv", "attn_output": "wo",
+                 "ffn_gate": "gate", "ffn_up": "up", "ffn_down": "down"}
+_PEFT_TARGETS = {"q_proj": "wq", "k_proj": "wk", "v_proj": "wv", "o_proj": "wo",
+                 "gate_proj": "gate", "up_proj": "up", "down_proj": "down"}
+
+
+def _read_safetensors(path: str) -> Dict[str, np.ndarray]:
+    with open(path, "rb") as f:
+        data = f.read()
+    n = struct.unpack("<Q", data[:8])[0]
+    header = json.loads(data[8:8 + n])
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        b, e = info["data_offsets"]
+        raw = data[8 + n + b:8 + n + e]
+        if info["dtype"] == "F32":
+            a = np.frombuffer(raw, dtype="<f4")
+        elif info["dtype"] == "F16":
+            a = np.frombuffer(raw, dtype="<f2").astype(np.float32)
+        elif info["dtype"] == "BF16":
+            a = (np.frombuffer(raw, dtype="<u2").astype(np.uint32) << 16).view(np.float32)
+        else:
+            raise ModelError("%s: tensor %s has dtype %s" % (path, name, info["dtype"]))
+        out[name] = a.reshape(info["shape"])
+    return out
+
+
+def read_lora(path: str) -> Dict[Tuple[int, str], Tuple[np.ndarray, np.ndarray, float]]:
+    """{(layer, weight key): (A (r, in), B (out, r), scale)} from a GGUF adapter
+    (scale alpha/r, alpha 0 meaning 1, as llama.cpp) or a PEFT directory (alpha/r,
+    alpha/sqrt(r) with use_rslora, rank_pattern / alpha_pattern by module name)."""
+    pairs: Dict[Tuple[int, str], List[Optional[np.ndarray]]] = {}
+    if os.path.isdir(path):
+        with open(os.path.join(path, "adapter_config.json")) as f:
+            cfg = json.load(f)
+        tensors = _read_safetensors(os.path.join(path, "adapter_model.safetensors"))
+        modules = {}
+        for name, a in tensors.items():
+            m = re.match(r"^base_model\.model\.(model\.layers\.(\d+)\.\w+\.(\w+))\.lora_([AB])\.weight$", name)
+            if not m or m.group(3) not in _PEFT_TARGETS:
+                raise ModelError("%s: unexpected tensor %s" % (path, name))
+            key = (int(m.group(2)), _PEFT_TARGETS[m.group(3)])
+            modules[key] = m.group(1)
+            pairs.setdefault(key, [None, None])[0 if m.group(4) == "A" else 1] = a
+
+        def pattern(name, module, default):
+            for k, v in (cfg.get(name) or {}).items():
+                if re.match(r"(.*\.)?(%s)$" % k, module):
+                    return v
+            return default
+
+        out = {}
+        for key, (A, B) in pairs.items():
+            r = A.shape[0]
+            alpha = pattern("alpha_pattern", modules[key], cfg.get("lora_alpha", 8))
+            s = alpha / math.sqrt(r) if cfg.get("use_rslora") else alpha / r
+            out[key] = (A, B, float(s))
+        return out
+    g = GGUFFile(path)
+    if g.get_str("general.type") != "adapter" or g.get_str("adapter.type") != "lora":
+        raise ModelError("%s: not a GGUF LoRA adapter" % path)
+    alpha = g.get_float("adapter.lora.alpha", 0.0) or 0.0
+    for name in g.tensors:
+        m = re.match(r"^blk\.(\d+)\.(\w+)\.weight\.lora_([ab])$", name)
+        if not m or m.group(2) not in _GGUF_TARGETS:
+            raise ModelError("%s: unexpected tensor %s" % (path, name))
+        key = (int(m.group(1)), _GGUF_TARGETS[m.group(2)])
+        # lora_a ne {in, r} -> numpy (r, in) = A; lora_b ne {r, out} -> (out, r) = B
+        pairs.setdefault(key, [None, None])[0 if m.group(3) == "a" else 1] = g.tensor(name)
+    return {key: (A, B, float(alpha / A.shape[0]) if alpha else 1.0) for key, (A, B) in pairs.items()}
+
+
+# ---------------------------------------------------------------------------
 # CLI
 # ---------------------------------------------------------------------------
 def _int_list(s: str) -> List[int]:
@@ -453,6 +553,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--allow-unused-tensors", action="store_true",
                     help="do not fail on tensors the reference does not use")
     ap.add_argument("--dump-dir", help="write every named intermediate tensor to DIR/<name>.f32")
+    ap.add_argument("--lora", action="append", default=[], metavar="PATH[:SCALE]",
+                    help="apply a LoRA adapter (GGUF file or PEFT directory), repeatable")
     ap.add_argument("--chunk", type=int, default=0,
                     help="evaluate in batches of this many tokens through the cache (long inputs)")
     args = ap.parse_args(argv)
@@ -473,6 +575,15 @@ def main(argv: Optional[List[str]] = None) -> int:
         os.makedirs(args.dump_dir, exist_ok=True)
     try:
         model = QwenReference(args.model, allow_unused_tensors=args.allow_unused_tensors)
+        for spec in args.lora:
+            lpath, lscale = spec, 1.0
+            head, sep, tail = spec.rpartition(":")
+            if sep and head:
+                try:
+                    lpath, lscale = head, float(tail)
+                except ValueError:
+                    pass
+            model.add_lora(lpath, lscale)
         if args.chunk > 0:
             parts = []
             for s0 in range(0, len(tokens), args.chunk):

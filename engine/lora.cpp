@@ -1,0 +1,748 @@
+#include "engine/lora.h"
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <set>
+#include <stdexcept>
+
+#include "engine/errors.h"
+#include "engine/gguf.h"
+#include "engine/gguf_writer.h"
+#include "engine/safetensors.h"
+#include "engine/tensor_types.h"
+#include "support/files.h"
+
+namespace astfill::engine {
+
+namespace json = boost::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct TargetNames {
+  LoraTarget target;
+  const char* peft;     // q_proj
+  const char* module;   // self_attn / mlp
+  const char* shorter;  // q
+  const char* gguf;     // attn_q
+};
+constexpr TargetNames kNames[] = {
+    {LoraTarget::Q, "q_proj", "self_attn", "q", "attn_q"},
+    {LoraTarget::K, "k_proj", "self_attn", "k", "attn_k"},
+    {LoraTarget::V, "v_proj", "self_attn", "v", "attn_v"},
+    {LoraTarget::O, "o_proj", "self_attn", "o", "attn_output"},
+    {LoraTarget::Gate, "gate_proj", "mlp", "gate", "ffn_gate"},
+    {LoraTarget::Up, "up_proj", "mlp", "up", "ffn_up"},
+    {LoraTarget::Down, "down_proj", "mlp", "down", "ffn_down"},
+};
+const TargetNames& names(LoraTarget t) { return kNames[static_cast<int>(t)]; }
+
+}  // namespace
+
+const char* lora_target_name(LoraTarget t) { return names(t).peft; }
+const char* lora_target_gguf_name(LoraTarget t) { return names(t).gguf; }
+
+std::optional<LoraTarget> parse_lora_target(std::string_view name) {
+  for (const TargetNames& n : kNames)
+    if (name == n.peft || name == n.shorter || name == n.gguf) return n.target;
+  return std::nullopt;
+}
+
+std::vector<LoraTarget> parse_lora_targets(std::string_view list) {
+  std::set<int> seen;
+  size_t start = 0;
+  while (start <= list.size()) {
+    size_t comma = list.find(',', start);
+    if (comma == std::string_view::npos) comma = list.size();
+    std::string_view item = list.substr(start, comma - start);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (item == "all") {
+      for (LoraTarget t : kLoraTargets) seen.insert(static_cast<int>(t));
+    } else if (auto t = parse_lora_target(item)) {
+      seen.insert(static_cast<int>(*t));
+    } else {
+      throw std::invalid_argument("unknown LoRA target '" + std::string(item) +
+                                  "' (expected q, k, v, o, gate, up, down, their *_proj names, or all)");
+    }
+    start = comma + 1;
+  }
+  std::vector<LoraTarget> out;
+  for (int t : seen) out.push_back(static_cast<LoraTarget>(t));
+  return out;
+}
+
+LoraShape lora_target_shape(const HyperParams& hp, LoraTarget t) {
+  const int64_t E = hp.embedding_length, F = hp.feed_forward_length;
+  const int64_t HD = int64_t{hp.head_count} * hp.head_dim, KVD = int64_t{hp.head_count_kv} * hp.head_dim;
+  switch (t) {
+    case LoraTarget::Q: return {E, HD};
+    case LoraTarget::K:
+    case LoraTarget::V: return {E, KVD};
+    case LoraTarget::O: return {HD, E};
+    case LoraTarget::Gate:
+    case LoraTarget::Up: return {E, F};
+    case LoraTarget::Down: return {F, E};
+  }
+  return {};
+}
+
+float LoraAdapter::scale(const LoraPair& p) const {
+  if (p.rank <= 0) return 0.0f;
+  const double r = static_cast<double>(p.rank);
+  return static_cast<float>(p.alpha / (rslora ? std::sqrt(r) : r));
+}
+
+namespace {
+std::string pair_name(const LoraPair& p) {
+  return "layer " + std::to_string(p.layer) + " " + lora_target_name(p.target);
+}
+std::string origin(const LoraAdapter& a) { return a.source.empty() ? std::string("LoRA adapter") : a.source; }
+}  // namespace
+
+void LoraAdapter::check_against(const HyperParams& hp) const {
+  // An empty architecture (a PEFT adapter whose base model name does not say
+  // it) is checked on the shapes alone.
+  if (!architecture.empty() && architecture != hp.arch)
+    throw ModelError(origin(*this) + ": the adapter is for architecture '" + architecture + "', the model is '" +
+                     hp.arch + "'");
+  std::set<std::pair<uint32_t, int>> seen;
+  for (const LoraPair& p : pairs) {
+    if (p.layer >= hp.block_count)
+      throw ModelError(origin(*this) + ": " + pair_name(p) + ": the model has " + std::to_string(hp.block_count) +
+                       " layers");
+    if (!seen.insert({p.layer, static_cast<int>(p.target)}).second)
+      throw ModelError(origin(*this) + ": " + pair_name(p) + " appears twice");
+    const bool mlp = p.target == LoraTarget::Gate || p.target == LoraTarget::Up || p.target == LoraTarget::Down;
+    if (mlp && hp.is_moe_layer(p.layer))
+      throw ModelError(origin(*this) + ": " + pair_name(p) +
+                       ": the layer's feed-forward is a mixture of experts (LoRA on experts is not supported)");
+    const LoraShape s = lora_target_shape(hp, p.target);
+    if (p.in != s.in || p.out != s.out)
+      throw ModelError(origin(*this) + ": " + pair_name(p) + " maps " + std::to_string(p.in) + " -> " +
+                       std::to_string(p.out) + " values, the model's projection " + std::to_string(s.in) + " -> " +
+                       std::to_string(s.out) + " (an adapter for another model size?)");
+    if (p.rank <= 0 || p.a.size() != static_cast<size_t>(p.rank * p.in) ||
+        p.b.size() != static_cast<size_t>(p.out * p.rank))
+      throw ModelError(origin(*this) + ": " + pair_name(p) + ": A and B do not hold rank x in and out x rank values");
+    if (!std::isfinite(p.alpha))
+      throw ModelError(origin(*this) + ": " + pair_name(p) + ": alpha is not finite");
+  }
+}
+
+// ---- reading ------------------------------------------------------------------
+
+namespace {
+
+json::object read_json_object(const std::string& path) {
+  support::FileContent file = support::read_file(path, support::kMaxTextFileBytes);
+  if (!file.ok()) throw ModelError(path + ": cannot read: " + file.error);
+  std::error_code ec;
+  json::value v = json::parse(file.text, ec);
+  if (ec) throw ModelError(path + ": not valid JSON: " + ec.message());
+  if (!v.is_object()) throw ModelError(path + ": not a JSON object");
+  return v.as_object();
+}
+
+std::optional<double> json_number(const json::value& v) {
+  if (v.is_int64()) return static_cast<double>(v.as_int64());
+  if (v.is_uint64()) return static_cast<double>(v.as_uint64());
+  if (v.is_double()) return v.as_double();
+  return std::nullopt;
+}
+
+double number_key(const std::string& path, const json::object& o, const char* key, std::optional<double> fallback) {
+  const json::value* v = o.if_contains(key);
+  if (!v || v->is_null()) {
+    if (fallback) return *fallback;
+    throw ModelError(path + ": '" + key + "' is missing");
+  }
+  auto d = json_number(*v);
+  if (!d || !std::isfinite(*d)) throw ModelError(path + ": '" + key + "' is not a number");
+  return *d;
+}
+
+bool truthy(const json::object& o, const char* key) {
+  const json::value* v = o.if_contains(key);
+  return v && v->is_bool() && v->as_bool();
+}
+
+// PEFT's rank_pattern / alpha_pattern: keys are regular expressions matched
+// against the end of the module's name (get_pattern_key).
+struct Pattern {
+  std::string key;
+  std::regex re;
+  double value;
+};
+std::vector<Pattern> read_pattern(const std::string& path, const json::object& cfg, const char* key) {
+  std::vector<Pattern> out;
+  const json::value* v = cfg.if_contains(key);
+  if (!v || v->is_null()) return out;
+  if (!v->is_object()) throw ModelError(path + ": '" + key + "' is not an object");
+  for (const auto& [k, val] : v->as_object()) {
+    auto d = json_number(val);
+    if (!d || !std::isfinite(*d)) throw ModelError(path + ": '" + key + "." + std::string(k) + "' is not a number");
+    try {
+      out.push_back({std::string(k), std::regex("(.*\\.)?(" + std::string(k) + ")"), *d});
+    } catch (const std::regex_error& e) {
+      throw ModelError(path + ": '" + key + "' key '" + std::string(k) + "' is not a regular expression: " + e.what());
+    }
+  }
+  return out;
+}
+std::optional<double> match_pattern(const std::vector<Pattern>& patterns, const std::string& module) {
+  for (const Pattern& p : patterns)
+    if (std::regex_match(module, p.re)) return p.value;
+  return std::nullopt;
+}
+
+std::vector<float> safetensor_f32(const std::string& path, const SafeTensor& t) {
+  const size_t n = t.bytes / std::max<size_t>(1, safetensors_dtype_size(t.dtype));
+  std::vector<float> out(n);
+  if (t.dtype == "F32") {
+    std::memcpy(out.data(), t.data, n * sizeof(float));
+  } else if (t.dtype == "F16" || t.dtype == "BF16") {
+    for (size_t i = 0; i < n; ++i) {
+      uint16_t h;
+      std::memcpy(&h, t.data + 2 * i, 2);
+      out[i] = t.dtype == "F16" ? f16_to_f32(h) : bf16_to_f32(h);
+    }
+  } else {
+    throw ModelError(path + ": tensor '" + t.name + "' has dtype " + t.dtype + " (LoRA weights must be F32, F16 or BF16)");
+  }
+  for (size_t i = 0; i < n; ++i)
+    if (!std::isfinite(out[i]))
+      throw ModelError(path + ": tensor '" + t.name + "' holds a NaN or infinite value at element " + std::to_string(i));
+  return out;
+}
+
+// "base_model.model.model.layers.12.self_attn.q_proj.lora_A.weight" ->
+// layer 12, Q, 'A'. Everything else is refused with the reason.
+struct PeftName {
+  uint32_t layer = 0;
+  LoraTarget target = LoraTarget::Q;
+  char which = 'A';
+  std::string module;  // model.layers.12.self_attn.q_proj
+};
+PeftName parse_peft_name(const std::string& path, const std::string& name) {
+  auto refuse = [&](const std::string& why) -> PeftName { throw ModelError(path + ": tensor '" + name + "': " + why); };
+  if (name.find("lora_magnitude_vector") != std::string::npos)
+    return refuse("a DoRA magnitude vector (DoRA adapters are not supported)");
+  if (name.find("modules_to_save") != std::string::npos)
+    return refuse("a full module copy (modules_to_save is not supported)");
+  if (name.find("lora_embedding_") != std::string::npos || name.find("embed_tokens") != std::string::npos ||
+      name.find("lm_head") != std::string::npos)
+    return refuse("LoRA on the embedding or the LM head (tied embeddings) is not supported");
+  static const std::regex re(
+      R"(^(?:base_model\.model\.)?((?:model\.)?layers\.(\d+)\.(self_attn|mlp)\.([a-z_]+))\.lora_([AB])\.weight$)");
+  std::smatch m;
+  if (!std::regex_match(name, m, re)) {
+    if (name.find(".experts.") != std::string::npos)
+      return refuse("LoRA on mixture-of-experts experts is not supported");
+    if (name.size() > 5 && name.compare(name.size() - 5, 5, ".bias") == 0)
+      return refuse("a bias (LoRA biases are not supported)");
+    return refuse("not a LoRA A/B weight of a layer's q/k/v/o or MLP projection");
+  }
+  PeftName out;
+  const std::string layer = m[2].str();
+  if (layer.size() > 6) return refuse("layer number out of range");
+  out.layer = static_cast<uint32_t>(std::stoul(layer));
+  auto t = parse_lora_target(m[4].str());
+  if (!t || m[4].str() != lora_target_name(*t) || m[3].str() != names(*t).module)
+    return refuse("'" + m[3].str() + "." + m[4].str() + "' is not a projection astfill adapts");
+  out.target = *t;
+  out.which = m[5].str()[0];
+  out.module = m[1].str();
+  if (out.module.rfind("model.", 0) != 0) out.module = "model." + out.module;
+  return out;
+}
+
+std::string read_peft_architecture(const json::object& cfg) {
+  // PEFT records no architecture; the base model's name usually says it.
+  // base_model_name_or_path is a free-form path, so the architecture is taken
+  // from the tensor shapes at check time; "qwen2" family names map here.
+  std::string base;
+  if (const json::value* v = cfg.if_contains("base_model_name_or_path"); v && v->is_string()) base = v->as_string().c_str();
+  std::string lower;
+  for (char c : base) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (const json::value* v = cfg.if_contains("astfill_architecture"); v && v->is_string()) return v->as_string().c_str();
+  if (lower.find("qwen3") != std::string::npos && (lower.find("moe") != std::string::npos ||
+                                                   lower.find("-a3b") != std::string::npos ||
+                                                   lower.find("-a22b") != std::string::npos))
+    return "qwen3moe";
+  if (lower.find("qwen3") != std::string::npos) return "qwen3";
+  if (lower.find("qwen2") != std::string::npos) return "qwen2";
+  return "";  // unknown: accepted for any architecture whose shapes match
+}
+
+LoraAdapter read_peft(const std::string& dir) {
+  const std::string config_path = (fs::path(dir) / "adapter_config.json").string();
+  const std::string weights_path = (fs::path(dir) / "adapter_model.safetensors").string();
+  if (!fs::exists(config_path)) throw ModelError(dir + ": no adapter_config.json (not a PEFT adapter directory)");
+  if (!fs::exists(weights_path)) {
+    if (fs::exists(fs::path(dir) / "adapter_model.bin"))
+      throw ModelError(dir + ": adapter_model.bin is a pickle; convert it to adapter_model.safetensors");
+    throw ModelError(dir + ": no adapter_model.safetensors");
+  }
+  const json::object cfg = read_json_object(config_path);
+  if (const json::value* v = cfg.if_contains("peft_type"); v && !(v->is_string() && v->as_string() == "LORA"))
+    throw ModelError(config_path + ": peft_type is " + json::serialize(*v) + " (only LORA adapters are supported)");
+  if (truthy(cfg, "use_dora")) throw ModelError(config_path + ": use_dora is true (DoRA adapters are not supported)");
+  if (truthy(cfg, "fan_in_fan_out"))
+    throw ModelError(config_path + ": fan_in_fan_out is true (a GPT-2 style adapter, not for this model)");
+  if (const json::value* v = cfg.if_contains("modules_to_save");
+      v && !v->is_null() && !(v->is_array() && v->as_array().empty()))
+    throw ModelError(config_path + ": modules_to_save is " + json::serialize(*v) +
+                     " (adapters that replace whole modules are not supported)");
+  if (const json::value* v = cfg.if_contains("bias"); v && !(v->is_string() && v->as_string() == "none"))
+    throw ModelError(config_path + ": bias is " + json::serialize(*v) + " (LoRA biases are not supported)");
+  const double r = number_key(config_path, cfg, "r", 8.0);
+  const double lora_alpha = number_key(config_path, cfg, "lora_alpha", 8.0);
+  const std::vector<Pattern> rank_pattern = read_pattern(config_path, cfg, "rank_pattern");
+  const std::vector<Pattern> alpha_pattern = read_pattern(config_path, cfg, "alpha_pattern");
+
+  LoraAdapter adapter;
+  adapter.source = dir;
+  adapter.rslora = truthy(cfg, "use_rslora");
+  adapter.architecture = read_peft_architecture(cfg);
+
+  const SafetensorsFile st = SafetensorsFile::open(weights_path);
+  struct Halves {
+    const SafeTensor* a = nullptr;
+    const SafeTensor* b = nullptr;
+    PeftName name;
+  };
+  std::map<std::pair<uint32_t, int>, Halves> found;
+  for (const SafeTensor& t : st.tensors()) {
+    PeftName n = parse_peft_name(weights_path, t.name);
+    Halves& h = found[{n.layer, static_cast<int>(n.target)}];
+    (n.which == 'A' ? h.a : h.b) = &t;
+    h.name = n;
+  }
+  if (found.empty()) throw ModelError(weights_path + ": no LoRA tensors");
+  for (auto& [key, h] : found) {
+    const std::string module = h.name.module;
+    if (!h.a || !h.b)
+      throw ModelError(weights_path + ": " + module + " has lora_" + (h.a ? "A" : "B") + " but no lora_" +
+                       (h.a ? "B" : "A"));
+    if (h.a->shape.size() != 2 || h.b->shape.size() != 2 || h.a->shape[0] != h.b->shape[1])
+      throw ModelError(weights_path + ": " + module + ": lora_A must be [r, in] and lora_B [out, r] with the same r");
+    LoraPair p;
+    p.layer = h.name.layer;
+    p.target = h.name.target;
+    p.rank = h.a->shape[0];
+    p.in = h.a->shape[1];
+    p.out = h.b->shape[0];
+    const double want_r = match_pattern(rank_pattern, module).value_or(r);
+    if (static_cast<double>(p.rank) != want_r)
+      throw ModelError(weights_path + ": " + module + " has rank " + std::to_string(p.rank) +
+                       ", adapter_config.json says " + std::to_string(static_cast<int64_t>(want_r)));
+    p.alpha = static_cast<float>(match_pattern(alpha_pattern, module).value_or(lora_alpha));
+    p.a = safetensor_f32(weights_path, *h.a);
+    p.b = safetensor_f32(weights_path, *h.b);
+    adapter.pairs.push_back(std::move(p));
+  }
+  return adapter;
+}
+
+std::vector<float> gguf_f32(const GgufFile& g, const GgufTensor& t) {
+  if (t.type != GgmlType::F32 && t.type != GgmlType::F16 && t.type != GgmlType::BF16 && t.type != GgmlType::Q8_0)
+    throw ModelError(g.path() + ": tensor '" + t.name + "' has type " + type_info(t.type).name +
+                     " (LoRA weights must be F32, F16, BF16 or Q8_0)");
+  std::vector<float> out(static_cast<size_t>(t.elements()));
+  const size_t row = row_bytes(t.type, static_cast<size_t>(t.ne[0]));
+  for (int64_t r = 0; r < t.rows(); ++r)
+    dequantize_row(t.type, t.data + static_cast<size_t>(r) * row, out.data() + r * t.ne[0],
+                   static_cast<size_t>(t.ne[0]));
+  for (size_t i = 0; i < out.size(); ++i)
+    if (!std::isfinite(out[i]))
+      throw ModelError(g.path() + ": tensor '" + t.name + "' holds a NaN or infinite value at element " + std::to_string(i));
+  return out;
+}
+
+LoraAdapter read_gguf(const std::string& path) {
+  const GgufFile g = GgufFile::open(path);
+  const GgufValue* type = g.find("general.type");
+  if (!type || type->type != GgufType::String || type->s != "adapter")
+    throw ModelError(path + ": general.type is not \"adapter\" (a model file, not a LoRA adapter?)");
+  const std::string adapter_type = g.get_string("adapter.type");
+  if (adapter_type != "lora")
+    throw ModelError(path + ": adapter.type is \"" + adapter_type + "\" (only \"lora\" adapters are supported)");
+  for (const auto& [key, value] : g.metadata())
+    if (key.rfind("adapter.alora", 0) == 0) throw ModelError(path + ": activated LoRA (" + key + ") is not supported");
+  LoraAdapter adapter;
+  adapter.source = path;
+  adapter.architecture = g.get_string("general.architecture");
+  const double alpha = g.get_float_opt("adapter.lora.alpha").value_or(0.0);
+  if (!std::isfinite(alpha)) throw ModelError(path + ": adapter.lora.alpha is not finite");
+
+  struct Halves {
+    const GgufTensor* a = nullptr;
+    const GgufTensor* b = nullptr;
+  };
+  std::map<std::pair<uint32_t, int>, Halves> found;
+  static const std::regex re(R"(^blk\.(\d{1,6})\.([a-z_]+)\.weight\.lora_([ab])$)");
+  for (const GgufTensor& t : g.tensors()) {
+    std::smatch m;
+    if (!std::regex_match(t.name, m, re)) {
+      if (t.name.rfind("token_embd", 0) == 0 || t.name.rfind("output", 0) == 0)
+        throw ModelError(path + ": tensor '" + t.name +
+                         "': LoRA on the embedding or the LM head (tied embeddings) is not supported");
+      if (t.name.find("_exps") != std::string::npos)
+        throw ModelError(path + ": tensor '" + t.name + "': LoRA on mixture-of-experts experts is not supported");
+      throw ModelError(path + ": tensor '" + t.name + "' is not a LoRA A/B of a layer's q/k/v/o or FFN projection");
+    }
+    auto target = parse_lora_target(m[2].str());
+    if (!target || m[2].str() != lora_target_gguf_name(*target))
+      throw ModelError(path + ": tensor '" + t.name + "': '" + m[2].str() + "' is not a projection astfill adapts");
+    Halves& h = found[{static_cast<uint32_t>(std::stoul(m[1].str())), static_cast<int>(*target)}];
+    (m[3].str() == "a" ? h.a : h.b) = &t;
+  }
+  if (found.empty()) throw ModelError(path + ": no LoRA tensors");
+  for (auto& [key, h] : found) {
+    const std::string base = "blk." + std::to_string(key.first) + "." +
+                             lora_target_gguf_name(static_cast<LoraTarget>(key.second)) + ".weight";
+    if (!h.a || !h.b)
+      throw ModelError(path + ": " + base + " has lora_" + (h.a ? "a" : "b") + " but no lora_" + (h.a ? "b" : "a"));
+    // lora_a ne {in, r}, lora_b ne {r, out}: the bytes of PEFT's A [r, in] and B [out, r].
+    if (h.a->ne.size() != 2 || h.b->ne.size() != 2 || h.a->ne[1] != h.b->ne[0])
+      throw ModelError(path + ": " + base + ": lora_a must be {in, r} and lora_b {r, out} with the same r");
+    LoraPair p;
+    p.layer = key.first;
+    p.target = static_cast<LoraTarget>(key.second);
+    p.rank = h.a->ne[1];
+    p.in = h.a->ne[0];
+    p.out = h.b->ne[1];
+    // llama.cpp: scale = user_scale * alpha / r, and alpha 0 means user_scale.
+    p.alpha = alpha == 0.0 ? static_cast<float>(p.rank) : static_cast<float>(alpha);
+    p.a = gguf_f32(g, *h.a);
+    p.b = gguf_f32(g, *h.b);
+    adapter.pairs.push_back(std::move(p));
+  }
+  return adapter;
+}
+
+}  // namespace
+
+LoraAdapter read_lora_adapter(const std::string& path) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) return read_peft(path);
+  const fs::path p(path);
+  const std::string file = p.filename().string();
+  if (file == "adapter_config.json" || file == "adapter_model.safetensors") return read_peft(p.parent_path().string());
+  if (!fs::exists(path, ec)) throw ModelError(path + ": no such file or directory");
+  // GGUF files start with the magic; anything else is named for what it is not.
+  {
+    std::ifstream in(path, std::ios::binary);
+    char magic[4] = {};
+    in.read(magic, 4);
+    if (!in || std::memcmp(magic, "GGUF", 4) != 0)
+      throw ModelError(path + ": neither a GGUF adapter nor a PEFT directory (adapter_config.json + "
+                              "adapter_model.safetensors)");
+  }
+  return read_gguf(path);
+}
+
+// ---- writing ------------------------------------------------------------------
+
+namespace {
+
+void check_writable(const LoraAdapter& a, const std::string& where) {
+  if (a.pairs.empty()) throw ModelError(where + ": the adapter has no pairs to write");
+  for (const LoraPair& p : a.pairs)
+    if (p.rank <= 0 || p.a.size() != static_cast<size_t>(p.rank * p.in) ||
+        p.b.size() != static_cast<size_t>(p.out * p.rank))
+      throw ModelError(where + ": " + pair_name(p) + ": A and B do not hold rank x in and out x rank values");
+}
+
+std::string peft_module(const LoraPair& p) {
+  return "model.layers." + std::to_string(p.layer) + "." + names(p.target).module + "." + lora_target_name(p.target);
+}
+
+template <typename T>
+T most_common(const std::vector<T>& values) {
+  std::map<T, size_t> counts;
+  for (const T& v : values) ++counts[v];
+  T best{};
+  size_t n = 0;
+  for (const auto& [v, c] : counts)
+    if (c > n) best = v, n = c;
+  return best;
+}
+
+void write_bytes(const std::string& path, const std::string& bytes) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    out.flush();
+    if (!out) throw ModelError(path + ": cannot write");
+  }
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) throw ModelError(path + ": cannot write: " + ec.message());
+}
+
+// A number as JSON writes it for an integer-valued float (16, not 16.0), as
+// PEFT's config has ints for r and usually lora_alpha.
+json::value json_num(double v) {
+  if (std::floor(v) == v && std::fabs(v) < 1e15) return json::value(static_cast<int64_t>(v));
+  return json::value(v);
+}
+
+}  // namespace
+
+void write_peft_adapter(const LoraAdapter& adapter, const std::string& dir, const std::string& base_model_name) {
+  check_writable(adapter, dir);
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw ModelError(dir + ": cannot create the directory: " + ec.message());
+
+  std::vector<int64_t> ranks;
+  std::vector<float> alphas;
+  std::set<int> targets;
+  for (const LoraPair& p : adapter.pairs) {
+    ranks.push_back(p.rank);
+    alphas.push_back(p.alpha);
+    targets.insert(static_cast<int>(p.target));
+  }
+  const int64_t r = most_common(ranks);
+  const float alpha = most_common(alphas);
+  json::object rank_pattern, alpha_pattern;
+  for (const LoraPair& p : adapter.pairs) {
+    // Full module names: a pattern key matches the end of a module's name, so
+    // "model.layers.1.self_attn.q_proj" cannot catch layer 11's.
+    if (p.rank != r) rank_pattern[peft_module(p)] = p.rank;
+    if (p.alpha != alpha) alpha_pattern[peft_module(p)] = json_num(p.alpha);
+  }
+  json::array target_modules;
+  for (int t : targets) target_modules.emplace_back(lora_target_name(static_cast<LoraTarget>(t)));
+
+  json::object cfg;
+  cfg["alpha_pattern"] = alpha_pattern;
+  cfg["auto_mapping"] = nullptr;
+  cfg["base_model_name_or_path"] = base_model_name;
+  cfg["bias"] = "none";
+  cfg["fan_in_fan_out"] = false;
+  cfg["inference_mode"] = true;
+  cfg["init_lora_weights"] = true;
+  cfg["layer_replication"] = nullptr;
+  cfg["layers_pattern"] = nullptr;
+  cfg["layers_to_transform"] = nullptr;
+  cfg["loftq_config"] = json::object();
+  cfg["lora_alpha"] = json_num(alpha);
+  cfg["lora_dropout"] = 0.0;
+  cfg["megatron_config"] = nullptr;
+  cfg["megatron_core"] = "megatron.core";
+  cfg["modules_to_save"] = nullptr;
+  cfg["peft_type"] = "LORA";
+  cfg["r"] = r;
+  cfg["rank_pattern"] = rank_pattern;
+  cfg["revision"] = nullptr;
+  cfg["target_modules"] = target_modules;
+  cfg["task_type"] = "CAUSAL_LM";
+  cfg["use_dora"] = false;
+  cfg["use_rslora"] = adapter.rslora;
+  // Not a PEFT key (PEFT ignores unknown keys on load): lets astfill check the
+  // architecture even when base_model_name_or_path does not name it.
+  if (!adapter.architecture.empty()) cfg["astfill_architecture"] = adapter.architecture;
+
+  // safetensors: u64 header length, JSON header, F32 data; tensors sorted by
+  // name as safetensors' own writer sorts them.
+  struct Entry {
+    std::string name;
+    std::vector<int64_t> shape;
+    const std::vector<float>* data;
+  };
+  std::vector<Entry> entries;
+  for (const LoraPair& p : adapter.pairs) {
+    const std::string base = "base_model.model." + peft_module(p);
+    entries.push_back({base + ".lora_A.weight", {p.rank, p.in}, &p.a});
+    entries.push_back({base + ".lora_B.weight", {p.out, p.rank}, &p.b});
+  }
+  std::sort(entries.begin(), entries.end(), [](const Entry& x, const Entry& y) { return x.name < y.name; });
+  json::object header;
+  header["__metadata__"] = json::object{{"format", "pt"}};
+  size_t offset = 0;
+  for (const Entry& e : entries) {
+    const size_t bytes = e.data->size() * sizeof(float);
+    json::array shape;
+    for (int64_t d : e.shape) shape.emplace_back(d);
+    header[e.name] = json::object{{"dtype", "F32"}, {"shape", shape}, {"data_offsets", json::array{offset, offset + bytes}}};
+    offset += bytes;
+  }
+  std::string head = json::serialize(header);
+  while ((8 + head.size()) % 8) head += ' ';
+  std::string file(8, '\0');
+  const uint64_t n = head.size();
+  for (int i = 0; i < 8; ++i) file[static_cast<size_t>(i)] = static_cast<char>((n >> (8 * i)) & 0xff);
+  file += head;
+  file.reserve(file.size() + offset);
+  for (const Entry& e : entries)
+    file.append(reinterpret_cast<const char*>(e.data->data()), e.data->size() * sizeof(float));
+  write_bytes((fs::path(dir) / "adapter_model.safetensors").string(), file);
+  write_bytes((fs::path(dir) / "adapter_config.json").string(), json::serialize(cfg) + "\n");
+}
+
+void write_gguf_adapter(const LoraAdapter& adapter, const std::string& path) {
+  check_writable(adapter, path);
+  if (adapter.architecture.empty()) throw ModelError(path + ": the adapter has no architecture to record");
+  // One α for the file; llama.cpp's scale is α/r per pair. The most common
+  // rank's scale sets α, and every pair whose own scale differs has the
+  // ratio folded into B.
+  std::vector<int64_t> ranks;
+  std::vector<float> scales;
+  for (const LoraPair& p : adapter.pairs) ranks.push_back(p.rank), scales.push_back(adapter.scale(p));
+  const int64_t r = most_common(ranks);
+  const float s = most_common(scales);
+  const float file_alpha = s * static_cast<float>(r);
+  GgufWriter w;
+  w.set_string("general.architecture", adapter.architecture);
+  w.set_string("general.type", "adapter");
+  w.set_string("adapter.type", "lora");
+  w.set_f32("adapter.lora.alpha", file_alpha);
+  for (const LoraPair& p : adapter.pairs) {
+    const std::string base = "blk." + std::to_string(p.layer) + "." + lora_target_gguf_name(p.target) + ".weight";
+    const float file_scale = file_alpha == 0.0f ? 1.0f : file_alpha / static_cast<float>(p.rank);
+    const float own = adapter.scale(p);
+    std::vector<float> b = p.b;
+    if (own != file_scale) {
+      if (file_scale == 0.0f)
+        throw ModelError(path + ": " + pair_name(p) + ": the adapter's common scale is 0 but this pair's is not");
+      for (float& v : b) v *= own / file_scale;
+    }
+    w.add_tensor_f32(base + ".lora_a", GgmlType::F32, {p.in, p.rank}, p.a);
+    w.add_tensor_f32(base + ".lora_b", GgmlType::F32, {p.rank, p.out}, b);
+  }
+  w.write(path);
+}
+
+// ---- --adapter PATH[:SCALE] -----------------------------------------------------
+
+AdapterSpec parse_adapter_spec(std::string_view text) {
+  AdapterSpec spec;
+  spec.path = std::string(text);
+  if (size_t colon = text.rfind(':'); colon != std::string_view::npos && colon + 1 < text.size()) {
+    std::string_view tail = text.substr(colon + 1);
+    float v = 0;
+    auto [end, ec] = std::from_chars(tail.data(), tail.data() + tail.size(), v);
+    if (ec == std::errc() && end == tail.data() + tail.size()) {
+      if (!std::isfinite(v)) throw std::invalid_argument("adapter scale '" + std::string(tail) + "' is not finite");
+      spec.path = std::string(text.substr(0, colon));
+      spec.scale = v;
+    }
+  }
+  if (spec.path.empty()) throw std::invalid_argument("--adapter needs a path (PATH or PATH:SCALE)");
+  return spec;
+}
+
+// ---- the stack a session applies ----------------------------------------------
+
+namespace {
+constexpr int kSites = 4;
+
+LoraStack::Site site_of(LoraTarget t) {
+  switch (t) {
+    case LoraTarget::Q:
+    case LoraTarget::K:
+    case LoraTarget::V: return LoraStack::Site::Qkv;
+    case LoraTarget::O: return LoraStack::Site::Output;
+    case LoraTarget::Gate:
+    case LoraTarget::Up: return LoraStack::Site::GateUp;
+    case LoraTarget::Down: return LoraStack::Site::Down;
+  }
+  return LoraStack::Site::Qkv;
+}
+
+// Where the target's outputs start in its fused projection (engine/arch/layers.cpp
+// fuses q|k|v and gate|up in that order).
+int64_t column_of(const HyperParams& hp, LoraTarget t) {
+  const int64_t HD = int64_t{hp.head_count} * hp.head_dim, KVD = int64_t{hp.head_count_kv} * hp.head_dim;
+  switch (t) {
+    case LoraTarget::K: return HD;
+    case LoraTarget::V: return HD + KVD;
+    case LoraTarget::Up: return hp.feed_forward_length;
+    default: return 0;
+  }
+}
+
+std::string format_scale(float s) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.9g", static_cast<double>(s));
+  return buf;
+}
+}  // namespace
+
+std::shared_ptr<const LoraStack> LoraStack::build(const std::vector<AdapterChoice>& adapters, const HyperParams& hp) {
+  auto stack = std::make_shared<LoraStack>();
+  stack->sites_.resize(static_cast<size_t>(hp.block_count) * kSites);
+  const int64_t E = hp.embedding_length, D = hp.head_dim;
+  stack->width_ = {(int64_t{hp.head_count} + 2 * int64_t{hp.head_count_kv}) * D, E,
+                   2 * int64_t{hp.feed_forward_length}, E};
+  for (const AdapterChoice& choice : adapters) {
+    if (!choice.adapter) throw std::invalid_argument("LoraStack::build: a null adapter");
+    const LoraAdapter& a = *choice.adapter;
+    a.check_against(hp);
+    if (!std::isfinite(choice.scale)) throw std::invalid_argument("adapter scale is not finite");
+    if (!stack->key_.empty()) stack->key_ += '|';
+    stack->key_ += (choice.id.empty() ? a.source : choice.id) + '@' + format_scale(choice.scale);
+    for (const LoraPair& p : a.pairs) {
+      const float s = choice.scale * a.scale(p);
+      if (s == 0.0f) continue;
+      if (std::all_of(p.b.begin(), p.b.end(), [](float v) { return v == 0.0f; })) continue;  // adds exact zeros
+      Term t;
+      t.rank = p.rank, t.in = p.in, t.out = p.out, t.column = column_of(hp, p.target);
+      t.a = p.a;
+      t.b = p.b;
+      for (float& v : t.b) v *= s;
+      stack->sites_[static_cast<size_t>(p.layer) * kSites + static_cast<size_t>(site_of(p.target))].push_back(std::move(t));
+      stack->empty_ = false;
+    }
+  }
+  return stack;
+}
+
+void LoraStack::apply(uint32_t layer, Site site, const float* x, int64_t rows, float* y) const {
+  const size_t index = static_cast<size_t>(layer) * kSites + static_cast<size_t>(site);
+  if (index >= sites_.size() || sites_[index].empty()) return;
+  const int64_t stride = width_[static_cast<size_t>(site)];
+  for (const Term& t : sites_[index]) {
+    // u = x Aᵀ ([rows][rank]), then y[:, column ..] += u (sB)ᵀ. Small: rank is
+    // tens, so both are dot products over contiguous rows.
+    thread_local std::vector<float> u;
+    if (u.size() < static_cast<size_t>(rows * t.rank)) u.resize(static_cast<size_t>(rows * t.rank));
+    float* ud = u.data();
+    const float* A = t.a.data();
+    const float* B = t.b.data();
+    const int64_t in = t.in, rank = t.rank, out = t.out, column = t.column;
+#pragma omp parallel for collapse(2) if (rows * rank * in >= (int64_t{1} << 18)) schedule(static)
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t k = 0; k < rank; ++k) {
+        const float* xi = x + i * in;
+        const float* ak = A + k * in;
+        float s = 0.0f;
+#pragma omp simd reduction(+ : s)
+        for (int64_t j = 0; j < in; ++j) s += xi[j] * ak[j];
+        ud[i * rank + k] = s;
+      }
+#pragma omp parallel for collapse(2) if (rows * rank * out >= (int64_t{1} << 18)) schedule(static)
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t o = 0; o < out; ++o) {
+        const float* ui = ud + i * rank;
+        const float* bo = B + o * rank;
+        float s = 0.0f;
+#pragma omp simd reduction(+ : s)
+        for (int64_t k = 0; k < rank; ++k) s += ui[k] * bo[k];
+        y[i * stride + column + o] += s;
+      }
+  }
+}
+
+}  // namespace astfill::engine

@@ -1,0 +1,590 @@
+#include "train/lora_model.h"
+
+#include <oneapi/dnnl/dnnl.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <stdexcept>
+
+#include "engine/arch/layers.h"
+#include "engine/errors.h"
+#include "engine/tensor_types.h"
+
+namespace astfill::train {
+
+using engine::HyperParams;
+using engine::Linear;
+
+template <class T>
+Adapter<T> Adapter<T>::zeros_like() const {
+  Adapter z = *this;
+  for (auto& p : z.pairs) {
+    std::fill(p.a.begin(), p.a.end(), T(0));
+    std::fill(p.b.begin(), p.b.end(), T(0));
+  }
+  return z;
+}
+
+template <class T>
+size_t Adapter<T>::parameter_count() const {
+  size_t n = 0;
+  for (const auto& p : pairs) n += p.a.size() + p.b.size();
+  return n;
+}
+
+template struct Adapter<float>;
+template struct Adapter<double>;
+
+struct FrozenModel::Layer {
+  engine::LayerWeights w;
+  std::vector<float> qkv_bias;  // qwen2's q|k|v biases (the double path adds them itself)
+};
+
+FrozenModel::FrozenModel() = default;
+FrozenModel::~FrozenModel() = default;
+
+std::unique_ptr<FrozenModel> FrozenModel::open(const std::string& path, engine::WeightMode mode) {
+  const engine::ModelFile f = engine::ModelFile::open(path);
+  const HyperParams& hp = f.hparams();
+  if (hp.expert_count > 0 || hp.arch == "qwen3moe")
+    throw engine::ModelError(path + ": training an adapter for a mixture-of-experts model ('" + hp.arch +
+                             "') is not supported yet");
+  const engine::arch::Architecture architecture = engine::arch::architecture(hp.arch);
+  if (!architecture.load)
+    throw engine::ModelError(path + ": training for architecture '" + hp.arch + "' is not supported");
+  std::unique_ptr<FrozenModel> m(new FrozenModel());
+  m->hp_ = hp;
+  m->mode_ = mode;
+  m->tokenizer_ = std::make_unique<engine::Tokenizer>(f.tokenizer());
+  try {
+    const engine::ModelTensor& embd = engine::arch::tensor(f, "token_embd.weight");
+    const engine::ModelTensor* head = f.find("output.weight");
+    m->lm_head_ = Linear::load(head ? *head : embd, nullptr, mode);
+    m->embd_type_ = embd.type;
+    if (head) m->token_embd_.assign(embd.data, embd.data + embd.bytes);
+    m->layers_.resize(hp.block_count);
+    for (uint32_t i = 0; i < hp.block_count; ++i) {
+      Layer& l = m->layers_[i];
+      l.w = architecture.load(f, i, mode);
+      const std::string p = "blk." + std::to_string(i) + ".";
+      for (const char* part : {"attn_q.bias", "attn_k.bias", "attn_v.bias"})
+        if (f.find(p + part)) {
+          const auto b = engine::arch::vector_f32(f, p + part);
+          l.qkv_bias.insert(l.qkv_bias.end(), b.begin(), b.end());
+        }
+    }
+    m->output_norm_ = engine::arch::vector_f32(f, "output_norm.weight");
+  } catch (const engine::ModelError& e) {
+    if (std::string_view(e.what()).starts_with(path)) throw;
+    throw engine::ModelError(path + ": " + e.what());
+  }
+  m->inv_freq_ = engine::rope_inverse_frequencies(m->hp_, &m->rope_mscale_);
+  return m;
+}
+
+int64_t FrozenModel::target_in(Target t) const {
+  const int64_t E = hp_.embedding_length;
+  switch (t) {
+    case Target::O: return int64_t(hp_.head_count) * hp_.head_dim;
+    case Target::Down: return layers_.empty() ? 0 : layers_[0].w.down.in();
+    default: return E;
+  }
+}
+
+int64_t FrozenModel::target_out(Target t) const {
+  const int64_t E = hp_.embedding_length, D = hp_.head_dim;
+  switch (t) {
+    case Target::Q: return int64_t(hp_.head_count) * D;
+    case Target::K:
+    case Target::V: return int64_t(hp_.head_count_kv) * D;
+    case Target::Gate:
+    case Target::Up: return layers_.empty() ? 0 : layers_[0].w.gate_up.out() / 2;
+    default: return E;
+  }
+}
+
+Adapter<float> FrozenModel::new_adapter(const std::vector<Target>& targets, int64_t rank, double alpha,
+                                        uint64_t seed) const {
+  if (rank <= 0) throw std::invalid_argument("the rank must be at least 1");
+  Adapter<float> ad;
+  ad.rank = rank;
+  ad.alpha = alpha;
+  // splitmix64: the same numbers on every platform (std's distributions are not).
+  uint64_t state = seed;
+  auto next = [&state] {
+    uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  };
+  for (uint32_t l = 0; l < hp_.block_count; ++l)
+    for (Target t : targets) {
+      LoraPair<float> p;
+      p.layer = l;
+      p.target = t;
+      p.in = target_in(t);
+      p.out = target_out(t);
+      // PEFT: kaiming_uniform_(A, a=sqrt(5)), i.e. U(-1/sqrt(in), 1/sqrt(in)); B = 0.
+      const double bound = 1.0 / std::sqrt(static_cast<double>(p.in));
+      p.a.resize(static_cast<size_t>(rank * p.in));
+      for (float& v : p.a) v = static_cast<float>((static_cast<double>(next() >> 11) * 0x1.0p-53 * 2 - 1) * bound);
+      p.b.assign(static_cast<size_t>(p.out * rank), 0.0f);
+      ad.pairs.push_back(std::move(p));
+    }
+  return ad;
+}
+
+namespace {
+
+// C[M][N] = alpha op(A) op(B) + beta C, row-major; op transposes when asked.
+template <class T>
+void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda, const T* B,
+          int64_t ldb, T beta, T* C, int64_t ldc) {
+  if (M <= 0 || N <= 0) return;
+  if constexpr (std::is_same_v<T, float>) {
+    if (K <= 0) {
+      for (int64_t i = 0; i < M; ++i)
+        for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = beta == 0 ? 0.0f : beta * C[i * ldc + j];
+      return;
+    }
+    if (dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K, alpha, A, lda, B, ldb, beta, C, ldc) != dnnl_success)
+      throw std::runtime_error("oneDNN sgemm failed");
+  } else {
+#pragma omp parallel for if (M * N * K > 100000) schedule(static)
+    for (int64_t i = 0; i < M; ++i)
+      for (int64_t j = 0; j < N; ++j) {
+        T s = 0;
+        for (int64_t k = 0; k < K; ++k) s += (ta ? A[k * lda + i] : A[i * lda + k]) * (tb ? B[j * ldb + k] : B[k * ldb + j]);
+        C[i * ldc + j] = alpha * s + (beta == 0 ? T(0) : beta * C[i * ldc + j]);
+      }
+  }
+}
+
+constexpr int64_t kTileRows = 256;
+
+// A block of a frozen layer's rows [n0, n0 + rows) in f32 (as the layer holds
+// them: int8 weights dequantised), converted to T.
+template <class T>
+void weight_tile(const Linear& w, int64_t n0, int64_t rows, std::vector<float>& f32, std::vector<T>& tile) {
+  const int64_t in = w.in();
+  f32.resize(static_cast<size_t>(rows * in));
+#pragma omp parallel for if (rows * in > 65536) schedule(static)
+  for (int64_t r = 0; r < rows; ++r) w.weight_row(n0 + r, f32.data() + r * in);
+  if constexpr (!std::is_same_v<T, float>) tile.assign(f32.begin(), f32.end());
+}
+
+// y[n][out] = x[n][in] W^T + bias: the engine's own kernel in f32; from
+// dequantised tiles in double.
+template <class T>
+void frozen_forward(const Linear& w, const std::vector<float>& bias, const T* x, int64_t n, T* y) {
+  if constexpr (std::is_same_v<T, float>) {
+    w.forward(x, n, y);
+  } else {
+    const int64_t in = w.in(), out = w.out();
+    std::vector<float> f32;
+    std::vector<T> tile;
+    for (int64_t n0 = 0; n0 < out; n0 += kTileRows) {
+      const int64_t rows = std::min(kTileRows, out - n0);
+      weight_tile(w, n0, rows, f32, tile);
+      gemm<T>(false, true, n, rows, in, 1, x, in, tile.data(), in, 0, y + n0, out);
+    }
+    if (!bias.empty())
+      for (int64_t i = 0; i < n; ++i)
+        for (int64_t j = 0; j < out; ++j) y[i * out + j] += bias[static_cast<size_t>(j)];
+  }
+}
+
+// dx[n][in] += dy[n][out] W, a tile of W's rows at a time.
+template <class T>
+void frozen_backward(const Linear& w, const T* dy, int64_t n, T* dx) {
+  const int64_t in = w.in(), out = w.out();
+  std::vector<float> f32;
+  std::vector<T> tile;
+  for (int64_t n0 = 0; n0 < out; n0 += kTileRows) {
+    const int64_t rows = std::min(kTileRows, out - n0);
+    weight_tile(w, n0, rows, f32, tile);
+    const T* t = nullptr;
+    if constexpr (std::is_same_v<T, float>) t = f32.data();
+    else t = tile.data();
+    gemm<T>(false, false, n, in, rows, 1, dy + n0, out, t, in, 1, dx, in);
+  }
+}
+
+// out = x / rms(x) * w per row of `cols`; inv[r] keeps 1/rms for backward.
+// As engine/ops.cpp computes it: the sum of squares in double.
+template <class T>
+void rms_forward(const T* x, const float* w, int64_t rows, int64_t cols, float eps, T* out, T* inv) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const T* xr = x + r * cols;
+    double ss = 0;
+    for (int64_t i = 0; i < cols; ++i) ss += double(xr[i]) * xr[i];
+    const T scale = static_cast<T>(1.0 / std::sqrt(ss / static_cast<double>(cols) + eps));
+    inv[r] = scale;
+    for (int64_t i = 0; i < cols; ++i) out[r * cols + i] = xr[i] * scale * static_cast<T>(w[i]);
+  }
+}
+
+// dx += d/dx of the norm above, given dy.
+template <class T>
+void rms_backward(const T* x, const float* w, const T* inv, const T* dy, int64_t rows, int64_t cols, T* dx) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const T* xr = x + r * cols;
+    const T* g = dy + r * cols;
+    T dot = 0;
+    for (int64_t i = 0; i < cols; ++i) dot += g[i] * static_cast<T>(w[i]) * xr[i];
+    const T s = inv[r], k = s * s * s * dot / static_cast<T>(cols);
+    for (int64_t i = 0; i < cols; ++i) dx[r * cols + i] += s * g[i] * static_cast<T>(w[i]) - k * xr[i];
+  }
+}
+
+}  // namespace
+
+// One sample's forward and backward passes through the model.
+template <class T>
+struct Pass {
+  const FrozenModel& m;
+  const Adapter<T>& ad;
+  Adapter<T>* grads;
+  int64_t n, E, H, KV, D, HD, KVD, width;
+  T lora_scale;
+  std::vector<int> pair_of;  // [layer * 7 + target] -> index in ad.pairs, or -1
+  std::vector<T> cos_, sin_;  // RoPE at positions 0 .. n-1, [n][D/2]
+
+  // One layer's intermediates, recomputed for its backward pass.
+  struct Acts {
+    std::vector<T> x, h1, r1, qkv, qraw, kraw, q, k, v, rq, rk, p, o, x2, h2, r2, gu, act;
+    std::vector<T> u[7];  // x A^T of each adapted target
+  } a;
+
+  Pass(const FrozenModel& model, const Adapter<T>& adapter, Adapter<T>* g, int64_t tokens)
+      : m(model), ad(adapter), grads(g), n(tokens) {
+    const HyperParams& hp = m.hp_;
+    E = hp.embedding_length;
+    H = hp.head_count;
+    KV = hp.head_count_kv;
+    D = hp.head_dim;
+    HD = H * D;
+    KVD = KV * D;
+    width = HD + 2 * KVD;
+    lora_scale = ad.scale();
+    pair_of.assign(static_cast<size_t>(hp.block_count) * 7, -1);
+    for (size_t i = 0; i < ad.pairs.size(); ++i) {
+      const auto& p = ad.pairs[i];
+      if (p.layer >= hp.block_count || p.in != m.target_in(p.target) || p.out != m.target_out(p.target) ||
+          p.a.size() != static_cast<size_t>(ad.rank * p.in) || p.b.size() != static_cast<size_t>(p.out * ad.rank))
+        throw std::invalid_argument(std::string("the adapter's ") + engine::lora_target_name(p.target) + " pair of layer " +
+                                    std::to_string(p.layer) + " does not fit the model's shapes");
+      pair_of[p.layer * 7 + static_cast<int>(p.target)] = static_cast<int>(i);
+    }
+    const int64_t half = D / 2;
+    cos_.resize(static_cast<size_t>(n * half));
+    sin_.resize(static_cast<size_t>(n * half));
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j < half; ++j) {
+        const double angle = static_cast<double>(i) * m.inv_freq_[static_cast<size_t>(j)];
+        cos_[i * half + j] = static_cast<T>(std::cos(angle) * m.rope_mscale_);
+        sin_[i * half + j] = static_cast<T>(std::sin(angle) * m.rope_mscale_);
+      }
+  }
+
+  static T* sized(std::vector<T>& v, int64_t count) {
+    v.assign(static_cast<size_t>(count), T(0));
+    return v.data();
+  }
+
+  void embed(const std::vector<int32_t>& tokens, T* x) const {
+    std::vector<float> row(static_cast<size_t>(E));
+    const size_t rb = engine::row_bytes(m.embd_type_, static_cast<size_t>(E));
+    for (int64_t i = 0; i < n; ++i) {
+      if (m.token_embd_.empty()) m.lm_head_.weight_row(tokens[i], row.data());
+      else engine::dequantize_row(m.embd_type_, m.token_embd_.data() + static_cast<size_t>(tokens[i]) * rb, row.data(),
+                                  static_cast<size_t>(E));
+      for (int64_t j = 0; j < E; ++j) x[i * E + j] = row[static_cast<size_t>(j)];
+    }
+  }
+
+  const LoraPair<T>* pair(uint32_t layer, Target t, int* index = nullptr) const {
+    const int i = pair_of[layer * 7 + static_cast<int>(t)];
+    if (index) *index = i;
+    return i < 0 ? nullptr : &ad.pairs[static_cast<size_t>(i)];
+  }
+
+  // y[n][out] (row stride ldy) += s (x A^T) B^T; u = x A^T is kept.
+  void lora_forward(uint32_t layer, Target t, const T* x, T* y, int64_t ldy) {
+    const LoraPair<T>* p = pair(layer, t);
+    if (!p) return;
+    const int64_t r = ad.rank;
+    T* u = sized(a.u[static_cast<int>(t)], n * r);
+    gemm<T>(false, true, n, r, p->in, 1, x, p->in, p->a.data(), p->in, 0, u, r);
+    gemm<T>(false, true, n, p->out, r, lora_scale, u, r, p->b.data(), r, 1, y, ldy);
+  }
+
+  // Given dy (stride ldy): dA, dB into the gradients and dx += the path through the adapter.
+  void lora_backward(uint32_t layer, Target t, const T* x, const T* dy, int64_t ldy, T* dx) {
+    int index = -1;
+    const LoraPair<T>* p = pair(layer, t, &index);
+    if (!p) return;
+    const int64_t r = ad.rank;
+    const T* u = a.u[static_cast<int>(t)].data();
+    LoraPair<T>& g = grads->pairs[static_cast<size_t>(index)];
+    std::vector<T> du(static_cast<size_t>(n * r));
+    gemm<T>(true, false, p->out, r, n, lora_scale, dy, ldy, u, r, 1, g.b.data(), r);
+    gemm<T>(false, false, n, r, p->out, lora_scale, dy, ldy, p->b.data(), r, 0, du.data(), r);
+    gemm<T>(true, false, r, p->in, n, 1, du.data(), r, x, p->in, 1, g.a.data(), p->in);
+    gemm<T>(false, false, n, p->in, r, 1, du.data(), r, p->a.data(), p->in, 1, dx, p->in);
+  }
+
+  void rope(T* x, int64_t heads, bool inverse) const {
+    const int64_t half = D / 2;
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t h = 0; h < heads; ++h) {
+        T* v = x + (i * heads + h) * D;
+        const T* c = cos_.data() + i * half;
+        const T* s = sin_.data() + i * half;
+        for (int64_t j = 0; j < half; ++j) {
+          const T x0 = v[j], x1 = v[j + half];
+          if (!inverse) {
+            v[j] = x0 * c[j] - x1 * s[j];
+            v[j + half] = x1 * c[j] + x0 * s[j];
+          } else {  // the rotation's transpose: the gradient of the forward rotation
+            v[j] = x0 * c[j] + x1 * s[j];
+            v[j + half] = x1 * c[j] - x0 * s[j];
+          }
+        }
+      }
+  }
+
+  T attention_scale() const {
+    if constexpr (std::is_same_v<T, float>) return 1.0f / std::sqrt(static_cast<float>(D));
+    else return T(1) / std::sqrt(static_cast<T>(D));
+  }
+
+  void layer_forward(uint32_t l, const T* x_in, T* x_out) {
+    const auto& L = m.layers_[l];
+    const auto& w = L.w;
+    const float eps = m.hp_.rms_norm_eps;
+    std::copy(x_in, x_in + n * E, sized(a.x, n * E));
+    rms_forward(a.x.data(), w.attn_norm.data(), n, E, eps, sized(a.h1, n * E), sized(a.r1, n));
+    T* qkv = sized(a.qkv, n * width);
+    frozen_forward(w.qkv, L.qkv_bias, a.h1.data(), n, qkv);
+    lora_forward(l, Target::Q, a.h1.data(), qkv, width);
+    lora_forward(l, Target::K, a.h1.data(), qkv + HD, width);
+    lora_forward(l, Target::V, a.h1.data(), qkv + HD + KVD, width);
+    T* q = sized(a.q, n * HD);
+    T* k = sized(a.k, n * KVD);
+    T* v = sized(a.v, n * KVD);
+    for (int64_t i = 0; i < n; ++i) {
+      std::copy(qkv + i * width, qkv + i * width + HD, q + i * HD);
+      std::copy(qkv + i * width + HD, qkv + i * width + HD + KVD, k + i * KVD);
+      std::copy(qkv + i * width + HD + KVD, qkv + (i + 1) * width, v + i * KVD);
+    }
+    if (!w.q_norm.empty()) {
+      a.qraw = a.q;
+      a.kraw = a.k;
+      rms_forward(a.qraw.data(), w.q_norm.data(), n * H, D, eps, q, sized(a.rq, n * H));
+      rms_forward(a.kraw.data(), w.k_norm.data(), n * KV, D, eps, k, sized(a.rk, n * KV));
+    }
+    rope(q, H, false);
+    rope(k, KV, false);
+    attention_forward();
+    std::vector<T> proj(static_cast<size_t>(n * E));
+    frozen_forward(w.attn_output, {}, a.o.data(), n, proj.data());
+    lora_forward(l, Target::O, a.o.data(), proj.data(), E);
+    T* x2 = sized(a.x2, n * E);
+    for (int64_t i = 0; i < n * E; ++i) x2[i] = a.x[static_cast<size_t>(i)] + proj[static_cast<size_t>(i)];
+    rms_forward(x2, w.ffn_norm.data(), n, E, eps, sized(a.h2, n * E), sized(a.r2, n));
+    const int64_t F2 = w.gate_up.out(), F = F2 / 2;
+    T* gu = sized(a.gu, n * F2);
+    frozen_forward(w.gate_up, {}, a.h2.data(), n, gu);
+    lora_forward(l, Target::Gate, a.h2.data(), gu, F2);
+    lora_forward(l, Target::Up, a.h2.data(), gu + F, F2);
+    T* act = sized(a.act, n * F);
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j < F; ++j) {
+        const T g = gu[i * F2 + j], u = gu[i * F2 + F + j];
+        act[i * F + j] = g / (T(1) + std::exp(-g)) * u;  // as engine/ops.cpp's swiglu
+      }
+    frozen_forward(w.down, {}, act, n, proj.data());
+    lora_forward(l, Target::Down, act, proj.data(), E);
+    for (int64_t i = 0; i < n * E; ++i) x_out[i] = x2[i] + proj[static_cast<size_t>(i)];
+  }
+
+  // Causal softmax attention, GQA: query head h reads KV head h / (H / KV).
+  void attention_forward() {
+    const int64_t group = H / KV;
+    const T scale = attention_scale();
+    T* P = sized(a.p, H * n * n);
+    T* o = sized(a.o, n * HD);
+    for (int64_t h = 0; h < H; ++h) {
+      const int64_t g = h / group;
+      T* S = P + h * n * n;
+      gemm<T>(false, true, n, n, D, scale, a.q.data() + h * D, HD, a.k.data() + g * D, KVD, 0, S, n);
+      for (int64_t i = 0; i < n; ++i) {
+        T* row = S + i * n;
+        T mx = row[0];
+        for (int64_t j = 1; j <= i; ++j) mx = std::max(mx, row[j]);
+        T sum = 0;
+        for (int64_t j = 0; j <= i; ++j) sum += (row[j] = std::exp(row[j] - mx));
+        for (int64_t j = 0; j <= i; ++j) row[j] /= sum;
+        for (int64_t j = i + 1; j < n; ++j) row[j] = 0;
+      }
+      gemm<T>(false, false, n, D, n, 1, S, n, a.v.data() + g * D, KVD, 0, o + h * D, HD);
+    }
+  }
+
+  void attention_backward(const T* dout, T* dq, T* dk, T* dv) {
+    const int64_t group = H / KV;
+    const T scale = attention_scale();
+    std::vector<T> dP(static_cast<size_t>(n * n));
+    for (int64_t h = 0; h < H; ++h) {
+      const int64_t g = h / group;
+      const T* P = a.p.data() + h * n * n;
+      gemm<T>(false, true, n, n, D, 1, dout + h * D, HD, a.v.data() + g * D, KVD, 0, dP.data(), n);
+      gemm<T>(true, false, n, D, n, 1, P, n, dout + h * D, HD, 1, dv + g * D, KVD);
+      for (int64_t i = 0; i < n; ++i) {
+        T* d = dP.data() + i * n;
+        const T* p = P + i * n;
+        T dot = 0;
+        for (int64_t j = 0; j <= i; ++j) dot += p[j] * d[j];
+        for (int64_t j = 0; j <= i; ++j) d[j] = p[j] * (d[j] - dot);
+        for (int64_t j = i + 1; j < n; ++j) d[j] = 0;
+      }
+      gemm<T>(false, false, n, D, n, scale, dP.data(), n, a.k.data() + g * D, KVD, 0, dq + h * D, HD);
+      gemm<T>(true, false, n, D, n, scale, dP.data(), n, a.q.data() + h * D, HD, 1, dk + g * D, KVD);
+    }
+  }
+
+  // dx: in, d(layer output); out, d(layer input). Needs layer_forward's Acts.
+  void layer_backward(uint32_t l, T* dx) {
+    const auto& w = m.layers_[l].w;
+    const int64_t F2 = w.gate_up.out(), F = F2 / 2;
+    // FFN half: x_out = x2 + down(swiglu(gate_up(norm(x2)))).
+    std::vector<T> dact(static_cast<size_t>(n * F));
+    frozen_backward(w.down, dx, n, dact.data());
+    lora_backward(l, Target::Down, a.act.data(), dx, E, dact.data());
+    std::vector<T> dgu(static_cast<size_t>(n * F2));
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j < F; ++j) {
+        const T g = a.gu[i * F2 + j], u = a.gu[i * F2 + F + j], d = dact[i * F + j];
+        const T sig = T(1) / (T(1) + std::exp(-g));
+        dgu[i * F2 + j] = d * u * sig * (T(1) + g * (T(1) - sig));
+        dgu[i * F2 + F + j] = d * g * sig;
+      }
+    std::vector<T> dh(static_cast<size_t>(n * E));
+    frozen_backward(w.gate_up, dgu.data(), n, dh.data());
+    lora_backward(l, Target::Gate, a.h2.data(), dgu.data(), F2, dh.data());
+    lora_backward(l, Target::Up, a.h2.data(), dgu.data() + F, F2, dh.data());
+    rms_backward(a.x2.data(), w.ffn_norm.data(), a.r2.data(), dh.data(), n, E, dx);  // dx is now d x2
+    // Attention half: x2 = x + o_proj(attention(rope(qk_norm(qkv(norm(x)))))).
+    std::vector<T> dout(static_cast<size_t>(n * HD));
+    frozen_backward(w.attn_output, dx, n, dout.data());
+    lora_backward(l, Target::O, a.o.data(), dx, E, dout.data());
+    std::vector<T> dq(static_cast<size_t>(n * HD)), dk(static_cast<size_t>(n * KVD)), dv(static_cast<size_t>(n * KVD));
+    attention_backward(dout.data(), dq.data(), dk.data(), dv.data());
+    rope(dq.data(), H, true);
+    rope(dk.data(), KV, true);
+    std::vector<T> dqkv(static_cast<size_t>(n * width));
+    if (!w.q_norm.empty()) {
+      std::vector<T> dqr(dq.size()), dkr(dk.size());
+      rms_backward(a.qraw.data(), w.q_norm.data(), a.rq.data(), dq.data(), n * H, D, dqr.data());
+      rms_backward(a.kraw.data(), w.k_norm.data(), a.rk.data(), dk.data(), n * KV, D, dkr.data());
+      dq.swap(dqr);
+      dk.swap(dkr);
+    }
+    for (int64_t i = 0; i < n; ++i) {
+      std::copy(dq.begin() + i * HD, dq.begin() + (i + 1) * HD, dqkv.begin() + i * width);
+      std::copy(dk.begin() + i * KVD, dk.begin() + (i + 1) * KVD, dqkv.begin() + i * width + HD);
+      std::copy(dv.begin() + i * KVD, dv.begin() + (i + 1) * KVD, dqkv.begin() + i * width + HD + KVD);
+    }
+    std::fill(dh.begin(), dh.end(), T(0));
+    frozen_backward(w.qkv, dqkv.data(), n, dh.data());
+    lora_backward(l, Target::Q, a.h1.data(), dqkv.data(), width, dh.data());
+    lora_backward(l, Target::K, a.h1.data(), dqkv.data() + HD, width, dh.data());
+    lora_backward(l, Target::V, a.h1.data(), dqkv.data() + HD + KVD, width, dh.data());
+    rms_backward(a.x.data(), w.attn_norm.data(), a.r1.data(), dh.data(), n, E, dx);
+  }
+
+  // Every layer; inputs[l] receives layer l's input. Returns the last output.
+  std::vector<T> layers_forward(const std::vector<int32_t>& tokens, std::vector<std::vector<T>>* inputs) {
+    std::vector<T> x(static_cast<size_t>(n * E)), next(x.size());
+    embed(tokens, x.data());
+    for (uint32_t l = 0; l < m.hp_.block_count; ++l) {
+      if (inputs) (*inputs)[l] = x;
+      layer_forward(l, x.data(), next.data());
+      x.swap(next);
+    }
+    return x;
+  }
+};
+
+template <class T>
+double FrozenModel::loss(const Adapter<T>& adapter, const Sample& s, std::type_identity_t<Adapter<T>>* grads,
+                         double weight) const {
+  const int64_t n = static_cast<int64_t>(s.tokens.size()), V = hp_.vocab_size, E = hp_.embedding_length;
+  if (s.target_begin < 1 || s.target_end > s.tokens.size() || s.target_begin >= s.target_end)
+    throw std::invalid_argument("a sample's targets must be a non-empty span after its first token");
+  for (int32_t t : s.tokens)
+    if (t < 0 || t >= V) throw std::out_of_range("token id " + std::to_string(t) + " is outside the vocabulary");
+  if (grads && grads->pairs.size() != adapter.pairs.size())
+    throw std::invalid_argument("the gradients are not shaped like the adapter");
+  Pass<T> pass(*this, adapter, grads, n);
+  std::vector<std::vector<T>> inputs(hp_.block_count);
+  std::vector<T> x = pass.layers_forward(s.tokens, grads ? &inputs : nullptr);
+
+  // The head, over the rows that predict a target, a chunk of rows at a time
+  // (a row of logits is vocab_size values).
+  const int64_t first = static_cast<int64_t>(s.target_begin) - 1, m = static_cast<int64_t>(s.target_end - s.target_begin);
+  std::vector<T> xf(static_cast<size_t>(m * E)), inv(static_cast<size_t>(m)), dxf(static_cast<size_t>(m * E));
+  rms_forward(x.data() + first * E, output_norm_.data(), m, E, hp_.rms_norm_eps, xf.data(), inv.data());
+  double total = 0;
+  const int64_t chunk = 32;
+  std::vector<T> logits;
+  for (int64_t r0 = 0; r0 < m; r0 += chunk) {
+    const int64_t rows = std::min(chunk, m - r0);
+    logits.assign(static_cast<size_t>(rows * V), T(0));
+    frozen_forward(lm_head_, {}, xf.data() + r0 * E, rows, logits.data());
+    for (int64_t r = 0; r < rows; ++r) {
+      T* row = logits.data() + r * V;
+      const int32_t target = s.tokens[static_cast<size_t>(first + r0 + r + 1)];
+      T mx = row[0];
+      for (int64_t j = 1; j < V; ++j) mx = std::max(mx, row[j]);
+      double sum = 0;
+      for (int64_t j = 0; j < V; ++j) sum += std::exp(double(row[j] - mx));
+      const double lse = double(mx) + std::log(sum);
+      total += lse - double(row[target]);
+      // dLoss/dlogit = (softmax - onehot) * weight / m
+      for (int64_t j = 0; j < V; ++j)
+        row[j] = static_cast<T>(std::exp(double(row[j]) - lse) * weight / static_cast<double>(m));
+      row[target] -= static_cast<T>(weight / static_cast<double>(m));
+    }
+    if (grads) frozen_backward(lm_head_, logits.data(), rows, dxf.data() + r0 * E);
+  }
+  if (!grads) return total / static_cast<double>(m);
+  std::vector<T> dx(static_cast<size_t>(n * E));
+  rms_backward(x.data() + first * E, output_norm_.data(), inv.data(), dxf.data(), m, E, dx.data() + first * E);
+  std::vector<T> out(static_cast<size_t>(n * E));
+  for (int32_t l = static_cast<int32_t>(hp_.block_count) - 1; l >= 0; --l) {
+    pass.layer_forward(static_cast<uint32_t>(l), inputs[static_cast<size_t>(l)].data(), out.data());
+    std::vector<T>().swap(inputs[static_cast<size_t>(l)]);
+    pass.layer_backward(static_cast<uint32_t>(l), dx.data());
+  }
+  return total / static_cast<double>(m);
+}
+
+template double FrozenModel::loss<float>(const Adapter<float>&, const Sample&, Adapter<float>*, double) const;
+template double FrozenModel::loss<double>(const Adapter<double>&, const Sample&, Adapter<double>*, double) const;
+
+std::vector<float> FrozenModel::logits(const Adapter<float>& adapter, const std::vector<int32_t>& tokens) const {
+  const int64_t n = static_cast<int64_t>(tokens.size()), V = hp_.vocab_size, E = hp_.embedding_length;
+  for (int32_t t : tokens)
+    if (t < 0 || t >= V) throw std::out_of_range("token id " + std::to_string(t) + " is outside the vocabulary");
+  Pass<float> pass(*this, adapter, nullptr, n);
+  std::vector<float> x = pass.layers_forward(tokens, nullptr);
+  std::vector<float> xf(x.size()), inv(static_cast<size_t>(n)), out(static_cast<size_t>(n * V));
+  rms_forward(x.data(), output_norm_.data(), n, E, hp_.rms_norm_eps, xf.data(), inv.data());
+  lm_head_.forward(xf.data(), n, out.data());
+  return out;
+}
+
+}  // namespace astfill::train

@@ -1,0 +1,119 @@
+// LoRA training on a frozen base model: the training forward pass and its
+// hand-written backward pass.
+//
+// The base weights are the engine's own (engine/arch builds each layer as the
+// engine does, int8 or f32), frozen and never copied whole into f32: the
+// forward pass runs them through Linear::forward exactly as inference does,
+// and the backward pass (dL/dx = dL/dy W) dequantises a block of rows at a
+// time into a small f32 tile. Only the adapters' A and B learn.
+//
+// Memory stays near inference memory: the forward pass keeps one row block
+// per layer (its input, [n][E]); the backward pass recomputes each layer's
+// intermediates from that input just before it differentiates the layer,
+// so one layer's activations are alive at a time.
+//
+// Everything is templated on the scalar: float is what training runs, double
+// is the path the tests check gradients on against finite differences.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+#include "engine/linear.h"
+#include "engine/lora.h"
+#include "engine/model.h"
+#include "engine/model_file.h"
+#include "engine/tokenizer.h"
+
+namespace astfill::train {
+
+// The projections an adapter may target (engine/lora.h: q, k, v, o, gate, up,
+// down); parse_lora_targets reads a list of them.
+using Target = engine::LoraTarget;
+
+// One adapted projection: y += scale * (x A^T) B^T.
+template <class T>
+struct LoraPair {
+  uint32_t layer = 0;
+  Target target = Target::Q;
+  int64_t in = 0, out = 0;
+  std::vector<T> a;  // [rank][in]
+  std::vector<T> b;  // [out][rank]
+};
+
+template <class T>
+struct Adapter {
+  int64_t rank = 16;
+  double alpha = 32;
+  std::vector<LoraPair<T>> pairs;
+  T scale() const { return static_cast<T>(alpha / static_cast<double>(rank)); }
+  // The same shapes, all zero (a gradient accumulator).
+  Adapter zeros_like() const;
+  size_t parameter_count() const;
+};
+
+// A training sample: a token sequence (one FIM prompt and its middle) and the
+// span whose tokens are predicted: the loss is the cross-entropy of
+// tokens[i] given tokens[0, i) for i in [target_begin, target_end).
+struct Sample {
+  std::vector<int32_t> tokens;
+  size_t target_begin = 0, target_end = 0;
+};
+
+// The base model, frozen: the engine's layer weights plus the embedding, the
+// final norm and the LM head.
+class FrozenModel {
+ public:
+  // Throws engine::ModelError for a model file the engine cannot run, and for
+  // a mixture-of-experts model (not trainable yet).
+  static std::unique_ptr<FrozenModel> open(const std::string& path, engine::WeightMode mode);
+
+  const engine::HyperParams& hparams() const { return hp_; }
+  const engine::Tokenizer& tokenizer() const { return *tokenizer_; }
+  engine::WeightMode weight_mode() const { return mode_; }
+  // in and out of a target's projection.
+  int64_t target_in(Target t) const;
+  int64_t target_out(Target t) const;
+
+  // A new adapter on `targets` of every layer: A random (Kaiming-uniform as
+  // PEFT initialises it, from `seed`), B zero, so it starts as the base model.
+  Adapter<float> new_adapter(const std::vector<Target>& targets, int64_t rank, double alpha, uint64_t seed) const;
+
+  // Mean cross-entropy over the sample's targets; when `grads` is given
+  // (shaped like the adapter, e.g. zeros_like), adds dLoss/dA and dLoss/dB to
+  // it. `weight` multiplies both (a batch's 1/samples).
+  template <class T>
+  double loss(const Adapter<T>& adapter, const Sample& sample, std::type_identity_t<Adapter<T>>* grads,
+              double weight = 1.0) const;
+
+  // The logits of every position ([n][vocab]) with the adapter applied: the
+  // training forward pass, which at B = 0 must equal the engine's.
+  std::vector<float> logits(const Adapter<float>& adapter, const std::vector<int32_t>& tokens) const;
+
+  // Implementation types (lora_model.cpp).
+  struct Layer;
+  ~FrozenModel();
+
+ private:
+  FrozenModel();
+  template <class T>
+  friend struct Pass;
+
+  engine::HyperParams hp_;
+  engine::WeightMode mode_ = engine::WeightMode::Int8;
+  std::unique_ptr<engine::Tokenizer> tokenizer_;
+  engine::GgmlType embd_type_ = engine::GgmlType::F32;
+  std::vector<uint8_t> token_embd_;  // untied only; tied: the head's rows
+  std::vector<Layer> layers_;
+  std::vector<float> output_norm_;
+  engine::Linear lm_head_;
+  std::vector<float> inv_freq_;
+  float rope_mscale_ = 1.0f;
+};
+
+}  // namespace astfill::train

@@ -1,0 +1,245 @@
+#include "train/tune.h"
+
+#include <chrono>
+#include <cmath>
+#include <sstream>
+#include <stdexcept>
+
+#include "completion/model_prompt.h"
+#include "index/files.h"
+#include "train/checkpoint.h"
+#include "train/optimizer.h"
+
+namespace astfill::train {
+
+namespace {
+
+void check_options(const TuneOptions& o) {
+  if ((o.steps > 0) == (o.hours > 0)) throw std::invalid_argument("give either --steps N or --hours H (one of them)");
+  if (o.steps < 0 || o.hours < 0 || !std::isfinite(o.hours))
+    throw std::invalid_argument("--steps and --hours must be positive");
+  if (o.rank < 1 || o.rank > 1024) throw std::invalid_argument("--rank must be between 1 and 1024");
+  if (!(o.alpha > 0) || !std::isfinite(o.alpha)) throw std::invalid_argument("--alpha must be a positive number");
+  if (o.targets.empty()) throw std::invalid_argument("--targets names no projection");
+  if (!(o.learning_rate > 0) || !std::isfinite(o.learning_rate))
+    throw std::invalid_argument("the learning rate must be a positive number");
+  if (o.threads < 0) throw std::invalid_argument("--threads must be 0 (all) or more");
+  if (o.out_dir.empty()) throw std::invalid_argument("--out names no directory");
+  if (o.samples.max_tokens < o.samples.max_middle_tokens + 64)
+    throw std::invalid_argument("a sample of " + std::to_string(o.samples.max_tokens) + " tokens leaves no room for its prompt");
+}
+
+// What a checkpoint must agree with to be continued.
+std::string fingerprint(const TuneOptions& o, const std::string& model_id) {
+  std::ostringstream f;
+  f << "model=" << model_id << "\nroot=" << std::filesystem::absolute(o.root).lexically_normal().string()
+    << "\nrank=" << o.rank << "\nalpha=" << o.alpha << "\ntargets=";
+  for (Target t : o.targets) f << engine::lora_target_name(t) << ",";
+  f << "\nweights=" << (o.weights == engine::WeightMode::F32 ? "f32" : "int8") << "\nseed=" << o.seed
+    << "\nmax_tokens=" << o.samples.max_tokens << "\nheld_out=" << o.samples.held_out_share << "\n";
+  return f.str();
+}
+
+std::string model_id(const std::string& path) {
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  return std::filesystem::absolute(path).lexically_normal().string() + " (" + std::to_string(ec ? 0 : size) + " bytes)";
+}
+
+// A sample from a random training file; files too short for one are retried.
+Sample draw_sample(const FrozenModel& model, const completion::FimTemplate& fim, const std::string& repo,
+                   const std::vector<SourceFile>& files, std::mt19937_64& rng, const SampleOptions& options) {
+  for (int attempt = 0; attempt < 64; ++attempt) {
+    const SourceFile& f = files[rng() % files.size()];
+    Sample s = make_fim_sample(model.tokenizer(), fim, repo, f, rng, options);
+    if (!s.tokens.empty()) return s;
+  }
+  throw std::runtime_error("no fill-in-the-middle sample could be cut from the training files (too short?)");
+}
+
+}  // namespace
+
+engine::LoraAdapter to_lora_adapter(const Adapter<float>& adapter, const std::string& architecture) {
+  engine::LoraAdapter out;
+  out.architecture = architecture;
+  for (const auto& p : adapter.pairs) {
+    engine::LoraPair q;
+    q.layer = p.layer;
+    q.target = p.target;
+    q.rank = adapter.rank;
+    q.in = p.in;
+    q.out = p.out;
+    q.a = p.a;
+    q.b = p.b;
+    q.alpha = static_cast<float>(adapter.alpha);
+    out.pairs.push_back(std::move(q));
+  }
+  return out;
+}
+
+double mean_loss(const FrozenModel& model, const Adapter<float>& adapter, const std::vector<Sample>& samples) {
+  double total = 0;
+  for (const Sample& s : samples) total += model.loss<float>(adapter, s, nullptr);
+  return samples.empty() ? 0 : total / static_cast<double>(samples.size());
+}
+
+TuneResult tune(const TuneOptions& o, const std::function<void(const TuneProgress&)>& progress,
+                const std::atomic<bool>* stop) {
+  check_options(o);
+  using Clock = std::chrono::steady_clock;
+  const engine::EngineThreads threads(o.threads);
+  const auto model = FrozenModel::open(o.model_path, o.weights);
+  const std::string arch = model->hparams().arch;
+
+  RepositoryFiles files = collect_files(o.root, o.samples);
+  if (files.train.empty() && files.held_out.size() > 1) {
+    files.train.push_back(std::move(files.held_out.back()));
+    files.held_out.pop_back();
+  }
+  if (files.train.empty())
+    throw std::runtime_error("'" + o.root.string() + "' has no source files to train on");
+  // A repository too small for the share to pick a held-out file still gets
+  // one (the lowest-hashed), unless it has a single file.
+  if (files.held_out.empty() && files.train.size() > 1) {
+    size_t pick = 0;
+    for (size_t i = 1; i < files.train.size(); ++i)
+      if (index::content_hash(files.train[i].path) < index::content_hash(files.train[pick].path)) pick = i;
+    files.held_out.push_back(std::move(files.train[pick]));
+    files.train.erase(files.train.begin() + static_cast<std::ptrdiff_t>(pick));
+  }
+  const std::vector<SourceFile>& eval_files = files.held_out.empty() ? files.train : files.held_out;
+
+  const completion::FimTemplate& fim = completion::template_for(model->tokenizer(), "");
+  const std::string repo = std::filesystem::absolute(o.root).lexically_normal().filename().string();
+  // The held-out samples: fixed by the seed, independent of the training stream.
+  std::vector<Sample> held_out;
+  {
+    std::mt19937_64 rng(o.seed ^ 0x5EED0F4E1D0u);
+    for (size_t i = 0; i < o.eval_samples; ++i) {
+      Sample s = make_fim_sample(model->tokenizer(), fim, repo, eval_files[i % eval_files.size()], rng, o.samples);
+      if (!s.tokens.empty()) held_out.push_back(std::move(s));
+    }
+  }
+
+  std::filesystem::create_directories(o.out_dir);
+  TuneResult result;
+  result.train_files = files.train.size();
+  result.held_out_files = files.held_out.size();
+  result.checkpoint_path = (std::filesystem::path(o.out_dir) / "checkpoint.bin").string();
+
+  TrainingState state;
+  std::mt19937_64 rng(o.seed);
+  AdamW optimizer;
+  const std::string print = fingerprint(o, model_id(o.model_path));
+  if (auto saved = load_checkpoint(result.checkpoint_path)) {
+    if (saved->fingerprint != print)
+      throw std::invalid_argument("'" + result.checkpoint_path +
+                                  "' is the checkpoint of a run with other settings (model, repository, rank, alpha, "
+                                  "targets, seed or sample size); use another --out or remove it");
+    state = std::move(*saved);
+    std::istringstream(state.rng) >> rng;
+    optimizer = AdamW(state.adapter, {.weight_decay = o.weight_decay});
+    optimizer.first_moments() = state.first_moments;
+    optimizer.second_moments() = state.second_moments;
+    optimizer.set_steps(state.optimizer_steps);
+    result.resumed = true;
+  } else {
+    state.fingerprint = print;
+    state.adapter = model->new_adapter(o.targets, o.rank, o.alpha, o.seed);
+    state.best = state.adapter;
+    optimizer = AdamW(state.adapter, {.weight_decay = o.weight_decay});
+    state.held_out_before = mean_loss(*model, state.adapter, held_out);
+    state.best_held_out = state.held_out_before;
+    state.best_step = 0;
+  }
+
+  auto save = [&] {
+    std::ostringstream r;
+    r << rng;
+    state.rng = r.str();
+    state.optimizer_steps = optimizer.steps();
+    state.first_moments = optimizer.first_moments();
+    state.second_moments = optimizer.second_moments();
+    save_checkpoint(result.checkpoint_path, state);
+  };
+
+  const double budget = o.hours * 3600;
+  auto total_steps = [&]() -> double {
+    if (o.steps > 0) return static_cast<double>(o.steps);
+    if (state.step == 0 || state.elapsed_seconds <= 0) return 1e9;
+    return static_cast<double>(state.step) * budget / state.elapsed_seconds;  // at the pace so far
+  };
+  auto done = [&] { return o.steps > 0 ? state.step >= o.steps : state.elapsed_seconds >= budget; };
+
+  double recent_loss = 0, tokens = 0, seconds = 0, held = state.best_held_out;
+  int64_t recent = 0, run_steps = 0;
+  while (!done()) {
+    if (stop && stop->load()) {
+      save();
+      result.interrupted = true;
+      result.step = state.step;
+      result.held_out_before = state.held_out_before;
+      result.held_out_best = state.best_held_out;
+      result.best_step = state.best_step;
+      return result;
+    }
+    const auto start = Clock::now();
+    const Sample s = draw_sample(*model, fim, repo, files.train, rng, o.samples);
+    Adapter<float> grads = state.adapter.zeros_like();
+    const double loss = model->loss<float>(state.adapter, s, &grads);
+    if (!std::isfinite(loss)) throw std::runtime_error("the training loss became " + std::to_string(loss));
+    clip_gradients(grads, o.clip);
+    const double total = total_steps();
+    const double lr = learning_rate(static_cast<double>(state.step), total, o.warmup_share * total, o.learning_rate);
+    optimizer.step(state.adapter, grads, lr);
+    ++state.step;
+    const double dt = std::chrono::duration<double>(Clock::now() - start).count();
+    state.elapsed_seconds += dt;
+    seconds += dt;
+    tokens += static_cast<double>(s.tokens.size());
+    recent_loss += loss;
+    ++recent;
+
+    TuneProgress p;
+    p.step = state.step;
+    p.total_steps = static_cast<int64_t>(std::min(total_steps(), 1e12));
+    p.loss = recent_loss / static_cast<double>(recent);
+    if (state.step % o.eval_every == 0 || done()) {
+      held = mean_loss(*model, state.adapter, held_out);
+      if (held < state.best_held_out) {
+        state.best_held_out = held;
+        state.best_step = state.step;
+        state.best = state.adapter;
+      }
+      p.evaluated = true;
+      recent_loss = 0;
+      recent = 0;
+    }
+    p.held_out = held;
+    p.tokens_per_second = seconds > 0 ? tokens / seconds : 0;
+    ++run_steps;
+    p.eta_seconds = o.steps > 0 ? seconds / static_cast<double>(run_steps) * static_cast<double>(o.steps - state.step)
+                                : std::max(0.0, budget - state.elapsed_seconds);
+    if (progress) progress(p);
+  }
+  save();
+
+  result.step = state.step;
+  result.held_out_before = state.held_out_before;
+  result.held_out_best = state.best_held_out;
+  result.best_step = state.best_step;
+  result.tokens_per_second = seconds > 0 ? tokens / seconds : 0;
+  const engine::LoraAdapter best = to_lora_adapter(state.best, arch);
+  const std::string base = model->hparams().name.empty() ? o.model_path : model->hparams().name;
+  if (o.write_peft) {
+    result.peft_dir = (std::filesystem::path(o.out_dir) / "adapter").string();
+    engine::write_peft_adapter(best, result.peft_dir, base);
+  }
+  if (o.write_gguf) {
+    result.gguf_path = (std::filesystem::path(o.out_dir) / "adapter.gguf").string();
+    engine::write_gguf_adapter(best, result.gguf_path);
+  }
+  return result;
+}
+
+}  // namespace astfill::train

@@ -1,0 +1,77 @@
+// `astfill tune`'s run: training files and held-out files from a repository,
+// a LoRA adapter trained on FIM samples of the training files, evaluated on
+// a fixed set of samples of the held-out files, checkpointed on request (and
+// at the end), resumed from its checkpoint, and written out at its best
+// held-out loss as a PEFT directory and/or a GGUF adapter.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "engine/linear.h"
+#include "train/lora_model.h"
+#include "train/samples.h"
+
+namespace astfill::train {
+
+struct TuneOptions {
+  std::filesystem::path root;
+  std::string model_path;
+  std::string out_dir;
+  int64_t rank = 16;
+  double alpha = 32;
+  std::vector<Target> targets = {Target::Q, Target::K, Target::V, Target::O};
+  int64_t steps = 0;   // exactly one of steps and hours
+  double hours = 0;
+  int threads = 0;     // 0: the engine's default
+  double learning_rate = 2e-4;
+  double warmup_share = 0.05;  // of the steps (or of the time)
+  double clip = 1.0;           // global gradient norm; 0: none
+  double weight_decay = 0.0;
+  int64_t eval_every = 50;     // steps between held-out evaluations (and at the end)
+  size_t eval_samples = 16;
+  uint64_t seed = 1;
+  SampleOptions samples;
+  engine::WeightMode weights = engine::WeightMode::Int8;
+  bool write_peft = true, write_gguf = false;
+};
+
+struct TuneProgress {
+  int64_t step = 0;
+  int64_t total_steps = 0;      // with a time budget: the estimate so far
+  double loss = 0;              // the latest step's (a running mean over the last steps)
+  double held_out = 0;          // the latest held-out loss
+  double tokens_per_second = 0; // trained tokens (forward and backward)
+  double eta_seconds = 0;
+  bool evaluated = false;       // this report follows a held-out evaluation
+};
+
+struct TuneResult {
+  int64_t step = 0;
+  bool interrupted = false;  // stopped early: the checkpoint holds the state, nothing else was written
+  bool resumed = false;
+  size_t train_files = 0, held_out_files = 0;
+  double held_out_before = 0, held_out_best = 0;
+  int64_t best_step = 0;
+  double tokens_per_second = 0;
+  std::string checkpoint_path, peft_dir, gguf_path;
+};
+
+// Runs (or resumes) training. `stop`, when it becomes true, ends the run
+// after the current step with a checkpoint. Throws std::invalid_argument for
+// bad options, std::runtime_error (engine::ModelError for the model) naming
+// the file for what cannot be read or written.
+TuneResult tune(const TuneOptions& options, const std::function<void(const TuneProgress&)>& progress,
+                const std::atomic<bool>* stop = nullptr);
+
+// The adapter in engine/lora.h's form, ready to write.
+engine::LoraAdapter to_lora_adapter(const Adapter<float>& adapter, const std::string& architecture);
+
+// The mean loss of the adapter over samples.
+double mean_loss(const FrozenModel& model, const Adapter<float>& adapter, const std::vector<Sample>& samples);
+
+}  // namespace astfill::train

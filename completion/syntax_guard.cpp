@@ -702,9 +702,54 @@ struct Bracket {
   char c;  // `(` `[` `{` or the closer
 };
 
-std::vector<Bracket> brackets_in(TSNode root) {
+// The brackets in text[a, b) as a plain lexer reads the lines it overlaps,
+// each from its start: quoted runs end at their quote or the line's end
+// (these languages' strings and character literals), and line comments
+// (`//`, Python's `#`) and block comments (`/* */`) hold none.
+void lex_brackets(std::string_view text, uint32_t a, uint32_t b, bool python, std::vector<Bracket>& out) {
+  size_t i = a == 0 ? 0 : text.rfind('\n', a - 1) + 1;
+  bool block_comment = false;
+  char quote = 0;
+  for (; i < b; ++i) {
+    const char c = text[i];
+    if (c == '\n') {
+      quote = 0;
+      continue;
+    }
+    const char next = i + 1 < text.size() ? text[i + 1] : 0;
+    if (block_comment) {
+      if (c == '*' && next == '/') block_comment = false, ++i;
+      continue;
+    }
+    if (quote) {
+      if (c == '\\') ++i;
+      else if (c == quote) quote = 0;
+      continue;
+    }
+    if (c == '"' || c == '\'') quote = c;
+    else if (python && c == '#') i = std::min(text.find('\n', i), text.size()) - 1;
+    else if (!python && c == '/' && next == '/') i = std::min(text.find('\n', i), text.size()) - 1;
+    else if (!python && c == '/' && next == '*') block_comment = true, ++i;
+    else if (i >= a && std::string_view("([{)]}").find(c) != std::string_view::npos)
+      out.push_back({static_cast<uint32_t>(i), c});
+  }
+}
+
+std::vector<Bracket> brackets_in(const Document& doc) {
   std::vector<Bracket> out;
-  parsing::for_each_preorder(root, [&](TSNode node) {
+  // Single-line strings that span lines: error recovery read a quote in the
+  // wrong state and took code for a string; what it hid is read as code.
+  const auto misread = doc.strings_across_lines();
+  const bool python = doc.language() && doc.language()->id == "python";
+  size_t next_misread = 0;
+  parsing::for_each_preorder(doc.root(), [&](TSNode node) {
+    const uint32_t start = ts_node_start_byte(node);
+    while (next_misread < misread.size() && misread[next_misread].second <= start) ++next_misread;
+    if (next_misread < misread.size() && misread[next_misread].first == start &&
+        misread[next_misread].second == ts_node_end_byte(node)) {
+      lex_brackets(doc.text(), start, ts_node_end_byte(node), python, out);
+      return parsing::Walk::Skip;
+    }
     if (ts_node_child_count(node) > 0) return parsing::Walk::Enter;
     if (ts_node_is_missing(node)) return parsing::Walk::Skip;
     BracketToken b = bracket_of(node);
@@ -768,6 +813,21 @@ ClosingFailure closing_failure(const std::vector<Bracket>& tokens, uint32_t poin
   return {};
 }
 
+// Where the innermost bracket still open at `point` was opened (npos: none).
+uint32_t innermost_open_at(const std::vector<Bracket>& tokens, uint32_t point) {
+  std::vector<Bracket> open;
+  for (const Bracket& t : tokens) {
+    if (t.at >= point) break;
+    if (closer_for(t.c)) {
+      open.push_back(t);
+      continue;
+    }
+    auto found = std::find_if(open.rbegin(), open.rend(), [&](const Bracket& o) { return closer_for(o.c) == t.c; });
+    if (found != open.rend()) open.resize(static_cast<size_t>(open.rend() - found) - 1);
+  }
+  return open.empty() ? UINT32_MAX : open.back().at;
+}
+
 }  // namespace
 bool SyntaxGuard::fits(std::string_view text, bool whole) const {
   const auto cursor = static_cast<uint32_t>(prefix_.size());
@@ -800,11 +860,18 @@ bool SyntaxGuard::fits(std::string_view text, bool whole) const {
   // paired (`if d%8 != 0 {` was the hole: its `}` closes the function's
   // brace, and the function's closes nothing).
   if (whole && !base_closing_) {
-    const std::vector<Bracket> tokens = brackets_in(base.root());
+    const std::vector<Bracket> tokens = brackets_in(base);
     const auto size = static_cast<uint32_t>(base.text().size());
     ClosingFailure f = closing_failure(tokens, cursor, size);
     bool hole = f.failed && f.level == 0;
-    if (f.failed && !f.at_end && !hole)
+    // A failure at the text's end is the file's own (a file still being
+    // written, with its braces to come) unless the innermost bracket open at
+    // the hole was opened on the hole's own line: `[1` before a hole that was
+    // `403443605, 441919183],` leaves the list's `[` to the suffix's `]` two
+    // levels out, and the outer list open at the end.
+    const bool own_line = innermost_open_at(tokens, cursor) >= line_begin &&
+                          innermost_open_at(tokens, cursor) != UINT32_MAX;
+    if (f.failed && (!f.at_end || own_line) && !hole)
       for (char extra : std::string_view("([{)]}"))
         if (!closing_failure(tokens, cursor, size, extra).failed) hole = true;
     base_closing_ = BaseClosing{f.failed, hole, f.after};
@@ -851,7 +918,7 @@ bool SyntaxGuard::fits(std::string_view text, bool whole) const {
   // A preprocessing directive the preprocessor does not know (the grammar reads any `#word`).
   if (trial.unknown_directives(cursor, cursor + inserted + 1) > 0) return false;
   if (whole) {
-    ClosingFailure f = closing_failure(brackets_in(trial.root()), cursor + inserted,
+    ClosingFailure f = closing_failure(brackets_in(trial), cursor + inserted,
                                        static_cast<uint32_t>(trial.text().size()));
     if (f.failed && (hole_unclosed || !base_closing_->failed || f.after != base_closing_->after)) return false;
   }

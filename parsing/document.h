@@ -164,6 +164,11 @@ class Document {
   // Template literals, raw strings, text blocks, JSX attribute values and
   // Rust strings span lines.
   size_t line_breaks_in_strings(uint32_t start, uint32_t end) const;
+  // The literals of that kind that hold such a line break, as byte ranges in
+  // order: where tree-sitter's error recovery lexed code as one long string
+  // (a quote read in the wrong state swallows the lines up to the next
+  // quote), the brackets in it are code the tree does not show.
+  std::vector<std::pair<uint32_t, uint32_t>> strings_across_lines() const;
 
   // C and C++: preprocessing directives overlapping [start, end) that the
   // preprocessor does not know (`# Licensed to ...`): tree-sitter-c reads any

@@ -188,14 +188,20 @@ size_t Document::reserved_words_as_names(uint32_t start, uint32_t end, bool fini
   return count;
 }
 
-size_t Document::line_breaks_in_strings(uint32_t start, uint32_t end) const {
-  if (!language_ || !tree_ || start >= end) return 0;
-  const std::string_view id = language_->id;
+namespace {
+
+// Calls `each_break(a, b)`, with the literal's byte range, for every line
+// break within [start, end) inside a string literal that may not span lines
+// (line_breaks_in_strings) that ends no escaped line and is not the literal's
+// last byte (a grammar may end an unterminated literal at the line end).
+template <typename OnBreak>
+void for_each_single_line_string(const Language* language, TSNode root, const std::string& text_, uint32_t start,
+                                 uint32_t end, OnBreak each_break) {
+  const std::string_view id = language->id;
   const bool python = id == "python";
   const bool ecmascript = id == "javascript" || id == "typescript" || id == "typescriptreact";
   const bool c_family = id == "c" || id == "cpp";
   const bool java = id == "java", go = id == "go";
-  if (!python && !ecmascript && !c_family && !java && !go) return 0;
   // Where a backslash before the line break continues the literal.
   const bool continuation = python || ecmascript || c_family;
   auto single_line = [&](TSNode node, std::string_view type, std::string_view text) {
@@ -215,23 +221,39 @@ size_t Document::line_breaks_in_strings(uint32_t start, uint32_t end) const {
     if (java) return (type == "string_literal" && !text.starts_with(R"(""")")) || type == "character_literal";
     return type == "interpreted_string_literal" || type == "rune_literal";
   };
-  size_t count = 0;
-  for_each_preorder(root(), [&](TSNode node) {
+  if (!python && !ecmascript && !c_family && !java && !go) return;
+  for_each_preorder(root, [&](TSNode node) {
     const uint32_t a = ts_node_start_byte(node), b = ts_node_end_byte(node);
     if (b <= start || a >= end) return Walk::Skip;  // only subtrees that overlap the span
     if (!single_line(node, ts_node_type(node), text_between(text_, a, b))) return Walk::Enter;
-    // A line break inside the literal and inside the span; not the literal's
-    // last byte (a grammar may end an unterminated literal at the line end).
     for (uint32_t i = std::max(a, start); i < std::min(b, end); ++i) {
       if (text_[i] != '\n' || i + 1 >= b) continue;
       uint32_t before = i;
       if (before > a && text_[before - 1] == '\r') --before;
       if (continuation && before > a && text_[before - 1] == '\\') continue;
-      ++count;
+      each_break(a, b);
     }
     return Walk::Skip;
   });
+}
+
+}  // namespace
+
+size_t Document::line_breaks_in_strings(uint32_t start, uint32_t end) const {
+  if (!language_ || !tree_ || start >= end) return 0;
+  size_t count = 0;
+  for_each_single_line_string(language_, root(), text_, start, end, [&](uint32_t, uint32_t) { ++count; });
   return count;
+}
+
+std::vector<std::pair<uint32_t, uint32_t>> Document::strings_across_lines() const {
+  std::vector<std::pair<uint32_t, uint32_t>> out;
+  if (!language_ || !tree_) return out;
+  for_each_single_line_string(language_, root(), text_, 0, static_cast<uint32_t>(text_.size()),
+                              [&](uint32_t a, uint32_t b) {
+                                if (out.empty() || out.back().first != a) out.emplace_back(a, b);
+                              });
+  return out;
 }
 
 size_t Document::unknown_directives(uint32_t start, uint32_t end) const {

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <iterator>
 #include <string>
 
@@ -95,6 +96,11 @@ const LeniencyCase kLeniencies[] = {
      "#include <stdio.h>\nint main(void) {\n  fprintf(stderr, \"%d\\n\",\n          ", "\n  return 0;\n}\n", "e", "1);"},
     {"parameters opened on the line above", "java", "class A {\n  void f(int a,\n      ", "\n    g();\n  }\n  void g() {}\n}\n",
      "e", "int b) {"},
+    // The hole held a bracket's closer on its own line, and the suffix's
+    // closers two levels out pair with the wrong brackets: a failure only at
+    // the file's end, which is the hole's all the same.
+    {"a list row whose closer the hole held", "python", "outputs = [\n    [1, 2],\n    [3",
+     "\n    [5, 6],\n]\nx = 1\n", "  # 4", ", 4],"},
     // A line break inside a string literal that may not span lines.
     {"a line break in a JavaScript string", "javascript", "const s = ", ";\n", "\"abc\ndef\"", "`abc\ndef`"},
     {"a line break in a TypeScript string", "typescript", "const s: string = ", ";\n", "'abc\ndef'", "'abc\\\ndef'"},
@@ -153,4 +159,29 @@ TEST_CASE("a file's own unbalanced braces (both branches of an #if) do not block
   REQUIRE(judge->judge(prefix + "x--;" + suffix).ok);
   completion::SyntaxGuard guard("c", prefix, suffix);
   CHECK(guard.whole_with("x--;"));
+}
+
+TEST_CASE("code that error recovery read as one long string still has its brackets", "[guard][whole]") {
+  // JDK 17's AtomicLongFieldUpdater.java with the end of a constructor's
+  // parameter list and its `{` in the hole: tree-sitter-java, recovering,
+  // reads a quote in the wrong state and takes 28 lines of code for a string
+  // (with their brackets), so the suffix's closers seemed to pair. javac
+  // refuses the file with junk in the hole; the guard must too.
+  const std::string root = bench::resolve_task_root(bench::default_task_roots(ASTFILL_SOURCE_DIR).at("java"));
+  INFO("the JDK's sources (openjdk-17-source, scripts/setup installs it) under " << root);
+  std::ifstream in(std::filesystem::path(root) / "concurrent/atomic/AtomicLongFieldUpdater.java", std::ios::binary);
+  REQUIRE(in);
+  const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  const std::string middle = " Class<?> caller) {";
+  const size_t at = text.find("final Class<?> caller) {\n            final Field field;");
+  REQUIRE(at != std::string::npos);
+  const std::string prefix = text.substr(0, at + 5), suffix = text.substr(at + 5 + middle.size());
+  const std::string junk = "       if not is not in _PY:";
+  auto judge = bench::make_judge("java");
+  REQUIRE(judge->judge(prefix + middle + suffix).ok);
+  CHECK_FALSE(judge->judge(prefix + junk + suffix).ok);
+  completion::SyntaxGuard guard("java", prefix, suffix);
+  CHECK(guard.whole_with(middle));
+  CHECK_FALSE(guard.whole_with(junk));
+  CHECK_FALSE(guard.whole_with(""));
 }

@@ -78,7 +78,7 @@ void check_gradients(const std::string& arch) {
       for (double v : g) largest = std::max(largest, std::abs(v));
       CAPTURE(arch, ad.pairs[pi].layer, engine::lora_target_name(ad.pairs[pi].target), which == 0 ? "A" : "B");
       REQUIRE(largest > 1e-7);  // a path that carries no gradient would pass the check below trivially
-      for (int probe = 0; probe < 3; ++probe) {
+      for (int probe = 0; probe < 2; ++probe) {
         const size_t i = rng() % w.size();
         const double saved = w[i], h = 1e-5;
         w[i] = saved + h;

@@ -11,6 +11,7 @@
 #include <stdexcept>
 
 #include "engine/arch/blocks.h"
+#include "engine/batcher.h"
 #include "engine/arch/layers.h"
 #include "engine/errors.h"
 #include "engine/ops.h"
@@ -234,10 +235,13 @@ void Session::truncate(size_t n) { length_ = std::min(length_, n); }
 
 uint64_t Session::kv_bytes() const { return kv_.bytes(); }
 
-std::vector<float> Session::evaluate(const Batch& batch, const CancellationToken& cancel) {
+Session::~Session() {
+  if (batcher_) batcher_->forget(this);
+}
+
+std::vector<int64_t> Session::prepare(const Batch& batch) {
   const HyperParams& hp = model_.hp_;
   const int64_t n = static_cast<int64_t>(batch.tokens.size());
-  if (n == 0) return {};
   if (!batch.positions.empty() && batch.positions.size() != batch.tokens.size())
     throw std::invalid_argument("evaluate: positions and tokens differ in length");
   if (!batch.logits.empty() && batch.logits.size() != batch.tokens.size())
@@ -245,39 +249,67 @@ std::vector<float> Session::evaluate(const Batch& batch, const CancellationToken
   if (length_ + static_cast<size_t>(n) > capacity_)
     throw std::length_error("evaluate: " + std::to_string(length_ + n) + " tokens exceed the session's capacity of " +
                             std::to_string(capacity_));
-  const int64_t E = hp.embedding_length, H = hp.head_count, KV = hp.head_count_kv, D = hp.head_dim;
   const int64_t V = hp.vocab_size;
   for (int32_t t : batch.tokens)
     if (t < 0 || t >= V) throw std::out_of_range("evaluate: token id " + std::to_string(t) + " is outside the vocabulary");
   reserve(length_ + static_cast<size_t>(n));
-  const EngineThreads threads(model_.threads_);
+  std::vector<int64_t> rows;
+  for (int64_t i = 0; i < n; ++i)
+    if (batch.logits.empty() ? i == n - 1 : batch.logits[static_cast<size_t>(i)]) rows.push_back(i);
+  return rows;
+}
 
-  // Embedding rows, dequantised from the file's own type.
-  std::vector<float> x(static_cast<size_t>(n * E));
-  const GgmlType embd_type = model_.token_embd_type_;
-  const size_t row_b = row_bytes(embd_type, static_cast<size_t>(E));
-  for (int64_t i = 0; i < n; ++i) {
-    if (model_.token_embd_.empty())  // tied: the head's rows
-      model_.lm_head_.weight_row(batch.tokens[i], x.data() + i * E);
-    else
-      dequantize_row(embd_type, model_.token_embd_.data() + static_cast<size_t>(batch.tokens[i]) * row_b,
-                     x.data() + i * E, static_cast<size_t>(E));
-  }
+std::vector<float> Session::evaluate(const Batch& batch, const CancellationToken& cancel) {
+  if (batch.tokens.empty()) return {};
+  // A tensor hook sees one session's pass: such a session runs alone.
+  if (batcher_ && !hook_) return batcher_->evaluate(*this, batch, cancel);
+  StepSegment seg;
+  seg.session = this;
+  seg.logit_rows = prepare(batch);
+  seg.tokens = batch.tokens;
+  seg.positions = batch.positions;
+  seg.cancel = &cancel;
+  model_.step(std::span<StepSegment>(&seg, 1), scratch_, hook_ ? &hook_ : nullptr);
+  if (seg.cancelled) return {};
+  return std::move(seg.logits);
+}
 
-  const int64_t qkv_out = (H + 2 * KV) * D;
-  int64_t F2 = 0;  // the widest dense FFN (MoE layers have none)
-  for (const auto& l : model_.layers_) F2 = std::max(F2, l.gate_up.out());
-  // Activations live in the session and are reused: fresh allocations for
-  // every batch cost page faults comparable to the work itself.
-  Scratch& sc = scratch_;
+void Model::step(std::span<StepSegment> segments, ForwardScratch& sc, const TensorHook* hook) const {
+  const HyperParams& hp = hp_;
+  int64_t n = 0;
+  for (const StepSegment& s : segments) n += static_cast<int64_t>(s.tokens.size());
+  if (n == 0) return;
+  const int64_t E = hp.embedding_length, H = hp.head_count, KV = hp.head_count_kv, D = hp.head_dim;
+  const int64_t V = hp.vocab_size;
+  const EngineThreads threads(threads_);
   auto sized = [](std::vector<float>& v, int64_t count) -> float* {
     if (v.size() < static_cast<size_t>(count)) v.resize(static_cast<size_t>(count));
     return v.data();
   };
+
+  // Embedding rows, dequantised from the file's own type.
+  float* x = sized(sc.x, n * E);
+  const size_t row_b = row_bytes(token_embd_type_, static_cast<size_t>(E));
+  {
+    int64_t i = 0;
+    for (const StepSegment& s : segments)
+      for (int32_t token : s.tokens) {
+        if (token_embd_.empty())  // tied: the head's rows
+          lm_head_.weight_row(token, x + i * E);
+        else
+          dequantize_row(token_embd_type_, token_embd_.data() + static_cast<size_t>(token) * row_b, x + i * E,
+                         static_cast<size_t>(E));
+        ++i;
+      }
+  }
+
+  const int64_t qkv_out = (H + 2 * KV) * D;
+  int64_t F2 = 0;  // the widest dense FFN (MoE layers have none)
+  for (const auto& l : layers_) F2 = std::max(F2, l.gate_up.out());
   arch::LayerPass p;
   p.hp = &hp;
   p.n = n;
-  p.x = x.data();
+  p.x = x;
   p.h = sized(sc.h, n * E);
   p.qkv = sized(sc.qkv, n * qkv_out);
   p.q = sized(sc.q, n * H * D);
@@ -285,40 +317,81 @@ std::vector<float> Session::evaluate(const Batch& batch, const CancellationToken
   p.proj = sized(sc.proj, n * E);
   p.gu = sized(sc.gu, n * F2);
   p.act = sized(sc.act, n * F2 / 2);
-  p.positions = batch.positions.empty() ? nullptr : batch.positions.data();
-  p.inv_freq = model_.inv_freq_.data();
-  p.rope_mscale = model_.rope_mscale_;
-  p.first_slot = length_;
-  p.hook = hook_ ? &hook_ : nullptr;
-  if (p.hook) arch::dump_tensor(p, "inp_embd", x.data(), n, E, 0, false);
-
-  for (size_t li = 0; li < model_.layers_.size(); ++li) {
-    if (cancel.cancelled()) return {};
-    p.layer = static_cast<uint32_t>(li);
-    p.kv = kv_.layer(li);
-    p.expert_counts = &expert_counts_[li];
-    model_.forward_(model_.layers_[li], p);
+  p.inv_freq = inv_freq_.data();
+  p.rope_mscale = rope_mscale_;
+  p.per_segment = mode_ == WeightMode::F32;
+  p.hook = hook && segments.size() == 1 ? hook : nullptr;
+  {
+    int64_t at = 0;
+    for (const StepSegment& s : segments) {
+      arch::LayerPass::Segment seg;
+      seg.begin = at;
+      seg.end = at += static_cast<int64_t>(s.tokens.size());
+      seg.first_slot = s.session->length_;
+      seg.positions = s.positions.empty() ? nullptr : s.positions.data();
+      p.segments.push_back(seg);
+    }
   }
-  if (cancel.cancelled()) return {};
+  if (p.hook) arch::dump_tensor(p, "inp_embd", x, n, E, 0, false);
 
-  // Logits only for the rows that want them.
+  // A segment whose cancel fires is marked and left out of the result; its
+  // rows still run to the end of the pass with the others (their keys and
+  // values land past its length, which does not move). The pass stops when
+  // every segment is cancelled.
+  auto check_cancelled = [&] {
+    bool all = true;
+    for (StepSegment& s : segments) {
+      if (!s.cancelled && s.cancel && s.cancel->cancelled()) s.cancelled = true;
+      all = all && s.cancelled;
+    }
+    return all;
+  };
+  for (size_t li = 0; li < layers_.size(); ++li) {
+    if (check_cancelled()) return;
+    p.layer = static_cast<uint32_t>(li);
+    for (size_t k = 0; k < segments.size(); ++k) {
+      p.segments[k].kv = segments[k].session->kv_.layer(li);
+      p.segments[k].expert_counts = &segments[k].session->expert_counts_[li];
+    }
+    forward_(layers_[li], p);
+  }
+  if (check_cancelled()) return;
+
+  // Logits only for the rows that want them, all segments' at once.
   std::vector<int64_t> rows;
-  for (int64_t i = 0; i < n; ++i)
-    if (batch.logits.empty() ? i == n - 1 : batch.logits[static_cast<size_t>(i)]) rows.push_back(i);
+  std::vector<size_t> first_row;  // per segment, its first entry in rows
+  for (size_t k = 0; k < segments.size(); ++k) {
+    first_row.push_back(rows.size());
+    for (int64_t r : segments[k].logit_rows) rows.push_back(p.segments[k].begin + r);
+  }
+  first_row.push_back(rows.size());
+  const auto picked_rows = static_cast<int64_t>(rows.size());
   std::vector<float> picked(rows.size() * static_cast<size_t>(E));
   for (size_t r = 0; r < rows.size(); ++r)
-    std::memcpy(picked.data() + r * E, x.data() + rows[r] * E, sizeof(float) * static_cast<size_t>(E));
-  ops::rms_norm(picked.data(), model_.output_norm_.data(), static_cast<int64_t>(rows.size()), E, hp.rms_norm_eps,
-                picked.data());
+    std::memcpy(picked.data() + r * E, x + rows[r] * E, sizeof(float) * static_cast<size_t>(E));
+  ops::rms_norm(picked.data(), output_norm_.data(), picked_rows, E, hp.rms_norm_eps, picked.data());
   std::vector<float> logits(rows.size() * static_cast<size_t>(V));
-  if (!rows.empty()) model_.lm_head_.forward(picked.data(), static_cast<int64_t>(rows.size()), logits.data());
+  if (!rows.empty()) {
+    if (p.per_segment) {
+      for (size_t k = 0; k + 1 < first_row.size(); ++k)
+        if (first_row[k + 1] > first_row[k])
+          lm_head_.forward(picked.data() + first_row[k] * E, static_cast<int64_t>(first_row[k + 1] - first_row[k]),
+                           logits.data() + first_row[k] * V);
+    } else {
+      lm_head_.forward(picked.data(), picked_rows, logits.data());
+    }
+  }
   if (p.hook) {
-    const auto picked_rows = static_cast<int64_t>(rows.size());
     arch::dump_tensor(p, "result_norm", picked.data(), picked_rows, E, 0, false);
     arch::dump_tensor(p, "result_output", logits.data(), picked_rows, V, 0, false);
   }
-  length_ += static_cast<size_t>(n);
-  return logits;
+  for (size_t k = 0; k < segments.size(); ++k) {
+    StepSegment& s = segments[k];
+    if (s.cancelled) continue;
+    s.logits.assign(logits.begin() + static_cast<std::ptrdiff_t>(first_row[k] * V),
+                    logits.begin() + static_cast<std::ptrdiff_t>(first_row[k + 1] * V));
+    s.session->length_ += s.tokens.size();
+  }
 }
 
 }  // namespace astfill::engine

@@ -7,6 +7,7 @@
 // next request usually shares most of the previous one).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -60,6 +61,31 @@ struct LayerWeights {
   std::unique_ptr<ExpertWeights> experts;  // instead of the dense FFN (qwen3moe)
 };
 
+class Batcher;
+class Session;
+struct TensorDump;
+using TensorHook = std::function<void(const TensorDump&)>;
+
+// Activations of a forward pass, kept between passes by whoever runs them (a
+// session alone, or a batcher): fresh allocations for every pass cost page
+// faults comparable to the work itself.
+struct ForwardScratch {
+  std::vector<float> x, h, qkv, q, attn, proj, gu, act;
+};
+
+// One session's rows in a forward pass that may carry several sessions'
+// rows (Model::step; engine/batcher.h). The session has checked and reserved
+// them (Session::prepare).
+struct StepSegment {
+  Session* session = nullptr;
+  std::span<const int32_t> tokens;
+  std::span<const int32_t> positions;  // empty: the session's next slots
+  std::vector<int64_t> logit_rows;     // rows of the segment that want logits, ascending
+  const CancellationToken* cancel = nullptr;
+  std::vector<float> logits;           // out: logit_rows.size() rows of vocab_size floats
+  bool cancelled = false;              // out: its cancel fired; the session's length is unchanged
+};
+
 namespace arch {
 struct Architecture;
 struct LayerPass;
@@ -86,6 +112,17 @@ class Model {
   int threads() const;
   // Bytes of weights one decode step reads (the bandwidth bound's divisor).
   uint64_t bytes_per_token() const;
+
+  // One forward pass over several sessions' rows: every projection and FFN
+  // runs once over all rows (the weights are read once), attention per
+  // segment against its session's cache. Each segment's session grows by its
+  // rows, unless its cancel fired (checked between layers): then its
+  // `cancelled` is set, its length stays, and the others go on; when every
+  // segment is cancelled the pass stops. A segment's logits are exactly what
+  // its session would get evaluating the same rows alone. Runs on the
+  // calling thread with the model's thread count. `hook` only for a pass of
+  // one segment.
+  void step(std::span<StepSegment> segments, ForwardScratch& scratch, const TensorHook* hook = nullptr) const;
 
  private:
   friend class Session;
@@ -127,7 +164,6 @@ struct TensorDump {
   int64_t rows = 0, cols = 0;
   const float* data = nullptr;  // rows x cols, row-major; valid during the call only
 };
-using TensorHook = std::function<void(const TensorDump&)>;
 
 class Session {
  public:
@@ -135,6 +171,9 @@ class Session {
   // (0: the model's context length). Memory grows as tokens arrive. `kv`:
   // the cache's type (Auto: the model's, LoadOptions::kv).
   explicit Session(const Model& model, size_t capacity = 0, KvType kv = KvType::Auto);
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
 
   struct Batch {
     std::vector<int32_t> tokens;
@@ -147,7 +186,23 @@ class Session {
   // id outside the vocabulary, std::length_error past the capacity. When
   // `cancel` fires (checked between layers) it returns an empty vector and
   // the cache is unchanged.
+  // With a batcher (set_batcher) the rows join a forward pass shared with
+  // other sessions' (engine/batcher.h), in chunks of the batcher's
+  // prefill_chunk rows; the result is the same as evaluating those chunks
+  // one after another alone, and a cancel stops it within one pass. Any
+  // number of sessions may evaluate at once from their own threads; one
+  // session is used by one thread at a time.
   std::vector<float> evaluate(const Batch& batch, const CancellationToken& cancel = {});
+
+  // Evaluates through `batcher` (null: alone) from now on. The batcher must
+  // serve this session's model and outlive its use here.
+  void set_batcher(Batcher* batcher) { batcher_ = batcher; }
+  Batcher* batcher() const { return batcher_; }
+  // The focused request (the newest inline completion): its rows go first
+  // and other sessions' prefill waits while it runs. May change at any time,
+  // from any thread.
+  void set_focused(bool focused) { focused_.store(focused, std::memory_order_relaxed); }
+  bool focused() const { return focused_.load(std::memory_order_relaxed); }
 
   size_t length() const { return length_; }
   // Mixture of experts: how many times each (layer, expert) ran since the
@@ -166,7 +221,12 @@ class Session {
   void set_tensor_hook(TensorHook hook) { hook_ = std::move(hook); }
 
  private:
+  friend class Model;
+  friend class Batcher;
   void reserve(size_t slots);
+  // Checks the batch (what evaluate throws for) and reserves its slots;
+  // returns the rows that want logits.
+  std::vector<int64_t> prepare(const Batch& batch);
 
   const Model& model_;
   size_t capacity_;
@@ -174,9 +234,9 @@ class Session {
   KvCache kv_;  // every layer's keys and values, kv_.allocated() slots
   std::vector<std::vector<uint64_t>> expert_counts_;
   TensorHook hook_;
-  struct Scratch {
-    std::vector<float> h, qkv, q, attn, proj, gu, act;
-  } scratch_;
+  ForwardScratch scratch_;
+  Batcher* batcher_ = nullptr;
+  std::atomic<bool> focused_{false};
 };
 
 }  // namespace astfill::engine

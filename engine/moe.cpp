@@ -32,6 +32,15 @@ Routing route(const float* logits, int64_t n_experts, uint32_t k, bool normalize
 
 void moe_forward(const ExpertWeights& m, const float* h, int64_t n, int64_t E, float* out,
                  std::vector<uint64_t>& counts) {
+  moe_forward(m, h, n, E, out, std::vector<std::vector<uint64_t>*>(static_cast<size_t>(n), &counts));
+}
+
+void moe_forward(const ExpertWeights& m, const float* h, int64_t n, int64_t E, float* out,
+                 const std::vector<std::vector<uint64_t>*>& row_counts) {
+  auto count = [&](int64_t row, int64_t x) {
+    std::vector<uint64_t>& c = *row_counts[static_cast<size_t>(row)];
+    if (static_cast<size_t>(x) < c.size()) c[static_cast<size_t>(x)] += 1;
+  };
   const int64_t X = static_cast<int64_t>(m.gate_up.size());
   // Router logits: n x X dot products of length E, too small to be worth a
   // library call per token.
@@ -72,7 +81,7 @@ void moe_forward(const ExpertWeights& m, const float* h, int64_t n, int64_t E, f
     for (size_t a = 0; a < active.size(); ++a) {
       const float w = routed[active[a]][0].second;
       for (int64_t e = 0; e < E; ++e) out[e] += w * ys[a][e];
-      if (static_cast<size_t>(active[a]) < counts.size()) counts[active[a]] += 1;
+      count(0, active[a]);
     }
     return;
   }
@@ -94,8 +103,8 @@ void moe_forward(const ExpertWeights& m, const float* h, int64_t n, int64_t E, f
       const float w = tokens[j].second;
       const float* yj = y.data() + j * E;
       for (int64_t e = 0; e < E; ++e) o[e] += w * yj[e];
+      count(tokens[j].first, x);
     }
-    if (static_cast<size_t>(x) < counts.size()) counts[x] += static_cast<uint64_t>(M);
   }
 }
 

@@ -24,5 +24,10 @@ Routing route(const float* logits, int64_t n_experts, uint32_t k, bool normalize
 // counts[x] grows by the number of tokens expert x ran on.
 void moe_forward(const ExpertWeights& m, const float* h, int64_t n, int64_t E, float* out,
                  std::vector<uint64_t>& counts);
+// The same, with each row's choices counted in its own session's counts
+// (row_counts[i] for row i; a batched pass carries several sessions' rows).
+// A row's output does not depend on the other rows with int8 weights.
+void moe_forward(const ExpertWeights& m, const float* h, int64_t n, int64_t E, float* out,
+                 const std::vector<std::vector<uint64_t>*>& row_counts);
 
 }  // namespace astfill::engine

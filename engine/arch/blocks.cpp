@@ -1,5 +1,6 @@
 #include "engine/arch/blocks.h"
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 
@@ -28,33 +29,47 @@ void norm(LayerPass& p, const std::vector<float>& weight, const char* name) {
   dump(p, name, p.h, E);
 }
 
+void project(const LayerPass& p, const Linear& layer, const float* x, float* y) {
+  if (!p.per_segment || p.segments.size() <= 1) {
+    layer.forward(x, p.n, y);
+    return;
+  }
+  for (const LayerPass::Segment& s : p.segments)
+    layer.forward(x + s.begin * layer.in(), s.end - s.begin, y + s.begin * layer.out());
+}
+
 void self_attention(LayerPass& p, const Linear& qkv, const Linear& output, QkNorm qk_norm) {
   const HyperParams& hp = *p.hp;
   const int64_t H = hp.head_count, KV = hp.head_count_kv, D = hp.head_dim, width = (H + 2 * KV) * D;
-  qkv.forward(p.h, p.n, p.qkv);
-#pragma omp parallel for if (p.n >= 16) schedule(static)
-  for (int64_t i = 0; i < p.n; ++i) {
-    const float* row = p.qkv + i * width;
-    float* qi = p.q + i * H * D;
-    float* ki = p.qkv + i * width + H * D;
-    const float* vi = ki + KV * D;
-    std::memcpy(qi, row, sizeof(float) * static_cast<size_t>(H * D));
-    if (qk_norm.q) {
-      ops::rms_norm(qi, qk_norm.q, H, D, hp.rms_norm_eps, qi);
-      ops::rms_norm(ki, qk_norm.k, KV, D, hp.rms_norm_eps, ki);
+  project(p, qkv, p.h, p.qkv);
+  for (const LayerPass::Segment& s : p.segments) {
+#pragma omp parallel for if (s.end - s.begin >= 16) schedule(static)
+    for (int64_t i = s.begin; i < s.end; ++i) {
+      const float* row = p.qkv + i * width;
+      float* qi = p.q + i * H * D;
+      float* ki = p.qkv + i * width + H * D;
+      const float* vi = ki + KV * D;
+      std::memcpy(qi, row, sizeof(float) * static_cast<size_t>(H * D));
+      if (qk_norm.q) {
+        ops::rms_norm(qi, qk_norm.q, H, D, hp.rms_norm_eps, qi);
+        ops::rms_norm(ki, qk_norm.k, KV, D, hp.rms_norm_eps, ki);
+      }
+      const size_t slot = s.first_slot + static_cast<size_t>(i - s.begin);
+      const double pos = s.positions ? static_cast<double>(s.positions[i - s.begin]) : static_cast<double>(slot);
+      ops::rope_neox(qi, H, D, pos, p.inv_freq, p.rope_mscale);
+      ops::rope_neox(ki, KV, D, pos, p.inv_freq, p.rope_mscale);
+      for (int64_t kvh = 0; kvh < KV; ++kvh)
+        kv_store(s.kv, D, kvh, static_cast<int64_t>(slot), ki + kvh * D, vi + kvh * D);
     }
-    const size_t slot = p.first_slot + static_cast<size_t>(i);
-    const double pos = p.positions ? static_cast<double>(p.positions[i]) : static_cast<double>(slot);
-    ops::rope_neox(qi, H, D, pos, p.inv_freq, p.rope_mscale);
-    ops::rope_neox(ki, KV, D, pos, p.inv_freq, p.rope_mscale);
-    for (int64_t kvh = 0; kvh < KV; ++kvh)
-      kv_store(p.kv, D, kvh, static_cast<int64_t>(slot), ki + kvh * D, vi + kvh * D);
   }
   dump(p, "q", p.q, H * D);
   dump(p, "k", p.qkv + H * D, KV * D, width);
   dump(p, "v", p.qkv + (H + KV) * D, KV * D, width);
-  attention(p.q, p.n, H, KV, D, p.kv, static_cast<int64_t>(p.first_slot), p.attn);
-  output.forward(p.attn, p.n, p.proj);
+  // Each segment attends to its own session's cache only.
+  for (const LayerPass::Segment& s : p.segments)
+    attention(p.q + s.begin * H * D, s.end - s.begin, H, KV, D, s.kv, static_cast<int64_t>(s.first_slot),
+              p.attn + s.begin * H * D);
+  project(p, output, p.attn, p.proj);
   dump(p, "attn_out", p.proj, hp.embedding_length);
 }
 
@@ -73,7 +88,16 @@ void dense_ffn(LayerPass& p, const Linear& gate_up, const Linear& down) {
 
 void moe_ffn(LayerPass& p, const ExpertWeights& experts) {
   const int64_t E = p.hp->embedding_length;
-  moe_forward(experts, p.h, p.n, E, p.proj, *p.expert_counts);
+  if (p.per_segment) {  // f32: each session's rows alone (see LayerPass)
+    for (const LayerPass::Segment& s : p.segments)
+      moe_forward(experts, p.h + s.begin * E, s.end - s.begin, E, p.proj + s.begin * E, *s.expert_counts);
+  } else {
+    // Routing is per row; each row's choices count for its own session.
+    std::vector<std::vector<uint64_t>*> counts(static_cast<size_t>(p.n));
+    for (const LayerPass::Segment& s : p.segments)
+      std::fill(counts.begin() + s.begin, counts.begin() + s.end, s.expert_counts);
+    moe_forward(experts, p.h, p.n, E, p.proj, counts);
+  }
   dump(p, "ffn_out", p.proj, E);
 }
 

@@ -14,28 +14,48 @@
 
 namespace astfill::engine::arch {
 
-// One batch on its way through the layers. Session::evaluate fills it once
-// per batch, and the per-layer fields (layer, KV cache, expert counts) before
-// each layer.
+// One forward pass on its way through the layers. Its rows may belong to
+// several sessions (engine/batcher.h): each Segment is one session's run of
+// consecutive rows, with that session's KV cache, positions and expert
+// counts. Per-row work (norms, RoPE, SwiGLU, the residual) runs over all rows
+// at once, and so do the projections with int8 weights, whose activations
+// are quantised per row: a row's result does not depend on its neighbours,
+// and the weights are read once per pass, which is batching's whole gain.
+// Attention runs per segment against the segment's own cache. With f32
+// weights oneDNN's GEMM may sum a row differently depending on how many rows
+// it is given, so the projections then run per segment too (`per_segment`)
+// and a session's results stay exactly those it gets alone.
+// Model::step (engine/model.cpp) fills it once per pass, and the per-layer
+// fields (layer, each segment's KV view and expert counts) before each layer.
 struct LayerPass {
   const HyperParams* hp = nullptr;
-  int64_t n = 0;          // tokens in the batch
+  int64_t n = 0;          // rows in the pass, all segments together
   float* x = nullptr;     // the residual stream, [n][E]
-  // Scratch, sized for the batch: normed input, fused q|k|v, q, attention
+  // Scratch, sized for the pass: normed input, fused q|k|v, q, attention
   // output, block output, fused gate|up, SwiGLU activations.
   float *h = nullptr, *qkv = nullptr, *q = nullptr, *attn = nullptr, *proj = nullptr, *gu = nullptr,
         *act = nullptr;
-  const int32_t* positions = nullptr;  // n explicit positions; null: the slots themselves
   const float* inv_freq = nullptr;     // RoPE, head_dim / 2 values
   float rope_mscale = 1.0f;
-  // This layer's KV cache (engine/kv_cache.h), [kv_head][slots][head_dim];
-  // the batch goes to slots first_slot .. first_slot + n - 1.
-  KvView kv;
-  size_t first_slot = 0;
-  std::vector<uint64_t>* expert_counts = nullptr;  // this layer's, for a MoE block
+  struct Segment {
+    int64_t begin = 0, end = 0;  // rows [begin, end) of the pass
+    // This layer's KV cache of the segment's session (engine/kv_cache.h),
+    // [kv_head][slots][head_dim]; the rows go to slots first_slot .. first_slot + (end - begin) - 1.
+    KvView kv;
+    size_t first_slot = 0;
+    const int32_t* positions = nullptr;              // end - begin explicit positions; null: the slots themselves
+    std::vector<uint64_t>* expert_counts = nullptr;  // this layer's, for a MoE block
+  };
+  std::vector<Segment> segments;  // in row order, covering [0, n)
+  bool per_segment = false;       // projections run segment by segment (f32 weights)
   uint32_t layer = 0;
   const TensorHook* hook = nullptr;  // null: nothing is dumped
 };
+
+// y = x W^T over the pass's rows: at once, or segment by segment when
+// p.per_segment. `x` and `y` are [p.n][in] and [p.n][out].
+void project(const LayerPass& p, const Linear& layer, const float* x, float* y);
+
 
 // Hands `rows` rows of `cols` floats (`stride` apart; 0: contiguous) to the
 // hook as name-<layer>, or as `name` when per_layer is false.

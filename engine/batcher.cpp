@@ -1,0 +1,158 @@
+#include "engine/batcher.h"
+
+#include <algorithm>
+#include <exception>
+
+namespace astfill::engine {
+
+// One evaluate call on its way through the steps. Lives on its caller's
+// stack; the runner touches it only with mu_ held (or, for the pass itself,
+// through the StepSegment it made from it).
+struct Batcher::Call {
+  Session* session = nullptr;
+  const Session::Batch* batch = nullptr;
+  const CancellationToken* cancel = nullptr;
+  std::vector<int64_t> logit_rows;  // of the whole call
+  size_t start_length = 0;          // the session's length before the call
+  size_t next = 0;                  // first row not yet evaluated
+  size_t chunk = 0;                 // rows in the step being run
+  std::vector<float> logits;
+  bool done = false;
+  bool cancelled = false;
+  std::exception_ptr error;
+
+  size_t rows() const { return batch->tokens.size(); }
+};
+
+Batcher::Batcher(const Model& model, BatcherOptions options) : model_(model), options_(options) {
+  options_.prefill_chunk = std::max<size_t>(options_.prefill_chunk, 1);
+  options_.max_rows = std::max(options_.max_rows, options_.prefill_chunk);
+}
+
+Batcher::~Batcher() = default;
+
+std::vector<float> Batcher::evaluate(Session& session, const Session::Batch& batch, const CancellationToken& cancel) {
+  if (batch.tokens.empty()) return {};
+  Call call;
+  call.session = &session;
+  call.batch = &batch;
+  call.cancel = &cancel;
+  call.logit_rows = session.prepare(batch);  // throws here, before anything runs
+  call.start_length = session.length();
+  std::unique_lock lock(mu_);
+  waiting_.push_back(&call);
+  last_step_.erase(&session);
+  cv_.notify_all();
+  while (!call.done) {
+    if (running_) {
+      cv_.wait(lock);
+      continue;
+    }
+    running_ = true;
+    run_step(lock);
+    running_ = false;
+    cv_.notify_all();
+  }
+  lock.unlock();
+  if (call.error) std::rethrow_exception(call.error);
+  if (call.cancelled) return {};
+  return std::move(call.logits);
+}
+
+void Batcher::forget(const Session* session) {
+  std::lock_guard lock(mu_);
+  last_step_.erase(session);
+  cv_.notify_all();
+}
+
+Batcher::Stats Batcher::stats() const {
+  std::lock_guard lock(mu_);
+  return stats_;
+}
+
+std::vector<Batcher::Call*> Batcher::pick() {
+  std::vector<Call*> order(waiting_.begin(), waiting_.end());
+  std::stable_partition(order.begin(), order.end(), [](const Call* c) { return c->session->focused(); });
+  // A focused session counts as busy while its rows wait and while it is
+  // still sampling after the last step (it will be back within the window).
+  bool focused_busy = !order.empty() && order.front()->session->focused();
+  for (const Session* s : last_step_) focused_busy = focused_busy || s->focused();
+  std::vector<Call*> picked, deferred;
+  size_t rows = 0;
+  for (Call* c : order) {
+    if (c->cancel->cancelled()) {  // before it joins a step: nothing ran for this chunk
+      c->session->length_ = c->start_length;
+      c->cancelled = c->done = true;
+      continue;
+    }
+    c->chunk = std::min(options_.prefill_chunk, c->rows() - c->next);
+    if (focused_busy && !c->session->focused() && c->chunk > options_.decode_rows) {
+      deferred.push_back(c);
+      continue;
+    }
+    if (!picked.empty() && rows + c->chunk > options_.max_rows) continue;
+    picked.push_back(c);
+    rows += c->chunk;
+  }
+  // Only deferred prefill waits, and the focused session did not come back
+  // within the window: it has finished, so the prefill goes on.
+  if (picked.empty() && !deferred.empty()) picked.push_back(deferred.front());
+  return picked;
+}
+
+void Batcher::run_step(std::unique_lock<std::mutex>& lock) {
+  if (!last_step_.empty())
+    cv_.wait_until(lock, last_step_end_ + options_.window, [&] { return last_step_.empty(); });
+  std::vector<Call*> picked = pick();
+  std::erase_if(waiting_, [](const Call* c) { return c->done; });  // cancelled before joining
+  if (picked.empty()) return;
+
+  std::vector<StepSegment> segments(picked.size());
+  size_t rows = 0;
+  for (size_t k = 0; k < picked.size(); ++k) {
+    const Call& c = *picked[k];
+    StepSegment& s = segments[k];
+    s.session = c.session;
+    s.tokens = std::span<const int32_t>(c.batch->tokens).subspan(c.next, c.chunk);
+    if (!c.batch->positions.empty()) s.positions = std::span<const int32_t>(c.batch->positions).subspan(c.next, c.chunk);
+    for (int64_t r : c.logit_rows)
+      if (r >= static_cast<int64_t>(c.next) && r < static_cast<int64_t>(c.next + c.chunk))
+        s.logit_rows.push_back(r - static_cast<int64_t>(c.next));
+    s.cancel = c.cancel;
+    rows += c.chunk;
+  }
+  lock.unlock();
+  std::exception_ptr error;
+  try {
+    model_.step(segments, scratch_);
+  } catch (...) {
+    error = std::current_exception();
+  }
+  lock.lock();
+
+  last_step_.clear();
+  for (size_t k = 0; k < picked.size(); ++k) {
+    Call& c = *picked[k];
+    StepSegment& s = segments[k];
+    if (error || s.cancelled) {
+      c.session->length_ = c.start_length;  // the cache as it was before the call
+      c.error = error;
+      c.cancelled = s.cancelled;
+      c.done = true;
+      continue;
+    }
+    c.logits.insert(c.logits.end(), s.logits.begin(), s.logits.end());
+    c.next += c.chunk;
+    if (c.next == c.rows()) {
+      c.done = true;
+      last_step_.insert(c.session);  // it will likely be back with its next token
+    }
+  }
+  std::erase_if(waiting_, [](const Call* c) { return c->done; });
+  last_step_end_ = std::chrono::steady_clock::now();
+  ++stats_.steps;
+  stats_.rows += rows;
+  stats_.segments += picked.size();
+}
+
+}  // namespace astfill::engine

@@ -40,6 +40,28 @@ void rope_neox(float* x, int64_t heads, int64_t d, double pos, const float* inv_
   }
 }
 
+void rope_multi(float* x, int64_t heads, int64_t d, const double pos[3], const int32_t sections[3],
+                const float* inv_freq, float mscale) {
+  const int64_t half = d / 2;
+  thread_local std::vector<float> cs, sn;
+  cs.resize(static_cast<size_t>(half));
+  sn.resize(static_cast<size_t>(half));
+  for (int64_t i = 0; i < half; ++i) {
+    const int s = i < sections[0] ? 0 : i < sections[0] + sections[1] ? 1 : 2;
+    double a = pos[s] * inv_freq[i];
+    cs[i] = static_cast<float>(std::cos(a) * mscale);
+    sn[i] = static_cast<float>(std::sin(a) * mscale);
+  }
+  for (int64_t h = 0; h < heads; ++h) {
+    float* v = x + h * d;
+    for (int64_t i = 0; i < half; ++i) {
+      const float a = v[i], b = v[i + half];
+      v[i] = a * cs[i] - b * sn[i];
+      v[i + half] = b * cs[i] + a * sn[i];
+    }
+  }
+}
+
 void swiglu(const float* gate_up, int64_t rows, int64_t f, float* out) {
 #pragma omp parallel for if (rows * f > 32768) schedule(static)
   for (int64_t r = 0; r < rows; ++r) {

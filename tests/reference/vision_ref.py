@@ -12,6 +12,7 @@ The tests write tiny random towers in both formats the C++ reads (a Hugging
 Face checkpoint directory with config.json + model.safetensors, and a
 llama.cpp mmproj GGUF), and images with PIL, then check:
   preprocessing (resize bit-exact with PIL, patches), window index, 2-D RoPE,
+  M-RoPE positions of a prompt with the image (get_rope_index),
   the tower's output: f32 within 1e-4 relative, int8 cosine >= 0.995;
   invariants: a window as large as the image equals full attention, mmproj
   and safetensors give the same output; hostile images get clear errors.
@@ -116,6 +117,24 @@ def get_window_index(gh, gw, window_size=112):
     cu = np.concatenate([[0], np.cumsum(seqlens) * MERGE * MERGE])
     cu = np.array([c for i, c in enumerate(cu) if i == 0 or c != cu[i - 1]])  # unique_consecutive
     return window_index, cu
+
+
+def get_rope_index(input_ids, gh, gw, image_pad=151655, vision_start=151652):
+    """HF's Qwen2-VL get_rope_index for one image: [3, rows] positions."""
+    ids = list(input_ids)
+    pieces, st = [], 0
+    start = ids.index(vision_start) + 1
+    text_len = start
+    pieces.append(np.tile(np.arange(text_len), (3, 1)))
+    lh, lw = gh // MERGE, gw // MERGE
+    t = np.zeros(lh * lw, dtype=np.int64)
+    h = np.arange(lh)[:, None].repeat(lw, 1).reshape(-1)
+    w = np.arange(lw)[None, :].repeat(lh, 0).reshape(-1)
+    pieces.append(np.stack([t, h, w]) + text_len)
+    st = pieces[-1].max() + 1
+    rest = len(ids) - start - lh * lw
+    pieces.append(np.tile(np.arange(rest), (3, 1)) + st)
+    return np.concatenate(pieces, axis=1)
 
 
 def rms_norm(x, w, eps):
@@ -392,6 +411,10 @@ class VisionReference(unittest.TestCase):
         self.assertTrue(np.array_equal(load(prefix, "window.i64", np.int64), order))
         self.assertTrue(np.array_equal(load(prefix, "bounds.i64", np.int64), cu))
         self.assertGreater(len(cu), 3, "the fixture image must span several windows")
+        units = gh * gw // 4
+        ids = [1, 2, 3, 4, 5, 151652] + [151655] * units + [151653, 6, 7, 8]
+        mrope = load(prefix, "mrope.i32", np.int32).reshape(-1, 3).T
+        self.assertTrue(np.array_equal(mrope, get_rope_index(ids, gh, gw)))
         rope = load(prefix, "rope.f32", np.float32).reshape(gh * gw, -1)
         self.assertLess(float(np.abs(rope - rot_pos_emb(gh, gw, info["head_dim"])).max()), 1e-6)
 

@@ -6,6 +6,7 @@
 //   PREFIX.window.i64   window order of the merged units; PREFIX.bounds.i64
 //   PREFIX.rope.f32     [patches][head_dim/2] rotary angles
 //   PREFIX.embeds.f32   [tokens][out_dim] the tower's output
+//   PREFIX.mrope.i32    [rows][3] M-RoPE positions of 5 text tokens, the image, 3 text tokens
 // and prints the shapes as one JSON line.
 #include <cstdio>
 #include <cstring>
@@ -15,6 +16,7 @@
 #include "engine/errors.h"
 #include "vision/image.h"
 #include "vision/preprocess.h"
+#include "vision/prompt.h"
 #include "vision/tower.h"
 
 using namespace astfill;
@@ -94,6 +96,11 @@ int main(int argc, char** argv) {
       write(prefix + ".rope.f32", angles.data(), angles.size());
       const auto y = tower->encode(in);
       write(prefix + ".embeds.f32", y.data(), y.size());
+      vision::MultimodalPrompt prompt(c.out_dim);
+      prompt.add_text({1, 2, 3, 4, 5});
+      prompt.add_image(y, in.grid_h, in.grid_w, c.merge_size);
+      prompt.add_text({6, 7, 8});
+      write(prefix + ".mrope.i32", prompt.positions.data(), prompt.positions.size());
       std::printf(",\"tokens\":%lld,\"out_dim\":%lld,\"head_dim\":%lld,\"depth\":%lld",
                   static_cast<long long>(in.patch_count() / 4), static_cast<long long>(c.out_dim),
                   static_cast<long long>(c.head_dim), static_cast<long long>(c.depth));

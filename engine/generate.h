@@ -1,7 +1,15 @@
 // The generation loop: prefill a prompt (in chunks), then decode one token at
 // a time through a Sampler, streaming each token to a callback that may stop
-// it. Reuses whatever prefix of the prompt the session already holds; prefill
-// alone serves callers that score rather than generate.
+// it. Reuses whatever prefix of the prompt the session already holds (and,
+// with a PrefixStore, a prefix persisted by an earlier run); prefill alone
+// serves callers that score rather than generate.
+//
+// With speculation on, each step after the sampled token also feeds a draft
+// (engine/speculate.h) through the same forward pass, logits on every row;
+// the sampler then runs on the rows in order, and the draft is kept up to the
+// first token it would not have chosen (the cache is truncated after it).
+// Every token is still chosen by the sampler from the logits of exactly the
+// tokens before it, so greedy output is the same as without speculation.
 #pragma once
 
 #include <cstdint>
@@ -10,7 +18,9 @@
 #include <vector>
 
 #include "engine/model.h"
+#include "engine/prefix_store.h"
 #include "engine/sampler.h"
+#include "engine/speculate.h"
 
 namespace astfill::engine {
 
@@ -18,6 +28,15 @@ struct GenerateOptions {
   int max_tokens = 128;
   std::vector<int32_t> stop_tokens;  // generation ends after producing one (it is streamed)
   size_t prefill_chunk = 512;        // tokens per prefill batch (bounds activation memory)
+  SpeculateOptions speculate{.enable = false};
+  // Extra sequences to draft from (recently accepted completions).
+  std::span<const std::vector<int32_t>> draft_sources;
+  // How many of a draft's leading tokens the caller's constraints would allow
+  // after the tokens chosen so far (checked on a copy of their state);
+  // empty: all of them.
+  std::function<size_t(std::span<const int32_t> draft)> screen_draft;
+  // Persisted prefixes: restored before prefilling, recorded after (null: none).
+  PrefixStore* prefix_store = nullptr;
 };
 
 struct GenerateStats {
@@ -25,7 +44,11 @@ struct GenerateStats {
   size_t reused_tokens = 0;          // prompt tokens already in the session's cache
   size_t generated_tokens = 0;
   double prefill_seconds = 0;
+  size_t restored_tokens = 0;        // prompt tokens mapped in from the prefix store
   double decode_seconds = 0;
+  size_t forward_passes = 0;         // evaluates after the prompt (one per decode step)
+  size_t drafted_tokens = 0;         // draft tokens verified
+  size_t accepted_draft_tokens = 0;  // of those, kept
   bool stopped_by_callback = false;
   bool cancelled = false;
 };
@@ -33,6 +56,7 @@ struct GenerateStats {
 struct PrefillResult {
   std::vector<float> logits;  // after the last prompt token (vocab floats); empty when cancelled
   size_t reused_tokens = 0;   // prompt tokens already in the session's cache
+  size_t restored_tokens = 0; // of those, mapped in from the prefix store
   bool cancelled = false;
 };
 
@@ -41,8 +65,10 @@ struct PrefillResult {
 // prompt token again for the logits after it, and evaluates the rest in
 // batches of `chunk` tokens. `history` follows the cache; when cancelled the
 // cache keeps the batches that completed and `history` says which.
+// With `store`, a longer prefix it holds than the cache shares is restored
+// first, and the prompt's blocks are recorded after (PrefixStore::record).
 PrefillResult prefill(Session& session, std::vector<int32_t>& history, std::span<const int32_t> prompt,
-                      size_t chunk = 512, const CancellationToken& cancel = {});
+                      size_t chunk = 512, const CancellationToken& cancel = {}, PrefixStore* store = nullptr);
 
 // Return false to stop generating.
 using TokenCallback = std::function<bool(int32_t token, float probability)>;

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <stdexcept>
+#include <string>
 
 namespace astfill::engine {
 
@@ -125,6 +127,53 @@ void KvCache::grow(size_t slots, size_t keep) {
     move_scales(l.v_scale);
   }
   allocated_ = slots;
+}
+
+namespace {
+// Calls f(pointer, bytes) for every run of bytes slots [first, first + count)
+// occupy, in the order copy_out writes them.
+template <typename Layers, typename F>
+void for_each_run(Layers& layers, size_t heads, size_t allocated, size_t row, size_t blocks, size_t first,
+                  size_t count, F&& f) {
+  for (auto& l : layers) {
+    for (auto* buf : {&l.k, &l.v})
+      for (size_t h = 0; h < heads; ++h) f(buf->data() + (h * allocated + first) * row, count * row);
+    if (blocks)
+      for (auto* buf : {&l.k_scale, &l.v_scale})
+        for (size_t h = 0; h < heads; ++h)
+          f(reinterpret_cast<decltype(&*l.k.data())>(buf->data() + (h * allocated + first) * blocks),
+            count * blocks * sizeof(float));
+  }
+}
+}  // namespace
+
+void KvCache::copy_out(size_t first, size_t count, std::vector<uint8_t>& out) const {
+  if (first > allocated_ || count > allocated_ - first)
+    throw std::out_of_range("KV slots " + std::to_string(first) + "+" + std::to_string(count) + " past the " +
+                            std::to_string(allocated_) + " allocated");
+  const size_t row = d_ * element_bytes(type_);
+  const size_t blocks = type_ == KvType::Int8 ? d_ / static_cast<size_t>(kv_int8_block(static_cast<int64_t>(d_))) : 0;
+  out.reserve(out.size() + count * bytes_per_slot());
+  if (count == 0) return;
+  for_each_run(layers_, heads_, allocated_, row, blocks, first, count,
+               [&](const uint8_t* p, size_t n) { out.insert(out.end(), p, p + n); });
+}
+
+void KvCache::copy_in(size_t first, size_t count, std::span<const uint8_t> bytes) {
+  if (first > allocated_ || count > allocated_ - first)
+    throw std::out_of_range("KV slots " + std::to_string(first) + "+" + std::to_string(count) + " past the " +
+                            std::to_string(allocated_) + " allocated");
+  if (bytes.size() != count * bytes_per_slot())
+    throw std::invalid_argument("KV bytes: " + std::to_string(bytes.size()) + " for " + std::to_string(count) +
+                                " slots of " + std::to_string(bytes_per_slot()));
+  if (count == 0) return;
+  const size_t row = d_ * element_bytes(type_);
+  const size_t blocks = type_ == KvType::Int8 ? d_ / static_cast<size_t>(kv_int8_block(static_cast<int64_t>(d_))) : 0;
+  size_t at = 0;
+  for_each_run(layers_, heads_, allocated_, row, blocks, first, count, [&](uint8_t* p, size_t n) {
+    std::memcpy(p, bytes.data() + at, n);
+    at += n;
+  });
 }
 
 KvView KvCache::layer(size_t l) {

@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -69,6 +70,15 @@ class KvCache {
   // Reallocates every layer for `slots` slots, keeping the first `keep`.
   void grow(size_t slots, size_t keep);
   KvView layer(size_t l);
+
+  // Slots [first, first + count) of every layer as bytes, appended to `out`
+  // (count * bytes_per_slot(): per layer the keys of each head, the values,
+  // then int8's key and value scales), exactly as held: what copy_in puts
+  // back is bit for bit what was computed. Both require first + count <=
+  // allocated() (std::out_of_range), and copy_in exactly that many bytes
+  // (std::invalid_argument).
+  void copy_out(size_t first, size_t count, std::vector<uint8_t>& out) const;
+  void copy_in(size_t first, size_t count, std::span<const uint8_t> bytes);
 
  private:
   struct Layer {

@@ -233,6 +233,25 @@ void Session::reserve(size_t slots) {
 
 void Session::truncate(size_t n) { length_ = std::min(length_, n); }
 
+// Persisted prefixes (engine/prefix_store.h).
+void Session::save_kv(size_t first, size_t count, std::vector<uint8_t>& out) const {
+  if (first > length_ || count > length_ - first)
+    throw std::out_of_range("save_kv: tokens " + std::to_string(first) + "+" + std::to_string(count) +
+                            " past the session's " + std::to_string(length_));
+  kv_.copy_out(first, count, out);
+}
+
+void Session::load_kv(size_t first, size_t count, std::span<const uint8_t> bytes) {
+  if (first > length_ || first + count > capacity_)
+    throw std::length_error("load_kv: tokens " + std::to_string(first) + "+" + std::to_string(count) +
+                            " do not fit the session (length " + std::to_string(length_) + ", capacity " +
+                            std::to_string(capacity_) + ")");
+  length_ = first;
+  reserve(first + count);
+  kv_.copy_in(first, count, bytes);
+  length_ = first + count;
+}
+
 uint64_t Session::kv_bytes() const { return kv_.bytes(); }
 
 Session::~Session() {

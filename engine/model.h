@@ -216,6 +216,12 @@ class Session {
   // at depth n reads from the cache is n times this.
   uint64_t kv_bytes_per_token() const { return kv_.bytes_per_slot(); }
   KvType kv_type() const { return kv_.type(); }
+  // Persisted prefixes (engine/prefix_store.h): slots [first, first + count)
+  // of the cache as bytes (KvCache::copy_out; first + count <= length()),
+  // and the inverse: the cache becomes its first `first` tokens (first <=
+  // length()) followed by `count` tokens whose keys and values are `bytes`.
+  void save_kv(size_t first, size_t count, std::vector<uint8_t>& out) const;
+  void load_kv(size_t first, size_t count, std::span<const uint8_t> bytes);
   // Called with every named intermediate of every later evaluate, on the
   // evaluating thread; an empty hook (the default) costs nothing.
   void set_tensor_hook(TensorHook hook) { hook_ = std::move(hook); }

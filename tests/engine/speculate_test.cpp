@@ -1,0 +1,114 @@
+// Speculation from the prompt (engine/speculate.h): the prompt-lookup index,
+// the adaptive draft length, and generate's verification, which must give
+// exactly the tokens one-at-a-time decoding gives.
+#include <catch2/catch.hpp>
+
+#include "engine/generate.h"
+#include "engine/speculate.h"
+#include "temp_dir.h"
+#include "tests/fixtures/random_model.h"
+
+using namespace astfill::engine;
+using astfill::testing::TempDir;
+
+TEST_CASE("prompt lookup drafts what followed the latest occurrence of the longest tail", "[speculate]") {
+  PromptLookup lookup(2, 4);
+  std::vector<int32_t> context = {1, 2, 3, 4, 5, 6, 9, 2, 3, 7, 8, 1, 2, 3};
+  lookup.set_context(context);
+  // Tail 1 2 3: at 0..2 (then 4 5 6); the 2-gram 2 3 also at 7..8 (then 7 8), but the longer match wins.
+  CHECK(lookup.draft(3) == std::vector<int32_t>{4, 5, 6});
+  CHECK(lookup.draft(1) == std::vector<int32_t>{4});
+  lookup.push(4);  // 2 3 4 / 1 2 3 4: still the first occurrence
+  CHECK(lookup.draft(2) == std::vector<int32_t>{5, 6});
+  lookup.push(42);  // 4 42 never occurred
+  CHECK(lookup.draft(4).empty());
+  // A repeated run continues periodically past what is known.
+  PromptLookup run(2, 4);
+  run.set_context(std::vector<int32_t>{3, 7, 8, 7, 8});
+  CHECK(run.draft(5) == std::vector<int32_t>{7, 8, 7, 8, 7});
+  CHECK(lookup.draft(0).empty());
+
+  // A draft stops at the end of what is known, and never crosses from a source into the context.
+  PromptLookup with_source(2, 3);
+  std::vector<int32_t> accepted = {10, 11, 12, 13};
+  with_source.add_source(accepted);
+  std::vector<int32_t> now = {5, 10, 11};
+  with_source.set_context(now);
+  CHECK(with_source.draft(8) == std::vector<int32_t>{12, 13});
+  with_source.set_context(std::vector<int32_t>{12, 13});  // a source's tail followed by the context's start: no n-gram spans both
+  CHECK(with_source.draft(4).empty());
+}
+
+TEST_CASE("the draft length grows with acceptance and pauses after refusals", "[speculate]") {
+  SpeculateOptions o;
+  o.max_draft = 8;
+  o.min_draft = 2;
+  DraftLength length(o);
+  size_t k = length.next();
+  CHECK(k >= 2);
+  length.record(k, k);
+  CHECK(length.next() > k);
+  length.record(length.next(), 1);
+  CHECK(length.next() == 2);
+  length.record(2, 0);  // refused outright: one step without a draft
+  CHECK(length.next() == 0);
+  CHECK(length.next() == 2);
+  length.record(2, 0);  // again: two steps
+  CHECK(length.next() == 0);
+  CHECK(length.next() == 0);
+  CHECK(length.next() == 2);
+  o.enable = false;
+  DraftLength off(o);
+  CHECK(off.next() == 0);
+}
+
+namespace {
+// Greedy generation from `prompt` with or without speculation.
+GenerateStats run(const Model& model, const std::vector<int32_t>& prompt, bool speculate,
+                  std::vector<int32_t>& out, std::vector<int32_t>& history) {
+  Session session(model, 512);
+  Sampler sampler;
+  GenerateOptions o;
+  o.max_tokens = 48;
+  o.speculate.enable = speculate;
+  out.clear();
+  history.clear();
+  auto stats = generate(session, history, prompt, o, sampler, [&](int32_t t, float) {
+    out.push_back(t);
+    return true;
+  });
+  CHECK(session.length() == history.size());
+  return stats;
+}
+}  // namespace
+
+TEST_CASE("speculation gives exactly the tokens of one-at-a-time greedy decoding", "[speculate]") {
+  TempDir dir;
+  for (auto [arch, mode] : {std::pair{"qwen2", WeightMode::F32}, std::pair{"qwen3", WeightMode::Int8},
+                            std::pair{"qwen3moe", WeightMode::Int8}}) {
+    INFO(arch);
+    auto path = dir.file(std::string(arch) + ".gguf");
+    write_random_model(path, tiny_spec(arch));
+    auto model = Model::open(path, {mode, 1});
+    // Edit-like: the same lines over and over, so that the model's own
+    // (random) continuation is likely to repeat what the prompt holds.
+    const std::string line = "    total = total + values[index] * weight\n";
+    std::string text;
+    for (int i = 0; i < 6; ++i) text += line;
+    std::vector<int32_t> prompt = model->tokenizer().encode(text, false);
+    std::vector<int32_t> plain, fast, plain_history, fast_history;
+    auto off = run(*model, prompt, false, plain, plain_history);
+    auto on = run(*model, prompt, true, fast, fast_history);
+    CHECK(fast == plain);
+    CHECK(fast_history == plain_history);
+    CHECK(on.generated_tokens == off.generated_tokens);
+    CHECK(off.forward_passes == off.generated_tokens - 1);
+    CHECK(off.drafted_tokens == 0);
+    // A random model falls into loops the lookup then predicts.
+    CHECK(on.accepted_draft_tokens > 0);
+    CHECK(on.forward_passes < off.forward_passes);
+    // Every kept draft token saves a pass (one fewer when the last token came from a draft).
+    CHECK(on.forward_passes + on.accepted_draft_tokens >= off.forward_passes);
+    CHECK(on.forward_passes + on.accepted_draft_tokens <= off.forward_passes + 1);
+  }
+}

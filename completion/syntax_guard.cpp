@@ -289,7 +289,8 @@ size_t count_syntax_errors(const Document& doc) {
   size_t layout = 0;
   if (doc.language() && doc.language()->id == "python") layout = parsing::python_layout_errors(doc.text()).size();
   return error_marks(doc.root()).size() +
-         doc.reserved_words_as_names(0, static_cast<uint32_t>(doc.text().size()) + 1) + layout;
+         doc.reserved_words_as_names(0, static_cast<uint32_t>(doc.text().size()) + 1) +
+         doc.constructs_refused(0, static_cast<uint32_t>(doc.text().size()) + 1, /*finished=*/true) + layout;
 }
 
 namespace {
@@ -639,6 +640,7 @@ bool SyntaxGuard::clean(const Document& doc, uint32_t frontier, uint32_t end) {
   // A line break written inside a string that may not span lines.
   if (doc.line_breaks_in_strings(cursor, end) > 0) return false;
   if (doc.unknown_directives(cursor, end) > 0) return false;
+  if (doc.constructs_refused(cursor, end, /*finished=*/false) > 0) return false;
   // A keyword the grammar took for a name (`return return`), once finished.
   return doc.reserved_words_as_names(cursor, end) == 0;
 }
@@ -907,6 +909,7 @@ bool SyntaxGuard::fits(std::string_view text, bool whole) const {
   if (trial.edit(cursor, cursor, text, limits()) != ParseStatus::Parsed) return false;
   // The suffix follows the text: a word ending there is finished.
   if (trial.reserved_words_as_names(cursor, cursor + inserted + 1, /*finished=*/whole) > 0) return false;
+  if (trial.constructs_refused(cursor, cursor + inserted + 1, /*finished=*/whole) > 0) return false;
   // A bracket the prefix opened on the hole's own line that nothing closes
   // (`print(` with the call's end still to write): the hole made the file
   // invalid, and the answer must repair it. Tree-sitter may wrap such a call

@@ -154,6 +154,15 @@ class Document {
   // its declaration is written), so mid-completion their keywords say nothing.
   size_t reserved_words_as_names(uint32_t start, uint32_t end, bool finished = false) const;
 
+  // Constructs overlapping [start, end) that the grammar accepts and the
+  // language refuses: Python's `x as y` outside a with item, an except
+  // clause or a case pattern (tree-sitter-python reads `f() as g` as an
+  // expression statement; CPython: invalid syntax), counted once `finished`
+  // (a with statement being typed may pass through it); JavaScript's and
+  // TypeScript's `x----`, an increment of an increment (not a
+  // left-hand-side expression; no text after it makes it one).
+  size_t constructs_refused(uint32_t start, uint32_t end, bool finished) const;
+
   // Line breaks within [start, end) inside a string literal that may not span
   // lines: a plain JavaScript/TypeScript, Java, C/C++ or Go string or
   // character literal, a Python string that is not triple-quoted. A line

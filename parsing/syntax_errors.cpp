@@ -188,6 +188,32 @@ size_t Document::reserved_words_as_names(uint32_t start, uint32_t end, bool fini
   return count;
 }
 
+size_t Document::constructs_refused(uint32_t start, uint32_t end, bool finished) const {
+  if (!language_ || !tree_ || start >= end) return 0;
+  const std::string_view id = language_->id;
+  const bool python = id == "python" && finished;
+  const bool ecmascript = id == "javascript" || id == "typescript" || id == "typescriptreact";
+  if (!python && !ecmascript) return 0;
+  size_t count = 0;
+  for_each_preorder(root(), [&](TSNode node) {
+    const uint32_t a = ts_node_start_byte(node), b = ts_node_end_byte(node);
+    if (b <= start || a >= end) return Walk::Skip;  // only subtrees that overlap the span
+    const std::string_view type = ts_node_type(node);
+    if (python && type == "as_pattern") {
+      TSNode parent = ts_node_parent(node);
+      const std::string_view in = ts_node_is_null(parent) ? "" : ts_node_type(parent);
+      if (in != "with_item" && in != "except_clause" && in != "except_group_clause" && in != "case_pattern" &&
+          in != "case_clause")
+        ++count;
+    } else if (ecmascript && type == "update_expression") {
+      TSNode argument = ts_node_child_by_field_name(node, "argument", 8);
+      if (!ts_node_is_null(argument) && std::string_view(ts_node_type(argument)) == "update_expression") ++count;
+    }
+    return Walk::Enter;
+  });
+  return count;
+}
+
 namespace {
 
 // Calls `each_break(a, b)`, with the literal's byte range, for every line

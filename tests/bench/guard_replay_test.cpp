@@ -101,6 +101,11 @@ const LeniencyCase kLeniencies[] = {
     // the file's end, which is the hole's all the same.
     {"a list row whose closer the hole held", "python", "outputs = [\n    [1, 2],\n    [3",
      "\n    [5, 6],\n]\nx = 1\n", "  # 4", ", 4],"},
+    // Constructs the grammars accept in places the languages do not.
+    {"an `as` outside a with item or an except clause", "python", "def f():\n    wit", "\n    return 1\n",
+     "e_op('-') as f.items()", "h open('-') as f: pass"},
+    {"an increment of an increment", "javascript", "function f(a) {\n  retu", "\n}\n", "  -----",
+     "rn a--"},
     // A line break inside a string literal that may not span lines.
     {"a line break in a JavaScript string", "javascript", "const s = ", ";\n", "\"abc\ndef\"", "`abc\ndef`"},
     {"a line break in a TypeScript string", "typescript", "const s: string = ", ";\n", "'abc\ndef'", "'abc\\\ndef'"},

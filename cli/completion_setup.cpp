@@ -25,6 +25,10 @@ void CompletionSetupOptions::add_to(ArgParser& p) {
   p.flag("--no-api-constraint", "keep the syntax constraint, but let members after `receiver.` be any name",
          [this] { completion.api_constraint = false; });
   p.flag("--no-context", "no cross-file context: the current file only", [this] { context = false; });
+  p.flag("--no-speculate", "decode one token per forward pass (no drafts looked up in the prompt; same output)",
+         [this] { completion.speculate = false; });
+  p.flag("--no-kv-persist", "keep no prompt prefix's KV cache on disk ($XDG_CACHE_HOME/astfill/kv) across runs",
+         [this] { completion.kv_persist = false; });
   p.option("--max-tokens", "N", "tokens to generate at most (default 64)",
            [this](const std::string& v) -> std::optional<std::string> {
              unsigned long long n = 0;

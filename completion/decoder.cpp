@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <limits>
+#include <memory>
+#include <optional>
 
 #include "engine/sampler.h"
 #include "support/utf8.h"
@@ -172,6 +174,47 @@ DecodeResult decode(ModelRunner::Lease& lease, const engine::Tokenizer& tokenize
   engine::GenerateOptions gen;
   gen.max_tokens = options.max_tokens;
   gen.stop_tokens = options.stop_tokens;
+  gen.speculate = options.speculate;
+  gen.draft_sources = options.draft_sources;
+  gen.prefix_store = options.prefix_store;
+  // How much of a draft the checks would let through after the text so far,
+  // on copies of their state: the verification's rows go through the mask
+  // above, which would refuse the same tokens.
+  std::vector<char> is_forbidden(vocab, 0);
+  for (auto t : forbidden) is_forbidden[static_cast<size_t>(t)] = 1;
+  gen.screen_draft = [&](std::span<const int32_t> draft) -> size_t {
+    std::string text = result.text;
+    std::unique_ptr<SyntaxHooks> fork = syntax ? syntax->fork() : nullptr;
+    std::optional<ApiConstraint> api_copy;
+    if (api) api_copy.emplace(*api);
+    auto t0 = clock::now();
+    size_t n = 0;
+    for (; n < draft.size(); ++n) {
+      const int32_t token = draft[n];
+      if (token < 0 || static_cast<size_t>(token) >= vocab || is_forbidden[static_cast<size_t>(token)]) break;
+      if (is_stop[static_cast<size_t>(token)]) {
+        ++n;  // a stop token ends the completion: nothing after it matters
+        break;
+      }
+      std::string piece = tokenizer.token_bytes(token);
+      if (!keeps_text(std::string_view(text).substr(text.size() - pending_bytes(text)), piece)) break;
+      if (api_copy) {
+        auto allowed = api_copy->allowed(line_before + text);
+        if (allowed && std::find(allowed->begin(), allowed->end(), token) == allowed->end()) break;
+      }
+      if (fork) {
+        if (!fork->viable(piece)) break;
+        fork->accept(piece);
+        if (fork->should_stop()) {
+          ++n;
+          break;
+        }
+      }
+      text += piece;
+    }
+    result.check_seconds += std::chrono::duration<double>(clock::now() - t0).count();
+    return n;
+  };
   bool timed_out = false, complete = false, stop_token = false;
   clock::time_point decode_start{};
   bool started = false;

@@ -17,10 +17,17 @@
 // After each chosen token the stop rule may end the completion (the statement
 // or block is complete); stop tokens, the token cap, the time budget and
 // cancellation end it too.
+//
+// Speculation (DecodeOptions::speculate): a draft looked up in the prompt is
+// first run through the same checks on copies (the forbidden tokens, text,
+// the API constraint, SyntaxHooks::fork) and cut at the first token they
+// refuse or after one that ends the completion; engine::generate verifies the
+// rest in one forward pass, each row through this same mask.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -44,6 +51,12 @@ class SyntaxHooks {
   virtual void accept(std::string_view piece) = 0;
   // Is the completion done (its statement or block complete)?
   virtual bool should_stop() = 0;
+  // A copy of the state so far that later calls on it leave this one alone,
+  // for checking a speculative draft ahead of the real choices; null when
+  // the hooks cannot be copied (drafts are then checked only for text and the
+  // API constraint before they are verified: verification itself asks these
+  // hooks, so the output is the same either way).
+  virtual std::unique_ptr<SyntaxHooks> fork() const { return nullptr; }
 };
 
 struct DecodeOptions {
@@ -55,6 +68,14 @@ struct DecodeOptions {
   // vocabulary's unused entries). Null: computed from the tokenizer (slow on
   // a large vocabulary; ModelRunner::unwritable_tokens keeps the list).
   const std::vector<int32_t>* unwritable = nullptr;
+  // Speculation from the prompt (engine/speculate.h): drafts are cut at the
+  // first token the constraints refuse, then verified; the output is the same
+  // as without it. enable = false: one token per forward pass.
+  engine::SpeculateOptions speculate;
+  // More to draft from than the prompt: recently accepted completions.
+  std::span<const std::vector<int32_t>> draft_sources;
+  // Persisted prefixes (engine/prefix_store.h); null: none.
+  engine::PrefixStore* prefix_store = nullptr;
 };
 
 // Special tokens and tokens without bytes, sorted.

@@ -20,6 +20,8 @@ struct Options {
   unsigned cross_file_tokens = 1024;       // astfill.context.crossFileTokens (0: no cross-file context)
   bool constrain = true;                   // astfill.constraints: syntax and API constraints while decoding
   bool api_constraint = true;              // with `constrain`: member names after `receiver.` from the index
+  bool speculate = true;                   // astfill.speculate: draft from the prompt, verify in one pass (same output)
+  bool kv_persist = true;                  // astfill.kvPersist: hot prompt prefixes' KV kept on disk across restarts
   std::string fim_template;                // astfill.fimTemplate: "qwen", "starcoder2", ... ("" = from the model)
   RemoteBackend backend;                   // astfill.backend: where decoding runs (url "" = here)
 

@@ -134,6 +134,11 @@ GenerateStats generate(Session& session, std::vector<int32_t>& history, std::spa
     size_t j = 0;
     bool ended = false;
     while (j < draft.size()) {
+      if (cancel.cancelled()) {  // taking a row costs no evaluate, which would have noticed
+        stats.cancelled = true;
+        ended = true;
+        break;
+      }
       Sampler::Choice c = sampler.sample(row, history);
       if (c.token != draft[j]) {
         pending = c;  // (a token < 0 ends the loop above)

@@ -254,6 +254,21 @@ void Session::load_kv(size_t first, size_t count, std::span<const uint8_t> bytes
 
 uint64_t Session::kv_bytes() const { return kv_.bytes(); }
 
+void Session::set_adapters(const std::vector<AdapterChoice>& adapters) {
+  set_adapters(adapters.empty() ? nullptr : LoraStack::build(adapters, model_.hp_));
+}
+
+void Session::set_adapters(std::shared_ptr<const LoraStack> stack) {
+  if (stack && stack->key().empty()) stack = nullptr;
+  if (adapter_key() != (stack ? stack->key() : std::string())) length_ = 0;
+  lora_ = std::move(stack);
+}
+
+const std::string& Session::adapter_key() const {
+  static const std::string none;
+  return lora_ ? lora_->key() : none;
+}
+
 Session::~Session() {
   if (batcher_) batcher_->forget(this);
 }
@@ -348,6 +363,7 @@ void Model::step(std::span<StepSegment> segments, ForwardScratch& sc, const Tens
       seg.end = at += static_cast<int64_t>(s.tokens.size());
       seg.first_slot = s.session->length_;
       seg.positions = s.positions.empty() ? nullptr : s.positions.data();
+      seg.lora = s.session->lora_.get();
       p.segments.push_back(seg);
     }
   }

@@ -18,6 +18,7 @@
 
 #include "engine/kv_cache.h"
 #include "engine/linear.h"
+#include "engine/lora.h"
 #include "engine/model_file.h"
 #include "engine/tokenizer.h"
 #include "support/cancel.h"
@@ -225,6 +226,16 @@ class Session {
   // Called with every named intermediate of every later evaluate, on the
   // evaluating thread; an empty hook (the default) costs nothing.
   void set_tensor_hook(TensorHook hook) { hook_ = std::move(hook); }
+  // LoRA adapters (engine/lora.h) that every later evaluate applies; empty:
+  // none. The model stays shared: another session may run other adapters.
+  // When the adapters change, the cache is emptied (its keys and values were
+  // computed with the old ones). Throws ModelError for an adapter that does
+  // not fit the model, leaving the session as it was.
+  void set_adapters(const std::vector<AdapterChoice>& adapters);
+  void set_adapters(std::shared_ptr<const LoraStack> stack);
+  // Identifies the adapters and scales in use, "" for none: cached state
+  // (prefixes, completions) must be keyed by it.
+  const std::string& adapter_key() const;
 
  private:
   friend class Model;
@@ -240,6 +251,7 @@ class Session {
   KvCache kv_;  // every layer's keys and values, kv_.allocated() slots
   std::vector<std::vector<uint64_t>> expert_counts_;
   TensorHook hook_;
+  std::shared_ptr<const LoraStack> lora_;  // null: no adapters
   ForwardScratch scratch_;
   Batcher* batcher_ = nullptr;
   std::atomic<bool> focused_{false};

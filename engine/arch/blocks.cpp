@@ -38,10 +38,16 @@ void project(const LayerPass& p, const Linear& layer, const float* x, float* y) 
     layer.forward(x + s.begin * layer.in(), s.end - s.begin, y + s.begin * layer.out());
 }
 
+void add_lora(const LayerPass& p, LoraStack::Site site, const float* x, int64_t in, float* y, int64_t out) {
+  for (const LayerPass::Segment& s : p.segments)
+    if (s.lora) s.lora->apply(p.layer, site, x + s.begin * in, s.end - s.begin, y + s.begin * out);
+}
+
 void self_attention(LayerPass& p, const Linear& qkv, const Linear& output, QkNorm qk_norm) {
   const HyperParams& hp = *p.hp;
   const int64_t H = hp.head_count, KV = hp.head_count_kv, D = hp.head_dim, width = (H + 2 * KV) * D;
   project(p, qkv, p.h, p.qkv);
+  add_lora(p, LoraStack::Site::Qkv, p.h, qkv.in(), p.qkv, width);
   for (const LayerPass::Segment& s : p.segments) {
 #pragma omp parallel for if (s.end - s.begin >= 16) schedule(static)
     for (int64_t i = s.begin; i < s.end; ++i) {
@@ -70,6 +76,7 @@ void self_attention(LayerPass& p, const Linear& qkv, const Linear& output, QkNor
     attention(p.q + s.begin * H * D, s.end - s.begin, H, KV, D, s.kv, static_cast<int64_t>(s.first_slot),
               p.attn + s.begin * H * D);
   project(p, output, p.attn, p.proj);
+  add_lora(p, LoraStack::Site::Output, p.attn, output.in(), p.proj, output.out());
   dump(p, "attn_out", p.proj, hp.embedding_length);
 }
 
@@ -81,8 +88,10 @@ void residual(LayerPass& p, const char* name) {
 
 void dense_ffn(LayerPass& p, const Linear& gate_up, const Linear& down) {
   gate_up.forward(p.h, p.n, p.gu);
+  add_lora(p, LoraStack::Site::GateUp, p.h, gate_up.in(), p.gu, gate_up.out());
   ops::swiglu(p.gu, p.n, gate_up.out() / 2, p.act);
   down.forward(p.act, p.n, p.proj);
+  add_lora(p, LoraStack::Site::Down, p.act, down.in(), p.proj, down.out());
   dump(p, "ffn_out", p.proj, p.hp->embedding_length);
 }
 

@@ -45,6 +45,7 @@ struct LayerPass {
     size_t first_slot = 0;
     const int32_t* positions = nullptr;              // end - begin explicit positions; null: the slots themselves
     std::vector<uint64_t>* expert_counts = nullptr;  // this layer's, for a MoE block
+    const LoraStack* lora = nullptr;                 // the session's LoRA adapters (engine/lora.h); null: none
   };
   std::vector<Segment> segments;  // in row order, covering [0, n)
   bool per_segment = false;       // projections run segment by segment (f32 weights)
@@ -56,6 +57,9 @@ struct LayerPass {
 // p.per_segment. `x` and `y` are [p.n][in] and [p.n][out].
 void project(const LayerPass& p, const Linear& layer, const float* x, float* y);
 
+// y += each segment's LoRA deltas at `site` (engine/lora.h), every session's
+// rows with its own adapters. `x` and `y` are [p.n][in] and [p.n][out].
+void add_lora(const LayerPass& p, LoraStack::Site site, const float* x, int64_t in, float* y, int64_t out);
 
 // Hands `rows` rows of `cols` floats (`stride` apart; 0: contiguous) to the
 // hook as name-<layer>, or as `name` when per_layer is false.

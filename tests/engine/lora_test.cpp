@@ -1,0 +1,483 @@
+// LoRA adapters (engine/lora.h): the engine's forward with adapters against
+// the numpy reference (tests/reference/qwen_ref.py --lora, which reads the
+// files on its own), the algebra that must hold exactly or nearly (scale 0,
+// B = 0, sums, switching, merging), both formats written and read back, and
+// the files that must be refused with a clear error.
+#include <boost/json.hpp>
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "engine/errors.h"
+#include "engine/gguf.h"
+#include "engine/gguf_writer.h"
+#include "engine/lora.h"
+#include "engine/model.h"
+#include "tests/fixtures/random_model.h"
+#include "reference.h"
+#include "temp_dir.h"
+
+using namespace astfill::engine;
+using namespace astfill::testing;
+namespace fs = std::filesystem;
+
+namespace {
+
+// Every target of every layer, random A and B, rank `rank` (a different rank
+// for k and down, so the rank pattern is exercised).
+LoraAdapter random_adapter(const HyperParams& hp, uint32_t seed, int64_t rank = 4, float alpha = 8.0f,
+                           float magnitude = 0.1f, std::vector<LoraTarget> targets = {}) {
+  if (targets.empty()) targets.assign(std::begin(kLoraTargets), std::end(kLoraTargets));
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> u(-magnitude, magnitude);
+  LoraAdapter a;
+  a.architecture = hp.arch;
+  for (uint32_t l = 0; l < hp.block_count; ++l)
+    for (LoraTarget t : targets) {
+      LoraPair p;
+      p.layer = l;
+      p.target = t;
+      p.rank = (t == LoraTarget::K || t == LoraTarget::Down) ? rank + 2 : rank;
+      const LoraShape s = lora_target_shape(hp, t);
+      p.in = s.in;
+      p.out = s.out;
+      p.alpha = alpha;
+      p.a.resize(static_cast<size_t>(p.rank * p.in));
+      p.b.resize(static_cast<size_t>(p.out * p.rank));
+      for (float& v : p.a) v = u(rng);
+      for (float& v : p.b) v = u(rng);
+      a.pairs.push_back(std::move(p));
+    }
+  return a;
+}
+
+std::shared_ptr<const LoraAdapter> shared(LoraAdapter a) { return std::make_shared<const LoraAdapter>(std::move(a)); }
+
+std::vector<float> all_logits(const Model& m, const std::vector<int32_t>& tokens,
+                              const std::vector<AdapterChoice>& adapters = {}) {
+  Session s(m);
+  s.set_adapters(adapters);
+  return s.evaluate({tokens, {}, std::vector<bool>(tokens.size(), true)});
+}
+
+std::vector<float> reference_logits(const std::string& model, const std::vector<int32_t>& tokens,
+                                    const std::vector<std::string>& loras, const std::string& out) {
+  std::ostringstream cmd;
+  cmd << kPython << " " << ASTFILL_SOURCE_DIR << "/tests/reference/qwen_ref.py " << model << " --all --out " << out
+      << " --tokens ";
+  for (size_t i = 0; i < tokens.size(); ++i) cmd << (i ? "," : "") << tokens[i];
+  for (const std::string& l : loras) cmd << " --lora '" << l << "'";
+  cmd << " > /dev/null";
+  REQUIRE(std::system(cmd.str().c_str()) == 0);
+  std::ifstream in(out, std::ios::binary);
+  std::vector<char> bytes{std::istreambuf_iterator<char>(in), {}};
+  std::vector<float> v(bytes.size() / 4);
+  std::memcpy(v.data(), bytes.data(), v.size() * 4);
+  return v;
+}
+
+// The worst row's max_relative_error (reference.h), rows of `vocab` logits.
+double max_row_error(const std::vector<float>& got, const std::vector<float>& want, size_t vocab) {
+  REQUIRE(got.size() == want.size());
+  double worst = 0;
+  for (size_t r = 0; r * vocab < got.size(); ++r)
+    worst = std::max(worst, max_relative_error(got.data() + r * vocab, want.data() + r * vocab, vocab));
+  return worst;
+}
+
+double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
+  REQUIRE(a.size() == b.size());
+  double d = 0;
+  for (size_t i = 0; i < a.size(); ++i) d = std::max(d, std::fabs(double(a[i]) - b[i]));
+  return d;
+}
+
+RandomModelSpec spec_for(const std::string& arch) {
+  auto spec = tiny_spec(arch);
+  spec.weight_scale = 0.08f;
+  spec.seed = 7;
+  return spec;
+}
+
+void write_text(const std::string& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary) << text;
+}
+
+std::string message_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+}  // namespace
+
+TEST_CASE("LoRA targets and --adapter specs parse", "[lora]") {
+  CHECK(parse_lora_target("q_proj") == LoraTarget::Q);
+  CHECK(parse_lora_target("down") == LoraTarget::Down);
+  CHECK(parse_lora_target("attn_output") == LoraTarget::O);
+  CHECK_FALSE(parse_lora_target("lm_head"));
+  CHECK(parse_lora_targets("v,q , o_proj,q") == std::vector<LoraTarget>{LoraTarget::Q, LoraTarget::V, LoraTarget::O});
+  CHECK(parse_lora_targets("all").size() == 7);
+  CHECK_THROWS_WITH(parse_lora_targets("q,embed"), Catch::Contains("'embed'"));
+  auto s = parse_adapter_spec("/a/b:c/adapter.gguf:0.5");
+  CHECK(s.path == "/a/b:c/adapter.gguf");
+  CHECK(s.scale == 0.5f);
+  s = parse_adapter_spec("C:dir");  // not a number after the colon: all of it is the path
+  CHECK(s.path == "C:dir");
+  CHECK(s.scale == 1.0f);
+  CHECK_THROWS_AS(parse_adapter_spec(":2"), std::invalid_argument);
+  CHECK_THROWS_AS(parse_adapter_spec("x:inf"), std::invalid_argument);
+}
+
+TEST_CASE("adapters are written in both formats and read back", "[lora]") {
+  TempDir dir;
+  const auto spec = spec_for("qwen3");
+  LoraAdapter a = random_adapter(spec.hp, 3);
+  a.pairs[0].alpha = 3.0f;  // an alpha_pattern entry
+  a.rslora = true;
+  write_peft_adapter(a, dir.file("peft"), "Qwen/Qwen3-0.6B");
+  write_gguf_adapter(a, dir.file("a.gguf"));
+
+  // PEFT's own config keys and names.
+  std::ifstream cfg_in(dir.file("peft/adapter_config.json"));
+  std::string cfg_text{std::istreambuf_iterator<char>(cfg_in), {}};
+  auto cfg = boost::json::parse(cfg_text).as_object();
+  CHECK(cfg.at("peft_type") == "LORA");
+  CHECK(cfg.at("r") == 4);
+  CHECK(cfg.at("lora_alpha") == 8);
+  CHECK(cfg.at("use_rslora") == true);
+  CHECK(cfg.at("rank_pattern").as_object().at("model.layers.0.self_attn.k_proj") == 6);
+  CHECK(cfg.at("alpha_pattern").as_object().at("model.layers.0.self_attn.q_proj") == 3);
+  CHECK(cfg.at("target_modules").as_array().size() == 7);
+  CHECK(cfg.at("base_model_name_or_path") == "Qwen/Qwen3-0.6B");
+
+  const LoraAdapter p = read_lora_adapter(dir.file("peft"));
+  REQUIRE(p.pairs.size() == a.pairs.size());
+  CHECK(p.rslora);
+  CHECK(p.architecture == "qwen3");
+  const LoraAdapter g = read_lora_adapter(dir.file("a.gguf"));
+  REQUIRE(g.pairs.size() == a.pairs.size());
+  CHECK(g.architecture == "qwen3");
+  for (const LoraPair& want : a.pairs) {
+    auto find = [&](const LoraAdapter& in) -> const LoraPair& {
+      for (const LoraPair& q : in.pairs)
+        if (q.layer == want.layer && q.target == want.target) return q;
+      FAIL("pair missing");
+      return in.pairs[0];
+    };
+    const LoraPair& pp = find(p);
+    CHECK(pp.rank == want.rank);
+    CHECK(pp.alpha == want.alpha);
+    CHECK(pp.a == want.a);
+    CHECK(pp.b == want.b);
+    CHECK(p.scale(pp) == a.scale(want));
+    // GGUF: one alpha per file, the rest folded into B; s·B is what must survive.
+    const LoraPair& gp = find(g);
+    CHECK(gp.a == want.a);
+    for (size_t i = 0; i < want.b.size(); ++i)
+      CHECK(g.scale(gp) * gp.b[i] == Approx(a.scale(want) * want.b[i]).epsilon(1e-5).margin(1e-7));
+  }
+  // The GGUF adapter is what llama.cpp loads: its keys and tensor names and shapes.
+  const GgufFile f = GgufFile::open(dir.file("a.gguf"));
+  CHECK(f.get_string("general.type") == "adapter");
+  CHECK(f.get_string("adapter.type") == "lora");
+  CHECK(f.get_string("general.architecture") == "qwen3");
+  const GgufTensor* ta = f.tensor("blk.1.attn_k.weight.lora_a");
+  const GgufTensor* tb = f.tensor("blk.1.attn_k.weight.lora_b");
+  REQUIRE(ta);
+  REQUIRE(tb);
+  CHECK(ta->ne == std::vector<int64_t>{64, 6});
+  CHECK(tb->ne == std::vector<int64_t>{6, 32});
+}
+
+TEST_CASE("forward with adapters matches the numpy reference (f32 and int8)", "[lora][reference]") {
+  if (!have_numpy()) {
+    WARN("skipped: /usr/bin/python3 has no numpy (scripts/setup installs python3-numpy)");
+    return;
+  }
+  for (const char* arch : {"qwen2", "qwen3"}) {
+    INFO(arch);
+    TempDir dir;
+    const auto spec = spec_for(arch);
+    write_random_model(dir.file("m.gguf"), spec);
+    LoraAdapter one = random_adapter(spec.hp, 5);
+    one.rslora = std::string(arch) == "qwen3";
+    LoraAdapter two = random_adapter(spec.hp, 6, 2, 0.0f, 0.1f, {LoraTarget::Q, LoraTarget::V, LoraTarget::Down});
+    write_peft_adapter(one, dir.file("one"), "base");
+    write_gguf_adapter(two, dir.file("two.gguf"));  // alpha 0: scale 1, as llama.cpp
+    auto model = Model::open(dir.file("m.gguf"), {WeightMode::F32, 2});
+    const auto tokens = random_tokens(12, spec.hp.vocab_size, 21);
+    const size_t V = spec.hp.vocab_size;
+
+    const std::vector<AdapterChoice> choices = {{shared(read_lora_adapter(dir.file("one"))), 0.75f, "one"},
+                                                {shared(read_lora_adapter(dir.file("two.gguf"))), -1.5f, "two"}};
+    auto got = all_logits(*model, tokens, choices);
+    auto want = reference_logits(dir.file("m.gguf"), tokens, {dir.file("one") + ":0.75", dir.file("two.gguf") + ":-1.5"},
+                                 dir.file("ref.bin"));
+    auto base = all_logits(*model, tokens);
+    REQUIRE(got.size() == want.size());
+    for (size_t i = 0; i < tokens.size(); ++i) {
+      INFO("position " << i);
+      CHECK(max_relative_error(got.data() + i * V, want.data() + i * V, V) < 1e-4);
+      // The adapters matter: far more than the tolerance.
+      CHECK(max_relative_error(base.data() + i * V, want.data() + i * V, V) > 1e-2);
+    }
+  }
+
+  // int8: a model in the stable regime (reference.h), adapters at a size that
+  // moves the distribution; int8 with adapters must agree with the reference
+  // with adapters as int8 agrees with f32.
+  TempDir dir;
+  auto spec = tiny_spec("qwen2");
+  spec.seed = 7;
+  spec.weight_scale = 0.02f;
+  spec.hp.embedding_length = 128;
+  spec.hp.feed_forward_length = 256;
+  spec.hp.head_dim = 32;
+  write_random_model(dir.file("m.gguf"), spec);
+  write_gguf_adapter(random_adapter(spec.hp, 9, 8, 16.0f, 0.1f), dir.file("a.gguf"));
+  auto i8 = Model::open(dir.file("m.gguf"), {WeightMode::Int8, 2});
+  const size_t V = spec.hp.vocab_size;
+  LogitAgreement with, moved;
+  for (uint32_t seq = 0; seq < 2; ++seq) {
+    const auto tokens = random_tokens(64, spec.hp.vocab_size, 500 + seq);
+    auto got = all_logits(*i8, tokens, {{shared(read_lora_adapter(dir.file("a.gguf"))), 1.0f, "a"}});
+    auto want = reference_logits(dir.file("m.gguf"), tokens, {dir.file("a.gguf")}, dir.file("ref.bin"));
+    auto plain = reference_logits(dir.file("m.gguf"), tokens, {}, dir.file("plain.bin"));
+    for (size_t i = 0; i < tokens.size(); ++i) {
+      with.add(want.data() + i * V, got.data() + i * V, V);
+      moved.add(want.data() + i * V, plain.data() + i * V, V);
+    }
+  }
+  INFO("int8 + adapter vs reference + adapter: top-1 " << with.top1_rate() << ", mean KL " << with.mean_kl()
+                                                        << "; the adapter itself moves KL by " << moved.mean_kl());
+  CHECK(with.top1_rate() >= 0.97);
+  CHECK(with.mean_kl() <= 0.01);
+  CHECK(moved.mean_kl() >= 20 * with.mean_kl());
+}
+
+TEST_CASE("adapter algebra: scale 0 and B = 0 change nothing, two equal their sum, merging agrees",
+          "[lora]") {
+  TempDir dir;
+  const auto spec = spec_for("qwen3");
+  write_random_model(dir.file("m.gguf"), spec);
+  const auto tokens = random_tokens(10, spec.hp.vocab_size, 4);
+  for (WeightMode mode : {WeightMode::F32, WeightMode::Int8}) {
+    INFO((mode == WeightMode::F32 ? "f32" : "int8"));
+    auto model = Model::open(dir.file("m.gguf"), {mode, 2});
+    const auto base = all_logits(*model, tokens);
+    auto a = shared(random_adapter(spec.hp, 11));
+    CHECK(all_logits(*model, tokens, {{a, 0.0f, "a"}}) == base);
+    LoraAdapter zero_b = random_adapter(spec.hp, 12);
+    for (LoraPair& p : zero_b.pairs) std::fill(p.b.begin(), p.b.end(), 0.0f);
+    CHECK(all_logits(*model, tokens, {{shared(zero_b), 1.0f, "zero"}}) == base);
+
+    // Two adapters, against one adapter holding both (ranks stacked, each
+    // pair's scale folded into its B).
+    auto b = shared(random_adapter(spec.hp, 13, 3, 3.0f));
+    LoraAdapter sum;
+    sum.architecture = spec.hp.arch;
+    for (size_t i = 0; i < a->pairs.size(); ++i) {
+      const LoraPair &pa = a->pairs[i], &pb = b->pairs[i];
+      LoraPair p = pa;
+      p.rank = pa.rank + pb.rank;
+      p.alpha = static_cast<float>(p.rank);  // scale 1
+      p.a = pa.a;
+      p.a.insert(p.a.end(), pb.a.begin(), pb.a.end());
+      p.b.assign(static_cast<size_t>(p.out * p.rank), 0.0f);
+      for (int64_t o = 0; o < p.out; ++o) {
+        for (int64_t k = 0; k < pa.rank; ++k) p.b[o * p.rank + k] = 0.5f * a->scale(pa) * pa.b[o * pa.rank + k];
+        for (int64_t k = 0; k < pb.rank; ++k) p.b[o * p.rank + pa.rank + k] = 2.0f * b->scale(pb) * pb.b[o * pb.rank + k];
+      }
+      sum.pairs.push_back(std::move(p));
+    }
+    const auto two = all_logits(*model, tokens, {{a, 0.5f, "a"}, {b, 2.0f, "b"}});
+    const auto one = all_logits(*model, tokens, {{shared(sum), 1.0f, "sum"}});
+    // int8: the two sum in another order, and a last-bit difference may move
+    // a quantised activation by one step downstream.
+    CHECK(max_abs_diff(two, one) < (mode == WeightMode::F32 ? 1e-4 : 0.05 * max_abs_diff(two, base)));
+    CHECK(max_abs_diff(two, base) > 1e-2);
+
+    // A -> B -> A on one session: the cache is dropped at each switch, and A's
+    // logits come back bit for bit.
+    Session s(*model);
+    const std::vector<bool> every(tokens.size(), true);
+    s.set_adapters({{a, 1.0f, "a"}});
+    const auto first = s.evaluate({tokens, {}, every});
+    CHECK(s.adapter_key() == "a@1");
+    s.set_adapters({{b, 1.0f, "b"}});
+    CHECK(s.length() == 0);
+    const auto other = s.evaluate({tokens, {}, every});
+    s.set_adapters({{a, 1.0f, "a"}});
+    CHECK(s.evaluate({tokens, {}, every}) == first);
+    CHECK(first != other);
+    // The same adapters again keep the cache; none drops it.
+    s.set_adapters({{a, 1.0f, "a"}});
+    CHECK(s.length() == tokens.size());
+    s.set_adapters(std::vector<AdapterChoice>{});
+    CHECK(s.length() == 0);
+    CHECK(s.adapter_key().empty());
+    CHECK(s.evaluate({tokens, {}, every}) == base);
+  }
+
+  // Merged W + s·B·A in an f32 model file equals the unmerged adapter.
+  const LoraAdapter a = random_adapter(spec.hp, 21);
+  const GgufFile f = GgufFile::open(dir.file("m.gguf"));
+  GgufWriter w;
+  for (const auto& [k, v] : f.metadata()) w.set(k, v);
+  for (const GgufTensor& t : f.tensors()) {
+    std::vector<uint8_t> bytes(t.data, t.data + t.bytes);
+    REQUIRE(t.type == GgmlType::F32);
+    for (const LoraPair& p : a.pairs) {
+      if (t.name != "blk." + std::to_string(p.layer) + "." + lora_target_gguf_name(p.target) + ".weight") continue;
+      std::vector<float> wv(static_cast<size_t>(p.in * p.out));
+      std::memcpy(wv.data(), bytes.data(), bytes.size());
+      const float s = 0.7f * a.scale(p);
+      for (int64_t o = 0; o < p.out; ++o)
+        for (int64_t i = 0; i < p.in; ++i) {
+          double d = 0;
+          for (int64_t k = 0; k < p.rank; ++k) d += double(p.b[o * p.rank + k]) * p.a[k * p.in + i];
+          wv[o * p.in + i] += static_cast<float>(s * d);
+        }
+      std::memcpy(bytes.data(), wv.data(), bytes.size());
+    }
+    w.add_tensor(t.name, t.type, t.ne, std::move(bytes));
+  }
+  w.write(dir.file("merged.gguf"));
+  auto model = Model::open(dir.file("m.gguf"), {WeightMode::F32, 2});
+  auto merged = Model::open(dir.file("merged.gguf"), {WeightMode::F32, 2});
+  const auto unmerged_logits = all_logits(*model, tokens, {{shared(a), 0.7f, "a"}});
+  const auto merged_logits = all_logits(*merged, tokens);
+  CHECK(max_row_error(unmerged_logits, merged_logits, spec.hp.vocab_size) < 1e-5);
+  CHECK(max_abs_diff(unmerged_logits, all_logits(*model, tokens)) > 1e-2);
+}
+
+TEST_CASE("PEFT and GGUF files of one adapter give the same logits", "[lora]") {
+  TempDir dir;
+  const auto spec = spec_for("qwen2");
+  write_random_model(dir.file("m.gguf"), spec);
+  LoraAdapter a = random_adapter(spec.hp, 31);
+  a.rslora = true;
+  a.pairs[3].alpha = 2.0f;
+  write_peft_adapter(a, dir.file("peft"), "Qwen/Qwen2.5-Coder-0.5B");
+  write_gguf_adapter(a, dir.file("a.gguf"));
+  auto model = Model::open(dir.file("m.gguf"), {WeightMode::F32, 2});
+  const auto tokens = random_tokens(10, spec.hp.vocab_size, 8);
+  const auto from_peft = all_logits(*model, tokens, {{shared(read_lora_adapter(dir.file("peft"))), 1.0f, "p"}});
+  const auto from_gguf = all_logits(*model, tokens, {{shared(read_lora_adapter(dir.file("a.gguf"))), 1.0f, "g"}});
+  const auto from_memory = all_logits(*model, tokens, {{shared(a), 1.0f, "m"}});
+  CHECK(from_peft == from_memory);
+  CHECK(max_row_error(from_gguf, from_memory, spec.hp.vocab_size) < 1e-5);
+  // The config file alone names the directory too.
+  CHECK(read_lora_adapter(dir.file("peft/adapter_config.json")).pairs.size() == a.pairs.size());
+}
+
+TEST_CASE("bad adapters get clear errors", "[lora]") {
+  TempDir dir;
+  const auto spec = spec_for("qwen3");
+  write_random_model(dir.file("m.gguf"), spec);
+  auto model = Model::open(dir.file("m.gguf"), {WeightMode::F32, 1});
+  const LoraAdapter good = random_adapter(spec.hp, 41, 4, 8.0f, 0.1f, {LoraTarget::Q, LoraTarget::O});
+  write_peft_adapter(good, dir.file("peft"), "Qwen/Qwen3-0.6B");
+  const std::string cfg_path = dir.file("peft/adapter_config.json");
+  std::ifstream cfg_in(cfg_path);
+  const std::string cfg_text{std::istreambuf_iterator<char>(cfg_in), {}};
+  auto with_config = [&](const std::string& key, boost::json::value v) {
+    auto cfg = boost::json::parse(cfg_text).as_object();
+    cfg[key] = v;
+    write_text(cfg_path, boost::json::serialize(cfg));
+    return message_of([&] { read_lora_adapter(dir.file("peft")); });
+  };
+  CHECK_THAT(with_config("use_dora", true), Catch::Contains("adapter_config.json") && Catch::Contains("DoRA"));
+  CHECK_THAT(with_config("modules_to_save", boost::json::array{"lm_head"}), Catch::Contains("modules_to_save"));
+  CHECK_THAT(with_config("bias", "lora_only"), Catch::Contains("LoRA biases"));
+  CHECK_THAT(with_config("peft_type", "IA3"), Catch::Contains("only LORA"));
+  CHECK_THAT(with_config("r", 8), Catch::Contains("has rank 4, adapter_config.json says 8"));
+  write_text(cfg_path, cfg_text);
+  CHECK_NOTHROW(read_lora_adapter(dir.file("peft")));
+
+  // Tensors PEFT writes for what astfill does not support.
+  auto with_tensor = [&](const std::string& name, std::vector<int64_t> shape) {
+    LoraAdapter tmp = good;
+    write_peft_adapter(tmp, dir.file("extra"), "x");
+    // Append one more tensor by rewriting the safetensors header.
+    const std::string st = dir.file("extra/adapter_model.safetensors");
+    std::ifstream in(st, std::ios::binary);
+    std::string bytes{std::istreambuf_iterator<char>(in), {}};
+    uint64_t n = 0;
+    std::memcpy(&n, bytes.data(), 8);
+    auto header = boost::json::parse(bytes.substr(8, n)).as_object();
+    std::string data = bytes.substr(8 + n);
+    size_t count = 1;
+    boost::json::array sh;
+    for (int64_t d : shape) count *= static_cast<size_t>(d), sh.emplace_back(d);
+    header[name] = boost::json::object{{"dtype", "F32"}, {"shape", sh},
+                                       {"data_offsets", boost::json::array{data.size(), data.size() + 4 * count}}};
+    data.append(4 * count, '\0');
+    std::string head = boost::json::serialize(header);
+    n = head.size();
+    std::string out(8, '\0');
+    std::memcpy(out.data(), &n, 8);
+    write_text(st, out + head + data);
+    return message_of([&] { read_lora_adapter(dir.file("extra")); });
+  };
+  CHECK_THAT(with_tensor("base_model.model.model.layers.0.self_attn.q_proj.lora_magnitude_vector", {64}),
+             Catch::Contains("DoRA"));
+  CHECK_THAT(with_tensor("base_model.model.model.embed_tokens.lora_embedding_A", {4, 512}),
+             Catch::Contains("tied embeddings"));
+  CHECK_THAT(with_tensor("base_model.model.lm_head.lora_A.weight", {4, 64}), Catch::Contains("LM head"));
+  CHECK_THAT(with_tensor("base_model.model.model.layers.0.self_attn.q_proj.bias", {64}),
+             Catch::Contains("LoRA biases"));
+  CHECK_THAT(with_tensor("base_model.model.model.layers.0.mlp.experts.3.up_proj.lora_A.weight", {4, 64}),
+             Catch::Contains("experts"));
+  CHECK_THAT(with_tensor("base_model.model.model.layers.1.self_attn.k_proj.lora_A.weight", {4, 64}),
+             Catch::Contains("k_proj has lora_A but no lora_B"));
+
+  // Another architecture, another size, a layer the model lacks: refused when applied.
+  Session s(*model);
+  LoraAdapter other = good;
+  other.architecture = "qwen2";
+  other.source = "other.gguf";
+  CHECK_THAT(message_of([&] { s.set_adapters({{shared(other), 1.0f, "o"}}); }),
+             Catch::Contains("other.gguf") && Catch::Contains("'qwen2'") && Catch::Contains("'qwen3'"));
+  auto bigger = spec;
+  bigger.hp.embedding_length = 96;
+  LoraAdapter wide = random_adapter(bigger.hp, 1, 4, 8.0f, 0.1f, {LoraTarget::Q});
+  CHECK_THAT(message_of([&] { s.set_adapters({{shared(wide), 1.0f, "w"}}); }),
+             Catch::Contains("layer 0 q_proj maps 96 -> 64") && Catch::Contains("another model size"));
+  LoraAdapter deep = good;
+  deep.pairs[0].layer = 7;
+  CHECK_THAT(message_of([&] { s.set_adapters({{shared(deep), 1.0f, "d"}}); }), Catch::Contains("has 2 layers"));
+  CHECK(s.adapter_key().empty());  // refusals leave the session as it was
+
+  // GGUF: a model is not an adapter; bytes that are neither format; a missing path.
+  CHECK_THAT(message_of([&] { read_lora_adapter(dir.file("m.gguf")); }), Catch::Contains("not \"adapter\""));
+  write_text(dir.file("junk.bin"), "hello");
+  CHECK_THAT(message_of([&] { read_lora_adapter(dir.file("junk.bin")); }),
+             Catch::Contains("junk.bin") && Catch::Contains("neither a GGUF adapter nor a PEFT directory"));
+  CHECK_THAT(message_of([&] { read_lora_adapter(dir.file("nope")); }), Catch::Contains("no such file"));
+  GgufWriter w;
+  w.set_string("general.architecture", "qwen3");
+  w.set_string("general.type", "adapter");
+  w.set_string("adapter.type", "lora");
+  w.add_tensor_f32("token_embd.weight.lora_a", GgmlType::F32, {64, 4}, std::vector<float>(256));
+  w.write(dir.file("embd.gguf"));
+  CHECK_THAT(message_of([&] { read_lora_adapter(dir.file("embd.gguf")); }), Catch::Contains("tied embeddings"));
+  GgufWriter x;
+  x.set_string("general.architecture", "qwen3");
+  x.set_string("general.type", "adapter");
+  x.set_string("adapter.type", "lora");
+  x.add_tensor_f32("blk.0.attn_q.weight.lora_a", GgmlType::F32, {64, 4}, std::vector<float>(256));
+  x.add_tensor_f32("blk.0.attn_q.weight.lora_b", GgmlType::F32, {5, 64}, std::vector<float>(320));
+  x.write(dir.file("mismatch.gguf"));
+  CHECK_THAT(message_of([&] { read_lora_adapter(dir.file("mismatch.gguf")); }),
+             Catch::Contains("lora_a must be {in, r} and lora_b {r, out}"));
+}

@@ -851,7 +851,12 @@ bool SyntaxGuard::fits(std::string_view text, bool whole) const {
   // hole's too: `export i` before a hole that was `nterface I {` is an
   // `export` with nothing to export (tree-sitter ends its ERROR at `export`
   // and reads `i` as an expression).
-  auto error_at_hole = [&](const ErrorMark& m) { return m.byte >= line_begin && m.byte <= hole_end; };
+  // So is an error on the suffix's first line: with the hole's code missing,
+  // that line joins the one before it (`p` then `private long max`: a field
+  // of type `p` named `private`; `type C` then `func Test(...)`: a function
+  // type), and it is the hole's answer that must part them.
+  const size_t next_line_end = std::min(suffix_.find('\n', hole_end - cursor), suffix_.size()) + cursor;
+  auto error_at_hole = [&](const ErrorMark& m) { return m.byte >= line_begin && m.byte <= next_line_end; };
   // The brackets open at the hole must be closed by the suffix: where
   // prefix + suffix fails to close the innermost of them (a `(` the prefix
   // opened whose `)` was in the hole, a `}` in the suffix whose `{` was), the
@@ -879,9 +884,18 @@ bool SyntaxGuard::fits(std::string_view text, bool whole) const {
     base_closing_ = BaseClosing{f.failed, hole, f.after};
   }
   const bool hole_unclosed = whole && base_closing_->hole;
+  // Names and constructs the language refuses, from the hole's line through
+  // the suffix's first line (`fwrit` then `if (x) {`: tree-sitter-c reads a
+  // function `if` returning `fwrit`).
+  const auto refused_near_hole = [&](const Document& doc, uint32_t added) {
+    const auto from = static_cast<uint32_t>(line_begin), to = static_cast<uint32_t>(next_line_end + added + 1);
+    return doc.reserved_words_as_names(from, to, /*finished=*/true) > 0 ||
+           doc.constructs_refused(from, to, /*finished=*/true) > 0;
+  };
   if (whole && text.empty()) {
     // Nothing repairs the hole, and nothing else changes.
     if (hole_unclosed) return false;
+    if (refused_near_hole(base, 0)) return false;
     if (unclosed_bracket_from(base.root(), static_cast<uint32_t>(line_begin), cursor)) return false;
     std::vector<ErrorMark> marks = error_marks(base.root());
     bool broken_hole = std::any_of(marks.begin(), marks.end(), error_at_hole) ||
@@ -910,6 +924,7 @@ bool SyntaxGuard::fits(std::string_view text, bool whole) const {
   // The suffix follows the text: a word ending there is finished.
   if (trial.reserved_words_as_names(cursor, cursor + inserted + 1, /*finished=*/whole) > 0) return false;
   if (trial.constructs_refused(cursor, cursor + inserted + 1, /*finished=*/whole) > 0) return false;
+  if (whole && refused_near_hole(trial, inserted)) return false;
   // A bracket the prefix opened on the hole's own line that nothing closes
   // (`print(` with the call's end still to write): the hole made the file
   // invalid, and the answer must repair it. Tree-sitter may wrap such a call

@@ -160,7 +160,9 @@ class Document {
   // expression statement; CPython: invalid syntax), counted once `finished`
   // (a with statement being typed may pass through it); JavaScript's and
   // TypeScript's `x----`, an increment of an increment (not a
-  // left-hand-side expression; no text after it makes it one).
+  // left-hand-side expression; no text after it makes it one), and an object
+  // literal where a statement begins (`if (x) { "a": 1, }`: there `{` opens
+  // a block).
   size_t constructs_refused(uint32_t start, uint32_t end, bool finished) const;
 
   // Line breaks within [start, end) inside a string literal that may not span

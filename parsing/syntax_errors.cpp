@@ -205,6 +205,11 @@ size_t Document::constructs_refused(uint32_t start, uint32_t end, bool finished)
       if (in != "with_item" && in != "except_clause" && in != "except_group_clause" && in != "case_pattern" &&
           in != "case_clause")
         ++count;
+    } else if (ecmascript && type == "expression_statement") {
+      // `{` begins a block where a statement begins: an object literal
+      // there (`if (x) { "a": 1, }`) is no statement.
+      TSNode first = ts_node_child(node, 0);
+      if (!ts_node_is_null(first) && std::string_view(ts_node_type(first)) == "object") ++count;
     } else if (ecmascript && type == "update_expression") {
       TSNode argument = ts_node_child_by_field_name(node, "argument", 8);
       if (!ts_node_is_null(argument) && std::string_view(ts_node_type(argument)) == "update_expression") ++count;

@@ -106,6 +106,15 @@ const LeniencyCase kLeniencies[] = {
      "e_op('-') as f.items()", "h open('-') as f: pass"},
     {"an increment of an increment", "javascript", "function f(a) {\n  retu", "\n}\n", "  -----",
      "rn a--"},
+    {"an object literal where a statement begins", "typescript", "function f(p: string) {\n  if (p) {\n    ",
+     "\n  }\n}\n", "\"specificate\" : \"__main__\",", "g(p);"},
+    // The hole's missing code joins its line to the suffix's first one.
+    {"a field whose name is the next field's keyword", "java", "class A {\n    private long sum;\n    p",
+     "\n    private long max = 1;\n}\n", "e", "rivate long min = 0;"},
+    {"a type whose name is cut short before a function", "go", "package p\n\ntype C",
+     "\n\nfunc Test(t *int) {\n}\n", "types", "h <-chan any"},
+    {"a call's name before an if", "c", "#include <stdio.h>\nvoid f(FILE *o) {\n\tfwrit",
+     "\n\tif (ferror(o)) {\n\t}\n}\n", "e", "e(\"a\", 1, 1, o);"},
     // A line break inside a string literal that may not span lines.
     {"a line break in a JavaScript string", "javascript", "const s = ", ";\n", "\"abc\ndef\"", "`abc\ndef`"},
     {"a line break in a TypeScript string", "typescript", "const s: string = ", ";\n", "'abc\ndef'", "'abc\\\ndef'"},

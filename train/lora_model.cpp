@@ -1,6 +1,7 @@
 #include "train/lora_model.h"
 
 #include <oneapi/dnnl/dnnl.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
@@ -148,6 +149,10 @@ void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A
         for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = beta == 0 ? 0.0f : beta * C[i * ldc + j];
       return;
     }
+    // Small products on one thread: forking the team costs more than they
+    // take, and a busy machine makes every barrier wait for a time slice.
+    const bool small = M * N * K < (int64_t{1} << 20);
+    const engine::EngineThreads one(small && !omp_in_parallel() ? 1 : 0);
     if (dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K, alpha, A, lda, B, ldb, beta, C, ldc) != dnnl_success)
       throw std::runtime_error("oneDNN sgemm failed");
   } else {
@@ -416,6 +421,8 @@ struct Pass {
     const T scale = attention_scale();
     T* P = sized(a.p, H * n * n);
     T* o = sized(a.o, n * HD);
+    // Heads in parallel (each writes its own rows of P and columns of o).
+#pragma omp parallel for if (n >= 32) schedule(static)
     for (int64_t h = 0; h < H; ++h) {
       const int64_t g = h / group;
       T* S = P + h * n * n;
@@ -436,22 +443,26 @@ struct Pass {
   void attention_backward(const T* dout, T* dq, T* dk, T* dv) {
     const int64_t group = H / KV;
     const T scale = attention_scale();
-    std::vector<T> dP(static_cast<size_t>(n * n));
-    for (int64_t h = 0; h < H; ++h) {
-      const int64_t g = h / group;
-      const T* P = a.p.data() + h * n * n;
-      gemm<T>(false, true, n, n, D, 1, dout + h * D, HD, a.v.data() + g * D, KVD, 0, dP.data(), n);
-      gemm<T>(true, false, n, D, n, 1, P, n, dout + h * D, HD, 1, dv + g * D, KVD);
-      for (int64_t i = 0; i < n; ++i) {
-        T* d = dP.data() + i * n;
-        const T* p = P + i * n;
-        T dot = 0;
-        for (int64_t j = 0; j <= i; ++j) dot += p[j] * d[j];
-        for (int64_t j = 0; j <= i; ++j) d[j] = p[j] * (d[j] - dot);
-        for (int64_t j = i + 1; j < n; ++j) d[j] = 0;
+    // KV groups in parallel: a group's query heads add into its dk and dv
+    // columns only, one head after another.
+#pragma omp parallel for if (n >= 32) schedule(static)
+    for (int64_t g = 0; g < KV; ++g) {
+      std::vector<T> dP(static_cast<size_t>(n * n));
+      for (int64_t h = g * group; h < (g + 1) * group; ++h) {
+        const T* P = a.p.data() + h * n * n;
+        gemm<T>(false, true, n, n, D, 1, dout + h * D, HD, a.v.data() + g * D, KVD, 0, dP.data(), n);
+        gemm<T>(true, false, n, D, n, 1, P, n, dout + h * D, HD, 1, dv + g * D, KVD);
+        for (int64_t i = 0; i < n; ++i) {
+          T* d = dP.data() + i * n;
+          const T* p = P + i * n;
+          T dot = 0;
+          for (int64_t j = 0; j <= i; ++j) dot += p[j] * d[j];
+          for (int64_t j = 0; j <= i; ++j) d[j] = p[j] * (d[j] - dot);
+          for (int64_t j = i + 1; j < n; ++j) d[j] = 0;
+        }
+        gemm<T>(false, false, n, D, n, scale, dP.data(), n, a.k.data() + g * D, KVD, 0, dq + h * D, HD);
+        gemm<T>(true, false, n, D, n, scale, dP.data(), n, a.q.data() + h * D, HD, 1, dk + g * D, KVD);
       }
-      gemm<T>(false, false, n, D, n, scale, dP.data(), n, a.k.data() + g * D, KVD, 0, dq + h * D, HD);
-      gemm<T>(true, false, n, D, n, scale, dP.data(), n, a.q.data() + h * D, HD, 1, dk + g * D, KVD);
     }
   }
 

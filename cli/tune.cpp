@@ -1,0 +1,207 @@
+// `astfill tune`: fine-tunes a LoRA adapter on a repository's own code on the
+// CPU (train/tune.h), with a progress line on stderr; Ctrl-C saves a
+// checkpoint that the same command resumes from.
+#include <atomic>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <stdexcept>
+
+#include "cli/commands.h"
+#include "cli/model_name.h"
+#include "cli/progress_bar.h"
+#include "engine/bundled_model.h"
+#include "engine/errors.h"
+#include "support/args.h"
+#include "train/tune.h"
+
+namespace astfill::cli {
+
+namespace {
+
+std::atomic<bool> g_interrupted{false};
+
+extern "C" void on_interrupt(int) {
+  g_interrupted = true;
+  std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends the process at once
+}
+
+int fail(const std::string& msg, int code) {
+  std::fprintf(stderr, "astfill tune: %s\n", msg.c_str());
+  return code;
+}
+
+std::string duration(double seconds) {
+  const long s = std::lround(std::max(0.0, seconds));
+  char buf[32];
+  if (s >= 3600) std::snprintf(buf, sizeof buf, "%ldh%02ldm", s / 3600, s / 60 % 60);
+  else std::snprintf(buf, sizeof buf, "%ldm%02lds", s / 60, s % 60);
+  return buf;
+}
+
+std::optional<std::string> parse_number(const std::string& v, const char* what, double lo, double& out) {
+  try {
+    size_t used = 0;
+    out = std::stod(v, &used);
+    if (used == v.size() && std::isfinite(out) && out > lo) return std::nullopt;
+  } catch (const std::exception&) {
+  }
+  return "'" + v + "' is not a valid " + what;
+}
+
+}  // namespace
+
+int run_tune(const std::vector<std::string>& args) {
+  train::TuneOptions o;
+  std::string model, format = "peft", teacher;
+  o.out_dir = "astfill-tune";
+  ArgParser p("astfill tune",
+              "Fine-tunes a LoRA adapter on the code of a repository, on the CPU: fill-in-the-middle\n"
+              "samples of its files in the prompt layout completion uses, a share of the files held\n"
+              "out for evaluation. Ctrl-C saves a checkpoint in --out; the same command resumes\n"
+              "from it. At the end the adapter with the best held-out loss is written to\n"
+              "OUT/adapter (PEFT) and/or OUT/adapter.gguf (llama.cpp), for --adapter.");
+  p.option("--root", "REPO", "the repository to learn from (required)", [&](const std::string& v) -> std::optional<std::string> {
+    o.root = v;
+    return std::nullopt;
+  });
+  p.option("--model", "M", "the base model: a GGUF file or a pulled model's name (default: the bundled model)",
+           [&](const std::string& v) -> std::optional<std::string> {
+             model = resolve_model_argument(v);
+             return std::nullopt;
+           });
+  p.option("--out", "DIR", "checkpoint and adapter directory (default ./astfill-tune)",
+           [&](const std::string& v) -> std::optional<std::string> {
+             o.out_dir = v;
+             return std::nullopt;
+           });
+  p.option("--rank", "R", "the adapter's rank (default 16)", [&](const std::string& v) -> std::optional<std::string> {
+    unsigned long long n = 0;
+    if (auto e = parse_uint(v, "rank", 1, 1024, n)) return e;
+    o.rank = static_cast<int64_t>(n);
+    return std::nullopt;
+  });
+  p.option("--alpha", "A", "LoRA's alpha: the update is scaled by alpha/rank (default 32)",
+           [&](const std::string& v) { return parse_number(v, "alpha", 0, o.alpha); });
+  p.option("--targets", "LIST", "the projections to adapt, of q,k,v,o,gate,up,down or 'all' (default q,k,v,o)",
+           [&](const std::string& v) -> std::optional<std::string> {
+             try {
+               o.targets = engine::parse_lora_targets(v);
+             } catch (const std::invalid_argument& e) {
+               return e.what();
+             }
+             return std::nullopt;
+           });
+  p.option("--steps", "N", "training steps (one sample each)", [&](const std::string& v) -> std::optional<std::string> {
+    unsigned long long n = 0;
+    if (auto e = parse_uint(v, "step count", 1, 100000000, n)) return e;
+    o.steps = static_cast<int64_t>(n);
+    return std::nullopt;
+  });
+  p.option("--hours", "H", "train for this long instead of a number of steps",
+           [&](const std::string& v) { return parse_number(v, "number of hours", 0, o.hours); });
+  p.option("--threads", "N", "threads for the kernels (default: all cores)", [&](const std::string& v) -> std::optional<std::string> {
+    unsigned long long n = 0;
+    if (auto e = parse_uint(v, "thread count", 1, 256, n)) return e;
+    o.threads = static_cast<int>(n);
+    return std::nullopt;
+  });
+  p.option("--lr", "RATE", "peak learning rate of AdamW (default 2e-4)",
+           [&](const std::string& v) { return parse_number(v, "learning rate", 0, o.learning_rate); });
+  p.option("--max-tokens", "N", "tokens of a sample: prompt, middle and end (default 512)",
+           [&](const std::string& v) -> std::optional<std::string> {
+             unsigned long long n = 0;
+             if (auto e = parse_uint(v, "token count", 128, 32768, n)) return e;
+             o.samples.max_tokens = n;
+             return std::nullopt;
+           });
+  p.option("--eval-every", "N", "steps between held-out evaluations (default 50)",
+           [&](const std::string& v) -> std::optional<std::string> {
+             unsigned long long n = 0;
+             if (auto e = parse_uint(v, "step count", 1, 100000000, n)) return e;
+             o.eval_every = static_cast<int64_t>(n);
+             return std::nullopt;
+           });
+  p.option("--seed", "N", "the seed of the adapter's initialisation and the samples (default 1)",
+           [&](const std::string& v) -> std::optional<std::string> {
+             unsigned long long n = 0;
+             if (auto e = parse_uint(v, "seed", 0, ~0ull, n)) return e;
+             o.seed = n;
+             return std::nullopt;
+           });
+  p.option("--weights", "int8|f32", "how the frozen base weights are held (default int8)",
+           [&](const std::string& v) -> std::optional<std::string> {
+             if (v == "int8") o.weights = engine::WeightMode::Int8;
+             else if (v == "f32") o.weights = engine::WeightMode::F32;
+             else return "'" + v + "' is not int8 or f32";
+             return std::nullopt;
+           });
+  p.option("--format", "peft|gguf|both", "how the adapter is written (default peft)",
+           [&](const std::string& v) -> std::optional<std::string> {
+             if (v != "peft" && v != "gguf" && v != "both") return "'" + v + "' is not peft, gguf or both";
+             format = v;
+             return std::nullopt;
+           });
+  p.flag("--gguf", "write the GGUF adapter as well as the PEFT directory (--format both)", [&] { format = "both"; });
+  p.option("--teacher", "MODEL", "distil from a larger model (not supported yet)",
+           [&](const std::string& v) -> std::optional<std::string> {
+             teacher = v;
+             return std::nullopt;
+           });
+  if (auto err = p.parse(args)) return fail(*err + " (see 'astfill tune --help')", 2);
+  if (p.help_requested()) {
+    std::fputs(p.help().c_str(), stdout);
+    return 0;
+  }
+  if (o.root.empty()) return fail("--root is required (the repository to learn from)", 2);
+  if ((o.steps > 0) == (o.hours > 0)) return fail("give either --steps N or --hours H", 2);
+  if (!teacher.empty()) return fail("--teacher (distillation) is not supported yet", 2);
+  if (model.empty()) {
+    auto bundled = engine::bundled_model_path();
+    if (!bundled) return fail("no --model given and the bundled model was not found", 2);
+    model = *bundled;
+  }
+  o.model_path = model;
+  o.write_peft = format != "gguf";
+  o.write_gguf = format != "peft";
+
+  const bool terminal = stderr_is_terminal();
+  auto report = [&](const train::TuneProgress& pr) {
+    char total[32] = "?";
+    if (o.steps > 0 || pr.step >= 10) std::snprintf(total, sizeof total, "%lld", static_cast<long long>(pr.total_steps));
+    char line[256];
+    std::snprintf(line, sizeof line, "step %lld/%s  loss %.4f  held-out %.4f  %.0f tok/s  ETA %s",
+                  static_cast<long long>(pr.step), total, pr.loss, pr.held_out, pr.tokens_per_second,
+                  duration(pr.eta_seconds).c_str());
+    if (terminal) std::fprintf(stderr, "\r\033[K%s", line);
+    else if (pr.evaluated) std::fprintf(stderr, "%s\n", line);
+  };
+  g_interrupted = false;
+  auto previous = std::signal(SIGINT, on_interrupt);
+  try {
+    const train::TuneResult r = train::tune(o, report, &g_interrupted);
+    std::signal(SIGINT, previous);
+    if (terminal) std::fputs("\n", stderr);
+    if (r.interrupted) {
+      std::printf("interrupted at step %lld: checkpoint saved to %s; run the same command to resume\n",
+                  static_cast<long long>(r.step), r.checkpoint_path.c_str());
+      return 130;
+    }
+    std::printf("%s%lld steps on %zu files (%zu held out), %.0f tokens/s\n", r.resumed ? "resumed: " : "",
+                static_cast<long long>(r.step), r.train_files, r.held_out_files, r.tokens_per_second);
+    std::printf("held-out loss %.4f before, %.4f best (step %lld)\n", r.held_out_before, r.held_out_best,
+                static_cast<long long>(r.best_step));
+    if (!r.peft_dir.empty()) std::printf("adapter (PEFT): %s\n", r.peft_dir.c_str());
+    if (!r.gguf_path.empty()) std::printf("adapter (GGUF): %s\n", r.gguf_path.c_str());
+    return 0;
+  } catch (const std::invalid_argument& e) {
+    std::signal(SIGINT, previous);
+    return fail(e.what(), 2);
+  } catch (const std::exception& e) {
+    std::signal(SIGINT, previous);
+    if (terminal) std::fputs("\n", stderr);
+    return fail(e.what(), 1);
+  }
+}
+
+}  // namespace astfill::cli

@@ -115,6 +115,10 @@ void Batcher::run_step(std::unique_lock<std::mutex>& lock) {
     s.session = c.session;
     s.tokens = std::span<const int32_t>(c.batch->tokens).subspan(c.next, c.chunk);
     if (!c.batch->positions.empty()) s.positions = std::span<const int32_t>(c.batch->positions).subspan(c.next, c.chunk);
+    if (!c.batch->embeddings.empty())
+      s.embeddings = std::span<const float* const>(c.batch->embeddings).subspan(c.next, c.chunk);
+    if (!c.batch->mrope_positions.empty())
+      s.mrope_positions = std::span<const int32_t>(c.batch->mrope_positions).subspan(3 * c.next, 3 * c.chunk);
     for (int64_t r : c.logit_rows)
       if (r >= static_cast<int64_t>(c.next) && r < static_cast<int64_t>(c.next + c.chunk))
         s.logit_rows.push_back(r - static_cast<int64_t>(c.next));

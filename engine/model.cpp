@@ -280,6 +280,12 @@ std::vector<int64_t> Session::prepare(const Batch& batch) {
     throw std::invalid_argument("evaluate: positions and tokens differ in length");
   if (!batch.logits.empty() && batch.logits.size() != batch.tokens.size())
     throw std::invalid_argument("evaluate: logits flags and tokens differ in length");
+  if (!batch.embeddings.empty() && batch.embeddings.size() != batch.tokens.size())
+    throw std::invalid_argument("evaluate: embedding rows and tokens differ in length");
+  if (!batch.mrope_positions.empty() && batch.mrope_positions.size() != 3 * batch.tokens.size())
+    throw std::invalid_argument("evaluate: M-RoPE needs 3 positions per token");
+  if (!batch.mrope_positions.empty() && hp.rope_sections.size() != 3)
+    throw std::invalid_argument("evaluate: M-RoPE positions for a model without M-RoPE sections");
   if (length_ + static_cast<size_t>(n) > capacity_)
     throw std::length_error("evaluate: " + std::to_string(length_ + n) + " tokens exceed the session's capacity of " +
                             std::to_string(capacity_));
@@ -302,6 +308,8 @@ std::vector<float> Session::evaluate(const Batch& batch, const CancellationToken
   seg.logit_rows = prepare(batch);
   seg.tokens = batch.tokens;
   seg.positions = batch.positions;
+  seg.embeddings = batch.embeddings;
+  seg.mrope_positions = batch.mrope_positions;
   seg.cancel = &cancel;
   model_.step(std::span<StepSegment>(&seg, 1), scratch_, hook_ ? &hook_ : nullptr);
   if (seg.cancelled) return {};
@@ -327,7 +335,13 @@ void Model::step(std::span<StepSegment> segments, ForwardScratch& sc, const Tens
   {
     int64_t i = 0;
     for (const StepSegment& s : segments)
-      for (int32_t token : s.tokens) {
+      for (const int32_t& token : s.tokens) {
+        // An image's row (vision/): its given embedding replaces the token's.
+        if (const size_t j = static_cast<size_t>(&token - s.tokens.data()); !s.embeddings.empty() && s.embeddings[j]) {
+          std::memcpy(x + i * E, s.embeddings[j], sizeof(float) * static_cast<size_t>(E));
+          ++i;
+          continue;
+        }
         if (token_embd_.empty())  // tied: the head's rows
           lm_head_.weight_row(token, x + i * E);
         else
@@ -363,6 +377,7 @@ void Model::step(std::span<StepSegment> segments, ForwardScratch& sc, const Tens
       seg.end = at += static_cast<int64_t>(s.tokens.size());
       seg.first_slot = s.session->length_;
       seg.positions = s.positions.empty() ? nullptr : s.positions.data();
+      seg.mrope_positions = s.mrope_positions.empty() ? nullptr : s.mrope_positions.data();
       seg.lora = s.session->lora_.get();
       p.segments.push_back(seg);
     }

@@ -81,6 +81,8 @@ struct StepSegment {
   Session* session = nullptr;
   std::span<const int32_t> tokens;
   std::span<const int32_t> positions;  // empty: the session's next slots
+  std::span<const float* const> embeddings;   // Session::Batch::embeddings, this segment's rows
+  std::span<const int32_t> mrope_positions;   // Session::Batch::mrope_positions, 3 per row
   std::vector<int64_t> logit_rows;     // rows of the segment that want logits, ascending
   const CancellationToken* cancel = nullptr;
   std::vector<float> logits;           // out: logit_rows.size() rows of vocab_size floats
@@ -180,6 +182,14 @@ class Session {
     std::vector<int32_t> tokens;
     std::vector<int32_t> positions;  // empty: consecutive from length()
     std::vector<bool> logits;        // which rows want logits; empty: only the last
+    // Images in the prompt (vision/prompt.h). Rows whose input is a given
+    // embedding (an image's merged patches) instead of their token's: empty,
+    // or one pointer per row, null for a token row; each holds
+    // embedding_length floats and must stay valid during evaluate.
+    std::vector<const float*> embeddings;
+    // M-RoPE (models with hparams().rope_sections): empty, or 3 positions per
+    // row (t, h, w) that the rotation uses instead of `positions`.
+    std::vector<int32_t> mrope_positions;
   };
 
   // Appends the batch to the cache and returns the requested logits, rows in

@@ -20,8 +20,15 @@ uint32_t file_type_for(GgmlType type) {
 }
 
 void add_model_metadata(GgufWriter& w, const HyperParams& hp, const TokenizerData& tok) {
-  const std::string a = hp.arch + ".";
-  w.set_string("general.architecture", hp.arch);
+  // A model with M-RoPE sections is Qwen2(.5)-VL's LM: llama.cpp's qwen2vl.
+  const std::string arch = hp.rope_sections.empty() ? hp.arch : std::string("qwen2vl");
+  const std::string a = arch + ".";
+  w.set_string("general.architecture", arch);
+  if (!hp.rope_sections.empty()) {
+    std::vector<int32_t> sections = hp.rope_sections;
+    sections.resize(4, 0);  // llama.cpp writes four (t, h, w, unused)
+    w.set_i32s(a + "rope.dimension_sections", sections);
+  }
   if (!hp.name.empty()) w.set_string("general.name", hp.name);
   w.set_u32(a + "context_length", hp.context_length);
   w.set_u32(a + "embedding_length", hp.embedding_length);

@@ -99,16 +99,31 @@ void check_hparams(const std::string& path, const HyperParams& hp) {
                      " is odd (RoPE rotates pairs of dimensions)");
 }
 
+// M-RoPE's sections must split the head's rotary frequencies exactly.
+void check_rope_sections(const std::string& path, const std::string& key, const HyperParams& hp) {
+  int64_t sum = 0;
+  for (int32_t s : hp.rope_sections) {
+    if (s < 0) throw ModelError(path + ": " + key + " holds a negative section");
+    sum += s;
+  }
+  if (sum != int64_t{hp.head_dim} / 2)
+    throw ModelError(path + ": " + key + " sections add up to " + std::to_string(sum) + ", not head_dim / 2 = " +
+                     std::to_string(hp.head_dim / 2));
+}
+
 // ---- GGUF --------------------------------------------------------------------
 
 HyperParams hparams_from_gguf(const GgufFile& g) {
   HyperParams hp;
   hp.arch = g.get_string("general.architecture");
+  // Qwen2(.5)-VL's LM: qwen2's layers with M-RoPE (its sections read below).
+  const bool vl = hp.arch == "qwen2vl";
+  if (vl) hp.arch = "qwen2";
   if (!supported_architecture(hp.arch))
     throw ModelError(g.path() + ": architecture '" + hp.arch +
                      "' is not supported (qwen2, qwen3 and qwen3moe are)");
   if (auto* n = g.find("general.name"); n && n->type == GgufType::String) hp.name = n->s;
-  const std::string a = hp.arch + ".";
+  const std::string a = vl ? std::string("qwen2vl.") : hp.arch + ".";
   auto u32 = [&](const std::string& key, uint32_t fallback) {
     auto v = g.get_int_opt(a + key);
     return v ? checked_u32(g.path(), a + key, *v) : fallback;
@@ -142,6 +157,13 @@ HyperParams hparams_from_gguf(const GgufFile& g) {
   hp.vocab_size = u32("vocab_size", 0);
   if (auto* norm = g.find(a + "expert_weights_norm"); norm && norm->type == GgufType::Bool) hp.norm_topk_prob = norm->b;
   check_block_count(g.path(), a + "block_count", hp.block_count, g.tensors().size());
+  if (vl) {
+    const auto* sections = g.find(a + "rope.dimension_sections");
+    if (!sections || sections->ints.size() < 3)
+      throw ModelError(g.path() + ": " + a + "rope.dimension_sections is missing (M-RoPE needs t, h, w sections)");
+    for (size_t i = 0; i < 3; ++i) hp.rope_sections.push_back(static_cast<int32_t>(sections->ints[i]));
+    check_rope_sections(g.path(), a + "rope.dimension_sections", hp);
+  }
   if (hp.arch == "qwen3moe")  // GGUF has no key for it: a layer without a router is dense
     for (uint32_t l = 0; l < hp.block_count; ++l)
       if (!g.tensor("blk." + std::to_string(l) + ".ffn_gate_inp.weight")) hp.dense_layers.push_back(l);
@@ -186,7 +208,8 @@ HfConfig hparams_from_config(const std::string& path, const json::object& c) {
   HfConfig cfg;
   HyperParams& hp = cfg.hp;
   std::string type = str("model_type");
-  if (type == "qwen2") hp.arch = "qwen2";
+  const bool vl = type == "qwen2_vl" || type == "qwen2_5_vl";  // the LM of Qwen2(.5)-VL: qwen2 with M-RoPE
+  if (type == "qwen2" || vl) hp.arch = "qwen2";
   else if (type == "qwen3") hp.arch = "qwen3";
   else if (type == "qwen3_moe") hp.arch = "qwen3moe";
   else
@@ -232,7 +255,20 @@ HfConfig hparams_from_config(const std::string& path, const json::object& c) {
       hp.rope_scaling.yarn_beta_fast = finite_positive(path, "'rope_scaling.beta_fast'", f->to_number<double>());
     if (auto* f = o.if_contains("beta_slow"); f && f->is_number())
       hp.rope_scaling.yarn_beta_slow = finite_positive(path, "'rope_scaling.beta_slow'", f->to_number<double>());
+    if (auto* m = o.if_contains("mrope_section"); vl && m && m->is_array()) {
+      for (auto& x : m->get_array()) {
+        if (!x.is_int64() || x.get_int64() < 0 || x.get_int64() > 4096)
+          throw ModelError(path + ": 'rope_scaling.mrope_section' must hold section sizes");
+        hp.rope_sections.push_back(static_cast<int32_t>(x.get_int64()));
+      }
+      if (hp.rope_sections.size() != 3)
+        throw ModelError(path + ": 'rope_scaling.mrope_section' must hold 3 sections (t, h, w)");
+      check_rope_sections(path, "'rope_scaling.mrope_section'", hp);
+      hp.rope_scaling = RopeScaling{};  // "mrope" / "default": no frequency scaling
+    }
   }
+  if (vl && hp.rope_sections.empty())
+    throw ModelError(path + ": 'rope_scaling.mrope_section' is missing (" + type + " needs M-RoPE sections)");
   return cfg;
 }
 

@@ -42,6 +42,10 @@ struct HyperParams {
   float rms_norm_eps = 1e-6f;
   double rope_freq_base = 10000.0;
   RopeScaling rope_scaling;
+  // M-RoPE (Qwen2-VL / Qwen2.5-VL's LM, GGUF arch qwen2vl, run as qwen2): how
+  // many of the head_dim/2 rotary frequencies follow the t, h and w
+  // positions ({16, 24, 24}); empty: plain RoPE.
+  std::vector<int32_t> rope_sections;
   uint32_t vocab_size = 0;
   bool tied_embeddings = false;  // no output.weight: the head reuses token_embd
   // Mixture of experts (qwen3moe).

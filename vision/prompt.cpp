@@ -30,19 +30,26 @@ void MultimodalPrompt::add_image(const std::vector<float>& image_embeddings, int
                                 " embedding values; a " + std::to_string(uh) + "x" + std::to_string(uw) +
                                 " grid of units at width " + std::to_string(width) + " needs " +
                                 std::to_string(uh * uw * width));
-  push_text_row(*this, kVisionStartToken);
+  push_text_row(*this, ids.start);
   const int32_t s = next_position;
   for (int64_t y = 0; y < uh; ++y)
     for (int64_t x = 0; x < uw; ++x) {
       embedding_rows.push_back(static_cast<int64_t>(tokens.size()));
-      tokens.push_back(kImagePadToken);
+      tokens.push_back(ids.pad);
       positions.push_back(s);
       positions.push_back(s + static_cast<int32_t>(y));
       positions.push_back(s + static_cast<int32_t>(x));
     }
   embeddings.insert(embeddings.end(), image_embeddings.begin(), image_embeddings.end());
   next_position = s + static_cast<int32_t>(std::max(uh, uw));
-  push_text_row(*this, kVisionEndToken);
+  push_text_row(*this, ids.end);
+}
+
+std::vector<const float*> MultimodalPrompt::row_embeddings() const {
+  std::vector<const float*> rows_out(tokens.size(), nullptr);
+  for (size_t k = 0; k < embedding_rows.size(); ++k)
+    rows_out[static_cast<size_t>(embedding_rows[k])] = embeddings.data() + k * static_cast<size_t>(width);
+  return rows_out;
 }
 
 }  // namespace astfill::vision

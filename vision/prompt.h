@@ -19,6 +19,10 @@ inline constexpr int32_t kVisionStartToken = 151652;
 inline constexpr int32_t kVisionEndToken = 151653;
 inline constexpr int32_t kImagePadToken = 151655;
 
+struct VisionTokens {
+  int32_t start = kVisionStartToken, end = kVisionEndToken, pad = kImagePadToken;
+};
+
 struct MultimodalPrompt {
   std::vector<int32_t> tokens;
   std::vector<int32_t> positions;       // [rows][3]: t, h, w
@@ -27,7 +31,10 @@ struct MultimodalPrompt {
   int64_t width = 0;                    // the LM's embedding width
   int32_t next_position = 0;            // where the text after the prompt goes on (t = h = w)
 
-  explicit MultimodalPrompt(int64_t lm_width) : width(lm_width) {}
+  VisionTokens ids;
+
+  explicit MultimodalPrompt(int64_t lm_width, VisionTokens vision_tokens = {})
+      : width(lm_width), ids(vision_tokens) {}
 
   void add_text(const std::vector<int32_t>& text_tokens);
   // One image: `embeddings` is the tower's output, [units][width] in merge
@@ -36,6 +43,9 @@ struct MultimodalPrompt {
   void add_image(const std::vector<float>& image_embeddings, int64_t grid_h, int64_t grid_w, int64_t merge_size = 2);
 
   size_t rows() const { return tokens.size(); }
+  // Session::Batch::embeddings for these rows: a pointer into `embeddings`
+  // for each image row, null for text (valid while this prompt lives).
+  std::vector<const float*> row_embeddings() const;
 };
 
 }  // namespace astfill::vision

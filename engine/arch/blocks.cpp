@@ -62,8 +62,15 @@ void self_attention(LayerPass& p, const Linear& qkv, const Linear& output, QkNor
       }
       const size_t slot = s.first_slot + static_cast<size_t>(i - s.begin);
       const double pos = s.positions ? static_cast<double>(s.positions[i - s.begin]) : static_cast<double>(slot);
-      ops::rope_neox(qi, H, D, pos, p.inv_freq, p.rope_mscale);
-      ops::rope_neox(ki, KV, D, pos, p.inv_freq, p.rope_mscale);
+      if (s.mrope_positions) {  // Qwen2-VL: t, h, w positions by frequency section
+        const int32_t* m = s.mrope_positions + 3 * (i - s.begin);
+        const double p3[3] = {static_cast<double>(m[0]), static_cast<double>(m[1]), static_cast<double>(m[2])};
+        ops::rope_multi(qi, H, D, p3, hp.rope_sections.data(), p.inv_freq, p.rope_mscale);
+        ops::rope_multi(ki, KV, D, p3, hp.rope_sections.data(), p.inv_freq, p.rope_mscale);
+      } else {
+        ops::rope_neox(qi, H, D, pos, p.inv_freq, p.rope_mscale);
+        ops::rope_neox(ki, KV, D, pos, p.inv_freq, p.rope_mscale);
+      }
       for (int64_t kvh = 0; kvh < KV; ++kvh)
         kv_store(s.kv, D, kvh, static_cast<int64_t>(slot), ki + kvh * D, vi + kvh * D);
     }

@@ -44,6 +44,7 @@ struct LayerPass {
     KvView kv;
     size_t first_slot = 0;
     const int32_t* positions = nullptr;              // end - begin explicit positions; null: the slots themselves
+    const int32_t* mrope_positions = nullptr;        // M-RoPE: 3 per row (t, h, w), used instead; null: none
     std::vector<uint64_t>* expert_counts = nullptr;  // this layer's, for a MoE block
     const LoraStack* lora = nullptr;                 // the session's LoRA adapters (engine/lora.h); null: none
   };

@@ -106,9 +106,11 @@ CompletionSetup set_up_completion(const CompletionSetupOptions& options) {
   completion::ServiceOptions so;
   so.load = options.model.load;
   so.context_tokens = options.context_tokens;
+  so.adapters = options.model.adapters;
   auto service = std::make_shared<completion::CompletionService>(so);
   try {
     service->load_model(model);
+    service->runner()->adapters(so.adapters);  // a bad adapter is an error now, not at the first completion
   } catch (const std::exception& e) {
     setup.error = e.what();
     return setup;

@@ -88,6 +88,7 @@ int run_generate(const std::vector<std::string>& args) {
       return 2;
     }
     Session session(*model, ids.size() + n + 1);
+    mo.apply_adapters(session);
     Sampler sampler(sp);
     GenerateOptions go;
     go.max_tokens = static_cast<int>(n);

@@ -19,8 +19,10 @@ namespace {
 // Evaluates `ids` in windows of `context` tokens (each window starts a fresh
 // cache) and hands every position's logits to `row(i, logits)`.
 template <typename Fn>
-void evaluate_all(const Model& model, const std::vector<int32_t>& ids, size_t context, Fn&& row) {
+void evaluate_all(const Model& model, const std::vector<int32_t>& ids, size_t context, const cli::ModelOptions& mo,
+                  Fn&& row) {
   Session s(model, context);
+  mo.apply_adapters(s);
   const size_t V = model.hparams().vocab_size;
   for (size_t start = 0; start < ids.size(); start += context) {
     s.truncate(0);
@@ -74,6 +76,7 @@ int run_logits(const std::vector<std::string>& args) {
     std::ofstream o(out, std::ios::binary | std::ios::trunc);
     if (!o) return fail("logits", "cannot write '" + out + "'", 1);
     Session s(*model, ids.size());
+    mo.apply_adapters(s);
     auto logits = s.evaluate({ids, {}, all ? std::vector<bool>(ids.size(), true) : std::vector<bool>{}});
     o.write(reinterpret_cast<const char*>(logits.data()), static_cast<std::streamsize>(logits.size() * sizeof(float)));
     if (!o) return fail("logits", "write to '" + out + "' failed", 1);
@@ -126,7 +129,7 @@ int run_perplexity(const std::vector<std::string>& args) {
     }
     double nll = 0, kl = 0;
     size_t predicted = 0, agree = 0;
-    evaluate_all(*model, ids, context, [&](size_t i, const float* l) {
+    evaluate_all(*model, ids, context, mo, [&](size_t i, const float* l) {
       // Only positions inside a window predict (the first of each has no past).
       if (i + 1 < ids.size() && (i + 1) % context != 0) {
         nll -= log_softmax_at(l, V, static_cast<size_t>(ids[i + 1]));

@@ -1,9 +1,11 @@
 // Options every command that loads a model takes: --model (a path, or the
-// name of a pulled model), --weights, --kv, --threads.
+// name of a pulled model), --weights, --kv, --threads, --adapter.
 #pragma once
 
 #include <optional>
+#include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "support/args.h"
 #include "cli/model_name.h"
@@ -25,9 +27,44 @@ inline void add_kv_option(ArgParser& p, engine::LoadOptions& load) {
            });
 }
 
+// --adapter PATH[:SCALE], repeatable, into `specs` (checked as a spec here;
+// the file is read when the model is).
+inline void add_adapter_option(ArgParser& p, std::vector<std::string>& specs) {
+  p.option("--adapter", "PATH[:SCALE]",
+           "a LoRA adapter on the model (a PEFT directory or a GGUF adapter), its deltas\n"
+           "times SCALE (default 1); repeat for several",
+           [&specs](const std::string& v) -> std::optional<std::string> {
+             try {
+               engine::parse_adapter_spec(v);
+             } catch (const std::invalid_argument& e) {
+               return std::string(e.what());
+             }
+             specs.push_back(v);
+             return std::nullopt;
+           });
+}
+
+// The adapters `specs` name, read (throws engine::ModelError naming the file).
+inline std::vector<engine::AdapterChoice> read_adapters(const std::vector<std::string>& specs) {
+  std::vector<engine::AdapterChoice> out;
+  for (const std::string& s : specs) {
+    engine::AdapterSpec spec = engine::parse_adapter_spec(s);
+    out.push_back({std::make_shared<const engine::LoraAdapter>(engine::read_lora_adapter(spec.path)), spec.scale,
+                   spec.path});
+  }
+  return out;
+}
+
 struct ModelOptions {
   std::string model;
   engine::LoadOptions load;
+  std::vector<std::string> adapters;  // --adapter, in order
+
+  // Puts the --adapter adapters on `session` (none: leaves it). Throws
+  // engine::ModelError for a file that is not an adapter or not for the model.
+  void apply_adapters(engine::Session& session) const {
+    if (!adapters.empty()) session.set_adapters(read_adapters(adapters));
+  }
 
   void add_to(ArgParser& p) {
     p.option("--model", "M",
@@ -45,6 +82,7 @@ struct ModelOptions {
                return std::nullopt;
              });
     add_kv_option(p, load);
+    add_adapter_option(p, adapters);
     p.option("--threads", "N", "threads for the kernels (default: all cores)",
              [this](const std::string& v) -> std::optional<std::string> {
                unsigned long long n = 0;

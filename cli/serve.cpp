@@ -180,6 +180,7 @@ int run_serve(const std::vector<std::string>& args) {
              return std::nullopt;
            });
   add_kv_option(p, service_options.load);
+  add_adapter_option(p, service_options.adapters);  // for sessions whose astfill.adapter names none
   p.option("--context", "TOKENS", "KV-cache capacity per document slot (default 4096)",
            [&](const std::string& v) -> std::optional<std::string> {
              unsigned long long n = 0;
@@ -283,6 +284,15 @@ int run_serve(const std::vector<std::string>& args) {
       }
       log::error("the bundled model cannot be loaded (serving without a model): ", e.what());
       model_path.reset();
+    }
+  }
+  // --adapter: read and checked against the model now, not at the first completion.
+  if (model_path && !service_options.adapters.empty()) {
+    try {
+      service->runner()->adapters(service_options.adapters);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "astfill serve: %s\n", e.what());
+      return 1;
     }
   }
   // One model for the daemon, shared by every session (workspace/settings.h).

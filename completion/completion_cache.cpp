@@ -3,7 +3,7 @@
 namespace astfill::completion {
 
 void CompletionCache::put(std::string_view document, std::string_view prefix, std::string_view line_rest,
-                          std::string completion) {
+                          std::string completion, std::string_view made_with) {
   if (completion.empty() || capacity_ == 0) return;
   Entry e;
   e.document = std::string(document);
@@ -11,21 +11,26 @@ void CompletionCache::put(std::string_view document, std::string_view prefix, st
   e.anchor = std::string(prefix.substr(prefix.size() - std::min(prefix.size(), kAnchorBytes)));
   e.line_rest = std::string(line_rest);
   e.completion = std::move(completion);
+  e.made_with = std::string(made_with);
   std::lock_guard lock(mu_);
   // A newer completion at the same place replaces the older one.
   entries_.remove_if([&](const Entry& old) {
-    return old.document == e.document && old.prefix_length == e.prefix_length && old.anchor == e.anchor;
+    return old.document == e.document && old.prefix_length == e.prefix_length && old.anchor == e.anchor &&
+           old.made_with == e.made_with;
   });
   entries_.push_front(std::move(e));
   while (entries_.size() > capacity_) entries_.pop_back();
 }
 
 std::optional<CompletionCache::Hit> CompletionCache::lookup(std::string_view document, std::string_view prefix,
-                                                            std::string_view line_rest) {
+                                                            std::string_view line_rest,
+                                                            std::string_view made_with) {
   std::lock_guard lock(mu_);
   for (auto it = entries_.begin(); it != entries_.end(); ++it) {
     const Entry& e = *it;
-    if (e.document != document || e.line_rest != line_rest || prefix.size() < e.prefix_length) continue;
+    if (e.document != document || e.made_with != made_with || e.line_rest != line_rest ||
+        prefix.size() < e.prefix_length)
+      continue;
     size_t typed = prefix.size() - e.prefix_length;
     if (typed >= e.completion.size()) continue;  // typed all of it (or past it): nothing left to offer
     if (prefix.substr(e.prefix_length) != std::string_view(e.completion).substr(0, typed)) continue;

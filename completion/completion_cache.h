@@ -6,7 +6,9 @@
 // its last bytes (the anchor), and the rest of the cursor's line. A request
 // whose prefix is that prefix plus the first k bytes of the completion, with
 // the same rest of line, gets the completion's remaining bytes. Least recently
-// used entries go first. Thread-safe.
+// used entries go first. An entry also remembers what the model ran with
+// besides the text (its LoRA adapters: `made_with`, the session's adapter
+// key), and serves only requests made with the same. Thread-safe.
 #pragma once
 
 #include <cstddef>
@@ -24,13 +26,15 @@ class CompletionCache {
 
   // `prefix` is the document text before the cursor; `line_rest` the text
   // after the cursor up to the end of its line.
-  void put(std::string_view document, std::string_view prefix, std::string_view line_rest, std::string completion);
+  void put(std::string_view document, std::string_view prefix, std::string_view line_rest, std::string completion,
+           std::string_view made_with = {});
 
   struct Hit {
     std::string rest;   // what is left of the completion
     size_t typed = 0;   // how many of its bytes the user has typed since
   };
-  std::optional<Hit> lookup(std::string_view document, std::string_view prefix, std::string_view line_rest);
+  std::optional<Hit> lookup(std::string_view document, std::string_view prefix, std::string_view line_rest,
+                            std::string_view made_with = {});
 
   // Forgets a document's entries (closed, or edited away from the cursor).
   void forget(std::string_view document);
@@ -45,6 +49,7 @@ class CompletionCache {
     std::string anchor;  // the prefix's last bytes
     std::string line_rest;
     std::string completion;
+    std::string made_with;
   };
   mutable std::mutex mu_;
   std::list<Entry> entries_;  // most recently used first

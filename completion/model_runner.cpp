@@ -23,7 +23,10 @@ const std::vector<int32_t>& ModelRunner::unwritable_tokens() const {
   return unwritable_;
 }
 
-std::optional<ModelRunner::Lease> ModelRunner::acquire(const std::string& key, const CancellationToken& cancel) {
+std::optional<ModelRunner::Lease> ModelRunner::acquire(const std::string& document, const CancellationToken& cancel,
+                                                       std::shared_ptr<const engine::LoraStack> adapters) {
+  // A document's slot is its own under the same adapters only.
+  const std::string key = adapters ? document + "\n" + adapters->key() : document;
   std::unique_lock lock(busy_, std::defer_lock);
   while (!lock.try_lock_for(std::chrono::milliseconds(5)))
     if (cancel.cancelled()) return std::nullopt;
@@ -44,6 +47,11 @@ std::optional<ModelRunner::Lease> ModelRunner::acquire(const std::string& key, c
   }
   Slot* slot = slots_.front().get();
   slot->key = key;
+  const std::string wanted = adapters ? adapters->key() : std::string();
+  if (slot->session.adapter_key() != wanted) {
+    slot->session.set_adapters(std::move(adapters));  // empties the cache
+    slot->history.clear();
+  }
   {
     std::lock_guard s(stats_mu_);
     ++stats_.leases;

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "completion/adapters.h"
 #include "completion/token_trie.h"
 #include "engine/model.h"
 #include "support/cancel.h"
@@ -69,8 +70,18 @@ class ModelRunner {
     Slot* slot_;
   };
 
+  // The LoRA adapters `specs` name ("PATH[:SCALE]", completion/adapters.h),
+  // ready for this model; null for none. Throws engine::ModelError naming the file.
+  std::shared_ptr<const engine::LoraStack> adapters(const std::vector<std::string>& specs) const {
+    return adapter_cache_.stack(specs, model_->hparams());
+  }
+
   // Waits for the model, polling `cancel`; nullopt when cancelled first.
-  std::optional<Lease> acquire(const std::string& key, const CancellationToken& cancel);
+  // The slot's session runs `adapters` (null: none): a slot keeps the
+  // document's cache only while its adapters stay the same, so a cache
+  // computed with other adapters is never reused.
+  std::optional<Lease> acquire(const std::string& key, const CancellationToken& cancel,
+                               std::shared_ptr<const engine::LoraStack> adapters = nullptr);
 
   // Requests served and tokens reused, for astfill.status.
   struct Stats {
@@ -87,6 +98,7 @@ class ModelRunner {
   mutable std::once_flag unwritable_once_;
   mutable std::vector<int32_t> unwritable_;
   std::timed_mutex busy_;
+  mutable AdapterCache adapter_cache_;
   // Most recently used first. Guarded by busy_.
   std::list<std::unique_ptr<Slot>> slots_;
   mutable std::mutex stats_mu_;

@@ -4,6 +4,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "completion/remote_backend.h"
 
@@ -22,6 +23,9 @@ struct Options {
   bool api_constraint = true;              // with `constrain`: member names after `receiver.` from the index
   bool speculate = true;                   // astfill.speculate: draft from the prompt, verify in one pass (same output)
   bool kv_persist = true;                  // astfill.kvPersist: hot prompt prefixes' KV kept on disk across restarts
+  // astfill.adapter: LoRA adapters on the local model, "PATH" or "PATH:SCALE"
+  // each (engine/lora.h); empty: none.
+  std::vector<std::string> adapters;
   std::string fim_template;                // astfill.fimTemplate: "qwen", "starcoder2", ... ("" = from the model)
   RemoteBackend backend;                   // astfill.backend: where decoding runs (url "" = here)
 

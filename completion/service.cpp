@@ -274,7 +274,7 @@ CompletionService::Generation CompletionService::generate(const DocumentText& do
     g.details.remote_error = std::move(remote.error);
     r = std::move(remote.decode);
   } else {
-    auto lease = runner->acquire(document.uri, cancel);
+    auto lease = runner->acquire(document.uri, cancel, runner->adapters(adapter_specs(options)));
     if (!lease) {
       g.cancelled = true;
       return g;
@@ -350,7 +350,11 @@ InlineCompletionResult CompletionService::complete_inline(const InlineCompletion
   size_t cursor = std::min(request.offset, text.size());
   std::string_view prefix = std::string_view(text).substr(0, cursor);
   std::string_view rest = line_rest(text, cursor);
-  if (auto hit = cache_.lookup(request.document.uri, prefix, rest)) {
+  // Completions are reused only under the LoRA adapters they were made with.
+  const auto model = runner();
+  const auto adapters = model ? model->adapters(adapter_specs(request.options)) : nullptr;
+  const std::string made_with = adapters ? adapters->key() : std::string();
+  if (auto hit = cache_.lookup(request.document.uri, prefix, rest, made_with)) {
     result.items.push_back({hit->rest, cursor, cursor});
     result.details.from_cache = true;
     result.details.elapsed_ms = ms_since(t0);
@@ -365,7 +369,7 @@ InlineCompletionResult CompletionService::complete_inline(const InlineCompletion
     result.empty_reason = EmptyReason::NothingToSay;
     return result;
   }
-  cache_.put(request.document.uri, prefix, rest, g.text);
+  cache_.put(request.document.uri, prefix, rest, g.text, made_with);
   result.items.push_back({std::move(g.text), cursor, cursor});
   return result;
 }

@@ -147,6 +147,9 @@ struct ServiceOptions {
   size_t context_tokens = 4096;  // KV capacity per slot
   size_t slots = 3;
   size_t cache_entries = 256;
+  // LoRA adapters ("PATH[:SCALE]", `astfill serve --adapter`) for requests
+  // whose options name none (Options::adapters).
+  std::vector<std::string> adapters;
 };
 
 // Thread-safe: calls may run concurrently on worker threads (they take turns
@@ -178,6 +181,11 @@ class CompletionService {
   struct Generation;
   Generation generate(const DocumentText& document, size_t cursor, size_t replace_end, const Options& options,
                       const ProjectContext& project, bool fill, const CancellationToken& cancel) const;
+
+  // The LoRA adapters a request runs with: its own, else the service's.
+  const std::vector<std::string>& adapter_specs(const Options& options) const {
+    return options.adapters.empty() ? options_.adapters : options.adapters;
+  }
 
   ServiceOptions options_;
   mutable std::mutex mu_;

@@ -113,6 +113,23 @@ std::vector<std::string> apply_settings(const json::value& section, Settings& s)
     else if (key == "model") read_string(v, key, c.model, w);
     else if (key == "constraints") read_bool(v, key, c.constrain, w);
     else if (key == "fimTemplate") read_string(v, key, c.fim_template, w);
+    else if (key == "adapter") {
+      // One LoRA adapter ("PATH" or "PATH:SCALE") or several; "" or []: none.
+      std::vector<std::string> next;
+      bool ok = true;
+      if (v.is_string()) {
+        if (!v.get_string().empty()) next.emplace_back(v.get_string());
+      } else if (auto* items = v.if_array()) {
+        for (auto& item : *items) {
+          if (!item.is_string() || item.get_string().empty()) ok = false;
+          else next.emplace_back(item.get_string());
+        }
+      } else {
+        ok = false;
+      }
+      if (ok) c.adapters = std::move(next);
+      else w.push_back("setting astfill.adapter: expected \"PATH[:SCALE]\" or an array of them; ignored");
+    }
     else if (key == "backend") read_backend(v, c.backend, w);
     else if (key == "logLevel") {
       std::string level;
@@ -206,6 +223,7 @@ json::value to_json(const Settings& s) {
       {"model", c.model},
       {"constraints", c.constrain},
       {"fimTemplate", c.fim_template},
+      {"adapter", json::value_from(c.adapters)},
       {"backend", c.backend.remote() ? json::value(json::object{
                                            {"url", c.backend.url},
                                            {"model", c.backend.model},

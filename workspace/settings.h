@@ -4,7 +4,8 @@
 // Which settings belong to whom (docs/architecture.md, "Sessions and the
 // daemon"):
 //  - per session: everything in completion::Options but `model` (enable,
-//    languages, maxTokens, timeoutMs, context.*, constraints, fimTemplate) and
+//    languages, maxTokens, timeoutMs, context.*, constraints, fimTemplate,
+//    adapter: a LoRA adapter runs per session on the shared model) and
 //    index.* (a session whose index settings differ gets its own index of the
 //    folder; sessions with the same settings share one);
 //  - per daemon: `model` (one model is loaded for every session: a second

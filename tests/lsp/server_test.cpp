@@ -300,6 +300,29 @@ TEST_CASE("settings arrive under astfill.* and bad ones are named", "[server]") 
   CHECK(named_max);
 }
 
+TEST_CASE("astfill.adapter takes a path or a list of them, and a bad value is named", "[server]") {
+  Harness h;
+  h.initialize({}, json::object{{"astfill", json::object{{"adapter", "/adapters/repo.gguf:0.5"}}}});
+  auto status = h.request(1, "workspace/executeCommand", json::object{{"command", "astfill.status"}});
+  CHECK(status.at("result").at("settings").at("adapter") == json::array{"/adapters/repo.gguf:0.5"});
+  h.notify("workspace/didChangeConfiguration",
+           json::object{{"settings", json::object{{"astfill", json::object{{"adapter", json::array{"a", "b:2"}}}}}}});
+  status = h.request(2, "workspace/executeCommand", json::object{{"command", "astfill.status"}});
+  CHECK(status.at("result").at("settings").at("adapter") == json::array{"a", "b:2"});
+  h.notify("workspace/didChangeConfiguration",
+           json::object{{"settings", json::object{{"astfill", json::object{{"adapter", 3}}}}}});
+  status = h.request(3, "workspace/executeCommand", json::object{{"command", "astfill.status"}});
+  CHECK(status.at("result").at("settings").at("adapter") == json::array{"a", "b:2"});  // kept
+  bool named = false;
+  for (auto& n : h.notifications("window/logMessage"))
+    named |= std::string(n.at("params").at("message").as_string()).find("astfill.adapter") != std::string::npos;
+  CHECK(named);
+  h.notify("workspace/didChangeConfiguration",
+           json::object{{"settings", json::object{{"astfill", json::object{{"adapter", ""}}}}}});
+  status = h.request(4, "workspace/executeCommand", json::object{{"command", "astfill.status"}});
+  CHECK(status.at("result").at("settings").at("adapter").as_array().empty());
+}
+
 TEST_CASE("workspace folders follow didChangeWorkspaceFolders", "[server]") {
   Harness h;
   h.initialize();

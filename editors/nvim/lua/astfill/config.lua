@@ -46,7 +46,7 @@ M.defaults = {
   },
   -- Passed through to the daemon under `astfill` (initializationOptions and
   -- workspace/didChangeConfiguration): enable, languages, maxTokens, timeoutMs,
-  -- constraints, logLevel, context.{prefixTokens,suffixTokens,crossFileTokens},
+  -- constraints, adapter, logLevel, context.{prefixTokens,suffixTokens,crossFileTokens},
   -- index.{enable,maxFileKB,includeDirs,denyPaths}. `model` above is added as settings.model.
   settings = {},
 }

@@ -1,0 +1,149 @@
+// bench_lora: what a LoRA adapter costs at inference (issue 18's target:
+// decode at most 10% slower at rank 16 on q, k, v and o). One model, one
+// random adapter; sessions with and without it alternate over --reps rounds
+// of the same work (a prompt prefilled, then greedy decoding), so load on
+// the machine falls on both alike; the median round of each is reported,
+// with their ratio. By default the random model with Qwen2.5-Coder-0.5B's
+// shapes in Q8_0 (bench/random_model.h, written once to --model-dir). Prints
+// one JSON object.
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "bench/args.h"
+#include "bench/random_model.h"
+#include "engine/lora.h"
+#include "engine/model.h"
+
+using namespace astfill::engine;
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+double seconds_since(clock_type::time_point t) { return std::chrono::duration<double>(clock_type::now() - t).count(); }
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+
+LoraAdapter random_adapter(const HyperParams& hp, const std::vector<LoraTarget>& targets, int64_t rank) {
+  std::mt19937 rng(5);
+  std::normal_distribution<float> n(0.0f, 0.02f);
+  LoraAdapter a;
+  a.architecture = hp.arch;
+  for (uint32_t l = 0; l < hp.block_count; ++l)
+    for (LoraTarget t : targets) {
+      LoraPair p;
+      p.layer = l, p.target = t, p.rank = rank, p.alpha = 2.0f * static_cast<float>(rank);
+      const LoraShape s = lora_target_shape(hp, t);
+      p.in = s.in, p.out = s.out;
+      p.a.resize(static_cast<size_t>(p.rank * p.in));
+      p.b.resize(static_cast<size_t>(p.out * p.rank));
+      for (float& v : p.a) v = n(rng);
+      for (float& v : p.b) v = n(rng);  // non-zero: a trained adapter's work, not a fresh one's
+      a.pairs.push_back(std::move(p));
+    }
+  return a;
+}
+
+struct Round {
+  double prefill_s = 0, decode_s = 0;
+};
+
+Round run(const Model& model, const std::shared_ptr<const LoraStack>& stack, const std::vector<int32_t>& prompt,
+          int decode) {
+  Session s(model, prompt.size() + static_cast<size_t>(decode) + 1);
+  s.set_adapters(stack);
+  Round r;
+  auto t0 = clock_type::now();
+  std::vector<float> logits = s.evaluate({prompt, {}, {}});
+  r.prefill_s = seconds_since(t0);
+  t0 = clock_type::now();
+  for (int i = 0; i < decode; ++i) {
+    const auto token = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+    logits = s.evaluate({{token}, {}, {}});
+  }
+  r.decode_s = seconds_since(t0);
+  return r;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string dir = (std::filesystem::temp_directory_path() / "astfill-bench").string();
+  std::string model_path, adapter_path, targets_text = "q,k,v,o";
+  int rank = 16, prompt_tokens = 256, decode = 64, reps = 5, threads = 2;
+  astfill::bench::ArgParser args(
+      "bench_lora",
+      "Inference with and without a LoRA adapter: prefill and decode tokens/s, alternating\n"
+      "rounds, medians and their ratio. By default a random adapter of --rank on --targets\n"
+      "over the random model with Qwen2.5-Coder-0.5B's shapes (Q8_0, int8 weights). Prints\n"
+      "one JSON object.");
+  using astfill::bench::count_value;
+  args.option("--model-dir", "DIR", "where the random model is kept (default: $TMPDIR/astfill-bench)",
+              astfill::bench::text_value(dir));
+  args.option("--model", "PATH", "measure this model file instead of the random one",
+              astfill::bench::text_value(model_path));
+  args.option("--adapter", "PATH", "measure this adapter (PEFT directory or GGUF) instead of a random one",
+              astfill::bench::text_value(adapter_path));
+  args.option("--rank", "N", "the random adapter's rank (default 16)", count_value(rank, "rank", 1, 1024));
+  args.option("--targets", "LIST", "the random adapter's targets (default q,k,v,o; all: every projection)",
+              astfill::bench::text_value(targets_text));
+  args.option("--prompt", "N", "prompt tokens (default 256)", count_value(prompt_tokens, "token count", 1, 32768));
+  args.option("--decode", "N", "decoded tokens per round (default 64)", count_value(decode, "token count", 1, 4096));
+  args.option("--reps", "N", "rounds of each (default 5)", count_value(reps, "round count", 1, 1000));
+  args.option("--threads", "N", "threads (default 2)", count_value(threads, "thread count", 1, 256));
+  astfill::bench::parse_args_or_exit(args, "bench_lora", argc, argv);
+  omp_set_num_threads(threads);
+
+  try {
+    if (model_path.empty()) {
+      std::filesystem::create_directories(dir);
+      model_path = dir + "/qwen2.5-0.5b-shapes.q8_0.gguf";
+      if (!std::filesystem::exists(model_path)) write_random_model(model_path, astfill::bench::qwen_05b_shapes_spec());
+    }
+    auto model = Model::open(model_path, {WeightMode::Int8, threads});
+    const HyperParams& hp = model->hparams();
+    LoraAdapter adapter = adapter_path.empty() ? random_adapter(hp, parse_lora_targets(targets_text), rank)
+                                               : read_lora_adapter(adapter_path);
+    size_t adapter_values = 0;
+    for (const LoraPair& p : adapter.pairs) adapter_values += p.a.size() + p.b.size();
+    auto stack = LoraStack::build({{std::make_shared<const LoraAdapter>(std::move(adapter)), 1.0f, "bench"}}, hp);
+
+    std::mt19937 rng(3);
+    std::vector<int32_t> prompt(static_cast<size_t>(prompt_tokens));
+    for (int32_t& t : prompt) t = static_cast<int32_t>(rng() % (hp.vocab_size - 300));
+    run(*model, nullptr, prompt, 4);  // warm up: primitives, pages
+    run(*model, stack, prompt, 4);
+    std::vector<double> base_prefill, base_decode, lora_prefill, lora_decode;
+    for (int r = 0; r < reps; ++r) {
+      // Alternate which goes first, so neither always follows the other.
+      for (int k = 0; k < 2; ++k) {
+        const bool with = (k == 0) == (r % 2 == 0);
+        Round round = run(*model, with ? stack : nullptr, prompt, decode);
+        (with ? lora_prefill : base_prefill).push_back(prompt.size() / round.prefill_s);
+        (with ? lora_decode : base_decode).push_back(decode / round.decode_s);
+      }
+    }
+    const double bp = median(base_prefill), bd = median(base_decode), lp = median(lora_prefill),
+                 ld = median(lora_decode);
+    std::printf(
+        "{\"model\":\"%s\",\"threads\":%d,\"rank\":%d,\"targets\":\"%s\",\"adapter_mb\":%.2f,\"prompt_tokens\":%d,"
+        "\"decode_tokens\":%d,\"reps\":%d,\"base\":{\"prefill_tokens_per_s\":%.1f,\"decode_tokens_per_s\":%.2f},"
+        "\"adapter\":{\"prefill_tokens_per_s\":%.1f,\"decode_tokens_per_s\":%.2f},"
+        "\"decode_slowdown\":%.4f,\"prefill_slowdown\":%.4f}\n",
+        model_path.c_str(), threads, adapter_path.empty() ? rank : -1, adapter_path.empty() ? targets_text.c_str() : "file",
+        adapter_values * 4.0 / 1e6, prompt_tokens, decode, reps, bp, bd, lp, ld, bd / ld - 1.0, bp / lp - 1.0);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench_lora: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -79,23 +79,39 @@ std::pair<size_t, size_t> placeholder_at(std::string_view text, size_t offset) {
 
 // The document's text parsed: the request's tree when it is that text's,
 // else one full parse.
+// The parse stops at `timeout` (then the tree is not Parsed and the caller
+// works from a window of the text around the cursor instead).
 std::shared_ptr<const parsing::Document> parsed_document(const DocumentText& document,
-                                                         const CancellationToken& cancel) {
+                                                         const CancellationToken& cancel,
+                                                         std::chrono::milliseconds timeout) {
   const parsing::Document* given = document.parsed.get();
   if (given && given->status() == parsing::ParseStatus::Parsed &&
       given->language() == parsing::find_language(document.language_id) && given->text() == *document.text)
     return document.parsed;
-  return std::make_shared<const parsing::Document>(document.language_id, *document.text, parsing::ParseLimits{cancel});
+  return std::make_shared<const parsing::Document>(document.language_id, *document.text,
+                                                   parsing::ParseLimits{cancel, std::max(timeout, std::chrono::milliseconds(1))});
 }
+
+// What is left of a time cap that started at `started`, never negative.
+std::chrono::milliseconds left_of(clock::time_point started, std::chrono::milliseconds cap) {
+  auto used = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - started);
+  return used >= cap ? std::chrono::milliseconds(0) : cap - used;
+}
+
+// Without a tree of the whole document (its parse did not fit in the time
+// cap), the syntax guard holds this much around the cursor, cut at lines: a
+// window that parses in milliseconds, so a huge document still gets a
+// checked completion within its cap.
+constexpr size_t kWindowPrefixBytes = 64 << 10;
+constexpr size_t kWindowSuffixBytes = 16 << 10;
 
 // Where the text before `cursor` is cut to keep at most about `max` bytes:
 // at the start of a top-level statement of `doc` (the document parsed), else
 // at a line. 0 when the whole fits.
-size_t prefix_begin(const parsing::Document& doc, size_t cursor, size_t max) {
+size_t prefix_begin(const parsing::Document* doc, std::string_view text, size_t cursor, size_t max) {
   if (cursor <= max) return 0;
-  const std::string& text = doc.text();
-  if (doc.status() == parsing::ParseStatus::Parsed) {
-    TSNode root = doc.root();
+  if (doc && doc->status() == parsing::ParseStatus::Parsed) {
+    TSNode root = doc->root();
     for (uint32_t i = 0, n = ts_node_child_count(root); i < n; ++i) {
       uint32_t start = ts_node_start_byte(ts_node_child(root, i));
       if (start >= cursor) break;
@@ -109,11 +125,10 @@ size_t prefix_begin(const parsing::Document& doc, size_t cursor, size_t max) {
 
 // Where the text after `from` is cut to keep at most about `max` bytes, the
 // same way: at the end of a top-level statement, else at a line.
-size_t suffix_end(const parsing::Document& doc, size_t from, size_t max) {
-  const std::string& text = doc.text();
+size_t suffix_end(const parsing::Document* doc, std::string_view text, size_t from, size_t max) {
   if (text.size() - from <= max) return text.size();
-  if (doc.status() == parsing::ParseStatus::Parsed) {
-    TSNode root = doc.root();
+  if (doc && doc->status() == parsing::ParseStatus::Parsed) {
+    TSNode root = doc->root();
     size_t end = 0;
     for (uint32_t i = 0, n = ts_node_child_count(root); i < n; ++i) {
       uint32_t e = ts_node_end_byte(ts_node_child(root, i));
@@ -143,12 +158,17 @@ std::shared_ptr<const parsing::Document> cut(std::shared_ptr<const parsing::Docu
 
 }  // namespace
 
+std::chrono::milliseconds time_cap(const Options& options, bool fill) {
+  return std::chrono::milliseconds(fill ? std::max(10u * options.timeout_ms, 5000u) : options.timeout_ms);
+}
+
 const char* to_string(EmptyReason reason) {
   switch (reason) {
     case EmptyReason::None: return "none";
     case EmptyReason::Disabled: return "completions are disabled for this language";
     case EmptyReason::NoModel: return "no model is loaded";
     case EmptyReason::NothingToSay: return "the model had nothing valid to add";
+    case EmptyReason::TimedOut: return "timed out";
   }
   return "unknown";
 }
@@ -193,8 +213,9 @@ struct CompletionService::Generation {
 CompletionService::Generation CompletionService::generate(const DocumentText& document, size_t cursor,
                                                           size_t replace_end, const Options& options,
                                                           const ProjectContext& project, bool fill,
+                                                          clock::time_point started,
                                                           const CancellationToken& cancel) const {
-  auto t0 = clock::now();
+  auto t0 = started;
   Generation g;
   auto runner = this->runner();
   const auto& tokenizer = runner->tokenizer();
@@ -203,7 +224,7 @@ CompletionService::Generation CompletionService::generate(const DocumentText& do
   std::string suffix(text.substr(replace_end));
 
   int max_tokens = static_cast<int>(fill ? std::max(4u * options.max_tokens, 256u) : options.max_tokens);
-  auto timeout = std::chrono::milliseconds(fill ? std::max(10u * options.timeout_ms, 5000u) : options.timeout_ms);
+  auto timeout = time_cap(options, fill);
 
   ModelPromptRequest pr;
   pr.index = options.cross_file_tokens > 0 ? project.index.get() : nullptr;
@@ -225,6 +246,15 @@ CompletionService::Generation CompletionService::generate(const DocumentText& do
     g.cancelled = true;
     return g;
   }
+  // The time cap covers everything the request does: what context building
+  // and parsing used is not left for decoding.
+  auto timed_out = [&] {
+    g.details.timed_out = true;
+    g.details.end = "time cap";
+    g.details.elapsed_ms = ms_since(t0);
+    return std::move(g);
+  };
+  if (left_of(t0, timeout).count() == 0) return timed_out();
   // A prompt the slot cannot hold with room to generate is cut from the
   // front (the context files go first, the cursor stays).
   size_t capacity = runner->options().context_tokens;
@@ -236,24 +266,43 @@ CompletionService::Generation CompletionService::generate(const DocumentText& do
   // The document is parsed once (not at all when the request brings its
   // tree); every other tree below is a copy of it edited and reparsed
   // incrementally.
-  std::shared_ptr<const parsing::Document> parsed = parsed_document(document, cancel);
-  CompletionMode mode = fill ? CompletionMode::MultiLine : mode_at(document.language_id, prefix, suffix, parsed.get());
-  g.details.mode = to_string(mode);
+  // The whole document's parse may take at most half of what is left, so
+  // that a huge document still leaves time to decode.
+  std::shared_ptr<const parsing::Document> parsed =
+      document.parse_timed_out ? nullptr : parsed_document(document, cancel, left_of(t0, timeout) / 2);
+  if (cancel.cancelled()) {
+    g.cancelled = true;
+    return g;
+  }
+  const bool whole_tree = parsed && parsed->status() != parsing::ParseStatus::TimedOut &&
+                          parsed->status() != parsing::ParseStatus::Cancelled;
   // Each check copies the text the guard holds and reparses it
-  // incrementally: a file of any usual size is held whole. Past 1 MiB of
-  // prefix (256 KiB of suffix) the guard holds the code near the cursor, cut
+  // incrementally, at a cost that grows with the text (~100 ms a check for
+  // 1 MiB): a file of any usual size is held whole. Past 256 KiB of prefix
+  // (64 KiB of suffix) the guard holds the code near the cursor, cut
   // where a top-level statement starts (a cut inside a multi-line string
-  // would turn code into text and text into code).
-  size_t begin = prefix_begin(*parsed, cursor, 1 << 20), end = suffix_end(*parsed, replace_end, 256 << 10);
-  SyntaxGuard guard(document.language_id, std::string(text.substr(begin, cursor - begin)),
-                    std::string(text.substr(replace_end, end - replace_end)), cancel,
-                    cut(parsed, begin, cursor, replace_end, end, cancel));
+  // would turn code into text and text into code). Without a whole tree
+  // (its parse ran out of time) the window is smaller and cut at lines.
+  if (!whole_tree) parsed.reset();  // a partial tree: nothing below may read it
+  size_t begin = prefix_begin(parsed.get(), text, cursor, whole_tree ? size_t{256} << 10 : kWindowPrefixBytes);
+  size_t end = suffix_end(parsed.get(), text, replace_end, whole_tree ? size_t{64} << 10 : kWindowSuffixBytes);
+  std::string guard_prefix(text.substr(begin, cursor - begin)), guard_suffix(text.substr(replace_end, end - replace_end));
+  CompletionMode mode = fill         ? CompletionMode::MultiLine
+                        : whole_tree ? mode_at(document.language_id, prefix, suffix, parsed.get())
+                                     : mode_at(document.language_id, guard_prefix, guard_suffix, nullptr);
+  g.details.mode = to_string(mode);
+  SyntaxGuard guard(document.language_id, std::move(guard_prefix), std::move(guard_suffix), cancel,
+                    whole_tree ? cut(parsed, begin, cursor, replace_end, end, cancel) : nullptr);
+  if (left_of(t0, timeout).count() == 0) return timed_out();
   StopRule stop(guard, mode);
   trust::SecretStreamCheck secrets(prefix, suffix);
   GuardHooks hooks(guard, stop, options.constrain, secrets);
 
-  ReceiverContext receivers{project.index.get(), project.root, pr.path, document.language_id, text, cursor,
-                            parsed.get()};
+  // Without a whole tree the receivers are resolved from the guard's window
+  // (parsing the whole text here would break the time cap again).
+  std::string_view receiver_text = whole_tree ? text : text.substr(begin, end - begin);
+  ReceiverContext receivers{project.index.get(), project.root, pr.path, document.language_id, receiver_text,
+                            whole_tree ? cursor : cursor - begin, parsed.get()};
   std::optional<ApiConstraint> api;
   if (options.constrain && options.api_constraint)
     api.emplace(runner->trie(), document.language_id,
@@ -266,7 +315,7 @@ CompletionService::Generation CompletionService::generate(const DocumentText& do
     // The local model is not used, so no slot is taken.
     RemoteDecodeOptions ro;
     ro.max_tokens = max_tokens;
-    ro.time_budget = timeout;
+    ro.time_budget = left_of(t0, timeout);
     for (int32_t t : prompt.stop_tokens) ro.stop.push_back(tokenizer.token_bytes(t));
     RemoteDecodeResult remote = decode_remote(options.backend, tokenizer.decode(prompt.tokens), prefix, &hooks,
                                               api ? &*api : nullptr, &tokenizer, ro, cancel);
@@ -281,7 +330,7 @@ CompletionService::Generation CompletionService::generate(const DocumentText& do
     }
     DecodeOptions d;
     d.max_tokens = max_tokens;
-    d.time_budget = timeout;
+    d.time_budget = left_of(t0, timeout);
     d.stop_tokens = prompt.stop_tokens;
     d.unwritable = &runner->unwritable_tokens();
     r = decode(*lease, tokenizer, prompt.tokens, prefix, &hooks, api ? &*api : nullptr, d, cancel);
@@ -292,6 +341,7 @@ CompletionService::Generation CompletionService::generate(const DocumentText& do
   g.details.prefill_ms = r.stats.prefill_seconds * 1000;
   g.details.decode_ms = r.stats.decode_seconds * 1000;
   g.details.end = to_string(r.end);
+  g.details.timed_out = r.end == DecodeEnd::Timeout;
   g.details.rejected = r.rejected;
   g.details.restricted = r.restricted;
   g.details.check_ms = r.check_seconds * 1000;
@@ -361,12 +411,13 @@ InlineCompletionResult CompletionService::complete_inline(const InlineCompletion
     return result;
   }
   const uint64_t parses_before = parsing::full_parses_on_this_thread();
-  Generation g = generate(request.document, cursor, cursor, request.options, request.project, false, cancel);
+  Generation g = generate(request.document, cursor, cursor, request.options, request.project, false,
+                          request.started == clock::time_point{} ? t0 : request.started, cancel);
   result.details = std::move(g.details);
   result.details.document_parses = parsing::full_parses_on_this_thread() - parses_before;
   if (g.cancelled) return result;
   if (g.text.empty()) {
-    result.empty_reason = EmptyReason::NothingToSay;
+    result.empty_reason = result.details.timed_out ? EmptyReason::TimedOut : EmptyReason::NothingToSay;
     return result;
   }
   cache_.put(request.document.uri, prefix, rest, g.text, made_with);
@@ -389,14 +440,16 @@ FillResult CompletionService::fill(const FillRequest& request, const Cancellatio
   auto [begin, end] = placeholder_at(text, cursor);
   progress.report(std::nullopt, "writing");
   const uint64_t parses_before = parsing::full_parses_on_this_thread();
-  Generation g = generate(request.document, begin, end, request.options, request.project, true, cancel);
+  Generation g = generate(request.document, begin, end, request.options, request.project, true,
+                          request.started == clock::time_point{} ? clock::now() : request.started, cancel);
   result.details = std::move(g.details);
   result.details.document_parses = parsing::full_parses_on_this_thread() - parses_before;
   if (g.cancelled) return result;
   result.replace_begin = begin;
   result.replace_end = end;
   result.text = std::move(g.text);
-  if (result.text.empty()) result.empty_reason = EmptyReason::NothingToSay;
+  if (result.text.empty())
+    result.empty_reason = result.details.timed_out ? EmptyReason::TimedOut : EmptyReason::NothingToSay;
   return result;
 }
 

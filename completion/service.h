@@ -14,6 +14,7 @@
 // (completion/postprocess.h).
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -43,6 +44,9 @@ struct DocumentText {
   // date incrementally and passes it, so a request makes no full parse).
   // Never edited: the service copies it where it needs another text.
   std::shared_ptr<const parsing::Document> parsed = nullptr;
+  // The holder's parse of the whole text ran out of the request's time: the
+  // service does not try again, it works from a window around the cursor.
+  bool parse_timed_out = false;
 };
 
 // Where a document lives: its workspace, and the workspace's index.
@@ -63,6 +67,10 @@ struct InlineCompletionRequest {
   Trigger trigger = Trigger::Automatic;
   Options options;
   ProjectContext project;
+  // When the request's time cap (options.timeout_ms) started: the cap covers
+  // parsing and context building, not only decoding. Default: when the
+  // service is called.
+  std::chrono::steady_clock::time_point started{};
 };
 
 struct InlineCompletionItem {
@@ -80,6 +88,7 @@ struct CompletionDetails {
   double prefill_ms = 0;
   double decode_ms = 0;
   bool from_cache = false;      // typed-through: no model call
+  bool timed_out = false;       // the time cap ended it (parsing, context building or decoding)
   std::string end;              // why decoding ended (DecodeEnd), "" when the model was not asked
   std::string mode;             // single-line or multi-line
   size_t rejected = 0;          // candidates the syntax check refused
@@ -112,7 +121,9 @@ struct ApiSuggestion {
 };
 
 // Why a request produced nothing; shown in logs and `astfill.status`.
-enum class EmptyReason { None, Disabled, NoModel, NothingToSay };
+// TimedOut: the time cap ran out before the model wrote anything (parsing
+// and context building of a huge document count against it).
+enum class EmptyReason { None, Disabled, NoModel, NothingToSay, TimedOut };
 
 struct InlineCompletionResult {
   std::vector<InlineCompletionItem> items;
@@ -132,6 +143,7 @@ struct FillRequest {
   size_t offset = 0;
   Options options;
   ProjectContext project;
+  std::chrono::steady_clock::time_point started{};  // as InlineCompletionRequest::started
 };
 
 struct FillResult {
@@ -180,7 +192,8 @@ class CompletionService {
  private:
   struct Generation;
   Generation generate(const DocumentText& document, size_t cursor, size_t replace_end, const Options& options,
-                      const ProjectContext& project, bool fill, const CancellationToken& cancel) const;
+                      const ProjectContext& project, bool fill, std::chrono::steady_clock::time_point started,
+                      const CancellationToken& cancel) const;
 
   // The LoRA adapters a request runs with: its own, else the service's.
   const std::vector<std::string>& adapter_specs(const Options& options) const {
@@ -194,5 +207,8 @@ class CompletionService {
 };
 
 const char* to_string(EmptyReason reason);
+// A request's time cap: options.timeout_ms for an inline completion, ten
+// times that (at least 5 s) for a fill.
+std::chrono::milliseconds time_cap(const Options& options, bool fill);
 
 }  // namespace astfill::completion

@@ -2,6 +2,10 @@
 
 #include <sstream>
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 namespace astfill::workspace {
 namespace {
 
@@ -17,6 +21,28 @@ std::optional<std::string> utf8_warning(const std::string& uri, std::string& tex
   os << uri << ": text is not valid UTF-8 (first bad byte at offset " << *bad << "); " << n
      << " invalid byte" << (n == 1 ? "" : "s") << " replaced with U+FFFD";
   return os.str();
+}
+
+// Past this size a document's text and trees take enough memory (a tree
+// takes ~100x its text) that glibc's heap keeps hundreds of megabytes after
+// they are freed: handing the free pages back is worth a malloc_trim.
+constexpr size_t kTrimAfterBytes = 256 << 10;
+
+void give_back_free_memory() {
+#ifdef __GLIBC__
+  malloc_trim(0);
+#endif
+}
+
+// A document's tree; the last holder of a large one (the store, a
+// question's snapshot on a worker) gives the freed memory back to the
+// system as it lets go.
+std::shared_ptr<DocumentTree> tree_for(const std::string& language_id, std::shared_ptr<const std::string> text) {
+  bool large = text->size() >= kTrimAfterBytes;
+  return std::shared_ptr<DocumentTree>(new DocumentTree(language_id, std::move(text)), [large](DocumentTree* t) {
+    delete t;
+    if (large) give_back_free_memory();
+  });
 }
 
 }  // namespace
@@ -53,16 +79,38 @@ void DocumentTree::record_replace(uint64_t sequence, std::shared_ptr<const std::
   }
 }
 
-std::shared_ptr<const parsing::Document> DocumentTree::at(uint64_t sequence, const parsing::ParseLimits& limits) {
+std::shared_ptr<const parsing::Document> DocumentTree::at(uint64_t sequence, const parsing::ParseLimits& limits,
+                                                         bool* timed_out) {
   std::lock_guard lock(mu_);
+  auto ran_out = [&] {
+    if (timed_out) *timed_out = true;
+    return nullptr;
+  };
+  // A text known not to parse within this long is not tried again (a few
+  // keystrokes change its size by nothing that matters).
+  auto futile = [&](size_t bytes) {
+    return limits.timeout.count() > 0 && too_long_timeout_.count() > 0 && limits.timeout <= too_long_timeout_ &&
+           bytes >= too_long_bytes_;
+  };
+  auto note_timeout = [&](const parsing::Document& d) {
+    if (d.status() != parsing::ParseStatus::TimedOut) return false;
+    too_long_timeout_ = std::max(too_long_timeout_, limits.timeout);
+    too_long_bytes_ = d.text().size() - d.text().size() / 8;
+    return true;
+  };
   if (!tree_) {
     // Only the newest text is kept before the first parse.
     if (sequence != latest_sequence_) return nullptr;
+    if (futile(latest_text_->size())) return ran_out();
     tree_ = std::make_shared<parsing::Document>(language_id_, *latest_text_, limits);
     tree_sequence_ = latest_sequence_;
     pending_.clear();
     if (tree_->status() == parsing::ParseStatus::Unsupported) return nullptr;
-    ++counts_.full;
+    {
+      std::lock_guard counts(counts_mu_);
+      ++counts_.full;
+    }
+    if (note_timeout(*tree_)) return ran_out();
   }
   if (tree_->status() == parsing::ParseStatus::Unsupported || sequence < tree_sequence_) return nullptr;
   size_t applied = 0;
@@ -70,28 +118,34 @@ std::shared_ptr<const parsing::Document> DocumentTree::at(uint64_t sequence, con
     Edit& e = pending_[applied];
     if (e.replace) {
       tree_ = std::make_shared<parsing::Document>(language_id_, *e.text, limits);
+      std::lock_guard counts(counts_mu_);
       ++counts_.full;
+      // A replacement that ran out of time is noted below, after the edits.
     } else {
       // A question may still hold the old tree: edit a copy then (the text
       // and a ts_tree_copy).
       if (tree_.use_count() > 1) tree_ = std::make_shared<parsing::Document>(*tree_);
       tree_->edit(e.start, e.old_end, e.new_text, limits);
+      std::lock_guard counts(counts_mu_);
       ++counts_.incremental;
     }
     tree_sequence_ = e.sequence;
   }
   pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(applied));
   if (tree_->status() == parsing::ParseStatus::Cancelled || tree_->status() == parsing::ParseStatus::TimedOut) {
+    if (tree_->status() == parsing::ParseStatus::TimedOut && futile(tree_->text().size())) return ran_out();
     if (tree_.use_count() > 1) tree_ = std::make_shared<parsing::Document>(*tree_);
     tree_->reparse(limits);
+    std::lock_guard counts(counts_mu_);
     ++counts_.incremental;
   }
+  if (note_timeout(*tree_)) return ran_out();
   if (tree_sequence_ != sequence || tree_->status() != parsing::ParseStatus::Parsed) return nullptr;
   return tree_;
 }
 
 ParseCounts DocumentTree::counts() const {
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(counts_mu_);
   return counts_;
 }
 
@@ -101,7 +155,7 @@ std::optional<std::string> DocumentStore::open(std::string uri, std::string lang
                                                int64_t version, std::string text) {
   auto warning = utf8_warning(uri, text);
   auto shared = std::make_shared<const std::string>(std::move(text));
-  auto tree = std::make_shared<DocumentTree>(language_id, shared);
+  auto tree = tree_for(language_id, shared);
   docs_[std::move(uri)] = Doc{std::move(language_id), version, std::move(shared), std::move(tree), 0};
   return warning;
 }

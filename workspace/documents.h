@@ -16,6 +16,7 @@
 // question on an unchanged document costs none. `parses` counts them.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -54,8 +55,14 @@ class DocumentTree {
   // needed; null when the language has no grammar, when parsing was cancelled
   // or timed out, or when the tree has already moved past `sequence` (a newer
   // edit arrived and another question brought the tree up to it).
-  std::shared_ptr<const parsing::Document> at(uint64_t sequence, const parsing::ParseLimits& limits = {});
+  // With a timeout in `limits`: a text that did not parse within a timeout
+  // is not tried again with one as short (unless it shrank), so a huge
+  // document costs its questions nothing once it is known not to fit; then
+  // `*timed_out` is set, as it is when the parse runs out of time.
+  std::shared_ptr<const parsing::Document> at(uint64_t sequence, const parsing::ParseLimits& limits = {},
+                                              bool* timed_out = nullptr);
 
+  // Never waits for a parse in progress (the loop thread asks, for status).
   ParseCounts counts() const;
 
  private:
@@ -78,6 +85,12 @@ class DocumentTree {
   std::shared_ptr<parsing::Document> tree_;         // null until first needed
   uint64_t tree_sequence_ = 0;                       // the edit the tree's text is at
   std::vector<Edit> pending_;                        // edits after tree_sequence_, oldest first
+  // The longest timeout a parse of a text of at least `too_long_bytes_` ran
+  // out of (0: none did).
+  std::chrono::milliseconds too_long_timeout_{0};
+  size_t too_long_bytes_ = 0;
+  // Separate from mu_, which is held through parses.
+  mutable std::mutex counts_mu_;
   ParseCounts counts_;
 };
 

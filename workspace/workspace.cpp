@@ -276,11 +276,14 @@ completion::DocumentText Workspace::text_of(const DocumentSnapshot& doc) const {
 namespace {
 // The document's tree as of the snapshot, parsed on the worker if an edit
 // came since the last question (null: the service parses the text itself).
-std::shared_ptr<const parsing::Document> tree_of(const DocumentSnapshot& doc, const CancellationToken& cancel) {
+// `timeout` bounds the parse (0: none); `timed_out` says whether it ran out.
+std::shared_ptr<const parsing::Document> tree_of(const DocumentSnapshot& doc, const CancellationToken& cancel,
+                                                 std::chrono::milliseconds timeout, bool* timed_out) {
   if (!doc.tree) return nullptr;
   parsing::ParseLimits limits;
   limits.cancel = cancel;
-  return doc.tree->at(doc.sequence, limits);
+  limits.timeout = timeout;
+  return doc.tree->at(doc.sequence, limits, timed_out);
 }
 }  // namespace
 
@@ -294,7 +297,18 @@ Task<Result> service_task(std::shared_ptr<completion::CompletionService> service
                                                                       Progress&) const) {
   return [service = std::move(service), request = std::move(request), doc = std::move(doc), ask](
              const CancellationToken& cancel, Progress& progress) mutable {
-    request.document.parsed = tree_of(doc, cancel);
+    // The request's time cap starts now and covers the parse: a document
+    // too large to parse in half of it is answered from a window around the
+    // cursor instead (completion/service.cpp).
+    std::chrono::milliseconds timeout{0};
+    if constexpr (requires { request.started; }) {
+      request.started = std::chrono::steady_clock::now();
+      timeout = std::max(completion::time_cap(request.options, std::is_same_v<Request, completion::FillRequest>) / 2,
+                         std::chrono::milliseconds(1));
+    }
+    bool timed_out = false;
+    request.document.parsed = tree_of(doc, cancel, timeout, &timed_out);
+    request.document.parse_timed_out = timed_out;
     return ((*service).*ask)(request, cancel, progress);
   };
 }

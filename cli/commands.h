@@ -20,6 +20,7 @@ int run_complete(const std::vector<std::string>& args);
 int run_batch(const std::vector<std::string>& args);
 int run_pull(const std::vector<std::string>& args);
 int run_models(const std::vector<std::string>& args);
+int run_stats(const std::vector<std::string>& args);
 int run_tune(const std::vector<std::string>& args);
 
 }  // namespace astfill::cli

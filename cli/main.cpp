@@ -29,6 +29,8 @@ const Subcommand kSubcommands[] = {
     {"batch", "completions for a JSON Lines file of tasks, into a JSON Lines file of results", astfill::cli::run_batch},
     {"pull", "download a GGUF model (a known name, or a URL) into the models directory", astfill::cli::run_pull},
     {"models", "list the downloaded models", astfill::cli::run_models},
+    {"stats", "local statistics of suggestions: acceptance, accepted text, latency (--json, --since 7d)",
+     astfill::cli::run_stats},
     {"tune", "fine-tune a LoRA adapter on a repository's code, on the CPU", astfill::cli::run_tune},
 };
 

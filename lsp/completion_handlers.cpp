@@ -1,6 +1,7 @@
 // textDocument/inlineCompletion (ghost text), textDocument/completion (API
 // suggestions) and astfill.fill: positions in, the workspace core's answer
 // computed on a worker, byte offsets turned back into the client's positions.
+#include <algorithm>
 #include <cstdio>
 
 #include "lsp/server.h"
@@ -20,6 +21,27 @@ bool wait_simulated(std::chrono::milliseconds total, const CancellationToken& ca
     if (step < kSteps) progress.report(static_cast<uint32_t>(step * 100 / kSteps), "working");
   }
   return true;
+}
+
+// The answer's figures in its statistics record: latency from the request's
+// arrival, the first item's size, and what `complete --json` details carry.
+void record_answer(stats::Suggestion& s, const completion::InlineCompletionResult& result,
+                   std::chrono::steady_clock::time_point arrived) {
+  s.latency_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - arrived).count();
+  if (!result.items.empty()) {
+    const std::string& shown = result.items.front().insert_text;
+    s.chars = shown.size();
+    s.lines = shown.empty() ? 0 : 1 + static_cast<size_t>(std::count(shown.begin(), shown.end(), '\n'));
+  }
+  const auto& d = result.details;
+  s.from_cache = d.from_cache;
+  s.end = d.end;
+  s.prompt_tokens = d.prompt_tokens;
+  s.generated_tokens = d.generated_tokens;
+  s.rejected = d.rejected;
+  s.restricted = d.restricted;
+  s.secret_cut = d.secret_cut;
+  s.check_ms = d.check_ms;
 }
 
 RpcError cancelled(const CancellationToken& t) {
@@ -65,6 +87,11 @@ void LanguageServer::on_inline_completion(const InlineCompletionParams& p, const
   auto text = at->doc.text;
   auto latency = options_.simulated_latency;
   auto enc = encoding_;
+  // Its statistics record (docs/stats.md): written here when answered, by
+  // cancel_in_flight when cancelled or superseded.
+  std::optional<stats::Suggestion> suggestion = new_suggestion(at->doc, p.trigger_kind);
+  auto store = options_.stats;  // null: the daemon's, opened when first needed
+  auto arrived = std::chrono::steady_clock::now();
   reply.later(RequestKind::InlineCompletion, uri, p.work_done_token, "astfill: inline completion",
             [=](const CancellationToken& cancel, Progress& progress) -> Result {
               if (!wait_simulated(latency, cancel, progress)) return cancelled(cancel);
@@ -72,7 +99,22 @@ void LanguageServer::on_inline_completion(const InlineCompletionParams& p, const
               if (cancel.cancelled()) return cancelled(cancel);
               InlineCompletionList list;
               for (auto& item : result.items)
-                list.items.push_back({item.insert_text, range_of(*text, item.replace_begin, item.replace_end, enc)});
+                list.items.push_back({item.insert_text, range_of(*text, item.replace_begin, item.replace_end, enc), ""});
+              // Without a model (or with completions off here) nothing was suggested.
+              auto recorder = result.empty_reason == completion::EmptyReason::NoModel ||
+                                      result.empty_reason == completion::EmptyReason::Disabled
+                                  ? nullptr
+                                  : store ? store : daemon_stats();
+              if (recorder) {
+                stats::Suggestion s = *suggestion;
+                if (!list.items.empty()) list.items.front().suggestion_id = s.id;
+                record_answer(s, result, arrived);
+                try {
+                  recorder->record(s);
+                } catch (const std::exception& e) {
+                  log::warn("statistics: ", e.what());
+                }
+              }
               if (list.items.empty() && result.empty_reason != completion::EmptyReason::None)
                 log::debug("inline completion for ", uri, ": no items (", completion::to_string(result.empty_reason),
                            ")");
@@ -82,6 +124,7 @@ void LanguageServer::on_inline_completion(const InlineCompletionParams& p, const
                          static_cast<int>(d.elapsed_ms), " ms");
               return to_json(list);
             });
+  if (auto it = in_flight_.find(reply.req_.id.key()); it != in_flight_.end()) it->second.suggestion = suggestion;
 }
 
 void LanguageServer::on_completion(const CompletionParams& p, const Reply& reply) {

@@ -418,8 +418,14 @@ json::value to_json(const TextEdit& e) { return json::object{{"range", to_json(e
 
 json::value to_json(const InlineCompletionList& l) {
   json::array items;
-  for (const auto& item : l.items)
-    items.push_back(json::object{{"insertText", item.insert_text}, {"range", to_json(item.range)}});
+  for (const auto& item : l.items) {
+    json::object o{{"insertText", item.insert_text}, {"range", to_json(item.range)}};
+    if (!item.suggestion_id.empty())
+      o["command"] = json::object{{"title", "astfill: suggestion accepted"},
+                                  {"command", "astfill.suggestionAccepted"},
+                                  {"arguments", json::array{json::value(item.suggestion_id)}}};
+    items.push_back(std::move(o));
+  }
   return json::object{{"items", std::move(items)}};
 }
 
@@ -513,5 +519,60 @@ json::value register_file_watcher_params() {
 }
 
 json::value progress_create_params(const json::value& token) { return json::object{{"token", token}}; }
+
+}  // namespace astfill::lsp
+
+// ---- Local statistics (docs/stats.md) ---------------------------------------
+
+namespace astfill::lsp {
+
+bool from_json(const json::value& v, stats::Event& e, const std::string& path, Decoder& d) {
+  auto* o = as_object(v, path, d);
+  if (!o) return false;
+  std::string kind;
+  if (!required(*o, "id", e.id, path, d) || !required(*o, "kind", kind, path, d)) return false;
+  auto outcome = stats::parse_outcome(kind);
+  if (!outcome)
+    return d.fail(path + ".kind", "'" + kind +
+                                      "' is not one of shown, accepted, acceptedWord, acceptedLine, dismissed, typedOver");
+  e.outcome = *outcome;
+  std::optional<uint32_t> chars, lines;
+  if (!optional(*o, "acceptedChars", chars, path, d) || !optional(*o, "acceptedLines", lines, path, d)) return false;
+  e.accepted_chars = chars.value_or(0);
+  e.accepted_lines = lines.value_or(0);
+  return true;
+}
+
+namespace {
+json::object to_json(const stats::Summary& s, const char* key_name) {
+  json::object o{{"suggestions", s.suggestions},
+                 {"empty", s.empty},
+                 {"cancelled", s.cancelled},
+                 {"shown", s.shown},
+                 {"accepted", s.accepted},
+                 {"acceptedPartly", s.accepted_partly},
+                 {"dismissed", s.dismissed},
+                 {"typedOver", s.typed_over},
+                 {"acceptedChars", s.accepted_chars},
+                 {"acceptedLines", s.accepted_lines},
+                 {"acceptanceRate", s.acceptance_rate},
+                 {"emptyShare", s.empty_share},
+                 {"cancelledShare", s.cancelled_share},
+                 {"latencyP50Ms", s.latency_p50_ms},
+                 {"latencyP95Ms", s.latency_p95_ms}};
+  if (key_name) o[key_name] = s.key;
+  return o;
+}
+}  // namespace
+
+json::value to_json(const stats::Report& r) {
+  json::array languages, models;
+  for (const auto& s : r.by_language) languages.push_back(to_json(s, "language"));
+  for (const auto& s : r.by_model) models.push_back(to_json(s, "model"));
+  return json::object{{"sinceMs", r.since_ms},
+                      {"all", to_json(r.all, nullptr)},
+                      {"byLanguage", std::move(languages)},
+                      {"byModel", std::move(models)}};
+}
 
 }  // namespace astfill::lsp

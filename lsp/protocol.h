@@ -14,6 +14,7 @@
 
 #include "lsp/settings.h"
 #include "parsing/symbols.h"
+#include "stats/store.h"
 #include "workspace/positions.h"
 #include "workspace/workspace.h"
 
@@ -272,6 +273,10 @@ json::value to_json(const TextEdit& e);
 struct InlineCompletionItem {
   std::string insert_text;
   Range range;
+  // The daemon's id for the suggestion (local statistics, docs/stats.md):
+  // sent as the item's command, `astfill.suggestionAccepted` with the id as
+  // its one argument, which an editor runs when the user accepts it whole.
+  std::string suggestion_id;
 };
 struct InlineCompletionList {
   std::vector<InlineCompletionItem> items;
@@ -314,6 +319,13 @@ struct StatusReport {
   workspace::WorkspaceStatus workspace;
 };
 json::value to_json(const StatusReport& s);
+
+// astfill/suggestionEvent: what the user did with a suggestion.
+//   {id, kind: shown|accepted|acceptedWord|acceptedLine|dismissed|typedOver,
+//    acceptedChars?, acceptedLines?}
+bool from_json(const json::value& v, stats::Event& e, const std::string& where, Decoder& d);
+// astfill.stats: the local statistics (stats/store.h), also `astfill stats --json`.
+json::value to_json(const stats::Report& r);
 
 // ---- Server -> client -----------------------------------------------------
 

@@ -217,6 +217,7 @@ void LanguageServer::handle_notification(Notification note) {
   if (note.method == "workspace/didChangeWorkspaceFolders") return on_did_change_workspace_folders(p);
   if (note.method == "workspace/didChangeConfiguration") return on_did_change_configuration(p);
   if (note.method == "workspace/didChangeWatchedFiles") return on_did_change_watched_files(p);
+  if (note.method == "astfill/suggestionEvent") return on_suggestion_event(p);
   if (note.method == "$/setTrace" || note.method == "textDocument/willSave") return;
   // Unknown notifications are ignored, as the spec asks ($/ ones silently).
   if (note.method.rfind("$/", 0) != 0)
@@ -296,7 +297,7 @@ void LanguageServer::on_initialize(const Request& req) {
     }
   }
 
-  reply(req.id, to_json(InitializeResult{encoding_, options_.version, {"astfill.status", "astfill.fill"}}));
+  reply(req.id, to_json(InitializeResult{encoding_, options_.version, {"astfill.status", "astfill.fill", "astfill.stats"}}));
   log::info(options_.peer, ": initialized for ", client_name_, ", ", workspace_->folders().size(),
             " workspace folder(s), position encoding ", encoding_name(encoding_));
 }
@@ -422,6 +423,7 @@ void LanguageServer::cancel_in_flight(const std::string& key, CancelReason reaso
   InFlight f = std::move(it->second);
   in_flight_.erase(it);
   f.cancel.cancel(reason);
+  record_cancelled(f);
   close_progress(f, "cancelled");
   log::debug(options_.peer, ": <-- ", f.method, " #", f.id.to_string(), " ", to_string(reason));
   reply_error(f.id.value, code_for(reason),

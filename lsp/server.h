@@ -24,6 +24,7 @@
 #include "lsp/protocol.h"
 #include "lsp/scheduler.h"
 #include "lsp/settings.h"
+#include "stats/store.h"
 #include "support/cancel.h"
 #include "support/progress.h"
 #include "workspace/workspace.h"
@@ -49,7 +50,15 @@ struct ServerOptions {
   // null: the session makes its own, without a model until astfill.model
   // names one.
   std::shared_ptr<workspace::ModelHost> model;
+  // Where suggestions' statistics go (stats/store.h); null: the daemon's
+  // store (daemon_stats(), opened when the first suggestion is recorded).
+  std::shared_ptr<stats::Store> stats;
 };
+
+// The daemon's statistics store, opened on first use at
+// $ASTFILL_STATS_DB or stats::Store::default_path(); null when
+// ASTFILL_STATS=off or it cannot be opened (logged once).
+std::shared_ptr<stats::Store> daemon_stats();
 
 class LanguageServer : public std::enable_shared_from_this<LanguageServer> {
  public:
@@ -91,6 +100,9 @@ class LanguageServer : public std::enable_shared_from_this<LanguageServer> {
     std::optional<json::value> progress_token;
     bool progress_open = false;
     std::chrono::steady_clock::time_point started;
+    // An inline completion's statistics record (docs/stats.md), written as
+    // cancelled if the request is cancelled or superseded.
+    std::optional<stats::Suggestion> suggestion;
   };
 
   using Result = std::variant<json::value, RpcError>;
@@ -150,6 +162,16 @@ class LanguageServer : public std::enable_shared_from_this<LanguageServer> {
   void on_completion(const CompletionParams& p, const Reply& reply);
   void on_inline_completion(const InlineCompletionParams& p, const Reply& reply);
   void on_fill(const ExecuteCommandParams& params, const Reply& reply);
+
+  // Local statistics (lsp/stats_handlers.cpp, docs/stats.md).
+  void on_suggestion_event(const json::value& params);
+  void on_stats(const ExecuteCommandParams& params, const Reply& reply);
+  // The record an inline completion starts with: a fresh id, the language,
+  // the model, the trigger.
+  stats::Suggestion new_suggestion(const workspace::DocumentSnapshot& doc, int trigger_kind) const;
+  // options_.stats, else the daemon's store (null: statistics are off).
+  std::shared_ptr<stats::Store> stats_store() const { return options_.stats ? options_.stats : daemon_stats(); }
+  void record_cancelled(const InFlight& f);
 
   // The project index (lsp/indexing.cpp): the folders' $/progress, the file
   // watcher's registration, and the two requests answered from the index.

@@ -54,9 +54,10 @@ StatusReport LanguageServer::status() const {
 void LanguageServer::on_execute_command(const ExecuteCommandParams& p, const Reply& reply) {
   if (p.command == "astfill.status") return reply(to_json(status()));
   if (p.command == "astfill.fill") return on_fill(p, reply);
+  if (p.command == "astfill.stats") return on_stats(p, reply);
   reply.error(ErrorCode::InvalidParams,
               "workspace/executeCommand: unknown command '" + p.command +
-                  "' (this server provides: astfill.status, astfill.fill)");
+                  "' (this server provides: astfill.status, astfill.fill, astfill.stats)");
 }
 
 }  // namespace astfill::lsp

@@ -8,3 +8,4 @@ end
 cmd("AstfillFill", "fill", "astfill: fill the body at the cursor")
 cmd("AstfillToggle", "toggle", "astfill: turn suggestions off or on")
 cmd("AstfillStatus", "print_status", "astfill: the daemon's model and index state")
+cmd("AstfillStats", "print_stats", "astfill: local statistics of suggestions (acceptance, latency)")

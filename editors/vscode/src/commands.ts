@@ -49,3 +49,39 @@ export async function toggle(): Promise<void> {
   await cfg.update('enable', !now, target);
   vscode.window.setStatusBarMessage(`astfill: completions ${now ? 'off' : 'on'}`, 3000);
 }
+
+// The daemon's local statistics of suggestions (astfill.stats, docs/stats.md),
+// in a read-only text document: acceptance, accepted text, latency, empty and
+// cancelled shares, by language and by model.
+interface StatsGroup {
+  language?: string; model?: string; suggestions: number; shown: number; acceptanceRate: number;
+  acceptedChars: number; acceptedLines: number; latencyP50Ms: number; latencyP95Ms: number;
+  emptyShare: number; cancelledShare: number;
+}
+interface Stats { store: string; all: StatsGroup; byLanguage: StatsGroup[]; byModel: StatsGroup[] }
+
+export function statsText(s: Stats): string {
+  const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
+  const row = (label: string, g: StatsGroup): string =>
+    `${label.padEnd(20)} ${String(g.suggestions).padStart(8)} ${String(g.shown).padStart(6)} ` +
+    `${pct(g.acceptanceRate).padStart(8)} ${String(g.acceptedChars).padStart(9)} ${String(g.acceptedLines).padStart(7)} ` +
+    `${g.latencyP50Ms.toFixed(0).padStart(7)} ${g.latencyP95Ms.toFixed(0).padStart(7)} ${pct(g.emptyShare).padStart(7)} ` +
+    `${pct(g.cancelledShare).padStart(7)}`;
+  const lines = [`astfill suggestions: local statistics (${s.store}; nothing is sent anywhere)`, '',
+    `${''.padEnd(20)} requests  shown accepted acc chars acc lns  p50 ms  p95 ms   empty  cancel`, row('all', s.all)];
+  if (s.byLanguage.length) lines.push('', 'by language:', ...s.byLanguage.map((g) => row(g.language ?? '', g)));
+  if (s.byModel.length) lines.push('', 'by model:', ...s.byModel.map((g) => row(g.model || '(no model)', g)));
+  return lines.join('\n') + '\n';
+}
+
+export async function showStats(daemon: Daemon): Promise<void> {
+  let stats: Stats;
+  try {
+    stats = await daemon.executeCommand<Stats>('astfill.stats', []);
+  } catch (error) {
+    void vscode.window.showErrorMessage(`astfill: no statistics: ${error instanceof Error ? error.message : String(error)}`);
+    return;
+  }
+  const doc = await vscode.workspace.openTextDocument({ content: statsText(stats), language: 'plaintext' });
+  await vscode.window.showTextDocument(doc, { preview: true });
+}

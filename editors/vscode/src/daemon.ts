@@ -24,6 +24,7 @@ import { daemonEvent, type DaemonEvent } from './daemonEvents';
 import type { Log } from './log';
 import { tapReader } from './messageTap';
 import { RestartPolicy, windowText } from './restartPolicy';
+import { SuggestionTracker, type SuggestionEvent } from './suggestionTracker';
 import { daemonArgs, daemonSection, expandPath, type PathContext } from './settings';
 import type { DaemonState } from './statusText';
 
@@ -59,8 +60,15 @@ export class Daemon implements vscode.Disposable {
   private readonly eventEmitter = new vscode.EventEmitter<DaemonEvent>();
   readonly onDidChangeState = this.stateEmitter.event;
   readonly onEvent = this.eventEmitter.event;
+  // What happens to the suggestions shown, for the daemon's local statistics.
+  readonly suggestions = new SuggestionTracker((event) => this.report(event));
 
   constructor(private readonly log: Log) {}
+
+  private report(event: SuggestionEvent): void {
+    if (!this.client?.isRunning()) return;
+    void this.client.sendNotification('astfill/suggestionEvent', event).catch(() => undefined);
+  }
 
   async start(): Promise<void> {
     const cfg = vscode.workspace.getConfiguration('astfill');
@@ -82,6 +90,25 @@ export class Daemon implements vscode.Disposable {
       traceOutputChannel: this.log.channel,
       revealOutputChannelOn: RevealOutputChannelOn.Never,
       initializationOptions: () => ({ astfill: currentSection() }),
+      middleware: {
+        // The first item carries the daemon's id for it (its command,
+        // astfill.suggestionAccepted): it is reported shown here, and what
+        // happens to it next is inferred by SuggestionTracker.
+        provideInlineCompletionItems: async (document, position, context, token, next) => {
+          const uri = document.uri.toString();
+          this.suggestions.requested(uri, document.offsetAt(position));
+          const result = await next(document, position, context, token);
+          const items = Array.isArray(result) ? result : result?.items ?? [];
+          const first = items[0];
+          const id = first?.command?.command === 'astfill.suggestionAccepted' ? first.command.arguments?.[0] : undefined;
+          if (first && typeof id === 'string') {
+            const text = typeof first.insertText === 'string' ? first.insertText : first.insertText.value;
+            const start = first.range ? document.offsetAt(first.range.start) : document.offsetAt(position);
+            this.suggestions.shown(id, uri, start, text);
+          }
+          return result;
+        },
+      },
       errorHandler: {
         error: (_error, _message, count) => ({ action: count && count <= 3 ? ErrorAction.Continue : ErrorAction.Shutdown }),
         closed: () => this.onUnexpectedExit(),

@@ -1,6 +1,6 @@
 // Entry point: wires the daemon, the status bar, the commands and settings.
 import * as vscode from 'vscode';
-import { fillAtCursor, toggle } from './commands';
+import { fillAtCursor, showStats, toggle } from './commands';
 import { Daemon } from './daemon';
 import { Log } from './log';
 import { RESTART_KEYS } from './settings';
@@ -31,6 +31,17 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.commands.registerCommand('astfill.toggle', toggle),
     vscode.commands.registerCommand('astfill.restart', () => d.restart()),
     vscode.commands.registerCommand('astfill.showLog', () => log.show()),
+    vscode.commands.registerCommand('astfill.showStats', () => showStats(d)),
+    // Run by VS Code when the user accepts an inline item whole (its command).
+    vscode.commands.registerCommand('astfill.suggestionAccepted', (id: unknown) => {
+      if (typeof id === 'string') d.suggestions.accepted(id);
+    }),
+    vscode.workspace.onDidChangeTextDocument((e) => {
+      if (!e.contentChanges.length) return;
+      d.suggestions.changed(e.document.uri.toString(), e.contentChanges.map((c) => (
+        { offset: c.rangeOffset, removed: c.rangeLength, inserted: c.text })));
+    }),
+    vscode.workspace.onDidCloseTextDocument((doc) => d.suggestions.closed(doc.uri.toString())),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (!e.affectsConfiguration('astfill')) return;
       if (RESTART_KEYS.some((key) => e.affectsConfiguration(`astfill.${key}`))) {

@@ -211,6 +211,28 @@ step(":AstfillStatus prints the model and the index state", function()
   assert(printed:find("index " .. root .. ": ready", 1, true), "no index line in:\n" .. printed)
 end)
 
+step("what happened to each suggestion reaches the daemon's statistics; :AstfillStats prints them", function()
+  -- The steps above: accepted whole (<Tab>), by word then whole, by line,
+  -- dismissed (<C-]>), dismissed by moving the cursor; each was shown.
+  local last
+  local ok, s = pcall(wait_for, "the events in the statistics", function()
+    local st, err = astfill.stats(0)
+    last = st or err
+    -- A word accepted then the rest counts as accepted whole; so does a
+    -- line that is the whole (one-line) suggestion.
+    return st and st.all.dismissed >= 2 and st.all.accepted + st.all.acceptedPartly >= 3 and st
+  end, 5000)
+  if not ok then error(s .. "; the last answer: " .. vim.inspect(last), 0) end
+  assert(s.all.shown >= 5, "suggestions shown: " .. vim.inspect(s.all))
+  assert(s.all.acceptedChars >= 2 * #suggestion, "accepted characters: " .. vim.inspect(s.all))
+  assert(s.all.acceptanceRate > 0 and s.all.acceptanceRate <= 1, "acceptance rate: " .. vim.inspect(s.all))
+  eq("python", s.byLanguage[1].language, "by language")
+  eq("tiny.gguf", s.byModel[1].model, "by model")
+  local printed = vim.fn.execute("AstfillStats")
+  assert(printed:find("all ", 1, true) and printed:find("python", 1, true) and printed:find("accepted", 1, true),
+         "no statistics in:\n" .. printed)
+end)
+
 step(":AstfillToggle turns suggestions off in the daemon and back on", function()
   vim.fn.execute("AstfillToggle")
   wait_for("enable = false in the daemon", function() return astfill.status(0).settings.enable == false end, 5000)

@@ -113,6 +113,53 @@ function M.describe(s)
   return lines
 end
 
+---The daemon's local statistics of suggestions (astfill.stats, docs/stats.md).
+---@param bufnr integer|nil
+---@param since string|nil "7d", "12h", ... (nil: everything kept)
+---@return table|nil stats, string|nil error
+function M.stats(bufnr, since, timeout_ms)
+  local client = daemon.client(bufnr)
+  if not client then return nil, "no astfill daemon for this buffer" end
+  local resp, why = compat.request_sync(client, "workspace/executeCommand",
+                                        { command = "astfill.stats", arguments = since and { { since = since } } or {} },
+                                        timeout_ms or 3000, bufnr)
+  if not resp then return nil, "astfill.stats: " .. tostring(why or "no answer") end
+  if resp.err then return nil, "astfill.stats: " .. tostring(resp.err.message or resp.err) end
+  return resp.result
+end
+
+local function _stats_line(label, g)
+  return ("%-14s %6d requests, %5.1f%% of %d shown accepted, %d chars / %d lines accepted, p50 %d ms, p95 %d ms, "
+          .. "%4.1f%% empty, %4.1f%% cancelled"):format(label, g.suggestions or 0, 100 * (g.acceptanceRate or 0),
+    g.shown or 0, g.acceptedChars or 0, g.acceptedLines or 0, g.latencyP50Ms or 0, g.latencyP95Ms or 0,
+    100 * (g.emptyShare or 0), 100 * (g.cancelledShare or 0))
+end
+
+---Lines describing statistics: all, then by language and by model.
+---@param s table
+---@return string[]
+function M.describe_stats(s)
+  local lines = { "astfill suggestions (local statistics, " .. tostring(s.store) .. ")" }
+  table.insert(lines, _stats_line("all", s.all or {}))
+  for _, g in ipairs(s.byLanguage or {}) do table.insert(lines, _stats_line(tostring(g.language), g)) end
+  for _, g in ipairs(s.byModel or {}) do
+    table.insert(lines, _stats_line(g.model == "" and "(no model)" or tostring(g.model), g))
+  end
+  return lines
+end
+
+---:AstfillStats [since]
+function M.print_stats(since)
+  local bufnr = vim.api.nvim_get_current_buf()
+  if not _client_or_say(bufnr) then return end
+  local s, err = M.stats(bufnr, since)
+  if not s then
+    _echo({ "astfill: " .. err }, "ErrorMsg")
+    return
+  end
+  _echo(M.describe_stats(s))
+end
+
 ---:AstfillStatus
 function M.print_status()
   local bufnr = vim.api.nvim_get_current_buf()

@@ -51,5 +51,7 @@ M.fill = commands.fill
 M.toggle = commands.toggle
 M.status = commands.status
 M.print_status = commands.print_status
+M.stats = commands.stats
+M.print_stats = commands.print_stats
 
 return M

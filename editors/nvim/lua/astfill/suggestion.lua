@@ -14,6 +14,7 @@ M.enabled = true
 ---@class AstfillItem
 ---@field text string        what to insert at the origin
 ---@field suffix_len integer bytes after the cursor that accepting it replaces
+---@field id string|nil       the daemon's id for it (local statistics, docs/stats.md)
 
 ---@class AstfillState
 ---@field timer userdata|nil
@@ -24,6 +25,8 @@ M.enabled = true
 ---@field index integer
 ---@field origin integer[]|nil {row, col} where the items start
 ---@field last table|nil       {tick, row, col} at the last event
+---@field shown table|nil      {client, id, typed, acted}: the suggestion reported shown,
+---                            whose outcome is reported when it goes away
 
 ---@type table<integer, AstfillState>
 local states = {}
@@ -78,10 +81,34 @@ local function _current(bufnr)
   return nil
 end
 
+---Reports what happened to a suggestion (astfill/suggestionEvent, docs/stats.md).
+local function _report(client, id, kind, text)
+  if not client or not id then return end
+  local params = { id = id, kind = kind }
+  if text then
+    params.acceptedChars = #text
+    params.acceptedLines = select(2, text:gsub("\n", "")) + 1
+  end
+  pcall(compat.notify, client, "astfill/suggestionEvent", params)
+end
+
+---The suggestion shown goes away: typed over if the user typed part of it by
+---hand, else dismissed, unless it was accepted (whole or partly).
+local function _report_gone(st)
+  local shown = st and st.shown
+  if not shown then return end
+  st.shown = nil
+  if shown.acted then return end
+  _report(shown.client, shown.id, shown.typed and "typedOver" or "dismissed")
+end
+
 ---Forgets the suggestion and hides it.
 function M.reset(bufnr)
   local st = states[bufnr]
-  if st then st.items = nil end
+  if st then
+    _report_gone(st)
+    st.items = nil
+  end
   ghost.clear(bufnr)
 end
 
@@ -98,12 +125,14 @@ local function _cancel(bufnr)
 end
 
 ---Draws what is left of the suggestion at the cursor, or clears it.
-local function _refresh(bufnr)
-  local _, rest = _current(bufnr)
+local function _refresh(bufnr, accepting)
+  local item, rest = _current(bufnr)
   if not rest then
     M.reset(bufnr)
     return
   end
+  local st = states[bufnr]
+  if st.shown and not accepting and item.id == st.shown.id and #rest < #item.text then st.shown.typed = true end
   local row, col = _cursor()
   ghost.show(bufnr, row, col, rest)
 end
@@ -138,7 +167,10 @@ local function _normalize(bufnr, req, result, encoding)
       text = text:gsub("\r\n", "\n")
       if text ~= "" and not seen[text] then
         seen[text] = true
-        table.insert(out, { text = text, suffix_len = suffix_len })
+        local command = type(item.command) == "table" and item.command or {}
+        local id = command.command == "astfill.suggestionAccepted" and type(command.arguments) == "table"
+            and command.arguments[1] or nil
+        table.insert(out, { text = text, suffix_len = suffix_len, id = type(id) == "string" and id or nil })
       end
     end
   end
@@ -160,7 +192,12 @@ local function _on_response(bufnr, req, err, result)
     M.reset(bufnr)
     return
   end
+  _report_gone(st)
   st.items, st.index, st.origin = items, 1, { row, col }
+  if items[1].id then
+    st.shown = { client = req.client, id = items[1].id }
+    _report(req.client, items[1].id, "shown")
+  end
   _refresh(bufnr)
 end
 
@@ -294,6 +331,15 @@ function M.accept(what)
     local line = vim.api.nvim_buf_get_lines(bufnr, row, row + 1, false)[1] or ""
     end_col = math.min(col + item.suffix_len, #line)
   end
+  local st = states[bufnr]
+  if st.shown and st.shown.id == item.id then
+    st.shown.acted = true
+    if piece == rest then
+      _report(st.shown.client, item.id, "accepted", item.text)
+    else
+      _report(st.shown.client, item.id, what == "line" and "acceptedLine" or "acceptedWord", piece)
+    end
+  end
   local lines = vim.split(piece, "\n", { plain = true })
   vim.api.nvim_buf_set_text(bufnr, row, col, row, end_col, lines)
   local new_row = row + #lines - 1
@@ -302,7 +348,7 @@ function M.accept(what)
   if piece == rest then
     M.reset(bufnr)
   else
-    _refresh(bufnr)
+    _refresh(bufnr, true)
   end
   return true
 end

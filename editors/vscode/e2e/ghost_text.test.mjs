@@ -274,6 +274,22 @@ test('ghost text: typing shows it, Escape hides it, Tab accepts it into the file
   await waitForFile(file, (text) => text === want, 30_000,
     `app.py to be saved ending with the accepted completion ${JSON.stringify(shown)}`);
 
+  // What happened reached the daemon's local statistics (docs/stats.md): the
+  // suggestion Escape hid was dismissed (read from the next one shown), the
+  // one Tab took was accepted whole.
+  const store = path.join(env.XDG_CACHE_HOME, 'astfill', 'stats.db');
+  let stats;
+  for (const deadline = Date.now() + 10_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 200))) {
+    const r = spawnSync(BIN, ['stats', '--json', '--database', store], { encoding: 'utf8' });
+    stats = r.status === 0 ? JSON.parse(r.stdout).all : r.stderr;
+    if (stats.accepted >= 1 && stats.dismissed >= 1) break;
+  }
+  assert.ok(stats.accepted >= 1 && stats.dismissed >= 1 && stats.shown >= 2, `statistics: ${JSON.stringify(stats)}`);
+  assert.ok(stats.acceptedChars >= shown.length, `statistics: ${JSON.stringify(stats)}`);
+  await runCommand(page, 'astfill: Show Suggestion Statistics');
+  await page.locator('.view-line', { hasText: 'astfill suggestions: local statistics' }).first().waitFor();
+  await page.keyboard.press('Control+W');
+
   // astfill: Fill at Cursor on `pass` asks the daemon (astfill.fill) and applies
   // the WorkspaceEdit it returns: with seed 1 the random model replaces `pass`.
   await page.keyboard.press('Control+P');

@@ -74,7 +74,21 @@ export function statsText(s: Stats): string {
   return lines.join('\n') + '\n';
 }
 
-export async function showStats(daemon: Daemon): Promise<void> {
+// A read-only document (never "unsaved"): astfill-stats:Suggestion Statistics.
+export const STATS_SCHEME = 'astfill-stats';
+export class StatsDocument implements vscode.TextDocumentContentProvider {
+  private text = '';
+  private readonly changed = new vscode.EventEmitter<vscode.Uri>();
+  readonly onDidChange = this.changed.event;
+  readonly uri = vscode.Uri.parse(`${STATS_SCHEME}:Suggestion Statistics`);
+  provideTextDocumentContent(): string { return this.text; }
+  set(text: string): void {
+    this.text = text;
+    this.changed.fire(this.uri);
+  }
+}
+
+export async function showStats(daemon: Daemon, view: StatsDocument): Promise<void> {
   let stats: Stats;
   try {
     stats = await daemon.executeCommand<Stats>('astfill.stats', []);
@@ -82,6 +96,7 @@ export async function showStats(daemon: Daemon): Promise<void> {
     void vscode.window.showErrorMessage(`astfill: no statistics: ${error instanceof Error ? error.message : String(error)}`);
     return;
   }
-  const doc = await vscode.workspace.openTextDocument({ content: statsText(stats), language: 'plaintext' });
+  view.set(statsText(stats));
+  const doc = await vscode.workspace.openTextDocument(view.uri);
   await vscode.window.showTextDocument(doc, { preview: true });
 }

@@ -1,6 +1,6 @@
 // Entry point: wires the daemon, the status bar, the commands and settings.
 import * as vscode from 'vscode';
-import { fillAtCursor, showStats, toggle } from './commands';
+import { fillAtCursor, showStats, STATS_SCHEME, StatsDocument, toggle } from './commands';
 import { Daemon } from './daemon';
 import { Log } from './log';
 import { RESTART_KEYS } from './settings';
@@ -13,7 +13,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   daemon = new Daemon(log);
   const status = new StatusBar(daemon, log);
   const d = daemon;
+  const statsView = new StatsDocument();
   context.subscriptions.push(
+    vscode.workspace.registerTextDocumentContentProvider(STATS_SCHEME, statsView),
     log,
     status,
     d,
@@ -31,7 +33,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.commands.registerCommand('astfill.toggle', toggle),
     vscode.commands.registerCommand('astfill.restart', () => d.restart()),
     vscode.commands.registerCommand('astfill.showLog', () => log.show()),
-    vscode.commands.registerCommand('astfill.showStats', () => showStats(d)),
+    vscode.commands.registerCommand('astfill.showStats', () => showStats(d, statsView)),
     // Run by VS Code when the user accepts an inline item whole (its command).
     vscode.commands.registerCommand('astfill.suggestionAccepted', (id: unknown) => {
       if (typeof id === 'string') d.suggestions.accepted(id);

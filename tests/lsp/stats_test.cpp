@@ -135,7 +135,7 @@ TEST_CASE("a store from a newer astfill or not a database is refused with its pa
   fs::remove_all(path.parent_path().parent_path());
 }
 
-TEST_CASE("durations and suggestion events decode; bad ones are named", "[stats]") {
+TEST_CASE("durations and suggestion events decode, and bad ones are named", "[stats]") {
   CHECK(stats::parse_duration("7d") == 7 * 86'400'000LL);
   CHECK(stats::parse_duration("12h") == 12 * 3'600'000LL);
   CHECK(stats::parse_duration("30m") == 30 * 60'000LL);

@@ -8,6 +8,9 @@
 #include <cstring>
 #include <stdexcept>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include "engine/arch/layers.h"
 #include "engine/errors.h"
 #include "engine/tensor_types.h"
@@ -16,6 +19,27 @@ namespace astfill::train {
 
 using engine::HyperParams;
 using engine::Linear;
+
+namespace {
+
+// Lets go of the file pages of bytes [p, p + n) (whole pages inside it):
+// read again, they fault back in from the page cache.
+void release_pages(const uint8_t* p, size_t n) {
+  static const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const auto start = reinterpret_cast<uintptr_t>(p);
+  const uintptr_t begin = (start + page - 1) / page * page, end = (start + n) / page * page;
+  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+}
+
+// Releases the pages of the tensors whose names start with `prefix` ("" for
+// all), once they are converted (as Model::load does, so loading holds one
+// layer of the file resident at a time).
+void release_tensors(const engine::ModelFile& f, const std::string& prefix) {
+  for (const engine::ModelTensor& t : f.tensors())
+    if (t.name.starts_with(prefix)) release_pages(t.data, t.bytes);
+}
+
+}  // namespace
 
 template <class T>
 Adapter<T> Adapter<T>::zeros_like() const {
@@ -37,16 +61,39 @@ size_t Adapter<T>::parameter_count() const {
 template struct Adapter<float>;
 template struct Adapter<double>;
 
+// The rows of a (fused) projection in the model file: tensors stacked in
+// output order, each [out_i][in] in its own type.
+struct FrozenModel::FileRows {
+  struct Part {
+    const engine::ModelTensor* tensor = nullptr;
+    int64_t first = 0;  // its first row in the fused output
+  };
+  std::vector<Part> parts;
+  int64_t in = 0, out = 0;
+
+  FileRows() = default;
+  FileRows(const engine::ModelFile& f, const std::vector<std::string>& names) {
+    for (const auto& name : names) {
+      const engine::ModelTensor& t = engine::arch::tensor(f, name);
+      parts.push_back({&t, out});
+      in = t.ne[0];
+      out += t.ne[1];
+    }
+  }
+};
+
 struct FrozenModel::Layer {
   engine::LayerWeights w;
   std::vector<float> qkv_bias;  // qwen2's q|k|v biases (the double path adds them itself)
+  FileRows qkv, output, gate_up, down;
 };
 
 FrozenModel::FrozenModel() = default;
 FrozenModel::~FrozenModel() = default;
 
 std::unique_ptr<FrozenModel> FrozenModel::open(const std::string& path, engine::WeightMode mode) {
-  const engine::ModelFile f = engine::ModelFile::open(path);
+  const auto file = std::make_shared<const engine::ModelFile>(engine::ModelFile::open(path));
+  const engine::ModelFile& f = *file;
   const HyperParams& hp = f.hparams();
   if (hp.expert_count > 0 || hp.arch == "qwen3moe")
     throw engine::ModelError(path + ": training an adapter for a mixture-of-experts model ('" + hp.arch +
@@ -55,6 +102,7 @@ std::unique_ptr<FrozenModel> FrozenModel::open(const std::string& path, engine::
   if (!architecture.load)
     throw engine::ModelError(path + ": training for architecture '" + hp.arch + "' is not supported");
   std::unique_ptr<FrozenModel> m(new FrozenModel());
+  m->file_ = file;
   m->hp_ = hp;
   m->mode_ = mode;
   m->tokenizer_ = std::make_unique<engine::Tokenizer>(f.tokenizer());
@@ -62,13 +110,21 @@ std::unique_ptr<FrozenModel> FrozenModel::open(const std::string& path, engine::
     const engine::ModelTensor& embd = engine::arch::tensor(f, "token_embd.weight");
     const engine::ModelTensor* head = f.find("output.weight");
     m->lm_head_ = Linear::load(head ? *head : embd, nullptr, mode);
+    m->lm_head_rows_ = std::make_unique<FileRows>(f, std::vector<std::string>{head ? head->name : embd.name});
     m->embd_type_ = embd.type;
     if (head) m->token_embd_.assign(embd.data, embd.data + embd.bytes);
+    release_tensors(f, embd.name);
+    if (head) release_tensors(f, head->name);
     m->layers_.resize(hp.block_count);
     for (uint32_t i = 0; i < hp.block_count; ++i) {
       Layer& l = m->layers_[i];
       l.w = architecture.load(f, i, mode);
       const std::string p = "blk." + std::to_string(i) + ".";
+      l.qkv = FileRows(f, {p + "attn_q.weight", p + "attn_k.weight", p + "attn_v.weight"});
+      l.output = FileRows(f, {p + "attn_output.weight"});
+      l.gate_up = FileRows(f, {p + "ffn_gate.weight", p + "ffn_up.weight"});
+      l.down = FileRows(f, {p + "ffn_down.weight"});
+      release_tensors(f, p);
       for (const char* part : {"attn_q.bias", "attn_k.bias", "attn_v.bias"})
         if (f.find(p + part)) {
           const auto b = engine::arch::vector_f32(f, p + part);
@@ -76,6 +132,7 @@ std::unique_ptr<FrozenModel> FrozenModel::open(const std::string& path, engine::
         }
     }
     m->output_norm_ = engine::arch::vector_f32(f, "output_norm.weight");
+    release_tensors(f, "");
   } catch (const engine::ModelError& e) {
     if (std::string_view(e.what()).starts_with(path)) throw;
     throw engine::ModelError(path + ": " + e.what());
@@ -200,21 +257,45 @@ void frozen_forward(const Linear& w, const std::vector<float>& bias, const T* x,
   }
 }
 
-// dx[n][in] += dy[n][out] W, a tile of W's rows at a time.
+}  // namespace
+
+// dx[n][in] += dy[n][out] W, with W's rows dequantised from the file a tile
+// at a time (the same values the layer was built from).
 template <class T>
-void frozen_backward(const Linear& w, const T* dy, int64_t n, T* dx) {
-  const int64_t in = w.in(), out = w.out();
+void frozen_backward(const FrozenModel::FileRows& w, const T* dy, int64_t n, T* dx) {
+  const int64_t in = w.in, out = w.out;
   std::vector<float> f32;
   std::vector<T> tile;
   for (int64_t n0 = 0; n0 < out; n0 += kTileRows) {
     const int64_t rows = std::min(kTileRows, out - n0);
-    weight_tile(w, n0, rows, f32, tile);
+    f32.resize(static_cast<size_t>(rows * in));
+#pragma omp parallel for if (rows * in > 65536) schedule(static)
+    for (int64_t r = 0; r < rows; ++r) {
+      size_t p = w.parts.size() - 1;
+      while (w.parts[p].first > n0 + r) --p;
+      const engine::ModelTensor& t = *w.parts[p].tensor;
+      const size_t rb = engine::row_bytes(t.type, static_cast<size_t>(in));
+      engine::dequantize_row(t.type, t.data + static_cast<size_t>(n0 + r - w.parts[p].first) * rb,
+                             f32.data() + r * in, static_cast<size_t>(in));
+    }
+    for (const auto& part : w.parts) {
+      const int64_t lo = std::max(n0, part.first), hi = std::min(n0 + rows, part.first + part.tensor->ne[1]);
+      if (lo >= hi) continue;
+      const size_t rb = engine::row_bytes(part.tensor->type, static_cast<size_t>(in));
+      release_pages(part.tensor->data + static_cast<size_t>(lo - part.first) * rb, static_cast<size_t>(hi - lo) * rb);
+    }
     const T* t = nullptr;
-    if constexpr (std::is_same_v<T, float>) t = f32.data();
-    else t = tile.data();
+    if constexpr (std::is_same_v<T, float>) {
+      t = f32.data();
+    } else {
+      tile.assign(f32.begin(), f32.end());
+      t = tile.data();
+    }
     gemm<T>(false, false, n, in, rows, 1, dy + n0, out, t, in, 1, dx, in);
   }
 }
+
+namespace {
 
 // out = x / rms(x) * w per row of `cols`; inv[r] keeps 1/rms for backward.
 // As engine/ops.cpp computes it: the sum of squares in double.
@@ -468,11 +549,12 @@ struct Pass {
 
   // dx: in, d(layer output); out, d(layer input). Needs layer_forward's Acts.
   void layer_backward(uint32_t l, T* dx) {
-    const auto& w = m.layers_[l].w;
+    const auto& L = m.layers_[l];
+    const auto& w = L.w;
     const int64_t F2 = w.gate_up.out(), F = F2 / 2;
     // FFN half: x_out = x2 + down(swiglu(gate_up(norm(x2)))).
     std::vector<T> dact(static_cast<size_t>(n * F));
-    frozen_backward(w.down, dx, n, dact.data());
+    frozen_backward(L.down, dx, n, dact.data());
     lora_backward(l, Target::Down, a.act.data(), dx, E, dact.data());
     std::vector<T> dgu(static_cast<size_t>(n * F2));
     for (int64_t i = 0; i < n; ++i)
@@ -483,13 +565,13 @@ struct Pass {
         dgu[i * F2 + F + j] = d * g * sig;
       }
     std::vector<T> dh(static_cast<size_t>(n * E));
-    frozen_backward(w.gate_up, dgu.data(), n, dh.data());
+    frozen_backward(L.gate_up, dgu.data(), n, dh.data());
     lora_backward(l, Target::Gate, a.h2.data(), dgu.data(), F2, dh.data());
     lora_backward(l, Target::Up, a.h2.data(), dgu.data() + F, F2, dh.data());
     rms_backward(a.x2.data(), w.ffn_norm.data(), a.r2.data(), dh.data(), n, E, dx);  // dx is now d x2
     // Attention half: x2 = x + o_proj(attention(rope(qk_norm(qkv(norm(x)))))).
     std::vector<T> dout(static_cast<size_t>(n * HD));
-    frozen_backward(w.attn_output, dx, n, dout.data());
+    frozen_backward(L.output, dx, n, dout.data());
     lora_backward(l, Target::O, a.o.data(), dx, E, dout.data());
     std::vector<T> dq(static_cast<size_t>(n * HD)), dk(static_cast<size_t>(n * KVD)), dv(static_cast<size_t>(n * KVD));
     attention_backward(dout.data(), dq.data(), dk.data(), dv.data());
@@ -509,7 +591,7 @@ struct Pass {
       std::copy(dv.begin() + i * KVD, dv.begin() + (i + 1) * KVD, dqkv.begin() + i * width + HD + KVD);
     }
     std::fill(dh.begin(), dh.end(), T(0));
-    frozen_backward(w.qkv, dqkv.data(), n, dh.data());
+    frozen_backward(L.qkv, dqkv.data(), n, dh.data());
     lora_backward(l, Target::Q, a.h1.data(), dqkv.data(), width, dh.data());
     lora_backward(l, Target::K, a.h1.data(), dqkv.data() + HD, width, dh.data());
     lora_backward(l, Target::V, a.h1.data(), dqkv.data() + HD + KVD, width, dh.data());
@@ -569,7 +651,7 @@ double FrozenModel::loss(const Adapter<T>& adapter, const Sample& s, std::type_i
         row[j] = static_cast<T>(std::exp(double(row[j]) - lse) * weight / static_cast<double>(m));
       row[target] -= static_cast<T>(weight / static_cast<double>(m));
     }
-    if (grads) frozen_backward(lm_head_, logits.data(), rows, dxf.data() + r0 * E);
+    if (grads) frozen_backward(*lm_head_rows_, logits.data(), rows, dxf.data() + r0 * E);
   }
   if (!grads) return total / static_cast<double>(m);
   std::vector<T> dx(static_cast<size_t>(n * E));

@@ -5,7 +5,8 @@
 // engine does, int8 or f32), frozen and never copied whole into f32: the
 // forward pass runs them through Linear::forward exactly as inference does,
 // and the backward pass (dL/dx = dL/dy W) dequantises a block of rows at a
-// time into a small f32 tile. Only the adapters' A and B learn.
+// time from the model file into a small f32 tile (the file's values, which
+// the int8 layers were quantised from). Only the adapters' A and B learn.
 //
 // Memory stays near inference memory: the forward pass keeps one row block
 // per layer (its input, [n][E]); the backward pass recomputes each layer's
@@ -97,6 +98,7 @@ class FrozenModel {
 
   // Implementation types (lora_model.cpp).
   struct Layer;
+  struct FileRows;
   ~FrozenModel();
 
  private:
@@ -104,6 +106,10 @@ class FrozenModel {
   template <class T>
   friend struct Pass;
 
+  // The model's file stays mapped: the backward pass dequantises tiles of
+  // rows from it in the file's own type (fast, block by block) and lets the
+  // pages go after each tile, so they never stay resident.
+  std::shared_ptr<const engine::ModelFile> file_;
   engine::HyperParams hp_;
   engine::WeightMode mode_ = engine::WeightMode::Int8;
   std::unique_ptr<engine::Tokenizer> tokenizer_;
@@ -112,6 +118,7 @@ class FrozenModel {
   std::vector<Layer> layers_;
   std::vector<float> output_norm_;
   engine::Linear lm_head_;
+  std::unique_ptr<FileRows> lm_head_rows_;
   std::vector<float> inv_freq_;
   float rope_mscale_ = 1.0f;
 };

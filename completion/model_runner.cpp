@@ -2,6 +2,8 @@
 
 #include "completion/decoder.h"
 
+#include <algorithm>
+
 namespace astfill::completion {
 
 ModelRunner::ModelRunner(RunnerOptions options) : options_(std::move(options)) {
@@ -9,6 +11,7 @@ ModelRunner::ModelRunner(RunnerOptions options) : options_(std::move(options)) {
   size_t context = model_->hparams().context_length;
   if (context > 0 && options_.context_tokens > context) options_.context_tokens = context;
   if (options_.slots == 0) options_.slots = 1;
+  batcher_ = std::make_unique<engine::Batcher>(*model_, options_.batching);
 }
 
 ModelRunner::~ModelRunner() = default;
@@ -27,26 +30,42 @@ std::optional<ModelRunner::Lease> ModelRunner::acquire(const std::string& docume
                                                        std::shared_ptr<const engine::LoraStack> adapters) {
   // A document's slot is its own under the same adapters only.
   const std::string key = adapters ? document + "\n" + adapters->key() : document;
-  std::unique_lock lock(busy_, std::defer_lock);
-  while (!lock.try_lock_for(std::chrono::milliseconds(5)))
-    if (cancel.cancelled()) return std::nullopt;
   if (cancel.cancelled()) return std::nullopt;
+  std::unique_lock lock(mu_);
   bool hit = false;
-  auto it = slots_.begin();
-  for (; it != slots_.end(); ++it)
-    if ((*it)->key == key) break;
-  if (it != slots_.end()) {
-    hit = true;
-    slots_.splice(slots_.begin(), slots_, it);
-  } else if (slots_.size() < options_.slots) {
-    slots_.push_front(std::make_unique<Slot>(*model_, options_.context_tokens));
-  } else {
-    // Recycle the least recently used slot: its cache is kept, and a prompt
-    // sharing a prefix with it (the same context files) still reuses that.
-    slots_.splice(slots_.begin(), slots_, std::prev(slots_.end()));
+  for (;;) {
+    if (cancel.cancelled()) return std::nullopt;
+    auto it = slots_.begin();
+    for (; it != slots_.end(); ++it)
+      if ((*it)->key == key) break;
+    if (it != slots_.end()) {
+      if (!(*it)->in_use) {
+        hit = true;
+        slots_.splice(slots_.begin(), slots_, it);
+        break;
+      }
+      // An older request for the same document holds it (it is being
+      // superseded): wait for its cache rather than start another.
+    } else if (slots_.size() < options_.slots) {
+      slots_.push_front(std::make_unique<Slot>(*model_, options_.context_tokens));
+      slots_.front()->session.set_batcher(batcher_.get());
+      break;
+    } else {
+      // Recycle the least recently used free slot: its cache is kept, and a
+      // prompt sharing a prefix with it (the same context files) still reuses that.
+      auto free = std::find_if(slots_.rbegin(), slots_.rend(), [](const auto& s) { return !s->in_use; });
+      if (free != slots_.rend()) {
+        slots_.splice(slots_.begin(), slots_, std::next(free).base());
+        break;
+      }
+    }
+    freed_.wait_for(lock, std::chrono::milliseconds(5));
   }
   Slot* slot = slots_.front().get();
   slot->key = key;
+  slot->in_use = true;
+  // The newest request is the one the user waits for.
+  for (const auto& other : slots_) other->session.set_focused(other.get() == slot);
   const std::string wanted = adapters ? adapters->key() : std::string();
   if (slot->session.adapter_key() != wanted) {
     slot->session.set_adapters(std::move(adapters));  // empties the cache
@@ -57,12 +76,37 @@ std::optional<ModelRunner::Lease> ModelRunner::acquire(const std::string& docume
     ++stats_.leases;
     if (hit) ++stats_.slot_hits;
   }
-  return Lease(std::move(lock), slot);
+  return Lease(this, slot);
+}
+
+void ModelRunner::set_slots(size_t n) {
+  std::lock_guard lock(mu_);
+  options_.slots = std::max(options_.slots, n);
+  freed_.notify_all();
+}
+
+ModelRunner::Lease::~Lease() {
+  if (runner_) runner_->release(slot_);
+}
+
+void ModelRunner::release(Slot* slot) {
+  std::lock_guard lock(mu_);
+  slot->in_use = false;
+  slot->session.set_focused(false);
+  freed_.notify_all();
 }
 
 ModelRunner::Stats ModelRunner::stats() const {
-  std::lock_guard s(stats_mu_);
-  return stats_;
+  Stats s;
+  {
+    std::lock_guard l(stats_mu_);
+    s = stats_;
+  }
+  const engine::Batcher::Stats b = batcher_->stats();
+  s.steps = b.steps;
+  s.rows = b.rows;
+  s.segments = b.segments;
+  return s;
 }
 
 }  // namespace astfill::completion

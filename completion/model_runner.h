@@ -1,25 +1,33 @@
 // One loaded model and a few KV-cache slots, shared by the daemon's requests.
 //
-// Requests take turns: decoding on 2 cores gains nothing from running two at
-// once, and a request that waits for its turn is cancelled (superseded by a
-// newer keystroke) without ever touching the model. A slot is a Session plus
+// Requests run at once, each on its own slot, and their sessions are stepped
+// together by one engine::Batcher (engine/batcher.h): a decode step reads the
+// weights once for every request in it, so several documents, suggestions
+// and batch tasks cost little more than one. The newest request is the
+// focused one (the inline completion the user waits for): its rows go first
+// and other requests' prefill waits while it runs. A slot is a Session plus
 // the tokens its cache holds; a request asks for the slot last used for its
 // document, so the next keystroke in the same file reuses the longest shared
 // token prefix (engine::generate truncates the cache to it) and only new
-// tokens are prefilled. Slots are recycled least recently used first.
+// tokens are prefilled. A document's slot serves one request at a time (a
+// newer one waits for the older, which is being superseded); free slots are
+// recycled least recently used first, and a request waits when all are busy.
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <list>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "completion/adapters.h"
 #include "completion/token_trie.h"
+#include "engine/batcher.h"
 #include "engine/model.h"
 #include "support/cancel.h"
 
@@ -29,7 +37,8 @@ struct RunnerOptions {
   std::string model_path;
   engine::LoadOptions load;
   size_t context_tokens = 4096;  // KV capacity of each slot
-  size_t slots = 3;
+  size_t slots = 3;              // requests that run at once (each holds a slot)
+  engine::BatcherOptions batching;
 };
 
 class ModelRunner {
@@ -51,22 +60,25 @@ class ModelRunner {
     engine::Session session;
     std::vector<int32_t> history;  // the tokens the session's cache holds
     std::string key;               // the document it was last used for
+    bool in_use = false;           // a lease holds it (guarded by the runner's mutex)
     explicit Slot(const engine::Model& model, size_t capacity) : session(model, capacity) {}
   };
 
-  // Exclusive use of the model with the slot for `key`. Destroying it hands
-  // the model to the next request.
+  // A request's use of the slot for its document, beside other requests'
+  // leases on other slots. Destroying it frees the slot.
   class Lease {
    public:
-    Lease(Lease&&) noexcept = default;
+    Lease(Lease&& other) noexcept : runner_(std::exchange(other.runner_, nullptr)), slot_(other.slot_) {}
+    Lease& operator=(Lease&&) = delete;
+    ~Lease();
     Slot& slot() { return *slot_; }
     engine::Session& session() { return slot_->session; }
     std::vector<int32_t>& history() { return slot_->history; }
 
    private:
     friend class ModelRunner;
-    Lease(std::unique_lock<std::timed_mutex> lock, Slot* slot) : lock_(std::move(lock)), slot_(slot) {}
-    std::unique_lock<std::timed_mutex> lock_;
+    Lease(ModelRunner* runner, Slot* slot) : runner_(runner), slot_(slot) {}
+    ModelRunner* runner_;
     Slot* slot_;
   };
 
@@ -76,17 +88,25 @@ class ModelRunner {
     return adapter_cache_.stack(specs, model_->hparams());
   }
 
-  // Waits for the model, polling `cancel`; nullopt when cancelled first.
+  // Waits for a slot (the document's own, once an older request for it is
+  // done; else a free one), polling `cancel`; nullopt when cancelled first.
+  // The lease's session becomes the focused one.
   // The slot's session runs `adapters` (null: none): a slot keeps the
   // document's cache only while its adapters stay the same, so a cache
   // computed with other adapters is never reused.
   std::optional<Lease> acquire(const std::string& key, const CancellationToken& cancel,
                                std::shared_ptr<const engine::LoraStack> adapters = nullptr);
 
+  // At least `n` slots from now on (batch --parallel N runs N requests at once).
+  void set_slots(size_t n);
+
   // Requests served and tokens reused, for astfill.status.
   struct Stats {
     uint64_t leases = 0;
     uint64_t slot_hits = 0;  // the document's own slot was still there
+    uint64_t steps = 0;      // the batcher's forward passes
+    uint64_t rows = 0;       // tokens over all passes
+    uint64_t segments = 0;   // requests' chunks over all passes (> steps: passes were shared)
   };
   Stats stats() const;
 
@@ -97,9 +117,13 @@ class ModelRunner {
   mutable std::unique_ptr<TokenTrie> trie_;
   mutable std::once_flag unwritable_once_;
   mutable std::vector<int32_t> unwritable_;
-  std::timed_mutex busy_;
+  void release(Slot* slot);
   mutable AdapterCache adapter_cache_;
-  // Most recently used first. Guarded by busy_.
+  // Declared before the slots: their sessions use it until they go.
+  std::unique_ptr<engine::Batcher> batcher_;
+  std::mutex mu_;
+  std::condition_variable freed_;
+  // Most recently used first. Guarded by mu_.
   std::list<std::unique_ptr<Slot>> slots_;
   mutable std::mutex stats_mu_;
   Stats stats_;

@@ -1,0 +1,184 @@
+// bench_tune: LoRA training on the CPU (train/, `astfill tune`, issue 18).
+//   throughput: training tokens/s (forward, recomputation and backward,
+//     AdamW) and peak resident memory, on the random model with
+//     Qwen2.5-Coder-0.5B's shapes (Q8_0, written once to --model-dir as
+//     bench_engine writes it) and on the bundled model, rank 16 on q,k,v,o;
+//   quality: the bundled model tuned briefly on numpy's Python sources
+//     (bench::default_task_roots' python root), held-out files excluded from
+//     training: held-out loss before and after.
+// Prints one JSON object.
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <unistd.h>
+#include <string>
+
+#include "bench/args.h"
+#include "bench/random_model.h"
+#include "bench/tasks.h"
+#include "engine/bundled_model.h"
+#include "train/optimizer.h"
+#include "train/tune.h"
+
+using namespace astfill;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+struct Rss {
+  double now_mb = 0, peak_mb = 0;
+};
+Rss read_rss() {
+  Rss r;
+  std::ifstream in("/proc/self/status");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("VmRSS:", 0) == 0) r.now_mb = std::stod(line.substr(6)) / 1024.0;
+    if (line.rfind("VmHWM:", 0) == 0) r.peak_mb = std::stod(line.substr(6)) / 1024.0;
+  }
+  return r;
+}
+void reset_peak_rss() { std::ofstream("/proc/self/clear_refs") << "5"; }
+
+std::string load_average() {
+  std::ifstream in("/proc/loadavg");
+  std::string a, b, c;
+  in >> a >> b >> c;
+  return a + " " + b + " " + c;
+}
+
+// Training steps on random-token samples of `tokens` tokens whose last
+// `targets` are predicted: the cost of a step does not depend on the text.
+std::string throughput(const std::string& label, const std::string& path, int threads, int steps, int tokens,
+                       int targets) {
+  const engine::EngineThreads scope(threads);
+  reset_peak_rss();
+  const auto t_load = Clock::now();
+  const auto model = train::FrozenModel::open(path, engine::WeightMode::Int8);
+  const double load_s = seconds_since(t_load);
+  const Rss loaded = read_rss();
+  reset_peak_rss();  // from here: training's own peak
+  train::Adapter<float> adapter =
+      model->new_adapter({train::Target::Q, train::Target::K, train::Target::V, train::Target::O}, 16, 32, 1);
+  train::AdamW optimizer(adapter, {});
+  std::mt19937 rng(1);
+  double seconds = 0, first_loss = 0, last_loss = 0;
+  for (int s = 0; s < steps + 1; ++s) {  // the first step warms up (oneDNN primitives, pages) and is not timed
+    train::Sample sample;
+    for (int i = 0; i < tokens; ++i) sample.tokens.push_back(static_cast<int32_t>(rng() % model->hparams().vocab_size));
+    sample.target_begin = static_cast<size_t>(tokens - targets);
+    sample.target_end = static_cast<size_t>(tokens);
+    const auto t = Clock::now();
+    train::Adapter<float> grads = adapter.zeros_like();
+    const double loss = model->loss<float>(adapter, sample, &grads);
+    train::clip_gradients(grads, 1.0);
+    optimizer.step(adapter, grads, 1e-4);
+    if (s > 0) seconds += seconds_since(t);
+    if (s == 0) first_loss = loss;
+    last_loss = loss;
+  }
+  const Rss after = read_rss();
+  char out[1024];
+  std::snprintf(out, sizeof out,
+                "{\"model\":\"%s\",\"path\":\"%s\",\"threads\":%d,\"tokens_per_sample\":%d,\"targets_per_sample\":%d,"
+                "\"timed_steps\":%d,\"seconds_per_step\":%.3f,\"training_tokens_per_s\":%.1f,\"load_s\":%.2f,"
+                "\"rss_after_load_mb\":%.1f,\"peak_rss_load_mb\":%.1f,\"peak_rss_training_mb\":%.1f,\"peak_over_loaded\":%.3f,"
+                "\"adapter_parameters\":%zu,\"loss_first\":%.4f,\"loss_last\":%.4f}",
+                label.c_str(), path.c_str(), threads, tokens, targets, steps, seconds / steps,
+                tokens * steps / seconds, load_s, loaded.now_mb, loaded.peak_mb, after.peak_mb, after.peak_mb / loaded.now_mb,
+                adapter.parameter_count(), first_loss, last_loss);
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string dir = (std::filesystem::temp_directory_path() / "astfill-bench").string();
+  std::string bundled = engine::bundled_model_path().value_or("");
+  std::string root;
+  int threads = 2, steps = 3, tokens = 512, quality_steps = 150;
+  double lr = 1e-3;
+  bool skip_05b = false, skip_quality = false;
+  bench::ArgParser args("bench_tune",
+                        "LoRA training on the CPU: training tokens/s and peak memory on a random model with\n"
+                        "Qwen2.5-Coder-0.5B's shapes (Q8_0, written once to --model-dir) and on the bundled\n"
+                        "model; then the bundled model tuned on numpy's Python sources, held-out loss before\n"
+                        "and after. Prints one JSON object.");
+  args.option("--model-dir", "DIR", "where the random model is kept (default: $TMPDIR/astfill-bench)",
+              bench::text_value(dir));
+  args.option("--bundled", "PATH", "the small model (default: the bundled one)", bench::text_value(bundled));
+  args.option("--root", "DIR", "the repository tuned on (default: numpy's sources, bench_quality's python root)",
+              bench::text_value(root));
+  args.option("--threads", "N", "threads (default 2)", bench::count_value(threads, "thread count", 1, 256));
+  args.option("--steps", "N", "timed training steps per model (default 3)", bench::count_value(steps, "step count", 1, 1000));
+  args.option("--tokens", "N", "tokens per sample (default 512)", bench::count_value(tokens, "token count", 128, 8192));
+  args.option("--quality-steps", "N", "steps of the tuning run (default 150)",
+              bench::count_value(quality_steps, "step count", 1, 100000));
+  args.option("--lr", "RATE", "the tuning run's peak learning rate (default 1e-3)",
+              [&](const std::string& v) -> std::optional<std::string> {
+                try {
+                  lr = std::stod(v);
+                } catch (const std::exception&) {
+                  return "'" + v + "' is not a number";
+                }
+                if (!(lr > 0)) return "the learning rate must be positive";
+                return std::nullopt;
+              });
+  args.flag("--skip-05b", "leave out the 0.5B-shaped model", [&] { skip_05b = true; });
+  args.flag("--skip-quality", "leave out the tuning run", [&] { skip_quality = true; });
+  bench::parse_args_or_exit(args, "bench_tune", argc, argv);
+  if (root.empty()) {
+    const auto roots = bench::default_task_roots(ASTFILL_SOURCE_DIR);
+    if (auto it = roots.find("python"); it != roots.end()) root = it->second;
+  }
+
+  std::printf("{\"load_average_start\":\"%s\",\"throughput\":[", load_average().c_str());
+  bool first = true;
+  if (!skip_05b) {
+    std::filesystem::create_directories(dir);
+    const std::string path = dir + "/qwen2.5-0.5b-shapes.q8_0.gguf";
+    if (!std::filesystem::exists(path)) {
+      engine::RandomModelSpec spec = bench::qwen_05b_shapes_spec();
+      spec.weight_scale = 0.02f;
+      engine::write_random_model(path, spec);
+    }
+    std::printf("%s", throughput("random Qwen2.5-Coder-0.5B shapes, Q8_0", path, threads, steps, tokens, 64).c_str());
+    std::fflush(stdout);
+    first = false;
+  }
+  if (!bundled.empty()) {
+    std::printf("%s%s", first ? "" : ",", throughput("bundled", bundled, threads, steps, tokens, 64).c_str());
+    std::fflush(stdout);
+  }
+  std::printf("]");
+  if (!skip_quality && !bundled.empty() && !root.empty()) {
+    train::TuneOptions o;
+    o.root = root;
+    o.model_path = bundled;
+    o.out_dir = (std::filesystem::temp_directory_path() / ("astfill-bench-tune-" + std::to_string(::getpid()))).string();
+    o.steps = quality_steps;
+    o.threads = threads;
+    o.learning_rate = lr;
+    o.eval_every = quality_steps;
+    o.eval_samples = 48;
+    o.samples.max_tokens = static_cast<size_t>(tokens);
+    o.write_peft = false;
+    const auto t = Clock::now();
+    const train::TuneResult r = train::tune(o, {});
+    const double secs = seconds_since(t);
+    std::error_code ec;
+    std::filesystem::remove_all(o.out_dir, ec);
+    std::printf(",\"quality\":{\"model\":\"%s\",\"root\":\"%s\",\"train_files\":%zu,\"held_out_files\":%zu,"
+                "\"steps\":%lld,\"rank\":%lld,\"targets\":\"q,k,v,o\",\"lr\":%g,\"held_out_samples\":%zu,"
+                "\"held_out_loss_before\":%.4f,\"held_out_loss_after\":%.4f,\"best_step\":%lld,"
+                "\"training_tokens_per_s\":%.1f,\"seconds\":%.1f}",
+                bundled.c_str(), root.c_str(), r.train_files, r.held_out_files, static_cast<long long>(r.step),
+                static_cast<long long>(o.rank), lr, o.eval_samples, r.held_out_before, r.held_out_best,
+                static_cast<long long>(r.best_step), r.tokens_per_second, secs);
+  }
+  std::printf(",\"load_average_end\":\"%s\"}\n", load_average().c_str());
+  return 0;
+}

@@ -647,6 +647,9 @@ AdapterSpec parse_adapter_spec(std::string_view text) {
 
 namespace {
 constexpr int kSites = 4;
+// From this many rows on, a term runs as two f32 GEMMs; below (decode), as
+// dot products, which cost no primitive call and read A and B once either way.
+constexpr int64_t kGemmRows = 8;
 
 LoraStack::Site site_of(LoraTarget t) {
   switch (t) {
@@ -702,6 +705,8 @@ std::shared_ptr<const LoraStack> LoraStack::build(const std::vector<AdapterChoic
       t.a = p.a;
       t.b = p.b;
       for (float& v : t.b) v *= s;
+      t.a_gemm = Linear::from_f32(t.a.data(), t.in, t.rank, nullptr, WeightMode::F32);
+      t.b_gemm = Linear::from_f32(t.b.data(), t.rank, t.out, nullptr, WeightMode::F32);
       stack->sites_[static_cast<size_t>(p.layer) * kSites + static_cast<size_t>(site_of(p.target))].push_back(std::move(t));
       stack->empty_ = false;
     }
@@ -713,6 +718,25 @@ void LoraStack::apply(uint32_t layer, Site site, const float* x, int64_t rows, f
   const size_t index = static_cast<size_t>(layer) * kSites + static_cast<size_t>(site);
   if (index >= sites_.size() || sites_[index].empty()) return;
   const int64_t stride = width_[static_cast<size_t>(site)];
+  if (rows >= kGemmRows) {
+    thread_local std::vector<float> u, v;
+    for (const Term& t : sites_[index]) {
+      if (u.size() < static_cast<size_t>(rows * t.rank)) u.resize(static_cast<size_t>(rows * t.rank));
+      if (v.size() < static_cast<size_t>(rows * t.out)) v.resize(static_cast<size_t>(rows * t.out));
+      t.a_gemm.forward(x, rows, u.data());
+      t.b_gemm.forward(u.data(), rows, v.data());
+      const float* vd = v.data();
+      const int64_t out = t.out, column = t.column;
+#pragma omp parallel for if (rows * out >= (int64_t{1} << 16)) schedule(static)
+      for (int64_t i = 0; i < rows; ++i) {
+        float* yi = y + i * stride + column;
+        const float* vi = vd + i * out;
+#pragma omp simd
+        for (int64_t o = 0; o < out; ++o) yi[o] += vi[o];
+      }
+    }
+    return;
+  }
   for (const Term& t : sites_[index]) {
     // u = x Aᵀ ([rows][rank]), then y[:, column ..] += u (sB)ᵀ. Small: rank is
     // tens, so both are dot products over contiguous rows.

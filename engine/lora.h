@@ -30,6 +30,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/linear.h"
 #include "engine/model_file.h"
 
 namespace astfill::engine {
@@ -139,6 +140,9 @@ class LoraStack {
     int64_t rank = 0, in = 0, out = 0, column = 0;
     std::vector<float> a;  // [rank][in]
     std::vector<float> b;  // [out][rank], scale folded in
+    // The same as f32 GEMMs (oneDNN) for batches of rows (prefill): plain
+    // dot products cannot keep up with the int8 GEMM beside them there.
+    Linear a_gemm, b_gemm;
   };
   std::vector<std::vector<Term>> sites_;  // [layer * 4 + site]
   std::array<int64_t, 4> width_{};        // each site's fused output width (row stride of y)

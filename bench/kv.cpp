@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstdio>
+#include <memory>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -150,15 +151,16 @@ int main(int argc, char** argv) {
   // the decoded tokens every session reads.
   std::vector<Run> runs;
   for (KvType t : {KvType::F32, KvType::F32, KvType::Bf16, KvType::Int8}) runs.push_back(Run{t, runs.size() == 1, {}, {}});
-  std::vector<Session> sessions;
-  sessions.reserve(runs.size());
-  for (const Run& r : runs) sessions.emplace_back(*model, static_cast<size_t>(positions + decode + 1), r.type);
+  // A session is neither copied nor moved (the batcher may hold its address).
+  std::vector<std::unique_ptr<Session>> sessions;
+  for (const Run& r : runs)
+    sessions.push_back(std::make_unique<Session>(*model, static_cast<size_t>(positions + decode + 1), r.type));
   // The portable row's kernels are chosen through the environment around its evaluations.
   const char* env = std::getenv("ASTFILL_ATTENTION");
   const std::string outer = env ? env : "";
   auto evaluate = [&](size_t r, const Session::Batch& b) {
     if (runs[r].portable) ::setenv("ASTFILL_ATTENTION", "portable", 1);
-    auto out = sessions[r].evaluate(b);
+    auto out = sessions[r]->evaluate(b);
     if (runs[r].portable) {
       if (env) ::setenv("ASTFILL_ATTENTION", outer.c_str(), 1);
       else ::unsetenv("ASTFILL_ATTENTION");
@@ -197,7 +199,7 @@ int main(int argc, char** argv) {
                 attention_kernels_in_use(run.type, hp.head_dim,
                                          run.portable ? AttentionKernels::Portable : default_attention_kernels())
                     .c_str(),
-                sessions[r].kv_bytes() / 1048576.0, positions / run.prefill_s, decode / run.decode_s);
+                sessions[r]->kv_bytes() / 1048576.0, positions / run.prefill_s, decode / run.decode_s);
     if (r)
       std::printf(",\"prefill_mean_kl\":%.3g,\"prefill_top1\":%.4f,\"decode_mean_kl\":%.3g,\"decode_top1\":%.4f",
                   run.prefill.kl / run.prefill.rows, double(run.prefill.top1) / run.prefill.rows,

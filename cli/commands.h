@@ -22,5 +22,6 @@ int run_pull(const std::vector<std::string>& args);
 int run_models(const std::vector<std::string>& args);
 int run_stats(const std::vector<std::string>& args);
 int run_tune(const std::vector<std::string>& args);
+int run_describe_image(const std::vector<std::string>& args);
 
 }  // namespace astfill::cli

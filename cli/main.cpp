@@ -32,6 +32,7 @@ const Subcommand kSubcommands[] = {
     {"stats", "local statistics of suggestions: acceptance, accepted text, latency (--json, --since 7d)",
      astfill::cli::run_stats},
     {"tune", "fine-tune a LoRA adapter on a repository's code, on the CPU", astfill::cli::run_tune},
+    {"describe-image", "a Qwen2-VL model describes an image (PNG or JPEG)", astfill::cli::run_describe_image},
 };
 
 void print_usage(std::FILE* out) {

@@ -186,10 +186,10 @@ class Session {
     // embedding (an image's merged patches) instead of their token's: empty,
     // or one pointer per row, null for a token row; each holds
     // embedding_length floats and must stay valid during evaluate.
-    std::vector<const float*> embeddings;
+    std::vector<const float*> embeddings = {};
     // M-RoPE (models with hparams().rope_sections): empty, or 3 positions per
     // row (t, h, w) that the rotation uses instead of `positions`.
-    std::vector<int32_t> mrope_positions;
+    std::vector<int32_t> mrope_positions = {};
   };
 
   // Appends the batch to the cache and returns the requested logits, rows in

@@ -1,0 +1,24 @@
+// Tiny random Qwen2-VL models for the tests: a vision tower written as an
+// mmproj GGUF, and a qwen2vl LM (M-RoPE) whose tokenizer has the vision
+// tokens, with matching widths.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace astfill::testing {
+
+struct TinyTowerSpec {
+  bool qwen25 = true;  // false: Qwen2-VL (LayerNorm, fc1/fc2, no windows)
+  int64_t hidden = 32, heads = 2, ffn = 48, depth = 2, out_dim = 64;
+  uint32_t seed = 1;
+};
+
+void write_random_mmproj(const std::string& path, const TinyTowerSpec& spec = {});
+
+// engine::tiny_spec("qwen2") with M-RoPE sections {2, 3, 3} (embedding 64),
+// the vocabulary's last three padding tokens renamed <|vision_start|>,
+// <|vision_end|>, <|image_pad|>.
+void write_random_vl_lm(const std::string& path);
+
+}  // namespace astfill::testing

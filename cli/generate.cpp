@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "cli/describe_image.h"
 #include "cli/model_options.h"
 #include "engine/errors.h"
 #include "engine/generate.h"
@@ -57,6 +58,12 @@ int run_generate(const std::vector<std::string>& args) {
     return std::nullopt;
   });
   p.flag("--json", "after the text, print one JSON line of statistics", [&] { json = true; });
+  // Images (issue 19): a Qwen2-VL model continues the image followed by the prompt.
+  std::optional<std::string> image, mmproj;
+  p.option("--image", "F", "an image (PNG or JPEG) before the prompt; needs a Qwen2-VL model (see describe-image)",
+           [&](const std::string& v) -> std::optional<std::string> { image = v; return std::nullopt; });
+  p.option("--mmproj", "F", "with --image: the vision tower (mmproj GGUF; default: the --model checkpoint's)",
+           [&](const std::string& v) -> std::optional<std::string> { mmproj = v; return std::nullopt; });
   if (auto err = p.parse(args)) {
     std::fprintf(stderr, "astfill generate: %s\n", err->c_str());
     return 2;
@@ -76,6 +83,18 @@ int run_generate(const std::vector<std::string>& args) {
       return 1;
     }
     prompt = text;
+  }
+  if (image) {
+    ImageRun run;
+    run.command = "astfill generate";
+    run.image = *image;
+    run.prompt = *prompt;
+    run.mmproj = mmproj;
+    run.chat = false;
+    run.max_tokens = static_cast<int>(n);
+    run.sampling = sp;
+    run.json = json;
+    return run_image(mo, run);
   }
   try {
     auto t0 = std::chrono::steady_clock::now();

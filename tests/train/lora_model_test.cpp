@@ -10,6 +10,7 @@
 #include "tests/engine/temp_dir.h"
 #include "tests/fixtures/random_model.h"
 #include "train/lora_model.h"
+#include "train/tune.h"
 
 using namespace astfill;
 using astfill::testing::TempDir;
@@ -168,4 +169,44 @@ TEST_CASE("mixture-of-experts models are refused with a clear error", "[train]")
   const std::string path = write_model(dir, "qwen3moe");
   CHECK_THROWS_WITH(train::FrozenModel::open(path, engine::WeightMode::F32),
                     Catch::Contains("mixture-of-experts") && Catch::Contains(path));
+}
+
+TEST_CASE("a trained adapter written as PEFT and as GGUF means the same to the engine", "[train]") {
+  TempDir dir;
+  for (const std::string arch : {"qwen2", "qwen3"}) {
+    const std::string path = write_model(dir, arch, 0.05f);
+    const auto frozen = train::FrozenModel::open(path, engine::WeightMode::F32);
+    // An adapter with B random, as training leaves it.
+    Adapter<float> adapter = frozen->new_adapter(kAllTargets, 4, 8.0, 3);
+    std::mt19937 rng(2);
+    std::uniform_real_distribution<float> u(-0.1f, 0.1f);
+    for (auto& p : adapter.pairs)
+      for (float& v : p.b) v = u(rng);
+    const engine::LoraAdapter lora = train::to_lora_adapter(adapter, arch);
+    engine::write_peft_adapter(lora, dir.file(arch + "-peft"), "random");
+    engine::write_gguf_adapter(lora, dir.file(arch + "-adapter.gguf"));
+    const train::Sample s = sample(24, frozen->hparams().vocab_size, 6);
+    const std::vector<float> expected = frozen->logits(adapter, s.tokens);
+    const auto model = engine::Model::open(path, {.weights = engine::WeightMode::F32, .threads = 0, .kv = engine::KvType::F32});
+    for (const std::string file : {arch + "-peft", arch + "-adapter.gguf"}) {
+      engine::Session session(*model);
+      session.set_adapters({engine::AdapterChoice{
+          std::make_shared<const engine::LoraAdapter>(engine::read_lora_adapter(dir.file(file))), 1.0f, file}});
+      engine::Session::Batch batch;
+      batch.tokens = s.tokens;
+      batch.logits.assign(s.tokens.size(), true);
+      const std::vector<float> got = session.evaluate(batch);
+      REQUIRE(got.size() == expected.size());
+      double worst = 0, scale = 0, moved = 0;
+      const std::vector<float> base = frozen->logits(adapter.zeros_like(), s.tokens);
+      for (size_t i = 0; i < got.size(); ++i) {
+        worst = std::max(worst, double(std::abs(got[i] - expected[i])));
+        scale = std::max(scale, double(std::abs(expected[i])));
+        moved = std::max(moved, double(std::abs(expected[i] - base[i])));
+      }
+      CAPTURE(arch, file, worst, scale, moved);
+      CHECK(moved > 1e-3);  // the adapter does change the logits
+      CHECK(worst <= 2e-5 * std::max(1.0, scale));
+    }
+  }
 }

@@ -8,8 +8,9 @@
 // and after a keystroke, and their ratio (the target: <= 40%).
 // Settings: the suffix budget (astfill.context.suffixTokens, 256 by default)
 // and speculation (on by default).
-// Prompts: <|fim_prefix|> the last --prefix-tokens tokens before the cursor
-// <|fim_suffix|> the first N tokens after it <|fim_middle|>. Prints one JSON
+// Prompts: <|fim_prefix|> about 1024 tokens before the cursor, from a line
+// start that stays put while typing <|fim_suffix|> the first N tokens after
+// it <|fim_middle|>. Prints one JSON
 // object.
 #include <algorithm>
 #include <chrono>
@@ -105,11 +106,25 @@ int main(int argc, char** argv) {
     at = end + 1;
     ++line;
   }
-  auto prompt_at = [&](size_t cursor, size_t suffix_tokens) {
-    auto p = tok.encode(std::string_view(text).substr(0, cursor), false);
+  // The prefix starts at a line start chosen once per cursor (about
+  // --prefix-tokens before it), as the prompt builder keeps its window where
+  // it was while the user types: a window that slid with every character
+  // would share no tokens with the last prompt.
+  auto prefix_start = [&](size_t cursor) {
+    size_t start = cursor;
+    while (start > 0) {
+      const size_t nl = start >= 2 ? text.rfind('\n', start - 2) : std::string::npos;
+      const size_t candidate = nl == std::string::npos ? 0 : nl + 1;  // the line start before start - 1
+      if (tok.encode(std::string_view(text).substr(candidate, cursor - candidate), false).size() > prefix_tokens) break;
+      start = candidate;
+    }
+    return start;
+  };
+  auto prompt_at = [&](size_t start, size_t cursor, size_t suffix_tokens) {
+    auto p = tok.encode(std::string_view(text).substr(start, cursor - start), false);
     auto s = tok.encode(std::string_view(text).substr(cursor), false);
     std::vector<int32_t> out{fim_prefix};
-    out.insert(out.end(), p.end() - static_cast<std::ptrdiff_t>(std::min(p.size(), prefix_tokens)), p.end());
+    out.insert(out.end(), p.begin(), p.end());
     out.push_back(fim_suffix);
     out.insert(out.end(), s.begin(), s.begin() + static_cast<std::ptrdiff_t>(std::min(s.size(), suffix_tokens)));
     out.push_back(fim_middle);
@@ -119,13 +134,14 @@ int main(int argc, char** argv) {
   for (Setting setting : {Setting{256, false}, Setting{256, true}, Setting{64, true}}) {
     std::vector<double> cold_ms, key_ms, cold_tokens, key_tokens;
     for (size_t cursor : cursors) {
+      const size_t start = prefix_start(cursor);
       Session session(*model, 4096);
       std::vector<int32_t> history;
       GenerateOptions o;
       o.max_tokens = max_tokens;
       o.speculate.enable = setting.speculate;
       for (int keystroke = 0; keystroke < 2; ++keystroke) {
-        auto prompt = prompt_at(cursor + static_cast<size_t>(keystroke), setting.suffix_tokens);
+        auto prompt = prompt_at(start, cursor + static_cast<size_t>(keystroke), setting.suffix_tokens);
         Sampler sampler;
         auto t0 = clock_type::now();
         auto stats = generate(session, history, prompt, o, sampler, nullptr);

@@ -121,10 +121,17 @@ PrefixStore::PrefixStore(const Model& model, const std::string& model_path, Pref
   }
 }
 
-std::vector<uint64_t> PrefixStore::chain(std::span<const int32_t> prompt, size_t blocks) const {
+uint64_t PrefixStore::seed_for(const Session& session) const {
+  // A LoRA adapter changes every layer above the first it touches: the
+  // session's adapters are part of the key (FACTS.md: LoRA and prefix caches).
+  const std::string& adapter = session.adapter_key();
+  return adapter.empty() ? seed_ : mix(fnv(seed_, "session adapter:" + adapter));
+}
+
+std::vector<uint64_t> PrefixStore::chain(uint64_t seed, std::span<const int32_t> prompt, size_t blocks) const {
   std::vector<uint64_t> keys;
   keys.reserve(blocks);
-  uint64_t h = seed_;
+  uint64_t h = seed;
   const size_t b = options_.block_tokens;
   for (size_t i = 0; i < blocks; ++i) {
     h = mix(fnv(h ^ 0x9e3779b97f4a7c15ull, prompt.data() + i * b, b * sizeof(int32_t)));
@@ -135,10 +142,10 @@ std::vector<uint64_t> PrefixStore::chain(std::span<const int32_t> prompt, size_t
 
 std::filesystem::path PrefixStore::file_of(uint64_t key) const { return options_.dir / (hex(key) + ".kv"); }
 
-std::vector<uint8_t> PrefixStore::header(uint64_t key, uint64_t parent, size_t index) const {
+std::vector<uint8_t> PrefixStore::header(uint64_t seed, uint64_t key, uint64_t parent, size_t index) const {
   std::vector<uint8_t> h(kMagic, kMagic + sizeof kMagic);
   put(h, kFormatVersion);
-  put(h, seed_);
+  put(h, seed);
   put(h, key);
   put(h, parent);
   put(h, static_cast<uint64_t>(index));
@@ -148,12 +155,12 @@ std::vector<uint8_t> PrefixStore::header(uint64_t key, uint64_t parent, size_t i
   return h;
 }
 
-bool PrefixStore::read_block(uint64_t key, uint64_t parent, size_t index, std::span<const int32_t> tokens,
-                             std::vector<uint8_t>& kv) {
+bool PrefixStore::read_block(uint64_t seed, uint64_t key, uint64_t parent, size_t index,
+                             std::span<const int32_t> tokens, std::vector<uint8_t>& kv) {
   const auto path = file_of(key);
   std::ifstream in(path, std::ios::binary);
   if (!in) return false;
-  const std::vector<uint8_t> want = header(key, parent, index);
+  const std::vector<uint8_t> want = header(seed, key, parent, index);
   const size_t token_bytes = tokens.size() * sizeof(int32_t), kv_bytes = slot_bytes_ * tokens.size();
   const size_t total = want.size() + token_bytes + kv_bytes + sizeof(uint32_t);
   std::vector<uint8_t> file(total + 1);
@@ -178,9 +185,9 @@ bool PrefixStore::read_block(uint64_t key, uint64_t parent, size_t index, std::s
   return true;
 }
 
-bool PrefixStore::write_block(uint64_t key, uint64_t parent, size_t index, std::span<const int32_t> tokens,
-                              std::span<const uint8_t> kv) {
-  std::vector<uint8_t> file = header(key, parent, index);
+bool PrefixStore::write_block(uint64_t seed, uint64_t key, uint64_t parent, size_t index,
+                              std::span<const int32_t> tokens, std::span<const uint8_t> kv) {
+  std::vector<uint8_t> file = header(seed, key, parent, index);
   const auto* tb = reinterpret_cast<const uint8_t*>(tokens.data());
   file.insert(file.end(), tb, tb + tokens.size() * sizeof(int32_t));
   file.insert(file.end(), kv.begin(), kv.end());
@@ -251,7 +258,8 @@ size_t PrefixStore::restore(Session& session, std::vector<int32_t>& history, std
   if (!usable_ || static_cast<uint32_t>(session.kv_type()) != kv_type_ || limit < b || limit / b * b <= shared)
     return shared;
   const size_t blocks = limit / b;
-  const std::vector<uint64_t> keys = chain(prompt, blocks);
+  const uint64_t seed = seed_for(session);
+  const std::vector<uint64_t> keys = chain(seed, prompt, blocks);
   // Blocks the session already holds need no file; start at the first block
   // it lacks (its files must then chain from the start of that block).
   const size_t first = shared / b;
@@ -259,7 +267,7 @@ size_t PrefixStore::restore(Session& session, std::vector<int32_t>& history, std
   std::vector<std::vector<uint8_t>> kv;  // read all first: the session is touched only if it gains
   while (at < blocks) {
     kv.emplace_back();
-    if (!read_block(keys[at], at ? keys[at - 1] : seed_, at, prompt.subspan(at * b, b), kv.back())) break;
+    if (!read_block(seed, keys[at], at ? keys[at - 1] : seed, at, prompt.subspan(at * b, b), kv.back())) break;
     ++at;
   }
   if (at * b <= shared) return shared;
@@ -275,7 +283,8 @@ void PrefixStore::record(const Session& session, std::span<const int32_t> prompt
   const size_t b = options_.block_tokens;
   const size_t blocks = std::min(prompt.size(), session.length()) / b;
   if (!usable_ || static_cast<uint32_t>(session.kv_type()) != kv_type_ || blocks == 0) return;
-  const std::vector<uint64_t> keys = chain(prompt, blocks);
+  const uint64_t seed = seed_for(session);
+  const std::vector<uint64_t> keys = chain(seed, prompt, blocks);
   // The prefix used at least twice: blocks from the start whose counts reach 2.
   size_t hot = 0;
   if (uses_.size() > (1u << 20)) uses_.clear();  // counts are a hint: bound their memory
@@ -291,7 +300,7 @@ void PrefixStore::record(const Session& session, std::span<const int32_t> prompt
     if (std::filesystem::exists(file_of(keys[i]), ec)) continue;
     kv.clear();
     session.save_kv(i * b, b, kv);
-    if (!write_block(keys[i], i ? keys[i - 1] : seed_, i, prompt.subspan(i * b, b), kv)) return;
+    if (!write_block(seed, keys[i], i ? keys[i - 1] : seed, i, prompt.subspan(i * b, b), kv)) return;
   }
   if (written_since_evict_ > 0) {
     evict();

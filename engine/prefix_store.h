@@ -8,8 +8,9 @@
 // the chain starting from a seed that hashes everything the keys and values
 // depend on besides the tokens: the model file's identity (path, size,
 // modification time, a hash of its first MiB), the architecture and shapes,
-// the weight mode, the KV type, the rope settings, the adapter (empty until
-// LoRA adapters exist) and this file format's version. So a block's key
+// the weight mode, the KV type, the rope settings, the LoRA adapters (the
+// session's, Session::adapter_key, and PrefixStoreOptions::adapter) and this
+// file format's version. So a block's key
 // names its whole prefix, and two prompts that share a prefix share its
 // blocks' files.
 //
@@ -49,7 +50,8 @@ struct PrefixStoreOptions {
   uint64_t max_bytes = 2ull << 30;  // the directory's cap
   size_t block_tokens = 64;         // a multiple of 16
   size_t min_tokens = 256;          // shorter prefixes are not worth a file
-  std::string adapter;              // the LoRA adapter's identity ("" = none)
+  std::string adapter;              // more identity of what the KV depends on ("" = none); a
+                                    // session's own adapters are keyed too (Session::adapter_key)
 };
 
 struct PrefixStoreStats {
@@ -92,16 +94,18 @@ class PrefixStore {
   PrefixStoreStats stats() const;
 
  private:
-  std::vector<uint64_t> chain(std::span<const int32_t> prompt, size_t blocks) const;
+  // The chain's start for `session`: the store's seed and the session's adapters.
+  uint64_t seed_for(const Session& session) const;
+  std::vector<uint64_t> chain(uint64_t seed, std::span<const int32_t> prompt, size_t blocks) const;
   std::filesystem::path file_of(uint64_t key) const;
   // The block's KV bytes if its file is valid for `key`, `parent` and
   // `tokens`; removes an invalid file.
-  bool read_block(uint64_t key, uint64_t parent, size_t index, std::span<const int32_t> tokens,
+  bool read_block(uint64_t seed, uint64_t key, uint64_t parent, size_t index, std::span<const int32_t> tokens,
                   std::vector<uint8_t>& kv);
-  bool write_block(uint64_t key, uint64_t parent, size_t index, std::span<const int32_t> tokens,
+  bool write_block(uint64_t seed, uint64_t key, uint64_t parent, size_t index, std::span<const int32_t> tokens,
                    std::span<const uint8_t> kv);
   void evict();
-  std::vector<uint8_t> header(uint64_t key, uint64_t parent, size_t index) const;
+  std::vector<uint8_t> header(uint64_t seed, uint64_t key, uint64_t parent, size_t index) const;
 
   PrefixStoreOptions options_;
   uint64_t seed_ = 0;

@@ -205,6 +205,36 @@ TEST_CASE("a corrupt prefix file or another model's is removed, never used", "[p
   CHECK(r.result.logits == fresh_logits(*model, prompt, 0));
 }
 
+TEST_CASE("prefixes are keyed by the adapter", "[prefix_store]") {
+  TempDir dir;
+  const auto path = dir.file("m.gguf");
+  auto spec = tiny_spec("qwen2");
+  write_random_model(path, spec);
+  auto model = Model::open(path, {WeightMode::Int8, 1});
+  const auto prompt = tokens(70, 5, static_cast<int32_t>(spec.hp.vocab_size));
+  auto run = [&](const std::string& adapter, int uses) {
+    PrefixStoreOptions o;
+    o.dir = dir.path() / "kv";
+    o.block_tokens = 32;
+    o.min_tokens = 32;
+    o.adapter = adapter;
+    PrefixStore store(*model, path, o);
+    PrefillResult r;
+    for (int i = 0; i < uses; ++i) {
+      Session s(*model, 128);
+      std::vector<int32_t> history;
+      r = prefill(s, history, prompt, 64, {}, &store);
+    }
+    return r;
+  };
+  run("", 2);
+  CHECK(run("", 1).restored_tokens == 64);
+  CHECK(run("adapter-a", 1).restored_tokens == 0);  // another adapter: other keys, nothing found
+  run("adapter-a", 2);
+  CHECK(run("adapter-a", 1).restored_tokens == 64);
+  CHECK(kv_files(dir.path() / "kv").size() == 4);
+}
+
 TEST_CASE("the prefix directory is capped, least recently used first", "[prefix_store]") {
   TempDir dir;
   const auto path = dir.file("m.gguf");

@@ -138,4 +138,29 @@ describe('astfill batch', () => {
     assert.equal(r.status, 1);
     assert.match(r.stderr, /tasks\.jsonl:2: expected a JSON object/);
   });
+  test('--parallel writes what one task after another writes, in input order', () => {
+    // Twelve tasks on four paths; --no-context, since a task's cross-file
+    // context may see another running task's text of its file (cli/batch.cpp).
+    const tasks = path.join(dir, 'parallel-tasks.jsonl');
+    const lines = [];
+    for (let i = 0; i < 12; i++) {
+      const file = ['pkg/main.py', 'pkg/shapes.py', `pkg/extra${i % 2}.py`][i % 3];
+      const text = FILES[file] ?? `import os\n\n\ndef f(x):\n    return x + ${i}\n`;
+      const cut = Math.min(text.length, 5 + 7 * i);
+      lines.push(JSON.stringify({ id: `t${i}`, path: file, prefix: text.slice(0, cut), suffix: text.slice(cut) }));
+    }
+    fs.writeFileSync(tasks, lines.join('\n') + '\n');
+    const run = (parallel) => {
+      const results = path.join(dir, `parallel-${parallel}.jsonl`);
+      const r = astfill('batch', '--root', project, '--input', tasks, '--output', results, '--model', model,
+        '--threads', '1', '--max-tokens', '12', '--no-context', '--no-kv-persist', '--parallel', String(parallel));
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stderr, /12 completed, 0 already done, 0 failed/);
+      return fs.readFileSync(results, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    };
+    const one = run(1), four = run(4);
+    assert.deepEqual(four.map((l) => l.id), one.map((l) => l.id));
+    const same = (l) => [l.id, l.completion, l.prompt_tokens, l.generated_tokens, l.end];
+    assert.deepEqual(four.map(same), one.map(same));
+  });
 });

@@ -18,6 +18,7 @@
 #include "engine/gguf_writer.h"
 #include "engine/lora.h"
 #include "engine/model.h"
+#include "engine/tensor_types.h"
 #include "tests/fixtures/random_model.h"
 #include "reference.h"
 #include "temp_dir.h"
@@ -378,6 +379,70 @@ TEST_CASE("PEFT and GGUF files of one adapter give the same logits", "[lora]") {
   CHECK(max_row_error(from_gguf, from_memory, spec.hp.vocab_size) < 1e-5);
   // The config file alone names the directory too.
   CHECK(read_lora_adapter(dir.file("peft/adapter_config.json")).pairs.size() == a.pairs.size());
+}
+
+TEST_CASE("PEFT adapters in BF16 and F16, with regex rank and alpha patterns, read as PEFT means them",
+          "[lora]") {
+  TempDir dir;
+  const auto spec = spec_for("qwen2");
+  LoraAdapter a = random_adapter(spec.hp, 51, 4, 8.0f, 0.1f, {LoraTarget::Q, LoraTarget::K});
+  write_peft_adapter(a, dir.file("peft"), "Qwen/Qwen2.5-Coder-0.5B");
+  // Rewrite the tensors as BF16 (A) and F16 (B), as training in half precision saves them.
+  const std::string st = dir.file("peft/adapter_model.safetensors");
+  std::ifstream in(st, std::ios::binary);
+  const std::string bytes{std::istreambuf_iterator<char>(in), {}};
+  uint64_t n = 0;
+  std::memcpy(&n, bytes.data(), 8);
+  auto header = boost::json::parse(bytes.substr(8, n)).as_object();
+  std::string data;
+  boost::json::object out_header;
+  for (auto& [name, info] : header) {
+    if (name == "__metadata__") {
+      out_header[name] = info;
+      continue;
+    }
+    const auto& offsets = info.at("data_offsets").as_array();
+    const size_t begin = offsets[0].to_number<size_t>(), end = offsets[1].to_number<size_t>();
+    const bool is_a = std::string_view(name).find("lora_A") != std::string_view::npos;
+    const size_t at = data.size();
+    for (size_t i = begin; i < end; i += 4) {
+      float v;
+      std::memcpy(&v, bytes.data() + 8 + n + i, 4);
+      const uint16_t h = is_a ? f32_to_bf16(v) : f32_to_f16(v);
+      data.append(reinterpret_cast<const char*>(&h), 2);
+    }
+    out_header[name] = boost::json::object{{"dtype", is_a ? "BF16" : "F16"},
+                                           {"shape", info.at("shape")},
+                                           {"data_offsets", boost::json::array{at, data.size()}}};
+  }
+  std::string head = boost::json::serialize(out_header);
+  n = head.size();
+  std::string file(8, '\0');
+  std::memcpy(file.data(), &n, 8);
+  write_text(st, file + head + data);
+  // Patterns as PEFT users write them: a regex key matched against the end of the module's name.
+  auto cfg = boost::json::parse(R"({"peft_type":"LORA","r":4,"lora_alpha":8,"target_modules":["q_proj","k_proj"],
+      "rank_pattern":{"k_proj":6},"alpha_pattern":{"layers\\.1\\.self_attn\\.q_proj":2}})");
+  write_text(dir.file("peft/adapter_config.json"), boost::json::serialize(cfg));
+  const LoraAdapter got = read_lora_adapter(dir.file("peft"));
+  CHECK(got.architecture.empty());  // the base model's name is missing: checked on shapes alone
+  REQUIRE(got.pairs.size() == a.pairs.size());
+  for (const LoraPair& p : got.pairs) {
+    const LoraPair* want = nullptr;
+    for (const LoraPair& q : a.pairs)
+      if (q.layer == p.layer && q.target == p.target) want = &q;
+    REQUIRE(want);
+    CHECK(p.rank == want->rank);
+    CHECK(p.alpha == ((p.layer == 1 && p.target == LoraTarget::Q) ? 2.0f : 8.0f));
+    for (size_t i = 0; i < p.a.size(); ++i) CHECK(p.a[i] == bf16_to_f32(f32_to_bf16(want->a[i])));
+    for (size_t i = 0; i < p.b.size(); ++i) CHECK(p.b[i] == f16_to_f32(f32_to_f16(want->b[i])));
+  }
+  auto model = [&] {
+    write_random_model(dir.file("m.gguf"), spec);
+    return Model::open(dir.file("m.gguf"), {WeightMode::F32, 1});
+  }();
+  Session s(*model);
+  CHECK_NOTHROW(s.set_adapters({{shared(got), 1.0f, "half"}}));
 }
 
 TEST_CASE("bad adapters get clear errors", "[lora]") {

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# `astfill tune` end to end on a tiny random model and a three-file
+# repository: it trains, writes the adapter in both formats, resumes from its
+# checkpoint when run again, and refuses bad arguments with exit code 2.
+set -euo pipefail
+: "${ASTFILL_BIN:?}" "${ASTFILL_WRITE_MODEL:?}"
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+"$ASTFILL_WRITE_MODEL" "$dir/model.gguf" --arch qwen2 > /dev/null
+mkdir -p "$dir/repo/pkg"
+for i in 1 2 3; do
+  printf 'def add_%s(total):\n    total = total + %s\n    total = total * 2\n    return total\n' "$i" "$i" > "$dir/repo/pkg/m$i.py"
+done
+run() { "$ASTFILL_BIN" tune --root "$dir/repo" --model "$dir/model.gguf" --out "$dir/out" --steps 3 --threads 1 \
+          --rank 4 --max-tokens 128 --gguf "$@"; }
+run 2> "$dir/err" | tee "$dir/first"
+grep -q '^3 steps on 2 files (1 held out)' "$dir/first"
+grep -q '^held-out loss ' "$dir/first"
+test -s "$dir/out/adapter/adapter_config.json"
+test -s "$dir/out/adapter/adapter_model.safetensors"
+test -s "$dir/out/adapter.gguf"
+test -s "$dir/out/checkpoint.bin"
+grep -q 'step 3/3' "$dir/err"
+# The same command again continues from the checkpoint (here: already done).
+run 2> /dev/null | grep -q '^resumed: 3 steps'
+# Other settings against the same checkpoint are refused.
+if run --rank 8 2> "$dir/err"; then echo "a foreign checkpoint was continued"; exit 1; fi
+grep -q 'other settings' "$dir/err"
+# Bad arguments: exit 2 with a message.
+set +e
+"$ASTFILL_BIN" tune --steps 1 2> "$dir/err"; code=$?
+set -e
+test "$code" = 2 && grep -q -- '--root is required' "$dir/err"
+set +e
+"$ASTFILL_BIN" tune --root "$dir/repo" --steps 1 --hours 1 2> "$dir/err"; code=$?
+set -e
+test "$code" = 2 && grep -q -- 'either --steps N or --hours H' "$dir/err"
+set +e
+"$ASTFILL_BIN" tune --root "$dir/repo" --steps 1 --targets q,nope 2> "$dir/err"; code=$?
+set -e
+test "$code" = 2 && grep -q "nope" "$dir/err"
+echo "cli tune ok"

@@ -202,7 +202,7 @@ TuneResult tune(const TuneOptions& o, const std::function<void(const TuneProgres
 
     TuneProgress p;
     p.step = state.step;
-    p.total_steps = static_cast<int64_t>(std::min(total_steps(), 1e12));
+    p.total_steps = std::max(state.step, static_cast<int64_t>(std::min(total_steps(), 1e12)));
     p.loss = recent_loss / static_cast<double>(recent);
     if (state.step % o.eval_every == 0 || done()) {
       held = mean_loss(*model, state.adapter, held_out);

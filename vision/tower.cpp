@@ -493,6 +493,8 @@ void segment_attention(const float* qkv, int64_t rows, int64_t hidden, int64_t h
       for (int64_t j = 0; j < n; ++j) {
         const float* k = qkv + (b0 + j) * stride + hidden + h * head_dim;
         float d = 0;
+        // Lets GCC reorder the sum into vector lanes (no -ffast-math here).
+#pragma omp simd reduction(+ : d)
         for (int64_t i = 0; i < head_dim; ++i) d += q[i] * k[i];
         d *= scale;
         p[static_cast<size_t>(j)] = d;
@@ -504,10 +506,12 @@ void segment_attention(const float* qkv, int64_t rows, int64_t hidden, int64_t h
         sum += p[static_cast<size_t>(j)];
       }
       std::fill(acc.begin(), acc.end(), 0.0f);
+      float* a = acc.data();
       for (int64_t j = 0; j < n; ++j) {
         const float* v = qkv + (b0 + j) * stride + 2 * hidden + h * head_dim;
         const float pj = p[static_cast<size_t>(j)];
-        for (int64_t i = 0; i < head_dim; ++i) acc[static_cast<size_t>(i)] += pj * v[i];
+#pragma omp simd
+        for (int64_t i = 0; i < head_dim; ++i) a[i] += pj * v[i];
       }
       float* o = out + r * hidden + h * head_dim;
       const float inv = 1.0f / sum;

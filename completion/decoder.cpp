@@ -146,8 +146,20 @@ DecodeResult decode(ModelRunner::Lease& lease, const engine::Tokenizer& tokenize
       for (const auto& [score, token] : top) {
         auto id = static_cast<size_t>(token);
         if (is_stop[id]) {
-          keep_only(logits, id);
-          return;
+          bool ok = true;
+          if (syntax) {
+            auto t0 = clock::now();
+            ok = syntax->may_end();
+            result.check_seconds += std::chrono::duration<double>(clock::now() - t0).count();
+            if (!ok) ++result.rejected;
+            if (!ok && ++tries >= options.max_candidates) break;
+          }
+          if (ok) {
+            keep_only(logits, id);
+            return;
+          }
+          logits[id] = kForbidden;
+          continue;
         }
         std::string piece = tokenizer.token_bytes(token);
         // Text first (cheap, always); then, with the syntax check, viability.

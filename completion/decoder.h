@@ -51,6 +51,10 @@ class SyntaxHooks {
   virtual void accept(std::string_view piece) = 0;
   // Is the completion done (its statement or block complete)?
   virtual bool should_stop() = 0;
+  // May the completion end here (a stop token)? The syntax check says so
+  // only where what it wrote leaves the file whole: a model that would stop
+  // mid-statement is asked for its next best token instead.
+  virtual bool may_end() { return true; }
   // A copy of the state so far that later calls on it leave this one alone,
   // for checking a speculative draft ahead of the real choices; null when
   // the hooks cannot be copied (drafts are then checked only for text and the

@@ -32,7 +32,18 @@ class GuardHooks final : public SyntaxHooks {
  public:
   GuardHooks(SyntaxGuard& guard, StopRule& stop, bool constrain, trust::SecretStreamCheck& secrets)
       : guard_(guard), stop_(stop), constrain_(constrain), secrets_(secrets) {}
-  bool viable(std::string_view piece) override { return !constrain_ || guard_.viable(piece); }
+  bool viable(std::string_view piece) override {
+    if (!constrain_) return true;
+    if (!guard_.viable(piece)) return false;
+    // A single-line completion ends at its first line break: only where the
+    // line it ends leaves the file whole (`wi` + `\n` before an indented body
+    // is no answer; the model's next best token is asked for instead).
+    size_t nl = piece.find('\n');
+    if (nl != std::string_view::npos && stop_.mode() == CompletionMode::SingleLine)
+      return ends_whole(guard_.completion() + std::string(piece.substr(0, nl)));
+    return true;
+  }
+  bool may_end() override { return !constrain_ || ends_whole(guard_.completion()); }
   void accept(std::string_view piece) override {
     guard_.accept(piece);
     if (!secret_cut_) secret_cut_ = secrets_.check(guard_.completion());
@@ -42,6 +53,11 @@ class GuardHooks final : public SyntaxHooks {
   std::optional<size_t> secret_cut() const { return secret_cut_; }
 
  private:
+  bool ends_whole(std::string text) const {
+    while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r')) text.pop_back();
+    return guard_.whole_with(text);
+  }
+
   SyntaxGuard& guard_;
   StopRule& stop_;
   bool constrain_;

@@ -67,6 +67,7 @@ class StopRule {
 
   bool should_stop();
   size_t keep() const { return keep_; }
+  CompletionMode mode() const { return mode_; }
   // Why the last should_stop() said true ("" before then), for logs and tests.
   const char* reason() const { return reason_; }
 

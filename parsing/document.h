@@ -157,7 +157,8 @@ class Document {
   // Constructs overlapping [start, end) that the grammar accepts and the
   // language refuses: Python's `x as y` outside a with item, an except
   // clause or a case pattern (tree-sitter-python reads `f() as g` as an
-  // expression statement; CPython: invalid syntax), counted once `finished`
+  // expression statement; CPython: invalid syntax) and a positional argument
+  // after a keyword argument (`f(a=0, 0)`), counted once `finished`
   // (a with statement being typed may pass through it); JavaScript's and
   // TypeScript's `x----`, an increment of an increment (not a
   // left-hand-side expression; no text after it makes it one), and an object

@@ -205,6 +205,17 @@ size_t Document::constructs_refused(uint32_t start, uint32_t end, bool finished)
       if (in != "with_item" && in != "except_clause" && in != "except_group_clause" && in != "case_pattern" &&
           in != "case_clause")
         ++count;
+    } else if (python && type == "argument_list") {
+      // A positional argument after a keyword argument or `**` unpacking.
+      bool keywords = false;
+      for (uint32_t i = 0, n = ts_node_named_child_count(node); i < n; ++i) {
+        const std::string_view arg = ts_node_type(ts_node_named_child(node, i));
+        if (arg == "keyword_argument" || arg == "dictionary_splat") keywords = true;
+        else if (keywords && arg != "list_splat" && arg != "comment") {
+          ++count;
+          break;
+        }
+      }
     } else if (ecmascript && type == "expression_statement") {
       // `{` begins a block where a statement begins: an object literal
       // there (`if (x) { "a": 1, }`) is no statement.

@@ -104,6 +104,8 @@ const LeniencyCase kLeniencies[] = {
     // Constructs the grammars accept in places the languages do not.
     {"an `as` outside a with item or an except clause", "python", "def f():\n    wit", "\n    return 1\n",
      "e_op('-') as f.items()", "h open('-') as f: pass"},
+    {"a positional argument after a keyword argument", "python", "import codecs\ncodecs.decode(b'', ", ")\n",
+     "errors=0, 0", "errors='strict'"},
     {"an increment of an increment", "javascript", "function f(a) {\n  retu", "\n}\n", "  -----",
      "rn a--"},
     {"an object literal where a statement begins", "typescript", "function f(p: string) {\n  if (p) {\n    ",

@@ -349,6 +349,7 @@ CompletionService::Generation CompletionService::generate(const DocumentText& do
     d.time_budget = left_of(t0, timeout);
     d.stop_tokens = prompt.stop_tokens;
     d.unwritable = &runner->unwritable_tokens();
+    d.speculate.enable = options.speculate;
     r = decode(*lease, tokenizer, prompt.tokens, prefix, &hooks, api ? &*api : nullptr, d, cancel);
   }
   g.details.prompt_tokens = r.stats.prompt_tokens;

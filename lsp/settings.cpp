@@ -112,6 +112,8 @@ std::vector<std::string> apply_settings(const json::value& section, Settings& s)
     else if (key == "timeoutMs") read_count(v, key, c.timeout_ms, 1, 600000, w);
     else if (key == "model") read_string(v, key, c.model, w);
     else if (key == "constraints") read_bool(v, key, c.constrain, w);
+    else if (key == "speculate") read_bool(v, key, c.speculate, w);
+    else if (key == "kvPersist") read_bool(v, key, c.kv_persist, w);
     else if (key == "fimTemplate") read_string(v, key, c.fim_template, w);
     else if (key == "adapter") {
       // One LoRA adapter ("PATH" or "PATH:SCALE") or several; "" or []: none.
@@ -222,6 +224,8 @@ json::value to_json(const Settings& s) {
       {"timeoutMs", c.timeout_ms},
       {"model", c.model},
       {"constraints", c.constrain},
+      {"speculate", c.speculate},
+      {"kvPersist", c.kv_persist},
       {"fimTemplate", c.fim_template},
       {"adapter", json::value_from(c.adapters)},
       {"backend", c.backend.remote() ? json::value(json::object{

@@ -283,6 +283,8 @@ TEST_CASE("settings arrive under astfill.* and bad ones are named", "[server]") 
            json::object{{"settings",
                          json::object{{"astfill", json::object{{"maxTokens", "many"},
                                                                {"timeoutMs", 250},
+                                                               {"speculate", false},
+                                                               {"kvPersist", "no"},
                                                                {"languages", json::object{{"python", false}}},
                                                                {"bogus", 1}}}}}});
   auto status = h.request(1, "workspace/executeCommand", json::object{{"command", "astfill.status"}});
@@ -290,14 +292,18 @@ TEST_CASE("settings arrive under astfill.* and bad ones are named", "[server]") 
   CHECK(settings.at("maxTokens").as_int64() == 16);
   CHECK(settings.at("timeoutMs").as_int64() == 250);
   CHECK(settings.at("languages").at("python") == false);
-  bool named_bogus = false, named_max = false;
+  CHECK(settings.at("speculate") == false);
+  CHECK(settings.at("kvPersist") == true);  // "no" is no boolean: named and ignored
+  bool named_bogus = false, named_max = false, named_persist = false;
   for (auto& n : h.notifications("window/logMessage")) {
     std::string msg(n.at("params").at("message").as_string());
     named_bogus |= msg.find("astfill.bogus") != std::string::npos;
     named_max |= msg.find("astfill.maxTokens") != std::string::npos;
+    named_persist |= msg.find("astfill.kvPersist") != std::string::npos;
   }
   CHECK(named_bogus);
   CHECK(named_max);
+  CHECK(named_persist);
 }
 
 TEST_CASE("astfill.adapter takes a path or a list of them, and a bad value is named", "[server]") {

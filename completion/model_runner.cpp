@@ -27,7 +27,7 @@ const std::vector<int32_t>& ModelRunner::unwritable_tokens() const {
 }
 
 std::optional<ModelRunner::Lease> ModelRunner::acquire(const std::string& document, const CancellationToken& cancel,
-                                                       std::shared_ptr<const engine::LoraStack> adapters) {
+                                                       std::shared_ptr<const engine::LoraStack> adapters, bool focused) {
   // A document's slot is its own under the same adapters only.
   const std::string key = adapters ? document + "\n" + adapters->key() : document;
   if (cancel.cancelled()) return std::nullopt;
@@ -64,8 +64,11 @@ std::optional<ModelRunner::Lease> ModelRunner::acquire(const std::string& docume
   Slot* slot = slots_.front().get();
   slot->key = key;
   slot->in_use = true;
-  // The newest request is the one the user waits for.
-  for (const auto& other : slots_) other->session.set_focused(other.get() == slot);
+  // The newest inline completion is the one the user waits for.
+  if (focused)
+    for (const auto& other : slots_) other->session.set_focused(other.get() == slot);
+  else
+    slot->session.set_focused(false);
   const std::string wanted = adapters ? adapters->key() : std::string();
   if (slot->session.adapter_key() != wanted) {
     slot->session.set_adapters(std::move(adapters));  // empties the cache

@@ -90,12 +90,15 @@ class ModelRunner {
 
   // Waits for a slot (the document's own, once an older request for it is
   // done; else a free one), polling `cancel`; nullopt when cancelled first.
-  // The lease's session becomes the focused one.
+  // The lease's session becomes the focused one (the newest inline completion).
   // The slot's session runs `adapters` (null: none): a slot keeps the
   // document's cache only while its adapters stay the same, so a cache
   // computed with other adapters is never reused.
+  // `focused` false (API suggestions, fills, HTTP, batch work): the lease
+  // neither takes the focus nor goes first, and its prefill waits while the
+  // focused request runs.
   std::optional<Lease> acquire(const std::string& key, const CancellationToken& cancel,
-                               std::shared_ptr<const engine::LoraStack> adapters = nullptr);
+                               std::shared_ptr<const engine::LoraStack> adapters = nullptr, bool focused = true);
 
   // At least `n` slots from now on (batch --parallel N runs N requests at once).
   void set_slots(size_t n);

@@ -120,6 +120,16 @@ TEST_CASE("a document's slot serves one request at a time; busy slots make a req
     t.join();
     CHECK_FALSE(got);
   }
+  // Background work does not take the focus.
+  {
+    auto b = runner.acquire("b", {}, nullptr, /*focused=*/false);
+    REQUIRE(b);
+    CHECK_FALSE(b->session().focused());
+  }
+  auto b = runner.acquire("b", {});
+  REQUIRE(b);
+  CHECK(b->session().focused());
+  b.reset();
   // The same document waits for its older request.
   CancellationSource source;
   bool got = true;
@@ -130,5 +140,5 @@ TEST_CASE("a document's slot serves one request at a time; busy slots make a req
   a.reset();
   auto after = runner.acquire("a", {});
   REQUIRE(after);
-  CHECK(runner.stats().slot_hits == 1);
+  CHECK(runner.stats().slot_hits == 3);  // "b" twice, then "a"
 }

@@ -21,6 +21,13 @@ const TokenTrie& ModelRunner::trie() const {
   return *trie_;
 }
 
+engine::PrefixStore* ModelRunner::prefix_store() const {
+  std::call_once(prefix_store_once_, [this] {
+    prefix_store_ = std::make_unique<engine::PrefixStore>(*model_, options_.model_path, options_.prefix_store);
+  });
+  return prefix_store_.get();
+}
+
 const std::vector<int32_t>& ModelRunner::unwritable_tokens() const {
   std::call_once(unwritable_once_, [this] { unwritable_ = completion::unwritable_tokens(model_->tokenizer()); });
   return unwritable_;

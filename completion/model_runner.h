@@ -29,6 +29,7 @@
 #include "completion/token_trie.h"
 #include "engine/batcher.h"
 #include "engine/model.h"
+#include "engine/prefix_store.h"
 #include "support/cancel.h"
 
 namespace astfill::completion {
@@ -39,6 +40,9 @@ struct RunnerOptions {
   size_t context_tokens = 4096;  // KV capacity of each slot
   size_t slots = 3;              // requests that run at once (each holds a slot)
   engine::BatcherOptions batching;
+  // Where hot prompt prefixes' KV blocks persist (engine/prefix_store.h); a
+  // request uses the store only when its options say so (Options::kv_persist).
+  engine::PrefixStoreOptions prefix_store;
 };
 
 class ModelRunner {
@@ -53,6 +57,9 @@ class ModelRunner {
   const RunnerOptions& options() const { return options_; }
   // The vocabulary trie for the API constraint, built on first use.
   const TokenTrie& trie() const;
+  // The persisted prefixes, opened on first use (its directory is made then,
+  // not by a runner that never completes).
+  engine::PrefixStore* prefix_store() const;
   // Tokens a completion never writes (decoder.h: unwritable_tokens), built on first use.
   const std::vector<int32_t>& unwritable_tokens() const;
 
@@ -124,6 +131,8 @@ class ModelRunner {
   mutable AdapterCache adapter_cache_;
   // Declared before the slots: their sessions use it until they go.
   std::unique_ptr<engine::Batcher> batcher_;
+  mutable std::once_flag prefix_store_once_;
+  mutable std::unique_ptr<engine::PrefixStore> prefix_store_;
   std::mutex mu_;
   std::condition_variable freed_;
   // Most recently used first. Guarded by mu_.

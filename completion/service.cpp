@@ -350,6 +350,7 @@ CompletionService::Generation CompletionService::generate(const DocumentText& do
     d.stop_tokens = prompt.stop_tokens;
     d.unwritable = &runner->unwritable_tokens();
     d.speculate.enable = options.speculate;
+    if (options.kv_persist) d.prefix_store = runner->prefix_store();
     r = decode(*lease, tokenizer, prompt.tokens, prefix, &hooks, api ? &*api : nullptr, d, cancel);
   }
   g.details.prompt_tokens = r.stats.prompt_tokens;

@@ -117,7 +117,9 @@ ApiSuggestionResult CompletionService::suggest_api(const ApiSuggestionRequest& r
   pr.budgets = budgets_for(request.options, runner->options().context_tokens, 16);
   const FimTemplate& fim = template_for(tokenizer, request.options.fim_template);
   ModelPrompt prompt = build_model_prompt(tokenizer, fim, pr, cancel);
-  auto lease = runner->acquire(request.document.uri, cancel, runner->adapters(adapter_specs(request.options)));
+  // Scoring suggestions never takes the focus from the inline completion.
+  auto lease = runner->acquire(request.document.uri, cancel, runner->adapters(adapter_specs(request.options)),
+                               /*focused=*/false);
   if (!lease || cancel.cancelled()) return result;
   auto& session = lease->session();
   auto& history = lease->history();

@@ -218,7 +218,13 @@ std::variant<CompletionAnswer, ApiError> Completions::generate(const CompletionQ
     view.log_sum = log_sum_exp(logits);
   });
 
-  auto lease = runner->acquire("http", cancel);
+  // A slot per prompt beginning: requests on the same file (the same first
+  // tokens) reuse one slot's cache, and requests on different files run at
+  // once, their decoding batched.
+  uint64_t key = 1469598103934665603ull;
+  for (size_t i = 0; i < std::min<size_t>(prompt.size(), 64); ++i)
+    key = (key ^ static_cast<uint32_t>(prompt[i])) * 1099511628211ull;
+  auto lease = runner->acquire("http:" + std::to_string(key), cancel);
   if (!lease) return ApiError{499, "cancelled", "server_error", "cancelled", ""};
 
   CompletionAnswer answer;

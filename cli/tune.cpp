@@ -143,9 +143,25 @@ int run_tune(const std::vector<std::string>& args) {
              return std::nullopt;
            });
   p.flag("--gguf", "write the GGUF adapter as well as the PEFT directory (--format both)", [&] { format = "both"; });
-  p.option("--teacher", "MODEL", "distil from a larger model (not supported yet)",
+  p.option("--teacher", "MODEL",
+           "distil from a model with the same tokenizer (GGUF file or pulled name); its top-k is cached in --out",
            [&](const std::string& v) -> std::optional<std::string> {
-             teacher = v;
+             teacher = resolve_model_argument(v);
+             return std::nullopt;
+           });
+  p.option("--distill-weight", "L", "with --teacher: the loss is (1-L) CE + L T^2 KL (default 0.5)",
+           [&](const std::string& v) -> std::optional<std::string> {
+             if (auto e = parse_number(v, "distillation weight", -1e-300, o.distill_weight)) return e;
+             if (o.distill_weight > 1) return "'" + v + "' is not a valid distillation weight (0 to 1)";
+             return std::nullopt;
+           });
+  p.option("--temperature", "T", "with --teacher: the temperature of both distributions in the KL (default 1)",
+           [&](const std::string& v) { return parse_number(v, "temperature", 0, o.temperature); });
+  p.option("--teacher-top-k", "K", "with --teacher: the teacher's most likely tokens kept per position (default 32)",
+           [&](const std::string& v) -> std::optional<std::string> {
+             unsigned long long n = 0;
+             if (auto e = parse_uint(v, "top-k", 1, 4096, n)) return e;
+             o.teacher_top_k = static_cast<int32_t>(n);
              return std::nullopt;
            });
   if (auto err = p.parse(args)) return fail(*err + " (see 'astfill tune --help')", 2);
@@ -155,13 +171,13 @@ int run_tune(const std::vector<std::string>& args) {
   }
   if (o.root.empty()) return fail("--root is required (the repository to learn from)", 2);
   if ((o.steps > 0) == (o.hours > 0)) return fail("give either --steps N or --hours H", 2);
-  if (!teacher.empty()) return fail("--teacher (distillation) is not supported yet", 2);
   if (model.empty()) {
     auto bundled = engine::bundled_model_path();
     if (!bundled) return fail("no --model given and the bundled model was not found", 2);
     model = *bundled;
   }
   o.model_path = model;
+  o.teacher_path = teacher;
   o.write_peft = format != "gguf";
   o.write_gguf = format != "peft";
 
@@ -170,8 +186,10 @@ int run_tune(const std::vector<std::string>& args) {
     char total[32] = "?";
     if (o.steps > 0 || pr.step >= 10) std::snprintf(total, sizeof total, "%lld", static_cast<long long>(pr.total_steps));
     char line[256];
-    std::snprintf(line, sizeof line, "step %lld/%s  loss %.4f  held-out %.4f  %.0f tok/s  ETA %s",
-                  static_cast<long long>(pr.step), total, pr.loss, pr.held_out, pr.tokens_per_second,
+    char kl[48] = "";
+    if (pr.distilling) std::snprintf(kl, sizeof kl, "  KL %.4f", pr.held_out_kl);
+    std::snprintf(line, sizeof line, "step %lld/%s  loss %.4f  held-out %.4f%s  %.0f tok/s  ETA %s",
+                  static_cast<long long>(pr.step), total, pr.loss, pr.held_out, kl, pr.tokens_per_second,
                   duration(pr.eta_seconds).c_str());
     if (terminal) std::fprintf(stderr, "\r\033[K%s", line);
     else if (pr.evaluated) std::fprintf(stderr, "%s\n", line);
@@ -191,6 +209,13 @@ int run_tune(const std::vector<std::string>& args) {
                 static_cast<long long>(r.step), r.train_files, r.held_out_files, r.tokens_per_second);
     std::printf("held-out loss %.4f before, %.4f best (step %lld)\n", r.held_out_before, r.held_out_best,
                 static_cast<long long>(r.best_step));
+    if (r.distilled) {
+      std::printf("held-out KL to the teacher %.4f before, %.4f after; cross-entropy %.4f before, %.4f after\n",
+                  r.kl_before, r.kl_after, r.cross_entropy_before, r.cross_entropy_after);
+      std::printf("teacher: %llu samples run, the rest from its cache %s%s\n",
+                  static_cast<unsigned long long>(r.teacher_runs), r.teacher_cache_path.c_str(),
+                  r.teacher_cache_rebuilt ? " (rebuilt: the old file was not this run's or was damaged)" : "");
+    }
     if (!r.peft_dir.empty()) std::printf("adapter (PEFT): %s\n", r.peft_dir.c_str());
     if (!r.gguf_path.empty()) std::printf("adapter (GGUF): %s\n", r.gguf_path.c_str());
     return 0;

@@ -613,7 +613,7 @@ struct Pass {
 
 template <class T>
 double FrozenModel::loss(const Adapter<T>& adapter, const Sample& s, std::type_identity_t<Adapter<T>>* grads,
-                         double weight) const {
+                         double weight, const Distillation* distill, LossTerms* terms) const {
   const int64_t n = static_cast<int64_t>(s.tokens.size()), V = hp_.vocab_size, E = hp_.embedding_length;
   if (s.target_begin < 1 || s.target_end > s.tokens.size() || s.target_begin >= s.target_end)
     throw std::invalid_argument("a sample's targets must be a non-empty span after its first token");
@@ -621,6 +621,18 @@ double FrozenModel::loss(const Adapter<T>& adapter, const Sample& s, std::type_i
     if (t < 0 || t >= V) throw std::out_of_range("token id " + std::to_string(t) + " is outside the vocabulary");
   if (grads && grads->pairs.size() != adapter.pairs.size())
     throw std::invalid_argument("the gradients are not shaped like the adapter");
+  const TeacherTopK* teacher = distill ? distill->teacher : nullptr;
+  const double lambda = distill ? distill->weight : 0.0, temp = distill ? distill->temperature : 1.0;
+  if (distill) {
+    if (!teacher) throw std::invalid_argument("a distillation without a teacher");
+    if (!(lambda >= 0 && lambda <= 1)) throw std::invalid_argument("the distillation weight must be in [0, 1]");
+    if (!(temp > 0) || !std::isfinite(temp)) throw std::invalid_argument("the temperature must be positive");
+    if (teacher->k < 1 || teacher->rows() != s.target_end - s.target_begin ||
+        teacher->ids.size() != teacher->logprobs.size() || teacher->ids.size() % static_cast<size_t>(teacher->k) != 0)
+      throw std::invalid_argument("the teacher's top-k rows do not match the sample's targets");
+    for (int32_t t : teacher->ids)
+      if (t < 0 || t >= V) throw std::invalid_argument("the teacher's token id " + std::to_string(t) + " is outside the vocabulary");
+  }
   Pass<T> pass(*this, adapter, grads, n);
   std::vector<std::vector<T>> inputs(hp_.block_count);
   std::vector<T> x = pass.layers_forward(s.tokens, grads ? &inputs : nullptr);
@@ -630,7 +642,7 @@ double FrozenModel::loss(const Adapter<T>& adapter, const Sample& s, std::type_i
   const int64_t first = static_cast<int64_t>(s.target_begin) - 1, m = static_cast<int64_t>(s.target_end - s.target_begin);
   std::vector<T> xf(static_cast<size_t>(m * E)), inv(static_cast<size_t>(m)), dxf(static_cast<size_t>(m * E));
   rms_forward(x.data() + first * E, output_norm_.data(), m, E, hp_.rms_norm_eps, xf.data(), inv.data());
-  double total = 0;
+  double total = 0, total_kl = 0;
   const int64_t chunk = 32;
   std::vector<T> logits;
   for (int64_t r0 = 0; r0 < m; r0 += chunk) {
@@ -646,14 +658,54 @@ double FrozenModel::loss(const Adapter<T>& adapter, const Sample& s, std::type_i
       for (int64_t j = 0; j < V; ++j) sum += std::exp(double(row[j] - mx));
       const double lse = double(mx) + std::log(sum);
       total += lse - double(row[target]);
-      // dLoss/dlogit = (softmax - onehot) * weight / m
-      for (int64_t j = 0; j < V; ++j)
-        row[j] = static_cast<T>(std::exp(double(row[j]) - lse) * weight / static_cast<double>(m));
-      row[target] -= static_cast<T>(weight / static_cast<double>(m));
+      if (!teacher) {
+        // dLoss/dlogit = (softmax - onehot) * weight / m
+        for (int64_t j = 0; j < V; ++j)
+          row[j] = static_cast<T>(std::exp(double(row[j]) - lse) * weight / static_cast<double>(m));
+        row[target] -= static_cast<T>(weight / static_cast<double>(m));
+        continue;
+      }
+      // The teacher's top-k, renormalised at temperature T: p_i.
+      const size_t k = static_cast<size_t>(teacher->k), at = static_cast<size_t>(r0 + r) * k;
+      const int32_t* ids = teacher->ids.data() + at;
+      const float* lp = teacher->logprobs.data() + at;
+      double pmax = -INFINITY;
+      for (size_t i = 0; i < k; ++i) pmax = std::max(pmax, double(lp[i]) / temp);
+      double psum = 0;
+      for (size_t i = 0; i < k; ++i) psum += std::exp(double(lp[i]) / temp - pmax);
+      const double plse = pmax + std::log(psum);
+      // The student's log-partition at temperature T.
+      double qsum = 0;
+      for (int64_t j = 0; j < V; ++j) qsum += std::exp((double(row[j]) - double(mx)) / temp);
+      const double qlse = double(mx) / temp + std::log(qsum);
+      double kl = 0;
+      for (size_t i = 0; i < k; ++i) {
+        const double logp = double(lp[i]) / temp - plse;
+        kl += std::exp(logp) * (logp - (double(row[ids[i]]) / temp - qlse));
+      }
+      total_kl += kl;
+      if (lambda == 0) {  // exactly the cross-entropy's gradient, as without a teacher
+        for (int64_t j = 0; j < V; ++j)
+          row[j] = static_cast<T>(std::exp(double(row[j]) - lse) * weight / static_cast<double>(m));
+        row[target] -= static_cast<T>(weight / static_cast<double>(m));
+        continue;
+      }
+      // d/dz of (1 - lambda) CE + lambda T^2 KL: (1 - lambda)(softmax - onehot) + lambda T (q - p).
+      const double ce_w = (1 - lambda) * weight / static_cast<double>(m);
+      const double kl_w = lambda * temp * weight / static_cast<double>(m);
+      for (int64_t j = 0; j < V; ++j) {
+        const double z = double(row[j]);
+        row[j] = static_cast<T>(std::exp(z - lse) * ce_w + std::exp(z / temp - qlse) * kl_w);
+      }
+      row[target] -= static_cast<T>(ce_w);
+      for (size_t i = 0; i < k; ++i) row[ids[i]] -= static_cast<T>(std::exp(double(lp[i]) / temp - plse) * kl_w);
     }
     if (grads) frozen_backward(*lm_head_rows_, logits.data(), rows, dxf.data() + r0 * E);
   }
-  if (!grads) return total / static_cast<double>(m);
+  const double ce = total / static_cast<double>(m), kl = total_kl / static_cast<double>(m);
+  if (terms) *terms = {ce, kl};
+  const double objective = lambda == 0 ? ce : (1 - lambda) * ce + lambda * temp * temp * kl;
+  if (!grads) return objective;
   std::vector<T> dx(static_cast<size_t>(n * E));
   rms_backward(x.data() + first * E, output_norm_.data(), inv.data(), dxf.data(), m, E, dx.data() + first * E);
   std::vector<T> out(static_cast<size_t>(n * E));
@@ -662,11 +714,13 @@ double FrozenModel::loss(const Adapter<T>& adapter, const Sample& s, std::type_i
     std::vector<T>().swap(inputs[static_cast<size_t>(l)]);
     pass.layer_backward(static_cast<uint32_t>(l), dx.data());
   }
-  return total / static_cast<double>(m);
+  return objective;
 }
 
-template double FrozenModel::loss<float>(const Adapter<float>&, const Sample&, Adapter<float>*, double) const;
-template double FrozenModel::loss<double>(const Adapter<double>&, const Sample&, Adapter<double>*, double) const;
+template double FrozenModel::loss<float>(const Adapter<float>&, const Sample&, Adapter<float>*, double,
+                                         const Distillation*, LossTerms*) const;
+template double FrozenModel::loss<double>(const Adapter<double>&, const Sample&, Adapter<double>*, double,
+                                          const Distillation*, LossTerms*) const;
 
 std::vector<float> FrozenModel::logits(const Adapter<float>& adapter, const std::vector<int32_t>& tokens) const {
   const int64_t n = static_cast<int64_t>(tokens.size()), V = hp_.vocab_size, E = hp_.embedding_length;

@@ -66,6 +66,37 @@ struct Sample {
   size_t target_begin = 0, target_end = 0;
 };
 
+// Distillation (`astfill tune --teacher`): for each of a sample's target rows
+// (the rows that predict tokens[target_begin, target_end)), the teacher's k
+// most likely next tokens and their log-probabilities (the log-softmax of its
+// logits over its whole vocabulary, temperature 1), most likely first.
+struct TeacherTopK {
+  int32_t k = 0;
+  std::vector<int32_t> ids;     // [rows][k]
+  std::vector<float> logprobs;  // [rows][k]
+  size_t rows() const { return k > 0 ? ids.size() / static_cast<size_t>(k) : 0; }
+};
+
+// The loss with a teacher: (1 - weight) CE + weight T^2 KL(p || q), where p is
+// the teacher's top-k renormalised at temperature T (p_i = softmax over the k
+// of logprob_i / T) and q = softmax(logits / T) is the student's over its
+// whole vocabulary. The tail: p puts no mass outside its k tokens, so the KL
+// sums over them only; the student's mass on the tail still counts through
+// q's normalisation, and the gradient at a logit is weight T (q_j - p_j),
+// with p_j = 0 off the k: training pushes the tail's mass onto the k.
+struct Distillation {
+  const TeacherTopK* teacher = nullptr;
+  double weight = 0.5;       // lambda, in [0, 1]
+  double temperature = 1.0;  // T > 0
+};
+
+// The parts of a sample's loss (means over its target rows): the
+// cross-entropy of the targets, and with a teacher KL(p || q) (without T^2).
+struct LossTerms {
+  double cross_entropy = 0;
+  double kl = 0;
+};
+
 // The base model, frozen: the engine's layer weights plus the embedding, the
 // final norm and the LM head.
 class FrozenModel {
@@ -87,10 +118,14 @@ class FrozenModel {
 
   // Mean cross-entropy over the sample's targets; when `grads` is given
   // (shaped like the adapter, e.g. zeros_like), adds dLoss/dA and dLoss/dB to
-  // it. `weight` multiplies both (a batch's 1/samples).
+  // it. `weight` multiplies both (a batch's 1/samples). With `distill`, the
+  // loss (and gradient) is Distillation's mix of cross-entropy and KL; at a
+  // distill weight of 0 it is bit for bit the cross-entropy alone. `terms`,
+  // when given, receives both parts. Throws std::invalid_argument for a
+  // teacher whose rows or ids do not fit the sample and the vocabulary.
   template <class T>
   double loss(const Adapter<T>& adapter, const Sample& sample, std::type_identity_t<Adapter<T>>* grads,
-              double weight = 1.0) const;
+              double weight = 1.0, const Distillation* distill = nullptr, LossTerms* terms = nullptr) const;
 
   // The logits of every position ([n][vocab]) with the adapter applied: the
   // training forward pass, which at B = 0 must equal the engine's.

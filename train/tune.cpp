@@ -8,6 +8,7 @@
 #include "completion/model_prompt.h"
 #include "index/files.h"
 #include "train/checkpoint.h"
+#include "train/distill.h"
 #include "train/optimizer.h"
 
 namespace astfill::train {
@@ -27,23 +28,42 @@ void check_options(const TuneOptions& o) {
   if (o.out_dir.empty()) throw std::invalid_argument("--out names no directory");
   if (o.samples.max_tokens < o.samples.max_middle_tokens + 64)
     throw std::invalid_argument("a sample of " + std::to_string(o.samples.max_tokens) + " tokens leaves no room for its prompt");
-}
-
-// What a checkpoint must agree with to be continued.
-std::string fingerprint(const TuneOptions& o, const std::string& model_id) {
-  std::ostringstream f;
-  f << "model=" << model_id << "\nroot=" << std::filesystem::absolute(o.root).lexically_normal().string()
-    << "\nrank=" << o.rank << "\nalpha=" << o.alpha << "\ntargets=";
-  for (Target t : o.targets) f << engine::lora_target_name(t) << ",";
-  f << "\nweights=" << (o.weights == engine::WeightMode::F32 ? "f32" : "int8") << "\nseed=" << o.seed
-    << "\nmax_tokens=" << o.samples.max_tokens << "\nheld_out=" << o.samples.held_out_share << "\n";
-  return f.str();
+  if (!(o.distill_weight >= 0 && o.distill_weight <= 1))
+    throw std::invalid_argument("--distill-weight must be between 0 and 1");
+  if (!(o.temperature > 0) || !std::isfinite(o.temperature)) throw std::invalid_argument("--temperature must be a positive number");
+  if (o.teacher_top_k < 1) throw std::invalid_argument("--teacher-top-k must be at least 1");
 }
 
 std::string model_id(const std::string& path) {
   std::error_code ec;
   const auto size = std::filesystem::file_size(path, ec);
   return std::filesystem::absolute(path).lexically_normal().string() + " (" + std::to_string(ec ? 0 : size) + " bytes)";
+}
+
+// What a checkpoint must agree with to be continued.
+std::string fingerprint(const TuneOptions& o, const std::string& model) {
+  std::ostringstream f;
+  f << "model=" << model << "\nroot=" << std::filesystem::absolute(o.root).lexically_normal().string()
+    << "\nrank=" << o.rank << "\nalpha=" << o.alpha << "\ntargets=";
+  for (Target t : o.targets) f << engine::lora_target_name(t) << ",";
+  f << "\nweights=" << (o.weights == engine::WeightMode::F32 ? "f32" : "int8") << "\nseed=" << o.seed
+    << "\nmax_tokens=" << o.samples.max_tokens << "\nheld_out=" << o.samples.held_out_share << "\n";
+  // Only with a teacher, so that checkpoints of runs without one stay valid.
+  if (!o.teacher_path.empty())
+    f << "teacher=" << model_id(o.teacher_path) << "\ndistill_weight=" << o.distill_weight
+      << "\ntemperature=" << o.temperature << "\ntop_k=" << o.teacher_top_k << "\n";
+  return f.str();
+}
+
+// What decides the samples (training stream and held-out set): the teacher's
+// cache is keyed by it.
+std::string sample_set(const TuneOptions& o) {
+  std::ostringstream f;
+  f << "root=" << std::filesystem::absolute(o.root).lexically_normal().string() << " seed=" << o.seed
+    << " max_tokens=" << o.samples.max_tokens << " max_middle=" << o.samples.max_middle_tokens
+    << " max_file_bytes=" << o.samples.max_file_bytes << " held_out=" << o.samples.held_out_share
+    << " eval_samples=" << o.eval_samples;
+  return f.str();
 }
 
 // A sample from a random training file; files too short for one are retried.
@@ -82,6 +102,38 @@ double mean_loss(const FrozenModel& model, const Adapter<float>& adapter, const 
   for (const Sample& s : samples) total += model.loss<float>(adapter, s, nullptr);
   return samples.empty() ? 0 : total / static_cast<double>(samples.size());
 }
+
+namespace {
+
+// The held-out means: the loss trained on (mixed with a teacher) and its parts.
+struct Evaluation {
+  double loss = 0, cross_entropy = 0, kl = 0;
+};
+
+Evaluation evaluate(const FrozenModel& model, const Adapter<float>& adapter, const std::vector<Sample>& samples,
+                    TeacherCache* cache, const TuneOptions& o) {
+  if (!cache) {
+    const double l = mean_loss(model, adapter, samples);
+    return {l, l, 0};
+  }
+  Evaluation e;
+  for (const Sample& s : samples) {
+    const Distillation d{&cache->get(s), o.distill_weight, o.temperature};
+    LossTerms terms;
+    e.loss += model.loss<float>(adapter, s, nullptr, 1.0, &d, &terms);
+    e.cross_entropy += terms.cross_entropy;
+    e.kl += terms.kl;
+  }
+  if (!samples.empty()) {
+    const double n = static_cast<double>(samples.size());
+    e.loss /= n;
+    e.cross_entropy /= n;
+    e.kl /= n;
+  }
+  return e;
+}
+
+}  // namespace
 
 TuneResult tune(const TuneOptions& o, const std::function<void(const TuneProgress&)>& progress,
                 const std::atomic<bool>* stop) {
@@ -148,10 +200,38 @@ TuneResult tune(const TuneOptions& o, const std::function<void(const TuneProgres
     state.adapter = model->new_adapter(o.targets, o.rank, o.alpha, o.seed);
     state.best = state.adapter;
     optimizer = AdamW(state.adapter, {.weight_decay = o.weight_decay});
-    state.held_out_before = mean_loss(*model, state.adapter, held_out);
+  }
+
+  // The teacher's top-k on the held-out samples and, with a step count, on
+  // every training sample still to come (the stream is fixed by the seed:
+  // a copy of its generator draws the same samples), before training starts,
+  // so the teacher's time is not the training's; with a time budget they are
+  // computed as the samples come. All from the cache when it has them.
+  std::unique_ptr<Teacher> teacher;
+  std::unique_ptr<TeacherCache> cache;
+  if (!o.teacher_path.empty()) {
+    teacher = std::make_unique<Teacher>(o.teacher_path, o.weights, *model, o.teacher_top_k);
+    cache = std::make_unique<TeacherCache>(*teacher, o.out_dir, sample_set(o));
+    for (const Sample& s : held_out) cache->get(s);
+    if (o.steps > 0) {
+      std::mt19937_64 ahead = rng;
+      for (int64_t step = state.step; step < o.steps; ++step)
+        cache->get(draw_sample(*model, fim, repo, files.train, ahead, o.samples));
+    }
+    cache->save();
+    result.distilled = true;
+    result.teacher_cache_path = cache->path();
+    result.teacher_cache_rebuilt = cache->rebuilt();
+  }
+  // The base model's held-out figures (B = 0: the adapter changes nothing yet).
+  const Evaluation before = evaluate(*model, model->new_adapter(o.targets, o.rank, o.alpha, o.seed), held_out, cache.get(), o);
+  if (!result.resumed) {
+    state.held_out_before = before.loss;
     state.best_held_out = state.held_out_before;
     state.best_step = 0;
   }
+  result.kl_before = before.kl;
+  result.cross_entropy_before = before.cross_entropy;
 
   auto save = [&] {
     std::ostringstream r;
@@ -161,6 +241,7 @@ TuneResult tune(const TuneOptions& o, const std::function<void(const TuneProgres
     state.first_moments = optimizer.first_moments();
     state.second_moments = optimizer.second_moments();
     save_checkpoint(result.checkpoint_path, state);
+    if (cache) cache->save();
   };
 
   const double budget = o.hours * 3600;
@@ -171,7 +252,7 @@ TuneResult tune(const TuneOptions& o, const std::function<void(const TuneProgres
   };
   auto done = [&] { return o.steps > 0 ? state.step >= o.steps : state.elapsed_seconds >= budget; };
 
-  double recent_loss = 0, tokens = 0, seconds = 0, held = state.best_held_out;
+  double recent_loss = 0, tokens = 0, seconds = 0, held = state.best_held_out, held_kl = before.kl;
   int64_t recent = 0, run_steps = 0;
   while (!done()) {
     if (stop && stop->load()) {
@@ -181,12 +262,19 @@ TuneResult tune(const TuneOptions& o, const std::function<void(const TuneProgres
       result.held_out_before = state.held_out_before;
       result.held_out_best = state.best_held_out;
       result.best_step = state.best_step;
+      if (teacher) result.teacher_runs = teacher->runs();
       return result;
     }
     const auto start = Clock::now();
     const Sample s = draw_sample(*model, fim, repo, files.train, rng, o.samples);
     Adapter<float> grads = state.adapter.zeros_like();
-    const double loss = model->loss<float>(state.adapter, s, &grads);
+    double loss = 0;
+    if (cache) {
+      const Distillation d{&cache->get(s), o.distill_weight, o.temperature};
+      loss = model->loss<float>(state.adapter, s, &grads, 1.0, &d);
+    } else {
+      loss = model->loss<float>(state.adapter, s, &grads);
+    }
     if (!std::isfinite(loss)) throw std::runtime_error("the training loss became " + std::to_string(loss));
     clip_gradients(grads, o.clip);
     const double total = total_steps();
@@ -205,7 +293,9 @@ TuneResult tune(const TuneOptions& o, const std::function<void(const TuneProgres
     p.total_steps = std::max(state.step, static_cast<int64_t>(std::min(total_steps(), 1e12)));
     p.loss = recent_loss / static_cast<double>(recent);
     if (state.step % o.eval_every == 0 || done()) {
-      held = mean_loss(*model, state.adapter, held_out);
+      const Evaluation e = evaluate(*model, state.adapter, held_out, cache.get(), o);
+      held = e.loss;
+      held_kl = e.kl;
       if (held < state.best_held_out) {
         state.best_held_out = held;
         state.best_step = state.step;
@@ -216,6 +306,8 @@ TuneResult tune(const TuneOptions& o, const std::function<void(const TuneProgres
       recent = 0;
     }
     p.held_out = held;
+    p.distilling = cache != nullptr;
+    p.held_out_kl = held_kl;
     p.tokens_per_second = seconds > 0 ? tokens / seconds : 0;
     ++run_steps;
     p.eta_seconds = o.steps > 0 ? seconds / static_cast<double>(run_steps) * static_cast<double>(o.steps - state.step)
@@ -229,6 +321,12 @@ TuneResult tune(const TuneOptions& o, const std::function<void(const TuneProgres
   result.held_out_best = state.best_held_out;
   result.best_step = state.best_step;
   result.tokens_per_second = seconds > 0 ? tokens / seconds : 0;
+  if (cache) {
+    const Evaluation after = evaluate(*model, state.best, held_out, cache.get(), o);
+    result.kl_after = after.kl;
+    result.cross_entropy_after = after.cross_entropy;
+    result.teacher_runs = teacher->runs();
+  }
   const engine::LoraAdapter best = to_lora_adapter(state.best, arch);
   const std::string base = model->hparams().name.empty() ? o.model_path : model->hparams().name;
   if (o.write_peft) {

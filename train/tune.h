@@ -38,6 +38,12 @@ struct TuneOptions {
   SampleOptions samples;
   engine::WeightMode weights = engine::WeightMode::Int8;
   bool write_peft = true, write_gguf = false;
+  // Distillation (train/distill.h): a teacher model sharing the tokenizer;
+  // the loss is (1 - distill_weight) CE + distill_weight T^2 KL to its top-k.
+  std::string teacher_path;  // empty: none
+  double distill_weight = 0.5;
+  double temperature = 1.0;
+  int32_t teacher_top_k = 32;
 };
 
 struct TuneProgress {
@@ -48,6 +54,8 @@ struct TuneProgress {
   double tokens_per_second = 0; // trained tokens (forward and backward)
   double eta_seconds = 0;
   bool evaluated = false;       // this report follows a held-out evaluation
+  bool distilling = false;      // with a teacher: held_out is the mixed loss, held_out_kl its KL
+  double held_out_kl = 0;
 };
 
 struct TuneResult {
@@ -59,6 +67,15 @@ struct TuneResult {
   int64_t best_step = 0;
   double tokens_per_second = 0;
   std::string checkpoint_path, peft_dir, gguf_path;
+  // With a teacher: the held-out loss above is the mixed loss; here its
+  // parts for the base model (before) and the written adapter (after), the
+  // samples the teacher ran on in this run (the others came from its cache)
+  // and the cache file.
+  bool distilled = false;
+  double kl_before = 0, kl_after = 0, cross_entropy_before = 0, cross_entropy_after = 0;
+  uint64_t teacher_runs = 0;
+  bool teacher_cache_rebuilt = false;
+  std::string teacher_cache_path;
 };
 
 // Runs (or resumes) training. `stop`, when it becomes true, ends the run

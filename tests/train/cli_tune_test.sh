@@ -26,6 +26,26 @@ run 2> /dev/null | grep -q '^resumed: 3 steps'
 # Other settings against the same checkpoint are refused.
 if run --rank 8 2> "$dir/err"; then echo "a foreign checkpoint was continued"; exit 1; fi
 grep -q 'other settings' "$dir/err"
+# Distillation from a teacher with the same tokenizer: the KL before and after,
+# the teacher's top-k cached in --out and read back (not run again) next time.
+"$ASTFILL_WRITE_MODEL" "$dir/teacher.gguf" --arch qwen2 --seed 5 > /dev/null
+distil() { run --out "$dir/distil" --teacher "$dir/teacher.gguf" --distill-weight 0.7 --temperature 2 --teacher-top-k 8 "$@"; }
+distil 2> "$dir/err" > "$dir/first"
+grep -q '^held-out KL to the teacher [0-9.]* before, [0-9.]* after' "$dir/first"
+grep -Eq '^teacher: [1-9][0-9]* samples run' "$dir/first"
+grep -q 'KL [0-9.]' "$dir/err"
+ls "$dir/distil"/teacher-*.bin > /dev/null
+rm "$dir/distil/checkpoint.bin"
+distil 2> /dev/null | grep -q '^teacher: 0 samples run'
+# Bad distillation arguments.
+set +e
+distil --distill-weight 2 2> "$dir/err"; code=$?
+set -e
+test "$code" = 2 && grep -q "distillation weight" "$dir/err"
+set +e
+distil --temperature 0 2> "$dir/err"; code=$?
+set -e
+test "$code" = 2 && grep -q "temperature" "$dir/err"
 # Bad arguments: exit 2 with a message.
 set +e
 "$ASTFILL_BIN" tune --steps 1 2> "$dir/err"; code=$?

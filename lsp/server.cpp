@@ -297,7 +297,9 @@ void LanguageServer::on_initialize(const Request& req) {
     }
   }
 
-  reply(req.id, to_json(InitializeResult{encoding_, options_.version, {"astfill.status", "astfill.fill", "astfill.stats"}}));
+  reply(req.id, to_json(InitializeResult{encoding_, options_.version,
+                                         {"astfill.status", "astfill.fill", "astfill.stats", "astfill.image.attach",
+                                          "astfill.image.toCode"}}));
   log::info(options_.peer, ": initialized for ", client_name_, ", ", workspace_->folders().size(),
             " workspace folder(s), position encoding ", encoding_name(encoding_));
 }

@@ -162,6 +162,9 @@ class LanguageServer : public std::enable_shared_from_this<LanguageServer> {
   void on_completion(const CompletionParams& p, const Reply& reply);
   void on_inline_completion(const InlineCompletionParams& p, const Reply& reply);
   void on_fill(const ExecuteCommandParams& params, const Reply& reply);
+  // Images (lsp/image_commands.cpp, issue 19).
+  void on_image_attach(const ExecuteCommandParams& params, const Reply& reply);
+  void on_image_to_code(const ExecuteCommandParams& params, const Reply& reply);
 
   // Local statistics (lsp/stats_handlers.cpp, docs/stats.md).
   void on_suggestion_event(const json::value& params);

@@ -204,6 +204,21 @@ std::vector<std::string> apply_settings(const json::value& section, Settings& s)
           w.push_back("setting astfill." + full + " is unknown; ignored");
         }
       }
+    } else if (key == "vision") {
+      // The vision-language model of astfill.image.*: {model, mmproj, maxImageTokens}.
+      auto* vis = v.if_object();
+      if (!vis) {
+        w.push_back("setting astfill.vision: expected an object {model, mmproj, maxImageTokens}; ignored");
+        continue;
+      }
+      for (auto& [vk, vv] : *vis) {
+        std::string sub(vk);
+        std::string full = "vision." + sub;
+        if (sub == "model") read_string(vv, full, s.vision.model, w);
+        else if (sub == "mmproj") read_string(vv, full, s.vision.mmproj, w);
+        else if (sub == "maxImageTokens") read_count(vv, full, s.vision.max_image_tokens, 4, 16384, w);
+        else w.push_back("setting astfill." + full + " is unknown; ignored");
+      }
     } else if (key == "path" || key == "serverPath" || key == "trace") {
       // Editor-side settings (where the binary lives, protocol tracing): not ours.
     } else {
@@ -240,6 +255,9 @@ json::value to_json(const Settings& s) {
                              {"maxFileKB", s.index.max_file_kb},
                              {"includeDirs", json::value_from(s.index.include_dirs)},
                              {"denyPaths", json::value_from(s.index.deny_paths)}}},
+      {"vision", json::object{{"model", s.vision.model},
+                              {"mmproj", s.vision.mmproj},
+                              {"maxImageTokens", s.vision.max_image_tokens}}},
       {"logLevel", s.log_level.empty() ? std::string(log::level_name(log::level())) : s.log_level},
   };
 }

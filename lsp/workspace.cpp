@@ -55,9 +55,12 @@ void LanguageServer::on_execute_command(const ExecuteCommandParams& p, const Rep
   if (p.command == "astfill.status") return reply(to_json(status()));
   if (p.command == "astfill.fill") return on_fill(p, reply);
   if (p.command == "astfill.stats") return on_stats(p, reply);
+  if (p.command == "astfill.image.attach") return on_image_attach(p, reply);
+  if (p.command == "astfill.image.toCode") return on_image_to_code(p, reply);
   reply.error(ErrorCode::InvalidParams,
               "workspace/executeCommand: unknown command '" + p.command +
-                  "' (this server provides: astfill.status, astfill.fill, astfill.stats)");
+                  "' (this server provides: astfill.status, astfill.fill, astfill.stats, astfill.image.attach, "
+                  "astfill.image.toCode)");
 }
 
 }  // namespace astfill::lsp

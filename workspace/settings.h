@@ -33,9 +33,22 @@ struct IndexSettings {
   bool operator==(const IndexSettings&) const = default;
 };
 
+// astfill.vision: the vision-language model of the image commands (issue 19,
+// workspace/images.h), per daemon like `model`. `model` is the VL model's
+// language model (GGUF, or a Hugging Face checkpoint that also holds the
+// tower), `mmproj` its vision tower ("" = the tower is in `model`); names of
+// pulled models are resolved like astfill.model's.
+struct VisionSettings {
+  std::string model;
+  std::string mmproj;
+  unsigned max_image_tokens = 256;
+  bool operator==(const VisionSettings&) const = default;
+};
+
 struct Settings {
   completion::Options completion;
   IndexSettings index;
+  VisionSettings vision;
   std::string log_level;  // "" = leave as started
 };
 

@@ -74,6 +74,7 @@ Workspace::Workspace(WorkspaceOptions options, Executor executor, WorkspaceEvent
       executor_(std::move(executor)),
       events_(std::move(events)),
       model_(options_.model ? options_.model : std::make_shared<ModelHost>(ModelHost::Options{})) {
+  images_ = options_.images ? options_.images : std::make_shared<ImageHost>();
   FolderIndexes::Events folder_events;
   folder_events.changed = [this](const FolderStatus& s) {
     if (events_.folder_changed) events_.folder_changed(s);
@@ -178,8 +179,29 @@ void Workspace::set_client_context(const std::string& uri, std::vector<completio
   else client_context_[uri] = std::move(files);
 }
 
+void Workspace::attach_image(const std::string& uri, const std::string& name, const std::string& description) {
+  auto& chunks = image_context_[uri];
+  std::erase_if(chunks, [&](const completion::ContextFile& f) { return f.path == name; });
+  chunks.push_back({name, description});
+}
+
+std::vector<std::string> Workspace::attached_images(const std::string& uri) const {
+  std::vector<std::string> names;
+  if (auto it = image_context_.find(uri); it != image_context_.end())
+    for (const auto& f : it->second) names.push_back(f.path);
+  return names;
+}
+
+VisionSettings Workspace::vision_paths() const {
+  VisionSettings v = settings_.vision;
+  if (!v.model.empty()) v.model = model_->path_for(v.model);
+  if (!v.mmproj.empty()) v.mmproj = model_->path_for(v.mmproj);
+  return v;
+}
+
 bool Workspace::close(const std::string& uri) {
   client_context_.erase(uri);
+  image_context_.erase(uri);
   if (!documents_.close(uri)) return false;
   std::erase_if(recent_edits_, [&](const RecentEdit& e) { return e.uri == uri; });
   feed_index(uri, /*closed=*/true);
@@ -257,6 +279,9 @@ completion::ProjectContext Workspace::project_for(const std::string& uri) const 
     project.recent_edits.push_back({rel, lines_around(*doc->text, e.line, 10)});
   }
   if (auto it = client_context_.find(uri); it != client_context_.end())
+    project.recent_edits.insert(project.recent_edits.end(), it->second.begin(), it->second.end());
+  // Descriptions of the images attached to it (workspace/images.h).
+  if (auto it = image_context_.find(uri); it != image_context_.end())
     project.recent_edits.insert(project.recent_edits.end(), it->second.begin(), it->second.end());
   // The files open in the editor, named as the index names them: when the
   // context budget is short, files the user has not opened lose their

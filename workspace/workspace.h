@@ -29,6 +29,7 @@
 #include "workspace/documents.h"
 #include "workspace/executor.h"
 #include "workspace/folders.h"
+#include "workspace/images.h"
 #include "workspace/index_registry.h"
 #include "workspace/model_host.h"
 #include "workspace/positions.h"
@@ -42,6 +43,7 @@ struct WorkspaceOptions {
   std::shared_ptr<IndexRegistry> indexes;  // null: folders are not indexed
   std::shared_ptr<ModelHost> model;        // null: a host of its own, without a model
   std::string label = "workspace";         // for logs ("stdio", "tcp 127.0.0.1:5123")
+  std::shared_ptr<ImageHost> images = nullptr;  // the VL model and its descriptions; null: a host of its own
 };
 
 struct WorkspaceEvents {
@@ -123,6 +125,17 @@ class Workspace {
   // they enter that document's prompts as other files' context, after the
   // recent edits, until the document closes or new ones replace them.
   void set_client_context(const std::string& uri, std::vector<completion::ContextFile> files);
+  // An image's description (astfill.image.attach, workspace/images.h): it
+  // enters that document's prompts as a context chunk named `name` until the
+  // document closes; attaching an image of the same name again replaces it.
+  void attach_image(const std::string& uri, const std::string& name, const std::string& description);
+  // The names of the images attached to a document.
+  std::vector<std::string> attached_images(const std::string& uri) const;
+  std::shared_ptr<ImageHost> images() const { return images_; }
+  // The paths astfill.vision names (pulled models' names resolved).
+  VisionSettings vision_paths() const;
+  // The cross-file context this document's prompts get (what project_for gives the questions).
+  completion::ProjectContext project_context(const std::string& uri) const { return project_for(uri); }
 
   // ---- Questions: prepared here, run on a worker. `offset` is a byte offset
   // into the snapshot's text.
@@ -165,6 +178,8 @@ class Workspace {
   };
   std::vector<RecentEdit> recent_edits_;  // most recent first, a few
   std::map<std::string, std::vector<completion::ContextFile>> client_context_;  // by document URI
+  std::shared_ptr<ImageHost> images_;
+  std::map<std::string, std::vector<completion::ContextFile>> image_context_;  // by document URI
 };
 
 }  // namespace astfill::workspace

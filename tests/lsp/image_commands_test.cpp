@@ -1,0 +1,348 @@
+// astfill.image.attach and astfill.image.toCode (issue 19) on the tiny random
+// Qwen2.5-VL pair (tests/vision/vl_fixture): the LanguageServer driven
+// in-process, the test thread playing the loop thread; and the workspace
+// core's side, the description entering the document's prompt.
+#include <png.h>
+
+#include <catch2/catch.hpp>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "completion/context.h"
+#include "lsp/server.h"
+#include "tests/vision/vl_fixture.h"
+#include "workspace/images.h"
+
+using namespace astfill;
+using namespace astfill::lsp;
+using namespace std::chrono_literals;
+namespace json = boost::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+class TestLoop final : public LoopPoster {
+ public:
+  void post(std::function<void()> fn) override {
+    {
+      std::lock_guard lock(mu_);
+      queue_.push_back(std::move(fn));
+    }
+    cv_.notify_all();
+  }
+  bool run_until(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!done()) {
+      std::function<void()> fn;
+      {
+        std::unique_lock lock(mu_);
+        if (!cv_.wait_until(lock, deadline, [&] { return !queue_.empty(); })) return done();
+        fn = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      fn();
+    }
+    return true;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> queue_;
+};
+
+struct Harness {
+  Harness() : pool(1) {
+    server = LanguageServer::create({}, pool, loop,
+                                    {[this](std::string body) { sent.push_back(json::parse(body)); },
+                                     [](int) {}, [](std::string) {}});
+  }
+  ~Harness() { server->on_disconnect(); }
+  void send(const json::value& msg) { server->on_message(json::serialize(msg)); }
+  void notify(const std::string& method, json::value params) {
+    send(json::object{{"jsonrpc", "2.0"}, {"method", method}, {"params", std::move(params)}});
+  }
+  const json::object* find_response(int64_t id) const {
+    for (auto& m : sent) {
+      auto& o = m.as_object();
+      if (o.contains("id") && !o.contains("method") && o.at("id").is_int64() && o.at("id").as_int64() == id)
+        return &o;
+    }
+    return nullptr;
+  }
+  json::object request(int64_t id, const std::string& method, json::value params) {
+    send(json::object{{"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"params", std::move(params)}});
+    REQUIRE(loop.run_until([&] { return find_response(id) != nullptr; }, 60s));
+    return *find_response(id);
+  }
+  json::object command(int64_t id, const std::string& name, json::value argument, json::value token = nullptr) {
+    json::object params{{"command", name}, {"arguments", json::array{std::move(argument)}}};
+    if (!token.is_null()) params["workDoneToken"] = token;
+    return request(id, "workspace/executeCommand", params);
+  }
+  std::vector<json::object> progress_of(const std::string& token) const {
+    std::vector<json::object> out;
+    for (auto& m : sent) {
+      auto& o = m.as_object();
+      if (auto* meth = o.if_contains("method"); meth && *meth == "$/progress" &&
+                                                 o.at("params").at("token") == token.c_str())
+        out.push_back(o.at("params").at("value").as_object());
+    }
+    return out;
+  }
+
+  TestLoop loop;
+  WorkerPool pool;
+  std::shared_ptr<LanguageServer> server;
+  std::vector<json::value> sent;
+};
+
+std::string png_bytes(unsigned w, unsigned h) {
+  std::vector<unsigned char> rgb(size_t{w} * h * 3);
+  for (unsigned y = 0; y < h; ++y)
+    for (unsigned x = 0; x < w; ++x) {
+      unsigned char* p = &rgb[(size_t{y} * w + x) * 3];
+      p[0] = static_cast<unsigned char>(x * 5);
+      p[1] = static_cast<unsigned char>(y * 7);
+      p[2] = static_cast<unsigned char>((x ^ y) * 3);
+    }
+  png_image img;
+  std::memset(&img, 0, sizeof img);
+  img.version = PNG_IMAGE_VERSION;
+  img.width = w;
+  img.height = h;
+  img.format = PNG_FORMAT_RGB;
+  png_alloc_size_t size = 0;
+  REQUIRE(png_image_write_to_memory(&img, nullptr, &size, 0, rgb.data(), 0, nullptr));
+  std::string out(size, '\0');
+  REQUIRE(png_image_write_to_memory(&img, out.data(), &size, 0, rgb.data(), 0, nullptr));
+  out.resize(size);
+  return out;
+}
+
+std::string base64(const std::string& bytes) {
+  static const char* abc = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  size_t i = 0;
+  for (; i + 2 < bytes.size(); i += 3) {
+    uint32_t v = (uint32_t(uint8_t(bytes[i])) << 16) | (uint32_t(uint8_t(bytes[i + 1])) << 8) | uint8_t(bytes[i + 2]);
+    for (int s = 18; s >= 0; s -= 6) out.push_back(abc[(v >> s) & 63]);
+  }
+  if (i < bytes.size()) {
+    uint32_t v = uint32_t(uint8_t(bytes[i])) << 16;
+    if (i + 1 < bytes.size()) v |= uint32_t(uint8_t(bytes[i + 1])) << 8;
+    out.push_back(abc[(v >> 18) & 63]);
+    out.push_back(abc[(v >> 12) & 63]);
+    out.push_back(i + 1 < bytes.size() ? abc[(v >> 6) & 63] : '=');
+    out.push_back('=');
+  }
+  return out;
+}
+
+struct Fixture {
+  fs::path dir;
+  std::string lm, mm, png, truncated;
+  std::string bytes;
+  Fixture() {
+    std::random_device rd;
+    dir = fs::temp_directory_path() / ("astfill-image-test-" + std::to_string(rd()));
+    fs::create_directories(dir);
+    lm = (dir / "lm.gguf").string();
+    mm = (dir / "mm.gguf").string();
+    testing::write_random_vl_lm(lm);
+    testing::write_random_mmproj(mm);
+    bytes = png_bytes(60, 40);
+    png = (dir / "form.png").string();
+    std::ofstream(png, std::ios::binary) << bytes;
+    truncated = (dir / "cut.png").string();
+    std::ofstream(truncated, std::ios::binary) << bytes.substr(0, bytes.size() / 2);
+  }
+  ~Fixture() {
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  }
+  json::object settings() const {
+    return json::object{{"astfill", json::object{{"vision", json::object{{"model", lm}, {"mmproj", mm},
+                                                                         {"maxImageTokens", 8}}}}}};
+  }
+};
+
+json::object doc(const std::string& uri) { return json::object{{"uri", uri}}; }
+
+}  // namespace
+
+TEST_CASE("astfill.image.attach describes an image once, with progress; hostile images get clear errors",
+          "[image]") {
+  Fixture fx;
+  Harness h;
+  auto init = h.request(1, "initialize",
+                        json::object{{"processId", nullptr}, {"rootUri", "file:///proj"},
+                                     {"capabilities", json::object{{"window", json::object{{"workDoneProgress", true}}}}},
+                                     {"initializationOptions", fx.settings()}});
+  REQUIRE(init.contains("result"));
+  auto& commands = init.at("result").at("capabilities").at("executeCommandProvider").at("commands").as_array();
+  CHECK(std::find(commands.begin(), commands.end(), json::value("astfill.image.attach")) != commands.end());
+  CHECK(std::find(commands.begin(), commands.end(), json::value("astfill.image.toCode")) != commands.end());
+  h.notify("initialized", json::object{});
+  const std::string uri = "file:///proj/form.py";
+  h.notify("textDocument/didOpen",
+           json::object{{"textDocument", json::object{{"uri", uri}, {"languageId", "python"}, {"version", 1},
+                                                      {"text", "class Form:\n    def render(self):\n        \n"}}}});
+
+  // First attach: the tower runs, progress begins and ends before the answer.
+  auto first = h.command(2, "astfill.image.attach",
+                         json::object{{"textDocument", doc(uri)}, {"source", "file://" + fx.png}}, "img-1");
+  INFO(json::serialize(first));
+  REQUIRE(first.contains("result"));
+  auto& r1 = first.at("result").as_object();
+  CHECK(r1.at("name") == "image form.png");
+  CHECK(r1.at("cached") == false);
+  CHECK(r1.at("towerRuns").to_number<int64_t>() == 1);
+  CHECK(r1.at("imageTokens").to_number<int64_t>() > 0);
+  CHECK(r1.at("imageTokens").to_number<int64_t>() <= 8);
+  CHECK(r1.at("hash").as_string().size() == 32);
+  auto progress = h.progress_of("img-1");
+  REQUIRE(progress.size() >= 2);
+  CHECK(progress.front().at("kind") == "begin");
+  CHECK(progress.back().at("kind") == "end");
+  bool described = false;
+  for (auto& p : progress)
+    if (auto* m = p.if_contains("message"); m && m->as_string().find("form.png") != json::string::npos) described = true;
+  CHECK(described);
+
+  // The same bytes as a data URI: from the cache, no second tower run.
+  auto second = h.command(3, "astfill.image.attach",
+                          json::object{{"textDocument", doc(uri)},
+                                       {"source", "data:image/png;base64," + base64(fx.bytes)}});
+  INFO(json::serialize(second));
+  REQUIRE(second.contains("result"));
+  CHECK(second.at("result").at("cached") == true);
+  CHECK(second.at("result").at("towerRuns").to_number<int64_t>() == 1);
+  CHECK(second.at("result").at("hash") == r1.at("hash"));
+  CHECK(second.at("result").at("description") == r1.at("description"));
+
+  // Hostile inputs: clear errors naming what is wrong; the daemon keeps serving.
+  auto cut = h.command(4, "astfill.image.attach", json::object{{"textDocument", doc(uri)}, {"source", "file://" + fx.truncated}});
+  REQUIRE(cut.contains("error"));
+  std::string cut_msg(cut.at("error").at("message").as_string());
+  CHECK(cut_msg.find("cut.png") != std::string::npos);
+  CHECK(cut_msg.find("PNG") != std::string::npos);
+  auto not_b64 = h.command(5, "astfill.image.attach",
+                           json::object{{"textDocument", doc(uri)}, {"source", "data:image/png;base64,iVBOR*w0K!!"}});
+  REQUIRE(not_b64.contains("error"));
+  CHECK(std::string(not_b64.at("error").at("message").as_string()).find("not valid base64") != std::string::npos);
+  auto bad_scheme = h.command(6, "astfill.image.attach", json::object{{"textDocument", doc(uri)}, {"source", "https://example.com/a.png"}});
+  REQUIRE(bad_scheme.contains("error"));
+  CHECK(std::string(bad_scheme.at("error").at("message").as_string()).find("file:// URI") != std::string::npos);
+  auto missing = h.command(7, "astfill.image.attach", json::object{{"textDocument", doc(uri)}, {"source", "file://" + (fx.dir / "none.png").string()}});
+  REQUIRE(missing.contains("error"));
+  CHECK(std::string(missing.at("error").at("message").as_string()).find("none.png") != std::string::npos);
+  auto no_doc = h.command(8, "astfill.image.attach", json::object{{"textDocument", doc("file:///proj/closed.py")}, {"source", "file://" + fx.png}});
+  REQUIRE(no_doc.contains("error"));
+  CHECK(std::string(no_doc.at("error").at("message").as_string()).find("not open") != std::string::npos);
+  auto no_source = h.command(9, "astfill.image.attach", json::object{{"textDocument", doc(uri)}});
+  REQUIRE(no_source.contains("error"));
+
+  // Still serving: status answers, and toCode returns an edit at the position.
+  auto status = h.command(10, "astfill.status", json::object{});
+  CHECK(status.contains("result"));
+  auto code = h.command(11, "astfill.image.toCode",
+                        json::object{{"textDocument", doc(uri)},
+                                     {"position", json::object{{"line", 2}, {"character", 8}}},
+                                     {"source", "file://" + fx.png},
+                                     {"instruction", "render the form's fields"}},
+                        "code-1");
+  INFO(json::serialize(code));
+  REQUIRE(code.contains("result"));
+  auto& changes = code.at("result").at("changes").as_object();
+  REQUIRE(changes.contains(uri));
+  for (auto& e : changes.at(uri).as_array()) {
+    CHECK(e.at("range").at("start").at("line") == 2);
+    CHECK(e.at("range").at("start").at("character") == 8);
+    CHECK(e.at("range").at("end") == e.at("range").at("start"));
+    std::string text(e.at("newText").as_string());
+    CHECK(text.find("```") == std::string::npos);
+  }
+  CHECK(h.progress_of("code-1").size() >= 2);
+  auto cut_code = h.command(12, "astfill.image.toCode",
+                            json::object{{"textDocument", doc(uri)},
+                                         {"position", json::object{{"line", 0}, {"character", 0}}},
+                                         {"source", "file://" + fx.truncated}});
+  REQUIRE(cut_code.contains("error"));
+  CHECK(std::string(cut_code.at("error").at("message").as_string()).find("cut.png") != std::string::npos);
+}
+
+TEST_CASE("without astfill.vision the image commands say what to set", "[image]") {
+  Fixture fx;
+  Harness h;
+  h.request(1, "initialize", json::object{{"processId", nullptr}, {"rootUri", "file:///proj"}, {"capabilities", json::object{}}});
+  h.notify("initialized", json::object{});
+  h.notify("textDocument/didOpen",
+           json::object{{"textDocument", json::object{{"uri", "file:///proj/a.py"}, {"languageId", "python"},
+                                                      {"version", 1}, {"text", "x = 1\n"}}}});
+  auto r = h.command(2, "astfill.image.attach", json::object{{"textDocument", doc("file:///proj/a.py")}, {"source", "file://" + fx.png}});
+  REQUIRE(r.contains("error"));
+  CHECK(std::string(r.at("error").at("message").as_string()).find("astfill.vision.model") != std::string::npos);
+}
+
+TEST_CASE("an attached image's description enters its document's prompt until the document closes", "[image]") {
+  workspace::Workspace ws(workspace::WorkspaceOptions{nullptr, nullptr, "test"}, workspace::Executor::inline_executor(),
+                          {});
+  const std::string uri = "file:///proj/ui.ts", other = "file:///proj/other.ts";
+  ws.open(uri, "typescript", 1, "export function render() {\n  \n}\n");
+  ws.open(other, "typescript", 1, "export const x = 1;\n");
+  ws.attach_image(uri, "image form.png", "Attached image form.png: a login form with two fields.\n");
+  CHECK(ws.attached_images(uri) == std::vector<std::string>{"image form.png"});
+
+  auto project = ws.project_context(uri);
+  completion::ContextRequest req;
+  req.path = project.path;
+  req.language_id = "typescript";
+  std::string text = *ws.document(uri)->text;
+  req.text = text;
+  req.cursor = text.find("\n  \n") + 3;
+  req.recent_edits = project.recent_edits;
+  auto ctx = completion::build_context(req);
+  bool found = false;
+  for (auto& f : ctx.parts.context_files)
+    if (f.path == "image form.png" && f.text.find("a login form with two fields") != std::string::npos) found = true;
+  CHECK(found);
+  // Other documents do not get it; attaching the same name again replaces it.
+  for (auto& f : ws.project_context(other).recent_edits) CHECK(f.path != "image form.png");
+  ws.attach_image(uri, "image form.png", "second\n");
+  auto again = ws.project_context(uri).recent_edits;
+  CHECK(std::count_if(again.begin(), again.end(), [](auto& f) { return f.path == "image form.png"; }) == 1);
+  // Closing the document detaches it.
+  ws.close(uri);
+  ws.open(uri, "typescript", 2, "export function render() {}\n");
+  CHECK(ws.attached_images(uri).empty());
+  for (auto& f : ws.project_context(uri).recent_edits) CHECK(f.path != "image form.png");
+}
+
+TEST_CASE("image sources, base64 and code answers", "[image]") {
+  using workspace::decode_base64;
+  CHECK(decode_base64("aGVsbG8=") == std::optional<std::string>("hello"));
+  CHECK(decode_base64("aGVsbG8") == std::optional<std::string>("hello"));
+  CHECK(decode_base64("aGVs bG8=") == std::nullopt);
+  CHECK(decode_base64("aGVsbG9=") == std::nullopt);  // non-zero leftover bits
+  CHECK(decode_base64("a") == std::nullopt);
+  CHECK_THROWS_WITH(workspace::read_image_source("data:text/plain;base64,aGVsbG8="),
+                    Catch::Contains("text/plain"));
+  CHECK_THROWS_WITH(workspace::read_image_source("data:image/png,rawbytes"), Catch::Contains("base64"));
+  vision::ImageLimits small;
+  small.max_file_bytes = 4;
+  CHECK_THROWS_WITH(workspace::read_image_source("data:image/png;base64,aGVsbG8gd29ybGQ=", small),
+                    Catch::Contains("over the limit"));
+  CHECK(workspace::content_hash("a") != workspace::content_hash("b"));
+  CHECK(workspace::content_hash("abc") == workspace::content_hash("abc"));
+
+  using workspace::code_from_answer;
+  CHECK(code_from_answer("Here it is:\n```python\nx = 1\ny = 2\n```\nDone.", "") == "x = 1\ny = 2\n");
+  CHECK(code_from_answer("```\nif a:\n    b()\n```", "    ") == "if a:\n        b()\n");
+  CHECK(code_from_answer("\n\nreturn 1\n\n", "") == "return 1\n");
+  CHECK(code_from_answer("   \n", "").empty());
+}

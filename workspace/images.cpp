@@ -1,0 +1,262 @@
+// See images.h.
+#include "workspace/images.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include "engine/errors.h"
+#include "engine/model.h"
+#include "engine/tokenizer.h"
+#include "vision/describe.h"
+#include "vision/tower.h"
+#include "workspace/uri.h"
+
+namespace astfill::workspace {
+
+std::optional<std::string> decode_base64(std::string_view text) {
+  auto value = [](char c) -> int {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+  };
+  size_t end = text.size();
+  size_t pads = 0;
+  while (end > 0 && text[end - 1] == '=' && pads < 2) --end, ++pads;
+  if (pads > 0 && text.size() % 4 != 0) return std::nullopt;
+  if (end % 4 == 1) return std::nullopt;
+  std::string out;
+  out.reserve(end / 4 * 3 + 2);
+  uint32_t acc = 0;
+  int bits = 0;
+  for (size_t i = 0; i < end; ++i) {
+    int v = value(text[i]);
+    if (v < 0) return std::nullopt;
+    acc = (acc << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((acc >> bits) & 0xff));
+    }
+  }
+  // Leftover bits must be zero (canonical encoding).
+  if (bits > 0 && (acc & ((1u << bits) - 1)) != 0) return std::nullopt;
+  return out;
+}
+
+std::string content_hash(std::string_view bytes) {
+  // Two independent 64-bit FNV-1a streams (different offsets, one over the
+  // bytes reversed in pairs' order of mixing), finished with splitmix64.
+  uint64_t a = 0xcbf29ce484222325ull, b = 0x84222325cbf29ce4ull ^ bytes.size();
+  for (unsigned char c : bytes) {
+    a = (a ^ c) * 0x100000001b3ull;
+    b = (b ^ (c + 0x9eu)) * 0x100000001b3ull;
+    b ^= b >> 29;
+  }
+  auto mix = [](uint64_t x) {
+    x += 0x9e3779b97f4a7c15ull;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+  };
+  char hex[33];
+  std::snprintf(hex, sizeof hex, "%016llx%016llx", static_cast<unsigned long long>(mix(a ^ bytes.size())),
+                static_cast<unsigned long long>(mix(b)));
+  return hex;
+}
+
+ImageSource read_image_source(const std::string& source, const vision::ImageLimits& limits) {
+  if (source.rfind("data:", 0) == 0) {
+    // data:[<mediatype>][;base64],<data>
+    size_t comma = source.find(',');
+    if (comma == std::string::npos)
+      throw vision::ImageError("data URI: no ',' before the data (expected data:image/png;base64,...)");
+    std::string meta = source.substr(5, comma - 5);
+    bool base64 = meta.size() >= 7 && meta.compare(meta.size() - 7, 7, ";base64") == 0;
+    std::string type = base64 ? meta.substr(0, meta.size() - 7) : meta;
+    if (auto semi = type.find(';'); semi != std::string::npos) type.resize(semi);
+    if (!type.empty() && type != "image/png" && type != "image/jpeg" && type != "image/jpg")
+      throw vision::ImageError("data URI: media type '" + type + "' is not image/png or image/jpeg");
+    if (!base64) throw vision::ImageError("data URI: the data is not marked ;base64 (expected data:image/png;base64,...)");
+    std::string_view payload(source);
+    payload.remove_prefix(comma + 1);
+    if (payload.size() / 4 * 3 > limits.max_file_bytes)
+      throw vision::ImageError("data URI: " + std::to_string(payload.size() / 4 * 3) + " bytes is over the limit of " +
+                               std::to_string(limits.max_file_bytes));
+    auto bytes = decode_base64(payload);
+    if (!bytes) throw vision::ImageError("data URI: the data is not valid base64");
+    if (bytes->empty()) throw vision::ImageError("data URI: no image data");
+    std::string name = "pasted image " + content_hash(*bytes).substr(0, 8);
+    return {std::move(*bytes), std::move(name)};
+  }
+  if (source.rfind("file:", 0) != 0)
+    throw vision::ImageError("image source '" + source.substr(0, 64) +
+                             "': expected a file:// URI or a data:image/...;base64, URI");
+  auto path = file_uri_to_path(source);
+  if (!path) throw vision::ImageError("image source '" + source + "': not a local file URI");
+  struct stat st {};
+  if (::stat(path->c_str(), &st) != 0 || !S_ISREG(st.st_mode))
+    throw vision::ImageError(*path + ": no such file");
+  if (static_cast<uint64_t>(st.st_size) > limits.max_file_bytes)
+    throw vision::ImageError(*path + ": " + std::to_string(st.st_size) + " bytes is over the limit of " +
+                             std::to_string(limits.max_file_bytes));
+  std::ifstream in(*path, std::ios::binary);
+  std::ostringstream buf;
+  buf << in.rdbuf();
+  if (!in && !in.eof()) throw vision::ImageError(*path + ": cannot be read");
+  std::string name = *path;
+  if (auto slash = name.find_last_of('/'); slash != std::string::npos) name = name.substr(slash + 1);
+  return {buf.str(), name};
+}
+
+std::string code_from_answer(const std::string& answer, const std::string& indent) {
+  std::string code = answer;
+  if (size_t open = answer.find("```"); open != std::string::npos) {
+    size_t body = answer.find('\n', open);
+    if (body != std::string::npos) {
+      ++body;
+      size_t close = answer.find("```", body);
+      code = answer.substr(body, close == std::string::npos ? std::string::npos : close - body);
+    }
+  }
+  // Leading blank lines and trailing whitespace go; the code ends with one newline.
+  size_t first = 0;
+  while (first < code.size()) {
+    size_t nl = code.find('\n', first);
+    if (nl == std::string::npos || code.find_first_not_of(" \t\r", first) < nl) break;
+    first = nl + 1;
+  }
+  code.erase(0, first);
+  while (!code.empty() && (code.back() == '\n' || code.back() == ' ' || code.back() == '\t' || code.back() == '\r'))
+    code.pop_back();
+  if (code.empty()) return code;
+  if (!indent.empty()) {
+    std::string out;
+    for (size_t i = 0; i < code.size(); ++i) {
+      out.push_back(code[i]);
+      if (code[i] == '\n' && i + 1 < code.size() && code[i + 1] != '\n') out += indent;
+    }
+    code = std::move(out);
+  }
+  return code + "\n";
+}
+
+struct ImageHost::Loaded {
+  VisionSettings settings;
+  std::unique_ptr<engine::Model> lm;
+  vision::VisionTower tower;
+};
+
+ImageHost::ImageHost() = default;
+ImageHost::~ImageHost() = default;
+
+ImageHost::Loaded& ImageHost::ensure(const VisionSettings& settings, Progress& progress) {
+  if (settings.model.empty())
+    throw std::runtime_error(
+        "no vision model: set astfill.vision.model (a Qwen2-VL / Qwen2.5-VL model) and astfill.vision.mmproj "
+        "(its vision tower)");
+  if (loaded_ && loaded_->settings.model == settings.model && loaded_->settings.mmproj == settings.mmproj)
+    return *loaded_;
+  loaded_.reset();
+  progress.report(std::nullopt, "loading the vision model");
+  try {
+    auto next = std::make_unique<Loaded>();
+    next->settings = settings;
+    next->lm = engine::Model::open(settings.model, engine::LoadOptions{});
+    next->tower = vision::VisionTower::load(settings.mmproj.empty() ? settings.model : settings.mmproj);
+    vision::check_pair(*next->lm, settings.model, next->tower);
+    loaded_ = std::move(next);
+  } catch (const std::exception& e) {
+    std::lock_guard lock(mu_);
+    state_ = std::string("failed: ") + e.what();
+    throw;
+  }
+  std::lock_guard lock(mu_);
+  state_ = "ready: " + settings.model;
+  return *loaded_;
+}
+
+std::string ImageHost::run(const ImageSource& image, const VisionSettings& settings, const std::string& prompt,
+                           int max_tokens, const CancellationToken& cancel, Progress& progress,
+                           size_t* image_tokens) {
+  // The image first: a bad one fails before seconds of model loading.
+  const vision::Image pixels = vision::decode_image(image.bytes, image.name);
+  std::lock_guard run_lock(run_mu_);
+  Loaded& m = ensure(settings, progress);
+  if (cancel.cancelled()) return {};
+  vision::DescribeOptions o;
+  o.prompt = prompt;
+  o.max_tokens = max_tokens;
+  o.max_image_tokens = settings.max_image_tokens;
+  progress.report(std::nullopt, "reading " + image.name);
+  {
+    std::lock_guard lock(mu_);
+    ++tower_runs_;
+  }
+  engine::StreamDecoder out(m.lm->tokenizer());
+  std::string text;
+  size_t tokens = 0;
+  const auto stats = vision::describe_image(*m.lm, m.tower, pixels, o, [&](int32_t t) {
+    text += out.push(t);
+    if (++tokens % 8 == 0)
+      progress.report(static_cast<uint32_t>(std::min<size_t>(99, tokens * 100 / static_cast<size_t>(max_tokens))),
+                      std::to_string(tokens) + " tokens");
+    return !cancel.cancelled();
+  }, cancel);
+  text += out.flush();
+  if (image_tokens) *image_tokens = stats.image_tokens;
+  if (stats.cancelled || cancel.cancelled()) return {};
+  return text;
+}
+
+ImageHost::Description ImageHost::describe(const ImageSource& image, const VisionSettings& settings,
+                                           const CancellationToken& cancel, Progress& progress) {
+  Description d;
+  d.hash = content_hash(image.bytes);
+  const std::string key = d.hash + "\n" + settings.model + "\n" + settings.mmproj + "\n" +
+                          std::to_string(settings.max_image_tokens);
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = cache_.find(key); it != cache_.end()) {
+      ++cache_hits_;
+      d.text = it->second;
+      d.cached = true;
+      return d;
+    }
+  }
+  d.text = run(image, settings,
+               "Describe this image for a programmer who is writing code from it: its layout, the text it shows, "
+               "and the structure (components, fields, classes, arrows).",
+               256, cancel, progress, &d.image_tokens);
+  if (cancel.cancelled()) return d;
+  std::lock_guard lock(mu_);
+  cache_[key] = d.text;
+  return d;
+}
+
+std::string ImageHost::ask(const ImageSource& image, const VisionSettings& settings, const std::string& prompt,
+                           int max_tokens, const CancellationToken& cancel, Progress& progress) {
+  return run(image, settings, prompt, max_tokens, cancel, progress, nullptr);
+}
+
+size_t ImageHost::tower_runs() const {
+  std::lock_guard lock(mu_);
+  return tower_runs_;
+}
+size_t ImageHost::cache_hits() const {
+  std::lock_guard lock(mu_);
+  return cache_hits_;
+}
+std::string ImageHost::state() const {
+  std::lock_guard lock(mu_);
+  return state_;
+}
+
+}  // namespace astfill::workspace

@@ -1,0 +1,108 @@
+// Images in the daemon (issue 19): `astfill.image.attach` and
+// `astfill.image.toCode`. An ImageHost holds the vision-language model
+// (astfill.vision: a Qwen2(.5)-VL LM and its vision tower), loaded on first
+// use and separately from the completion model, and the descriptions it
+// wrote, cached by the image bytes' hash: attaching the same picture again
+// (to any document) costs no tower run. A description enters its document's
+// prompts as a context chunk named after the image (Workspace::attach_image).
+//
+// Thread-safe: the commands run on workers; one image is encoded at a time
+// (the tower and LM use every core they are given).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "support/cancel.h"
+#include "support/progress.h"
+#include "vision/image.h"
+#include "workspace/settings.h"
+
+namespace astfill::engine {
+class Model;
+}
+namespace astfill::vision {
+class VisionTower;
+}
+
+namespace astfill::workspace {
+
+// An image a client names: a file:// URI or a data: URI with base64 bytes.
+struct ImageSource {
+  std::string bytes;
+  std::string name;  // what the chunk and errors call it: the file's name, or "pasted image <hash>"
+};
+
+// Reads the bytes `source` names, refusing what is over limits.max_file_bytes
+// before reading; vision::ImageError naming what is wrong (a scheme other
+// than file: and data:, a data URI that is not base64 or not an image type,
+// a file that cannot be read).
+ImageSource read_image_source(const std::string& source, const vision::ImageLimits& limits = {});
+
+// Strict base64 (RFC 4648, '=' padding optional, no other characters);
+// nullopt when `text` is not base64.
+std::optional<std::string> decode_base64(std::string_view text);
+
+// A 128-bit content hash of `bytes`, as 32 hex digits.
+std::string content_hash(std::string_view bytes);
+
+// What a VL model wrote for code: the first fenced block's body when there is
+// one (```lang ... ```), else the text; trailing blank lines dropped. When
+// `indent` is not empty, every line after the first is prefixed with it (the
+// answer goes in at a cursor on an indented line).
+std::string code_from_answer(const std::string& answer, const std::string& indent);
+
+class ImageHost {
+ public:
+  ImageHost();
+  ~ImageHost();
+  ImageHost(const ImageHost&) = delete;
+  ImageHost& operator=(const ImageHost&) = delete;
+
+  struct Description {
+    std::string text;
+    std::string hash;
+    bool cached = false;
+    size_t image_tokens = 0;
+  };
+
+  // The image's description, from the cache or written by the VL model (which
+  // is loaded first if `settings` names another one). Throws
+  // vision::ImageError (bad image) or engine::ModelError / std::runtime_error
+  // (no model set, files that do not load); returns with an empty text when
+  // cancelled.
+  Description describe(const ImageSource& image, const VisionSettings& settings, const CancellationToken& cancel,
+                       Progress& progress);
+
+  // The VL model's answer to `prompt` about the image (no cache).
+  std::string ask(const ImageSource& image, const VisionSettings& settings, const std::string& prompt,
+                  int max_tokens, const CancellationToken& cancel, Progress& progress);
+
+  // Times the vision tower ran (cache misses and toCode runs), for status.
+  size_t tower_runs() const;
+  size_t cache_hits() const;
+  // "none", "ready: <model>" or "failed: <why>".
+  std::string state() const;
+
+ private:
+  struct Loaded;
+  // Loads what `settings` names unless it is loaded; run_mu_ held.
+  Loaded& ensure(const VisionSettings& settings, Progress& progress);
+  std::string run(const ImageSource& image, const VisionSettings& settings, const std::string& prompt,
+                  int max_tokens, const CancellationToken& cancel, Progress& progress, size_t* image_tokens);
+
+  std::mutex run_mu_;  // one model load or image run at a time
+  std::unique_ptr<Loaded> loaded_;
+  mutable std::mutex mu_;
+  std::map<std::string, std::string> cache_;  // by content hash + model, the description
+  size_t tower_runs_ = 0, cache_hits_ = 0;
+  std::string state_ = "none";
+};
+
+}  // namespace astfill::workspace

@@ -5,7 +5,11 @@
 //     bench_engine writes it) and on the bundled model, rank 16 on q,k,v,o;
 //   quality: the bundled model tuned briefly on numpy's Python sources
 //     (bench::default_task_roots' python root), held-out files excluded from
-//     training: held-out loss before and after.
+//     training: held-out loss before and after;
+//   distillation: the bundled model tuned on the same sources with a teacher
+//     (--teacher, default the bundled model itself, which measures the cost
+//     only): the teacher's top-k pass, the cache's reuse on a second run,
+//     training tokens/s with the KL term, held-out KL before and after.
 // Prints one JSON object.
 #include <chrono>
 #include <cstdio>
@@ -99,7 +103,8 @@ int main(int argc, char** argv) {
   std::string dir = (std::filesystem::temp_directory_path() / "astfill-bench").string();
   std::string bundled = engine::bundled_model_path().value_or("");
   std::string root;
-  int threads = 2, steps = 3, tokens = 512, quality_steps = 150;
+  std::string teacher;
+  int threads = 2, steps = 3, tokens = 512, quality_steps = 150, distill_steps = 30;
   double lr = 1e-3;
   bool skip_05b = false, skip_quality = false;
   bench::ArgParser args("bench_tune",
@@ -127,6 +132,10 @@ int main(int argc, char** argv) {
                 if (!(lr > 0)) return "the learning rate must be positive";
                 return std::nullopt;
               });
+  args.option("--teacher", "PATH", "the distillation row's teacher (default: the bundled model itself)",
+              bench::text_value(teacher));
+  args.option("--distill-steps", "N", "steps of the distillation run (default 30; 0 leaves it out)",
+              bench::count_value(distill_steps, "step count", 0, 100000));
   args.flag("--skip-05b", "leave out the 0.5B-shaped model", [&] { skip_05b = true; });
   args.flag("--skip-quality", "leave out the tuning run", [&] { skip_quality = true; });
   bench::parse_args_or_exit(args, "bench_tune", argc, argv);
@@ -178,6 +187,44 @@ int main(int argc, char** argv) {
                 bundled.c_str(), root.c_str(), r.train_files, r.held_out_files, static_cast<long long>(r.step),
                 static_cast<long long>(o.rank), lr, o.eval_samples, r.held_out_before, r.held_out_best,
                 static_cast<long long>(r.best_step), r.tokens_per_second, secs);
+  }
+  if (distill_steps > 0 && !bundled.empty() && !root.empty()) {
+    if (teacher.empty()) teacher = bundled;
+    train::TuneOptions o;
+    o.root = root;
+    o.model_path = bundled;
+    o.teacher_path = teacher;
+    o.out_dir = (std::filesystem::temp_directory_path() / ("astfill-bench-distill-" + std::to_string(::getpid()))).string();
+    o.steps = distill_steps;
+    o.threads = threads;
+    o.learning_rate = lr;
+    o.eval_every = distill_steps;
+    o.eval_samples = 16;
+    o.samples.max_tokens = static_cast<size_t>(tokens);
+    o.write_peft = false;
+    auto t = Clock::now();
+    const train::TuneResult r = train::tune(o, {});
+    const double first_s = seconds_since(t);
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(r.teacher_cache_path, ec);
+    const unsigned long long cache_bytes = ec ? 0 : size;
+    // The same run again: the teacher's top-k from the cache.
+    std::filesystem::remove(r.checkpoint_path, ec);
+    t = Clock::now();
+    const train::TuneResult again = train::tune(o, {});
+    const double second_s = seconds_since(t);
+    std::filesystem::remove_all(o.out_dir, ec);
+    std::printf(",\"distillation\":{\"student\":\"%s\",\"teacher\":\"%s\",\"root\":\"%s\",\"steps\":%lld,"
+                "\"top_k\":%d,\"distill_weight\":%g,\"temperature\":%g,\"held_out_samples\":%zu,"
+                "\"teacher_samples_run\":%llu,\"cache_bytes\":%llu,\"seconds_first_run\":%.1f,"
+                "\"teacher_samples_run_second\":%llu,\"seconds_second_run\":%.1f,\"training_tokens_per_s\":%.1f,"
+                "\"held_out_kl_before\":%.4f,\"held_out_kl_after\":%.4f,\"held_out_ce_before\":%.4f,"
+                "\"held_out_ce_after\":%.4f}",
+                bundled.c_str(), teacher.c_str(), root.c_str(), static_cast<long long>(r.step), o.teacher_top_k,
+                o.distill_weight, o.temperature, o.eval_samples, static_cast<unsigned long long>(r.teacher_runs),
+                cache_bytes, first_s,
+                static_cast<unsigned long long>(again.teacher_runs), second_s, r.tokens_per_second, r.kl_before,
+                r.kl_after, r.cross_entropy_before, r.cross_entropy_after);
   }
   std::printf(",\"load_average_end\":\"%s\"}\n", load_average().c_str());
   return 0;

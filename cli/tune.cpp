@@ -207,7 +207,8 @@ int run_tune(const std::vector<std::string>& args) {
     }
     std::printf("%s%lld steps on %zu files (%zu held out), %.0f tokens/s\n", r.resumed ? "resumed: " : "",
                 static_cast<long long>(r.step), r.train_files, r.held_out_files, r.tokens_per_second);
-    std::printf("held-out loss %.4f before, %.4f best (step %lld)\n", r.held_out_before, r.held_out_best,
+    std::printf("held-out loss%s %.4f before, %.4f best (step %lld)\n",
+                r.distilled ? " ((1-L) CE + L T^2 KL)" : "", r.held_out_before, r.held_out_best,
                 static_cast<long long>(r.best_step));
     if (r.distilled) {
       std::printf("held-out KL to the teacher %.4f before, %.4f after; cross-entropy %.4f before, %.4f after\n",

@@ -184,7 +184,8 @@ TeacherCache::TeacherCache(Teacher& teacher, const std::string& directory, const
     const uint64_t key = r.get<uint64_t>();
     const uint32_t rows = r.get<uint32_t>();
     const int32_t k = r.get<int32_t>();
-    if (!r.good || k != teacher.top_k() || rows == 0 || static_cast<uint64_t>(rows) * static_cast<uint64_t>(k) * 8 > end - r.at)
+    if (!r.good || r.at > end || k != teacher.top_k() || rows == 0 ||
+        static_cast<uint64_t>(rows) * static_cast<uint64_t>(k) * 8 > end - r.at)
       { reject(); return; }
     TeacherTopK t;
     t.k = k;

@@ -2,6 +2,7 @@
 import * as vscode from 'vscode';
 import { fillAtCursor, showStats, STATS_SCHEME, StatsDocument, toggle } from './commands';
 import { Daemon } from './daemon';
+import { attachImage, ImageDropProvider, imageToCode } from './images';
 import { Log } from './log';
 import { RESTART_KEYS } from './settings';
 import { StatusBar } from './statusBar';
@@ -34,6 +35,12 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.commands.registerCommand('astfill.restart', () => d.restart()),
     vscode.commands.registerCommand('astfill.showLog', () => log.show()),
     vscode.commands.registerCommand('astfill.showStats', () => showStats(d, statsView)),
+    vscode.commands.registerCommand('astfill.attachImage', () => attachImage(d)),
+    vscode.commands.registerCommand('astfill.imageToCode', () => imageToCode(d)),
+    vscode.languages.registerDocumentDropEditProvider({ scheme: 'file' }, new ImageDropProvider(d), {
+      dropMimeTypes: ['text/uri-list'],
+      providedDropEditKinds: [ImageDropProvider.attachKind, ImageDropProvider.codeKind],
+    }),
     // Run by VS Code when the user accepts an inline item whole (its command).
     vscode.commands.registerCommand('astfill.suggestionAccepted', (id: unknown) => {
       if (typeof id === 'string') d.suggestions.accepted(id);

@@ -21,6 +21,9 @@ export const DAEMON_KEYS = [
   'index.maxFileKB',
   'index.includeDirs',
   'index.denyPaths',
+  'vision.model',
+  'vision.mmproj',
+  'vision.maxImageTokens',
 ] as const;
 
 // Editor-side keys that change how the daemon is started: a change restarts it.
@@ -61,7 +64,8 @@ export function daemonSection(get: (key: string) => unknown, ctx: PathContext): 
     let value = get(key);
     if (value === undefined || value === null) continue;
     if (key === 'fimTemplate' && value === '') continue;
-    if (key === 'model' && typeof value === 'string' && !isModelName(value)) value = expandPath(value, ctx);
+    if ((key === 'model' || key === 'vision.model' || key === 'vision.mmproj') && typeof value === 'string' &&
+        !isModelName(value)) value = expandPath(value, ctx);
     if ((key === 'index.includeDirs' || key === 'index.denyPaths') && Array.isArray(value)) value = [...value];
     if (key === 'languages' && typeof value === 'object') value = { ...(value as object) };
     const parts = key.split('.');

@@ -58,3 +58,14 @@ test('daemon arguments: --threads only for a positive integer', () => {
   assert.deepEqual(daemonArgs(2.5), ['serve']);
   assert.deepEqual(daemonArgs(3), ['serve', '--threads', '3']);
 });
+
+test('astfill.vision.* become the vision section, its paths expanded like the model', () => {
+  const section = daemonSection(reader({
+    'vision.model': '~/m/qwen2.5-vl.gguf', 'vision.mmproj': 'mmproj.gguf', 'vision.maxImageTokens': 64,
+  }), ctx);
+  assert.deepEqual(section, {
+    vision: { model: '/home/u/m/qwen2.5-vl.gguf', mmproj: '/ws/mmproj.gguf', maxImageTokens: 64 },
+  });
+  assert.deepEqual(daemonSection(reader({ 'vision.model': 'qwen2.5-vl-3b:q8_0' }), ctx),
+    { vision: { model: 'qwen2.5-vl-3b:q8_0' } });
+});

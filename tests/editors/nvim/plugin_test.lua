@@ -310,6 +310,32 @@ step(":AstfillFill applies the daemon's edit", function()
   assert(vim.api.nvim_buf_get_lines(0, 1, 2, false)[1] ~= "    pass", "the placeholder is still there:\n" .. buf_text())
 end)
 
+step(":AstfillImage sends the image to the daemon and prints its answer; a missing file is named", function()
+  -- util.py, filled by the step before, is still the current buffer.
+  wait_for("the daemon for util.py", function() return require("astfill.daemon").client(0) end)
+  vim.cmd("messages clear")
+  vim.cmd("AstfillImage " .. root .. "/missing.png")
+  assert(vim.fn.execute("messages"):find("no such file: " .. root .. "/missing.png", 1, true),
+         "no error for a missing file:\n" .. vim.fn.execute("messages"))
+  -- Not a PNG: the daemon refuses it, naming the file, and keeps serving.
+  write(root .. "/shot.png", "\137PNG\r\n\026\n not really")
+  vim.cmd("messages clear")
+  vim.cmd("AstfillImage " .. root .. "/shot.png")
+  local said = wait_for("the daemon's answer", function()
+    local m = vim.fn.execute("messages")
+    return m:find("astfill: the image was not attached", 1, true) and m
+  end)
+  assert(said:find("shot.png", 1, true), "the error does not name the file:\n" .. said)
+  vim.cmd("messages clear")
+  vim.cmd("AstfillImageToCode " .. root .. "/shot.png as a form")
+  said = wait_for("the daemon's answer to toCode", function()
+    local m = vim.fn.execute("messages")
+    return m:find("astfill: no code for the image", 1, true) and m
+  end)
+  assert(said:find("shot.png", 1, true), "the error does not name the file:\n" .. said)
+  assert(require("astfill").status(), "the daemon stopped answering")
+end)
+
 co = coroutine.create(function()
   local passed, failed = 0, 0
   for _, s in ipairs(steps) do

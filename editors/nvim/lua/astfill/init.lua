@@ -6,6 +6,7 @@ local daemon = require("astfill.daemon")
 local ghost = require("astfill.ghost")
 local suggestion = require("astfill.suggestion")
 local commands = require("astfill.commands")
+local images = require("astfill.images")
 
 local M = {}
 
@@ -53,5 +54,7 @@ M.status = commands.status
 M.print_status = commands.print_status
 M.stats = commands.stats
 M.print_stats = commands.print_stats
+M.attach_image = images.attach
+M.image_to_code = images.to_code
 
 return M

@@ -256,3 +256,48 @@ TEST_CASE("distillation: a teacher with another tokenizer is refused", "[train][
   o.teacher_top_k = 100000;
   CHECK_THROWS_WITH(train::tune(o, {}), Catch::Contains("top-k"));
 }
+
+TEST_CASE("distillation: the teacher's rows line up with the student's (a model as its own teacher)", "[train][distill]") {
+  TempDir dir;
+  const std::string path = write_model(dir, "m.gguf", 7, 0.08f);
+  const auto model = train::FrozenModel::open(path, engine::WeightMode::F32);
+  const train::Adapter<float> base = model->new_adapter({Target::Q}, 2, 4.0, 1);  // B = 0: the base model
+  const auto V = static_cast<int64_t>(model->hparams().vocab_size);
+  std::mt19937 rng(4);
+  train::Sample s;
+  for (int i = 0; i < 12; ++i) s.tokens.push_back(static_cast<int32_t>(rng() % static_cast<uint32_t>(V)));
+  s.target_begin = 7;
+  s.target_end = 11;  // the last token is not a target: the teacher must not need it
+  train::Teacher teacher(path, engine::WeightMode::F32, *model, 5);
+  const train::TeacherTopK t = teacher.run(s);
+  CHECK(teacher.runs() == 1);
+  REQUIRE(t.rows() == 4);
+  // The student's own log-softmax on the same rows: the teacher's top-5 are its 5 largest.
+  const std::vector<float> logits = model->logits(base, s.tokens);
+  double expected_kl = 0;
+  for (size_t r = 0; r < 4; ++r) {
+    const float* z = logits.data() + (s.target_begin - 1 + r) * static_cast<size_t>(V);
+    double mx = z[0];
+    for (int64_t j = 1; j < V; ++j) mx = std::max(mx, double(z[j]));
+    double sum = 0;
+    for (int64_t j = 0; j < V; ++j) sum += std::exp(double(z[j]) - mx);
+    const double lse = mx + std::log(sum);
+    std::vector<int32_t> order(static_cast<size_t>(V));
+    for (int32_t j = 0; j < V; ++j) order[static_cast<size_t>(j)] = j;
+    std::partial_sort(order.begin(), order.begin() + 5, order.end(), [z](int32_t a, int32_t b) { return z[a] > z[b]; });
+    double mass = 0;
+    for (size_t i = 0; i < 5; ++i) {
+      CAPTURE(r, i);
+      CHECK(t.ids[r * 5 + i] == order[i]);
+      CHECK(std::abs(t.logprobs[r * 5 + i] - (double(z[order[i]]) - lse)) < 1e-4);
+      mass += std::exp(double(z[order[i]]) - lse);
+    }
+    // p is q renormalised on the top-k: KL(p || q) = -log(q's mass there), the truncation's floor.
+    expected_kl += -std::log(mass) / 4;
+  }
+  REQUIRE(expected_kl > 1e-3);
+  const train::Distillation d{&t, 1.0, 1.0};
+  train::LossTerms terms;
+  model->loss<float>(base, s, nullptr, 1.0, &d, &terms);
+  CHECK(terms.kl == Approx(expected_kl).epsilon(1e-4));
+}

@@ -274,6 +274,7 @@ TEST_CASE("distillation: the teacher's rows line up with the student's (a model 
   REQUIRE(t.rows() == 4);
   // The student's own log-softmax on the same rows: the teacher's top-5 are its 5 largest.
   const std::vector<float> logits = model->logits(base, s.tokens);
+  const double kT = 4;
   double expected_kl = 0;
   for (size_t r = 0; r < 4; ++r) {
     const float* z = logits.data() + (s.target_begin - 1 + r) * static_cast<size_t>(V);
@@ -285,18 +286,20 @@ TEST_CASE("distillation: the teacher's rows line up with the student's (a model 
     std::vector<int32_t> order(static_cast<size_t>(V));
     for (int32_t j = 0; j < V; ++j) order[static_cast<size_t>(j)] = j;
     std::partial_sort(order.begin(), order.begin() + 5, order.end(), [z](int32_t a, int32_t b) { return z[a] > z[b]; });
-    double mass = 0;
     for (size_t i = 0; i < 5; ++i) {
       CAPTURE(r, i);
       CHECK(t.ids[r * 5 + i] == order[i]);
       CHECK(std::abs(t.logprobs[r * 5 + i] - (double(z[order[i]]) - lse)) < 1e-4);
-      mass += std::exp(double(z[order[i]]) - lse);
     }
-    // p is q renormalised on the top-k: KL(p || q) = -log(q's mass there), the truncation's floor.
-    expected_kl += -std::log(mass) / 4;
+    // At temperature T, p is softmax(z / T) renormalised on the top-k: KL(p || q) =
+    // -log(the mass of softmax(z / T) there), the truncation's floor.
+    double all = 0, top = 0;
+    for (int64_t j = 0; j < V; ++j) all += std::exp((double(z[j]) - mx) / kT);
+    for (size_t i = 0; i < 5; ++i) top += std::exp((double(z[order[i]]) - mx) / kT);
+    expected_kl += -std::log(top / all) / 4;
   }
   REQUIRE(expected_kl > 1e-3);
-  const train::Distillation d{&t, 1.0, 1.0};
+  const train::Distillation d{&t, 1.0, kT};
   train::LossTerms terms;
   model->loss<float>(base, s, nullptr, 1.0, &d, &terms);
   CHECK(terms.kl == Approx(expected_kl).epsilon(1e-4));

@@ -74,7 +74,8 @@ std::shared_ptr<LanguageServer> LanguageServer::create(ServerOptions options, Wo
   events.folder_changed = [weak](const workspace::FolderStatus& status) {
     if (auto self = weak.lock()) self->on_folder_changed(status);
   };
-  workspace::WorkspaceOptions wo{server->options_.indexes, server->options_.model, server->options_.peer};
+  workspace::WorkspaceOptions wo{server->options_.indexes, server->options_.model, server->options_.peer,
+                                 server->options_.images};
   server->workspace_ = std::make_unique<workspace::Workspace>(std::move(wo), std::move(executor), std::move(events));
   return server;
 }

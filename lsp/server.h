@@ -53,6 +53,9 @@ struct ServerOptions {
   // Where suggestions' statistics go (stats/store.h); null: the daemon's
   // store (daemon_stats(), opened when the first suggestion is recorded).
   std::shared_ptr<stats::Store> stats;
+  // The vision model and its image descriptions (workspace/images.h), one
+  // per daemon like `model`; null: the session makes its own on first use.
+  std::shared_ptr<workspace::ImageHost> images = nullptr;
 };
 
 // The daemon's statistics store, opened on first use at

@@ -56,8 +56,8 @@ class TestLoop final : public LoopPoster {
 };
 
 struct Harness {
-  Harness() : pool(1) {
-    server = LanguageServer::create({}, pool, loop,
+  explicit Harness(ServerOptions options = {}) : pool(1) {
+    server = LanguageServer::create(std::move(options), pool, loop,
                                     {[this](std::string body) { sent.push_back(json::parse(body)); },
                                      [](int) {}, [](std::string) {}});
   }
@@ -274,6 +274,50 @@ TEST_CASE("astfill.image.attach describes an image once, with progress; hostile 
                                          {"source", "file://" + fx.truncated}});
   REQUIRE(cut_code.contains("error"));
   CHECK(std::string(cut_code.at("error").at("message").as_string()).find("cut.png") != std::string::npos);
+}
+
+TEST_CASE("sessions sharing the daemon's ImageHost share its descriptions; a cancelled run is not cached",
+          "[image]") {
+  Fixture fx;
+  auto host = std::make_shared<workspace::ImageHost>();
+  workspace::VisionSettings vision{fx.lm, fx.mm, 8};
+  workspace::ImageSource image{fx.bytes, "form.png"};
+  NoProgress quiet;
+  // Cancelled before it starts: nothing is described or cached.
+  CancellationSource cancel;
+  cancel.cancel(CancelReason::ClientRequest);
+  auto cancelled = host->describe(image, vision, cancel.token(), quiet);
+  CHECK(cancelled.text.empty());
+  CHECK_FALSE(cancelled.cached);
+  auto first = host->describe(image, vision, {}, quiet);
+  CHECK_FALSE(first.cached);
+  const size_t runs = host->tower_runs();
+  CHECK(host->state() == "ready: " + fx.lm);
+
+  // Two sessions of one daemon: the second one's attach is a cache hit.
+  for (int session = 0; session < 2; ++session) {
+    ServerOptions options;
+    options.images = host;
+    Harness h(std::move(options));
+    h.request(1, "initialize", json::object{{"processId", nullptr}, {"rootUri", "file:///proj"},
+                                            {"capabilities", json::object{}}, {"initializationOptions", fx.settings()}});
+    h.notify("initialized", json::object{});
+    h.notify("textDocument/didOpen",
+             json::object{{"textDocument", json::object{{"uri", "file:///proj/a.py"}, {"languageId", "python"},
+                                                        {"version", 1}, {"text", "x = 1\n"}}}});
+    auto r = h.command(2, "astfill.image.attach", json::object{{"textDocument", doc("file:///proj/a.py")},
+                                                               {"source", "file://" + fx.png}});
+    INFO(json::serialize(r));
+    REQUIRE(r.contains("result"));
+    CHECK(r.at("result").at("cached") == true);
+    CHECK(std::string(r.at("result").at("description").as_string()) == first.text);
+  }
+  CHECK(host->tower_runs() == runs);
+  CHECK(host->cache_hits() == 2);
+  // Another model's description is another entry: a missing file fails by name.
+  workspace::VisionSettings other{(fx.dir / "nope.gguf").string(), fx.mm, 8};
+  CHECK_THROWS_WITH(host->describe(image, other, {}, quiet), Catch::Contains("nope.gguf"));
+  CHECK(host->state().rfind("failed: ", 0) == 0);
 }
 
 TEST_CASE("without astfill.vision the image commands say what to set", "[image]") {

@@ -4,6 +4,7 @@
 // teacher, the teacher's cache reused (the teacher not run again) and rebuilt
 // when damaged, and a teacher with another tokenizer refused.
 #include <catch2/catch.hpp>
+#include <atomic>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -303,4 +304,55 @@ TEST_CASE("distillation: the teacher's rows line up with the student's (a model 
   train::LossTerms terms;
   model->loss<float>(base, s, nullptr, 1.0, &d, &terms);
   CHECK(terms.kl == Approx(expected_kl).epsilon(1e-4));
+}
+
+TEST_CASE("distillation: an interrupted run resumes from its checkpoint and the teacher's cache", "[train][distill]") {
+  TempDir dir;
+  const auto root = write_repository(dir);
+  const std::string student = write_model(dir, "student.gguf", 3), teacher = write_model(dir, "teacher.gguf", 9, 0.1f);
+  train::TuneOptions o = options(dir, root, student, "whole");
+  o.teacher_path = teacher;
+  const train::TuneResult whole = train::tune(o, {});
+  o.out_dir = dir.file("parts");
+  std::atomic<bool> stop{false};
+  const train::TuneResult first = train::tune(o, [&](const train::TuneProgress& p) {
+    if (p.step == 3) stop = true;
+  }, &stop);
+  CHECK(first.interrupted);
+  CHECK(first.teacher_runs == whole.teacher_runs);  // the whole run's samples were computed up front
+  const train::TuneResult second = train::tune(o, {});
+  CHECK(second.resumed);
+  CHECK(second.teacher_runs == 0);
+  CHECK(second.kl_before == whole.kl_before);
+  CHECK(second.kl_after == whole.kl_after);
+  CHECK(second.held_out_best == whole.held_out_best);
+  const auto a = train::load_checkpoint(whole.checkpoint_path), b = train::load_checkpoint(second.checkpoint_path);
+  REQUIRE(a);
+  REQUIRE(b);
+  for (size_t i = 0; i < a->adapter.pairs.size(); ++i) CHECK(a->adapter.pairs[i].b == b->adapter.pairs[i].b);
+  // Another teacher against that checkpoint is refused, as other settings are.
+  o.teacher_path = write_model(dir, "other.gguf", 10, 0.1f);
+  CHECK_THROWS_WITH(train::tune(o, {}), Catch::Contains("other settings"));
+}
+
+TEST_CASE("distillation: with a time budget the teacher runs as samples come, and its cache is saved", "[train][distill]") {
+  TempDir dir;
+  const auto root = write_repository(dir);
+  const std::string student = write_model(dir, "student.gguf", 3), teacher = write_model(dir, "teacher.gguf", 9, 0.1f);
+  train::TuneOptions o = options(dir, root, student, "out");
+  o.teacher_path = teacher;
+  o.steps = 0;
+  o.hours = 0.3 / 3600;
+  const train::TuneResult r = train::tune(o, {});
+  CHECK(r.step >= 1);
+  CHECK(r.teacher_runs >= static_cast<uint64_t>(o.eval_samples));
+  REQUIRE(std::filesystem::exists(r.teacher_cache_path));
+  // The same run again (the same sample stream) finds in the file the top-k
+  // of the held-out samples and of the first run's steps: the teacher runs
+  // only on steps past those.
+  std::filesystem::remove(r.checkpoint_path);
+  const train::TuneResult again = train::tune(o, {});
+  CHECK(again.kl_before == r.kl_before);
+  CHECK(static_cast<int64_t>(again.teacher_runs) <= std::max<int64_t>(0, again.step - r.step));
+  CHECK_FALSE(again.teacher_cache_rebuilt);
 }

@@ -158,10 +158,13 @@ ImageHost::ImageHost() = default;
 ImageHost::~ImageHost() = default;
 
 ImageHost::Loaded& ImageHost::ensure(const VisionSettings& settings, Progress& progress) {
-  if (settings.model.empty())
+  if (settings.model.empty()) {
+    // A session without the setting: another session's model (the host may
+    // be the daemon's) stays loaded.
     throw std::runtime_error(
         "no vision model: set astfill.vision.model (a Qwen2-VL / Qwen2.5-VL model) and astfill.vision.mmproj "
         "(its vision tower)");
+  }
   if (loaded_ && loaded_->settings.model == settings.model && loaded_->settings.mmproj == settings.mmproj)
     return *loaded_;
   loaded_.reset();
@@ -237,6 +240,9 @@ ImageHost::Description ImageHost::describe(const ImageSource& image, const Visio
                256, cancel, progress, &d.image_tokens);
   if (cancel.cancelled()) return d;
   std::lock_guard lock(mu_);
+  // Descriptions are small (a few hundred tokens); the oldest-keyed go past a
+  // few thousand images.
+  if (cache_.size() >= 4096) cache_.erase(cache_.begin());
   cache_[key] = d.text;
   return d;
 }

@@ -2,7 +2,7 @@
 import * as vscode from 'vscode';
 import { fillAtCursor, showStats, STATS_SCHEME, StatsDocument, toggle } from './commands';
 import { Daemon } from './daemon';
-import { attachImage, ImageDropProvider, imageToCode } from './images';
+import { attachImage, IMAGE_EDIT_KINDS, ImageDropProvider, ImagePasteProvider, imageToCode, PASTE_MIME_TYPES } from './images';
 import { Log } from './log';
 import { RESTART_KEYS } from './settings';
 import { StatusBar } from './statusBar';
@@ -38,8 +38,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.commands.registerCommand('astfill.attachImage', () => attachImage(d)),
     vscode.commands.registerCommand('astfill.imageToCode', () => imageToCode(d)),
     vscode.languages.registerDocumentDropEditProvider({ scheme: 'file' }, new ImageDropProvider(d), {
-      dropMimeTypes: ['text/uri-list'],
-      providedDropEditKinds: [ImageDropProvider.attachKind, ImageDropProvider.codeKind],
+      dropMimeTypes: ['text/uri-list'], providedDropEditKinds: IMAGE_EDIT_KINDS,
+    }),
+    vscode.languages.registerDocumentPasteEditProvider({ scheme: 'file' }, new ImagePasteProvider(d), {
+      pasteMimeTypes: PASTE_MIME_TYPES, providedPasteEditKinds: IMAGE_EDIT_KINDS,
     }),
     // Run by VS Code when the user accepts an inline item whole (its command).
     vscode.commands.registerCommand('astfill.suggestionAccepted', (id: unknown) => {

@@ -1,9 +1,8 @@
 // Images (issue 19): "astfill: Attach Image" describes a picture once with the
 // vision model (astfill.vision) and gives the description to the document's
 // later completions and fills; "astfill: Image to Code" inserts the code the
-// vision model writes for a picture at the cursor; dropping an image file into
-// an editor (with Shift held, VS Code's drop gesture) offers both. Pure helpers
-// (imageSource, isImagePath) have no vscode dependency at runtime.
+// vision model writes for a picture at the cursor; pasting an image, or
+// dropping an image file into an editor (with Shift held), offers both.
 import * as vscode from 'vscode';
 import type { WorkspaceEdit } from 'vscode-languageclient/node';
 import type { Daemon } from './daemon';
@@ -94,22 +93,49 @@ export async function imageToCode(daemon: Daemon, image?: vscode.Uri): Promise<v
   await vscode.workspace.applyEdit(await client.protocol2CodeConverter.asWorkspaceEdit(edit));
 }
 
+// What the drop and paste edits do once the user has chosen one: attach the
+// image (nothing inserted) or ask for its code (returned, to be inserted).
+async function runChosen(daemon: Daemon, source: string, document: vscode.TextDocument, position: vscode.Position,
+  toCode: boolean, token: vscode.CancellationToken): Promise<string> {
+  const client = daemon.client;
+  const textDocument = { uri: client?.code2ProtocolConverter.asUri(document.uri) ?? document.uri.toString() };
+  try {
+    if (!toCode) {
+      const r = await daemon.executeCommand<AttachResult>('astfill.image.attach', [{ textDocument, source }], token);
+      vscode.window.setStatusBarMessage(`astfill: ${r.name} attached; completions in this file see it`, 5000);
+      return '';
+    }
+    const result = await daemon.executeCommand<WorkspaceEdit | null>('astfill.image.toCode', [{
+      textDocument, position: { line: position.line, character: position.character }, source,
+    }], token);
+    return Object.values(result?.changes ?? {}).flat()[0]?.newText ?? '';
+  } catch (error) {
+    void vscode.window.showErrorMessage(`astfill: ${toCode ? 'no code for the image' : 'the image was not attached'}: ${message(error)}`);
+    return '';
+  }
+}
+
+const ATTACH_KIND = vscode.DocumentDropOrPasteEditKind.Empty.append('astfill', 'image', 'attach');
+const CODE_KIND = vscode.DocumentDropOrPasteEditKind.Empty.append('astfill', 'image', 'code');
+export const IMAGE_EDIT_KINDS = [ATTACH_KIND, CODE_KIND];
+
+function title(toCode: boolean, what: string): string {
+  return toCode ? `astfill: write code for the ${what}` : `astfill: attach the ${what} as context`;
+}
+
 // Shift+drop of an image file into an editor offers two edits: "attach the
 // image as context" (inserts nothing; the image is attached when the edit is
 // chosen) and "write code for the image" (the vision model's code is inserted
-// at the drop position). The work runs in resolveDocumentDropEdit, when the
+// at the drop position). The work runs in resolveDocumentDropEdit, once the
 // user has chosen.
 class ImageDropEdit extends vscode.DocumentDropEdit {
-  constructor(readonly image: vscode.Uri, readonly document: vscode.TextDocument, readonly position: vscode.Position,
+  constructor(readonly source: string, readonly document: vscode.TextDocument, readonly position: vscode.Position,
     readonly toCode: boolean) {
-    super('', toCode ? 'astfill: write code for the image' : 'astfill: attach the image as context',
-      toCode ? ImageDropProvider.codeKind : ImageDropProvider.attachKind);
+    super('', title(toCode, 'image'), toCode ? CODE_KIND : ATTACH_KIND);
   }
 }
 
 export class ImageDropProvider implements vscode.DocumentDropEditProvider<ImageDropEdit> {
-  static readonly attachKind = vscode.DocumentDropOrPasteEditKind.Empty.append('astfill', 'image', 'attach');
-  static readonly codeKind = vscode.DocumentDropOrPasteEditKind.Empty.append('astfill', 'image', 'code');
   constructor(private readonly daemon: Daemon) {}
 
   async provideDocumentDropEdits(document: vscode.TextDocument, position: vscode.Position,
@@ -118,28 +144,52 @@ export class ImageDropProvider implements vscode.DocumentDropEditProvider<ImageD
     const image = list?.split(/\r?\n/).map((s) => s.trim()).filter((s) => s && !s.startsWith('#'))
       .map((s) => vscode.Uri.parse(s)).find((u) => u.scheme === 'file' && isImagePath(u.path));
     if (!image) return undefined;
-    return [new ImageDropEdit(image, document, position, false), new ImageDropEdit(image, document, position, true)];
+    const source = image.toString();
+    return [new ImageDropEdit(source, document, position, false), new ImageDropEdit(source, document, position, true)];
   }
 
   async resolveDocumentDropEdit(edit: ImageDropEdit, token: vscode.CancellationToken): Promise<ImageDropEdit> {
-    const client = this.daemon.client;
-    const textDocument = { uri: client?.code2ProtocolConverter.asUri(edit.document.uri) ?? edit.document.uri.toString() };
-    try {
-      if (!edit.toCode) {
-        const r = await this.daemon.executeCommand<AttachResult>('astfill.image.attach',
-          [{ textDocument, source: edit.image.toString() }], token);
-        vscode.window.setStatusBarMessage(`astfill: ${r.name} attached; completions in this file see it`, 5000);
-        return edit;
+    edit.insertText = await runChosen(this.daemon, edit.source, edit.document, edit.position, edit.toCode, token);
+    return edit;
+  }
+}
+
+// Pasting an image (a screenshot on the clipboard, or a copied image file)
+// offers the same two edits; clipboard bytes travel as a data: URI.
+class ImagePasteEdit extends vscode.DocumentPasteEdit {
+  constructor(readonly source: string, readonly document: vscode.TextDocument, readonly position: vscode.Position,
+    readonly toCode: boolean) {
+    super('', title(toCode, 'pasted image'), toCode ? CODE_KIND : ATTACH_KIND);
+  }
+}
+
+export const PASTE_MIME_TYPES = ['image/png', 'image/jpeg'];
+
+export class ImagePasteProvider implements vscode.DocumentPasteEditProvider<ImagePasteEdit> {
+  constructor(private readonly daemon: Daemon) {}
+
+  async provideDocumentPasteEdits(document: vscode.TextDocument, ranges: readonly vscode.Range[],
+    data: vscode.DataTransfer, _context: vscode.DocumentPasteEditContext,
+    token: vscode.CancellationToken): Promise<ImagePasteEdit[] | undefined> {
+    for (const mime of PASTE_MIME_TYPES) {
+      const file = data.get(mime)?.asFile();
+      if (!file) continue;
+      let source: string;
+      if (file.uri?.scheme === 'file') {
+        source = file.uri.toString();
+      } else {
+        const bytes = await file.data();
+        if (token.isCancellationRequested) return undefined;
+        source = `data:${mime};base64,${Buffer.from(bytes).toString('base64')}`;
       }
-      const result = await this.daemon.executeCommand<WorkspaceEdit | null>('astfill.image.toCode', [{
-        textDocument, position: { line: edit.position.line, character: edit.position.character },
-        source: edit.image.toString(),
-      }], token);
-      const text = Object.values(result?.changes ?? {}).flat()[0]?.newText ?? '';
-      edit.insertText = text;
-    } catch (error) {
-      void vscode.window.showErrorMessage(`astfill: ${edit.toCode ? 'no code for the image' : 'the image was not attached'}: ${message(error)}`);
+      const at = ranges[0]?.start ?? new vscode.Position(0, 0);
+      return [new ImagePasteEdit(source, document, at, false), new ImagePasteEdit(source, document, at, true)];
     }
+    return undefined;
+  }
+
+  async resolveDocumentPasteEdit(edit: ImagePasteEdit, token: vscode.CancellationToken): Promise<ImagePasteEdit> {
+    edit.insertText = await runChosen(this.daemon, edit.source, edit.document, edit.position, edit.toCode, token);
     return edit;
   }
 }

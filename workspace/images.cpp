@@ -90,7 +90,12 @@ ImageSource read_image_source(const std::string& source, const vision::ImageLimi
     if (payload.size() / 4 * 3 > limits.max_file_bytes)
       throw vision::ImageError("data URI: " + std::to_string(payload.size() / 4 * 3) + " bytes is over the limit of " +
                                std::to_string(limits.max_file_bytes));
-    auto bytes = decode_base64(payload);
+    // Base64 wrapped in lines (MIME's 76 columns) is taken too.
+    std::string compact;
+    compact.reserve(payload.size());
+    for (char c : payload)
+      if (c != '\n' && c != '\r' && c != ' ' && c != '\t') compact.push_back(c);
+    auto bytes = decode_base64(compact);
     if (!bytes) throw vision::ImageError("data URI: the data is not valid base64");
     if (bytes->empty()) throw vision::ImageError("data URI: no image data");
     std::string name = "pasted image " + content_hash(*bytes).substr(0, 8);

@@ -42,7 +42,7 @@ struct ImageSource {
 // Reads the bytes `source` names, refusing what is over limits.max_file_bytes
 // before reading; vision::ImageError naming what is wrong (a scheme other
 // than file: and data:, a data URI that is not base64 or not an image type,
-// a file that cannot be read).
+// a file that cannot be read). Line breaks in a data URI's base64 are skipped.
 ImageSource read_image_source(const std::string& source, const vision::ImageLimits& limits = {});
 
 // Strict base64 (RFC 4648, '=' padding optional, no other characters);

@@ -377,6 +377,8 @@ TEST_CASE("image sources, base64 and code answers", "[image]") {
   CHECK_THROWS_WITH(workspace::read_image_source("data:text/plain;base64,aGVsbG8="),
                     Catch::Contains("text/plain"));
   CHECK_THROWS_WITH(workspace::read_image_source("data:image/png,rawbytes"), Catch::Contains("base64"));
+  CHECK(workspace::read_image_source("data:image/png;base64,aGVs\r\nbG8=").bytes == "hello");
+  CHECK(workspace::read_image_source("data:;base64,aGVsbG8=").name.rfind("pasted image ", 0) == 0);
   vision::ImageLimits small;
   small.max_file_bytes = 4;
   CHECK_THROWS_WITH(workspace::read_image_source("data:image/png;base64,aGVsbG8gd29ybGQ=", small),

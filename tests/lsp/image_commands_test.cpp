@@ -320,6 +320,39 @@ TEST_CASE("sessions sharing the daemon's ImageHost share its descriptions; a can
   CHECK(host->state().rfind("failed: ", 0) == 0);
 }
 
+TEST_CASE("a cancelled attach answers at once, ends its progress and leaves nothing cached", "[image]") {
+  Fixture fx;
+  Harness h;
+  h.request(1, "initialize", json::object{{"processId", nullptr}, {"rootUri", "file:///proj"},
+                                          {"capabilities", json::object{{"window", json::object{{"workDoneProgress", true}}}}},
+                                          {"initializationOptions", fx.settings()}});
+  h.notify("initialized", json::object{});
+  const std::string uri = "file:///proj/a.py";
+  h.notify("textDocument/didOpen", json::object{{"textDocument", json::object{{"uri", uri}, {"languageId", "python"},
+                                                                             {"version", 1}, {"text", "x = 1\n"}}}});
+  h.send(json::object{{"jsonrpc", "2.0"}, {"id", 2}, {"method", "workspace/executeCommand"},
+                      {"params", json::object{{"command", "astfill.image.attach"},
+                                              {"workDoneToken", "img-c"},
+                                              {"arguments", json::array{json::object{{"textDocument", doc(uri)},
+                                                                                     {"source", "file://" + fx.png}}}}}}});
+  h.notify("$/cancelRequest", json::object{{"id", 2}});
+  REQUIRE(h.find_response(2) != nullptr);  // answered at once, on the loop thread
+  CHECK(h.find_response(2)->at("error").at("code") == -32800);
+  auto progress = h.progress_of("img-c");
+  REQUIRE(!progress.empty());
+  CHECK(progress.back().at("kind") == "end");
+  // The worker's run (if it started) stops; the next attach is not from the cache.
+  auto again = h.command(3, "astfill.image.attach", json::object{{"textDocument", doc(uri)}, {"source", "file://" + fx.png}});
+  INFO(json::serialize(again));
+  REQUIRE(again.contains("result"));
+  CHECK(again.at("result").at("cached") == false);
+  // After didClose the document has no images, and attaching to it is refused until it is open again.
+  h.notify("textDocument/didClose", json::object{{"textDocument", doc(uri)}});
+  auto closed = h.command(4, "astfill.image.attach", json::object{{"textDocument", doc(uri)}, {"source", "file://" + fx.png}});
+  REQUIRE(closed.contains("error"));
+  CHECK(std::string(closed.at("error").at("message").as_string()).find("not open") != std::string::npos);
+}
+
 TEST_CASE("without astfill.vision the image commands say what to set", "[image]") {
   Fixture fx;
   Harness h;

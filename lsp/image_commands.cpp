@@ -11,6 +11,7 @@
 #include "lsp/server.h"
 #include "support/log.h"
 #include "workspace/images.h"
+#include "workspace/uri.h"
 
 namespace astfill::lsp {
 namespace {
@@ -154,6 +155,8 @@ void LanguageServer::on_image_to_code(const ExecuteCommandParams& params, const 
   auto text = at->doc.text;
   size_t offset = at->offset;
   std::string language = language_name(at->doc.language_id);
+  std::string file_name = workspace::file_uri_to_path(uri).value_or(uri);
+  file_name = file_name.substr(file_name.find_last_of('/') + 1);
   auto enc = encoding_;
   reply.later(RequestKind::Command, uri, params.work_done_token, "astfill: image to code",
               [=](const CancellationToken& cancel, Progress& progress) -> Result {
@@ -166,7 +169,8 @@ void LanguageServer::on_image_to_code(const ExecuteCommandParams& params, const 
                   indent.push_back((*text)[i]);
                 std::string prompt = "Write " + language + " code for this image" +
                                      (instruction.empty() ? "" : " (" + instruction + ")") +
-                                     ". It goes where <CURSOR> is in this file:\n```\n" + before + "<CURSOR>" +
+                                     ". It goes where <CURSOR> is in " + file_name + ":\n```\n" + before +
+                                     "<CURSOR>" +
                                      after + "\n```\nAnswer with the " + language +
                                      " code to insert only, in one fenced block, without repeating the code "
                                      "around it.";

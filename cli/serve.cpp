@@ -13,6 +13,7 @@
 #include "index/parsed.h"
 #include "lsp/transport.h"
 #include "support/files.h"
+#include "workspace/images.h"
 #include "workspace/index_registry.h"
 #include "workspace/model_host.h"
 #include "support/log.h"
@@ -298,6 +299,8 @@ int run_serve(const std::vector<std::string>& args) {
   // One model for the daemon, shared by every session (workspace/settings.h).
   options.server.model = std::make_shared<workspace::ModelHost>(
       workspace::ModelHost::Options{service, model_path.value_or(""), resolve_model_argument});
+  // One vision model and one cache of image descriptions for the daemon, like the model.
+  options.server.images = std::make_shared<workspace::ImageHost>();
   if (index_enabled)
     options.server.indexes = std::make_shared<workspace::IndexRegistry>(
         [](index::IndexOptions o) { return index::open_project_index(std::move(o)); }, index_defaults);

@@ -145,28 +145,15 @@ DecodeResult decode(ModelRunner::Lease& lease, const engine::Tokenizer& tokenize
       if (top.empty()) break;
       for (const auto& [score, token] : top) {
         auto id = static_cast<size_t>(token);
-        if (is_stop[id]) {
-          bool ok = true;
-          if (syntax) {
-            auto t0 = clock::now();
-            ok = syntax->may_end();
-            result.check_seconds += std::chrono::duration<double>(clock::now() - t0).count();
-            if (!ok) ++result.rejected;
-            if (!ok && ++tries >= options.max_candidates) break;
-          }
-          if (ok) {
-            keep_only(logits, id);
-            return;
-          }
-          logits[id] = kForbidden;
-          continue;
-        }
-        std::string piece = tokenizer.token_bytes(token);
-        // Text first (cheap, always); then, with the syntax check, viability.
-        bool ok = keeps_text(pending, piece);
+        // A stop token ends the completion: the syntax check says whether it
+        // may end here. Any other token: its text first (cheap, always);
+        // then, with the syntax check, viability.
+        const bool stop = is_stop[id];
+        const std::string piece = stop ? std::string() : tokenizer.token_bytes(token);
+        bool ok = stop || keeps_text(pending, piece);
         if (ok && syntax) {
           auto t0 = clock::now();
-          ok = syntax->viable(piece);
+          ok = stop ? syntax->may_end() : syntax->viable(piece);
           result.check_seconds += std::chrono::duration<double>(clock::now() - t0).count();
           if (!ok) ++result.rejected;
           if (!ok && ++tries >= options.max_candidates) break;

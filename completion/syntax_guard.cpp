@@ -464,14 +464,18 @@ bool SyntaxGuard::breaks_layout(std::string_view piece) const {
 
 namespace {
 
-// Whether `text`, read from a point in code (or inside a string opened with
-// `open`, when not 0), puts a line break at or after byte `from` into a
-// string literal that may not span lines (`continuation`: unless a backslash
-// comes before it). A lexical scan: line and block comments, Python's
-// triple-quoted strings, JavaScript's template literals and Go's raw strings
-// are skipped whole; `'` after a letter, digit or `_` is no literal outside
-// Python (a C++ digit separator, a prefix such as `L'x'` is let through).
-bool line_break_in_string(std::string_view text, size_t from, std::string_view id, char open, bool continuation) {
+// A lexical scan of `text` from a point in code (or inside a string opened
+// with `open`, when not 0): line and block comments, Python's triple-quoted
+// strings, JavaScript's template literals and Go's raw strings are skipped
+// whole; `'` after a letter, digit or `_` is no literal outside Python (a C++
+// digit separator, a prefix such as `L'x'` is let through). `on_code(i)` is
+// called for each byte outside strings and comments, `on_break(i)` for a line
+// break that ends a string that may not span lines (`continuation`: unless a
+// backslash comes before it); the scan stops when either returns true, and
+// says whether one did.
+template <typename OnCode, typename OnBreak>
+bool scan_code(std::string_view text, std::string_view id, char open, bool continuation, OnCode on_code,
+               OnBreak on_break) {
   const bool python = id == "python", go = id == "go";
   const bool ecmascript = id == "javascript" || id == "typescript" || id == "typescriptreact";
   char quote = open;
@@ -485,8 +489,8 @@ bool line_break_in_string(std::string_view text, size_t from, std::string_view i
       if (c == quote) {
         quote = 0;
       } else if (c == '\n') {
-        if (i >= from) return true;
-        quote = 0;  // broken before `from` already: not this piece's doing
+        if (on_break(i)) return true;
+        quote = 0;
       }
       continue;
     }
@@ -513,9 +517,19 @@ bool line_break_in_string(std::string_view text, size_t from, std::string_view i
       const bool after_word = i > 0 && (std::isalnum(static_cast<unsigned char>(text[i - 1])) || text[i - 1] == '_');
       if (c == '\'' && after_word && !python) continue;
       quote = c;
+    } else if (on_code(i)) {
+      return true;
     }
   }
   return false;
+}
+
+// Whether `text`, read as scan_code reads it, puts a line break at or after
+// byte `from` into a string literal that may not span lines (one broken
+// before `from` already is not this piece's doing).
+bool line_break_in_string(std::string_view text, size_t from, std::string_view id, char open, bool continuation) {
+  return scan_code(
+      text, id, open, continuation, [](size_t) { return false; }, [&](size_t i) { return i >= from; });
 }
 
 }  // namespace
@@ -704,37 +718,20 @@ struct Bracket {
   char c;  // `(` `[` `{` or the closer
 };
 
-// The brackets in text[a, b) as a plain lexer reads the lines it overlaps,
-// each from its start: quoted runs end at their quote or the line's end
-// (these languages' strings and character literals), and line comments
-// (`//`, Python's `#`) and block comments (`/* */`) hold none.
-void lex_brackets(std::string_view text, uint32_t a, uint32_t b, bool python, std::vector<Bracket>& out) {
-  size_t i = a == 0 ? 0 : text.rfind('\n', a - 1) + 1;
-  bool block_comment = false;
-  char quote = 0;
-  for (; i < b; ++i) {
-    const char c = text[i];
-    if (c == '\n') {
-      quote = 0;
-      continue;
-    }
-    const char next = i + 1 < text.size() ? text[i + 1] : 0;
-    if (block_comment) {
-      if (c == '*' && next == '/') block_comment = false, ++i;
-      continue;
-    }
-    if (quote) {
-      if (c == '\\') ++i;
-      else if (c == quote) quote = 0;
-      continue;
-    }
-    if (c == '"' || c == '\'') quote = c;
-    else if (python && c == '#') i = std::min(text.find('\n', i), text.size()) - 1;
-    else if (!python && c == '/' && next == '/') i = std::min(text.find('\n', i), text.size()) - 1;
-    else if (!python && c == '/' && next == '*') block_comment = true, ++i;
-    else if (i >= a && std::string_view("([{)]}").find(c) != std::string_view::npos)
-      out.push_back({static_cast<uint32_t>(i), c});
-  }
+// The brackets in text[a, b) as scan_code reads the text from the start of
+// a's line.
+void lex_brackets(std::string_view text, uint32_t a, uint32_t b, std::string_view id, std::vector<Bracket>& out) {
+  const size_t line = a == 0 ? 0 : text.rfind('\n', a - 1) + 1;
+  const bool continuation = id != "java" && id != "go";
+  scan_code(
+      text.substr(line, b - line), id, 0, continuation,
+      [&](size_t i) {
+        const char c = text[line + i];
+        if (line + i >= a && std::string_view("([{)]}").find(c) != std::string_view::npos)
+          out.push_back({static_cast<uint32_t>(line + i), c});
+        return false;
+      },
+      [](size_t) { return false; });
 }
 
 std::vector<Bracket> brackets_in(const Document& doc) {
@@ -742,14 +739,14 @@ std::vector<Bracket> brackets_in(const Document& doc) {
   // Single-line strings that span lines: error recovery read a quote in the
   // wrong state and took code for a string; what it hid is read as code.
   const auto misread = doc.strings_across_lines();
-  const bool python = doc.language() && doc.language()->id == "python";
+  const std::string_view id = doc.language() ? std::string_view(doc.language()->id) : std::string_view();
   size_t next_misread = 0;
   parsing::for_each_preorder(doc.root(), [&](TSNode node) {
     const uint32_t start = ts_node_start_byte(node);
     while (next_misread < misread.size() && misread[next_misread].second <= start) ++next_misread;
     if (next_misread < misread.size() && misread[next_misread].first == start &&
         misread[next_misread].second == ts_node_end_byte(node)) {
-      lex_brackets(doc.text(), start, ts_node_end_byte(node), python, out);
+      lex_brackets(doc.text(), start, ts_node_end_byte(node), id, out);
       return parsing::Walk::Skip;
     }
     if (ts_node_child_count(node) > 0) return parsing::Walk::Enter;
@@ -876,8 +873,8 @@ bool SyntaxGuard::fits(std::string_view text, bool whole) const {
     // the hole was opened on the hole's own line: `[1` before a hole that was
     // `403443605, 441919183],` leaves the list's `[` to the suffix's `]` two
     // levels out, and the outer list open at the end.
-    const bool own_line = innermost_open_at(tokens, cursor) >= line_begin &&
-                          innermost_open_at(tokens, cursor) != UINT32_MAX;
+    const uint32_t innermost = innermost_open_at(tokens, cursor);
+    const bool own_line = innermost != UINT32_MAX && innermost >= line_begin;
     if (f.failed && (!f.at_end || own_line) && !hole)
       for (char extra : std::string_view("([{)]}"))
         if (!closing_failure(tokens, cursor, size, extra).failed) hole = true;

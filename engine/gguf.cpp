@@ -269,113 +269,121 @@ GgufFile GgufFile::open(const std::string& path) {
   g.file_ = std::make_shared<MappedFile>(path);
   auto bytes = g.file_->bytes();
   Reader r(g.file_->path(), bytes);
+  // A file truncated or rewritten while it is read is reported as that, not
+  // as whatever its zero-filled or changed bytes look like.
+  try {
 
-  r.need(4, "the magic");
-  if (std::memcmp(bytes.data(), "GGUF", 4) != 0) r.fail("not a GGUF file (magic bytes are not 'GGUF')");
-  r.read<uint32_t>("magic");
-  g.version_ = r.read<uint32_t>("version");
-  if (g.version_ != 2 && g.version_ != 3)
-    r.fail("GGUF version " + std::to_string(g.version_) + " is not supported (2 and 3 are)");
-  uint64_t n_tensors = r.read<uint64_t>("tensor count");
-  uint64_t n_kv = r.read<uint64_t>("metadata count");
-  // A key-value pair takes at least 8 (key length) + 4 (type) + 1 bytes; a
-  // tensor entry at least 8 + 4 + 8 + 4 + 8.
-  if (n_kv > r.remaining() / 13)
-    r.fail("metadata count " + std::to_string(n_kv) + " is more than the file could hold");
-  if (n_tensors > r.remaining() / 32)
-    r.fail("tensor count " + std::to_string(n_tensors) + " is more than the file could hold");
+    r.need(4, "the magic");
+    if (std::memcmp(bytes.data(), "GGUF", 4) != 0) r.fail("not a GGUF file (magic bytes are not 'GGUF')");
+    r.read<uint32_t>("magic");
+    g.version_ = r.read<uint32_t>("version");
+    if (g.version_ != 2 && g.version_ != 3)
+      r.fail("GGUF version " + std::to_string(g.version_) + " is not supported (2 and 3 are)");
+    uint64_t n_tensors = r.read<uint64_t>("tensor count");
+    uint64_t n_kv = r.read<uint64_t>("metadata count");
+    // A key-value pair takes at least 8 (key length) + 4 (type) + 1 bytes; a
+    // tensor entry at least 8 + 4 + 8 + 4 + 8.
+    if (n_kv > r.remaining() / 13)
+      r.fail("metadata count " + std::to_string(n_kv) + " is more than the file could hold");
+    if (n_tensors > r.remaining() / 32)
+      r.fail("tensor count " + std::to_string(n_tensors) + " is more than the file could hold");
 
-  for (uint64_t k = 0; k < n_kv; ++k) {
-    r.charge(sizeof(g.kv_[0]) + kMapNodeBytes + sizeof(std::string), "metadata key #" + std::to_string(k));
-    std::string key = r.read_string("metadata key #" + std::to_string(k));
-    uint32_t t = r.read<uint32_t>("type of " + key);
-    if (!known_type(t)) r.fail("metadata '" + key + "': unknown value type " + std::to_string(t));
-    GgufValue v = read_value(r, static_cast<GgufType>(t), "metadata '" + key + "'", 0);
-    if (g.kv_index_.count(key)) r.fail("metadata key '" + key + "' appears twice");
-    g.kv_index_[key] = g.kv_.size();
-    g.kv_.emplace_back(std::move(key), std::move(v));
-  }
-
-  if (auto* a = g.find("general.alignment")) {
-    auto n = a->as_int();
-    if (!n || *n <= 0 || *n > (1 << 20) || (*n & (*n - 1)) != 0)
-      r.fail("general.alignment must be a power of two up to 1 MiB, got " + a->summary());
-    g.alignment_ = static_cast<size_t>(*n);
-  }
-
-  for (uint64_t k = 0; k < n_tensors; ++k) {
-    r.charge(sizeof(GgufTensor) + kMaxDims * sizeof(int64_t) + kMapNodeBytes + sizeof(std::string),
-             "tensor #" + std::to_string(k));
-    GgufTensor t;
-    t.name = r.read_string("tensor #" + std::to_string(k) + " name");
-    const std::string where = "tensor '" + t.name + "'";
-    uint32_t n_dims = r.read<uint32_t>(where + " dimension count");
-    if (n_dims == 0 || n_dims > kMaxDims)
-      r.fail(where + ": " + std::to_string(n_dims) + " dimensions (1 to 4 are allowed)");
-    int64_t elements = 1;
-    for (uint32_t d = 0; d < n_dims; ++d) {
-      int64_t n = r.read<int64_t>(where + " shape");
-      if (n <= 0) r.fail(where + ": dimension " + std::to_string(d) + " is " + std::to_string(n));
-      if (elements > INT64_MAX / n) r.fail(where + ": element count overflows");
-      elements *= n;
-      t.ne.push_back(n);
+    for (uint64_t k = 0; k < n_kv; ++k) {
+      r.charge(sizeof(g.kv_[0]) + kMapNodeBytes + sizeof(std::string), "metadata key #" + std::to_string(k));
+      std::string key = r.read_string("metadata key #" + std::to_string(k));
+      uint32_t t = r.read<uint32_t>("type of " + key);
+      if (!known_type(t)) r.fail("metadata '" + key + "': unknown value type " + std::to_string(t));
+      GgufValue v = read_value(r, static_cast<GgufType>(t), "metadata '" + key + "'", 0);
+      if (g.kv_index_.count(key)) r.fail("metadata key '" + key + "' appears twice");
+      g.kv_index_[key] = g.kv_.size();
+      g.kv_.emplace_back(std::move(key), std::move(v));
     }
-    uint32_t type_id = r.read<uint32_t>(where + " type");
-    auto info = type_info(type_id);
-    if (!info) r.fail(where + ": tensor type " + std::to_string(type_id) + " is not supported");
-    t.type = info->type;
-    if (t.ne[0] % static_cast<int64_t>(info->block_values) != 0)
-      r.fail(where + ": row length " + std::to_string(t.ne[0]) + " is not a multiple of the " +
-             info->name + " block size " + std::to_string(info->block_values));
-    uint64_t blocks = static_cast<uint64_t>(elements) / info->block_values;
-    if (blocks > bytes.size() / info->block_bytes)
-      r.fail(where + ": " + shape_string(t.ne) + " " + info->name + " needs more bytes than the file has");
-    t.bytes = static_cast<size_t>(blocks) * info->block_bytes;
-    t.offset = r.read<uint64_t>(where + " offset");
-    if (t.offset % g.alignment_ != 0)
-      r.fail(where + ": data offset " + std::to_string(t.offset) + " is not aligned to " +
-             std::to_string(g.alignment_));
-    if (g.tensor_index_.count(t.name)) r.fail("tensor name '" + t.name + "' appears twice");
-    g.tensor_index_[t.name] = g.tensors_.size();
-    g.tensors_.push_back(std::move(t));
-  }
 
-  size_t data_start = (r.pos() + g.alignment_ - 1) / g.alignment_ * g.alignment_;
-  if (data_start > bytes.size() && !g.tensors_.empty())
-    r.fail("the tensor data section (at byte " + std::to_string(data_start) + ") lies past the end of the file");
-  size_t data_size = bytes.size() > data_start ? bytes.size() - data_start : 0;
-  g.data_offset_ = data_start;
+    if (auto* a = g.find("general.alignment")) {
+      auto n = a->as_int();
+      if (!n || *n <= 0 || *n > (1 << 20) || (*n & (*n - 1)) != 0)
+        r.fail("general.alignment must be a power of two up to 1 MiB, got " + a->summary());
+      g.alignment_ = static_cast<size_t>(*n);
+    }
 
-  // Bounds, then overlaps (sorted by offset).
-  std::vector<const GgufTensor*> by_offset;
-  for (auto& t : g.tensors_) {
-    if (t.offset > data_size || t.bytes > data_size - t.offset)
-      r.fail("tensor '" + t.name + "' " + shape_string(t.ne) + " " + type_info(t.type).name + ": its " +
-             std::to_string(t.bytes) + " bytes at data offset " + std::to_string(t.offset) +
-             " run past the end of the file (data section is " + std::to_string(data_size) + " bytes; truncated?)");
-    t.data = bytes.data() + data_start + t.offset;
-    by_offset.push_back(&t);
-  }
-  std::sort(by_offset.begin(), by_offset.end(),
-            [](auto* a, auto* b) { return a->offset < b->offset; });
-  for (size_t k = 1; k < by_offset.size(); ++k) {
-    auto* prev = by_offset[k - 1];
-    if (prev->offset + prev->bytes > by_offset[k]->offset)
-      r.fail("tensors '" + prev->name + "' and '" + by_offset[k]->name + "' overlap in the data section");
-  }
-  // Writers lay tensors out back to back, each padded to the alignment, so a
-  // tensor's data runs up to the next one (or the end of the file). More
-  // bytes than its type and shape need means the type or shape was changed
-  // after the data was written (F32 relabelled Q8_0 reads a quarter of it as
-  // something else): refuse it rather than run on misread weights.
-  for (size_t k = 0; k < by_offset.size(); ++k) {
-    const GgufTensor& t = *by_offset[k];
-    const uint64_t region = (k + 1 < by_offset.size() ? by_offset[k + 1]->offset : data_size) - t.offset;
-    if (region - t.bytes >= g.alignment_)
-      r.fail("tensor '" + t.name + "' " + shape_string(t.ne) + " " + type_info(t.type).name + " takes " +
-             std::to_string(t.bytes) + " bytes, but its data region (to " +
-             (k + 1 < by_offset.size() ? "tensor '" + by_offset[k + 1]->name + "'" : std::string("the end of the file")) +
-             ") holds " + std::to_string(region) + ": its type or shape does not match its data (relabelled?)");
+    for (uint64_t k = 0; k < n_tensors; ++k) {
+      r.charge(sizeof(GgufTensor) + kMaxDims * sizeof(int64_t) + kMapNodeBytes + sizeof(std::string),
+               "tensor #" + std::to_string(k));
+      GgufTensor t;
+      t.name = r.read_string("tensor #" + std::to_string(k) + " name");
+      const std::string where = "tensor '" + t.name + "'";
+      uint32_t n_dims = r.read<uint32_t>(where + " dimension count");
+      if (n_dims == 0 || n_dims > kMaxDims)
+        r.fail(where + ": " + std::to_string(n_dims) + " dimensions (1 to 4 are allowed)");
+      int64_t elements = 1;
+      for (uint32_t d = 0; d < n_dims; ++d) {
+        int64_t n = r.read<int64_t>(where + " shape");
+        if (n <= 0) r.fail(where + ": dimension " + std::to_string(d) + " is " + std::to_string(n));
+        if (elements > INT64_MAX / n) r.fail(where + ": element count overflows");
+        elements *= n;
+        t.ne.push_back(n);
+      }
+      uint32_t type_id = r.read<uint32_t>(where + " type");
+      auto info = type_info(type_id);
+      if (!info) r.fail(where + ": tensor type " + std::to_string(type_id) + " is not supported");
+      t.type = info->type;
+      if (t.ne[0] % static_cast<int64_t>(info->block_values) != 0)
+        r.fail(where + ": row length " + std::to_string(t.ne[0]) + " is not a multiple of the " +
+               info->name + " block size " + std::to_string(info->block_values));
+      uint64_t blocks = static_cast<uint64_t>(elements) / info->block_values;
+      if (blocks > bytes.size() / info->block_bytes)
+        r.fail(where + ": " + shape_string(t.ne) + " " + info->name + " needs more bytes than the file has");
+      t.bytes = static_cast<size_t>(blocks) * info->block_bytes;
+      t.offset = r.read<uint64_t>(where + " offset");
+      if (t.offset % g.alignment_ != 0)
+        r.fail(where + ": data offset " + std::to_string(t.offset) + " is not aligned to " +
+               std::to_string(g.alignment_));
+      if (g.tensor_index_.count(t.name)) r.fail("tensor name '" + t.name + "' appears twice");
+      g.tensor_index_[t.name] = g.tensors_.size();
+      g.tensors_.push_back(std::move(t));
+    }
+
+    size_t data_start = (r.pos() + g.alignment_ - 1) / g.alignment_ * g.alignment_;
+    if (data_start > bytes.size() && !g.tensors_.empty())
+      r.fail("the tensor data section (at byte " + std::to_string(data_start) + ") lies past the end of the file");
+    size_t data_size = bytes.size() > data_start ? bytes.size() - data_start : 0;
+    g.data_offset_ = data_start;
+
+    // Bounds, then overlaps (sorted by offset).
+    std::vector<const GgufTensor*> by_offset;
+    for (auto& t : g.tensors_) {
+      if (t.offset > data_size || t.bytes > data_size - t.offset)
+        r.fail("tensor '" + t.name + "' " + shape_string(t.ne) + " " + type_info(t.type).name + ": its " +
+               std::to_string(t.bytes) + " bytes at data offset " + std::to_string(t.offset) +
+               " run past the end of the file (data section is " + std::to_string(data_size) + " bytes; truncated?)");
+      t.data = bytes.data() + data_start + t.offset;
+      by_offset.push_back(&t);
+    }
+    std::sort(by_offset.begin(), by_offset.end(),
+              [](auto* a, auto* b) { return a->offset < b->offset; });
+    for (size_t k = 1; k < by_offset.size(); ++k) {
+      auto* prev = by_offset[k - 1];
+      if (prev->offset + prev->bytes > by_offset[k]->offset)
+        r.fail("tensors '" + prev->name + "' and '" + by_offset[k]->name + "' overlap in the data section");
+    }
+    // Writers lay tensors out back to back, each padded to the alignment, so a
+    // tensor's data runs up to the next one (or the end of the file). More
+    // bytes than its type and shape need means the type or shape was changed
+    // after the data was written (F32 relabelled Q8_0 reads a quarter of it as
+    // something else): refuse it rather than run on misread weights.
+    for (size_t k = 0; k < by_offset.size(); ++k) {
+      const GgufTensor& t = *by_offset[k];
+      const uint64_t region = (k + 1 < by_offset.size() ? by_offset[k + 1]->offset : data_size) - t.offset;
+      if (region - t.bytes >= g.alignment_)
+        r.fail("tensor '" + t.name + "' " + shape_string(t.ne) + " " + type_info(t.type).name + " takes " +
+               std::to_string(t.bytes) + " bytes, but its data region (to " +
+               (k + 1 < by_offset.size() ? "tensor '" + by_offset[k + 1]->name + "'" : std::string("the end of the file")) +
+               ") holds " + std::to_string(region) + ": its type or shape does not match its data (relabelled?)");
+    }
+    g.file_->check_intact();
+  } catch (const ModelError&) {
+    g.file_->check_intact();
+    throw;
   }
   return g;
 }

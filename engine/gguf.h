@@ -81,6 +81,9 @@ class GgufFile {
   const std::vector<GgufTensor>& tensors() const { return tensors_; }
   const GgufTensor* tensor(const std::string& name) const;
   uint64_t file_bytes() const { return file_->bytes().size(); }
+  // Throws ModelError if the file was truncated or changed since it was
+  // mapped (MappedFile::check_intact).
+  void check_intact() const { file_->check_intact(); }
 
   // Typed lookups that throw ModelError naming the key when it is missing or
   // has the wrong type.

@@ -134,9 +134,13 @@ std::unique_ptr<Model> Model::build(const std::shared_ptr<const ModelFile>& file
   for (uint32_t i = 0; i < m->hp_.block_count; ++i) {
     check_weight_values(f, groups.layers[i]);
     m->layers_.push_back(architecture.load(f, i, options.weights));
+    // A file truncated or rewritten under us is refused as soon as the layer
+    // that read it is converted (a read past a new end found zeros).
+    f.check_intact();
     release_pages(groups.layers[i]);
   }
   m->output_norm_ = arch::vector_f32(f, "output_norm.weight");
+  f.check_intact();
   m->inv_freq_ = rope_inverse_frequencies(m->hp_, &m->rope_mscale_);
   return m;
 }

@@ -468,7 +468,7 @@ ModelFile ModelFile::open(const std::string& path) {
           throw ModelError(shard + ": tensor '" + t.name + "' appears in more than one shard");
         m.tensors_.push_back(std::move(mt));
       }
-      m.keep_alive_.push_back(st);
+      m.shards_.push_back(st);
     }
     check_block_count(config, "'num_hidden_layers'", cfg.hp.block_count, m.tensors_.size());
     hf_dense_layers(cfg);
@@ -519,6 +519,11 @@ ModelFile ModelFile::open(const std::string& path) {
 const ModelTensor* ModelFile::find(const std::string& name) const {
   auto it = index_.find(name);
   return it == index_.end() ? nullptr : &tensors_[it->second];
+}
+
+void ModelFile::check_intact() const {
+  if (gguf_) gguf_->check_intact();
+  for (const auto& st : shards_) st->check_intact();
 }
 
 uint64_t ModelFile::tensor_bytes() const {

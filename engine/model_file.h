@@ -21,6 +21,8 @@
 
 namespace astfill::engine {
 
+class SafetensorsFile;
+
 struct RopeScaling {
   std::string type = "none";  // none, linear, yarn
   double factor = 1.0;
@@ -84,6 +86,9 @@ class ModelFile {
   // The GGUF file's own metadata, when the model came from one.
   const GgufFile* gguf() const { return gguf_.get(); }
   uint64_t tensor_bytes() const;
+  // Throws ModelError naming the file if it (or a shard) was truncated or
+  // changed on disk since it was opened: what was read from it is not used.
+  void check_intact() const;
 
  private:
   std::string path_, format_;
@@ -92,7 +97,7 @@ class ModelFile {
   std::map<std::string, size_t> index_;
   TokenizerData tokenizer_;
   std::shared_ptr<GgufFile> gguf_;
-  std::vector<std::shared_ptr<void>> keep_alive_;  // safetensors maps
+  std::vector<std::shared_ptr<SafetensorsFile>> shards_;  // safetensors maps
 };
 
 // The architectures the engine runs.

@@ -28,79 +28,86 @@ size_t safetensors_dtype_size(const std::string& d) {
 SafetensorsFile SafetensorsFile::open(const std::string& path) {
   SafetensorsFile st;
   st.file_ = std::make_shared<MappedFile>(path);
-  auto bytes = st.file_->bytes();
-  auto fail = [&](const std::string& what) -> void { throw ModelError(path + ": " + what); };
-  if (bytes.size() < 8) fail("too short to be a safetensors file (" + std::to_string(bytes.size()) + " bytes)");
-  uint64_t header_len;
-  std::memcpy(&header_len, bytes.data(), 8);
-  if (header_len > kMaxHeaderBytes || header_len > bytes.size() - 8)
-    fail("header length " + std::to_string(header_len) + " does not fit the file's " +
-         std::to_string(bytes.size()) + " bytes (not a safetensors file, or truncated)");
-  std::string_view header(reinterpret_cast<const char*>(bytes.data() + 8), header_len);
-  std::error_code ec;
-  json::value doc = json::parse(header, ec);
-  if (ec) fail("header is not valid JSON: " + ec.message());
-  auto* obj = doc.if_object();
-  if (!obj) fail("header is not a JSON object");
-  const uint8_t* data = bytes.data() + 8 + header_len;
-  size_t data_size = bytes.size() - 8 - header_len;
+  // A file truncated or rewritten while it is read is reported as that.
+  try {
+    auto bytes = st.file_->bytes();
+    auto fail = [&](const std::string& what) -> void { throw ModelError(path + ": " + what); };
+    if (bytes.size() < 8) fail("too short to be a safetensors file (" + std::to_string(bytes.size()) + " bytes)");
+    uint64_t header_len;
+    std::memcpy(&header_len, bytes.data(), 8);
+    if (header_len > kMaxHeaderBytes || header_len > bytes.size() - 8)
+      fail("header length " + std::to_string(header_len) + " does not fit the file's " +
+           std::to_string(bytes.size()) + " bytes (not a safetensors file, or truncated)");
+    std::string_view header(reinterpret_cast<const char*>(bytes.data() + 8), header_len);
+    std::error_code ec;
+    json::value doc = json::parse(header, ec);
+    if (ec) fail("header is not valid JSON: " + ec.message());
+    auto* obj = doc.if_object();
+    if (!obj) fail("header is not a JSON object");
+    const uint8_t* data = bytes.data() + 8 + header_len;
+    size_t data_size = bytes.size() - 8 - header_len;
 
-  for (auto& [key, value] : *obj) {
-    std::string name(key);
-    if (name == "__metadata__") {
-      if (auto* m = value.if_object())
-        for (auto& [mk, mv] : *m)
-          if (mv.is_string()) st.metadata_[std::string(mk)] = std::string(mv.get_string());
-      continue;
+    for (auto& [key, value] : *obj) {
+      std::string name(key);
+      if (name == "__metadata__") {
+        if (auto* m = value.if_object())
+          for (auto& [mk, mv] : *m)
+            if (mv.is_string()) st.metadata_[std::string(mk)] = std::string(mv.get_string());
+        continue;
+      }
+      std::string where = "tensor '" + name + "'";
+      auto* t = value.if_object();
+      if (!t) fail(where + ": entry is not an object");
+      SafeTensor out;
+      out.name = name;
+      auto* dtype = t->if_contains("dtype");
+      if (!dtype || !dtype->is_string()) fail(where + ": 'dtype' is missing or not a string");
+      out.dtype = std::string(dtype->get_string());
+      size_t esize = safetensors_dtype_size(out.dtype);
+      if (!esize) fail(where + ": unknown dtype '" + out.dtype + "'");
+      auto* shape = t->if_contains("shape");
+      if (!shape || !shape->is_array()) fail(where + ": 'shape' is missing or not an array");
+      uint64_t elements = 1;
+      for (auto& d : shape->get_array()) {
+        if (!d.is_int64() || d.get_int64() < 0) fail(where + ": 'shape' holds a value that is not a non-negative integer");
+        int64_t n = d.get_int64();
+        if (n && elements > UINT64_MAX / static_cast<uint64_t>(n)) fail(where + ": element count overflows");
+        elements *= static_cast<uint64_t>(n);
+        out.shape.push_back(n);
+      }
+      auto* offs = t->if_contains("data_offsets");
+      if (!offs || !offs->is_array() || offs->get_array().size() != 2 ||
+          !offs->get_array()[0].is_number() || !offs->get_array()[1].is_number())
+        fail(where + ": 'data_offsets' must be [begin, end]");
+      auto to_u64 = [&](const json::value& v) -> uint64_t {
+        if (v.is_uint64()) return v.get_uint64();
+        if (v.is_int64() && v.get_int64() >= 0) return static_cast<uint64_t>(v.get_int64());
+        fail(where + ": 'data_offsets' must hold non-negative integers");
+        return 0;
+      };
+      uint64_t begin = to_u64(offs->get_array()[0]), end = to_u64(offs->get_array()[1]);
+      if (begin > end || end > data_size)
+        fail(where + ": data_offsets [" + std::to_string(begin) + ", " + std::to_string(end) +
+             ") lie outside the " + std::to_string(data_size) + " data bytes (truncated?)");
+      if (elements > UINT64_MAX / esize || end - begin != elements * esize)
+        fail(where + ": " + std::to_string(end - begin) + " bytes of data do not match its shape and dtype " +
+             out.dtype);
+      out.data = data + begin;
+      out.bytes = static_cast<size_t>(end - begin);
+      st.tensors_.push_back(std::move(out));
     }
-    std::string where = "tensor '" + name + "'";
-    auto* t = value.if_object();
-    if (!t) fail(where + ": entry is not an object");
-    SafeTensor out;
-    out.name = name;
-    auto* dtype = t->if_contains("dtype");
-    if (!dtype || !dtype->is_string()) fail(where + ": 'dtype' is missing or not a string");
-    out.dtype = std::string(dtype->get_string());
-    size_t esize = safetensors_dtype_size(out.dtype);
-    if (!esize) fail(where + ": unknown dtype '" + out.dtype + "'");
-    auto* shape = t->if_contains("shape");
-    if (!shape || !shape->is_array()) fail(where + ": 'shape' is missing or not an array");
-    uint64_t elements = 1;
-    for (auto& d : shape->get_array()) {
-      if (!d.is_int64() || d.get_int64() < 0) fail(where + ": 'shape' holds a value that is not a non-negative integer");
-      int64_t n = d.get_int64();
-      if (n && elements > UINT64_MAX / static_cast<uint64_t>(n)) fail(where + ": element count overflows");
-      elements *= static_cast<uint64_t>(n);
-      out.shape.push_back(n);
-    }
-    auto* offs = t->if_contains("data_offsets");
-    if (!offs || !offs->is_array() || offs->get_array().size() != 2 ||
-        !offs->get_array()[0].is_number() || !offs->get_array()[1].is_number())
-      fail(where + ": 'data_offsets' must be [begin, end]");
-    auto to_u64 = [&](const json::value& v) -> uint64_t {
-      if (v.is_uint64()) return v.get_uint64();
-      if (v.is_int64() && v.get_int64() >= 0) return static_cast<uint64_t>(v.get_int64());
-      fail(where + ": 'data_offsets' must hold non-negative integers");
-      return 0;
-    };
-    uint64_t begin = to_u64(offs->get_array()[0]), end = to_u64(offs->get_array()[1]);
-    if (begin > end || end > data_size)
-      fail(where + ": data_offsets [" + std::to_string(begin) + ", " + std::to_string(end) +
-           ") lie outside the " + std::to_string(data_size) + " data bytes (truncated?)");
-    if (elements > UINT64_MAX / esize || end - begin != elements * esize)
-      fail(where + ": " + std::to_string(end - begin) + " bytes of data do not match its shape and dtype " +
-           out.dtype);
-    out.data = data + begin;
-    out.bytes = static_cast<size_t>(end - begin);
-    st.tensors_.push_back(std::move(out));
+    // Overlapping data would mean two tensors share bytes: refuse.
+    std::vector<const SafeTensor*> sorted;
+    for (auto& t : st.tensors_) sorted.push_back(&t);
+    std::sort(sorted.begin(), sorted.end(), [](auto* a, auto* b) { return a->data < b->data; });
+    for (size_t i = 1; i < sorted.size(); ++i)
+      if (sorted[i - 1]->bytes && sorted[i - 1]->data + sorted[i - 1]->bytes > sorted[i]->data)
+        fail("tensors '" + sorted[i - 1]->name + "' and '" + sorted[i]->name + "' overlap");
+    st.file_->check_intact();
+  } catch (const ModelError&) {
+    st.file_->check_intact();
+    throw;
   }
-  // Overlapping data would mean two tensors share bytes: refuse.
-  std::vector<const SafeTensor*> sorted;
-  for (auto& t : st.tensors_) sorted.push_back(&t);
-  std::sort(sorted.begin(), sorted.end(), [](auto* a, auto* b) { return a->data < b->data; });
-  for (size_t i = 1; i < sorted.size(); ++i)
-    if (sorted[i - 1]->bytes && sorted[i - 1]->data + sorted[i - 1]->bytes > sorted[i]->data)
-      fail("tensors '" + sorted[i - 1]->name + "' and '" + sorted[i]->name + "' overlap");
   return st;
 }
 

@@ -27,6 +27,9 @@ class SafetensorsFile {
   static SafetensorsFile open(const std::string& path);
 
   const std::string& path() const { return file_->path(); }
+  // Throws ModelError if the file was truncated or changed since it was
+  // mapped (MappedFile::check_intact).
+  void check_intact() const { file_->check_intact(); }
   const std::vector<SafeTensor>& tensors() const { return tensors_; }
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
 

@@ -3,7 +3,9 @@
 // cover the embedding, a FIFO where the model should be. Each must be refused
 // at open or load with a ModelError naming the file and the key or tensor,
 // quickly and without a large allocation, never later with a crash.
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
@@ -328,4 +330,58 @@ TEST_CASE("a model file truncated or rewritten after load does not reach the run
     Session s(*model);
     CHECK(s.evaluate({tokens, {}, std::vector<bool>(tokens.size(), true)}) == before);
   }
+}
+
+TEST_CASE("a model file truncated while it loads is refused, naming it, and the process lives", "[model][robustness]") {
+  // The pages past the new end raise SIGBUS on first read; MappedFile's handler
+  // reads zeros there instead, and the loader refuses what it read.
+  TempDir dir;
+  for (GgmlType type : {GgmlType::F32, GgmlType::Q8_0}) {
+    auto spec = tiny_spec("qwen2");
+    spec.weight_type = type;
+    write_random_model(dir.file("m.gguf"), spec);
+    auto file = std::make_shared<const ModelFile>(ModelFile::open(dir.file("m.gguf")));
+    // The header has been read; the tensors have not.
+    std::filesystem::resize_file(dir.file("m.gguf"), std::filesystem::file_size(dir.file("m.gguf")) / 2);
+    const std::string e = error_of([&] { Model::load(file, {WeightMode::Int8, 1}); });
+    const uint64_t size = file->gguf()->file_bytes();
+    CHECK(e == dir.file("m.gguf") + ": the file was truncated while it was being read (it had " +
+                   std::to_string(size) + " bytes, now " + std::to_string(size / 2) +
+                   "); nothing read from it is used");
+    // Reading the truncated region again finds zeros, not a signal.
+    const ModelTensor& last = file->tensors().back();
+    CHECK(last.data[last.bytes - 1] == 0);
+  }
+  // A safetensors shard.
+  auto spec = tiny_spec("qwen2");
+  write_random_model(dir.file("src.gguf"), spec);
+  write_hf_checkpoint(dir.file("hf"), dir.file("src.gguf"), spec);
+  auto file = std::make_shared<const ModelFile>(ModelFile::open(dir.file("hf")));
+  const std::string shard = dir.file("hf/model.safetensors");
+  std::filesystem::resize_file(shard, 4096);
+  CHECK(error_of([&] { Model::load(file, {WeightMode::F32, 1}); }).starts_with(shard + ": the file was truncated while it was being read"));
+}
+
+TEST_CASE("a model file rewritten in place while it loads is refused", "[model][robustness]") {
+  TempDir dir;
+  write_random_model(dir.file("m.gguf"), tiny_spec("qwen2"));
+  auto file = std::make_shared<const ModelFile>(ModelFile::open(dir.file("m.gguf")));
+  // Same size, new contents (a copy over it while the daemon loads): the
+  // modification time tells.
+  {
+    std::fstream f(dir.file("m.gguf"), std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(-16, std::ios::end);
+    f.write("0123456789abcdef", 16);
+  }
+  struct timespec later[2] = {{0, UTIME_OMIT}, {0, 0}};
+  ::clock_gettime(CLOCK_REALTIME, &later[1]);
+  later[1].tv_sec += 5;  // a coarse file-system clock must still see a change
+  REQUIRE(::utimensat(AT_FDCWD, dir.file("m.gguf").c_str(), later, 0) == 0);
+  CHECK(error_of([&] { Model::load(file, {WeightMode::F32, 1}); }) ==
+        dir.file("m.gguf") + ": the file was modified while it was being read; nothing read from it is used");
+  // Appended to (a download still being written) changes the size.
+  write_random_model(dir.file("n.gguf"), tiny_spec("qwen2"));
+  auto grown = std::make_shared<const ModelFile>(ModelFile::open(dir.file("n.gguf")));
+  std::ofstream(dir.file("n.gguf"), std::ios::app | std::ios::binary) << "more bytes";
+  CHECK(error_of([&] { Model::load(grown, {WeightMode::F32, 1}); }).starts_with(dir.file("n.gguf") + ": the file changed size while it was being read"));
 }

@@ -79,8 +79,13 @@ std::vector<Batcher::Call*> Batcher::pick() {
   for (const Session* s : last_step_) focused_busy = focused_busy || s->focused();
   std::vector<Call*> picked, deferred;
   size_t rows = 0;
+  const auto now = std::chrono::steady_clock::now();
   for (Call* c : order) {
-    if (c->cancel->cancelled()) {  // before it joins a step: nothing ran for this chunk
+    // Before it joins a step: nothing ran for this chunk. A call past its
+    // deadline (a request out of time, perhaps while its prefill waited for
+    // the focused one) is given up the same way.
+    const auto deadline = c->batch->deadline;
+    if (c->cancel->cancelled() || (deadline != std::chrono::steady_clock::time_point{} && now >= deadline)) {
       c->session->length_ = c->start_length;
       c->cancelled = c->done = true;
       continue;

@@ -29,7 +29,11 @@
 //   - A step holds at most `max_rows` rows (the first call always fits).
 //   - Cancellation is checked before a call joins a step and between layers
 //     (Model::step): a cancelled call returns empty within one step and its
-//     session is back at the length it had before the call.
+//     session is back at the length it had before the call. A call whose
+//     deadline (Session::Batch::deadline) has passed before a chunk joins a
+//     step ends the same way, so a request out of time does not wait out the
+//     focused one's turn (engine::prefill cuts its prompt into calls of one
+//     chunk each, and keeps the chunks that ran).
 #pragma once
 
 #include <chrono>

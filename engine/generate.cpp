@@ -4,12 +4,27 @@
 #include <chrono>
 #include <optional>
 
+#include "engine/batcher.h"
+
 namespace astfill::engine {
 
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+bool past(Clock::time_point deadline) { return deadline != Clock::time_point{} && Clock::now() >= deadline; }
+
+}  // namespace
+
 PrefillResult prefill(Session& session, std::vector<int32_t>& history, std::span<const int32_t> prompt,
-                      size_t chunk, const CancellationToken& cancel, PrefixStore* store) {
+                      size_t chunk, const CancellationToken& cancel, PrefixStore* store,
+                      Clock::time_point deadline) {
   PrefillResult r;
   if (prompt.empty()) return r;
+  // One batch per pass: the batcher would cut a longer one into its chunks
+  // anyway, but undo them all on a cancel or the deadline; cut here, the
+  // chunks that ran stay in the cache for the next request.
+  if (const Batcher* b = session.batcher()) chunk = std::min(chunk, b->options().prefill_chunk);
   chunk = std::max<size_t>(chunk, 1);
   size_t shared = 0;
   const size_t limit = std::min({history.size(), session.length(), prompt.size() - 1});
@@ -23,15 +38,24 @@ PrefillResult prefill(Session& session, std::vector<int32_t>& history, std::span
   }
   r.reused_tokens = shared;
   for (size_t at = shared; at < prompt.size(); at += chunk) {
+    if (past(deadline)) {
+      r.timed_out = true;
+      r.logits.clear();
+      return r;
+    }
     size_t end = std::min(prompt.size(), at + chunk);
     Session::Batch batch{{prompt.begin() + static_cast<std::ptrdiff_t>(at), prompt.begin() + static_cast<std::ptrdiff_t>(end)}, {}, {}};
+    batch.deadline = deadline;
     r.logits = session.evaluate(batch, cancel);
     if (r.logits.empty()) {
-      r.cancelled = true;
+      // Cancelled, or the deadline passed while the batch waited its turn.
+      r.cancelled = cancel.cancelled() || !past(deadline);
+      r.timed_out = !r.cancelled;
       session.truncate(history.size());
       return r;
     }
     history.insert(history.end(), batch.tokens.begin(), batch.tokens.end());
+    r.prefilled_tokens += batch.tokens.size();
   }
   if (store) store->record(session, prompt);
   return r;
@@ -62,21 +86,23 @@ std::vector<int32_t> next_draft(const PromptLookup& lookup, DraftLength& length,
 GenerateStats generate(Session& session, std::vector<int32_t>& history, std::span<const int32_t> prompt,
                        const GenerateOptions& options, Sampler& sampler, const TokenCallback& on_token,
                        const CancellationToken& cancel) {
-  using clock = std::chrono::steady_clock;
   GenerateStats stats;
   stats.prompt_tokens = prompt.size();
   if (prompt.empty()) return stats;
 
-  auto t0 = clock::now();
-  PrefillResult p = prefill(session, history, prompt, options.prefill_chunk, cancel, options.prefix_store);
+  auto t0 = Clock::now();
+  PrefillResult p =
+      prefill(session, history, prompt, options.prefill_chunk, cancel, options.prefix_store, options.deadline);
   stats.reused_tokens = p.reused_tokens;
   stats.restored_tokens = p.restored_tokens;
-  if (p.cancelled) {
-    stats.cancelled = true;
+  stats.prefilled_tokens = p.prefilled_tokens;
+  auto t1 = Clock::now();
+  stats.prefill_seconds = std::chrono::duration<double>(t1 - t0).count();
+  if (p.cancelled || p.timed_out) {
+    stats.cancelled = p.cancelled;
+    stats.timed_out = p.timed_out;
     return stats;
   }
-  auto t1 = clock::now();
-  stats.prefill_seconds = std::chrono::duration<double>(t1 - t0).count();
 
   const bool speculate = options.speculate.enable && options.speculate.max_draft >= options.speculate.min_draft;
   PromptLookup lookup(options.speculate.min_ngram, options.speculate.max_ngram);
@@ -98,7 +124,9 @@ GenerateStats generate(Session& session, std::vector<int32_t>& history, std::spa
     bool keep_going = on_token ? on_token(c.token, c.probability) : true;
     bool stop = std::find(options.stop_tokens.begin(), options.stop_tokens.end(), c.token) != options.stop_tokens.end();
     if (!keep_going) stats.stopped_by_callback = true;
-    return !keep_going || stop || stats.generated_tokens >= static_cast<size_t>(std::max(options.max_tokens, 0)) ||
+    if (keep_going && !stop && past(options.deadline)) stats.timed_out = true;
+    return !keep_going || stop || stats.timed_out ||
+           stats.generated_tokens >= static_cast<size_t>(std::max(options.max_tokens, 0)) ||
            history.size() >= session.capacity();
   };
   if (options.max_tokens <= 0) row = {};
@@ -158,7 +186,7 @@ GenerateStats generate(Session& session, std::vector<int32_t>& history, std::spa
     session.truncate(history.size());  // the draft's tokens past what was taken
     if (ended) break;
   }
-  stats.decode_seconds = std::chrono::duration<double>(clock::now() - t1).count();
+  stats.decode_seconds = std::chrono::duration<double>(Clock::now() - t1).count();
   return stats;
 }
 

@@ -12,6 +12,7 @@
 // tokens before it, so greedy output is the same as without speculation.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <span>
@@ -37,11 +38,17 @@ struct GenerateOptions {
   std::function<size_t(std::span<const int32_t> draft)> screen_draft;
   // Persisted prefixes: restored before prefilling, recorded after (null: none).
   PrefixStore* prefix_store = nullptr;
+  // When the request must be answered, prefill included (the epoch: no
+  // limit). The prefill checks it between chunks and keeps the chunks that
+  // ran (the next request with the same prompt reuses them); decoding checks
+  // it after each token. Either way GenerateStats::timed_out says so.
+  std::chrono::steady_clock::time_point deadline{};
 };
 
 struct GenerateStats {
   size_t prompt_tokens = 0;
   size_t reused_tokens = 0;          // prompt tokens already in the session's cache
+  size_t prefilled_tokens = 0;       // prompt tokens evaluated (less than the rest when cut short)
   size_t generated_tokens = 0;
   double prefill_seconds = 0;
   size_t restored_tokens = 0;        // prompt tokens mapped in from the prefix store
@@ -51,24 +58,33 @@ struct GenerateStats {
   size_t accepted_draft_tokens = 0;  // of those, kept
   bool stopped_by_callback = false;
   bool cancelled = false;
+  bool timed_out = false;            // the deadline ended it (in the prefill when prefilled < prompt - reused)
 };
 
 struct PrefillResult {
   std::vector<float> logits;  // after the last prompt token (vocab floats); empty when cancelled
   size_t reused_tokens = 0;   // prompt tokens already in the session's cache
   size_t restored_tokens = 0; // of those, mapped in from the prefix store
+  size_t prefilled_tokens = 0;  // prompt tokens evaluated (and kept, when cut short)
   bool cancelled = false;
+  bool timed_out = false;       // the deadline passed first; logits are empty
 };
 
 // Brings the session's cache to `prompt`: keeps the longest prefix it shares
 // with `history` (the tokens the cache holds), but always evaluates the last
 // prompt token again for the logits after it, and evaluates the rest in
-// batches of `chunk` tokens. `history` follows the cache; when cancelled the
-// cache keeps the batches that completed and `history` says which.
+// batches of `chunk` tokens (of the session's batcher's prefill_chunk at
+// most, so that each batch is one pass). `history` follows the cache; when
+// cancelled or out of time the cache keeps the batches that completed and
+// `history` says which.
 // With `store`, a longer prefix it holds than the cache shares is restored
 // first, and the prompt's blocks are recorded after (PrefixStore::record).
+// `deadline` (the epoch: none) is checked before each batch, so a prefill
+// ends at most one batch after it; the next call with the same prompt
+// starts where this one stopped.
 PrefillResult prefill(Session& session, std::vector<int32_t>& history, std::span<const int32_t> prompt,
-                      size_t chunk = 512, const CancellationToken& cancel = {}, PrefixStore* store = nullptr);
+                      size_t chunk = 512, const CancellationToken& cancel = {}, PrefixStore* store = nullptr,
+                      std::chrono::steady_clock::time_point deadline = {});
 
 // Return false to stop generating.
 using TokenCallback = std::function<bool(int32_t token, float probability)>;

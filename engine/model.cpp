@@ -307,6 +307,8 @@ std::vector<float> Session::evaluate(const Batch& batch, const CancellationToken
   if (batch.tokens.empty()) return {};
   // A tensor hook sees one session's pass: such a session runs alone.
   if (batcher_ && !hook_) return batcher_->evaluate(*this, batch, cancel);
+  if (batch.deadline != std::chrono::steady_clock::time_point{} && std::chrono::steady_clock::now() >= batch.deadline)
+    return {};
   StepSegment seg;
   seg.session = this;
   seg.logit_rows = prepare(batch);

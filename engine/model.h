@@ -8,6 +8,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -190,6 +191,11 @@ class Session {
     // M-RoPE (models with hparams().rope_sections): empty, or 3 positions per
     // row (t, h, w) that the rotation uses instead of `positions`.
     std::vector<int32_t> mrope_positions = {};
+    // A request's time cap, checked before a pass begins (with a batcher,
+    // before each chunk's): past it, the batch is given up like a cancelled
+    // one (evaluate returns empty, the cache is unchanged); a pass already
+    // running finishes. The epoch: none.
+    std::chrono::steady_clock::time_point deadline = {};
   };
 
   // Appends the batch to the cache and returns the requested logits, rows in
@@ -197,6 +203,7 @@ class Session {
   // id outside the vocabulary, std::length_error past the capacity. When
   // `cancel` fires (checked between layers) it returns an empty vector and
   // the cache is unchanged.
+  // So it does when the batch's deadline passes before its pass begins.
   // With a batcher (set_batcher) the rows join a forward pass shared with
   // other sessions' (engine/batcher.h), in chunks of the batcher's
   // prefill_chunk rows; the result is the same as evaluating those chunks

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "engine/batcher.h"
+#include "engine/generate.h"
 #include "engine/model.h"
 #include "temp_dir.h"
 #include "tests/fixtures/random_model.h"
@@ -251,4 +252,76 @@ TEST_CASE("a batched call's errors reach its caller before anything runs", "[bat
   CHECK(s.length() == 0);
   CHECK(s.evaluate({{1, 2, 3}, {}, {true, false, true}}).size() == 2 * model->hparams().vocab_size);
   CHECK(s.length() == 3);
+}
+
+TEST_CASE("a prefill out of time while the focused session decodes returns at its deadline", "[batcher][deadline]") {
+  TempDir dir;
+  RandomModelSpec spec = tiny_spec("qwen2");
+  write_random_model(dir.file("m.gguf"), spec);
+  auto model = Model::open(dir.file("m.gguf"), {WeightMode::Int8, 1});
+  const int32_t vocab = static_cast<int32_t>(model->hparams().vocab_size);
+  BatcherOptions options;
+  options.prefill_chunk = 32;  // longer than decode_rows: a background chunk is prefill, and waits
+  options.window = std::chrono::milliseconds(50);
+  Batcher batcher(*model, options);
+
+  // The focused session decodes until the prefill below has returned (or for
+  // 20 s: a prefill that waited out the focused one's turn would end then).
+  std::atomic<bool> stop{false};
+  std::atomic<bool> gave_up{false};
+  Progress progress;
+  std::thread focused([&] {
+    Session f(*model, 4096);
+    f.set_batcher(&batcher);
+    f.set_focused(true);
+    std::vector<float> logits = f.evaluate({random_tokens(4, 21, vocab), {}, {}});
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (!stop) {
+      if (std::chrono::steady_clock::now() > until) {
+        gave_up = true;
+        break;
+      }
+      if (f.length() + 1 >= f.capacity()) f.truncate(4);  // what it writes does not matter here
+      logits = f.evaluate({{argmax(logits)}, {}, {}});
+      progress.add();
+    }
+    batcher.forget(&f);
+  });
+  progress.wait_for(2);
+
+  Session background(*model, 1024);
+  background.set_batcher(&batcher);
+  const std::vector<int32_t> head = random_tokens(5, 22, vocab);
+  std::vector<int32_t> history;
+  REQUIRE_FALSE(prefill(background, history, head, 512).logits.empty());  // decode-sized: rides along
+  const std::vector<int32_t> prompt = [&] {
+    std::vector<int32_t> p = head;
+    const auto rest = random_tokens(300, 23, vocab);
+    p.insert(p.end(), rest.begin(), rest.end());
+    return p;
+  }();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(100);
+  PrefillResult r = prefill(background, history, prompt, 512, {}, nullptr, deadline);
+  const auto returned = std::chrono::steady_clock::now();
+  stop = true;
+  focused.join();
+  CHECK_FALSE(gave_up);  // it returned while the focused session still decoded
+  CHECK(r.timed_out);
+  CHECK_FALSE(r.cancelled);
+  CHECK(r.logits.empty());
+  CHECK(returned >= deadline);
+  // Its chunks waited for the focused session (one may have run where the
+  // focused thread was slow to come back within the window); what ran is kept.
+  CHECK(r.prefilled_tokens + head.size() < prompt.size());
+  CHECK(history == std::vector<int32_t>(prompt.begin(),
+                                        prompt.begin() + static_cast<std::ptrdiff_t>(head.size() + r.prefilled_tokens)));
+  CHECK(background.length() == history.size());
+
+  // Without the focused session, the same prefill resumes and finishes.
+  PrefillResult after = prefill(background, history, prompt, 512, {}, nullptr,
+                                std::chrono::steady_clock::now() + std::chrono::seconds(60));
+  CHECK_FALSE(after.timed_out);
+  CHECK(after.reused_tokens == head.size() + r.prefilled_tokens);
+  CHECK(after.prefilled_tokens == prompt.size() - after.reused_tokens);
+  CHECK(history == prompt);
 }

@@ -190,7 +190,26 @@ struct HfConfig {
   uint32_t decoder_sparse_step = 1;
 };
 
-HfConfig hparams_from_config(const std::string& path, const json::object& c) {
+// Qwen2(.5)-VL checkpoints saved by transformers 4.52 and later nest the LM's
+// hyperparameters under text_config (model_type qwen2_5_vl_text), keeping flat
+// copies at the top or (v5) not; v5 also moves rope_theta and mrope_section
+// into rope_parameters. The nested values win, the top level fills the rest.
+json::object language_model_config(const json::object& top) {
+  json::object c = top;
+  if (auto* t = top.if_contains("text_config"); t && t->is_object())
+    for (const auto& kv : t->get_object())
+      if (kv.key() != "model_type" || !top.contains("model_type")) c[kv.key()] = kv.value();
+  if (auto* rp = c.if_contains("rope_parameters"); rp && rp->is_object() && !c.contains("rope_scaling")) {
+    json::value params = *rp;
+    c["rope_scaling"] = params;
+    if (auto* theta = params.get_object().if_contains("rope_theta"); theta && !c.contains("rope_theta"))
+      c["rope_theta"] = *theta;
+  }
+  return c;
+}
+
+HfConfig hparams_from_config(const std::string& path, const json::object& top) {
+  const json::object c = language_model_config(top);
   auto str = [&](const char* key) -> std::string {
     auto* v = c.if_contains(key);
     return v && v->is_string() ? std::string(v->get_string()) : std::string();
@@ -208,7 +227,8 @@ HfConfig hparams_from_config(const std::string& path, const json::object& c) {
   HfConfig cfg;
   HyperParams& hp = cfg.hp;
   std::string type = str("model_type");
-  const bool vl = type == "qwen2_vl" || type == "qwen2_5_vl";  // the LM of Qwen2(.5)-VL: qwen2 with M-RoPE
+  // The LM of Qwen2(.5)-VL: qwen2 with M-RoPE (a text_config alone says *_text).
+  const bool vl = type == "qwen2_vl" || type == "qwen2_5_vl" || type == "qwen2_vl_text" || type == "qwen2_5_vl_text";
   if (type == "qwen2" || vl) hp.arch = "qwen2";
   else if (type == "qwen3") hp.arch = "qwen3";
   else if (type == "qwen3_moe") hp.arch = "qwen3moe";
@@ -293,6 +313,9 @@ std::optional<std::string> gguf_name(const std::string& hf) {
       {"lm_head.weight", "output.weight"},
   };
   if (auto it = top.find(hf); it != top.end()) return it->second;
+  // transformers 4.52 and later save Qwen2(.5)-VL's LM as model.language_model.*.
+  static const std::string nested = "model.language_model.";
+  if (hf.compare(0, nested.size(), nested) == 0) return gguf_name("model." + hf.substr(nested.size()));
   static const std::map<std::string, std::string> layer = {
       {"input_layernorm.weight", "attn_norm.weight"},
       {"post_attention_layernorm.weight", "ffn_norm.weight"},

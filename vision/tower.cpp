@@ -248,6 +248,26 @@ int64_t json_int(const boost::json::object& o, const char* key, int64_t fallback
   return fallback;
 }
 
+// vision_config's sizes against the tensors' (the shapes decide; a config
+// that disagrees belongs to another checkpoint). Qwen2.5-VL names the block
+// width hidden_size and the LM's out_hidden_size; Qwen2-VL names them
+// embed_dim and hidden_size. A key that is absent is not checked.
+void check_config_shapes(const TensorTable& tt, const VisionConfig& c) {
+  const bool v25 = c.kind == TowerKind::Qwen25VL;
+  const std::pair<const char*, int64_t> expected[] = {
+      {"depth", c.depth},
+      {v25 ? "hidden_size" : "embed_dim", c.hidden},
+      {v25 ? "out_hidden_size" : "hidden_size", c.out_dim},
+      {v25 ? "intermediate_size" : "", c.ffn}};
+  for (const auto& [key, have] : expected) {
+    if (!*key) continue;
+    const int64_t v = json_int(tt.hf_config, key, have);
+    if (v != have)
+      throw ModelError(tt.path + ": config.json's vision_config." + key + " is " + std::to_string(v) +
+                       " but the tensors say " + std::to_string(have));
+  }
+}
+
 // Hyperparameters from the file's metadata and the tensors' shapes.
 VisionConfig read_config(const TensorTable& tt, const TowerOptions& options) {
   VisionConfig c;
@@ -291,6 +311,7 @@ VisionConfig read_config(const TensorTable& tt, const TowerOptions& options) {
         if (v.is_int64()) full_blocks.push_back(v.get_int64());
     if (c.kind == TowerKind::Qwen25VL && full_blocks.empty())
       for (int64_t b = 7; b < c.depth; b += 8) full_blocks.push_back(b);  // Qwen2.5-VL's default
+    check_config_shapes(tt, c);
   }
   if (c.heads <= 0 || c.hidden % c.heads != 0 || (c.hidden / c.heads) % 4 != 0)
     throw ModelError(tt.path + ": " + std::to_string(c.heads) + " heads do not split the width " +

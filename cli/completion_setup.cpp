@@ -188,11 +188,13 @@ json::object details_json(const completion::CompletionDetails& d) {
   json::object o{
       {"prompt_tokens", d.prompt_tokens},
       {"reused_tokens", d.reused_tokens},
+      {"prefilled_tokens", d.prefilled_tokens},
       {"generated_tokens", d.generated_tokens},
       {"elapsed_ms", d.elapsed_ms},
       {"prefill_ms", d.prefill_ms},
       {"decode_ms", d.decode_ms},
       {"from_cache", d.from_cache},
+      {"timed_out", d.timed_out},
       {"end", d.end},
       {"mode", d.mode},
       {"rejected_candidates", d.rejected},

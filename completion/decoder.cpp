@@ -176,6 +176,7 @@ DecodeResult decode(ModelRunner::Lease& lease, const engine::Tokenizer& tokenize
   gen.speculate = options.speculate;
   gen.draft_sources = options.draft_sources;
   gen.prefix_store = options.prefix_store;
+  gen.deadline = options.deadline;
   // How much of a draft the checks would let through after the text so far,
   // on copies of their state: the verification's rows go through the mask
   // above, which would refuse the same tokens.
@@ -251,7 +252,7 @@ DecodeResult decode(ModelRunner::Lease& lease, const engine::Tokenizer& tokenize
   if (result.stats.cancelled || cancel.cancelled()) result.end = DecodeEnd::Cancelled;
   else if (stop_token) result.end = DecodeEnd::StopToken;
   else if (complete) result.end = DecodeEnd::Complete;
-  else if (timed_out) result.end = DecodeEnd::Timeout;
+  else if (timed_out || result.stats.timed_out) result.end = DecodeEnd::Timeout;
   else if (static_cast<int>(result.stats.generated_tokens) >= options.max_tokens) result.end = DecodeEnd::MaxTokens;
   else if (lease.session().length() >= lease.session().capacity()) result.end = DecodeEnd::ContextFull;
   else result.end = DecodeEnd::NoViableToken;

@@ -66,6 +66,10 @@ class SyntaxHooks {
 struct DecodeOptions {
   int max_tokens = 64;
   std::chrono::milliseconds time_budget{1000};  // for decoding, after the prompt is in
+  // When the request must be answered, prefill included (the epoch: only
+  // time_budget). A prefill it cuts keeps its finished chunks in the slot,
+  // writes nothing and ends with DecodeEnd::Timeout (engine/generate.h).
+  std::chrono::steady_clock::time_point deadline{};
   std::vector<int32_t> stop_tokens;
   size_t max_candidates = 16;  // syntax checks per step before giving up
   // Tokens never written: special tokens and tokens without bytes (a padded

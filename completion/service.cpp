@@ -347,6 +347,7 @@ CompletionService::Generation CompletionService::generate(const DocumentText& do
     DecodeOptions d;
     d.max_tokens = max_tokens;
     d.time_budget = left_of(t0, timeout);
+    d.deadline = t0 + timeout;  // the prefill too: a cold prompt may not run past the cap
     d.stop_tokens = prompt.stop_tokens;
     d.unwritable = &runner->unwritable_tokens();
     d.speculate.enable = options.speculate;
@@ -355,6 +356,7 @@ CompletionService::Generation CompletionService::generate(const DocumentText& do
   }
   g.details.prompt_tokens = r.stats.prompt_tokens;
   g.details.reused_tokens = r.stats.reused_tokens;
+  g.details.prefilled_tokens = r.stats.prefilled_tokens;
   g.details.generated_tokens = r.stats.generated_tokens;
   g.details.prefill_ms = r.stats.prefill_seconds * 1000;
   g.details.decode_ms = r.stats.decode_seconds * 1000;

@@ -83,12 +83,14 @@ struct InlineCompletionItem {
 struct CompletionDetails {
   size_t prompt_tokens = 0;
   size_t reused_tokens = 0;     // prompt tokens the KV cache already held
+  size_t prefilled_tokens = 0;  // prompt tokens evaluated (fewer than prompt - reused when the time cap cut the
+                                // prefill: those stay in the slot's cache for the next request)
   size_t generated_tokens = 0;
   double elapsed_ms = 0;
   double prefill_ms = 0;
   double decode_ms = 0;
   bool from_cache = false;      // typed-through: no model call
-  bool timed_out = false;       // the time cap ended it (parsing, context building or decoding)
+  bool timed_out = false;       // the time cap ended it (parsing, context building, prefill or decoding)
   std::string end;              // why decoding ended (DecodeEnd), "" when the model was not asked
   std::string mode;             // single-line or multi-line
   size_t rejected = 0;          // candidates the syntax check refused

@@ -100,6 +100,9 @@ void LanguageServer::on_inline_completion(const InlineCompletionParams& p, const
               InlineCompletionList list;
               for (auto& item : result.items)
                 list.items.push_back({item.insert_text, range_of(*text, item.replace_begin, item.replace_end, enc), ""});
+              list.timed_out = result.details.timed_out;
+              list.prompt_tokens = result.details.prompt_tokens;
+              list.prefilled_tokens = result.details.prefilled_tokens;
               // Without a model (or with completions off here) nothing was suggested.
               auto recorder = result.empty_reason == completion::EmptyReason::NoModel ||
                                       result.empty_reason == completion::EmptyReason::Disabled
@@ -120,8 +123,8 @@ void LanguageServer::on_inline_completion(const InlineCompletionParams& p, const
                            ")");
               const auto& d = result.details;
               log::debug("inline completion for ", uri, ": ", d.from_cache ? "from cache" : d.end, ", prompt ",
-                         d.prompt_tokens, " (", d.reused_tokens, " reused), ", d.generated_tokens, " generated, ",
-                         static_cast<int>(d.elapsed_ms), " ms");
+                         d.prompt_tokens, " (", d.reused_tokens, " reused, ", d.prefilled_tokens, " prefilled), ",
+                         d.generated_tokens, " generated, ", static_cast<int>(d.elapsed_ms), " ms");
               return to_json(list);
             });
   if (auto it = in_flight_.find(reply.req_.id.key()); it != in_flight_.end()) it->second.suggestion = suggestion;

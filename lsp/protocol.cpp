@@ -426,7 +426,11 @@ json::value to_json(const InlineCompletionList& l) {
                                   {"arguments", json::array{json::value(item.suggestion_id)}}};
     items.push_back(std::move(o));
   }
-  return json::object{{"items", std::move(items)}};
+  json::object list{{"items", std::move(items)}};
+  if (l.timed_out)
+    list["data"] = json::object{
+        {"timedOut", true}, {"promptTokens", l.prompt_tokens}, {"prefilledTokens", l.prefilled_tokens}};
+  return list;
 }
 
 json::value to_json(const CompletionList& l) {

@@ -280,6 +280,13 @@ struct InlineCompletionItem {
 };
 struct InlineCompletionList {
   std::vector<InlineCompletionItem> items;
+  // The request's time cap (astfill.timeoutMs) ended it, perhaps before the
+  // model wrote anything: sent as `data: {timedOut: true, prefilledTokens,
+  // promptTokens}` beside the items, so a client can tell "out of time" from
+  // "nothing to say".
+  bool timed_out = false;
+  size_t prompt_tokens = 0;
+  size_t prefilled_tokens = 0;
 };
 json::value to_json(const InlineCompletionList& l);
 

@@ -81,6 +81,23 @@ describe('completions with a model', () => {
     }
   });
 
+  test('a completion out of time answers no items and says it timed out (data.timedOut)', async (t) => {
+    const { client, root } = await serve(t);
+    const text = 'def report(r):\n    total = \n';
+    const uri = await open(client, root, 'pkg/late.py', text);
+    const position = { line: 1, character: 12 };
+    await client.notify('workspace/didChangeConfiguration', { settings: { astfill: { timeoutMs: 1 } } });
+    const late = await client.request('textDocument/inlineCompletion', {
+      textDocument: { uri }, position, context: { triggerKind: 1 } }, undefined, 60_000);
+    assert.deepEqual(late.items, []);
+    assert.equal(late.data?.timedOut, true, `not reported as timed out: ${JSON.stringify(late)}`);
+    // In time, the answer carries no such report.
+    await client.notify('workspace/didChangeConfiguration', { settings: { astfill: { timeoutMs: 60_000 } } });
+    const r = await client.request('textDocument/inlineCompletion', {
+      textDocument: { uri }, position, context: { triggerKind: 1 } }, undefined, 60_000);
+    assert.equal(r.data, undefined, JSON.stringify(r));
+  });
+
   test('one parse per edit: the document is parsed when first asked about, then incrementally per edit', async (t) => {
     const { client, root } = await serve(t);
     const uri = await open(client, root, 'pkg/edited.py', 'def f(x):\n    y = x\n    return \n');

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <iterator>
 #include <set>
+#include <thread>
 
 #include "../engine/temp_dir.h"
 #include "../parsing/cpython.h"
@@ -399,4 +400,63 @@ TEST_CASE("with constraints, Python completions leave a file CPython parses", "[
     }
   }
   WARN(nonempty << " non-empty completions, " << whole << " parsed by CPython");
+}
+
+TEST_CASE("the time cap covers the prefill: a cut prefill is reported and the next request resumes it",
+          "[service][deadline]") {
+  TempDir dir;
+  ServiceOptions so;
+  so.load.threads = 1;
+  so.context_tokens = 4096;
+  so.cache_entries = 0;
+  CompletionService service(so);
+  service.load_model(write_model(dir, 17));
+  astfill::NoProgress progress;
+  std::string text;
+  for (int i = 0; i < 60; ++i)
+    text += "def f" + std::to_string(i) + "(a, b):\n    return a * " + std::to_string(i) + " + b\n\n";
+  text += "def g(x):\n    return \n";
+  const size_t cursor = text.size() - 1;
+  auto request = request_for("python", text, cursor);
+
+  // The document's slot runs alone and every forward pass of it sleeps
+  // 100 ms first (a slow machine, deterministically): the prompt's prefill
+  // takes many passes, far more than the 300 ms cap.
+  constexpr auto kPass = std::chrono::milliseconds(100);
+  auto runner = service.runner();
+  {
+    auto lease = runner->acquire(request.document.uri, {});
+    REQUIRE(lease);
+    lease->session().set_tensor_hook([&](const astfill::engine::TensorDump& t) {
+      if (t.name == "inp_embd") std::this_thread::sleep_for(kPass);
+    });
+  }
+  request.options.timeout_ms = 300;
+  auto cut = service.complete_inline(request, {}, progress);
+  CHECK(cut.items.empty());
+  CHECK(cut.empty_reason == EmptyReason::TimedOut);
+  CHECK(cut.details.timed_out);
+  CHECK(cut.details.end == "time cap");
+  CHECK(cut.details.generated_tokens == 0);
+  REQUIRE(cut.details.prompt_tokens > 1000);
+  CHECK(cut.details.prefilled_tokens > 0);
+  CHECK(cut.details.prefilled_tokens < cut.details.prompt_tokens);
+  // Within the cap and the pass that was running (and slack for a loaded
+  // machine), where the whole prefill would take over a second.
+  CHECK(cut.details.elapsed_ms < 300 + 100 + 250);
+
+  // The next request at the same position reuses what was prefilled.
+  {
+    auto lease = runner->acquire(request.document.uri, {});
+    REQUIRE(lease);
+    lease->session().set_tensor_hook({});
+  }
+  request.options.timeout_ms = 60000;
+  auto resumed = service.complete_inline(request, {}, progress);
+  CHECK_FALSE(resumed.details.timed_out);
+  CHECK(resumed.details.prompt_tokens == cut.details.prompt_tokens);
+  CHECK(resumed.details.reused_tokens >= cut.details.prefilled_tokens);
+  CHECK(resumed.details.prefilled_tokens == resumed.details.prompt_tokens - resumed.details.reused_tokens);
+  CHECK(resumed.details.prefilled_tokens < cut.details.prompt_tokens);
+  CHECK(resumed.details.generated_tokens > 0);
 }

@@ -3,7 +3,9 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <map>
@@ -13,6 +15,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "engine/errors.h"
+#include "engine/gemv_int8.h"
 
 namespace astfill::engine {
 namespace {
@@ -38,7 +41,49 @@ std::string shape(const ModelTensor& t) {
   return s + "}";
 }
 
+// ASTFILL_GEMV=onednn keeps single-row products on oneDNN (to compare).
+std::atomic<bool>& gemv_switch() {
+  static std::atomic<bool> on{[] {
+    const char* v = std::getenv("ASTFILL_GEMV");
+    return !(v && std::string(v) == "onednn");
+  }()};
+  return on;
+}
+
+// Quantises `rows` activation rows of `in` values to u8 (q + zero, q in
+// [-levels, levels]), row r at q + r * q_stride, its scale in scale[r]. A row
+// with NaN/inf gets a NaN scale (NaN out) without undefined casts.
+void quantize_activations(const float* x, int64_t rows, int64_t in, int levels, uint8_t* qx, int64_t q_stride,
+                          float* scale_out) {
+  const int zero = levels + 1;
+#pragma omp parallel for if (rows * in > 65536) schedule(static)
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* xr = x + r * in;
+    float amax = 0;
+    bool finite = true;
+#pragma omp simd reduction(max : amax) reduction(&& : finite)
+    for (int64_t k = 0; k < in; ++k) {
+      amax = std::max(amax, std::fabs(xr[k]));
+      finite = finite && std::isfinite(xr[k]);
+    }
+    uint8_t* q = qx + r * q_stride;
+    if (!finite) {
+      scale_out[r] = std::numeric_limits<float>::quiet_NaN();
+      std::memset(q, zero, static_cast<size_t>(in));
+      continue;
+    }
+    const float scale = amax > 0 ? amax / static_cast<float>(levels) : 1.0f;
+    const float inv = 1.0f / scale;
+    scale_out[r] = scale;
+#pragma omp simd
+    for (int64_t k = 0; k < in; ++k) q[k] = static_cast<uint8_t>(static_cast<int>(std::nearbyint(xr[k] * inv)) + zero);
+  }
+}
+
 }  // namespace
+
+void set_int8_gemv(bool on) { gemv_switch() = on; }
+bool int8_gemv_active(const Linear& layer) { return layer.uses_gemv() && gemv_switch(); }
 
 struct Linear::Impl {
   memory::desc weights_md;
@@ -47,6 +92,10 @@ struct Linear::Impl {
   std::vector<float> scales;      // Int8: per output channel
   std::vector<int32_t> colsum;    // Int8: sum over in of w[n][k]
   std::vector<float> bias;
+  // Int8 in oneDNN's VNNI layout on a CPU with VNNI: rows <= kGemvMaxRows
+  // run gemv_int8 over blocks of 64 outputs, k_padded inputs each.
+  bool gemv = false;
+  int64_t k_padded = 0, n_blocks = 0;
 
   mutable std::mutex mu;
   mutable std::map<int64_t, dnnl::matmul> primitives;  // by rows
@@ -107,6 +156,14 @@ Linear Linear::from_rows(const RowSource& row, int64_t in, int64_t out, const fl
   dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src, any, dst), cpu());
   im.weights_md = pd.weights_desc();
   im.weights = memory(im.weights_md, cpu());
+  // The decode kernel reads exactly this layout (and sums 8-bit activations
+  // as VNNI does); any other choice of oneDNN's keeps M = 1 on oneDNN too.
+  if (gemv_int8_cpu_supported() && int8_activation_levels() == 127 &&
+      im.weights_md == memory::desc(memory::dims{in, out}, dt::s8, tag::BA16a64b4a)) {
+    im.gemv = true;
+    im.k_padded = im.weights_md.data.padded_dims[0];
+    im.n_blocks = im.weights_md.data.padded_dims[1] / 64;
+  }
   // Padding the blocked layout adds must be zero; chunks write only their
   // logical part.
   std::memset(im.weights.get_data_handle(), 0, im.weights_md.get_size());
@@ -197,6 +254,10 @@ size_t Linear::weight_bytes() const {
 
 void Linear::forward(const float* x, int64_t rows, float* y) const {
   const Impl& im = *impl_;
+  if (im.gemv && rows <= kGemvMaxRows && gemv_switch().load(std::memory_order_relaxed)) {
+    forward_gemv(x, rows, y, int8_activation_levels());
+    return;
+  }
   dnnl::matmul& mm = im.primitive(rows, mode_, in_, out_);
   dnnl::stream& s = thread_stream();
   if (mode_ == WeightMode::F32) {
@@ -211,37 +272,11 @@ void Linear::forward(const float* x, int64_t rows, float* y) const {
     qx.resize(static_cast<size_t>(rows * in_));
     acc.resize(static_cast<size_t>(rows * out_));
     row_scale.resize(static_cast<size_t>(rows));
-    // Quantise activation rows (in parallel for prefill). thread_local
-    // buffers are reached through plain pointers inside the region.
     // Activations q in [-levels, levels] stored as u8 q + zero (zero =
     // levels + 1): 8-bit where the kernel accumulates exactly, 7-bit (u8 at
     // most 127, so a pair of products stays below 32767) where it does not.
     const int levels = int8_activation_levels(), zero = levels + 1;
-    uint8_t* qxp = qx.data();
-    float* rsp_w = row_scale.data();
-    const int64_t in = in_;
-#pragma omp parallel for if (rows * in > 65536) schedule(static)
-    for (int64_t r = 0; r < rows; ++r) {
-      const float* xr = x + r * in;
-      float amax = 0;
-      bool finite = true;
-#pragma omp simd reduction(max : amax) reduction(&& : finite)
-      for (int64_t k = 0; k < in; ++k) {
-        amax = std::max(amax, std::fabs(xr[k]));
-        finite = finite && std::isfinite(xr[k]);
-      }
-      uint8_t* q = qxp + r * in;
-      if (!finite) {  // NaN/inf in: NaN out, without undefined casts
-        rsp_w[r] = std::numeric_limits<float>::quiet_NaN();
-        std::memset(q, zero, static_cast<size_t>(in));
-        continue;
-      }
-      const float scale = amax > 0 ? amax / static_cast<float>(levels) : 1.0f;
-      const float inv = 1.0f / scale;
-      rsp_w[r] = scale;
-#pragma omp simd
-      for (int64_t k = 0; k < in; ++k) q[k] = static_cast<uint8_t>(static_cast<int>(std::nearbyint(xr[k] * inv)) + zero);
-    }
+    quantize_activations(x, rows, in_, levels, qx.data(), in_, row_scale.data());
     memory src({{rows, in_}, dt::u8, tag::ab}, cpu(), qx.data());
     memory dst({{rows, out_}, dt::s32, tag::ab}, cpu(), acc.data());
     mm.execute(s, {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, im.weights}, {DNNL_ARG_DST, dst}});
@@ -265,6 +300,44 @@ void Linear::forward(const float* x, int64_t rows, float* y) const {
     for (int64_t r = 0; r < rows; ++r) {
       float* yr = y + r * out_;
       for (int64_t n = 0; n < out_; ++n) yr[n] += im.bias[n];
+    }
+  }
+}
+
+bool Linear::uses_gemv() const { return impl_ && impl_->gemv; }
+
+// rows <= kGemvMaxRows on the VNNI layout: quantise the rows (padded to the
+// layout's k_padded with the zero point; the padding's weights are zero),
+// then each thread takes whole blocks of 64 outputs, and dequantises and adds
+// the bias as each block's sums come out, in the order the oneDNN path does
+// (so both give the same floats).
+void Linear::forward_gemv(const float* x, int64_t rows, float* y, int levels) const {
+  const Impl& im = *impl_;
+  const int zero = levels + 1;
+  const int64_t kp = im.k_padded, in = in_, out = out_;
+  thread_local std::vector<uint8_t> qbuf;
+  if (qbuf.size() < static_cast<size_t>(rows * kp)) qbuf.resize(static_cast<size_t>(rows * kp));
+  uint8_t* qx = qbuf.data();
+  float sx[kGemvMaxRows];
+  quantize_activations(x, rows, in, levels, qx, kp, sx);
+  for (int64_t r = 0; r < rows; ++r) std::memset(qx + r * kp + in, zero, static_cast<size_t>(kp - in));
+  const auto* w = static_cast<const int8_t*>(im.weights.get_data_handle());
+  const float* ws = im.scales.data();
+  const int32_t* cs = im.colsum.data();
+  const float* bias = im.bias.empty() ? nullptr : im.bias.data();
+  const int64_t blocks = im.n_blocks, quads = kp / 4;
+#pragma omp parallel for schedule(static) if (blocks > 1)
+  for (int64_t b = 0; b < blocks; ++b) {
+    alignas(64) int32_t acc[kGemvMaxRows * 64];
+    gemv_int8_block(w + b * kp * 64, qx, kp, rows, quads, acc);
+    const int64_t n0 = b * 64, n1 = std::min(out, n0 + 64);
+    for (int64_t r = 0; r < rows; ++r) {
+      float* yr = y + r * out;
+      const int32_t* a = acc + r * 64;
+      const float s = sx[r];
+      for (int64_t n = n0; n < n1; ++n) yr[n] = s * ws[n] * static_cast<float>(a[n - n0] - zero * cs[n]);
+      if (bias)
+        for (int64_t n = n0; n < n1; ++n) yr[n] += bias[n];
     }
   }
 }

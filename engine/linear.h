@@ -57,8 +57,13 @@ class Linear {
   int64_t out() const { return out_; }
   WeightMode mode() const { return mode_; }
   size_t weight_bytes() const;  // what one pass over the weights reads
+  // Int8 in oneDNN's VNNI layout on a CPU with VNNI: up to kGemvMaxRows rows
+  // (decode) run engine/gemv_int8's kernel instead of a oneDNN call; the
+  // integer sums are the same, so the outputs are too.
+  bool uses_gemv() const;
 
  private:
+  void forward_gemv(const float* x, int64_t rows, float* y, int levels) const;
   struct Impl;
   int64_t in_ = 0, out_ = 0;
   WeightMode mode_ = WeightMode::F32;
@@ -68,6 +73,13 @@ class Linear {
 // The int8 path's activation range L, steps each side of zero (see above):
 // 127 or 63, from oneDNN's effective ISA (which ONEDNN_MAX_CPU_ISA caps).
 int int8_activation_levels();
+
+// Single-row int8 products on engine/gemv_int8 where a layer can (default;
+// ASTFILL_GEMV=onednn starts the process with it off) or on oneDNN: for
+// tests and benchmarks comparing the two. int8_gemv_active says whether a
+// layer's single-row products take the kernel now.
+void set_int8_gemv(bool on);
+bool int8_gemv_active(const Linear& layer);
 
 // Dequantises a whole tensor to f32 (row-major, ne[0] contiguous).
 std::vector<float> to_f32(const ModelTensor& t);

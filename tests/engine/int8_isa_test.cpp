@@ -189,3 +189,45 @@ TEST_CASE("linear layers give back each output channel's weights", "[int8_isa]")
     CHECK_THROWS_AS(l.weight_row(-1, row.data()), std::out_of_range);
   }
 }
+
+// Decode's rows (1 to 4) on engine/gemv_int8's kernel where the CPU has VNNI
+// and oneDNN chose its VNNI layout: the same integer sums as oneDNN's, so the
+// same floats, bias and padded shapes (in and out not whole blocks of 64)
+// included, and a row with a NaN gives NaN there only. Capped below VNNI no
+// layer may take the kernel.
+TEST_CASE("single-row int8 products on the decode kernel equal oneDNN's", "[int8_isa]") {
+  std::mt19937 rng(17);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  const bool vnni_cpu = __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw");
+  for (auto [in, out] : {std::pair<int64_t, int64_t>{72, 200}, {896, 1152}, {4864, 130}}) {
+    std::vector<float> w(static_cast<size_t>(in * out)), bias(static_cast<size_t>(out));
+    for (auto& v : w) v = 0.05f * normal(rng);
+    for (auto& v : bias) v = normal(rng);
+    Linear l = Linear::from_f32(w.data(), in, out, bias.data(), WeightMode::Int8);
+    INFO("in " << in << ", out " << out << ", ONEDNN_MAX_CPU_ISA=" << isa_cap());
+    if (isa_cap() == "AVX2" || isa_cap() == "AVX512_CORE") CHECK_FALSE(l.uses_gemv());
+    if (isa_cap().empty() && vnni_cpu) CHECK(l.uses_gemv());
+    for (int64_t rows = 1; rows <= 5; ++rows) {
+      std::vector<float> x(static_cast<size_t>(rows * in));
+      for (auto& v : x) v = normal(rng) * (rng() % 4 == 0 ? 8.0f : 1.0f);
+      if (rows == 3) x[static_cast<size_t>(in + 5)] = std::nanf("");
+      std::vector<float> kernel(static_cast<size_t>(rows * out)), onednn(kernel.size());
+      set_int8_gemv(true);
+      CHECK(int8_gemv_active(l) == l.uses_gemv());
+      l.forward(x.data(), rows, kernel.data());
+      set_int8_gemv(false);
+      CHECK_FALSE(int8_gemv_active(l));
+      l.forward(x.data(), rows, onednn.data());
+      set_int8_gemv(true);
+      size_t differ = 0, nan = 0;
+      for (size_t i = 0; i < kernel.size(); ++i) {
+        const bool row_nan = rows == 3 && i / static_cast<size_t>(out) == 1;
+        if (row_nan) nan += std::isnan(kernel[i]);
+        else differ += !(kernel[i] == onednn[i]);
+      }
+      INFO("rows " << rows);
+      CHECK(differ == 0);
+      if (rows == 3) CHECK(nan == static_cast<size_t>(out));
+    }
+  }
+}

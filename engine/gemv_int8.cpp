@@ -1,0 +1,78 @@
+#include "engine/gemv_int8.h"
+
+#include <immintrin.h>
+
+#include <cstring>
+
+namespace astfill::engine {
+namespace {
+
+inline int32_t load_quad(const uint8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, sizeof v);  // x need not be 4-byte aligned for the compiler's sake
+  return v;
+}
+
+// R rows at once, four 16-lane accumulators per row (the block's 64
+// outputs); a single row keeps two sets (even and odd quads) so consecutive
+// vpdpbusd do not wait on each other.
+template <int R>
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) void block_rows(const int8_t* w, const uint8_t* x,
+                                                                        int64_t x_stride, int64_t quads,
+                                                                        int32_t* acc) {
+  constexpr int S = R == 1 ? 2 : 1;  // accumulator sets
+  __m512i a[R][S][4];
+  for (int r = 0; r < R; ++r)
+    for (int s = 0; s < S; ++s)
+      for (int j = 0; j < 4; ++j) a[r][s][j] = _mm512_setzero_si512();
+  int64_t q = 0;
+  for (; q + S <= quads; q += S) {
+    for (int s = 0; s < S; ++s) {
+      const int8_t* p = w + (q + s) * 256;
+      _mm_prefetch(reinterpret_cast<const char*>(p) + 2048, _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(p) + 2048 + 128, _MM_HINT_T0);
+      const __m512i w0 = _mm512_loadu_si512(p), w1 = _mm512_loadu_si512(p + 64),
+                    w2 = _mm512_loadu_si512(p + 128), w3 = _mm512_loadu_si512(p + 192);
+      for (int r = 0; r < R; ++r) {
+        const __m512i xq = _mm512_set1_epi32(load_quad(x + r * x_stride + 4 * (q + s)));
+        a[r][s][0] = _mm512_dpbusd_epi32(a[r][s][0], xq, w0);
+        a[r][s][1] = _mm512_dpbusd_epi32(a[r][s][1], xq, w1);
+        a[r][s][2] = _mm512_dpbusd_epi32(a[r][s][2], xq, w2);
+        a[r][s][3] = _mm512_dpbusd_epi32(a[r][s][3], xq, w3);
+      }
+    }
+  }
+  for (; q < quads; ++q) {  // an odd quad count with two sets
+    const int8_t* p = w + q * 256;
+    for (int r = 0; r < R; ++r) {
+      const __m512i xq = _mm512_set1_epi32(load_quad(x + r * x_stride + 4 * q));
+      for (int j = 0; j < 4; ++j) a[r][0][j] = _mm512_dpbusd_epi32(a[r][0][j], xq, _mm512_loadu_si512(p + 64 * j));
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int j = 0; j < 4; ++j) {
+      __m512i sum = a[r][0][j];
+      for (int s = 1; s < S; ++s) sum = _mm512_add_epi32(sum, a[r][s][j]);
+      _mm512_storeu_si512(acc + r * 64 + 16 * j, sum);
+    }
+}
+
+}  // namespace
+
+bool gemv_int8_cpu_supported() {
+  static const bool ok = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                         __builtin_cpu_supports("avx512vnni");
+  return ok;
+}
+
+void gemv_int8_block(const int8_t* block, const uint8_t* x, int64_t x_stride, int64_t rows, int64_t quads,
+                     int32_t* acc) {
+  switch (rows) {
+    case 1: return block_rows<1>(block, x, x_stride, quads, acc);
+    case 2: return block_rows<2>(block, x, x_stride, quads, acc);
+    case 3: return block_rows<3>(block, x, x_stride, quads, acc);
+    default: return block_rows<4>(block, x, x_stride, quads, acc);
+  }
+}
+
+}  // namespace astfill::engine

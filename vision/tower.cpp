@@ -102,7 +102,7 @@ namespace {
 struct TensorTable {
   std::string path;
   std::map<std::string, ModelTensor> tensors;
-  std::vector<std::shared_ptr<void>> keep_alive;
+  std::vector<std::shared_ptr<engine::SafetensorsFile>> keep_alive;
   std::shared_ptr<engine::GgufFile> gguf;
   boost::json::object hf_config;  // vision_config of config.json, when there is one
   std::string model_type;
@@ -423,6 +423,10 @@ VisionTower VisionTower::load(const std::string& path, const TowerOptions& optio
   w.merger_norm = load_norm(tt, "v.post_ln", D, layer_norm);
   w.mm0 = load_linear(tt, "mm.0", merged, merged, WeightMode::F32);
   w.mm2 = load_linear(tt, "mm.2", merged, c.out_dim, WeightMode::F32);
+  // A file truncated or rewritten while it was read (a read past its new end
+  // found zeros) is refused rather than run.
+  if (tt.gguf) tt.gguf->check_intact();
+  for (const auto& st : tt.keep_alive) st->check_intact();
   return tower;
 }
 

@@ -1,19 +1,18 @@
 // `astfill batch`: completions for many tasks (JSON Lines in, JSON Lines
 // out), for benchmarks and evaluation. A task's text stands in for the file
-// on disk: the index is given the task's text for the task's path before it
-// runs, so nothing of the on-disk version of that file reaches the prompt.
-// Rerunning with the same output skips the ids it already holds.
+// on disk: its context sees the project as on disk with that one file
+// replaced by the task's text (cli/task_index.h), so nothing of the on-disk
+// version of that file, and nothing of another task's text, reaches the
+// prompt. Rerunning with the same output skips the ids it already holds.
 //
 // --parallel N runs N tasks at once: their decoding shares the model's
 // forward passes (engine/batcher.h), so N tasks take little more time per
-// token than one. Tasks are prepared in input order on this thread (the
-// workspace's), each with its text open in the workspace until it finishes,
-// and run on threads of their own (one task at a time too: --parallel 1);
-// results are written in input order. Tasks
-// on the same path run one after another. While they run, the tasks' files
-// are all open, as in an editor with several files open: a task's
-// cross-file context may see another running task's text of its file where a
-// sequential run sees the disk's.
+// token than one. Tasks are prepared in input order on this thread and run
+// on threads of their own (one task at a time too: --parallel 1); results
+// are written in input order. Tasks on the same path run one after another
+// (they share the path's KV slot). No task's text enters the workspace's
+// index, so what a task sees does not depend on which others run beside it:
+// the results are those of a sequential run.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -28,6 +27,8 @@
 #include "cli/commands.h"
 #include "cli/completion_setup.h"
 #include "cli/progress_bar.h"
+#include "cli/task_index.h"
+#include "index/deny.h"
 #include "support/files.h"
 #include "workspace/positions.h"
 #include "support/log.h"
@@ -132,9 +133,16 @@ int run_batch(const std::vector<std::string>& args) {
   size_t finished = 0, skipped = 0, failed = 0;
   std::shared_ptr<ProgressBar> bar;
   if (stderr_is_terminal()) bar = std::make_shared<ProgressBar>(stderr, [&] { return finished; }, "tasks");
+  auto service = setup.workspace->model()->service();
+  if (!service || !service->has_model()) {
+    std::fprintf(stderr, "astfill batch: no model is loaded\n");
+    return 1;
+  }
   if (parallel > 1)
-    if (auto service = setup.workspace->model()->service())
-      if (auto runner = service->runner()) runner->set_slots(parallel);
+    if (auto runner = service->runner()) runner->set_slots(parallel);
+  // The files on disk, for resolving the imports of each task's text.
+  std::shared_ptr<const TaskFiles> disk_files;
+  const index::DenyList deny(setup.workspace->settings().index.deny_paths);
 
   // Results are written in input order: a finished task's result waits for
   // the tasks before it.
@@ -147,7 +155,7 @@ int run_batch(const std::vector<std::string>& args) {
     }
     out.flush();
   };
-  // Tasks running on their threads, oldest first, with the document each holds open.
+  // Tasks running on their threads, oldest first, with the document each is about.
   struct Running {
     size_t index;
     std::string uri;
@@ -160,10 +168,7 @@ int run_batch(const std::vector<std::string>& args) {
     auto answer = r.answer.get();
     r.result["completion"] = json_text(answer.items.empty() ? std::string() : answer.items.front().insert_text);
     for (auto& [k, v] : details_json(answer.details)) r.result[k] = v;
-    if (--open_uses[r.uri] == 0) {
-      open_uses.erase(r.uri);
-      setup.workspace->close(r.uri);  // back to the disk's version
-    }
+    if (--open_uses[r.uri] == 0) open_uses.erase(r.uri);
     ready.emplace(r.index, std::move(r.result));
     ++finished;
     write_ready();
@@ -235,24 +240,34 @@ int run_batch(const std::vector<std::string>& args) {
       write_ready();
       continue;
     }
-    // The task's text is the editor's text of that file: the index is given
-    // it (and, when no running task holds it, the file goes back to the
-    // disk's version afterwards).
+    // The task's text is the editor's text of that file, the only file open:
+    // its context is the disk's project with that file replaced by the text.
     std::string uri = document_uri(setup, rel);
     drain(parallel, uri);
-    if (auto warning = setup.workspace->open(uri, language, 1, std::move(text)))
-      std::fprintf(stderr, "astfill batch: task %s: %s\n", id.c_str(), warning->c_str());
-    wait_for_index(setup);
-    auto doc = setup.workspace->document(uri);
-    auto run = setup.workspace->inline_completion(*doc, *offset, completion::Trigger::Invoked);
+    completion::ProjectContext project = setup.workspace->project_context(uri);
+    project.recent_edits.clear();
+    project.open_paths = {project.path};
+    if (project.index) {
+      if (!disk_files) disk_files = std::make_shared<const TaskFiles>(setup.root, setup.workspace->settings().index.include_dirs);
+      project.index = std::make_shared<const TaskIndex>(project.index, disk_files, project.path, language, text);
+    }
+    const bool denied = deny.denied(project.path);  // a credentials file: no completion, as in the editor
+    completion::InlineCompletionRequest request{
+        completion::DocumentText{uri, language, 1, std::make_shared<const std::string>(std::move(text))}, *offset,
+        completion::Trigger::Invoked, setup.workspace->settings().completion, std::move(project)};
     ++open_uses[uri];
-    running.push_back(Running{i, uri, std::move(result), std::async(std::launch::async, [run = std::move(run)] {
+    running.push_back(Running{i, uri, std::move(result),
+                              std::async(std::launch::async, [service, denied, request = std::move(request)] {
                                 NoProgress progress;
-                                return run({}, progress);
+                                if (denied) {
+                                  completion::InlineCompletionResult r;
+                                  r.empty_reason = completion::EmptyReason::Disabled;
+                                  return r;
+                                }
+                                return service->complete_inline(request, {}, progress);
                               })});
   }
   drain(1, "");
-  wait_for_index(setup);
   if (bar) bar->finish();
   std::fprintf(stderr, "astfill batch: %zu completed, %zu already done, %zu failed\n", finished - failed, skipped,
                failed);

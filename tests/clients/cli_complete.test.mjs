@@ -139,8 +139,8 @@ describe('astfill batch', () => {
     assert.match(r.stderr, /tasks\.jsonl:2: expected a JSON object/);
   });
   test('--parallel writes what one task after another writes, in input order', () => {
-    // Twelve tasks on four paths; --no-context, since a task's cross-file
-    // context may see another running task's text of its file (cli/batch.cpp).
+    // Twelve tasks on four paths, without cross-file context (the next test
+    // has it).
     const tasks = path.join(dir, 'parallel-tasks.jsonl');
     const lines = [];
     for (let i = 0; i < 12; i++) {
@@ -162,5 +162,36 @@ describe('astfill batch', () => {
     assert.deepEqual(four.map((l) => l.id), one.map((l) => l.id));
     const same = (l) => [l.id, l.completion, l.prompt_tokens, l.generated_tokens, l.end];
     assert.deepEqual(four.map(same), one.map(same));
+  });
+
+  test('with context, a task sees the disk and its own text, never another running task\'s', () => {
+    // Task a rewrites pkg/shapes.py with one more function; task b completes
+    // after `shapes.` in pkg/main.py, whose context shows the API of the
+    // shapes.py it imports: the disk's, however the tasks run.
+    const shapes = FILES['pkg/shapes.py'] + '\n\ndef zebra_stripes(count, width, colour):\n    """Stripes."""\n' +
+      '    return [colour] * count * width\n';
+    const main = FILES['pkg/main.py'];
+    const cut = main.indexOf('make_circle');
+    const a = { id: 'a', path: 'pkg/shapes.py', prefix: shapes.slice(0, shapes.length - 5), suffix: shapes.slice(-5) };
+    const b = { id: 'b', path: 'pkg/main.py', prefix: main.slice(0, cut), suffix: main.slice(cut) };
+    const run = (name, list, parallel) => {
+      const tasks = path.join(dir, `context-${name}.jsonl`), results = path.join(dir, `context-${name}-out.jsonl`);
+      fs.writeFileSync(tasks, list.map((t) => JSON.stringify(t)).join('\n') + '\n');
+      const r = astfill('batch', '--root', project, '--input', tasks, '--output', results, '--model', model,
+        '--threads', '1', '--max-tokens', '6', '--no-kv-persist', '--parallel', String(parallel));
+      assert.equal(r.status, 0, r.stderr);
+      return fs.readFileSync(results, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    };
+    const [alone] = run('b-alone', [b], 1);
+    const one = run('one', [a, b], 1), two = run('two', [a, b], 2);
+    assert.ok(alone.context.definitions.tokens > 0, `b's context shows what it uses: ${JSON.stringify(alone.context)}`);
+    const seen = (l) => [l.id, l.prompt_tokens, l.context, l.completion, l.end];
+    assert.deepEqual(seen(one[1]), seen(alone), 'b after a, one at a time');
+    assert.deepEqual(seen(two[1]), seen(alone), 'b beside a (a still running or open)');
+    assert.deepEqual(two.map(seen), one.map(seen));
+    // A task's imports are its text's, resolved against the disk, also for a file the disk lacks.
+    const [fresh] = run('fresh', [{ id: 'c', path: 'pkg/fresh.py', prefix: 'from . import shapes\n\n\ndef f():\n    y = ',
+      suffix: '\n' }], 1);
+    assert.ok(fresh.context.imports.tokens > 0, `c's imports: ${JSON.stringify(fresh.context)}`);
   });
 });

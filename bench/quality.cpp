@@ -16,6 +16,7 @@
 // judged too ("an empty answer would pass").
 // JSON on stdout; a Markdown table on stderr.
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -37,6 +38,7 @@
 #include "bench/tasks.h"
 #include "completion/service.h"
 #include "engine/bundled_model.h"
+#include "engine/lora.h"
 #include "support/log.h"
 
 using namespace astfill;
@@ -118,8 +120,9 @@ void print_json(std::string& out, const json::value& v, int depth = 0) {
 }
 
 struct Variant {
-  const char* name;
+  std::string name;
   bool syntax, api, context;
+  bool adapter = false;  // with --adapter: the same variant run with the adapters
 };
 
 struct LanguageRun {
@@ -153,6 +156,8 @@ int run_bench(int argc, char** argv) {
   uint32_t seed = 1;
   int threads = 2;
   bool dump = false, context = false;
+  std::vector<std::string> adapters;  // --adapter PATH[:SCALE]
+  std::string files_list;             // --files LIST
   bench::ArgParser args(
       "bench_quality",
       "Does a completion leave the file whole? FIM tasks (a line, a block, call arguments) cut\n"
@@ -179,9 +184,26 @@ int run_bench(int argc, char** argv) {
               bench::count_value(task_count, "task count", 1, 100000));
   args.option("--seed", "S", "seed of the task cutter (default 1)", bench::count_value(seed, "seed", 0, 0xffffffffull));
   args.option("--threads", "N", "threads for the kernels (default 2)", bench::count_value(threads, "thread count", 1, 256));
-  args.option("--only", "VARIANT", "run one variant (its name in the JSON, e.g. syntax+api)", bench::text_value(only));
+  args.option("--only", "VARIANTS", "run only these variants (comma-separated names as in the JSON, e.g. syntax+api)",
+              bench::text_value(only));
   args.flag("--context", "also run each variant with cross-file context (indexes every task project)",
             [&] { context = true; });
+  args.option("--adapter", "PATH[:SCALE]",
+              "a LoRA adapter (PEFT directory or GGUF; repeatable): each variant also runs with the\n"
+              "adapters, named VARIANT+adapter (base vs adapter in one run)",
+              [&adapters](const std::string& v) -> std::optional<std::string> {
+                try {
+                  engine::parse_adapter_spec(v);
+                } catch (const std::invalid_argument& e) {
+                  return std::string(e.what());
+                }
+                adapters.push_back(v);
+                return std::nullopt;
+              });
+  args.option("--files", "LIST",
+              "cut tasks only from the files a text file lists, one path relative to the root a\n"
+              "line (e.g. astfill tune's OUT/held_out_files.txt: files the adapter never saw)",
+              bench::text_value(files_list));
   args.flag("--dump", "each task, completion and verdict on stderr", [&] { dump = true; });
   bench::parse_args_or_exit(args, "bench_quality", argc, argv);
   log::set_level(log::Level::Warn);
@@ -208,6 +230,21 @@ int run_bench(int argc, char** argv) {
       return 1;
     }
     model = *bundled;
+  }
+
+  std::set<std::string> allowed_files;
+  if (!files_list.empty()) {
+    std::ifstream in(files_list);
+    if (!in) {
+      std::fprintf(stderr, "bench_quality: cannot read the file list '%s'\n", files_list.c_str());
+      return 1;
+    }
+    for (std::string line; std::getline(in, line);)
+      if (!line.empty()) allowed_files.insert(line);
+    if (allowed_files.empty()) {
+      std::fprintf(stderr, "bench_quality: the file list '%s' names no file\n", files_list.c_str());
+      return 1;
+    }
   }
 
   // Judges first: a missing one is an error before minutes of decoding.
@@ -242,7 +279,11 @@ int run_bench(int argc, char** argv) {
       size_t want = task_count / 3 + (k < task_count % 3 ? 1 : 0);
       // Cut more than wanted: some originals fail their own judge (C's
       // headers, a file for a newer language version).
-      auto some = bench::cut_tasks(run.root, kKinds[k], want * 2 + 2, seed * 3 + static_cast<uint32_t>(k), run.language);
+      // With --files: every file's task, then those of the listed files.
+      auto some = bench::cut_tasks(run.root, kKinds[k], allowed_files.empty() ? want * 2 + 2 : SIZE_MAX,
+                                   seed * 3 + static_cast<uint32_t>(k), run.language);
+      if (!allowed_files.empty())
+        std::erase_if(some, [&](const bench::FimTask& t) { return !allowed_files.count(t.path); });
       size_t kept = 0;
       for (auto& t : some) {
         if (kept >= want) break;
@@ -267,6 +308,8 @@ int run_bench(int argc, char** argv) {
   completion::CompletionService service(bench::bench_service_options(threads));
   try {
     service.load_model(model);
+    // A bad adapter is named before minutes of decoding.
+    if (!adapters.empty()) service.runner()->adapters(adapters);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_quality: %s\n", e.what());
     return 1;
@@ -277,6 +320,16 @@ int run_bench(int argc, char** argv) {
   if (context)
     variants.insert(variants.end(), {{"none+context", false, false, true}, {"syntax+context", true, false, true},
                                      {"syntax+api+context", true, true, true}});
+  if (!adapters.empty()) {
+    const size_t n = variants.size();
+    for (size_t i = 0; i < n; ++i) {
+      Variant v = variants[i];
+      v.name += "+adapter";
+      v.adapter = true;
+      variants.push_back(v);
+    }
+  }
+  const std::vector<std::string> only_names = split(only, ',');
 
   json::object report;
   report["model"] = model;
@@ -284,6 +337,12 @@ int run_bench(int argc, char** argv) {
   report["threads"] = threads;
   report["tasks_per_language"] = task_count;
   report["load_average_start"] = load_average();
+  if (!adapters.empty()) {
+    json::array a;
+    for (const auto& spec : adapters) a.push_back(json::string(spec));
+    report["adapters"] = a;
+  }
+  if (!files_list.empty()) report["files"] = files_list;
   json::array results;
   json::object languages_json;
   auto t_all = std::chrono::steady_clock::now();
@@ -293,7 +352,7 @@ int run_bench(int argc, char** argv) {
   for (auto& run : runs) {
     if (context) run.index = std::make_unique<bench::TaskIndex>(run.root, "bench-quality-" + run.language);
     for (const auto& v : variants) {
-      if (!only.empty() && only != v.name) continue;
+      if (!only_names.empty() && std::find(only_names.begin(), only_names.end(), v.name) == only_names.end()) continue;
       std::map<bench::TaskKind, bench::Tally> by_kind;
       auto t0 = std::chrono::steady_clock::now();
       for (const auto& t : run.tasks) {
@@ -309,6 +368,7 @@ int run_bench(int argc, char** argv) {
         r.options.timeout_ms = 60000;
         r.options.constrain = v.syntax;
         r.options.api_constraint = v.api;
+        if (v.adapter) r.options.adapters = adapters;
         NoProgress progress;
         auto result = service.complete_inline(r, {}, progress);
         std::string completion = result.items.empty() ? "" : result.items.front().insert_text;
@@ -328,7 +388,7 @@ int run_bench(int argc, char** argv) {
         by_kind[t.kind].add(o);
         if (dump)
           std::fprintf(stderr, "[%s %s] %s %s %s%s%s\n  want: %s\n  got:  %s\n  raw:  %s (end: %s)\n",
-                       run.language.c_str(), v.name, bench::to_string(t.kind), t.path.c_str(), o.exact ? "EXACT " : "",
+                       run.language.c_str(), v.name.c_str(), bench::to_string(t.kind), t.path.c_str(), o.exact ? "EXACT " : "",
                        o.empty ? "EMPTY" : (o.whole ? "whole" : "BROKEN: "), verdict.message.c_str(), want.c_str(),
                        got.c_str(), result.details.raw.c_str(), result.details.end.c_str());
         if (idx) idx->close_file(t.path);
@@ -343,12 +403,13 @@ int run_bench(int argc, char** argv) {
       json::object o = tally_json(all);
       o["language"] = run.language;
       o["variant"] = v.name;
+      o["adapter"] = v.adapter;
       o["constraints"] = v.syntax ? (v.api ? "syntax+api" : "syntax") : "none";
       o["context"] = v.context;
       o["by_kind"] = kinds_json;
       o["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       results.push_back(o);
-      std::fprintf(stderr, "  %-16s %-20s done in %.0f s\n", run.language.c_str(), v.name, o["seconds"].as_double());
+      std::fprintf(stderr, "  %-16s %-20s done in %.0f s\n", run.language.c_str(), v.name.c_str(), o["seconds"].as_double());
     }
     json::object lj;
     lj["root"] = run.root;
@@ -391,7 +452,9 @@ int run_bench(int argc, char** argv) {
     std::fprintf(stderr,
                  "| %s | %s | %s | %lld | %.0f%% | %.0f%% | %.0f%% | **%.1f%%** | %.1f%% | %.1f%% | %.1f%% | %.3f | %.1f%% |\n",
                  o.at("language").as_string().c_str(), o.at("constraints").as_string().c_str(),
-                 o.at("context").as_bool() ? "on" : "off", static_cast<long long>(o.at("tasks").to_number<int64_t>()),
+                 o.at("context").as_bool() ? (o.at("adapter").as_bool() ? "on, adapter" : "on")
+                                           : (o.at("adapter").as_bool() ? "off, adapter" : "off"),
+                 static_cast<long long>(o.at("tasks").to_number<int64_t>()),
                  whole("line"), whole("block"), whole("call_args"), 100 * o.at("whole").as_double(),
                  100 * o.at("whole_non_empty").as_double(), 100 * o.at("empty").as_double(),
                  100 * o.at("exact_match").as_double(), o.at("edit_similarity").as_double(),

@@ -219,6 +219,7 @@ int run_tune(const std::vector<std::string>& args) {
     }
     if (!r.peft_dir.empty()) std::printf("adapter (PEFT): %s\n", r.peft_dir.c_str());
     if (!r.gguf_path.empty()) std::printf("adapter (GGUF): %s\n", r.gguf_path.c_str());
+    std::printf("held-out files: %s\n", r.held_out_list_path.c_str());
     return 0;
   } catch (const std::invalid_argument& e) {
     std::signal(SIGINT, previous);

@@ -1,7 +1,9 @@
 #include "train/tune.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <fstream>
 #include <sstream>
 #include <stdexcept>
 
@@ -133,6 +135,19 @@ Evaluation evaluate(const FrozenModel& model, const Adapter<float>& adapter, con
   return e;
 }
 
+// The held-out files' paths, sorted, one a line: what a later evaluation
+// (bench_quality --files) must cut its tasks from so that it never measures
+// on code the adapter was trained on.
+void write_held_out_list(const std::vector<SourceFile>& held_out, const std::string& path) {
+  std::vector<std::string> paths;
+  for (const SourceFile& f : held_out) paths.push_back(f.path);
+  std::sort(paths.begin(), paths.end());
+  std::ofstream out(path, std::ios::trunc);
+  for (const std::string& p : paths) out << p << '\n';
+  out.flush();
+  if (!out) throw std::runtime_error("cannot write the held-out file list '" + path + "'");
+}
+
 }  // namespace
 
 TuneResult tune(const TuneOptions& o, const std::function<void(const TuneProgress&)>& progress,
@@ -177,6 +192,8 @@ TuneResult tune(const TuneOptions& o, const std::function<void(const TuneProgres
   TuneResult result;
   result.train_files = files.train.size();
   result.held_out_files = files.held_out.size();
+  result.held_out_list_path = (std::filesystem::path(o.out_dir) / "held_out_files.txt").string();
+  write_held_out_list(files.held_out, result.held_out_list_path);
   result.checkpoint_path = (std::filesystem::path(o.out_dir) / "checkpoint.bin").string();
 
   TrainingState state;

@@ -67,6 +67,9 @@ struct TuneResult {
   int64_t best_step = 0;
   double tokens_per_second = 0;
   std::string checkpoint_path, peft_dir, gguf_path;
+  // OUT/held_out_files.txt: the held-out files' paths (relative to the root,
+  // sorted, one a line), for evaluations that must not see training files.
+  std::string held_out_list_path;
   // With a teacher: the held-out loss above is the mixed loss; here its
   // parts for the base model (before) and the written adapter (after), the
   // samples the teacher ran on in this run (the others came from its cache)

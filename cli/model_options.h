@@ -2,6 +2,7 @@
 // name of a pulled model), --weights, --kv, --threads, --adapter.
 #pragma once
 
+#include <filesystem>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -27,8 +28,9 @@ inline void add_kv_option(ArgParser& p, engine::LoadOptions& load) {
            });
 }
 
-// --adapter PATH[:SCALE], repeatable, into `specs` (checked as a spec here;
-// the file is read when the model is).
+// --adapter PATH[:SCALE], repeatable, into `specs` (checked as a spec here,
+// a relative PATH made absolute against the current directory; the file is
+// read when the model is).
 inline void add_adapter_option(ArgParser& p, std::vector<std::string>& specs) {
   p.option("--adapter", "PATH[:SCALE]",
            "a LoRA adapter on the model (a PEFT directory or a GGUF adapter), its deltas\n"
@@ -39,7 +41,9 @@ inline void add_adapter_option(ArgParser& p, std::vector<std::string>& specs) {
              } catch (const std::invalid_argument& e) {
                return std::string(e.what());
              }
-             specs.push_back(v);
+             std::error_code ec;
+             const std::filesystem::path cwd = std::filesystem::current_path(ec);
+             specs.push_back(ec ? v : engine::resolve_adapter_spec(v, cwd.string()));
              return std::nullopt;
            });
 }

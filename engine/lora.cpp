@@ -11,6 +11,7 @@
 #include <regex>
 #include <set>
 #include <stdexcept>
+#include <tuple>
 
 #include "engine/errors.h"
 #include "engine/gguf.h"
@@ -94,6 +95,16 @@ LoraShape lora_target_shape(const HyperParams& hp, LoraTarget t) {
   return {};
 }
 
+LoraShape lora_expert_shape(const HyperParams& hp, LoraTarget t) {
+  const int64_t E = hp.embedding_length, F = hp.expert_feed_forward_length;
+  switch (t) {
+    case LoraTarget::Gate:
+    case LoraTarget::Up: return {E, F};
+    case LoraTarget::Down: return {F, E};
+    default: return {};
+  }
+}
+
 float LoraAdapter::scale(const LoraPair& p) const {
   if (p.rank <= 0) return 0.0f;
   const double r = static_cast<double>(p.rank);
@@ -102,7 +113,8 @@ float LoraAdapter::scale(const LoraPair& p) const {
 
 namespace {
 std::string pair_name(const LoraPair& p) {
-  return "layer " + std::to_string(p.layer) + " " + lora_target_name(p.target);
+  return "layer " + std::to_string(p.layer) + (p.expert >= 0 ? " expert " + std::to_string(p.expert) : "") + " " +
+         lora_target_name(p.target);
 }
 std::string origin(const LoraAdapter& a) { return a.source.empty() ? std::string("LoRA adapter") : a.source; }
 }  // namespace
@@ -113,18 +125,32 @@ void LoraAdapter::check_against(const HyperParams& hp) const {
   if (!architecture.empty() && architecture != hp.arch)
     throw ModelError(origin(*this) + ": the adapter is for architecture '" + architecture + "', the model is '" +
                      hp.arch + "'");
-  std::set<std::pair<uint32_t, int>> seen;
+  if (expert_count != 0 && expert_count != hp.expert_count &&
+      std::any_of(pairs.begin(), pairs.end(), [](const LoraPair& p) { return p.expert >= 0; }))
+    throw ModelError(origin(*this) + ": the adapter's experts are stacked " + std::to_string(expert_count) +
+                     " deep, the model has " + std::to_string(hp.expert_count) + " experts per layer");
+  std::set<std::tuple<uint32_t, int, int32_t>> seen;
   for (const LoraPair& p : pairs) {
     if (p.layer >= hp.block_count)
       throw ModelError(origin(*this) + ": " + pair_name(p) + ": the model has " + std::to_string(hp.block_count) +
                        " layers");
-    if (!seen.insert({p.layer, static_cast<int>(p.target)}).second)
+    if (!seen.insert({p.layer, static_cast<int>(p.target), p.expert}).second)
       throw ModelError(origin(*this) + ": " + pair_name(p) + " appears twice");
     const bool mlp = p.target == LoraTarget::Gate || p.target == LoraTarget::Up || p.target == LoraTarget::Down;
-    if (mlp && hp.is_moe_layer(p.layer))
+    const bool moe = hp.is_moe_layer(p.layer);
+    if (p.expert >= 0 && !mlp)
+      throw ModelError(origin(*this) + ": " + pair_name(p) + ": only gate, up and down projections have experts");
+    if (mlp && moe && p.expert < 0)
       throw ModelError(origin(*this) + ": " + pair_name(p) +
-                       ": the layer's feed-forward is a mixture of experts (LoRA on experts is not supported)");
-    const LoraShape s = lora_target_shape(hp, p.target);
+                       ": the layer's feed-forward is a mixture of experts; its adapter pairs must name an expert "
+                       "(mlp.experts.N." + lora_target_name(p.target) + ", or ffn_*_exps in GGUF)");
+    if (p.expert >= 0 && !moe)
+      throw ModelError(origin(*this) + ": " + pair_name(p) + ": the model's layer " + std::to_string(p.layer) +
+                       " has a dense feed-forward, not experts (an adapter for another model?)");
+    if (p.expert >= 0 && static_cast<uint32_t>(p.expert) >= hp.expert_count)
+      throw ModelError(origin(*this) + ": " + pair_name(p) + ": the model's layers have " +
+                       std::to_string(hp.expert_count) + " experts");
+    const LoraShape s = p.expert >= 0 ? lora_expert_shape(hp, p.target) : lora_target_shape(hp, p.target);
     if (p.in != s.in || p.out != s.out)
       throw ModelError(origin(*this) + ": " + pair_name(p) + " maps " + std::to_string(p.in) + " -> " +
                        std::to_string(p.out) + " values, the model's projection " + std::to_string(s.in) + " -> " +
@@ -228,8 +254,9 @@ std::vector<float> safetensor_f32(const std::string& path, const SafeTensor& t) 
 struct PeftName {
   uint32_t layer = 0;
   LoraTarget target = LoraTarget::Q;
+  int32_t expert = -1;
   char which = 'A';
-  std::string module;  // model.layers.12.self_attn.q_proj
+  std::string module;  // model.layers.12.self_attn.q_proj, model.layers.3.mlp.experts.5.up_proj
 };
 PeftName parse_peft_name(const std::string& path, const std::string& name) {
   auto refuse = [&](const std::string& why) -> PeftName { throw ModelError(path + ": tensor '" + name + "': " + why); };
@@ -241,11 +268,14 @@ PeftName parse_peft_name(const std::string& path, const std::string& name) {
       name.find("lm_head") != std::string::npos)
     return refuse("LoRA on the embedding or the LM head (tied embeddings) is not supported");
   static const std::regex re(
-      R"(^(?:base_model\.model\.)?((?:model\.)?layers\.(\d+)\.(self_attn|mlp)\.([a-z_]+))\.lora_([AB])\.weight$)");
+      R"(^(?:base_model\.model\.)?((?:model\.)?layers\.(\d+)\.(self_attn|mlp)\.(?:experts\.(\d+)\.)?([a-z_]+))\.lora_([AB])\.weight$)");
   std::smatch m;
   if (!std::regex_match(name, m, re)) {
+    if (name.find("shared_expert") != std::string::npos)
+      return refuse("LoRA on a shared expert (Qwen2-MoE) is not supported");
     if (name.find(".experts.") != std::string::npos)
-      return refuse("LoRA on mixture-of-experts experts is not supported");
+      return refuse("not a LoRA A/B weight of an expert's gate_proj, up_proj or down_proj "
+                    "(layers.N.mlp.experts.J.X_proj.lora_A/B.weight)");
     if (name.size() > 5 && name.compare(name.size() - 5, 5, ".bias") == 0)
       return refuse("a bias (LoRA biases are not supported)");
     return refuse("not a LoRA A/B weight of a layer's q/k/v/o or MLP projection");
@@ -254,11 +284,19 @@ PeftName parse_peft_name(const std::string& path, const std::string& name) {
   const std::string layer = m[2].str();
   if (layer.size() > 6) return refuse("layer number out of range");
   out.layer = static_cast<uint32_t>(std::stoul(layer));
-  auto t = parse_lora_target(m[4].str());
-  if (!t || m[4].str() != lora_target_name(*t) || m[3].str() != names(*t).module)
-    return refuse("'" + m[3].str() + "." + m[4].str() + "' is not a projection astfill adapts");
+  if (m[4].matched) {
+    if (m[4].length() > 6) return refuse("expert number out of range");
+    out.expert = static_cast<int32_t>(std::stol(m[4].str()));
+  }
+  if (m[3].str() == "mlp" && m[5].str() == "gate" && out.expert < 0)
+    return refuse("LoRA on the mixture-of-experts router (mlp.gate) is not supported");
+  auto t = parse_lora_target(m[5].str());
+  if (!t || m[5].str() != lora_target_name(*t) || m[3].str() != names(*t).module ||
+      (out.expert >= 0 && *t != LoraTarget::Gate && *t != LoraTarget::Up && *t != LoraTarget::Down))
+    return refuse("'" + m[3].str() + "." + (out.expert >= 0 ? "experts." + m[4].str() + "." : std::string()) +
+                  m[5].str() + "' is not a projection astfill adapts");
   out.target = *t;
-  out.which = m[5].str()[0];
+  out.which = m[6].str()[0];
   out.module = m[1].str();
   if (out.module.rfind("model.", 0) != 0) out.module = "model." + out.module;
   return out;
@@ -295,6 +333,11 @@ LoraAdapter read_peft(const std::string& dir) {
   if (const json::value* v = cfg.if_contains("peft_type"); v && !(v->is_string() && v->as_string() == "LORA"))
     throw ModelError(config_path + ": peft_type is " + json::serialize(*v) + " (only LORA adapters are supported)");
   if (truthy(cfg, "use_dora")) throw ModelError(config_path + ": use_dora is true (DoRA adapters are not supported)");
+  if (const json::value* v = cfg.if_contains("target_parameters");
+      v && !v->is_null() && !(v->is_array() && v->as_array().empty()))
+    throw ModelError(config_path + ": target_parameters is " + json::serialize(*v) +
+                     " (LoRA on fused expert parameters is not supported; per-expert modules, "
+                     "mlp.experts.N.gate_proj/up_proj/down_proj, are)");
   if (truthy(cfg, "fan_in_fan_out"))
     throw ModelError(config_path + ": fan_in_fan_out is true (a GPT-2 style adapter, not for this model)");
   if (const json::value* v = cfg.if_contains("modules_to_save");
@@ -319,10 +362,10 @@ LoraAdapter read_peft(const std::string& dir) {
     const SafeTensor* b = nullptr;
     PeftName name;
   };
-  std::map<std::pair<uint32_t, int>, Halves> found;
+  std::map<std::tuple<uint32_t, int32_t, int>, Halves> found;
   for (const SafeTensor& t : st.tensors()) {
     PeftName n = parse_peft_name(weights_path, t.name);
-    Halves& h = found[{n.layer, static_cast<int>(n.target)}];
+    Halves& h = found[{n.layer, n.expert, static_cast<int>(n.target)}];
     (n.which == 'A' ? h.a : h.b) = &t;
     h.name = n;
   }
@@ -337,6 +380,7 @@ LoraAdapter read_peft(const std::string& dir) {
     LoraPair p;
     p.layer = h.name.layer;
     p.target = h.name.target;
+    p.expert = h.name.expert;
     p.rank = h.a->shape[0];
     p.in = h.a->shape[1];
     p.out = h.b->shape[0];
@@ -387,7 +431,8 @@ LoraAdapter read_gguf(const std::string& path) {
     const GgufTensor* a = nullptr;
     const GgufTensor* b = nullptr;
   };
-  std::map<std::pair<uint32_t, int>, Halves> found;
+  // (layer, target, stacked experts?)
+  std::map<std::tuple<uint32_t, int, bool>, Halves> found;
   static const std::regex re(R"(^blk\.(\d{1,6})\.([a-z_]+)\.weight\.lora_([ab])$)");
   for (const GgufTensor& t : g.tensors()) {
     std::smatch m;
@@ -395,36 +440,60 @@ LoraAdapter read_gguf(const std::string& path) {
       if (t.name.rfind("token_embd", 0) == 0 || t.name.rfind("output", 0) == 0)
         throw ModelError(path + ": tensor '" + t.name +
                          "': LoRA on the embedding or the LM head (tied embeddings) is not supported");
-      if (t.name.find("_exps") != std::string::npos)
-        throw ModelError(path + ": tensor '" + t.name + "': LoRA on mixture-of-experts experts is not supported");
       throw ModelError(path + ": tensor '" + t.name + "' is not a LoRA A/B of a layer's q/k/v/o or FFN projection");
     }
-    auto target = parse_lora_target(m[2].str());
-    if (!target || m[2].str() != lora_target_gguf_name(*target))
+    std::string module = m[2].str();
+    if (module == "ffn_gate_inp")
+      throw ModelError(path + ": tensor '" + t.name + "': LoRA on the mixture-of-experts router is not supported");
+    if (module.find("shexp") != std::string::npos)
+      throw ModelError(path + ": tensor '" + t.name + "': LoRA on a shared expert is not supported");
+    // ffn_{gate,up,down}_exps: every expert's pair stacked along ne[2].
+    const bool stacked = module.size() > 5 && module.compare(module.size() - 5, 5, "_exps") == 0;
+    if (stacked) module.resize(module.size() - 5);
+    auto target = parse_lora_target(module);
+    if (!target || module != lora_target_gguf_name(*target) ||
+        (stacked && *target != LoraTarget::Gate && *target != LoraTarget::Up && *target != LoraTarget::Down))
       throw ModelError(path + ": tensor '" + t.name + "': '" + m[2].str() + "' is not a projection astfill adapts");
-    Halves& h = found[{static_cast<uint32_t>(std::stoul(m[1].str())), static_cast<int>(*target)}];
+    Halves& h = found[{static_cast<uint32_t>(std::stoul(m[1].str())), static_cast<int>(*target), stacked}];
     (m[3].str() == "a" ? h.a : h.b) = &t;
   }
   if (found.empty()) throw ModelError(path + ": no LoRA tensors");
   for (auto& [key, h] : found) {
-    const std::string base = "blk." + std::to_string(key.first) + "." +
-                             lora_target_gguf_name(static_cast<LoraTarget>(key.second)) + ".weight";
+    const auto [layer, target, stacked] = key;
+    const std::string base = "blk." + std::to_string(layer) + "." +
+                             lora_target_gguf_name(static_cast<LoraTarget>(target)) + (stacked ? "_exps" : "") + ".weight";
     if (!h.a || !h.b)
       throw ModelError(path + ": " + base + " has lora_" + (h.a ? "a" : "b") + " but no lora_" + (h.a ? "b" : "a"));
-    // lora_a ne {in, r}, lora_b ne {r, out}: the bytes of PEFT's A [r, in] and B [out, r].
-    if (h.a->ne.size() != 2 || h.b->ne.size() != 2 || h.a->ne[1] != h.b->ne[0])
-      throw ModelError(path + ": " + base + ": lora_a must be {in, r} and lora_b {r, out} with the same r");
-    LoraPair p;
-    p.layer = key.first;
-    p.target = static_cast<LoraTarget>(key.second);
-    p.rank = h.a->ne[1];
-    p.in = h.a->ne[0];
-    p.out = h.b->ne[1];
-    // llama.cpp: scale = user_scale * alpha / r, and alpha 0 means user_scale.
-    p.alpha = alpha == 0.0 ? static_cast<float>(p.rank) : static_cast<float>(alpha);
-    p.a = gguf_f32(g, *h.a);
-    p.b = gguf_f32(g, *h.b);
-    adapter.pairs.push_back(std::move(p));
+    // lora_a ne {in, r}, lora_b ne {r, out}: the bytes of PEFT's A [r, in] and B [out, r];
+    // stacked experts add ne[2], the expert, outermost.
+    const size_t dims = stacked ? 3 : 2;
+    if (h.a->ne.size() != dims || h.b->ne.size() != dims || h.a->ne[1] != h.b->ne[0] ||
+        (stacked && h.a->ne[2] != h.b->ne[2]))
+      throw ModelError(path + ": " + base +
+                       (stacked ? ": lora_a must be {in, r, experts} and lora_b {r, out, experts} with the same r and "
+                                  "experts"
+                                : ": lora_a must be {in, r} and lora_b {r, out} with the same r"));
+    const int64_t rank = h.a->ne[1], in = h.a->ne[0], out = h.b->ne[1], experts = stacked ? h.a->ne[2] : 1;
+    if (stacked && experts > 4096) throw ModelError(path + ": " + base + ": " + std::to_string(experts) + " experts");
+    const std::vector<float> a = gguf_f32(g, *h.a), b = gguf_f32(g, *h.b);
+    if (stacked) adapter.expert_count = std::max(adapter.expert_count, static_cast<uint32_t>(experts));
+    for (int64_t x = 0; x < experts; ++x) {
+      LoraPair p;
+      p.layer = layer;
+      p.target = static_cast<LoraTarget>(target);
+      p.expert = stacked ? static_cast<int32_t>(x) : -1;
+      p.rank = rank;
+      p.in = in;
+      p.out = out;
+      // llama.cpp: scale = user_scale * alpha / r, and alpha 0 means user_scale.
+      p.alpha = alpha == 0.0 ? static_cast<float>(p.rank) : static_cast<float>(alpha);
+      const size_t an = static_cast<size_t>(rank * in), bn = static_cast<size_t>(out * rank);
+      p.a.assign(a.begin() + static_cast<std::ptrdiff_t>(an * static_cast<size_t>(x)),
+                 a.begin() + static_cast<std::ptrdiff_t>(an * static_cast<size_t>(x + 1)));
+      p.b.assign(b.begin() + static_cast<std::ptrdiff_t>(bn * static_cast<size_t>(x)),
+                 b.begin() + static_cast<std::ptrdiff_t>(bn * static_cast<size_t>(x + 1)));
+      adapter.pairs.push_back(std::move(p));
+    }
   }
   return adapter;
 }
@@ -463,7 +532,8 @@ void check_writable(const LoraAdapter& a, const std::string& where) {
 }
 
 std::string peft_module(const LoraPair& p) {
-  return "model.layers." + std::to_string(p.layer) + "." + names(p.target).module + "." + lora_target_name(p.target);
+  return "model.layers." + std::to_string(p.layer) + "." + names(p.target).module + "." +
+         (p.expert >= 0 ? "experts." + std::to_string(p.expert) + "." : std::string()) + lora_target_name(p.target);
 }
 
 template <typename T>
@@ -608,9 +678,9 @@ void write_gguf_adapter(const LoraAdapter& adapter, const std::string& path) {
   w.set_string("general.type", "adapter");
   w.set_string("adapter.type", "lora");
   w.set_f32("adapter.lora.alpha", file_alpha);
-  for (const LoraPair& p : adapter.pairs) {
-    const std::string base = "blk." + std::to_string(p.layer) + "." + lora_target_gguf_name(p.target) + ".weight";
-    const float file_scale = file_alpha == 0.0f ? 1.0f : file_alpha / static_cast<float>(p.rank);
+  // B with the pair's own scale where the file's (at `rank`) differs.
+  auto scaled_b = [&](const LoraPair& p, int64_t rank) {
+    const float file_scale = file_alpha == 0.0f ? 1.0f : file_alpha / static_cast<float>(rank);
     const float own = adapter.scale(p);
     std::vector<float> b = p.b;
     if (own != file_scale) {
@@ -618,8 +688,43 @@ void write_gguf_adapter(const LoraAdapter& adapter, const std::string& path) {
         throw ModelError(path + ": " + pair_name(p) + ": the adapter's common scale is 0 but this pair's is not");
       for (float& v : b) v *= own / file_scale;
     }
+    return b;
+  };
+  // Experts: one stacked pair per (layer, target), as llama.cpp's
+  // build_lora_mm_id multiplies them: A {in, R, X}, B {R, out, X}, R the
+  // largest rank among them. A smaller rank is padded with zero rows of A
+  // and zero columns of B, an expert without a pair is all zeros: both add
+  // exactly nothing.
+  std::map<std::pair<uint32_t, int>, std::vector<const LoraPair*>> stacks;
+  for (const LoraPair& p : adapter.pairs) {
+    if (p.expert >= 0) {
+      stacks[{p.layer, static_cast<int>(p.target)}].push_back(&p);
+      continue;
+    }
+    const std::string base = "blk." + std::to_string(p.layer) + "." + lora_target_gguf_name(p.target) + ".weight";
     w.add_tensor_f32(base + ".lora_a", GgmlType::F32, {p.in, p.rank}, p.a);
-    w.add_tensor_f32(base + ".lora_b", GgmlType::F32, {p.rank, p.out}, b);
+    w.add_tensor_f32(base + ".lora_b", GgmlType::F32, {p.rank, p.out}, scaled_b(p, p.rank));
+  }
+  for (const auto& [key, group] : stacks) {
+    int64_t rank = 0, experts = 0;
+    experts = adapter.expert_count;
+    for (const LoraPair* p : group) rank = std::max(rank, p->rank), experts = std::max<int64_t>(experts, p->expert + 1);
+    const int64_t in = group.front()->in, out = group.front()->out;
+    std::vector<float> a(static_cast<size_t>(in * rank * experts)), b(static_cast<size_t>(rank * out * experts));
+    for (const LoraPair* p : group) {
+      if (p->in != in || p->out != out)
+        throw ModelError(path + ": " + pair_name(*p) + ": experts of one layer differ in shape");
+      const std::vector<float> pb = scaled_b(*p, rank);
+      float* ax = a.data() + static_cast<size_t>(p->expert) * static_cast<size_t>(in * rank);
+      float* bx = b.data() + static_cast<size_t>(p->expert) * static_cast<size_t>(rank * out);
+      std::copy(p->a.begin(), p->a.end(), ax);  // rows 0 .. p->rank of [R][in]
+      for (int64_t o = 0; o < out; ++o)        // [out][R], the first p->rank columns
+        std::copy_n(pb.data() + o * p->rank, p->rank, bx + o * rank);
+    }
+    const std::string base = "blk." + std::to_string(key.first) + "." +
+                             lora_target_gguf_name(static_cast<LoraTarget>(key.second)) + "_exps.weight";
+    w.add_tensor_f32(base + ".lora_a", GgmlType::F32, {in, rank, experts}, a);
+    w.add_tensor_f32(base + ".lora_b", GgmlType::F32, {rank, out, experts}, b);
   }
   w.write(path);
 }
@@ -641,6 +746,18 @@ AdapterSpec parse_adapter_spec(std::string_view text) {
   }
   if (spec.path.empty()) throw std::invalid_argument("--adapter needs a path (PATH or PATH:SCALE)");
   return spec;
+}
+
+std::string resolve_adapter_spec(const std::string& spec, const std::string& base) {
+  AdapterSpec parsed;
+  try {
+    parsed = parse_adapter_spec(spec);
+  } catch (const std::invalid_argument&) {
+    return spec;
+  }
+  const fs::path path(parsed.path);
+  if (path.is_absolute()) return spec;
+  return (fs::path(base) / path).lexically_normal().string() + spec.substr(parsed.path.size());
 }
 
 }  // namespace astfill::engine

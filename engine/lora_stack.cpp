@@ -32,13 +32,14 @@ LoraStack::Site site_of(LoraTarget t) {
 }
 
 // Where the target's outputs start in its fused projection (engine/arch/layers.cpp
-// fuses q|k|v and gate|up in that order).
-int64_t column_of(const HyperParams& hp, LoraTarget t) {
+// fuses q|k|v and gate|up in that order; engine/arch/qwen3moe.cpp each
+// expert's gate|up likewise).
+int64_t column_of(const HyperParams& hp, const LoraPair& p) {
   const int64_t HD = int64_t{hp.head_count} * hp.head_dim, KVD = int64_t{hp.head_count_kv} * hp.head_dim;
-  switch (t) {
+  switch (p.target) {
     case LoraTarget::K: return HD;
     case LoraTarget::V: return HD + KVD;
-    case LoraTarget::Up: return hp.feed_forward_length;
+    case LoraTarget::Up: return p.expert >= 0 ? int64_t{hp.expert_feed_forward_length} : int64_t{hp.feed_forward_length};
     default: return 0;
   }
 }
@@ -68,13 +69,27 @@ std::shared_ptr<const LoraStack> LoraStack::build(const std::vector<AdapterChoic
       if (s == 0.0f) continue;
       if (std::all_of(p.b.begin(), p.b.end(), [](float v) { return v == 0.0f; })) continue;  // adds exact zeros
       Term t;
-      t.rank = p.rank, t.in = p.in, t.out = p.out, t.column = column_of(hp, p.target);
+      t.rank = p.rank, t.in = p.in, t.out = p.out, t.column = column_of(hp, p);
       t.a = p.a;
       t.b = p.b;
       for (float& v : t.b) v *= s;
       t.a_gemm = Linear::from_f32(t.a.data(), t.in, t.rank, nullptr, WeightMode::F32);
       t.b_gemm = Linear::from_f32(t.b.data(), t.rank, t.out, nullptr, WeightMode::F32);
-      stack->sites_[static_cast<size_t>(p.layer) * kSites + static_cast<size_t>(site_of(p.target))].push_back(std::move(t));
+      if (p.expert >= 0) {
+        // check_against has checked the expert against hp.expert_count.
+        if (stack->expert_sites_.empty()) {
+          stack->experts_ = hp.expert_count;
+          stack->expert_width_ = 2 * int64_t{hp.expert_feed_forward_length};
+          stack->expert_sites_.resize(static_cast<size_t>(hp.block_count) * static_cast<size_t>(hp.expert_count) * 2);
+          stack->expert_layers_.assign(hp.block_count, false);
+        }
+        const size_t index = (static_cast<size_t>(p.layer) * static_cast<size_t>(stack->experts_) +
+                              static_cast<size_t>(p.expert)) * 2 + (p.target == LoraTarget::Down ? 1 : 0);
+        stack->expert_sites_[index].push_back(std::move(t));
+        stack->expert_layers_[p.layer] = true;
+      } else {
+        stack->sites_[static_cast<size_t>(p.layer) * kSites + static_cast<size_t>(site_of(p.target))].push_back(std::move(t));
+      }
       stack->empty_ = false;
     }
   }
@@ -84,10 +99,23 @@ std::shared_ptr<const LoraStack> LoraStack::build(const std::vector<AdapterChoic
 void LoraStack::apply(uint32_t layer, Site site, const float* x, int64_t rows, float* y) const {
   const size_t index = static_cast<size_t>(layer) * kSites + static_cast<size_t>(site);
   if (index >= sites_.size() || sites_[index].empty()) return;
-  const int64_t stride = width_[static_cast<size_t>(site)];
+  apply_terms(sites_[index], width_[static_cast<size_t>(site)], x, rows, y);
+}
+
+void LoraStack::apply_expert(uint32_t layer, int32_t expert, Site site, const float* x, int64_t rows, float* y) const {
+  if (expert_sites_.empty() || expert < 0 || expert >= experts_ || (site != Site::GateUp && site != Site::Down)) return;
+  const size_t index =
+      (static_cast<size_t>(layer) * static_cast<size_t>(experts_) + static_cast<size_t>(expert)) * 2 +
+      (site == Site::Down ? 1 : 0);
+  if (index >= expert_sites_.size() || expert_sites_[index].empty()) return;
+  apply_terms(expert_sites_[index], site == Site::Down ? width_[static_cast<size_t>(Site::Down)] : expert_width_, x,
+              rows, y);
+}
+
+void LoraStack::apply_terms(const std::vector<Term>& terms, int64_t stride, const float* x, int64_t rows, float* y) {
   if (rows >= kGemmRows) {
     thread_local std::vector<float> u, v;
-    for (const Term& t : sites_[index]) {
+    for (const Term& t : terms) {
       if (u.size() < static_cast<size_t>(rows * t.rank)) u.resize(static_cast<size_t>(rows * t.rank));
       if (v.size() < static_cast<size_t>(rows * t.out)) v.resize(static_cast<size_t>(rows * t.out));
       t.a_gemm.forward(x, rows, u.data());
@@ -104,7 +132,7 @@ void LoraStack::apply(uint32_t layer, Site site, const float* x, int64_t rows, f
     }
     return;
   }
-  for (const Term& t : sites_[index]) {
+  for (const Term& t : terms) {
     // u = x Aᵀ ([rows][rank]), then y[:, column ..] += u (sB)ᵀ. Small: rank is
     // tens, so both are dot products over contiguous rows.
     thread_local std::vector<float> u;

@@ -36,7 +36,14 @@ void moe_forward(const ExpertWeights& m, const float* h, int64_t n, int64_t E, f
 }
 
 void moe_forward(const ExpertWeights& m, const float* h, int64_t n, int64_t E, float* out,
-                 const std::vector<std::vector<uint64_t>*>& row_counts) {
+                 const std::vector<std::vector<uint64_t>*>& row_counts, uint32_t layer,
+                 const std::vector<const LoraStack*>& row_lora) {
+  // The row's adapters, when they adapt some expert of this layer.
+  auto lora_of = [&](int64_t row) -> const LoraStack* {
+    if (row_lora.empty()) return nullptr;
+    const LoraStack* s = row_lora[static_cast<size_t>(row)];
+    return s && s->has_experts(layer) ? s : nullptr;
+  };
   auto count = [&](int64_t row, int64_t x) {
     std::vector<uint64_t>& c = *row_counts[static_cast<size_t>(row)];
     if (static_cast<size_t>(x) < c.size()) c[static_cast<size_t>(x)] += 1;
@@ -74,9 +81,12 @@ void moe_forward(const ExpertWeights& m, const float* h, int64_t n, int64_t E, f
       const int64_t x = active[a];
       const int64_t F = m.down[x].in();
       std::vector<float> gu(static_cast<size_t>(2 * F)), act(static_cast<size_t>(F));
+      const LoraStack* lora = lora_of(0);
       m.gate_up[x].forward(h, 1, gu.data());
+      if (lora) lora->apply_expert(layer, static_cast<int32_t>(x), LoraStack::Site::GateUp, h, 1, gu.data());
       ops::swiglu(gu.data(), 1, F, act.data());
       m.down[x].forward(act.data(), 1, ys[a].data());
+      if (lora) lora->apply_expert(layer, static_cast<int32_t>(x), LoraStack::Site::Down, act.data(), 1, ys[a].data());
     }
     for (size_t a = 0; a < active.size(); ++a) {
       const float w = routed[active[a]][0].second;
@@ -95,9 +105,28 @@ void moe_forward(const ExpertWeights& m, const float* h, int64_t n, int64_t E, f
     gu.resize(static_cast<size_t>(M * 2 * F));
     act.resize(static_cast<size_t>(M * F));
     y.resize(static_cast<size_t>(M * E));
+    // Runs of routed rows that share their adapters (a session's rows are
+    // contiguous, and so in order here).
+    auto each_lora_run = [&](const auto& f) {
+      if (row_lora.empty()) return;
+      for (int64_t j = 0; j < M;) {
+        const LoraStack* s = lora_of(tokens[j].first);
+        int64_t k = j + 1;
+        while (k < M && lora_of(tokens[k].first) == s) ++k;
+        if (s) f(*s, j, k - j);
+        j = k;
+      }
+    };
     m.gate_up[x].forward(rows.data(), M, gu.data());
+    each_lora_run([&](const LoraStack& s, int64_t j, int64_t count) {
+      s.apply_expert(layer, static_cast<int32_t>(x), LoraStack::Site::GateUp, rows.data() + j * E, count,
+                     gu.data() + j * 2 * F);
+    });
     ops::swiglu(gu.data(), M, F, act.data());
     m.down[x].forward(act.data(), M, y.data());
+    each_lora_run([&](const LoraStack& s, int64_t j, int64_t count) {
+      s.apply_expert(layer, static_cast<int32_t>(x), LoraStack::Site::Down, act.data() + j * F, count, y.data() + j * E);
+    });
     for (int64_t j = 0; j < M; ++j) {
       float* o = out + tokens[j].first * E;
       const float w = tokens[j].second;

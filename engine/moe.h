@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "engine/lora.h"
 #include "engine/model.h"
 
 namespace astfill::engine {
@@ -27,7 +28,11 @@ void moe_forward(const ExpertWeights& m, const float* h, int64_t n, int64_t E, f
 // The same, with each row's choices counted in its own session's counts
 // (row_counts[i] for row i; a batched pass carries several sessions' rows).
 // A row's output does not depend on the other rows with int8 weights.
+// With `row_lora` (empty, or one entry per row, null for none), each chosen
+// expert's gate|up and down also get the LoRA deltas of that row's
+// adapters for (layer, expert) (LoraStack::apply_expert).
 void moe_forward(const ExpertWeights& m, const float* h, int64_t n, int64_t E, float* out,
-                 const std::vector<std::vector<uint64_t>*>& row_counts);
+                 const std::vector<std::vector<uint64_t>*>& row_counts, uint32_t layer = 0,
+                 const std::vector<const LoraStack*>& row_lora = {});
 
 }  // namespace astfill::engine

@@ -97,7 +97,8 @@ std::unique_ptr<FrozenModel> FrozenModel::open(const std::string& path, engine::
   const HyperParams& hp = f.hparams();
   if (hp.expert_count > 0 || hp.arch == "qwen3moe")
     throw engine::ModelError(path + ": training an adapter for a mixture-of-experts model ('" + hp.arch +
-                             "') is not supported yet");
+                             "') is not supported: astfill tune trains dense models (qwen2, qwen3) only. Adapters "
+                             "for MoE models made elsewhere (PEFT, llama.cpp) load with --adapter, experts included");
   const engine::arch::Architecture architecture = engine::arch::architecture(hp.arch);
   if (!architecture.load)
     throw engine::ModelError(path + ": training for architecture '" + hp.arch + "' is not supported");

@@ -105,14 +105,24 @@ void dense_ffn(LayerPass& p, const Linear& gate_up, const Linear& down) {
 void moe_ffn(LayerPass& p, const ExpertWeights& experts) {
   const int64_t E = p.hp->embedding_length;
   if (p.per_segment) {  // f32: each session's rows alone (see LayerPass)
-    for (const LayerPass::Segment& s : p.segments)
-      moe_forward(experts, p.h + s.begin * E, s.end - s.begin, E, p.proj + s.begin * E, *s.expert_counts);
+    for (const LayerPass::Segment& s : p.segments) {
+      const int64_t rows = s.end - s.begin;
+      moe_forward(experts, p.h + s.begin * E, rows, E, p.proj + s.begin * E,
+                  std::vector<std::vector<uint64_t>*>(static_cast<size_t>(rows), s.expert_counts), p.layer,
+                  s.lora ? std::vector<const LoraStack*>(static_cast<size_t>(rows), s.lora)
+                         : std::vector<const LoraStack*>{});
+    }
   } else {
-    // Routing is per row; each row's choices count for its own session.
+    // Routing is per row; each row's choices count for its own session, and
+    // its experts get its own session's adapters.
     std::vector<std::vector<uint64_t>*> counts(static_cast<size_t>(p.n));
-    for (const LayerPass::Segment& s : p.segments)
+    std::vector<const LoraStack*> lora;
+    for (const LayerPass::Segment& s : p.segments) {
       std::fill(counts.begin() + s.begin, counts.begin() + s.end, s.expert_counts);
-    moe_forward(experts, p.h, p.n, E, p.proj, counts);
+      if (s.lora && lora.empty()) lora.assign(static_cast<size_t>(p.n), nullptr);
+      if (s.lora) std::fill(lora.begin() + s.begin, lora.begin() + s.end, s.lora);
+    }
+    moe_forward(experts, p.h, p.n, E, p.proj, counts, p.layer, lora);
   }
   dump(p, "ffn_out", p.proj, E);
 }

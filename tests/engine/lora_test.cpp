@@ -10,14 +10,19 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <latch>
 #include <random>
+#include <thread>
 #include <sstream>
 
+#include "cli/model_options.h"
+#include "engine/batcher.h"
 #include "engine/errors.h"
 #include "engine/gguf.h"
 #include "engine/gguf_writer.h"
 #include "engine/lora.h"
 #include "engine/model.h"
+#include "engine/moe.h"
 #include "engine/tensor_types.h"
 #include "tests/fixtures/random_model.h"
 #include "reference.h"
@@ -54,6 +59,40 @@ LoraAdapter random_adapter(const HyperParams& hp, uint32_t seed, int64_t rank = 
       for (float& v : p.b) v = u(rng);
       a.pairs.push_back(std::move(p));
     }
+  return a;
+}
+
+// A Qwen3-MoE adapter: every expert's gate, up and down in every layer
+// (expert 3 at a smaller rank, so stacking pads it), and with `attention`
+// q and o too.
+LoraAdapter random_moe_adapter(const HyperParams& hp, uint32_t seed, int64_t rank, float alpha, float magnitude,
+                               bool attention) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> u(-magnitude, magnitude);
+  LoraAdapter a;
+  a.architecture = hp.arch;
+  a.expert_count = hp.expert_count;
+  auto add = [&](uint32_t layer, LoraTarget t, int32_t expert, int64_t r) {
+    LoraPair p;
+    p.layer = layer;
+    p.target = t;
+    p.expert = expert;
+    p.rank = r;
+    const LoraShape s = expert >= 0 ? lora_expert_shape(hp, t) : lora_target_shape(hp, t);
+    p.in = s.in;
+    p.out = s.out;
+    p.alpha = alpha;
+    p.a.resize(static_cast<size_t>(p.rank * p.in));
+    p.b.resize(static_cast<size_t>(p.out * p.rank));
+    for (float& v : p.a) v = u(rng);
+    for (float& v : p.b) v = u(rng);
+    a.pairs.push_back(std::move(p));
+  };
+  for (uint32_t l = 0; l < hp.block_count; ++l) {
+    if (attention) add(l, LoraTarget::Q, -1, rank), add(l, LoraTarget::O, -1, rank);
+    for (int32_t x = 0; x < static_cast<int32_t>(hp.expert_count); ++x)
+      for (LoraTarget t : {LoraTarget::Gate, LoraTarget::Up, LoraTarget::Down}) add(l, t, x, x == 3 ? rank - 2 : rank);
+  }
   return a;
 }
 
@@ -136,6 +175,27 @@ TEST_CASE("LoRA targets and --adapter specs parse", "[lora]") {
   CHECK(s.scale == 1.0f);
   CHECK_THROWS_AS(parse_adapter_spec(":2"), std::invalid_argument);
   CHECK_THROWS_AS(parse_adapter_spec("x:inf"), std::invalid_argument);
+}
+
+TEST_CASE("a relative adapter path is taken against a base directory, the scale kept as written", "[lora]") {
+  CHECK(resolve_adapter_spec("astfill-tune/adapter", "/work/repo") == "/work/repo/astfill-tune/adapter");
+  CHECK(resolve_adapter_spec("a.gguf:0.5", "/work/repo") == "/work/repo/a.gguf:0.5");
+  CHECK(resolve_adapter_spec("../shared/./a.gguf:-1e-1", "/work/repo") == "/work/shared/a.gguf:-1e-1");
+  CHECK(resolve_adapter_spec("/abs/a.gguf:2", "/work/repo") == "/abs/a.gguf:2");
+  CHECK(resolve_adapter_spec("c:/x", "/work/repo") == "/work/repo/c:/x");  // ":/x" is no scale
+  CHECK(resolve_adapter_spec(":2", "/work/repo") == ":2");                  // no path: left for the reader to refuse
+  // `--adapter` (cli/model_options.h) resolves against the current directory:
+  // the file the user named, wherever the daemon later runs.
+  TempDir dir;
+  std::vector<std::string> specs;
+  astfill::ArgParser p("test", "");
+  astfill::cli::add_adapter_option(p, specs);
+  const fs::path before = fs::current_path();
+  fs::current_path(dir.path());
+  const auto error = p.parse({"--adapter", "a.gguf:0.25", "--adapter", "/abs/b.gguf"});
+  fs::current_path(before);
+  CHECK_FALSE(error);
+  CHECK(specs == std::vector<std::string>{(fs::canonical(dir.path()) / "a.gguf").string() + ":0.25", "/abs/b.gguf"});
 }
 
 TEST_CASE("adapters are written in both formats and read back", "[lora]") {
@@ -263,6 +323,249 @@ TEST_CASE("forward with adapters matches the numpy reference (f32 and int8)", "[
   CHECK(with.top1_rate() >= 0.97);
   CHECK(with.mean_kl() <= 0.01);
   CHECK(moved.mean_kl() >= 20 * with.mean_kl());
+}
+
+TEST_CASE("LoRA on mixture-of-experts experts matches the numpy reference (PEFT and GGUF, prefill and decode)",
+          "[lora][reference][moe]") {
+  if (!have_numpy()) {
+    WARN("skipped: /usr/bin/python3 has no numpy (scripts/setup installs python3-numpy)");
+    return;
+  }
+  TempDir dir;
+  const auto spec = spec_for("qwen3moe");
+  write_random_model(dir.file("m.gguf"), spec);
+  const LoraAdapter both = random_moe_adapter(spec.hp, 51, 4, 8.0f, 0.1f, true);
+  const LoraAdapter experts = random_moe_adapter(spec.hp, 52, 3, 6.0f, 0.15f, false);
+  write_peft_adapter(both, dir.file("peft"), "Qwen/Qwen3-30B-A3B");
+  write_gguf_adapter(experts, dir.file("experts.gguf"));
+
+  // The files as PEFT and llama.cpp name and shape them.
+  {
+    std::ifstream in(dir.file("peft/adapter_model.safetensors"), std::ios::binary);
+    const std::string bytes{std::istreambuf_iterator<char>(in), {}};
+    CHECK(bytes.find("base_model.model.model.layers.1.mlp.experts.7.down_proj.lora_B.weight") != std::string::npos);
+    const GgufFile g = GgufFile::open(dir.file("experts.gguf"));
+    const GgufTensor* a = g.tensor("blk.1.ffn_up_exps.weight.lora_a");
+    const GgufTensor* b = g.tensor("blk.1.ffn_down_exps.weight.lora_b");
+    REQUIRE(a);
+    REQUIRE(b);
+    CHECK(a->ne == std::vector<int64_t>{spec.hp.embedding_length, 3, spec.hp.expert_count});
+    CHECK(b->ne == std::vector<int64_t>{3, spec.hp.embedding_length, spec.hp.expert_count});
+  }
+  const LoraAdapter peft = read_lora_adapter(dir.file("peft"));
+  const LoraAdapter gguf = read_lora_adapter(dir.file("experts.gguf"));
+  CHECK(peft.architecture == "qwen3moe");
+  CHECK(peft.pairs.size() == both.pairs.size());
+  CHECK(gguf.pairs.size() == experts.pairs.size());
+  CHECK(gguf.expert_count == spec.hp.expert_count);
+
+  auto model = Model::open(dir.file("m.gguf"), {WeightMode::F32, 2});
+  const auto tokens = random_tokens(12, spec.hp.vocab_size, 21);
+  const size_t V = spec.hp.vocab_size;
+  const std::vector<AdapterChoice> choices = {{shared(peft), 1.0f, "peft"}, {shared(gguf), 0.5f, "experts"}};
+  const auto want = reference_logits(dir.file("m.gguf"), tokens, {dir.file("peft"), dir.file("experts.gguf") + ":0.5"},
+                                     dir.file("ref.bin"));
+  // Prefill: experts run over the rows routed to them.
+  CHECK(max_row_error(all_logits(*model, tokens, choices), want, V) < 1e-4);
+  // Decode: one row, the chosen experts side by side.
+  {
+    Session s(*model);
+    s.set_adapters(choices);
+    for (size_t i = 0; i < tokens.size(); ++i) {
+      INFO("decode position " << i);
+      const auto logits = s.evaluate({{tokens[i]}, {}, {}});
+      CHECK(max_relative_error(logits.data(), want.data() + i * V, V) < 1e-4);
+    }
+  }
+  // The experts' pairs alone move the logits far beyond the tolerance, as
+  // the reference has them.
+  const auto base = all_logits(*model, tokens);
+  const auto experts_only = all_logits(*model, tokens, {{shared(gguf), 1.0f, "experts"}});
+  CHECK(max_row_error(experts_only, base, V) > 1e-2);
+  CHECK(max_row_error(experts_only, reference_logits(dir.file("m.gguf"), tokens, {dir.file("experts.gguf")},
+                                                     dir.file("ref2.bin")), V) < 1e-4);
+  // The PEFT adapter written as GGUF (stacked, expert 3 padded to the
+  // stack's rank, its scale folded into B) gives the same logits.
+  write_gguf_adapter(peft, dir.file("both.gguf"));
+  const auto from_gguf = all_logits(*model, tokens, {{shared(read_lora_adapter(dir.file("both.gguf"))), 1.0f, "g"}});
+  const auto from_peft = all_logits(*model, tokens, {{shared(peft), 1.0f, "p"}});
+  CHECK(max_row_error(from_gguf, from_peft, V) < 1e-5);
+  // B = 0 everywhere is bit-identical to no adapter.
+  LoraAdapter zero = experts;
+  for (LoraPair& p : zero.pairs) std::fill(p.b.begin(), p.b.end(), 0.0f);
+  CHECK(all_logits(*model, tokens, {{shared(zero), 1.0f, "zero"}}) == base);
+}
+
+TEST_CASE("rows of sessions with different expert adapters in one batched pass get what each gets alone",
+          "[lora][moe][batcher]") {
+  TempDir dir;
+  auto spec = tiny_spec("qwen3moe");
+  spec.weight_scale = 0.2f;
+  spec.seed = 3;
+  write_random_model(dir.file("m.gguf"), spec);
+  const WeightMode mode = GENERATE(WeightMode::F32, WeightMode::Int8);
+  CAPTURE(mode == WeightMode::F32 ? "f32" : "int8");
+  auto model = Model::open(dir.file("m.gguf"), {mode, 1});
+  const std::vector<std::shared_ptr<const LoraAdapter>> adapters = {
+      shared(random_moe_adapter(spec.hp, 61, 4, 8.0f, 0.2f, true)), nullptr,
+      shared(random_moe_adapter(spec.hp, 62, 4, 8.0f, 0.2f, false))};
+  const size_t n = adapters.size();
+  // Stacks built up front: building one takes longer than a whole run.
+  std::vector<std::shared_ptr<const LoraStack>> stacks;
+  for (size_t k = 0; k < n; ++k)
+    stacks.push_back(adapters[k] ? LoraStack::build({{adapters[k], 1.0f, "a" + std::to_string(k)}}, spec.hp) : nullptr);
+  auto run = [&](Session& s, size_t k, std::vector<std::vector<float>>& out) {
+    // The prompt in the batcher's chunks, so that alone and batched evaluate
+    // the same calls.
+    const auto prompt = random_tokens(20, spec.hp.vocab_size, 70 + static_cast<uint32_t>(k));
+    std::vector<float> logits;
+    for (size_t at = 0; at < prompt.size(); at += 8)
+      logits = s.evaluate({{prompt.begin() + static_cast<std::ptrdiff_t>(at),
+                            prompt.begin() + static_cast<std::ptrdiff_t>(std::min(prompt.size(), at + 8))},
+                           {},
+                           {}});
+    out.push_back(logits);
+    for (int i = 0; i < 16; ++i) {
+      const int32_t token = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+      logits = s.evaluate({{token}, {}, {}});
+      out.push_back(logits);
+    }
+  };
+  std::vector<std::vector<std::vector<float>>> alone(n), together(n);
+  for (size_t k = 0; k < n; ++k) {
+    Session s(*model, 256);
+    s.set_adapters(stacks[k]);
+    run(s, k, alone[k]);
+  }
+  BatcherOptions options;
+  options.prefill_chunk = 8;
+  options.window = std::chrono::milliseconds(50);
+  Batcher batcher(*model, options);
+  std::latch ready(static_cast<std::ptrdiff_t>(n));
+  std::vector<std::thread> threads;
+  for (size_t k = 0; k < n; ++k)
+    threads.emplace_back([&, k] {
+      Session s(*model, 256);
+      s.set_batcher(&batcher);
+      s.set_adapters(stacks[k]);
+      ready.arrive_and_wait();
+      run(s, k, together[k]);
+    });
+  for (auto& t : threads) t.join();
+  for (size_t k = 0; k < n; ++k) {
+    CAPTURE(k);
+    CHECK(together[k] == alone[k]);
+  }
+  CHECK(alone[0] != alone[1]);  // the adapters matter
+  // Whether steps carried several sessions depends on the threads' timing
+  // (a run of this tiny model takes milliseconds); the next test mixes rows
+  // of several adapters in one expert pass deterministically.
+  if (batcher.stats().segments == batcher.stats().steps) WARN("no step carried several sessions this time");
+}
+
+TEST_CASE("one MoE pass over rows with different expert adapters equals each group's pass alone", "[lora][moe]") {
+  auto spec = tiny_spec("qwen3moe");
+  const HyperParams& hp = spec.hp;
+  const int64_t E = hp.embedding_length, F = hp.expert_feed_forward_length, X = hp.expert_count;
+  const WeightMode mode = GENERATE(WeightMode::F32, WeightMode::Int8);
+  CAPTURE(mode == WeightMode::F32 ? "f32" : "int8");
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> u(-0.2f, 0.2f);
+  ExpertWeights m;
+  m.used = hp.expert_used_count;
+  m.router.resize(static_cast<size_t>(X * E));
+  for (float& v : m.router) v = u(rng);
+  for (int64_t x = 0; x < X; ++x) {
+    std::vector<float> gu(static_cast<size_t>(2 * F * E)), down(static_cast<size_t>(E * F));
+    for (float& v : gu) v = u(rng);
+    for (float& v : down) v = u(rng);
+    m.gate_up.push_back(Linear::from_f32(gu.data(), E, 2 * F, nullptr, mode));
+    m.down.push_back(Linear::from_f32(down.data(), F, E, nullptr, mode));
+  }
+  const auto a = LoraStack::build({{shared(random_moe_adapter(hp, 81, 4, 8.0f, 0.2f, false)), 1.0f, "a"}}, hp);
+  const auto b = LoraStack::build({{shared(random_moe_adapter(hp, 82, 4, 8.0f, 0.2f, false)), -0.5f, "b"}}, hp);
+  // Three sessions' rows: 9 with adapter a, 7 with none, 12 with b (enough
+  // for experts to get runs of several rows, and GEMM-sized runs).
+  const std::vector<std::pair<const LoraStack*, int64_t>> groups = {{a.get(), 9}, {nullptr, 7}, {b.get(), 12}};
+  int64_t n = 0;
+  for (const auto& g : groups) n += g.second;
+  std::vector<float> h(static_cast<size_t>(n * E));
+  for (float& v : h) v = u(rng) * 5;
+  std::vector<uint64_t> counts(static_cast<size_t>(X));
+  std::vector<std::vector<uint64_t>*> row_counts(static_cast<size_t>(n), &counts);
+  std::vector<const LoraStack*> row_lora;
+  for (const auto& g : groups) row_lora.insert(row_lora.end(), static_cast<size_t>(g.second), g.first);
+  const uint32_t layer = 1;
+  std::vector<float> together(static_cast<size_t>(n * E));
+  moe_forward(m, h.data(), n, E, together.data(), row_counts, layer, row_lora);
+  int64_t begin = 0;
+  for (const auto& [stack, rows] : groups) {
+    CAPTURE(begin);
+    std::vector<float> alone(static_cast<size_t>(rows * E)), plain(static_cast<size_t>(rows * E));
+    moe_forward(m, h.data() + begin * E, rows, E, alone.data(), row_counts, layer,
+                std::vector<const LoraStack*>(static_cast<size_t>(rows), stack));
+    moe_forward(m, h.data() + begin * E, rows, E, plain.data(), row_counts, layer);
+    CHECK(std::vector<float>(together.begin() + begin * E, together.begin() + (begin + rows) * E) == alone);
+    if (stack) CHECK(max_abs_diff(alone, plain) > 1e-3);  // the experts' adapters took part
+    else CHECK(alone == plain);
+    // Decode: one row alone takes the side-by-side path; it agrees with the
+    // row in the pass within f32 rounding.
+    std::vector<float> one(static_cast<size_t>(E));
+    moe_forward(m, h.data() + begin * E, 1, E, one.data(), row_counts, layer,
+                std::vector<const LoraStack*>(1, stack));
+    CHECK(max_abs_diff(one, std::vector<float>(alone.begin(), alone.begin() + E)) < 1e-4);
+    begin += rows;
+  }
+}
+
+TEST_CASE("expert adapters that do not fit the model are refused, naming the pair", "[lora][moe]") {
+  TempDir dir;
+  const auto spec = spec_for("qwen3moe");
+  write_random_model(dir.file("m.gguf"), spec);
+  auto model = Model::open(dir.file("m.gguf"), {WeightMode::F32, 1});
+  Session s(*model);
+  const LoraAdapter good = random_moe_adapter(spec.hp, 71, 4, 8.0f, 0.1f, false);
+  CHECK_NOTHROW(s.set_adapters({{shared(good), 1.0f, "good"}}));
+  LoraAdapter past = good;
+  past.pairs[0].expert = 8;
+  past.expert_count = 0;
+  CHECK_THAT(message_of([&] { s.set_adapters({{shared(past), 1.0f, "p"}}); }),
+             Catch::Contains("layer 0 expert 8 gate_proj") && Catch::Contains("have 8 experts"));
+  LoraAdapter dense_on_moe = good;
+  dense_on_moe.pairs[0].expert = -1;
+  CHECK_THAT(message_of([&] { s.set_adapters({{shared(dense_on_moe), 1.0f, "d"}}); }),
+             Catch::Contains("mixture of experts") && Catch::Contains("must name an expert"));
+  LoraAdapter deeper = good;
+  deeper.expert_count = 16;
+  CHECK_THAT(message_of([&] { s.set_adapters({{shared(deeper), 1.0f, "x"}}); }),
+             Catch::Contains("stacked 16 deep") && Catch::Contains("8 experts per layer"));
+  // Expert pairs on a dense model.
+  const auto dense = spec_for("qwen3");
+  write_random_model(dir.file("dense.gguf"), dense);
+  auto dense_model = Model::open(dir.file("dense.gguf"), {WeightMode::F32, 1});
+  Session d(*dense_model);
+  LoraAdapter on_dense = good;
+  on_dense.architecture = "qwen3";
+  on_dense.expert_count = 0;
+  CHECK_THAT(message_of([&] { d.set_adapters({{shared(on_dense), 1.0f, "x"}}); }),
+             Catch::Contains("dense feed-forward, not experts"));
+  // A stacked GGUF pair whose A and B disagree on the experts.
+  GgufWriter w;
+  w.set_string("general.architecture", "qwen3moe");
+  w.set_string("general.type", "adapter");
+  w.set_string("adapter.type", "lora");
+  w.add_tensor_f32("blk.0.ffn_up_exps.weight.lora_a", GgmlType::F32, {64, 4, 8}, std::vector<float>(64 * 4 * 8));
+  w.add_tensor_f32("blk.0.ffn_up_exps.weight.lora_b", GgmlType::F32, {4, 32, 4}, std::vector<float>(4 * 32 * 4));
+  w.write(dir.file("stack.gguf"));
+  CHECK_THAT(message_of([&] { read_lora_adapter(dir.file("stack.gguf")); }),
+             Catch::Contains("blk.0.ffn_up_exps.weight") && Catch::Contains("{in, r, experts}"));
+  GgufWriter r;
+  r.set_string("general.architecture", "qwen3moe");
+  r.set_string("general.type", "adapter");
+  r.set_string("adapter.type", "lora");
+  r.add_tensor_f32("blk.0.ffn_gate_inp.weight.lora_a", GgmlType::F32, {64, 4}, std::vector<float>(256));
+  r.write(dir.file("router.gguf"));
+  CHECK_THAT(message_of([&] { read_lora_adapter(dir.file("router.gguf")); }), Catch::Contains("router"));
 }
 
 TEST_CASE("adapter algebra: scale 0 and B = 0 change nothing, two equal their sum, merging agrees",
@@ -501,8 +804,13 @@ TEST_CASE("bad adapters get clear errors", "[lora]") {
   CHECK_THAT(with_tensor("base_model.model.lm_head.lora_A.weight", {4, 64}), Catch::Contains("LM head"));
   CHECK_THAT(with_tensor("base_model.model.model.layers.0.self_attn.q_proj.bias", {64}),
              Catch::Contains("LoRA biases"));
-  CHECK_THAT(with_tensor("base_model.model.model.layers.0.mlp.experts.3.up_proj.lora_A.weight", {4, 64}),
-             Catch::Contains("experts"));
+  CHECK_THAT(with_tensor("base_model.model.model.layers.0.mlp.gate.lora_A.weight", {4, 64}),
+             Catch::Contains("router (mlp.gate)"));
+  CHECK_THAT(with_tensor("base_model.model.model.layers.0.mlp.shared_expert.up_proj.lora_A.weight", {4, 64}),
+             Catch::Contains("shared expert"));
+  CHECK_THAT(with_config("target_parameters", boost::json::array{"mlp.experts.gate_up_proj"}),
+             Catch::Contains("target_parameters"));
+  write_text(cfg_path, cfg_text);
   CHECK_THAT(with_tensor("base_model.model.model.layers.1.self_attn.k_proj.lora_A.weight", {4, 64}),
              Catch::Contains("k_proj has lora_A but no lora_B"));
 

@@ -271,14 +271,24 @@ class QwenReference:
         y = x W^T (+ b) + s (x A^T) B^T, s = scale * the adapter's own alpha / r."""
         pairs = read_lora(path)
         for (il, key), (A, B, s) in pairs.items():
-            W = self.layers[il][key] if il < self.n_layer else None
+            W = self._weight(il, key) if il < self.n_layer else None
             if W is None or A.shape[1] != W.shape[1] or B.shape[0] != W.shape[0] or A.shape[0] != B.shape[1]:
                 raise ModelError("LoRA %s: layer %d %s has A %s and B %s, which do not fit the model"
                                  % (path, il, key, A.shape, B.shape))
         self.loras.append({k: (A, B, s * scale) for k, (A, B, s) in pairs.items()})
 
+    def _weight(self, il: int, key: str) -> Optional[np.ndarray]:
+        """The weight a LoRA key names: "wq".."down", or "gate_e.3" for expert 3's
+        gate in a MoE layer (None when the layer has no such weight)."""
+        L = self.layers[il]
+        if "." in key:
+            name, e = key.split(".")
+            experts = L.get(name) if L.get("moe") else None
+            return experts[int(e)] if experts is not None and int(e) < len(experts) else None
+        return None if L.get("moe") and key in ("gate", "up", "down") else L.get(key)
+
     def _lin(self, il: int, key: str, x: np.ndarray, bias: Optional[np.ndarray] = None) -> np.ndarray:
-        y = linear(x, self.layers[il][key], bias)
+        y = linear(x, self._weight(il, key), bias)
         for lora in self.loras:
             if (il, key) in lora:
                 A, B, s = lora[(il, key)]
@@ -423,7 +433,7 @@ class QwenReference:
             h2 = rmsnorm(x, L["ffn_norm"], eps)
             emit("ffn_norm-%d" % il, h2)
             if L["moe"]:
-                ffn_out = self._moe(h2, L)
+                ffn_out = self._moe(h2, L, il)
             else:
                 ffn_out = self._lin(il, "down", silu(self._lin(il, "gate", h2)) * self._lin(il, "up", h2))
             emit("ffn_out-%d" % il, ffn_out)
@@ -437,7 +447,7 @@ class QwenReference:
         emit("result_output", logits)
         return logits
 
-    def _moe(self, h2: np.ndarray, L: Dict[str, object]) -> np.ndarray:
+    def _moe(self, h2: np.ndarray, L: Dict[str, object], il: int) -> np.ndarray:
         K = self.n_expert_used
         probs = softmax(linear(h2, L["router"]), axis=-1)      # (n, n_expert)
         out = np.zeros_like(h2)
@@ -450,7 +460,9 @@ class QwenReference:
             chosen_all[i] = chosen
             xi = h2[i:i + 1]
             for e, we in zip(chosen, w):
-                y = linear(silu(linear(xi, L["gate_e"][e])) * linear(xi, L["up_e"][e]), L["down_e"][e])
+                gate = self._lin(il, "gate_e.%d" % e, xi)
+                up = self._lin(il, "up_e.%d" % e, xi)
+                y = self._lin(il, "down_e.%d" % e, silu(gate) * up)
                 out[i] += we * y[0]
         self.last_routing.append(chosen_all)
         return out
@@ -499,12 +511,16 @@ def read_lora(path: str) -> Dict[Tuple[int, str], Tuple[np.ndarray, np.ndarray, 
         tensors = _read_safetensors(os.path.join(path, "adapter_model.safetensors"))
         modules = {}
         for name, a in tensors.items():
-            m = re.match(r"^base_model\.model\.(model\.layers\.(\d+)\.\w+\.(\w+))\.lora_([AB])\.weight$", name)
-            if not m or m.group(3) not in _PEFT_TARGETS:
+            m = re.match(r"^base_model\.model\.(model\.layers\.(\d+)\.\w+\.(?:experts\.(\d+)\.)?(\w+))"
+                         r"\.lora_([AB])\.weight$", name)
+            if not m or m.group(4) not in _PEFT_TARGETS:
                 raise ModelError("%s: unexpected tensor %s" % (path, name))
-            key = (int(m.group(2)), _PEFT_TARGETS[m.group(3)])
+            target = _PEFT_TARGETS[m.group(4)]
+            if m.group(3) is not None:  # Qwen3-MoE: mlp.experts.J.X_proj
+                target = "%s_e.%d" % (target, int(m.group(3)))
+            key = (int(m.group(2)), target)
             modules[key] = m.group(1)
-            pairs.setdefault(key, [None, None])[0 if m.group(4) == "A" else 1] = a
+            pairs.setdefault(key, [None, None])[0 if m.group(5) == "A" else 1] = a
 
         def pattern(name, module, default):
             for k, v in (cfg.get(name) or {}).items():
@@ -524,12 +540,20 @@ def read_lora(path: str) -> Dict[Tuple[int, str], Tuple[np.ndarray, np.ndarray, 
         raise ModelError("%s: not a GGUF LoRA adapter" % path)
     alpha = g.get_float("adapter.lora.alpha", 0.0) or 0.0
     for name in g.tensors:
-        m = re.match(r"^blk\.(\d+)\.(\w+)\.weight\.lora_([ab])$", name)
-        if not m or m.group(2) not in _GGUF_TARGETS:
+        m = re.match(r"^blk\.(\d+)\.(\w+?)(_exps)?\.weight\.lora_([ab])$", name)
+        if not m or m.group(2) not in _GGUF_TARGETS or (m.group(3) and not m.group(2).startswith("ffn_")):
             raise ModelError("%s: unexpected tensor %s" % (path, name))
+        arr = g.tensor(name)
+        if m.group(3):
+            # llama.cpp's build_lora_mm_id: lora_a ne {in, r, X} -> numpy (X, r, in),
+            # lora_b ne {r, out, X} -> (X, out, r); expert e's pair is [e].
+            for e in range(arr.shape[0]):
+                key = (int(m.group(1)), "%s_e.%d" % (_GGUF_TARGETS[m.group(2)], e))
+                pairs.setdefault(key, [None, None])[0 if m.group(4) == "a" else 1] = arr[e]
+            continue
         key = (int(m.group(1)), _GGUF_TARGETS[m.group(2)])
         # lora_a ne {in, r} -> numpy (r, in) = A; lora_b ne {r, out} -> (out, r) = B
-        pairs.setdefault(key, [None, None])[0 if m.group(3) == "a" else 1] = g.tensor(name)
+        pairs.setdefault(key, [None, None])[0 if m.group(4) == "a" else 1] = arr
     return {key: (A, B, float(alpha / A.shape[0]) if alpha else 1.0) for key, (A, B) in pairs.items()}
 
 

@@ -293,7 +293,8 @@ void LanguageServer::on_initialize(const Request& req) {
   if (params->initialization_options && params->initialization_options->is_object()) {
     if (auto* section = params->initialization_options->get_object().if_contains("astfill")) {
       Settings settings = workspace_->settings();
-      for (auto& w : apply_settings(*section, settings)) tell(MessageType::Warning, w);
+      for (auto& w : apply_settings(*section, settings, settings_base_dir(workspace_->folders())))
+        tell(MessageType::Warning, w);
       workspace_->set_settings(std::move(settings));
     }
   }

@@ -5,7 +5,9 @@
 #include <functional>
 
 #include "completion/remote_backend.h"
+#include "engine/lora.h"
 #include "support/log.h"
+#include "workspace/uri.h"
 
 namespace astfill::lsp {
 namespace json = boost::json;
@@ -94,9 +96,19 @@ void read_backend(const json::value& v, completion::RemoteBackend& out, Warnings
   out = std::move(b);
 }
 
+// "PATH[:SCALE]" with a relative PATH taken against `base` (none: as written).
+std::string resolve_adapter(const std::string& spec, const std::string& base) {
+  return base.empty() ? spec : engine::resolve_adapter_spec(spec, base);
+}
+
 }  // namespace
 
-std::vector<std::string> apply_settings(const json::value& section, Settings& s) {
+std::string settings_base_dir(const std::vector<workspace::Folder>& folders) {
+  if (folders.empty()) return "";
+  return workspace::file_uri_to_path(folders.front().uri).value_or("");
+}
+
+std::vector<std::string> apply_settings(const json::value& section, Settings& s, const std::string& base_dir) {
   Warnings w;
   if (section.is_null()) return w;
   auto* o = section.if_object();
@@ -120,11 +132,11 @@ std::vector<std::string> apply_settings(const json::value& section, Settings& s)
       std::vector<std::string> next;
       bool ok = true;
       if (v.is_string()) {
-        if (!v.get_string().empty()) next.emplace_back(v.get_string());
+        if (!v.get_string().empty()) next.emplace_back(resolve_adapter(std::string(v.get_string()), base_dir));
       } else if (auto* items = v.if_array()) {
         for (auto& item : *items) {
           if (!item.is_string() || item.get_string().empty()) ok = false;
-          else next.emplace_back(item.get_string());
+          else next.emplace_back(resolve_adapter(std::string(item.get_string()), base_dir));
         }
       } else {
         ok = false;

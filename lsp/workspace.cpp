@@ -27,7 +27,8 @@ void LanguageServer::on_did_change_configuration(const json::value& params) {
   auto* section = o->if_contains("astfill");
   if (!section) return;
   Settings settings = workspace_->settings();
-  for (auto& w : apply_settings(*section, settings)) tell(MessageType::Warning, w);
+  for (auto& w : apply_settings(*section, settings, settings_base_dir(workspace_->folders())))
+    tell(MessageType::Warning, w);
   log::info(options_.peer, ": settings updated: ", json::serialize(to_json(settings)));
   workspace_->set_settings(std::move(settings));
 }

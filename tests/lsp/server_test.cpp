@@ -314,15 +314,21 @@ TEST_CASE("astfill.adapter takes a path or a list of them, and a bad value is na
   h.notify("workspace/didChangeConfiguration",
            json::object{{"settings", json::object{{"astfill", json::object{{"adapter", json::array{"a", "b:2"}}}}}}});
   status = h.request(2, "workspace/executeCommand", json::object{{"command", "astfill.status"}});
-  CHECK(status.at("result").at("settings").at("adapter") == json::array{"a", "b:2"});
+  // Relative paths are the workspace root's (rootUri file:///proj), not the
+  // daemon's working directory.
+  CHECK(status.at("result").at("settings").at("adapter") == json::array{"/proj/a", "/proj/b:2"});
   h.notify("workspace/didChangeConfiguration",
            json::object{{"settings", json::object{{"astfill", json::object{{"adapter", 3}}}}}});
   status = h.request(3, "workspace/executeCommand", json::object{{"command", "astfill.status"}});
-  CHECK(status.at("result").at("settings").at("adapter") == json::array{"a", "b:2"});  // kept
+  CHECK(status.at("result").at("settings").at("adapter") == json::array{"/proj/a", "/proj/b:2"});  // kept
   bool named = false;
   for (auto& n : h.notifications("window/logMessage"))
     named |= std::string(n.at("params").at("message").as_string()).find("astfill.adapter") != std::string::npos;
   CHECK(named);
+  h.notify("workspace/didChangeConfiguration",
+           json::object{{"settings", json::object{{"astfill", json::object{{"adapter", "tune/../astfill-tune/adapter:0.5"}}}}}});
+  status = h.request(5, "workspace/executeCommand", json::object{{"command", "astfill.status"}});
+  CHECK(status.at("result").at("settings").at("adapter") == json::array{"/proj/astfill-tune/adapter:0.5"});
   h.notify("workspace/didChangeConfiguration",
            json::object{{"settings", json::object{{"astfill", json::object{{"adapter", ""}}}}}});
   status = h.request(4, "workspace/executeCommand", json::object{{"command", "astfill.status"}});

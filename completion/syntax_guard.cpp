@@ -472,13 +472,16 @@ namespace {
 // called for each byte outside strings and comments, `on_break(i)` for a line
 // break that ends a string that may not span lines (`continuation`: unless a
 // backslash comes before it); the scan stops when either returns true, and
-// says whether one did.
+// says whether one did. `closer_at_end`, when given, is set to what would
+// close the string or comment the text ends in ("" when it ends in code; a
+// line comment's is "\n").
 template <typename OnCode, typename OnBreak>
 bool scan_code(std::string_view text, std::string_view id, char open, bool continuation, OnCode on_code,
-               OnBreak on_break) {
+               OnBreak on_break, std::string* closer_at_end = nullptr) {
   const bool python = id == "python", go = id == "go";
   const bool ecmascript = id == "javascript" || id == "typescript" || id == "typescriptreact";
   char quote = open;
+  if (closer_at_end) closer_at_end->clear();
   for (size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
     if (quote) {
@@ -496,6 +499,7 @@ bool scan_code(std::string_view text, std::string_view id, char open, bool conti
     }
     auto skip_to = [&](std::string_view end) {
       size_t at = text.find(end, i);
+      if (at == std::string_view::npos && closer_at_end) *closer_at_end = end;
       i = at == std::string_view::npos ? text.size() : at + end.size() - 1;
     };
     const std::string_view rest = text.substr(i);
@@ -521,6 +525,7 @@ bool scan_code(std::string_view text, std::string_view id, char open, bool conti
       return true;
     }
   }
+  if (quote && closer_at_end) *closer_at_end = std::string(1, quote);
   return false;
 }
 
@@ -827,6 +832,33 @@ uint32_t innermost_open_at(const std::vector<Bracket>& tokens, uint32_t point) {
   return open.empty() ? UINT32_MAX : open.back().at;
 }
 
+// Whether the code before `end` in `doc` ends with the body of a `do`
+// (`do { ... }`: its `while` still to come), in the languages that have one.
+bool ends_with_do_body(const Document& doc, uint32_t end) {
+  const std::string_view id = doc.language() ? std::string_view(doc.language()->id) : std::string_view();
+  if (id != "c" && id != "cpp" && id != "java" && id != "javascript" && id != "typescript" && id != "typescriptreact")
+    return false;
+  const std::string_view text = doc.text();
+  if (end == 0 || end > text.size() || text[end - 1] != '}') return false;
+  std::vector<uint32_t> open;  // where each `{` still open was opened
+  std::optional<uint32_t> opener;
+  for (const Bracket& t : brackets_in(doc)) {
+    if (t.at >= end) break;
+    if (t.c == '{') open.push_back(t.at);
+    else if (t.c == '}' && !open.empty()) {
+      if (t.at == end - 1) opener = open.back();
+      open.pop_back();
+    }
+  }
+  if (!opener) return false;
+  std::string_view before = text.substr(0, *opener);
+  while (!before.empty() && std::isspace(static_cast<unsigned char>(before.back()))) before.remove_suffix(1);
+  if (!before.ends_with("do")) return false;
+  before.remove_suffix(2);
+  return before.empty() || !(std::isalnum(static_cast<unsigned char>(before.back())) || before.back() == '_' ||
+                             before.back() == '$');
+}
+
 }  // namespace
 bool SyntaxGuard::fits(std::string_view text, bool whole) const {
   const auto cursor = static_cast<uint32_t>(prefix_.size());
@@ -853,7 +885,15 @@ bool SyntaxGuard::fits(std::string_view text, bool whole) const {
   // of type `p` named `private`; `type C` then `func Test(...)`: a function
   // type), and it is the hole's answer that must part them.
   const size_t next_line_end = std::min(suffix_.find('\n', hole_end - cursor), suffix_.size()) + cursor;
-  auto error_at_hole = [&](const ErrorMark& m) { return m.byte >= line_begin && m.byte <= next_line_end; };
+  // And so is an error that runs through the hole from a `do` whose body
+  // the prefix ends with: the hole held its `while (...);`, and without it
+  // tree-sitter-c wraps the whole function in one error, which would pass
+  // for a file broken elsewhere.
+  if (!do_body_before_hole_) do_body_before_hole_ = ends_with_do_body(base, hole_begin);
+  auto error_at_hole = [&](const ErrorMark& m) {
+    if (*do_body_before_hole_ && m.byte < hole_begin && m.end >= hole_begin) return true;
+    return m.byte >= line_begin && m.byte <= next_line_end;
+  };
   // The brackets open at the hole must be closed by the suffix: where
   // prefix + suffix fails to close the innermost of them (a `(` the prefix
   // opened whose `)` was in the hole, a `}` in the suffix whose `{` was), the
@@ -967,9 +1007,7 @@ bool SyntaxGuard::fits(std::string_view text, bool whole) const {
   return now_before_hole <= before_hole;
 }
 
-size_t SyntaxGuard::longest_fitting(std::string_view text, bool whole) const {
-  if (!supported()) return text.size();
-  if (whole_->status() != ParseStatus::Parsed) return text.size();
+std::vector<size_t> SyntaxGuard::cuts_of(std::string_view text, bool whole) const {
   // Cut points, longest first: the end, every line end (after the '\n'; for
   // `whole` also before it), and where accept() ended while `text` is the
   // completion's start.
@@ -984,7 +1022,13 @@ size_t SyntaxGuard::longest_fitting(std::string_view text, bool whole) const {
     }
   std::sort(cuts.begin(), cuts.end(), std::greater<>());
   cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
-  for (size_t cut : cuts) {
+  return cuts;
+}
+
+size_t SyntaxGuard::longest_fitting(std::string_view text, bool whole) const {
+  if (!supported()) return text.size();
+  if (whole_->status() != ParseStatus::Parsed) return text.size();
+  for (size_t cut : cuts_of(text, whole)) {
     if (cut == 0) break;
     std::string_view kept = text.substr(0, cut);
     if (ends_mid_character(kept)) continue;
@@ -1007,6 +1051,75 @@ bool SyntaxGuard::whole_with(std::string_view text) const {
 size_t SyntaxGuard::longest_whole_prefix(std::string_view text) const {
   if (text.empty()) return 0;
   return longest_fitting(text, true);
+}
+
+std::optional<std::string> SyntaxGuard::closing_of(std::string_view text) const {
+  if (!supported()) return std::nullopt;
+  const std::string_view id = document_.language()->id;
+  // The cursor inside a string: only a plain quote's is followed (as
+  // breaks_string_line does); a closer after a backslash would be escaped.
+  char open = 0;
+  if (probe_open_at_cursor_) {
+    const std::string_view closer = kProbes[*probe_open_at_cursor_].closing;
+    if (closer != "\"" && closer != "'") return std::nullopt;
+    open = closer[0];
+  }
+  if (text.ends_with('\\')) return std::nullopt;
+  std::vector<char> wanted;  // the closers the completion's open brackets want
+  bool mismatched = false;
+  std::string string_closer;
+  scan_code(
+      text, id, open, id != "java" && id != "go",
+      [&](size_t i) {
+        const char c = text[i];
+        if (char want = closer_for(c)) {
+          wanted.push_back(want);
+        } else if (c == ')' || c == ']' || c == '}') {
+          // With nothing of its own open it closes a bracket opened before
+          // the cursor (whole_with judges that); else it must close the
+          // innermost.
+          if (!wanted.empty() && wanted.back() != c) mismatched = true;
+          if (!wanted.empty()) wanted.pop_back();
+        }
+        return mismatched;
+      },
+      [](size_t) { return false; }, &string_closer);
+  if (mismatched) return std::nullopt;
+  std::string closing = string_closer == "\n" && wanted.empty() ? std::string() : string_closer;
+  for (auto it = wanted.rbegin(); it != wanted.rend(); ++it) closing += *it;
+  return closing;
+}
+
+std::string SyntaxGuard::whole_answer(std::string_view text) const {
+  if (text.empty()) return {};
+  if (!supported() || whole_->status() != ParseStatus::Parsed) return std::string(text);
+  const std::string_view id = document_.language()->id;
+  const bool semicolons = id == "c" || id == "cpp" || id == "java" || id == "javascript" || id == "typescript" ||
+                          id == "typescriptreact" || id == "rust";
+  // Closed variants parse the whole text each: a few, for the longest cuts.
+  constexpr size_t kClosedTries = 8;
+  size_t closed_tries = 0;
+  for (size_t cut : cuts_of(text, true)) {
+    if (cut == 0) break;
+    std::string kept(text.substr(0, cut));
+    if (ends_mid_character(kept)) continue;
+    if (cancel_.cancelled()) return {};
+    if (fits(kept, true)) return kept;
+    // Closers after some of the model's code, never alone, and at the end
+    // of a line's code rather than at the start of the next line.
+    if (closed_tries >= kClosedTries || kept.back() == '\n' || kept.find_first_not_of(" \t\r\n") == std::string::npos)
+      continue;
+    const std::optional<std::string> closing = closing_of(kept);
+    if (!closing) continue;
+    std::vector<std::string> variants;
+    if (!closing->empty()) variants.push_back(kept + *closing);
+    if (semicolons) variants.push_back(kept + *closing + ";");
+    for (const std::string& closed : variants) {
+      ++closed_tries;
+      if (fits(closed, true)) return closed;
+    }
+  }
+  return {};
 }
 
 }  // namespace astfill::completion

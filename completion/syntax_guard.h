@@ -169,6 +169,22 @@ class SyntaxGuard {
   // the completion so far, where an accept() ended. 0 when none is (the
   // answer is then empty, never noise).
   size_t longest_whole_prefix(std::string_view text) const;
+  // The answer to give for `text`, what the model wrote, when it is not
+  // whole_with as it is (a cap, the stop rule or nothing viable ended it
+  // mid-statement): the longest cut of it (the cuts of longest_whole_prefix)
+  // that is whole as it is or once closed: the string or comment it leaves
+  // open closed, then the brackets it opened, innermost first, then, in
+  // languages whose statements end with `;`, one `;` if that is what it
+  // still lacks (`"0.0.0.` + `"`, `1000` + `;`, `f(a, b` + `)`). Only the
+  // closers are not the model's; an answer is never a not-whole one: "" when
+  // no cut is whole either way.
+  std::string whole_answer(std::string_view text) const;
+  // What closes `text` after the cursor: the closer of a string or comment it
+  // leaves open (not a line comment's line break when nothing else follows),
+  // then the closers of the brackets it opened and left open, innermost
+  // first. Nullopt when its brackets do not nest or the cursor is in a
+  // string or comment other than a plain quote's.
+  std::optional<std::string> closing_of(std::string_view text) const;
 
   // prefix + completion (up to its last complete UTF-8 character) + the
   // closing tail (a string closer when the completion leaves a string or
@@ -224,6 +240,8 @@ class SyntaxGuard {
   // No new error in prefix + `text` + suffix (longest_valid_prefix); with
   // `whole`, by whole_with's rules.
   bool fits(std::string_view text, bool whole) const;
+  // The cut points of `text`, longest first (see longest_whole_prefix).
+  std::vector<size_t> cuts_of(std::string_view text, bool whole) const;
   // The longest cut of `text` (longest first, see longest_whole_prefix) that fits.
   size_t longest_fitting(std::string_view text, bool whole) const;
 
@@ -256,6 +274,8 @@ class SyntaxGuard {
     uint32_t after = 0;  // where it is, in bytes after the cursor
   };
   mutable std::optional<BaseClosing> base_closing_;
+  // Whether the prefix's code ends with a `do`'s body (fits), found on first use.
+  mutable std::optional<bool> do_body_before_hole_;
   bool python_ = false;
   size_t prefix_line_start_ = 0;        // where the cursor's line starts
   std::vector<uint32_t> prefix_trys_;   // trys open before the cursor's line (their columns)

@@ -163,7 +163,11 @@ class Document {
   // TypeScript's `x----`, an increment of an increment (not a
   // left-hand-side expression; no text after it makes it one), and an object
   // literal where a statement begins (`if (x) { "a": 1, }`: there `{` opens
-  // a block).
+  // a block); Java's expression statements that are no statement
+  // expression (`1000;`, `a.b;`: javac's "not a statement"), once their `;`
+  // is written, and, once `finished`, its integer literals out of their
+  // type's range (`10000000000`: "integer number too large"; an `L` may
+  // still be coming while it is typed).
   size_t constructs_refused(uint32_t start, uint32_t end, bool finished) const;
 
   // Line breaks within [start, end) inside a string literal that may not span

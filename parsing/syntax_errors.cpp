@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 #include <array>
+#include <cstdint>
 #include <vector>
 
 #include "parsing/document.h"
@@ -188,12 +189,63 @@ size_t Document::reserved_words_as_names(uint32_t start, uint32_t end, bool fini
   return count;
 }
 
+namespace {
+
+// Whether a Java integer literal (tree-sitter-java's decimal, hex, octal or
+// binary_integer_literal node, `text`) is out of range: javac's lexer refuses
+// it ("integer number too large"). An int holds 32 bits, a long (suffix `l`
+// or `L`) 64; a decimal one up to 2^31 - 1 (2^63 - 1), or 2^31 (2^63) as
+// the operand of a unary minus.
+bool java_integer_too_large(std::string_view type, std::string_view text, bool negated) {
+  std::string digits;
+  for (char c : text)
+    if (c != '_') digits += c;
+  const bool is_long = !digits.empty() && (digits.back() == 'l' || digits.back() == 'L');
+  if (is_long) digits.pop_back();
+  unsigned base = 10;
+  if (type == "hex_integer_literal") {
+    base = 16;
+    digits.erase(0, 2);
+  } else if (type == "binary_integer_literal") {
+    base = 2;
+    digits.erase(0, 2);
+  } else if (type == "octal_integer_literal") {
+    base = 8;
+  }
+  uint64_t value = 0;
+  for (char c : digits) {
+    const auto u = static_cast<unsigned char>(c);
+    const unsigned d = std::isdigit(u) ? static_cast<unsigned>(c - '0')
+                       : std::isxdigit(u) ? static_cast<unsigned>(std::tolower(u) - 'a' + 10)
+                                          : 99;
+    if (d >= base) return false;  // not a literal this reads: not ours to judge
+    if (value > (UINT64_MAX - d) / base) return true;  // 2^64 or more: too large for anything
+    value = value * base + d;
+  }
+  if (base != 10) return !is_long && value > UINT32_MAX;
+  // 2^31 (2^63): only as the operand of a unary minus.
+  const uint64_t limit = is_long ? uint64_t{1} << 63 : uint64_t{1} << 31;
+  return value > limit || (value == limit && !negated);
+}
+
+// The expressions Java allows as a statement (JLS 14.8): javac's parser
+// refuses any other (`1000;`, `a.b;`, `x + 1;`: "not a statement").
+bool java_statement_expression(std::string_view type) {
+  return type == "assignment_expression" || type == "update_expression" || type == "method_invocation" ||
+         type == "object_creation_expression" || type == "switch_expression";
+}
+
+}  // namespace
+
 size_t Document::constructs_refused(uint32_t start, uint32_t end, bool finished) const {
   if (!language_ || !tree_ || start >= end) return 0;
   const std::string_view id = language_->id;
   const bool python = id == "python" && finished;
   const bool ecmascript = id == "javascript" || id == "typescript" || id == "typescriptreact";
-  if (!python && !ecmascript) return 0;
+  // Java's statements once their `;` is written (nothing after it makes
+  // one a statement); its literals once finished (an `L` may be coming).
+  const bool java = id == "java", java_literals = java && finished;
+  if (!python && !ecmascript && !java) return 0;
   size_t count = 0;
   for_each_preorder(root(), [&](TSNode node) {
     const uint32_t a = ts_node_start_byte(node), b = ts_node_end_byte(node);
@@ -221,6 +273,22 @@ size_t Document::constructs_refused(uint32_t start, uint32_t end, bool finished)
       // there (`if (x) { "a": 1, }`) is no statement.
       TSNode first = ts_node_child(node, 0);
       if (!ts_node_is_null(first) && std::string_view(ts_node_type(first)) == "object") ++count;
+    } else if (java && type == "expression_statement") {
+      TSNode first = ts_node_child(node, 0), last = ts_node_child(node, ts_node_child_count(node) - 1);
+      const bool ended = !ts_node_is_null(last) && !ts_node_is_missing(last) && std::string_view(ts_node_type(last)) == ";";
+      if (ended && !ts_node_is_null(first) && ts_node_is_named(first) && !ts_node_is_missing(first)) {
+        const std::string_view what = ts_node_type(first);
+        if (what != "ERROR" && !java_statement_expression(what)) ++count;
+      }
+    } else if (java_literals && (type == "decimal_integer_literal" || type == "hex_integer_literal" ||
+                        type == "octal_integer_literal" || type == "binary_integer_literal")) {
+      TSNode parent = ts_node_parent(node);
+      bool negated = false;
+      if (!ts_node_is_null(parent) && std::string_view(ts_node_type(parent)) == "unary_expression") {
+        TSNode op = ts_node_child_by_field_name(parent, "operator", 8);
+        negated = !ts_node_is_null(op) && text_between(text_, ts_node_start_byte(op), ts_node_end_byte(op)) == "-";
+      }
+      if (java_integer_too_large(type, text_between(text_, a, b), negated)) ++count;
     } else if (ecmascript && type == "update_expression") {
       TSNode argument = ts_node_child_by_field_name(node, "argument", 8);
       if (!ts_node_is_null(argument) && std::string_view(ts_node_type(argument)) == "update_expression") ++count;

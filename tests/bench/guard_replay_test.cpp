@@ -124,6 +124,19 @@ const LeniencyCase kLeniencies[] = {
     {"a line break in a Go string", "go", "package p\n\nvar s = ", "\n", "\"abc\ndef\"", "`abc\ndef`"},
     {"a line break in a Java string", "java", "class A {\n  String s = ", ";\n}\n", "\"abc\ndef\"", "\"abc\" +\n      \"def\""},
     {"a line break in a Python string", "python", "s = ", "\n", "'abc\ndef'", "'''abc\ndef'''"},
+    // The hole held a do's `while`: tree-sitter-c wraps the whole function
+    // in one error, which is the hole's all the same.
+    {"a do whose while the hole held", "c", "int f(int x) {\n  do {\n    x--;\n  } ", "\n  return x;\n}\n",
+     "x--;", "while (x > 0);"},
+    // Java's statements and literals as javac's parser reads them.
+    {"an expression that is no statement", "java", "class A {\n  void f(int x) {\n    ", "\n  }\n}\n", "-1000;",
+     "x = -1000;"},
+    {"a long literal without its L", "java", "class A {\n  long f() {\n    return ", ";\n  }\n}\n",
+     "-100000000000000000000000000000", "-1000000000000000000L"},
+    {"an int literal past 2^31", "java", "class A {\n  int f() {\n    return ", ";\n  }\n}\n", "2147483648",
+     "-2147483648"},
+    {"a hex int literal past 32 bits", "java", "class A {\n  int f() {\n    return ", ";\n  }\n}\n", "0x1_0000_0000",
+     "0xFFFF_FFFF"},
     // A `#word` line that is no preprocessing directive.
     {"an unknown directive", "c", "int f(void) {\n", "\n  return 0;\n}\n", "  # Licensed to PEP 2000",
      "  #pragma once\n# 12 \"f.c\""},

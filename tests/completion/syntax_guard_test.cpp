@@ -289,3 +289,32 @@ TEST_CASE("a cursor inside a string or comment", "[guard]") {
     CHECK_FALSE(guard.viable(c.bad));
   }
 }
+
+TEST_CASE("an answer cut mid-statement is the longest cut that is whole as it is or once closed", "[guard][whole]") {
+  // A string and the brackets the model opened, closed innermost first.
+  SyntaxGuard ts("typescript", "const v = f(", ");\n");
+  CHECK_FALSE(ts.whole_with("\"Python 1.0.0."));
+  CHECK(ts.whole_answer("\"Python 1.0.0.") == "\"Python 1.0.0.\"");
+  CHECK(ts.whole_answer("g(1, [2, \"a") == "g(1, [2, \"a\"])");
+  // A statement that lacks only its `;`.
+  SyntaxGuard cpp("cpp", "int f(int a) {\n", "\n  return 0;\n}\n");
+  CHECK(cpp.whole_answer("  g(a, 1") == "  g(a, 1);");
+  // A line comment is ended before the closers.
+  SyntaxGuard py("python", "x = f(", ")\n");
+  CHECK(py.whole_answer("a, [1, 2  # two") == "a, [1, 2  # two\n]");
+  // Whole as it is: unchanged. The longest cut wins, whole as it is first at
+  // each cut; `c = (` on a line of its own has no closing that keeps the call whole.
+  CHECK(py.whole_answer("a, 1") == "a, 1");
+  CHECK(py.whole_answer("a, b\nc = (") == "a, b\n");
+  // Never a not-whole answer (`  ()` and `  ();` are not whole).
+  SyntaxGuard body("cpp", "int f() {\n", "\n  return 0;\n}\n");
+  CHECK(body.whole_answer("  (") == "");
+  CHECK(body.whole_answer("  # XXX") == "");
+  // Brackets that do not nest are not closed.
+  CHECK_FALSE(ts.closing_of("g(1]").has_value());
+  CHECK(ts.closing_of("g(1, {a: [") == "]})");
+  // The cursor inside a string the prefix opened.
+  SyntaxGuard in_string("javascript", "const s = \"ab", ";\n");
+  CHECK(in_string.closing_of("c(") == "\"");
+  CHECK(in_string.closing_of("c\" + g(1") == ")");
+}

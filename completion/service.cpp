@@ -385,10 +385,11 @@ CompletionService::Generation CompletionService::generate(const DocumentText& do
     // However decoding ended (the stop rule, a stop token, a cap, nothing
     // viable), the answer leaves the file whole (syntax_guard.h, whole_with).
     // The tidied text is judged first (postprocessing drops the overlap with
-    // the suffix, `foo(a, b)` before `)`); else the longest whole part of what
-    // the model wrote, tidied and judged again; else nothing.
-    g.text = postprocess(document.language_id, prefix, suffix, out.substr(0, guard.longest_whole_prefix(out)), mode);
-    if (!g.text.empty() && !guard.whole_with(g.text)) g.text.resize(guard.longest_whole_prefix(g.text));
+    // the suffix, `foo(a, b)` before `)`); else the longest part of what the
+    // model wrote that is whole, as it is or with what it left open closed
+    // (SyntaxGuard::whole_answer), tidied and judged again; else nothing.
+    g.text = postprocess(document.language_id, prefix, suffix, guard.whole_answer(out), mode);
+    if (!g.text.empty() && !guard.whole_with(g.text)) g.text = guard.whole_answer(g.text);
   }
   // A secret that the suffix completes (the closing quote of a password
   // literal) is cut too; what is left must still leave the file whole.

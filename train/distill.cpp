@@ -11,13 +11,11 @@
 #include <stdexcept>
 
 #include "index/files.h"
+#include "train/teacher_cache_file.h"
 
 namespace astfill::train {
 
 namespace {
-
-constexpr char kMagic[4] = {'A', 'T', 'K', 'C'};
-constexpr uint32_t kVersion = 1;
 
 std::string printable(const std::string& token) {
   std::string out;
@@ -48,30 +46,6 @@ void put(std::string& out, V v) {
   std::memcpy(buf, &v, sizeof(V));
   out.append(buf, sizeof(V));
 }
-
-// Reads from a byte string with bounds checks; ok() turns false past the end.
-struct Reader {
-  const std::string& bytes;
-  size_t at = 0;
-  bool good = true;
-  template <class V>
-  V get() {
-    V v{};
-    if (!good || bytes.size() - at < sizeof(V)) {
-      good = false;
-      return v;
-    }
-    std::memcpy(&v, bytes.data() + at, sizeof(V));
-    at += sizeof(V);
-    return v;
-  }
-  bool take(void* dst, size_t n) {
-    if (!good || bytes.size() - at < n) return good = false;
-    if (n) std::memcpy(dst, bytes.data() + at, n);
-    at += n;
-    return true;
-  }
-};
 
 }  // namespace
 
@@ -162,42 +136,13 @@ TeacherCache::TeacherCache(Teacher& teacher, const std::string& directory, const
   std::ifstream in(path_, std::ios::binary);
   if (!in) return;
   const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  // Anything wrong below: the file is ignored (and rewritten by save()).
-  auto reject = [&] {
-    entries_.clear();
+  // Anything wrong with it: the file is ignored (and rewritten by save()).
+  if (auto entries = read_teacher_cache(bytes, key_, teacher.top_k())) {
+    entries_ = std::move(*entries);
+  } else {
     rebuilt_ = true;
     dirty_ = true;
-  };
-  if (bytes.size() < sizeof kMagic + 8 + 8 || std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0) { reject(); return; }
-  uint64_t checksum = 0;
-  std::memcpy(&checksum, bytes.data() + bytes.size() - 8, 8);
-  if (index::content_hash(std::string_view(bytes).substr(0, bytes.size() - 8)) != checksum) { reject(); return; }
-  Reader r{bytes, sizeof kMagic};
-  if (r.get<uint32_t>() != kVersion) { reject(); return; }
-  const uint32_t key_len = r.get<uint32_t>();
-  if (!r.good || key_len != key_.size() || bytes.size() - r.at < key_len || bytes.compare(r.at, key_len, key_) != 0)
-    { reject(); return; }
-  r.at += key_len;
-  const uint64_t count = r.get<uint64_t>();
-  const size_t end = bytes.size() - 8;
-  for (uint64_t e = 0; e < count && r.good; ++e) {
-    const uint64_t key = r.get<uint64_t>();
-    const uint32_t rows = r.get<uint32_t>();
-    const int32_t k = r.get<int32_t>();
-    if (!r.good || r.at > end || k != teacher.top_k() || rows == 0 ||
-        static_cast<uint64_t>(rows) * static_cast<uint64_t>(k) * 8 > end - r.at)
-      { reject(); return; }
-    TeacherTopK t;
-    t.k = k;
-    t.ids.resize(static_cast<size_t>(rows) * static_cast<size_t>(k));
-    t.logprobs.resize(t.ids.size());
-    r.take(t.ids.data(), t.ids.size() * sizeof(int32_t));
-    r.take(t.logprobs.data(), t.logprobs.size() * sizeof(float));
-    for (size_t i = 0; i < t.ids.size(); ++i)
-      if (t.ids[i] < 0 || !std::isfinite(t.logprobs[i]) || t.logprobs[i] > 0) { reject(); return; }
-    entries_.emplace(key, std::move(t));
   }
-  if (!r.good || r.at != end) { reject(); return; }
 }
 
 const TeacherTopK& TeacherCache::get(const Sample& sample) {
@@ -211,24 +156,7 @@ const TeacherTopK& TeacherCache::get(const Sample& sample) {
 
 void TeacherCache::save() {
   if (!dirty_) return;
-  std::string bytes(kMagic, sizeof kMagic);
-  put<uint32_t>(bytes, kVersion);
-  put<uint32_t>(bytes, static_cast<uint32_t>(key_.size()));
-  bytes += key_;
-  put<uint64_t>(bytes, entries_.size());
-  // In key order: the same entries always make the same file.
-  std::vector<uint64_t> keys;
-  for (const auto& [key, t] : entries_) keys.push_back(key);
-  std::sort(keys.begin(), keys.end());
-  for (uint64_t key : keys) {
-    const TeacherTopK& t = entries_.at(key);
-    put<uint64_t>(bytes, key);
-    put<uint32_t>(bytes, static_cast<uint32_t>(t.rows()));
-    put<int32_t>(bytes, t.k);
-    bytes.append(reinterpret_cast<const char*>(t.ids.data()), t.ids.size() * sizeof(int32_t));
-    bytes.append(reinterpret_cast<const char*>(t.logprobs.data()), t.logprobs.size() * sizeof(float));
-  }
-  put<uint64_t>(bytes, index::content_hash(bytes));
+  const std::string bytes = write_teacher_cache(entries_, key_);
   const std::string tmp = path_ + ".tmp";
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);

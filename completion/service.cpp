@@ -351,6 +351,10 @@ CompletionService::Generation CompletionService::generate(const DocumentText& do
     d.stop_tokens = prompt.stop_tokens;
     d.unwritable = &runner->unwritable_tokens();
     d.speculate.enable = options.speculate;
+    std::vector<std::vector<int32_t>> accepted;
+    if (options.speculate)
+      for (const std::string& text : project.accepted) accepted.push_back(tokenizer.encode(text, false));
+    d.draft_sources = accepted;
     if (options.kv_persist) d.prefix_store = runner->prefix_store();
     r = decode(*lease, tokenizer, prompt.tokens, prefix, &hooks, api ? &*api : nullptr, d, cancel);
   }
@@ -358,6 +362,8 @@ CompletionService::Generation CompletionService::generate(const DocumentText& do
   g.details.reused_tokens = r.stats.reused_tokens;
   g.details.prefilled_tokens = r.stats.prefilled_tokens;
   g.details.generated_tokens = r.stats.generated_tokens;
+  g.details.forward_passes = r.stats.forward_passes;
+  g.details.accepted_draft_tokens = r.stats.accepted_draft_tokens;
   g.details.prefill_ms = r.stats.prefill_seconds * 1000;
   g.details.decode_ms = r.stats.decode_seconds * 1000;
   g.details.end = to_string(r.end);

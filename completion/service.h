@@ -57,6 +57,11 @@ struct ProjectContext {
   std::string path;   // the document's path relative to root (or its absolute path)
   std::vector<ContextFile> recent_edits;  // excerpts of recently edited files, most recent first
   std::vector<std::string> open_paths;    // files open in the editor, named as `path` is
+  // Completions the user accepted lately in this workspace, most recent
+  // first: speculation drafts from them too (engine/speculate.h), so a
+  // pattern accepted once is verified in one pass the next time. The
+  // output is the same with or without them.
+  std::vector<std::string> accepted;
 };
 
 enum class Trigger { Invoked, Automatic };
@@ -86,6 +91,8 @@ struct CompletionDetails {
   size_t prefilled_tokens = 0;  // prompt tokens evaluated (fewer than prompt - reused when the time cap cut the
                                 // prefill: those stay in the slot's cache for the next request)
   size_t generated_tokens = 0;
+  size_t forward_passes = 0;    // decoding's evaluates (fewer than generated tokens when drafts were taken)
+  size_t accepted_draft_tokens = 0;  // generated tokens that speculation's drafts supplied
   double elapsed_ms = 0;
   double prefill_ms = 0;
   double decode_ms = 0;

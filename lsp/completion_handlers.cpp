@@ -92,6 +92,7 @@ void LanguageServer::on_inline_completion(const InlineCompletionParams& p, const
   std::optional<stats::Suggestion> suggestion = new_suggestion(at->doc, p.trigger_kind);
   auto store = options_.stats;  // null: the daemon's, opened when first needed
   auto arrived = std::chrono::steady_clock::now();
+  auto shown = shown_;
   reply.later(RequestKind::InlineCompletion, uri, p.work_done_token, "astfill: inline completion",
             [=](const CancellationToken& cancel, Progress& progress) -> Result {
               if (!wait_simulated(latency, cancel, progress)) return cancelled(cancel);
@@ -110,7 +111,12 @@ void LanguageServer::on_inline_completion(const InlineCompletionParams& p, const
                                   : store ? store : daemon_stats();
               if (recorder) {
                 stats::Suggestion s = *suggestion;
-                if (!list.items.empty()) list.items.front().suggestion_id = s.id;
+                if (!list.items.empty()) {
+                  list.items.front().suggestion_id = s.id;
+                  std::lock_guard lock(shown->mu);
+                  shown->texts.emplace_back(s.id, list.items.front().insert_text);
+                  if (shown->texts.size() > 64) shown->texts.pop_front();
+                }
                 record_answer(s, result, arrived);
                 try {
                   recorder->record(s);

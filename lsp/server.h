@@ -12,9 +12,11 @@
 #pragma once
 
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <variant>
@@ -232,6 +234,14 @@ class LanguageServer : public std::enable_shared_from_this<LanguageServer> {
   std::string client_name_;
   std::unique_ptr<workspace::Workspace> workspace_;  // made in create(): it needs weak_from_this
   std::map<std::string, InFlight> in_flight_;  // by RequestId::key()
+  // The text of the last suggestions shown, by statistics id, so that an
+  // accepted one (astfill/suggestionEvent) feeds speculation's drafts
+  // (Workspace::note_accepted). Written by the workers that answer.
+  struct ShownSuggestions {
+    std::mutex mu;
+    std::deque<std::pair<std::string, std::string>> texts;  // (id, text), newest last
+  };
+  std::shared_ptr<ShownSuggestions> shown_ = std::make_shared<ShownSuggestions>();
   uint64_t next_server_request_ = 1;
   uint64_t watched_file_events_ = 0;
   std::map<std::string, std::function<void(const Response&)>> pending_requests_;  // by RequestId::key()

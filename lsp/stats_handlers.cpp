@@ -76,6 +76,19 @@ void LanguageServer::record_cancelled(const InFlight& f) {
 void LanguageServer::on_suggestion_event(const json::value& params) {
   Notification note{"astfill/suggestionEvent", params};
   auto e = decode_notification<stats::Event>(note);
+  // What the user took of a suggestion (all of it, or its first characters
+  // word by word or line by line) is drafted from in later completions.
+  if (e && (e->outcome == stats::Outcome::Accepted || e->outcome == stats::Outcome::AcceptedWord ||
+            e->outcome == stats::Outcome::AcceptedLine)) {
+    std::string text;
+    {
+      std::lock_guard lock(shown_->mu);
+      for (const auto& [id, shown] : shown_->texts)
+        if (id == e->id) text = shown;
+    }
+    if (e->outcome != stats::Outcome::Accepted && e->accepted_chars < text.size()) text.resize(e->accepted_chars);
+    workspace_->note_accepted(std::move(text));
+  }
   auto store = e ? stats_store() : nullptr;
   if (!store) return;
   try {

@@ -241,6 +241,17 @@ std::map<std::string, std::shared_ptr<const std::string>> Workspace::open_texts(
 
 // ---- Questions ---------------------------------------------------------------------
 
+void Workspace::note_accepted(std::string text) {
+  // A few recent ones, each of a completion's size: drafting looks them up on
+  // every step, and what the user accepted long ago is seldom what comes next.
+  constexpr size_t kKept = 8, kMostBytes = 4096;
+  if (text.empty()) return;
+  if (text.size() > kMostBytes) text.resize(kMostBytes);
+  std::erase(accepted_, text);
+  accepted_.insert(accepted_.begin(), std::move(text));
+  if (accepted_.size() > kKept) accepted_.resize(kKept);
+}
+
 completion::ProjectContext Workspace::project_for(const std::string& uri) const {
   completion::ProjectContext project;
   auto path = file_uri_to_path(uri);
@@ -283,6 +294,7 @@ completion::ProjectContext Workspace::project_for(const std::string& uri) const 
   // Descriptions of the images attached to it (workspace/images.h).
   if (auto it = image_context_.find(uri); it != image_context_.end())
     project.recent_edits.insert(project.recent_edits.end(), it->second.begin(), it->second.end());
+  project.accepted = accepted_;
   // The files open in the editor, named as the index names them: when the
   // context budget is short, files the user has not opened lose their
   // comments and docs first (completion/context.h, open_paths).

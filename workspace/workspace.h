@@ -125,6 +125,10 @@ class Workspace {
   // they enter that document's prompts as other files' context, after the
   // recent edits, until the document closes or new ones replace them.
   void set_client_context(const std::string& uri, std::vector<completion::ContextFile> files);
+  // A completion the user accepted (astfill/suggestionEvent): speculation in
+  // this workspace's later completions drafts from the last few accepted
+  // (completion::ProjectContext::accepted); the output is the same.
+  void note_accepted(std::string text);
   // An image's description (astfill.image.attach, workspace/images.h): it
   // enters that document's prompts as a context chunk named `name` until the
   // document closes; attaching an image of the same name again replaces it.
@@ -178,6 +182,7 @@ class Workspace {
   };
   std::vector<RecentEdit> recent_edits_;  // most recent first, a few
   std::map<std::string, std::vector<completion::ContextFile>> client_context_;  // by document URI
+  std::vector<std::string> accepted_;  // accepted completions, most recent first, a few
   std::shared_ptr<ImageHost> images_;
   std::map<std::string, std::vector<completion::ContextFile>> image_context_;  // by document URI
 };

@@ -460,3 +460,47 @@ TEST_CASE("the time cap covers the prefill: a cut prefill is reported and the ne
   CHECK(resumed.details.prefilled_tokens < cut.details.prompt_tokens);
   CHECK(resumed.details.generated_tokens > 0);
 }
+
+TEST_CASE("accepted completions feed speculation's drafts, and the output stays the same", "[service][speculate]") {
+  TempDir dir;
+  const std::string model = write_model(dir, 23);
+  ServiceOptions so;
+  so.load.threads = 1;
+  so.context_tokens = 1024;
+  so.cache_entries = 0;
+  astfill::NoProgress progress;
+  // A fill (multi-line, a long token cap): the random model writes on.
+  std::string body = "def scale(values, factor):\n    pass\n\n\nprint(scale([1, 2], 3))\n";
+  FillRequest request{{"file:///project/s.py", "python", 1, std::make_shared<const std::string>(body)},
+                      body.find("pass") + 2, {}, {}};
+  request.project.path = "s.py";
+  request.options.constrain = false;
+  request.options.speculate = true;
+  request.options.max_tokens = 8;  // a fill's cap: 256
+  request.options.timeout_ms = 60000;
+
+  CompletionService plain(so);
+  plain.load_model(model);
+  auto first = plain.fill(request, {}, progress);
+  REQUIRE(first.details.generated_tokens >= 8);
+
+  // The same request in a fresh service, with what the model wrote the first
+  // time as an accepted completion: its drafts come from it and are taken.
+  CompletionService with_accepted(so);
+  with_accepted.load_model(model);
+  request.project.accepted = {first.details.raw, "unrelated = 1\n"};
+  auto second = with_accepted.fill(request, {}, progress);
+  CHECK(second.details.raw == first.details.raw);
+  CHECK(second.text == first.text);
+  CHECK(second.details.generated_tokens == first.details.generated_tokens);
+  CHECK(second.details.accepted_draft_tokens > first.details.accepted_draft_tokens);
+  CHECK(second.details.forward_passes < first.details.forward_passes);
+
+  // Speculation off: the accepted completions are not used, the text is the same.
+  request.options.speculate = false;
+  CompletionService off(so);
+  off.load_model(model);
+  auto third = off.fill(request, {}, progress);
+  CHECK(third.details.raw == first.details.raw);
+  CHECK(third.details.accepted_draft_tokens == 0);
+}

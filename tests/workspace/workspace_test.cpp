@@ -146,3 +146,23 @@ TEST_CASE("a question prepared before an edit answers for the text it was asked 
   CHECK(result.items.empty());
   CHECK(result.empty_reason == completion::EmptyReason::NoModel);
 }
+
+TEST_CASE("accepted completions reach later questions' context, the newest first, a few", "[workspace][questions]") {
+  Session s(nullptr);
+  const std::string a = "file:///w/a.py", b = "file:///w/b.py";
+  s.ws->open(a, "python", 1, "x = 1\n");
+  CHECK(s.ws->project_context(a).accepted.empty());
+  s.ws->note_accepted("total += price * count\n");
+  s.ws->note_accepted("");  // nothing taken: nothing kept
+  s.ws->note_accepted("return total\n");
+  // The workspace's, whichever document asks.
+  CHECK(s.ws->project_context(b).accepted == std::vector<std::string>{"return total\n", "total += price * count\n"});
+  s.ws->note_accepted("total += price * count\n");  // again: moves to the front, once
+  CHECK(s.ws->project_context(a).accepted == std::vector<std::string>{"total += price * count\n", "return total\n"});
+  for (int i = 0; i < 20; ++i) s.ws->note_accepted("v" + std::to_string(i) + " = 0\n");
+  auto kept = s.ws->project_context(a).accepted;
+  CHECK(kept.size() == 8);
+  CHECK(kept.front() == "v19 = 0\n");
+  s.ws->note_accepted(std::string(10000, 'x'));
+  CHECK(s.ws->project_context(a).accepted.front().size() == 4096);
+}

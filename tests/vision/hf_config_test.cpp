@@ -56,7 +56,8 @@ void write_safetensors(const std::string& path, const std::vector<NamedTensor>& 
     json::array shape;
     for (int64_t d : t.shape) shape.push_back(d);
     const size_t bytes = t.values.size() * sizeof(float);
-    header[t.name] = json::object{{"dtype", "F32"}, {"shape", shape}, {"data_offsets", json::array{offset, offset + bytes}}};
+    header[t.name] =
+        json::object{{"dtype", "F32"}, {"shape", shape}, {"data_offsets", json::array{offset, offset + bytes}}};
     offset += bytes;
   }
   std::string h = json::serialize(header);
@@ -64,7 +65,8 @@ void write_safetensors(const std::string& path, const std::vector<NamedTensor>& 
   const uint64_t n = h.size();
   for (int i = 0; i < 8; ++i) out[static_cast<size_t>(i)] = static_cast<char>((n >> (8 * i)) & 0xff);
   out += h;
-  for (const auto& t : tensors) out.append(reinterpret_cast<const char*>(t.values.data()), t.values.size() * sizeof(float));
+  for (const auto& t : tensors)
+    out.append(reinterpret_cast<const char*>(t.values.data()), t.values.size() * sizeof(float));
   write_file(path, out);
 }
 

@@ -833,13 +833,18 @@ uint32_t innermost_open_at(const std::vector<Bracket>& tokens, uint32_t point) {
 }
 
 // Whether the code before `end` in `doc` ends with the body of a `do`
-// (`do { ... }`: its `while` still to come), in the languages that have one.
+// (`do { ... }`: its `while` still to come, perhaps begun on the hole's line),
+// in the languages that have one.
 bool ends_with_do_body(const Document& doc, uint32_t end) {
   const std::string_view id = doc.language() ? std::string_view(doc.language()->id) : std::string_view();
   if (id != "c" && id != "cpp" && id != "java" && id != "javascript" && id != "typescript" && id != "typescriptreact")
     return false;
   const std::string_view text = doc.text();
-  if (end == 0 || end > text.size() || text[end - 1] != '}') return false;
+  if (end > text.size()) return false;
+  // A word the hole finishes (`} whil` before `e (n > 0);`), then space.
+  while (end > 0 && (std::isalnum(static_cast<unsigned char>(text[end - 1])) || text[end - 1] == '_')) --end;
+  while (end > 0 && std::isspace(static_cast<unsigned char>(text[end - 1]))) --end;
+  if (end == 0 || text[end - 1] != '}') return false;
   std::vector<uint32_t> open;  // where each `{` still open was opened
   std::optional<uint32_t> opener;
   for (const Bracket& t : brackets_in(doc)) {

@@ -128,6 +128,8 @@ const LeniencyCase kLeniencies[] = {
     // in one error, which is the hole's all the same.
     {"a do whose while the hole held", "c", "int f(int x) {\n  do {\n    x--;\n  } ", "\n  return x;\n}\n",
      "x--;", "while (x > 0);"},
+    {"a do whose while the hole finished", "c", "int f(int x) {\n  do {\n    x--;\n  } whil", "\n  return x;\n}\n",
+     "types.call_symlinks = x;", "e (x > 0);"},
     // Java's statements and literals as javac's parser reads them.
     {"an expression that is no statement", "java", "class A {\n  void f(int x) {\n    ", "\n  }\n}\n", "-1000;",
      "x = -1000;"},

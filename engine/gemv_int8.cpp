@@ -16,46 +16,30 @@ inline int32_t load_quad(const uint8_t* p) {
 // R rows at once, four 16-lane accumulators per row (the block's 64
 // outputs). No software prefetch: the hardware's stream prefetcher follows
 // the block's sequential reads, and prefetches 1-8 KB ahead measured 25-35%
-// slower from DRAM on this machine (Zen 4), as did a second set of
-// accumulators for one row (the loop is bound by memory, not by vpdpbusd's
-// latency).
+// slower from DRAM on this machine (Zen 4); a second set of accumulators for
+// one row did not help either (the loop is bound by memory, not by
+// vpdpbusd's latency).
 template <int R>
 __attribute__((target("avx512f,avx512bw,avx512vnni"))) void block_rows(const int8_t* w, const uint8_t* x,
                                                                         int64_t x_stride, int64_t quads,
                                                                         int32_t* acc) {
-  constexpr int S = 1;  // accumulator sets
-  __m512i a[R][S][4];
+  __m512i a[R][4];
   for (int r = 0; r < R; ++r)
-    for (int s = 0; s < S; ++s)
-      for (int j = 0; j < 4; ++j) a[r][s][j] = _mm512_setzero_si512();
-  int64_t q = 0;
-  for (; q + S <= quads; q += S) {
-    for (int s = 0; s < S; ++s) {
-      const int8_t* p = w + (q + s) * 256;
-      const __m512i w0 = _mm512_loadu_si512(p), w1 = _mm512_loadu_si512(p + 64),
-                    w2 = _mm512_loadu_si512(p + 128), w3 = _mm512_loadu_si512(p + 192);
-      for (int r = 0; r < R; ++r) {
-        const __m512i xq = _mm512_set1_epi32(load_quad(x + r * x_stride + 4 * (q + s)));
-        a[r][s][0] = _mm512_dpbusd_epi32(a[r][s][0], xq, w0);
-        a[r][s][1] = _mm512_dpbusd_epi32(a[r][s][1], xq, w1);
-        a[r][s][2] = _mm512_dpbusd_epi32(a[r][s][2], xq, w2);
-        a[r][s][3] = _mm512_dpbusd_epi32(a[r][s][3], xq, w3);
-      }
-    }
-  }
-  for (; q < quads; ++q) {  // an odd quad count with two sets
-    const int8_t* p = w + q * 256;
+    for (int j = 0; j < 4; ++j) a[r][j] = _mm512_setzero_si512();
+  for (int64_t q = 0; q < quads; ++q) {
+    const int8_t* p = w + q * 256;  // input channels 4q .. 4q + 3 of the block's 64 outputs
+    const __m512i w0 = _mm512_loadu_si512(p), w1 = _mm512_loadu_si512(p + 64),
+                  w2 = _mm512_loadu_si512(p + 128), w3 = _mm512_loadu_si512(p + 192);
     for (int r = 0; r < R; ++r) {
       const __m512i xq = _mm512_set1_epi32(load_quad(x + r * x_stride + 4 * q));
-      for (int j = 0; j < 4; ++j) a[r][0][j] = _mm512_dpbusd_epi32(a[r][0][j], xq, _mm512_loadu_si512(p + 64 * j));
+      a[r][0] = _mm512_dpbusd_epi32(a[r][0], xq, w0);
+      a[r][1] = _mm512_dpbusd_epi32(a[r][1], xq, w1);
+      a[r][2] = _mm512_dpbusd_epi32(a[r][2], xq, w2);
+      a[r][3] = _mm512_dpbusd_epi32(a[r][3], xq, w3);
     }
   }
   for (int r = 0; r < R; ++r)
-    for (int j = 0; j < 4; ++j) {
-      __m512i sum = a[r][0][j];
-      for (int s = 1; s < S; ++s) sum = _mm512_add_epi32(sum, a[r][s][j]);
-      _mm512_storeu_si512(acc + r * 64 + 16 * j, sum);
-    }
+    for (int j = 0; j < 4; ++j) _mm512_storeu_si512(acc + r * 64 + 16 * j, a[r][j]);
 }
 
 }  // namespace

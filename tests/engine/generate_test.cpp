@@ -83,8 +83,8 @@ TEST_CASE("a prefill cut by its deadline ends within one chunk, keeps what ran, 
   for (size_t i = 0; i < prompt.size(); ++i) prompt[i] = static_cast<int32_t>((i * 37 + 11) % 500);
   constexpr size_t kChunk = 8;
 
-  // Every pass takes at least 10 ms (a hook that sleeps), so the 20 passes of
-  // the whole prompt take at least 200 ms; the deadline is 30 ms away. Each
+  // Every pass takes at least 25 ms (a hook that sleeps), so the 20 passes of
+  // the whole prompt take at least 500 ms; the deadline is 100 ms away. Each
   // pass's start is noted: none may start after the deadline, which bounds
   // the answer's time by the deadline plus one pass.
   using clock = std::chrono::steady_clock;
@@ -93,14 +93,14 @@ TEST_CASE("a prefill cut by its deadline ends within one chunk, keeps what ran, 
   s.set_tensor_hook([&](const TensorDump& t) {
     if (t.name != "inp_embd") return;
     pass_starts.push_back(clock::now());
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
   });
   std::vector<int32_t> history;
   Sampler greedy;
   GenerateOptions options;
   options.max_tokens = 4;
   options.prefill_chunk = kChunk;
-  options.deadline = clock::now() + std::chrono::milliseconds(30);
+  options.deadline = clock::now() + std::chrono::milliseconds(100);
   std::vector<int32_t> written;
   auto collect = [&](int32_t token, float) {
     written.push_back(token);
@@ -114,7 +114,7 @@ TEST_CASE("a prefill cut by its deadline ends within one chunk, keeps what ran, 
   CHECK(written.empty());
   REQUIRE(!pass_starts.empty());
   for (auto start : pass_starts) CHECK(start < options.deadline);
-  CHECK(returned - pass_starts.back() >= std::chrono::milliseconds(10));  // it ended with the pass that ran
+  CHECK(returned - pass_starts.back() >= std::chrono::milliseconds(25));  // it ended with the pass that ran
   // The passes that ran are kept, in whole chunks, and history says so.
   CHECK(cut.prefilled_tokens == pass_starts.size() * kChunk);
   CHECK(cut.prefilled_tokens < prompt.size());

@@ -9,6 +9,7 @@
 #include "engine/errors.h"
 #include "engine/generate.h"
 #include "support/files.h"
+#include "support/openmp_env.h"
 
 namespace astfill::cli {
 using namespace astfill::engine;
@@ -131,12 +132,13 @@ int run_generate(const std::vector<std::string>& args) {
     if (json) {
       std::printf("\n{\"prompt_tokens\":%zu,\"prefill_tokens_per_s\":%.2f,\"generated_tokens\":%zu,"
                   "\"decode_tokens_per_s\":%.2f,\"load_seconds\":%.3f,\"weights\":\"%s\",\"threads\":%d,"
-                  "\"kv_cache_mb\":%.2f,\"kv\":\"%s\"}\n",
+                  "\"kv_cache_mb\":%.2f,\"kv\":\"%s\",\"omp_wait_policy\":\"%s\"}\n",
                   stats.prompt_tokens, stats.prefill_seconds > 0 ? stats.prompt_tokens / stats.prefill_seconds : 0.0,
                   stats.generated_tokens,
                   stats.decode_seconds > 0 && stats.generated_tokens > 1 ? (stats.generated_tokens - 1) / stats.decode_seconds : 0.0,
                   load_s, mo.load.weights == WeightMode::Int8 ? "int8" : "f32", model->threads(),
-                  session.kv_bytes() / 1048576.0, kv_type_name(session.kv_type()));
+                  session.kv_bytes() / 1048576.0, kv_type_name(session.kv_type()),
+                  astfill::support::openmp_wait_policy());
     } else {
       std::printf("\n");
     }

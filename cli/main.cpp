@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "support/openmp_env.h"
 
 namespace {
 
@@ -50,6 +51,9 @@ void print_usage(std::FILE* out) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Before any thread starts: OpenMP threads that spin while they wait make
+  // decode collapse on a machine busy with other work (support/openmp_env.h).
+  astfill::support::prefer_passive_openmp_wait(argv);
   if (argc < 2) {
     print_usage(stderr);
     return 2;

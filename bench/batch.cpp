@@ -28,6 +28,7 @@
 #include "bench/random_model.h"
 #include "engine/batcher.h"
 #include "engine/model.h"
+#include "support/openmp_env.h"
 
 using namespace astfill::engine;
 using clock_type = std::chrono::steady_clock;
@@ -83,6 +84,7 @@ double percentile(std::vector<double> v, double p) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  astfill::support::prefer_passive_openmp_wait(argv);  // as astfill itself runs
   std::string dir = (std::filesystem::temp_directory_path() / "astfill-bench").string();
   int threads = 2, decode_len = 64, context = 512, keystroke = 32, answer = 32, repeats = 12, background = 3;
   std::vector<int> sequences = {1, 2, 4, 8};

@@ -38,6 +38,7 @@
 #include "vision/preprocess.h"
 #include "vision/prompt.h"
 #include "vision/tower.h"
+#include "support/openmp_env.h"
 
 using namespace astfill;
 
@@ -206,6 +207,7 @@ LmTiming time_lm(const std::string& path, int64_t layers, int64_t image_tokens, 
 }  // namespace
 
 int main(int argc, char** argv) {
+  astfill::support::prefer_passive_openmp_wait(argv);  // as astfill itself runs
   std::string sizes = "448x448,1024x576", weights = "int8,f32", model;
   unsigned long long max_tokens = 256, repeat = 1, depth = 32, out_dim = 2048;
   ArgParser p("bench_vision", "The Qwen2.5-VL vision tower's ms per image, f32 vs int8, random weights (JSON).");

@@ -38,6 +38,7 @@
 #include "index/parsed.h"
 #include "support/log.h"
 #include "tests/fixtures/random_model.h"
+#include "support/openmp_env.h"
 
 using namespace astfill;
 namespace fs = std::filesystem;
@@ -62,6 +63,7 @@ std::string default_model() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  astfill::support::prefer_passive_openmp_wait(argv);  // as astfill itself runs
   std::string model, root = "/usr/lib/python3/dist-packages/numpy";
   size_t task_count = 30;
   uint32_t seed = 1;

@@ -25,6 +25,7 @@
 #include "bench/random_model.h"
 #include "engine/model.h"
 #include "tests/fixtures/random_model.h"
+#include "support/openmp_env.h"
 
 using namespace astfill::engine;
 using clock_type = std::chrono::steady_clock;
@@ -226,6 +227,7 @@ void write_moe_pair(const std::string& dense_path, const std::string& moe_path) 
 }  // namespace
 
 int main(int argc, char** argv) {
+  astfill::support::prefer_passive_openmp_wait(argv);  // as astfill itself runs
   std::string dir = (std::filesystem::temp_directory_path() / "astfill-bench").string();
   std::vector<int> thread_counts = {1, 2};
   int prompt_len = 512, decode_len = 128;

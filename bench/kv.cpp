@@ -26,6 +26,7 @@
 #include "engine/attention.h"
 #include "engine/model.h"
 #include "tests/fixtures/random_model.h"
+#include "support/openmp_env.h"
 
 using namespace astfill::engine;
 
@@ -70,6 +71,7 @@ struct Run {
 }  // namespace
 
 int main(int argc, char** argv) {
+  astfill::support::prefer_passive_openmp_wait(argv);  // as astfill itself runs
   std::string dir = (std::filesystem::temp_directory_path() / "astfill-bench").string();
   std::string model_path, text_file;
   int positions = 4096, decode = 64, chunk = 512, threads = 2;

@@ -20,6 +20,7 @@
 #include "bench/random_model.h"
 #include "engine/lora.h"
 #include "engine/model.h"
+#include "support/openmp_env.h"
 
 using namespace astfill::engine;
 
@@ -77,6 +78,7 @@ Round run(const Model& model, const std::shared_ptr<const LoraStack>& stack, con
 }  // namespace
 
 int main(int argc, char** argv) {
+  astfill::support::prefer_passive_openmp_wait(argv);  // as astfill itself runs
   std::string dir = (std::filesystem::temp_directory_path() / "astfill-bench").string();
   std::string model_path, adapter_path, targets_text = "q,k,v,o";
   int rank = 16, prompt_tokens = 256, decode = 64, reps = 5, threads = 2;

@@ -28,6 +28,7 @@
 #include "engine/model.h"
 #include "engine/prefix_store.h"
 #include "tests/fixtures/random_model.h"
+#include "support/openmp_env.h"
 
 using namespace astfill::engine;
 namespace json = boost::json;
@@ -65,6 +66,7 @@ Start start(const Model& model, const std::string& path, const std::filesystem::
 }  // namespace
 
 int main(int argc, char** argv) {
+  astfill::support::prefer_passive_openmp_wait(argv);  // as astfill itself runs
   std::string model_path, model_dir = (std::filesystem::temp_directory_path() / "astfill-bench").string();
   int threads = 2;
   size_t context = 2048, tail = 48;

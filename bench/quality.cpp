@@ -40,6 +40,7 @@
 #include "engine/bundled_model.h"
 #include "engine/lora.h"
 #include "support/log.h"
+#include "support/openmp_env.h"
 
 using namespace astfill;
 namespace fs = std::filesystem;
@@ -472,6 +473,7 @@ int run_bench(int argc, char** argv) {
 }
 
 int main(int argc, char** argv) {
+  astfill::support::prefer_passive_openmp_wait(argv);  // as astfill itself runs
   try {
     return run_bench(argc, argv);
   } catch (const bench::JudgeUnavailable& e) {

@@ -27,6 +27,7 @@
 #include "engine/bundled_model.h"
 #include "engine/generate.h"
 #include "engine/model.h"
+#include "support/openmp_env.h"
 
 using namespace astfill::engine;
 namespace json = boost::json;
@@ -124,6 +125,7 @@ double median(std::vector<double> v) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  astfill::support::prefer_passive_openmp_wait(argv);  // as astfill itself runs
   std::string model_path;
   int threads = 2, runs = 5, max_tokens = 32;
   astfill::ArgParser args(

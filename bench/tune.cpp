@@ -25,6 +25,7 @@
 #include "engine/bundled_model.h"
 #include "train/optimizer.h"
 #include "train/tune.h"
+#include "support/openmp_env.h"
 
 using namespace astfill;
 using Clock = std::chrono::steady_clock;
@@ -100,6 +101,7 @@ std::string throughput(const std::string& label, const std::string& path, int th
 }  // namespace
 
 int main(int argc, char** argv) {
+  astfill::support::prefer_passive_openmp_wait(argv);  // as astfill itself runs
   std::string dir = (std::filesystem::temp_directory_path() / "astfill-bench").string();
   std::string bundled = engine::bundled_model_path().value_or("");
   std::string root;

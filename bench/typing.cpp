@@ -28,6 +28,7 @@
 #include "engine/generate.h"
 #include "engine/model.h"
 #include "tests/fixtures/random_model.h"
+#include "support/openmp_env.h"
 
 using namespace astfill::engine;
 namespace json = boost::json;
@@ -47,6 +48,7 @@ struct Setting {
 }  // namespace
 
 int main(int argc, char** argv) {
+  astfill::support::prefer_passive_openmp_wait(argv);  // as astfill itself runs
   std::string model_path, model_dir = (std::filesystem::temp_directory_path() / "astfill-bench").string();
   std::string file = "/usr/lib/python3.11/textwrap.py";
   int threads = 2, max_tokens = 32;

@@ -393,6 +393,7 @@ LoraAdapter read_peft(const std::string& dir) {
     p.b = safetensor_f32(weights_path, *h.b);
     adapter.pairs.push_back(std::move(p));
   }
+  st.check_intact();  // truncated or rewritten while read: refused, naming the file
   return adapter;
 }
 
@@ -495,6 +496,7 @@ LoraAdapter read_gguf(const std::string& path) {
       adapter.pairs.push_back(std::move(p));
     }
   }
+  g.check_intact();  // truncated or rewritten while read: refused, naming the file
   return adapter;
 }
 

@@ -5,7 +5,7 @@ tokenizer.json) and tools/train/qwen_tokenizer.py must give identical ids.
   check_tokenizer.py --astfill build/cli/astfill --model out/model-f32.gguf \
       --tokenizer out/tokenizer.json [--files 40] [--seed 0]
 
-Encodes a seeded sample of the corpus files, the held-out files, and a few
+Encodes a seeded sample of the corpus files, 10 held-out files, and a few
 hand-written edge cases (FIM tokens, CRLF, non-ASCII, odd whitespace) both ways.
 Exits 1 on the first difference, printing where the ids part.
 """
@@ -59,25 +59,30 @@ def main() -> int:
     ap.add_argument("--astfill", required=True)
     ap.add_argument("--model", required=True, help="GGUF file (or tokenizer.json) astfill reads")
     ap.add_argument("--tokenizer", required=True, help="our tokenizer.json")
-    ap.add_argument("--corpus", default=data.DEFAULT_CORPUS)
+    ap.add_argument("--corpus", default=data.DEFAULT_CORPUS,
+                    help="a folder of Python files, a pack_corpus.py archive, or `live` (data.load_corpus)")
     ap.add_argument("--files", type=int, default=40, help="corpus files to sample")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
 
     tok = Tokenizer(args.tokenizer)
-    train_files, heldout_files = data.split_files(data.list_files(args.corpus))
+    docs = data.load_corpus(args.corpus)
+    train_docs = [x for x in docs if not x.heldout]
+    heldout_docs = [x for x in docs if x.heldout]
     rng = random.Random(args.seed)
-    sample = rng.sample(train_files, min(args.files, len(train_files))) + heldout_files[:10]
+    sample = rng.sample(train_docs, min(args.files, len(train_docs))) + rng.sample(heldout_docs, min(10, len(heldout_docs)))
     ok = True
     n_ids = n_bytes = 0
-    for path in sample:
-        with open(path, "rb") as f:
-            raw = f.read()
-        ours = tok.encode(raw.decode("utf-8"))
-        ok &= compare(path, ours, astfill_ids(args.astfill, args.model, path))
-        n_ids += len(ours)
-        n_bytes += len(raw)
     with tempfile.TemporaryDirectory() as d:
+        for i, doc in enumerate(sample):
+            path = os.path.join(d, "file%d.txt" % i)
+            raw = doc.text.encode("utf-8")
+            with open(path, "wb") as f:
+                f.write(raw)
+            ours = tok.encode(doc.text)
+            ok &= compare("%s:%s" % (doc.language, doc.path), ours, astfill_ids(args.astfill, args.model, path))
+            n_ids += len(ours)
+            n_bytes += len(raw)
         for i, text in enumerate(EDGE_CASES):
             p = os.path.join(d, "case%d.txt" % i)
             with open(p, "w", encoding="utf-8", newline="") as f:

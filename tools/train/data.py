@@ -1,5 +1,9 @@
-"""The training data: Python standard library sources, tokenized, with
-fill-in-the-middle samples.
+"""The training data: source files, tokenized, with fill-in-the-middle samples.
+
+A corpus (load_corpus) is a list of documents (language, path, text, held out?):
+either the multi-language archive that pack_corpus.py writes (corpus.py says
+which files), the same files read live (`live`), or a folder of Python files
+(the original demo corpus, the default), described here:
 
 Files: every *.py under the corpus root (default /usr/lib/python3.11, without
 site-/dist-packages and __pycache__, and without encodings/ and pydoc_data/,
@@ -29,14 +33,24 @@ segments stay plain text, consecutive ones joined, and a plain run ends with
 <|endoftext|> at the end of the file or before a FIM sample. The stream of all
 files (in a seeded random order) is cut into windows of seq_len + 1 tokens
 from a random offset, and the windows are shuffled.
+
+For documents (epoch_stream_docs), each file's segments and cuts come from its
+own generator, seeded by (epoch seed, path), so a stream is the same whether
+one process or many tokenize it (StreamBuilder runs a pool of forked workers);
+the repository name is the file's first folder below its source, and the
+cross-file excerpts come from the same folder, else the same language.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
+import json
+import multiprocessing
 import os
 import random
-from typing import List, Optional, Sequence, Tuple
+import tarfile
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -215,3 +229,157 @@ def heldout_text(files: Sequence[str], max_chars: int) -> str:
         if not out.endswith("\n"):
             out += "\n"
     return out[:max_chars]
+
+
+# ---------------------------------------------------------------------------
+# Documents: the multi-language corpus (corpus.py, pack_corpus.py)
+
+def load_corpus(spec: str, log=print):
+    """Documents from a pack_corpus.py archive (*.tar.xz), `live` (corpus.py on
+    this machine's folders), or a folder of Python files (list_files' rules)."""
+    import corpus
+    if spec == "live":
+        return corpus.collect(log=log)
+    if spec.endswith((".tar.xz", ".tar", ".txz")):
+        docs = []
+        with tarfile.open(spec, "r:*") as tar:
+            manifest = None
+            for m in tar:
+                if not m.isfile():
+                    continue
+                if m.name == "manifest.json":
+                    manifest = json.load(tar.extractfile(m))
+                    held = {(f["language"], f["path"]): f["heldout"] for f in manifest["files"]}
+                elif m.name.startswith("files/"):
+                    if manifest is None:
+                        raise SystemExit("%s: manifest.json must come first" % spec)
+                    language, path = m.name[len("files/"):].split("/", 1)
+                    text = tar.extractfile(m).read().decode("utf-8")
+                    docs.append(corpus.Doc(language, path, text, held.get((language, path), False)))
+        if manifest is None:
+            raise SystemExit("%s: not a pack_corpus.py archive (no manifest.json)" % spec)
+        docs.sort(key=lambda d: (d.language, d.path))
+        return docs
+    if os.path.isdir(spec):
+        root = os.path.abspath(spec)
+        return [corpus.Doc("python", os.path.relpath(p, root), read(p), is_heldout(p, root)) for p in list_files(spec)]
+    raise SystemExit("corpus %r: not an archive (.tar.xz), `live`, or a folder" % spec)
+
+
+def archive_tokenizer(spec: str, out: str) -> bool:
+    """Writes the tokenizer.json stored in a pack_corpus.py archive to out."""
+    with tarfile.open(spec, "r:*") as tar:
+        for m in tar:
+            if m.name == "tokenizer.json":
+                with open(out, "wb") as f:
+                    f.write(tar.extractfile(m).read())
+                return True
+    return False
+
+
+class DocContext:
+    """Repository-level context for documents: repo names and other files' excerpts."""
+
+    def __init__(self, docs):
+        self.docs = docs
+        self.by_dir: Dict[Tuple[str, str], List[int]] = {}
+        self.by_lang: Dict[str, List[int]] = {}
+        for i, d in enumerate(docs):
+            self.by_dir.setdefault((d.language, os.path.dirname(d.path)), []).append(i)
+            self.by_lang.setdefault(d.language, []).append(i)
+
+    @staticmethod
+    def shown_path(path: str) -> str:
+        return path.split("/", 1)[1] if "/" in path else path
+
+    def header(self, tok, i: int, rng: random.Random) -> List[int]:
+        d = self.docs[i]
+        rel = self.shown_path(d.path)
+        source = d.path.split("/", 1)[0]
+        top = rel.split("/")[0] if "/" in rel else source
+        repo = top if rng.random() < 0.5 else source
+        ids = [tok.special_ids[REPO_NAME]] + tok.encode(repo + "\n", parse_special=False)
+        if rng.random() < 0.5:
+            near = [j for j in self.by_dir.get((d.language, os.path.dirname(d.path)), []) if j != i] or \
+                [j for j in self.by_lang.get(d.language, []) if j != i]
+            for j in rng.sample(near, min(len(near), rng.randint(1, 2))):
+                other = self.docs[j]
+                ids.append(tok.special_ids[FILE_SEP])
+                ids.extend(tok.encode(self.shown_path(other.path) + "\n" + excerpt(other.text, rng) + "\n",
+                                      parse_special=False))
+        ids.append(tok.special_ids[FILE_SEP])
+        ids.extend(tok.encode(rel + "\n", parse_special=False))
+        return ids
+
+
+class _OneDoc:
+    """RepoContext's interface for file_tokens, bound to one document."""
+
+    def __init__(self, ctx: DocContext, i: int):
+        self.ctx, self.i = ctx, i
+
+    def header(self, tok, path, rng):
+        return self.ctx.header(tok, self.i, rng)
+
+
+_STATE: dict = {}
+
+
+def _doc_tokens(job) -> np.ndarray:
+    i, seed, fim_rate = job
+    tok, ctx = _STATE["tok"], _STATE["ctx"]
+    d = ctx.docs[i]
+    rng = random.Random("%d:%s/%s" % (seed, d.language, d.path))
+    return np.asarray(file_tokens(tok, d.text, rng, fim_rate, d.path, _OneDoc(ctx, i)), dtype=np.uint16)
+
+
+class StreamBuilder:
+    """Epoch streams of a fixed list of documents, tokenized by `workers`
+    processes forked at construction (make it before CUDA starts). submit()
+    starts a stream in the background; get() returns it."""
+
+    def __init__(self, tok, docs, workers: int = 1):
+        if tok.n_vocab > 65536:
+            raise SystemExit("token ids are stored as uint16: %d tokens do not fit" % tok.n_vocab)
+        _STATE["tok"], _STATE["ctx"] = tok, DocContext(list(docs))
+        self.n = len(docs)
+        self.pool = multiprocessing.get_context("fork").Pool(workers) if workers > 1 else None
+        self.pending: dict = {}
+
+    def _jobs(self, seed: int, fim_rate: float):
+        order = list(range(self.n))
+        random.Random(seed).shuffle(order)
+        return [(i, seed, fim_rate) for i in order]
+
+    def submit(self, seed: int, fim_rate: float) -> None:
+        key = (seed, fim_rate)
+        if self.pool is not None and key not in self.pending:
+            self.pending[key] = self.pool.map_async(_doc_tokens, self._jobs(seed, fim_rate), chunksize=8)
+
+    def get(self, seed: int, fim_rate: float) -> np.ndarray:
+        key = (seed, fim_rate)
+        if key in self.pending:
+            parts = self.pending.pop(key).get()
+        elif self.pool is not None:
+            parts = self.pool.map(_doc_tokens, self._jobs(seed, fim_rate), chunksize=8)
+        else:
+            parts = [_doc_tokens(j) for j in self._jobs(seed, fim_rate)]
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint16)
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.terminate()
+            self.pool = None
+
+
+def docs_text(docs, max_chars: int) -> str:
+    """Documents joined, for `astfill perplexity` (plain code, no FIM)."""
+    out = io.StringIO()
+    n = 0
+    for d in docs:
+        if n >= max_chars:
+            break
+        t = d.text if d.text.endswith("\n") else d.text + "\n"
+        out.write(t)
+        n += len(t)
+    return out.getvalue()[:max_chars]

@@ -78,6 +78,11 @@ class Attention(nn.Module):
         v = self.v_proj(x).view(B, T, c.kv_heads, c.head_dim).transpose(1, 2)
         q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
         g = c.heads // c.kv_heads
+        if x.is_cuda and hasattr(F, "scaled_dot_product_attention"):
+            # PyTorch 2's fused kernel on the GPU; query head h reads KV head h // g, as below.
+            y = F.scaled_dot_product_attention(q, k.repeat_interleave(g, dim=1), v.repeat_interleave(g, dim=1),
+                                               is_causal=True)
+            return self.o_proj(y.transpose(1, 2).reshape(B, T, c.heads * c.head_dim))
         # (B, KV, g, T, D) against (B, KV, 1, T, D): each KV head serves g query heads
         q = q.view(B, c.kv_heads, g, T, c.head_dim)
         att = (q @ k.unsqueeze(2).transpose(-1, -2)) * (1.0 / math.sqrt(c.head_dim))

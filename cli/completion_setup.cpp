@@ -190,6 +190,8 @@ json::object details_json(const completion::CompletionDetails& d) {
       {"reused_tokens", d.reused_tokens},
       {"prefilled_tokens", d.prefilled_tokens},
       {"generated_tokens", d.generated_tokens},
+      {"forward_passes", d.forward_passes},
+      {"accepted_draft_tokens", d.accepted_draft_tokens},
       {"elapsed_ms", d.elapsed_ms},
       {"prefill_ms", d.prefill_ms},
       {"decode_ms", d.decode_ms},

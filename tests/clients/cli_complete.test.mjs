@@ -52,6 +52,9 @@ describe('astfill complete', () => {
     assert.equal(out.mode, 'single-line');
     assert.ok(out.prompt_tokens > 50, JSON.stringify(out));
     assert.ok(out.generated_tokens >= 0 && out.generated_tokens <= 64);
+    // Speculation's account: a pass per generated token at most, fewer when drafts were taken.
+    assert.ok(out.forward_passes <= out.generated_tokens, JSON.stringify(out));
+    assert.equal(out.forward_passes + out.accepted_draft_tokens >= out.generated_tokens - 1, true, JSON.stringify(out));
     assert.equal(out.reused_tokens, 0);
     // The workspace parsed the file once when it opened it; the completion
     // itself parsed the whole document no more (it was handed the tree).

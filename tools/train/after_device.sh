@@ -89,7 +89,7 @@ import glob, json, os, sys
 d = sys.argv[1]
 s = json.load(open(os.path.join(d, "summary.json"))) if os.path.exists(os.path.join(d, "summary.json")) else {}
 out = {}
-print("%-10s %9s %9s %8s %11s" % ("language", "f32", "q8_0", "q8/f32", "torch (GPU)"))
+print("%-10s %9s %9s %8s %11s" % ("language", "f32", "q8_0", "q8/f32", "torch (train)"))
 for p in sorted(glob.glob(os.path.join(d, "ppl-f32-*.json"))):
     lang = p.rsplit("ppl-f32-", 1)[1][:-5]
     a = json.load(open(p))["perplexity"]

@@ -326,30 +326,33 @@ _STATE: dict = {}
 
 
 def _doc_tokens(job) -> np.ndarray:
-    i, seed, fim_rate = job
+    i, seed, fim_rate, copy = job
     tok, ctx = _STATE["tok"], _STATE["ctx"]
     d = ctx.docs[i]
-    rng = random.Random("%d:%s/%s" % (seed, d.language, d.path))
+    rng = random.Random("%d:%s/%s" % (seed, d.language, d.path) + ("#%d" % copy if copy else ""))
     return np.asarray(file_tokens(tok, d.text, rng, fim_rate, d.path, _OneDoc(ctx, i)), dtype=np.uint16)
 
 
 class StreamBuilder:
     """Epoch streams of a fixed list of documents, tokenized by `workers`
     processes forked at construction (make it before CUDA starts). submit()
-    starts a stream in the background; get() returns it."""
+    starts a stream in the background; get() returns it. weights: a language's
+    files come that many times in each epoch (an integer >= 1; each copy cut
+    and sampled anew), for the languages with little code here."""
 
-    def __init__(self, tok, docs, workers: int = 1):
+    def __init__(self, tok, docs, workers: int = 1, weights: Optional[Dict[str, int]] = None):
         if tok.n_vocab > 65536:
             raise SystemExit("token ids are stored as uint16: %d tokens do not fit" % tok.n_vocab)
         _STATE["tok"], _STATE["ctx"] = tok, DocContext(list(docs))
         self.n = len(docs)
+        self.copies = [max(1, int((weights or {}).get(d.language, 1))) for d in docs]
         self.pool = multiprocessing.get_context("fork").Pool(workers) if workers > 1 else None
         self.pending: dict = {}
 
     def _jobs(self, seed: int, fim_rate: float):
-        order = list(range(self.n))
-        random.Random(seed).shuffle(order)
-        return [(i, seed, fim_rate) for i in order]
+        jobs = [(i, seed, fim_rate, c) for i in range(self.n) for c in range(self.copies[i])]
+        random.Random(seed).shuffle(jobs)
+        return jobs
 
     def submit(self, seed: int, fim_rate: float) -> None:
         key = (seed, fim_rate)

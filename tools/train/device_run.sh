@@ -13,7 +13,8 @@
 # Environment: OUT (required), ARCHIVE (tools/train/out/corpus.tar.xz), DEVICE (cuda),
 # STEPS (0: sized by BUDGET_MINUTES), BUDGET_MINUTES (6.5), MAX_MINUTES (7.5: a hard
 # stop with a checkpoint; run again on the same machine to resume), WORKERS (cores - 2),
-# SHAPE (model/batch flags; default --gpu-shape on cuda), EXTRA (more train.py flags),
+# SHAPE (model/batch flags; default --gpu-shape on cuda), WEIGHTS (typescript=2,python=2:
+# the two languages with least code here come twice an epoch), EXTRA (more train.py flags),
 # WORK (/tmp/astfill-train: the run directory and token streams, kept on a warm machine),
 # PY (python3).
 set -euo pipefail
@@ -30,6 +31,7 @@ MAX_MINUTES=${MAX_MINUTES:-7.5}
 WORKERS=${WORKERS:-$(( $(nproc) > 3 ? $(nproc) - 2 : 1 ))}
 WORK=${WORK:-/tmp/astfill-train}
 PY=${PY:-python3}
+WEIGHTS=${WEIGHTS-typescript=2,python=2}
 if [ -z "${SHAPE:-}" ]; then
   if [ "$DEVICE" = cuda ]; then SHAPE=--gpu-shape; else SHAPE=; fi
 fi
@@ -52,7 +54,7 @@ set -o pipefail
 # shellcheck disable=SC2086
 $PY $HERE/train.py --out "$RUN" --tokenizer "$WORK/tokenizer.json" --corpus "$ARCHIVE" --device "$DEVICE" \
   --steps "$STEPS" --budget-minutes "$BUDGET_MINUTES" --max-minutes "$MAX_MINUTES" --workers "$WORKERS" \
-  --cache-dir "$WORK/data" $SHAPE ${EXTRA:-} 2>&1 | tee -a "$RUN/train.out"
+  --cache-dir "$WORK/data" --language-weights "$WEIGHTS" $SHAPE ${EXTRA:-} 2>&1 | tee -a "$RUN/train.out"
 
 WEIGHTS=$RUN/model.pt
 if [ ! -f "$WEIGHTS" ]; then

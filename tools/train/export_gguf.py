@@ -68,9 +68,11 @@ def export(model_path: str, tokenizer_path: str, out: str, wtype: str = "f32",
     a = "qwen3."
     w.add_string("general.architecture", "qwen3")
     w.add_string("general.name", name)
+    langs = ck.get("languages") or []
+    data = ("code in %s" % ", ".join(langs)) if len(langs) > 1 else "the Python standard library"
     w.add_string("general.description",
-                 "astfill demo model: Qwen3 architecture, %d layers x %d, trained with tools/train on the "
-                 "Python standard library with fill-in-the-middle" % (cfg["layers"], cfg["hidden"]))
+                 "astfill demo model: Qwen3 architecture, %d layers x %d, trained with tools/train on "
+                 "%s with fill-in-the-middle" % (cfg["layers"], cfg["hidden"], data))
     w.add_u32("general.file_type", FILE_TYPE[wtype])
     w.add_u32(a + "context_length", context_length or cfg["context"])
     w.add_u32(a + "embedding_length", cfg["hidden"])

@@ -94,6 +94,8 @@ def parse_args(argv=None):
     ap.add_argument("--weight-decay", type=float, default=0.1)
     ap.add_argument("--clip", type=float, default=1.0)
     ap.add_argument("--fim-rate", type=float, default=0.5)
+    ap.add_argument("--language-weights", default="",
+                    help="e.g. typescript=2,python=2: those languages' files come that many times an epoch")
     # bookkeeping
     ap.add_argument("--eval-every", type=int, default=100)
     ap.add_argument("--eval-windows", type=int, default=32, help="held-out windows per periodic eval")
@@ -129,7 +131,9 @@ class Batches:
         self.epoch, self.index, self.w = 0, 0, None
 
     def _path(self, epoch):
-        return os.path.join(self.cache_dir, "epoch%03d_seed%d_fim%g_docs.npy" % (epoch, self.a.seed, self.a.fim_rate))
+        return os.path.join(self.cache_dir, "epoch%03d_seed%d_fim%g_docs%s.npy" % (
+            epoch, self.a.seed, self.a.fim_rate, ("_" + self.a.language_weights.replace("=", "").replace(",", "_"))
+            if self.a.language_weights else ""))
 
     def _load(self):
         path = self._path(self.epoch)
@@ -243,7 +247,8 @@ def main(argv=None) -> int:
         print("  %-10s %5d files %7.2f MB, %d held out" % (lang, len(ds), sum(len(d.text) for d in ds) / 1e6,
                                                         sum(d.heldout for d in ds)))
     # Forked before CUDA starts: the workers only tokenize.
-    builder = StreamBuilder(tok, train_docs, a.workers)
+    weights = {k: int(v) for k, v in (x.split("=") for x in a.language_weights.split(",") if x)}
+    builder = StreamBuilder(tok, train_docs, a.workers, weights)
     builder.submit(a.seed * 1000, a.fim_rate)
     held_by_lang = by_language(heldout_docs)
     heldout_w, heldout_plain_w = {}, {}

@@ -269,6 +269,26 @@ std::vector<ErrorMark> error_marks(TSNode root) {
   return marks;
 }
 
+// Whether an error or a missing token starts strictly inside [from, to) at
+// any depth, also inside an error that begins outside it: tree-sitter-c may
+// wrap a whole function in one ERROR (a `do` it cannot finish), and the
+// completion's own unparsable words (`retue, and the` for `return Z_ERRNO;`)
+// are then an ERROR nested in it, which error_marks() does not list.
+bool error_inside(TSNode root, uint32_t from, uint32_t to) {
+  if (ts_node_is_null(root) || !ts_node_has_error(root) || from >= to) return false;
+  bool found = false;
+  for_each_preorder(root, [&](TSNode node) {
+    if (found || ts_node_end_byte(node) <= from || ts_node_start_byte(node) >= to) return Walk::Skip;
+    const uint32_t start = ts_node_start_byte(node);
+    if ((ts_node_symbol(node) == kErrorSymbol || ts_node_is_missing(node)) && start > from && start < to) {
+      found = true;
+      return Walk::Skip;
+    }
+    return ts_node_has_error(node) || ts_node_symbol(node) == kErrorSymbol ? Walk::Enter : Walk::Skip;
+  });
+  return found;
+}
+
 // Whether `with` (the text of `without` plus an insertion of `inserted`
 // bytes at `at`) has an error `without` lacks, anywhere. Bytes map as in
 // Document::errors_introduced: before the insertion to themselves, after it
@@ -987,6 +1007,9 @@ bool SyntaxGuard::fits(std::string_view text, bool whole) const {
     std::sort(before.begin(), before.end());
     return !has_new_errors(trial, before, cursor, inserted);
   }
+  // An error of the completion's own, even one nested in an error that
+  // runs through the hole from above.
+  if (error_inside(trial.root(), cursor, cursor + inserted)) return false;
   // Whole: errors at the hole must go; before the hole, a broken prefix's
   // errors count by number.
   std::vector<ErrorMark> kept;

@@ -128,6 +128,32 @@ const LeniencyCase kLeniencies[] = {
     // in one error, which is the hole's all the same.
     {"a do whose while the hole held", "c", "int f(int x) {\n  do {\n    x--;\n  } ", "\n  return x;\n}\n",
      "x--;", "while (x > 0);"},
+    // Inside a do's body (zpipe.c, cut down): with `retu` + `e, and the`
+    // tree-sitter-c wraps the function in one error that the file without
+    // the middle has too, and the completion's own words are an error nested
+    // in it.
+    {"unparsable words inside a do's body", "c",
+     "int def(int *source, int *dest, int level)\n"
+     "{\n"
+     "    do {\n"
+     "        if (ferror(source)) {\n"
+     "            (void)deflateEnd(&strm);\n"
+     "            retu",
+     "\n"
+     "        }\n"
+     "        flush = feof(source) ? Z_FINISH : Z_NO_FLUSH;\n"
+     "        /* run deflate() on input until output buffer not full, finish\n"
+     "           compression if all of source has been read in */\n"
+     "        do {\n"
+     "            if (fwrite(out, 1, have, dest) != have || ferror(dest)) {\n"
+     "            }\n"
+     "        } while (strm.avail_out == 0);\n"
+     "        assert(strm.avail_in == 0);     /* all input will be used */\n"
+     "    } while (flush != Z_FINISH);\n"
+     "    (void)deflateEnd(&strm);\n"
+     "    return Z_OK;\n"
+     "}\n",
+     "e, and the", "rn Z_ERRNO;"},
     {"a do whose while the hole finished", "c", "int f(int x) {\n  do {\n    x--;\n  } whil", "\n  return x;\n}\n",
      "types.call_symlinks = x;", "e (x > 0);"},
     // Java's statements and literals as javac's parser reads them.

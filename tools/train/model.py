@@ -80,6 +80,8 @@ class Attention(nn.Module):
         g = c.heads // c.kv_heads
         if x.is_cuda and hasattr(F, "scaled_dot_product_attention"):
             # PyTorch 2's fused kernel on the GPU; query head h reads KV head h // g, as below.
+            # Under autocast q and k leave the f32 RMSNorm as f32 while v is bf16: one dtype for the kernel.
+            q, k = q.to(v.dtype), k.to(v.dtype)
             y = F.scaled_dot_product_attention(q, k.repeat_interleave(g, dim=1), v.repeat_interleave(g, dim=1),
                                                is_causal=True)
             return self.o_proj(y.transpose(1, 2).reshape(B, T, c.heads * c.head_dim))

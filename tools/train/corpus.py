@@ -16,6 +16,9 @@ machine that are disjoint from the benchmark's task sources (bench/tasks.cpp,
   cpp         /usr/include/c++/12, Boost, other C++ headers          /usr/src/googletest
   java        the JDK's src.zip except java.base/java/util           java.base/java/util
 
+npm trees: a file of a package that is also installed under the benchmark's
+roots (in any version: the same name) is left out.
+
 Besides the path rules, a file is left out when its content (sha1) equals that
 of any file the benchmark could cut a task from (a code file of 2,000-60,000
 bytes, not .d.ts or .min.js, under one of its roots): npm packages are often
@@ -87,6 +90,7 @@ class Source:
     accept: Callable[[str], bool]         # relative path -> take it?
     cap: int                              # bytes of text
     content_ok: Optional[Callable[[str], bool]] = None
+    npm_prefix: Optional[str] = None      # npm trees: the root's path as seen from a node_modules folder
 
 
 def ext_in(*exts: str) -> Callable[[str], bool]:
@@ -138,9 +142,10 @@ def sources() -> List[Source]:
     go = os.path.realpath("/usr/lib/go")
     return [
         Source("python", "stdlib", "/usr/lib/python3.11", ext_in(".py"), 16 * MB),
-        Source("javascript", "npm-e2e", e2e, not_dts(".js", ".mjs", ".cjs"), 12 * MB),
-        Source("javascript", "npm", "/usr/lib/node_modules/npm", ext_in(".js", ".mjs", ".cjs"), 6 * MB),
-        Source("typescript", "npm-e2e", e2e, ext_in(".ts", ".mts", ".cts", ".tsx"), 12 * MB),
+        Source("javascript", "npm-e2e", e2e, not_dts(".js", ".mjs", ".cjs"), 12 * MB, npm_prefix="node_modules/"),
+        Source("javascript", "npm", "/usr/lib/node_modules/npm", ext_in(".js", ".mjs", ".cjs"), 6 * MB,
+               npm_prefix="node_modules/npm/"),
+        Source("typescript", "npm-e2e", e2e, ext_in(".ts", ".mts", ".cts", ".tsx"), 12 * MB, npm_prefix="node_modules/"),
         Source("typescript", "typescript-lib", os.path.join(REPO_ROOT, "bench/judges/node_modules/typescript/lib"),
                ext_in(".d.ts"), 6 * MB),
         Source("go", "go-src", os.path.join(go, "src"), go_src_accept, 13 * MB),
@@ -155,6 +160,31 @@ def sources() -> List[Source]:
         Source("cpp", "include", "/usr/include", include_accept((".h", ".hpp", ".hh")), 4 * MB, is_cpp_header),
         Source("java", "jdk", jdk_src_zip(), java_accept, 16 * MB),
     ]
+
+
+def npm_package(path: str) -> str:
+    """The innermost npm package a path (`.../node_modules/NAME/...`) lies in."""
+    i = path.rfind("node_modules/")
+    if i < 0:
+        return ""
+    parts = path[i + len("node_modules/"):].split("/")
+    return "/".join(parts[:2]) if parts[0].startswith("@") and len(parts) > 1 else parts[0]
+
+
+def bench_npm_packages(roots: Iterable[str] = BENCH_ROOTS) -> Set[str]:
+    """Names of the npm packages installed under the benchmark's roots (any version)."""
+    out = set()
+    for root in roots:
+        if not root.endswith("node_modules") or not os.path.isdir(root):
+            continue
+        for d, dirs, files in os.walk(root):
+            rel = os.path.relpath(d, os.path.dirname(root)) + "/"
+            name = npm_package(rel)
+            if "package.json" in files and name and rel.endswith("node_modules/" + name + "/"):
+                out.add(name)
+            dirs[:] = [x for x in dirs if not x.startswith(".")]
+    out.discard("")
+    return out
 
 
 def rank(rel: str) -> int:
@@ -237,7 +267,8 @@ def read_source(src: Source) -> Iterator[Tuple[str, bytes]]:
 def collect(languages: Sequence[str] = LANGUAGES, scale: float = 1.0, log=print) -> List[Doc]:
     """The corpus, sorted by (language, path). scale multiplies every cap."""
     banned = bench_hashes()
-    log("bench task sources: %d file contents excluded" % len(banned))
+    banned_npm = bench_npm_packages()
+    log("bench task sources: %d file contents and %d npm packages (any version) excluded" % (len(banned), len(banned_npm)))
     docs: List[Doc] = []
     seen: Set[str] = set()
     for src in sources():
@@ -251,6 +282,8 @@ def collect(languages: Sequence[str] = LANGUAGES, scale: float = 1.0, log=print)
         for rel, raw in read_source(src):
             if total >= cap:
                 break
+            if src.npm_prefix is not None and npm_package(src.npm_prefix + rel) in banned_npm:
+                continue
             h = hashlib.sha1(raw).hexdigest()
             if h in banned or h in seen:
                 continue

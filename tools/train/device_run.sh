@@ -15,7 +15,8 @@
 # stop with a checkpoint; run again on the same machine to resume), WORKERS (cores - 2),
 # SHAPE (model/batch flags; default --gpu-shape on cuda), WEIGHTS (typescript=2,python=2:
 # the two languages with least code here come twice an epoch), EXTRA (more train.py flags),
-# WORK (/tmp/astfill-train: the run directory and token streams, kept on a warm machine),
+# WORK (/tmp/astfill-train: the run directory and token streams, kept on a warm machine;
+# a checkpoint, 350 MB at the GPU shape, every 500 steps and at MAX_MINUTES),
 # PY (python3).
 set -euo pipefail
 
@@ -54,7 +55,7 @@ set -o pipefail
 # shellcheck disable=SC2086
 $PY $HERE/train.py --out "$RUN" --tokenizer "$WORK/tokenizer.json" --corpus "$ARCHIVE" --device "$DEVICE" \
   --steps "$STEPS" --budget-minutes "$BUDGET_MINUTES" --max-minutes "$MAX_MINUTES" --workers "$WORKERS" \
-  --cache-dir "$WORK/data" --language-weights "$WEIGHTS" $SHAPE ${EXTRA:-} 2>&1 | tee -a "$RUN/train.out"
+  --cache-dir "$WORK/data" --language-weights "$WEIGHTS" --ckpt-every 500 $SHAPE ${EXTRA:-} 2>&1 | tee -a "$RUN/train.out"
 
 WEIGHTS=$RUN/model.pt
 if [ ! -f "$WEIGHTS" ]; then

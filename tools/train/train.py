@@ -299,7 +299,8 @@ def main(argv=None) -> int:
     def checkpoint():
         save_atomic({"model": model.state_dict(), "opt": opt.state_dict(), "step": step, "tokens": tokens,
                      "elapsed": elapsed, "epoch": batches.epoch, "index": batches.index, "steps": a.steps,
-                     "torch_rng": torch.get_rng_state(), "config": cfg.as_dict(), "args": vars(a)}, ckpt_path)
+                     "torch_rng": torch.get_rng_state(), "config": cfg.as_dict(), "args": vars(a),
+                     "corpus": a.corpus, "languages": sorted(langs)}, ckpt_path)
 
     train_log = os.path.join(a.out, "train_log.csv")
     eval_log = os.path.join(a.out, "eval_log.csv")

@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
+#include <re2/re2.h>
 #include <regex>
 #include <set>
 #include <stdexcept>
@@ -202,9 +204,13 @@ bool truthy(const json::object& o, const char* key) {
 
 // PEFT's rank_pattern / alpha_pattern: keys are regular expressions matched
 // against the end of the module's name (get_pattern_key).
+// RE2, not std::regex: a key is the file's text, and a backtracking engine
+// takes exponential time on a hostile one (`mode****…` hung the fuzzer);
+// RE2 matches in linear time and refuses what it cannot (backreferences,
+// lookaround) with a message.
 struct Pattern {
   std::string key;
-  std::regex re;
+  std::shared_ptr<const re2::RE2> re;
   double value;
 };
 std::vector<Pattern> read_pattern(const std::string& path, const json::object& cfg, const char* key) {
@@ -215,17 +221,18 @@ std::vector<Pattern> read_pattern(const std::string& path, const json::object& c
   for (const auto& [k, val] : v->as_object()) {
     auto d = json_number(val);
     if (!d || !std::isfinite(*d)) throw ModelError(path + ": '" + key + "." + std::string(k) + "' is not a number");
-    try {
-      out.push_back({std::string(k), std::regex("(.*\\.)?(" + std::string(k) + ")"), *d});
-    } catch (const std::regex_error& e) {
-      throw ModelError(path + ": '" + key + "' key '" + std::string(k) + "' is not a regular expression: " + e.what());
-    }
+    re2::RE2::Options options;
+    options.set_log_errors(false);
+    auto re = std::make_shared<const re2::RE2>("(.*\\.)?(" + std::string(k) + ")", options);
+    if (!re->ok())
+      throw ModelError(path + ": '" + key + "' key '" + std::string(k) + "' is not a regular expression: " + re->error());
+    out.push_back({std::string(k), std::move(re), *d});
   }
   return out;
 }
 std::optional<double> match_pattern(const std::vector<Pattern>& patterns, const std::string& module) {
   for (const Pattern& p : patterns)
-    if (std::regex_match(module, p.re)) return p.value;
+    if (re2::RE2::FullMatch(module, *p.re)) return p.value;
   return std::nullopt;
 }
 

@@ -5,6 +5,7 @@
 // the files that must be refused with a clear error.
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -746,6 +747,25 @@ TEST_CASE("PEFT adapters in BF16 and F16, with regex rank and alpha patterns, re
   }();
   Session s(*model);
   CHECK_NOTHROW(s.set_adapters({{shared(got), 1.0f, "half"}}));
+
+  // A pattern is the file's text: one that makes a backtracking engine take
+  // exponential time is matched in linear time, and one that is no regular
+  // expression (nested repetition) is refused, naming the key.
+  auto slow = boost::json::parse(R"({"peft_type":"LORA","r":4,"lora_alpha":8,"target_modules":["q_proj","k_proj"],
+      "rank_pattern":{"k_proj":6},"alpha_pattern":{"(.*a)*(.*a)*(.*a)*(.*a)*(.*a)*(.*a)*x":2}})");
+  write_text(dir.file("peft/adapter_config.json"), boost::json::serialize(slow));
+  const auto started = std::chrono::steady_clock::now();
+  CHECK(read_lora_adapter(dir.file("peft")).pairs.size() == a.pairs.size());
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(2));
+  auto nested = boost::json::parse(R"({"peft_type":"LORA","r":4,"lora_alpha":8,"target_modules":["q_proj","k_proj"],
+      "rank_pattern":{"k_proj":6},"alpha_pattern":{"mode****attn":2}})");
+  write_text(dir.file("peft/adapter_config.json"), boost::json::serialize(nested));
+  try {
+    read_lora_adapter(dir.file("peft"));
+    FAIL("a nested repetition was accepted");
+  } catch (const ModelError& e) {
+    CHECK_THAT(e.what(), Catch::Contains("'alpha_pattern' key 'mode****attn' is not a regular expression"));
+  }
 }
 
 TEST_CASE("bad adapters get clear errors", "[lora]") {

@@ -11,6 +11,9 @@ namespace astfill::engine {
 namespace {
 
 constexpr uint32_t kMaxDims = 4;
+// Tensor names longer than any real file has (GGUF allows 64 bytes; Hugging Face and PEFT names stay under
+// 200).
+constexpr size_t kMaxTensorName = 1024;
 constexpr uint32_t kMaxArrayDepth = 4;
 
 // What the metadata and the tensor directory may take in memory: a few MiB of
@@ -311,6 +314,12 @@ GgufFile GgufFile::open(const std::string& path) {
                "tensor #" + std::to_string(k));
       GgufTensor t;
       t.name = r.read_string("tensor #" + std::to_string(k) + " name");
+      // GGUF's own limit is 64 bytes (GGML_MAX_NAME); far longer names are
+      // refused here, before any pattern reads them (std::regex recurses per
+      // character: a 300 KB name overflowed the stack).
+      if (t.name.size() > kMaxTensorName)
+        r.fail("tensor #" + std::to_string(k) + " has a name of " + std::to_string(t.name.size()) +
+               " bytes (at most " + std::to_string(kMaxTensorName) + ")");
       const std::string where = "tensor '" + t.name + "'";
       uint32_t n_dims = r.read<uint32_t>(where + " dimension count");
       if (n_dims == 0 || n_dims > kMaxDims)

@@ -55,6 +55,11 @@ SafetensorsFile SafetensorsFile::open(const std::string& path) {
             if (mv.is_string()) st.metadata_[std::string(mk)] = std::string(mv.get_string());
         continue;
       }
+      // No real checkpoint has names near this; refused before any pattern
+      // reads them (std::regex recurses per character: a 300 KB name
+      // overflowed the stack).
+      if (name.size() > 1024)
+        fail("a tensor name of " + std::to_string(name.size()) + " bytes (at most 1024)");
       std::string where = "tensor '" + name + "'";
       auto* t = value.if_object();
       if (!t) fail(where + ": entry is not an object");

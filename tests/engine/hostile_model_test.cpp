@@ -385,3 +385,25 @@ TEST_CASE("a model file rewritten in place while it loads is refused", "[model][
   std::ofstream(dir.file("n.gguf"), std::ios::app | std::ios::binary) << "more bytes";
   CHECK(error_of([&] { Model::load(grown, {WeightMode::F32, 1}); }).starts_with(dir.file("n.gguf") + ": the file changed size while it was being read"));
 }
+
+TEST_CASE("a tensor name far longer than any real file's is refused before it is parsed", "[model][robustness]") {
+  // std::regex, which maps Hugging Face names to GGUF ones, recurses per
+  // character: a 300 KB name overflowed the stack (SIGSEGV in `inspect`).
+  TempDir dir;
+  std::filesystem::create_directory(dir.file("hf"));
+  std::ofstream(dir.file("hf/config.json")) << R"({"model_type": "qwen2", "hidden_size": 64})";
+  const std::string name = "model.layers.0." + std::string(300000, 'a');
+  const std::string header = "{\"" + name + "\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [0, 4]}}";
+  std::string file(8, '\0');
+  const uint64_t n = header.size();
+  std::memcpy(file.data(), &n, 8);
+  std::ofstream(dir.file("hf/model.safetensors"), std::ios::binary) << file << header << std::string(4, '\0');
+  CHECK(open_error(dir.file("hf")) ==
+        dir.file("hf/model.safetensors") + ": a tensor name of " + std::to_string(name.size()) + " bytes (at most 1024)");
+  // And in a GGUF file.
+  write_random_model(dir.file("m.gguf"), tiny_spec("qwen2"));
+  rewrite(dir.file("m.gguf"), dir.file("long.gguf"), [&](GgufWriter& w) {
+    w.add_tensor(std::string(5000, 'b'), GgmlType::F32, {1}, std::vector<uint8_t>(4, 0));
+  });
+  CHECK(open_error(dir.file("long.gguf")).find("has a name of 5000 bytes (at most 1024)") != std::string::npos);
+}

@@ -11,9 +11,6 @@ namespace astfill::engine {
 namespace {
 
 constexpr uint32_t kMaxDims = 4;
-// Tensor names longer than any real file has (GGUF allows 64 bytes; Hugging Face and PEFT names stay under
-// 200).
-constexpr size_t kMaxTensorName = 1024;
 constexpr uint32_t kMaxArrayDepth = 4;
 
 // What the metadata and the tensor directory may take in memory: a few MiB of
@@ -314,12 +311,9 @@ GgufFile GgufFile::open(const std::string& path) {
                "tensor #" + std::to_string(k));
       GgufTensor t;
       t.name = r.read_string("tensor #" + std::to_string(k) + " name");
-      // GGUF's own limit is 64 bytes (GGML_MAX_NAME); far longer names are
-      // refused here, before any pattern reads them (std::regex recurses per
-      // character: a 300 KB name overflowed the stack).
-      if (t.name.size() > kMaxTensorName)
+      if (t.name.size() > kMaxTensorNameBytes)
         r.fail("tensor #" + std::to_string(k) + " has a name of " + std::to_string(t.name.size()) +
-               " bytes (at most " + std::to_string(kMaxTensorName) + ")");
+               " bytes (at most " + std::to_string(kMaxTensorNameBytes) + ")");
       const std::string where = "tensor '" + t.name + "'";
       uint32_t n_dims = r.read<uint32_t>(where + " dimension count");
       if (n_dims == 0 || n_dims > kMaxDims)
@@ -389,11 +383,11 @@ GgufFile GgufFile::open(const std::string& path) {
                (k + 1 < by_offset.size() ? "tensor '" + by_offset[k + 1]->name + "'" : std::string("the end of the file")) +
                ") holds " + std::to_string(region) + ": its type or shape does not match its data (relabelled?)");
     }
-    g.file_->check_intact();
   } catch (const ModelError&) {
     g.file_->check_intact();
     throw;
   }
+  g.file_->check_intact();
   return g;
 }
 

@@ -55,11 +55,9 @@ SafetensorsFile SafetensorsFile::open(const std::string& path) {
             if (mv.is_string()) st.metadata_[std::string(mk)] = std::string(mv.get_string());
         continue;
       }
-      // No real checkpoint has names near this; refused before any pattern
-      // reads them (std::regex recurses per character: a 300 KB name
-      // overflowed the stack).
-      if (name.size() > 1024)
-        fail("a tensor name of " + std::to_string(name.size()) + " bytes (at most 1024)");
+      if (name.size() > kMaxTensorNameBytes)
+        fail("a tensor name of " + std::to_string(name.size()) + " bytes (at most " +
+             std::to_string(kMaxTensorNameBytes) + ")");
       std::string where = "tensor '" + name + "'";
       auto* t = value.if_object();
       if (!t) fail(where + ": entry is not an object");
@@ -108,11 +106,11 @@ SafetensorsFile SafetensorsFile::open(const std::string& path) {
     for (size_t i = 1; i < sorted.size(); ++i)
       if (sorted[i - 1]->bytes && sorted[i - 1]->data + sorted[i - 1]->bytes > sorted[i]->data)
         fail("tensors '" + sorted[i - 1]->name + "' and '" + sorted[i]->name + "' overlap");
-    st.file_->check_intact();
   } catch (const ModelError&) {
     st.file_->check_intact();
     throw;
   }
+  st.file_->check_intact();
   return st;
 }
 

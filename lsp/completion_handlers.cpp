@@ -82,8 +82,11 @@ void LanguageServer::on_inline_completion(const InlineCompletionParams& p, const
   const std::string& uri = p.text_document.uri;
   // Only the newest request for a document can still be shown.
   cancel_for_document(uri, CancelReason::Superseded, /*inline_only=*/true);
+  // The time cap runs from now: waiting for a worker counts. The simulated
+  // latency (a test hook for clients) stands before our work and does not.
   auto task = workspace_->inline_completion(
-      at->doc, at->offset, p.trigger_kind == 1 ? completion::Trigger::Invoked : completion::Trigger::Automatic);
+      at->doc, at->offset, p.trigger_kind == 1 ? completion::Trigger::Invoked : completion::Trigger::Automatic,
+      std::chrono::steady_clock::now() + options_.simulated_latency);
   auto text = at->doc.text;
   auto latency = options_.simulated_latency;
   auto enc = encoding_;

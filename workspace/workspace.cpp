@@ -334,14 +334,19 @@ Task<Result> service_task(std::shared_ptr<completion::CompletionService> service
                                                                       Progress&) const) {
   return [service = std::move(service), request = std::move(request), doc = std::move(doc), ask](
              const CancellationToken& cancel, Progress& progress) mutable {
-    // The request's time cap starts now and covers the parse: a document
-    // too large to parse in half of it is answered from a window around the
-    // cursor instead (completion/service.cpp).
+    // The request's time cap started when it arrived (Workspace::inline_completion,
+    // ::fill) and covers the wait for a worker and the parse: the parse gets
+    // at most half the cap, less what the wait used; a document too large to
+    // parse in that is answered from a window around the cursor instead
+    // (completion/service.cpp).
     std::chrono::milliseconds timeout{0};
     if constexpr (requires { request.started; }) {
-      request.started = std::chrono::steady_clock::now();
-      timeout = std::max(completion::time_cap(request.options, std::is_same_v<Request, completion::FillRequest>) / 2,
-                         std::chrono::milliseconds(1));
+      using namespace std::chrono;
+      auto now = steady_clock::now();
+      if (request.started == steady_clock::time_point{} || request.started > now) request.started = now;
+      auto waited = duration_cast<milliseconds>(now - request.started);
+      auto half = completion::time_cap(request.options, std::is_same_v<Request, completion::FillRequest>) / 2;
+      timeout = std::max(half - waited, milliseconds(1));
     }
     bool timed_out = false;
     request.document.parsed = tree_of(doc, cancel, timeout, &timed_out);
@@ -376,11 +381,13 @@ Task<Result> refused() {
 }  // namespace
 
 Task<completion::InlineCompletionResult> Workspace::inline_completion(const DocumentSnapshot& doc, size_t offset,
-                                                                      completion::Trigger trigger) const {
+                                                                      completion::Trigger trigger,
+                                                                      Clock::time_point arrived) const {
   completion::ProjectContext project = project_for(doc.uri);
   if (deny_listed(project.path, doc.uri, settings_.index)) return refused<completion::InlineCompletionResult>();
   completion::InlineCompletionRequest request{text_of(doc), offset, trigger, settings_.completion,
                                               std::move(project)};
+  request.started = arrived;
   return service_task(model_->service(), std::move(request), doc, &completion::CompletionService::complete_inline);
 }
 
@@ -391,10 +398,12 @@ Task<completion::ApiSuggestionResult> Workspace::api_suggestions(const DocumentS
   return service_task(model_->service(), std::move(request), doc, &completion::CompletionService::suggest_api);
 }
 
-Task<completion::FillResult> Workspace::fill(const DocumentSnapshot& doc, size_t offset) const {
+Task<completion::FillResult> Workspace::fill(const DocumentSnapshot& doc, size_t offset,
+                                             Clock::time_point arrived) const {
   completion::ProjectContext project = project_for(doc.uri);
   if (deny_listed(project.path, doc.uri, settings_.index)) return refused<completion::FillResult>();
   completion::FillRequest request{text_of(doc), offset, settings_.completion, std::move(project)};
+  request.started = arrived;
   return service_task(model_->service(), std::move(request), doc, &completion::CompletionService::fill);
 }
 

@@ -18,6 +18,7 @@
 // back is posted to its thread. Nothing here knows JSON-RPC.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -142,11 +143,16 @@ class Workspace {
   completion::ProjectContext project_context(const std::string& uri) const { return project_for(uri); }
 
   // ---- Questions: prepared here, run on a worker. `offset` is a byte offset
-  // into the snapshot's text.
+  // into the snapshot's text. A completion's or fill's time cap
+  // (timeoutMs) runs from `arrived`, when the question came in: time spent
+  // queued behind other model work counts, as the editor waits it too.
+  using Clock = std::chrono::steady_clock;
   Task<completion::InlineCompletionResult> inline_completion(const DocumentSnapshot& doc, size_t offset,
-                                                             completion::Trigger trigger) const;
+                                                             completion::Trigger trigger,
+                                                             Clock::time_point arrived = Clock::now()) const;
   Task<completion::ApiSuggestionResult> api_suggestions(const DocumentSnapshot& doc, size_t offset) const;
-  Task<completion::FillResult> fill(const DocumentSnapshot& doc, size_t offset) const;
+  Task<completion::FillResult> fill(const DocumentSnapshot& doc, size_t offset,
+                                    Clock::time_point arrived = Clock::now()) const;
   // The definitions of the identifier at `offset`: only the nearest tier
   // (this file, else what it imports, else its directory, else anywhere).
   Task<std::vector<Location>> definitions(const DocumentSnapshot& doc, size_t offset,

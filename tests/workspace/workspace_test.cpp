@@ -5,6 +5,11 @@
 
 #include <catch2/catch.hpp>
 
+#include <chrono>
+
+#include "../engine/temp_dir.h"
+#include "tests/fixtures/random_model.h"
+
 using namespace astfill;
 using namespace astfill::workspace;
 
@@ -165,4 +170,49 @@ TEST_CASE("accepted completions reach later questions' context, the newest first
   CHECK(kept.front() == "v19 = 0\n");
   s.ws->note_accepted(std::string(10000, 'x'));
   CHECK(s.ws->project_context(a).accepted.front().size() == 4096);
+}
+
+TEST_CASE("a completion's time cap runs from its arrival: time queued behind other work counts",
+          "[workspace][questions][deadline]") {
+  astfill::testing::TempDir dir;
+  auto spec = astfill::engine::tiny_spec("qwen2");
+  const std::string model = dir.file("m.gguf");
+  astfill::engine::write_random_model(model, spec);
+  completion::ServiceOptions so;
+  so.load.threads = 1;
+  so.cache_entries = 0;
+  auto service = std::make_shared<completion::CompletionService>(so);
+  service->load_model(model);
+  Session s(std::make_shared<ModelHost>(ModelHost::Options{service, model, nullptr}));
+  Settings settings = s.ws->settings();
+  settings.completion.timeout_ms = 2000;
+  settings.completion.max_tokens = 8;
+  s.ws->set_settings(settings);
+  const std::string uri = "file:///w/q.py";
+  s.ws->open(uri, "python", 1, "def total(items):\n    return \n");
+  auto doc = s.ws->document(uri);
+  const size_t cursor = doc->text->size() - 1;
+  NoProgress progress;
+
+  // Arrived 5 s ago (it waited for a worker behind other model work): the
+  // 2 s cap is spent before the model starts, so it ends at once, timed out,
+  // and says how long the editor has waited.
+  using Clock = std::chrono::steady_clock;
+  auto late = s.ws->inline_completion(*doc, cursor, completion::Trigger::Invoked, Clock::now() - std::chrono::seconds(5));
+  auto t0 = Clock::now();
+  auto cut = late({}, progress);
+  auto took = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+  CHECK(cut.items.empty());
+  CHECK(cut.empty_reason == completion::EmptyReason::TimedOut);
+  CHECK(cut.details.timed_out);
+  CHECK(cut.details.generated_tokens == 0);
+  CHECK(cut.details.elapsed_ms >= 5000);
+  CHECK(took < 1500);
+
+  // Asked now, the same question gets its whole cap and an answer.
+  auto fresh = s.ws->inline_completion(*doc, cursor, completion::Trigger::Invoked);
+  auto answered = fresh({}, progress);
+  CHECK_FALSE(answered.details.timed_out);
+  CHECK(answered.details.generated_tokens > 0);
+  CHECK(answered.details.elapsed_ms < 2000);
 }

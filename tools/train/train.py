@@ -75,6 +75,9 @@ def parse_args(argv=None):
     ap.add_argument("--workers", type=int, default=1, help="tokenizer processes for the epoch streams")
     ap.add_argument("--cache-dir", default="", help="epoch token streams (default RUN/data)")
     ap.add_argument("--compile", action="store_true", help="torch.compile the model (PyTorch 2)")
+    ap.add_argument("--init-gguf", default="",
+                    help="start from this GGUF's weights (same shape and vocabulary; Q8_0 is dequantized), "
+                         "e.g. the shipped demo model, instead of random ones; ignored when resuming")
     # model (defaults: the CPU demo shape; --gpu-shape: GPU_SHAPE)
     ap.add_argument("--gpu-shape", action="store_true", help="defaults for a GPU run: %s" % GPU_SHAPE)
     ap.add_argument("--hidden", type=int)
@@ -102,6 +105,8 @@ def parse_args(argv=None):
     ap.add_argument("--ckpt-every", type=int, default=50)
     ap.add_argument("--max-minutes", type=float, default=0,
                     help="stop (with a checkpoint) after this long; run again to continue")
+    ap.add_argument("--final-windows", type=int, default=256,
+                    help="held-out windows per language in the final evaluation")
     ap.add_argument("--heldout-chars", type=int, default=120000,
                     help="size of heldout.txt (split evenly between the languages, each also in heldout_LANG.txt)")
     a = ap.parse_args(argv)
@@ -114,6 +119,30 @@ def parse_args(argv=None):
     if a.steps <= 0 and a.warmup < 20:
         ap.error("--steps 0 times steps 11..warmup: --warmup must be at least 20")
     return a
+
+
+def init_from_gguf(model, cfg, path: str) -> None:
+    """Loads every parameter from a GGUF file export_gguf.py's layout wrote
+    (tied embeddings; Q8_0 dequantized); refuses another shape or vocabulary."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "reference"))
+    from gguf_reader import GGUFFile  # noqa: E402
+    from export_gguf import gguf_tensors  # noqa: E402
+    g = GGUFFile(path)
+    names = dict(gguf_tensors({k: k for k in model.state_dict()}, cfg.layers))
+    state = {}
+    for gname, hf in names.items():
+        if not g.has_tensor(gname):
+            raise SystemExit("%s has no tensor %s: not a model of this layout" % (path, gname))
+        t = torch.from_numpy(g.tensor(gname).astype(np.float32))
+        want = model.state_dict()[hf].shape
+        if tuple(t.shape) != tuple(want):
+            raise SystemExit("%s: %s is %s, this model's %s is %s" % (path, gname, tuple(t.shape), hf, tuple(want)))
+        state[hf] = t
+    missing = set(model.state_dict()) - set(state)
+    if missing:
+        raise SystemExit("%s: nothing for %s" % (path, sorted(missing)[:4]))
+    model.load_state_dict(state)
+    print("initial weights from %s (%d tensors)" % (path, len(state)), flush=True)
 
 
 def lr_at(step: int, a) -> float:
@@ -276,6 +305,8 @@ def main(argv=None) -> int:
     batches = Batches(builder, a, cache_dir)
     step, tokens, elapsed = 0, 0, 0.0
 
+    if a.init_gguf and not os.path.exists(ckpt_path):
+        init_from_gguf(model, cfg, a.init_gguf)
     if os.path.exists(ckpt_path):
         ck = torch.load(ckpt_path, map_location="cpu")  # the RNG state must stay a CPU tensor
         if ck["config"] != cfg.as_dict():
@@ -371,7 +402,7 @@ def main(argv=None) -> int:
     checkpoint()
     builder.close()
 
-    # Final evaluation, per language: every held-out window (at most 256), and
+    # Final evaluation, per language: every held-out window (at most --final-windows), and
     # the held-out text as astfill counts it.
     per_lang = {}
     texts = []
@@ -384,9 +415,9 @@ def main(argv=None) -> int:
         texts.append(text)
         text_ids = tok.encode(text)
         nll, n = text_nll(model, text_ids, a.seq_len, a.device)
-        per_lang[lang] = {"heldout_loss": round(eval_windows(model, heldout_w[lang][:256], device=a.device), 4),
-                          "heldout_plain_loss": round(eval_windows(model, heldout_plain_w[lang][:256], device=a.device), 4),
-                          "heldout_windows": int(min(256, len(heldout_w[lang]))),
+        per_lang[lang] = {"heldout_loss": round(eval_windows(model, heldout_w[lang][:a.final_windows], device=a.device), 4),
+                          "heldout_plain_loss": round(eval_windows(model, heldout_plain_w[lang][:a.final_windows], device=a.device), 4),
+                          "heldout_windows": int(min(a.final_windows, len(heldout_w[lang]))),
                           "heldout_files": len(held_by_lang[lang]),
                           "heldout_txt_tokens": len(text_ids),
                           "heldout_txt_ppl_torch": round(math.exp(nll / max(1, n)), 4)}

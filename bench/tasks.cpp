@@ -226,6 +226,7 @@ std::map<std::string, std::string> default_task_roots(const std::filesystem::pat
       {"go", "/usr/lib/go/src"},                                              // golang-src
       {"c", "/usr/share/doc"},         // the -dev packages' examples (zlib, nettle, liblzma, expat, ...)
       {"cpp", "/usr/src/googletest"},  // googletest
+      {"rust", "/usr/share/cargo/registry"},  // librust-serde-json-dev, librust-regex-syntax-dev and their deps
       {"java", "jdk:java.base/java/util"},  // the JDK's src.zip, unpacked on first use
   };
 }

@@ -148,6 +148,26 @@ std::vector<Line> lines_of(std::string_view text) {
   }
 }
 
+// Whether the end of `line` from `start`, periodic with period `p`, is a
+// loop inside one identifier (`e_or_or_or_or`): all word characters, in a run
+// that starts with a letter or `_` (not a number's digits: `0xFFFFFFFF`,
+// `100000000` are data), the unit holding a letter and two different
+// characters (`aaaaaaaa` may be a string's data).
+bool in_identifier_loop(std::string_view line, size_t start, size_t p) {
+  auto word_char = [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || static_cast<unsigned char>(c) >= 0x80;
+  };
+  for (size_t i = start; i < line.size(); ++i)
+    if (!word_char(line[i])) return false;
+  size_t run = start;
+  while (run > 0 && word_char(line[run - 1])) --run;
+  if (std::isdigit(static_cast<unsigned char>(line[run]))) return false;  // a number
+  std::string_view unit = line.substr(start, p);
+  bool letter = std::any_of(unit.begin(), unit.end(), [](char c) { return std::isalpha(static_cast<unsigned char>(c)); });
+  bool varied = unit.find_first_not_of(unit[0]) != std::string_view::npos;
+  return letter && varied;
+}
+
 // Where to cut before line `i` (the '\n' ending the line above it, or 0).
 size_t before_line(const std::vector<Line>& lines, size_t i) { return i == 0 ? 0 : lines[i].start - 1; }
 
@@ -320,9 +340,12 @@ bool StopRule::repeats_itself() {
       bool starts = (std::isalpha(c) || c == '_' || c >= 0x80) && (i == 0 || !word_char(line[i - 1]));
       word = starts;
     }
-    if (!word) continue;
     size_t start = from;
     while (start > 0 && line[start - 1] == line[start - 1 + p]) --start;
+    // Or the loop is inside one identifier (in_identifier_loop). Kept: the
+    // identifier up to the end of its first copy (`e_or`).
+    if (!word && in_identifier_loop(line, start, p)) return stop(last.start + start + p, "repeats itself");
+    if (!word) continue;
     // One copy is kept. The run may begin mid-unit by a coincidence (`code,
     // value, value, ...` matches from the `e` of `code`, `e, value, value`
     // from its first byte), so the cut moves forward to the end of the word it

@@ -50,6 +50,30 @@ TEST_CASE("a loop within a line stops before the repeat", "[stop][repeat]") {
   CHECK(fill.kept == "e, value");
 }
 
+TEST_CASE("a loop inside one identifier stops before the repeat", "[stop][repeat]") {
+  // The demo model's `e_or_or_or_...`: no word starts in the unit, the loop
+  // is inside one name.
+  Outcome name = decode("python", "def f(depot):\n    return d", "\n", CompletionMode::SingleLine,
+                        times({"e"}, "_or", 20));
+  CHECK(name.reason == "repeats itself");
+  CHECK(name.kept == "e_or");
+  CHECK(name.stopped_at < 6);
+  Outcome block = decode("c", "int f(int x) {\n", "\n}\n", CompletionMode::MultiLine,
+                         times({"  return x", "_f"}, "oo_f", 20));
+  CHECK(block.reason == "repeats itself");
+  CHECK(block.kept == "  return x_foo");
+  // A number's digits and one repeated letter are data, not a loop.
+  Outcome hex = decode("c", "unsigned f(void) {\n", "\n}\n", CompletionMode::MultiLine,
+                       {"  return 0x", "ABAB", "ABAB", "ABAB", "ABAB;"});
+  CHECK(hex.reason != std::string("repeats itself"));
+  Outcome big = decode("python", "x = ", "\n", CompletionMode::SingleLine, {"1", "01010101", "01010101"});
+  CHECK(big.reason != std::string("repeats itself"));
+  Outcome same = decode("python", "s = '", "'\n", CompletionMode::SingleLine, {"xxxx", "xxxx", "xxxx"});
+  CHECK(same.reason != std::string("repeats itself"));
+  Outcome real = decode("javascript", "const ", "\n", CompletionMode::SingleLine, {"onOnOff", "Handler = 1;"});
+  CHECK(real.reason != std::string("repeats itself"));
+}
+
 TEST_CASE("repeated lines stop before the second copy", "[stop][repeat]") {
   Outcome one = decode("python", "def f(x):\n", "", CompletionMode::MultiLine,
                     times({"    y = x\n"}, "    x += 1\n", 10));

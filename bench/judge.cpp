@@ -8,11 +8,16 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cerrno>
+#include <charconv>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <optional>
+#include <set>
 #include <sstream>
+#include <tuple>
 
 #include "support/files.h"
 
@@ -165,6 +170,53 @@ class HelperJudge : public Judge {
   int to_ = -1, from_ = -1;
 };
 
+// What a tool run once on a source said: its exit status and its stderr.
+struct ToolRun {
+  int status = 0;
+  std::string errors;
+};
+
+// Runs `argv` with `source` on stdin; with `include_dirs`, a C/C++ compiler
+// is also told where the file's own folder's includes are.
+ToolRun run_tool(std::vector<std::string> argv, std::string_view source, const fs::path& directory,
+                 bool include_dirs) {
+  fs::path in = scratch_file("source"), err = scratch_file("stderr");
+  {
+    std::ofstream f(in, std::ios::binary);
+    f.write(source.data(), static_cast<std::streamsize>(source.size()));
+    if (!f) throw JudgeUnavailable("cannot write " + in.string());
+  }
+  if (include_dirs && !directory.empty()) {
+    // The file's own folder, its parent and a sibling include/: where a
+    // project's quoted includes are found.
+    std::vector<std::string> dirs{"-iquote", directory.string(), "-I", directory.string(),
+                                  "-I", directory.parent_path().string(),
+                                  "-I", (directory.parent_path() / "include").string()};
+    argv.insert(argv.end() - 1, dirs.begin(), dirs.end());
+  }
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, in.c_str(), O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  pid_t pid;
+  try {
+    pid = spawn(argv, &actions);
+  } catch (...) {
+    posix_spawn_file_actions_destroy(&actions);
+    throw;
+  }
+  posix_spawn_file_actions_destroy(&actions);
+  ToolRun run;
+  run.status = wait_for(pid);
+  run.errors = read_all(err);
+  std::error_code ec;
+  fs::remove(in, ec);
+  fs::remove(err, ec);
+  if (run.status >= 126) throw JudgeUnavailable(argv[0] + " did not run (status " + std::to_string(run.status) + ")");
+  return run;
+}
+
 // A tool run once per source: the source on stdin, its verdict in the exit
 // status and its errors on stderr.
 class CommandJudge : public Judge {
@@ -176,41 +228,8 @@ class CommandJudge : public Judge {
         include_dirs_(include_dirs) {}
 
   Verdict judge(std::string_view source, const fs::path& directory) override {
-    fs::path in = scratch_file("source"), err = scratch_file("stderr");
-    {
-      std::ofstream f(in, std::ios::binary);
-      f.write(source.data(), static_cast<std::streamsize>(source.size()));
-      if (!f) throw JudgeUnavailable("cannot write " + in.string());
-    }
-    std::vector<std::string> argv = argv_;
-    if (include_dirs_ && !directory.empty()) {
-      // The file's own folder, its parent and a sibling include/: where a
-      // project's quoted includes are found.
-      std::vector<std::string> dirs{"-iquote", directory.string(), "-I", directory.string(),
-                                    "-I", directory.parent_path().string(),
-                                    "-I", (directory.parent_path() / "include").string()};
-      argv.insert(argv.end() - 1, dirs.begin(), dirs.end());
-    }
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, in.c_str(), O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    pid_t pid;
-    try {
-      pid = spawn(argv, &actions);
-    } catch (...) {
-      posix_spawn_file_actions_destroy(&actions);
-      throw;
-    }
-    posix_spawn_file_actions_destroy(&actions);
-    int status = wait_for(pid);
-    std::string errors = read_all(err);
-    std::error_code ec;
-    fs::remove(in, ec);
-    fs::remove(err, ec);
-    if (status >= 126) throw JudgeUnavailable(argv_[0] + " did not run (status " + std::to_string(status) + ")");
-    return classify_(status, errors);
+    ToolRun run = run_tool(argv_, source, directory, include_dirs_);
+    return classify_(run.status, run.errors);
   }
   const std::string& description() const override { return description_; }
 
@@ -257,6 +276,164 @@ Verdict gcc_verdict(int status, const std::string& errors) {
   return {true, ""};
 }
 
+// g++ parses by name lookup: a name it cannot find where a statement or a
+// member begins (`Prie the following;`, `e, and the;`) is an error of
+// meaning, "'Prie' was not declared in this scope", after which it skips the
+// rest of the statement, and the syntax errors in it are never reported.
+// So while g++ reports names it cannot find and no syntax error, the source
+// is judged again with those names declared (UndeclaredName::declaration)
+// ahead of it (a #line keeps the positions): then g++ parses what follows
+// them and says whether that is C++. A few rounds, as each may uncover more.
+struct UndeclaredName {
+  enum class Kind { Type, Value, Namespace };
+  std::string name;
+  std::string scope;  // `N` of "'X' is not a member of 'N'"; "" when unqualified
+  Kind kind = Kind::Value;
+
+  std::string declaration() const {
+    std::string d = kind == Kind::Type        ? "struct " + name + " {};"
+                    : kind == Kind::Namespace ? "namespace " + name + " {}"
+                                              : "extern int " + name + ";";
+    return scope.empty() ? d : "namespace " + scope + " { " + d + " }";
+  }
+  bool operator<(const UndeclaredName& o) const { return std::tie(scope, name) < std::tie(o.scope, o.name); }
+};
+
+bool identifier_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
+
+// The quoted names of a gcc message, in order: ‘X’ (UTF-8 locales) or 'X'.
+std::vector<std::string> quoted(std::string_view message) {
+  std::vector<std::string> out;
+  for (size_t at = 0; at < message.size();) {
+    size_t open = message.find("\xE2\x80\x98", at), ascii = message.find('\'', at);
+    size_t close;
+    if (open != std::string_view::npos && (ascii == std::string_view::npos || open < ascii)) {
+      close = message.find("\xE2\x80\x99", open + 3);
+      if (close == std::string_view::npos) break;
+      out.emplace_back(message.substr(open + 3, close - open - 3));
+      at = close + 3;
+    } else if (ascii != std::string_view::npos) {
+      close = message.find('\'', ascii + 1);
+      if (close == std::string_view::npos) break;
+      out.emplace_back(message.substr(ascii + 1, close - ascii - 1));
+      at = close + 1;
+    } else {
+      break;
+    }
+  }
+  return out;
+}
+
+bool plain_name(std::string_view s) {
+  return !s.empty() && !std::isdigit(static_cast<unsigned char>(s[0])) && std::all_of(s.begin(), s.end(), identifier_char);
+}
+
+// A namespace path as gcc names it (`testing::internal`).
+bool scope_path(std::string_view s) {
+  for (size_t at = 0;;) {
+    size_t sep = s.find("::", at);
+    if (!plain_name(s.substr(at, sep == std::string_view::npos ? std::string_view::npos : sep - at))) return false;
+    if (sep == std::string_view::npos) return true;
+    at = sep + 2;
+  }
+}
+
+// What the source says `name` is where g++ reported it (line and column,
+// 1-based bytes): a scope before `::`, a type before another name (a
+// declaration: `Prie the`), else a value (`f(x)`, `x.y`, `a + b`).
+UndeclaredName::Kind kind_from_use(std::string_view source, size_t line, size_t column, const std::string& name) {
+  size_t at = 0;
+  for (size_t l = 1; l < line && at != std::string_view::npos; ++l) {
+    at = source.find('\n', at);
+    if (at != std::string_view::npos) ++at;
+  }
+  if (at == std::string_view::npos) return UndeclaredName::Kind::Value;
+  size_t end_of_line = source.find('\n', at);
+  std::string_view text = source.substr(at, end_of_line == std::string_view::npos ? std::string_view::npos : end_of_line - at);
+  size_t use = column >= 1 && column <= text.size() && text.substr(column - 1).starts_with(name) ? column - 1
+                                                                                             : std::string_view::npos;
+  for (size_t i = text.find(name); use == std::string_view::npos && i != std::string_view::npos; i = text.find(name, i + 1))
+    if ((i == 0 || !identifier_char(text[i - 1])) &&
+        (i + name.size() == text.size() || !identifier_char(text[i + name.size()])))
+      use = i;
+  if (use == std::string_view::npos) return UndeclaredName::Kind::Value;
+  size_t next = at + use + name.size();
+  while (next < source.size() && std::isspace(static_cast<unsigned char>(source[next]))) ++next;
+  std::string_view rest = source.substr(std::min(next, source.size()));
+  if (rest.starts_with("::")) return UndeclaredName::Kind::Namespace;
+  if (rest.empty() || !(std::isalpha(static_cast<unsigned char>(rest[0])) || rest[0] == '_'))
+    return UndeclaredName::Kind::Value;
+  size_t word_end = 0;
+  while (word_end < rest.size() && identifier_char(rest[word_end])) ++word_end;
+  static const std::set<std::string_view> operators{"and",   "and_eq", "bitand", "bitor", "compl", "not",
+                                                    "not_eq", "or",    "or_eq",  "xor",   "xor_eq"};
+  return operators.contains(rest.substr(0, word_end)) ? UndeclaredName::Kind::Value : UndeclaredName::Kind::Type;
+}
+
+// The name a gcc error line says it could not find, with what the source
+// makes of it; nothing for other lines (and for names in headers).
+std::optional<UndeclaredName> undeclared_name(std::string_view line, std::string_view source) {
+  constexpr std::string_view kStdin = "<stdin>:";
+  size_t at = line.find(" error: ");
+  if (!line.starts_with(kStdin) || at == std::string_view::npos) return std::nullopt;
+  std::string_view message = line.substr(at + 8);
+  std::vector<std::string> names = quoted(message);
+  if (names.empty() || !plain_name(names[0])) return std::nullopt;
+  auto says = [&](std::string_view what) { return message.find(what) != std::string_view::npos; };
+  UndeclaredName u;
+  u.name = names[0];
+  if (says("is not a member of") || says("in namespace")) {
+    if (names.size() < 2 || !scope_path(names[1])) return std::nullopt;
+    u.scope = names[1];
+  } else if (!says("was not declared in this scope") && !says("does not name a type") &&
+             !says("has not been declared")) {
+    return std::nullopt;
+  }
+  // "<stdin>:LINE:COLUMN: error: ..."
+  size_t line_no = 0, column = 0;
+  std::string_view pos = line.substr(kStdin.size(), at - kStdin.size());
+  size_t colon = pos.find(':');
+  std::from_chars(pos.data(), pos.data() + pos.size(), line_no);
+  if (colon != std::string_view::npos) std::from_chars(pos.data() + colon + 1, pos.data() + pos.size(), column);
+  u.kind = kind_from_use(source, line_no, column, u.name);
+  // Where g++ wanted a type, the name is one.
+  if (says("does not name a type") && u.kind != UndeclaredName::Kind::Namespace) u.kind = UndeclaredName::Kind::Type;
+  return u;
+}
+
+class CxxJudge : public Judge {
+ public:
+  CxxJudge(std::vector<std::string> argv, std::string description)
+      : argv_(std::move(argv)), description_(std::move(description)) {}
+
+  Verdict judge(std::string_view source, const fs::path& directory) override {
+    constexpr int kRounds = 4;
+    std::set<UndeclaredName> declared;
+    std::string declarations;
+    for (int round = 0;; ++round) {
+      std::string text = declarations.empty() ? std::string(source) : declarations + "#line 1\n" + std::string(source);
+      ToolRun run = run_tool(argv_, text, directory, true);
+      Verdict v = gcc_verdict(run.status, run.errors);
+      if (!v.ok || round + 1 == kRounds) return v;
+      bool more = false;
+      std::istringstream lines(run.errors);
+      for (std::string line; std::getline(lines, line);) {
+        std::optional<UndeclaredName> u = undeclared_name(line, source);
+        if (!u || declared.contains(*u)) continue;
+        declarations += u->declaration() + "\n";
+        declared.insert(*u);
+        more = true;
+      }
+      if (!more) return v;
+    }
+  }
+  const std::string& description() const override { return description_; }
+
+ private:
+  std::vector<std::string> argv_;
+  std::string description_;
+};
+
 }  // namespace
 
 std::vector<fs::path> JudgeOptions::default_tool_dirs() {
@@ -290,7 +467,7 @@ bool is_gcc_syntax_error(std::string_view line) {
       "expected",         "stray ",                "missing terminating", "unterminated",
       "at end of input",  "preprocessing directive", "without #if",       "#else after",
       "#elif after",      "empty character constant", "invalid suffix",   "before numeric constant",
-      "unbalanced",       "missing '(' ",          "missing ')'"};
+      "unbalanced",       "missing '(' ",          "missing ')'",         "without a previous"};
   return std::any_of(std::begin(syntax), std::end(syntax),
                      [&](std::string_view s) { return message.find(s) != std::string_view::npos; });
 }
@@ -338,9 +515,15 @@ std::unique_ptr<Judge> make_judge(std::string_view language, const JudgeOptions&
   if (language == "c" || language == "cpp") {
     bool cpp = language == "cpp";
     fs::path cc = find_tool(cpp ? "g++" : "gcc", options, "Debian: apt install build-essential");
-    std::vector<std::string> argv{cc.string(), "-fsyntax-only", "-w", "-fmax-errors=50", "-x", cpp ? "c++" : "c"};
+    std::vector<std::string> argv{cc.string(), "-fsyntax-only", "-w", "-fmax-errors=50",
+                                  "-fdiagnostics-column-unit=byte", "-x", cpp ? "c++" : "c"};
     if (cpp) argv.push_back("-std=gnu++17");
     argv.push_back("-");
+    // C++ is judged again with the names g++ could not find declared
+    // (CxxJudge); gcc's C parser reads past an unknown name by itself.
+    if (cpp)
+      return std::make_unique<CxxJudge>(std::move(argv), tool_version(cc, "--version") +
+                                                             " -fsyntax-only, syntax errors (undeclared names declared)");
     return std::make_unique<CommandJudge>(std::move(argv),
                                           tool_version(cc, "--version") + " -fsyntax-only, syntax errors",
                                           gcc_verdict, true);

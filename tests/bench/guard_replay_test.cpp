@@ -165,6 +165,12 @@ const LeniencyCase kLeniencies[] = {
      "-2147483648"},
     {"a hex int literal past 32 bits", "java", "class A {\n  int f() {\n    return ", ";\n  }\n}\n", "0x1_0000_0000",
      "0xFFFF_FFFF"},
+    // Words g++ reads as a declaration of an unknown type, then skips (the
+    // judge declares the names it cannot find and judges again).
+    {"words after a name g++ cannot find", "cpp", "class PrivateCode {};\nint f() {\n  Pri", "\n  return 0;\n}\n",
+     "e the following", "vateCode a;"},
+    {"a list of words where a member begins", "cpp", "struct A {\n  ", "\n  int g();\n};\n", "e, and the;",
+     "int e, f;"},
     // A `#word` line that is no preprocessing directive.
     {"an unknown directive", "c", "int f(void) {\n", "\n  return 0;\n}\n", "  # Licensed to PEP 2000",
      "  #pragma once\n# 12 \"f.c\""},

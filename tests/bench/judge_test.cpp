@@ -84,6 +84,42 @@ TEST_CASE("C's judge counts syntax errors, not errors of meaning, and reads the 
   CHECK_FALSE(is_gcc_syntax_error("<stdin>:3:5: note: expected 'int' but argument is of type 'char *'"));
 }
 
+TEST_CASE("C++'s judge sees the syntax errors g++ skips after a name it cannot find") {
+  auto judge = make_judge("cpp");
+  // g++ alone: "'Prie' was not declared in this scope", then the rest of the
+  // statement is skipped and no syntax error is reported. The judge declares
+  // the names and judges again: each of these is refused.
+  for (const char* broken : {
+           "int f() { Prie the following; return 0; }\n",
+           "struct A { e, and the; };\n",
+           "int f() { foo bar baz(1; return 0; }\n",
+           "int f() { Foo x = (1 + ; return 0; }\n",
+           "void f() { Unknown a(1, ; }\n",
+           "namespace q {}\nint g() { q::r s t; return 0; }\n",
+           "#include <string>\nint g() { std::strin s the; return 0; }\n",
+           "namespace n { e_or_or bad bad ) }\n",
+       }) {
+    CAPTURE(broken);
+    CHECK_FALSE(judge->judge(broken).ok);
+  }
+  // Names it cannot find where the syntax is right are errors of meaning:
+  // still whole.
+  for (const char* whole : {
+           "int f() { return undeclared(1) + x.y; }\n",
+           "int f() { Foo x(1); Foo *p = &x; return helper(p, x.n) and p->ok; }\n",
+           "void g() { ns::call(1); ns::Type t; t.run(); }\n",
+           "int h(Unknown u, Other *o) { return u.a + o->b; }\n",
+           "struct A { Missing m; Vec<int> v; };\n",
+           "#include <string>\nint g() { std::strin s; return s.size(); }\n",
+       }) {
+    CAPTURE(whole);
+    auto v = judge->judge(whole);
+    CAPTURE(v.message);
+    CHECK(v.ok);
+  }
+  CHECK(is_gcc_syntax_error("x.h:81:3: error: 'else' without a previous 'if'"));
+}
+
 TEST_CASE("Python's judge is CPython's parser: tree-sitter's leniencies fail it") {
   auto judge = make_judge("python");
   // The description names the version.

@@ -183,11 +183,17 @@ DecodeResult decode(ModelRunner::Lease& lease, const engine::Tokenizer& tokenize
   std::vector<char> is_forbidden(vocab, 0);
   for (auto t : forbidden) is_forbidden[static_cast<size_t>(t)] = 1;
   gen.screen_draft = [&](std::span<const int32_t> draft) -> size_t {
+    auto t0 = clock::now();
     std::string text = result.text;
     std::unique_ptr<SyntaxHooks> fork = syntax ? syntax->fork() : nullptr;
+    if (fork) {
+      ++result.screening.forks;
+      result.screening.fork_seconds += std::chrono::duration<double>(clock::now() - t0).count();
+    }
     std::optional<ApiConstraint> api_copy;
     if (api) api_copy.emplace(*api);
-    auto t0 = clock::now();
+    ++result.screening.drafts;
+    bool refused_by_syntax = false;
     size_t n = 0;
     for (; n < draft.size(); ++n) {
       const int32_t token = draft[n];
@@ -203,7 +209,10 @@ DecodeResult decode(ModelRunner::Lease& lease, const engine::Tokenizer& tokenize
         if (allowed && std::find(allowed->begin(), allowed->end(), token) == allowed->end()) break;
       }
       if (fork) {
-        if (!fork->viable(piece)) break;
+        if (!fork->viable(piece)) {
+          refused_by_syntax = true;
+          break;
+        }
         fork->accept(piece);
         if (fork->should_stop()) {
           ++n;
@@ -212,7 +221,11 @@ DecodeResult decode(ModelRunner::Lease& lease, const engine::Tokenizer& tokenize
       }
       text += piece;
     }
-    result.check_seconds += std::chrono::duration<double>(clock::now() - t0).count();
+    const double seconds = std::chrono::duration<double>(clock::now() - t0).count();
+    result.check_seconds += seconds;
+    result.screening.seconds += seconds;
+    if (n < draft.size()) ++result.screening.cut;
+    if (refused_by_syntax) ++result.screening.cut_by_syntax;
     return n;
   };
   bool timed_out = false, complete = false, stop_token = false;

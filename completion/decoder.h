@@ -92,6 +92,16 @@ std::vector<int32_t> unwritable_tokens(const engine::Tokenizer& tokenizer);
 enum class DecodeEnd { StopToken, Complete, MaxTokens, Timeout, Cancelled, NoViableToken, ContextFull };
 const char* to_string(DecodeEnd end);
 
+// How speculation's drafts fared in the checks before verification.
+struct DraftScreening {
+  size_t drafts = 0;         // drafts screened
+  size_t cut = 0;            // of those, cut short (a refused token, or one that ends the completion)
+  size_t cut_by_syntax = 0;  // of the cut, at a token the syntax hooks refused
+  size_t forks = 0;          // copies of the syntax hooks' state made (SyntaxHooks::fork)
+  double fork_seconds = 0;   // making them
+  double seconds = 0;        // screening in all, the forks included (also in check_seconds)
+};
+
 struct DecodeResult {
   std::string text;  // the bytes generated, stop token excluded
   std::vector<int32_t> tokens;
@@ -100,6 +110,7 @@ struct DecodeResult {
   size_t rejected = 0;      // candidates the syntax check refused
   size_t restricted = 0;    // steps the API constraint restricted
   double check_seconds = 0; // time in the syntax hooks (checks, accepting, the stop rule)
+  DraftScreening screening;
 };
 
 // Generates after `prompt` in the lease's slot (reusing the prefix its cache

@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "completion/decoder.h"
+#include "completion/guard_hooks.h"
 #include "completion/model_prompt.h"
 #include "completion/postprocess.h"
 #include "completion/receivers.h"
@@ -20,50 +21,6 @@ using clock = std::chrono::steady_clock;
 double ms_since(clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(clock::now() - t0).count();
 }
-
-// The decoder's hooks over the syntax guard and the stop rule. Without
-// constraints every candidate is viable, but the stop rule still ends the
-// completion where the code does.
-// The decoding loop's view of the syntax guard, the stop rule and the secret
-// check. The secret check runs with or without constraints: a completion
-// that would write a secret-shaped string stops, and is cut where the secret
-// starts (trust/secret_stream.h).
-class GuardHooks final : public SyntaxHooks {
- public:
-  GuardHooks(SyntaxGuard& guard, StopRule& stop, bool constrain, trust::SecretStreamCheck& secrets)
-      : guard_(guard), stop_(stop), constrain_(constrain), secrets_(secrets) {}
-  bool viable(std::string_view piece) override {
-    if (!constrain_) return true;
-    if (!guard_.viable(piece)) return false;
-    // A single-line completion ends at its first line break: only where the
-    // line it ends leaves the file whole (`wi` + `\n` before an indented body
-    // is no answer; the model's next best token is asked for instead).
-    size_t nl = piece.find('\n');
-    if (nl != std::string_view::npos && stop_.mode() == CompletionMode::SingleLine)
-      return ends_whole(guard_.completion() + std::string(piece.substr(0, nl)));
-    return true;
-  }
-  bool may_end() override { return !constrain_ || ends_whole(guard_.completion()); }
-  void accept(std::string_view piece) override {
-    guard_.accept(piece);
-    if (!secret_cut_) secret_cut_ = secrets_.check(guard_.completion());
-  }
-  bool should_stop() override { return secret_cut_.has_value() || stop_.should_stop(); }
-  // Where the completion must be cut so that it writes no secret.
-  std::optional<size_t> secret_cut() const { return secret_cut_; }
-
- private:
-  bool ends_whole(std::string text) const {
-    while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r')) text.pop_back();
-    return guard_.whole_with(text);
-  }
-
-  SyntaxGuard& guard_;
-  StopRule& stop_;
-  bool constrain_;
-  trust::SecretStreamCheck& secrets_;
-  std::optional<size_t> secret_cut_;
-};
 
 // The rest of the cursor's line.
 std::string_view line_rest(std::string_view text, size_t offset) {
@@ -312,7 +269,7 @@ CompletionService::Generation CompletionService::generate(const DocumentText& do
   if (left_of(t0, timeout).count() == 0) return timed_out();
   StopRule stop(guard, mode);
   trust::SecretStreamCheck secrets(prefix, suffix);
-  GuardHooks hooks(guard, stop, options.constrain, secrets);
+  GuardHooks hooks(guard, stop, options.constrain, &secrets);
 
   // Without a whole tree the receivers are resolved from the guard's window
   // (parsing the whole text here would break the time cap again).
@@ -364,6 +321,7 @@ CompletionService::Generation CompletionService::generate(const DocumentText& do
   g.details.generated_tokens = r.stats.generated_tokens;
   g.details.forward_passes = r.stats.forward_passes;
   g.details.accepted_draft_tokens = r.stats.accepted_draft_tokens;
+  g.details.drafts_cut_by_syntax = r.screening.cut_by_syntax;
   g.details.prefill_ms = r.stats.prefill_seconds * 1000;
   g.details.decode_ms = r.stats.decode_seconds * 1000;
   g.details.end = to_string(r.end);

@@ -93,6 +93,7 @@ struct CompletionDetails {
   size_t generated_tokens = 0;
   size_t forward_passes = 0;    // decoding's evaluates (fewer than generated tokens when drafts were taken)
   size_t accepted_draft_tokens = 0;  // generated tokens that speculation's drafts supplied
+  size_t drafts_cut_by_syntax = 0;   // drafts the syntax guard cut before verification (on a copy of its state)
   double elapsed_ms = 0;
   double prefill_ms = 0;
   double decode_ms = 0;

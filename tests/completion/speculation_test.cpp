@@ -6,6 +6,7 @@
 
 #include "../engine/temp_dir.h"
 #include "completion/decoder.h"
+#include "completion/guard_hooks.h"
 #include "tests/fixtures/random_model.h"
 
 using namespace astfill::completion;
@@ -37,7 +38,155 @@ class BanningSyntax final : public SyntaxHooks {
   bool forks_;
 };
 
+// Hooks that pass everything to others but cannot be forked: drafts are then
+// screened for text and the API constraint only.
+class Unforkable final : public SyntaxHooks {
+ public:
+  explicit Unforkable(SyntaxHooks& inner) : inner_(inner) {}
+  bool viable(std::string_view piece) override { return inner_.viable(piece); }
+  void accept(std::string_view piece) override { inner_.accept(piece); }
+  bool should_stop() override { return inner_.should_stop(); }
+  bool may_end() override { return inner_.may_end(); }
+
+ private:
+  SyntaxHooks& inner_;
+};
+
+// A Python function body with the cursor on a new line of it.
+const std::string kGuardPrefix =
+    "def accumulate(values, weight):\n"
+    "    total = 0\n"
+    "    total = total + values[0] * weight\n"
+    "    total = total + values[1] * weight\n"
+    "    ";
+const std::string kGuardSuffix = "\n    return total\n";
+
 }  // namespace
+
+TEST_CASE("the syntax guard's hooks fork: the copy checks and accepts on its own", "[decoder][speculate][guard]") {
+  SyntaxGuard guard("python", kGuardPrefix, kGuardSuffix);
+  StopRule stop(guard, CompletionMode::MultiLine);
+  GuardHooks hooks(guard, stop, true, nullptr);
+  REQUIRE(hooks.viable("total"));
+  hooks.accept("total");
+  auto fork = hooks.fork();
+  REQUIRE(fork);
+  // The copy starts where the original is and answers as it does.
+  CHECK(fork->viable(" = ") == hooks.viable(" = "));
+  CHECK_FALSE(fork->viable(")"));
+  CHECK_FALSE(hooks.viable(")"));
+  // What the copy accepts stays in the copy.
+  fork->accept(" = total");
+  CHECK(guard.completion() == "total");
+  CHECK(static_cast<GuardHooks&>(*fork).guard().completion() == "total = total");
+  // ...and what the original accepts later does not reach the copy.
+  hooks.accept(" +");
+  CHECK(static_cast<GuardHooks&>(*fork).guard().completion() == "total = total");
+  CHECK(fork->viable(" + 1"));
+  CHECK_FALSE(fork->viable(" +)"));
+  // The copy's stop rule reads the copy: a line that repeats the suffix's
+  // next line ends it there, the original goes on.
+  fork->accept("\n    return total\n");
+  CHECK(fork->should_stop());
+  CHECK_FALSE(hooks.should_stop());
+  // Unconstrained hooks fork unconstrained (every candidate viable).
+  GuardHooks loose(guard, stop, false, nullptr);
+  CHECK(loose.fork()->viable(")"));
+}
+
+TEST_CASE("the syntax guard cuts a draft before verification, and the output stays the same",
+          "[decoder][speculate][guard]") {
+  TempDir dir;
+  auto spec = astfill::engine::tiny_spec("qwen2");
+  // Sharper logits than the default: this model writes a few tokens of
+  // identifier, bytes and `;` where the default one writes only spaces.
+  spec.seed = 4;
+  spec.weight_scale = 0.2f;
+  astfill::engine::write_random_model(dir.file("m.gguf"), spec);
+  RunnerOptions ro;
+  ro.model_path = dir.file("m.gguf");
+  ro.load.threads = 1;
+  ro.context_tokens = 1024;
+  ModelRunner runner(ro);
+  const auto& tok = runner.tokenizer();
+  const auto prompt = tok.encode(kGuardPrefix, false);
+  REQUIRE(prompt.size() > 4);
+
+  struct Run {
+    DecodeResult result;
+    std::string accepted;
+  };
+  // One completion in a fresh slot: speculation on or off, drafting also
+  // from `sources`; `forks`: whether the guard's hooks may be forked.
+  int slot = 0;
+  auto run = [&](bool speculate, std::span<const std::vector<int32_t>> sources, bool forks) {
+    auto lease = runner.acquire("slot" + std::to_string(slot++), {});
+    REQUIRE(lease);
+    SyntaxGuard guard("python", kGuardPrefix, kGuardSuffix);
+    StopRule stop(guard, CompletionMode::MultiLine);
+    GuardHooks hooks(guard, stop, true, nullptr);
+    Unforkable unforkable(hooks);
+    DecodeOptions o;
+    o.max_tokens = 24;
+    o.time_budget = std::chrono::seconds(60);
+    o.speculate.enable = speculate;
+    o.draft_sources = sources;
+    Run r;
+    r.result = decode(*lease, tok, prompt, kGuardPrefix, forks ? static_cast<SyntaxHooks*>(&hooks) : &unforkable,
+                      nullptr, o, {});
+    r.accepted = guard.completion();
+    return r;
+  };
+
+  const Run plain = run(false, {}, true);
+  const auto& written = plain.result.tokens;
+  INFO("written: '" << plain.result.text << "' (" << to_string(plain.result.end) << ")");
+  REQUIRE(written.size() >= 6);
+
+  // A token the guard refuses after the first four written ones (a closer
+  // of nothing), found by asking the hooks themselves.
+  SyntaxGuard probe_guard("python", kGuardPrefix, kGuardSuffix);
+  StopRule probe_stop(probe_guard, CompletionMode::MultiLine);
+  GuardHooks probe(probe_guard, probe_stop, true, nullptr);
+  for (size_t i = 0; i < 4; ++i) probe.accept(tok.token_bytes(written[i]));
+  std::optional<int32_t> refused;
+  for (std::string closer : {")", "]", "}", "))", ")]"}) {
+    auto ids = tok.encode(closer, false);
+    if (ids.size() == 1 && !probe.viable(closer)) {
+      refused = ids[0];
+      break;
+    }
+  }
+  REQUIRE(refused);
+
+  // An accepted completion that drafts the prompt's last tokens, the first
+  // four written ones, then the refused token and the rest: the first draft
+  // (after the first token) runs into the refused token.
+  std::vector<int32_t> source(prompt.end() - 3, prompt.end());
+  source.insert(source.end(), written.begin(), written.begin() + 4);
+  source.push_back(*refused);
+  source.insert(source.end(), written.begin() + 4, written.end());
+  const std::vector<std::vector<int32_t>> sources{source};
+
+  const Run screened = run(true, sources, true);
+  const Run unscreened = run(true, sources, false);
+  for (const Run* r : {&screened, &unscreened}) {
+    CHECK(r->result.tokens == plain.result.tokens);
+    CHECK(r->result.text == plain.result.text);
+    CHECK(r->accepted == plain.accepted);
+    CHECK(r->result.end == plain.result.end);
+  }
+  CHECK(plain.result.screening.drafts == 0);
+  // The guard's copy cut the draft at the refused token...
+  CHECK(screened.result.screening.forks > 0);
+  CHECK(screened.result.screening.cut_by_syntax > 0);
+  CHECK(screened.result.stats.accepted_draft_tokens >= 3);
+  // ...so fewer draft tokens were verified than without the copy, which
+  // verified the refused token (and what followed it) for nothing.
+  CHECK(unscreened.result.screening.forks == 0);
+  CHECK(unscreened.result.screening.cut_by_syntax == 0);
+  CHECK(screened.result.stats.drafted_tokens < unscreened.result.stats.drafted_tokens);
+}
 
 TEST_CASE("speculative decoding writes what one-token decoding writes, constraints included", "[decoder][speculate]") {
   TempDir dir;

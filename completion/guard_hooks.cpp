@@ -1,0 +1,52 @@
+#include "completion/guard_hooks.h"
+
+namespace astfill::completion {
+
+struct GuardHooks::Copy {
+  // A fresh stop rule over the copy is the original's state: StopRule reads
+  // only the prefix, the suffix and their tree at construction, which
+  // accepting never changes, and the completion at each should_stop().
+  Copy(const SyntaxGuard& g, CompletionMode mode) : guard(g), stop(guard, mode) {}
+  SyntaxGuard guard;
+  StopRule stop;
+};
+
+GuardHooks::GuardHooks(SyntaxGuard& guard, StopRule& stop, bool constrain, trust::SecretStreamCheck* secrets)
+    : guard_(&guard), stop_(&stop), constrain_(constrain), secrets_(secrets) {}
+
+GuardHooks::GuardHooks(std::unique_ptr<Copy> copy, bool constrain)
+    : copy_(std::move(copy)), guard_(&copy_->guard), stop_(&copy_->stop), constrain_(constrain), secrets_(nullptr) {}
+
+GuardHooks::~GuardHooks() = default;
+
+bool GuardHooks::viable(std::string_view piece) {
+  if (!constrain_) return true;
+  if (!guard_->viable(piece)) return false;
+  // A single-line completion ends at its first line break: only where the
+  // line it ends leaves the file whole (`wi` + `\n` before an indented body
+  // is no answer; the model's next best token is asked for instead).
+  size_t nl = piece.find('\n');
+  if (nl != std::string_view::npos && stop_->mode() == CompletionMode::SingleLine)
+    return ends_whole(guard_->completion() + std::string(piece.substr(0, nl)));
+  return true;
+}
+
+bool GuardHooks::may_end() { return !constrain_ || ends_whole(guard_->completion()); }
+
+void GuardHooks::accept(std::string_view piece) {
+  guard_->accept(piece);
+  if (secrets_ && !secret_cut_) secret_cut_ = secrets_->check(guard_->completion());
+}
+
+bool GuardHooks::should_stop() { return secret_cut_.has_value() || stop_->should_stop(); }
+
+std::unique_ptr<SyntaxHooks> GuardHooks::fork() const {
+  return std::unique_ptr<SyntaxHooks>(new GuardHooks(std::make_unique<Copy>(*guard_, stop_->mode()), constrain_));
+}
+
+bool GuardHooks::ends_whole(std::string text) const {
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r')) text.pop_back();
+  return guard_->whole_with(text);
+}
+
+}  // namespace astfill::completion

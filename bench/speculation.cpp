@@ -1,22 +1,40 @@
 // bench_speculation: what speculation from the prompt (engine/speculate.h)
 // buys and costs. For each task, greedy generation of --max-tokens tokens
 // after the task's text, with speculation off and on, each in a fresh session
-// (the prompt's prefill is not timed): tokens per forward pass, accepted
-// draft tokens, decode time per completion (median of --runs), and whether the
-// two outputs are identical (they must be).
+// (the prompt's prefill but its last token is not timed): tokens per forward
+// pass, accepted draft tokens, wall time per completion (median of --runs),
+// and whether the two outputs are identical (they must be).
 //
-// Tasks (Python, plain left-to-right prompts):
-//   edit-like: a renamed variable (a function repeated with one name changed,
-//   cut inside the copy), a repeated call pattern (a run of similar asserts),
-//   a second similar branch (an if/elif chain, cut at the next elif);
-//   novel: code that repeats nothing before the cut.
-// Default model: the bundled demo model (a small Qwen3 trained on Python, so
-// it does continue patterns); --model takes any GGUF, e.g. bench_kv's random
-// Qwen2.5-Coder-0.5B shapes for what verification rows cost at that size.
-// Prints one JSON object.
+// Two paths (--paths):
+//   plain: engine::generate alone, no constraints;
+//   guarded: completion::decode as the daemon runs it, with the syntax guard,
+//   the stop rule (multi-line) and the mask over every row; drafts are
+//   screened on a copy of the guard's state (GuardHooks::fork) before they
+//   are verified. The stop rule may end a completion before the cap.
+//
+// Tasks: edit-like (a renamed variable, a repeated call pattern, a second
+// similar branch) and novel code (repeating nothing before the cut), in
+// Python and a few other languages, plain left-to-right prompts.
+//
+// What verification costs on a bandwidth-bound model (--cost-model PATH, or
+// 0.5b for the random Qwen2.5-Coder-0.5B shapes bench_kv writes): the time
+// of one forward pass carrying 1..max_draft+1 rows is measured on both
+// models, and each completion's model time is re-priced at the other
+// model's: projected = wall - passes priced at the bench model + the same
+// passes priced at the cost model (a draft's rows at the mean draft length).
+// Random weights draft nothing useful themselves, so this prices the trained
+// model's drafting, acceptance and checks at the larger shape's pass times.
+//
+// The fork's cost: GuardHooks::fork on guards over 1 KiB, 16 KiB and 256 KiB
+// of Python (the daemon holds at most 256 KiB of prefix), against one
+// forward pass.
+//
+// Default model: the bundled demo model. Prints one JSON object.
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <map>
 #include <string>
 #include <vector>
@@ -24,6 +42,10 @@
 #include <boost/json.hpp>
 
 #include "bench/args.h"
+#include "bench/random_model.h"
+#include "completion/decoder.h"
+#include "completion/guard_hooks.h"
+#include "completion/model_runner.h"
 #include "engine/bundled_model.h"
 #include "engine/generate.h"
 #include "engine/model.h"
@@ -38,6 +60,7 @@ struct Task {
   const char* name;
   const char* kind;
   std::string text;
+  const char* language = "python";
 };
 
 std::vector<Task> tasks() {
@@ -88,18 +111,49 @@ std::vector<Task> tasks() {
                "class LineBuffer:\n"
                "    \"\"\"Collects bytes from a socket and yields complete lines.\"\"\"\n\n"
                "    def __init__(self, sock, limit=65536):\n"});
+  t.push_back({"repeated_call_js", "edit-like",
+               "test('parses numbers', () => {\n"
+               "  expect(parseNumber('1')).toBe(1);\n"
+               "  expect(parseNumber('12')).toBe(12);\n"
+               "  expect(parseNumber('-3')).toBe(-3);\n"
+               "  expect(parseNumber('0')).toBe(0);\n"
+               "  expect(parseNumber('",
+               "javascript"});
+  t.push_back({"novel_go", "novel",
+               "package cache\n\n"
+               "import (\n\t\"sync\"\n\t\"time\"\n)\n\n"
+               "// Entry is a value with the time it stops being fresh.\n"
+               "type Entry struct {\n\tValue   []byte\n\tExpires time.Time\n}\n\n"
+               "// Get returns the entry for key if it has not expired.\n"
+               "func (c *Cache) Get(key string) ([]byte, bool) {\n",
+               "go"});
+  t.push_back({"novel_cpp", "novel",
+               "#include <string>\n#include <vector>\n\n"
+               "// Splits text at every separator; empty fields are kept.\n"
+               "std::vector<std::string> split(const std::string& text, char separator) {\n",
+               "cpp"});
   return t;
 }
 
 using clock_type = std::chrono::steady_clock;
+namespace completion = astfill::completion;
+
+double since(clock_type::time_point t0) { return std::chrono::duration<double>(clock_type::now() - t0).count(); }
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
 
 struct Outcome {
   std::vector<int32_t> tokens;
   GenerateStats stats;
+  completion::DraftScreening screening;  // guarded path only
+  double check_seconds = 0;              // guarded path only: the syntax hooks, screening included
   double seconds = 0;
 };
 
-Outcome run(const Model& model, const std::vector<int32_t>& prompt, bool speculate, int max_tokens) {
+Outcome run_plain(const Model& model, const std::vector<int32_t>& prompt, bool speculate, int max_tokens) {
   Session session(model, prompt.size() + static_cast<size_t>(max_tokens) + 64);
   std::vector<int32_t> history;
   prefill(session, history, std::span<const int32_t>(prompt).first(prompt.size() - 1));  // untimed
@@ -113,94 +167,299 @@ Outcome run(const Model& model, const std::vector<int32_t>& prompt, bool specula
     out.tokens.push_back(t);
     return true;
   });
-  out.seconds = std::chrono::duration<double>(clock_type::now() - t0).count();
+  out.seconds = since(t0);
   return out;
 }
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v[v.size() / 2];
+// As the daemon decodes: the syntax guard over the task's text (nothing
+// after the cursor), the multi-line stop rule, the mask on every row.
+Outcome run_guarded(completion::ModelRunner& runner, const Task& task, const std::vector<int32_t>& prompt,
+                    bool speculate, int max_tokens) {
+  static size_t slot = 0;
+  auto lease = runner.acquire("run" + std::to_string(slot++), {});
+  std::vector<int32_t>& history = lease->history();
+  prefill(lease->session(), history, std::span<const int32_t>(prompt).first(prompt.size() - 1));  // untimed
+  completion::SyntaxGuard guard(task.language, task.text, "");
+  completion::StopRule stop(guard, completion::CompletionMode::MultiLine);
+  completion::GuardHooks hooks(guard, stop, true, nullptr);
+  completion::DecodeOptions o;
+  o.max_tokens = max_tokens;
+  o.time_budget = std::chrono::seconds(600);
+  o.unwritable = &runner.unwritable_tokens();
+  o.speculate.enable = speculate;
+  Outcome out;
+  auto t0 = clock_type::now();
+  completion::DecodeResult r = completion::decode(*lease, runner.tokenizer(), prompt, task.text, &hooks, nullptr, o, {});
+  out.seconds = since(t0);
+  out.tokens = r.tokens;
+  out.stats = r.stats;
+  out.screening = r.screening;
+  out.check_seconds = r.check_seconds;
+  return out;
+}
+
+// Seconds of one forward pass carrying n rows with logits on every row (a
+// draft's verification: the sampled token and n - 1 draft tokens) after
+// `context` tokens, for n = 1..max_rows (index n - 1); median of `reps`.
+std::vector<double> pass_times(const Model& model, size_t context, size_t max_rows, int reps) {
+  std::vector<int32_t> prompt(context);
+  for (size_t i = 0; i < context; ++i) prompt[i] = static_cast<int32_t>(100 + i % 200);
+  Session session(model, context + max_rows + 8);
+  std::vector<int32_t> history;
+  prefill(session, history, prompt);
+  std::vector<double> out;
+  for (size_t n = 1; n <= max_rows; ++n) {
+    std::vector<double> times;
+    for (int r = 0; r < reps; ++r) {
+      Session::Batch batch{std::vector<int32_t>(prompt.begin(), prompt.begin() + static_cast<std::ptrdiff_t>(n)), {}, {}};
+      batch.logits.assign(n, true);
+      auto t0 = clock_type::now();
+      session.evaluate(batch);
+      times.push_back(since(t0));
+      session.truncate(context);
+    }
+    out.push_back(median(times));
+  }
+  return out;
+}
+
+// The model time of a completion's passes at `table`'s prices: passes
+// without a draft at one row, those with one at the mean draft's rows
+// (interpolated).
+double priced(const GenerateStats& s, const std::vector<double>& table) {
+  auto at = [&](double rows) {
+    rows = std::clamp(rows, 1.0, static_cast<double>(table.size()));
+    size_t lo = static_cast<size_t>(rows);
+    double frac = rows - static_cast<double>(lo);
+    double t = table[lo - 1];
+    if (lo < table.size()) t += frac * (table[lo] - table[lo - 1]);
+    return t;
+  };
+  // The first token comes from the prompt's last row (a one-row pass too).
+  const double plain = static_cast<double>(s.forward_passes + 1 - s.verified_drafts);
+  double t = plain * table[0];
+  if (s.verified_drafts > 0)
+    t += static_cast<double>(s.verified_drafts) *
+         at(1.0 + static_cast<double>(s.drafted_tokens) / static_cast<double>(s.verified_drafts));
+  return t;
+}
+
+// Python source of about `bytes` bytes: distinct functions, parsing cleanly.
+std::string python_of_size(size_t bytes) {
+  std::string text;
+  for (int i = 0; text.size() < bytes; ++i) {
+    std::string n = std::to_string(i);
+    text += "def weighted_mean_" + n + "(values, weights):\n"
+            "    total = 0.0\n"
+            "    for value, weight in zip(values, weights):\n"
+            "        total += value * weight * " + n + "\n"
+            "    return total / max(len(values), 1)\n\n\n";
+  }
+  return text + "def last(values):\n    ";
+}
+
+// GuardHooks::fork's cost (copy and destruction, as the decoder makes and
+// drops one per draft), and one check on the copy for scale; medians.
+json::object fork_cost(size_t bytes, int reps) {
+  completion::SyntaxGuard guard("python", python_of_size(bytes), "");
+  completion::StopRule stop(guard, completion::CompletionMode::MultiLine);
+  completion::GuardHooks hooks(guard, stop, true, nullptr);
+  for (const char* piece : {"total", " =", " sum", "(values"}) hooks.accept(piece);
+  std::vector<double> fork_s, check_s;
+  // The first fork makes the stop rule its successors reuse.
+  auto t0 = clock_type::now();
+  hooks.fork().reset();
+  const double first = since(t0);
+  for (int r = 0; r < reps; ++r) {
+    t0 = clock_type::now();
+    std::unique_ptr<completion::SyntaxHooks> fork = hooks.fork();
+    fork_s.push_back(since(t0));
+    t0 = clock_type::now();
+    bool ok = fork->viable(")");
+    check_s.push_back(since(t0));
+    t0 = clock_type::now();
+    fork.reset();
+    fork_s.back() += since(t0);
+    if (!ok) std::fprintf(stderr, "bench_speculation: the fork refused ')' after 'sum(values'\n");
+  }
+  return json::object{{"prefix_bytes", guard.prefix().size()},
+                      {"first_fork_ms", first * 1000},
+                      {"fork_ms", median(fork_s) * 1000},
+                      {"check_on_fork_ms", median(check_s) * 1000}};
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   astfill::support::prefer_passive_openmp_wait(argv);  // as astfill itself runs
-  std::string model_path;
+  std::string model_path, cost_model, paths_arg = "plain,guarded";
   int threads = 2, runs = 5, max_tokens = 32;
   astfill::ArgParser args(
       "bench_speculation",
-      "Speculation from the prompt: greedy completions of edit-like and novel Python with\n"
-      "speculation off and on; tokens per forward pass, accepted draft tokens, decode time per\n"
-      "completion (median of runs), identical output. Prints one JSON object.");
+      "Speculation from the prompt: greedy completions of edit-like and novel code with\n"
+      "speculation off and on, without constraints and through the syntax guard; tokens per\n"
+      "forward pass, accepted draft tokens, wall time per completion (median of runs), identical\n"
+      "output; the guard's fork cost; optionally the same completions priced at a larger\n"
+      "model's pass times. Prints one JSON object.");
   args.option("--model", "PATH", "the model (default: the bundled demo model)", astfill::bench::text_value(model_path));
   args.option("--threads", "N", "threads (default 2)", astfill::bench::count_value(threads, "thread count", 1, 256));
   args.option("--runs", "N", "runs per task and mode; the median is reported (default 5)",
               astfill::bench::count_value(runs, "run count", 1, 1000));
   args.option("--max-tokens", "N", "tokens per completion (default 32)",
               astfill::bench::count_value(max_tokens, "token count", 1, 4096));
+  args.option("--paths", "LIST", "plain, guarded or both (default plain,guarded)", [&](const std::string& v) {
+    if (v != "plain" && v != "guarded" && v != "plain,guarded" && v != "guarded,plain")
+      return std::optional<std::string>("'" + v + "' is not plain, guarded or plain,guarded");
+    paths_arg = v;
+    return std::optional<std::string>();
+  });
+  args.option("--cost-model", "PATH",
+              "price the completions at this model's pass times too ('0.5b': the random\n"
+              "Qwen2.5-Coder-0.5B shapes, written to the temp directory once)",
+              astfill::bench::text_value(cost_model));
   astfill::bench::parse_args_or_exit(args, "bench_speculation", argc, argv);
   if (model_path.empty()) model_path = bundled_model_path().value_or("");
   if (model_path.empty()) {
     std::fprintf(stderr, "bench_speculation: no --model and no bundled model\n");
     return 2;
   }
-  std::unique_ptr<Model> model;
+  const bool plain_path = paths_arg.find("plain") != std::string::npos;
+  const bool guarded_path = paths_arg.find("guarded") != std::string::npos;
+  std::unique_ptr<Model> model, costing;
+  std::unique_ptr<completion::ModelRunner> runner;
   try {
     model = Model::open(model_path, {WeightMode::Int8, threads});
+    if (guarded_path) {
+      completion::RunnerOptions ro;
+      ro.model_path = model_path;
+      ro.load = {WeightMode::Int8, threads};
+      ro.context_tokens = 512 + static_cast<size_t>(max_tokens) + 64;
+      runner = std::make_unique<completion::ModelRunner>(ro);
+    }
+    if (cost_model == "0.5b") {
+      auto dir = std::filesystem::temp_directory_path() / "astfill-bench";
+      std::filesystem::create_directories(dir);
+      cost_model = (dir / "qwen2.5-0.5b-shapes.q8_0.gguf").string();
+      if (!std::filesystem::exists(cost_model)) write_random_model(cost_model, astfill::bench::qwen_05b_shapes_spec());
+    }
+    if (!cost_model.empty()) costing = Model::open(cost_model, {WeightMode::Int8, threads});
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_speculation: %s\n", e.what());
     return 1;
   }
+
+  // Pass times by rows, at the length of a typical task prompt.
+  const SpeculateOptions defaults;
+  const size_t max_rows = defaults.max_draft + 1;
+  const int table_reps = std::max(5, runs * 2);
+  const std::vector<double> model_passes = pass_times(*model, 128, max_rows, table_reps);
+  std::vector<double> cost_passes;
+  if (costing) cost_passes = pass_times(*costing, 128, max_rows, table_reps);
+  auto table_json = [](const std::vector<double>& t) {
+    json::array a;
+    for (double x : t) a.push_back(x * 1000);
+    return a;
+  };
+
   json::array rows;
-  json::object totals;
-  std::map<std::string, std::pair<double, double>> by_kind;  // kind -> (off seconds, on seconds)
+  // path -> kind -> (off seconds, on seconds, projected off, projected on)
+  std::map<std::string, std::map<std::string, std::array<double, 4>>> by_kind;
   for (const Task& task : tasks()) {
     auto prompt = model->tokenizer().encode(task.text, false);
-    std::vector<double> off_s, on_s;
-    Outcome off, on;
-    for (int r = 0; r < runs; ++r) {  // interleaved, so that drift hits both alike
-      off = run(*model, prompt, false, max_tokens);
-      on = run(*model, prompt, true, max_tokens);
-      off_s.push_back(off.seconds);
-      on_s.push_back(on.seconds);
+    for (const char* path : {"plain", "guarded"}) {
+      const bool guarded = std::string(path) == "guarded";
+      if (guarded ? !guarded_path : !plain_path) continue;
+      std::vector<double> off_s, on_s, off_p, on_p;
+      Outcome off, on;
+      for (int r = 0; r < runs; ++r) {  // interleaved, so that drift hits both alike
+        off = guarded ? run_guarded(*runner, task, prompt, false, max_tokens) : run_plain(*model, prompt, false, max_tokens);
+        on = guarded ? run_guarded(*runner, task, prompt, true, max_tokens) : run_plain(*model, prompt, true, max_tokens);
+        off_s.push_back(off.seconds);
+        on_s.push_back(on.seconds);
+        if (costing) {
+          off_p.push_back(off.seconds - priced(off.stats, model_passes) + priced(off.stats, cost_passes));
+          on_p.push_back(on.seconds - priced(on.stats, model_passes) + priced(on.stats, cost_passes));
+        }
+      }
+      const double off_m = median(off_s), on_m = median(on_s);
+      auto& k = by_kind[path][task.kind];
+      k[0] += off_m;
+      k[1] += on_m;
+      k[2] += median(off_p);
+      k[3] += median(on_p);
+      auto per_pass = [](const Outcome& o) {
+        return static_cast<double>(o.stats.generated_tokens) / static_cast<double>(o.stats.forward_passes + 1);
+      };
+      json::object row{
+          {"task", task.name},
+          {"kind", task.kind},
+          {"language", task.language},
+          {"path", path},
+          {"prompt_tokens", prompt.size()},
+          {"generated_tokens", on.stats.generated_tokens},
+          {"identical", on.tokens == off.tokens},
+          {"forward_passes_off", off.stats.forward_passes + 1},
+          {"forward_passes_on", on.stats.forward_passes + 1},
+          {"tokens_per_pass_off", per_pass(off)},
+          {"tokens_per_pass_on", per_pass(on)},
+          {"verified_drafts", on.stats.verified_drafts},
+          {"drafted_tokens", on.stats.drafted_tokens},
+          {"accepted_draft_tokens", on.stats.accepted_draft_tokens},
+          {"ms_off", off_m * 1000},
+          {"ms_on", on_m * 1000},
+          {"on_over_off", off_m > 0 ? on_m / off_m : 0},
+          {"text", model->tokenizer().decode(on.tokens)},
+      };
+      if (guarded) {
+        row["screened_drafts"] = on.screening.drafts;
+        row["drafts_cut"] = on.screening.cut;
+        row["drafts_cut_by_syntax"] = on.screening.cut_by_syntax;
+        row["forks"] = on.screening.forks;
+        row["fork_ms_per_draft"] = on.screening.forks ? on.screening.fork_seconds * 1000 / static_cast<double>(on.screening.forks) : 0.0;
+        row["screen_ms_per_draft"] = on.screening.drafts ? on.screening.seconds * 1000 / static_cast<double>(on.screening.drafts) : 0.0;
+        row["check_ms_off"] = off.check_seconds * 1000;
+        row["check_ms_on"] = on.check_seconds * 1000;
+      }
+      if (costing) {
+        row["projected_ms_off"] = median(off_p) * 1000;
+        row["projected_ms_on"] = median(on_p) * 1000;
+      }
+      rows.push_back(std::move(row));
     }
-    const double off_m = median(off_s), on_m = median(on_s);
-    by_kind[task.kind].first += off_m;
-    by_kind[task.kind].second += on_m;
-    auto per_pass = [](const Outcome& o) {
-      return o.stats.forward_passes ? static_cast<double>(o.stats.generated_tokens) / static_cast<double>(o.stats.forward_passes + 1) : 1.0;
-    };
-    rows.push_back(json::object{
-        {"task", task.name},
-        {"kind", task.kind},
-        {"prompt_tokens", prompt.size()},
-        {"generated_tokens", on.stats.generated_tokens},
-        {"identical", on.tokens == off.tokens},
-        {"forward_passes_off", off.stats.forward_passes + 1},
-        {"forward_passes_on", on.stats.forward_passes + 1},
-        {"tokens_per_pass_off", per_pass(off)},
-        {"tokens_per_pass_on", per_pass(on)},
-        {"drafted_tokens", on.stats.drafted_tokens},
-        {"accepted_draft_tokens", on.stats.accepted_draft_tokens},
-        {"ms_off", off_m * 1000},
-        {"ms_on", on_m * 1000},
-        {"speedup", on_m > 0 ? off_m / on_m : 0},
-        {"text", model->tokenizer().decode(on.tokens)},
-    });
   }
-  for (auto& [kind, s] : by_kind)
-    totals[kind] = json::object{{"ms_off", s.first * 1000}, {"ms_on", s.second * 1000},
-                                {"on_over_off", s.first > 0 ? s.second / s.first : 0}};
+  json::object totals;
+  for (auto& [path, kinds] : by_kind) {
+    json::object p;
+    for (auto& [kind, s] : kinds) {
+      json::object k{{"ms_off", s[0] * 1000}, {"ms_on", s[1] * 1000}, {"on_over_off", s[0] > 0 ? s[1] / s[0] : 0}};
+      if (costing) {
+        k["projected_ms_off"] = s[2] * 1000;
+        k["projected_ms_on"] = s[3] * 1000;
+        k["projected_on_over_off"] = s[2] > 0 ? s[3] / s[2] : 0;
+      }
+      p[kind] = std::move(k);
+    }
+    totals[path] = std::move(p);
+  }
+  json::array forks;
+  for (size_t bytes : {size_t{1} << 10, size_t{16} << 10, size_t{256} << 10}) forks.push_back(fork_cost(bytes, 21));
   json::object out{{"benchmark", "speculation"},
                    {"model", model_path},
                    {"threads", threads},
                    {"runs", runs},
                    {"max_tokens", max_tokens},
                    {"note", "forward passes count the one after the prompt's prefill (the first token's); "
-                            "ms: decode time per completion, median of runs"},
+                            "ms: wall time per completion, median of runs (guarded: the syntax checks, "
+                            "screening and stop rule included); pass_ms: one forward pass carrying 1.."
+                            + std::to_string(max_rows) + " rows after 128 tokens"},
+                   {"pass_ms", table_json(model_passes)},
                    {"tasks", rows},
-                   {"by_kind", totals}};
+                   {"by_kind", totals},
+                   {"fork", forks}};
+  if (costing) {
+    out["cost_model"] = cost_model;
+    out["cost_model_pass_ms"] = table_json(cost_passes);
+  }
   std::printf("%s\n", json::serialize(out).c_str());
   return 0;
 }

@@ -3,21 +3,30 @@
 namespace astfill::completion {
 
 struct GuardHooks::Copy {
-  // A fresh stop rule over the copy is the original's state: StopRule reads
+  // A stop rule made over the copy has the original's state: StopRule reads
   // only the prefix, the suffix and their tree at construction, which
-  // accepting never changes, and the completion at each should_stop().
+  // accepting never changes, and the completion at each should_stop(). So
+  // it stays right when another state of the same guard is assigned over
+  // `guard` (the same object: the rule's reference holds).
   Copy(const SyntaxGuard& g, CompletionMode mode) : guard(g), stop(guard, mode) {}
   SyntaxGuard guard;
   StopRule stop;
 };
 
+struct GuardHooks::Spare {
+  std::unique_ptr<Copy> copy;
+};
+
 GuardHooks::GuardHooks(SyntaxGuard& guard, StopRule& stop, bool constrain, trust::SecretStreamCheck* secrets)
-    : guard_(&guard), stop_(&stop), constrain_(constrain), secrets_(secrets) {}
+    : spare_(std::make_shared<Spare>()), guard_(&guard), stop_(&stop), constrain_(constrain), secrets_(secrets) {}
 
-GuardHooks::GuardHooks(std::unique_ptr<Copy> copy, bool constrain)
-    : copy_(std::move(copy)), guard_(&copy_->guard), stop_(&copy_->stop), constrain_(constrain), secrets_(nullptr) {}
+GuardHooks::GuardHooks(std::unique_ptr<Copy> copy, bool constrain, std::shared_ptr<Spare> spare)
+    : copy_(std::move(copy)), spare_(std::move(spare)), guard_(&copy_->guard), stop_(&copy_->stop),
+      constrain_(constrain), secrets_(nullptr) {}
 
-GuardHooks::~GuardHooks() = default;
+GuardHooks::~GuardHooks() {
+  if (copy_ && !spare_->copy) spare_->copy = std::move(copy_);
+}
 
 bool GuardHooks::viable(std::string_view piece) {
   if (!constrain_) return true;
@@ -41,7 +50,10 @@ void GuardHooks::accept(std::string_view piece) {
 bool GuardHooks::should_stop() { return secret_cut_.has_value() || stop_->should_stop(); }
 
 std::unique_ptr<SyntaxHooks> GuardHooks::fork() const {
-  return std::unique_ptr<SyntaxHooks>(new GuardHooks(std::make_unique<Copy>(*guard_, stop_->mode()), constrain_));
+  std::unique_ptr<Copy> copy = std::move(spare_->copy);
+  if (copy) copy->guard = *guard_;
+  else copy = std::make_unique<Copy>(*guard_, stop_->mode());
+  return std::unique_ptr<SyntaxHooks>(new GuardHooks(std::move(copy), constrain_, spare_));
 }
 
 bool GuardHooks::ends_whole(std::string text) const {

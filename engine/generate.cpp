@@ -158,6 +158,7 @@ GenerateStats generate(Session& session, std::vector<int32_t>& history, std::spa
     row = std::span<float>(rows.data(), vocab);
     if (draft.empty()) continue;
     // Row j follows history + draft[0, j): take the draft while the sampler agrees.
+    ++stats.verified_drafts;
     stats.drafted_tokens += draft.size();
     size_t j = 0;
     bool ended = false;

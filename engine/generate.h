@@ -54,6 +54,7 @@ struct GenerateStats {
   size_t restored_tokens = 0;        // prompt tokens mapped in from the prefix store
   double decode_seconds = 0;
   size_t forward_passes = 0;         // evaluates after the prompt (one per decode step)
+  size_t verified_drafts = 0;        // passes that carried a draft
   size_t drafted_tokens = 0;         // draft tokens verified
   size_t accepted_draft_tokens = 0;  // of those, kept
   bool stopped_by_callback = false;

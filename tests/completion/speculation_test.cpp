@@ -89,6 +89,18 @@ TEST_CASE("the syntax guard's hooks fork: the copy checks and accepts on its own
   fork->accept("\n    return total\n");
   CHECK(fork->should_stop());
   CHECK_FALSE(hooks.should_stop());
+  // A later fork (which reuses the first one's copy once that is gone)
+  // starts from the original's state again, not from the last fork's.
+  fork.reset();
+  auto again = hooks.fork();
+  CHECK(static_cast<GuardHooks&>(*again).guard().completion() == "total +");
+  CHECK_FALSE(again->should_stop());
+  again->accept(" 1\n    return total\n");
+  CHECK(again->should_stop());
+  // Forks at once are apart from each other too.
+  auto other = hooks.fork();
+  CHECK(static_cast<GuardHooks&>(*other).guard().completion() == "total +");
+  CHECK_FALSE(other->should_stop());
   // Unconstrained hooks fork unconstrained (every candidate viable).
   GuardHooks loose(guard, stop, false, nullptr);
   CHECK(loose.fork()->viable(")"));

@@ -104,6 +104,11 @@ TEST_CASE("speculation gives exactly the tokens of one-at-a-time greedy decoding
     CHECK(on.generated_tokens == off.generated_tokens);
     CHECK(off.forward_passes == off.generated_tokens - 1);
     CHECK(off.drafted_tokens == 0);
+    CHECK(off.verified_drafts == 0);
+    // Each verified draft rode on one pass and held at least one token.
+    CHECK(on.verified_drafts > 0);
+    CHECK(on.verified_drafts <= on.forward_passes);
+    CHECK(on.verified_drafts <= on.drafted_tokens);
     // A random model falls into loops the lookup then predicts.
     CHECK(on.accepted_draft_tokens > 0);
     CHECK(on.forward_passes < off.forward_passes);

@@ -9,20 +9,32 @@
 //   distillation: the bundled model tuned on the same sources with a teacher
 //     (--teacher, default the bundled model itself, which measures the cost
 //     only): the teacher's top-k pass, the cache's reuse on a second run,
-//     training tokens/s with the KL term, held-out KL before and after.
+//     training tokens/s with the KL term, held-out KL before and after;
+//   objective (--objective ADAPTER): where the training loss goes, base
+//     model vs a trained adapter, on samples of held-out files (--files)
+//     of each cut astfill tune makes (train/samples.h) and on bench_quality's
+//     own tasks from the same files: the middles' lengths, the cross-entropy
+//     of the middle's tokens and of the end token, the end token's share of
+//     the loss as a per-sample mean (tune's objective before batches) and as
+//     a per-token mean (now), and the probability the model gives the end
+//     where the middle goes on (stopping early) and where it ends.
 // Prints one JSON object.
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <set>
 #include <unistd.h>
 #include <string>
 
 #include "bench/args.h"
 #include "bench/random_model.h"
 #include "bench/tasks.h"
+#include "completion/model_prompt.h"
 #include "engine/bundled_model.h"
+#include "engine/lora.h"
 #include "train/optimizer.h"
 #include "train/tune.h"
 #include "support/openmp_env.h"
@@ -98,6 +110,139 @@ std::string throughput(const std::string& label, const std::string& path, int th
   return out;
 }
 
+// Per-token figures of one set of samples under one adapter.
+struct ObjectiveTally {
+  size_t samples = 0, complete = 0, middle_tokens = 0;
+  double ce_middle = 0, ce_end = 0;      // sums
+  double sample_mean_objective = 0, sample_mean_end = 0;  // sums over samples of loss_i and ce_end_i / m_i
+  double p_end_middle = 0, p_end_at_end = 0;  // sums
+  double end_top1 = 0;  // middle positions where the end token is the most likely
+};
+
+void measure(const train::FrozenModel& model, const train::Adapter<float>& adapter, const train::Sample& s,
+             int32_t end, ObjectiveTally& t) {
+  const std::vector<float> logits = model.logits(adapter, s.tokens);
+  const int64_t V = model.hparams().vocab_size;
+  const bool complete = s.tokens[s.target_end - 1] == end;
+  double sum = 0, end_ce = 0;
+  for (size_t i = s.target_begin; i < s.target_end; ++i) {
+    const float* row = logits.data() + static_cast<int64_t>(i - 1) * V;
+    float mx = row[0];
+    int64_t arg = 0;
+    for (int64_t j = 1; j < V; ++j)
+      if (row[j] > mx) mx = row[j], arg = j;
+    double z = 0;
+    for (int64_t j = 0; j < V; ++j) z += std::exp(double(row[j] - mx));
+    const double lse = double(mx) + std::log(z);
+    const double ce = lse - double(row[s.tokens[i]]);
+    const double p_end = std::exp(double(row[end]) - lse);
+    sum += ce;
+    if (complete && i + 1 == s.target_end) {
+      t.ce_end += ce;
+      end_ce = ce;
+      t.p_end_at_end += p_end;
+    } else {
+      t.ce_middle += ce;
+      t.p_end_middle += p_end;
+      t.end_top1 += arg == end ? 1 : 0;
+      ++t.middle_tokens;
+    }
+  }
+  const double m = static_cast<double>(s.target_end - s.target_begin);
+  ++t.samples;
+  t.complete += complete ? 1 : 0;
+  t.sample_mean_objective += sum / m;
+  if (complete) t.sample_mean_end += end_ce / m;  // the end token's term of this sample's mean
+}
+
+std::string objective_json(const ObjectiveTally& t) {
+  const double n = static_cast<double>(std::max<size_t>(t.samples, 1)), mid = static_cast<double>(std::max<size_t>(t.middle_tokens, 1)),
+               ends = static_cast<double>(std::max<size_t>(t.complete, 1));
+  char out[640];
+  std::snprintf(out, sizeof out,
+                "{\"ce_middle\":%.4f,\"ce_end\":%.4f,\"loss_per_token\":%.4f,\"loss_per_sample_mean\":%.4f,"
+                "\"end_share_per_token\":%.4f,\"end_share_per_sample_mean\":%.4f,\"p_end_inside_middle\":%.4f,"
+                "\"end_top1_inside_middle\":%.4f,\"p_end_at_end\":%.4f}",
+                t.ce_middle / mid, t.ce_end / ends, (t.ce_middle + t.ce_end) / (mid + static_cast<double>(t.complete)),
+                t.sample_mean_objective / n, t.ce_end / std::max(1e-12, t.ce_middle + t.ce_end),
+                t.sample_mean_end / std::max(1e-12, t.sample_mean_objective), t.p_end_middle / mid, t.end_top1 / mid,
+                t.p_end_at_end / ends);
+  return out;
+}
+
+// The objective section: base and adapter on held-out samples of each cut
+// and on bench_quality's tasks cut from the same files.
+std::string objective(const std::string& model_path, const std::string& adapter_path, const std::string& root,
+                      const std::string& files_list, int threads, int per_cut) {
+  const engine::EngineThreads scope(threads);
+  const auto model = train::FrozenModel::open(model_path, engine::WeightMode::Int8);
+  const train::Adapter<float> base = model->new_adapter({train::Target::Q}, 1, 1, 1);  // B = 0: the base model
+  const train::Adapter<float> tuned = train::from_lora_adapter(engine::read_lora_adapter(adapter_path), *model);
+  const auto& tok = model->tokenizer();
+  const completion::FimTemplate& fim = completion::template_for(tok, "");
+  const int32_t end = *tok.find_token(fim.stop.front());
+  std::vector<std::string> listed;
+  {
+    std::ifstream in(files_list);
+    for (std::string line; std::getline(in, line);)
+      if (!line.empty()) listed.push_back(line);
+  }
+  if (listed.empty()) throw std::runtime_error("the file list '" + files_list + "' names no file");
+  const std::string repo = std::filesystem::absolute(root).lexically_normal().filename().string();
+  std::vector<train::SourceFile> files;
+  for (const std::string& path : listed) {
+    std::ifstream in(std::filesystem::path(root) / path, std::ios::binary);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (!text.empty()) files.push_back({path, "python", std::move(text)});
+  }
+  train::SampleOptions so;
+  std::string out = "{\"model\":\"" + model_path + "\",\"adapter\":\"" + adapter_path + "\",\"files\":\"" +
+                    files_list + "\",\"held_out_files\":" + std::to_string(files.size()) + ",\"cuts\":{";
+  std::mt19937_64 rng(7);
+  auto row = [&](const std::vector<train::Sample>& samples) {
+    ObjectiveTally b, a;
+    double lengths = 0;
+    for (const auto& s : samples) {
+      measure(*model, base, s, end, b);
+      measure(*model, tuned, s, end, a);
+      lengths += static_cast<double>(s.target_end - s.target_begin);
+    }
+    char head[160];
+    std::snprintf(head, sizeof head, "{\"samples\":%zu,\"targets_mean\":%.1f,\"complete\":%zu,", samples.size(),
+                  lengths / static_cast<double>(std::max<size_t>(samples.size(), 1)), b.complete);
+    return std::string(head) + "\"base\":" + objective_json(b) + ",\"adapter\":" + objective_json(a) + "}";
+  };
+  bool first = true;
+  for (train::FimCut cut : {train::FimCut::Span, train::FimCut::Line, train::FimCut::Block, train::FimCut::CallArgs}) {
+    std::vector<train::Sample> samples;
+    for (int attempt = 0; attempt < per_cut * 8 && static_cast<int>(samples.size()) < per_cut; ++attempt) {
+      const train::SourceFile& f = files[rng() % files.size()];
+      const auto span = train::pick_cut(f.text, cut, rng);
+      if (!span) continue;
+      train::Sample s = train::make_fim_sample(tok, fim, repo, f, *span, so);
+      if (!s.tokens.empty()) samples.push_back(std::move(s));
+    }
+    out += std::string(first ? "" : ",") + "\"" + train::to_string(cut) + "\":" + row(samples);
+    first = false;
+  }
+  out += "},\"bench_quality_tasks\":{";
+  first = true;
+  const std::set<std::string> allowed(listed.begin(), listed.end());
+  for (bench::TaskKind kind : {bench::TaskKind::Line, bench::TaskKind::Block, bench::TaskKind::CallArgs}) {
+    std::vector<train::Sample> samples;
+    for (const bench::FimTask& t : bench::cut_tasks(root, kind, SIZE_MAX, 1)) {
+      if (!allowed.count(t.path)) continue;
+      const train::SourceFile f{t.path, "python", t.prefix + t.middle + t.suffix};
+      train::Sample s = train::make_fim_sample(tok, fim, repo, f, {t.prefix.size(), t.prefix.size() + t.middle.size()}, so);
+      if (!s.tokens.empty()) samples.push_back(std::move(s));
+      if (static_cast<int>(samples.size()) >= per_cut) break;
+    }
+    out += std::string(first ? "" : ",") + "\"" + bench::to_string(kind) + "\":" + row(samples);
+    first = false;
+  }
+  return out + "}}";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -109,6 +254,8 @@ int main(int argc, char** argv) {
   int threads = 2, steps = 3, tokens = 512, quality_steps = 150, distill_steps = 30;
   double lr = 1e-3;
   bool skip_05b = false, skip_quality = false;
+  std::string objective_adapter, files_list;
+  int objective_samples = 48;
   bench::ArgParser args("bench_tune",
                         "LoRA training on the CPU: training tokens/s and peak memory on a random model with\n"
                         "Qwen2.5-Coder-0.5B's shapes (Q8_0, written once to --model-dir) and on the bundled\n"
@@ -138,6 +285,14 @@ int main(int argc, char** argv) {
               bench::text_value(teacher));
   args.option("--distill-steps", "N", "steps of the distillation run (default 30; 0 leaves it out)",
               bench::count_value(distill_steps, "step count", 0, 100000));
+  args.option("--objective", "ADAPTER",
+              "only the objective section: where the loss goes, base vs this adapter (a PEFT directory or a\n"
+              "GGUF adapter of the bundled model), on held-out files (--files)",
+              bench::text_value(objective_adapter));
+  args.option("--files", "LIST", "with --objective: the held-out files (astfill tune's OUT/held_out_files.txt)",
+              bench::text_value(files_list));
+  args.option("--objective-samples", "N", "with --objective: samples per cut (default 48)",
+              bench::count_value(objective_samples, "sample count", 1, 100000));
   args.flag("--skip-05b", "leave out the 0.5B-shaped model", [&] { skip_05b = true; });
   args.flag("--skip-quality", "leave out the tuning run", [&] { skip_quality = true; });
   bench::parse_args_or_exit(args, "bench_tune", argc, argv);
@@ -146,6 +301,22 @@ int main(int argc, char** argv) {
     if (auto it = roots.find("python"); it != roots.end()) root = it->second;
   }
 
+  if (!objective_adapter.empty()) {
+    if (files_list.empty() || root.empty() || bundled.empty()) {
+      std::fprintf(stderr, "bench_tune: --objective needs --files, a root and a model\n");
+      return 2;
+    }
+    try {
+      const std::string start = load_average();
+      const std::string o = objective(bundled, objective_adapter, root, files_list, threads, objective_samples);
+      std::printf("{\"load_average_start\":\"%s\",\"objective\":%s,\"load_average_end\":\"%s\"}\n", start.c_str(),
+                  o.c_str(), load_average().c_str());
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "bench_tune: %s\n", e.what());
+      return 1;
+    }
+    return 0;
+  }
   std::printf("{\"load_average_start\":\"%s\",\"throughput\":[", load_average().c_str());
   bool first = true;
   if (!skip_05b) {

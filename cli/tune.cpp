@@ -49,6 +49,36 @@ std::optional<std::string> parse_number(const std::string& v, const char* what, 
   return "'" + v + "' is not a valid " + what;
 }
 
+// --cuts: NAME=WEIGHT,... over line, block, call_args and span; the ones
+// not named weigh 0.
+std::optional<std::string> parse_cuts(const std::string& v, train::SampleOptions& s) {
+  double line = 0, block = 0, args = 0, span = 0;
+  size_t start = 0;
+  while (start <= v.size()) {
+    const size_t comma = std::min(v.find(',', start), v.size());
+    const std::string item = v.substr(start, comma - start);
+    const size_t eq = item.find('=');
+    if (eq == std::string::npos) return "--cuts: '" + item + "' is not NAME=WEIGHT";
+    const std::string name = item.substr(0, eq);
+    double* w = name == "line" ? &line : name == "block" ? &block : name == "call_args" ? &args : name == "span" ? &span : nullptr;
+    if (!w) return "--cuts: '" + name + "' is no cut (line, block, call_args, span)";
+    try {
+      size_t used = 0;
+      *w = std::stod(item.substr(eq + 1), &used);
+      if (used != item.size() - eq - 1 || !std::isfinite(*w) || *w < 0) throw std::invalid_argument("");
+    } catch (const std::exception&) {
+      return "--cuts: '" + item.substr(eq + 1) + "' is not a weight (a number, 0 or more)";
+    }
+    start = comma + 1;
+  }
+  if (line + block + args + span <= 0) return "--cuts gives every cut a weight of 0";
+  s.line_weight = line;
+  s.block_weight = block;
+  s.call_args_weight = args;
+  s.span_weight = span;
+  return std::nullopt;
+}
+
 }  // namespace
 
 int run_tune(const std::vector<std::string>& args) {
@@ -92,12 +122,28 @@ int run_tune(const std::vector<std::string>& args) {
              }
              return std::nullopt;
            });
-  p.option("--steps", "N", "training steps (one sample each)", [&](const std::string& v) -> std::optional<std::string> {
+  p.option("--steps", "N", "training steps (--batch samples each)", [&](const std::string& v) -> std::optional<std::string> {
     unsigned long long n = 0;
     if (auto e = parse_uint(v, "step count", 1, 100000000, n)) return e;
     o.steps = static_cast<int64_t>(n);
     return std::nullopt;
   });
+  p.option("--batch", "N", "samples per step; a step's loss is the mean over all their middle and end tokens (default 8)",
+           [&](const std::string& v) -> std::optional<std::string> {
+             unsigned long long n = 0;
+             if (auto e = parse_uint(v, "batch size", 1, 4096, n)) return e;
+             o.batch = static_cast<int64_t>(n);
+             return std::nullopt;
+           });
+  p.option("--cuts", "MIX",
+           "how middles are cut, as weights: line (the rest of a line), block (a short block's\n"
+           "statements), call_args (a call's arguments), span (a line's rest and up to 3 lines more)\n"
+           "(default line=3,block=3,call_args=3,span=1)",
+           [&](const std::string& v) { return parse_cuts(v, o.samples); });
+  p.option("--end-weight", "W",
+           "the end token's weight in the loss against 1 for each token of the middle, in (0, 1]\n"
+           "(default 1)",
+           [&](const std::string& v) { return parse_number(v, "weight", 0, o.samples.end_weight); });
   p.option("--hours", "H", "train for this long instead of a number of steps",
            [&](const std::string& v) { return parse_number(v, "number of hours", 0, o.hours); });
   p.option("--threads", "N", "threads for the kernels (default: all cores)", [&](const std::string& v) -> std::optional<std::string> {

@@ -612,12 +612,26 @@ struct Pass {
   }
 };
 
+double Sample::target_weight() const {
+  if (weights.empty()) return static_cast<double>(target_end - target_begin);
+  double w = 0;
+  for (float v : weights) w += v;
+  return w;
+}
+
 template <class T>
 double FrozenModel::loss(const Adapter<T>& adapter, const Sample& s, std::type_identity_t<Adapter<T>>* grads,
                          double weight, const Distillation* distill, LossTerms* terms) const {
   const int64_t n = static_cast<int64_t>(s.tokens.size()), V = hp_.vocab_size, E = hp_.embedding_length;
   if (s.target_begin < 1 || s.target_end > s.tokens.size() || s.target_begin >= s.target_end)
     throw std::invalid_argument("a sample's targets must be a non-empty span after its first token");
+  if (!s.weights.empty()) {
+    if (s.weights.size() != s.target_end - s.target_begin)
+      throw std::invalid_argument("a sample's weights must be one per target");
+    for (float w : s.weights)
+      if (!(w >= 0) || !std::isfinite(w)) throw std::invalid_argument("a sample's weights must be finite and not negative");
+    if (!(s.target_weight() > 0)) throw std::invalid_argument("a sample's weights must not all be 0");
+  }
   for (int32_t t : s.tokens)
     if (t < 0 || t >= V) throw std::out_of_range("token id " + std::to_string(t) + " is outside the vocabulary");
   if (grads && grads->pairs.size() != adapter.pairs.size())
@@ -644,6 +658,9 @@ double FrozenModel::loss(const Adapter<T>& adapter, const Sample& s, std::type_i
   std::vector<T> xf(static_cast<size_t>(m * E)), inv(static_cast<size_t>(m)), dxf(static_cast<size_t>(m * E));
   rms_forward(x.data() + first * E, output_norm_.data(), m, E, hp_.rms_norm_eps, xf.data(), inv.data());
   double total = 0, total_kl = 0;
+  // The weighted mean's denominator: m without weights, so that the
+  // unweighted loss and its gradient are what they were bit for bit.
+  const double wsum = s.weights.empty() ? static_cast<double>(m) : s.target_weight();
   const int64_t chunk = 32;
   std::vector<T> logits;
   for (int64_t r0 = 0; r0 < m; r0 += chunk) {
@@ -653,17 +670,18 @@ double FrozenModel::loss(const Adapter<T>& adapter, const Sample& s, std::type_i
     for (int64_t r = 0; r < rows; ++r) {
       T* row = logits.data() + r * V;
       const int32_t target = s.tokens[static_cast<size_t>(first + r0 + r + 1)];
+      const double rw = s.weights.empty() ? 1.0 : double(s.weights[static_cast<size_t>(r0 + r)]);
+      const double w = weight * rw;  // this row's weight (times the caller's)
       T mx = row[0];
       for (int64_t j = 1; j < V; ++j) mx = std::max(mx, row[j]);
       double sum = 0;
       for (int64_t j = 0; j < V; ++j) sum += std::exp(double(row[j] - mx));
       const double lse = double(mx) + std::log(sum);
-      total += lse - double(row[target]);
+      total += (lse - double(row[target])) * rw;
       if (!teacher) {
-        // dLoss/dlogit = (softmax - onehot) * weight / m
-        for (int64_t j = 0; j < V; ++j)
-          row[j] = static_cast<T>(std::exp(double(row[j]) - lse) * weight / static_cast<double>(m));
-        row[target] -= static_cast<T>(weight / static_cast<double>(m));
+        // dLoss/dlogit = (softmax - onehot) * weight * w_row / sum w
+        for (int64_t j = 0; j < V; ++j) row[j] = static_cast<T>(std::exp(double(row[j]) - lse) * w / wsum);
+        row[target] -= static_cast<T>(w / wsum);
         continue;
       }
       // The teacher's top-k, renormalised at temperature T: p_i.
@@ -684,16 +702,15 @@ double FrozenModel::loss(const Adapter<T>& adapter, const Sample& s, std::type_i
         const double logp = double(lp[i]) / temp - plse;
         kl += std::exp(logp) * (logp - (double(row[ids[i]]) / temp - qlse));
       }
-      total_kl += kl;
+      total_kl += kl * rw;
       if (lambda == 0) {  // exactly the cross-entropy's gradient, as without a teacher
-        for (int64_t j = 0; j < V; ++j)
-          row[j] = static_cast<T>(std::exp(double(row[j]) - lse) * weight / static_cast<double>(m));
-        row[target] -= static_cast<T>(weight / static_cast<double>(m));
+        for (int64_t j = 0; j < V; ++j) row[j] = static_cast<T>(std::exp(double(row[j]) - lse) * w / wsum);
+        row[target] -= static_cast<T>(w / wsum);
         continue;
       }
       // d/dz of (1 - lambda) CE + lambda T^2 KL: (1 - lambda)(softmax - onehot) + lambda T (q - p).
-      const double ce_w = (1 - lambda) * weight / static_cast<double>(m);
-      const double kl_w = lambda * temp * weight / static_cast<double>(m);
+      const double ce_w = (1 - lambda) * w / wsum;
+      const double kl_w = lambda * temp * w / wsum;
       for (int64_t j = 0; j < V; ++j) {
         const double z = double(row[j]);
         row[j] = static_cast<T>(std::exp(z - lse) * ce_w + std::exp(z / temp - qlse) * kl_w);
@@ -703,7 +720,7 @@ double FrozenModel::loss(const Adapter<T>& adapter, const Sample& s, std::type_i
     }
     if (grads) frozen_backward(*lm_head_rows_, logits.data(), rows, dxf.data() + r0 * E);
   }
-  const double ce = total / static_cast<double>(m), kl = total_kl / static_cast<double>(m);
+  const double ce = total / wsum, kl = total_kl / wsum;
   if (terms) *terms = {ce, kl};
   const double objective = lambda == 0 ? ce : (1 - lambda) * ce + lambda * temp * temp * kl;
   if (!grads) return objective;

@@ -64,6 +64,12 @@ struct Adapter {
 struct Sample {
   std::vector<int32_t> tokens;
   size_t target_begin = 0, target_end = 0;
+  // Each target's weight in the loss, target_end - target_begin of them, or
+  // none (every target weighs 1). The loss is then the weighted mean,
+  // sum w_i CE_i / sum w_i (`astfill tune` weighs the end token less).
+  std::vector<float> weights;
+  // The targets' total weight (their count without weights).
+  double target_weight() const;
 };
 
 // Distillation (`astfill tune --teacher`): for each of a sample's target rows
@@ -90,7 +96,7 @@ struct Distillation {
   double temperature = 1.0;  // T > 0
 };
 
-// The parts of a sample's loss (means over its target rows): the
+// The parts of a sample's loss (weighted means over its target rows): the
 // cross-entropy of the targets, and with a teacher KL(p || q) (without T^2).
 struct LossTerms {
   double cross_entropy = 0;

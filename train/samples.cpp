@@ -101,55 +101,253 @@ RepositoryFiles collect_files(const std::filesystem::path& root, const SampleOpt
   return out;
 }
 
-Sample make_fim_sample(const engine::Tokenizer& tokenizer, const completion::FimTemplate& fim,
-                       const std::string& repo_name, const SourceFile& file, std::mt19937_64& rng,
-                       const SampleOptions& options) {
-  const std::string& text = file.text;
-  // Line starts of lines with something on them.
-  std::vector<size_t> lines;
-  for (size_t i = 0; i < text.size();) {
+namespace {
+
+// A line of the text: [begin, end) without its '\n', its indentation's width.
+struct TextLine {
+  size_t begin = 0, end = 0, indent = 0;
+  bool blank = true;
+};
+
+std::vector<TextLine> text_lines(std::string_view text) {
+  std::vector<TextLine> lines;
+  for (size_t i = 0; i <= text.size();) {
     const size_t end = std::min(text.find('\n', i), text.size());
-    if (text.find_first_not_of(" \t\r", i) < end) lines.push_back(i);
+    TextLine l;
+    l.begin = i;
+    l.end = end;
+    while (l.end > l.begin && text[l.end - 1] == '\r') --l.end;
+    const size_t first = text.find_first_not_of(" \t", i);
+    l.indent = std::min(first, l.end) - i;
+    l.blank = first >= l.end;
+    lines.push_back(l);
+    if (end == text.size()) break;
     i = end + 1;
   }
+  return lines;
+}
+
+// A comment line (or a C preprocessor line): no place for a block or a call.
+bool comment_line(std::string_view code) {
+  return code.starts_with("#") || code.starts_with("//") || code.starts_with("/*") || code.starts_with("*") ||
+         code.starts_with("--");
+}
+
+// The line's code without trailing blanks.
+std::string_view line_code(std::string_view text, const TextLine& l) {
+  std::string_view code = text.substr(l.begin + l.indent, l.end - l.begin - l.indent);
+  while (!code.empty() && (code.back() == ' ' || code.back() == '\t')) code.remove_suffix(1);
+  return code;
+}
+
+// Blocks: after a line whose code ends in `:` or `{`, the lines indented
+// deeper than it (blank lines inside kept), 2-8 lines; from the first
+// statement's first character to the last line's end.
+std::vector<FimSpan> block_cuts(std::string_view text, const std::vector<TextLine>& lines) {
+  std::vector<FimSpan> out;
+  for (size_t i = 0; i + 1 < lines.size(); ++i) {
+    if (lines[i].blank) continue;
+    const std::string_view code = line_code(text, lines[i]);
+    if (code.empty() || comment_line(code) || (code.back() != ':' && code.back() != '{')) continue;
+    size_t j = i + 1;
+    while (j < lines.size() && lines[j].blank) ++j;
+    if (j >= lines.size() || lines[j].indent <= lines[i].indent) continue;
+    if (comment_line(line_code(text, lines[j]))) continue;
+    size_t last = j;
+    for (size_t k = j + 1; k < lines.size() && (lines[k].blank || lines[k].indent >= lines[j].indent); ++k)
+      if (!lines[k].blank) last = k;
+    const size_t rows = last - j + 1;
+    if (rows < 2 || rows > 8) continue;
+    out.push_back({lines[j].begin + lines[j].indent, lines[last].end});
+  }
+  return out;
+}
+
+bool identifier_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
+
+// Calls: a `(` right after a name that is no keyword, its `)` on the same
+// line, 3-60 characters between them, outside strings; the arguments.
+std::vector<FimSpan> call_args_cuts(std::string_view text, const std::vector<TextLine>& lines) {
+  static constexpr std::array kNotCalls = {"if", "for", "while", "switch", "catch", "return", "elif", "and", "or",
+                                           "not", "in", "def", "function", "func", "class", "with", "assert",
+                                           "sizeof", "typeof", "yield", "await", "lambda"};
+  static constexpr std::array kBeforeExpressions = {"return", "new", "await", "yield", "else", "in", "not", "and",
+                                                    "or", "is", "case", "throw", "typeof", "delete", "void", "go",
+                                                    "defer", "from", "assert", "if", "elif", "while", "raise", "with", "do"};
+  std::vector<FimSpan> out;
+  for (const TextLine& l : lines) {
+    if (l.blank) continue;
+    const std::string_view code = line_code(text, l);
+    if (comment_line(code)) continue;
+    // A definition's parameters are no call's arguments.
+    bool definition = false;
+    for (std::string_view kw : {"def ", "async def ", "function ", "func ", "class "})
+      if (code.starts_with(kw)) definition = true;
+    if (definition) continue;
+    const size_t base = l.begin + l.indent;
+    std::vector<size_t> opens;  // open parentheses that follow a name, by depth; npos: another's
+    char quote = 0;
+    for (size_t i = 0; i < code.size(); ++i) {
+      const char c = code[i];
+      if (quote) {
+        if (c == '\\') ++i;
+        else if (c == quote) quote = 0;
+        continue;
+      }
+      if (c == '"' || c == '\'' || c == '`') {
+        quote = c;
+      } else if (c == '(') {
+        size_t name = i;
+        while (name > 0 && identifier_char(code[name - 1])) --name;
+        const std::string_view callee = code.substr(name, i - name);
+        bool call = !callee.empty() && !std::isdigit(static_cast<unsigned char>(callee[0]));
+        for (std::string_view kw : kNotCalls)
+          if (callee == kw) call = false;
+        // `int f(int x)`, `Foo bar(...)`: a name after a name declares, unless
+        // that word is one that precedes expressions.
+        size_t word_end = name;
+        while (word_end > 0 && code[word_end - 1] == ' ') --word_end;
+        size_t word = word_end;
+        while (word > 0 && identifier_char(code[word - 1])) --word;
+        if (call && word_end < name && word < word_end) {
+          const std::string_view before = code.substr(word, word_end - word);
+          bool expression = false;
+          for (std::string_view kw : kBeforeExpressions)
+            if (before == kw) expression = true;
+          if (!expression) call = false;
+        }
+        opens.push_back(call ? i : std::string_view::npos);
+      } else if (c == ')' && !opens.empty()) {
+        const size_t open = opens.back();
+        opens.pop_back();
+        if (open != std::string_view::npos && i - open - 1 >= 3 && i - open - 1 <= 60)
+          out.push_back({base + open + 1, base + i});
+      }
+    }
+  }
+  return out;
+}
+
+// The rest of a line from a cursor inside it (at least one character).
+std::optional<FimSpan> line_cut(const std::vector<TextLine>& lines, std::mt19937_64& rng) {
+  std::vector<const TextLine*> code;
+  for (const TextLine& l : lines)
+    if (!l.blank) code.push_back(&l);
+  if (code.empty()) return std::nullopt;
+  const TextLine& l = *code[rng() % code.size()];
+  const size_t from = l.begin + l.indent;
+  return FimSpan{from + (l.end > from ? rng() % (l.end - from) : 0), l.end};
+}
+
+}  // namespace
+
+const char* to_string(FimCut cut) {
+  switch (cut) {
+    case FimCut::Line: return "line";
+    case FimCut::Block: return "block";
+    case FimCut::CallArgs: return "call_args";
+    case FimCut::Span: return "span";
+  }
+  return "?";
+}
+
+std::optional<FimSpan> pick_cut(std::string_view text, FimCut kind, std::mt19937_64& rng) {
+  const std::vector<TextLine> lines = text_lines(text);
+  switch (kind) {
+    case FimCut::Line: return line_cut(lines, rng);
+    case FimCut::Block:
+    case FimCut::CallArgs: {
+      const std::vector<FimSpan> cuts = kind == FimCut::Block ? block_cuts(text, lines) : call_args_cuts(text, lines);
+      if (cuts.empty()) return std::nullopt;
+      return cuts[rng() % cuts.size()];
+    }
+    case FimCut::Span: {
+      auto cut = line_cut(lines, rng);
+      if (!cut) return cut;
+      for (uint64_t extra = rng() % 4; extra > 0 && cut->suffix_begin < text.size(); --extra) {
+        const size_t next = std::min(text.find('\n', cut->suffix_begin + 1), text.size());
+        cut->suffix_begin = next;
+      }
+      // Not into a '\r' of a CRLF line end.
+      while (cut->suffix_begin > cut->cursor + 1 && text[cut->suffix_begin - 1] == '\r') --cut->suffix_begin;
+      return cut;
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<FimSpan> draw_cut(std::string_view text, const SampleOptions& options, std::mt19937_64& rng,
+                                FimCut* kind) {
+  const double weights[] = {std::max(0.0, options.line_weight), std::max(0.0, options.block_weight),
+                            std::max(0.0, options.call_args_weight), std::max(0.0, options.span_weight)};
+  const double total = weights[0] + weights[1] + weights[2] + weights[3];
+  FimCut k = FimCut::Line;
+  if (total > 0) {
+    double x = std::uniform_real_distribution<double>(0, total)(rng);
+    for (int i = 0; i < 4; ++i) {
+      if (x < weights[i] || i == 3) {
+        k = static_cast<FimCut>(i);
+        break;
+      }
+      x -= weights[i];
+    }
+  }
+  std::optional<FimSpan> cut = pick_cut(text, k, rng);
+  if (!cut && k != FimCut::Line) {
+    k = FimCut::Line;
+    cut = pick_cut(text, k, rng);
+  }
+  if (kind) *kind = k;
+  return cut;
+}
+
+Sample make_fim_sample(const engine::Tokenizer& tokenizer, const completion::FimTemplate& fim,
+                       const std::string& repo_name, const SourceFile& file, FimSpan cut,
+                       const SampleOptions& options) {
+  const std::string& text = file.text;
   Sample s;
-  if (lines.empty()) return s;
-  const size_t line = lines[rng() % lines.size()];
-  const size_t line_end = std::min(text.find('\n', line), text.size());
-  const size_t indent = std::min(text.find_first_not_of(" \t", line), line_end);
-  // The cursor: somewhere from the indentation to the line's last character.
-  const size_t cursor = indent + (line_end > indent ? rng() % (line_end - indent) : 0);
-  // The middle: to this line's end and up to three more lines.
-  size_t middle_end = line_end;
-  for (uint64_t extra = rng() % 4; extra > 0 && middle_end < text.size(); --extra)
-    middle_end = std::min(text.find('\n', middle_end + 1), text.size());
-  std::vector<int32_t> middle = tokenizer.encode(std::string_view(text).substr(cursor, middle_end - cursor), false);
-  if (middle.size() > options.max_middle_tokens) middle.resize(options.max_middle_tokens);
-  if (middle.empty() || options.max_tokens < middle.size() + 64) return s;
+  if (cut.cursor >= cut.suffix_begin || cut.suffix_begin > text.size()) return s;
+  std::vector<int32_t> middle =
+      tokenizer.encode(std::string_view(text).substr(cut.cursor, cut.suffix_begin - cut.cursor), false);
+  const bool complete = middle.size() <= options.max_middle_tokens;
+  if (!complete) middle.resize(options.max_middle_tokens);
+  const size_t generate = middle.size() + (complete ? 1 : 0);
+  if (middle.empty() || options.max_tokens < generate + 64 + 16) return s;
 
   completion::ModelPromptRequest request;
   request.path = file.path;
   request.language_id = file.language_id;
   request.text = text;
-  request.cursor = cursor;
-  request.suffix_begin = middle_end;
+  request.cursor = cut.cursor;
+  request.suffix_begin = cut.suffix_begin;
   request.repo_name = repo_name;
-  // No index: the current file only, prefix and suffix as completion budgets
-  // them (three quarters prefix).
-  const size_t room = options.max_tokens - middle.size() - 1 - 16;  // 16: the template's markers
-  request.budgets.prefix = room * 3 / 4;
-  request.budgets.suffix = room / 4;
-  request.budgets.definitions = request.budgets.imports = request.budgets.similar = request.budgets.recent = 0;
-  request.budgets.total = room;
+  // No index: the current file only, prefix and suffix in the proportions
+  // of completion's defaults (1024 : 256 tokens), within the room that
+  // completion leaves in a context of max_tokens for this many new tokens.
+  completion::Options defaults;
+  defaults.cross_file_tokens = 0;
+  request.budgets = completion::budgets_for(defaults, options.max_tokens, generate);
   const completion::ModelPrompt prompt = completion::build_model_prompt(tokenizer, fim, request, {});
   if (prompt.stop_tokens.empty() || prompt.tokens.empty()) return s;
   s.tokens = prompt.tokens;
   s.target_begin = s.tokens.size();
   s.tokens.insert(s.tokens.end(), middle.begin(), middle.end());
-  s.tokens.push_back(prompt.stop_tokens.front());  // the template's end: the fill is complete
+  if (complete) s.tokens.push_back(prompt.stop_tokens.front());  // the template's end: the fill is complete
   s.target_end = s.tokens.size();
+  if (complete && options.end_weight != 1.0) {
+    s.weights.assign(s.target_end - s.target_begin, 1.0f);
+    s.weights.back() = static_cast<float>(options.end_weight);
+  }
   if (s.tokens.size() > options.max_tokens) return Sample{};
   return s;
+}
+
+Sample make_fim_sample(const engine::Tokenizer& tokenizer, const completion::FimTemplate& fim,
+                       const std::string& repo_name, const SourceFile& file, std::mt19937_64& rng,
+                       const SampleOptions& options) {
+  const std::optional<FimSpan> cut = draw_cut(file.text, options, rng);
+  if (!cut) return Sample{};
+  return make_fim_sample(tokenizer, fim, repo_name, file, *cut, options);
 }
 
 }  // namespace astfill::train

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <random>
 #include <string>
 #include <string_view>
@@ -20,11 +21,34 @@
 
 namespace astfill::train {
 
+// How a sample's middle is cut, as completion is asked for one:
+//  - Line: from a cursor inside a line to its end (the rest of a line);
+//  - Block: the statements of a short block (2-8 lines, after a line ending
+//    in `:` or `{` and indented deeper), from its first statement;
+//  - CallArgs: the arguments of a call on one line, from after its `(` (the
+//    suffix starts with the `)`);
+//  - Span: from a cursor inside a line to that line's end and 0-3 lines more
+//    (the only cut before these; a middle that ends at no boundary of the
+//    code's own).
+// A file with no block or call for the cut drawn gets a Line cut.
+enum class FimCut { Line, Block, CallArgs, Span };
+const char* to_string(FimCut cut);
+
 struct SampleOptions {
   size_t max_tokens = 512;               // a whole sample: prompt, middle and end token
-  size_t max_middle_tokens = 64;
+  // A longer middle is cut to this many tokens and has no end token (the
+  // fill is not complete there, so ending is not what the model should learn).
+  size_t max_middle_tokens = 128;
   uint64_t max_file_bytes = 256 << 10;   // larger files are left out (data, not code)
   double held_out_share = 0.1;           // of the files, by path hash
+  // The end token's weight in the loss, against 1 for each token of the
+  // middle (Sample::weights). A model unsure of the middle spreads its
+  // probability thin; an end token it has learned to expect about once in
+  // every middle's length would then be the likeliest token at many places
+  // inside a middle, and completions would stop early.
+  double end_weight = 1.0;
+  // The mix of cuts (relative weights): what completion is asked, mostly.
+  double line_weight = 0.3, block_weight = 0.3, call_args_weight = 0.3, span_weight = 0.1;
 };
 
 struct SourceFile {
@@ -51,11 +75,31 @@ bool is_held_out(std::string_view path, double share);
 // not a readable directory.
 RepositoryFiles collect_files(const std::filesystem::path& root, const SampleOptions& options);
 
-// A fill-in-the-middle sample of `file`: a cursor inside a random line, a
-// middle to that line's end and up to a few lines more, the prompt around
-// it as completion builds it (repository layout, prefix and suffix within
-// the budgets), then the middle's tokens and the end-of-text token, which
-// are the sample's targets. Empty tokens when the file has no room for one.
+// A cut of `text`: the middle is [cursor, suffix_begin).
+struct FimSpan {
+  size_t cursor = 0, suffix_begin = 0;
+};
+
+// A random cut of `kind` in `text` (the cuts FimCut describes); nullopt when
+// the text has none of that kind.
+std::optional<FimSpan> pick_cut(std::string_view text, FimCut kind, std::mt19937_64& rng);
+
+// The cut drawn from the options' mix (a Line cut where the file has none of
+// the kind drawn; nullopt for a file without a non-blank line).
+std::optional<FimSpan> draw_cut(std::string_view text, const SampleOptions& options, std::mt19937_64& rng,
+                                FimCut* kind = nullptr);
+
+// The fill-in-the-middle sample of `file` for a cut: the prompt around it
+// as completion builds it (repository layout, prefix and suffix in
+// completion's proportions within the room a context of max_tokens leaves
+// once the middle fits), then the middle's tokens and the end-of-text token
+// (none when the middle was cut to max_middle_tokens), which are the sample's
+// targets. Empty tokens when the cut has no room.
+Sample make_fim_sample(const engine::Tokenizer& tokenizer, const completion::FimTemplate& fim,
+                       const std::string& repo_name, const SourceFile& file, FimSpan cut,
+                       const SampleOptions& options);
+
+// A sample of `file` at a cut drawn from the options' mix.
 Sample make_fim_sample(const engine::Tokenizer& tokenizer, const completion::FimTemplate& fim,
                        const std::string& repo_name, const SourceFile& file, std::mt19937_64& rng,
                        const SampleOptions& options);

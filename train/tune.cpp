@@ -21,6 +21,7 @@ void check_options(const TuneOptions& o) {
   if ((o.steps > 0) == (o.hours > 0)) throw std::invalid_argument("give either --steps N or --hours H (one of them)");
   if (o.steps < 0 || o.hours < 0 || !std::isfinite(o.hours))
     throw std::invalid_argument("--steps and --hours must be positive");
+  if (o.batch < 1 || o.batch > 4096) throw std::invalid_argument("--batch must be between 1 and 4096");
   if (o.rank < 1 || o.rank > 1024) throw std::invalid_argument("--rank must be between 1 and 1024");
   if (!(o.alpha > 0) || !std::isfinite(o.alpha)) throw std::invalid_argument("--alpha must be a positive number");
   if (o.targets.empty()) throw std::invalid_argument("--targets names no projection");
@@ -30,6 +31,8 @@ void check_options(const TuneOptions& o) {
   if (o.out_dir.empty()) throw std::invalid_argument("--out names no directory");
   if (o.samples.max_tokens < o.samples.max_middle_tokens + 64)
     throw std::invalid_argument("a sample of " + std::to_string(o.samples.max_tokens) + " tokens leaves no room for its prompt");
+  if (!(o.samples.end_weight > 0 && o.samples.end_weight <= 1))
+    throw std::invalid_argument("--end-weight must be more than 0 and at most 1");
   if (!(o.distill_weight >= 0 && o.distill_weight <= 1))
     throw std::invalid_argument("--distill-weight must be between 0 and 1");
   if (!(o.temperature > 0) || !std::isfinite(o.temperature)) throw std::invalid_argument("--temperature must be a positive number");
@@ -42,6 +45,16 @@ std::string model_id(const std::string& path) {
   return std::filesystem::absolute(path).lexically_normal().string() + " (" + std::to_string(ec ? 0 : size) + " bytes)";
 }
 
+// The cuts' mix and the middle's cap (what the sample stream depends on
+// besides the seed and the sizes).
+std::string cut_mix(const SampleOptions& s) {
+  std::ostringstream f;
+  f << "cuts=line:" << s.line_weight << ",block:" << s.block_weight << ",call_args:" << s.call_args_weight
+    << ",span:" << s.span_weight << " max_middle=" << s.max_middle_tokens;
+  if (s.end_weight != 1.0) f << " end_weight=" << s.end_weight;
+  return f.str();
+}
+
 // What a checkpoint must agree with to be continued.
 std::string fingerprint(const TuneOptions& o, const std::string& model) {
   std::ostringstream f;
@@ -49,7 +62,8 @@ std::string fingerprint(const TuneOptions& o, const std::string& model) {
     << "\nrank=" << o.rank << "\nalpha=" << o.alpha << "\ntargets=";
   for (Target t : o.targets) f << engine::lora_target_name(t) << ",";
   f << "\nweights=" << (o.weights == engine::WeightMode::F32 ? "f32" : "int8") << "\nseed=" << o.seed
-    << "\nmax_tokens=" << o.samples.max_tokens << "\nheld_out=" << o.samples.held_out_share << "\n";
+    << "\nmax_tokens=" << o.samples.max_tokens << "\nheld_out=" << o.samples.held_out_share << "\n"
+    << "batch=" << o.batch << "\nsamples=" << cut_mix(o.samples) << "\n";
   // Only with a teacher, so that checkpoints of runs without one stay valid.
   if (!o.teacher_path.empty())
     f << "teacher=" << model_id(o.teacher_path) << "\ndistill_weight=" << o.distill_weight
@@ -64,7 +78,7 @@ std::string sample_set(const TuneOptions& o) {
   f << "root=" << std::filesystem::absolute(o.root).lexically_normal().string() << " seed=" << o.seed
     << " max_tokens=" << o.samples.max_tokens << " max_middle=" << o.samples.max_middle_tokens
     << " max_file_bytes=" << o.samples.max_file_bytes << " held_out=" << o.samples.held_out_share
-    << " eval_samples=" << o.eval_samples;
+    << " eval_samples=" << o.eval_samples << " " << cut_mix(o.samples);
   return f.str();
 }
 
@@ -99,10 +113,48 @@ engine::LoraAdapter to_lora_adapter(const Adapter<float>& adapter, const std::st
   return out;
 }
 
+Adapter<float> from_lora_adapter(const engine::LoraAdapter& adapter, const FrozenModel& model) {
+  const std::string name = adapter.source.empty() ? std::string("the adapter") : "'" + adapter.source + "'";
+  if (adapter.pairs.empty()) throw std::invalid_argument(name + " has no LoRA pairs");
+  if (adapter.rslora) throw std::invalid_argument(name + " uses rsLoRA, which the trainer does not hold");
+  Adapter<float> out;
+  out.rank = adapter.pairs.front().rank;
+  out.alpha = adapter.pairs.front().alpha;
+  for (const engine::LoraPair& p : adapter.pairs) {
+    if (p.expert >= 0) throw std::invalid_argument(name + " adapts experts, which the trainer does not hold");
+    if (p.rank != out.rank || p.alpha != static_cast<float>(out.alpha))
+      throw std::invalid_argument(name + " has pairs of different ranks or alphas, which the trainer does not hold");
+    if (p.layer >= model.hparams().block_count || p.in != model.target_in(p.target) ||
+        p.out != model.target_out(p.target))
+      throw std::invalid_argument(name + " does not fit the model (layer " + std::to_string(p.layer) + ", " +
+                                  engine::lora_target_name(p.target) + ")");
+    LoraPair<float> q;
+    q.layer = p.layer;
+    q.target = p.target;
+    q.in = p.in;
+    q.out = p.out;
+    q.a = p.a;
+    q.b = p.b;
+    out.pairs.push_back(std::move(q));
+  }
+  return out;
+}
+
+namespace {
+
+// A sample's weight in a batch or a mean: its targets' total weight.
+double target_count(const Sample& s) { return s.target_weight(); }
+
+}  // namespace
+
 double mean_loss(const FrozenModel& model, const Adapter<float>& adapter, const std::vector<Sample>& samples) {
-  double total = 0;
-  for (const Sample& s : samples) total += model.loss<float>(adapter, s, nullptr);
-  return samples.empty() ? 0 : total / static_cast<double>(samples.size());
+  double total = 0, targets = 0;
+  for (const Sample& s : samples) {
+    const double m = target_count(s);
+    total += model.loss<float>(adapter, s, nullptr) * m;
+    targets += m;
+  }
+  return targets > 0 ? total / targets : 0;
 }
 
 namespace {
@@ -119,18 +171,20 @@ Evaluation evaluate(const FrozenModel& model, const Adapter<float>& adapter, con
     return {l, l, 0};
   }
   Evaluation e;
+  double targets = 0;
   for (const Sample& s : samples) {
     const Distillation d{&cache->get(s), o.distill_weight, o.temperature};
     LossTerms terms;
-    e.loss += model.loss<float>(adapter, s, nullptr, 1.0, &d, &terms);
-    e.cross_entropy += terms.cross_entropy;
-    e.kl += terms.kl;
+    const double m = target_count(s);
+    e.loss += model.loss<float>(adapter, s, nullptr, 1.0, &d, &terms) * m;
+    e.cross_entropy += terms.cross_entropy * m;
+    e.kl += terms.kl * m;
+    targets += m;
   }
-  if (!samples.empty()) {
-    const double n = static_cast<double>(samples.size());
-    e.loss /= n;
-    e.cross_entropy /= n;
-    e.kl /= n;
+  if (targets > 0) {
+    e.loss /= targets;
+    e.cross_entropy /= targets;
+    e.kl /= targets;
   }
   return e;
 }
@@ -233,7 +287,7 @@ TuneResult tune(const TuneOptions& o, const std::function<void(const TuneProgres
     if (o.steps > 0) {
       std::mt19937_64 ahead = rng;
       for (int64_t step = state.step; step < o.steps; ++step)
-        cache->get(draw_sample(*model, fim, repo, files.train, ahead, o.samples));
+        for (int64_t i = 0; i < o.batch; ++i) cache->get(draw_sample(*model, fim, repo, files.train, ahead, o.samples));
     }
     cache->save();
     result.distilled = true;
@@ -283,14 +337,23 @@ TuneResult tune(const TuneOptions& o, const std::function<void(const TuneProgres
       return result;
     }
     const auto start = Clock::now();
-    const Sample s = draw_sample(*model, fim, repo, files.train, rng, o.samples);
+    std::vector<Sample> batch;
+    double targets = 0;
+    for (int64_t i = 0; i < o.batch; ++i) {
+      batch.push_back(draw_sample(*model, fim, repo, files.train, rng, o.samples));
+      targets += target_count(batch.back());
+    }
     Adapter<float> grads = state.adapter.zeros_like();
     double loss = 0;
-    if (cache) {
-      const Distillation d{&cache->get(s), o.distill_weight, o.temperature};
-      loss = model->loss<float>(state.adapter, s, &grads, 1.0, &d);
-    } else {
-      loss = model->loss<float>(state.adapter, s, &grads);
+    for (const Sample& s : batch) {
+      // Each sample's mean, weighted by its share of the batch's targets.
+      const double w = target_count(s) / targets;
+      if (cache) {
+        const Distillation d{&cache->get(s), o.distill_weight, o.temperature};
+        loss += w * model->loss<float>(state.adapter, s, &grads, w, &d);
+      } else {
+        loss += w * model->loss<float>(state.adapter, s, &grads, w);
+      }
     }
     if (!std::isfinite(loss)) throw std::runtime_error("the training loss became " + std::to_string(loss));
     clip_gradients(grads, o.clip);
@@ -301,7 +364,7 @@ TuneResult tune(const TuneOptions& o, const std::function<void(const TuneProgres
     const double dt = std::chrono::duration<double>(Clock::now() - start).count();
     state.elapsed_seconds += dt;
     seconds += dt;
-    tokens += static_cast<double>(s.tokens.size());
+    for (const Sample& s : batch) tokens += static_cast<double>(s.tokens.size());
     recent_loss += loss;
     ++recent;
 

@@ -26,6 +26,10 @@ struct TuneOptions {
   double alpha = 32;
   std::vector<Target> targets = {Target::Q, Target::K, Target::V, Target::O};
   int64_t steps = 0;   // exactly one of steps and hours
+  // Samples per step. A step's loss is the mean over all its target tokens
+  // (each sample weighted by its number of targets), so a short middle's end
+  // token counts as one token, not as a large share of a sample's mean.
+  int64_t batch = 8;
   double hours = 0;
   int threads = 0;     // 0: the engine's default
   double learning_rate = 2e-4;
@@ -33,7 +37,7 @@ struct TuneOptions {
   double clip = 1.0;           // global gradient norm; 0: none
   double weight_decay = 0.0;
   int64_t eval_every = 50;     // steps between held-out evaluations (and at the end)
-  size_t eval_samples = 16;
+  size_t eval_samples = 32;
   uint64_t seed = 1;
   SampleOptions samples;
   engine::WeightMode weights = engine::WeightMode::Int8;
@@ -63,7 +67,7 @@ struct TuneResult {
   bool interrupted = false;  // stopped early: the checkpoint holds the state, nothing else was written
   bool resumed = false;
   size_t train_files = 0, held_out_files = 0;
-  double held_out_before = 0, held_out_best = 0;
+  double held_out_before = 0, held_out_best = 0;  // per target token of the held-out samples
   int64_t best_step = 0;
   double tokens_per_second = 0;
   std::string checkpoint_path, peft_dir, gguf_path;
@@ -91,7 +95,14 @@ TuneResult tune(const TuneOptions& options, const std::function<void(const TuneP
 // The adapter in engine/lora.h's form, ready to write.
 engine::LoraAdapter to_lora_adapter(const Adapter<float>& adapter, const std::string& architecture);
 
-// The mean loss of the adapter over samples.
+// An adapter read by engine/lora.h in the trainer's form, to measure it
+// (FrozenModel::loss, logits). Throws std::invalid_argument for one the
+// trainer cannot hold: expert pairs, pairs of different ranks or alphas,
+// rsLoRA, widths other than the model's.
+Adapter<float> from_lora_adapter(const engine::LoraAdapter& adapter, const FrozenModel& model);
+
+// The mean loss of the adapter over the target tokens of all the samples
+// (a sample weighs as many targets as it has).
 double mean_loss(const FrozenModel& model, const Adapter<float>& adapter, const std::vector<Sample>& samples);
 
 }  // namespace astfill::train

@@ -62,11 +62,12 @@ Adapter<double> to_double_with_random_b(const Adapter<float>& f, uint32_t seed) 
   return d;
 }
 
-void check_gradients(const std::string& arch) {
+void check_gradients(const std::string& arch, bool weighted = false) {
   TempDir dir;
   const auto model = train::FrozenModel::open(write_model(dir, arch), engine::WeightMode::F32);
   Adapter<double> ad = to_double_with_random_b(model->new_adapter(kAllTargets, 2, 4.0, 11), 5);
-  const train::Sample s = sample(10, model->hparams().vocab_size, 3);
+  train::Sample s = sample(10, model->hparams().vocab_size, 3);
+  if (weighted) s.weights = {1.0f, 0.5f, 2.0f, 1.0f, 0.1f};
   Adapter<double> grads = ad.zeros_like();
   const double loss = model->loss(ad, s, &grads);
   REQUIRE(std::isfinite(loss));
@@ -103,6 +104,46 @@ TEST_CASE("gradients of A and B match finite differences (qwen2, double)", "[tra
 
 TEST_CASE("gradients of A and B match finite differences (qwen3, double)", "[train]") {
   check_gradients("qwen3");
+}
+
+TEST_CASE("gradients of a weighted loss match finite differences (qwen3, double)", "[train]") {
+  check_gradients("qwen3", true);
+}
+
+TEST_CASE("a weighted loss is the weighted mean of the targets' cross-entropies", "[train]") {
+  TempDir dir;
+  const auto model = train::FrozenModel::open(write_model(dir, "qwen2"), engine::WeightMode::F32);
+  Adapter<double> ad = to_double_with_random_b(model->new_adapter({Target::Q, Target::V}, 2, 4.0, 11), 5);
+  train::Sample s = sample(12, model->hparams().vocab_size, 4);
+  const double plain = model->loss(ad, s, nullptr);
+  // Weights of 1 are no weights, bit for bit, gradients too.
+  Adapter<double> g0 = ad.zeros_like(), g1 = ad.zeros_like();
+  model->loss(ad, s, &g0);
+  train::Sample ones = s;
+  ones.weights.assign(s.target_end - s.target_begin, 1.0f);
+  CHECK(model->loss(ad, ones, &g1) == plain);
+  for (size_t i = 0; i < g0.pairs.size(); ++i) CHECK(g0.pairs[i].b == g1.pairs[i].b);
+  // sum w_i CE_i / sum w_i, each CE_i measured alone.
+  train::Sample w = s;
+  w.weights = {1.0f, 1.0f, 0.25f, 3.0f, 1.0f, 0.0f};
+  double num = 0, den = 0;
+  for (size_t i = s.target_begin; i < s.target_end; ++i) {
+    train::Sample one = s;
+    one.target_begin = i;
+    one.target_end = i + 1;
+    const double wi = w.weights[i - s.target_begin];
+    num += wi * model->loss(ad, one, nullptr);
+    den += wi;
+  }
+  CHECK(model->loss(ad, w, nullptr) == Approx(num / den).epsilon(1e-12));
+  CHECK(w.target_weight() == Approx(6.25));
+  // Weights that do not fit are refused.
+  w.weights.pop_back();
+  CHECK_THROWS_WITH(model->loss(ad, w, nullptr), Catch::Contains("one per target"));
+  w.weights.assign(s.target_end - s.target_begin, 0.0f);
+  CHECK_THROWS_WITH(model->loss(ad, w, nullptr), Catch::Contains("not all be 0"));
+  w.weights[0] = -1.0f;
+  CHECK_THROWS_WITH(model->loss(ad, w, nullptr), Catch::Contains("not negative"));
 }
 
 TEST_CASE("the f32 path's gradients agree with the double path's", "[train]") {

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "completion/model_prompt.h"
 #include "tests/engine/temp_dir.h"
@@ -63,6 +64,7 @@ train::TuneOptions options(const TempDir& dir, const std::filesystem::path& root
   o.eval_samples = 4;
   o.samples.max_tokens = 160;
   o.samples.max_middle_tokens = 24;
+  o.batch = 2;
   o.write_peft = false;
   o.weights = engine::WeightMode::F32;
   return o;
@@ -104,11 +106,134 @@ TEST_CASE("samples: a FIM sample is completion's prompt, then the middle and the
     CHECK(s.tokens.size() <= so.max_tokens);
     CHECK(s.target_end == s.tokens.size());
     CHECK(s.target_begin < s.target_end);
-    // The prompt ends with the FIM middle marker; the sample with the end-of-text token.
+    // The prompt ends with the FIM middle marker; the sample with the
+    // end-of-text token, unless the middle was cut to its cap.
     CHECK(s.tokens[s.target_begin - 1] == *tok.find_token("<|fim_middle|>"));
-    CHECK(s.tokens.back() == *tok.find_token("<|endoftext|>"));
+    if (s.target_end - s.target_begin <= so.max_middle_tokens) CHECK(s.tokens.back() == *tok.find_token("<|endoftext|>"));
+    else CHECK(s.target_end - s.target_begin == so.max_middle_tokens);
     CHECK(tok.decode(std::vector<int32_t>(s.tokens.begin(), s.tokens.end())).find("<|repo_name|>repo") != std::string::npos);
   }
+}
+
+namespace {
+
+std::string middle_of(std::string_view text, const std::optional<train::FimSpan>& cut) {
+  REQUIRE(cut);
+  REQUIRE(cut->cursor < cut->suffix_begin);
+  REQUIRE(cut->suffix_begin <= text.size());
+  return std::string(text.substr(cut->cursor, cut->suffix_begin - cut->cursor));
+}
+
+}  // namespace
+
+TEST_CASE("samples: middles are cut as completion is asked: a line's rest, a block, a call's arguments", "[train]") {
+  std::mt19937_64 rng(5);
+  const std::string py =
+      "import os\n"
+      "def f(x):\n"
+      "    a = g(x, 1)\n"
+      "    if a:\n"
+      "        return h(\"(abcd)\")\n"
+      "    return a\n"
+      "\n"
+      "class K:\n"
+      "    pass\n";
+  // Blocks: the statements of a 2-8 line body, from the first one's first character.
+  std::set<std::string> blocks;
+  for (int i = 0; i < 40; ++i) blocks.insert(middle_of(py, train::pick_cut(py, train::FimCut::Block, rng)));
+  CHECK(blocks == std::set<std::string>{"a = g(x, 1)\n    if a:\n        return h(\"(abcd)\")\n    return a"});
+  // Calls: the arguments between the parentheses, never inside a string, not a definition's parameters.
+  std::set<std::string> args;
+  for (int i = 0; i < 60; ++i) args.insert(middle_of(py, train::pick_cut(py, train::FimCut::CallArgs, rng)));
+  CHECK(args == std::set<std::string>{"x, 1", "\"(abcd)\""});
+  // Lines: from a cursor inside a line to its end, at least a character.
+  for (int i = 0; i < 40; ++i) {
+    const auto cut = train::pick_cut(py, train::FimCut::Line, rng);
+    const std::string m = middle_of(py, cut);
+    CHECK(m.find('\n') == std::string::npos);
+    CHECK(py[cut->suffix_begin] == '\n');
+  }
+  // Brace languages: the statements between `{` and `}`; `if (` is no call.
+  const std::string c = "int f(int x) {\n  int a = x;\n  if (a > 10) {\n    a = 0;\n  }\n  return a;\n}\n";
+  CHECK(middle_of(c, train::pick_cut(c, train::FimCut::Block, rng)) ==
+        "int a = x;\n  if (a > 10) {\n    a = 0;\n  }\n  return a;");
+  // `int f(int x)` declares (a name after a name), `if (` is no call.
+  CHECK_FALSE(train::pick_cut(c, train::FimCut::CallArgs, rng));
+  const std::string js = "function g() {\n  return fetch(url, opts);\n}\n";
+  CHECK(middle_of(js, train::pick_cut(js, train::FimCut::CallArgs, rng)) == "url, opts");
+}
+
+TEST_CASE("samples: the mix falls back to a line where the file has no block or call; a capped middle has no end", "[train]") {
+  std::mt19937_64 rng(9);
+  const std::string flat = "x = 1\ny = 2\n";
+  train::SampleOptions so;
+  so.line_weight = so.span_weight = 0;
+  so.block_weight = 1;
+  so.call_args_weight = 1;
+  for (int i = 0; i < 10; ++i) {
+    train::FimCut kind = train::FimCut::Block;
+    const auto cut = train::draw_cut(flat, so, rng, &kind);
+    CHECK(kind == train::FimCut::Line);
+    CHECK(middle_of(flat, cut).find('\n') == std::string::npos);
+  }
+  CHECK_FALSE(train::draw_cut("\n  \n", so, rng));
+
+  TempDir dir;
+  const auto model = train::FrozenModel::open(write_model(dir), engine::WeightMode::F32);
+  const auto& tok = model->tokenizer();
+  const auto& fim = completion::template_for(tok, "");
+  const train::SourceFile file{"pkg/a.py", "python", "def f(x):\n    return x + 1\n" + std::string(400, '#') + "\n"};
+  train::SampleOptions capped;
+  capped.max_tokens = 200;
+  capped.max_middle_tokens = 8;
+  const size_t long_line = file.text.find('#');
+  const train::Sample s = train::make_fim_sample(tok, fim, "repo", file, {long_line, long_line + 400}, capped);
+  REQUIRE_FALSE(s.tokens.empty());
+  CHECK(s.target_end - s.target_begin == 8);
+  CHECK(s.tokens.back() != *tok.find_token("<|endoftext|>"));
+  const train::Sample whole = train::make_fim_sample(tok, fim, "repo", file, {14, 26}, capped);  // "return x + 1"
+  REQUIRE_FALSE(whole.tokens.empty());
+  CHECK(whole.tokens.back() == *tok.find_token("<|endoftext|>"));
+  CHECK(tok.decode(std::vector<int32_t>(whole.tokens.begin() + static_cast<std::ptrdiff_t>(whole.target_begin),
+                                        whole.tokens.end() - 1)) == "return x + 1");
+  CHECK(whole.weights.empty());  // the end weighs as a token of the middle
+  // --end-weight: the end token weighs less than a token of the middle; a
+  // capped middle, which has no end token, has no weights.
+  capped.end_weight = 0.2;
+  const train::Sample light = train::make_fim_sample(tok, fim, "repo", file, {14, 26}, capped);
+  REQUIRE(light.weights.size() == light.target_end - light.target_begin);
+  CHECK(light.weights.back() == 0.2f);
+  CHECK(light.weights.front() == 1.0f);
+  CHECK(train::make_fim_sample(tok, fim, "repo", file, {long_line, long_line + 400}, capped).weights.empty());
+}
+
+TEST_CASE("the held-out loss is a mean over target tokens, and an adapter read back measures the same", "[train]") {
+  TempDir dir;
+  const auto model = train::FrozenModel::open(write_model(dir), engine::WeightMode::F32);
+  const auto& tok = model->tokenizer();
+  const auto& fim = completion::template_for(tok, "");
+  const train::SourceFile file{"pkg/a.py", "python", "def f(x):\n    y = x * 2 + 7\n    return y + 1\n"};
+  train::SampleOptions so;
+  so.max_tokens = 160;
+  const train::Sample a = train::make_fim_sample(tok, fim, "repo", file, {14, 27}, so);  // "y = x * 2 + 7"
+  const train::Sample b = train::make_fim_sample(tok, fim, "repo", file, {36, 40}, so);  // "y + 1"
+  REQUIRE_FALSE(a.tokens.empty());
+  REQUIRE_FALSE(b.tokens.empty());
+  const double ma = static_cast<double>(a.target_end - a.target_begin), mb = static_cast<double>(b.target_end - b.target_begin);
+  REQUIRE(ma != mb);
+  train::Adapter<float> ad = model->new_adapter({train::Target::Q, train::Target::V}, 4, 8, 3);
+  for (auto& p : ad.pairs)
+    for (size_t i = 0; i < p.b.size(); ++i) p.b[i] = 0.01f * static_cast<float>((i * 7) % 5) - 0.02f;
+  const double la = train::mean_loss(*model, ad, {a}), lb = train::mean_loss(*model, ad, {b});
+  CHECK(train::mean_loss(*model, ad, {a, b}) == Approx((la * ma + lb * mb) / (ma + mb)).epsilon(1e-9));
+  // Written and read back (PEFT), the adapter gives the same loss.
+  const std::string peft = dir.file("peft");
+  engine::write_peft_adapter(train::to_lora_adapter(ad, model->hparams().arch), peft, "tiny");
+  const train::Adapter<float> back = train::from_lora_adapter(engine::read_lora_adapter(peft), *model);
+  CHECK(train::mean_loss(*model, back, {a, b}) == Approx(train::mean_loss(*model, ad, {a, b})).epsilon(1e-6));
+  engine::LoraAdapter experts = train::to_lora_adapter(ad, model->hparams().arch);
+  experts.pairs[0].expert = 0;
+  CHECK_THROWS_WITH(train::from_lora_adapter(experts, *model), Catch::Contains("experts"));
 }
 
 TEST_CASE("20 steps lower the training loss on a tiny repository", "[train]") {

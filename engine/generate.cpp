@@ -76,7 +76,9 @@ std::vector<int32_t> next_draft(const PromptLookup& lookup, DraftLength& length,
   k = std::min({k, room, left});
   if (k < options.speculate.min_draft) return {};
   std::vector<int32_t> draft = lookup.draft(k);
-  if (!draft.empty() && options.screen_draft) draft.resize(std::min(draft.size(), options.screen_draft(draft)));
+  // Too short already: not worth screening (a copy of the constraints' state).
+  if (draft.size() < options.speculate.min_draft) return {};
+  if (options.screen_draft) draft.resize(std::min(draft.size(), options.screen_draft(draft)));
   if (draft.size() < options.speculate.min_draft) draft.clear();
   return draft;
 }

@@ -109,21 +109,6 @@ TEST_CASE("the syntax guard's hooks fork: the copy checks and accepts on its own
 TEST_CASE("the syntax guard cuts a draft before verification, and the output stays the same",
           "[decoder][speculate][guard]") {
   TempDir dir;
-  auto spec = astfill::engine::tiny_spec("qwen2");
-  // Sharper logits than the default: this model writes a few tokens of
-  // identifier, bytes and `;` where the default one writes only spaces.
-  spec.seed = 4;
-  spec.weight_scale = 0.2f;
-  astfill::engine::write_random_model(dir.file("m.gguf"), spec);
-  RunnerOptions ro;
-  ro.model_path = dir.file("m.gguf");
-  ro.load.threads = 1;
-  ro.context_tokens = 1024;
-  ModelRunner runner(ro);
-  const auto& tok = runner.tokenizer();
-  const auto prompt = tok.encode(kGuardPrefix, false);
-  REQUIRE(prompt.size() > 4);
-
   struct Run {
     DecodeResult result;
     std::string accepted;
@@ -131,7 +116,8 @@ TEST_CASE("the syntax guard cuts a draft before verification, and the output sta
   // One completion in a fresh slot: speculation on or off, drafting also
   // from `sources`; `forks`: whether the guard's hooks may be forked.
   int slot = 0;
-  auto run = [&](bool speculate, std::span<const std::vector<int32_t>> sources, bool forks) {
+  auto run = [&](ModelRunner& runner, std::span<const int32_t> prompt, bool speculate,
+                 std::span<const std::vector<int32_t>> sources, bool forks) {
     auto lease = runner.acquire("slot" + std::to_string(slot++), {});
     REQUIRE(lease);
     SyntaxGuard guard("python", kGuardPrefix, kGuardSuffix);
@@ -144,32 +130,52 @@ TEST_CASE("the syntax guard cuts a draft before verification, and the output sta
     o.speculate.enable = speculate;
     o.draft_sources = sources;
     Run r;
-    r.result = decode(*lease, tok, prompt, kGuardPrefix, forks ? static_cast<SyntaxHooks*>(&hooks) : &unforkable,
-                      nullptr, o, {});
+    r.result = decode(*lease, runner.tokenizer(), prompt, kGuardPrefix,
+                      forks ? static_cast<SyntaxHooks*>(&hooks) : &unforkable, nullptr, o, {});
     r.accepted = guard.completion();
     return r;
   };
 
-  const Run plain = run(false, {}, true);
-  const auto& written = plain.result.tokens;
-  INFO("written: '" << plain.result.text << "' (" << to_string(plain.result.end) << ")");
-  REQUIRE(written.size() >= 6);
-
-  // A token the guard refuses after the first four written ones (a closer
-  // of nothing), found by asking the hooks themselves.
-  SyntaxGuard probe_guard("python", kGuardPrefix, kGuardSuffix);
-  StopRule probe_stop(probe_guard, CompletionMode::MultiLine);
-  GuardHooks probe(probe_guard, probe_stop, true, nullptr);
-  for (size_t i = 0; i < 4; ++i) probe.accept(tok.token_bytes(written[i]));
+  // A random model that writes at least 6 tokens here, and a token the
+  // guard refuses after its first four (a closer of nothing), found by
+  // asking the hooks themselves. Sharper logits than the default (whose
+  // models write only spaces here); the first seed that fits is taken, so
+  // that the case does not hang on one seed's arithmetic.
+  std::unique_ptr<ModelRunner> runner;
+  std::vector<int32_t> prompt;
+  Run plain;
   std::optional<int32_t> refused;
-  for (std::string closer : {")", "]", "}", "))", ")]"}) {
-    auto ids = tok.encode(closer, false);
-    if (ids.size() == 1 && !probe.viable(closer)) {
-      refused = ids[0];
-      break;
+  for (uint32_t seed : {4u, 5u, 8u, 1u, 2u, 6u, 7u, 9u, 10u, 11u}) {
+    auto spec = astfill::engine::tiny_spec("qwen2");
+    spec.seed = seed;
+    spec.weight_scale = 0.2f;
+    const std::string path = dir.file("m" + std::to_string(seed) + ".gguf");
+    astfill::engine::write_random_model(path, spec);
+    RunnerOptions ro;
+    ro.model_path = path;
+    ro.load.threads = 1;
+    ro.context_tokens = 1024;
+    runner = std::make_unique<ModelRunner>(ro);
+    const auto& tok = runner->tokenizer();
+    prompt = tok.encode(kGuardPrefix, false);
+    plain = run(*runner, prompt, false, {}, true);
+    if (plain.result.tokens.size() < 6) continue;
+    SyntaxGuard probe_guard("python", kGuardPrefix, kGuardSuffix);
+    StopRule probe_stop(probe_guard, CompletionMode::MultiLine);
+    GuardHooks probe(probe_guard, probe_stop, true, nullptr);
+    for (size_t i = 0; i < 4; ++i) probe.accept(tok.token_bytes(plain.result.tokens[i]));
+    for (std::string closer : {")", "]", "}", "))", ")]"}) {
+      auto ids = tok.encode(closer, false);
+      if (ids.size() == 1 && !probe.viable(closer)) {
+        refused = ids[0];
+        break;
+      }
     }
+    if (refused) break;
   }
   REQUIRE(refused);
+  const auto& written = plain.result.tokens;
+  INFO("written: '" << plain.result.text << "' (" << to_string(plain.result.end) << ")");
 
   // An accepted completion that drafts the prompt's last tokens, the first
   // four written ones, then the refused token and the rest: the first draft
@@ -180,8 +186,8 @@ TEST_CASE("the syntax guard cuts a draft before verification, and the output sta
   source.insert(source.end(), written.begin() + 4, written.end());
   const std::vector<std::vector<int32_t>> sources{source};
 
-  const Run screened = run(true, sources, true);
-  const Run unscreened = run(true, sources, false);
+  const Run screened = run(*runner, prompt, true, sources, true);
+  const Run unscreened = run(*runner, prompt, true, sources, false);
   for (const Run* r : {&screened, &unscreened}) {
     CHECK(r->result.tokens == plain.result.tokens);
     CHECK(r->result.text == plain.result.text);

@@ -1,6 +1,7 @@
 // `astfill tune`: fine-tunes a LoRA adapter on a repository's own code on the
 // CPU (train/tune.h), with a progress line on stderr; Ctrl-C saves a
 // checkpoint that the same command resumes from.
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <csignal>
@@ -159,6 +160,8 @@ int run_tune(const std::vector<std::string>& args) {
              unsigned long long n = 0;
              if (auto e = parse_uint(v, "token count", 128, 32768, n)) return e;
              o.samples.max_tokens = n;
+             // The middle's cap leaves the prompt at least 64 tokens.
+             o.samples.max_middle_tokens = std::min<size_t>(train::SampleOptions{}.max_middle_tokens, n - 64);
              return std::nullopt;
            });
   p.option("--eval-every", "N", "steps between held-out evaluations (default 50)",

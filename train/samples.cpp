@@ -312,7 +312,7 @@ Sample make_fim_sample(const engine::Tokenizer& tokenizer, const completion::Fim
   const bool complete = middle.size() <= options.max_middle_tokens;
   if (!complete) middle.resize(options.max_middle_tokens);
   const size_t generate = middle.size() + (complete ? 1 : 0);
-  if (middle.empty() || options.max_tokens < generate + 64 + 16) return s;
+  if (middle.empty() || options.max_tokens < generate + 64) return s;
 
   completion::ModelPromptRequest request;
   request.path = file.path;
@@ -322,11 +322,12 @@ Sample make_fim_sample(const engine::Tokenizer& tokenizer, const completion::Fim
   request.suffix_begin = cut.suffix_begin;
   request.repo_name = repo_name;
   // No index: the current file only, prefix and suffix in the proportions
-  // of completion's defaults (1024 : 256 tokens), within the room that
-  // completion leaves in a context of max_tokens for this many new tokens.
+  // of completion's defaults (1024 : 256 tokens), in what max_tokens leaves
+  // once the middle, its end and the template's markers (16) fit. (budgets_for
+  // keeps 64 tokens of a context free besides those it generates.)
   completion::Options defaults;
   defaults.cross_file_tokens = 0;
-  request.budgets = completion::budgets_for(defaults, options.max_tokens, generate);
+  request.budgets = completion::budgets_for(defaults, options.max_tokens + 64 - 16, generate);
   const completion::ModelPrompt prompt = completion::build_model_prompt(tokenizer, fim, request, {});
   if (prompt.stop_tokens.empty() || prompt.tokens.empty()) return s;
   s.tokens = prompt.tokens;

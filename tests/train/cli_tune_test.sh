@@ -46,6 +46,20 @@ set +e
 distil --temperature 0 2> "$dir/err"; code=$?
 set -e
 test "$code" = 2 && grep -q "temperature" "$dir/err"
+# Batches, the cuts' mix and the end token's weight.
+run --out "$dir/mix" --batch 2 --cuts line=1,block=2,call_args=1 --end-weight 0.5 2> /dev/null | grep -q '^3 steps on 2 files'
+set +e
+run --out "$dir/mix2" --cuts line=1,nope=2 2> "$dir/err"; code=$?
+set -e
+test "$code" = 2 && grep -q "'nope' is no cut" "$dir/err"
+set +e
+run --out "$dir/mix2" --end-weight 2 2> "$dir/err"; code=$?
+set -e
+test "$code" = 2 && grep -q -- "--end-weight must be" "$dir/err"
+set +e
+run --out "$dir/mix2" --batch 0 2> "$dir/err"; code=$?
+set -e
+test "$code" = 2 && grep -q "batch size" "$dir/err"
 # Bad arguments: exit 2 with a message.
 set +e
 "$ASTFILL_BIN" tune --steps 1 2> "$dir/err"; code=$?

@@ -233,6 +233,14 @@ std::optional<uint32_t> unfinished_word(std::string_view text, uint32_t from, co
   size_t backslashes = 0;
   while (backslashes < text.size() - from && text[text.size() - 1 - backslashes] == '\\') ++backslashes;
   if (backslashes % 2 == 1) return static_cast<uint32_t>(text.size() - 1);
+  // An exponent's sign (`1.5e+`, `0x1p-`): the number is still being written.
+  if (text.size() > from && (text.back() == '+' || text.back() == '-')) {
+    const size_t sign = text.size() - 1;
+    const size_t begin = std::max<size_t>(from, parsing::identifier_run_begin(language.id, text, sign));
+    if (begin < sign && std::isdigit(static_cast<unsigned char>(text[begin])) &&
+        std::string_view("eEpP").find(text[sign - 1]) != std::string_view::npos)
+      return static_cast<uint32_t>(begin);
+  }
   size_t start = std::max<size_t>(from, parsing::identifier_run_begin(language.id, text, text.size()));
   if (start == text.size()) return std::nullopt;
   std::string_view word = text.substr(start);
@@ -243,6 +251,11 @@ std::optional<uint32_t> unfinished_word(std::string_view text, uint32_t from, co
   }
   for (const std::string& keyword : language.keywords)
     if (keyword.starts_with(word)) return static_cast<uint32_t>(start);
+  // Keywords a grammar keeps as named tokens, not among its anonymous ones
+  // (tree-sitter-rust's `mut` is a mutable_specifier: `*mu` of `*mut`).
+  if (language.id == "rust")
+    for (std::string_view keyword : {"mut", "self", "super", "crate"})
+      if (keyword.starts_with(word)) return static_cast<uint32_t>(start);
   return std::nullopt;
 }
 

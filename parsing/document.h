@@ -167,7 +167,10 @@ class Document {
   // expression (`1000;`, `a.b;`: javac's "not a statement"), once their `;`
   // is written, and, once `finished`, its integer literals out of their
   // type's range (`10000000000`: "integer number too large"; an `L` may
-  // still be coming while it is typed).
+  // still be coming while it is typed); C's and C++'s lowercase words joined
+  // to string literals (`in "2.0"`: only a macro may do that) and, in a body,
+  // a declaration whose declarator starts a line no deeper than its type's
+  // (`Prie` above `EXPECT_EQ(0, x);`: two statements joined).
   size_t constructs_refused(uint32_t start, uint32_t end, bool finished) const;
 
   // Line breaks within [start, end) inside a string literal that may not span

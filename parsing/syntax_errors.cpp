@@ -2,8 +2,8 @@
 // rules are documented on Document::errors_introduced; this file compares the
 // document's tree with a parse of the text without the span.
 #include <algorithm>
-#include <cctype>
 #include <array>
+#include <cctype>
 #include <cstdint>
 #include <vector>
 
@@ -153,9 +153,11 @@ const Words& reserved_words(std::string_view language_id) {
                          "continue", "co_return", "co_yield", "default", "do", "else", "for",   "goto",
                          "if",    "not",    "not_eq", "or",     "or_eq",  "return", "switch", "throw",
                          "try",   "while",  "xor",    "xor_eq"};
+  // Rust's `Self` is a keyword that names a type or a path's start
+  // (`Self::new`, `Self { x }`), which tree-sitter-rust reads as an identifier.
   static const Words rust{"as",    "break", "const", "continue", "crate", "else",  "enum",   "extern", "false",
                           "fn",    "for",   "if",    "impl",     "in",    "let",   "loop",   "match",  "mod",
-                          "move",  "mut",   "pub",   "ref",      "return", "self", "Self",   "static", "struct",
+                          "move",  "mut",   "pub",   "ref",      "return", "self", "static", "struct",
                           "super", "trait", "true",  "type",     "unsafe", "use",  "where",  "while",  "async",
                           "await", "dyn"};
   static const Words none;
@@ -176,10 +178,14 @@ size_t Document::reserved_words_as_names(uint32_t start, uint32_t end, bool fini
   if (!finished && language_->id != "python") return 0;
   const Words& reserved = reserved_words(language_->id);
   if (reserved.empty()) return 0;
+  const bool rust = language_->id == "rust";
   size_t count = 0;
   for_each_preorder(root(), [&](TSNode node) {
     const uint32_t a = ts_node_start_byte(node), b = ts_node_end_byte(node);
     if (b <= start || a >= end) return Walk::Skip;  // only subtrees that overlap the span
+    // A Rust macro's token tree holds tokens, not code: any word is one
+    // (tree-sitter-rust lexes `in` there as an identifier).
+    if (rust && std::string_view(ts_node_type(node)) == "token_tree") return Walk::Skip;
     if (ts_node_child_count(node) > 0 || a < start || b >= end) return Walk::Enter;
     if (std::string_view(ts_node_type(node)) != "identifier") return Walk::Enter;
     std::string_view word = text_between(text_, a, b);
@@ -245,7 +251,15 @@ size_t Document::constructs_refused(uint32_t start, uint32_t end, bool finished)
   // Java's statements once their `;` is written (nothing after it makes
   // one a statement); its literals once finished (an `L` may be coming).
   const bool java = id == "java", java_literals = java && finished;
-  if (!python && !ecmascript && !java) return 0;
+  const bool c_family = id == "c" || id == "cpp";
+  if (!python && !ecmascript && !java && !c_family) return 0;
+  // The indentation of the line `byte` is on.
+  auto indentation_at = [&](uint32_t byte) {
+    size_t line = byte == 0 ? 0 : text_.rfind('\n', byte - 1);
+    line = line == std::string::npos ? 0 : line + 1;
+    size_t first = text_.find_first_not_of(" \t", line);
+    return (first == std::string::npos ? text_.size() : first) - line;
+  };
   size_t count = 0;
   for_each_preorder(root(), [&](TSNode node) {
     const uint32_t a = ts_node_start_byte(node), b = ts_node_end_byte(node);
@@ -289,6 +303,35 @@ size_t Document::constructs_refused(uint32_t start, uint32_t end, bool finished)
         negated = !ts_node_is_null(op) && text_between(text_, ts_node_start_byte(op), ts_node_end_byte(op)) == "-";
       }
       if (java_integer_too_large(type, text_between(text_, a, b), negated)) ++count;
+    } else if (c_family && type == "concatenated_string") {
+      // The grammars let any name join string literals, for macros that
+      // expand to strings (`"%" PRIu64 "\n"`, `__FILE__`): such a macro is
+      // named in capitals or begins with `_`. A lowercase word there (`in
+      // "2.0"`, `e "x"`) is no macro's name: gcc's "expected ';' before
+      // string constant".
+      for (uint32_t i = 0, n = ts_node_named_child_count(node); i < n; ++i) {
+        TSNode part = ts_node_named_child(node, i);
+        if (std::string_view(ts_node_type(part)) != "identifier") continue;
+        const auto first = static_cast<unsigned char>(text_[ts_node_start_byte(part)]);
+        if (std::islower(first)) {
+          ++count;
+          break;
+        }
+      }
+    } else if (c_family && type == "declaration") {
+      // In a body, a declaration whose declarator starts a line no deeper
+      // than the line of its type (`Prie` then `EXPECT_EQ(0, a.x());`: a
+      // variable of type Prie, to the grammar) joins two statements: a type
+      // name alone on its line is an unfinished statement, and what follows
+      // is one of its own (a macro call, to the compiler).
+      TSNode parent = ts_node_parent(node);
+      TSNode type_node = ts_node_child_by_field_name(node, "type", 4);
+      TSNode declarator = ts_node_child_by_field_name(node, "declarator", 10);
+      if (!ts_node_is_null(parent) && std::string_view(ts_node_type(parent)) == "compound_statement" &&
+          !ts_node_is_null(type_node) && !ts_node_is_null(declarator) &&
+          ts_node_end_point(type_node).row < ts_node_start_point(declarator).row &&
+          indentation_at(ts_node_start_byte(declarator)) <= indentation_at(a))
+        ++count;
     } else if (ecmascript && type == "update_expression") {
       TSNode argument = ts_node_child_by_field_name(node, "argument", 8);
       if (!ts_node_is_null(argument) && std::string_view(ts_node_type(argument)) == "update_expression") ++count;

@@ -171,6 +171,17 @@ const LeniencyCase kLeniencies[] = {
      "e the following", "vateCode a;"},
     {"a list of words where a member begins", "cpp", "struct A {\n  ", "\n  int g();\n};\n", "e, and the;",
      "int e, f;"},
+    // A type name left alone on the hole's line joins the suffix's first line
+    // into a declaration (googletest's gtest_prod_test.cc, cut down: the
+    // macro call becomes a variable of type `Prie`).
+    {"a type name alone before a macro call", "cpp",
+     "#include <cstdio>\n#define CHECK_ZERO(x) if ((x) != 0) std::puts(\"no\"); else std::puts(\"ok\")\n"
+     "class PrivateCode { public: int x() { return 0; } };\nint f() {\n  Pri",
+     "\n  CHECK_ZERO(a.x());\n  return 0;\n}\n", "e", "vateCode a;"},
+    // A lowercase word joined to a string literal (the grammars let a macro's
+    // name do that; gcc: "expected ';' before string constant").
+    {"a word before a string", "c", "const char *f(void) {\n  in", "\n  return 0;\n}\n", "    \"2.0.0.\";",
+     "t n = 2; (void)n;"},
     // A `#word` line that is no preprocessing directive.
     {"an unknown directive", "c", "int f(void) {\n", "\n  return 0;\n}\n", "  # Licensed to PEP 2000",
      "  #pragma once\n# 12 \"f.c\""},

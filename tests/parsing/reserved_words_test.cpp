@@ -63,6 +63,11 @@ TEST_CASE("words reserved only somewhere stay names where the language allows th
   CHECK(reserved_in("cpp", "struct S { void override(); int final; };\n") == 0);
   CHECK(reserved_in("go", "package p\n\nvar string, int = 1, 2\n") == 0);
   CHECK(reserved_in("python", "match = 1\ncase = 2\ntype = 3\n") == 0);
+  // Rust: `Self` starts a path or a struct expression; a macro's token tree
+  // holds tokens (`in` there is lexed as a name), never names.
+  CHECK(reserved_in("rust", "impl A {\n    fn f() -> Self {\n        Self::from(Self { x: 1 })\n    }\n}\n") == 0);
+  CHECK(reserved_in("rust", "macro_rules! m {\n    ($n:expr) => {\n        for i in 0..$n {}\n    };\n}\n") == 0);
+  CHECK(reserved_in("rust", "fn f() { g(in); }\n") == 1);
 }
 
 TEST_CASE("mid-completion, only Python's keywords count", "[reserved]") {

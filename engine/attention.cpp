@@ -29,6 +29,7 @@ using dt = memory::data_type;
 struct Plan {
   bool avx512 = false;       // AVX-512 loops (decode, softmax, conversions)
   bool bf16_matmul = false;  // prefill's two matmuls in bf16
+  bool bf16_rows = false;    // decode reads a bf16 cache in place
 };
 
 bool cpu_avx512() {
@@ -55,6 +56,7 @@ Plan plan_for(KvType type, int64_t d, int64_t group, AttentionKernels kernels) {
   // heads; other shapes take the portable loops.
   p.avx512 = cpu_avx512() && d % 16 == 0 && d <= 128 && group <= 16;
   p.bf16_matmul = kernels == AttentionKernels::Auto && type != KvType::F32 && cpu_bf16_matmul();
+  p.bf16_rows = p.avx512 && kernels == AttentionKernels::Auto && type == KvType::Bf16 && d % 32 == 0;
   return p;
 }
 
@@ -241,6 +243,154 @@ ASTFILL_AVX512 void decode_item_avx512(const float* qg, int64_t group, const KvV
   }
 }
 
+// A bf16 cache read in place: no f32 copy of the rows, only AVX-512F/BW.
+//   A row's 32-bit lanes hold two bf16 values; the low one shifted up and the
+//   high one masked are both exact f32 (the "even" and "odd" values), so the
+//   scores and P V are f32 FMAs on exact values, as the f32 copy gave, summed
+//   in another order. Scores: each block of 16 key rows is transposed in
+//   registers, so a lane is a row and q's values are broadcast, and 16 scores
+//   come out of plain FMAs with no horizontal sums (VDPBF16PS would need q in
+//   bf16 parts and ran at half the FMAs' rate on this machine). P V: the
+//   accumulators' lanes are in even/odd order, put back once per work item.
+//   Rows are prefetched kPrefetchRows ahead: without it most of the time at
+//   16K depth was stalls on the first touch of each row.
+constexpr int64_t kPrefetchRows = 24;
+
+// Prefetches `bytes` at `offset` bytes from `base`; the address may lie past
+// the cache's end (a prefetch never faults), so it is formed as an integer.
+inline void prefetch_row(const void* base, int64_t offset, int64_t bytes) {
+  const uintptr_t at = reinterpret_cast<uintptr_t>(base) + static_cast<uintptr_t>(offset);
+  for (int64_t line = 0; line < bytes; line += 64)
+    _mm_prefetch(reinterpret_cast<const char*>(at + static_cast<uintptr_t>(line)), _MM_HINT_T0);
+}
+
+// Transposes 16 vectors of 16 32-bit lanes: t[i] lane j = r[j] lane i.
+ASTFILL_AVX512 inline void transpose16(const __m512i* r, __m512i* t) {
+  __m512i a[16], b[16];
+  for (int k = 0; k < 8; ++k) {
+    a[2 * k] = _mm512_unpacklo_epi32(r[2 * k], r[2 * k + 1]);
+    a[2 * k + 1] = _mm512_unpackhi_epi32(r[2 * k], r[2 * k + 1]);
+  }
+  for (int k = 0; k < 4; ++k) {  // b[4k + m], 128-bit lane L: rows 4k..4k+3 of lane 4L + m
+    b[4 * k] = _mm512_unpacklo_epi64(a[4 * k], a[4 * k + 2]);
+    b[4 * k + 1] = _mm512_unpackhi_epi64(a[4 * k], a[4 * k + 2]);
+    b[4 * k + 2] = _mm512_unpacklo_epi64(a[4 * k + 1], a[4 * k + 3]);
+    b[4 * k + 3] = _mm512_unpackhi_epi64(a[4 * k + 1], a[4 * k + 3]);
+  }
+  for (int m = 0; m < 4; ++m) {
+    const __m512i x0 = _mm512_shuffle_i32x4(b[m], b[4 + m], 0x44), x1 = _mm512_shuffle_i32x4(b[m], b[4 + m], 0xee);
+    const __m512i y0 = _mm512_shuffle_i32x4(b[8 + m], b[12 + m], 0x44),
+                  y1 = _mm512_shuffle_i32x4(b[8 + m], b[12 + m], 0xee);
+    t[m] = _mm512_shuffle_i32x4(x0, y0, 0x88);
+    t[4 + m] = _mm512_shuffle_i32x4(x0, y0, 0xdd);
+    t[8 + m] = _mm512_shuffle_i32x4(x1, y1, 0x88);
+    t[12 + m] = _mm512_shuffle_i32x4(x1, y1, 0xdd);
+  }
+}
+
+// scores[g][s] = scale * q_g . k_s for GS heads over `count` bf16 rows.
+template <int NP, int GS>
+ASTFILL_AVX512 void qk_strip_bf16(const float* q, const uint16_t* k, int64_t count, float scale, float* scores,
+                                  int64_t stride) {
+  constexpr int64_t d = NP * 32;
+  for (int64_t s0 = 0; s0 < count; s0 += 16) {
+    const int64_t m = std::min<int64_t>(16, count - s0);
+    const uint16_t* kb = k + s0 * d;
+    for (int64_t j = 0; j < 16; ++j) prefetch_row(kb, (kPrefetchRows + j) * d * 2, d * 2);
+    __m512 acc[GS];
+    for (int g = 0; g < GS; ++g) acc[g] = _mm512_setzero_ps();
+    for (int c = 0; c < NP; ++c) {
+      __m512i r[16], t[16];
+      for (int64_t j = 0; j < 16; ++j)
+        r[j] = j < m ? _mm512_loadu_si512(kb + j * d + c * 32) : _mm512_setzero_si512();
+      transpose16(r, t);
+      for (int i = 0; i < 16; ++i) {
+        const __m512 even = _mm512_castsi512_ps(_mm512_slli_epi32(t[i], 16));
+        const __m512 odd = _mm512_castsi512_ps(_mm512_maskz_mov_epi16(0xaaaaaaaau, t[i]));
+        for (int g = 0; g < GS; ++g) {
+          acc[g] = _mm512_fmadd_ps(_mm512_set1_ps(q[g * d + c * 32 + 2 * i]), even, acc[g]);
+          acc[g] = _mm512_fmadd_ps(_mm512_set1_ps(q[g * d + c * 32 + 2 * i + 1]), odd, acc[g]);
+        }
+      }
+    }
+    for (int g = 0; g < GS; ++g)
+      _mm512_mask_storeu_ps(scores + g * stride + s0, tail_mask(m), _mm512_mul_ps(acc[g], _mm512_set1_ps(scale)));
+  }
+}
+
+template <int NP, int GS = 7>
+ASTFILL_AVX512 void qk_bf16(const float* q, const uint16_t* k, int64_t count, float scale, float* scores,
+                            int64_t stride, int64_t heads) {
+  if constexpr (GS >= 1) {
+    while (heads >= GS) {
+      qk_strip_bf16<NP, GS>(q, k, count, scale, scores, stride);
+      q += GS * NP * 32;
+      scores += GS * stride;
+      heads -= GS;
+    }
+    if (heads > 0) qk_bf16<NP, GS - 1>(q, k, count, scale, scores, stride, heads);
+  }
+}
+
+// acc[g] (even/odd lane order) += sum_s p[g][s] v_s for GS heads.
+template <int NP, int GS>
+ASTFILL_AVX512 void pv_strip_bf16(const uint16_t* v, int64_t count, const float* p, int64_t stride,
+                                       float* acc) {
+  constexpr int64_t d = NP * 32;
+  __m512 a[GS][2 * NP];
+  for (int g = 0; g < GS; ++g)
+    for (int c = 0; c < 2 * NP; ++c) a[g][c] = _mm512_loadu_ps(acc + g * d + c * 16);
+  for (int64_t s = 0; s < count; ++s) {
+    prefetch_row(v, (s + kPrefetchRows) * d * 2, d * 2);
+    __m512 x[2 * NP];
+    for (int c = 0; c < NP; ++c) {
+      __m512i w;
+      std::memcpy(&w, v + s * d + c * 32, sizeof w);
+      x[2 * c] = _mm512_castsi512_ps(_mm512_slli_epi32(w, 16));                              // even values
+      x[2 * c + 1] = _mm512_castsi512_ps(_mm512_maskz_mov_epi16(0xaaaaaaaau, w));  // odd values
+    }
+    for (int g = 0; g < GS; ++g) {
+      const __m512 w = _mm512_set1_ps(p[g * stride + s]);
+      for (int c = 0; c < 2 * NP; ++c) a[g][c] = _mm512_fmadd_ps(w, x[c], a[g][c]);
+    }
+  }
+  for (int g = 0; g < GS; ++g)
+    for (int c = 0; c < 2 * NP; ++c) _mm512_storeu_ps(acc + g * d + c * 16, a[g][c]);
+}
+
+template <int NP, int GS = kStrip<2 * NP>>
+ASTFILL_AVX512 void pv_bf16(const uint16_t* v, int64_t count, const float* p, int64_t stride, float* acc,
+                                 int64_t heads) {
+  if constexpr (GS >= 1) {
+    while (heads >= GS) {
+      pv_strip_bf16<NP, GS>(v, count, p, stride, acc);
+      p += GS * stride;
+      acc += GS * NP * 32;
+      heads -= GS;
+    }
+    if (heads > 0) pv_bf16<NP, GS - 1>(v, count, p, stride, acc, heads);
+  }
+}
+
+template <int NP>
+ASTFILL_AVX512 void decode_item_bf16(const float* qg, int64_t group, const KvView& c, int64_t kvh, int64_t s0,
+                                     int64_t s1, float scale, float* scores, float* acc, Partial out) {
+  constexpr int64_t d = NP * 32;
+  const int64_t len = s1 - s0;
+  const uint16_t* k = static_cast<const uint16_t*>(c.k) + (kvh * c.capacity + s0) * d;
+  const uint16_t* v = static_cast<const uint16_t*>(c.v) + (kvh * c.capacity + s0) * d;
+  qk_bf16<NP>(qg, k, len, scale, scores, len, group);
+  for (int64_t g = 0; g < group; ++g) out.max[g] = softmax_chunk(scores + g * len, len, &out.sum[g]);
+  std::fill_n(acc, group * d, 0.0f);
+  pv_bf16<NP>(v, len, scores, len, acc, group);
+  for (int64_t g = 0; g < group; ++g)  // even/odd lanes back in order
+    for (int64_t cc = 0; cc < NP; ++cc)
+      for (int64_t i = 0; i < 16; ++i) {
+        out.acc[g * d + cc * 32 + 2 * i] = acc[g * d + cc * 32 + i];
+        out.acc[g * d + cc * 32 + 2 * i + 1] = acc[g * d + cc * 32 + 16 + i];
+      }
+}
+
 void decode_item_portable(const float* qg, int64_t group, int64_t d, const KvView& c, int64_t kvh, int64_t s0,
                           int64_t s1, float scale, float* scores, float* rows, Partial out) {
   const int64_t len = s1 - s0;
@@ -293,7 +443,8 @@ void attention_decode(const float* q, int64_t n, int64_t heads, int64_t kv_heads
   };
 #pragma omp parallel if (items > 1)
   {
-    std::vector<float> scores(static_cast<size_t>(group * chunk)), rows(static_cast<size_t>(kSub * d));
+    std::vector<float> scores(static_cast<size_t>(group * chunk)), rows(static_cast<size_t>(kSub * d)),
+        acc(plan.bf16_rows ? static_cast<size_t>(group * d) : 0);
 #pragma omp for schedule(dynamic)
     for (int64_t item = 0; item < items; ++item) {
       const int64_t i = item / (kv_heads * chunks), kvh = item / chunks % kv_heads, ch = item % chunks;
@@ -309,6 +460,15 @@ void attention_decode(const float* q, int64_t n, int64_t heads, int64_t kv_heads
       const float* qg = q + (i * heads + kvh * group) * d;  // the group's heads are adjacent
       if (!plan.avx512) {
         decode_item_portable(qg, group, d, cache, kvh, s0, s1, scale, scores.data(), rows.data(), pt);
+        continue;
+      }
+      if (plan.bf16_rows) {
+        switch (d / 32) {
+#define ASTFILL_CASE(NP) \
+  case NP: decode_item_bf16<NP>(qg, group, cache, kvh, s0, s1, scale, scores.data(), acc.data(), pt); break;
+          ASTFILL_CASE(1) ASTFILL_CASE(2) ASTFILL_CASE(3) ASTFILL_CASE(4)
+#undef ASTFILL_CASE
+        }
         continue;
       }
       switch (d / 16) {
@@ -572,7 +732,8 @@ void attention(const float* q, int64_t n, int64_t heads, int64_t kv_heads, int64
 
 std::string attention_kernels_in_use(KvType type, int64_t d, AttentionKernels kernels) {
   const Plan p = plan_for(type, d, 1, kernels);
-  return std::string(p.avx512 ? "avx512" : "portable") + (p.bf16_matmul ? ", bf16 matmuls" : ", f32 matmuls");
+  return std::string(p.avx512 ? "avx512" : "portable") + (p.bf16_matmul ? ", bf16 matmuls" : ", f32 matmuls") +
+         (p.bf16_rows ? ", bf16 rows in place" : "");
 }
 
 }  // namespace astfill::engine

@@ -3,8 +3,10 @@
 //   Decode (a few queries): each KV head's keys and values are read once for
 //   all the query heads that share it, in chunks of slots spread over the
 //   threads (each chunk's softmax partials are merged at the end, as flash
-//   decoding does). AVX-512 loops (rows converted to f32 in L1, 16 scores
-//   reduced at once, exp vectorised) where the CPU has it.
+//   decoding does). AVX-512 loops where the CPU has it: a bf16 cache is read
+//   in place (values widened exactly in registers, 16 key rows transposed so
+//   16 scores come out of plain FMAs, rows prefetched ahead), an int8 or f32
+//   one through rows converted to f32 in L1; exp vectorised.
 //   Prefill (many queries): flash attention in tiles. Each thread takes a
 //   tile of queries of one KV head (the group's heads stacked) and walks the
 //   key blocks up to the tile's diagonal only (the causal mask's fully masked

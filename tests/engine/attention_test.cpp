@@ -121,7 +121,7 @@ TEST_CASE("every kernel agrees with the naive definition for every cache type", 
           // sharp queries (scores of sd 2) outputs move by up to ~2e-2.
           // Everything else is f32.
           const bool bf16 = k == AttentionKernels::Auto && type != KvType::F32 && n >= 8 &&
-                            attention_kernels_in_use(type, sh.d, k).find("bf16") != std::string::npos;
+                            attention_kernels_in_use(type, sh.d, k).find("bf16 matmuls") != std::string::npos;
           INFO(sh.heads << "/" << sh.kv_heads << " heads, d " << sh.d << ", " << kv_type_name(type) << " cache, "
                         << name(k) << " kernels, " << n << " queries after " << first << " slots: worst error "
                         << err);
@@ -157,7 +157,7 @@ TEST_CASE("prefill of more than 8K positions matches the naive definition", "[at
 }
 
 TEST_CASE("bf16 matmuls stay within bf16 rounding of the f32 matmuls", "[attention]") {
-  if (attention_kernels_in_use(KvType::Bf16, 64, AttentionKernels::Auto).find("bf16") == std::string::npos) {
+  if (attention_kernels_in_use(KvType::Bf16, 64, AttentionKernels::Auto).find("bf16 matmuls") == std::string::npos) {
     WARN("skipped: this CPU (or ONEDNN_MAX_CPU_ISA) has no bf16 matmuls");
     return;
   }
@@ -178,6 +178,47 @@ TEST_CASE("bf16 matmuls stay within bf16 rounding of the f32 matmuls", "[attenti
     CHECK(err > 0);  // the bf16 path really ran
     CHECK(err < 2e-2);
   }
+}
+
+TEST_CASE("decode reads a bf16 cache in place as exactly as the f32 rows", "[attention]") {
+  // Decode (n < 8) over a bf16 cache reads it in place on AVX-512 (values
+  // widened exactly in registers, key blocks transposed): against the f32
+  // kernels on the same cache it differs by f32 summation order only. Head
+  // sizes of one to four 32-value vectors, GQA 7, 1 and 4 (strips of heads),
+  // one to three queries, depths past several 16-row blocks, chunks and tails.
+  if (attention_kernels_in_use(KvType::Bf16, 64, AttentionKernels::Auto).find("bf16 rows in place") ==
+      std::string::npos) {
+    WARN("skipped: this CPU has no AVX-512");
+    return;
+  }
+  CHECK(attention_kernels_in_use(KvType::Bf16, 48, AttentionKernels::Auto).find("bf16 rows in place") ==
+        std::string::npos);  // d not a multiple of 32: the f32 rows
+  CHECK(attention_kernels_in_use(KvType::Int8, 64, AttentionKernels::Auto).find("bf16 rows in place") ==
+        std::string::npos);
+  CHECK(attention_kernels_in_use(KvType::Bf16, 64, AttentionKernels::F32).find("bf16 rows in place") ==
+        std::string::npos);
+  struct Shape {
+    int64_t heads, kv_heads, d;
+  };
+  double largest = 0;
+  for (Shape sh : {Shape{14, 2, 64}, Shape{7, 1, 32}, Shape{4, 4, 96}, Shape{8, 2, 128}, Shape{16, 1, 64}}) {
+    TestCache cache(KvType::Bf16, sh.kv_heads, sh.d, 2600, 11);
+    for (auto [n, first] : {std::pair<int64_t, int64_t>{1, 0}, {1, 14}, {1, 2598}, {2, 1000}, {3, 1533}}) {
+      auto q = random_queries(n, sh.heads, sh.d, static_cast<uint32_t>(7 * n + first));
+      std::vector<float> want(q.size()), f32(q.size()), got(q.size());
+      naive(q, sh.heads, cache, first, 0, n, want);
+      attention(q.data(), n, sh.heads, sh.kv_heads, sh.d, cache.view(), first, f32.data(), AttentionKernels::F32);
+      attention(q.data(), n, sh.heads, sh.kv_heads, sh.d, cache.view(), first, got.data(), AttentionKernels::Auto);
+      INFO(sh.heads << "/" << sh.kv_heads << " heads, d " << sh.d << ", " << n << " queries after " << first
+                    << " slots: auto vs f32 " << worst(f32, got, sh.heads, sh.d, 0, n) << ", auto vs naive "
+                    << worst(want, got, sh.heads, sh.d, 0, n));
+      const double apart = worst(f32, got, sh.heads, sh.d, 0, n);
+      largest = std::max(largest, apart);
+      CHECK(apart < 1e-5);
+      CHECK(worst(want, got, sh.heads, sh.d, 0, n) < 1e-4);
+    }
+  }
+  CHECK(largest > 0);  // the in-place kernel really ran (it sums in another order)
 }
 
 TEST_CASE("ASTFILL_ATTENTION forces the f32 or portable kernels", "[attention]") {

@@ -638,6 +638,7 @@ std::vector<std::optional<size_t>> SyntaxGuard::hypotheses(std::string_view piec
 
 bool SyntaxGuard::check(std::string_view tail, std::optional<size_t>* chosen) {
   *chosen = open_probe_;
+  viable_trial_.reset();
   for (std::optional<size_t> probe : hypotheses(tail)) {
     if (probe != open_probe_) ++stats_.probes;
     Document trial = document_;
@@ -647,6 +648,9 @@ bool SyntaxGuard::check(std::string_view tail, std::optional<size_t>* chosen) {
     if (brackets.unmatched) continue;
     if (clean_under(trial, tail, brackets, probe.has_value())) {
       *chosen = probe;
+      // What accept() would parse for this tail: kept, so that accepting it
+      // costs no second parse.
+      viable_trial_ = ViableTrial{std::string(tail), std::move(trial), brackets, std::move(bracket_tail)};
       return true;
     }
   }
@@ -712,6 +716,18 @@ void SyntaxGuard::accept(std::string_view piece) {
   CompletionBrackets brackets;
   std::string tail;
   const std::string piece_text = std::exchange(pending_, std::string());
+  if (viable_trial_ && viable_trial_->tail == piece_text) {
+    // The text viable() (or the check above) parsed and found clean under
+    // `probe`: append() would parse the same again.
+    document_ = std::move(viable_trial_->document);
+    brackets_ = viable_trial_->brackets;
+    bracket_tail_ = std::move(viable_trial_->bracket_tail);
+    viable_trial_.reset();
+    open_probe_ = probe;
+    if (probe) needed_probe_ = probe;
+    return;
+  }
+  viable_trial_.reset();
   // An unmatched closer accepted anyway keeps the old tail (append does not
   // re-parse for it), and the pairing is reported as it is.
   if (!append(document_, piece_text, probe, &brackets, &tail)) tail = bracket_tail_;

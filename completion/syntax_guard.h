@@ -253,6 +253,15 @@ class SyntaxGuard {
   std::optional<size_t> probe_open_at_cursor_;  // the string or comment the prefix leaves open
   std::string checked_;                 // the text of the last viable() call...
   std::optional<size_t> checked_probe_; // ...and the probe it was viable under
+  // The last clean check's parse of document_ with `tail` appended (append's
+  // result): accept() of that tail takes it instead of parsing again.
+  struct ViableTrial {
+    std::string tail;
+    parsing::Document document;
+    CompletionBrackets brackets;
+    std::string bracket_tail;
+  };
+  std::optional<ViableTrial> viable_trial_;
   std::shared_ptr<const parsing::Document> whole_;  // prefix + suffix (shared: never edited)
   parsing::Document document_;
   std::vector<OpenBracket> enclosing_;  // brackets open at the cursor

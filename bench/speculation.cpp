@@ -5,6 +5,12 @@
 // pass, accepted draft tokens, wall time per completion (median of --runs),
 // and whether the two outputs are identical (they must be).
 //
+// Speculation on runs under three policies (engine/speculate.h DraftLength):
+// "cost" (the default: drafts no longer than their rows pay for, a row's
+// cost timed on this model), "acceptance" (acceptance alone, the policy
+// before) and, with --cost-model, "cost@model" (the cap at the cost model's
+// row cost, as that model would draft).
+//
 // Two paths (--paths):
 //   plain: engine::generate alone, no constraints;
 //   guarded: completion::decode as the daemon runs it, with the syntax guard,
@@ -21,7 +27,9 @@
 // of one forward pass carrying 1..max_draft+1 rows is measured on both
 // models, and each completion's model time is re-priced at the other
 // model's: projected = wall - passes priced at the bench model + the same
-// passes priced at the cost model (a draft's rows at the mean draft length).
+// passes priced at the cost model (a draft's rows at the mean draft length);
+// read the cost@model rows' projection (the others draft as this model's
+// row cost or no cost says).
 // Random weights draft nothing useful themselves, so this prices the trained
 // model's drafting, acceptance and checks at the larger shape's pass times.
 //
@@ -153,14 +161,15 @@ struct Outcome {
   double seconds = 0;
 };
 
-Outcome run_plain(const Model& model, const std::vector<int32_t>& prompt, bool speculate, int max_tokens) {
+Outcome run_plain(const Model& model, const std::vector<int32_t>& prompt, const SpeculateOptions& speculate,
+                  int max_tokens) {
   Session session(model, prompt.size() + static_cast<size_t>(max_tokens) + 64);
   std::vector<int32_t> history;
   prefill(session, history, std::span<const int32_t>(prompt).first(prompt.size() - 1));  // untimed
   Sampler sampler;
   GenerateOptions o;
   o.max_tokens = max_tokens;
-  o.speculate.enable = speculate;
+  o.speculate = speculate;
   Outcome out;
   auto t0 = clock_type::now();
   out.stats = generate(session, history, prompt, o, sampler, [&](int32_t t, float) {
@@ -174,7 +183,7 @@ Outcome run_plain(const Model& model, const std::vector<int32_t>& prompt, bool s
 // As the daemon decodes: the syntax guard over the task's text (nothing
 // after the cursor), the multi-line stop rule, the mask on every row.
 Outcome run_guarded(completion::ModelRunner& runner, const Task& task, const std::vector<int32_t>& prompt,
-                    bool speculate, int max_tokens) {
+                    const SpeculateOptions& speculate, int max_tokens) {
   static size_t slot = 0;
   auto lease = runner.acquire("run" + std::to_string(slot++), {});
   std::vector<int32_t>& history = lease->history();
@@ -186,7 +195,7 @@ Outcome run_guarded(completion::ModelRunner& runner, const Task& task, const std
   o.max_tokens = max_tokens;
   o.time_budget = std::chrono::seconds(600);
   o.unwritable = &runner.unwritable_tokens();
-  o.speculate.enable = speculate;
+  o.speculate = speculate;
   Outcome out;
   auto t0 = clock_type::now();
   completion::DecodeResult r = completion::decode(*lease, runner.tokenizer(), prompt, task.text, &hooks, nullptr, o, {});
@@ -361,83 +370,126 @@ int main(int argc, char** argv) {
     return a;
   };
 
+  // Speculation off, and on under each policy: "cost" (the default: drafts
+  // capped by what their rows cost, timed on this model), "acceptance"
+  // (acceptance alone), and with a cost model "cost@model" (the cap at the
+  // cost model's row cost: the drafting that model would do, which its
+  // projection prices).
+  struct Policy {
+    std::string name;
+    SpeculateOptions options;
+  };
+  std::vector<Policy> policies;
+  {
+    SpeculateOptions cost, acceptance;
+    acceptance.cost_aware = false;
+    policies.push_back({"cost", cost});
+    policies.push_back({"acceptance", acceptance});
+    if (costing) {
+      SpeculateOptions at_model;
+      at_model.fixed_row_cost = (cost_passes.back() - cost_passes.front()) / static_cast<double>(max_rows - 1) / cost_passes.front();
+      policies.push_back({"cost@model", at_model});
+    }
+  }
+  SpeculateOptions off_options;
+  off_options.enable = false;
+
   json::array rows;
-  // path -> kind -> (off seconds, on seconds, projected off, projected on)
-  std::map<std::string, std::map<std::string, std::array<double, 4>>> by_kind;
+  // path -> policy -> kind -> (off seconds, on seconds, projected off, projected on)
+  std::map<std::string, std::map<std::string, std::map<std::string, std::array<double, 4>>>> by_kind;
+  auto per_pass = [](const Outcome& o) {
+    return static_cast<double>(o.stats.generated_tokens) / static_cast<double>(o.stats.forward_passes + 1);
+  };
   for (const Task& task : tasks()) {
     auto prompt = model->tokenizer().encode(task.text, false);
     for (const char* path : {"plain", "guarded"}) {
       const bool guarded = std::string(path) == "guarded";
       if (guarded ? !guarded_path : !plain_path) continue;
-      std::vector<double> off_s, on_s, off_p, on_p;
-      Outcome off, on;
-      for (int r = 0; r < runs; ++r) {  // interleaved, so that drift hits both alike
-        off = guarded ? run_guarded(*runner, task, prompt, false, max_tokens) : run_plain(*model, prompt, false, max_tokens);
-        on = guarded ? run_guarded(*runner, task, prompt, true, max_tokens) : run_plain(*model, prompt, true, max_tokens);
+      auto run = [&](const SpeculateOptions& o) {
+        return guarded ? run_guarded(*runner, task, prompt, o, max_tokens) : run_plain(*model, prompt, o, max_tokens);
+      };
+      auto projected = [&](const Outcome& o) {
+        return o.seconds - priced(o.stats, model_passes) + priced(o.stats, cost_passes);
+      };
+      std::vector<double> off_s, off_p;
+      std::vector<std::vector<double>> on_s(policies.size()), on_p(policies.size());
+      Outcome off;
+      std::vector<Outcome> on(policies.size());
+      for (int r = 0; r < runs; ++r) {  // interleaved, so that drift hits all alike
+        off = run(off_options);
         off_s.push_back(off.seconds);
-        on_s.push_back(on.seconds);
-        if (costing) {
-          off_p.push_back(off.seconds - priced(off.stats, model_passes) + priced(off.stats, cost_passes));
-          on_p.push_back(on.seconds - priced(on.stats, model_passes) + priced(on.stats, cost_passes));
+        if (costing) off_p.push_back(projected(off));
+        for (size_t i = 0; i < policies.size(); ++i) {
+          on[i] = run(policies[i].options);
+          on_s[i].push_back(on[i].seconds);
+          if (costing) on_p[i].push_back(projected(on[i]));
         }
       }
-      const double off_m = median(off_s), on_m = median(on_s);
-      auto& k = by_kind[path][task.kind];
-      k[0] += off_m;
-      k[1] += on_m;
-      k[2] += median(off_p);
-      k[3] += median(on_p);
-      auto per_pass = [](const Outcome& o) {
-        return static_cast<double>(o.stats.generated_tokens) / static_cast<double>(o.stats.forward_passes + 1);
-      };
-      json::object row{
-          {"task", task.name},
-          {"kind", task.kind},
-          {"language", task.language},
-          {"path", path},
-          {"prompt_tokens", prompt.size()},
-          {"generated_tokens", on.stats.generated_tokens},
-          {"identical", on.tokens == off.tokens},
-          {"forward_passes_off", off.stats.forward_passes + 1},
-          {"forward_passes_on", on.stats.forward_passes + 1},
-          {"tokens_per_pass_off", per_pass(off)},
-          {"tokens_per_pass_on", per_pass(on)},
-          {"verified_drafts", on.stats.verified_drafts},
-          {"drafted_tokens", on.stats.drafted_tokens},
-          {"accepted_draft_tokens", on.stats.accepted_draft_tokens},
-          {"ms_off", off_m * 1000},
-          {"ms_on", on_m * 1000},
-          {"on_over_off", off_m > 0 ? on_m / off_m : 0},
-          {"text", model->tokenizer().decode(on.tokens)},
-      };
-      if (guarded) {
-        row["screened_drafts"] = on.screening.drafts;
-        row["drafts_cut"] = on.screening.cut;
-        row["drafts_cut_by_syntax"] = on.screening.cut_by_syntax;
-        row["forks"] = on.screening.forks;
-        row["fork_ms_per_draft"] = on.screening.forks ? on.screening.fork_seconds * 1000 / static_cast<double>(on.screening.forks) : 0.0;
-        row["screen_ms_per_draft"] = on.screening.drafts ? on.screening.seconds * 1000 / static_cast<double>(on.screening.drafts) : 0.0;
-        row["check_ms_off"] = off.check_seconds * 1000;
-        row["check_ms_on"] = on.check_seconds * 1000;
+      const double off_m = median(off_s);
+      for (size_t i = 0; i < policies.size(); ++i) {
+        const Outcome& o = on[i];
+        const double on_m = median(on_s[i]);
+        auto& k = by_kind[path][policies[i].name][task.kind];
+        k[0] += off_m;
+        k[1] += on_m;
+        k[2] += median(off_p);
+        k[3] += median(on_p[i]);
+        json::object row{
+            {"task", task.name},
+            {"kind", task.kind},
+            {"language", task.language},
+            {"path", path},
+            {"policy", policies[i].name},
+            {"prompt_tokens", prompt.size()},
+            {"generated_tokens", o.stats.generated_tokens},
+            {"identical", o.tokens == off.tokens},
+            {"forward_passes_off", off.stats.forward_passes + 1},
+            {"forward_passes_on", o.stats.forward_passes + 1},
+            {"tokens_per_pass_off", per_pass(off)},
+            {"tokens_per_pass_on", per_pass(o)},
+            {"verified_drafts", o.stats.verified_drafts},
+            {"drafted_tokens", o.stats.drafted_tokens},
+            {"accepted_draft_tokens", o.stats.accepted_draft_tokens},
+            {"ms_off", off_m * 1000},
+            {"ms_on", on_m * 1000},
+            {"on_over_off", off_m > 0 ? on_m / off_m : 0},
+        };
+        if (i == 0) row["text"] = model->tokenizer().decode(o.tokens);
+        if (guarded) {
+          row["screened_drafts"] = o.screening.drafts;
+          row["drafts_cut"] = o.screening.cut;
+          row["drafts_cut_by_syntax"] = o.screening.cut_by_syntax;
+          row["forks"] = o.screening.forks;
+          row["fork_ms_per_draft"] =
+              o.screening.forks ? o.screening.fork_seconds * 1000 / static_cast<double>(o.screening.forks) : 0.0;
+          row["screen_ms_per_draft"] =
+              o.screening.drafts ? o.screening.seconds * 1000 / static_cast<double>(o.screening.drafts) : 0.0;
+          row["check_ms_off"] = off.check_seconds * 1000;
+          row["check_ms_on"] = o.check_seconds * 1000;
+        }
+        if (costing) {
+          row["projected_ms_off"] = median(off_p) * 1000;
+          row["projected_ms_on"] = median(on_p[i]) * 1000;
+        }
+        rows.push_back(std::move(row));
       }
-      if (costing) {
-        row["projected_ms_off"] = median(off_p) * 1000;
-        row["projected_ms_on"] = median(on_p) * 1000;
-      }
-      rows.push_back(std::move(row));
     }
   }
   json::object totals;
-  for (auto& [path, kinds] : by_kind) {
+  for (auto& [path, by_policy] : by_kind) {
     json::object p;
-    for (auto& [kind, s] : kinds) {
-      json::object k{{"ms_off", s[0] * 1000}, {"ms_on", s[1] * 1000}, {"on_over_off", s[0] > 0 ? s[1] / s[0] : 0}};
-      if (costing) {
-        k["projected_ms_off"] = s[2] * 1000;
-        k["projected_ms_on"] = s[3] * 1000;
-        k["projected_on_over_off"] = s[2] > 0 ? s[3] / s[2] : 0;
+    for (auto& [policy, kinds] : by_policy) {
+      json::object q;
+      for (auto& [kind, s] : kinds) {
+        json::object k{{"ms_off", s[0] * 1000}, {"ms_on", s[1] * 1000}, {"on_over_off", s[0] > 0 ? s[1] / s[0] : 0}};
+        if (costing) {
+          k["projected_ms_off"] = s[2] * 1000;
+          k["projected_ms_on"] = s[3] * 1000;
+          k["projected_on_over_off"] = s[2] > 0 ? s[3] / s[2] : 0;
+        }
+        q[kind] = std::move(k);
       }
-      p[kind] = std::move(k);
+      p[policy] = std::move(q);
     }
     totals[path] = std::move(p);
   }
@@ -452,6 +504,8 @@ int main(int argc, char** argv) {
                             "ms: wall time per completion, median of runs (guarded: the syntax checks, "
                             "screening and stop rule included); pass_ms: one forward pass carrying 1.."
                             + std::to_string(max_rows) + " rows after 128 tokens"},
+                   {"policies", "cost: drafts capped by what their rows cost, timed on this model (the default); "
+                                "acceptance: by acceptance alone; cost@model: capped at the cost model's row cost"},
                    {"pass_ms", table_json(model_passes)},
                    {"tasks", rows},
                    {"by_kind", totals},
@@ -459,6 +513,7 @@ int main(int argc, char** argv) {
   if (costing) {
     out["cost_model"] = cost_model;
     out["cost_model_pass_ms"] = table_json(cost_passes);
+    out["cost_model_row_cost"] = policies.back().options.fixed_row_cost;
   }
   std::printf("%s\n", json::serialize(out).c_str());
   return 0;

@@ -149,7 +149,10 @@ GenerateStats generate(Session& session, std::vector<int32_t>& history, std::spa
       batch.tokens.insert(batch.tokens.end(), draft.begin(), draft.end());
       batch.logits.assign(batch.tokens.size(), true);
     }
+    const auto pass_start = Clock::now();
     rows = session.evaluate(batch, cancel);
+    if (speculate)
+      draft_length.record_pass(batch.tokens.size(), std::chrono::duration<double>(Clock::now() - pass_start).count());
     ++stats.forward_passes;
     if (rows.empty()) {
       stats.cancelled = true;

@@ -1,6 +1,7 @@
 #include "engine/speculate.h"
 
 #include <algorithm>
+#include <cmath>
 
 namespace astfill::engine {
 
@@ -87,17 +88,63 @@ std::vector<int32_t> PromptLookup::draft(size_t k) const {
 DraftLength::DraftLength(const SpeculateOptions& options)
     : options_(options), length_(std::max(options.min_draft, std::min<size_t>(options.max_draft, 6))) {}
 
+namespace {
+// The weight of what came before in the decayed acceptance counts: the last
+// few drafts decide.
+constexpr double kKeep = 0.8;
+}  // namespace
+
 size_t DraftLength::next() {
   if (!options_.enable || options_.max_draft < options_.min_draft || options_.max_draft == 0) return 0;
   if (pause_ > 0) {
     --pause_;
     return 0;
   }
-  return length_;
+  size_t k = length_;
+  const double c = options_.cost_aware ? row_cost() : 0;
+  if (c > 0) {
+    const double p = acceptance();
+    // The longest k with p^k > c.
+    double worth = c >= 1 || p <= 0 ? 0 : p >= 1 ? static_cast<double>(options_.max_draft) : std::log(c) / std::log(p);
+    if (worth < static_cast<double>(k)) k = static_cast<size_t>(std::max(0.0, std::ceil(worth) - 1));
+    if (k < options_.min_draft) {
+      if (probe_wait_ > 0) {
+        --probe_wait_;
+        return 0;
+      }
+      return options_.min_draft;  // a probe (the wait restarts when a draft is verified)
+    }
+  }
+  return k;
+}
+
+double DraftLength::row_cost() const {
+  if (options_.fixed_row_cost >= 0) return options_.fixed_row_cost;
+  if (one_row_seconds_ <= 0 || row_seconds_ < 0) return 0;
+  return row_seconds_ / one_row_seconds_;
+}
+
+void DraftLength::record_pass(size_t rows, double seconds) {
+  if (rows == 0 || !(seconds >= 0)) return;
+  // Minimums: a pass that other work on the machine slowed down says
+  // nothing about the model, and an estimate that errs low only lets
+  // drafts run as long as acceptance alone would.
+  if (rows == 1) {
+    one_row_seconds_ = one_row_seconds_ < 0 ? seconds : std::min(one_row_seconds_, seconds);
+    return;
+  }
+  if (one_row_seconds_ < 0) return;  // nothing to compare with yet
+  const double per_row = std::max(0.0, (seconds - one_row_seconds_) / static_cast<double>(rows - 1));
+  row_seconds_ = row_seconds_ < 0 ? per_row : std::min(row_seconds_, per_row);
 }
 
 void DraftLength::record(size_t drafted, size_t accepted) {
   if (drafted == 0) return;
+  accepted = std::min(accepted, drafted);
+  // Each taken token was a success; the first refused one, a failure.
+  taken_ = kKeep * taken_ + static_cast<double>(accepted);
+  tried_ = kKeep * tried_ + static_cast<double>(accepted) + (accepted < drafted ? 1.0 : 0.0);
+  probe_wait_ = options_.probe_interval;
   if (accepted >= drafted) {
     length_ = std::min(options_.max_draft, length_ + 4);
     backoff_ = 1;

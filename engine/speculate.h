@@ -29,6 +29,19 @@ struct SpeculateOptions {
   size_t min_draft = 2;   // shorter drafts are not verified (one token is a plain decode step)
   size_t min_ngram = 2;   // the shortest tail that may match
   size_t max_ngram = 4;
+  // Drafts no longer than their rows pay for (DraftLength): where a
+  // verification row costs a good share of a pass (a small model, bound by
+  // arithmetic rather than by reading its weights) and few drafts are taken
+  // (novel code), drafting all but stops. false: by acceptance alone.
+  bool cost_aware = true;
+  // While no draft pays for its rows, one of min_draft tokens is still tried
+  // when this many steps have passed since the last draft was verified, so
+  // that a change in acceptance is noticed.
+  size_t probe_interval = 32;
+  // A verification row's cost in one-row passes to assume instead of timing
+  // the passes (< 0: timed). For benchmarks that price a run at another
+  // model's pass times.
+  double fixed_row_cost = -1;
 };
 
 class PromptLookup {
@@ -68,7 +81,19 @@ class PromptLookup {
 // whole lets the next one grow, a partly taken one sets the length to what
 // was taken plus one, and a draft refused outright pauses drafting for a few
 // steps (doubling while refusals repeat) so that novel code, where lookups
-// rarely guess right, pays for almost no failed verification.
+// rarely guess right, pays for little failed verification.
+//
+// With cost_aware, what a row costs caps that length. The i-th token of a
+// draft is taken with a probability of about p^i, p being the recent share
+// of draft tokens taken given the one before (decayed counts, from a prior
+// of 3 in 4), and it saves a pass when taken, while its row costs c of a
+// one-row pass: a draft is worth its k-th token
+// while p^k > c (the times: the least seen of a one-row pass, and of what a
+// draft's pass took more per row, as preemption only adds time). On a model
+// bound by memory bandwidth c is a few percent
+// and drafts run long; on one bound by arithmetic (the demo model: c about
+// 0.2) drafts stop once acceptance falls below about a half, save for a
+// probe of min_draft tokens every probe_interval steps.
 class DraftLength {
  public:
   explicit DraftLength(const SpeculateOptions& options);
@@ -76,11 +101,21 @@ class DraftLength {
   size_t next();
   // A draft of `drafted` tokens had its first `accepted` taken.
   void record(size_t drafted, size_t accepted);
+  // A forward pass of `rows` rows (1: a plain decode step; more: a draft's
+  // verification) took `seconds`.
+  void record_pass(size_t rows, double seconds);
+
+  // p and c above (c is 0 until both kinds of pass were timed).
+  double acceptance() const { return taken_ / tried_; }
+  double row_cost() const;
 
  private:
   SpeculateOptions options_;
   size_t length_;
   size_t pause_ = 0, backoff_ = 1;
+  double taken_ = 3, tried_ = 4;
+  double one_row_seconds_ = -1, row_seconds_ = -1;  // least seen; < 0: not timed yet
+  size_t probe_wait_ = 0;
 };
 
 }  // namespace astfill::engine

@@ -62,6 +62,65 @@ TEST_CASE("the draft length grows with acceptance and pauses after refusals", "[
   CHECK(off.next() == 0);
 }
 
+TEST_CASE("draft length: no longer than its rows pay for", "[speculate]") {
+  SpeculateOptions o;
+  o.probe_interval = 8;
+  // Untimed, or on a model where a row costs next to nothing: acceptance alone decides.
+  DraftLength untimed(o);
+  CHECK(untimed.row_cost() == 0);
+  CHECK(untimed.next() == 6);
+  DraftLength bandwidth_bound(o);
+  bandwidth_bound.record_pass(1, 0.020);
+  bandwidth_bound.record_pass(13, 0.023);  // 0.25 ms a row: c = 0.0125
+  CHECK(bandwidth_bound.row_cost() == Approx(0.0125));
+  CHECK(bandwidth_bound.next() == 6);
+  bandwidth_bound.record(6, 3);  // half taken: p = (0.8 * 3 + 3) / (0.8 * 4 + 4) = 0.75
+  CHECK(bandwidth_bound.acceptance() == Approx(0.75));
+  CHECK(bandwidth_bound.next() == 4);  // what was taken plus one; 0.75^15 > 0.0125 allows more
+
+  // A small model bound by arithmetic: a row costs 0.2 of a pass.
+  DraftLength compute_bound(o);
+  compute_bound.record_pass(1, 0.010);
+  compute_bound.record_pass(3, 0.014);
+  CHECK(compute_bound.row_cost() == Approx(0.2));
+  // p = 3/4 (the prior): 0.75^5 = 0.237 > 0.2 > 0.75^6, so 5 of the 6.
+  CHECK(compute_bound.next() == 5);
+  // Drafts refused outright (novel code): p falls, drafts get short and then
+  // stop, save for a probe of min_draft every probe_interval steps.
+  size_t drafts = 0, draft_tokens = 0;
+  for (int step = 0; step < 64; ++step) {
+    size_t k = compute_bound.next();
+    if (k == 0) continue;
+    ++drafts;
+    draft_tokens += k;
+    compute_bound.record(k, 0);
+  }
+  CHECK(compute_bound.acceptance() < 0.3);
+  CHECK(drafts <= 2 + 64 / 8);
+  // Without the cost rule, the same refusals draft more: pauses of at most 16 steps.
+  o.cost_aware = false;
+  DraftLength by_acceptance(o);
+  by_acceptance.record_pass(1, 0.010);
+  by_acceptance.record_pass(3, 0.014);
+  size_t plain_tokens = 0;
+  for (int step = 0; step < 64; ++step)
+    if (size_t k = by_acceptance.next()) {
+      plain_tokens += k;
+      by_acceptance.record(k, 0);
+    }
+  CHECK(draft_tokens < plain_tokens);
+  // Taken again (edit-like code), drafts grow back.
+  o.cost_aware = true;
+  DraftLength recovering(o);
+  recovering.record_pass(1, 0.010);
+  recovering.record_pass(3, 0.014);
+  for (int i = 0; i < 4; ++i) recovering.record(2, 0);
+  size_t k = 0;
+  for (int step = 0; step < 64 && k < 4; ++step)
+    if ((k = recovering.next()) > 0) recovering.record(k, k);
+  CHECK(k >= 4);
+}
+
 namespace {
 // Greedy generation from `prompt` with or without speculation.
 GenerateStats run(const Model& model, const std::vector<int32_t>& prompt, bool speculate,

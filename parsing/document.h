@@ -170,7 +170,10 @@ class Document {
   // still be coming while it is typed); C's and C++'s lowercase words joined
   // to string literals (`in "2.0"`: only a macro may do that) and, in a body,
   // a declaration whose declarator starts a line no deeper than its type's
-  // (`Prie` above `EXPECT_EQ(0, x);`: two statements joined).
+  // (`Prie` above `EXPECT_EQ(0, x);`: two statements joined); once
+  // `finished`, Go's bracketed lists whose last element ends a line before
+  // the closer without a `,` (Go puts a `;` there) and Rust's integer
+  // literals past u128 ("integer literal is too large").
   size_t constructs_refused(uint32_t start, uint32_t end, bool finished) const;
 
   // Line breaks within [start, end) inside a string literal that may not span

@@ -241,6 +241,37 @@ bool java_statement_expression(std::string_view type) {
          type == "object_creation_expression" || type == "switch_expression";
 }
 
+// Whether a Rust integer literal (tree-sitter-rust's integer_literal, `text`
+// with its `_`s and type suffix) is past u128: rustc's lexer refuses it
+// ("integer literal is too large") whatever its type.
+bool rust_integer_too_large(std::string_view text) {
+  unsigned base = 10;
+  if (text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'o' || text[1] == 'b')) {
+    base = text[1] == 'x' ? 16 : text[1] == 'o' ? 8 : 2;
+    text.remove_prefix(2);
+  }
+  unsigned __int128 value = 0;
+  const auto max = ~static_cast<unsigned __int128>(0);
+  for (char c : text) {
+    if (c == '_') continue;
+    const auto u = static_cast<unsigned char>(c);
+    const unsigned d = std::isdigit(u) ? static_cast<unsigned>(c - '0')
+                       : std::isxdigit(u) ? static_cast<unsigned>(std::tolower(u) - 'a' + 10)
+                                          : 99;
+    if (d >= base) break;  // the type suffix (`u8`, `i64`; in hex, `i`/`u` are no digits)
+    if (value > (max - d) / base) return true;
+    value = value * base + d;
+  }
+  return false;
+}
+
+// The bracketed lists of Go whose elements a line break may end: the line
+// break after an element puts a `;` there unless a `,` ends the line.
+bool go_list(std::string_view type) {
+  return type == "literal_value" || type == "argument_list" || type == "parameter_list" ||
+         type == "type_arguments" || type == "type_parameter_list";
+}
+
 }  // namespace
 
 size_t Document::constructs_refused(uint32_t start, uint32_t end, bool finished) const {
@@ -252,7 +283,10 @@ size_t Document::constructs_refused(uint32_t start, uint32_t end, bool finished)
   // one a statement); its literals once finished (an `L` may be coming).
   const bool java = id == "java", java_literals = java && finished;
   const bool c_family = id == "c" || id == "cpp";
-  if (!python && !ecmascript && !java && !c_family) return 0;
+  // Go's lists and Rust's literals once finished (the closing tail is on a
+  // line of its own while a completion is written; a digit may be coming).
+  const bool go = id == "go" && finished, rust = id == "rust" && finished;
+  if (!python && !ecmascript && !java && !c_family && !go && !rust) return 0;
   // The indentation of the line `byte` is on.
   auto indentation_at = [&](uint32_t byte) {
     size_t line = byte == 0 ? 0 : text_.rfind('\n', byte - 1);
@@ -332,6 +366,25 @@ size_t Document::constructs_refused(uint32_t start, uint32_t end, bool finished)
           ts_node_end_point(type_node).row < ts_node_start_point(declarator).row &&
           indentation_at(ts_node_start_byte(declarator)) <= indentation_at(a))
         ++count;
+    } else if (rust && type == "integer_literal") {
+      if (rust_integer_too_large(text_between(text_, a, b))) ++count;
+    } else if (go && go_list(type)) {
+      // The last element ends a line before the closer without a `,`
+      // (`Protocol: x` above `}`): Go puts a `;` there ("missing ',' before
+      // newline in composite literal").
+      const uint32_t n = ts_node_child_count(node);
+      if (n >= 2) {
+        TSNode closer = ts_node_child(node, n - 1);
+        uint32_t i = n - 1;
+        while (i > 0 && language_->comments.contains(ts_node_child(node, i - 1))) --i;
+        // i - 1: the last child before the closer that is no comment; 0 is the opener.
+        if (i > 1 && !ts_node_is_missing(closer) && ts_node_child_count(closer) == 0) {
+          TSNode last = ts_node_child(node, i - 1);
+          if (std::string_view(ts_node_type(last)) != "," && !ts_node_is_missing(last) &&
+              ts_node_end_point(last).row < ts_node_start_point(closer).row)
+            ++count;
+        }
+      }
     } else if (ecmascript && type == "update_expression") {
       TSNode argument = ts_node_child_by_field_name(node, "argument", 8);
       if (!ts_node_is_null(argument) && std::string_view(ts_node_type(argument)) == "update_expression") ++count;

@@ -182,6 +182,14 @@ const LeniencyCase kLeniencies[] = {
     // name do that; gcc: "expected ';' before string constant").
     {"a word before a string", "c", "const char *f(void) {\n  in", "\n  return 0;\n}\n", "    \"2.0.0.\";",
      "t n = 2; (void)n;"},
+    // Go's line break after a list's last element puts a `;` there unless a
+    // `,` ends the line (net/lookup_windows.go, cut down).
+    {"a composite literal's last element without its comma", "go",
+     "package p\n\ntype T struct{ Family, Protocol int }\n\nvar h = T{\n\tFamily: 1,\n\tPr", "\n}\n", "e",
+     "otocol: 2,"},
+    // Rust's integers stop at u128 whatever their type.
+    {"an integer literal past u128", "rust", "fn f() -> u128 {\n    ", "\n}\n",
+     "340282366920938463463374607431768211456", "340282366920938463463374607431768211455"},
     // A `#word` line that is no preprocessing directive.
     {"an unknown directive", "c", "int f(void) {\n", "\n  return 0;\n}\n", "  # Licensed to PEP 2000",
      "  #pragma once\n# 12 \"f.c\""},

@@ -251,7 +251,8 @@ int main(int argc, char** argv) {
   std::string bundled = engine::bundled_model_path().value_or("");
   std::string root;
   std::string teacher;
-  int threads = 2, steps = 3, tokens = 512, quality_steps = 150, distill_steps = 30;
+  int threads = 2, steps = 3, tokens = 512, quality_steps = 40, distill_steps = 30, batch = 8;
+  double end_weight = 1.0;
   double lr = 1e-3;
   bool skip_05b = false, skip_quality = false;
   std::string objective_adapter, files_list;
@@ -269,8 +270,20 @@ int main(int argc, char** argv) {
   args.option("--threads", "N", "threads (default 2)", bench::count_value(threads, "thread count", 1, 256));
   args.option("--steps", "N", "timed training steps per model (default 3)", bench::count_value(steps, "step count", 1, 1000));
   args.option("--tokens", "N", "tokens per sample (default 512)", bench::count_value(tokens, "token count", 128, 8192));
-  args.option("--quality-steps", "N", "steps of the tuning run (default 150)",
+  args.option("--quality-steps", "N", "steps of the tuning run (default 40)",
               bench::count_value(quality_steps, "step count", 1, 100000));
+  args.option("--batch", "N", "samples per step of the tuning and distillation runs (default 8)",
+              bench::count_value(batch, "batch size", 1, 4096));
+  args.option("--end-weight", "W", "the end token's weight in the tuning run's loss (default 1)",
+              [&](const std::string& v) -> std::optional<std::string> {
+                try {
+                  end_weight = std::stod(v);
+                } catch (const std::exception&) {
+                  return "'" + v + "' is not a number";
+                }
+                if (!(end_weight > 0 && end_weight <= 1)) return "the end weight must be in (0, 1]";
+                return std::nullopt;
+              });
   args.option("--lr", "RATE", "the tuning run's peak learning rate (default 1e-3)",
               [&](const std::string& v) -> std::optional<std::string> {
                 try {
@@ -287,7 +300,7 @@ int main(int argc, char** argv) {
               bench::count_value(distill_steps, "step count", 0, 100000));
   args.option("--objective", "ADAPTER",
               "only the objective section: where the loss goes, base vs this adapter (a PEFT directory or a\n"
-              "GGUF adapter of the bundled model), on held-out files (--files)",
+              "GGUF adapter of the bundled model), on held-out Python files (--files)",
               bench::text_value(objective_adapter));
   args.option("--files", "LIST", "with --objective: the held-out files (astfill tune's OUT/held_out_files.txt)",
               bench::text_value(files_list));
@@ -346,6 +359,8 @@ int main(int argc, char** argv) {
     o.learning_rate = lr;
     o.eval_every = quality_steps;
     o.eval_samples = 48;
+    o.batch = batch;
+    o.samples.end_weight = end_weight;
     o.samples.max_tokens = static_cast<size_t>(tokens);
     o.write_peft = false;
     const auto t = Clock::now();
@@ -354,11 +369,11 @@ int main(int argc, char** argv) {
     std::error_code ec;
     std::filesystem::remove_all(o.out_dir, ec);
     std::printf(",\"quality\":{\"model\":\"%s\",\"root\":\"%s\",\"train_files\":%zu,\"held_out_files\":%zu,"
-                "\"steps\":%lld,\"rank\":%lld,\"targets\":\"q,k,v,o\",\"lr\":%g,\"held_out_samples\":%zu,"
+                "\"steps\":%lld,\"batch\":%d,\"end_weight\":%g,\"rank\":%lld,\"targets\":\"q,k,v,o\",\"lr\":%g,\"held_out_samples\":%zu,"
                 "\"held_out_loss_before\":%.4f,\"held_out_loss_after\":%.4f,\"best_step\":%lld,"
                 "\"training_tokens_per_s\":%.1f,\"seconds\":%.1f}",
-                bundled.c_str(), root.c_str(), r.train_files, r.held_out_files, static_cast<long long>(r.step),
-                static_cast<long long>(o.rank), lr, o.eval_samples, r.held_out_before, r.held_out_best,
+                bundled.c_str(), root.c_str(), r.train_files, r.held_out_files, static_cast<long long>(r.step), batch,
+                end_weight, static_cast<long long>(o.rank), lr, o.eval_samples, r.held_out_before, r.held_out_best,
                 static_cast<long long>(r.best_step), r.tokens_per_second, secs);
   }
   if (distill_steps > 0 && !bundled.empty() && !root.empty()) {
@@ -373,6 +388,7 @@ int main(int argc, char** argv) {
     o.learning_rate = lr;
     o.eval_every = distill_steps;
     o.eval_samples = 16;
+    o.batch = batch;
     o.samples.max_tokens = static_cast<size_t>(tokens);
     o.write_peft = false;
     auto t = Clock::now();

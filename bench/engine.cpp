@@ -23,6 +23,7 @@
 
 #include "bench/args.h"
 #include "bench/random_model.h"
+#include "engine/attention.h"
 #include "engine/model.h"
 #include "tests/fixtures/random_model.h"
 #include "support/openmp_env.h"
@@ -394,10 +395,12 @@ int main(int argc, char** argv) {
       std::printf("%s\n  {\"threads\":%d,\"context\":%d,\"prefill_seconds\":%.2f,\"prefill_tokens_per_s\":%.1f,"
                   "\"decode_tokens\":%d,\"decode_tokens_per_s\":%.2f,\"kv\":\"%s\",\"kv_cache_mb\":%.1f,"
                   "\"kv_read_mb_per_token\":%.1f,\"weights_read_mb_per_token\":%.1f,\"stream_read_gb_per_s\":%.2f,"
-                  "\"decode_bound_tokens_per_s\":%.2f,\"decode_vs_bound\":%.3f,\"rss_mb\":%.1f,\"peak_rss_mb\":%.1f}",
+                  "\"decode_bound_tokens_per_s\":%.2f,\"decode_vs_bound\":%.3f,\"rss_mb\":%.1f,\"peak_rss_mb\":%.1f,"
+                  "\"attention\":\"%s\"}",
                   first ? "" : ",", threads, ctx, prefill_s, ctx / prefill_s, decode, decode_tps,
                   kv_type_name(s.kv_type()), s.kv_bytes() / 1048576.0, kv_read / 1048576.0, model->bytes_per_token() / 1048576.0, bw, bound_tps,
-                  decode_tps / bound_tps, rss.now_mb, rss.peak_mb);
+                  decode_tps / bound_tps, rss.now_mb, rss.peak_mb,
+                  attention_kernels_in_use(s.kv_type(), spec.hp.head_dim, default_attention_kernels()).c_str());
       std::fflush(stdout);
       first = false;
     }

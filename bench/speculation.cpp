@@ -6,10 +6,10 @@
 // and whether the two outputs are identical (they must be).
 //
 // Speculation on runs under three policies (engine/speculate.h DraftLength):
-// "cost" (the default: drafts no longer than their rows pay for, a row's
-// cost timed on this model), "acceptance" (acceptance alone, the policy
-// before) and, with --cost-model, "cost@model" (the cap at the cost model's
-// row cost, as that model would draft).
+// "acceptance" (the default: the draft length by acceptance alone), "cost"
+// (SpeculateOptions::cost_aware: drafts no longer than their rows pay for, a
+// row's cost timed on this model) and, with --cost-model, "cost@model" (the
+// cap at the cost model's row cost, as that model would draft under it).
 //
 // Two paths (--paths):
 //   plain: engine::generate alone, no constraints;
@@ -19,17 +19,19 @@
 //   are verified. The stop rule may end a completion before the cap.
 //
 // Tasks: edit-like (a renamed variable, a repeated call pattern, a second
-// similar branch) and novel code (repeating nothing before the cut), in
-// Python and a few other languages, plain left-to-right prompts.
+// similar branch), novel code (repeating nothing before the cut) and
+// lookalike lines (alike at the start, different after: lookups match and
+// mostly guess wrong), in Python and a few other languages, plain
+// left-to-right prompts.
 //
 // What verification costs on a bandwidth-bound model (--cost-model PATH, or
 // 0.5b for the random Qwen2.5-Coder-0.5B shapes bench_kv writes): the time
 // of one forward pass carrying 1..max_draft+1 rows is measured on both
 // models, and each completion's model time is re-priced at the other
 // model's: projected = wall - passes priced at the bench model + the same
-// passes priced at the cost model (a draft's rows at the mean draft length);
-// read the cost@model rows' projection (the others draft as this model's
-// row cost or no cost says).
+// passes priced at the cost model (a draft's rows at the mean draft length).
+// The acceptance policy drafts alike on both models, so its projection is
+// the product's; for the cost cap read cost@model's.
 // Random weights draft nothing useful themselves, so this prices the trained
 // model's drafting, acceptance and checks at the larger shape's pass times.
 //
@@ -140,6 +142,23 @@ std::vector<Task> tasks() {
                "// Splits text at every separator; empty fields are kept.\n"
                "std::vector<std::string> split(const std::string& text, char separator) {\n",
                "cpp"});
+  // Lines that begin alike and go on differently: lookups find matches
+  // whose continuations are mostly wrong (the worst case for drafting).
+  t.push_back({"lookalike_args", "lookalike",
+               "def parse_args(argv):\n"
+               "    parser = argparse.ArgumentParser(description=\"Serve a directory over HTTP.\")\n"
+               "    parser.add_argument(\"--host\", default=\"127.0.0.1\", help=\"address to bind\")\n"
+               "    parser.add_argument(\"--port\", type=int, default=8000, help=\"port to listen on\")\n"
+               "    parser.add_argument(\"--root\", default=os.getcwd(), help=\"directory to serve\")\n"
+               "    parser.add_argument(\"--"});
+  t.push_back({"lookalike_switch", "lookalike",
+               "static const char* opcode_name(int op) {\n"
+               "  switch (op) {\n"
+               "    case OP_LOAD: return \"load\";\n"
+               "    case OP_STORE: return \"store\";\n"
+               "    case OP_JUMP: return \"jump\";\n"
+               "    case OP_",
+               "c"});
   return t;
 }
 
@@ -370,11 +389,10 @@ int main(int argc, char** argv) {
     return a;
   };
 
-  // Speculation off, and on under each policy: "cost" (the default: drafts
-  // capped by what their rows cost, timed on this model), "acceptance"
-  // (acceptance alone), and with a cost model "cost@model" (the cap at the
-  // cost model's row cost: the drafting that model would do, which its
-  // projection prices).
+  // Speculation off, and on under each policy: "acceptance" (the default:
+  // acceptance alone), "cost" (drafts capped by what their rows cost, timed
+  // on this model), and with a cost model "cost@model" (the cap at the cost
+  // model's row cost: the drafting that model would do under it).
   struct Policy {
     std::string name;
     SpeculateOptions options;
@@ -383,10 +401,12 @@ int main(int argc, char** argv) {
   {
     SpeculateOptions cost, acceptance;
     acceptance.cost_aware = false;
-    policies.push_back({"cost", cost});
+    cost.cost_aware = true;
     policies.push_back({"acceptance", acceptance});
+    policies.push_back({"cost", cost});
     if (costing) {
       SpeculateOptions at_model;
+      at_model.cost_aware = true;
       at_model.fixed_row_cost = (cost_passes.back() - cost_passes.front()) / static_cast<double>(max_rows - 1) / cost_passes.front();
       policies.push_back({"cost@model", at_model});
     }
@@ -504,8 +524,8 @@ int main(int argc, char** argv) {
                             "ms: wall time per completion, median of runs (guarded: the syntax checks, "
                             "screening and stop rule included); pass_ms: one forward pass carrying 1.."
                             + std::to_string(max_rows) + " rows after 128 tokens"},
-                   {"policies", "cost: drafts capped by what their rows cost, timed on this model (the default); "
-                                "acceptance: by acceptance alone; cost@model: capped at the cost model's row cost"},
+                   {"policies", "acceptance: by acceptance alone (the default); cost: drafts capped by what their "
+                                "rows cost, timed on this model; cost@model: capped at the cost model's row cost"},
                    {"pass_ms", table_json(model_passes)},
                    {"tasks", rows},
                    {"by_kind", totals},

@@ -10,8 +10,8 @@
 // first token it would not have chosen (the cache is truncated after it).
 // Every token is still chosen by the sampler from the logits of exactly the
 // tokens before it, so greedy output is the same as without speculation.
-// Each decode pass is timed, so that drafts stay no longer than their rows
-// pay for (DraftLength, SpeculateOptions::cost_aware).
+// Each decode pass is timed, so that with SpeculateOptions::cost_aware
+// drafts stay no longer than their rows pay for (DraftLength).
 #pragma once
 
 #include <chrono>

@@ -92,6 +92,8 @@ namespace {
 // The weight of what came before in the decayed acceptance counts: the last
 // few drafts decide.
 constexpr double kKeep = 0.8;
+// Passes of each kind (one row; a draft's) timed before a row's cost is trusted.
+constexpr size_t kPassesTimed = 2;
 }  // namespace
 
 size_t DraftLength::next() {
@@ -120,7 +122,8 @@ size_t DraftLength::next() {
 
 double DraftLength::row_cost() const {
   if (options_.fixed_row_cost >= 0) return options_.fixed_row_cost;
-  if (one_row_seconds_ <= 0 || row_seconds_ < 0) return 0;
+  // One pass is no evidence: the machine may have been busy with something else.
+  if (one_row_passes_ < kPassesTimed || draft_passes_ < kPassesTimed || one_row_seconds_ <= 0) return 0;
   return row_seconds_ / one_row_seconds_;
 }
 
@@ -131,11 +134,13 @@ void DraftLength::record_pass(size_t rows, double seconds) {
   // drafts run as long as acceptance alone would.
   if (rows == 1) {
     one_row_seconds_ = one_row_seconds_ < 0 ? seconds : std::min(one_row_seconds_, seconds);
+    ++one_row_passes_;
     return;
   }
   if (one_row_seconds_ < 0) return;  // nothing to compare with yet
   const double per_row = std::max(0.0, (seconds - one_row_seconds_) / static_cast<double>(rows - 1));
   row_seconds_ = row_seconds_ < 0 ? per_row : std::min(row_seconds_, per_row);
+  ++draft_passes_;
 }
 
 void DraftLength::record(size_t drafted, size_t accepted) {

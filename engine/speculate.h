@@ -32,8 +32,12 @@ struct SpeculateOptions {
   // Drafts no longer than their rows pay for (DraftLength): where a
   // verification row costs a good share of a pass (a small model, bound by
   // arithmetic rather than by reading its weights) and few drafts are taken
-  // (novel code), drafting all but stops. false: by acceptance alone.
-  bool cost_aware = true;
+  // (novel code), drafting all but stops. Off by default: on the demo model
+  // (a row about 0.2 of a pass) it stopped drafting after the first refused
+  // drafts of tasks whose later drafts paid, and acceptance alone did not
+  // slow novel code (bench_speculation's cost and acceptance policies). On
+  // a model bound by bandwidth the cap hardly binds either way.
+  bool cost_aware = false;
   // While no draft pays for its rows, one of min_draft tokens is still tried
   // when this many steps have passed since the last draft was verified, so
   // that a change in acceptance is noticed.
@@ -89,7 +93,8 @@ class PromptLookup {
 // of 3 in 4), and it saves a pass when taken, while its row costs c of a
 // one-row pass: a draft is worth its k-th token
 // while p^k > c (the times: the least seen of a one-row pass, and of what a
-// draft's pass took more per row, as preemption only adds time). On a model
+// draft's pass took more per row, as preemption only adds time; no cap
+// before two passes of each kind were timed). On a model
 // bound by memory bandwidth c is a few percent
 // and drafts run long; on one bound by arithmetic (the demo model: c about
 // 0.2) drafts stop once acceptance falls below about a half, save for a
@@ -105,7 +110,7 @@ class DraftLength {
   // verification) took `seconds`.
   void record_pass(size_t rows, double seconds);
 
-  // p and c above (c is 0 until both kinds of pass were timed).
+  // p and c above (c is 0 until two passes of each kind were timed).
   double acceptance() const { return taken_ / tried_; }
   double row_cost() const;
 
@@ -115,6 +120,7 @@ class DraftLength {
   size_t pause_ = 0, backoff_ = 1;
   double taken_ = 3, tried_ = 4;
   double one_row_seconds_ = -1, row_seconds_ = -1;  // least seen; < 0: not timed yet
+  size_t one_row_passes_ = 0, draft_passes_ = 0;     // timed
   size_t probe_wait_ = 0;
 };
 

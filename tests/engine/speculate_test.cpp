@@ -64,6 +64,8 @@ TEST_CASE("the draft length grows with acceptance and pauses after refusals", "[
 
 TEST_CASE("draft length: no longer than its rows pay for", "[speculate]") {
   SpeculateOptions o;
+  CHECK_FALSE(o.cost_aware);  // off by default (speculate.h says why)
+  o.cost_aware = true;
   o.probe_interval = 8;
   // Untimed, or on a model where a row costs next to nothing: acceptance alone decides.
   DraftLength untimed(o);
@@ -71,7 +73,10 @@ TEST_CASE("draft length: no longer than its rows pay for", "[speculate]") {
   CHECK(untimed.next() == 6);
   DraftLength bandwidth_bound(o);
   bandwidth_bound.record_pass(1, 0.020);
-  bandwidth_bound.record_pass(13, 0.023);  // 0.25 ms a row: c = 0.0125
+  bandwidth_bound.record_pass(13, 0.023);  // 0.25 ms a row: c = 0.0125...
+  CHECK(bandwidth_bound.row_cost() == 0);  // ...but one pass of each kind is no evidence
+  bandwidth_bound.record_pass(1, 0.030);   // a pass slowed by other work
+  bandwidth_bound.record_pass(7, 0.040);
   CHECK(bandwidth_bound.row_cost() == Approx(0.0125));
   CHECK(bandwidth_bound.next() == 6);
   bandwidth_bound.record(6, 3);  // half taken: p = (0.8 * 3 + 3) / (0.8 * 4 + 4) = 0.75
@@ -80,8 +85,10 @@ TEST_CASE("draft length: no longer than its rows pay for", "[speculate]") {
 
   // A small model bound by arithmetic: a row costs 0.2 of a pass.
   DraftLength compute_bound(o);
-  compute_bound.record_pass(1, 0.010);
-  compute_bound.record_pass(3, 0.014);
+  for (int i = 0; i < 2; ++i) {
+    compute_bound.record_pass(1, 0.010);
+    compute_bound.record_pass(3, 0.014);
+  }
   CHECK(compute_bound.row_cost() == Approx(0.2));
   // p = 3/4 (the prior): 0.75^5 = 0.237 > 0.2 > 0.75^6, so 5 of the 6.
   CHECK(compute_bound.next() == 5);
@@ -100,8 +107,10 @@ TEST_CASE("draft length: no longer than its rows pay for", "[speculate]") {
   // Without the cost rule, the same refusals draft more: pauses of at most 16 steps.
   o.cost_aware = false;
   DraftLength by_acceptance(o);
-  by_acceptance.record_pass(1, 0.010);
-  by_acceptance.record_pass(3, 0.014);
+  for (int i = 0; i < 2; ++i) {
+    by_acceptance.record_pass(1, 0.010);
+    by_acceptance.record_pass(3, 0.014);
+  }
   size_t plain_tokens = 0;
   for (int step = 0; step < 64; ++step)
     if (size_t k = by_acceptance.next()) {
@@ -112,8 +121,10 @@ TEST_CASE("draft length: no longer than its rows pay for", "[speculate]") {
   // Taken again (edit-like code), drafts grow back.
   o.cost_aware = true;
   DraftLength recovering(o);
-  recovering.record_pass(1, 0.010);
-  recovering.record_pass(3, 0.014);
+  for (int i = 0; i < 2; ++i) {
+    recovering.record_pass(1, 0.010);
+    recovering.record_pass(3, 0.014);
+  }
   for (int i = 0; i < 4; ++i) recovering.record(2, 0);
   size_t k = 0;
   for (int step = 0; step < 64 && k < 4; ++step)

@@ -310,7 +310,22 @@ json::object fork_cost(size_t bytes, int reps) {
     fork_s.back() += since(t0);
     if (!ok) std::fprintf(stderr, "bench_speculation: the fork refused ')' after 'sum(values'\n");
   }
+  // A draft of six tokens screened as the decoder does: fork, then check
+  // and accept each piece on the copy.
+  std::vector<double> screen_s;
+  for (int r = 0; r < std::max(3, reps / 4); ++r) {
+    t0 = clock_type::now();
+    std::unique_ptr<completion::SyntaxHooks> fork = hooks.fork();
+    for (const char* piece : {")", " +", " len", "(values", ")", "\n"}) {
+      if (!fork->viable(piece)) break;
+      fork->accept(piece);
+      if (fork->should_stop()) break;
+    }
+    fork.reset();
+    screen_s.push_back(since(t0));
+  }
   return json::object{{"prefix_bytes", guard.prefix().size()},
+                      {"screen_6_tokens_ms", median(screen_s) * 1000},
                       {"first_fork_ms", first * 1000},
                       {"fork_ms", median(fork_s) * 1000},
                       {"check_on_fork_ms", median(check_s) * 1000}};

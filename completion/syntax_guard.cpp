@@ -1016,21 +1016,10 @@ bool SyntaxGuard::fits(std::string_view text, bool whole) const {
   if (trial.reserved_words_as_names(cursor, cursor + inserted + 1, /*finished=*/whole) > 0) return false;
   if (trial.constructs_refused(cursor, cursor + inserted + 1, /*finished=*/whole) > 0) return false;
   if (whole && refused_near_hole(trial, inserted)) return false;
-  // A bracket the prefix opened on the hole's own line that nothing closes
-  // (`print(` with the call's end still to write): the hole made the file
-  // invalid, and the answer must repair it. Tree-sitter may wrap such a call
-  // in an error that begins far above the hole (at the enclosing `def`), which
-  // the rule below would take for a file broken elsewhere.
-  if (whole && unclosed_bracket_from(trial.root(), static_cast<uint32_t>(line_begin), cursor)) return false;
   // A line break in a string that may not span lines (the grammars accept it).
   if (trial.line_breaks_in_strings(cursor, cursor + inserted) > 0) return false;
   // A preprocessing directive the preprocessor does not know (the grammar reads any `#word`).
   if (trial.unknown_directives(cursor, cursor + inserted + 1) > 0) return false;
-  if (whole) {
-    ClosingFailure f = closing_failure(brackets_in(trial), cursor + inserted,
-                                       static_cast<uint32_t>(trial.text().size()));
-    if (f.failed && (hole_unclosed || !base_closing_->failed || f.after != base_closing_->after)) return false;
-  }
   std::vector<ErrorMark> before = error_marks(base.root());
   if (!whole) {
     std::sort(before.begin(), before.end());
@@ -1061,7 +1050,18 @@ bool SyntaxGuard::fits(std::string_view text, bool whole) const {
     else if (byte >= cursor) byte = cursor;
     if (!std::binary_search(kept.begin(), kept.end(), ErrorMark{byte, mark.symbol})) return false;
   }
-  return now_before_hole <= before_hole;
+  if (now_before_hole > before_hole) return false;
+  // The bracket checks walk every token of the file: last, once the checks
+  // above (walks pruned to errors and to the hole) all hold; most cuts that
+  // whole_answer tries fail one of those.
+  // A bracket the prefix opened on the hole's own line that nothing closes
+  // (`print(` with the call's end still to write): the hole made the file
+  // invalid, and the answer must repair it. Tree-sitter may wrap such a call
+  // in an error that begins far above the hole (at the enclosing `def`), which
+  // the error rules above would take for a file broken elsewhere.
+  if (unclosed_bracket_from(trial.root(), static_cast<uint32_t>(line_begin), cursor)) return false;
+  ClosingFailure f = closing_failure(brackets_in(trial), cursor + inserted, static_cast<uint32_t>(trial.text().size()));
+  return !(f.failed && (hole_unclosed || !base_closing_->failed || f.after != base_closing_->after));
 }
 
 std::vector<size_t> SyntaxGuard::cuts_of(std::string_view text, bool whole) const {

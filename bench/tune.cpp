@@ -252,7 +252,7 @@ int main(int argc, char** argv) {
   std::string root;
   std::string teacher;
   int threads = 2, steps = 3, tokens = 512, quality_steps = 40, distill_steps = 30, batch = 8;
-  double end_weight = 1.0;
+  double end_weight = train::SampleOptions{}.end_weight;
   double lr = 1e-3;
   bool skip_05b = false, skip_quality = false;
   std::string objective_adapter, files_list;
@@ -274,7 +274,7 @@ int main(int argc, char** argv) {
               bench::count_value(quality_steps, "step count", 1, 100000));
   args.option("--batch", "N", "samples per step of the tuning and distillation runs (default 8)",
               bench::count_value(batch, "batch size", 1, 4096));
-  args.option("--end-weight", "W", "the end token's weight in the tuning run's loss (default 1)",
+  args.option("--end-weight", "W", "the end token's weight in the tuning run's loss (default astfill tune's, 0.1)",
               [&](const std::string& v) -> std::optional<std::string> {
                 try {
                   end_weight = std::stod(v);

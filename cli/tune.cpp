@@ -143,7 +143,7 @@ int run_tune(const std::vector<std::string>& args) {
            [&](const std::string& v) { return parse_cuts(v, o.samples); });
   p.option("--end-weight", "W",
            "the end token's weight in the loss against 1 for each token of the middle, in (0, 1]\n"
-           "(default 1)",
+           "(default 0.1: a small model weighing it fully learns to end everywhere and stops early)",
            [&](const std::string& v) { return parse_number(v, "weight", 0, o.samples.end_weight); });
   p.option("--hours", "H", "train for this long instead of a number of steps",
            [&](const std::string& v) { return parse_number(v, "number of hours", 0, o.hours); });
@@ -153,7 +153,7 @@ int run_tune(const std::vector<std::string>& args) {
     o.threads = static_cast<int>(n);
     return std::nullopt;
   });
-  p.option("--lr", "RATE", "peak learning rate of AdamW (default 2e-4)",
+  p.option("--lr", "RATE", "peak learning rate of AdamW (default 1e-3)",
            [&](const std::string& v) { return parse_number(v, "learning rate", 0, o.learning_rate); });
   p.option("--max-tokens", "N", "tokens of a sample: prompt, middle and end (default 512)",
            [&](const std::string& v) -> std::optional<std::string> {

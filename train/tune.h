@@ -32,7 +32,7 @@ struct TuneOptions {
   int64_t batch = 8;
   double hours = 0;
   int threads = 0;     // 0: the engine's default
-  double learning_rate = 2e-4;
+  double learning_rate = 1e-3;  // peak; LoRA's B starts at 0 and the runs are short
   double warmup_share = 0.05;  // of the steps (or of the time)
   double clip = 1.0;           // global gradient norm; 0: none
   double weight_decay = 0.0;

@@ -184,6 +184,7 @@ TEST_CASE("samples: the mix falls back to a line where the file has no block or 
   const auto& fim = completion::template_for(tok, "");
   const train::SourceFile file{"pkg/a.py", "python", "def f(x):\n    return x + 1\n" + std::string(400, '#') + "\n"};
   train::SampleOptions capped;
+  capped.end_weight = 1.0;
   capped.max_tokens = 200;
   capped.max_middle_tokens = 8;
   const size_t long_line = file.text.find('#');
@@ -219,7 +220,10 @@ TEST_CASE("the held-out loss is a mean over target tokens, and an adapter read b
   const train::Sample b = train::make_fim_sample(tok, fim, "repo", file, {36, 40}, so);  // "y + 1"
   REQUIRE_FALSE(a.tokens.empty());
   REQUIRE_FALSE(b.tokens.empty());
-  const double ma = static_cast<double>(a.target_end - a.target_begin), mb = static_cast<double>(b.target_end - b.target_begin);
+  // The default end weight (0.1) makes the sample's weight its middle's length and a tenth.
+  REQUIRE(a.weights.size() == a.target_end - a.target_begin);
+  const double ma = a.target_weight(), mb = b.target_weight();
+  CHECK(ma == Approx(static_cast<double>(a.target_end - a.target_begin) - 0.9));
   REQUIRE(ma != mb);
   train::Adapter<float> ad = model->new_adapter({train::Target::Q, train::Target::V}, 4, 8, 3);
   for (auto& p : ad.pairs)

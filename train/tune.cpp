@@ -258,7 +258,7 @@ TuneResult tune(const TuneOptions& o, const std::function<void(const TuneProgres
     if (saved->fingerprint != print)
       throw std::invalid_argument("'" + result.checkpoint_path +
                                   "' is the checkpoint of a run with other settings (model, repository, rank, alpha, "
-                                  "targets, seed or sample size); use another --out or remove it");
+                                  "targets, seed, sample size, batch, cuts or end weight); use another --out or remove it");
     state = std::move(*saved);
     std::istringstream(state.rng) >> rng;
     optimizer = AdamW(state.adapter, {.weight_decay = o.weight_decay});

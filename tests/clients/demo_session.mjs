@@ -140,7 +140,7 @@ const shown = (p) => (path.relative(process.cwd(), p).startsWith('..') ? p : pat
 recv(st.model ? `model ${shown(st.model)} (${st.modelState})`
   : 'no model: completions are empty (build/cli/astfill pull qwen2.5-coder-0.5b:q8_0, then --model)');
 if (!modelArg && st.model)
-  out('  (the bundled demo model: 6.8M parameters trained on Python\'s standard library in an hour on two\n' +
+  out('  (the bundled demo model: 6.8M parameters trained on code in seven languages in two hours on two\n' +
       '   CPU cores. It shows the whole pipeline working offline, but what it writes is barely better than noise:\n' +
       '   pull a real model for real work, e.g. build/cli/astfill pull qwen2.5-coder-0.5b:q8_0, then serve --model.)');
 

@@ -223,7 +223,7 @@ std::map<std::string, std::string> default_task_roots(const std::filesystem::pat
       {"python", "/usr/lib/python3/dist-packages/numpy"},                     // python3-numpy
       {"javascript", (source_dir / "tests/clients/node_modules").string()},  // vscode-jsonrpc & co
       {"typescript", (source_dir / "editors/vscode/node_modules").string()},  // packages that ship their .ts
-      {"go", "/usr/lib/go/src"},                                              // golang-src
+      {"go", "/usr/lib/go/src/net"},  // golang-src: net/ only, held out of the demo model's training corpus
       {"c", "/usr/share/doc"},         // the -dev packages' examples (zlib, nettle, liblzma, expat, ...)
       {"cpp", "/usr/src/googletest"},  // googletest
       {"rust", "/usr/share/cargo/registry"},  // librust-serde-json-dev, librust-regex-syntax-dev and their deps

@@ -24,11 +24,12 @@ namespace {
 // Tasks whose true middle the guard still refuses somewhere mid-way (a false
 // rejection: the model could not write this code). Listed so that a new one
 // fails the test, and a fixed one too (then take it off the list).
-//  - Go: `if err := png.` with a statement before it in the block (the `.`).
+//  - (Go's `if err := png.` with a statement before it in the block, in
+//    image/png/example_test.go, is no longer among the tasks: they are cut
+//    from net/ now.)
 //  - Java: `? s`..`? sup` in a wildcard (`Collection<? super E>`), and a
 //    block in Streams.java after a `return size <= 1` line.
-const std::pair<const char*, const char*> kKnownRefusals[] = {{"line", "image/png/example_test.go"},
-                                                               {"line", "concurrent/BlockingQueue.java"},
+const std::pair<const char*, const char*> kKnownRefusals[] = {{"line", "concurrent/BlockingQueue.java"},
                                                                {"block", "PriorityQueue.java"},
                                                                {"block", "stream/Streams.java"}};
 

@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "engine/errors.h"
+#include "hub/model_cache.h"
 #include "engine/model.h"
 #include "vision/describe.h"
 
@@ -18,7 +19,12 @@ int run_image(const ModelOptions& mo, const ImageRun& run) {
     auto lm = engine::Model::open(mo.model, mo.load);
     vision::TowerOptions to;
     to.weights = run.vision_weights.value_or(mo.load.weights);
-    const vision::VisionTower tower = vision::VisionTower::load(run.mmproj.value_or(mo.model), to);
+    // No --mmproj: the tower `astfill pull` put beside a pulled VL model, else
+    // the --model checkpoint's own visual.* tensors.
+    std::string tower_file = mo.model;
+    if (run.mmproj) tower_file = *run.mmproj;
+    else if (auto beside = hub::projector_file_for(mo.model)) tower_file = beside->string();
+    const vision::VisionTower tower = vision::VisionTower::load(tower_file, to);
     vision::check_pair(*lm, mo.model, tower);
     vision::DescribeOptions o;
     o.prompt = run.prompt;
@@ -61,7 +67,8 @@ int run_describe_image(const std::vector<std::string>& args) {
   ArgParser p("astfill describe-image",
               "A Qwen2-VL / Qwen2.5-VL model describes an image (PNG or JPEG). --model is the VL model's\n"
               "language model (GGUF, or a Hugging Face checkpoint that also holds the vision tower);\n"
-              "--mmproj its vision tower (llama.cpp's mmproj GGUF).");
+              "--mmproj its vision tower (llama.cpp's mmproj GGUF; default: the one `astfill pull` put beside\n"
+              "--model, e.g. for qwen2.5-vl-3b:q4_k_m, else the checkpoint's own).");
   mo.add_to(p);
   p.option("--mmproj", "F", "the vision tower: an mmproj GGUF, or a checkpoint with visual.* tensors",
            [&](const std::string& v) -> std::optional<std::string> { run.mmproj = v; return std::nullopt; });

@@ -63,7 +63,7 @@ int run_generate(const std::vector<std::string>& args) {
   std::optional<std::string> image, mmproj;
   p.option("--image", "F", "an image (PNG or JPEG) before the prompt; needs a Qwen2-VL model (see describe-image)",
            [&](const std::string& v) -> std::optional<std::string> { image = v; return std::nullopt; });
-  p.option("--mmproj", "F", "with --image: the vision tower (mmproj GGUF; default: the --model checkpoint's)",
+  p.option("--mmproj", "F", "with --image: the vision tower (mmproj GGUF; default: the one pulled beside --model, else the checkpoint's)",
            [&](const std::string& v) -> std::optional<std::string> { mmproj = v; return std::nullopt; });
   if (auto err = p.parse(args)) {
     std::fprintf(stderr, "astfill generate: %s\n", err->c_str());

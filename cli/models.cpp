@@ -62,6 +62,7 @@ std::string human_count(uint64_t n) {
 
 json::object to_json(const ModelSummary& s) {
   json::object o{{"name", s.file.name}, {"path", s.file.path.string()}, {"bytes", s.file.bytes}};
+  if (s.file.mmproj) o["mmproj"] = s.file.mmproj->string();
   if (!s.error.empty()) {
     o["error"] = s.error;
     return o;
@@ -85,7 +86,8 @@ int run_models(const std::vector<std::string>& args) {
               "accepts their names): name, size, architecture, parameters and weight type, read\n"
               "from each GGUF header.");
   p.flag("--json", "print a JSON array of {name, path, bytes, architecture, model_name,\n"
-                   "parameters, block_count, context_length, weight_type} (or error)",
+                   "parameters, block_count, context_length, weight_type, mmproj (a VL model's\n"
+                   "vision tower, when pulled beside it)} (or error)",
          [&] { as_json = true; });
   p.option("--dir", "DIR", "list DIR instead of the models directory",
            [&](const std::string& v) -> std::optional<std::string> {
@@ -124,6 +126,7 @@ int run_models(const std::vector<std::string>& args) {
     std::printf("%-28s %7.1f MB  %-10s %8s  %-6s  %s\n", s.file.name.c_str(), s.file.bytes / 1e6,
                 s.architecture.c_str(), human_count(s.parameters).c_str(), s.weight_type.c_str(),
                 s.file.path.c_str());
+    if (s.file.mmproj) std::printf("%-28s %10s  vision tower %s\n", "", "", s.file.mmproj->c_str());
   }
   return 0;
 }

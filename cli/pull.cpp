@@ -1,6 +1,7 @@
 // `astfill pull NAME|URL`: downloads a GGUF model into the models directory,
 // resumably and checked against the server's SHA-256 (hub/download.h), with
-// a progress bar on a terminal. `--list` shows the names it knows.
+// a progress bar on a terminal; a vision-language model's vision tower comes
+// with it. `--list` shows the names it knows.
 #include <cstdio>
 #include <system_error>
 
@@ -17,9 +18,12 @@ namespace {
 namespace fs = std::filesystem;
 
 void print_known_models() {
-  std::printf("%-28s %-8s %s\n", "NAME", "SIZE", "FROM");
-  for (const auto& m : hub::known_models())
-    std::printf("%-28s %-8s huggingface.co/%s (%s)\n", m.name, m.size, m.repo, m.file);
+  std::printf("%-28s %-10s %s\n", "NAME", "SIZE", "FROM");
+  for (const auto& m : hub::known_models()) {
+    std::printf("%-28s %-10s huggingface.co/%s (%s", m.name, m.size, m.repo, m.file);
+    if (m.mmproj) std::printf(", vision tower %s", m.mmproj);
+    std::printf(")\n");
+  }
 }
 
 std::string progress_message(const hub::DownloadProgress& p, const std::string& file) {
@@ -27,6 +31,51 @@ std::string progress_message(const hub::DownloadProgress& p, const std::string& 
   if (p.total) std::snprintf(buf, sizeof buf, "%.1f / %.1f MB", p.bytes_done / 1e6, *p.total / 1e6);
   else std::snprintf(buf, sizeof buf, "%.1f MB", p.bytes_done / 1e6);
   return std::string(buf) + "  " + file;
+}
+
+// Downloads `url` to `destination` (or finds it there): 0, or 1 with the
+// error on stderr. Prints the file's path on stdout when it is there.
+int pull_file(const std::string& url, const fs::path& destination, bool force) {
+  std::error_code ec;
+  if (fs::exists(destination, ec) && !force) {
+    std::fprintf(stderr, "astfill pull: %s is already there (--force downloads it again)\n", destination.c_str());
+    std::printf("%s\n", destination.c_str());
+    return 0;
+  }
+  if (force) fs::remove(hub::partial_path(destination), ec);
+
+  hub::DownloadOptions options;
+  options.url = url;
+  options.destination = destination;
+  options.user_agent = std::string("astfill/") + ASTFILL_VERSION;
+  std::optional<ProgressBar> bar;
+  uint64_t received = 0;
+  if (stderr_is_terminal()) {
+    bar.emplace(stderr, [&] { return static_cast<size_t>(received / 1000000); }, "MB");
+    std::string file = destination.filename().string();
+    options.progress = [&, file](const hub::DownloadProgress& progress) {
+      received = progress.bytes_this_run;
+      std::optional<uint32_t> percent;
+      if (progress.total && *progress.total > 0)
+        percent = static_cast<uint32_t>(progress.bytes_done * 100 / *progress.total);
+      bar->report(percent, progress_message(progress, file));
+    };
+  } else {
+    std::fprintf(stderr, "astfill pull: downloading %s\n", url.c_str());
+  }
+  hub::DownloadResult result = hub::download_file(options);
+  if (bar) bar->finish();
+  if (!result.error.empty()) {
+    std::fprintf(stderr, "astfill pull: %s\n", result.error.c_str());
+    return 1;
+  }
+  std::string check = result.expected_sha256.empty()
+                          ? "not verified: the server published no SHA-256"
+                          : "SHA-256 verified";
+  std::fprintf(stderr, "astfill pull: %s: %.1f MB%s, %s (%s)\n", destination.c_str(), result.bytes / 1e6,
+               result.resumed_from ? ", resumed" : "", check.c_str(), result.sha256.c_str());
+  std::printf("%s\n", destination.c_str());
+  return 0;
 }
 
 }  // namespace
@@ -41,7 +90,9 @@ int run_pull(const std::vector<std::string>& args) {
               "(--list shows them); a URL is https://… or hf://ORG/REPO/FILE.gguf. Hugging Face is\n"
               "$ASTFILL_HF_ENDPOINT (else $HF_ENDPOINT, else https://huggingface.co). An interrupted\n"
               "download resumes when run again; the file is checked against the SHA-256 Hugging\n"
-              "Face publishes before it gets its name. Prints the file's path on stdout.");
+              "Face publishes before it gets its name. A vision-language model (qwen2.5-vl-3b:q4_k_m)\n"
+              "comes with its vision tower, NAME.mmproj.gguf beside it, where describe-image,\n"
+              "generate --image and astfill.vision find it. Prints each file's path on stdout.");
   p.option("--dir", "DIR", "download into DIR instead of the models directory",
            [&](const std::string& v) -> std::optional<std::string> {
              dir = v;
@@ -75,46 +126,12 @@ int run_pull(const std::vector<std::string>& args) {
     std::fprintf(stderr, "astfill pull: cannot create '%s': %s\n", target_dir.c_str(), ec.message().c_str());
     return 1;
   }
-  fs::path destination = target_dir / source->file_name;
-  if (fs::exists(destination, ec) && !force) {
-    std::fprintf(stderr, "astfill pull: %s is already there (--force downloads it again)\n", destination.c_str());
-    std::printf("%s\n", destination.c_str());
-    return 0;
-  }
-  if (force) fs::remove(hub::partial_path(destination), ec);
-
-  hub::DownloadOptions options;
-  options.url = source->url;
-  options.destination = destination;
-  options.user_agent = std::string("astfill/") + ASTFILL_VERSION;
-  std::optional<ProgressBar> bar;
-  uint64_t received = 0;
-  if (stderr_is_terminal()) {
-    bar.emplace(stderr, [&] { return static_cast<size_t>(received / 1000000); }, "MB");
-    std::string file = source->file_name;
-    options.progress = [&, file](const hub::DownloadProgress& progress) {
-      received = progress.bytes_this_run;
-      std::optional<uint32_t> percent;
-      if (progress.total && *progress.total > 0)
-        percent = static_cast<uint32_t>(progress.bytes_done * 100 / *progress.total);
-      bar->report(percent, progress_message(progress, file));
-    };
-  } else {
-    std::fprintf(stderr, "astfill pull: downloading %s\n", source->url.c_str());
-  }
-  hub::DownloadResult result = hub::download_file(options);
-  if (bar) bar->finish();
-  if (!result.error.empty()) {
-    std::fprintf(stderr, "astfill pull: %s\n", result.error.c_str());
-    return 1;
-  }
-  std::string check = result.expected_sha256.empty()
-                          ? "not verified: the server published no SHA-256"
-                          : "SHA-256 verified";
-  std::fprintf(stderr, "astfill pull: %s: %.1f MB%s, %s (%s)\n", destination.c_str(), result.bytes / 1e6,
-               result.resumed_from ? ", resumed" : "", check.c_str(), result.sha256.c_str());
-  std::printf("%s\n", destination.c_str());
-  return 0;
+  // The model, then its vision tower when it has one: each resumable and
+  // verified on its own; stdout gets each file's path, the model's first.
+  int status = pull_file(source->url, target_dir / source->file_name, force);
+  if (status == 0 && !source->mmproj_url.empty())
+    status = pull_file(source->mmproj_url, target_dir / source->mmproj_file_name, force);
+  return status;
 }
 
 }  // namespace astfill::cli

@@ -29,6 +29,14 @@ constexpr KnownModel kKnownModels[] = {
      "ggml-org"},
     {"qwen2.5-coder-7b:q4_k_m", "QuantFactory/Qwen2.5-Coder-7B-GGUF", "Qwen2.5-Coder-7B.Q4_K_M.gguf", "4.7 GB",
      "QuantFactory"},
+    // Vision-language (issue 19: images into the prompt): the LM and its vision
+    // tower from ggml-org's repository (llama.cpp's own multimodal docs name it):
+    // Qwen2.5-VL-3B-Instruct-Q4_K_M.gguf 1,929,901,056 bytes and the F16 tower
+    // mmproj-Qwen2.5-VL-3B-Instruct-f16.gguf 1,338,428,128 bytes at revision
+    // 5037fcf163dd95d1e41d1974465f0898ed108ca2. The F16 tower: astfill runs it
+    // int8 itself (the last block and the merger f32), from exact weights.
+    {"qwen2.5-vl-3b:q4_k_m", "ggml-org/Qwen2.5-VL-3B-Instruct-GGUF", "Qwen2.5-VL-3B-Instruct-Q4_K_M.gguf",
+     "1.9+1.3 GB", "ggml-org", "mmproj-Qwen2.5-VL-3B-Instruct-f16.gguf"},
 };
 
 bool iequals(std::string_view a, std::string_view b) {
@@ -73,6 +81,11 @@ std::string cached_file_name(const KnownModel& model) {
   return name + ".gguf";
 }
 
+std::string cached_mmproj_file_name(const KnownModel& model) {
+  std::string name = cached_file_name(model);
+  return name.substr(0, name.size() - 5) + ".mmproj.gguf";
+}
+
 std::string hub_endpoint() {
   std::string endpoint = "https://huggingface.co";
   for (const char* var : {"ASTFILL_HF_ENDPOINT", "HF_ENDPOINT"}) {
@@ -88,9 +101,15 @@ std::string hub_endpoint() {
 
 std::optional<PullSource> parse_pull_source(std::string_view argument, std::string_view endpoint,
                                             std::string& error) {
-  if (const KnownModel* m = find_known_model(argument))
-    return PullSource{std::string(endpoint) + "/" + m->repo + "/resolve/main/" + m->file, cached_file_name(*m),
-                      m->name};
+  if (const KnownModel* m = find_known_model(argument)) {
+    const std::string base = std::string(endpoint) + "/" + m->repo + "/resolve/main/";
+    PullSource source{base + m->file, cached_file_name(*m), m->name, "", ""};
+    if (m->mmproj) {
+      source.mmproj_url = base + m->mmproj;
+      source.mmproj_file_name = cached_mmproj_file_name(*m);
+    }
+    return source;
+  }
   if (starts_with(argument, "hf://")) {
     // org/repo/path/in/repo.gguf: at least three segments.
     std::string_view rest = argument.substr(5);

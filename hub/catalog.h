@@ -17,6 +17,9 @@ struct KnownModel {
   const char* file;       // the file in the repository
   const char* size;       // approximate download size, for the list ("1.6 GB")
   const char* publisher;  // who converted it (the official Qwen org publishes no base GGUFs)
+  // A vision-language model's vision tower (llama.cpp's mmproj GGUF) in the
+  // same repository, pulled with it; null for text models.
+  const char* mmproj = nullptr;
 };
 
 std::span<const KnownModel> known_models();
@@ -28,6 +31,11 @@ const KnownModel* find_known_model(std::string_view name);
 // plus ".gguf" ("qwen2.5-coder-1.5b-q8_0.gguf"), whatever the upstream name.
 std::string cached_file_name(const KnownModel& model);
 
+// The file its vision tower is cached under, beside the model's:
+// "qwen2.5-vl-3b-q4_k_m.mmproj.gguf" (projector_file_for finds it from the
+// model's path).
+std::string cached_mmproj_file_name(const KnownModel& model);
+
 // Where Hugging Face is: $ASTFILL_HF_ENDPOINT, else $HF_ENDPOINT (what
 // huggingface_hub reads, for mirrors), else https://huggingface.co. No
 // trailing slash.
@@ -37,6 +45,10 @@ struct PullSource {
   std::string url;        // what to download
   std::string file_name;  // the file name in the models directory
   std::string name;       // the known model's name, or "" for a URL
+  // A known vision-language model's vision tower, downloaded after the
+  // model; both empty otherwise.
+  std::string mmproj_url;
+  std::string mmproj_file_name;
 };
 
 // A pull argument: a known name, http(s)://…/file, or hf://org/repo/path/file

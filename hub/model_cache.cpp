@@ -16,6 +16,10 @@ bool is_regular(const fs::path& p) {
   return fs::is_regular_file(p, ec);
 }
 
+constexpr std::string_view kProjectorSuffix = ".mmproj.gguf";
+
+bool is_projector(const fs::path& p) { return p.filename().string().ends_with(kProjectorSuffix); }
+
 }  // namespace
 
 fs::path models_dir(const fs::path& cache_home) { return cache_home / "astfill" / "models"; }
@@ -25,9 +29,10 @@ std::vector<CachedModel> list_cached_models(const fs::path& dir) {
   std::error_code ec;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
     const fs::path& p = it->path();
-    if (p.extension() != ".gguf" || !is_regular(p)) continue;
+    if (p.extension() != ".gguf" || is_projector(p) || !is_regular(p)) continue;
     CachedModel m;
     m.path = p;
+    m.mmproj = projector_file_for(p);
     m.name = p.stem().string();
     for (const auto& known : known_models())
       if (cached_file_name(known) == p.filename().string()) m.name = known.name;
@@ -47,6 +52,15 @@ std::optional<fs::path> find_cached_model(const fs::path& dir, std::string_view 
   }
   for (const fs::path& p : {dir / std::string(name), dir / (std::string(name) + ".gguf")})
     if (p.extension() == ".gguf" && is_regular(p)) return p;
+  return std::nullopt;
+}
+
+std::optional<fs::path> projector_file_for(const fs::path& model) {
+  if (model.extension() != ".gguf" || is_projector(model)) return std::nullopt;
+  fs::path p = model;
+  p.replace_extension();
+  p += std::string(kProjectorSuffix);
+  if (is_regular(p)) return p;
   return std::nullopt;
 }
 

@@ -19,15 +19,23 @@ struct CachedModel {
   std::string name;  // the known model's name, else the file name without ".gguf"
   std::filesystem::path path;
   uint64_t bytes = 0;
+  std::optional<std::filesystem::path> mmproj;  // its vision tower, pulled beside it
 };
 
 // The finished .gguf files in `dir` (not the .part files of downloads in
-// progress), by name. An absent directory holds nothing.
+// progress), by name. A vision tower pulled with its model (NAME.mmproj.gguf)
+// is listed as that model's `mmproj`, not as a model. An absent directory
+// holds nothing.
 std::vector<CachedModel> list_cached_models(const std::filesystem::path& dir);
 
 // The file in `dir` that `name` means: a known model's cached file, or a file
 // called `name` or `name`.gguf. nullopt when there is none, and for anything
 // that looks like a path (it contains a '/').
 std::optional<std::filesystem::path> find_cached_model(const std::filesystem::path& dir, std::string_view name);
+
+// The vision tower pulled beside a model file: MODEL.mmproj.gguf next to
+// MODEL.gguf (what `astfill pull` writes for a vision-language model), when
+// it exists; nullopt otherwise.
+std::optional<std::filesystem::path> projector_file_for(const std::filesystem::path& model);
 
 }  // namespace astfill::hub

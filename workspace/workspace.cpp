@@ -5,6 +5,7 @@
 #include <mutex>
 #include <set>
 
+#include "hub/model_cache.h"
 #include "index/deny.h"
 #include "index/store.h"
 #include "parsing/identifiers.h"
@@ -196,6 +197,10 @@ VisionSettings Workspace::vision_paths() const {
   VisionSettings v = settings_.vision;
   if (!v.model.empty()) v.model = model_->path_for(v.model);
   if (!v.mmproj.empty()) v.mmproj = model_->path_for(v.mmproj);
+  // No tower named: the one `astfill pull` put beside a pulled VL model, else
+  // the model's own checkpoint (HF's visual.* tensors).
+  if (v.mmproj.empty() && !v.model.empty())
+    if (auto tower = hub::projector_file_for(v.model)) v.mmproj = tower->string();
   return v;
 }
 

@@ -179,6 +179,31 @@ describe('astfill pull', () => {
     assert.match(r.stderr, /Couldn't connect|Failed to connect/);
   });
 
+  test('a vision-language model comes with its vision tower, which models lists with it', async () => {
+    const r = await astfill(['pull', 'qwen2.5-vl-3b:q4_k_m'], { ASTFILL_HF_ENDPOINT: base });
+    assert.equal(r.status, 0, r.stderr);
+    const lm = path.join(modelsDir, 'qwen2.5-vl-3b-q4_k_m.gguf');
+    const tower = path.join(modelsDir, 'qwen2.5-vl-3b-q4_k_m.mmproj.gguf');
+    assert.deepEqual(r.stdout.trim().split('\n'), [lm, tower]);
+    assert.ok(requests.some((q) => q.url === '/ggml-org/Qwen2.5-VL-3B-Instruct-GGUF/resolve/main/Qwen2.5-VL-3B-Instruct-Q4_K_M.gguf'));
+    assert.ok(requests.some((q) => q.url === '/ggml-org/Qwen2.5-VL-3B-Instruct-GGUF/resolve/main/mmproj-Qwen2.5-VL-3B-Instruct-f16.gguf'));
+    assert.equal((r.stderr.match(/SHA-256 verified/g) ?? []).length, 2, r.stderr);
+    assert.ok(fs.readFileSync(tower).equals(model));
+
+    const listed = JSON.parse((await astfill(['models', '--json'])).stdout);
+    const vl = listed.find((m) => m.name === 'qwen2.5-vl-3b:q4_k_m');
+    assert.ok(vl, JSON.stringify(listed));
+    assert.equal(vl.mmproj, tower);
+    assert.ok(!listed.some((m) => m.path === tower), 'the tower is no model of its own');
+
+    // Pulled again: both are there, nothing is downloaded.
+    const before = requests.length;
+    const again = await astfill(['pull', 'qwen2.5-vl-3b:q4_k_m'], { ASTFILL_HF_ENDPOINT: base });
+    assert.equal(again.status, 0, again.stderr);
+    assert.equal((again.stderr.match(/already there/g) ?? []).length, 2, again.stderr);
+    assert.equal(requests.length, before);
+  });
+
   test('unknown names are a usage error that points at --list', async () => {
     const r = await astfill(['pull', 'no-such-model']);
     assert.equal(r.status, 2);

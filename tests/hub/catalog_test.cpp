@@ -66,3 +66,20 @@ TEST_CASE("the endpoint comes from ASTFILL_HF_ENDPOINT, then HF_ENDPOINT", "[hub
   ::unsetenv("ASTFILL_HF_ENDPOINT");
   ::unsetenv("HF_ENDPOINT");
 }
+
+TEST_CASE("a vision-language model is pulled with its vision tower", "[hub][vision]") {
+  std::string error;
+  auto vl = parse_pull_source("qwen2.5-vl-3b:q4_k_m", "http://mirror.test", error);
+  REQUIRE(vl);
+  CHECK(vl->url ==
+        "http://mirror.test/ggml-org/Qwen2.5-VL-3B-Instruct-GGUF/resolve/main/Qwen2.5-VL-3B-Instruct-Q4_K_M.gguf");
+  CHECK(vl->file_name == "qwen2.5-vl-3b-q4_k_m.gguf");
+  CHECK(vl->mmproj_url ==
+        "http://mirror.test/ggml-org/Qwen2.5-VL-3B-Instruct-GGUF/resolve/main/mmproj-Qwen2.5-VL-3B-Instruct-f16.gguf");
+  CHECK(vl->mmproj_file_name == "qwen2.5-vl-3b-q4_k_m.mmproj.gguf");
+  // Text models have none.
+  auto coder = parse_pull_source("qwen2.5-coder-0.5b:q8_0", "http://mirror.test", error);
+  REQUIRE(coder);
+  CHECK(coder->mmproj_url.empty());
+  CHECK(coder->mmproj_file_name.empty());
+}

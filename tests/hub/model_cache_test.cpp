@@ -44,3 +44,19 @@ TEST_CASE("a pulled model is found by its known name or its file name", "[hub]")
   CHECK_FALSE(find_cached_model(dir.path(), "../custom"));
   CHECK_FALSE(find_cached_model(dir.path(), ""));
 }
+
+TEST_CASE("a vision tower pulled beside its model belongs to it and is no model of its own", "[hub][vision]") {
+  TempDir dir;
+  touch(dir.path() / "qwen2.5-vl-3b-q4_k_m.gguf");
+  touch(dir.path() / "qwen2.5-vl-3b-q4_k_m.mmproj.gguf");
+  touch(dir.path() / "text.gguf");
+  auto models = list_cached_models(dir.path());
+  REQUIRE(models.size() == 2);
+  CHECK(models[0].name == "qwen2.5-vl-3b:q4_k_m");
+  CHECK(models[0].mmproj == dir.path() / "qwen2.5-vl-3b-q4_k_m.mmproj.gguf");
+  CHECK(models[1].name == "text");
+  CHECK_FALSE(models[1].mmproj);
+  CHECK(projector_file_for(dir.path() / "qwen2.5-vl-3b-q4_k_m.gguf") == dir.path() / "qwen2.5-vl-3b-q4_k_m.mmproj.gguf");
+  CHECK_FALSE(projector_file_for(dir.path() / "text.gguf"));
+  CHECK_FALSE(projector_file_for(dir.path() / "qwen2.5-vl-3b-q4_k_m.mmproj.gguf"));  // a tower has no tower
+}

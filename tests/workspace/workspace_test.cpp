@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <fstream>
 
 #include "../engine/temp_dir.h"
 #include "tests/fixtures/random_model.h"
@@ -215,4 +216,24 @@ TEST_CASE("a completion's time cap runs from its arrival: time queued behind oth
   CHECK_FALSE(answered.details.timed_out);
   CHECK(answered.details.generated_tokens > 0);
   CHECK(answered.details.elapsed_ms < 2000);
+}
+
+TEST_CASE("astfill.vision without an mmproj takes the tower pulled beside the model", "[workspace][vision]") {
+  astfill::testing::TempDir dir;
+  const auto lm = dir.path() / "qwen2.5-vl-3b-q4_k_m.gguf";
+  const auto tower = dir.path() / "qwen2.5-vl-3b-q4_k_m.mmproj.gguf";
+  const auto other = dir.path() / "checkpoint.gguf";
+  for (const auto& p : {lm, tower, other}) std::ofstream(p) << "GGUF";
+  Session s(nullptr);
+  Settings settings = s.ws->settings();
+  settings.vision.model = lm.string();
+  s.ws->set_settings(settings);
+  CHECK(s.ws->vision_paths().mmproj == tower.string());
+  // Named, the setting wins; with no tower beside it, the model's own file.
+  settings.vision.mmproj = other.string();
+  s.ws->set_settings(settings);
+  CHECK(s.ws->vision_paths().mmproj == other.string());
+  settings.vision = {other.string(), "", 256};
+  s.ws->set_settings(settings);
+  CHECK(s.ws->vision_paths().mmproj.empty());
 }

@@ -167,8 +167,9 @@ ImageHost::Loaded& ImageHost::ensure(const VisionSettings& settings, Progress& p
     // A session without the setting: another session's model (the host may
     // be the daemon's) stays loaded.
     throw std::runtime_error(
-        "no vision model: set astfill.vision.model (a Qwen2-VL / Qwen2.5-VL model) and astfill.vision.mmproj "
-        "(its vision tower)");
+        "no vision model: set astfill.vision.model (a Qwen2-VL / Qwen2.5-VL model, e.g. qwen2.5-vl-3b:q4_k_m "
+        "after 'astfill pull qwen2.5-vl-3b:q4_k_m') and astfill.vision.mmproj (its vision tower, unless pulled "
+        "with it)");
   }
   if (loaded_ && loaded_->settings.model == settings.model && loaded_->settings.mmproj == settings.mmproj)
     return *loaded_;

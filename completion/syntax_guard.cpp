@@ -882,8 +882,9 @@ uint32_t innermost_open_at(const std::vector<Bracket>& tokens, uint32_t point) {
 }
 
 // Whether the code before `end` in `doc` ends with the body of a `do`
-// (`do { ... }`: its `while` still to come, perhaps begun on the hole's line),
-// in the languages that have one.
+// (`do { ... }`: its `while` still to come, perhaps begun on the hole's line)
+// or of a `try` (its `catch` or `finally` to come), in the languages that
+// have one.
 bool ends_with_do_body(const Document& doc, uint32_t end) {
   const std::string_view id = doc.language() ? std::string_view(doc.language()->id) : std::string_view();
   if (id != "c" && id != "cpp" && id != "java" && id != "javascript" && id != "typescript" && id != "typescriptreact")
@@ -907,8 +908,11 @@ bool ends_with_do_body(const Document& doc, uint32_t end) {
   if (!opener) return false;
   std::string_view before = text.substr(0, *opener);
   while (!before.empty() && std::isspace(static_cast<unsigned char>(before.back()))) before.remove_suffix(1);
-  if (!before.ends_with("do")) return false;
-  before.remove_suffix(2);
+  // A `try`'s body too: the hole held its `catch` or `finally`, and without
+  // them the grammars wrap the statement in an error that starts at `try`.
+  const size_t keyword = before.ends_with("do") ? 2 : before.ends_with("try") ? 3 : 0;
+  if (keyword == 0) return false;
+  before.remove_suffix(keyword);
   return before.empty() || !(std::isalnum(static_cast<unsigned char>(before.back())) || before.back() == '_' ||
                              before.back() == '$');
 }

@@ -172,8 +172,11 @@ class Document {
   // a declaration whose declarator starts a line no deeper than its type's
   // (`Prie` above `EXPECT_EQ(0, x);`: two statements joined); once
   // `finished`, Go's bracketed lists whose last element ends a line before
-  // the closer without a `,` (Go puts a `;` there) and Rust's integer
-  // literals past u128 ("integer literal is too large").
+  // the closer without a `,` (Go puts a `;` there), Rust's integer
+  // literals past u128 ("integer literal is too large") and its expressions
+  // where items go (a file's or module's top level: only a macro call);
+  // JavaScript's and TypeScript's assignments to a parenthesized left side
+  // that holds nothing assignable (`(a, b) = c`); Java's repeated modifiers.
   size_t constructs_refused(uint32_t start, uint32_t end, bool finished) const;
 
   // Line breaks within [start, end) inside a string literal that may not span

@@ -283,8 +283,9 @@ size_t Document::constructs_refused(uint32_t start, uint32_t end, bool finished)
   // one a statement); its literals once finished (an `L` may be coming).
   const bool java = id == "java", java_literals = java && finished;
   const bool c_family = id == "c" || id == "cpp";
-  // Go's lists and Rust's literals once finished (the closing tail is on a
-  // line of its own while a completion is written; a digit may be coming).
+  // Go's lists and Rust's literals and items once finished (the closing tail
+  // is on a line of its own while a completion is written; a digit may be
+  // coming; a macro's name is a plain expression until its `!`).
   const bool go = id == "go" && finished, rust = id == "rust" && finished;
   if (!python && !ecmascript && !java && !c_family && !go && !rust) return 0;
   // The indentation of the line `byte` is on.
@@ -365,6 +366,46 @@ size_t Document::constructs_refused(uint32_t start, uint32_t end, bool finished)
           !ts_node_is_null(type_node) && !ts_node_is_null(declarator) &&
           ts_node_end_point(type_node).row < ts_node_start_point(declarator).row &&
           indentation_at(ts_node_start_byte(declarator)) <= indentation_at(a))
+        ++count;
+    } else if (ecmascript && (type == "assignment_expression" || type == "augmented_assignment_expression")) {
+      // `(a, 0, m) = x`: a parenthesized left side must hold something
+      // assignable (V8: "Invalid left-hand side in assignment").
+      TSNode left = ts_node_child_by_field_name(node, "left", 4);
+      bool wrapped = false;
+      while (!ts_node_is_null(left) && std::string_view(ts_node_type(left)) == "parenthesized_expression" &&
+             ts_node_named_child_count(left) == 1) {
+        left = ts_node_named_child(left, 0);
+        wrapped = true;
+      }
+      if (wrapped && !ts_node_is_null(left)) {
+        const std::string_view inner = ts_node_type(left);
+        static const std::string_view kAssignable[] = {"identifier",    "member_expression",     "subscript_expression",
+                                                       "non_null_expression", "as_expression", "satisfies_expression",
+                                                       "type_assertion"};
+        if (std::find(std::begin(kAssignable), std::end(kAssignable), inner) == std::end(kAssignable)) ++count;
+      }
+    } else if (java && type == "modifiers") {
+      // `private // ...` above `private final int x;`: javac's "repeated modifier".
+      std::vector<std::string_view> seen;
+      for (uint32_t i = 0, n = ts_node_child_count(node); i < n; ++i) {
+        TSNode child = ts_node_child(node, i);
+        if (ts_node_is_named(child)) continue;  // annotations, comments
+        const std::string_view word = text_between(text_, ts_node_start_byte(child), ts_node_end_byte(child));
+        if (std::find(seen.begin(), seen.end(), word) != seen.end()) {
+          ++count;
+          break;
+        }
+        seen.push_back(word);
+      }
+    } else if (rust && type == "expression_statement") {
+      // An expression where items go (a file's or a module's top level):
+      // only a macro call may stand there (`pub` + `0x8425;`: rustc expects
+      // `!` or `::`).
+      TSNode parent = ts_node_parent(node);
+      TSNode first = ts_node_named_child(node, 0);
+      const std::string_view in = ts_node_is_null(parent) ? "" : ts_node_type(parent);
+      if ((in == "source_file" || in == "declaration_list") &&
+          (ts_node_is_null(first) || std::string_view(ts_node_type(first)) != "macro_invocation"))
         ++count;
     } else if (rust && type == "integer_literal") {
       if (rust_integer_too_large(text_between(text_, a, b))) ++count;

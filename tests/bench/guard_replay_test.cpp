@@ -191,6 +191,19 @@ const LeniencyCase kLeniencies[] = {
     // Rust's integers stop at u128 whatever their type.
     {"an integer literal past u128", "rust", "fn f() -> u128 {\n    ", "\n}\n",
      "340282366920938463463374607431768211456", "340282366920938463463374607431768211455"},
+    // Found by bench_quality with the seven-language demo model (e4167da):
+    // an assignment to a parenthesized sequence (V8: invalid left-hand side),
+    {"an assignment to a parenthesized sequence", "javascript", "function f(m) {\n  ", "\n  return m;\n}\n",
+     "m = m[0] = (m, 0, m) = (m, 0);", "m = m[0] = (m, 0);"},
+    // a try whose catch the hole held (the grammar's error starts at `try`),
+    {"a try whose catch the hole held", "java",
+     "class A {\n  static int x;\n  static {\n    try {\n      x = Integer.parseInt(\"1\");\n    }",
+     "\n      x = 0;\n    }\n  }\n}\n", "     public static final String[] {", " catch (NumberFormatException e) {"},
+    // a modifier repeated across a comment (javac: "repeated modifier"),
+    {"a repeated modifier", "java", "class A {\n    private", "\n    private final int cs = 1;\n}\n",
+     "     // The first value", " int slash;"},
+    // and an expression where Rust wants an item (`pub` + `0x84256464;`).
+    {"an expression among items", "rust", "pub", "\nfn f() {}\n", "0x84256464;", " const N: u32 = 0x5422;"},
     // A `#word` line that is no preprocessing directive.
     {"an unknown directive", "c", "int f(void) {\n", "\n  return 0;\n}\n", "  # Licensed to PEP 2000",
      "  #pragma once\n# 12 \"f.c\""},

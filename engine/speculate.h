@@ -25,7 +25,12 @@ namespace astfill::engine {
 
 struct SpeculateOptions {
   bool enable = true;
-  size_t max_draft = 12;  // tokens per draft at most
+  // Tokens per draft at most. A verification pass carries the sampled token
+  // and the draft: up to 7 rows, under the 8 queries from which
+  // engine/attention switches to its prefill kernels (bf16 matmuls), whose
+  // logits differ in the last bits from one-row decoding's, so that a longer
+  // draft could change the output at a near tie (it did at 12).
+  size_t max_draft = 6;
   size_t min_draft = 2;   // shorter drafts are not verified (one token is a plain decode step)
   size_t min_ngram = 2;   // the shortest tail that may match
   size_t max_ngram = 4;

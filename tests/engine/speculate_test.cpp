@@ -3,6 +3,8 @@
 // exactly the tokens one-at-a-time decoding gives.
 #include <catch2/catch.hpp>
 
+#include <cstring>
+
 #include "engine/generate.h"
 #include "engine/speculate.h"
 #include "temp_dir.h"
@@ -185,5 +187,46 @@ TEST_CASE("speculation gives exactly the tokens of one-at-a-time greedy decoding
     // Every kept draft token saves a pass (one fewer when the last token came from a draft).
     CHECK(on.forward_passes + on.accepted_draft_tokens >= off.forward_passes);
     CHECK(on.forward_passes + on.accepted_draft_tokens <= off.forward_passes + 1);
+  }
+}
+
+TEST_CASE("a verification pass gives each row the logits one-row decoding gives, bit for bit", "[speculate]") {
+  // Speculation keeps its output only if a draft's rows come out exactly as
+  // single tokens would: int8 weights with their bf16 cache (the default),
+  // rows up to the longest draft plus the sampled token. From 8 queries on,
+  // attention takes its prefill kernels (bf16 matmuls), whose logits differ:
+  // with drafts of 12 this failed on every row, and the demo model's output
+  // changed under speculation (bench_speculation, novel_function).
+  TempDir dir;
+  auto spec = tiny_spec("qwen3");
+  spec.hp.head_dim = 64;  // the AVX-512 attention kernels' head size (as the demo model's)
+  spec.hp.embedding_length = spec.hp.head_count * 64;
+  const auto path = dir.file("m.gguf");
+  write_random_model(path, spec);
+  auto model = Model::open(path, {WeightMode::Int8, 2});
+  // A context under 256 slots: engine/attention's decode splits longer ones
+  // into chunks by the number of queries, so that their rows differ in the
+  // last bits from a single query's (to be made independent of it there).
+  const size_t context = 100;
+  const size_t rows = SpeculateOptions{}.max_draft + 1;
+  std::vector<int32_t> tokens(context + rows);
+  for (size_t i = 0; i < tokens.size(); ++i) tokens[i] = static_cast<int32_t>(7 + (i * 37) % 200);
+  const std::vector<int32_t> prompt(tokens.begin(), tokens.begin() + static_cast<std::ptrdiff_t>(context));
+  const std::vector<int32_t> draft(tokens.begin() + static_cast<std::ptrdiff_t>(context), tokens.end());
+
+  Session together(*model, tokens.size() + 8), alone(*model, tokens.size() + 8);
+  std::vector<int32_t> h1, h2;
+  prefill(together, h1, prompt);
+  prefill(alone, h2, prompt);
+  Session::Batch batch{draft, {}, {}};
+  batch.logits.assign(draft.size(), true);
+  const std::vector<float> all = together.evaluate(batch);
+  const size_t vocab = all.size() / draft.size();
+  REQUIRE(vocab == model->hparams().vocab_size);
+  for (size_t j = 0; j < draft.size(); ++j) {
+    const std::vector<float> one = alone.evaluate(Session::Batch{{draft[j]}, {}, {}});
+    INFO("row " << j << " of " << draft.size() << ", after " << context << " tokens");
+    REQUIRE(one.size() == vocab);
+    CHECK(std::memcmp(one.data(), all.data() + j * vocab, vocab * sizeof(float)) == 0);
   }
 }

@@ -6,6 +6,7 @@
 //
 //   bench_engine [--model-dir DIR] [--threads 1,2] [--prompt 512] [--decode 128]
 //                [--contexts 1024,4096,8192] [--long] [--kv auto|bf16|int8|f32]   (--long adds 16384 and 32768: minutes)
+//   bench_engine --attention 4096,16384 [--threads 1,2] [--kv ...]   (decode attention alone, then exit)
 #include <immintrin.h>
 #include <omp.h>
 
@@ -105,6 +106,59 @@ double stream_bandwidth(int threads) {
   }
   std::free(buf);
   return best;
+}
+
+// Decode attention alone, as a decode step runs it: 24 layers of the 0.5B
+// shapes (14 query and 2 KV heads of 64), one query at `depth` over a cache
+// of random rows, the layers one after another (so each layer's cache comes
+// from DRAM, as in a real step). Best and mean of `reps` steps, in ms, with
+// the cache bytes read per ms. Both kernel choices: the CPU's best (auto) and
+// the f32-rows path (ASTFILL_ATTENTION=f32), the decode kernel before the
+// in-place bf16 one.
+void decode_attention_rows(const std::vector<int>& depths, const std::vector<int>& thread_counts, KvType type) {
+  const int64_t layers = 24, heads = 14, kv_heads = 2, d = 64;
+  if (type == KvType::Auto) type = KvType::Bf16;
+  std::printf("{\"decode_attention\":[");
+  bool first = true;
+  for (int depth : depths) {
+    KvCache cache(type, layers, kv_heads, d);
+    cache.grow(static_cast<size_t>(depth) + 1, 0);
+    std::mt19937 rng(3);
+    std::normal_distribution<float> dist(0, 1);
+    std::vector<float> k(d), v(d), q(heads * d), out(heads * d);
+    for (int64_t l = 0; l < layers; ++l)
+      for (int64_t h = 0; h < kv_heads; ++h)
+        for (int64_t s = 0; s <= depth; ++s) {
+          for (auto& x : k) x = dist(rng);
+          for (auto& x : v) x = dist(rng);
+          kv_store(cache.layer(static_cast<size_t>(l)), d, h, s, k.data(), v.data());
+        }
+    for (auto& x : q) x = dist(rng);
+    const double kv_mb = static_cast<double>(cache.bytes()) / 1e6;
+    for (int threads : thread_counts) {
+      omp_set_num_threads(threads);
+      for (AttentionKernels kernels : {AttentionKernels::Auto, AttentionKernels::F32}) {
+        const int reps = 20;
+        double best = 1e30, total = 0;
+        for (int r = 0; r < reps; ++r) {
+          auto t = clock_type::now();
+          for (int64_t l = 0; l < layers; ++l)
+            attention(q.data(), 1, heads, kv_heads, d, cache.layer(static_cast<size_t>(l)), depth, out.data(), kernels);
+          const double secs = seconds_since(t);
+          best = std::min(best, secs);
+          total += secs;
+        }
+        std::printf("%s\n  {\"depth\":%d,\"threads\":%d,\"kv\":\"%s\",\"kernels\":\"%s\",\"kv_cache_mb\":%.1f,"
+                    "\"best_ms\":%.3f,\"mean_ms\":%.3f,\"kv_gb_per_s_at_best\":%.1f}",
+                    first ? "" : ",", depth, threads, kv_type_name(type),
+                    attention_kernels_in_use(type, d, kernels).c_str(), kv_mb, best * 1e3, total / reps * 1e3,
+                    kv_mb / 1e3 / best);
+        std::fflush(stdout);
+        first = false;
+      }
+    }
+  }
+  std::printf("\n]}\n");
 }
 
 // The process's resident memory (MB) now and at its peak since the last
@@ -234,6 +288,7 @@ int main(int argc, char** argv) {
   int prompt_len = 512, decode_len = 128;
   std::vector<int> contexts = {1024, 4096, 8192};
   bool long_run = false;
+  std::vector<int> attention_depths;
   astfill::bench::ArgParser args(
       "bench_engine",
       "The engine's speed on a random-weight model with Qwen2.5-Coder-0.5B's shapes in Q8_0\n"
@@ -257,8 +312,15 @@ int main(int argc, char** argv) {
                 kv_type = *t;
                 return std::nullopt;
               });
+  args.option("--attention", "N,N",
+              "only decode attention at these depths (24 layers of the 0.5B shapes, both kernel choices), then exit",
+              count_list_value(attention_depths, "depth", 1, 262144));
   args.flag("--long", "add the 16384- and 32768-token rows (their prefill takes minutes)", [&] { long_run = true; });
   astfill::bench::parse_args_or_exit(args, "bench_engine", argc, argv);
+  if (!attention_depths.empty()) {
+    decode_attention_rows(attention_depths, thread_counts, kv_type);
+    return 0;
+  }
   if (long_run) {
     for (int c : {16384, 32768})
       if (std::find(contexts.begin(), contexts.end(), c) == contexts.end()) contexts.push_back(c);

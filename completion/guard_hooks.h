@@ -11,7 +11,8 @@
 // shared until the copy reparses it, the tree of prefix + suffix stays
 // shared) with a stop rule over the copy. A stop rule costs a reparse to
 // make (Python: whether the cursor is at declaration level), more than the
-// copy itself (0.8 vs 0.02 ms over 256 KiB of prefix), and it depends only
+// copy itself (1.1 vs 0.06 ms over 256 KiB of Python prefix, bench_speculation),
+// and it depends only
 // on the prefix and the suffix; so a fork that ends leaves its copy behind
 // and the next fork assigns the guard's state over it and keeps its stop
 // rule. The secret check is not copied: the copy's verdicts only decide how

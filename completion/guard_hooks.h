@@ -12,10 +12,9 @@
 // shared) with a stop rule over the copy. A stop rule costs a reparse to
 // make (Python: whether the cursor is at declaration level), more than the
 // copy itself (1.1 vs 0.06 ms over 256 KiB of Python prefix, bench_speculation),
-// and it depends only
-// on the prefix and the suffix; so a fork that ends leaves its copy behind
-// and the next fork assigns the guard's state over it and keeps its stop
-// rule. The secret check is not copied: the copy's verdicts only decide how
+// and it depends only on the prefix and the suffix; so a fork that ends
+// leaves its copy behind and the next fork assigns the guard's state over it
+// and keeps its stop rule. The secret check is not copied: the copy's verdicts only decide how
 // much of a draft is verified, and the real hooks still stop at a secret, so
 // a draft that runs into one costs a few verification rows and counts no
 // cut that was never made.

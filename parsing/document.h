@@ -176,7 +176,9 @@ class Document {
   // literals past u128 ("integer literal is too large") and its expressions
   // where items go (a file's or module's top level: only a macro call);
   // JavaScript's and TypeScript's assignments to a parenthesized left side
-  // that holds nothing assignable (`(a, b) = c`); Java's repeated modifiers.
+  // that holds nothing assignable (`(a, b) = c`); Java's repeated modifiers;
+  // Python's `,` before any argument (`f(,)`) and Go's `defer`/`go` of
+  // something that is no call, once `finished`.
   size_t constructs_refused(uint32_t start, uint32_t end, bool finished) const;
 
   // Line breaks within [start, end) inside a string literal that may not span

@@ -307,6 +307,11 @@ size_t Document::constructs_refused(uint32_t start, uint32_t end, bool finished)
           in != "case_clause")
         ++count;
     } else if (python && type == "argument_list") {
+      // A `,` before any argument (`f(,)`: CPython's invalid syntax).
+      if (ts_node_child_count(node) > 1 && std::string_view(ts_node_type(ts_node_child(node, 1))) == ",") {
+        ++count;
+        return Walk::Enter;
+      }
       // A positional argument after a keyword argument or `**` unpacking.
       bool keywords = false;
       for (uint32_t i = 0, n = ts_node_named_child_count(node); i < n; ++i) {
@@ -406,6 +411,13 @@ size_t Document::constructs_refused(uint32_t start, uint32_t end, bool finished)
       const std::string_view in = ts_node_is_null(parent) ? "" : ts_node_type(parent);
       if ((in == "source_file" || in == "declaration_list") &&
           (ts_node_is_null(first) || std::string_view(ts_node_type(first)) != "macro_invocation"))
+        ++count;
+    } else if (go && (type == "defer_statement" || type == "go_statement")) {
+      // `defer e`: Go defers and starts only a call ("function must be
+      // invoked in defer statement").
+      TSNode what = ts_node_named_child(node, 0);
+      if (!ts_node_is_null(what) && std::string_view(ts_node_type(what)) != "call_expression" &&
+          !language_->comments.contains(what))
         ++count;
     } else if (rust && type == "integer_literal") {
       if (rust_integer_too_large(text_between(text_, a, b))) ++count;

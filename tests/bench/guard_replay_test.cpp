@@ -204,6 +204,10 @@ const LeniencyCase kLeniencies[] = {
      "     // The first value", " int slash;"},
     // and an expression where Rust wants an item (`pub` + `0x84256464;`).
     {"an expression among items", "rust", "pub", "\nfn f() {}\n", "0x84256464;", " const N: u32 = 0x5422;"},
+    // With 60 tasks: a call whose arguments begin with `,`, and a Go defer of
+    // something that is no call.
+    {"a comma before any argument", "python", "import numpy as np\nnp.array(", ")\n", ",", "[1, 2]"},
+    {"a defer of no call", "go", "package p\n\nfunc f(ls *int) {\n\tdefer ", "\n}\n", "ls", "println(ls)"},
     // A `#word` line that is no preprocessing directive.
     {"an unknown directive", "c", "int f(void) {\n", "\n  return 0;\n}\n", "  # Licensed to PEP 2000",
      "  #pragma once\n# 12 \"f.c\""},

@@ -435,13 +435,24 @@ void attention_decode(const float* q, int64_t n, int64_t heads, int64_t kv_heads
                       int64_t first_slot, float* out, const Plan& plan) {
   const int64_t group = heads / kv_heads;
   const float scale = 1.0f / std::sqrt(static_cast<float>(d));
-  // Chunks: enough work items to keep every thread busy, none under 256 slots.
-  const int64_t longest = first_slot + n;
+  // Chunks: enough work items to keep every thread busy, none under 256
+  // slots. A query's chunks depend only on its own slot count and the thread
+  // count, never on the other queries of the pass, so a row's output is bit
+  // for bit the same whether it is decoded alone or verified with a draft
+  // (speculation's equality rests on it).
   const int64_t threads = omp_get_max_threads();
-  const int64_t per_head = std::max<int64_t>(1, (4 * threads + n * kv_heads - 1) / (n * kv_heads));
-  const int64_t chunk = std::max<int64_t>(256, ((longest + per_head - 1) / per_head + kSub - 1) / kSub * kSub);
-  const int64_t chunks = (longest + chunk - 1) / chunk;  // per (query, head); the last ones may be empty
-  const int64_t items = n * kv_heads * chunks;
+  const int64_t per_head = std::max<int64_t>(1, (4 * threads + kv_heads - 1) / kv_heads);
+  std::vector<int64_t> chunk(static_cast<size_t>(n)), chunks(static_cast<size_t>(n)),
+      first_item(static_cast<size_t>(n) + 1, 0);
+  int64_t widest = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t slots = first_slot + i + 1;
+    chunk[i] = std::max<int64_t>(256, ((slots + per_head - 1) / per_head + kSub - 1) / kSub * kSub);
+    chunks[i] = (slots + chunk[i] - 1) / chunk[i];  // per head
+    first_item[i + 1] = first_item[i] + kv_heads * chunks[i];
+    widest = std::max(widest, chunk[i]);
+  }
+  const int64_t items = first_item[n];
   std::vector<float> partials(static_cast<size_t>(items * group * (d + 2)));
   auto partial = [&](int64_t item) {
     float* base = partials.data() + item * group * (d + 2);
@@ -449,13 +460,15 @@ void attention_decode(const float* q, int64_t n, int64_t heads, int64_t kv_heads
   };
 #pragma omp parallel if (items > 1)
   {
-    std::vector<float> scores(static_cast<size_t>(group * chunk)), rows(static_cast<size_t>(kSub * d)),
+    std::vector<float> scores(static_cast<size_t>(group * widest)), rows(static_cast<size_t>(kSub * d)),
         acc(plan.bf16_rows ? static_cast<size_t>(group * d) : 0);
 #pragma omp for schedule(dynamic)
     for (int64_t item = 0; item < items; ++item) {
-      const int64_t i = item / (kv_heads * chunks), kvh = item / chunks % kv_heads, ch = item % chunks;
+      const int64_t i = std::upper_bound(first_item.begin(), first_item.end(), item) - first_item.begin() - 1;
+      const int64_t local = item - first_item[i];
+      const int64_t kvh = local / chunks[i], ch = local % chunks[i];
       const int64_t slots = first_slot + i + 1;
-      const int64_t s0 = ch * chunk, s1 = std::min(slots, s0 + chunk);
+      const int64_t s0 = ch * chunk[i], s1 = std::min(slots, s0 + chunk[i]);
       Partial pt = partial(item);
       if (s0 >= s1) {  // past this query's last slot
         std::fill_n(pt.max, group, -INFINITY);
@@ -490,14 +503,14 @@ void attention_decode(const float* q, int64_t n, int64_t heads, int64_t kv_heads
   for (int64_t i = 0; i < n; ++i)
     for (int64_t kvh = 0; kvh < kv_heads; ++kvh)
       for (int64_t g = 0; g < group; ++g) {
-        const int64_t first_item = (i * kv_heads + kvh) * chunks;
+        const int64_t first = first_item[i] + kvh * chunks[i];
         float m = -INFINITY;
-        for (int64_t ch = 0; ch < chunks; ++ch) m = std::max(m, partial(first_item + ch).max[g]);
+        for (int64_t ch = 0; ch < chunks[i]; ++ch) m = std::max(m, partial(first + ch).max[g]);
         float* o = out + (i * heads + kvh * group + g) * d;
         std::fill_n(o, d, 0.0f);
         float sum = 0;
-        for (int64_t ch = 0; ch < chunks; ++ch) {
-          const Partial pt = partial(first_item + ch);
+        for (int64_t ch = 0; ch < chunks[i]; ++ch) {
+          const Partial pt = partial(first + ch);
           if (pt.sum[g] == 0) continue;
           const float w = std::exp(pt.max[g] - m);
           sum += pt.sum[g] * w;

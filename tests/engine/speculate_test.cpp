@@ -204,29 +204,31 @@ TEST_CASE("a verification pass gives each row the logits one-row decoding gives,
   const auto path = dir.file("m.gguf");
   write_random_model(path, spec);
   auto model = Model::open(path, {WeightMode::Int8, 2});
-  // A context under 256 slots: engine/attention's decode splits longer ones
-  // into chunks by the number of queries, so that their rows differ in the
-  // last bits from a single query's (to be made independent of it there).
-  const size_t context = 100;
-  const size_t rows = SpeculateOptions{}.max_draft + 1;
-  std::vector<int32_t> tokens(context + rows);
-  for (size_t i = 0; i < tokens.size(); ++i) tokens[i] = static_cast<int32_t>(7 + (i * 37) % 200);
-  const std::vector<int32_t> prompt(tokens.begin(), tokens.begin() + static_cast<std::ptrdiff_t>(context));
-  const std::vector<int32_t> draft(tokens.begin() + static_cast<std::ptrdiff_t>(context), tokens.end());
+  // Past 256 slots engine/attention's decode splits a query's keys into
+  // chunks; they used to be sized by the number of queries in the pass, so
+  // rows differed in the last bits from a single query's (2 of 7 rows at 600
+  // tokens, 5 of 7 at 2,000). Now a query's chunks depend on its own slots.
+  for (const size_t context : {size_t{100}, size_t{600}, size_t{2000}}) {
+    const size_t rows = SpeculateOptions{}.max_draft + 1;
+    std::vector<int32_t> tokens(context + rows);
+    for (size_t i = 0; i < tokens.size(); ++i) tokens[i] = static_cast<int32_t>(7 + (i * 37) % 200);
+    const std::vector<int32_t> prompt(tokens.begin(), tokens.begin() + static_cast<std::ptrdiff_t>(context));
+    const std::vector<int32_t> draft(tokens.begin() + static_cast<std::ptrdiff_t>(context), tokens.end());
 
-  Session together(*model, tokens.size() + 8), alone(*model, tokens.size() + 8);
-  std::vector<int32_t> h1, h2;
-  prefill(together, h1, prompt);
-  prefill(alone, h2, prompt);
-  Session::Batch batch{draft, {}, {}};
-  batch.logits.assign(draft.size(), true);
-  const std::vector<float> all = together.evaluate(batch);
-  const size_t vocab = all.size() / draft.size();
-  REQUIRE(vocab == model->hparams().vocab_size);
-  for (size_t j = 0; j < draft.size(); ++j) {
-    const std::vector<float> one = alone.evaluate(Session::Batch{{draft[j]}, {}, {}});
-    INFO("row " << j << " of " << draft.size() << ", after " << context << " tokens");
-    REQUIRE(one.size() == vocab);
-    CHECK(std::memcmp(one.data(), all.data() + j * vocab, vocab * sizeof(float)) == 0);
+    Session together(*model, tokens.size() + 8), alone(*model, tokens.size() + 8);
+    std::vector<int32_t> h1, h2;
+    prefill(together, h1, prompt);
+    prefill(alone, h2, prompt);
+    Session::Batch batch{draft, {}, {}};
+    batch.logits.assign(draft.size(), true);
+    const std::vector<float> all = together.evaluate(batch);
+    const size_t vocab = all.size() / draft.size();
+    REQUIRE(vocab == model->hparams().vocab_size);
+    for (size_t j = 0; j < draft.size(); ++j) {
+      const std::vector<float> one = alone.evaluate(Session::Batch{{draft[j]}, {}, {}});
+      INFO("row " << j << " of " << draft.size() << ", after " << context << " tokens");
+      REQUIRE(one.size() == vocab);
+      CHECK(std::memcmp(one.data(), all.data() + j * vocab, vocab * sizeof(float)) == 0);
+    }
   }
 }

@@ -192,6 +192,7 @@ json::object details_json(const completion::CompletionDetails& d) {
       {"generated_tokens", d.generated_tokens},
       {"forward_passes", d.forward_passes},
       {"accepted_draft_tokens", d.accepted_draft_tokens},
+      {"drafts_cut_by_syntax", d.drafts_cut_by_syntax},
       {"elapsed_ms", d.elapsed_ms},
       {"prefill_ms", d.prefill_ms},
       {"decode_ms", d.decode_ms},

@@ -55,6 +55,7 @@ describe('astfill complete', () => {
     // Speculation's account: a pass per generated token at most, fewer when drafts were taken.
     assert.ok(out.forward_passes <= out.generated_tokens, JSON.stringify(out));
     assert.equal(out.forward_passes + out.accepted_draft_tokens >= out.generated_tokens - 1, true, JSON.stringify(out));
+    assert.ok(Number.isInteger(out.drafts_cut_by_syntax) && out.drafts_cut_by_syntax >= 0, JSON.stringify(out));
     assert.equal(out.reused_tokens, 0);
     // The workspace parsed the file once when it opened it; the completion
     // itself parsed the whole document no more (it was handed the tree).

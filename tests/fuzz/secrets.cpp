@@ -30,7 +30,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   size_t count = 0;
   std::string redacted = redact(input, scanner, &count);
-  check(count == findings.size(), "redact counted other secrets than scan found");
+  // redact() scans again after replacing: a secret may show only once another
+  // is a placeholder (a password value that was too long to be one while it
+  // held a token), so it counts at least what the first scan found.
+  check(count >= findings.size(), "redact counted fewer secrets than scan found");
   if (auto left = scanner.scan(redacted); !left.empty())
     astfill::fuzz::fail("redacted text still holds a secret (rule " + left[0].rule->id + ": '" +
                         redacted.substr(left[0].begin, left[0].end - left[0].begin) + "'): " + redacted);

@@ -30,10 +30,10 @@ constexpr KnownModel kKnownModels[] = {
     {"qwen2.5-coder-7b:q4_k_m", "QuantFactory/Qwen2.5-Coder-7B-GGUF", "Qwen2.5-Coder-7B.Q4_K_M.gguf", "4.7 GB",
      "QuantFactory"},
     // Vision-language (issue 19: images into the prompt): the LM and its vision
-    // tower from ggml-org's repository (llama.cpp's own multimodal docs name it):
-    // Qwen2.5-VL-3B-Instruct-Q4_K_M.gguf 1,929,901,056 bytes and the F16 tower
-    // mmproj-Qwen2.5-VL-3B-Instruct-f16.gguf 1,338,428,128 bytes at revision
-    // 5037fcf163dd95d1e41d1974465f0898ed108ca2. The F16 tower: astfill runs it
+    // tower from ggml-org's repository (what llama.cpp's `-hf` users pull;
+    // public projects pin these files): Qwen2.5-VL-3B-Instruct-Q4_K_M.gguf
+    // 1,929,901,056 bytes and the F16 tower mmproj-Qwen2.5-VL-3B-Instruct-f16.gguf
+    // 1,338,428,128 bytes at revision 5037fcf163dd95d1e41d1974465f0898ed108ca2. The F16 tower: astfill runs it
     // int8 itself (the last block and the merger f32), from exact weights.
     {"qwen2.5-vl-3b:q4_k_m", "ggml-org/Qwen2.5-VL-3B-Instruct-GGUF", "Qwen2.5-VL-3B-Instruct-Q4_K_M.gguf",
      "1.9+1.3 GB", "ggml-org", "mmproj-Qwen2.5-VL-3B-Instruct-f16.gguf"},

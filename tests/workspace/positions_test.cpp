@@ -70,16 +70,22 @@ TEST_CASE("the last line exists even when empty", "[positions]") {
 }
 
 TEST_CASE("position_at and offset_at are inverse on character boundaries", "[positions]") {
-  const char* pieces[] = {"a", "\xC3\xA9", "\xE6\xBC\xA2", "\xF0\x9F\x98\x80", "\n", "\r\n", " ", "\t"};
+  const char* pieces[] = {"a", "\xC3\xA9", "\xE6\xBC\xA2", "\xF0\x9F\x98\x80", "\n", "\r\n", "\r", " ", "\t"};
   std::mt19937 rng(7);
   for (int trial = 0; trial < 300; ++trial) {
     std::string t;
     std::vector<size_t> boundaries{0};
     int n = std::uniform_int_distribution<int>(0, 40)(rng);
     for (int i = 0; i < n; ++i) {
-      t += pieces[std::uniform_int_distribution<int>(0, 7)(rng)];
+      t += pieces[std::uniform_int_distribution<int>(0, 8)(rng)];
       boundaries.push_back(t.size());
     }
+    // Lines counted byte by byte: "\n", and "\r" not followed by "\n".
+    size_t lines = 1;
+    for (size_t i = 0; i < t.size(); ++i)
+      lines += t[i] == '\n' || (t[i] == '\r' && (i + 1 == t.size() || t[i + 1] != '\n'));
+    CHECK(line_count(t) == lines);
+    CHECK_FALSE(offset_at(t, Position{static_cast<uint32_t>(lines), 0}, U16));
     for (auto e : {U8, U16, U32}) {
       for (size_t b : boundaries) {
         // Offsets between \r and \n are not boundaries a client can name.

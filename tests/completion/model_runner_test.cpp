@@ -98,7 +98,7 @@ TEST_CASE("requests on different documents run at once and get what they get one
   CHECK(stats.segments > stats.steps);  // passes were shared
 }
 
-TEST_CASE("a document's slot serves one request at a time; busy slots make a request wait", "[runner]") {
+TEST_CASE("a document's slot serves one request at a time, busy slots make a request wait", "[runner]") {
   TempDir dir;
   astfill::engine::write_random_model(dir.file("m.gguf"), astfill::engine::tiny_spec("qwen2"));
   ModelRunner runner(options_for(dir, 2));

@@ -201,7 +201,7 @@ TEST_CASE("cross-file context, the API constraint, suggestions and fills over a 
   CHECK(errors_in("python", after) <= errors_in("python", with_pass.substr(0, at) + with_pass.substr(at + 4)));
 }
 
-TEST_CASE("a warm request prefills only what changed; typed-through; cancellation", "[service]") {
+TEST_CASE("a warm request prefills only what changed, typed-through, cancellation", "[service]") {
   TempDir dir;
   ServiceOptions so;
   so.load.threads = 1;

@@ -57,7 +57,7 @@ TEST_CASE("a completion cut at a cap is trimmed to the longest whole part, or em
   }
 }
 
-TEST_CASE("a hole that made the file invalid must be repaired; other errors are not the completion's", "[guard][whole]") {
+TEST_CASE("a hole that made the file invalid must be repaired, other errors are not the completion's", "[guard][whole]") {
   // The empty body is an error at the hole: only a statement repairs it.
   SyntaxGuard body("python", "def f(x):\n", "\n\ndef g():\n    pass\n");
   CHECK_FALSE(cpython_parses(body.prefix() + body.suffix()));

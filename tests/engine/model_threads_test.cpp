@@ -24,7 +24,7 @@ int threads_during_evaluate(Session& s) {
 }
 }  // namespace
 
-TEST_CASE("loading leaves the thread count alone; evaluate runs on the model's", "[model][threads]") {
+TEST_CASE("loading leaves the thread count alone, evaluate runs on the model's", "[model][threads]") {
   TempDir dir;
   write_random_model(dir.file("m.gguf"), tiny_spec("qwen3"));
   const int before = engine_threads();

@@ -40,7 +40,7 @@ TEST_CASE("the repetition penalty demotes recent tokens once each", "[sampler]")
   CHECK(l[1] == Approx(3.0f / 1.1f));      // penalised once, not three times
 }
 
-TEST_CASE("top-k 1 and a tiny top-p are greedy; sampling is seeded", "[sampler]") {
+TEST_CASE("top-k 1 and a tiny top-p are greedy, sampling is seeded", "[sampler]") {
   for (SamplingParams p : {SamplingParams{.temperature = 1.0f, .top_k = 1},
                            SamplingParams{.temperature = 1.0f, .top_p = 0.01f},
                            SamplingParams{.temperature = 1.0f, .min_p = 0.99f}}) {

@@ -175,7 +175,7 @@ json::object doc(const std::string& uri) { return json::object{{"uri", uri}}; }
 
 }  // namespace
 
-TEST_CASE("astfill.image.attach describes an image once, with progress; hostile images get clear errors",
+TEST_CASE("astfill.image.attach describes an image once, with progress, hostile images get clear errors",
           "[image]") {
   Fixture fx;
   Harness h;
@@ -276,7 +276,7 @@ TEST_CASE("astfill.image.attach describes an image once, with progress; hostile 
   CHECK(std::string(cut_code.at("error").at("message").as_string()).find("cut.png") != std::string::npos);
 }
 
-TEST_CASE("sessions sharing the daemon's ImageHost share its descriptions; a cancelled run is not cached",
+TEST_CASE("sessions sharing the daemon's ImageHost share its descriptions, a cancelled run is not cached",
           "[image]") {
   Fixture fx;
   auto host = std::make_shared<workspace::ImageHost>();

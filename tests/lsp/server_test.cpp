@@ -122,7 +122,7 @@ std::string error_message(const json::object& response) {
 
 }  // namespace
 
-TEST_CASE("requests before initialize are refused; initialize once", "[server]") {
+TEST_CASE("requests before initialize are refused, initialize once", "[server]") {
   Harness h;
   CHECK(error_code(h.request(1, "textDocument/completion", Harness::at("u", 0, 0))) == -32002);
   auto init = h.initialize();

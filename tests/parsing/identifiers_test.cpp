@@ -44,7 +44,7 @@ TEST_CASE("`$` is an identifier character in JavaScript, TypeScript, Java and C,
   }
 }
 
-TEST_CASE("Unicode letters make identifiers; emoji, box drawing and punctuation do not", "[identifiers]") {
+TEST_CASE("Unicode letters make identifiers, emoji, box drawing and punctuation do not", "[identifiers]") {
   for (const char* language : unicode_languages) {
     INFO(language);
     for (char32_t letter : {U'ï', U'变', U'量', U'Ж', U'λ', U'ß'}) {

@@ -180,7 +180,7 @@ TEST_CASE("distillation: a weight of 0 trains bit for bit as without a teacher",
   }
 }
 
-TEST_CASE("distillation: the student moves toward its teacher; the cache is reused and rebuilt", "[train][distill]") {
+TEST_CASE("distillation: the student moves toward its teacher, the cache is reused and rebuilt", "[train][distill]") {
   TempDir dir;
   const auto root = write_repository(dir);
   const std::string student = write_model(dir, "student.gguf", 3), teacher = write_model(dir, "teacher.gguf", 9, 0.1f);

@@ -166,7 +166,7 @@ TEST_CASE("samples: middles are cut as completion is asked: a line's rest, a blo
   CHECK(middle_of(js, train::pick_cut(js, train::FimCut::CallArgs, rng)) == "url, opts");
 }
 
-TEST_CASE("samples: the mix falls back to a line where the file has no block or call; a capped middle has no end", "[train]") {
+TEST_CASE("samples: the mix falls back to a line where the file has no block or call, a capped middle has no end", "[train]") {
   std::mt19937_64 rng(9);
   const std::string flat = "x = 1\ny = 2\n";
   train::SampleOptions so;

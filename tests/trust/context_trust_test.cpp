@@ -102,7 +102,7 @@ TEST_CASE("no one file takes more than its share of the cross-file context", "[t
   CHECK(tokens_of(capped, "small.py") > 0);
 }
 
-TEST_CASE("when a file that is not open does not fit, its code goes without docs; an open one's does not",
+TEST_CASE("when a file that is not open does not fit, its code goes without docs, an open one's does not",
           "[trust][context]") {
   FixedIndex index;
   std::string doc(600, 'd');

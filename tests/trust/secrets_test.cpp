@@ -102,7 +102,7 @@ TEST_CASE("text without keywords is returned unchanged") {
   CHECK(default_scanner().scan("").empty());
 }
 
-TEST_CASE("generic assignments and tokens need entropy; passwords do not") {
+TEST_CASE("generic assignments and tokens need entropy, passwords do not") {
   // A token of one repeated letter is a stand-in in documentation (gitleaks' threshold).
   CHECK(kinds_in("GITHUB_TOKEN = \"ghp_" + std::string(36, 'a') + "\"").empty());
   CHECK(kinds_in("api_key = \"aaaaaaaaaaaaaaaa1\"").empty());

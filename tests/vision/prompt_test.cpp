@@ -33,7 +33,7 @@ TEST_CASE("an image's rows take grid positions and the text resumes after the la
   CHECK_THROWS_WITH(p.add_image(emb, 3, 6), Catch::Contains("merge size"));
 }
 
-TEST_CASE("M-RoPE with equal t, h, w positions is RoPE; unequal ones rotate by section", "[prompt]") {
+TEST_CASE("M-RoPE with equal t, h, w positions is RoPE, unequal ones rotate by section", "[prompt]") {
   const int64_t heads = 3, d = 128, half = d / 2;
   std::vector<float> inv_freq(half);
   for (int64_t i = 0; i < half; ++i) inv_freq[i] = static_cast<float>(std::pow(1e6, -2.0 * i / d));

@@ -75,7 +75,7 @@ TEST_CASE("a document's tree follows its edits: one full parse, then one increme
   CHECK(status.documents[0].parses.incremental == 3);
 }
 
-TEST_CASE("a snapshot older than the tree gets no tree; a whole-text change parses afresh", "[workspace][documents]") {
+TEST_CASE("a snapshot older than the tree gets no tree, a whole-text change parses afresh", "[workspace][documents]") {
   Session s(nullptr);
   const std::string uri = "file:///w/b.py";
   s.ws->open(uri, "python", 1, "a = 1\n");
@@ -106,7 +106,7 @@ TEST_CASE("a language without a grammar has no tree, and its text still follows 
   CHECK_FALSE(doc->tree->at(doc->sequence));
 }
 
-TEST_CASE("completion settings are a session's own; the model and its state are the daemon's",
+TEST_CASE("completion settings are a session's own, the model and its state are the daemon's",
           "[workspace][settings]") {
   auto host = std::make_shared<ModelHost>(ModelHost::Options{});
   Session a(host), b(host);

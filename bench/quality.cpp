@@ -331,6 +331,16 @@ int run_bench(int argc, char** argv) {
     }
   }
   const std::vector<std::string> only_names = split(only, ',');
+  // A name that matches no variant would silently run nothing of it.
+  for (const auto& name : only_names) {
+    if (std::none_of(variants.begin(), variants.end(), [&](const Variant& v) { return v.name == name; })) {
+      std::string known;
+      for (const auto& v : variants) known += (known.empty() ? "" : ", ") + v.name;
+      std::fprintf(stderr, "bench_quality: --only: no variant named '%s' (with these options: %s)\n", name.c_str(),
+                   known.c_str());
+      return 2;
+    }
+  }
 
   json::object report;
   report["model"] = model;

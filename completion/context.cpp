@@ -71,10 +71,15 @@ CleanText as_data(std::string_view text) {
 }
 
 // `text` without its comment lines (in the language of `path`), or nullopt
-// when it has none.
+// when it has none. In C-like languages a line is a block comment's only
+// while inside `/* ... */`: `*p = x;` outside one is code. A chunk that
+// starts inside a block comment (its first `*/` comes before any `/*`) is
+// read as such.
 std::optional<std::string> code_only(std::string_view text, std::string_view path) {
   std::string_view marker = line_comment(parsing::language_of_path(path));
   bool c_like = marker == "//";
+  auto blank = [](std::string_view s) { return s.find_first_not_of(" \t\r\n") == std::string_view::npos; };
+  bool in_block = c_like && text.find("*/") < text.find("/*");
   std::string out;
   bool dropped = false;
   while (!text.empty()) {
@@ -82,8 +87,19 @@ std::optional<std::string> code_only(std::string_view text, std::string_view pat
     std::string_view line = text.substr(0, end == std::string_view::npos ? text.size() : end + 1);
     text.remove_prefix(line.size());
     std::string_view body = line.substr(std::min(line.size(), line.find_first_not_of(" \t")));
-    bool comment = body.starts_with(marker) ||
-                   (c_like && (body.starts_with("/*") || body.starts_with("*") || body.starts_with("*/")));
+    bool comment = false;
+    if (in_block) {
+      // Comment up to its `*/`; a line with code after the `*/` is kept.
+      size_t close = body.find("*/");
+      if (close != std::string_view::npos) in_block = false;
+      comment = close == std::string_view::npos || blank(body.substr(close + 2));
+    } else if (body.starts_with(marker)) {
+      comment = true;
+    } else if (c_like && body.starts_with("/*")) {
+      size_t close = body.find("*/", 2);
+      if (close == std::string_view::npos) in_block = true;
+      comment = close == std::string_view::npos || blank(body.substr(close + 2));
+    }
     if (comment) dropped = true;
     else out.append(line);
   }

@@ -149,5 +149,30 @@ TEST_CASE("similar chunks from files that are not open lose their comment lines 
   CHECK(block.find("explanation line") == std::string::npos);
 }
 
+TEST_CASE("in C-like files only lines inside a block comment are dropped as comment, not code starting with '*'",
+          "[trust][context]") {
+  FixedIndex index;
+  // The block comment opens in the first 20-line chunk and closes in the
+  // second, so the second chunk starts inside it.
+  std::string file = "#include <stddef.h>\n\nstatic int unrelated_total(int a, int b) {\n  return a + b;\n}\n\n/*\n";
+  for (int i = 7; i < 30; ++i) file += " * explanation line " + std::to_string(i) + " of many, long enough to cost\n";
+  file += " */\nvoid frobnicate_widget(int *p, int amount) {\n  *p = amount;\n  widget_count += 1;\n}\n";
+  index.add_file("tools/widgets.c", file);
+  std::string main = "def use(widget):\n    frobnicate_widget(widget, 3)\n    ";
+  index.add_file("main.py", main);
+  ContextRequest request = request_for(index, main);
+  request.budgets.definitions = 0;
+  request.budgets.imports = 0;
+  request.budgets.similar = 48;  // the second chunk with its comment lines is ~150 tokens, without ~30
+  Context context = build_context(request);
+  std::string block = context_block(context);
+  INFO(block);
+  CHECK(block.find("void frobnicate_widget(int *p, int amount) {") != std::string::npos);
+  CHECK(block.find("  *p = amount;\n") != std::string::npos);
+  CHECK(block.find("widget_count += 1;") != std::string::npos);
+  CHECK(block.find("explanation line") == std::string::npos);
+  CHECK(context.report.code_only_files >= 1);
+}
+
 }  // namespace
 }  // namespace astfill

@@ -1,7 +1,7 @@
 // `astfill stats`: the local acceptance statistics the daemon keeps
 // (stats/store.h, docs/stats.md): acceptance rate, accepted characters and
-// lines, latency percentiles, empty and cancelled shares, by language and by
-// model. Reads the local store only; nothing is sent anywhere.
+// lines, latency percentiles, empty and cancelled shares, secret cuts, by
+// language and by model. Reads the local store only; nothing is sent anywhere.
 #include <boost/json.hpp>
 
 #include <cstdio>
@@ -17,10 +17,10 @@ namespace astfill::cli {
 namespace {
 
 void print_row(const char* label, const stats::Summary& s) {
-  std::printf("  %-22s %8lld %7lld %7.1f%% %9lld %7lld %8.0f %8.0f %6.1f%% %6.1f%%\n", label,
+  std::printf("  %-22s %8lld %7lld %7.1f%% %9lld %7lld %8.0f %8.0f %6.1f%% %6.1f%% %7lld\n", label,
               static_cast<long long>(s.suggestions), static_cast<long long>(s.shown), 100 * s.acceptance_rate,
               static_cast<long long>(s.accepted_chars), static_cast<long long>(s.accepted_lines), s.latency_p50_ms,
-              s.latency_p95_ms, 100 * s.empty_share, 100 * s.cancelled_share);
+              s.latency_p95_ms, 100 * s.empty_share, 100 * s.cancelled_share, static_cast<long long>(s.secret_cuts));
 }
 
 void print_table(const char* title, const std::vector<stats::Summary>& rows) {
@@ -38,8 +38,9 @@ int run_stats(const std::vector<std::string>& args) {
               "Prints the local statistics of inline suggestions that the daemon recorded and the\n"
               "editors reported on (shown, accepted whole or partly, dismissed, typed over):\n"
               "acceptance rate, accepted characters and lines, p50/p95 latency, empty and\n"
-              "cancelled shares, by language and by model. The store is local (mode 0600) and\n"
-              "nothing in it is sent anywhere.");
+              "cancelled shares, and suggestions cut before a secret-shaped string (secrets),\n"
+              "by language and by model. The store is local (mode 0600) and nothing in it is\n"
+              "sent anywhere.");
   p.flag("--json", "print the statistics as JSON (the shape of the astfill.stats command's answer)",
          [&] { as_json = true; });
   p.option("--since", "DURATION", "only suggestions made in the last DURATION: 30m, 12h, 7d, 2w (default: all kept)",
@@ -88,8 +89,8 @@ int run_stats(const std::vector<std::string>& args) {
   }
   std::printf("astfill statistics (%s), %s\n\n", database.c_str(),
               since.empty() ? "everything kept" : ("the last " + since).c_str());
-  std::printf("  %-22s %8s %7s %8s %9s %7s %8s %8s %7s %7s\n", "", "requests", "shown", "accepted", "acc chars",
-              "acc lns", "p50 ms", "p95 ms", "empty", "cancel");
+  std::printf("  %-22s %8s %7s %8s %9s %7s %8s %8s %7s %7s %7s\n", "", "requests", "shown", "accepted", "acc chars",
+              "acc lns", "p50 ms", "p95 ms", "empty", "cancel", "secrets");
   print_row("all", report.all);
   print_table("language", report.by_language);
   print_table("model", report.by_model);

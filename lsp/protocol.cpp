@@ -559,6 +559,7 @@ json::object to_json(const stats::Summary& s, const char* key_name) {
                  {"typedOver", s.typed_over},
                  {"acceptedChars", s.accepted_chars},
                  {"acceptedLines", s.accepted_lines},
+                 {"secretCuts", s.secret_cuts},
                  {"acceptanceRate", s.acceptance_rate},
                  {"emptyShare", s.empty_share},
                  {"cancelledShare", s.cancelled_share},

@@ -56,8 +56,9 @@ struct Tally {
   std::vector<double> latencies;
 
   void add(bool cancelled, int64_t chars, double latency, bool shown, const std::string& outcome, int64_t acc_chars,
-           int64_t acc_lines) {
+           int64_t acc_lines, bool secret_cut) {
     ++s.suggestions;
+    if (secret_cut) ++s.secret_cuts;
     if (cancelled) {
       ++s.cancelled;
       return;
@@ -238,16 +239,16 @@ Report Store::report(int64_t since_ms) const {
   Tally all;
   std::map<std::string, Tally> languages, models;
   auto q = db_->query(
-      "SELECT language, model, cancelled, chars, latency_us, shown, outcome, accepted_chars, accepted_lines "
-      "FROM suggestions WHERE time >= ?");
+      "SELECT language, model, cancelled, chars, latency_us, shown, outcome, accepted_chars, accepted_lines, "
+      "secret_cut FROM suggestions WHERE time >= ?");
   q.bind(1, since_ms);
   while (q.step()) {
     std::string language = q.text(0), model = q.text(1), outcome = q.text(6);
-    bool cancelled = q.integer(2) != 0, shown = q.integer(5) != 0;
+    bool cancelled = q.integer(2) != 0, shown = q.integer(5) != 0, secret_cut = q.integer(9) != 0;
     int64_t chars = q.integer(3), acc_chars = q.integer(7), acc_lines = q.integer(8);
     double latency = static_cast<double>(q.integer(4)) / 1000;
     for (Tally* t : {&all, &languages[language], &models[model]})
-      t->add(cancelled, chars, latency, shown, outcome, acc_chars, acc_lines);
+      t->add(cancelled, chars, latency, shown, outcome, acc_chars, acc_lines, secret_cut);
   }
   r.all = all.done("");
   r.by_language = ordered(languages);

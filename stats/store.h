@@ -79,6 +79,7 @@ struct Summary {
   int64_t typed_over = 0;
   int64_t accepted_chars = 0;
   int64_t accepted_lines = 0;
+  int64_t secret_cuts = 0;      // cut before a secret-shaped string (cancelled or not)
   double acceptance_rate = 0;   // (accepted + partly) / shown; 0 when none shown
   double empty_share = 0;       // empty / suggestions
   double cancelled_share = 0;   // cancelled / suggestions

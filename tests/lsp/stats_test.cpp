@@ -89,6 +89,49 @@ TEST_CASE("a report counts outcomes, accepted text, latency and shares by langua
   fs::remove_all(path.parent_path().parent_path());
 }
 
+TEST_CASE("a report counts the suggestions cut before a secret, in all, by language and model, and in its JSON",
+          "[stats]") {
+  fs::path path = temp_store();
+  {
+    stats::Store store(path);
+    for (int i = 0; i < 4; ++i) {
+      auto s = suggestion("py" + std::to_string(i), "python", 10, 8);
+      s.secret_cut = i != 0;  // three of four
+      store.record(s);
+    }
+    auto go = suggestion("go-cut", "go", 10, 5);
+    go.secret_cut = true;
+    store.record(go);
+    store.record(suggestion("go-clean", "go", 10, 5));
+    auto cancelled = suggestion("go-cancelled", "go", 1, 0);
+    cancelled.cancelled = true;
+    store.record(cancelled);  // not cut
+    // Outcomes reported later do not change it.
+    CHECK(store.record(stats::Event{"py1", stats::Outcome::Accepted, 0, 0}));
+    CHECK(store.record(stats::Event{"py2", stats::Outcome::Dismissed, 0, 0}));
+
+    auto r = store.report(0);
+    CHECK(r.all.suggestions == 7);
+    CHECK(r.all.secret_cuts == 4);
+    REQUIRE(r.by_language.size() == 2);
+    CHECK(r.by_language[0].key == "python");
+    CHECK(r.by_language[0].secret_cuts == 3);
+    CHECK(r.by_language[1].key == "go");
+    CHECK(r.by_language[1].secret_cuts == 1);
+    REQUIRE(r.by_model.size() == 1);
+    CHECK(r.by_model[0].secret_cuts == 4);
+
+    auto json = lsp::to_json(r).as_object();
+    CHECK(json.at("all").as_object().at("secretCuts").as_int64() == 4);
+    CHECK(json.at("byLanguage").as_array().at(0).as_object().at("secretCuts").as_int64() == 3);
+    CHECK(json.at("byLanguage").as_array().at(1).as_object().at("secretCuts").as_int64() == 1);
+    CHECK(json.at("byModel").as_array().at(0).as_object().at("secretCuts").as_int64() == 4);
+    // Only what was made since.
+    CHECK(store.report(stats::now_ms() + 1000).all.secret_cuts == 0);
+  }
+  fs::remove_all(path.parent_path().parent_path());
+}
+
 TEST_CASE("the store keeps at most its rows and its retention, in a file only its owner reads", "[stats]") {
   fs::path path = temp_store();
   {

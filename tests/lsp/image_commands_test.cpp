@@ -2,20 +2,32 @@
 // Qwen2.5-VL pair (tests/vision/vl_fixture): the LanguageServer driven
 // in-process, the test thread playing the loop thread; and the workspace
 // core's side, the description entering the document's prompt.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <png.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <catch2/catch.hpp>
+#include <cctype>
 #include <condition_variable>
 #include <cstring>
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <random>
+#include <thread>
 
 #include "completion/context.h"
+#include "completion/service.h"
 #include "lsp/server.h"
+#include "tests/fixtures/random_model.h"
 #include "tests/vision/vl_fixture.h"
 #include "workspace/images.h"
+#include "workspace/model_host.h"
 
 using namespace astfill;
 using namespace astfill::lsp;
@@ -172,6 +184,106 @@ struct Fixture {
 };
 
 json::object doc(const std::string& uri) { return json::object{{"uri", uri}}; }
+
+// An OpenAI-compatible completion server on loopback that keeps the prompt
+// of every request (astfill.backend pointed at it) and answers each with an
+// empty stream: what the daemon's completions put in their prompts, seen
+// from outside.
+class PromptRecorder {
+ public:
+  PromptRecorder() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(fd_ >= 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    REQUIRE(::listen(fd_, 8) == 0);
+    socklen_t len = sizeof a;
+    REQUIRE(::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~PromptRecorder() {
+    stop_ = true;
+    thread_.join();
+    ::close(fd_);
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  size_t count() const {
+    std::lock_guard lock(mu_);
+    return prompts_.size();
+  }
+  // The prompt of request `i` (0-based), waiting up to 60 s for it.
+  std::string prompt(size_t i) {
+    std::unique_lock lock(mu_);
+    if (!cv_.wait_for(lock, 60s, [&] { return prompts_.size() > i; })) return "<no request " + std::to_string(i) + ">";
+    return prompts_[i];
+  }
+
+ private:
+  void serve() {
+    while (!stop_) {
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, 50) <= 0) continue;
+      int c = ::accept(fd_, nullptr, nullptr);
+      if (c < 0) continue;
+      handle(c);
+      ::close(c);
+    }
+  }
+  void handle(int c) {
+    std::string in;
+    char buf[65536];
+    size_t body_at = std::string::npos, length = 0;
+    bool continued = false;
+    while (true) {
+      if (body_at == std::string::npos) {
+        if (size_t end = in.find("\r\n\r\n"); end != std::string::npos) {
+          body_at = end + 4;
+          std::string head = in.substr(0, end);
+          for (char& ch : head) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+          if (size_t cl = head.find("content-length:"); cl != std::string::npos)
+            length = std::stoul(head.substr(cl + 15));
+          if (head.find("expect: 100-continue") != std::string::npos && !continued) {
+            const char* go = "HTTP/1.1 100 Continue\r\n\r\n";
+            (void)!::write(c, go, std::strlen(go));
+            continued = true;
+          }
+        }
+      }
+      if (body_at != std::string::npos && in.size() >= body_at + length) break;
+      pollfd p{c, POLLIN, 0};
+      if (::poll(&p, 1, 10000) <= 0) return;
+      ssize_t n = ::read(c, buf, sizeof buf);
+      if (n <= 0) return;
+      in.append(buf, static_cast<size_t>(n));
+    }
+    std::string prompt;
+    try {
+      auto body = json::parse(in.substr(body_at, length));
+      prompt = std::string(body.at("prompt").as_string());
+    } catch (const std::exception& e) {
+      prompt = std::string("<unreadable request: ") + e.what() + ">";
+    }
+    const char* reply =
+        "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\ndata: [DONE]\n\n";
+    (void)!::write(c, reply, std::strlen(reply));
+    {
+      std::lock_guard lock(mu_);
+      prompts_.push_back(std::move(prompt));
+    }
+    cv_.notify_all();
+  }
+
+  int fd_ = -1;
+  uint16_t port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::string> prompts_;
+};
 
 }  // namespace
 
@@ -351,6 +463,85 @@ TEST_CASE("a cancelled attach answers at once, ends its progress and leaves noth
   auto closed = h.command(4, "astfill.image.attach", json::object{{"textDocument", doc(uri)}, {"source", "file://" + fx.png}});
   REQUIRE(closed.contains("error"));
   CHECK(std::string(closed.at("error").at("message").as_string()).find("not open") != std::string::npos);
+}
+
+TEST_CASE("after astfill.image.attach the document's completion prompts carry the description, until didClose",
+          "[image]") {
+  Fixture fx;
+  PromptRecorder server;
+  // A tiny completion model for the prompt's tokens; decoding goes to the recorder.
+  const std::string lm = (fx.dir / "complete.gguf").string();
+  engine::write_random_model(lm, engine::tiny_spec("qwen2"));
+  completion::ServiceOptions so;
+  so.load.threads = 1;
+  auto service = std::make_shared<completion::CompletionService>(so);
+  service->load_model(lm);
+  ServerOptions options;
+  options.model = std::make_shared<workspace::ModelHost>(workspace::ModelHost::Options{service, "", nullptr});
+  Harness h(std::move(options));
+  json::object settings = fx.settings();
+  settings["astfill"].as_object()["backend"] = json::object{{"url", server.url()}, {"model", "recorder"}};
+  auto init = h.request(1, "initialize", json::object{{"processId", nullptr}, {"rootUri", "file:///proj"},
+                                                      {"capabilities", json::object{}},
+                                                      {"initializationOptions", settings}});
+  REQUIRE(init.contains("result"));
+  h.notify("initialized", json::object{});
+  const std::string uri = "file:///proj/form.py", other = "file:///proj/other.py";
+  const std::string text = "class Form:\n    def render(self):\n        \n";
+  auto open = [&](const std::string& u, int version) {
+    h.notify("textDocument/didOpen", json::object{{"textDocument", json::object{{"uri", u}, {"languageId", "python"},
+                                                                               {"version", version}, {"text", text}}}});
+  };
+  open(uri, 1);
+  open(other, 1);
+  int64_t id = 2;
+  // Each completion is one request to the recorder; its prompt comes back.
+  auto prompt_of_completion = [&](const std::string& u) {
+    const size_t before = server.count();
+    auto r = h.request(id++, "textDocument/inlineCompletion",
+                       json::object{{"textDocument", doc(u)},
+                                    {"position", json::object{{"line", 2}, {"character", 8}}},
+                                    {"context", json::object{{"triggerKind", 1}}}});
+    INFO(json::serialize(r));
+    CHECK(r.contains("result"));
+    REQUIRE(server.count() == before + 1);
+    return server.prompt(before);
+  };
+  const std::string header = "Attached image form.png, as a vision model described it:";
+  const std::string plain = prompt_of_completion(uri);
+  INFO("before the attach: " << plain);
+  REQUIRE(plain.find("class Form:") != std::string::npos);  // the recorder sees the document's prompt
+  CHECK(plain.find(header) == std::string::npos);
+
+  auto attached = h.command(id++, "astfill.image.attach",
+                            json::object{{"textDocument", doc(uri)}, {"source", "file://" + fx.png}});
+  INFO(json::serialize(attached));
+  REQUIRE(attached.contains("result"));
+  const std::string description(attached.at("result").at("description").as_string());
+  const std::string with_image = prompt_of_completion(uri);
+  INFO("after the attach: " << with_image);
+  CHECK(with_image.find(header) != std::string::npos);
+  CHECK(with_image.find("image form.png") != std::string::npos);  // the chunk's name
+  // The description itself, line by line (the prompt may lay the chunk out
+  // with its own line breaks and comment markers). The tiny random LM writes
+  // blank lines only, so with this fixture the header and the name above are
+  // what tell the chunk.
+  for (size_t at = 0; at < description.size();) {
+    size_t nl = description.find('\n', at);
+    std::string line = description.substr(at, nl == std::string::npos ? std::string::npos : nl - at);
+    at = nl == std::string::npos ? description.size() : nl + 1;
+    while (!line.empty() && (line.back() == ' ' || line.back() == '\r')) line.pop_back();
+    if (line.find_first_not_of(' ') == std::string::npos) continue;
+    INFO("description line: " << line);
+    CHECK(with_image.find(line) != std::string::npos);
+  }
+  CHECK(with_image.size() > plain.size());
+  // Another open document's prompt does not carry it.
+  CHECK(prompt_of_completion(other).find(header) == std::string::npos);
+  // didClose detaches it: the reopened document's prompt is the plain one again.
+  h.notify("textDocument/didClose", json::object{{"textDocument", doc(uri)}});
+  open(uri, 2);
+  CHECK(prompt_of_completion(uri).find(header) == std::string::npos);
 }
 
 TEST_CASE("without astfill.vision the image commands say what to set", "[image]") {

@@ -74,6 +74,53 @@ const std::vector<SecretRule>& builtin_rules() {
        {"//registry.npmjs.org/:_authToken=npm_KN0oHdYuxtRIYuMOblQWaytChYW1kRUUebnp"}, {"npm_config_cache = 1"}},
       {"pypi-upload-token", "pypi-token", R"(\b(pypi-AgEIcHlwaS5vcmc[\w-]{50,1000}))", 1, {"pypi-ageichlwas5vcmc"},
        3.0, "", {"password = pypi-AgEIcHlwaS5vcmcSR7Be_NRzkNneCbKfY5RFANciERB5LmiXP2adKUPUwiXmtXN6OW3YGgtlAwU"}, {"pypi-AgEIcHlwaS5vcmc"}},
+      // CI systems (astfill: written from the token formats). CircleCI's
+      // personal and project tokens have a prefix; its legacy tokens (40 hex),
+      // Travis CI's (22) and Drone's (32) have none and are found only where
+      // a name says whose token it is.
+      {"circleci-api-token", "circleci-token",  // astfill
+       R"(\b(CCIP(?:AT|RJ)_[A-Za-z0-9]{22}_[0-9a-f]{40})\b)", 1, {"ccipat_", "cciprj_"}, 3.0, "",
+       {"CIRCLECI_TOKEN=CCIPAT_mED17guwiI7f37rKpKoDCR_009f8db266792b4d7c5cf778ec58879878f59bb3",
+        "headers = {'Circle-Token': 'CCIPRJ_EzqmprJeHlCBA8LWl57YlV_6e47114211254a2cd37ab2c06dbaccbdc9f498f6'}"},
+       {"CCIPAT_ = None", "CCIPAT_mED17guwiI7f37rKpKoDCR_009f8db266792b4d7c5cf778ec58879878f59bb",
+        "prefix = 'CCIPRJ_' + project_id"}},
+      {"circleci-token-assignment", "circleci-token",  // astfill
+       R"((?i)circle(?:ci)?[\w.-]{0,20}?(?:token|key|secret)[\w.-]{0,20}['"]?\s{0,3}(?::=|=>|=|:)\s{0,3}['"\x60]?([0-9a-f]{40}))" END,
+       1, {"circle"}, 3.0, STAND_IN,
+       {"CIRCLE_TOKEN=c9fdf9424c8e2c38f9c3e0abe728517e4ede121e", "circleci_api_key: \"5b0f7ea2c84f6e31a9d27b3e8c0a4f15d6e9b273\""},
+       {"CIRCLE_TOKEN = os.environ['CIRCLE_TOKEN']", "circle_key = 'c9fdf9424c8e2c38f9c3e0abe728517e4ede121'",
+        "circle_token: ${CIRCLE_TOKEN}", "sha = \"c9fdf9424c8e2c38f9c3e0abe728517e4ede121e\""}},
+      {"travis-ci-token", "travis-token",  // astfill
+       R"((?i)travis[\w.-]{0,20}?(?:token|key|secret)[\w.-]{0,20}['"]?\s{0,3}(?::=|=>|=|:)\s{0,3}['"\x60]?([A-Za-z0-9_-]{22}))" END,
+       1, {"travis"}, 3.0, STAND_IN,
+       {"TRAVIS_TOKEN=BnT4BmEKLNbVvs1nMUXf1J", "travis_api_token = \"a2L9oKX3sjH4JVhM0KW657\""},
+       {"TRAVIS_TOKEN = os.environ[\"TRAVIS_TOKEN\"]", "travis_token: \"$TRAVIS_API_TOKEN\"",
+        "travis_token = a2L9oKX3sjH4JVhM0KW65", "travis_build_id = \"a2L9oKX3sjH4JVhM0KW657\""}},
+      {"drone-ci-token", "drone-token",  // astfill
+       R"((?i)drone[\w.-]{0,20}?(?:token|key|secret)[\w.-]{0,20}['"]?\s{0,3}(?::=|=>|=|:)\s{0,3}['"\x60]?([A-Za-z0-9]{32}))" END,
+       1, {"drone"}, 3.0, STAND_IN,
+       {"export DRONE_TOKEN=mGkoNWRjLz1Rp75IKkGKdXiDP6b6W7HQ", "drone_api_key: 'y121aMbb9uGrCxyum5VvgUV9Zk5rlcmO'"},
+       {"DRONE_TOKEN = getenv(\"DRONE_TOKEN\")", "DRONE_TOKEN=mGkoNWRjLz1Rp75IKkGKdXiDP6b6W7H",
+        "drone_server = \"https://drone.example.com/abcdefghijkl\"", "drone_token = \"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\""}},
+      {"buildkite-user-token", "buildkite-token",  // astfill
+       R"(\b(bkua_[A-Za-z0-9]{40})\b)", 1, {"bkua_"}, 3.0, "",
+       {"BUILDKITE_API_TOKEN=bkua_4cbc65acd38992c97c85dc874dce565e55ff6149",
+        "token: \"bkua_c41e88956197a93504c81e2c2ae1ba2b188918a9\""},
+       {"bkua_ = 1", "bkua_4cbc65acd38992c97c85dc874dce565e55ff614", "bkua_0000000000000000000000000000000000000000"}},
+      // --- AI services (astfill: written from the token formats) ---------
+      {"huggingface-token", "huggingface-token",  // astfill: hf_ and 34 letters of both cases
+       R"(\b(hf_[A-Za-z]{34})\b)", 1, {"hf_"}, 3.0, R"(hf_(?:[a-z]+|[A-Z]+))",
+       {"HF_TOKEN = \"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\"", "login(token='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')"},
+       {"from huggingface_hub import hf_hub_download", "hf_qAfVoAmArCVfmYRqPytnCYjgxWclELbTh",
+        "hf_AbCdEfGhIjKlMnOpQrStUvWxYz12345678", "def 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(): pass", "HF_PREFIX = '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'"}},
+      {"openai-api-key", "openai-key",  // astfill: legacy keys and project, service-account, admin keys
+       R"(\b(sk-(?:(?:proj|svcacct|admin)-)?[A-Za-z0-9_-]{20,200}T3BlbkFJ[A-Za-z0-9_-]{20,200}|sk-proj-[A-Za-z0-9_-]{40,300}))" END,
+       1, {"t3blbkfj", "sk-proj-"}, 3.0, "",
+       {"OPENAI_API_KEY=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",
+        "client = OpenAI(api_key=\"sk-proj-nATJoVQ1hVxxERMR2kdOIfLbVdAJmku80LprxWp15p9Gy6MwT3BlbkFJhPpAGTLZkUJneuRAZusQz2GR5_kBagK20t7_7K-RYRMxTqPY\")",
+        "key: sk-proj-zQDP-7f6oyYT0gC2ceVI2Yz8VgBZHmg-gS09bWzYjmjiCd8dmnWsV6u-K5g-Co9y"},
+       {"key = \"sk-T3BlbkFJ\"", "sk-proj-short", "task-proj-zQDP-7f6oyYT0gC2ceVI2Yz8VgBZHmg-gS09bWzYjmjiCd8dmnWsV6u",
+        "magic = 'T3BlbkFJ'"}},
       // --- chat and payments --------------------------------------------
       {"slack-bot-token", "slack-token", R"((xoxb-[0-9]{10,13}-[0-9]{10,13}[a-zA-Z0-9-]*))", 1, {"xoxb"}, 3.0, "",
        {"SLACK_BOT_TOKEN = \"xoxb-619488764063-024771485681-M2ctoEqWB4g24xa2jvJ9Bb35\""}, {"xoxb-123"}},

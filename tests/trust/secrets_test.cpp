@@ -110,6 +110,30 @@ TEST_CASE("generic assignments and tokens need entropy, passwords do not") {
   CHECK(kinds_in("password = 'abcd'") == std::vector<std::string>{"password"});
 }
 
+TEST_CASE("CI systems' and AI services' tokens are found by their own rules, in config and code") {
+  // Tokens the rules' own examples do not hold, each where it is usually written.
+  const std::pair<std::string, std::string> cases[] = {
+      {"  - CIRCLECI_CLI_TOKEN: CCIPAT_0GWlVucHtuxBVWOZlKTnF9_dcac0962eef53542d35a83470ac9a826b59aa9d3\n",
+       "circleci-api-token"},
+      {"circle_api_token = '8bb1404e95536033eab0b67257f15a7011eaea6c'\n", "circleci-token-assignment"},
+      {"env:\n  TRAVIS_API_TOKEN: LJroC61DkDG3oJOOTqjACj\n", "travis-ci-token"},
+      {"DRONE_TOKEN=\"pA99dRldzp0pwqmfFaWkpa5CbsQs1P4W\"\n", "drone-ci-token"},
+      {"curl -H \"Authorization: Bearer bkua_cdfd412bd016bc37b4abde53060bde470945fd3c\" https://api.buildkite.com\n",
+       "buildkite-user-token"},
+      {"os.environ[\"HF_TOKEN\"] = \"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\"\n", "huggingface-token"},
+      {"openai.api_key = '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'\n", "openai-api-key"},
+      {"const key = `sk-proj-1tPG7vyK8DIA87lGjmbOZHbv-GJuMkXhEkhzkZOlZGRRC-ldIet0-0q3FYe9BSJ8hEz-Cdg0dE7Sq-I9etVjprjhRi0hmv3afLGA`;\n",
+       "openai-api-key"},
+  };
+  for (const auto& [text, id] : cases) {
+    INFO(text);
+    std::vector<Finding> found = default_scanner().scan(text);
+    REQUIRE(found.size() == 1);
+    CHECK(found[0].rule->id == id);
+    CHECK(default_scanner().scan(redact(text, found)).empty());
+  }
+}
+
 TEST_CASE("a private key block is replaced whole") {
   std::string body(64, 'Q');
   std::string text = "k = '''-----BEGIN EC PRIVATE KEY-----\n" + body + "\n" + body + "\n-----END EC PRIVATE KEY-----'''\n";

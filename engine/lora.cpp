@@ -309,7 +309,18 @@ PeftName parse_peft_name(const std::string& path, const std::string& name) {
   return out;
 }
 
-std::string read_peft_architecture(const json::object& cfg) {
+// The safetensors metadata key (and, in adapters astfill wrote before, the
+// adapter_config.json key) that records the base model's architecture.
+constexpr const char* kArchitectureKey = "astfill_architecture";
+
+std::string read_peft_architecture(const json::object& cfg, const SafetensorsFile& weights) {
+  // Where astfill wrote it: the safetensors header's __metadata__ (free-form
+  // strings, which PEFT and safetensors pass over), or, in adapters written
+  // before, adapter_config.json (which PEFT before 0.13 refuses: LoraConfig
+  // takes no unknown keys).
+  if (auto it = weights.metadata().find(kArchitectureKey); it != weights.metadata().end() && !it->second.empty())
+    return it->second;
+  if (const json::value* v = cfg.if_contains(kArchitectureKey); v && v->is_string()) return v->as_string().c_str();
   // PEFT records no architecture; the base model's name usually says it.
   // base_model_name_or_path is a free-form path, so the architecture is taken
   // from the tensor shapes at check time; "qwen2" family names map here.
@@ -317,7 +328,6 @@ std::string read_peft_architecture(const json::object& cfg) {
   if (const json::value* v = cfg.if_contains("base_model_name_or_path"); v && v->is_string()) base = v->as_string().c_str();
   std::string lower;
   for (char c : base) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (const json::value* v = cfg.if_contains("astfill_architecture"); v && v->is_string()) return v->as_string().c_str();
   if (lower.find("qwen3") != std::string::npos && (lower.find("moe") != std::string::npos ||
                                                    lower.find("-a3b") != std::string::npos ||
                                                    lower.find("-a22b") != std::string::npos))
@@ -361,9 +371,8 @@ LoraAdapter read_peft(const std::string& dir) {
   LoraAdapter adapter;
   adapter.source = dir;
   adapter.rslora = truthy(cfg, "use_rslora");
-  adapter.architecture = read_peft_architecture(cfg);
-
   const SafetensorsFile st = SafetensorsFile::open(weights_path);
+  adapter.architecture = read_peft_architecture(cfg, st);
   struct Halves {
     const SafeTensor* a = nullptr;
     const SafeTensor* b = nullptr;
@@ -629,9 +638,6 @@ void write_peft_adapter(const LoraAdapter& adapter, const std::string& dir, cons
   cfg["task_type"] = "CAUSAL_LM";
   cfg["use_dora"] = false;
   cfg["use_rslora"] = adapter.rslora;
-  // Not a PEFT key (PEFT ignores unknown keys on load): lets astfill check the
-  // architecture even when base_model_name_or_path does not name it.
-  if (!adapter.architecture.empty()) cfg["astfill_architecture"] = adapter.architecture;
 
   // safetensors: u64 header length, JSON header, F32 data; tensors sorted by
   // name as safetensors' own writer sorts them.
@@ -648,7 +654,14 @@ void write_peft_adapter(const LoraAdapter& adapter, const std::string& dir, cons
   }
   std::sort(entries.begin(), entries.end(), [](const Entry& x, const Entry& y) { return x.name < y.name; });
   json::object header;
-  header["__metadata__"] = json::object{{"format", "pt"}};
+  // The architecture, so that astfill can check it even when
+  // base_model_name_or_path does not name it, goes in the metadata (string
+  // values, as safetensors requires), not in adapter_config.json: PEFT before
+  // 0.13 passes that file's keys to LoraConfig, which raises TypeError on one
+  // it does not know.
+  json::object metadata{{"format", "pt"}};
+  if (!adapter.architecture.empty()) metadata[kArchitectureKey] = adapter.architecture;
+  header["__metadata__"] = std::move(metadata);
   size_t offset = 0;
   for (const Entry& e : entries) {
     const size_t bytes = e.data->size() * sizeof(float);

@@ -260,6 +260,86 @@ TEST_CASE("adapters are written in both formats and read back", "[lora]") {
   CHECK(tb->ne == std::vector<int64_t>{6, 32});
 }
 
+namespace {
+
+// The JSON header of a safetensors file, and the file with another header.
+boost::json::object safetensors_header(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  const std::string bytes{std::istreambuf_iterator<char>(in), {}};
+  uint64_t n = 0;
+  std::memcpy(&n, bytes.data(), 8);
+  return boost::json::parse(bytes.substr(8, n)).as_object();
+}
+
+void rewrite_safetensors_header(const std::string& path, const boost::json::object& header) {
+  std::ifstream in(path, std::ios::binary);
+  const std::string bytes{std::istreambuf_iterator<char>(in), {}};
+  in.close();
+  uint64_t old_n = 0;
+  std::memcpy(&old_n, bytes.data(), 8);
+  std::string head = boost::json::serialize(header);
+  while ((8 + head.size()) % 8) head += ' ';
+  const uint64_t n = head.size();
+  std::string file(8, '\0');
+  std::memcpy(file.data(), &n, 8);
+  write_text(path, file + head + bytes.substr(8 + old_n));
+}
+
+boost::json::object json_file(const std::string& path) {
+  std::ifstream in(path);
+  return boost::json::parse(std::string{std::istreambuf_iterator<char>(in), {}}).as_object();
+}
+
+}  // namespace
+
+TEST_CASE("the PEFT adapter's architecture is in the safetensors metadata, not in adapter_config.json", "[lora]") {
+  TempDir dir;
+  const auto spec = spec_for("qwen3");
+  const LoraAdapter a = random_adapter(spec.hp, 5, 2, 4.0f, 0.1f, {LoraTarget::Q});
+  // A base model name that says no architecture: only astfill's record can.
+  write_peft_adapter(a, dir.file("peft"), "/models/my-finetune");
+  const std::string config = dir.file("peft/adapter_config.json");
+  const std::string weights = dir.file("peft/adapter_model.safetensors");
+
+  // PEFT before 0.13 passes every key of adapter_config.json to LoraConfig,
+  // which raises TypeError on one it does not know: no astfill key there.
+  const boost::json::object cfg = json_file(config);
+  for (const auto& [key, value] : cfg) CHECK_FALSE(std::string_view(key).starts_with("astfill"));
+  // The metadata: string values only (safetensors' Dict[str, str]), PEFT's format key kept.
+  const boost::json::object header = safetensors_header(weights);
+  REQUIRE(header.contains("__metadata__"));
+  const boost::json::object& meta = header.at("__metadata__").as_object();
+  for (const auto& [key, value] : meta) CHECK(value.is_string());
+  CHECK(meta.at("format") == "pt");
+  CHECK(meta.at("astfill_architecture") == "qwen3");
+  CHECK(read_lora_adapter(dir.file("peft")).architecture == "qwen3");
+
+  // An adapter astfill wrote before: the architecture in adapter_config.json,
+  // none in the metadata. Still read, and still checked against the model.
+  boost::json::object old_header = header;
+  old_header["__metadata__"] = boost::json::object{{"format", "pt"}};
+  rewrite_safetensors_header(weights, old_header);
+  CHECK(read_lora_adapter(dir.file("peft")).architecture.empty());  // neither place says it
+  boost::json::object old_cfg = cfg;
+  old_cfg["astfill_architecture"] = "qwen2";
+  write_text(config, boost::json::serialize(old_cfg));
+  const LoraAdapter old = read_lora_adapter(dir.file("peft"));
+  CHECK(old.architecture == "qwen2");
+  auto model = [&] {
+    write_random_model(dir.file("m.gguf"), spec);
+    return Model::open(dir.file("m.gguf"), {WeightMode::F32, 1});
+  }();
+  Session s(*model);
+  CHECK_THAT(message_of([&] { s.set_adapters({{shared(old), 1.0f, "old"}}); }),
+             Catch::Contains("'qwen2'") && Catch::Contains("'qwen3'"));
+
+  // Both places: the metadata is what astfill writes now, so it wins.
+  boost::json::object both = header;
+  rewrite_safetensors_header(weights, both);
+  CHECK(read_lora_adapter(dir.file("peft")).architecture == "qwen3");
+  CHECK_NOTHROW(s.set_adapters({{shared(read_lora_adapter(dir.file("peft"))), 1.0f, "new"}}));
+}
+
 TEST_CASE("forward with adapters matches the numpy reference (f32 and int8)", "[lora][reference]") {
   if (!have_numpy()) {
     WARN("skipped: /usr/bin/python3 has no numpy (scripts/setup installs python3-numpy)");
@@ -702,7 +782,7 @@ TEST_CASE("PEFT adapters in BF16 and F16, with regex rank and alpha patterns, re
   boost::json::object out_header;
   for (auto& [name, info] : header) {
     if (name == "__metadata__") {
-      out_header[name] = info;
+      out_header[name] = boost::json::object{{"format", "pt"}};  // as PEFT writes it: no astfill key
       continue;
     }
     const auto& offsets = info.at("data_offsets").as_array();

@@ -1,4 +1,5 @@
 // `astfill serve`: the LSP daemon, or (with --http) the HTTP completion server.
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -144,11 +145,15 @@ int run_serve(const std::vector<std::string>& args) {
              http_options.max_body_bytes = n;
              return std::nullopt;
            });
-  p.option("--workers", "N", "threads that compute completions (default 1)",
+  std::optional<unsigned> workers;
+  p.option("--workers", "N",
+           "requests computed at once, across documents and sessions; their model work is\n"
+           "batched into shared forward passes, the newest inline completion first (default:\n"
+           "the model's KV slots, 3)",
            [&](const std::string& v) -> std::optional<std::string> {
              unsigned long long n = 0;
              if (auto e = parse_uint(v, "thread count", 1, 64, n)) return e;
-             options.workers = static_cast<unsigned>(n);
+             workers = static_cast<unsigned>(n);
              return std::nullopt;
            });
   p.option("--log-file", "FILE", "append the log to FILE instead of stderr",
@@ -221,6 +226,9 @@ int run_serve(const std::vector<std::string>& args) {
     std::fputs(p.help().c_str(), stdout);
     return 0;
   }
+  // As many requests at once as the model has slots: a request beyond them
+  // would only wait for one (completion/model_runner.h).
+  options.workers = workers.value_or(static_cast<unsigned>(std::max<size_t>(service_options.slots, 1)));
   log::set_level(level);
   if (log_file) {
     if (auto err = log::set_file(*log_file)) {

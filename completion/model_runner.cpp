@@ -1,6 +1,7 @@
 #include "completion/model_runner.h"
 
 #include "completion/decoder.h"
+#include "support/log.h"
 
 #include <algorithm>
 
@@ -100,10 +101,19 @@ ModelRunner::Lease::~Lease() {
 }
 
 void ModelRunner::release(Slot* slot) {
-  std::lock_guard lock(mu_);
-  slot->in_use = false;
-  slot->session.set_focused(false);
-  freed_.notify_all();
+  {
+    std::lock_guard lock(mu_);
+    slot->in_use = false;
+    slot->session.set_focused(false);
+    freed_.notify_all();
+  }
+  // Whether requests ran together: more segments than steps means forward
+  // passes were shared (the daemon's tests read this line).
+  if (log::enabled(log::Level::Debug)) {
+    const engine::Batcher::Stats b = batcher_->stats();
+    log::debug("model: a request left its slot; the batcher has run ", b.steps, " steps carrying ", b.segments,
+               " segments (", b.rows, " rows)");
+  }
 }
 
 ModelRunner::Stats ModelRunner::stats() const {

@@ -22,6 +22,15 @@
 //
 // Lanes. Questions that need no model run in a lane of their own (Lane::Quick),
 // so an index question is answered in milliseconds whatever the model is doing.
+// Model work runs on several compute threads at once (by default as many as
+// the model has KV slots, completion::ServiceOptions::slots): the model's
+// engine::Batcher steps their sessions together, so requests for different
+// documents and sessions share forward passes instead of queueing for one
+// thread. Inline completions (Lane::Focused) are taken before any other
+// compute job, newest first: the newest one is the suggestion the user is
+// waiting for (the batcher gives its session the focus too), and a queued fill,
+// API suggestion or index opening can wait. With more than one compute thread,
+// one is kept for them: background jobs run on at most threads - 1 at once.
 //
 // Zero-thread mode (threads == 0) runs each job inline when submitted; unit
 // tests use it to be deterministic.
@@ -48,11 +57,14 @@ class LoopPoster {
 // Which queue a job waits in. Questions that need no model (workspace/symbol,
 // textDocument/definition: the index answers them in milliseconds) must never
 // wait behind a completion that holds the model for a second: they have a
-// queue and a thread of their own.
-enum class Lane { Compute, Quick };
+// queue and a thread of their own. Inline completions (Focused) and other
+// compute work (Compute: fills, API suggestions, commands, opening indexes,
+// loading models) share the compute threads; a Focused job is taken first.
+enum class Lane { Compute, Quick, Focused };
 
-// Two FIFOs of jobs: the compute lane served by `threads` threads (the model's
-// work, opening indexes, loading models), the quick lane by one more thread.
+// The compute threads, serving Focused jobs newest first and then Compute jobs
+// in order (at most threads - 1 of those at once when threads > 1), and one
+// more thread for the quick lane.
 class WorkerPool {
  public:
   explicit WorkerPool(unsigned threads);
@@ -66,11 +78,14 @@ class WorkerPool {
   size_t queued() const;
 
  private:
-  void run(Lane lane);
+  void run_compute();
+  void run_quick();
 
   mutable std::mutex mu_;
-  std::condition_variable cv_[2];
-  std::deque<std::function<void()>> jobs_[2];
+  std::condition_variable compute_cv_, quick_cv_;
+  std::deque<std::function<void()>> compute_, focused_, quick_;  // guarded by mu_
+  unsigned background_running_ = 0;  // Compute jobs running; guarded by mu_
+  unsigned background_cap_ = 1;      // at most this many at once
   bool stopping_ = false;
   unsigned compute_threads_ = 0;
   std::vector<std::thread> threads_;

@@ -368,7 +368,11 @@ void LanguageServer::run_async(const Request& req, RequestKind kind, std::string
   CancellationToken token = f.cancel.token();
   std::weak_ptr<LanguageServer> weak = weak_from_this();
   LoopPoster& loop = loop_;
-  Lane lane = kind == RequestKind::IndexQuestion ? Lane::Quick : Lane::Compute;
+  // Index questions never wait behind model work; the newest inline
+  // completion is taken before queued background work (lsp/scheduler.h).
+  Lane lane = kind == RequestKind::IndexQuestion     ? Lane::Quick
+              : kind == RequestKind::InlineCompletion ? Lane::Focused
+                                                      : Lane::Compute;
   workers_.submit([weak, key, token, work = std::move(work), &loop] {
     Result result = RpcError{code_for(token.reason()), to_string(token.reason()), std::nullopt};
     if (!token.cancelled()) {

@@ -92,7 +92,8 @@ class LanguageServer : public std::enable_shared_from_this<LanguageServer> {
   LanguageServer(ServerOptions options, WorkerPool& workers, LoopPoster& loop, Callbacks callbacks);
 
   enum class State { Uninitialized, Initialized, ShutDown };
-  // Index questions run in the pool's quick lane (lsp/scheduler.h).
+  // Index questions run in the pool's quick lane, inline completions in its
+  // focused lane, the rest in its compute lane (lsp/scheduler.h).
   enum class RequestKind { InlineCompletion, Completion, Command, IndexQuestion };
 
   // A request running on a worker. Loop thread only.

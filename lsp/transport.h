@@ -14,7 +14,10 @@ namespace astfill::lsp {
 struct TransportOptions {
   ServerOptions server;
   size_t max_message_bytes = 64u << 20;
-  unsigned workers = 1;
+  // Compute threads (lsp/scheduler.h): requests that run at once, their model
+  // work stepped together by the batcher. `astfill serve` makes it the model's
+  // slots (completion::ServiceOptions::slots, 3) unless --workers says.
+  unsigned workers = 3;
   // TCP only.
   std::string host = "127.0.0.1";
   int port = 0;  // 0: let the system choose

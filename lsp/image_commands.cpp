@@ -6,8 +6,6 @@
 // toCode: the model writes code for the image in the document's language,
 // with the code around the position in its prompt, and the answer is a
 // WorkspaceEdit inserting it there.
-#include <algorithm>
-
 #include "lsp/server.h"
 #include "support/log.h"
 #include "workspace/images.h"
@@ -24,38 +22,6 @@ RpcError cancelled_error(const CancellationToken& t) {
   return RpcError{t.reason() == CancelReason::ContentModified ? ErrorCode::ContentModified
                                                               : ErrorCode::RequestCancelled,
                   to_string(t.reason()), std::nullopt};
-}
-
-// The lines around `offset`: up to `before` bytes before it (from a line's
-// start) and `after` bytes after it (to a line's end).
-std::pair<std::string, std::string> around(const std::string& text, size_t offset, size_t before, size_t after) {
-  size_t from = offset > before ? offset - before : 0;
-  if (from > 0) {
-    size_t nl = text.find('\n', from);
-    if (nl != std::string::npos && nl < offset) from = nl + 1;
-  }
-  size_t to = std::min(text.size(), offset + after);
-  if (to < text.size()) {
-    size_t nl = text.rfind('\n', to);
-    if (nl != std::string::npos && nl >= offset) to = nl;
-  }
-  return {text.substr(from, offset - from), text.substr(offset, to - offset)};
-}
-
-std::string language_name(const std::string& id) {
-  static const std::pair<const char*, const char*> names[] = {
-      {"python", "Python"},         {"javascript", "JavaScript"}, {"typescript", "TypeScript"},
-      {"typescriptreact", "TSX"},   {"javascriptreact", "JSX"},   {"go", "Go"},
-      {"cpp", "C++"},               {"c", "C"},                   {"java", "Java"},
-      {"rust", "Rust"},             {"html", "HTML"},             {"css", "CSS"},
-      {"csharp", "C#"},             {"kotlin", "Kotlin"},         {"swift", "Swift"},
-      {"ruby", "Ruby"},             {"php", "PHP"},               {"vue", "Vue"},
-      {"dart", "Dart"},             {"scala", "Scala"},           {"sql", "SQL"},
-      {"shellscript", "shell"},
-  };
-  for (auto& [k, v] : names)
-    if (id == k) return v;
-  return id.empty() ? "the file's language" : id;
 }
 
 }  // namespace
@@ -154,31 +120,19 @@ void LanguageServer::on_image_to_code(const ExecuteCommandParams& params, const 
   }
   auto text = at->doc.text;
   size_t offset = at->offset;
-  std::string language = language_name(at->doc.language_id);
+  std::string language_id = at->doc.language_id;
   std::string file_name = workspace::file_uri_to_path(uri).value_or(uri);
   file_name = file_name.substr(file_name.find_last_of('/') + 1);
   auto enc = encoding_;
   reply.later(RequestKind::Command, uri, params.work_done_token, "astfill: image to code",
               [=](const CancellationToken& cancel, Progress& progress) -> Result {
-                auto [before, after] = around(*text, offset, 1500, 600);
-                // The cursor line's indentation continues into the inserted lines.
-                size_t line_start = text->rfind('\n', offset == 0 ? 0 : offset - 1);
-                line_start = line_start == std::string::npos || offset == 0 ? 0 : line_start + 1;
-                std::string indent;
-                for (size_t i = line_start; i < offset && ((*text)[i] == ' ' || (*text)[i] == '\t'); ++i)
-                  indent.push_back((*text)[i]);
-                std::string prompt = "Write " + language + " code for this image" +
-                                     (instruction.empty() ? "" : " (" + instruction + ")") +
-                                     ". It goes where <CURSOR> is in " + file_name + ":\n```\n" + before +
-                                     "<CURSOR>" +
-                                     after + "\n```\nAnswer with the " + language +
-                                     " code to insert only, in one fenced block, without repeating the code "
-                                     "around it.";
+                const workspace::CodePrompt q = workspace::code_prompt(*text, offset, language_id, file_name,
+                                                                       instruction);
                 std::string answer;
                 try {
                   auto image = workspace::read_image_source(source);
                   progress.report(std::nullopt, "reading " + image.name);
-                  answer = images->ask(image, vision, prompt, 512, cancel, progress);
+                  answer = images->ask(image, vision, q.prompt, 512, cancel, progress);
                 } catch (const vision::ImageError& e) {
                   return RpcError{ErrorCode::InvalidParams, std::string("astfill.image.toCode: ") + e.what(),
                                   std::nullopt};
@@ -188,7 +142,7 @@ void LanguageServer::on_image_to_code(const ExecuteCommandParams& params, const 
                 if (cancel.cancelled()) return cancelled_error(cancel);
                 WorkspaceEdit edit;
                 edit.changes.push_back({uri, {}});
-                std::string code = workspace::code_from_answer(answer, indent);
+                std::string code = workspace::code_from_answer(answer, q.indent);
                 if (!code.empty()) {
                   Position pos = position_at(*text, offset, enc);
                   edit.changes.back().second.push_back(TextEdit{Range{pos, pos}, code});

@@ -153,6 +153,59 @@ std::string code_from_answer(const std::string& answer, const std::string& inden
   return code + "\n";
 }
 
+namespace {
+
+// The lines around `offset`: up to `before` bytes before it (from a line's
+// start) and `after` bytes after it (to a line's end).
+std::pair<std::string, std::string> around(const std::string& text, size_t offset, size_t before, size_t after) {
+  size_t from = offset > before ? offset - before : 0;
+  if (from > 0) {
+    size_t nl = text.find('\n', from);
+    if (nl != std::string::npos && nl < offset) from = nl + 1;
+  }
+  size_t to = std::min(text.size(), offset + after);
+  if (to < text.size()) {
+    size_t nl = text.rfind('\n', to);
+    if (nl != std::string::npos && nl >= offset) to = nl;
+  }
+  return {text.substr(from, offset - from), text.substr(offset, to - offset)};
+}
+
+std::string language_name(const std::string& id) {
+  static const std::pair<const char*, const char*> names[] = {
+      {"python", "Python"},         {"javascript", "JavaScript"}, {"typescript", "TypeScript"},
+      {"typescriptreact", "TSX"},   {"javascriptreact", "JSX"},   {"go", "Go"},
+      {"cpp", "C++"},               {"c", "C"},                   {"java", "Java"},
+      {"rust", "Rust"},             {"html", "HTML"},             {"css", "CSS"},
+      {"csharp", "C#"},             {"kotlin", "Kotlin"},         {"swift", "Swift"},
+      {"ruby", "Ruby"},             {"php", "PHP"},               {"vue", "Vue"},
+      {"dart", "Dart"},             {"scala", "Scala"},           {"sql", "SQL"},
+      {"shellscript", "shell"},
+  };
+  for (auto& [k, v] : names)
+    if (id == k) return v;
+  return id.empty() ? "the file's language" : id;
+}
+
+}  // namespace
+
+CodePrompt code_prompt(const std::string& text, size_t offset, const std::string& language_id,
+                       const std::string& file_name, const std::string& instruction) {
+  offset = std::min(offset, text.size());
+  auto [before, after] = around(text, offset, 1500, 600);
+  CodePrompt out;
+  // The cursor line's indentation continues into the inserted lines.
+  size_t line_start = offset == 0 ? std::string::npos : text.rfind('\n', offset - 1);
+  line_start = line_start == std::string::npos ? 0 : line_start + 1;
+  for (size_t i = line_start; i < offset && (text[i] == ' ' || text[i] == '\t'); ++i) out.indent.push_back(text[i]);
+  const std::string language = language_name(language_id);
+  out.prompt = "Write " + language + " code for this image" + (instruction.empty() ? "" : " (" + instruction + ")") +
+               ". It goes where <CURSOR> is in " + file_name + ":\n```\n" + before + "<CURSOR>" + after +
+               "\n```\nAnswer with the " + language +
+               " code to insert only, in one fenced block, without repeating the code around it.";
+  return out;
+}
+
 struct ImageHost::Loaded {
   VisionSettings settings;
   std::unique_ptr<engine::Model> lm;

@@ -58,6 +58,20 @@ std::string content_hash(std::string_view bytes);
 // answer goes in at a cursor on an indented line).
 std::string code_from_answer(const std::string& answer, const std::string& indent);
 
+// astfill.image.toCode's question to the VL model, and where its answer goes.
+struct CodePrompt {
+  std::string prompt;  // asks for `language` code for the image at <CURSOR> in `file_name`
+  std::string indent;  // the cursor line's leading blanks (before the cursor): code_from_answer's `indent`
+};
+// The document's code around `offset` enters the prompt: up to 1500 bytes
+// before it (from a line's start) and 600 after it (to a line's end), with
+// the marker <CURSOR> between them. `language_id` is the LSP language id
+// (named for the model: "typescriptreact" is TSX); `instruction`, when not
+// empty, follows "code for this image" in parentheses. An offset past the
+// end is the end.
+CodePrompt code_prompt(const std::string& text, size_t offset, const std::string& language_id,
+                       const std::string& file_name, const std::string& instruction);
+
 class ImageHost {
  public:
   ImageHost();

@@ -372,6 +372,9 @@ TEST_CASE("astfill.image.attach describes an image once, with progress, hostile 
   REQUIRE(code.contains("result"));
   auto& changes = code.at("result").at("changes").as_object();
   REQUIRE(changes.contains(uri));
+  // This fixture's LM writes line breaks only: no code, so no edit (the
+  // "toCode inserts..." case below has an LM that writes text).
+  CHECK(changes.at(uri).as_array().empty());
   for (auto& e : changes.at(uri).as_array()) {
     CHECK(e.at("range").at("start").at("line") == 2);
     CHECK(e.at("range").at("start").at("character") == 8);
@@ -542,6 +545,113 @@ TEST_CASE("after astfill.image.attach the document's completion prompts carry th
   h.notify("textDocument/didClose", json::object{{"textDocument", doc(uri)}});
   open(uri, 2);
   CHECK(prompt_of_completion(uri).find(header) == std::string::npos);
+}
+
+TEST_CASE("toCode's prompt holds the code around the cursor, the marker, the language and the file", "[image]") {
+  using workspace::code_prompt;
+  const std::string text = "import os\n\nclass Form:\n    def render(self):\n        x = 1\n        \n    def done(self):\n        return 2\n";
+  const size_t cursor = text.find("        \n    def done") + 8;
+  auto q = code_prompt(text, cursor, "python", "form.py", "the login fields");
+  INFO(q.prompt);
+  const std::string before = text.substr(0, cursor), after = text.substr(cursor);
+  // The whole (short) document, split at the cursor by the marker, fenced.
+  CHECK(q.prompt.find("```\n" + before + "<CURSOR>" + after + "\n```") != std::string::npos);
+  // The marker: named once in the question, once in the code.
+  const size_t fence = q.prompt.find("```\n");
+  REQUIRE(fence != std::string::npos);
+  CHECK(q.prompt.find("<CURSOR>", fence) == q.prompt.rfind("<CURSOR>"));
+  CHECK(q.prompt.find("<CURSOR>") < fence);
+  CHECK(q.prompt.find("Write Python code for this image (the login fields)") == 0);
+  CHECK(q.prompt.find(" in form.py:") != std::string::npos);
+  CHECK(q.prompt.find("Answer with the Python code to insert only") != std::string::npos);
+  CHECK(q.indent == "        ");
+  // No instruction: no parentheses. Language ids are named for the model.
+  CHECK(code_prompt(text, cursor, "python", "form.py", "").prompt.find("Write Python code for this image. It goes") == 0);
+  CHECK(code_prompt(text, 0, "typescriptreact", "a.tsx", "").prompt.find("Write TSX code") == 0);
+  CHECK(code_prompt(text, 0, "zig", "a.zig", "").prompt.find("Write zig code") == 0);
+  CHECK(code_prompt(text, 0, "", "a", "").prompt.find("Write the file's language code") == 0);
+  // At the start: nothing before the marker; no indentation.
+  auto start = code_prompt(text, 0, "python", "form.py", "");
+  CHECK(start.prompt.find("```\n<CURSOR>import os\n") != std::string::npos);
+  CHECK(start.indent.empty());
+  // Past the end is the end: the whole text, then the marker.
+  auto end = code_prompt(text, text.size() + 10, "python", "form.py", "");
+  CHECK(end.prompt.find("```\n" + text + "<CURSOR>\n```") != std::string::npos);
+  // In the middle of an indented line: the blanks before the cursor only.
+  CHECK(code_prompt(text, text.find("x = 1") + 2, "python", "f.py", "").indent == "        ");
+  CHECK(code_prompt("\tif a:\n\t\tb", 9, "go", "f.go", "").indent == "\t\t");
+
+  // A long document: up to 1500 bytes before the cursor, from a line's start,
+  // and up to 600 after it, to a line's end.
+  std::string big;
+  for (int i = 0; i < 400; ++i) big += "line_" + std::to_string(i) + " = " + std::to_string(i * 7) + "\n";
+  const size_t at = big.find("line_300 = ");
+  auto far = code_prompt(big, at, "python", "big.py", "");
+  REQUIRE(far.prompt.find("```\n") != std::string::npos);
+  const size_t open = far.prompt.find("```\n") + 4, mark = far.prompt.find("<CURSOR>", open);
+  REQUIRE(mark != std::string::npos);
+  const size_t close = far.prompt.find("\n```", mark);
+  REQUIRE(close != std::string::npos);
+  const std::string shown_before = far.prompt.substr(open, mark - open);
+  const std::string shown_after = far.prompt.substr(mark + 8, close - mark - 8);
+  CHECK(shown_before.size() <= 1500);
+  CHECK(shown_before.size() > 1500 - 20);  // all but the cut line
+  CHECK(big.compare(at - shown_before.size(), shown_before.size(), shown_before) == 0);
+  CHECK(big[at - shown_before.size() - 1] == '\n');  // starts at a line's start
+  CHECK(shown_after.size() <= 600);
+  CHECK(shown_after.size() > 600 - 20);
+  CHECK(big.compare(at, shown_after.size(), shown_after) == 0);
+  CHECK(big[at + shown_after.size()] == '\n');  // ends at a line's end
+  CHECK(far.prompt.find("line_0 = 0\n") == std::string::npos);
+  CHECK(far.prompt.find("line_399 = ") == std::string::npos);
+}
+
+TEST_CASE("astfill.image.toCode inserts the VL model's code for code_prompt's question at the position", "[image]") {
+  Fixture fx;
+  // The fixture's LM writes line breaks only; this one (sharper logits) writes text.
+  const std::string talker = (fx.dir / "talker.gguf").string();
+  testing::write_random_vl_lm(talker, 1, 0.1f);
+  auto host = std::make_shared<workspace::ImageHost>();
+  ServerOptions options;
+  options.images = host;
+  Harness h(std::move(options));
+  json::object settings{{"astfill", json::object{{"vision", json::object{{"model", talker}, {"mmproj", fx.mm},
+                                                                        {"maxImageTokens", 8}}}}}};
+  h.request(1, "initialize", json::object{{"processId", nullptr}, {"rootUri", "file:///proj"},
+                                          {"capabilities", json::object{}}, {"initializationOptions", settings}});
+  h.notify("initialized", json::object{});
+  const std::string uri = "file:///proj/form.py";
+  const std::string text = "class Form:\n    def render(self):\n        \n";
+  h.notify("textDocument/didOpen", json::object{{"textDocument", json::object{{"uri", uri}, {"languageId", "python"},
+                                                                             {"version", 1}, {"text", text}}}});
+  auto r = h.command(2, "astfill.image.toCode",
+                     json::object{{"textDocument", doc(uri)},
+                                  {"position", json::object{{"line", 2}, {"character", 8}}},
+                                  {"source", "file://" + fx.png},
+                                  {"instruction", "render the form's fields"}});
+  INFO(json::serialize(r));
+  REQUIRE(r.contains("result"));
+  auto& edits = r.at("result").at("changes").at(uri).as_array();
+  // The question code_prompt builds for that position, asked directly
+  // (greedy decoding: the same answer): the edit inserts its code.
+  auto q = workspace::code_prompt(text, text.size() - 1, "python", "form.py", "render the form's fields");
+  CHECK(q.indent == "        ");
+  NoProgress quiet;
+  const std::string answer = host->ask({fx.bytes, "form.png"}, workspace::VisionSettings{talker, fx.mm, 8}, q.prompt,
+                                       512, {}, quiet);
+  const std::string code = workspace::code_from_answer(answer, q.indent);
+  INFO("the model's answer: " << json::serialize(json::value(answer)));
+  REQUIRE(!code.empty());  // the fixture's answer has text in it
+  REQUIRE(edits.size() == 1);
+  CHECK(edits[0].at("newText") == code.c_str());
+  CHECK(edits[0].at("range").at("start") == json::object{{"line", 2}, {"character", 8}});
+  CHECK(edits[0].at("range").at("end") == json::object{{"line", 2}, {"character", 8}});
+  // A question for another place in the document gets another answer: the
+  // edit above came from this document's code, not from any prompt.
+  auto elsewhere = workspace::code_prompt(text, 0, "python", "form.py", "render the form's fields");
+  CHECK(workspace::code_from_answer(host->ask({fx.bytes, "form.png"}, workspace::VisionSettings{talker, fx.mm, 8},
+                                              elsewhere.prompt, 512, {}, quiet),
+                                    elsewhere.indent) != code);
 }
 
 TEST_CASE("without astfill.vision the image commands say what to set", "[image]") {

@@ -59,8 +59,10 @@ void write_random_mmproj(const std::string& path, const TinyTowerSpec& s) {
   w.write(path);
 }
 
-void write_random_vl_lm(const std::string& path) {
+void write_random_vl_lm(const std::string& path, uint32_t seed, float weight_scale) {
   auto spec = engine::tiny_spec("qwen2");
+  spec.seed = seed;
+  spec.weight_scale = weight_scale;
   spec.hp.rope_sections = {2, 3, 3};
   const std::string plain = path + ".plain";
   engine::write_random_model(plain, spec);

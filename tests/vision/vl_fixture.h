@@ -18,7 +18,9 @@ void write_random_mmproj(const std::string& path, const TinyTowerSpec& spec = {}
 
 // engine::tiny_spec("qwen2") with M-RoPE sections {2, 3, 3} (embedding 64),
 // the vocabulary's last three padding tokens renamed <|vision_start|>,
-// <|vision_end|>, <|image_pad|>.
-void write_random_vl_lm(const std::string& path);
+// <|vision_end|>, <|image_pad|>. The defaults (seed 1, weight scale 0.02)
+// give a model that writes line breaks only; a larger scale gives sharper
+// logits and text (toCode's test needs an answer with code in it).
+void write_random_vl_lm(const std::string& path, uint32_t seed = 1, float weight_scale = 0.02f);
 
 }  // namespace astfill::testing

@@ -201,6 +201,7 @@ json::object details_json(const completion::CompletionDetails& d) {
       {"end", d.end},
       {"mode", d.mode},
       {"rejected_candidates", d.rejected},
+      {"closing_choices", d.closing_choices},
       {"restricted_steps", d.restricted},
       {"check_ms", d.check_ms},
       // What the model wrote may end in a cut multi-byte character: JSON text

@@ -133,6 +133,16 @@ DecodeResult decode(ModelRunner::Lease& lease, const engine::Tokenizer& tokenize
     // The best candidates in order, from one pass over the logits (another
     // pass only if all of them are refused).
     size_t tries = 0;
+    // The model's first choice was to end (a stop token, or a line break
+    // that ends a single-line completion) and the file is not whole there:
+    // among its next choices, the first that would let it end right after
+    // is taken (a few checks at most), else the first viable one. Going on
+    // with the next best token alone tends to loop (`make(line, err, err`)
+    // until a cap, and the answer is then cut to nothing.
+    constexpr size_t kClosingChecks = 6;
+    bool first_candidate = true, end_refused = false;
+    size_t closing_checks = 0;
+    std::optional<std::pair<size_t, float>> fallback;
     for (int pass = 0; pass < 16; ++pass) {
       top.clear();
       for (size_t i = 0; i < logits.size(); ++i) {
@@ -150,13 +160,30 @@ DecodeResult decode(ModelRunner::Lease& lease, const engine::Tokenizer& tokenize
         // then, with the syntax check, viability.
         const bool stop = is_stop[id];
         const std::string piece = stop ? std::string() : tokenizer.token_bytes(token);
+        const bool ends = syntax && first_candidate && (stop || syntax->ends_with(piece));
+        first_candidate = false;
         bool ok = stop || keeps_text(pending, piece);
         if (ok && syntax) {
           auto t0 = clock::now();
           ok = stop ? syntax->may_end() : syntax->viable(piece);
           result.check_seconds += std::chrono::duration<double>(clock::now() - t0).count();
           if (!ok) ++result.rejected;
+          if (!ok && ends) end_refused = true;
           if (!ok && ++tries >= options.max_candidates) break;
+        }
+        if (ok && end_refused) {
+          if (!fallback) fallback.emplace(id, logits[id]);
+          auto t0 = clock::now();
+          const bool closes = syntax->whole_after(piece);
+          result.check_seconds += std::chrono::duration<double>(clock::now() - t0).count();
+          if (closes) {
+            if (id != fallback->first) ++result.closing_choices;
+            keep_only(logits, id);
+            return;
+          }
+          if (++closing_checks >= kClosingChecks) break;
+          logits[id] = kForbidden;
+          continue;
         }
         if (ok) {
           keep_only(logits, id);
@@ -164,7 +191,12 @@ DecodeResult decode(ModelRunner::Lease& lease, const engine::Tokenizer& tokenize
         }
         logits[id] = kForbidden;
       }
-      if (tries >= options.max_candidates) break;
+      if (tries >= options.max_candidates || closing_checks >= kClosingChecks) break;
+    }
+    if (fallback) {
+      std::fill(logits.begin(), logits.end(), kForbidden);
+      logits[fallback->first] = fallback->second;
+      return;
     }
     // Nothing the model likes keeps the file viable: say nothing more.
     std::fill(logits.begin(), logits.end(), kForbidden);

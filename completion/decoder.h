@@ -55,6 +55,16 @@ class SyntaxHooks {
   // only where what it wrote leaves the file whole: a model that would stop
   // mid-statement is asked for its next best token instead.
   virtual bool may_end() { return true; }
+  // Does `piece` end the completion the way a stop token does (a line break
+  // in a single-line completion)? Such a piece is refused where may_end()
+  // would be.
+  virtual bool ends_with(std::string_view /*piece*/) { return false; }
+  // Would the completion with `piece` appended leave the file whole if it
+  // ended there? Asked only when the model's first choice was to end and
+  // that was refused: among its next choices, one that lets it end soon is
+  // preferred over one that goes on (`make(line` wants to end: `)` rather
+  // than `, err, err, ...`).
+  virtual bool whole_after(std::string_view /*piece*/) { return false; }
   // A copy of the state so far that later calls on it leave this one alone,
   // for checking a speculative draft ahead of the real choices; null when
   // the hooks cannot be copied (drafts are then checked only for text and the
@@ -108,6 +118,10 @@ struct DecodeResult {
   DecodeEnd end = DecodeEnd::MaxTokens;
   engine::GenerateStats stats;
   size_t rejected = 0;      // candidates the syntax check refused
+  // Steps where the model's first choice was to end, the file was not whole
+  // there, and a later choice that let it end next was taken over the first
+  // viable one (decode's closing choice).
+  size_t closing_choices = 0;
   size_t restricted = 0;    // steps the API constraint restricted
   double check_seconds = 0; // time in the syntax hooks (checks, accepting, the stop rule)
   DraftScreening screening;

@@ -42,6 +42,16 @@ bool GuardHooks::viable(std::string_view piece) {
 
 bool GuardHooks::may_end() { return !constrain_ || ends_whole(guard_->completion()); }
 
+bool GuardHooks::ends_with(std::string_view piece) {
+  return stop_->mode() == CompletionMode::SingleLine && piece.find('\n') != std::string_view::npos;
+}
+
+bool GuardHooks::whole_after(std::string_view piece) {
+  if (!constrain_) return false;
+  size_t nl = piece.find('\n');
+  return ends_whole(guard_->completion() + std::string(piece.substr(0, nl)));
+}
+
 void GuardHooks::accept(std::string_view piece) {
   guard_->accept(piece);
   if (secrets_ && !secret_cut_) secret_cut_ = secrets_->check(guard_->completion());

@@ -40,6 +40,8 @@ class GuardHooks final : public SyntaxHooks {
 
   bool viable(std::string_view piece) override;
   bool may_end() override;
+  bool ends_with(std::string_view piece) override;
+  bool whole_after(std::string_view piece) override;
   void accept(std::string_view piece) override;
   bool should_stop() override;
   std::unique_ptr<SyntaxHooks> fork() const override;

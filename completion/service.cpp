@@ -327,6 +327,7 @@ CompletionService::Generation CompletionService::generate(const DocumentText& do
   g.details.end = to_string(r.end);
   g.details.timed_out = r.end == DecodeEnd::Timeout;
   g.details.rejected = r.rejected;
+  g.details.closing_choices = r.closing_choices;
   g.details.restricted = r.restricted;
   g.details.check_ms = r.check_seconds * 1000;
   g.details.raw = guard.completion();

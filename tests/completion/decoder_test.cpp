@@ -6,11 +6,15 @@
 #include <algorithm>
 
 #include "../engine/temp_dir.h"
+#include "../parsing/cpython.h"
 #include "completion/decoder.h"
+#include "completion/guard_hooks.h"
+#include "completion/stopping.h"
 #include "tests/fixtures/random_model.h"
 
 using namespace astfill::completion;
 using astfill::testing::TempDir;
+using astfill::testing::cpython_parses;
 
 namespace {
 
@@ -201,4 +205,96 @@ TEST_CASE("a request cancelled while decoding stops within one token", "[decoder
   CHECK(hooks.accepted <= 4);
   // The slot stays usable, and its cache consistent with what it holds.
   CHECK(lease->session().length() == lease->history().size());
+}
+
+// The model's first choice ends the completion and is refused there: among
+// its next choices the first that would let it end next is taken, after at
+// most six such checks, else the first viable one. A first choice that does
+// not end asks nothing of the kind.
+TEST_CASE("a refused end prefers a next choice that lets the completion end", "[decoder]") {
+  Fixture f;
+  DecodeOptions options;
+  options.max_tokens = 4;
+  options.time_budget = std::chrono::seconds(60);
+  auto prompt = f.encode("def f(x):\n    return g(x\n");
+  auto lease = f.runner->acquire("doc", {});
+
+  // First step only: every piece ends the completion; the first asked is
+  // refused; whole_after says yes to the `closes_at`-th piece it is asked
+  // about (0: never). Stops after one accepted piece.
+  class Closing final : public SyntaxHooks {
+   public:
+    Closing(bool first_ends, size_t closes_at) : first_ends_(first_ends), closes_at_(closes_at) {}
+    bool viable(std::string_view piece) override {
+      asked.emplace_back(piece);
+      return asked.size() > 1;
+    }
+    bool ends_with(std::string_view) override { return first_ends_; }
+    bool whole_after(std::string_view piece) override {
+      whole_asked.emplace_back(piece);
+      return whole_asked.size() == closes_at_;
+    }
+    void accept(std::string_view piece) override { accepted.emplace_back(piece); }
+    bool should_stop() override { return !accepted.empty(); }
+    std::vector<std::string> asked, whole_asked, accepted;
+
+   private:
+    bool first_ends_;
+    size_t closes_at_;
+  };
+
+  Closing third(true, 3);
+  auto r = decode(*lease, f.runner->tokenizer(), prompt, "", &third, nullptr, options, {});
+  REQUIRE(third.accepted.size() == 1);
+  REQUIRE(third.whole_asked.size() == 3);
+  // The third viable choice (the model's fourth) closes: it is written.
+  CHECK(third.accepted[0] == third.whole_asked[2]);
+  CHECK(third.asked[1] == third.whole_asked[0]);
+  CHECK(r.closing_choices == 1);
+
+  Closing none(true, 0);
+  r = decode(*lease, f.runner->tokenizer(), prompt, "", &none, nullptr, options, {});
+  REQUIRE(none.accepted.size() == 1);
+  CHECK(none.whole_asked.size() == 6);
+  // Nothing closes: the first viable choice, as without the preference.
+  CHECK(none.accepted[0] == none.asked[1]);
+  CHECK(r.closing_choices == 0);
+
+  Closing plain(false, 1);
+  r = decode(*lease, f.runner->tokenizer(), prompt, "", &plain, nullptr, options, {});
+  REQUIRE(plain.accepted.size() == 1);
+  CHECK(plain.whole_asked.empty());
+  CHECK(plain.accepted[0] == plain.asked[1]);
+  CHECK(r.closing_choices == 0);
+  // The same choices were in front of each run.
+  CHECK(third.asked[0] == plain.asked[0]);
+  CHECK(none.asked[1] == plain.asked[1]);
+}
+
+// What decode's closing choice asks of the guard (decoder.h): in a
+// single-line completion a line break ends it (and is refused while the file
+// is not whole there); whole_after says whether a piece would let it end.
+TEST_CASE("the guard's hooks say which pieces end a line and which would let it end whole", "[guard][whole]") {
+  const std::string prefix = "def f(x):\n    return g(x";
+  const std::string suffix = "\n\ndef h():\n    pass\n";
+  SyntaxGuard guard("python", prefix, suffix);
+  StopRule single(guard, CompletionMode::SingleLine);
+  GuardHooks hooks(guard, single, true, nullptr);
+  CHECK(hooks.ends_with("\n"));
+  CHECK(hooks.ends_with(")\n"));
+  CHECK_FALSE(hooks.ends_with(")"));
+  CHECK_FALSE(hooks.viable("\n"));  // `return g(x` then a line break: not whole
+  CHECK(hooks.whole_after(")"));
+  CHECK(hooks.whole_after(")\n"));
+  CHECK_FALSE(hooks.whole_after(", y"));
+  CHECK_FALSE(hooks.whole_after("))"));
+  CHECK(cpython_parses(prefix + ")" + suffix));
+  CHECK_FALSE(cpython_parses(prefix + ", y" + suffix));
+  // A multi-line completion is not ended by a line break.
+  StopRule multi(guard, CompletionMode::MultiLine);
+  GuardHooks block(guard, multi, true, nullptr);
+  CHECK_FALSE(block.ends_with("\n"));
+  // Unconstrained hooks prefer nothing.
+  GuardHooks loose(guard, single, false, nullptr);
+  CHECK_FALSE(loose.whole_after(")"));
 }

@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # The Neovim plugin (editors/nvim) in headless Neovim against the daemon:
-# ASTFILL_BIN and ASTFILL_WRITE_MODEL name the built binaries (CTest sets them).
+# ASTFILL_BIN and ASTFILL_WRITE_MODEL name the built binaries (CTest sets them);
+# ASTFILL_WRITE_VL_FIXTURE defaults to tests/vision/write_vl_fixture beside the latter.
 # Neovim's own files (LSP log, cache, state) go to a temporary folder.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 export ASTFILL_BIN=${ASTFILL_BIN:-$root/build/cli/astfill}
 export ASTFILL_WRITE_MODEL=${ASTFILL_WRITE_MODEL:-$root/build/tests/engine/write_random_model}
+# The tiny Qwen2.5-VL pair's writer, built beside write_random_model.
+export ASTFILL_WRITE_VL_FIXTURE=${ASTFILL_WRITE_VL_FIXTURE:-$(dirname "$ASTFILL_WRITE_MODEL")/../vision/write_vl_fixture}
 nvim=${NVIM:-nvim}
 command -v "$nvim" >/dev/null || { echo "nvim_test: '$nvim' not found (scripts/setup installs Debian's neovim)" >&2; exit 1; }
-for bin in "$ASTFILL_BIN" "$ASTFILL_WRITE_MODEL"; do
-  [[ -x $bin ]] || { echo "nvim_test: $bin is not an executable (set ASTFILL_BIN and ASTFILL_WRITE_MODEL, or build in build/)" >&2; exit 1; }
+for bin in "$ASTFILL_BIN" "$ASTFILL_WRITE_MODEL" "$ASTFILL_WRITE_VL_FIXTURE"; do
+  [[ -x $bin ]] || { echo "nvim_test: $bin is not an executable (set ASTFILL_BIN, ASTFILL_WRITE_MODEL and ASTFILL_WRITE_VL_FIXTURE, or build in build/)" >&2; exit 1; }
 done
 echo "nvim_test: $("$nvim" --version | head -1), $("$ASTFILL_BIN" --version | head -1)"
 

@@ -1,8 +1,11 @@
-// write_vl_fixture LM.gguf MMPROJ.gguf IMAGE.png: a tiny random Qwen2.5-VL
-// pair and a 100x60 test picture (the CLI tests' describe-image inputs).
+// write_vl_fixture LM.gguf MMPROJ.gguf IMAGE.png [SEED SCALE]: a tiny random
+// Qwen2.5-VL pair and a 100x60 test picture (the CLI tests' describe-image
+// inputs). SEED and SCALE are the LM's (default 1 and 0.02, an LM that writes
+// line breaks only; 1 0.1 writes text).
 #include <png.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <vector>
@@ -10,12 +13,25 @@
 #include "tests/vision/vl_fixture.h"
 
 int main(int argc, char** argv) {
-  if (argc != 4) {
-    std::fprintf(stderr, "usage: write_vl_fixture LM.gguf MMPROJ.gguf IMAGE.png\n");
+  if (argc != 4 && argc != 6) {
+    std::fprintf(stderr, "usage: write_vl_fixture LM.gguf MMPROJ.gguf IMAGE.png [SEED SCALE]\n");
     return 2;
   }
+  unsigned long seed = 1;
+  float scale = 0.02f;
+  if (argc == 6) {
+    char* end = nullptr;
+    seed = std::strtoul(argv[4], &end, 10);
+    bool ok = *argv[4] && !*end && seed <= 0xffffffffUL;
+    scale = std::strtof(argv[5], &end);
+    ok = ok && *argv[5] && !*end && scale > 0;
+    if (!ok) {
+      std::fprintf(stderr, "write_vl_fixture: SEED is a number from 0 to 4294967295, SCALE a positive number\n");
+      return 2;
+    }
+  }
   try {
-    astfill::testing::write_random_vl_lm(argv[1]);
+    astfill::testing::write_random_vl_lm(argv[1], static_cast<uint32_t>(seed), scale);
     astfill::testing::write_random_mmproj(argv[2]);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "write_vl_fixture: %s\n", e.what());

@@ -9,6 +9,7 @@ local uv = vim.loop
 
 local BIN = assert(os.getenv("ASTFILL_BIN"), "ASTFILL_BIN is not set")
 local WRITE_MODEL = assert(os.getenv("ASTFILL_WRITE_MODEL"), "ASTFILL_WRITE_MODEL is not set")
+local WRITE_VL = assert(os.getenv("ASTFILL_WRITE_VL_FIXTURE"), "ASTFILL_WRITE_VL_FIXTURE is not set")
 local TIMEOUT_MS = tonumber(os.getenv("ASTFILL_TEST_WAIT_MS") or "") or 20000
 
 local co
@@ -71,11 +72,17 @@ local model = dir .. "/tiny.gguf"
 -- Seed 10 gives a suggestion of more than one word after `shapes.` in main.py (`Circle.item`).
 local w = vim.fn.system({ WRITE_MODEL, model, "--arch", "qwen2", "--seed", "10" })
 assert(vim.v.shell_error == 0, "writing the model with " .. WRITE_MODEL .. ": " .. w)
+-- The vision model (astfill.vision): a tiny random Qwen2.5-VL pair whose LM
+-- (seed 1, weight scale 0.1) writes text, and a 100x60 PNG.
+local vl_lm, vl_mm, picture = dir .. "/vl-lm.gguf", dir .. "/vl-mm.gguf", root .. "/form.png"
+w = vim.fn.system({ WRITE_VL, vl_lm, vl_mm, picture, "1", "0.1" })
+assert(vim.v.shell_error == 0, "writing the VL pair with " .. WRITE_VL .. ": " .. w)
 
 local astfill = require("astfill")
 local ghost = require("astfill.ghost")
 astfill.setup({ binary = BIN, model = model, threads = 1, debounce_ms = 20, log_level = "info",
-                log_file = dir .. "/astfill.log", settings = { timeoutMs = 5000 } })
+                log_file = dir .. "/astfill.log",
+                settings = { timeoutMs = 5000, vision = { model = vl_lm, mmproj = vl_mm, maxImageTokens = 8 } } })
 
 local TYPED = "c = shapes."
 local LINE = "    " .. TYPED
@@ -333,6 +340,49 @@ step(":AstfillImage sends the image to the daemon and prints its answer; a missi
     return m:find("astfill: no code for the image", 1, true) and m
   end)
   assert(said:find("shot.png", 1, true), "the error does not name the file:\n" .. said)
+  assert(require("astfill").status(), "the daemon stopped answering")
+end)
+
+step(":AstfillImage attaches a PNG (described once); :AstfillImageToCode inserts the vision model's code", function()
+  -- util.py is still the current buffer.
+  wait_for("the daemon for util.py", function() return require("astfill.daemon").client(0) end)
+  vim.cmd("messages clear")
+  vim.cmd("AstfillImage " .. picture)
+  local said = wait_for("the daemon's answer to the attach", function()
+    local m = vim.fn.execute("messages")
+    return (m:find("astfill: image form.png attached", 1, true) or m:find("not attached", 1, true)) and m
+  end)
+  assert(said:find("astfill: image form.png attached; suggestions in this buffer see it", 1, true),
+         "not attached:\n" .. said)
+  assert(not said:find("described before", 1, true), "the first attach came from the cache:\n" .. said)
+  vim.cmd("messages clear")
+  vim.cmd("AstfillImage " .. picture)
+  said = wait_for("the daemon's answer to the second attach", function()
+    local m = vim.fn.execute("messages")
+    return (m:find("astfill: image form.png attached", 1, true) or m:find("not attached", 1, true)) and m
+  end)
+  assert(said:find("astfill: image form.png attached (described before)", 1, true), "not from the cache:\n" .. said)
+
+  -- To code, at the start of the last line: the lines above it stay, the code goes in there.
+  local last = vim.api.nvim_buf_line_count(0)
+  vim.api.nvim_win_set_cursor(0, { last, 0 })
+  local lines = vim.api.nvim_buf_get_lines(0, 0, -1, false)
+  local before = buf_text()
+  vim.cmd("messages clear")
+  vim.cmd("AstfillImageToCode " .. picture .. " the form's fields")
+  said = wait_for("the daemon's answer to toCode", function()
+    local m = vim.fn.execute("messages")
+    return (m:find("astfill: code for the image inserted", 1, true) or m:find("astfill: no code", 1, true) or
+            m:find("wrote no code", 1, true) or m:find("not applied", 1, true)) and m
+  end)
+  assert(said:find("astfill: code for the image inserted", 1, true), "no code inserted:\n" .. said)
+  local after = buf_text()
+  assert(after ~= before, "inserted, yet the buffer did not change")
+  eq(vim.list_slice(lines, 1, last - 1), vim.api.nvim_buf_get_lines(0, 0, last - 1, false),
+     "the lines above the cursor")
+  local tail = table.concat(vim.list_slice(lines, last), "\n")
+  assert(#after > #before and (#tail == 0 or after:sub(-#tail) == tail), "the cursor's line is not after the code:\n" .. after)
+  -- The daemon keeps serving.
   assert(require("astfill").status(), "the daemon stopped answering")
 end)
 

@@ -1,5 +1,9 @@
 #include "index/deny.h"
 
+#include <sys/stat.h>
+
+#include "support/files.h"
+
 namespace astfill::index {
 namespace {
 
@@ -38,6 +42,32 @@ bool DenyList::denied(std::string_view path) const {
   for (size_t slash = path.find('/'); slash != std::string_view::npos; slash = path.find('/', slash + 1))
     if (patterns_.check(path.substr(0, slash), true) == IgnoreFile::Verdict::Ignored) return true;
   return patterns_.check(path, false) == IgnoreFile::Verdict::Ignored;
+}
+
+namespace {
+// The .astfillignore of `dir` ("" for the root), if it is a regular file
+// (a FIFO there must not block a completion) of at most 1 MB, as the walk.
+void push_astfillignore(IgnoreStack& stack, const std::filesystem::path& root, const std::string& dir) {
+  std::filesystem::path path = dir.empty() ? root / ".astfillignore" : root / dir / ".astfillignore";
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;
+  support::FileContent content = support::read_file(path, 1 << 20);
+  if (!content.error.empty()) return;
+  IgnoreFile file(content.text, dir);
+  if (!file.empty()) stack.push(std::move(file));
+}
+}  // namespace
+
+bool astfill_ignored(const std::filesystem::path& root, std::string_view path) {
+  if (root.empty() || path.empty() || path.starts_with('/')) return false;
+  IgnoreStack stack;
+  push_astfillignore(stack, root, "");
+  for (size_t slash = path.find('/'); slash != std::string_view::npos; slash = path.find('/', slash + 1)) {
+    std::string dir(path.substr(0, slash));
+    if (stack.ignored(dir, true)) return true;
+    push_astfillignore(stack, root, dir);
+  }
+  return stack.ignored(path, false);
 }
 
 }  // namespace astfill::index

@@ -4,8 +4,13 @@
 // (index/ignore.h) and apply at any depth; a setting adds more. Unlike an
 // ignore file's, a deny pattern cannot be negated by `!` in .gitignore or
 // .astfillignore: those only ever leave more files out.
+//
+// What a folder's .astfillignore files leave out is kept from completions
+// too (astfill_ignored); .gitignore's patterns are not: an ignored build
+// script or local config still gets completions, it is only not indexed.
 #pragma once
 
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,7 +23,7 @@ namespace astfill::index {
 class DenyList {
  public:
   // The built-in patterns, and `extra` ones (gitignore syntax, e.g. from the
-  // `astfill.trust.denyPaths` setting).
+  // `astfill.index.denyPaths` setting).
   explicit DenyList(const std::vector<std::string>& extra = {});
 
   static const std::vector<std::string>& builtin_patterns();
@@ -30,5 +35,12 @@ class DenyList {
  private:
   IgnoreFile patterns_;
 };
+
+// Whether the .astfillignore files from the workspace folder `root` down to
+// the folder of `path` (relative to `root`, '/'-separated) leave the file
+// out, itself or a directory above it. Only .astfillignore files count, not
+// .gitignore or .git/info/exclude. They are read afresh on each call (one
+// open per directory level, most of them absent), so an edit applies at once.
+bool astfill_ignored(const std::filesystem::path& root, std::string_view path);
 
 }  // namespace astfill::index

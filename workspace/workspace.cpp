@@ -362,16 +362,20 @@ Task<Result> service_task(std::shared_ptr<completion::CompletionService> service
 }  // namespace
 
 namespace {
-// Whether the file is deny-listed (credentials, index/deny.h): it gets no
-// completions, and the log says why, once per file.
-bool deny_listed(const std::string& path, const std::string& uri, const IndexSettings& settings) {
-  if (!index::DenyList(settings.deny_paths).denied(path)) return false;
+// Whether the file is deny-listed (credentials, index/deny.h) or left out by
+// its folder's .astfillignore files: it gets no completions, and the log says
+// why, once per file.
+bool deny_listed(const completion::ProjectContext& project, const std::string& uri, const IndexSettings& settings) {
+  const char* why = nullptr;
+  if (index::DenyList(settings.deny_paths).denied(project.path))
+    why = "it is deny-listed as a credentials file (index/deny.h, astfill.index.denyPaths)";
+  else if (!project.root.empty() && index::astfill_ignored(project.root, project.path))
+    why = "its folder's .astfillignore leaves it out";
+  if (!why) return false;
   static std::mutex mu;
   static std::set<std::string> told;
   std::lock_guard lock(mu);
-  if (told.insert(uri).second)
-    log::info("workspace: no completions in '", path, "': it is deny-listed as a credentials file (index/deny.h, ",
-              "astfill.index.denyPaths)");
+  if (told.insert(uri).second) log::info("workspace: no completions in '", project.path, "': ", why);
   return true;
 }
 
@@ -389,7 +393,7 @@ Task<completion::InlineCompletionResult> Workspace::inline_completion(const Docu
                                                                       completion::Trigger trigger,
                                                                       Clock::time_point arrived) const {
   completion::ProjectContext project = project_for(doc.uri);
-  if (deny_listed(project.path, doc.uri, settings_.index)) return refused<completion::InlineCompletionResult>();
+  if (deny_listed(project, doc.uri, settings_.index)) return refused<completion::InlineCompletionResult>();
   completion::InlineCompletionRequest request{text_of(doc), offset, trigger, settings_.completion,
                                               std::move(project)};
   request.started = arrived;
@@ -398,7 +402,7 @@ Task<completion::InlineCompletionResult> Workspace::inline_completion(const Docu
 
 Task<completion::ApiSuggestionResult> Workspace::api_suggestions(const DocumentSnapshot& doc, size_t offset) const {
   completion::ProjectContext project = project_for(doc.uri);
-  if (deny_listed(project.path, doc.uri, settings_.index)) return refused<completion::ApiSuggestionResult>();
+  if (deny_listed(project, doc.uri, settings_.index)) return refused<completion::ApiSuggestionResult>();
   completion::ApiSuggestionRequest request{text_of(doc), offset, settings_.completion, std::move(project)};
   return service_task(model_->service(), std::move(request), doc, &completion::CompletionService::suggest_api);
 }
@@ -406,7 +410,7 @@ Task<completion::ApiSuggestionResult> Workspace::api_suggestions(const DocumentS
 Task<completion::FillResult> Workspace::fill(const DocumentSnapshot& doc, size_t offset,
                                              Clock::time_point arrived) const {
   completion::ProjectContext project = project_for(doc.uri);
-  if (deny_listed(project.path, doc.uri, settings_.index)) return refused<completion::FillResult>();
+  if (deny_listed(project, doc.uri, settings_.index)) return refused<completion::FillResult>();
   completion::FillRequest request{text_of(doc), offset, settings_.completion, std::move(project)};
   request.started = arrived;
   return service_task(model_->service(), std::move(request), doc, &completion::CompletionService::fill);

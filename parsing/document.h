@@ -178,7 +178,10 @@ class Document {
   // JavaScript's and TypeScript's assignments to a parenthesized left side
   // that holds nothing assignable (`(a, b) = c`); Java's repeated modifiers;
   // Python's `,` before any argument (`f(,)`) and Go's `defer`/`go` of
-  // something that is no call, once `finished`.
+  // something that is no call, once `finished`; Rust's doc comments where
+  // rustc's parser refuses them (an inner one after code, an outer one
+  // that documents nothing or stands inside an expression), once written to
+  // their end.
   size_t constructs_refused(uint32_t start, uint32_t end, bool finished) const;
 
   // Line breaks within [start, end) inside a string literal that may not span

@@ -265,6 +265,50 @@ bool rust_integer_too_large(std::string_view text) {
   return false;
 }
 
+// Whether a Rust comment is a doc comment where rustc's parser refuses one.
+// An inner one (`//!`, `/*!`) documents what encloses it: a file, module,
+// impl or trait, or function, before anything but comments and inner
+// attributes ("expected outer doc comment"; in an `if`'s block: "an inner
+// attribute is not permitted in this context"). An
+// outer one (`///`, `/**`) documents what follows: it stands among items,
+// statements, fields, variants or match arms, and something follows it
+// ("found a documentation comment that doesn't document anything"; before
+// a `;` in an expression: "expected one of ... found doc comment").
+bool rust_doc_misplaced(TSNode comment) {
+  bool inner = false, outer = false;
+  for (uint32_t i = 0, n = ts_node_child_count(comment); i < n; ++i) {
+    const std::string_view marker = ts_node_type(ts_node_child(comment, i));
+    inner = inner || marker == "inner_doc_comment_marker";
+    outer = outer || marker == "outer_doc_comment_marker";
+  }
+  if (!inner && !outer) return false;
+  auto is_comment = [](TSNode n) {
+    const std::string_view t = ts_node_type(n);
+    return t == "line_comment" || t == "block_comment";
+  };
+  TSNode parent = ts_node_parent(comment);
+  const std::string_view in = ts_node_is_null(parent) ? "" : ts_node_type(parent);
+  if (inner) {
+    // A file, a module, an impl or trait body, a function's body; not a
+    // block of an `if`, a loop or a closure.
+    TSNode owner = ts_node_is_null(parent) ? parent : ts_node_parent(parent);
+    const bool function_body =
+        in == "block" && !ts_node_is_null(owner) && std::string_view(ts_node_type(owner)) == "function_item";
+    if (in != "source_file" && in != "declaration_list" && !function_body) return true;
+    for (TSNode n = ts_node_prev_named_sibling(comment); !ts_node_is_null(n); n = ts_node_prev_named_sibling(n))
+      if (!is_comment(n) && std::string_view(ts_node_type(n)) != "inner_attribute_item") return true;
+    return false;
+  }
+  static const std::string_view kContainers[] = {"source_file",          "declaration_list",
+                                                 "block",                "field_declaration_list",
+                                                 "enum_variant_list",    "match_block",
+                                                 "ordered_field_declaration_list"};
+  if (std::find(std::begin(kContainers), std::end(kContainers), in) == std::end(kContainers)) return true;
+  for (TSNode n = ts_node_next_named_sibling(comment); !ts_node_is_null(n); n = ts_node_next_named_sibling(n))
+    if (!is_comment(n)) return false;
+  return true;
+}
+
 // The bracketed lists of Go whose elements a line break may end: the line
 // break after an element puts a `;` there unless a `,` ends the line.
 bool go_list(std::string_view type) {
@@ -287,7 +331,10 @@ size_t Document::constructs_refused(uint32_t start, uint32_t end, bool finished)
   // is on a line of its own while a completion is written; a digit may be
   // coming; a macro's name is a plain expression until its `!`).
   const bool go = id == "go" && finished, rust = id == "rust" && finished;
-  if (!python && !ecmascript && !java && !c_family && !go && !rust) return 0;
+  // Rust's doc comments once written to their end (`///` may still become
+  // `////`, a plain comment).
+  const bool rust_docs = id == "rust";
+  if (!python && !ecmascript && !java && !c_family && !go && !rust_docs) return 0;
   // The indentation of the line `byte` is on.
   auto indentation_at = [&](uint32_t byte) {
     size_t line = byte == 0 ? 0 : text_.rfind('\n', byte - 1);
@@ -438,6 +485,9 @@ size_t Document::constructs_refused(uint32_t start, uint32_t end, bool finished)
             ++count;
         }
       }
+    } else if (rust_docs && (type == "line_comment" || type == "block_comment") && a >= start &&
+               (finished || b < end)) {
+      if (rust_doc_misplaced(node)) ++count;
     } else if (ecmascript && type == "update_expression") {
       TSNode argument = ts_node_child_by_field_name(node, "argument", 8);
       if (!ts_node_is_null(argument) && std::string_view(ts_node_type(argument)) == "update_expression") ++count;

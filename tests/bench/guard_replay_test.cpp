@@ -208,6 +208,18 @@ const LeniencyCase kLeniencies[] = {
     // something that is no call.
     {"a comma before any argument", "python", "import numpy as np\nnp.array(", ")\n", ",", "[1, 2]"},
     {"a defer of no call", "go", "package p\n\nfunc f(ls *int) {\n\tdefer ", "\n}\n", "ls", "println(ls)"},
+    // Rust's doc comments where rustc's parser refuses them (crossbeam's
+    // build.rs, version_check's date.rs and getrandom's util.rs, cut down;
+    // bench_quality with 60 tasks): an inner one after code, an outer one
+    // that documents nothing, one inside an expression.
+    {"an inner doc comment after code", "rust", "fn main() {\n    let a = 1;\n", "\n    let _ = a;\n}\n",
+     "    //! <p>copy</", "    // <p>copy</"},
+    {"an inner doc comment in an if's block", "rust", "fn main() {\n    let a = 1;\n    if a > 0 {\n",
+     "\n        let _ = a;\n    }\n}\n", "        //! <p>copy</", "        // <p>copy</"},
+    {"an outer doc comment that documents nothing", "rust", "fn f() {\n    let a = 1;\n", "\n}\n",
+     "    /// The end", "    /// The a\n    let _ = a;"},
+    {"a doc comment inside an expression", "rust", "fn f(x: u32) -> u32 {\n    le", "\n    0\n}\n",
+     "     /** The number of the*/;", "t y = x >> 9;"},
     // A `#word` line that is no preprocessing directive.
     {"an unknown directive", "c", "int f(void) {\n", "\n  return 0;\n}\n", "  # Licensed to PEP 2000",
      "  #pragma once\n# 12 \"f.c\""},
@@ -284,4 +296,29 @@ TEST_CASE("code that error recovery read as one long string still has its bracke
   CHECK(guard.whole_with(middle));
   CHECK_FALSE(guard.whole_with(junk));
   CHECK_FALSE(guard.whole_with(""));
+}
+
+TEST_CASE("Rust doc comments where rustc takes them are left alone", "[guard][whole]") {
+  struct Case {
+    const char* prefix;
+    const char* completion;
+    const char* suffix;
+  };
+  const Case cases[] = {
+      {"mod m {\n", "    //! Inner, before any item.\n    /// Outer, before one.", "\n    fn f() {}\n}\n"},
+      {"fn f() {\n", "    //! Inner, at the start of a body.", "\n    let a = 1;\n    let _ = a;\n}\n"},
+      {"struct S;\nimpl S {\n", "    //! Inner, in an impl.", "\n    fn f(&self) {}\n}\n"},
+      {"struct S {\n", "    /// A field.", "\n    a: u32,\n}\n"},
+      {"enum E {\n", "    /// A variant.", "\n    A,\n}\n"},
+      {"fn f(x: u32) {\n    match x {\n", "        /// An arm.", "\n        0 => {}\n        _ => {}\n    }\n}\n"},
+      {"", "/// A function.\n#[inline]", "\nfn f() {}\n"},
+      {"fn f() {\n", "    //// Four slashes: a plain comment.", "\n}\n"},
+  };
+  auto judge = bench::make_judge("rust");
+  for (const Case& c : cases) {
+    INFO(c.prefix << c.completion << c.suffix);
+    REQUIRE(judge->judge(std::string(c.prefix) + c.completion + c.suffix).ok);
+    completion::SyntaxGuard guard("rust", c.prefix, c.suffix);
+    CHECK(guard.whole_with(c.completion));
+  }
 }

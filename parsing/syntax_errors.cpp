@@ -371,9 +371,13 @@ size_t Document::constructs_refused(uint32_t start, uint32_t end, bool finished)
       }
     } else if (ecmascript && type == "expression_statement") {
       // `{` begins a block where a statement begins: an object literal
-      // there (`if (x) { "a": 1, }`) is no statement.
+      // there (`if (x) { "a": 1, }`) is no statement. Likewise `function`
+      // and `class` begin declarations, which need a name (`function (e)
+      // {`: V8's "Function statements require a function name").
       TSNode first = ts_node_child(node, 0);
-      if (!ts_node_is_null(first) && std::string_view(ts_node_type(first)) == "object") ++count;
+      const std::string_view what = ts_node_is_null(first) ? "" : ts_node_type(first);
+      if (what == "object" || what == "function_expression" || what == "generator_function" || what == "class")
+        ++count;
     } else if (java && type == "expression_statement") {
       TSNode first = ts_node_child(node, 0), last = ts_node_child(node, ts_node_child_count(node) - 1);
       const bool ended = !ts_node_is_null(last) && !ts_node_is_missing(last) && std::string_view(ts_node_type(last)) == ";";

@@ -14,6 +14,7 @@
 #include "engine/bundled_model.h"
 #include "engine/errors.h"
 #include "support/args.h"
+#include "support/log.h"
 #include "train/tune.h"
 
 namespace astfill::cli {
@@ -164,6 +165,16 @@ int run_tune(const std::vector<std::string>& args) {
              o.samples.max_middle_tokens = std::min<size_t>(train::SampleOptions{}.max_middle_tokens, n - 64);
              return std::nullopt;
            });
+  p.option("--cross-file-tokens", "N",
+           "cross-file context in each sample's prompt, as completion's astfill.context.crossFileTokens,\n"
+           "from an index of the repository in OUT/index.db that leaves the held-out files out\n"
+           "(default 1024, at most a quarter of --max-tokens' room; 0: the current file only)",
+           [&](const std::string& v) -> std::optional<std::string> {
+             unsigned long long n = 0;
+             if (auto e = parse_uint(v, "token count", 0, 1 << 20, n)) return e;
+             o.samples.cross_file_tokens = static_cast<size_t>(n);
+             return std::nullopt;
+           });
   p.option("--eval-every", "N", "steps between held-out evaluations (default 50)",
            [&](const std::string& v) -> std::optional<std::string> {
              unsigned long long n = 0;
@@ -227,6 +238,8 @@ int run_tune(const std::vector<std::string>& args) {
   }
   o.model_path = model;
   o.teacher_path = teacher;
+  // The samples' index logs its routine steps at info; the progress line says what matters.
+  log::set_level(log::Level::Warn);
   o.write_peft = format != "gguf";
   o.write_gguf = format != "peft";
 
@@ -256,6 +269,16 @@ int run_tune(const std::vector<std::string>& args) {
     }
     std::printf("%s%lld steps on %zu files (%zu held out), %.0f tokens/s\n", r.resumed ? "resumed: " : "",
                 static_cast<long long>(r.step), r.train_files, r.held_out_files, r.tokens_per_second);
+    if (r.samples_made > 0) {
+      std::printf("samples: %llu cut, %.1f/s", static_cast<unsigned long long>(r.samples_made),
+                  r.sample_seconds > 0 ? static_cast<double>(r.samples_made) / r.sample_seconds : 0.0);
+      if (o.samples.cross_file_tokens > 0)
+        std::printf(", %llu with cross-file context from an index of %zu files (%.1f s to sync)",
+                    static_cast<unsigned long long>(r.samples_with_context), r.indexed_files, r.index_seconds);
+      else
+        std::printf(", no cross-file context");
+      std::printf("\n");
+    }
     std::printf("held-out loss%s %.4f before, %.4f best (step %lld)\n",
                 r.distilled ? " ((1-L) CE + L T^2 KL)" : "", r.held_out_before, r.held_out_best,
                 static_cast<long long>(r.best_step));

@@ -303,7 +303,8 @@ std::optional<FimSpan> draw_cut(std::string_view text, const SampleOptions& opti
 
 Sample make_fim_sample(const engine::Tokenizer& tokenizer, const completion::FimTemplate& fim,
                        const std::string& repo_name, const SourceFile& file, FimSpan cut,
-                       const SampleOptions& options) {
+                       const SampleOptions& options, const index::SymbolIndex* index,
+                       completion::ContextReport* report) {
   const std::string& text = file.text;
   Sample s;
   if (cut.cursor >= cut.suffix_begin || cut.suffix_begin > text.size()) return s;
@@ -321,15 +322,17 @@ Sample make_fim_sample(const engine::Tokenizer& tokenizer, const completion::Fim
   request.cursor = cut.cursor;
   request.suffix_begin = cut.suffix_begin;
   request.repo_name = repo_name;
-  // No index: the current file only, prefix and suffix in the proportions
-  // of completion's defaults (1024 : 256 tokens), in what max_tokens leaves
-  // once the middle, its end and the template's markers (16) fit. (budgets_for
-  // keeps 64 tokens of a context free besides those it generates.)
+  // Completion's budgets (prefix and suffix 1024 : 256 tokens, cross-file
+  // context as the options say; none without an index) in what max_tokens
+  // leaves once the middle, its end and the template's markers (16) fit.
+  // (budgets_for keeps 64 tokens of a context free besides those it generates.)
+  request.index = options.cross_file_tokens > 0 ? index : nullptr;
   completion::Options defaults;
-  defaults.cross_file_tokens = 0;
+  defaults.cross_file_tokens = request.index ? static_cast<unsigned>(options.cross_file_tokens) : 0;
   request.budgets = completion::budgets_for(defaults, options.max_tokens + 64 - 16, generate);
   const completion::ModelPrompt prompt = completion::build_model_prompt(tokenizer, fim, request, {});
   if (prompt.stop_tokens.empty() || prompt.tokens.empty()) return s;
+  if (report) *report = prompt.report;
   s.tokens = prompt.tokens;
   s.target_begin = s.tokens.size();
   s.tokens.insert(s.tokens.end(), middle.begin(), middle.end());
@@ -345,10 +348,11 @@ Sample make_fim_sample(const engine::Tokenizer& tokenizer, const completion::Fim
 
 Sample make_fim_sample(const engine::Tokenizer& tokenizer, const completion::FimTemplate& fim,
                        const std::string& repo_name, const SourceFile& file, std::mt19937_64& rng,
-                       const SampleOptions& options) {
+                       const SampleOptions& options, const index::SymbolIndex* index,
+                       completion::ContextReport* report) {
   const std::optional<FimSpan> cut = draw_cut(file.text, options, rng);
   if (!cut) return Sample{};
-  return make_fim_sample(tokenizer, fim, repo_name, file, *cut, options);
+  return make_fim_sample(tokenizer, fim, repo_name, file, *cut, options, index, report);
 }
 
 }  // namespace astfill::train

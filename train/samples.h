@@ -15,8 +15,10 @@
 #include <string_view>
 #include <vector>
 
+#include "completion/context.h"
 #include "completion/prompt.h"
 #include "engine/tokenizer.h"
+#include "index/symbol_index.h"
 #include "train/lora_model.h"
 
 namespace astfill::train {
@@ -53,6 +55,12 @@ struct SampleOptions {
   double end_weight = 0.1;
   // The mix of cuts (relative weights): what completion is asked, mostly.
   double line_weight = 0.3, block_weight = 0.3, call_args_weight = 0.3, span_weight = 0.1;
+  // Cross-file context, as completion's astfill.context.crossFileTokens: with
+  // a project index, a sample's prompt carries what completion would show
+  // from other files (imported API, definitions of names near the cursor,
+  // similar code) within the share of a context of max_tokens that completion
+  // gives it (at most a quarter when the context is small). 0: none.
+  size_t cross_file_tokens = 1024;
 };
 
 struct SourceFile {
@@ -94,18 +102,23 @@ std::optional<FimSpan> draw_cut(std::string_view text, const SampleOptions& opti
                                 FimCut* kind = nullptr);
 
 // The fill-in-the-middle sample of `file` for a cut: the prompt around it
-// as completion builds it (repository layout, prefix and suffix in
-// completion's proportions within the room a context of max_tokens leaves
-// once the middle fits), then the middle's tokens and the end-of-text token
-// (none when the middle was cut to max_middle_tokens), which are the sample's
-// targets. Empty tokens when the cut has no room.
+// as completion builds it (repository layout: with `index`, an index of the
+// repository, cross-file context from it as SampleOptions::cross_file_tokens
+// says, the current file never among it; prefix and suffix in completion's
+// proportions within the room a context of max_tokens leaves once the middle
+// fits), then the middle's tokens and the end-of-text token (none when the
+// middle was cut to max_middle_tokens), which are the sample's targets. Empty
+// tokens when the cut has no room. `report` (may be null) gets what went into
+// the prompt.
 Sample make_fim_sample(const engine::Tokenizer& tokenizer, const completion::FimTemplate& fim,
                        const std::string& repo_name, const SourceFile& file, FimSpan cut,
-                       const SampleOptions& options);
+                       const SampleOptions& options, const index::SymbolIndex* index = nullptr,
+                       completion::ContextReport* report = nullptr);
 
 // A sample of `file` at a cut drawn from the options' mix.
 Sample make_fim_sample(const engine::Tokenizer& tokenizer, const completion::FimTemplate& fim,
                        const std::string& repo_name, const SourceFile& file, std::mt19937_64& rng,
-                       const SampleOptions& options);
+                       const SampleOptions& options, const index::SymbolIndex* index = nullptr,
+                       completion::ContextReport* report = nullptr);
 
 }  // namespace astfill::train

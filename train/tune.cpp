@@ -4,11 +4,14 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 
 #include "completion/model_prompt.h"
 #include "index/files.h"
+#include "index/index.h"
+#include "index/parsed.h"
 #include "train/checkpoint.h"
 #include "train/distill.h"
 #include "train/optimizer.h"
@@ -52,6 +55,7 @@ std::string cut_mix(const SampleOptions& s) {
   f << "cuts=line:" << s.line_weight << ",block:" << s.block_weight << ",call_args:" << s.call_args_weight
     << ",span:" << s.span_weight << " max_middle=" << s.max_middle_tokens;
   if (s.end_weight != 1.0) f << " end_weight=" << s.end_weight;
+  f << " cross_file=" << s.cross_file_tokens;
   return f.str();
 }
 
@@ -82,15 +86,59 @@ std::string sample_set(const TuneOptions& o) {
   return f.str();
 }
 
-// A sample from a random training file; files too short for one are retried.
-Sample draw_sample(const FrozenModel& model, const completion::FimTemplate& fim, const std::string& repo,
-                   const std::vector<SourceFile>& files, std::mt19937_64& rng, const SampleOptions& options) {
-  for (int attempt = 0; attempt < 64; ++attempt) {
-    const SourceFile& f = files[rng() % files.size()];
-    Sample s = make_fim_sample(model.tokenizer(), fim, repo, f, rng, options);
-    if (!s.tokens.empty()) return s;
+// Cuts samples (with cross-file context when there is an index) and keeps
+// count of the time it takes.
+struct Sampler {
+  const FrozenModel& model;
+  const completion::FimTemplate& fim;
+  std::string repo;
+  const SampleOptions& options;
+  const index::SymbolIndex* index = nullptr;
+  uint64_t made = 0, with_context = 0;
+  double seconds = 0;
+
+  Sample cut(const SourceFile& f, std::mt19937_64& rng) {
+    const auto start = std::chrono::steady_clock::now();
+    completion::ContextReport report;
+    Sample s = make_fim_sample(model.tokenizer(), fim, repo, f, rng, options, index, &report);
+    seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    ++made;
+    if (!s.tokens.empty() && report.imports.items + report.definitions.items + report.similar.items > 0) ++with_context;
+    return s;
   }
-  throw std::runtime_error("no fill-in-the-middle sample could be cut from the training files (too short?)");
+
+  // A sample from a random training file; files too short for one are retried.
+  Sample draw(const std::vector<SourceFile>& files, std::mt19937_64& rng) {
+    for (int attempt = 0; attempt < 64; ++attempt) {
+      Sample s = cut(files[rng() % files.size()], rng);
+      if (!s.tokens.empty()) return s;
+    }
+    throw std::runtime_error("no fill-in-the-middle sample could be cut from the training files (too short?)");
+  }
+};
+
+// An index of the repository for the samples' cross-file context, in
+// OUT/index.db (a resumed run syncs it, reparsing only what changed): the
+// held-out files are left out of it, so that no training sample shows their
+// code; a held-out sample's context comes from the training files.
+std::unique_ptr<index::Index> open_sample_index(const TuneOptions& o, const std::vector<SourceFile>& held_out) {
+  std::set<std::string> hidden;
+  for (const SourceFile& f : held_out) hidden.insert(f.path);
+  index::IndexOptions io;
+  io.root = o.root;
+  io.database = std::filesystem::path(o.out_dir) / "index.db";
+  io.max_file_bytes = o.samples.max_file_bytes;
+  io.parse_threads = o.threads > 0 ? static_cast<unsigned>(o.threads) : 0;
+  io.background_nice = 0;  // the run waits for it
+  index::LanguageOf language = index::tree_sitter_language_of();
+  auto index = std::make_unique<index::Index>(
+      std::move(io), index::tree_sitter_extractor(),
+      [hidden = std::move(hidden), language](std::string_view path) -> std::string {
+        return hidden.count(std::string(path)) ? std::string() : language(path);
+      });
+  index->sync_with_disk();
+  index->wait_until_idle();
+  return index;
 }
 
 }  // namespace
@@ -232,18 +280,26 @@ TuneResult tune(const TuneOptions& o, const std::function<void(const TuneProgres
 
   const completion::FimTemplate& fim = completion::template_for(model->tokenizer(), "");
   const std::string repo = std::filesystem::absolute(o.root).lexically_normal().filename().string();
+  std::filesystem::create_directories(o.out_dir);
+  TuneResult result;
+  std::unique_ptr<index::Index> project_index;
+  if (o.samples.cross_file_tokens > 0) {
+    const auto start = Clock::now();
+    project_index = open_sample_index(o, files.held_out);
+    result.index_seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    result.indexed_files = project_index->totals().files;
+  }
+  Sampler sampler{*model, fim, repo, o.samples, project_index.get()};
   // The held-out samples: fixed by the seed, independent of the training stream.
   std::vector<Sample> held_out;
   {
     std::mt19937_64 rng(o.seed ^ 0x5EED0F4E1D0u);
     for (size_t i = 0; i < o.eval_samples; ++i) {
-      Sample s = make_fim_sample(model->tokenizer(), fim, repo, eval_files[i % eval_files.size()], rng, o.samples);
+      Sample s = sampler.cut(eval_files[i % eval_files.size()], rng);
       if (!s.tokens.empty()) held_out.push_back(std::move(s));
     }
   }
 
-  std::filesystem::create_directories(o.out_dir);
-  TuneResult result;
   result.train_files = files.train.size();
   result.held_out_files = files.held_out.size();
   result.held_out_list_path = (std::filesystem::path(o.out_dir) / "held_out_files.txt").string();
@@ -258,7 +314,7 @@ TuneResult tune(const TuneOptions& o, const std::function<void(const TuneProgres
     if (saved->fingerprint != print)
       throw std::invalid_argument("'" + result.checkpoint_path +
                                   "' is the checkpoint of a run with other settings (model, repository, rank, alpha, "
-                                  "targets, seed, sample size, batch, cuts or end weight); use another --out or remove it");
+                                  "targets, seed, sample size, batch, cuts, end weight or cross-file context); use another --out or remove it");
     state = std::move(*saved);
     std::istringstream(state.rng) >> rng;
     optimizer = AdamW(state.adapter, {.weight_decay = o.weight_decay});
@@ -287,7 +343,7 @@ TuneResult tune(const TuneOptions& o, const std::function<void(const TuneProgres
     if (o.steps > 0) {
       std::mt19937_64 ahead = rng;
       for (int64_t step = state.step; step < o.steps; ++step)
-        for (int64_t i = 0; i < o.batch; ++i) cache->get(draw_sample(*model, fim, repo, files.train, ahead, o.samples));
+        for (int64_t i = 0; i < o.batch; ++i) cache->get(sampler.draw(files.train, ahead));
     }
     cache->save();
     result.distilled = true;
@@ -333,6 +389,9 @@ TuneResult tune(const TuneOptions& o, const std::function<void(const TuneProgres
       result.held_out_before = state.held_out_before;
       result.held_out_best = state.best_held_out;
       result.best_step = state.best_step;
+      result.samples_made = sampler.made;
+      result.samples_with_context = sampler.with_context;
+      result.sample_seconds = sampler.seconds;
       if (teacher) result.teacher_runs = teacher->runs();
       return result;
     }
@@ -340,7 +399,7 @@ TuneResult tune(const TuneOptions& o, const std::function<void(const TuneProgres
     std::vector<Sample> batch;
     double targets = 0;
     for (int64_t i = 0; i < o.batch; ++i) {
-      batch.push_back(draw_sample(*model, fim, repo, files.train, rng, o.samples));
+      batch.push_back(sampler.draw(files.train, rng));
       targets += target_count(batch.back());
     }
     Adapter<float> grads = state.adapter.zeros_like();
@@ -401,6 +460,9 @@ TuneResult tune(const TuneOptions& o, const std::function<void(const TuneProgres
   result.held_out_best = state.best_held_out;
   result.best_step = state.best_step;
   result.tokens_per_second = seconds > 0 ? tokens / seconds : 0;
+  result.samples_made = sampler.made;
+  result.samples_with_context = sampler.with_context;
+  result.sample_seconds = sampler.seconds;
   if (cache) {
     const Evaluation after = evaluate(*model, state.best, held_out, cache.get(), o);
     result.kl_after = after.kl;

@@ -70,6 +70,16 @@ struct TuneResult {
   double held_out_before = 0, held_out_best = 0;  // per target token of the held-out samples
   int64_t best_step = 0;
   double tokens_per_second = 0;
+  // Samples cut in this run (training, held-out, for the teacher; cuts too
+  // long for a sample included) and the time that took, the index's part
+  // included; the index of the repository for their cross-file context (none
+  // with SampleOptions::cross_file_tokens 0): its files and the time opening
+  // and syncing it took.
+  uint64_t samples_made = 0;
+  uint64_t samples_with_context = 0;  // of those, samples whose prompt shows another file
+  double sample_seconds = 0;
+  size_t indexed_files = 0;
+  double index_seconds = 0;
   std::string checkpoint_path, peft_dir, gguf_path;
   // OUT/held_out_files.txt: the held-out files' paths (relative to the root,
   // sorted, one a line), for evaluations that must not see training files.

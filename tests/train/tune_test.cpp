@@ -7,6 +7,7 @@
 #include <set>
 
 #include "completion/model_prompt.h"
+#include "index/parsed.h"
 #include "tests/engine/temp_dir.h"
 #include "tests/fixtures/random_model.h"
 #include "train/checkpoint.h"
@@ -241,6 +242,134 @@ TEST_CASE("the held-out loss is a mean over target tokens, and an adapter read b
   engine::LoraAdapter experts = train::to_lora_adapter(ad, model->hparams().arch);
   experts.pairs[0].expert = 0;
   CHECK_THROWS_WITH(train::from_lora_adapter(experts, *model), Catch::Contains("experts"));
+}
+
+namespace {
+
+// A repository where the code around a call says little about the callee:
+// its definition is in another file.
+std::filesystem::path write_two_files(const std::filesystem::path& root) {
+  write(root / "pkg/__init__.py", "");
+  write(root / "pkg/helpers.py",
+        "def scale_total(total, factor):\n    \"\"\"Multiplies the total by the factor.\"\"\"\n"
+        "    return total * factor\n");
+  write(root / "pkg/main.py",
+        "from .helpers import scale_total\n\n\ndef report(total):\n    total = scale_total(total, 3)\n"
+        "    return total\n");
+  return root;
+}
+
+std::unique_ptr<index::Index> index_of(const std::filesystem::path& root, const std::string& database) {
+  index::IndexOptions io;
+  io.root = root;
+  io.database = database;
+  io.parse_threads = 1;
+  io.background_nice = 0;
+  auto idx = index::open_project_index(io);
+  idx->sync_with_disk();
+  idx->wait_until_idle();
+  return idx;
+}
+
+std::string read_all(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+}  // namespace
+
+TEST_CASE("samples: with an index, the prompt holds another file's definition, as completion's does", "[train]") {
+  TempDir dir;
+  const auto root = write_two_files(dir.path() / "two");
+  const auto idx = index_of(root, dir.file("index.db"));
+  const auto model = train::FrozenModel::open(write_model(dir), engine::WeightMode::F32);
+  const auto& tok = model->tokenizer();
+  const auto& fim = completion::template_for(tok, "");
+  const train::SourceFile main{"pkg/main.py", "python", read_all(root / "pkg/main.py")};
+  // The middle: the call's second argument, "3".
+  const size_t at = main.text.find("3)");
+  REQUIRE(at != std::string::npos);
+  train::SampleOptions so;
+  so.max_tokens = 2048;  // the random model's tokens are nearly bytes: room for the definition
+  so.max_middle_tokens = 24;
+  const train::Sample with = train::make_fim_sample(tok, fim, "two", main, {at, at + 1}, so, idx.get());
+  const train::Sample without = train::make_fim_sample(tok, fim, "two", main, {at, at + 1}, so);
+  REQUIRE_FALSE(with.tokens.empty());
+  REQUIRE_FALSE(without.tokens.empty());
+  auto prompt = [&](const train::Sample& s) {
+    return tok.decode(std::vector<int32_t>(s.tokens.begin(), s.tokens.begin() + static_cast<std::ptrdiff_t>(s.target_begin)));
+  };
+  const std::string p = prompt(with);
+  CAPTURE(p);
+  // The definition, under its file's path, before the current file's.
+  CHECK(p.find("<|file_sep|>pkg/helpers.py") != std::string::npos);
+  CHECK(p.find("def scale_total(total, factor)") != std::string::npos);
+  CHECK(p.find("def scale_total(total, factor)") < p.find("<|file_sep|>pkg/main.py"));
+  CHECK(prompt(without).find("def scale_total") == std::string::npos);
+  CHECK(with.tokens.size() <= so.max_tokens);
+  // The targets are the same: the middle and the end token.
+  CHECK(std::vector<int32_t>(with.tokens.begin() + static_cast<std::ptrdiff_t>(with.target_begin), with.tokens.end()) ==
+        std::vector<int32_t>(without.tokens.begin() + static_cast<std::ptrdiff_t>(without.target_begin), without.tokens.end()));
+  // cross_file_tokens 0 shows the current file only, index or not.
+  so.cross_file_tokens = 0;
+  CHECK(train::make_fim_sample(tok, fim, "two", main, {at, at + 1}, so, idx.get()).tokens == without.tokens);
+}
+
+TEST_CASE("samples: with cross-file context every sample still fits max_tokens", "[train]") {
+  TempDir dir;
+  const auto root = write_repository(dir);
+  write_two_files(root);
+  const auto idx = index_of(root, dir.file("index.db"));
+  const auto model = train::FrozenModel::open(write_model(dir), engine::WeightMode::F32);
+  const auto& tok = model->tokenizer();
+  const auto& fim = completion::template_for(tok, "");
+  train::RepositoryFiles files = train::collect_files(root, {});
+  files.train.insert(files.train.end(), files.held_out.begin(), files.held_out.end());
+  std::mt19937_64 rng(5);
+  for (size_t max_tokens : {size_t{128}, size_t{160}, size_t{512}, size_t{1024}, size_t{2048}}) {
+    train::SampleOptions so;
+    so.max_tokens = max_tokens;
+    so.max_middle_tokens = 24;
+    size_t made = 0, with_context = 0;
+    for (int i = 0; i < 40; ++i) {
+      const train::SourceFile& f = files.train[static_cast<size_t>(i) % files.train.size()];
+      const train::Sample s = train::make_fim_sample(tok, fim, "repo", f, rng, so, idx.get());
+      if (s.tokens.empty()) continue;
+      ++made;
+      CHECK(s.tokens.size() <= max_tokens);
+      const std::string text = tok.decode(s.tokens);
+      // Another file shown: a second file separator before the current file's.
+      const size_t first = text.find("<|file_sep|>");
+      if (first != std::string::npos && text.find("<|file_sep|>", first + 1) != std::string::npos) ++with_context;
+    }
+    CAPTURE(max_tokens, made, with_context);
+    CHECK(made == 40);
+    // Small contexts leave cross-file context a quarter of the room, which the
+    // random model's near-byte tokens fill before a whole definition fits.
+    if (max_tokens >= 1024) CHECK(with_context > 0);
+  }
+}
+
+TEST_CASE("tune's index for cross-file context leaves the held-out files out", "[train]") {
+  TempDir dir;
+  const auto root = write_repository(dir);
+  const std::string model_path = write_model(dir);
+  train::TuneOptions o = options(dir, root, model_path, "out");
+  o.steps = 1;
+  const train::TuneResult r = train::tune(o, {});
+  CHECK(r.indexed_files >= 1);
+  CHECK(r.samples_made >= 2 + o.eval_samples);
+  CHECK(r.sample_seconds > 0);
+  const train::RepositoryFiles files = train::collect_files(root, o.samples);
+  REQUIRE_FALSE(files.held_out.empty());
+  // The run's index, read without syncing it: the training files' definitions, none of the held-out ones'.
+  index::IndexOptions io;
+  io.root = root;
+  io.database = dir.file("out/index.db");
+  const auto idx = index::open_project_index(io);
+  for (const auto& f : files.train) CHECK_FALSE(idx->definitions_in(f.path).empty());
+  for (const auto& f : files.held_out) CHECK(idx->definitions_in(f.path).empty());
+  CHECK(r.indexed_files >= files.train.size());
 }
 
 TEST_CASE("20 steps lower the training loss on a tiny repository", "[train]") {

@@ -18,6 +18,15 @@
 // two runs' difference is not positive, as noise on a loaded machine makes it).
 // Prefill is timed twice, in fresh sessions: the first pass after a load and
 // the next.
+//
+// --write-vl DIR: writes a Qwen2.5-VL pair on the real shapes with random
+// weights instead of timing anything: DIR/mmproj.gguf (the tower above, F16,
+// --depth blocks) and DIR/lm.gguf (the 3B LM's shapes, Q8_0, --vl-layers
+// layers, default 36: about 3.3 GB; the vocabulary's last three padding tokens
+// named <|vision_start|>, <|vision_end|>, <|image_pad|>, the rest of the
+// padding given text so that the random LM's description is not empty), for
+// bench/attach_bench.mjs's --shapes 3b (`astfill serve` with them as
+// astfill.vision). Prints {lm, mmproj, write_seconds}.
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -26,11 +35,13 @@
 #include <cstdio>
 #include <filesystem>
 #include <random>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "bench/args.h"
+#include "engine/gguf.h"
 #include "engine/gguf_writer.h"
 #include "engine/model.h"
 #include "engine/tensor_types.h"
@@ -204,6 +215,95 @@ LmTiming time_lm(const std::string& path, int64_t layers, int64_t image_tokens, 
   return t;
 }
 
+
+// A token whose text is printable ASCII, byte-level spaces (U+0120) allowed.
+bool printable_piece(const std::string& t) {
+  if (t.empty()) return false;
+  for (size_t i = 0; i < t.size(); ++i) {
+    const auto c = static_cast<unsigned char>(t[i]);
+    if (c >= 0x21 && c <= 0x7e) continue;
+    if (c == 0xc4 && i + 1 < t.size() && static_cast<unsigned char>(t[i + 1]) == 0xa0) {
+      ++i;
+      continue;
+    }
+    return false;
+  }
+  return true;
+}
+
+// The 3B LM's shapes as a Qwen2.5-VL LM: written plain, then copied with the
+// vision tokens in the vocabulary's padding (the tensors streamed from the
+// plain file, never all in memory). The random tokenizer's padding entries
+// ([PADn], unused) decode to nothing, and a random LM's greedy choice is
+// nearly always one of the 151k of them: its description would be empty. So
+// each padding entry becomes a normal token whose text is two (or three)
+// printable tokens of the vocabulary joined (unique, never a merge's result):
+// the description is text of about as many of the completion model's tokens
+// as it has tokens, a little more.
+void write_vl_lm(const std::string& path, int64_t layers) {
+  const std::string plain = path + ".plain";
+  engine::write_random_model(plain, lm_3b_shapes(layers));
+  {
+    const auto g = engine::GgufFile::open(plain);
+    std::vector<std::string> tokens;
+    for (const auto& [key, value] : g.metadata())
+      if (key == "tokenizer.ggml.tokens") tokens = value.strings;
+    const size_t n = tokens.size();
+    if (n < 3) throw std::runtime_error(plain + ": no tokenizer");
+    std::vector<std::string> pieces;
+    std::set<std::string> taken(tokens.begin(), tokens.end());
+    for (const auto& t : tokens)
+      if (t.rfind("[PAD", 0) != 0 && t.rfind("<|", 0) != 0 && printable_piece(t)) pieces.push_back(t);
+    std::vector<bool> renamed(n, false);
+    size_t a = 0, b = 0, c = 0;
+    bool triples = false;
+    for (size_t i = 0; i + 3 < n; ++i) {
+      if (tokens[i].rfind("[PAD", 0) != 0) continue;
+      std::string name;
+      do {
+        name = pieces[a] + pieces[b] + (triples ? pieces[c] : std::string());
+        if (++c == pieces.size() || !triples) {
+          c = 0;
+          if (++b == pieces.size()) {
+            b = 0;
+            if (++a == pieces.size()) {
+              if (triples) throw std::runtime_error("too few printable tokens to name the padding");
+              a = 0;
+              triples = true;
+            }
+          }
+        }
+      } while (taken.count(name));
+      taken.insert(name);
+      tokens[i] = std::move(name);
+      renamed[i] = true;
+    }
+    tokens[n - 3] = "<|vision_start|>";
+    tokens[n - 2] = "<|vision_end|>";
+    tokens[n - 1] = "<|image_pad|>";
+    engine::GgufWriter w(g.alignment());
+    for (auto [key, value] : g.metadata()) {
+      if (key == "tokenizer.ggml.tokens") {
+        value.strings = tokens;
+      } else if (key == "tokenizer.ggml.token_type") {
+        for (size_t i = 0; i < value.ints.size() && i < n; ++i)
+          if (renamed[i]) value.ints[i] = 1;  // normal
+        for (size_t i = n - 3; i < n; ++i) value.ints[i] = 3;  // control
+      }
+      w.set(key, value);
+    }
+    for (const auto& t : g.tensors()) {
+      const uint8_t* data = t.data;
+      const size_t bytes = t.bytes;
+      w.add_tensor_lazy(t.name, t.type, t.ne, [data, bytes](std::vector<uint8_t>& out) {
+        out.assign(data, data + bytes);
+      });
+    }
+    w.write(path);
+  }
+  std::filesystem::remove(plain);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -231,8 +331,32 @@ int main(int argc, char** argv) {
   });
   p.option("--decode", "N", "decode steps after the LM's prefill (default 16)",
            [&](const std::string& v) { return parse_uint(v, "count", 0, 4096, decode); });
+  std::string write_vl;
+  unsigned long long vl_layers = 36;
+  p.option("--write-vl", "DIR", "write a random Qwen2.5-VL pair on the real shapes (DIR/lm.gguf, DIR/mmproj.gguf) "
+           "and time nothing", bench::text_value(write_vl));
+  p.option("--vl-layers", "N", "the LM layers --write-vl writes (default 36, the 3B)", [&](const std::string& v) {
+    return parse_uint(v, "layer count", 1, 64, vl_layers);
+  });
   bench::parse_args_or_exit(p, "bench_vision", argc, argv);
   if (max_tokens == 0) max_tokens = 1280;
+  if (!write_vl.empty()) {
+    try {
+      std::filesystem::create_directories(write_vl);
+      const std::string lm = (std::filesystem::path(write_vl) / "lm.gguf").string();
+      const std::string mm = (std::filesystem::path(write_vl) / "mmproj.gguf").string();
+      const auto t0 = std::chrono::steady_clock::now();
+      write_tower(mm, static_cast<int64_t>(depth), static_cast<int64_t>(out_dim));
+      write_vl_lm(lm, static_cast<int64_t>(vl_layers));
+      std::printf("{\"lm\":\"%s\",\"mmproj\":\"%s\",\"lm_layers\":%llu,\"tower_depth\":%llu,"
+                  "\"write_seconds\":%.1f}\n",
+                  lm.c_str(), mm.c_str(), vl_layers, depth, seconds_since(t0));
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "bench_vision: %s\n", e.what());
+      return 1;
+    }
+    return 0;
+  }
 
   namespace fs = std::filesystem;
   fs::path dir = fs::temp_directory_path() / ("astfill-bench-vision-" + std::to_string(getpid()));

@@ -121,15 +121,20 @@ const Words& reserved_words(std::string_view language_id) {
                             "not",   "or",     "pass",     "raise",  "return", "try",    "while", "with", "yield"};
   // ECMAScript's reserved words, for identifiers in expression and binding
   // position (a property name after `.`, property_identifier, may be any
-  // word). Not the words only strict code reserves (`let`, `static`,
-  // `yield`, `implements`, `interface`, `package`, `private`, `protected`,
-  // `public`): a CommonJS file may use them as names.
+  // word). The words only strict code reserves (`let`, `static`, `yield`,
+  // `implements`, `interface`, `package`, `private`, `protected`, `public`)
+  // count in strict files only: a CommonJS file may use them as names.
   static const Words ecmascript{"break",   "case",   "catch",      "class",    "const",  "continue", "debugger",
                                 "default", "delete", "do",         "else",     "enum",   "export",   "extends",
                                 "false",   "finally", "for",       "function", "if",     "import",   "in",
                                 "instanceof", "new",  "null",      "return",   "super",  "switch",   "this",
                                 "throw",   "true",   "try",        "typeof",   "var",    "void",     "while",
                                 "with"};
+  // What strict code reserves besides: in a module (a file with `import` or
+  // `export` at its top level) or under a "use strict" directive; V8:
+  // "Unexpected strict mode reserved word".
+  static const Words ecmascript_strict{"implements", "interface", "let",    "package", "private",
+                                       "protected",  "public",    "static", "yield"};
   static const Words java{"abstract", "assert",     "boolean",   "break",   "byte",     "case",   "catch",
                           "char",     "class",      "const",     "continue", "default", "do",     "double",
                           "else",     "enum",       "extends",   "false",   "final",    "finally", "float",
@@ -161,6 +166,7 @@ const Words& reserved_words(std::string_view language_id) {
                           "super", "trait", "true",  "type",     "unsafe", "use",  "where",  "while",  "async",
                           "await", "dyn"};
   static const Words none;
+  if (language_id == "ecmascript-strict") return ecmascript_strict;
   if (language_id == "python") return python;
   if (language_id == "javascript" || language_id == "typescript" || language_id == "typescriptreact") return ecmascript;
   if (language_id == "java") return java;
@@ -179,6 +185,23 @@ size_t Document::reserved_words_as_names(uint32_t start, uint32_t end, bool fini
   const Words& reserved = reserved_words(language_->id);
   if (reserved.empty()) return 0;
   const bool rust = language_->id == "rust";
+  const std::string_view id = language_->id;
+  // JavaScript's and TypeScript's strict code: a module or a file whose
+  // first statement is the "use strict" directive.
+  bool strict = false;
+  if (finished && (id == "javascript" || id == "typescript" || id == "typescriptreact")) {
+    TSNode top = root();
+    for (uint32_t i = 0, n = ts_node_named_child_count(top); i < n && !strict; ++i) {
+      TSNode child = ts_node_named_child(top, i);
+      const std::string_view type = ts_node_type(child);
+      if (type == "import_statement" || type == "export_statement") strict = true;
+      else if (i == 0 && type == "expression_statement") {
+        const std::string_view first = text_between(text_, ts_node_start_byte(child), ts_node_end_byte(child));
+        strict = first.starts_with("\"use strict\"") || first.starts_with("'use strict'");
+      }
+    }
+  }
+  const Words& strict_words = reserved_words(strict ? "ecmascript-strict" : "");
   size_t count = 0;
   for_each_preorder(root(), [&](TSNode node) {
     const uint32_t a = ts_node_start_byte(node), b = ts_node_end_byte(node);
@@ -189,7 +212,9 @@ size_t Document::reserved_words_as_names(uint32_t start, uint32_t end, bool fini
     if (ts_node_child_count(node) > 0 || a < start || b >= end) return Walk::Enter;
     if (std::string_view(ts_node_type(node)) != "identifier") return Walk::Enter;
     std::string_view word = text_between(text_, a, b);
-    if (std::find(reserved.begin(), reserved.end(), word) != reserved.end()) ++count;
+    if (std::find(reserved.begin(), reserved.end(), word) != reserved.end() ||
+        std::find(strict_words.begin(), strict_words.end(), word) != strict_words.end())
+      ++count;
     return Walk::Enter;
   });
   return count;

@@ -201,6 +201,12 @@ const LeniencyCase kLeniencies[] = {
      "    function (e) {\n      return e;\n    }", "    return function (e) {\n      return e;\n    };"},
     {"an anonymous class as a statement", "javascript", "function f() {\n", "\n}\n", "  class {\n  }",
      "  const C = class {\n  };"},
+    // a word strict code reserves, as a name in a strict file (openai's
+    // vector-stores/files.js, cut down; V8: "Unexpected strict mode reserved word"),
+    {"a strict mode reserved word as a name", "javascript", "'use strict';\nfunction f(g, x) {\n  return g(",
+     ");\n}\n", "  public", "x"},
+    {"a strict mode reserved word in a module", "javascript", "import { g } from './g.js';\nexport const v = g(",
+     ");\n", "static", "1"},
     // a try whose catch the hole held (the grammar's error starts at `try`),
     {"a try whose catch the hole held", "java",
      "class A {\n  static int x;\n  static {\n    try {\n      x = Integer.parseInt(\"1\");\n    }",
@@ -326,5 +332,17 @@ TEST_CASE("Rust doc comments where rustc takes them are left alone", "[guard][wh
     REQUIRE(judge->judge(std::string(c.prefix) + c.completion + c.suffix).ok);
     completion::SyntaxGuard guard("rust", c.prefix, c.suffix);
     CHECK(guard.whole_with(c.completion));
+  }
+}
+
+TEST_CASE("words only strict JavaScript reserves are names in a sloppy script", "[guard][whole]") {
+  auto judge = bench::make_judge("javascript");
+  const std::string prefix = "var g = function (x) { return x; };\nvar v = g(", suffix = ");\n";
+  for (const char* word : {"public", "static", "package", "let"}) {
+    INFO(word);
+    const std::string text = std::string("var ") + word + " = 1;\n" + prefix;
+    REQUIRE(judge->judge(text + word + suffix).ok);
+    completion::SyntaxGuard guard("javascript", text, suffix);
+    CHECK(guard.whole_with(word));
   }
 }

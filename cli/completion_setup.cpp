@@ -202,6 +202,7 @@ json::object details_json(const completion::CompletionDetails& d) {
       {"mode", d.mode},
       {"rejected_candidates", d.rejected},
       {"closing_choices", d.closing_choices},
+      {"retries", d.retries},
       {"restricted_steps", d.restricted},
       {"check_ms", d.check_ms},
       // What the model wrote may end in a cut multi-byte character: JSON text

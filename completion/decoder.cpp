@@ -119,6 +119,9 @@ DecodeResult decode(ModelRunner::Lease& lease, const engine::Tokenizer& tokenize
   sampler.set_mask([&](std::span<float> logits) {
     for (auto t : forbidden)
       if (static_cast<size_t>(t) < logits.size()) logits[static_cast<size_t>(t)] = kForbidden;
+    if (!options.banned_openers.empty() && result.text.find_first_not_of(" \t\r\n") == std::string::npos)
+      for (auto t : options.banned_openers)
+        if (t >= 0 && static_cast<size_t>(t) < logits.size()) logits[static_cast<size_t>(t)] = kForbidden;
     if (api) {
       if (auto allowed = api->allowed(line_before + result.text)) {
         ++result.restricted;

@@ -82,6 +82,9 @@ struct DecodeOptions {
   std::chrono::steady_clock::time_point deadline{};
   std::vector<int32_t> stop_tokens;
   size_t max_candidates = 16;  // syntax checks per step before giving up
+  // Tokens refused while the completion holds nothing but blanks: the
+  // openings of earlier attempts that came to nothing (service.cpp's retry).
+  std::vector<int32_t> banned_openers;
   // Tokens never written: special tokens and tokens without bytes (a padded
   // vocabulary's unused entries). Null: computed from the tokenizer (slow on
   // a large vocabulary; ModelRunner::unwritable_tokens keeps the list).

@@ -267,105 +267,170 @@ CompletionService::Generation CompletionService::generate(const DocumentText& do
   SyntaxGuard guard(document.language_id, std::move(guard_prefix), std::move(guard_suffix), cancel,
                     whole_tree ? cut(parsed, begin, cursor, replace_end, end, cancel) : nullptr);
   if (left_of(t0, timeout).count() == 0) return timed_out();
-  StopRule stop(guard, mode);
-  trust::SecretStreamCheck secrets(prefix, suffix);
-  GuardHooks hooks(guard, stop, options.constrain, &secrets);
-
   // Without a whole tree the receivers are resolved from the guard's window
   // (parsing the whole text here would break the time cap again).
   std::string_view receiver_text = whole_tree ? text : text.substr(begin, end - begin);
   ReceiverContext receivers{project.index.get(), project.root, pr.path, document.language_id, receiver_text,
                             whole_tree ? cursor : cursor - begin, parsed.get()};
-  std::optional<ApiConstraint> api;
-  if (options.constrain && options.api_constraint)
-    api.emplace(runner->trie(), document.language_id,
-                [&](const MemberAccess& access) { return resolve_members(receivers, access); });
 
-  DecodeResult r;
-  if (options.backend.remote()) {
-    // The same prompt and checks, decoded on the backend's server
-    // (completion/remote_decoder.h); the template's stop tokens go as text.
-    // The local model is not used, so no slot is taken.
-    RemoteDecodeOptions ro;
-    ro.max_tokens = max_tokens;
-    ro.time_budget = left_of(t0, timeout);
-    for (int32_t t : prompt.stop_tokens) ro.stop.push_back(tokenizer.token_bytes(t));
-    RemoteDecodeResult remote = decode_remote(options.backend, tokenizer.decode(prompt.tokens), prefix, &hooks,
-                                              api ? &*api : nullptr, &tokenizer, ro, cancel);
-    g.details.remote_requests = remote.requests;
-    g.details.remote_error = std::move(remote.error);
-    r = std::move(remote.decode);
-  } else {
-    auto lease = runner->acquire(document.uri, cancel, runner->adapters(adapter_specs(options)));
-    if (!lease) {
-      g.cancelled = true;
-      return g;
-    }
-    DecodeOptions d;
-    d.max_tokens = max_tokens;
-    d.time_budget = left_of(t0, timeout);
-    d.deadline = t0 + timeout;  // the prefill too: a cold prompt may not run past the cap
-    d.stop_tokens = prompt.stop_tokens;
-    d.unwritable = &runner->unwritable_tokens();
-    d.speculate.enable = options.speculate;
-    std::vector<std::vector<int32_t>> accepted;
-    if (options.speculate)
-      for (const std::string& text : project.accepted) accepted.push_back(tokenizer.encode(text, false));
-    d.draft_sources = accepted;
-    if (options.kv_persist) d.prefix_store = runner->prefix_store();
-    r = decode(*lease, tokenizer, prompt.tokens, prefix, &hooks, api ? &*api : nullptr, d, cancel);
+  // One decoding from `guard`'s state, judged: the answer (whole, or empty
+  // under the constraints), what the model wrote, and how decoding went.
+  // `banned`: tokens refused while the answer holds only blanks (a retry).
+  struct Attempt {
+    DecodeResult r;
+    std::string text, raw;
+    bool secret_cut = false;
+    std::optional<int32_t> opener;  // the first token written with more than blanks in it
+  };
+  // The document's slot, held for every attempt (none with a remote backend).
+  std::optional<ModelRunner::Lease> lease =
+      options.backend.remote() ? std::optional<ModelRunner::Lease>()
+                               : runner->acquire(document.uri, cancel, runner->adapters(adapter_specs(options)));
+  if (!options.backend.remote() && !lease) {
+    g.cancelled = true;
+    return g;
   }
-  g.details.prompt_tokens = r.stats.prompt_tokens;
-  g.details.reused_tokens = r.stats.reused_tokens;
-  g.details.prefilled_tokens = r.stats.prefilled_tokens;
-  g.details.generated_tokens = r.stats.generated_tokens;
-  g.details.forward_passes = r.stats.forward_passes;
-  g.details.accepted_draft_tokens = r.stats.accepted_draft_tokens;
-  g.details.drafts_cut_by_syntax = r.screening.cut_by_syntax;
-  g.details.prefill_ms = r.stats.prefill_seconds * 1000;
-  g.details.decode_ms = r.stats.decode_seconds * 1000;
+  auto attempt = [&](SyntaxGuard& guard, const std::vector<int32_t>& banned) -> Attempt {
+    Attempt a;
+    StopRule stop(guard, mode);
+    trust::SecretStreamCheck secrets(prefix, suffix);
+    GuardHooks hooks(guard, stop, options.constrain, &secrets);
+    std::optional<ApiConstraint> api;
+    if (options.constrain && options.api_constraint)
+      api.emplace(runner->trie(), document.language_id,
+                  [&](const MemberAccess& access) { return resolve_members(receivers, access); });
+    DecodeResult& r = a.r;
+    if (options.backend.remote()) {
+      // The same prompt and checks, decoded on the backend's server
+      // (completion/remote_decoder.h); the template's stop tokens go as text.
+      // The local model is not used, so no slot is taken.
+      RemoteDecodeOptions ro;
+      ro.max_tokens = max_tokens;
+      ro.time_budget = left_of(t0, timeout);
+      for (int32_t t : prompt.stop_tokens) ro.stop.push_back(tokenizer.token_bytes(t));
+      RemoteDecodeResult remote = decode_remote(options.backend, tokenizer.decode(prompt.tokens), prefix, &hooks,
+                                                api ? &*api : nullptr, &tokenizer, ro, cancel);
+      g.details.remote_requests = remote.requests;
+      g.details.remote_error = std::move(remote.error);
+      r = std::move(remote.decode);
+    } else {
+      DecodeOptions d;
+      d.max_tokens = max_tokens;
+      d.time_budget = left_of(t0, timeout);
+      d.deadline = t0 + timeout;  // the prefill too: a cold prompt may not run past the cap
+      d.stop_tokens = prompt.stop_tokens;
+      d.unwritable = &runner->unwritable_tokens();
+      d.banned_openers = banned;
+      d.speculate.enable = options.speculate;
+      std::vector<std::vector<int32_t>> accepted;
+      if (options.speculate)
+        for (const std::string& text : project.accepted) accepted.push_back(tokenizer.encode(text, false));
+      d.draft_sources = accepted;
+      if (options.kv_persist) d.prefix_store = runner->prefix_store();
+      r = decode(*lease, tokenizer, prompt.tokens, prefix, &hooks, api ? &*api : nullptr, d, cancel);
+    }
+    for (int32_t t : r.tokens) {
+      const std::string piece = tokenizer.token_bytes(t);
+      if (piece.find_first_not_of(" \t\r\n") != std::string::npos) {
+        a.opener = t;
+        break;
+      }
+    }
+    a.raw = guard.completion();
+    if (auto cut = hooks.secret_cut()) a.raw.resize(std::min(*cut, a.raw.size()));
+    if (r.end == DecodeEnd::Cancelled) return a;
+    // What the guard accepted, less a character the last token left unfinished.
+    std::string out = guard.completion().substr(0, r.text.size());
+    if (r.end == DecodeEnd::Complete) out.resize(std::min(stop.keep(), out.size()));
+    if (auto cut = hooks.secret_cut()) out.resize(std::min(*cut, out.size()));
+    if (!options.constrain && r.end != DecodeEnd::StopToken && r.end != DecodeEnd::Complete) {
+      // Cut by a cap (or nothing viable): keep the longest part that adds no error.
+      out.resize(std::min(guard.longest_valid_prefix(), out.size()));
+    }
+    a.text = postprocess(document.language_id, prefix, suffix, out, mode);
+    const auto whole_t0 = clock::now();
+    if (options.constrain && !a.text.empty() && !guard.whole_with(a.text)) {
+      // However decoding ended (the stop rule, a stop token, a cap, nothing
+      // viable), the answer leaves the file whole (syntax_guard.h, whole_with).
+      // The tidied text is judged first (postprocessing drops the overlap with
+      // the suffix, `foo(a, b)` before `)`); else the longest part of what the
+      // model wrote that is whole, as it is or with what it left open closed
+      // (SyntaxGuard::whole_answer), tidied and judged again; else nothing.
+      a.text = postprocess(document.language_id, prefix, suffix, guard.whole_answer(out), mode);
+      if (!a.text.empty() && !guard.whole_with(a.text)) a.text = guard.whole_answer(a.text);
+    }
+    // A secret that the suffix completes (the closing quote of a password
+    // literal) is cut too; what is left must still leave the file whole.
+    if (auto cut = secrets.finish(a.text)) {
+      a.text.resize(*cut);
+      if (options.constrain && !a.text.empty() && !guard.whole_with(a.text))
+        a.text.resize(guard.longest_whole_prefix(a.text));
+    }
+    a.secret_cut = hooks.secret_cut().has_value() || secrets.cuts() > 0;
+    // The final judgement is part of what the checks cost.
+    r.check_seconds += std::chrono::duration<double>(clock::now() - whole_t0).count();
+    return a;
+  };
+
+  // A retry starts from the guard as it is before any decoding.
+  std::optional<SyntaxGuard> pristine;
+  if (options.constrain && !options.backend.remote()) pristine.emplace(guard);
+  Attempt a = attempt(guard, {});
+  DecodeResult first = a.r;  // the prompt's figures: a retry reuses the whole prompt
+  size_t generated = a.r.stats.generated_tokens, passes = a.r.stats.forward_passes,
+         drafted = a.r.stats.accepted_draft_tokens, rejected = a.r.rejected, closing = a.r.closing_choices,
+         restricted = a.r.restricted, cut_drafts = a.r.screening.cut_by_syntax;
+  double decode_s = a.r.stats.decode_seconds, check_s = a.r.check_seconds;
+  // Under the constraints, an answer cut to nothing although the model
+  // wrote code is asked for again with the first token it opened with
+  // refused until something other than blanks is written (at most twice,
+  // while the time left holds another decoding as long as the last): its
+  // next best way to begin. A weak model's first choice of opening (`#` in
+  // a body that needs a statement, a word that cannot be finished) is often
+  // all that stood between it and a whole answer.
+  std::vector<int32_t> banned;
+  constexpr int kRetries = 2;
+  while (pristine && a.text.empty() && a.opener && a.r.end != DecodeEnd::Cancelled &&
+         a.r.end != DecodeEnd::Timeout && g.details.retries < kRetries &&
+         left_of(t0, timeout) > std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    std::chrono::duration<double>(a.r.stats.decode_seconds + a.r.check_seconds))) {
+    banned.push_back(*a.opener);
+    SyntaxGuard again = *pristine;
+    a = attempt(again, banned);
+    ++g.details.retries;
+    generated += a.r.stats.generated_tokens;
+    passes += a.r.stats.forward_passes;
+    drafted += a.r.stats.accepted_draft_tokens;
+    rejected += a.r.rejected;
+    closing += a.r.closing_choices;
+    restricted += a.r.restricted;
+    cut_drafts += a.r.screening.cut_by_syntax;
+    decode_s += a.r.stats.decode_seconds;
+    check_s += a.r.check_seconds;
+  }
+  const DecodeResult& r = a.r;
+  g.details.prompt_tokens = first.stats.prompt_tokens;
+  g.details.reused_tokens = first.stats.reused_tokens;
+  g.details.prefilled_tokens = first.stats.prefilled_tokens;
+  g.details.prefill_ms = first.stats.prefill_seconds * 1000;
+  g.details.generated_tokens = generated;
+  g.details.forward_passes = passes;
+  g.details.accepted_draft_tokens = drafted;
+  g.details.drafts_cut_by_syntax = cut_drafts;
+  g.details.decode_ms = decode_s * 1000;
   g.details.end = to_string(r.end);
   g.details.timed_out = r.end == DecodeEnd::Timeout;
-  g.details.rejected = r.rejected;
-  g.details.closing_choices = r.closing_choices;
-  g.details.restricted = r.restricted;
-  g.details.check_ms = r.check_seconds * 1000;
-  g.details.raw = guard.completion();
-  if (auto cut = hooks.secret_cut()) g.details.raw.resize(std::min(*cut, g.details.raw.size()));
+  g.details.rejected = rejected;
+  g.details.closing_choices = closing;
+  g.details.restricted = restricted;
+  g.details.check_ms = check_s * 1000;
+  g.details.raw = a.raw;
   if (r.end == DecodeEnd::Cancelled) {
     g.cancelled = true;
     return g;
   }
-  // What the guard accepted, less a character the last token left unfinished.
-  std::string out = guard.completion().substr(0, r.text.size());
-  if (r.end == DecodeEnd::Complete) out.resize(std::min(stop.keep(), out.size()));
-  if (auto cut = hooks.secret_cut()) out.resize(std::min(*cut, out.size()));
-  if (!options.constrain && r.end != DecodeEnd::StopToken && r.end != DecodeEnd::Complete) {
-    // Cut by a cap (or nothing viable): keep the longest part that adds no error.
-    out.resize(std::min(guard.longest_valid_prefix(), out.size()));
-  }
-  g.text = postprocess(document.language_id, prefix, suffix, out, mode);
-  const auto whole_t0 = clock::now();
-  if (options.constrain && !g.text.empty() && !guard.whole_with(g.text)) {
-    // However decoding ended (the stop rule, a stop token, a cap, nothing
-    // viable), the answer leaves the file whole (syntax_guard.h, whole_with).
-    // The tidied text is judged first (postprocessing drops the overlap with
-    // the suffix, `foo(a, b)` before `)`); else the longest part of what the
-    // model wrote that is whole, as it is or with what it left open closed
-    // (SyntaxGuard::whole_answer), tidied and judged again; else nothing.
-    g.text = postprocess(document.language_id, prefix, suffix, guard.whole_answer(out), mode);
-    if (!g.text.empty() && !guard.whole_with(g.text)) g.text = guard.whole_answer(g.text);
-  }
-  // A secret that the suffix completes (the closing quote of a password
-  // literal) is cut too; what is left must still leave the file whole.
-  if (auto cut = secrets.finish(g.text)) {
-    g.text.resize(*cut);
-    if (options.constrain && !g.text.empty() && !guard.whole_with(g.text))
-      g.text.resize(guard.longest_whole_prefix(g.text));
-  }
-  g.details.secret_cut = hooks.secret_cut().has_value() || secrets.cuts() > 0;
-  // The final judgement is part of what the checks cost.
-  g.details.check_ms += ms_since(whole_t0);
+  g.text = std::move(a.text);
+  g.details.secret_cut = a.secret_cut;
   g.details.elapsed_ms = ms_since(t0);
   return g;
 }

@@ -589,6 +589,24 @@ bool SyntaxGuard::breaks_string_line(std::string_view piece) const {
   return line_break_in_string(completion_ + std::string(piece), completion_.size(), id, open, continuation);
 }
 
+bool SyntaxGuard::stray_python_byte(std::string_view piece, std::string_view before) const {
+  if (!layout_ || piece.find_first_of("`$?") == std::string_view::npos) return false;
+  // The cursor inside a string, comment or literal: only a plain quote's
+  // string is followed (as breaks_string_line does).
+  char open = 0;
+  if (probe_open_at_cursor_) {
+    const std::string_view closer = kProbes[*probe_open_at_cursor_].closing;
+    if (closer != "\"" && closer != "'") return false;
+    open = closer[0];
+  }
+  const std::string text = std::string(before) + std::string(piece);
+  const size_t from = before.size();
+  return scan_code(
+      text, "python", open, true,
+      [&](size_t i) { return i >= from && (text[i] == '`' || text[i] == '$' || text[i] == '?'); },
+      [](size_t) { return false; }, nullptr);
+}
+
 bool SyntaxGuard::viable(std::string_view piece) {
   if (!supported() || piece.empty() || cancel_.cancelled()) return true;
   auto start = std::chrono::steady_clock::now();
@@ -599,7 +617,7 @@ bool SyntaxGuard::viable(std::string_view piece) {
     stats_.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return false;
   }
-  if (breaks_string_line(piece)) {
+  if (breaks_string_line(piece) || stray_python_byte(piece, completion_)) {
     ++stats_.checks;
     ++stats_.rejections;
     stats_.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -979,6 +997,7 @@ bool SyntaxGuard::fits(std::string_view text, bool whole) const {
     base_closing_ = BaseClosing{f.failed, hole, f.after};
   }
   const bool hole_unclosed = whole && base_closing_->hole;
+  if (stray_python_byte(text, "")) return false;
   // Names and constructs the language refuses, from the hole's line through
   // the suffix's first line (`fwrit` then `if (x) {`: tree-sitter-c reads a
   // function `if` returning `fwrit`).

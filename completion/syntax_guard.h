@@ -237,6 +237,11 @@ class SyntaxGuard {
   // JavaScript, TypeScript, C, C++, Java, Go or Python single-quoted string;
   // the grammars accept it, the front ends report an unterminated string).
   bool breaks_string_line(std::string_view piece) const;
+  // Python: whether `piece` writes a byte no Python 3 token holds (`` ` ``,
+  // `$`, `?`) outside strings and comments; tree-sitter-python reads
+  // `if `x`:` without an error, CPython refuses it.
+  // `before`: the completion's text before the piece.
+  bool stray_python_byte(std::string_view piece, std::string_view before) const;
   // No new error in prefix + `text` + suffix (longest_valid_prefix); with
   // `whole`, by whole_with's rules.
   bool fits(std::string_view text, bool whole) const;

@@ -207,6 +207,10 @@ const LeniencyCase kLeniencies[] = {
      ");\n}\n", "  public", "x"},
     {"a strict mode reserved word in a module", "javascript", "import { g } from './g.js';\nexport const v = g(",
      ");\n", "static", "1"},
+    // a backtick, which tree-sitter-python reads in an `if`'s condition
+    // (a random model's answer in service_test),
+    {"a backtick in Python 3", "python", "import os\n\n\ndef read(path):\n    ",
+     "\n        return None\n    return path\n", "if `path`:", "if path:"},
     // a try whose catch the hole held (the grammar's error starts at `try`),
     {"a try whose catch the hole held", "java",
      "class A {\n  static int x;\n  static {\n    try {\n      x = Integer.parseInt(\"1\");\n    }",
@@ -345,4 +349,16 @@ TEST_CASE("words only strict JavaScript reserves are names in a sloppy script", 
     completion::SyntaxGuard guard("javascript", text, suffix);
     CHECK(guard.whole_with(word));
   }
+}
+
+TEST_CASE("Python's decoding refuses a backtick, a dollar or a question mark outside strings", "[guard][whole]") {
+  completion::SyntaxGuard guard("python", "def f(x):\n    return ", "\n");
+  CHECK_FALSE(guard.viable("`x`"));
+  CHECK_FALSE(guard.viable("x ? 1 : 2"));
+  CHECK_FALSE(guard.viable("$x"));
+  CHECK(guard.viable("'`$?'"));
+  CHECK(guard.viable("x  # why? $5"));
+  // Inside a string the cursor is in, they are text.
+  completion::SyntaxGuard in_string("python", "def f(x):\n    return 'a", "\n");
+  CHECK(in_string.viable("`b?$'"));
 }

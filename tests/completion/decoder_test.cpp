@@ -298,3 +298,40 @@ TEST_CASE("the guard's hooks say which pieces end a line and which would let it 
   GuardHooks loose(guard, single, false, nullptr);
   CHECK_FALSE(loose.whole_after(")"));
 }
+
+// A retry's banned openings (service.cpp): refused while the completion
+// holds nothing but blanks, allowed once it holds more.
+TEST_CASE("banned openers are refused only while the completion is blank", "[decoder]") {
+  Fixture f;
+  DecodeOptions options;
+  options.max_tokens = 12;
+  options.time_budget = std::chrono::seconds(60);
+  auto prompt = f.encode("def f(x):\n    return x\n\ndef g(y):\n");
+  auto lease = f.runner->acquire("doc", {});
+  const auto& tok = f.runner->tokenizer();
+  auto opener = [&](const DecodeResult& r) -> int32_t {
+    for (int32_t t : r.tokens)
+      if (tok.token_bytes(t).find_first_not_of(" \t\r\n") != std::string::npos) return t;
+    return -1;
+  };
+  // No line breaks: the tiny random model would write only those here.
+  FakeSyntax no_breaks("\r\n", 0), no_breaks2("\r\n", 0), no_breaks3("\r\n", 0);
+  auto first = decode(*lease, tok, prompt, "", &no_breaks, nullptr, options, {});
+  const int32_t a = opener(first);
+  REQUIRE(a >= 0);
+  options.banned_openers = {a};
+  auto second = decode(*lease, tok, prompt, "", &no_breaks2, nullptr, options, {});
+  const int32_t b = opener(second);
+  REQUIRE(b >= 0);
+  CHECK(b != a);
+  // The blanks before the opening are the model's as before the ban.
+  size_t blanks = 0;
+  while (blanks < first.tokens.size() && first.tokens[blanks] != a) ++blanks;
+  REQUIRE(second.tokens.size() > blanks);
+  CHECK(std::equal(first.tokens.begin(), first.tokens.begin() + static_cast<std::ptrdiff_t>(blanks),
+                   second.tokens.begin()));
+  options.banned_openers = {a, b};
+  auto third = decode(*lease, tok, prompt, "", &no_breaks3, nullptr, options, {});
+  CHECK(opener(third) != a);
+  CHECK(opener(third) != b);
+}

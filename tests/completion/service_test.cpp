@@ -504,3 +504,67 @@ TEST_CASE("accepted completions feed speculation's drafts, and the output stays 
   CHECK(third.details.raw == first.details.raw);
   CHECK(third.details.accepted_draft_tokens == 0);
 }
+
+// An answer cut to nothing although the model wrote code is asked for again
+// with its opening refused, at most twice (service.cpp); only under the
+// constraints, and what a retry answers is whole like any answer.
+TEST_CASE("an answer cut to nothing is retried with its opening refused, at most twice", "[service][cpython]") {
+  const std::string text =
+      "import os\n\n\ndef read(path):\n    if not os.path.exists(path):\n        return None\n"
+      "    with open(path) as f:\n        data = f.read()\n    lines = data.split(\"\\n\")\n"
+      "    for i, line in enumerate(lines):\n        if line.startswith(\"#\"):\n            lines[i] = \"\"\n"
+      "    return [x for x in lines if x]\n";
+  REQUIRE(astfill::testing::cpython_parses(text));
+  std::vector<std::pair<size_t, size_t>> holes;  // the code of every indented line
+  for (size_t at = 0; at < text.size();) {
+    size_t end = text.find('\n', at);
+    std::string_view line(text.data() + at, end - at);
+    size_t first = line.find_first_not_of(' ');
+    if (first != std::string_view::npos && first >= 4) holes.emplace_back(at + first, end);
+    at = end + 1;
+  }
+  TempDir dir;
+  astfill::NoProgress progress;
+  size_t retried = 0, retried_nonempty = 0, answers = 0;
+  for (uint32_t seed : {1u, 2u, 3u}) {
+    ServiceOptions so;
+    so.load.threads = 1;
+    so.context_tokens = 1024;
+    so.cache_entries = 0;
+    CompletionService service(so);
+    service.load_model(write_model(dir, seed));
+    for (auto [begin, end] : holes) {
+      std::string holed = text.substr(0, begin) + text.substr(end);
+      for (bool constrain : {true, false}) {
+        auto r = request_for("python", holed, begin);
+        r.options.constrain = constrain;
+        auto result = service.complete_inline(r, {}, progress);
+        ++answers;
+        INFO("seed " << seed << " at " << begin << (constrain ? " constrained" : " unconstrained") << ", raw "
+                     << result.details.raw << " (" << result.details.end << ", " << result.details.retries
+                     << " retries)");
+        CHECK(result.details.retries <= 2);
+        if (!constrain) {
+          CHECK(result.details.retries == 0);
+          continue;
+        }
+        const std::string completion = result.items.empty() ? "" : result.items.front().insert_text;
+        if (result.details.retries == 0) continue;
+        ++retried;
+        // A retry is made only after an empty answer, and stops at a non-empty one.
+        if (!completion.empty()) {
+          ++retried_nonempty;
+          INFO("answer: " << completion);
+          CHECK(astfill::testing::cpython_parses(holed.substr(0, begin) + completion + holed.substr(begin)));
+        } else {
+          CHECK((result.details.retries == 2 ||
+                 result.details.raw.find_first_not_of(" \t\r\n") == std::string::npos));
+        }
+      }
+    }
+  }
+  // Random models write code that cannot be finished often enough for the
+  // retry to be taken here.
+  CHECK(retried > 0);
+  WARN(answers << " answers, " << retried << " retried, " << retried_nonempty << " of them non-empty at last");
+}

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <stdexcept>
 
 #include "engine/arch/blocks.h"
@@ -24,14 +25,82 @@ std::unique_ptr<Model> Model::open(const std::string& path, const LoadOptions& o
 
 namespace {
 
-// Values that would turn every logit into NaN, refused before the weights are
-// converted: a NaN or infinite f16 scale in any block of a quantised tensor
-// (two bytes a block, and the pages are read by the conversion next anyway),
-// and a NaN or infinite norm weight. NaN in a plain F32/F16 weight is left to
-// the run (a MoE model may hold experts nobody routes to).
+// The first element of `n` whose exponent bits are all set (NaN or
+// infinity), if any: a branch-free pass over each chunk (vectorised, the
+// chunks of a large tensor on the engine's threads), then the first chunk
+// that has one searched again.
+template <typename T>
+std::optional<size_t> first_all_ones_exponent(const void* data, size_t n, T mask) {
+  const T* v = static_cast<const T*>(data);
+  constexpr size_t chunk = 4096;
+  const size_t chunks = (n + chunk - 1) / chunk;
+  size_t first_bad = chunks;
+#pragma omp parallel for schedule(static) reduction(min : first_bad) if (n >= (size_t{1} << 20))
+  for (size_t c = 0; c < chunks; ++c) {
+    const size_t end = std::min(n, (c + 1) * chunk);
+    T any = 0;
+    for (size_t i = c * chunk; i < end; ++i) {
+      T x;
+      std::memcpy(&x, v + i, sizeof x);  // a GGUF tensor is 32-byte aligned; safetensors' need not be
+      any |= static_cast<T>((x & mask) == mask);
+    }
+    if (any) first_bad = std::min(first_bad, c);
+  }
+  for (size_t i = first_bad * chunk; i < std::min(n, (first_bad + 1) * chunk); ++i) {
+    T x;
+    std::memcpy(&x, v + i, sizeof x);
+    if ((x & mask) == mask) return i;
+  }
+  return std::nullopt;
+}
+
+// NaN or infinity in a plain F32, F16 or BF16 tensor: the index and whether it is NaN.
+std::optional<std::pair<size_t, bool>> first_nonfinite_value(const ModelTensor& t) {
+  const size_t n = static_cast<size_t>(t.elements());
+  std::optional<size_t> at;
+  float value = 0;
+  switch (t.type) {
+    case GgmlType::F32:
+      at = first_all_ones_exponent<uint32_t>(t.data, n, 0x7F800000u);
+      if (at) std::memcpy(&value, t.data + 4 * *at, 4);
+      break;
+    case GgmlType::F16:
+      at = first_all_ones_exponent<uint16_t>(t.data, n, 0x7C00u);
+      if (at) {
+        uint16_t h;
+        std::memcpy(&h, t.data + 2 * *at, 2);
+        value = f16_to_f32(h);
+      }
+      break;
+    case GgmlType::BF16:
+      at = first_all_ones_exponent<uint16_t>(t.data, n, 0x7F80u);
+      if (at) {
+        uint16_t h;
+        std::memcpy(&h, t.data + 2 * *at, 2);
+        value = bf16_to_f32(h);
+      }
+      break;
+    default:
+      return std::nullopt;
+  }
+  if (!at) return std::nullopt;
+  return std::make_pair(*at, std::isnan(value));
+}
+
+// Values that would turn logits into NaN, refused before the weights are
+// converted (the pages are read by the conversion next anyway): NaN or
+// infinity in any element of a plain F32, F16 or BF16 tensor (weights,
+// embeddings, norms, biases, a MoE model's experts included), a NaN or
+// infinite f16 scale in any block of a quantised tensor (two bytes a
+// block), and a NaN or infinite norm weight in whatever type.
 void check_weight_values(const ModelFile& f, const std::vector<const ModelTensor*>& tensors) {
+  auto refuse = [&](const ModelTensor& t, size_t at, bool nan) {
+    throw ModelError(f.path() + ": tensor '" + t.name + "' holds " + (nan ? "NaN" : "infinity") + " at element " +
+                     std::to_string(at));
+  };
   for (const ModelTensor* tp : tensors) {
     const ModelTensor& t = *tp;
+    if (auto bad = first_nonfinite_value(t)) refuse(t, bad->first, bad->second);
     const TypeInfo& info = type_info(t.type);
     const size_t blocks = static_cast<size_t>(t.elements()) / info.block_values;
     if (auto bad = first_nonfinite_scale(t.type, t.data, blocks)) {
@@ -41,12 +110,11 @@ void check_weight_values(const ModelFile& f, const std::vector<const ModelTensor
                        " is NaN or infinite");
     }
     const std::string_view name = t.name;
-    if (t.ne.size() == 1 && name.size() >= 11 && name.substr(name.size() - 11) == "norm.weight") {
+    const bool plain = t.type == GgmlType::F32 || t.type == GgmlType::F16 || t.type == GgmlType::BF16;
+    if (!plain && t.ne.size() == 1 && name.size() >= 11 && name.substr(name.size() - 11) == "norm.weight") {
       const std::vector<float> v = to_f32(t);
       for (size_t i = 0; i < v.size(); ++i)
-        if (!std::isfinite(v[i]))
-          throw ModelError(f.path() + ": tensor '" + t.name + "' holds " + (std::isnan(v[i]) ? "NaN" : "infinity") +
-                           " at element " + std::to_string(i));
+        if (!std::isfinite(v[i])) refuse(t, i, std::isnan(v[i]));
     }
   }
 }

@@ -261,6 +261,58 @@ TEST_CASE("NaN or infinity in a block scale or a norm weight is refused at load"
   }
 }
 
+TEST_CASE("NaN or infinity in any element of a plain F32, F16 or BF16 tensor is refused at load, naming it",
+          "[model][robustness]") {
+  TempDir dir;
+  struct Bad {
+    uint32_t bits;  // of one element, in the tensor's type
+    bool nan;
+  };
+  const std::pair<GgmlType, std::vector<Bad>> types[] = {
+      {GgmlType::F32, {{0x7FC00000u, true}, {0xFF800000u, false}}},
+      {GgmlType::F16, {{0x7E00u, true}, {0x7C00u, false}, {0xFC01u, true}}},
+      {GgmlType::BF16, {{0x7FC0u, true}, {0xFF80u, false}}},
+  };
+  for (const auto& [type, bads] : types) {
+    auto spec = tiny_spec("qwen3");
+    spec.weight_type = type;
+    const std::string clean = dir.file("clean.gguf"), bad_file = dir.file("bad.gguf");
+    write_random_model(clean, spec);
+    REQUIRE(load_error(clean).empty());
+    for (const Bad& bad : bads)
+      for (const char* tensor : {"blk.1.ffn_down.weight", "token_embd.weight", "blk.0.attn_q_norm.weight"}) {
+        size_t element = 0;
+        rewrite(clean, bad_file, nullptr, [&](const GgufTensor& t, std::vector<uint8_t>& d) {
+          if (t.name != tensor) return;
+          const size_t size = t.type == GgmlType::F32 ? 4 : 2;
+          REQUIRE((t.type == type || t.ne.size() == 1));  // norms stay F32
+          element = d.size() / size - 3;                    // near the end: the whole tensor is read
+          if (size == 4) {
+            uint32_t bits = t.type == type ? bad.bits : (bad.nan ? 0x7FC00000u : 0xFF800000u);
+            std::memcpy(d.data() + 4 * element, &bits, 4);
+          } else {
+            uint16_t bits = static_cast<uint16_t>(bad.bits);
+            std::memcpy(d.data() + 2 * element, &bits, 2);
+          }
+        });
+        INFO(type_info(type).name << " " << tensor << " " << std::hex << bad.bits);
+        CHECK(open_error(bad_file).empty());  // inspect does not read the weights
+        CHECK(load_error(bad_file) == bad_file + ": tensor '" + tensor + "' holds " + (bad.nan ? "NaN" : "infinity") +
+                                          " at element " + std::to_string(element));
+      }
+  }
+  // The largest finite values are weights like any other.
+  auto spec = tiny_spec("qwen3");
+  spec.weight_type = GgmlType::F16;
+  write_random_model(dir.file("clean.gguf"), spec);
+  rewrite(dir.file("clean.gguf"), dir.file("big.gguf"), nullptr, [&](const GgufTensor& t, std::vector<uint8_t>& d) {
+    if (t.name != "blk.1.ffn_down.weight") return;
+    const uint16_t max_f16 = 0x7BFF;
+    std::memcpy(d.data(), &max_f16, 2);
+  });
+  CHECK(load_error(dir.file("big.gguf")).empty());
+}
+
 TEST_CASE("the tokenizer must cover every row of the embedding", "[model][tokenizer][robustness]") {
   TempDir dir;
   auto spec = tiny_spec("qwen2");

@@ -1,5 +1,7 @@
 #include "engine/lora.h"
 
+#include <cstdio>
+
 #include <algorithm>
 #include <boost/json.hpp>
 #include <charconv>
@@ -200,6 +202,14 @@ double number_key(const std::string& path, const json::object& o, const char* ke
 bool truthy(const json::object& o, const char* key) {
   const json::value* v = o.if_contains(key);
   return v && v->is_bool() && v->as_bool();
+}
+
+// A number from adapter_config.json as it was written (`8`, `0.5`,
+// `4.2e+41`): any double, without a cast that a huge one would overflow.
+std::string config_number(double v) {
+  char text[32];
+  auto [end, ec] = std::to_chars(text, text + sizeof text, v);  // the shortest text that reads back as v
+  return ec == std::errc() ? std::string(text, end) : std::string("?");
 }
 
 // PEFT's rank_pattern / alpha_pattern: keys are regular expressions matched
@@ -403,7 +413,7 @@ LoraAdapter read_peft(const std::string& dir) {
     const double want_r = match_pattern(rank_pattern, module).value_or(r);
     if (static_cast<double>(p.rank) != want_r)
       throw ModelError(weights_path + ": " + module + " has rank " + std::to_string(p.rank) +
-                       ", adapter_config.json says " + std::to_string(static_cast<int64_t>(want_r)));
+                       ", adapter_config.json says " + config_number(want_r));
     p.alpha = static_cast<float>(match_pattern(alpha_pattern, module).value_or(lora_alpha));
     p.a = safetensor_f32(weights_path, *h.a);
     p.b = safetensor_f32(weights_path, *h.b);

@@ -184,7 +184,7 @@ size_t Document::reserved_words_as_names(uint32_t start, uint32_t end, bool fini
   if (!finished && language_->id != "python") return 0;
   const Words& reserved = reserved_words(language_->id);
   if (reserved.empty()) return 0;
-  const bool rust = language_->id == "rust";
+  const bool rust = language_->id == "rust", java = language_->id == "java";
   const std::string_view id = language_->id;
   // JavaScript's and TypeScript's strict code: a module or a file whose
   // first statement is the "use strict" directive.
@@ -210,7 +210,10 @@ size_t Document::reserved_words_as_names(uint32_t start, uint32_t end, bool fini
     // (tree-sitter-rust lexes `in` there as an identifier).
     if (rust && std::string_view(ts_node_type(node)) == "token_tree") return Walk::Skip;
     if (ts_node_child_count(node) > 0 || a < start || b >= end) return Walk::Enter;
-    if (std::string_view(ts_node_type(node)) != "identifier") return Walk::Enter;
+    // tree-sitter-java also reads a keyword as a type's name (`return cs;`
+    // among class members: a field `cs` of type `return`).
+    const std::string_view leaf = ts_node_type(node);
+    if (leaf != "identifier" && !(java && leaf == "type_identifier")) return Walk::Enter;
     std::string_view word = text_between(text_, a, b);
     if (std::find(reserved.begin(), reserved.end(), word) != reserved.end() ||
         std::find(strict_words.begin(), strict_words.end(), word) != strict_words.end())
@@ -465,6 +468,14 @@ size_t Document::constructs_refused(uint32_t start, uint32_t end, bool finished)
                                                        "type_assertion"};
         if (std::find(std::begin(kAssignable), std::end(kAssignable), inner) == std::end(kAssignable)) ++count;
       }
+    } else if (java && type == "labeled_statement") {
+      // A label's statement is no declaration (`Obtion: The value;`: javac's
+      // "variable declaration not allowed here").
+      TSNode what = ts_node_named_child(node, ts_node_named_child_count(node) - 1);
+      const std::string_view s = ts_node_is_null(what) ? "" : ts_node_type(what);
+      if (s == "local_variable_declaration" || s == "class_declaration" || s == "interface_declaration" ||
+          s == "record_declaration" || s == "enum_declaration")
+        ++count;
     } else if (java && type == "modifiers") {
       // `private // ...` above `private final int x;`: javac's "repeated modifier".
       std::vector<std::string_view> seen;

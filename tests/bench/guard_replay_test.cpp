@@ -211,6 +211,13 @@ const LeniencyCase kLeniencies[] = {
     // (a random model's answer in service_test),
     {"a backtick in Python 3", "python", "import os\n\n\ndef read(path):\n    ",
      "\n        return None\n    return path\n", "if `path`:", "if path:"},
+    // a statement where class members go (ZipCoder.java, cut down; javac:
+    // "illegal start of type"), and a declaration as a label's statement
+    // (Iterator.java, cut down; javac: "variable declaration not allowed here"),
+    {"a statement among class members", "java", "class A {\n    int cs;\n", "\n}\n", "    return cs;",
+     "    int ds;"},
+    {"a declaration as a label's statement", "java", "class A {\n  void f(Object action) {\n    Ob",
+     "\n  }\n}\n", "tion: The value;", "ject o = action;"},
     // a try whose catch the hole held (the grammar's error starts at `try`),
     {"a try whose catch the hole held", "java",
      "class A {\n  static int x;\n  static {\n    try {\n      x = Integer.parseInt(\"1\");\n    }",

@@ -282,10 +282,13 @@ CompletionService::Generation CompletionService::generate(const DocumentText& do
     bool secret_cut = false;
     std::optional<int32_t> opener;  // the first token written with more than blanks in it
   };
-  // The document's slot, held for every attempt (none with a remote backend).
+  // The document's slot, held for every attempt (none with a remote
+  // backend). A fill does not take the focus from the newest inline
+  // completion, nor go first (model_runner.h).
   std::optional<ModelRunner::Lease> lease =
-      options.backend.remote() ? std::optional<ModelRunner::Lease>()
-                               : runner->acquire(document.uri, cancel, runner->adapters(adapter_specs(options)));
+      options.backend.remote()
+          ? std::optional<ModelRunner::Lease>()
+          : runner->acquire(document.uri, cancel, runner->adapters(adapter_specs(options)), /*focused=*/!fill);
   if (!options.backend.remote() && !lease) {
     g.cancelled = true;
     return g;

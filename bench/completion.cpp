@@ -150,7 +150,7 @@ int main(int argc, char** argv) {
       auto result = service.complete_inline(r, {}, progress);
       std::string completion = result.items.empty() ? "" : result.items.front().insert_text;
       cold.push_back(result.details.elapsed_ms);
-      generated += result.details.generated_tokens;
+      generated += result.details.generated_tokens + result.details.retried_tokens;  // decode_ms covers both
       check_ms += result.details.check_ms;
       decode_ms += result.details.decode_ms;
       bench::Outcome outcome;

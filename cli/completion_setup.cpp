@@ -203,6 +203,7 @@ json::object details_json(const completion::CompletionDetails& d) {
       {"rejected_candidates", d.rejected},
       {"closing_choices", d.closing_choices},
       {"retries", d.retries},
+      {"retried_tokens", d.retried_tokens},
       {"restricted_steps", d.restricted},
       {"check_ms", d.check_ms},
       // What the model wrote may end in a cut multi-byte character: JSON text

@@ -380,7 +380,7 @@ CompletionService::Generation CompletionService::generate(const DocumentText& do
   if (options.constrain && !options.backend.remote()) pristine.emplace(guard);
   Attempt a = attempt(guard, {});
   DecodeResult first = a.r;  // the prompt's figures: a retry reuses the whole prompt
-  size_t generated = a.r.stats.generated_tokens, passes = a.r.stats.forward_passes,
+  size_t retried_tokens = 0, passes = a.r.stats.forward_passes,
          drafted = a.r.stats.accepted_draft_tokens, rejected = a.r.rejected, closing = a.r.closing_choices,
          restricted = a.r.restricted, cut_drafts = a.r.screening.cut_by_syntax;
   double decode_s = a.r.stats.decode_seconds, check_s = a.r.check_seconds;
@@ -398,10 +398,10 @@ CompletionService::Generation CompletionService::generate(const DocumentText& do
          left_of(t0, timeout) > std::chrono::duration_cast<std::chrono::milliseconds>(
                                     std::chrono::duration<double>(a.r.stats.decode_seconds + a.r.check_seconds))) {
     banned.push_back(*a.opener);
+    retried_tokens += a.r.stats.generated_tokens;
     SyntaxGuard again = *pristine;
     a = attempt(again, banned);
     ++g.details.retries;
-    generated += a.r.stats.generated_tokens;
     passes += a.r.stats.forward_passes;
     drafted += a.r.stats.accepted_draft_tokens;
     rejected += a.r.rejected;
@@ -416,7 +416,8 @@ CompletionService::Generation CompletionService::generate(const DocumentText& do
   g.details.reused_tokens = first.stats.reused_tokens;
   g.details.prefilled_tokens = first.stats.prefilled_tokens;
   g.details.prefill_ms = first.stats.prefill_seconds * 1000;
-  g.details.generated_tokens = generated;
+  g.details.generated_tokens = r.stats.generated_tokens;  // the answer's: each attempt has the cap
+  g.details.retried_tokens = retried_tokens;
   g.details.forward_passes = passes;
   g.details.accepted_draft_tokens = drafted;
   g.details.drafts_cut_by_syntax = cut_drafts;

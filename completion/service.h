@@ -104,6 +104,7 @@ struct CompletionDetails {
   size_t rejected = 0;          // candidates the syntax check refused
   size_t closing_choices = 0;   // tokens chosen because they let a refused end come next (decoder.h)
   size_t retries = 0;           // decodings again after an answer cut to nothing, its opening refused (service.cpp)
+  size_t retried_tokens = 0;    // tokens the attempts before the last generated (generated_tokens: the last one's)
   size_t restricted = 0;        // steps the API constraint restricted
   double check_ms = 0;          // time spent in syntax checks while decoding and judging the answer whole
   size_t document_parses = 0;   // full parses (from scratch) the request made: 0 when DocumentText::parsed

@@ -299,10 +299,10 @@ bool rust_integer_too_large(std::string_view text) {
 // attributes ("expected outer doc comment"; in an `if`'s block: "an inner
 // attribute is not permitted in this context"). An
 // outer one (`///`, `/**`) documents what follows: it stands among items,
-// statements, fields, variants or match arms, and something follows it
+// statements, fields, variants or match arms, and once `finished`, something follows it
 // ("found a documentation comment that doesn't document anything"; before
 // a `;` in an expression: "expected one of ... found doc comment").
-bool rust_doc_misplaced(TSNode comment) {
+bool rust_doc_misplaced(TSNode comment, bool finished) {
   bool inner = false, outer = false;
   for (uint32_t i = 0, n = ts_node_child_count(comment); i < n; ++i) {
     const std::string_view marker = ts_node_type(ts_node_child(comment, i));
@@ -332,6 +332,8 @@ bool rust_doc_misplaced(TSNode comment) {
                                                  "enum_variant_list",    "match_block",
                                                  "ordered_field_declaration_list"};
   if (std::find(std::begin(kContainers), std::end(kContainers), in) == std::end(kContainers)) return true;
+  // What it documents may still be coming while the completion is written.
+  if (!finished) return false;
   for (TSNode n = ts_node_next_named_sibling(comment); !ts_node_is_null(n); n = ts_node_next_named_sibling(n))
     if (!is_comment(n)) return false;
   return true;
@@ -527,7 +529,7 @@ size_t Document::constructs_refused(uint32_t start, uint32_t end, bool finished)
       }
     } else if (rust_docs && (type == "line_comment" || type == "block_comment") && a >= start &&
                (finished || b < end)) {
-      if (rust_doc_misplaced(node)) ++count;
+      if (rust_doc_misplaced(node, finished)) ++count;
     } else if (ecmascript && type == "update_expression") {
       TSNode argument = ts_node_child_by_field_name(node, "argument", 8);
       if (!ts_node_is_null(argument) && std::string_view(ts_node_type(argument)) == "update_expression") ++count;

@@ -70,11 +70,36 @@ CleanText as_data(std::string_view text) {
   return out;
 }
 
-// `text` without its comment lines (in the language of `path`), or nullopt
-// when it has none. In C-like languages a line is a block comment's only
-// while inside `/* ... */`: `*p = x;` outside one is code. A chunk that
-// starts inside a block comment (its first `*/` comes before any `/*`) is
-// read as such.
+// `line` with the text of each long string literal on it cut to its first
+// bytes and "…" (the literal stays a literal: its quotes are kept). Only a
+// literal that opens and closes on the line with `"` counts (a `'` may be
+// a Rust lifetime, a C++ digit separator or an apostrophe). Whether any was cut.
+bool shorten_strings(std::string& line) {
+  constexpr size_t kKeep = 16, kLong = 48;
+  bool cut = false;
+  for (size_t i = 0; i < line.size(); ++i) {
+    if (line[i] != '"') continue;
+    size_t j = i + 1;
+    while (j < line.size() && line[j] != '"' && line[j] != '\n') j += line[j] == '\\' ? 2 : 1;
+    if (j >= line.size() || line[j] != '"') break;  // not closed on this line
+    if (j - i - 1 > kLong) {
+      size_t keep = i + 1 + kKeep;
+      while (keep > i + 1 && (static_cast<unsigned char>(line[keep]) & 0xC0) == 0x80) --keep;  // a whole character
+      if (line[keep - 1] == '\\') --keep;  // not half an escape
+      line.replace(keep, j - keep, "\u2026");
+      j = keep + 3;  // the closing quote, after the three bytes of U+2026
+      cut = true;
+    }
+    i = j;
+  }
+  return cut;
+}
+
+// `text` without its comment lines (in the language of `path`) and with its
+// long string literals cut (shorten_strings), or nullopt when it has neither.
+// In C-like languages a line is a block comment's only while inside
+// `/* ... */`: `*p = x;` outside one is code. A chunk that starts inside a
+// block comment (its first `*/` comes before any `/*`) is read as such.
 std::optional<std::string> code_only(std::string_view text, std::string_view path) {
   std::string_view marker = line_comment(parsing::language_of_path(path));
   bool c_like = marker == "//";
@@ -100,8 +125,14 @@ std::optional<std::string> code_only(std::string_view text, std::string_view pat
       if (close == std::string_view::npos) in_block = true;
       comment = close == std::string_view::npos || blank(body.substr(close + 2));
     }
-    if (comment) dropped = true;
-    else out.append(line);
+    if (comment) {
+      dropped = true;
+    } else {
+      // Long string literals go too, their quotes kept.
+      std::string kept(line);
+      if (shorten_strings(kept)) dropped = true;
+      out.append(kept);
+    }
   }
   if (!dropped) return std::nullopt;
   return out;

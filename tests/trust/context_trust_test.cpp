@@ -174,5 +174,34 @@ TEST_CASE("in C-like files only lines inside a block comment are dropped as comm
   CHECK(context.report.code_only_files >= 1);
 }
 
+TEST_CASE("similar chunks from files that are not open lose the text of long strings when that makes them fit",
+          "[trust][context]") {
+  FixedIndex index;
+  std::string chunk = "def frobnicate_widget(widget, amount):\n";
+  std::string story;
+  for (int i = 0; i < 12; ++i) story += "a string that says what the widget is, part " + std::to_string(i) + "; ";
+  chunk += "    widget.note = \"" + story + "\"\n";
+  chunk += "    widget.tag = \"short\"\n    widget.level += amount\n    return widget\n";
+  index.add_file("tools/widgets.py", chunk);
+  std::string main = "def use(widget):\n    frobnicate_widget(widget, 3)\n    ";
+  index.add_file("main.py", main);
+  ContextRequest request = request_for(index, main);
+  request.budgets.definitions = 0;
+  request.budgets.imports = 0;
+  request.budgets.similar = 64;  // the chunk with the long string is ~170 tokens, without its text ~45
+  Context context = build_context(request);
+  std::string block = context_block(context);
+  INFO(block);
+  CHECK(block.find("widget.level += amount") != std::string::npos);
+  CHECK(block.find("widget.tag = \"short\"") != std::string::npos);
+  CHECK(block.find("widget.note = \"a string that sa\u2026\"") != std::string::npos);
+  CHECK(block.find("part 11") == std::string::npos);
+  CHECK(context.report.code_only_files >= 1);
+  // Open, the file's chunk is not shortened (and here does not fit).
+  request.open_paths = {"tools/widgets.py"};
+  Context open = build_context(request);
+  CHECK(context_block(open).find("a string that sa\u2026") == std::string::npos);
+}
+
 }  // namespace
 }  // namespace astfill

@@ -68,7 +68,13 @@ std::unique_ptr<SyntaxHooks> GuardHooks::fork() const {
 
 bool GuardHooks::ends_whole(std::string text) const {
   while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r')) text.pop_back();
-  return guard_->whole_with(text);
+  // The same text asked twice in a row (viable() of a line break, then
+  // decode's whole_after() of it) is judged once: the verdict depends on the
+  // text alone (the guard's prefix and suffix do not change).
+  if (last_whole_ && last_whole_->first == text) return last_whole_->second;
+  const bool whole = guard_->whole_with(text);
+  last_whole_.emplace(std::move(text), whole);
+  return whole;
 }
 
 }  // namespace astfill::completion

@@ -22,6 +22,7 @@
 
 #include <memory>
 #include <optional>
+#include <utility>
 #include <string>
 #include <string_view>
 
@@ -63,6 +64,7 @@ class GuardHooks final : public SyntaxHooks {
   bool constrain_;
   trust::SecretStreamCheck* secrets_;
   std::optional<size_t> secret_cut_;
+  mutable std::optional<std::pair<std::string, bool>> last_whole_;  // ends_whole's last text and verdict
 };
 
 }  // namespace astfill::completion

@@ -34,22 +34,29 @@ double median(std::vector<double> v) {
   return v.empty() ? 0 : v[v.size() / 2];
 }
 
-LoraAdapter random_adapter(const HyperParams& hp, const std::vector<LoraTarget>& targets, int64_t rank) {
+LoraAdapter random_adapter(const HyperParams& hp, const std::vector<LoraTarget>& targets, int64_t rank,
+                           float stddev = 0.02f) {
   std::mt19937 rng(5);
-  std::normal_distribution<float> n(0.0f, 0.02f);
+  std::normal_distribution<float> n(0.0f, stddev);
   LoraAdapter a;
   a.architecture = hp.arch;
+  a.expert_count = hp.expert_count;
+  const bool moe = hp.expert_count > 0;
   for (uint32_t l = 0; l < hp.block_count; ++l)
     for (LoraTarget t : targets) {
-      LoraPair p;
-      p.layer = l, p.target = t, p.rank = rank, p.alpha = 2.0f * static_cast<float>(rank);
-      const LoraShape s = lora_target_shape(hp, t);
-      p.in = s.in, p.out = s.out;
-      p.a.resize(static_cast<size_t>(p.rank * p.in));
-      p.b.resize(static_cast<size_t>(p.out * p.rank));
-      for (float& v : p.a) v = n(rng);
-      for (float& v : p.b) v = n(rng);  // non-zero: a trained adapter's work, not a fresh one's
-      a.pairs.push_back(std::move(p));
+      const bool mlp = t == LoraTarget::Gate || t == LoraTarget::Up || t == LoraTarget::Down;
+      // A MoE layer's MLP targets are its experts': one pair per expert.
+      for (int32_t e = (moe && mlp) ? 0 : -1; e < ((moe && mlp) ? static_cast<int32_t>(hp.expert_count) : 0); ++e) {
+        LoraPair p;
+        p.layer = l, p.target = t, p.expert = e, p.rank = rank, p.alpha = 2.0f * static_cast<float>(rank);
+        const LoraShape s = e >= 0 ? lora_expert_shape(hp, t) : lora_target_shape(hp, t);
+        p.in = s.in, p.out = s.out;
+        p.a.resize(static_cast<size_t>(p.rank * p.in));
+        p.b.resize(static_cast<size_t>(p.out * p.rank));
+        for (float& v : p.a) v = n(rng);
+        for (float& v : p.b) v = n(rng);  // non-zero: a trained adapter's work, not a fresh one's
+        a.pairs.push_back(std::move(p));
+      }
     }
   return a;
 }
@@ -102,10 +109,41 @@ int main(int argc, char** argv) {
   args.option("--decode", "N", "decoded tokens per round (default 64)", count_value(decode, "token count", 1, 4096));
   args.option("--reps", "N", "rounds of each (default 5)", count_value(reps, "round count", 1, 1000));
   args.option("--threads", "N", "threads (default 2)", count_value(threads, "thread count", 1, 256));
+  std::string fixture_path, fixture_arch = "qwen2", fixture_type = "f32", write_adapter_path;
+  args.option("--write-fixture", "PATH",
+              "write a small random model (tests/fixtures' tiny shapes, embedding 64, 2 layers, 512 tokens) to PATH "
+              "and exit; tools/llama_lora_check/run.sh uses it",
+              astfill::bench::text_value(fixture_path));
+  args.option("--arch", "A", "--write-fixture's architecture: qwen2, qwen3, qwen3moe, ... (default qwen2)",
+              astfill::bench::text_value(fixture_arch));
+  args.option("--weight-type", "T", "--write-fixture's weights: f32 or q8_0 (default f32)",
+              astfill::bench::text_value(fixture_type));
+  args.option("--write-adapter", "PATH",
+              "write a random GGUF adapter (--rank, --targets; every expert of a MoE layer) for --model to PATH "
+              "and exit",
+              astfill::bench::text_value(write_adapter_path));
   astfill::bench::parse_args_or_exit(args, "bench_lora", argc, argv);
   omp_set_num_threads(threads);
 
   try {
+    if (!fixture_path.empty()) {
+      RandomModelSpec spec = tiny_spec(fixture_arch);
+      if (fixture_type == "q8_0") spec.weight_type = GgmlType::Q8_0;
+      else if (fixture_type != "f32") throw std::invalid_argument("--weight-type must be f32 or q8_0");
+      write_random_model(fixture_path, spec);
+      std::printf("{\"fixture\":\"%s\",\"arch\":\"%s\",\"weight_type\":\"%s\"}\n", fixture_path.c_str(),
+                  fixture_arch.c_str(), fixture_type.c_str());
+      return 0;
+    }
+    if (!write_adapter_path.empty()) {
+      if (model_path.empty()) throw std::invalid_argument("--write-adapter needs --model");
+      const HyperParams hp = Model::open(model_path, {WeightMode::F32, threads})->hparams();
+      // Larger than bench's own adapter, so that its effect on the logits is plain to see.
+      write_gguf_adapter(random_adapter(hp, parse_lora_targets(targets_text), rank, 0.1f), write_adapter_path);
+      std::printf("{\"adapter\":\"%s\",\"rank\":%d,\"targets\":\"%s\"}\n", write_adapter_path.c_str(), rank,
+                  targets_text.c_str());
+      return 0;
+    }
     if (model_path.empty()) {
       std::filesystem::create_directories(dir);
       model_path = dir + "/qwen2.5-0.5b-shapes.q8_0.gguf";

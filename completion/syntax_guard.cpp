@@ -1064,7 +1064,10 @@ bool SyntaxGuard::fits(std::string_view text, bool whole) const {
   size_t now_before_hole = 0;
   for (const ErrorMark& mark : error_marks(trial.root())) {
     uint32_t byte = mark.byte;
-    if (byte < hole_begin && before_hole > 0) {
+    // An error before the hole counts by number only where it is not the
+    // hole's (on the hole's line, or from a `do` body the prefix ends with):
+    // `retu` + `  0` in a file broken further up is one error from `retu` on.
+    if (byte < hole_begin && before_hole > 0 && !error_at_hole(mark)) {
       ++now_before_hole;
       continue;
     }

@@ -478,6 +478,12 @@ size_t Document::constructs_refused(uint32_t start, uint32_t end, bool finished)
       if (s == "local_variable_declaration" || s == "class_declaration" || s == "interface_declaration" ||
           s == "record_declaration" || s == "enum_declaration")
         ++count;
+    } else if (java && type == "compact_constructor_declaration") {
+      // `Name {` is a constructor only in a record's body (javac: "<identifier>
+      // expected" in a class, e.g. `pr` + `     {` where `protected A() {` was).
+      TSNode body = ts_node_parent(node);
+      TSNode owner = ts_node_is_null(body) ? body : ts_node_parent(body);
+      if (ts_node_is_null(owner) || std::string_view(ts_node_type(owner)) != "record_declaration") ++count;
     } else if (java && type == "modifiers") {
       // `private // ...` above `private final int x;`: javac's "repeated modifier".
       std::vector<std::string_view> seen;

@@ -223,6 +223,8 @@ const LeniencyCase kLeniencies[] = {
      "class A {\n  static int x;\n  static {\n    try {\n      x = Integer.parseInt(\"1\");\n    }",
      "\n      x = 0;\n    }\n  }\n}\n", "     public static final String[] {", " catch (NumberFormatException e) {"},
     // a modifier repeated across a comment (javac: "repeated modifier"),
+    {"a record's compact constructor in a class", "java", "class A {\n    pr", "\n    }\n}\n", "     {",
+     "otected A() {"},
     {"a repeated modifier", "java", "class A {\n    private", "\n    private final int cs = 1;\n}\n",
      "     // The first value", " int slash;"},
     // and an expression where Rust wants an item (`pub` + `0x84256464;`).
@@ -319,6 +321,39 @@ TEST_CASE("code that error recovery read as one long string still has its bracke
   CHECK(guard.whole_with(middle));
   CHECK_FALSE(guard.whole_with(junk));
   CHECK_FALSE(guard.whole_with(""));
+}
+
+TEST_CASE("an error that runs from the hole's line into the answer refuses it in a file broken further up",
+          "[guard][whole]") {
+  // zlib's zpipe.c with `rn Z_ERRNO;` of a `return` in the hole: the
+  // prefix ends with `retu`, and without the hole's code tree-sitter-c also
+  // marks errors above it, which count by number. `  0` made `retu  0` one
+  // error from `retu` on, before the cursor: counted as one of those, it let
+  // the answer pass (gcc: "expected ';' before numeric constant").
+  std::ifstream in("/usr/share/doc/zlib1g-dev/examples/zpipe.c", std::ios::binary);
+  INFO("zlib's examples (zlib1g-dev, scripts/setup installs it)");
+  REQUIRE(in);
+  const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  const std::string middle = "rn Z_ERRNO;";
+  const size_t at = text.find("retu" + middle);
+  REQUIRE(at != std::string::npos);
+  const std::string prefix = text.substr(0, at + 4), suffix = text.substr(at + 4 + middle.size());
+  auto judge = bench::make_judge("c");
+  REQUIRE(judge->judge(prefix + middle + suffix).ok);
+  CHECK_FALSE(judge->judge(prefix + "  0" + suffix).ok);
+  completion::SyntaxGuard guard("c", prefix, suffix);
+  CHECK(guard.whole_with(middle));
+  CHECK(guard.whole_with("rn ret;"));
+  CHECK_FALSE(guard.whole_with("  0"));
+  CHECK_FALSE(guard.whole_with(""));
+}
+
+TEST_CASE("a record's compact constructor is left alone", "[guard][whole]") {
+  const std::string prefix = "record R(int a) {\n    R", suffix = "\n    }\n}\n";
+  auto judge = bench::make_judge("java");
+  REQUIRE(judge->judge(prefix + " {" + suffix).ok);
+  completion::SyntaxGuard guard("java", prefix, suffix);
+  CHECK(guard.whole_with(" {"));
 }
 
 TEST_CASE("Rust doc comments where rustc takes them are left alone", "[guard][whole]") {

@@ -12,6 +12,8 @@
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <unordered_map>
+#include <vector>
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "engine/errors.h"
@@ -97,18 +99,46 @@ struct Linear::Impl {
   bool gemv = false;
   int64_t k_padded = 0, n_blocks = 0;
 
+  // Several threads may run one layer at once (sessions of a shared model,
+  // e.g. the completion model serving as a vision model's LM too): a lookup
+  // hands out a copy of the primitive's handle (reference-counted), so an
+  // eviction by another thread never frees a primitive that is running, and
+  // primitives use the caller's scratchpad (user mode: oneDNN's library
+  // scratchpad is bound to the creating thread), a buffer per thread.
+  struct Primitive {
+    dnnl::matmul matmul;
+    size_t scratchpad_bytes = 0;
+  };
   mutable std::mutex mu;
-  mutable std::map<int64_t, dnnl::matmul> primitives;  // by rows
+  mutable std::map<int64_t, Primitive> primitives;  // by rows
 
-  dnnl::matmul& primitive(int64_t rows, WeightMode mode, int64_t in, int64_t out) const {
+  Primitive primitive(int64_t rows, WeightMode mode, int64_t in, int64_t out) const {
     std::lock_guard lock(mu);
     auto it = primitives.find(rows);
     if (it != primitives.end()) return it->second;
     if (primitives.size() >= 8) primitives.erase(std::prev(primitives.end()));  // keep the small M
     memory::desc src(memory::dims{rows, in}, mode == WeightMode::Int8 ? dt::u8 : dt::f32, tag::ab);
     memory::desc dst(memory::dims{rows, out}, mode == WeightMode::Int8 ? dt::s32 : dt::f32, tag::ab);
-    dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src, weights_md, dst), cpu());
-    return primitives.emplace(rows, dnnl::matmul(pd)).first->second;
+    dnnl::primitive_attr attr;
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src, weights_md, dst), attr, cpu());
+    Primitive p{dnnl::matmul(pd), pd.scratchpad_desc().get_size()};
+    return primitives.emplace(rows, std::move(p)).first->second;
+  }
+
+  // Runs `p` on the calling thread's stream, its scratchpad (if it needs one)
+  // in a buffer of the calling thread's.
+  void execute(const Primitive& p, memory& src, memory& dst) const {
+    dnnl::stream& s = thread_stream();
+    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst}};
+    thread_local std::vector<uint8_t> scratch;
+    if (p.scratchpad_bytes > 0) {
+      if (scratch.size() < p.scratchpad_bytes) scratch.resize(p.scratchpad_bytes);
+      args.emplace(DNNL_ARG_SCRATCHPAD,
+                   memory({{static_cast<int64_t>(p.scratchpad_bytes)}, dt::u8, tag::a}, cpu(), scratch.data()));
+    }
+    p.matmul.execute(s, args);
+    s.wait();
   }
 };
 
@@ -258,13 +288,11 @@ void Linear::forward(const float* x, int64_t rows, float* y) const {
     forward_gemv(x, rows, y, int8_activation_levels());
     return;
   }
-  dnnl::matmul& mm = im.primitive(rows, mode_, in_, out_);
-  dnnl::stream& s = thread_stream();
+  const Impl::Primitive mm = im.primitive(rows, mode_, in_, out_);
   if (mode_ == WeightMode::F32) {
     memory src({{rows, in_}, dt::f32, tag::ab}, cpu(), const_cast<float*>(x));
     memory dst({{rows, out_}, dt::f32, tag::ab}, cpu(), y);
-    mm.execute(s, {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, im.weights}, {DNNL_ARG_DST, dst}});
-    s.wait();
+    im.execute(mm, src, dst);
   } else {
     thread_local std::vector<uint8_t> qx;
     thread_local std::vector<int32_t> acc;
@@ -279,8 +307,7 @@ void Linear::forward(const float* x, int64_t rows, float* y) const {
     quantize_activations(x, rows, in_, levels, qx.data(), in_, row_scale.data());
     memory src({{rows, in_}, dt::u8, tag::ab}, cpu(), qx.data());
     memory dst({{rows, out_}, dt::s32, tag::ab}, cpu(), acc.data());
-    mm.execute(s, {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, im.weights}, {DNNL_ARG_DST, dst}});
-    s.wait();
+    im.execute(mm, src, dst);
     // thread_local buffers must not be named inside the parallel region:
     // each OpenMP thread would see its own (empty) instance.
     const float* ws = im.scales.data();

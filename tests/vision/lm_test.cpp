@@ -4,6 +4,7 @@
 // replace their tokens' embeddings.
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <thread>
 #include <vector>
 
 #include "../engine/temp_dir.h"
@@ -132,4 +133,43 @@ TEST_CASE("a prompt with an image runs through a session", "[lm]") {
   CHECK(s.length() == prompt.rows());
   // The next token continues at next_position on all three axes.
   CHECK(prompt.next_position == 2 + 1 + 4 + 1 + 1);
+}
+
+TEST_CASE("threads evaluating one model at once get the logits each gets alone", "[lm][threads]") {
+  // The vision host may run its LM on the completion model (workspace/
+  // images.h): sessions of one model on several threads at once, without a
+  // batcher. Row counts 1 to 24: the decode kernel (up to 4 rows) and
+  // oneDNN's primitives, more row counts than a layer keeps (8), so the
+  // threads evict primitives the other one is running.
+  astfill::testing::TempDir dir;
+  const std::string path = write_vl_model(dir);
+  for (auto mode : {engine::WeightMode::Int8, engine::WeightMode::F32}) {
+    engine::LoadOptions o;
+    o.weights = mode;
+    auto model = engine::Model::open(path, o);
+    auto run = [&](uint32_t seed) {
+      std::vector<std::vector<float>> out;
+      uint32_t x = seed;
+      for (int pass = 0; pass < 2; ++pass) {
+        Session s(*model, 400);
+        for (int64_t rows = 1; rows <= 24; ++rows) {
+          Session::Batch b;
+          for (int64_t r = 0; r < rows; ++r) b.tokens.push_back(static_cast<int32_t>((x = x * 1103515245u + 12345u) % 480));
+          b.logits.assign(static_cast<size_t>(rows), true);
+          out.push_back(s.evaluate(b));
+        }
+      }
+      return out;
+    };
+    const auto alone_a = run(1), alone_b = run(2);
+    for (int round = 0; round < 3; ++round) {
+      std::vector<std::vector<float>> a, b;
+      std::thread ta([&] { a = run(1); });
+      std::thread tb([&] { b = run(2); });
+      ta.join();
+      tb.join();
+      CHECK(a == alone_a);
+      CHECK(b == alone_b);
+    }
+  }
 }

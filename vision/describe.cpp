@@ -35,6 +35,19 @@ VisionTokens vision_tokens(const engine::Tokenizer& tokenizer) {
   return t;
 }
 
+std::string cut_at_control_text(std::string text, const engine::Tokenizer& tokenizer) {
+  size_t cut = text.size();
+  for (size_t id = 0; id < tokenizer.vocab_size(); ++id) {
+    const auto t = static_cast<int32_t>(id);
+    if (!tokenizer.is_special(t)) continue;
+    const std::string& name = tokenizer.token_text(t);
+    if (name.size() < 2) continue;  // a one-character "special" token would cut ordinary text
+    if (size_t at = text.find(name); at < cut) cut = at;
+  }
+  text.resize(cut);
+  return text;
+}
+
 namespace {
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
@@ -72,9 +85,11 @@ DescribeStats describe_image(const engine::Model& lm, const VisionTower& tower, 
   }
   stats.prompt_tokens = prompt.rows();
 
-  std::vector<int32_t> stops;
-  for (const char* s : {"<|im_end|>", "<|endoftext|>"})
-    if (auto id = tok.find_token(s)) stops.push_back(*id);
+  // Any special token ends the answer: <|im_end|> and <|endoftext|> are the
+  // ends of a turn, and the others (<|im_start|>, <|fim_pad|>, the vision
+  // tokens, ...) have no text to give an editor.
+  std::vector<char> stops(tok.vocab_size(), 0);
+  for (size_t id = 0; id < stops.size(); ++id) stops[id] = tok.is_special(static_cast<int32_t>(id)) ? 1 : 0;
 
   Session session(lm, prompt.rows() + static_cast<size_t>(std::max(o.max_tokens, 0)) + 1);
   const std::vector<const float*> embeddings = prompt.row_embeddings();
@@ -103,7 +118,10 @@ DescribeStats describe_image(const engine::Model& lm, const VisionTower& tower, 
   for (int k = 0; k < o.max_tokens; ++k) {
     const auto choice = sampler.sample(logits, history);
     if (choice.token < 0) break;
-    if (std::find(stops.begin(), stops.end(), choice.token) != stops.end()) break;
+    if (static_cast<size_t>(choice.token) < stops.size() && stops[static_cast<size_t>(choice.token)]) {
+      stats.stop_token = choice.token;
+      break;
+    }
     ++stats.generated_tokens;
     history.push_back(choice.token);
     if (!on_token(choice.token) || k + 1 == o.max_tokens) break;

@@ -42,6 +42,7 @@ struct DescribeStats {
   double prefill_seconds = 0;
   double decode_seconds = 0;
   bool cancelled = false;
+  int32_t stop_token = -1;         // the special token that ended the answer (not streamed); -1: none
 };
 
 // Checks that the tower's output width is the LM's embedding width and that
@@ -49,11 +50,19 @@ struct DescribeStats {
 // naming both files otherwise.
 void check_pair(const engine::Model& lm, const std::string& lm_path, const VisionTower& tower);
 
+// `text` up to the first place where it spells a special token's text
+// (the model wrote "<|im_end|>" in ordinary pieces): an answer never carries
+// control-token text into an editor. Special tokens of one character are
+// not looked for.
+std::string cut_at_control_text(std::string text, const engine::Tokenizer& tokenizer);
+
 // The vision tokens of the LM's tokenizer; engine::ModelError when missing.
 VisionTokens vision_tokens(const engine::Tokenizer& tokenizer);
 
 // Streams the answer's tokens to `on_token` (return false to stop); stops at
-// <|im_end|> or <|endoftext|> (not streamed) or max_tokens.
+// any special token of the LM's tokenizer (Control or UserDefined:
+// <|im_end|>, <|endoftext|>, <|im_start|>, <|fim_pad|>, ...; not streamed,
+// DescribeStats::stop_token) or max_tokens.
 DescribeStats describe_image(const engine::Model& lm, const VisionTower& tower, const Image& image,
                              const DescribeOptions& options, const std::function<bool(int32_t)>& on_token,
                              const CancellationToken& cancel = {});

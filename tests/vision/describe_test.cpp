@@ -1,5 +1,6 @@
 // describe_image: a tiny random VL pair runs end to end; mismatched pairs and
 // cancellation.
+#include <algorithm>
 #include <catch2/catch.hpp>
 
 #include "../engine/temp_dir.h"
@@ -82,4 +83,60 @@ TEST_CASE("an mmproj of another projector type is refused by name", "[describe]"
   engine::write_random_model(dir.file("coder.gguf"), engine::tiny_spec("qwen2"));
   CHECK_THROWS_WITH(vision::VisionTower::load(dir.file("coder.gguf")), Catch::Contains("coder.gguf"));
   CHECK_THROWS_WITH(vision::VisionTower::load(dir.file("none.gguf")), Catch::Contains("none.gguf"));
+}
+
+TEST_CASE("an answer is cut where it spells a special token's text", "[describe]") {
+  astfill::testing::TempDir dir;
+  astfill::testing::write_random_vl_lm(dir.file("lm.gguf"));
+  auto lm = engine::Model::open(dir.file("lm.gguf"), engine::LoadOptions{});
+  const auto& tok = lm->tokenizer();
+  using vision::cut_at_control_text;
+  CHECK(cut_at_control_text("x = 1\n<|im_end|>\ny = 2\n", tok) == "x = 1\n");
+  CHECK(cut_at_control_text("a()\n<|fim_pad|><|endoftext|>", tok) == "a()\n");
+  CHECK(cut_at_control_text("<|im_start|>assistant\nx", tok).empty());
+  // The earliest one wins, whichever token it is.
+  CHECK(cut_at_control_text("b<|endoftext|>c<|im_end|>", tok) == "b");
+  // Text that only looks alike stays: Haskell's <|>, an unclosed <|, a
+  // name no token has.
+  for (const char* kept : {"f <|> g\n", "x <| y\n", "<|not_a_token|>\n", "plain code\n", ""})
+    CHECK(cut_at_control_text(kept, tok) == kept);
+}
+
+TEST_CASE("describe_image stops at any special token, not only the end of a turn", "[describe]") {
+  // The fixture LM with a token it writes and <|fim_pad|> swapped (their
+  // embedding rows, which the tied head reads too): the same model with two
+  // ids relabelled, so where it wrote that token it now writes <|fim_pad|>,
+  // a control token that is neither <|im_end|> nor <|endoftext|>.
+  astfill::testing::TempDir dir;
+  astfill::testing::write_random_vl_lm(dir.file("lm.gguf"), 1, 0.1f);
+  astfill::testing::write_random_mmproj(dir.file("mm.gguf"));
+  const auto tower = vision::VisionTower::load(dir.file("mm.gguf"));
+  vision::DescribeOptions o;
+  o.max_tokens = 24;
+  o.max_image_tokens = 16;
+  auto lm0 = engine::Model::open(dir.file("lm.gguf"), engine::LoadOptions{});
+  const auto& tok = lm0->tokenizer();
+  std::vector<int32_t> plain;
+  vision::describe_image(*lm0, tower, picture(), o, [&](int32_t t) { plain.push_back(t); return true; });
+  // The first token written after another one, that was neither written
+  // before nor is in the prompt (the relabelling would change the prompt).
+  std::vector<int32_t> prompt = tok.encode("<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n");
+  for (auto t : tok.encode(o.prompt, false)) prompt.push_back(t);
+  for (auto t : tok.encode("<|im_end|>\n<|im_start|>assistant\n")) prompt.push_back(t);
+  auto in = [](const std::vector<int32_t>& v, size_t n, int32_t t) {
+    return std::find(v.begin(), v.begin() + static_cast<ptrdiff_t>(n), t) != v.begin() + static_cast<ptrdiff_t>(n);
+  };
+  size_t k = 1;
+  while (k < plain.size() && (in(plain, k, plain[k]) || in(prompt, prompt.size(), plain[k]))) ++k;
+  INFO("written: " << tok.decode(plain));
+  REQUIRE(k < plain.size());
+  const int32_t pad = *tok.find_token("<|fim_pad|>");
+  astfill::testing::write_vl_lm_with_tokens_swapped(dir.file("lm.gguf"), dir.file("swapped.gguf"), plain[k], pad);
+  auto lm = engine::Model::open(dir.file("swapped.gguf"), engine::LoadOptions{});
+  std::vector<int32_t> got;
+  const auto stats = vision::describe_image(*lm, tower, picture(), o, [&](int32_t t) { got.push_back(t); return true; });
+  // The same tokens up to it; <|fim_pad|> is not streamed and ends the answer.
+  CHECK(got == std::vector<int32_t>(plain.begin(), plain.begin() + static_cast<ptrdiff_t>(k)));
+  CHECK(stats.stop_token == pad);
+  CHECK(stats.generated_tokens == k);
 }

@@ -1,5 +1,6 @@
 #include "tests/vision/vl_fixture.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <random>
 #include <vector>
@@ -86,6 +87,23 @@ void write_random_vl_lm(const std::string& path, uint32_t seed, float weight_sca
     w.write(path);
   }
   std::remove(plain.c_str());
+}
+
+void write_vl_lm_with_tokens_swapped(const std::string& from, const std::string& to, int32_t a, int32_t b) {
+  const auto g = engine::GgufFile::open(from);
+  engine::GgufWriter w(g.alignment());
+  for (auto [key, value] : g.metadata()) w.set(key, value);
+  for (const auto& t : g.tensors()) {
+    std::vector<uint8_t> data(t.data, t.data + t.bytes);
+    if (t.name == "token_embd.weight" || t.name == "output.weight") {
+      const size_t row = t.bytes / static_cast<size_t>(t.rows());
+      std::swap_ranges(data.begin() + static_cast<ptrdiff_t>(row * static_cast<size_t>(a)),
+                       data.begin() + static_cast<ptrdiff_t>(row * static_cast<size_t>(a + 1)),
+                       data.begin() + static_cast<ptrdiff_t>(row * static_cast<size_t>(b)));
+    }
+    w.add_tensor(t.name, t.type, t.ne, std::move(data));
+  }
+  w.write(to);
 }
 
 }  // namespace astfill::testing

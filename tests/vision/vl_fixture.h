@@ -23,4 +23,9 @@ void write_random_mmproj(const std::string& path, const TinyTowerSpec& spec = {}
 // logits and text (toCode's test needs an answer with code in it).
 void write_random_vl_lm(const std::string& path, uint32_t seed = 1, float weight_scale = 0.02f);
 
+// A copy of the LM at `from` with tokens `a` and `b` swapped in the token
+// embedding (and the output head when it is not tied): the same model with
+// two ids relabelled. The tokenizer is unchanged.
+void write_vl_lm_with_tokens_swapped(const std::string& from, const std::string& to, int32_t a, int32_t b);
+
 }  // namespace astfill::testing

@@ -307,8 +307,9 @@ int run_serve(const std::vector<std::string>& args) {
   // One model for the daemon, shared by every session (workspace/settings.h).
   options.server.model = std::make_shared<workspace::ModelHost>(
       workspace::ModelHost::Options{service, model_path.value_or(""), resolve_model_argument});
-  // One vision model and one cache of image descriptions for the daemon, like the model.
-  options.server.images = std::make_shared<workspace::ImageHost>();
+  // One vision model and one cache of image descriptions for the daemon, like
+  // the model; the completion model is the VL model's LM when it is that file.
+  options.server.images = std::make_shared<workspace::ImageHost>(workspace::shared_model_of(service));
   if (index_enabled)
     options.server.indexes = std::make_shared<workspace::IndexRegistry>(
         [](index::IndexOptions o) { return index::open_project_index(std::move(o)); }, index_defaults);

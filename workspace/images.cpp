@@ -5,10 +5,13 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
 
+#include "completion/model_runner.h"
+#include "completion/service.h"
 #include "engine/errors.h"
 #include "engine/model.h"
 #include "engine/tokenizer.h"
@@ -206,16 +209,52 @@ CodePrompt code_prompt(const std::string& text, size_t offset, const std::string
   return out;
 }
 
+SharedModelSource shared_model_of(std::shared_ptr<completion::CompletionService> service) {
+  return [service = std::move(service)]() -> SharedModel {
+    auto runner = service->runner();
+    if (!runner) return {};
+    // Aliasing: the model lives as long as its runner, which the pointer holds.
+    return {std::shared_ptr<const engine::Model>(runner, &runner->model()), runner->options().model_path};
+  };
+}
+
 struct ImageHost::Loaded {
   VisionSettings settings;
-  std::unique_ptr<engine::Model> lm;
   vision::VisionTower tower;
+  std::shared_ptr<const engine::Model> own;  // the LM the host loaded; null while it uses the shared one
 };
 
-ImageHost::ImageHost() = default;
+namespace {
+
+// How the host loads a VL model's LM itself.
+engine::LoadOptions own_load_options() { return engine::LoadOptions{}; }
+
+bool same_file(const std::string& a, const std::string& b) {
+  if (a == b) return true;
+  std::error_code ec;
+  return std::filesystem::equivalent(a, b, ec) && !ec;
+}
+
+}  // namespace
+
+ImageHost::ImageHost(SharedModelSource shared) : shared_(std::move(shared)) {}
 ImageHost::~ImageHost() = default;
 
-ImageHost::Loaded& ImageHost::ensure(const VisionSettings& settings, Progress& progress) {
+std::shared_ptr<const engine::Model> ImageHost::offered(const std::string& path) const {
+  if (!shared_) return nullptr;
+  SharedModel m = shared_();
+  if (!m.model || !same_file(m.path, path)) return nullptr;
+  // Loaded as the host would load it, so its answers are the ones of a
+  // separate load: the same weights and the KV cache type they imply.
+  const engine::LoadOptions own = own_load_options();
+  const engine::KvType own_kv = own.kv != engine::KvType::Auto ? own.kv
+                                : own.weights == engine::WeightMode::F32 ? engine::KvType::F32
+                                                                          : engine::KvType::Bf16;
+  if (m.model->weight_mode() != own.weights || m.model->kv_type() != own_kv) return nullptr;
+  return m.model;
+}
+
+std::shared_ptr<const engine::Model> ImageHost::ensure(const VisionSettings& settings, Progress& progress) {
   if (settings.model.empty()) {
     // A session without the setting: another session's model (the host may
     // be the daemon's) stays loaded.
@@ -224,25 +263,39 @@ ImageHost::Loaded& ImageHost::ensure(const VisionSettings& settings, Progress& p
         "after 'astfill pull qwen2.5-vl-3b:q4_k_m') and astfill.vision.mmproj (its vision tower, unless pulled "
         "with it)");
   }
-  if (loaded_ && loaded_->settings.model == settings.model && loaded_->settings.mmproj == settings.mmproj)
-    return *loaded_;
-  loaded_.reset();
-  progress.report(std::nullopt, "loading the vision model");
+  const bool same = loaded_ && loaded_->settings.model == settings.model && loaded_->settings.mmproj == settings.mmproj;
+  std::shared_ptr<const engine::Model> lm = offered(settings.model);
+  const bool shared = lm != nullptr;
+  if (same && !shared && loaded_->own) return loaded_->own;
   try {
-    auto next = std::make_unique<Loaded>();
-    next->settings = settings;
-    next->lm = engine::Model::open(settings.model, engine::LoadOptions{});
-    next->tower = vision::VisionTower::load(settings.mmproj.empty() ? settings.model : settings.mmproj);
-    vision::check_pair(*next->lm, settings.model, next->tower);
-    loaded_ = std::move(next);
+    if (!same) {
+      loaded_.reset();
+      progress.report(std::nullopt, "loading the vision model");
+      auto next = std::make_unique<Loaded>();
+      next->settings = settings;
+      next->tower = vision::VisionTower::load(settings.mmproj.empty() ? settings.model : settings.mmproj);
+      loaded_ = std::move(next);
+    }
+    if (shared) {
+      loaded_->own.reset();  // the completion model serves: one copy of the weights
+    } else {
+      progress.report(std::nullopt, "loading the vision model's language model");
+      lm = engine::Model::open(settings.model, own_load_options());
+      loaded_->own = lm;
+      std::lock_guard lock(mu_);
+      ++lm_loads_;
+    }
+    vision::check_pair(*lm, settings.model, loaded_->tower);
   } catch (const std::exception& e) {
+    loaded_.reset();
     std::lock_guard lock(mu_);
     state_ = std::string("failed: ") + e.what();
     throw;
   }
   std::lock_guard lock(mu_);
-  state_ = "ready: " + settings.model;
-  return *loaded_;
+  lm_shared_ = shared;
+  state_ = "ready: " + settings.model + (shared ? " (shared with completions)" : "");
+  return lm;
 }
 
 std::string ImageHost::run(const ImageSource& image, const VisionSettings& settings, const std::string& prompt,
@@ -251,7 +304,8 @@ std::string ImageHost::run(const ImageSource& image, const VisionSettings& setti
   // The image first: a bad one fails before seconds of model loading.
   const vision::Image pixels = vision::decode_image(image.bytes, image.name);
   std::lock_guard run_lock(run_mu_);
-  Loaded& m = ensure(settings, progress);
+  const std::shared_ptr<const engine::Model> lm = ensure(settings, progress);
+  const vision::VisionTower& tower = loaded_->tower;
   if (cancel.cancelled()) return {};
   vision::DescribeOptions o;
   o.prompt = prompt;
@@ -262,10 +316,10 @@ std::string ImageHost::run(const ImageSource& image, const VisionSettings& setti
     std::lock_guard lock(mu_);
     ++tower_runs_;
   }
-  engine::StreamDecoder out(m.lm->tokenizer());
+  engine::StreamDecoder out(lm->tokenizer());
   std::string text;
   size_t tokens = 0;
-  const auto stats = vision::describe_image(*m.lm, m.tower, pixels, o, [&](int32_t t) {
+  const auto stats = vision::describe_image(*lm, tower, pixels, o, [&](int32_t t) {
     text += out.push(t);
     if (++tokens % 8 == 0)
       progress.report(static_cast<uint32_t>(std::min<size_t>(99, tokens * 100 / static_cast<size_t>(max_tokens))),
@@ -275,7 +329,8 @@ std::string ImageHost::run(const ImageSource& image, const VisionSettings& setti
   text += out.flush();
   if (image_tokens) *image_tokens = stats.image_tokens;
   if (stats.cancelled || cancel.cancelled()) return {};
-  return text;
+  // describe_image stops at special tokens; the model may still spell one.
+  return vision::cut_at_control_text(std::move(text), lm->tokenizer());
 }
 
 ImageHost::Description ImageHost::describe(const ImageSource& image, const VisionSettings& settings,
@@ -318,6 +373,14 @@ size_t ImageHost::tower_runs() const {
 size_t ImageHost::cache_hits() const {
   std::lock_guard lock(mu_);
   return cache_hits_;
+}
+size_t ImageHost::lm_loads() const {
+  std::lock_guard lock(mu_);
+  return lm_loads_;
+}
+bool ImageHost::lm_shared() const {
+  std::lock_guard lock(mu_);
+  return lm_shared_;
 }
 std::string ImageHost::state() const {
   std::lock_guard lock(mu_);

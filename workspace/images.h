@@ -7,11 +7,13 @@
 // prompts as a context chunk named after the image (Workspace::attach_image).
 //
 // Thread-safe: the commands run on workers; one image is encoded at a time
-// (the tower and LM use every core they are given).
+// (the tower and LM use every core they are given). The LM may be the
+// daemon's completion model (SharedModel), when it is the same file.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -30,8 +32,23 @@ class Model;
 namespace astfill::vision {
 class VisionTower;
 }
+namespace astfill::completion {
+class CompletionService;
+}
 
 namespace astfill::workspace {
+
+// A loaded model the vision host may use as its LM instead of loading the
+// same file a second time: the daemon's completion model. At Qwen2.5-VL-3B's
+// shapes the LM is about 3.3 GB, so a daemon whose completion model is the VL
+// model's LM held it twice.
+struct SharedModel {
+  std::shared_ptr<const engine::Model> model;  // null: none loaded
+  std::string path;                            // the file it was loaded from
+};
+using SharedModelSource = std::function<SharedModel()>;
+// The service's model as it is now (its runner kept alive while a run holds it).
+SharedModelSource shared_model_of(std::shared_ptr<completion::CompletionService> service);
 
 // An image a client names: a file:// URI or a data: URI with base64 bytes.
 struct ImageSource {
@@ -74,7 +91,14 @@ CodePrompt code_prompt(const std::string& text, size_t offset, const std::string
 
 class ImageHost {
  public:
-  ImageHost();
+  // `shared`: a model the host uses as the VL model's LM when it is the file
+  // astfill.vision.model names, loaded as the host would load it (int8
+  // weights and the KV type that goes with them), instead of loading its own
+  // copy; asked again before every run, so the host follows a change of the
+  // completion model (and drops its own copy once the shared one fits). The
+  // LM is only read (engine::Session: any number of sessions may evaluate one
+  // model at once); the VL runs use no LoRA adapters, with or without sharing.
+  explicit ImageHost(SharedModelSource shared = {});
   ~ImageHost();
   ImageHost(const ImageHost&) = delete;
   ImageHost& operator=(const ImageHost&) = delete;
@@ -101,13 +125,20 @@ class ImageHost {
   // Times the vision tower ran (cache misses and toCode runs), for status.
   size_t tower_runs() const;
   size_t cache_hits() const;
-  // "none", "ready: <model>" or "failed: <why>".
+  // "none", "ready: <model>" (" (shared with completions)" when the LM is
+  // the shared model) or "failed: <why>".
   std::string state() const;
+  // Language models the host loaded itself (the shared one is not counted).
+  size_t lm_loads() const;
+  // Whether the last run's LM was the shared model.
+  bool lm_shared() const;
 
  private:
   struct Loaded;
-  // Loads what `settings` names unless it is loaded; run_mu_ held.
-  Loaded& ensure(const VisionSettings& settings, Progress& progress);
+  // Loads what `settings` names unless it is loaded, and returns the LM to
+  // run (the shared model or the host's own); run_mu_ held.
+  std::shared_ptr<const engine::Model> ensure(const VisionSettings& settings, Progress& progress);
+  std::shared_ptr<const engine::Model> offered(const std::string& path) const;
   std::string run(const ImageSource& image, const VisionSettings& settings, const std::string& prompt,
                   int max_tokens, const CancellationToken& cancel, Progress& progress, size_t* image_tokens);
 
@@ -115,7 +146,9 @@ class ImageHost {
   std::unique_ptr<Loaded> loaded_;
   mutable std::mutex mu_;
   std::map<std::string, std::string> cache_;  // by content hash + model, the description
-  size_t tower_runs_ = 0, cache_hits_ = 0;
+  SharedModelSource shared_;
+  size_t tower_runs_ = 0, cache_hits_ = 0, lm_loads_ = 0;
+  bool lm_shared_ = false;
   std::string state_ = "none";
 };
 

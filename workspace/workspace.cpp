@@ -75,7 +75,9 @@ Workspace::Workspace(WorkspaceOptions options, Executor executor, WorkspaceEvent
       executor_(std::move(executor)),
       events_(std::move(events)),
       model_(options_.model ? options_.model : std::make_shared<ModelHost>(ModelHost::Options{})) {
-  images_ = options_.images ? options_.images : std::make_shared<ImageHost>();
+  // Its own image host shares the model host's completion model as the VL
+  // model's LM when they are the same file (workspace/images.h).
+  images_ = options_.images ? options_.images : std::make_shared<ImageHost>(shared_model_of(model_->service()));
   FolderIndexes::Events folder_events;
   folder_events.changed = [this](const FolderStatus& s) {
     if (events_.folder_changed) events_.folder_changed(s);

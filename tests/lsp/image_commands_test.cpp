@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <cctype>
@@ -19,10 +20,13 @@
 #include <fstream>
 #include <mutex>
 #include <random>
+#include <span>
 #include <thread>
 
 #include "completion/context.h"
 #include "completion/service.h"
+#include "engine/model.h"
+#include "vision/describe.h"
 #include "lsp/server.h"
 #include "tests/fixtures/random_model.h"
 #include "tests/vision/vl_fixture.h"
@@ -725,4 +729,166 @@ TEST_CASE("image sources, base64 and code answers", "[image]") {
   CHECK(code_from_answer("```\nif a:\n    b()\n```", "    ") == "if a:\n        b()\n");
   CHECK(code_from_answer("\n\nreturn 1\n\n", "") == "return 1\n");
   CHECK(code_from_answer("   \n", "").empty());
+}
+
+TEST_CASE("the vision host runs on the completion model when it is the same file, with a load's answers", "[image]") {
+  Fixture fx;
+  const std::string talker = (fx.dir / "talker.gguf").string();
+  testing::write_random_vl_lm(talker, 1, 0.1f);
+  completion::ServiceOptions so;
+  so.cache_entries = 0;
+  auto service = std::make_shared<completion::CompletionService>(so);
+  service->load_model(talker);
+  auto shared = std::make_shared<workspace::ImageHost>(workspace::shared_model_of(service));
+  workspace::ImageHost own;
+  const workspace::VisionSettings vision{talker, fx.mm, 8};
+  const workspace::ImageSource image{fx.bytes, "form.png"};
+  NoProgress quiet;
+  const auto q = workspace::code_prompt("class Form:\n    pass\n", 11, "python", "form.py", "");
+
+  // Its own load: what the shared model must answer too.
+  const std::string want = own.ask(image, vision, q.prompt, 48, {}, quiet);
+  INFO("the model's answer: " << json::serialize(json::value(want)));
+  REQUIRE(!want.empty());
+  CHECK(own.lm_loads() == 1);
+  CHECK_FALSE(own.lm_shared());
+  CHECK(own.state() == "ready: " + talker);
+
+  CHECK(shared->ask(image, vision, q.prompt, 48, {}, quiet) == want);
+  CHECK(shared->lm_loads() == 0);  // one load in the process: the service's
+  CHECK(shared->lm_shared());
+  CHECK(shared->state() == "ready: " + talker + " (shared with completions)");
+  CHECK(shared->describe(image, vision, {}, quiet).text == own.describe(image, vision, {}, quiet).text);
+
+  // While completions run on the same model from another thread.
+  std::atomic<bool> stop{false};
+  size_t completions = 0;
+  std::thread typing([&] {
+    NoProgress none;
+    for (int n = 0; !stop; ++n) {
+      completion::InlineCompletionRequest r;
+      std::string text = "def f(x):\n    return x + " + std::to_string(n) + "\n\ndef g(";
+      r.offset = text.size();
+      r.document = {"file:///proj/a.py", "python", n, std::make_shared<const std::string>(std::move(text))};
+      r.trigger = completion::Trigger::Invoked;
+      r.options.max_tokens = 8;
+      r.options.timeout_ms = 60000;
+      service->complete_inline(r, {}, none);
+      ++completions;
+    }
+  });
+  std::vector<std::string> during;
+  for (int k = 0; k < 3; ++k) during.push_back(shared->ask(image, vision, q.prompt, 48, {}, quiet));
+  stop = true;
+  typing.join();
+  CHECK(completions > 0);
+  for (const auto& answer : during) CHECK(answer == want);
+  CHECK(shared->lm_loads() == 0);
+
+  // The same file by another name (a link, as a pulled model's path may be).
+  const std::string link = (fx.dir / "link.gguf").string();
+  fs::create_symlink(talker, link);
+  workspace::ImageHost linked(workspace::shared_model_of(service));
+  CHECK(linked.ask(image, workspace::VisionSettings{link, fx.mm, 8}, q.prompt, 48, {}, quiet) == want);
+  CHECK(linked.lm_loads() == 0);
+
+  // Another completion model: the host loads its own copy, once.
+  service->load_model(fx.lm);
+  CHECK(shared->ask(image, vision, q.prompt, 48, {}, quiet) == want);
+  CHECK(shared->ask(image, vision, q.prompt, 48, {}, quiet) == want);
+  CHECK(shared->lm_loads() == 1);
+  CHECK_FALSE(shared->lm_shared());
+  // The completion model is the VL model's LM again: the host's copy goes.
+  service->load_model(talker);
+  CHECK(shared->ask(image, vision, q.prompt, 48, {}, quiet) == want);
+  CHECK(shared->lm_loads() == 1);
+  CHECK(shared->lm_shared());
+
+  // A completion model loaded otherwise (f32 weights) is not what the host
+  // would load: it loads its own.
+  completion::ServiceOptions f32;
+  f32.load.weights = engine::WeightMode::F32;
+  auto f32_service = std::make_shared<completion::CompletionService>(f32);
+  f32_service->load_model(talker);
+  workspace::ImageHost beside_f32(workspace::shared_model_of(f32_service));
+  CHECK(beside_f32.ask(image, vision, q.prompt, 48, {}, quiet) == want);
+  CHECK(beside_f32.lm_loads() == 1);
+  CHECK_FALSE(beside_f32.lm_shared());
+}
+
+TEST_CASE("astfill.image.toCode's edit ends where the model writes a control token", "[image]") {
+  Fixture fx;
+  const std::string talker = (fx.dir / "talker.gguf").string();
+  testing::write_random_vl_lm(talker, 1, 0.1f);
+  const std::string uri = "file:///proj/form.py";
+  const std::string text = "class Form:\n    def render(self):\n        \n";
+  const auto q = workspace::code_prompt(text, text.size() - 1, "python", "form.py", "");
+  // The talker's answer to that question, token by token, as ImageHost::run asks it.
+  auto lm = engine::Model::open(talker, engine::LoadOptions{});
+  const auto tower = vision::VisionTower::load(fx.mm);
+  const vision::Image pixels = vision::decode_image(fx.bytes, "form.png");
+  vision::DescribeOptions o;
+  o.prompt = q.prompt;
+  o.max_tokens = 512;
+  o.max_image_tokens = 8;
+  std::vector<int32_t> ids;
+  vision::describe_image(*lm, tower, pixels, o, [&](int32_t t) { ids.push_back(t); return true; });
+  const auto& tok = lm->tokenizer();
+  // The first token after which the answer has code, written there for the
+  // first time: the model with it and <|fim_pad|> swapped (two ids
+  // relabelled) writes <|fim_pad|> there instead, and then goes on as before
+  // (its embedding is the old token's).
+  // It must not be in the prompt either (the text describe_image encodes
+  // around the image), which the relabelling would change.
+  const int32_t pad = *tok.find_token("<|fim_pad|>");
+  std::vector<int32_t> prompt = tok.encode("<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n");
+  for (auto t : tok.encode(q.prompt, false)) prompt.push_back(t);
+  for (auto t : tok.encode("<|im_end|>\n<|im_start|>assistant\n")) prompt.push_back(t);
+  auto in = [](const std::vector<int32_t>& v, size_t n, int32_t t) {
+    return std::find(v.begin(), v.begin() + static_cast<ptrdiff_t>(n), t) != v.begin() + static_cast<ptrdiff_t>(n);
+  };
+  size_t k = 1;
+  for (; k < ids.size(); ++k)
+    if (!workspace::code_from_answer(tok.decode(std::span(ids).first(k)), q.indent).empty() && !in(ids, k, ids[k]) &&
+        !in(prompt, prompt.size(), ids[k]))
+      break;
+  INFO("the model's answer: " << json::serialize(json::value(tok.decode(ids))));
+  REQUIRE(k + 1 < ids.size());
+  const std::string swapped = (fx.dir / "swapped.gguf").string();
+  testing::write_vl_lm_with_tokens_swapped(talker, swapped, ids[k], pad);
+  {
+    // Premise: the relabelled model writes the same tokens, then <|fim_pad|>
+    // (which describe_image does not pass on: it ends the answer).
+    auto relabelled = engine::Model::open(swapped, engine::LoadOptions{});
+    std::vector<int32_t> got;
+    const auto stats =
+        vision::describe_image(*relabelled, tower, pixels, o, [&](int32_t t) { got.push_back(t); return true; });
+    REQUIRE(got.size() >= k);
+    REQUIRE(std::vector<int32_t>(got.begin(), got.begin() + static_cast<ptrdiff_t>(k)) ==
+            std::vector<int32_t>(ids.begin(), ids.begin() + static_cast<ptrdiff_t>(k)));
+    REQUIRE((stats.stop_token == pad || (got.size() > k && got[k] == pad)));
+  }
+
+  auto host = std::make_shared<workspace::ImageHost>();
+  ServerOptions options;
+  options.images = host;
+  Harness h(std::move(options));
+  json::object settings{{"astfill", json::object{{"vision", json::object{{"model", swapped}, {"mmproj", fx.mm},
+                                                                        {"maxImageTokens", 8}}}}}};
+  h.request(1, "initialize", json::object{{"processId", nullptr}, {"rootUri", "file:///proj"},
+                                          {"capabilities", json::object{}}, {"initializationOptions", settings}});
+  h.notify("initialized", json::object{});
+  h.notify("textDocument/didOpen", json::object{{"textDocument", json::object{{"uri", uri}, {"languageId", "python"},
+                                                                             {"version", 1}, {"text", text}}}});
+  auto r = h.command(2, "astfill.image.toCode",
+                     json::object{{"textDocument", doc(uri)},
+                                  {"position", json::object{{"line", 2}, {"character", 8}}},
+                                  {"source", "file://" + fx.png}});
+  INFO(json::serialize(r));
+  REQUIRE(r.contains("result"));
+  auto& edits = r.at("result").at("changes").at(uri).as_array();
+  REQUIRE(edits.size() == 1);
+  const std::string inserted(edits[0].at("newText").as_string());
+  CHECK(inserted == workspace::code_from_answer(tok.decode(std::span(ids).first(k)), q.indent));
+  CHECK(inserted.find("<|") == std::string::npos);
 }

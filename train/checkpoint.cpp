@@ -32,7 +32,9 @@ class Writer {
     u64(a.pairs.size());
     for (const auto& p : a.pairs) {
       u64(p.layer);
-      u64(static_cast<uint64_t>(p.target));
+      // The expert (+1) in the high half: 0 for a non-expert pair, so that
+      // checkpoints of dense models read as before.
+      u64(static_cast<uint64_t>(p.target) | (static_cast<uint64_t>(p.expert + 1) << 32));
       i64(p.in);
       i64(p.out);
       floats(p.a);
@@ -73,9 +75,11 @@ class Reader {
     for (uint64_t i = 0; i < pairs; ++i) {
       LoraPair<float> p;
       p.layer = static_cast<uint32_t>(u64());
-      const uint64_t target = u64();
+      const uint64_t field = u64(), target = field & 0xffffffffu, expert = field >> 32;
       if (target > static_cast<uint64_t>(Target::Down)) fail("an unknown adapter target");
+      if (expert > (uint64_t{1} << 20)) fail("an expert index beyond any model's");
       p.target = static_cast<Target>(target);
+      p.expert = static_cast<int32_t>(expert) - 1;
       p.in = i64();
       p.out = i64();
       p.a = floats();

@@ -95,10 +95,6 @@ std::unique_ptr<FrozenModel> FrozenModel::open(const std::string& path, engine::
   const auto file = std::make_shared<const engine::ModelFile>(engine::ModelFile::open(path));
   const engine::ModelFile& f = *file;
   const HyperParams& hp = f.hparams();
-  if (hp.expert_count > 0 || hp.arch == "qwen3moe")
-    throw engine::ModelError(path + ": training an adapter for a mixture-of-experts model ('" + hp.arch +
-                             "') is not supported: astfill tune trains dense models (qwen2, qwen3) only. Adapters "
-                             "for MoE models made elsewhere (PEFT, llama.cpp) load with --adapter, experts included");
   const engine::arch::Architecture architecture = engine::arch::architecture(hp.arch);
   if (!architecture.load)
     throw engine::ModelError(path + ": training for architecture '" + hp.arch + "' is not supported");
@@ -123,8 +119,10 @@ std::unique_ptr<FrozenModel> FrozenModel::open(const std::string& path, engine::
       const std::string p = "blk." + std::to_string(i) + ".";
       l.qkv = FileRows(f, {p + "attn_q.weight", p + "attn_k.weight", p + "attn_v.weight"});
       l.output = FileRows(f, {p + "attn_output.weight"});
-      l.gate_up = FileRows(f, {p + "ffn_gate.weight", p + "ffn_up.weight"});
-      l.down = FileRows(f, {p + "ffn_down.weight"});
+      if (!l.w.experts) {  // a MoE layer's experts go backward through their own Linears
+        l.gate_up = FileRows(f, {p + "ffn_gate.weight", p + "ffn_up.weight"});
+        l.down = FileRows(f, {p + "ffn_down.weight"});
+      }
       release_tensors(f, p);
       for (const char* part : {"attn_q.bias", "attn_k.bias", "attn_v.bias"})
         if (f.find(p + part)) {
@@ -142,11 +140,18 @@ std::unique_ptr<FrozenModel> FrozenModel::open(const std::string& path, engine::
   return m;
 }
 
+namespace {
+
+// The dense MLP's hidden width: the first layer that has one (0: none does).
+int64_t dense_ffn(const std::vector<FrozenModel::Layer>& layers);
+
+}  // namespace
+
 int64_t FrozenModel::target_in(Target t) const {
   const int64_t E = hp_.embedding_length;
   switch (t) {
     case Target::O: return int64_t(hp_.head_count) * hp_.head_dim;
-    case Target::Down: return layers_.empty() ? 0 : layers_[0].w.down.in();
+    case Target::Down: return dense_ffn(layers_);
     default: return E;
   }
 }
@@ -158,10 +163,34 @@ int64_t FrozenModel::target_out(Target t) const {
     case Target::K:
     case Target::V: return int64_t(hp_.head_count_kv) * D;
     case Target::Gate:
-    case Target::Up: return layers_.empty() ? 0 : layers_[0].w.gate_up.out() / 2;
+    case Target::Up: return dense_ffn(layers_);
     default: return E;
   }
 }
+
+int64_t FrozenModel::expert_in(Target t) const {
+  if (hp_.expert_count == 0) return 0;
+  return t == Target::Down ? int64_t(hp_.expert_feed_forward_length) : int64_t(hp_.embedding_length);
+}
+
+int64_t FrozenModel::expert_out(Target t) const {
+  if (hp_.expert_count == 0) return 0;
+  return t == Target::Down ? int64_t(hp_.embedding_length) : int64_t(hp_.expert_feed_forward_length);
+}
+
+bool FrozenModel::is_moe_layer(uint32_t l) const { return l < layers_.size() && layers_[l].w.experts != nullptr; }
+
+namespace {
+
+int64_t dense_ffn(const std::vector<FrozenModel::Layer>& layers) {
+  for (const auto& l : layers)
+    if (!l.w.experts) return l.w.down.in();
+  return 0;
+}
+
+bool is_mlp(Target t) { return t == Target::Gate || t == Target::Up || t == Target::Down; }
+
+}  // namespace
 
 Adapter<float> FrozenModel::new_adapter(const std::vector<Target>& targets, int64_t rank, double alpha,
                                         uint64_t seed) const {
@@ -179,17 +208,23 @@ Adapter<float> FrozenModel::new_adapter(const std::vector<Target>& targets, int6
   };
   for (uint32_t l = 0; l < hp_.block_count; ++l)
     for (Target t : targets) {
-      LoraPair<float> p;
-      p.layer = l;
-      p.target = t;
-      p.in = target_in(t);
-      p.out = target_out(t);
-      // PEFT: kaiming_uniform_(A, a=sqrt(5)), i.e. U(-1/sqrt(in), 1/sqrt(in)); B = 0.
-      const double bound = 1.0 / std::sqrt(static_cast<double>(p.in));
-      p.a.resize(static_cast<size_t>(rank * p.in));
-      for (float& v : p.a) v = static_cast<float>((static_cast<double>(next() >> 11) * 0x1.0p-53 * 2 - 1) * bound);
-      p.b.assign(static_cast<size_t>(p.out * rank), 0.0f);
-      ad.pairs.push_back(std::move(p));
+      // A MoE layer's MLP targets are its experts': a pair for each.
+      const bool experts = is_mlp(t) && is_moe_layer(l);
+      const int32_t count = experts ? static_cast<int32_t>(layers_[l].w.experts->gate_up.size()) : 1;
+      for (int32_t e = 0; e < count; ++e) {
+        LoraPair<float> p;
+        p.layer = l;
+        p.target = t;
+        p.expert = experts ? e : -1;
+        p.in = experts ? expert_in(t) : target_in(t);
+        p.out = experts ? expert_out(t) : target_out(t);
+        // PEFT: kaiming_uniform_(A, a=sqrt(5)), i.e. U(-1/sqrt(in), 1/sqrt(in)); B = 0.
+        const double bound = 1.0 / std::sqrt(static_cast<double>(p.in));
+        p.a.resize(static_cast<size_t>(rank * p.in));
+        for (float& v : p.a) v = static_cast<float>((static_cast<double>(next() >> 11) * 0x1.0p-53 * 2 - 1) * bound);
+        p.b.assign(static_cast<size_t>(p.out * rank), 0.0f);
+        ad.pairs.push_back(std::move(p));
+      }
     }
   return ad;
 }
@@ -255,6 +290,23 @@ void frozen_forward(const Linear& w, const std::vector<float>& bias, const T* x,
     if (!bias.empty())
       for (int64_t i = 0; i < n; ++i)
         for (int64_t j = 0; j < out; ++j) y[i * out + j] += bias[static_cast<size_t>(j)];
+  }
+}
+
+// dx[n][in] += dy[n][out] W for a layer the engine holds (an expert): its rows
+// as the layer holds them (int8 dequantised, or f32), a tile at a time.
+template <class T>
+void linear_backward(const Linear& w, const T* dy, int64_t n, T* dx) {
+  const int64_t in = w.in(), out = w.out();
+  std::vector<float> f32;
+  std::vector<T> tile;
+  for (int64_t n0 = 0; n0 < out; n0 += kTileRows) {
+    const int64_t rows = std::min(kTileRows, out - n0);
+    weight_tile(w, n0, rows, f32, tile);
+    const T* t = nullptr;
+    if constexpr (std::is_same_v<T, float>) t = f32.data();
+    else t = tile.data();
+    gemm<T>(false, false, n, in, rows, 1, dy + n0, out, t, in, 1, dx, in);
   }
 }
 
@@ -335,13 +387,27 @@ struct Pass {
   Adapter<T>* grads;
   int64_t n, E, H, KV, D, HD, KVD, width;
   T lora_scale;
-  std::vector<int> pair_of;  // [layer * 7 + target] -> index in ad.pairs, or -1
+  int64_t experts_;          // hp.expert_count (0: a dense model)
+  std::vector<int> pair_of;  // [(layer * 7 + target) * (experts_ + 1) + expert + 1] -> index in ad.pairs, or -1
   std::vector<T> cos_, sin_;  // RoPE at positions 0 .. n-1, [n][D/2]
+
+  // One expert's share of a MoE layer: the rows routed to it and what they computed.
+  struct ExpertActs {
+    std::vector<int64_t> rows;  // token index of each routed row
+    std::vector<int64_t> slot;  // where the expert is among that token's choices
+    std::vector<T> h, gu, act, y;
+    std::vector<T> u[3];        // x A^T of its gate, up and down pairs
+  };
 
   // One layer's intermediates, recomputed for its backward pass.
   struct Acts {
     std::vector<T> x, h1, r1, qkv, qraw, kraw, q, k, v, rq, rk, p, o, x2, h2, r2, gu, act;
     std::vector<T> u[7];  // x A^T of each adapted target
+    // A MoE layer: the router's probabilities [n][X], each token's chosen
+    // experts and their weights [n][k], and each expert's rows.
+    std::vector<T> probs, chosen_w;
+    std::vector<int32_t> chosen;
+    std::vector<ExpertActs> ex;
   } a;
 
   Pass(const FrozenModel& model, const Adapter<T>& adapter, Adapter<T>* g, int64_t tokens)
@@ -355,14 +421,23 @@ struct Pass {
     KVD = KV * D;
     width = HD + 2 * KVD;
     lora_scale = ad.scale();
-    pair_of.assign(static_cast<size_t>(hp.block_count) * 7, -1);
+    experts_ = hp.expert_count;
+    pair_of.assign(static_cast<size_t>(hp.block_count) * 7 * static_cast<size_t>(experts_ + 1), -1);
     for (size_t i = 0; i < ad.pairs.size(); ++i) {
       const auto& p = ad.pairs[i];
-      if (p.layer >= hp.block_count || p.in != m.target_in(p.target) || p.out != m.target_out(p.target) ||
+      const bool expert = p.expert >= 0;
+      // MLP pairs must be of the layer's kind: experts' on a MoE layer, dense ones on a dense layer.
+      const bool kind_fits = p.layer < hp.block_count &&
+                             (is_mlp(p.target) ? expert == m.is_moe_layer(p.layer) : !expert) &&
+                             (!expert || p.expert < experts_);
+      if (!kind_fits || p.in != (expert ? m.expert_in(p.target) : m.target_in(p.target)) ||
+          p.out != (expert ? m.expert_out(p.target) : m.target_out(p.target)) || p.in <= 0 || p.out <= 0 ||
           p.a.size() != static_cast<size_t>(ad.rank * p.in) || p.b.size() != static_cast<size_t>(p.out * ad.rank))
         throw std::invalid_argument(std::string("the adapter's ") + engine::lora_target_name(p.target) + " pair of layer " +
-                                    std::to_string(p.layer) + " does not fit the model's shapes");
-      pair_of[p.layer * 7 + static_cast<int>(p.target)] = static_cast<int>(i);
+                                    std::to_string(p.layer) +
+                                    (expert ? ", expert " + std::to_string(p.expert) : std::string()) +
+                                    " does not fit the model's shapes");
+      pair_of[slot(p.layer, p.target, p.expert)] = static_cast<int>(i);
     }
     const int64_t half = D / 2;
     cos_.resize(static_cast<size_t>(n * half));
@@ -391,35 +466,205 @@ struct Pass {
     }
   }
 
-  const LoraPair<T>* pair(uint32_t layer, Target t, int* index = nullptr) const {
-    const int i = pair_of[layer * 7 + static_cast<int>(t)];
+  size_t slot(uint32_t layer, Target t, int32_t expert) const {
+    return (static_cast<size_t>(layer) * 7 + static_cast<size_t>(t)) * static_cast<size_t>(experts_ + 1) +
+           static_cast<size_t>(expert + 1);
+  }
+
+  const LoraPair<T>* pair(uint32_t layer, Target t, int* index = nullptr, int32_t expert = -1) const {
+    const int i = pair_of[slot(layer, t, expert)];
     if (index) *index = i;
     return i < 0 ? nullptr : &ad.pairs[static_cast<size_t>(i)];
   }
 
-  // y[n][out] (row stride ldy) += s (x A^T) B^T; u = x A^T is kept.
-  void lora_forward(uint32_t layer, Target t, const T* x, T* y, int64_t ldy) {
-    const LoraPair<T>* p = pair(layer, t);
-    if (!p) return;
+  // y[rows][out] (row stride ldy) += s (x A^T) B^T; u = x A^T is kept.
+  void lora_apply(const LoraPair<T>* p, const T* x, int64_t rows, T* y, int64_t ldy, std::vector<T>& u_store) {
+    if (!p || rows == 0) return;
     const int64_t r = ad.rank;
-    T* u = sized(a.u[static_cast<int>(t)], n * r);
-    gemm<T>(false, true, n, r, p->in, 1, x, p->in, p->a.data(), p->in, 0, u, r);
-    gemm<T>(false, true, n, p->out, r, lora_scale, u, r, p->b.data(), r, 1, y, ldy);
+    T* u = sized(u_store, rows * r);
+    gemm<T>(false, true, rows, r, p->in, 1, x, p->in, p->a.data(), p->in, 0, u, r);
+    gemm<T>(false, true, rows, p->out, r, lora_scale, u, r, p->b.data(), r, 1, y, ldy);
   }
 
-  // Given dy (stride ldy): dA, dB into the gradients and dx += the path through the adapter.
+  // Given dy (stride ldy): dA, dB into the gradients of pair `index` and dx += the path through the adapter.
+  void lora_grad(const LoraPair<T>* p, int index, const T* x, int64_t rows, const T* dy, int64_t ldy, T* dx,
+                 const std::vector<T>& u_store) {
+    if (!p || rows == 0) return;
+    const int64_t r = ad.rank;
+    const T* u = u_store.data();
+    LoraPair<T>& g = grads->pairs[static_cast<size_t>(index)];
+    std::vector<T> du(static_cast<size_t>(rows * r));
+    gemm<T>(true, false, p->out, r, rows, lora_scale, dy, ldy, u, r, 1, g.b.data(), r);
+    gemm<T>(false, false, rows, r, p->out, lora_scale, dy, ldy, p->b.data(), r, 0, du.data(), r);
+    gemm<T>(true, false, r, p->in, rows, 1, du.data(), r, x, p->in, 1, g.a.data(), p->in);
+    gemm<T>(false, false, rows, p->in, r, 1, du.data(), r, p->a.data(), p->in, 1, dx, p->in);
+  }
+
+  void lora_forward(uint32_t layer, Target t, const T* x, T* y, int64_t ldy) {
+    lora_apply(pair(layer, t), x, n, y, ldy, a.u[static_cast<int>(t)]);
+  }
+
   void lora_backward(uint32_t layer, Target t, const T* x, const T* dy, int64_t ldy, T* dx) {
     int index = -1;
     const LoraPair<T>* p = pair(layer, t, &index);
-    if (!p) return;
-    const int64_t r = ad.rank;
-    const T* u = a.u[static_cast<int>(t)].data();
-    LoraPair<T>& g = grads->pairs[static_cast<size_t>(index)];
-    std::vector<T> du(static_cast<size_t>(n * r));
-    gemm<T>(true, false, p->out, r, n, lora_scale, dy, ldy, u, r, 1, g.b.data(), r);
-    gemm<T>(false, false, n, r, p->out, lora_scale, dy, ldy, p->b.data(), r, 0, du.data(), r);
-    gemm<T>(true, false, r, p->in, n, 1, du.data(), r, x, p->in, 1, g.a.data(), p->in);
-    gemm<T>(false, false, n, p->in, r, 1, du.data(), r, p->a.data(), p->in, 1, dx, p->in);
+    lora_grad(p, index, x, n, dy, ldy, dx, a.u[static_cast<int>(t)]);
+  }
+
+  // The MoE block, as engine/moe.cpp runs it: router logits from h2 (f32
+  // router), a softmax in double, each token's top-k (ties to the lower
+  // index) with weights renormalised when the model says so; each chosen
+  // expert's SwiGLU MLP (with its adapters) on the rows routed to it;
+  // out = the weighted sum. Keeps what moe_backward needs.
+  void moe_forward(uint32_t l, const engine::ExpertWeights& ew, T* out) {
+    const int64_t X = static_cast<int64_t>(ew.gate_up.size());
+    const int64_t K = std::min<int64_t>(ew.used, X);
+    const T* h = a.h2.data();
+    T* probs = sized(a.probs, n * X);
+    a.chosen.assign(static_cast<size_t>(n * K), -1);
+    T* chosen_w = sized(a.chosen_w, n * K);
+    a.ex.assign(static_cast<size_t>(X), ExpertActs{});
+    std::vector<double> logit(static_cast<size_t>(X)), p(static_cast<size_t>(X));
+    std::vector<int32_t> order(static_cast<size_t>(X));
+    for (int64_t i = 0; i < n; ++i) {
+      for (int64_t x = 0; x < X; ++x) {
+        const float* w = ew.router.data() + x * E;
+        const T* hi = h + i * E;
+        if constexpr (std::is_same_v<T, float>) {
+          float dot = 0;
+#pragma omp simd reduction(+ : dot)
+          for (int64_t e = 0; e < E; ++e) dot += hi[e] * w[e];
+          logit[static_cast<size_t>(x)] = dot;
+        } else {
+          T dot = 0;
+          for (int64_t e = 0; e < E; ++e) dot += hi[e] * static_cast<T>(w[e]);
+          logit[static_cast<size_t>(x)] = dot;
+        }
+      }
+      const double mx = *std::max_element(logit.begin(), logit.end());
+      double z = 0;
+      for (int64_t x = 0; x < X; ++x) z += p[static_cast<size_t>(x)] = std::exp(logit[static_cast<size_t>(x)] - mx);
+      for (int64_t x = 0; x < X; ++x) {
+        p[static_cast<size_t>(x)] /= z;
+        probs[i * X + x] = static_cast<T>(p[static_cast<size_t>(x)]);
+      }
+      for (int64_t x = 0; x < X; ++x) order[static_cast<size_t>(x)] = static_cast<int32_t>(x);
+      std::partial_sort(order.begin(), order.begin() + K, order.end(),
+                        [&](int32_t x, int32_t y) { return p[x] > p[y] || (p[x] == p[y] && x < y); });
+      double sum = 0;
+      for (int64_t j = 0; j < K; ++j) sum += p[static_cast<size_t>(order[static_cast<size_t>(j)])];
+      for (int64_t j = 0; j < K; ++j) {
+        const int32_t x = order[static_cast<size_t>(j)];
+        a.chosen[static_cast<size_t>(i * K + j)] = x;
+        const double w = ew.normalize ? p[static_cast<size_t>(x)] / sum : p[static_cast<size_t>(x)];
+        if constexpr (std::is_same_v<T, float>) chosen_w[i * K + j] = static_cast<float>(w);  // as route() rounds it
+        else chosen_w[i * K + j] = w;
+        a.ex[static_cast<size_t>(x)].rows.push_back(i);
+        a.ex[static_cast<size_t>(x)].slot.push_back(j);
+      }
+    }
+    std::fill(out, out + n * E, T(0));
+    for (int64_t x = 0; x < X; ++x) {
+      ExpertActs& ea = a.ex[static_cast<size_t>(x)];
+      const int64_t M = static_cast<int64_t>(ea.rows.size());
+      if (M == 0) continue;  // an expert nobody chose is never touched
+      const int64_t F = ew.down[static_cast<size_t>(x)].in(), F2 = 2 * F;
+      T* hx = sized(ea.h, M * E);
+      for (int64_t j = 0; j < M; ++j) std::copy_n(h + ea.rows[static_cast<size_t>(j)] * E, E, hx + j * E);
+      T* gu = sized(ea.gu, M * F2);
+      frozen_forward(ew.gate_up[static_cast<size_t>(x)], {}, hx, M, gu);
+      lora_apply(pair(l, Target::Gate, nullptr, static_cast<int32_t>(x)), hx, M, gu, F2, ea.u[0]);
+      lora_apply(pair(l, Target::Up, nullptr, static_cast<int32_t>(x)), hx, M, gu + F, F2, ea.u[1]);
+      T* act = sized(ea.act, M * F);
+      for (int64_t j = 0; j < M; ++j)
+        for (int64_t c = 0; c < F; ++c) {
+          const T g = gu[j * F2 + c], u = gu[j * F2 + F + c];
+          act[j * F + c] = g / (T(1) + std::exp(-g)) * u;
+        }
+      T* y = sized(ea.y, M * E);
+      frozen_forward(ew.down[static_cast<size_t>(x)], {}, act, M, y);
+      lora_apply(pair(l, Target::Down, nullptr, static_cast<int32_t>(x)), act, M, y, E, ea.u[2]);
+      for (int64_t j = 0; j < M; ++j) {
+        const int64_t i = ea.rows[static_cast<size_t>(j)];
+        const T w = chosen_w[i * K + ea.slot[static_cast<size_t>(j)]];
+        for (int64_t e = 0; e < E; ++e) out[i * E + e] += w * y[j * E + e];
+      }
+    }
+  }
+
+  // Given dout = d(out) [n][E]: the experts' and their adapters' gradients,
+  // and dh += d(h2), through the experts and through the router's weights.
+  void moe_backward(uint32_t l, const engine::ExpertWeights& ew, const T* dout, T* dh) {
+    const int64_t X = static_cast<int64_t>(ew.gate_up.size());
+    const int64_t K = std::min<int64_t>(ew.used, X);
+    std::vector<T> dw(static_cast<size_t>(n * K), T(0));  // d(loss)/d(chosen weight)
+    for (int64_t x = 0; x < X; ++x) {
+      ExpertActs& ea = a.ex[static_cast<size_t>(x)];
+      const int64_t M = static_cast<int64_t>(ea.rows.size());
+      if (M == 0) continue;
+      const int64_t F = ew.down[static_cast<size_t>(x)].in(), F2 = 2 * F;
+      std::vector<T> dy(static_cast<size_t>(M * E));
+      for (int64_t j = 0; j < M; ++j) {
+        const int64_t i = ea.rows[static_cast<size_t>(j)], k = ea.slot[static_cast<size_t>(j)];
+        const T w = a.chosen_w[static_cast<size_t>(i * K + k)];
+        T dot = 0;
+        for (int64_t e = 0; e < E; ++e) {
+          dy[static_cast<size_t>(j * E + e)] = w * dout[i * E + e];
+          dot += dout[i * E + e] * ea.y[static_cast<size_t>(j * E + e)];
+        }
+        dw[static_cast<size_t>(i * K + k)] = dot;
+      }
+      std::vector<T> dact(static_cast<size_t>(M * F), T(0));
+      linear_backward(ew.down[static_cast<size_t>(x)], dy.data(), M, dact.data());
+      int index = -1;
+      const LoraPair<T>* pd = pair(l, Target::Down, &index, static_cast<int32_t>(x));
+      lora_grad(pd, index, ea.act.data(), M, dy.data(), E, dact.data(), ea.u[2]);
+      std::vector<T> dgu(static_cast<size_t>(M * F2));
+      for (int64_t j = 0; j < M; ++j)
+        for (int64_t c = 0; c < F; ++c) {
+          const T g = ea.gu[static_cast<size_t>(j * F2 + c)], u = ea.gu[static_cast<size_t>(j * F2 + F + c)],
+                  d = dact[static_cast<size_t>(j * F + c)];
+          const T sig = T(1) / (T(1) + std::exp(-g));
+          dgu[static_cast<size_t>(j * F2 + c)] = d * u * sig * (T(1) + g * (T(1) - sig));
+          dgu[static_cast<size_t>(j * F2 + F + c)] = d * g * sig;
+        }
+      std::vector<T> dhx(static_cast<size_t>(M * E), T(0));
+      linear_backward(ew.gate_up[static_cast<size_t>(x)], dgu.data(), M, dhx.data());
+      const LoraPair<T>* pg = pair(l, Target::Gate, &index, static_cast<int32_t>(x));
+      lora_grad(pg, index, ea.h.data(), M, dgu.data(), F2, dhx.data(), ea.u[0]);
+      const LoraPair<T>* pu = pair(l, Target::Up, &index, static_cast<int32_t>(x));
+      lora_grad(pu, index, ea.h.data(), M, dgu.data() + F, F2, dhx.data(), ea.u[1]);
+      for (int64_t j = 0; j < M; ++j) {
+        T* d = dh + ea.rows[static_cast<size_t>(j)] * E;
+        for (int64_t e = 0; e < E; ++e) d[e] += dhx[static_cast<size_t>(j * E + e)];
+      }
+    }
+    // The router: weights w = softmax over the chosen logits (normalised) or
+    // the full softmax's chosen entries; d(logit) from d(w), then dh += d(logits) R.
+    std::vector<T> dl(static_cast<size_t>(X));
+    for (int64_t i = 0; i < n; ++i) {
+      std::fill(dl.begin(), dl.end(), T(0));
+      T s = 0;
+      for (int64_t k = 0; k < K; ++k) s += a.chosen_w[static_cast<size_t>(i * K + k)] * dw[static_cast<size_t>(i * K + k)];
+      if (ew.normalize) {
+        for (int64_t k = 0; k < K; ++k) {
+          const int32_t x = a.chosen[static_cast<size_t>(i * K + k)];
+          dl[static_cast<size_t>(x)] = a.chosen_w[static_cast<size_t>(i * K + k)] * (dw[static_cast<size_t>(i * K + k)] - s);
+        }
+      } else {
+        for (int64_t x = 0; x < X; ++x) dl[static_cast<size_t>(x)] = -a.probs[static_cast<size_t>(i * X + x)] * s;
+        for (int64_t k = 0; k < K; ++k) {
+          const int32_t x = a.chosen[static_cast<size_t>(i * K + k)];
+          dl[static_cast<size_t>(x)] += a.probs[static_cast<size_t>(i * X + x)] * dw[static_cast<size_t>(i * K + k)];
+        }
+      }
+      T* d = dh + i * E;
+      for (int64_t x = 0; x < X; ++x) {
+        const T g = dl[static_cast<size_t>(x)];
+        if (g == T(0)) continue;
+        const float* r = ew.router.data() + x * E;
+        for (int64_t e = 0; e < E; ++e) d[e] += g * static_cast<T>(r[e]);
+      }
+    }
   }
 
   void rope(T* x, int64_t heads, bool inverse) const {
@@ -481,6 +726,11 @@ struct Pass {
     T* x2 = sized(a.x2, n * E);
     for (int64_t i = 0; i < n * E; ++i) x2[i] = a.x[static_cast<size_t>(i)] + proj[static_cast<size_t>(i)];
     rms_forward(x2, w.ffn_norm.data(), n, E, eps, sized(a.h2, n * E), sized(a.r2, n));
+    if (w.experts) {
+      moe_forward(l, *w.experts, proj.data());
+      for (int64_t i = 0; i < n * E; ++i) x_out[i] = x2[i] + proj[static_cast<size_t>(i)];
+      return;
+    }
     const int64_t F2 = w.gate_up.out(), F = F2 / 2;
     T* gu = sized(a.gu, n * F2);
     frozen_forward(w.gate_up, {}, a.h2.data(), n, gu);
@@ -552,23 +802,28 @@ struct Pass {
   void layer_backward(uint32_t l, T* dx) {
     const auto& L = m.layers_[l];
     const auto& w = L.w;
-    const int64_t F2 = w.gate_up.out(), F = F2 / 2;
-    // FFN half: x_out = x2 + down(swiglu(gate_up(norm(x2)))).
-    std::vector<T> dact(static_cast<size_t>(n * F));
-    frozen_backward(L.down, dx, n, dact.data());
-    lora_backward(l, Target::Down, a.act.data(), dx, E, dact.data());
-    std::vector<T> dgu(static_cast<size_t>(n * F2));
-    for (int64_t i = 0; i < n; ++i)
-      for (int64_t j = 0; j < F; ++j) {
-        const T g = a.gu[i * F2 + j], u = a.gu[i * F2 + F + j], d = dact[i * F + j];
-        const T sig = T(1) / (T(1) + std::exp(-g));
-        dgu[i * F2 + j] = d * u * sig * (T(1) + g * (T(1) - sig));
-        dgu[i * F2 + F + j] = d * g * sig;
-      }
     std::vector<T> dh(static_cast<size_t>(n * E));
-    frozen_backward(L.gate_up, dgu.data(), n, dh.data());
-    lora_backward(l, Target::Gate, a.h2.data(), dgu.data(), F2, dh.data());
-    lora_backward(l, Target::Up, a.h2.data(), dgu.data() + F, F2, dh.data());
+    if (w.experts) {
+      // FFN half: x_out = x2 + moe(norm(x2)).
+      moe_backward(l, *w.experts, dx, dh.data());
+    } else {
+      const int64_t F2 = w.gate_up.out(), F = F2 / 2;
+      // FFN half: x_out = x2 + down(swiglu(gate_up(norm(x2)))).
+      std::vector<T> dact(static_cast<size_t>(n * F));
+      frozen_backward(L.down, dx, n, dact.data());
+      lora_backward(l, Target::Down, a.act.data(), dx, E, dact.data());
+      std::vector<T> dgu(static_cast<size_t>(n * F2));
+      for (int64_t i = 0; i < n; ++i)
+        for (int64_t j = 0; j < F; ++j) {
+          const T g = a.gu[i * F2 + j], u = a.gu[i * F2 + F + j], d = dact[i * F + j];
+          const T sig = T(1) / (T(1) + std::exp(-g));
+          dgu[i * F2 + j] = d * u * sig * (T(1) + g * (T(1) - sig));
+          dgu[i * F2 + F + j] = d * g * sig;
+        }
+      frozen_backward(L.gate_up, dgu.data(), n, dh.data());
+      lora_backward(l, Target::Gate, a.h2.data(), dgu.data(), F2, dh.data());
+      lora_backward(l, Target::Up, a.h2.data(), dgu.data() + F, F2, dh.data());
+    }
     rms_backward(a.x2.data(), w.ffn_norm.data(), a.r2.data(), dh.data(), n, E, dx);  // dx is now d x2
     // Attention half: x2 = x + o_proj(attention(rope(qk_norm(qkv(norm(x)))))).
     std::vector<T> dout(static_cast<size_t>(n * HD));

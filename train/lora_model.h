@@ -45,6 +45,9 @@ struct LoraPair {
   int64_t in = 0, out = 0;
   std::vector<T> a;  // [rank][in]
   std::vector<T> b;  // [out][rank]
+  // A mixture-of-experts layer's expert (gate, up, down only), as in
+  // engine::LoraPair; -1: the layer's attention or dense MLP projection.
+  int32_t expert = -1;
 };
 
 template <class T>
@@ -107,19 +110,30 @@ struct LossTerms {
 // final norm and the LM head.
 class FrozenModel {
  public:
-  // Throws engine::ModelError for a model file the engine cannot run, and for
-  // a mixture-of-experts model (not trainable yet).
+  // Throws engine::ModelError for a model file the engine cannot run.
+  // Mixture-of-experts models (qwen3moe) train too: the router and the
+  // experts stay frozen like every base weight, the chosen experts' outputs
+  // and the router's weights are differentiated (the choice of experts is
+  // piecewise constant and has no gradient), and MLP targets on a MoE layer
+  // are one pair per expert.
   static std::unique_ptr<FrozenModel> open(const std::string& path, engine::WeightMode mode);
 
   const engine::HyperParams& hparams() const { return hp_; }
   const engine::Tokenizer& tokenizer() const { return *tokenizer_; }
   engine::WeightMode weight_mode() const { return mode_; }
-  // in and out of a target's projection.
+  // in and out of a target's projection (a dense MLP's for gate, up, down;
+  // 0 in a model whose every layer is MoE).
   int64_t target_in(Target t) const;
   int64_t target_out(Target t) const;
+  // in and out of one expert's gate, up or down projection (0 without experts).
+  int64_t expert_in(Target t) const;
+  int64_t expert_out(Target t) const;
+  // Whether layer `l` is a mixture-of-experts layer.
+  bool is_moe_layer(uint32_t l) const;
 
   // A new adapter on `targets` of every layer: A random (Kaiming-uniform as
   // PEFT initialises it, from `seed`), B zero, so it starts as the base model.
+  // On a MoE layer, gate, up and down give one pair for each expert.
   Adapter<float> new_adapter(const std::vector<Target>& targets, int64_t rank, double alpha, uint64_t seed) const;
 
   // Mean cross-entropy over the sample's targets; when `grads` is given

@@ -143,13 +143,16 @@ std::unique_ptr<index::Index> open_sample_index(const TuneOptions& o, const std:
 
 }  // namespace
 
-engine::LoraAdapter to_lora_adapter(const Adapter<float>& adapter, const std::string& architecture) {
+engine::LoraAdapter to_lora_adapter(const Adapter<float>& adapter, const std::string& architecture,
+                                    uint32_t expert_count) {
   engine::LoraAdapter out;
   out.architecture = architecture;
+  out.expert_count = expert_count;
   for (const auto& p : adapter.pairs) {
     engine::LoraPair q;
     q.layer = p.layer;
     q.target = p.target;
+    q.expert = p.expert;
     q.rank = adapter.rank;
     q.in = p.in;
     q.out = p.out;
@@ -169,16 +172,26 @@ Adapter<float> from_lora_adapter(const engine::LoraAdapter& adapter, const Froze
   out.rank = adapter.pairs.front().rank;
   out.alpha = adapter.pairs.front().alpha;
   for (const engine::LoraPair& p : adapter.pairs) {
-    if (p.expert >= 0) throw std::invalid_argument(name + " adapts experts, which the trainer does not hold");
     if (p.rank != out.rank || p.alpha != static_cast<float>(out.alpha))
       throw std::invalid_argument(name + " has pairs of different ranks or alphas, which the trainer does not hold");
-    if (p.layer >= model.hparams().block_count || p.in != model.target_in(p.target) ||
-        p.out != model.target_out(p.target))
+    const bool mlp = p.target == Target::Gate || p.target == Target::Up || p.target == Target::Down;
+    if (p.expert >= 0 &&
+        (!mlp || !model.is_moe_layer(p.layer) || static_cast<uint32_t>(p.expert) >= model.hparams().expert_count))
+      throw std::invalid_argument(name + " adapts experts the model does not have (layer " + std::to_string(p.layer) +
+                                  ", " + engine::lora_target_name(p.target) + ", expert " + std::to_string(p.expert) +
+                                  ")");
+    if (p.expert < 0 && mlp && model.is_moe_layer(p.layer))
+      throw std::invalid_argument(name + " has a dense " + engine::lora_target_name(p.target) + " pair on layer " +
+                                  std::to_string(p.layer) + ", whose MLP is a mixture of experts");
+    const int64_t in = p.expert >= 0 ? model.expert_in(p.target) : model.target_in(p.target);
+    const int64_t out_width = p.expert >= 0 ? model.expert_out(p.target) : model.target_out(p.target);
+    if (p.layer >= model.hparams().block_count || p.in != in || p.out != out_width)
       throw std::invalid_argument(name + " does not fit the model (layer " + std::to_string(p.layer) + ", " +
                                   engine::lora_target_name(p.target) + ")");
     LoraPair<float> q;
     q.layer = p.layer;
     q.target = p.target;
+    q.expert = p.expert;
     q.in = p.in;
     q.out = p.out;
     q.a = p.a;
@@ -469,7 +482,7 @@ TuneResult tune(const TuneOptions& o, const std::function<void(const TuneProgres
     result.cross_entropy_after = after.cross_entropy;
     result.teacher_runs = teacher->runs();
   }
-  const engine::LoraAdapter best = to_lora_adapter(state.best, arch);
+  const engine::LoraAdapter best = to_lora_adapter(state.best, arch, model->hparams().expert_count);
   const std::string base = model->hparams().name.empty() ? o.model_path : model->hparams().name;
   if (o.write_peft) {
     result.peft_dir = (std::filesystem::path(o.out_dir) / "adapter").string();

@@ -102,13 +102,16 @@ struct TuneResult {
 TuneResult tune(const TuneOptions& options, const std::function<void(const TuneProgress&)>& progress,
                 const std::atomic<bool>* stop = nullptr);
 
-// The adapter in engine/lora.h's form, ready to write.
-engine::LoraAdapter to_lora_adapter(const Adapter<float>& adapter, const std::string& architecture);
+// The adapter in engine/lora.h's form, ready to write. `expert_count`: the
+// model's experts per MoE layer (a GGUF adapter stacks expert pairs that deep).
+engine::LoraAdapter to_lora_adapter(const Adapter<float>& adapter, const std::string& architecture,
+                                    uint32_t expert_count = 0);
 
 // An adapter read by engine/lora.h in the trainer's form, to measure it
 // (FrozenModel::loss, logits). Throws std::invalid_argument for one the
-// trainer cannot hold: expert pairs, pairs of different ranks or alphas,
-// rsLoRA, widths other than the model's.
+// trainer cannot hold: pairs of different ranks or alphas, rsLoRA, widths
+// other than the model's, expert pairs the model has no experts for (or
+// dense MLP pairs on a MoE layer).
 Adapter<float> from_lora_adapter(const engine::LoraAdapter& adapter, const FrozenModel& model);
 
 // The mean loss of the adapter over the target tokens of all the samples

@@ -2,11 +2,15 @@
 // repository: training lowers the loss, an interrupted run resumed ends where
 // an uninterrupted one does, bit for bit, and bad settings get clear errors.
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <set>
 
 #include "completion/model_prompt.h"
+#include "engine/lora.h"
+#include "engine/model.h"
 #include "index/parsed.h"
 #include "tests/engine/temp_dir.h"
 #include "tests/fixtures/random_model.h"
@@ -40,10 +44,10 @@ std::filesystem::path write_repository(const TempDir& dir) {
   return root;
 }
 
-std::string write_model(const TempDir& dir) {
-  engine::RandomModelSpec spec = engine::tiny_spec("qwen2");
+std::string write_model(const TempDir& dir, const std::string& arch = "qwen2") {
+  engine::RandomModelSpec spec = engine::tiny_spec(arch);
   spec.seed = 3;
-  const std::string path = dir.file("model.gguf");
+  const std::string path = dir.file(arch == "qwen2" ? "model.gguf" : arch + ".gguf");
   engine::write_random_model(path, spec);
   return path;
 }
@@ -402,6 +406,62 @@ TEST_CASE("20 steps lower the training loss on a tiny repository", "[train]") {
   CAPTURE(before, after, r.held_out_before, r.held_out_best);
   CHECK(after < before * 0.8);
   CHECK(r.held_out_best < r.held_out_before);
+}
+
+TEST_CASE("20 steps lower a mixture-of-experts model's loss, and its adapter applies at inference", "[train]") {
+  TempDir dir;
+  const auto root = write_repository(dir);
+  const std::string model_path = write_model(dir, "qwen3moe");
+  train::TuneOptions o = options(dir, root, model_path, "moe");  // q, k, v, o and every expert's gate, up, down
+  o.write_peft = true;
+  o.write_gguf = true;
+  const train::TuneResult r = train::tune(o, {});
+  CHECK(r.step == 20);
+  const auto model = train::FrozenModel::open(model_path, engine::WeightMode::F32);
+  const engine::HyperParams& hp = model->hparams();
+  const train::RepositoryFiles files = train::collect_files(root, o.samples);
+  std::vector<train::Sample> samples;
+  std::mt19937_64 rng(99);
+  const auto& fim = completion::template_for(model->tokenizer(), "");
+  for (const auto& f : files.train) samples.push_back(train::make_fim_sample(model->tokenizer(), fim, "repo", f, rng, o.samples));
+  const auto state = train::load_checkpoint(r.checkpoint_path);
+  REQUIRE(state);
+  REQUIRE(state->adapter.pairs.size() == hp.block_count * (4 + 3 * hp.expert_count));
+  // The experts learnt too: some expert pair's B moved from zero.
+  size_t moved_experts = 0;
+  for (const auto& p : state->adapter.pairs)
+    if (p.expert >= 0 && std::any_of(p.b.begin(), p.b.end(), [](float v) { return v != 0.0f; })) ++moved_experts;
+  CHECK(moved_experts > hp.expert_count);
+  const double before = train::mean_loss(*model, model->new_adapter(o.targets, o.rank, o.alpha, 1), samples);
+  const double after = train::mean_loss(*model, state->adapter, samples);
+  CAPTURE(before, after, r.held_out_before, r.held_out_best);
+  CHECK(after < before * 0.8);
+  // The best adapter, written as PEFT and as GGUF, gives the engine the training forward's logits.
+  const std::vector<int32_t> tokens = samples.front().tokens;
+  const std::vector<float> expected = model->logits(state->best, tokens);
+  const std::vector<float> base = model->logits(state->best.zeros_like(), tokens);
+  const auto engine_model =
+      engine::Model::open(model_path, {.weights = engine::WeightMode::F32, .threads = 1, .kv = engine::KvType::F32});
+  for (const std::string& file : {r.peft_dir, r.gguf_path}) {
+    const auto adapter = std::make_shared<const engine::LoraAdapter>(engine::read_lora_adapter(file));
+    CHECK(std::any_of(adapter->pairs.begin(), adapter->pairs.end(), [](const auto& p) { return p.expert >= 0; }));
+    engine::Session session(*engine_model);
+    session.set_adapters({engine::AdapterChoice{adapter, 1.0f, file}});
+    engine::Session::Batch batch;
+    batch.tokens = tokens;
+    batch.logits.assign(tokens.size(), true);
+    const std::vector<float> got = session.evaluate(batch);
+    REQUIRE(got.size() == expected.size());
+    double worst = 0, scale = 0, moved = 0;
+    for (size_t i = 0; i < got.size(); ++i) {
+      worst = std::max(worst, double(std::abs(got[i] - expected[i])));
+      scale = std::max(scale, double(std::abs(expected[i])));
+      moved = std::max(moved, double(std::abs(expected[i] - base[i])));
+    }
+    CAPTURE(file, worst, scale, moved);
+    CHECK(moved > 0.1);
+    CHECK(worst <= 2e-5 * std::max(1.0, scale));
+  }
 }
 
 TEST_CASE("an interrupted run resumed ends at the same step with the same weights", "[train]") {

@@ -194,7 +194,7 @@ int main(int argc, char** argv) {
                                                 (double(llama_adapted[i]) - double(llama_base[i]))));
 
   std::printf(
-      "{\"model\": \"%s\", \"adapter\": \"%s\", \"adapter_alpha\": \"%s\", \"scale\": %g, \"positions\": %d, "
+      "{\"model_file\": \"%s\", \"adapter_file\": \"%s\", \"adapter_alpha\": \"%s\", \"scale\": %g, \"positions\": %d, "
       "\"n_vocab\": %d,\n"
       " \"base\": {\"max_abs_diff\": %.6g, \"max_abs_logit\": %.6g, \"rel\": %.3g, \"top1_agree\": %d},\n"
       " \"adapter\": {\"max_abs_diff\": %.6g, \"max_abs_logit\": %.6g, \"rel\": %.3g, \"top1_agree\": %d},\n"

@@ -18,8 +18,11 @@
 
 #include "bench/args.h"
 #include "bench/random_model.h"
+#include "engine/gguf.h"
+#include "engine/gguf_writer.h"
 #include "engine/lora.h"
 #include "engine/model.h"
+#include "engine/tensor_types.h"
 #include "support/openmp_env.h"
 
 using namespace astfill::engine;
@@ -59,6 +62,50 @@ LoraAdapter random_adapter(const HyperParams& hp, const std::vector<LoraTarget>&
       }
     }
   return a;
+}
+
+// --merge-into: the model with the adapter merged, W + s B A, in f32 for the
+// adapted projections (the rest, and the metadata, as the file has them).
+// Dense pairs only; a distillation teacher that knows the repository.
+void write_merged(const std::string& model_path, const std::string& adapter_path, const std::string& out_path) {
+  const ModelFile f = ModelFile::open(model_path);
+  const LoraAdapter adapter = read_lora_adapter(adapter_path);
+  adapter.check_against(f.hparams());
+  GgufWriter w;
+  if (const GgufFile* g = f.gguf())
+    for (const auto& [key, value] : g->metadata())
+      if (key != "general.alignment") w.set(key, value);
+  size_t merged = 0;
+  for (const ModelTensor& t : f.tensors()) {
+    std::vector<const LoraPair*> pairs;
+    for (const LoraPair& p : adapter.pairs) {
+      if (p.expert >= 0) throw std::invalid_argument("--merge-into merges dense pairs only");
+      if (t.name == "blk." + std::to_string(p.layer) + "." + lora_target_gguf_name(p.target) + ".weight")
+        pairs.push_back(&p);
+    }
+    if (pairs.empty()) {
+      w.add_tensor(t.name, t.type, t.ne, std::vector<uint8_t>(t.data, t.data + t.bytes));
+      continue;
+    }
+    const int64_t in = t.ne[0], out = t.ne[1];
+    std::vector<float> v(static_cast<size_t>(in * out));
+    const size_t rb = row_bytes(t.type, static_cast<size_t>(in));
+    for (int64_t r = 0; r < out; ++r) dequantize_row(t.type, t.data + r * rb, v.data() + r * in, static_cast<size_t>(in));
+    for (const LoraPair* p : pairs) {
+      const double s = adapter.scale(*p);
+      for (int64_t o = 0; o < out; ++o)
+        for (int64_t k = 0; k < p->rank; ++k) {
+          const double b = s * p->b[static_cast<size_t>(o * p->rank + k)];
+          const float* a = p->a.data() + k * in;
+          float* row = v.data() + o * in;
+          for (int64_t i = 0; i < in; ++i) row[i] += static_cast<float>(b * a[i]);
+        }
+      ++merged;
+    }
+    w.add_tensor_f32(t.name, GgmlType::F32, t.ne, v);
+  }
+  if (merged != adapter.pairs.size()) throw std::invalid_argument("some of the adapter's pairs have no tensor to merge into");
+  w.write(out_path);
 }
 
 struct Round {
@@ -118,6 +165,10 @@ int main(int argc, char** argv) {
               astfill::bench::text_value(fixture_arch));
   args.option("--weight-type", "T", "--write-fixture's weights: f32 or q8_0 (default f32)",
               astfill::bench::text_value(fixture_type));
+  std::string merge_into;
+  args.option("--merge-into", "PATH",
+              "write --model with --adapter merged (W + s B A in f32 for the adapted projections) to PATH and exit",
+              astfill::bench::text_value(merge_into));
   args.option("--write-adapter", "PATH",
               "write a random GGUF adapter (--rank, --targets; every expert of a MoE layer) for --model to PATH "
               "and exit",
@@ -133,6 +184,12 @@ int main(int argc, char** argv) {
       write_random_model(fixture_path, spec);
       std::printf("{\"fixture\":\"%s\",\"arch\":\"%s\",\"weight_type\":\"%s\"}\n", fixture_path.c_str(),
                   fixture_arch.c_str(), fixture_type.c_str());
+      return 0;
+    }
+    if (!merge_into.empty()) {
+      if (model_path.empty() || adapter_path.empty()) throw std::invalid_argument("--merge-into needs --model and --adapter");
+      write_merged(model_path, adapter_path, merge_into);
+      std::printf("{\"merged\":\"%s\"}\n", merge_into.c_str());
       return 0;
     }
     if (!write_adapter_path.empty()) {

@@ -115,7 +115,9 @@ int run_tune(const std::vector<std::string>& args) {
   });
   p.option("--alpha", "A", "LoRA's alpha: the update is scaled by alpha/rank (default 32)",
            [&](const std::string& v) { return parse_number(v, "alpha", 0, o.alpha); });
-  p.option("--targets", "LIST", "the projections to adapt, of q,k,v,o,gate,up,down or 'all' (default q,k,v,o)",
+  p.option("--targets", "LIST",
+           "the projections to adapt, of q,k,v,o,gate,up,down or 'all' (default q,k,v,o); on a "
+           "mixture-of-experts model gate, up and down adapt every expert",
            [&](const std::string& v) -> std::optional<std::string> {
              try {
                o.targets = engine::parse_lora_targets(v);

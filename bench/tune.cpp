@@ -70,7 +70,7 @@ std::string load_average() {
 // Training steps on random-token samples of `tokens` tokens whose last
 // `targets` are predicted: the cost of a step does not depend on the text.
 std::string throughput(const std::string& label, const std::string& path, int threads, int steps, int tokens,
-                       int targets) {
+                       int targets, const std::string& lora_targets) {
   const engine::EngineThreads scope(threads);
   reset_peak_rss();
   const auto t_load = Clock::now();
@@ -78,8 +78,7 @@ std::string throughput(const std::string& label, const std::string& path, int th
   const double load_s = seconds_since(t_load);
   const Rss loaded = read_rss();
   reset_peak_rss();  // from here: training's own peak
-  train::Adapter<float> adapter =
-      model->new_adapter({train::Target::Q, train::Target::K, train::Target::V, train::Target::O}, 16, 32, 1);
+  train::Adapter<float> adapter = model->new_adapter(engine::parse_lora_targets(lora_targets), 16, 32, 1);
   train::AdamW optimizer(adapter, {});
   std::mt19937 rng(1);
   double seconds = 0, first_loss = 0, last_loss = 0;
@@ -100,11 +99,11 @@ std::string throughput(const std::string& label, const std::string& path, int th
   const Rss after = read_rss();
   char out[1024];
   std::snprintf(out, sizeof out,
-                "{\"model\":\"%s\",\"path\":\"%s\",\"threads\":%d,\"tokens_per_sample\":%d,\"targets_per_sample\":%d,"
+                "{\"model\":\"%s\",\"path\":\"%s\",\"lora_targets\":\"%s\",\"threads\":%d,\"tokens_per_sample\":%d,\"targets_per_sample\":%d,"
                 "\"timed_steps\":%d,\"seconds_per_step\":%.3f,\"training_tokens_per_s\":%.1f,\"load_s\":%.2f,"
                 "\"rss_after_load_mb\":%.1f,\"peak_rss_load_mb\":%.1f,\"peak_rss_training_mb\":%.1f,\"peak_over_loaded\":%.3f,"
                 "\"adapter_parameters\":%zu,\"loss_first\":%.4f,\"loss_last\":%.4f}",
-                label.c_str(), path.c_str(), threads, tokens, targets, steps, seconds / steps,
+                label.c_str(), path.c_str(), lora_targets.c_str(), threads, tokens, targets, steps, seconds / steps,
                 tokens * steps / seconds, load_s, loaded.now_mb, loaded.peak_mb, after.peak_mb, after.peak_mb / loaded.now_mb,
                 adapter.parameter_count(), first_loss, last_loss);
   return out;
@@ -249,6 +248,7 @@ int main(int argc, char** argv) {
   astfill::support::prefer_passive_openmp_wait(argv);  // as astfill itself runs
   std::string dir = (std::filesystem::temp_directory_path() / "astfill-bench").string();
   std::string bundled = engine::bundled_model_path().value_or("");
+  std::string lora_targets = "q,k,v,o";
   std::string root;
   std::string teacher;
   int threads = 2, steps = 3, tokens = 512, quality_steps = 40, distill_steps = 30, batch = 8;
@@ -270,6 +270,10 @@ int main(int argc, char** argv) {
   args.option("--threads", "N", "threads (default 2)", bench::count_value(threads, "thread count", 1, 256));
   args.option("--steps", "N", "timed training steps per model (default 3)", bench::count_value(steps, "step count", 1, 1000));
   args.option("--tokens", "N", "tokens per sample (default 512)", bench::count_value(tokens, "token count", 128, 8192));
+  args.option("--speed-targets", "LIST",
+              "the timed steps' LoRA targets (default q,k,v,o; on a mixture-of-experts model gate, up and down "
+              "adapt every expert)",
+              bench::text_value(lora_targets));
   args.option("--quality-steps", "N", "steps of the tuning run (default 40)",
               bench::count_value(quality_steps, "step count", 1, 100000));
   args.option("--batch", "N", "samples per step of the tuning and distillation runs (default 8)",
@@ -340,12 +344,12 @@ int main(int argc, char** argv) {
       spec.weight_scale = 0.02f;
       engine::write_random_model(path, spec);
     }
-    std::printf("%s", throughput("random Qwen2.5-Coder-0.5B shapes, Q8_0", path, threads, steps, tokens, 64).c_str());
+    std::printf("%s", throughput("random Qwen2.5-Coder-0.5B shapes, Q8_0", path, threads, steps, tokens, 64, lora_targets).c_str());
     std::fflush(stdout);
     first = false;
   }
   if (!bundled.empty()) {
-    std::printf("%s%s", first ? "" : ",", throughput("bundled", bundled, threads, steps, tokens, 64).c_str());
+    std::printf("%s%s", first ? "" : ",", throughput("bundled", bundled, threads, steps, tokens, 64, lora_targets).c_str());
     std::fflush(stdout);
   }
   std::printf("]");

@@ -282,6 +282,47 @@ std::vector<ErrorMark> error_marks(TSNode root) {
   return marks;
 }
 
+// The statement `node` is part of without a block between them (`const a =
+// c ? x : y;` for any node of its expression; none for a statement of a
+// block, or for a node that no statement holds), or a null node.
+TSNode simple_statement_of(TSNode node, const parsing::Language& language) {
+  for (; !ts_node_is_null(node); node = ts_node_parent(node)) {
+    if (language.statements.contains(node)) return node;
+    if (language.blocks.contains(node)) break;
+  }
+  return TSNode{};
+}
+
+// The starts of `doc`'s errors (as error_marks lists them) that are in the
+// statement holding the byte before `cursor` (simple_statement_of) and start
+// from `from` to at most `lines` lines after `limit`: with the hole's code missing, an
+// expression cut in the middle leaves errors further down that statement
+// (`a ?` + hole + `\n  true\n  : b\n  : c;`: the hole held the inner `x ?`,
+// and tree-sitter marks the `: b` a line below).
+std::vector<uint32_t> statement_errors(const Document& doc, uint32_t cursor, uint32_t from, uint32_t limit,
+                                       int lines) {
+  std::vector<uint32_t> starts;
+  if (cursor == 0 || !ts_node_has_error(doc.root())) return starts;
+  const parsing::Language& language = *doc.language();
+  const TSNode hole = simple_statement_of(ts_node_descendant_for_byte_range(doc.root(), cursor - 1, cursor), language);
+  if (ts_node_is_null(hole)) return starts;
+  size_t last = limit;
+  for (int i = 0; i < lines && last < doc.text().size(); ++i) {
+    last = doc.text().find('\n', last + 1);
+    if (last == std::string::npos) last = doc.text().size();
+  }
+  for_each_preorder(hole, [&](TSNode node) {
+    if (ts_node_start_byte(node) > last || ts_node_end_byte(node) < from) return Walk::Skip;
+    const bool error = ts_node_symbol(node) == kErrorSymbol || ts_node_is_missing(node);
+    if (error && ts_node_start_byte(node) >= from && ts_node_eq(simple_statement_of(ts_node_parent(node), language), hole))
+      starts.push_back(ts_node_start_byte(node));
+    if (error) return Walk::Skip;
+    return ts_node_has_error(node) ? Walk::Enter : Walk::Skip;
+  });
+  std::sort(starts.begin(), starts.end());
+  return starts;
+}
+
 // Whether an error or a missing token starts strictly inside [from, to) at
 // any depth, also inside an error that begins outside it: tree-sitter-c may
 // wrap a whole function in one ERROR (a `do` it cannot finish), and the
@@ -960,14 +1001,33 @@ bool SyntaxGuard::fits(std::string_view text, bool whole) const {
   // that line joins the one before it (`p` then `private long max`: a field
   // of type `p` named `private`; `type C` then `func Test(...)`: a function
   // type), and it is the hole's answer that must part them.
-  const size_t next_line_end = std::min(suffix_.find('\n', hole_end - cursor), suffix_.size()) + cursor;
+  // Comments between the hole and that line do not part them: `int red`
+  // before a doc comment, with `uce(int identity, ...);` the hole's, is a
+  // constant with no `= value`, and tree-sitter-java puts its MISSING `;`
+  // at the comment's end.
+  if (!suffix_code_line_end_) {
+    uint32_t code = hole_end;
+    const std::string& all = base.text();
+    while (code < all.size()) {
+      TSNode node = ts_node_descendant_for_byte_range(base.root(), code, code + 1);
+      while (!ts_node_is_null(node) && !base.language()->comments.contains(node)) node = ts_node_parent(node);
+      if (ts_node_is_null(node) || ts_node_start_byte(node) > code) break;
+      code = ts_node_end_byte(node);
+      while (code < all.size() && space(all[code])) ++code;
+    }
+    suffix_code_line_end_ = std::min(suffix_.find('\n', std::max(code, hole_end) - cursor), suffix_.size()) + cursor;
+  }
+  const size_t next_line_end = *suffix_code_line_end_;
   // And so is an error that runs through the hole from a `do` whose body
   // the prefix ends with: the hole held its `while (...);`, and without it
   // tree-sitter-c wraps the whole function in one error, which would pass
   // for a file broken elsewhere.
   if (!do_body_before_hole_) do_body_before_hole_ = ends_with_do_body(base, hole_begin);
+  if (!statement_errors_) statement_errors_ = statement_errors(base, cursor, static_cast<uint32_t>(line_begin),
+                                                                     static_cast<uint32_t>(hole_end), 10);
   auto error_at_hole = [&](const ErrorMark& m) {
     if (*do_body_before_hole_ && m.byte < hole_begin && m.end >= hole_begin) return true;
+    if (std::binary_search(statement_errors_->begin(), statement_errors_->end(), m.byte)) return true;
     return m.byte >= line_begin && m.byte <= next_line_end;
   };
   // The brackets open at the hole must be closed by the suffix: where

@@ -290,6 +290,12 @@ class SyntaxGuard {
   mutable std::optional<BaseClosing> base_closing_;
   // Whether the prefix's code ends with a `do`'s body (fits), found on first use.
   mutable std::optional<bool> do_body_before_hole_;
+  // Where the suffix's first line of code ends, past the comments that
+  // follow the hole (fits), found on first use.
+  mutable std::optional<size_t> suffix_code_line_end_;
+  // The starts of prefix + suffix's errors that lie in the statement the
+  // hole is in (fits), sorted, found on first use.
+  mutable std::optional<std::vector<uint32_t>> statement_errors_;
   bool python_ = false;
   size_t prefix_line_start_ = 0;        // where the cursor's line starts
   std::vector<uint32_t> prefix_trys_;   // trys open before the cursor's line (their columns)

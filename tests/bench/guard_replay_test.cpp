@@ -225,6 +225,11 @@ const LeniencyCase kLeniencies[] = {
     // a modifier repeated across a comment (javac: "repeated modifier"),
     {"a record's compact constructor in a class", "java", "class A {\n    pr", "\n    }\n}\n", "     {",
      "otected A() {"},
+    {"a constant with no value before a doc comment", "java", "interface A {\n    int re",
+     "\n\n    /**\n     * Doc.\n     */\n    int g();\n}\n", "e", "duce(int identity);"},
+    {"a comment where a ternary's inner condition was", "javascript",
+     "function f(opts, d) {\n  const a = typeof opts.a === 'undefined' ?\n    !",
+     "\n      true\n      : d.a\n    : !!opts.a;\n  return a;\n}\n", "     //! <p>", "!opts.b === true ?"},
     {"a repeated modifier", "java", "class A {\n    private", "\n    private final int cs = 1;\n}\n",
      "     // The first value", " int slash;"},
     // and an expression where Rust wants an item (`pub` + `0x84256464;`).

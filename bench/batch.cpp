@@ -9,16 +9,26 @@
 //           background fills (prefill + decode, in a loop) run beside it;
 //           the target is a p95 no worse than 1.5x alone.
 //
+//           --ride-along N,N measures it under each cap on background prefill
+//           rows per step beside the focused request (BatcherOptions::
+//           ride_along_rows; 0: none), one after another.
+//   prefill: tokens/s of one sequence's prefill of --context tokens through
+//           a batcher alone (chunks of 128), cut into pieces of each of
+//           --pieces rows (the best of 3 each): what smaller pieces cost.
+//
 //   bench_batch [--model-dir DIR] [--threads 2] [--sequences 1,2,4,8] [--decode 64]
 //               [--context 512] [--keystroke 32] [--answer 32] [--repeats 12] [--background 3]
+//               [--ride-along N,N] [--pieces N,N]
 #include <omp.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 #include <latch>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
@@ -88,6 +98,8 @@ int main(int argc, char** argv) {
   std::string dir = (std::filesystem::temp_directory_path() / "astfill-bench").string();
   int threads = 2, decode_len = 64, context = 512, keystroke = 32, answer = 32, repeats = 12, background = 3;
   std::vector<int> sequences = {1, 2, 4, 8};
+  std::vector<int> ride_alongs = {static_cast<int>(BatcherOptions{}.ride_along_rows)};
+  std::vector<int> pieces = {static_cast<int>(BatcherOptions{}.piece_rows), 32};
   astfill::ArgParser args(
       "bench_batch",
       "Continuous batching on a random-weight model with Qwen2.5-Coder-0.5B's shapes in Q8_0:\n"
@@ -108,6 +120,27 @@ int main(int argc, char** argv) {
   args.option("--repeats", "N", "focused requests per measurement (default 12)", count_value(repeats, "count", 1, 1000));
   args.option("--background", "N", "background fills beside the focused request (default 3)",
               count_value(background, "count", 0, 64));
+  args.option("--ride-along", "N,N",
+              "background prefill rows per step beside the focused request, in pieces of as many\n"
+              "rows (0: none; default: the batcher's default), one measurement each",
+              [&](const std::string& v) -> std::optional<std::string> {
+                ride_alongs.clear();
+                size_t at = 0;
+                while (at <= v.size()) {
+                  const size_t end = std::min(v.find(',', at), v.size());
+                  const std::string item = v.substr(at, end - at);
+                  char* stop = nullptr;
+                  const long n = std::strtol(item.c_str(), &stop, 10);
+                  if (item.empty() || *stop || n < 0 || n > 512) return "--ride-along takes counts from 0 to 512, not '" + v + "'";
+                  ride_alongs.push_back(static_cast<int>(n));
+                  at = end + 1;
+                }
+                return std::nullopt;
+              });
+  args.option("--pieces", "N,N",
+              "piece rows (BatcherOptions::piece_rows) to measure prefill with; the first is the\n"
+              "focused measurement's (default: the batcher's default, whole chunks; then 32)",
+              count_list_value(pieces, "piece rows", 1, 512));
   astfill::bench::parse_args_or_exit(args, "bench_batch", argc, argv);
   if (keystroke > context) keystroke = context;
 
@@ -161,57 +194,98 @@ int main(int argc, char** argv) {
                 i ? "," : "", n, tps, before, tps / before, st.steps ? double(st.rows) / double(st.steps) : 0.0);
     std::fflush(stdout);
   }
+  std::printf("],\n \"prefill\":[");
+  {
+    const std::vector<int32_t> prompt = random_tokens(static_cast<size_t>(context), 7);
+    for (size_t pi = 0; pi < pieces.size(); ++pi) {
+      BatcherOptions options;
+      options.piece_rows = static_cast<size_t>(pieces[pi]);
+      Batcher batcher(*model, options);
+      Session s(*model, capacity);
+      s.set_batcher(&batcher);
+      double best = 1e30;
+      for (int r = 0; r < 3; ++r) {
+        s.truncate(0);
+        const auto t = clock_type::now();
+        on_thread([&] {
+          fill(s, prompt);
+          return 0.0;
+        });
+        best = std::min(best, seconds_since(t));
+      }
+      std::printf("%s\n  {\"piece_rows\":%zu,\"tokens_per_s\":%.1f}", pi ? "," : "", batcher.options().piece_rows,
+                  context / best);
+      std::fflush(stdout);
+    }
+  }
   std::printf("],\n");
 
   // The focused request: a keystroke's re-prefill plus the answer, alone and
-  // beside `background` sessions that prefill and decode in a loop.
-  Batcher batcher(*model);
-  Session focused(*model, capacity);
-  focused.set_batcher(&batcher);
-  focused.set_focused(true);
+  // beside `background` sessions that prefill and decode in a loop; once per
+  // ride-along cap.
   const std::vector<int32_t> context_tokens = random_tokens(static_cast<size_t>(context), 99);
-  fill(focused, context_tokens);
-  auto keystroke_request = [&] {
-    return on_thread([&] {
-      auto t = clock_type::now();
-      focused.truncate(static_cast<size_t>(context - keystroke));
-      std::vector<float> logits = focused.evaluate({{context_tokens.end() - keystroke, context_tokens.end()}, {}, {}});
-      decode(focused, logits, answer);
-      return seconds_since(t);
-    });
-  };
-  std::vector<double> alone, beside;
-  keystroke_request();  // warm
-  for (int r = 0; r < repeats; ++r) alone.push_back(keystroke_request());
-  std::atomic<bool> stop{false};
-  std::atomic<uint64_t> background_tokens{0};
-  std::vector<std::thread> fills;
-  for (int k = 0; k < background; ++k)
-    fills.emplace_back([&, k] {
-      Session s(*model, capacity);
-      s.set_batcher(&batcher);
-      for (uint32_t round = 0; !stop; ++round) {
-        s.truncate(0);
-        std::vector<float> logits = fill(s, random_tokens(static_cast<size_t>(context), 1000 + 97 * k + round));
-        background_tokens += static_cast<uint64_t>(context);
-        for (int i = 0; i < decode_len && !stop; ++i) {
-          logits = s.evaluate({{argmax(logits)}, {}, {}});
-          ++background_tokens;
+  std::printf(" \"focused\":[");
+  for (size_t ri = 0; ri < ride_alongs.size(); ++ri) {
+    BatcherOptions options;
+    options.ride_along_rows = static_cast<size_t>(ride_alongs[ri]);
+    options.piece_rows = static_cast<size_t>(pieces.front());
+    Batcher batcher(*model, options);
+    Session focused(*model, capacity);
+    focused.set_batcher(&batcher);
+    focused.set_focused(true);
+    fill(focused, context_tokens);
+    auto keystroke_request = [&] {
+      return on_thread([&] {
+        auto t = clock_type::now();
+        focused.truncate(static_cast<size_t>(context - keystroke));
+        std::vector<float> logits = focused.evaluate({{context_tokens.end() - keystroke, context_tokens.end()}, {}, {}});
+        decode(focused, logits, answer);
+        return seconds_since(t);
+      });
+    };
+    std::vector<double> alone, beside;
+    keystroke_request();  // warm
+    for (int r = 0; r < repeats; ++r) alone.push_back(keystroke_request());
+    std::atomic<bool> stop{false};
+    std::atomic<uint64_t> background_tokens{0};
+    std::vector<std::thread> fills;
+    for (int k = 0; k < background; ++k)
+      fills.emplace_back([&, k] {
+        Session s(*model, capacity);
+        s.set_batcher(&batcher);
+        for (uint32_t round = 0; !stop; ++round) {
+          s.truncate(0);
+          std::vector<float> logits = fill(s, random_tokens(static_cast<size_t>(context), 1000 + 97 * k + round));
+          background_tokens += static_cast<uint64_t>(context);
+          for (int i = 0; i < decode_len && !stop; ++i) {
+            logits = s.evaluate({{argmax(logits)}, {}, {}});
+            ++background_tokens;
+          }
         }
-      }
-    });
-  auto bt = clock_type::now();
-  for (int r = 0; r < repeats; ++r) beside.push_back(keystroke_request());
-  const double beside_secs = seconds_since(bt);
-  stop = true;
-  for (auto& f : fills) f.join();
-  for (int r = 0; r < repeats; ++r) alone.push_back(keystroke_request());  // alone again: the load may have changed
-  const double p50a = percentile(alone, 0.5), p95a = percentile(alone, 0.95);
-  const double p50b = percentile(beside, 0.5), p95b = percentile(beside, 0.95);
-  std::printf(" \"focused\":{\"keystroke_tokens\":%d,\"answer_tokens\":%d,\"repeats\":%d,\"background_fills\":%d,"
-              "\"alone_ms\":{\"p50\":%.1f,\"p95\":%.1f},\"beside_ms\":{\"p50\":%.1f,\"p95\":%.1f},"
-              "\"p95_vs_alone\":%.2f,\"background_tokens_per_s\":%.1f}}\n",
-              keystroke, answer, repeats, background, p50a * 1e3, p95a * 1e3, p50b * 1e3, p95b * 1e3, p95b / p95a,
-              double(background_tokens.load()) / beside_secs);
+        batcher.forget(&s);
+      });
+    const Batcher::Stats st0 = batcher.stats();
+    auto bt = clock_type::now();
+    for (int r = 0; r < repeats; ++r) beside.push_back(keystroke_request());
+    const double beside_secs = seconds_since(bt);
+    const Batcher::Stats st1 = batcher.stats();
+    stop = true;
+    for (auto& f : fills) f.join();
+    for (int r = 0; r < repeats; ++r) alone.push_back(keystroke_request());  // alone again: the load may have changed
+    const double p50a = percentile(alone, 0.5), p95a = percentile(alone, 0.95);
+    const double p50b = percentile(beside, 0.5), p95b = percentile(beside, 0.95);
+    std::printf("%s\n  {\"ride_along_rows\":%zu,\"piece_rows\":%zu,\"keystroke_tokens\":%d,\"answer_tokens\":%d,"
+                "\"repeats\":%d,\"background_fills\":%d,"
+                "\"alone_ms\":{\"p50\":%.1f,\"p95\":%.1f},\"beside_ms\":{\"p50\":%.1f,\"p95\":%.1f},"
+                "\"p95_vs_alone\":%.2f,\"background_tokens_per_s\":%.1f,\"steps\":%llu,\"ride_along_chunks\":%llu,"
+                "\"held_back_chunks\":%llu}",
+                ri ? "," : "", batcher.options().ride_along_rows, batcher.options().piece_rows, keystroke, answer, repeats,
+                background, p50a * 1e3, p95a * 1e3, p50b * 1e3, p95b * 1e3, p95b / p95a,
+                double(background_tokens.load()) / beside_secs, static_cast<unsigned long long>(st1.steps - st0.steps),
+                static_cast<unsigned long long>(st1.ride_alongs - st0.ride_alongs),
+                static_cast<unsigned long long>(st1.held_back - st0.held_back));
+    std::fflush(stdout);
+  }
+  std::printf("]}\n");
   return 0;
 }

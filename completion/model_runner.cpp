@@ -122,10 +122,11 @@ ModelRunner::Stats ModelRunner::stats() const {
     std::lock_guard l(stats_mu_);
     s = stats_;
   }
-  const engine::Batcher::Stats b = batcher_->stats();
-  s.steps = b.steps;
-  s.rows = b.rows;
-  s.segments = b.segments;
+  {
+    std::lock_guard l(mu_);
+    s.slots = options_.slots;
+  }
+  s.batcher = batcher_->stats();
   return s;
 }
 

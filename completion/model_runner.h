@@ -5,7 +5,8 @@
 // weights once for every request in it, so several documents, suggestions
 // and batch tasks cost little more than one. The newest request is the
 // focused one (the inline completion the user waits for): its rows go first
-// and other requests' prefill waits while it runs. A slot is a Session plus
+// and other requests' prefill rides along with it capped (engine/batcher.h:
+// ride_along_rows) while it runs. A slot is a Session plus
 // the tokens its cache holds; a request asks for the slot last used for its
 // document, so the next keystroke in the same file reuses the longest shared
 // token prefix (engine::generate truncates the cache to it) and only new
@@ -102,7 +103,7 @@ class ModelRunner {
   // document's cache only while its adapters stay the same, so a cache
   // computed with other adapters is never reused.
   // `focused` false (API suggestions, fills, HTTP, batch work): the lease
-  // neither takes the focus nor goes first, and its prefill waits while the
+  // neither takes the focus nor goes first, and its prefill is capped while the
   // focused request runs.
   std::optional<Lease> acquire(const std::string& key, const CancellationToken& cancel,
                                std::shared_ptr<const engine::LoraStack> adapters = nullptr, bool focused = true);
@@ -114,9 +115,10 @@ class ModelRunner {
   struct Stats {
     uint64_t leases = 0;
     uint64_t slot_hits = 0;  // the document's own slot was still there
-    uint64_t steps = 0;      // the batcher's forward passes
-    uint64_t rows = 0;       // tokens over all passes
-    uint64_t segments = 0;   // requests' chunks over all passes (> steps: passes were shared)
+    size_t slots = 0;        // KV slots requests may hold at once
+    // The batcher's forward passes: steps, rows, segments (requests' chunks
+    // over all passes; > steps: passes were shared), ... (engine/batcher.h).
+    engine::Batcher::Stats batcher;
   };
   Stats stats() const;
 
@@ -133,7 +135,7 @@ class ModelRunner {
   std::unique_ptr<engine::Batcher> batcher_;
   mutable std::once_flag prefix_store_once_;
   mutable std::unique_ptr<engine::PrefixStore> prefix_store_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::condition_variable freed_;
   // Most recently used first. Guarded by mu_.
   std::list<std::unique_ptr<Slot>> slots_;

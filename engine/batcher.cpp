@@ -15,7 +15,8 @@ struct Batcher::Call {
   std::vector<int64_t> logit_rows;  // of the whole call
   size_t start_length = 0;          // the session's length before the call
   size_t next = 0;                  // first row not yet evaluated
-  size_t chunk = 0;                 // rows in the step being run
+  size_t chunk = 0;                 // rows in the step being run (whole pieces, or up to the end)
+  bool ride = false;                // they ride along beside the busy focused session
   std::vector<float> logits;
   bool done = false;
   bool cancelled = false;
@@ -26,6 +27,11 @@ struct Batcher::Call {
 
 Batcher::Batcher(const Model& model, BatcherOptions options) : model_(model), options_(options) {
   options_.prefill_chunk = std::max<size_t>(options_.prefill_chunk, 1);
+  // A chunk is whole pieces, so that every chunk of a call starts on its
+  // pieces' grid (counted from the call's first row) however it was cut.
+  if (options_.piece_rows == 0 || options_.piece_rows > options_.prefill_chunk)
+    options_.piece_rows = options_.prefill_chunk;
+  options_.prefill_chunk -= options_.prefill_chunk % options_.piece_rows;
   options_.max_rows = std::max(options_.max_rows, options_.prefill_chunk);
 }
 
@@ -79,6 +85,11 @@ std::vector<Batcher::Call*> Batcher::pick() {
   for (const Session* s : last_step_) focused_busy = focused_busy || s->focused();
   std::vector<Call*> picked, deferred;
   size_t rows = 0;
+  // Each step beside the busy focused session adds to the credit, up to a
+  // piece's worth (or the rows of one step, when more).
+  ride_credit_ = focused_busy ? std::min(ride_credit_ + options_.ride_along_rows,
+                                         std::max(options_.piece_rows, options_.ride_along_rows))
+                              : 0;
   const auto now = std::chrono::steady_clock::now();
   for (Call* c : order) {
     // Before it joins a step: nothing ran for this chunk. A call past its
@@ -88,12 +99,26 @@ std::vector<Batcher::Call*> Batcher::pick() {
     if (c->cancel->cancelled() || (deadline != std::chrono::steady_clock::time_point{} && now >= deadline)) {
       c->session->length_ = c->start_length;
       c->cancelled = c->done = true;
+      ++stats_.given_up;
       continue;
     }
     c->chunk = std::min(options_.prefill_chunk, c->rows() - c->next);
+    c->ride = false;
     if (focused_busy && !c->session->focused() && c->chunk > options_.decode_rows) {
-      deferred.push_back(c);
-      continue;
+      // Prefill beside the focused session: whole pieces within the credit.
+      size_t take = 0;
+      while (take < c->chunk) {
+        const size_t piece = std::min(options_.piece_rows, c->chunk - take);
+        if (take + piece > ride_credit_) break;
+        take += piece;
+      }
+      if (take == 0 || (!picked.empty() && rows + take > options_.max_rows)) {
+        deferred.push_back(c);
+        continue;
+      }
+      c->chunk = take;
+      c->ride = true;
+      ride_credit_ -= take;
     }
     if (!picked.empty() && rows + c->chunk > options_.max_rows) continue;
     picked.push_back(c);
@@ -101,33 +126,49 @@ std::vector<Batcher::Call*> Batcher::pick() {
   }
   // Only deferred prefill waits, and the focused session did not come back
   // within the window: it has finished, so the prefill goes on.
-  if (picked.empty() && !deferred.empty()) picked.push_back(deferred.front());
+  if (picked.empty() && !deferred.empty()) {
+    picked.push_back(deferred.front());
+    deferred.erase(deferred.begin());
+  }
+  stats_.held_back += deferred.size();
   return picked;
 }
 
 void Batcher::run_step(std::unique_lock<std::mutex>& lock) {
-  if (!last_step_.empty())
+  if (!last_step_.empty()) {
+    const auto start = std::chrono::steady_clock::now();
     cv_.wait_until(lock, last_step_end_ + options_.window, [&] { return last_step_.empty(); });
+    ++stats_.window_waits;
+    stats_.window_wait_us += static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count());
+  }
   std::vector<Call*> picked = pick();
   std::erase_if(waiting_, [](const Call* c) { return c->done; });  // cancelled before joining
   if (picked.empty()) return;
 
-  std::vector<StepSegment> segments(picked.size());
+  // One segment per piece; owner[k]: the picked call segment k belongs to.
+  std::vector<StepSegment> segments;
+  std::vector<size_t> owner;
   size_t rows = 0;
   for (size_t k = 0; k < picked.size(); ++k) {
     const Call& c = *picked[k];
-    StepSegment& s = segments[k];
-    s.session = c.session;
-    s.tokens = std::span<const int32_t>(c.batch->tokens).subspan(c.next, c.chunk);
-    if (!c.batch->positions.empty()) s.positions = std::span<const int32_t>(c.batch->positions).subspan(c.next, c.chunk);
-    if (!c.batch->embeddings.empty())
-      s.embeddings = std::span<const float* const>(c.batch->embeddings).subspan(c.next, c.chunk);
-    if (!c.batch->mrope_positions.empty())
-      s.mrope_positions = std::span<const int32_t>(c.batch->mrope_positions).subspan(3 * c.next, 3 * c.chunk);
-    for (int64_t r : c.logit_rows)
-      if (r >= static_cast<int64_t>(c.next) && r < static_cast<int64_t>(c.next + c.chunk))
-        s.logit_rows.push_back(r - static_cast<int64_t>(c.next));
-    s.cancel = c.cancel;
+    for (size_t at = c.next, end = c.next + c.chunk; at < end;) {
+      const size_t n = std::min(options_.piece_rows, end - at);
+      StepSegment& s = segments.emplace_back();
+      owner.push_back(k);
+      s.session = c.session;
+      s.tokens = std::span<const int32_t>(c.batch->tokens).subspan(at, n);
+      if (!c.batch->positions.empty()) s.positions = std::span<const int32_t>(c.batch->positions).subspan(at, n);
+      if (!c.batch->embeddings.empty())
+        s.embeddings = std::span<const float* const>(c.batch->embeddings).subspan(at, n);
+      if (!c.batch->mrope_positions.empty())
+        s.mrope_positions = std::span<const int32_t>(c.batch->mrope_positions).subspan(3 * at, 3 * n);
+      for (int64_t r : c.logit_rows)
+        if (r >= static_cast<int64_t>(at) && r < static_cast<int64_t>(at + n))
+          s.logit_rows.push_back(r - static_cast<int64_t>(at));
+      s.cancel = c.cancel;
+      at += n;
+    }
     rows += c.chunk;
   }
   lock.unlock();
@@ -139,18 +180,24 @@ void Batcher::run_step(std::unique_lock<std::mutex>& lock) {
   }
   lock.lock();
 
+  // A call is cancelled when any of its pieces is (Model::step may have
+  // moved its session's length by the others: set back below).
+  std::vector<char> cancelled(picked.size(), 0);
+  for (size_t j = 0; j < segments.size(); ++j)
+    if (segments[j].cancelled) cancelled[owner[j]] = 1;
   last_step_.clear();
   for (size_t k = 0; k < picked.size(); ++k) {
     Call& c = *picked[k];
-    StepSegment& s = segments[k];
-    if (error || s.cancelled) {
+    if (error || cancelled[k]) {
       c.session->length_ = c.start_length;  // the cache as it was before the call
       c.error = error;
-      c.cancelled = s.cancelled;
+      c.cancelled = cancelled[k];
       c.done = true;
+      ++stats_.given_up;
       continue;
     }
-    c.logits.insert(c.logits.end(), s.logits.begin(), s.logits.end());
+    for (size_t j = 0; j < segments.size(); ++j)
+      if (owner[j] == k) c.logits.insert(c.logits.end(), segments[j].logits.begin(), segments[j].logits.end());
     c.next += c.chunk;
     if (c.next == c.rows()) {
       c.done = true;
@@ -162,6 +209,12 @@ void Batcher::run_step(std::unique_lock<std::mutex>& lock) {
   ++stats_.steps;
   stats_.rows += rows;
   stats_.segments += picked.size();
+  if (picked.size() > 1) ++stats_.shared_steps;
+  stats_.widest_step = std::max<uint64_t>(stats_.widest_step, picked.size());
+  for (const Call* c : picked) {
+    if (c->ride || c->chunk > options_.decode_rows) ++stats_.prefill_chunks;
+    if (c->ride) ++stats_.ride_alongs;
+  }
 }
 
 }  // namespace astfill::engine

@@ -22,10 +22,28 @@
 //     so a session's results do not depend on its neighbours: with int8
 //     weights each row's activations are quantised on their own, and with f32
 //     weights the projections run per segment (engine/arch/blocks.h).
+//   - A call's chunks are cut into pieces of `piece_rows` rows (the last may
+//     be shorter), counted from the call's first row, and a step takes whole
+//     pieces only: each piece is a segment of its own in the pass (attention
+//     runs per segment; Model::step places a session's segments one after
+//     another in its cache), so the arithmetic of a row depends on its piece
+//     alone, wherever the piece runs and whatever runs beside it.
 //   - The focused session (Session::set_focused: the newest inline
-//     completion) goes first; while one has rows waiting, other sessions'
-//     chunks longer than `decode_rows` (prefill) wait, so a long background
-//     prefill never stalls typing; their decode rows still ride along.
+//     completion) goes first. While it is busy (it has rows waiting, or it ran
+//     in the last step and is sampling its next token), other sessions'
+//     chunks longer than `decode_rows` (prefill) ride along with it capped:
+//     `ride_along_rows` of their rows per step on average, in whole pieces,
+//     oldest call first (each busy step adds that many rows of credit, up to
+//     one piece's, and a piece rides when the credit covers it); the others
+//     wait. So a long background prefill goes on during typing at a bounded
+//     cost to the focused request. On a CPU a row of prefill is ~1 ms of
+//     arithmetic against a ~25 ms decode step at the 0.5B shapes, so rows
+//     riding along are not free: beside 3 background fills the focused
+//     request's p95 was 1.08-1.13x alone at 8 rows a step (the background's
+//     tokens/s 2.8x those with none), 2.1x at 16 and 3.5x at 32
+//     (bench_batch --ride-along).
+//     Background decode rows ride along in full. With `ride_along_rows` 0
+//     prefill waits for the focused session entirely.
 //   - A step holds at most `max_rows` rows (the first call always fits).
 //   - Cancellation is checked before a call joins a step and between layers
 //     (Model::step): a cancelled call returns empty within one step and its
@@ -51,7 +69,15 @@ namespace astfill::engine {
 
 struct BatcherOptions {
   size_t prefill_chunk = 128;  // rows of one call per step
+  // Rows of a piece (see above); 0: a piece is a whole chunk. Smaller pieces
+  // cost prefill: at the 0.5B shapes, 512 tokens through the batcher alone
+  // at 617 tokens/s in pieces of 128, 544 of 64, 502 of 32 (bench_batch
+  // --pieces), so the default keeps whole chunks and rides along by credit.
+  size_t piece_rows = 0;
   size_t decode_rows = 16;     // a chunk this short is decoding, not prefill (speculation's drafts fit)
+  // Background prefill rows per step, on average, while the focused session
+  // is busy (whole pieces, above); 0: none.
+  size_t ride_along_rows = 8;
   size_t max_rows = 512;       // rows per step, all calls together
   std::chrono::microseconds window{3000};  // wait for the previous step's sessions
 };
@@ -72,10 +98,19 @@ class Batcher {
   // The session is going away: never wait for it again.
   void forget(const Session* session);
 
+  // What the steps carried (astfill.status's `batching`, docs/architecture.md).
   struct Stats {
     uint64_t steps = 0;
-    uint64_t rows = 0;      // over all steps
-    uint64_t segments = 0;  // calls' chunks over all steps (sessions per step, summed)
+    uint64_t rows = 0;           // over all steps
+    uint64_t segments = 0;       // calls' chunks over all steps (sessions per step, summed)
+    uint64_t shared_steps = 0;   // steps that carried more than one call
+    uint64_t widest_step = 0;    // the most calls one step carried
+    uint64_t prefill_chunks = 0; // chunks of prefill (longer than decode_rows, or riding along)
+    uint64_t ride_alongs = 0;    // of those, run beside the busy focused session (capped)
+    uint64_t held_back = 0;      // prefill chunks that waited a step for the focused session
+    uint64_t window_waits = 0;   // steps that first waited for the previous step's sessions
+    uint64_t window_wait_us = 0; // how long, all together
+    uint64_t given_up = 0;       // calls cancelled, out of time or failed, before or during a step
   };
   Stats stats() const;
 
@@ -94,6 +129,7 @@ class Batcher {
   bool running_ = false;       // a step is being prepared or run
   std::unordered_set<const Session*> last_step_;  // sessions of the previous step, not yet back
   std::chrono::steady_clock::time_point last_step_end_;
+  size_t ride_credit_ = 0;  // rows background prefill may still ride along with (see above)
   ForwardScratch scratch_;  // used by the step's runner only
   Stats stats_;
 };

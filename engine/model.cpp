@@ -445,11 +445,15 @@ void Model::step(std::span<StepSegment> segments, ForwardScratch& sc, const Tens
   p.hook = hook && segments.size() == 1 ? hook : nullptr;
   {
     int64_t at = 0;
-    for (const StepSegment& s : segments) {
+    for (size_t k = 0; k < segments.size(); ++k) {
+      const StepSegment& s = segments[k];
       arch::LayerPass::Segment seg;
       seg.begin = at;
       seg.end = at += static_cast<int64_t>(s.tokens.size());
+      // A session's earlier segments in this pass come before it in its cache.
       seg.first_slot = s.session->length_;
+      for (size_t j = 0; j < k; ++j)
+        if (segments[j].session == s.session) seg.first_slot += segments[j].tokens.size();
       seg.positions = s.positions.empty() ? nullptr : s.positions.data();
       seg.mrope_positions = s.mrope_positions.empty() ? nullptr : s.mrope_positions.data();
       seg.lora = s.session->lora_.get();

@@ -497,6 +497,24 @@ json::value to_json(const StatusReport& s) {
     if (f.stats) o["stats"] = to_json(*f.stats);
     indexes.push_back(std::move(o));
   }
+  json::value batching = nullptr;
+  if (w.batching) {
+    const engine::Batcher::Stats& b = w.batching->batcher;
+    batching = json::object{{"slots", w.batching->slots},
+                            {"leases", w.batching->leases},
+                            {"slotHits", w.batching->slot_hits},
+                            {"steps", b.steps},
+                            {"rows", b.rows},
+                            {"segments", b.segments},
+                            {"sharedSteps", b.shared_steps},
+                            {"widestStep", b.widest_step},
+                            {"prefillChunks", b.prefill_chunks},
+                            {"rideAlongChunks", b.ride_alongs},
+                            {"heldBackChunks", b.held_back},
+                            {"windowWaits", b.window_waits},
+                            {"windowWaitMs", static_cast<double>(b.window_wait_us) / 1000.0},
+                            {"givenUp", b.given_up}};
+  }
   return json::object{
       {"version", s.version},
       {"client", s.client},
@@ -510,6 +528,7 @@ json::value to_json(const StatusReport& s) {
       {"model", w.model.empty() ? json::value(nullptr) : json::value(w.model)},
       {"modelState", w.model_state},
       {"completionCacheHits", w.completion_cache_hits},
+      {"batching", std::move(batching)},
       {"settings", to_json(w.settings)},
   };
 }

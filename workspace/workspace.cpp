@@ -487,6 +487,7 @@ WorkspaceStatus Workspace::status() const {
   s.model = model_->model_path();
   s.model_state = model_->state();
   s.completion_cache_hits = model_->service()->cache_hits();
+  if (const auto runner = model_->service()->runner()) s.batching = runner->stats();
   s.settings = settings_;
   return s;
 }

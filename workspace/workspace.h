@@ -83,6 +83,9 @@ struct WorkspaceStatus {
   std::string model;        // the loaded model's path, "" when none
   std::string model_state;  // none, loading, ready, failed: <why>
   size_t completion_cache_hits = 0;
+  // The loaded model's slots and batcher (completion/model_runner.h); none
+  // before a model is loaded.
+  std::optional<completion::ModelRunner::Stats> batching;
   Settings settings;
 };
 

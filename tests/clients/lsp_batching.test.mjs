@@ -4,13 +4,12 @@
 // (lsp/scheduler.h). A tiny random-weight model (`--model`) writes noise; with
 // constraints off it writes a few dozen tokens per answer.
 //
-// Whether forward passes were shared is read from the daemon's debug log: each
-// request that leaves its KV slot logs the batcher's counters, "N steps
-// carrying M segments" (completion/model_runner.cpp); M > N only when a step
-// carried more than one request.
+// Whether forward passes were shared is read from astfill.status's `batching`
+// (the batcher's counters, engine/batcher.h): `segments` (requests' chunks
+// over all steps) > `steps`, and `sharedSteps` > 0, only when a step carried
+// more than one request.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
@@ -61,13 +60,15 @@ function logFile() {
   return path.join(tempDir('log'), 'daemon.log');
 }
 
-// The batcher's counters in the last line the daemon logged about them.
-function batcherCounters(log) {
-  const text = fs.existsSync(log) ? fs.readFileSync(log, 'utf8') : '';
-  const all = [...text.matchAll(/the batcher has run (\d+) steps carrying (\d+) segments/g)];
-  assert.ok(all.length > 0, `no batcher counters in the daemon's log ${log}:\n${text.slice(-2000)}`);
-  const last = all.at(-1);
-  return { steps: Number(last[1]), segments: Number(last[2]) };
+// The batcher's counters, from astfill.status.
+async function batcherCounters(client) {
+  const status = await client.status();
+  const c = status.batching;
+  assert.ok(c && typeof c.steps === 'number', `no batching counters in astfill.status: ${JSON.stringify(status)}`);
+  for (const key of ['slots', 'leases', 'slotHits', 'rows', 'segments', 'sharedSteps', 'widestStep', 'prefillChunks',
+    'rideAlongChunks', 'heldBackChunks', 'windowWaits', 'windowWaitMs', 'givenUp'])
+    assert.equal(typeof c[key], 'number', `batching.${key} in ${JSON.stringify(c)}`);
+  return c;
 }
 
 async function initialize(client, root, settings = SETTINGS) {
@@ -119,15 +120,19 @@ const texts = (r) => r.items.map((i) => i.insertText);
 let alone;
 async function answersAlone(t) {
   if (alone) return alone;
-  const { client, root, log } = await serve(t);
+  const { client, root } = await serve(t);
   const uris = [];
   for (const d of DOCS) uris.push(await open(client, root, d.rel, d.text));
   const answers = [];
   for (let round = 0; round < ROUNDS; ++round)
     for (const [k, d] of DOCS.entries()) answers.push(texts(await inline(client, uris[k], position(d, round))));
-  const c = batcherCounters(log);
+  const c = await batcherCounters(client);
   assert.ok(c.steps > 0, JSON.stringify(c));
   assert.equal(c.segments, c.steps, 'one request at a time: every step carried one request');
+  assert.equal(c.sharedSteps, 0, JSON.stringify(c));
+  assert.equal(c.widestStep, 1, JSON.stringify(c));
+  assert.ok(c.leases > 0 && c.leases <= 2 * ROUNDS, JSON.stringify(c));
+  assert.ok(c.rows >= c.steps, JSON.stringify(c));
   // (Before `=` on a line, the answer is empty; elsewhere the model writes.)
   assert.ok(answers.filter((a) => a.length > 0).length >= ROUNDS, `the random model wrote little: ${JSON.stringify(answers)}`);
   alone = answers;
@@ -148,14 +153,16 @@ async function concurrentRounds(ask) {
 describe('requests of several documents and sessions share the model', () => {
   test('two documents of one session: both run at once, steps are shared, answers are as alone', async (t) => {
     const reference = await answersAlone(t);
-    const { client, root, log } = await serve(t);
+    const { client, root } = await serve(t);
     assert.equal((await client.status()).workers, 3, 'the daemon computes as many requests at once as it has slots');
     const uris = [];
     for (const d of DOCS) uris.push(await open(client, root, d.rel, d.text));
     const answers = await concurrentRounds((k, at) => inline(client, uris[k], at));
     assert.deepEqual(answers, reference, 'a batched answer differs from the same request alone');
-    const c = batcherCounters(log);
+    const c = await batcherCounters(client);
     assert.ok(c.segments > c.steps, `no forward pass carried both requests in ${ROUNDS} rounds: ${JSON.stringify(c)}`);
+    assert.ok(c.sharedSteps > 0 && c.widestStep >= 2, JSON.stringify(c));
+    assert.ok(c.leases > 0 && c.leases <= 2 * ROUNDS, JSON.stringify(c));
   });
 
   test('two sessions over TCP: their documents\' requests share steps, answers are as alone', async (t) => {
@@ -181,8 +188,10 @@ describe('requests of several documents and sessions share the model', () => {
     await Promise.all(sessions.map((s) => s.client.status()));
     const answers = await concurrentRounds((k, at) => inline(sessions[k].client, sessions[k].uri, at));
     assert.deepEqual(answers, reference, 'a batched answer differs from the same request alone');
-    const c = batcherCounters(log);
+    // The model is the daemon's: either session's status shows the same counters.
+    const c = await batcherCounters(sessions[1].client);
     assert.ok(c.segments > c.steps, `no forward pass carried both sessions' requests in ${ROUNDS} rounds: ${JSON.stringify(c)}`);
+    assert.ok(c.sharedSteps > 0 && c.widestStep >= 2, JSON.stringify(c));
   });
 });
 

@@ -262,6 +262,7 @@ TEST_CASE("a prefill out of time while the focused session decodes returns at it
   const int32_t vocab = static_cast<int32_t>(model->hparams().vocab_size);
   BatcherOptions options;
   options.prefill_chunk = 32;  // longer than decode_rows: a background chunk is prefill, and waits
+  options.ride_along_rows = 0;  // none of it rides along with the focused session
   options.window = std::chrono::milliseconds(50);
   Batcher batcher(*model, options);
 
@@ -324,4 +325,81 @@ TEST_CASE("a prefill out of time while the focused session decodes returns at it
   CHECK(after.reused_tokens == head.size() + r.prefilled_tokens);
   CHECK(after.prefilled_tokens == prompt.size() - after.reused_tokens);
   CHECK(history == prompt);
+}
+
+TEST_CASE("a background prefill rides along with the focused session in capped pieces, each sequence as alone",
+          "[batcher]") {
+  TempDir dir;
+  const std::string arch = GENERATE(std::string("qwen2"), std::string("qwen3moe"));
+  const WeightMode mode = GENERATE(WeightMode::F32, WeightMode::Int8);
+  CAPTURE(arch, mode == WeightMode::F32 ? "f32" : "int8");
+  RandomModelSpec spec = tiny_spec(arch);
+  spec.weight_scale = 0.2f;
+  write_random_model(dir.file("m.gguf"), spec);
+  auto model = Model::open(dir.file("m.gguf"), {mode, 1});
+  const int32_t vocab = static_cast<int32_t>(model->hparams().vocab_size);
+
+  BatcherOptions options;
+  options.prefill_chunk = 16;
+  options.piece_rows = 4;
+  options.decode_rows = 2;       // a call of more rows is prefill
+  options.ride_along_rows = 4;   // one piece of it a step beside the focused session
+  options.window = std::chrono::milliseconds(50);
+  Batcher batcher(*model, options);
+
+  // Alone, a call is evaluated piece by piece (4 rows from its first).
+  const std::vector<int32_t> focused_prompt = random_tokens(6, 31, vocab), background_prompt = random_tokens(61, 32, vocab);
+  const int most = 400, background_steps = 5;
+  const Trace focused_alone = alone(*model, focused_prompt, 4, most);
+  const Trace background_alone = alone(*model, background_prompt, 4, background_steps);
+
+  // The focused session decodes until the background call (all 61 rows in one
+  // evaluate) has returned; that call starts once the focused one decodes.
+  Trace focused_got, background_got;
+  Progress decoded;
+  std::atomic<bool> prefilled{false};
+  std::thread focused([&] {
+    Session f(*model, 1024);
+    f.set_batcher(&batcher);
+    f.set_focused(true);
+    std::vector<float> logits = f.evaluate({focused_prompt, {}, {}});  // 4 + 2 rows: two segments in one pass
+    focused_got.logits.push_back(logits);
+    for (int i = 0; i < most && !prefilled; ++i) {
+      const int32_t token = argmax(logits);
+      focused_got.tokens.push_back(token);
+      logits = f.evaluate({{token}, {}, {}});
+      focused_got.logits.push_back(logits);
+      decoded.add();
+    }
+    batcher.forget(&f);
+  });
+  decoded.wait_for(2);
+  const Batcher::Stats before = batcher.stats();
+  {
+    Session b(*model, 1024);
+    b.set_batcher(&batcher);
+    std::vector<float> logits = b.evaluate({background_prompt, {}, {}});
+    prefilled = true;
+    decode(b, logits, background_steps, background_got);
+  }
+  focused.join();
+  const Batcher::Stats after = batcher.stats();
+
+  const size_t n = focused_got.tokens.size();
+  REQUIRE(n < focused_alone.logits.size());
+  CHECK(focused_got.tokens == std::vector<int32_t>(focused_alone.tokens.begin(), focused_alone.tokens.begin() + n));
+  for (size_t i = 0; i <= n; ++i) {
+    CAPTURE(i);
+    CHECK(focused_got.logits[i] == focused_alone.logits[i]);
+  }
+  CHECK(background_got.tokens == background_alone.tokens);
+  CHECK(background_got.logits == background_alone.logits);
+  if (n + 1 == focused_alone.logits.size()) CHECK(focused_got.experts == focused_alone.experts);
+  CHECK(background_got.experts == background_alone.experts);
+  // The background prefill went on beside the focused decoding, a piece a
+  // step: 61 rows are 16 pieces, and the focused session was busy for most.
+  CHECK(after.ride_alongs > before.ride_alongs);
+  CHECK(after.shared_steps > before.shared_steps);
+  CHECK(after.prefill_chunks > before.prefill_chunks);
+  CHECK(after.widest_step >= 2);
 }

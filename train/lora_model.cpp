@@ -66,19 +66,23 @@ template struct Adapter<double>;
 struct FrozenModel::FileRows {
   struct Part {
     const engine::ModelTensor* tensor = nullptr;
-    int64_t first = 0;  // its first row in the fused output
+    int64_t first = 0;   // its first row in the fused output
+    int64_t offset = 0;  // the part's first row among the tensor's rows (an expert of a stacked tensor)
+    int64_t rows = 0;
   };
   std::vector<Part> parts;
   int64_t in = 0, out = 0;
 
   FileRows() = default;
   FileRows(const engine::ModelFile& f, const std::vector<std::string>& names) {
-    for (const auto& name : names) {
-      const engine::ModelTensor& t = engine::arch::tensor(f, name);
-      parts.push_back({&t, out});
-      in = t.ne[0];
-      out += t.ne[1];
-    }
+    for (const auto& name : names) add(engine::arch::tensor(f, name), 0, engine::arch::tensor(f, name).ne[1]);
+  }
+  // Rows [offset, offset + rows) of t (stacked experts: expert x's rows of
+  // ne {in, rows, X} start at x * rows).
+  void add(const engine::ModelTensor& t, int64_t offset, int64_t rows) {
+    parts.push_back({&t, out, offset, rows});
+    in = t.ne[0];
+    out += rows;
   }
 };
 
@@ -86,6 +90,7 @@ struct FrozenModel::Layer {
   engine::LayerWeights w;
   std::vector<float> qkv_bias;  // qwen2's q|k|v biases (the double path adds them itself)
   FileRows qkv, output, gate_up, down;
+  std::vector<FileRows> expert_gate_up, expert_down;  // a MoE layer: per expert
 };
 
 FrozenModel::FrozenModel() = default;
@@ -119,9 +124,28 @@ std::unique_ptr<FrozenModel> FrozenModel::open(const std::string& path, engine::
       const std::string p = "blk." + std::to_string(i) + ".";
       l.qkv = FileRows(f, {p + "attn_q.weight", p + "attn_k.weight", p + "attn_v.weight"});
       l.output = FileRows(f, {p + "attn_output.weight"});
-      if (!l.w.experts) {  // a MoE layer's experts go backward through their own Linears
+      if (!l.w.experts) {
         l.gate_up = FileRows(f, {p + "ffn_gate.weight", p + "ffn_up.weight"});
         l.down = FileRows(f, {p + "ffn_down.weight"});
+      } else if (const engine::ModelTensor* gate = f.find(p + "ffn_gate_exps.weight")) {
+        // Stacked experts, as GGUF stores them: expert x's rows of each.
+        const engine::ModelTensor& up = engine::arch::tensor(f, p + "ffn_up_exps.weight");
+        const engine::ModelTensor& down = engine::arch::tensor(f, p + "ffn_down_exps.weight");
+        const int64_t F = gate->ne[1], E = down.ne[1];
+        for (size_t x = 0; x < l.w.experts->gate_up.size(); ++x) {
+          FileRows gu, d;
+          gu.add(*gate, static_cast<int64_t>(x) * F, F);
+          gu.add(up, static_cast<int64_t>(x) * F, F);
+          d.add(down, static_cast<int64_t>(x) * E, E);
+          l.expert_gate_up.push_back(std::move(gu));
+          l.expert_down.push_back(std::move(d));
+        }
+      } else {  // one tensor per expert (Hugging Face checkpoints)
+        for (size_t x = 0; x < l.w.experts->gate_up.size(); ++x) {
+          const std::string e = "_exp." + std::to_string(x) + ".weight";
+          l.expert_gate_up.emplace_back(f, std::vector<std::string>{p + "ffn_gate" + e, p + "ffn_up" + e});
+          l.expert_down.emplace_back(f, std::vector<std::string>{p + "ffn_down" + e});
+        }
       }
       release_tensors(f, p);
       for (const char* part : {"attn_q.bias", "attn_k.bias", "attn_v.bias"})
@@ -293,23 +317,6 @@ void frozen_forward(const Linear& w, const std::vector<float>& bias, const T* x,
   }
 }
 
-// dx[n][in] += dy[n][out] W for a layer the engine holds (an expert): its rows
-// as the layer holds them (int8 dequantised, or f32), a tile at a time.
-template <class T>
-void linear_backward(const Linear& w, const T* dy, int64_t n, T* dx) {
-  const int64_t in = w.in(), out = w.out();
-  std::vector<float> f32;
-  std::vector<T> tile;
-  for (int64_t n0 = 0; n0 < out; n0 += kTileRows) {
-    const int64_t rows = std::min(kTileRows, out - n0);
-    weight_tile(w, n0, rows, f32, tile);
-    const T* t = nullptr;
-    if constexpr (std::is_same_v<T, float>) t = f32.data();
-    else t = tile.data();
-    gemm<T>(false, false, n, in, rows, 1, dy + n0, out, t, in, 1, dx, in);
-  }
-}
-
 }  // namespace
 
 // dx[n][in] += dy[n][out] W, with W's rows dequantised from the file a tile
@@ -328,14 +335,15 @@ void frozen_backward(const FrozenModel::FileRows& w, const T* dy, int64_t n, T* 
       while (w.parts[p].first > n0 + r) --p;
       const engine::ModelTensor& t = *w.parts[p].tensor;
       const size_t rb = engine::row_bytes(t.type, static_cast<size_t>(in));
-      engine::dequantize_row(t.type, t.data + static_cast<size_t>(n0 + r - w.parts[p].first) * rb,
+      engine::dequantize_row(t.type, t.data + static_cast<size_t>(n0 + r - w.parts[p].first + w.parts[p].offset) * rb,
                              f32.data() + r * in, static_cast<size_t>(in));
     }
     for (const auto& part : w.parts) {
-      const int64_t lo = std::max(n0, part.first), hi = std::min(n0 + rows, part.first + part.tensor->ne[1]);
+      const int64_t lo = std::max(n0, part.first), hi = std::min(n0 + rows, part.first + part.rows);
       if (lo >= hi) continue;
       const size_t rb = engine::row_bytes(part.tensor->type, static_cast<size_t>(in));
-      release_pages(part.tensor->data + static_cast<size_t>(lo - part.first) * rb, static_cast<size_t>(hi - lo) * rb);
+      release_pages(part.tensor->data + static_cast<size_t>(lo - part.first + part.offset) * rb,
+                    static_cast<size_t>(hi - lo) * rb);
     }
     const T* t = nullptr;
     if constexpr (std::is_same_v<T, float>) {
@@ -614,7 +622,7 @@ struct Pass {
         dw[static_cast<size_t>(i * K + k)] = dot;
       }
       std::vector<T> dact(static_cast<size_t>(M * F), T(0));
-      linear_backward(ew.down[static_cast<size_t>(x)], dy.data(), M, dact.data());
+      frozen_backward(m.layers_[l].expert_down[static_cast<size_t>(x)], dy.data(), M, dact.data());
       int index = -1;
       const LoraPair<T>* pd = pair(l, Target::Down, &index, static_cast<int32_t>(x));
       lora_grad(pd, index, ea.act.data(), M, dy.data(), E, dact.data(), ea.u[2]);
@@ -628,7 +636,7 @@ struct Pass {
           dgu[static_cast<size_t>(j * F2 + F + c)] = d * g * sig;
         }
       std::vector<T> dhx(static_cast<size_t>(M * E), T(0));
-      linear_backward(ew.gate_up[static_cast<size_t>(x)], dgu.data(), M, dhx.data());
+      frozen_backward(m.layers_[l].expert_gate_up[static_cast<size_t>(x)], dgu.data(), M, dhx.data());
       const LoraPair<T>* pg = pair(l, Target::Gate, &index, static_cast<int32_t>(x));
       lora_grad(pg, index, ea.h.data(), M, dgu.data(), F2, dhx.data(), ea.u[0]);
       const LoraPair<T>* pu = pair(l, Target::Up, &index, static_cast<int32_t>(x));

@@ -10,6 +10,9 @@
 #     BUILD=DIR         astfill's build directory (default build): astfill and bench_lora
 #     STEPS=N           astfill tune's steps per fixture (default 30)
 #     ARCHS="A B"       the architectures (default "qwen2 qwen3 qwen3moe")
+#     REAL="M A P"      also a real model M (GGUF) with a GGUF adapter A for it, on the first 2000
+#                       bytes of the text file P (e.g. the bundled model, an adapter astfill tune
+#                       trained for it, a held-out file)
 #
 # For each architecture (qwen2, qwen3, qwen3moe) and weight type (f32, q8_0) it
 # writes a random-weight model (bench_lora --write-fixture), then two GGUF
@@ -73,3 +76,19 @@ for arch in ${ARCHS:-qwen2 qwen3 qwen3moe}; do
     done
   done
 done
+
+if [ -n "${REAL:-}" ]; then
+  read -r model adapter text <<< "$REAL"
+  head -c 2000 "$text" > "$out/real-prompt.txt"
+  real_logits() {
+    local extra=()
+    [ $# -ge 2 ] && extra=(--adapter "$2")
+    "$astfill" logits --model "$model" --weights f32 --kv f32 --threads 2 --text-file "$out/real-prompt.txt" \
+      --out "$1" --all "${extra[@]}"
+  }
+  real_logits "$out/real-base.bin" > "$out/real-ids.json"
+  real_logits "$out/real-adapted.bin" "$adapter" > /dev/null
+  "$check" --model "$model" --adapter "$adapter" --scale 1 --tokens "$out/real-ids.json" \
+    --astfill-base "$out/real-base.bin" --astfill-adapter "$out/real-adapted.bin" | tr -d '\n' | sed 's/  */ /g'
+  echo
+fi

@@ -464,10 +464,12 @@ TEST_CASE("20 steps lower a mixture-of-experts model's loss, and its adapter app
   }
 }
 
-TEST_CASE("an interrupted run resumed ends at the same step with the same weights", "[train]") {
+namespace {
+
+void check_resume(const std::string& arch) {
   TempDir dir;
   const auto root = write_repository(dir);
-  const std::string model_path = write_model(dir);
+  const std::string model_path = write_model(dir, arch);
   train::TuneOptions o = options(dir, root, model_path, "whole");
   o.steps = 12;
   o.eval_every = 4;
@@ -491,11 +493,25 @@ TEST_CASE("an interrupted run resumed ends at the same step with the same weight
   REQUIRE(b);
   REQUIRE(a->adapter.pairs.size() == b->adapter.pairs.size());
   for (size_t i = 0; i < a->adapter.pairs.size(); ++i) {
+    CHECK(a->adapter.pairs[i].expert == b->adapter.pairs[i].expert);
     CHECK(a->adapter.pairs[i].a == b->adapter.pairs[i].a);
     CHECK(a->adapter.pairs[i].b == b->adapter.pairs[i].b);
   }
+  if (arch == "qwen3moe")  // the run's targets include gate, up and down: every expert's pairs went through the checkpoint
+    CHECK(std::count_if(a->adapter.pairs.begin(), a->adapter.pairs.end(), [](const auto& p) { return p.expert >= 0; }) ==
+          3 * 8 * 2);
   CHECK(a->first_moments == b->first_moments);
   CHECK(a->rng == b->rng);
+}
+
+}  // namespace
+
+TEST_CASE("an interrupted run resumed ends at the same step with the same weights", "[train]") {
+  check_resume("qwen2");
+}
+
+TEST_CASE("an interrupted mixture-of-experts run resumed ends with the same weights, experts included", "[train]") {
+  check_resume("qwen3moe");
 }
 
 TEST_CASE("bad tune settings get clear errors", "[train]") {

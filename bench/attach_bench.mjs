@@ -4,14 +4,18 @@
 // random Qwen2.5-VL pair as astfill.vision and its LM as the completion model.
 //
 //   node bench/attach_bench.mjs [--shapes small|3b] [--size WxH] [--max-image-tokens N]
-//                               [--threads N] [--keep DIR]
+//                               [--threads N] [--keep DIR] [--vl-layers N] [--two-loads]
 //
 // --shapes small (default): the tests' tiny pair (build/tests/vision/write_vl_fixture).
 // --shapes 3b: the real tower (32 blocks of 1280, F16) and the 3B LM's shapes
 // (36 layers of 2048, Q8_0, about 3.3 GB), written by
 // `build/bench/bench_vision --write-vl DIR` (minutes; --keep DIR writes them
-// there once and reuses them). The completion model is the same LM file
-// (Qwen2.5-Coder-3B has its shapes); the daemon loads it twice, once per job.
+// there once and reuses them). --vl-layers N: an LM of N of the 3B's layers
+// instead of 36 (a smaller --keep DIR's files keep their count). The
+// completion model is the same LM file (Qwen2.5-Coder-3B has its shapes): the
+// daemon loads it once and the vision model runs on it (workspace/images.h).
+// --two-loads: the completion model is a copy of the LM file, so the daemon
+// loads it twice, as it did before sharing (to compare peak RSS).
 //
 // Each document is opened, then: attach (timed until its answer), then an
 // inline completion at the document's end (triggerKind 1, timeoutMs 600000,
@@ -21,7 +25,7 @@
 //   uncached_warm   another picture: the tower and the description, the model loaded
 //   cached          the first picture again (in another document): the description from the cache
 // Prints JSON: each row's attach_ms, completion_ms, total_ms, the answer's
-// cached/towerRuns/imageTokens, the description's length, the completion's
+// cached/towerRuns/imageTokens/lmShared, the description's length, the completion's
 // items; the machine's load average before and after; the daemon's peak RSS
 // (VmHWM).
 import fs from 'node:fs';
@@ -39,7 +43,7 @@ const option = (name, fallback) => {
 };
 if (args.includes('--help')) {
   console.log('usage: node bench/attach_bench.mjs [--shapes small|3b] [--size WxH] [--max-image-tokens N] ' +
-              '[--threads N] [--keep DIR]');
+              '[--threads N] [--keep DIR] [--vl-layers N] [--two-loads]');
   process.exit(0);
 }
 const shapes = option('--shapes', 'small');
@@ -54,6 +58,8 @@ if (!(width > 0 && height > 0)) {
 }
 const maxImageTokens = Number(option('--max-image-tokens', '256'));
 const threads = Number(option('--threads', String(os.cpus().length)));
+const vlLayers = option('--vl-layers', null);
+const twoLoads = args.includes('--two-loads');
 const build = fileURLToPath(new URL('../build/', import.meta.url));
 
 // A PNG (RGB, 8 bits, filter 0) of a gradient; `seed` changes every pixel.
@@ -104,14 +110,20 @@ if (shapes === 'small') {
   mmproj = path.join(dir, 'mmproj.gguf');
   if (!(fs.existsSync(lm) && fs.existsSync(mmproj)))
     writeSeconds = run(process.env.ASTFILL_BENCH_VISION ?? path.join(build, 'bench/bench_vision'),
-                       ['--write-vl', dir]).seconds;
+                       ['--write-vl', dir, ...(vlLayers ? ['--vl-layers', vlLayers] : [])]).seconds;
+}
+// The completion model: the LM file itself, or (--two-loads) a copy of it.
+let completionModel = lm;
+if (twoLoads) {
+  completionModel = path.join(dir, 'completion-copy.gguf');
+  fs.copyFileSync(lm, completionModel);
 }
 const pictures = [path.join(dir, 'first.png'), path.join(dir, 'second.png')];
 pictures.forEach((p, i) => fs.writeFileSync(p, png(width, height, i)));
 
 const loadavg = () => os.loadavg().map((x) => Math.round(x * 100) / 100);
 const loadBefore = loadavg();
-const proc = await spawnDaemon(['serve', '--model', lm, '--threads', String(threads), '--index-threads', '1']);
+const proc = await spawnDaemon(['serve', '--model', completionModel, '--threads', String(threads), '--index-threads', '1']);
 const client = stdioClient(proc);
 const root = tempDir('attach-project');
 const rootUri = pathToFileURL(root).href;
@@ -154,7 +166,7 @@ async function row(name, picture) {
   };
   if (attached) {
     Object.assign(r, { cached: attached.cached, tower_runs: attached.towerRuns, image_tokens: attached.imageTokens,
-                       description_chars: attached.description.length });
+                       lm_shared: attached.lmShared, description_chars: attached.description.length });
   }
   console.error(`attach_bench: ${JSON.stringify(r)}`);
   return r;
@@ -177,10 +189,12 @@ try {
   client.dispose();
   await killProcess(proc);
   await killAll();
+  if (twoLoads) fs.rmSync(completionModel, { force: true });
   if (!option('--keep')) fs.rmSync(dir, { recursive: true, force: true });
 }
 console.log(JSON.stringify({
-  shapes, lm, mmproj, image: `${width}x${height}`, max_image_tokens: maxImageTokens, threads,
+  shapes, vl_layers: vlLayers === null ? (shapes === '3b' ? 'as written' : null) : Number(vlLayers), two_loads: twoLoads,
+  lm, mmproj, image: `${width}x${height}`, max_image_tokens: maxImageTokens, threads,
   write_seconds: Math.round(writeSeconds * 10) / 10, completion_model_ready_ms: Math.round(modelLoadMs),
   rows, daemon_peak_rss_mb: peakRssMb && Math.round(peakRssMb), loadavg_before: loadBefore, loadavg_after: loadavg(),
   cores: os.cpus().length,

@@ -86,7 +86,8 @@ void LanguageServer::on_image_attach(const ExecuteCommandParams& params, const R
                                     {"cached", desc.cached},
                                     {"description", desc.text},
                                     {"imageTokens", desc.image_tokens},
-                                    {"towerRuns", images->tower_runs()}};
+                                    {"towerRuns", images->tower_runs()},
+                                    {"lmShared", images->lm_shared()}};
               });
 }
 
@@ -124,13 +125,15 @@ void LanguageServer::on_image_to_code(const ExecuteCommandParams& params, const 
   std::string file_name = workspace::file_uri_to_path(uri).value_or(uri);
   file_name = file_name.substr(file_name.find_last_of('/') + 1);
   auto enc = encoding_;
+  const std::string peer = options_.peer;
   reply.later(RequestKind::Command, uri, params.work_done_token, "astfill: image to code",
               [=](const CancellationToken& cancel, Progress& progress) -> Result {
                 const workspace::CodePrompt q = workspace::code_prompt(*text, offset, language_id, file_name,
                                                                        instruction);
-                std::string answer;
+                std::string answer, name;
                 try {
                   auto image = workspace::read_image_source(source);
+                  name = image.name;
                   progress.report(std::nullopt, "reading " + image.name);
                   answer = images->ask(image, vision, q.prompt, 512, cancel, progress);
                 } catch (const vision::ImageError& e) {
@@ -143,6 +146,7 @@ void LanguageServer::on_image_to_code(const ExecuteCommandParams& params, const 
                 WorkspaceEdit edit;
                 edit.changes.push_back({uri, {}});
                 std::string code = workspace::code_from_answer(answer, q.indent);
+                log::info(peer, ": image to code: ", code.size(), " bytes of code for ", name, " at ", uri);
                 if (!code.empty()) {
                   Position pos = position_at(*text, offset, enc);
                   edit.changes.back().second.push_back(TextEdit{Range{pos, pos}, code});

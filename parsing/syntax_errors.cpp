@@ -484,6 +484,16 @@ size_t Document::constructs_refused(uint32_t start, uint32_t end, bool finished)
       TSNode body = ts_node_parent(node);
       TSNode owner = ts_node_is_null(body) ? body : ts_node_parent(body);
       if (ts_node_is_null(owner) || std::string_view(ts_node_type(owner)) != "record_declaration") ++count;
+    } else if (java_literals && type == "constant_declaration") {
+      // An interface's field needs its value (`int red;`: javac's "= expected").
+      for (uint32_t i = 0, n = ts_node_named_child_count(node); i < n; ++i) {
+        TSNode declarator = ts_node_named_child(node, i);
+        if (std::string_view(ts_node_type(declarator)) == "variable_declarator" &&
+            ts_node_is_null(ts_node_child_by_field_name(declarator, "value", 5))) {
+          ++count;
+          break;
+        }
+      }
     } else if (java && type == "modifiers") {
       // `private // ...` above `private final int x;`: javac's "repeated modifier".
       std::vector<std::string_view> seen;

@@ -230,6 +230,8 @@ const LeniencyCase kLeniencies[] = {
     {"a comment where a ternary's inner condition was", "javascript",
      "function f(opts, d) {\n  const a = typeof opts.a === 'undefined' ?\n    !",
      "\n      true\n      : d.a\n    : !!opts.a;\n  return a;\n}\n", "     //! <p>", "!opts.b === true ?"},
+    {"an interface's field without its value", "java", "interface A {\n    int re", "\n}\n", "e;",
+     "duce(int identity);\n    int N = 1;"},
     {"a repeated modifier", "java", "class A {\n    private", "\n    private final int cs = 1;\n}\n",
      "     // The first value", " int slash;"},
     // and an expression where Rust wants an item (`pub` + `0x84256464;`).

@@ -9,7 +9,12 @@
 // Prints JSON.
 //
 //   node bench/batch_parallel.mjs [--tasks 300] [--parallel 4] [--threads 2] [--max-tokens 32]
-//                                 [--files 12] [--model PATH]
+//                                 [--files 12] [--model PATH] [--rounds 1]
+// --parallel takes a list (1,2,3,4): each count runs once per round, the
+// counts alternating within a round (so that a change in the machine's load
+// spreads over all of them); a count of 1 always runs, as the reference the
+// others' results and times are compared with. Times per count: every
+// round's and the median.
 // Defaults: the bundled demo model. ASTFILL_BIN picks the binary.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -23,12 +28,14 @@ const option = (name, fallback) => {
   return at >= 0 && at + 1 < args.length ? args[at + 1] : fallback;
 };
 if (args.includes('--help')) {
-  console.log('usage: node bench/batch_parallel.mjs [--tasks N] [--parallel N] [--threads N] [--max-tokens N] ' +
-              '[--files N] [--model PATH]');
+  console.log('usage: node bench/batch_parallel.mjs [--tasks N] [--parallel N[,N...]] [--threads N] [--max-tokens N] ' +
+              '[--files N] [--model PATH] [--rounds N]');
   process.exit(0);
 }
 const taskCount = Number(option('--tasks', 300));
-const parallel = Number(option('--parallel', 4));
+const counts = [...new Set([1, ...String(option('--parallel', '4')).split(',').map(Number)])];
+if (counts.some((n) => !Number.isInteger(n) || n < 1)) throw new Error('--parallel takes counts from 1 up, like 1,2,4');
+const rounds = Number(option('--rounds', 1));
 const threads = option('--threads', '2');
 const maxTokens = option('--max-tokens', '32');
 const fileCount = Number(option('--files', 12));
@@ -72,35 +79,58 @@ for (let i = 0; i < taskCount && Math.floor(i * stride) < positions.length; ++i)
 const input = path.join(dir, 'tasks.jsonl');
 fs.writeFileSync(input, tasks.map((t) => JSON.stringify(t)).join('\n') + '\n');
 
+let runs = 0;
 const run = (n) => {
-  const output = path.join(dir, `results-${n}.jsonl`);
+  const output = path.join(dir, `results-${n}-${runs++}.jsonl`);
   const argv = ['batch', '--root', root, '--input', input, '--output', output, '--threads', threads,
     '--max-tokens', maxTokens, '--timeout-ms', '60000', '--no-kv-persist', '--parallel', String(n), ...(model ? ['--model', model] : [])];
   const t0 = performance.now();
-  const r = spawnSync(bin, argv, { encoding: 'utf8', env: { ...process.env, XDG_CACHE_HOME: path.join(dir, `cache-${n}`) } });
+  const r = spawnSync(bin, argv, { encoding: 'utf8', env: { ...process.env, XDG_CACHE_HOME: path.join(dir, `cache-${runs}`) } });
   const seconds = (performance.now() - t0) / 1000;
   if (r.status !== 0) throw new Error(`astfill batch --parallel ${n} failed: ${r.stderr}`);
   const results = fs.readFileSync(output, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
   return { seconds, results };
 };
-const one = run(1), many = run(parallel);
+const times = new Map(counts.map((n) => [n, []]));
+const outputs = new Map();
+for (let round = 0; round < rounds; ++round)
+  for (const n of round % 2 ? [...counts].reverse() : counts) {
+    const r = run(n);
+    times.get(n).push(Number(r.seconds.toFixed(2)));
+    if (!outputs.has(n)) outputs.set(n, r.results);
+  }
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
 const key = (r) => JSON.stringify([r.id, r.completion, r.prompt_tokens, r.context, r.end, r.error]);
-const differing = one.results.filter((r, i) => key(r) !== key(many.results[i] ?? {})).map((r) => r.id);
+const one = outputs.get(1);
+const sequential = median(times.get(1));
 const sum = (rs, f) => rs.reduce((a, r) => a + (r[f] ?? 0), 0);
+const byCount = {};
+for (const n of counts) {
+  const results = outputs.get(n);
+  const differing = one.filter((r, i) => key(r) !== key(results[i] ?? {})).map((r) => r.id);
+  byCount[n] = {
+    seconds: times.get(n),
+    median_s: Number(median(times.get(n)).toFixed(2)),
+    speedup: Number((sequential / median(times.get(n))).toFixed(3)),
+    same_results: differing.length === 0 && one.length === results.length,
+    differing_ids: differing.slice(0, 20),
+  };
+}
 console.log(JSON.stringify({
   tasks: tasks.length,
   files: files.length,
   model: model ?? 'bundled demo model',
   threads: Number(threads),
   max_tokens: Number(maxTokens),
-  sequential_s: Number(one.seconds.toFixed(2)),
-  parallel: parallel,
-  parallel_s: Number(many.seconds.toFixed(2)),
-  speedup: Number((one.seconds / many.seconds).toFixed(3)),
-  same_results: differing.length === 0 && one.results.length === many.results.length,
-  differing_ids: differing.slice(0, 20),
-  prompt_tokens: sum(one.results, 'prompt_tokens'),
-  generated_tokens: sum(one.results, 'generated_tokens'),
-  nonempty: one.results.filter((r) => r.completion).length,
+  rounds,
+  cores: os.cpus().length,
+  load_average: os.loadavg().map((x) => Number(x.toFixed(2))),
+  parallel: byCount,
+  prompt_tokens: sum(one, 'prompt_tokens'),
+  generated_tokens: sum(one, 'generated_tokens'),
+  nonempty: one.filter((r) => r.completion).length,
 }, null, 2));
 fs.rmSync(dir, { recursive: true, force: true });

@@ -47,12 +47,17 @@ std::string id_text(const json::value& id) {
 int run_batch(const std::vector<std::string>& args) {
   CompletionSetupOptions options;
   std::string input, output;
-  // Tasks at once. 4, from bench_batch on this 2-core machine (0.5B shapes,
-  // 2 threads): 4 sequences decode at 3.1x the tokens/s of one, 8 at 4.4x,
-  // but tasks that are mostly prefill (compute-bound) gain nothing from
-  // sharing passes (24 tasks of ~1K prompt tokens: 77.5 s one at a time,
-  // 80.2 s at 4, 75.8 s at 8), and each of 8 holds a KV cache and waits
-  // longer for its turn.
+  // Tasks at once: 4, by measurement on this 2-core machine. 300 tasks
+  // (node bench/batch_parallel.mjs --tasks 300, bundled model, 2 threads,
+  // alternating rounds, load 2.5-4.7): --parallel 4 took 0.82-0.93 of the
+  // time of one task after another in all four rounds (2: 0.98; 3: 0.90-0.91;
+  // 6: 0.75-0.89; 8: 0.81-1.23), identical results: 6 is about as fast, 8
+  // less steady, and each task at once holds a KV slot. The
+  // gain is the tasks' own work (context, parsing, the guard) overlapping the
+  // model's, since these tasks are mostly prefill on a compute-bound tiny
+  // model; on a model bound by reading its weights, 4 sequences decode at
+  // 3-3.8x the tokens/s of one (bench_batch). One core count was measured,
+  // so the default does not follow the core count.
   size_t parallel = 4;
   ArgParser p("astfill batch",
               "Completes every task of a JSON Lines file. A task is {\"id\", \"path\", \"prefix\", \"suffix\"}\n"
@@ -69,7 +74,9 @@ int run_batch(const std::vector<std::string>& args) {
     output = v;
     return std::nullopt;
   });
-  p.option("--parallel", "N", "tasks run at once, sharing the model's forward passes (default 4; 1: one after another)",
+  p.option("--parallel", "N",
+           "tasks run at once, sharing the model's forward passes (default 4: on 2 cores, 0.82-0.93x the\n"
+           "time of one after another over 300 tasks, as fast as 6 or 8 and steadier; 1: one after another)",
            [&](const std::string& v) -> std::optional<std::string> {
              char* end = nullptr;
              const unsigned long n = std::strtoul(v.c_str(), &end, 10);

@@ -2,7 +2,9 @@
 // with the packaged extension installed, driven by Playwright through Debian's
 // Chromium, on a generated Python project and a tiny random-weight model:
 // ghost text (type, Escape, trigger, Tab, the saved file), Fill at Cursor, a
-// daemon killed and restarted, settings reaching the daemon, a missing binary.
+// daemon killed and restarted, settings reaching the daemon, a missing binary;
+// images (issue 19) on a tiny random Qwen2.5-VL pair: Attach Image and Image
+// to Code from the Command Palette, and a pasted screenshot.
 //
 // Every wait is on an event or a DOM condition with a deadline; nothing sleeps
 // for a fixed time. Screenshots and each session's astfill output go to
@@ -24,6 +26,9 @@ const repo = path.resolve(extensionDir, '../..');
 // them), else the release build of this checkout.
 const BIN = path.resolve(process.env.ASTFILL_BIN ?? path.join(repo, 'build/cli/astfill'));
 const WRITE_MODEL = path.resolve(process.env.ASTFILL_WRITE_MODEL ?? path.join(repo, 'build/tests/engine/write_random_model'));
+// The tiny VL pair's writer: $ASTFILL_WRITE_VL_FIXTURE, else beside write_random_model's build.
+const WRITE_VL = path.resolve(process.env.ASTFILL_WRITE_VL_FIXTURE ??
+  path.join(path.dirname(WRITE_MODEL), '../vision/write_vl_fixture'));
 const CHROMIUM = process.env.ASTFILL_CHROMIUM ?? '/usr/bin/chromium';
 const CODE_SERVER = path.join(here, 'node_modules/.bin/code-server');
 const VSIX = path.join(extensionDir, 'astfill.vsix');
@@ -157,14 +162,18 @@ function astfillLog(userData) {
 
 // A fresh VS Code (code-server + a browser page) on a fresh copy of the
 // project, with these astfill settings; resolves once the workbench is up.
-async function openVSCode(name, astfill) {
+// `files`: more files for the project ({name: text or bytes}); `editor`: more
+// user settings.
+async function openVSCode(name, astfill, files = {}, editor = {}) {
   const project = path.join(tmp, name, 'project');
   fs.mkdirSync(project, { recursive: true });
   fs.writeFileSync(path.join(project, 'app.py'), APP_PY);
   fs.writeFileSync(path.join(project, 'util.py'), UTIL_PY);
+  for (const [file, content] of Object.entries(files)) fs.writeFileSync(path.join(project, file), content);
   const userData = path.join(tmp, name, 'user-data');
   fs.mkdirSync(path.join(userData, 'User'), { recursive: true });
-  fs.writeFileSync(path.join(userData, 'User', 'settings.json'), JSON.stringify(userSettings(astfill), null, 2));
+  fs.writeFileSync(path.join(userData, 'User', 'settings.json'),
+    JSON.stringify({ ...userSettings(astfill), ...editor }, null, 2));
   const url = await startCodeServer(userData, project, `${name}-code-server.log`);
   cleanups.push(() => {
     const log = astfillLog(userData);
@@ -208,7 +217,8 @@ const ghostText = async (editor) =>
   (await editor.locator('.ghost-text-decoration').allTextContents()).join('').replace(/\u00a0/g, ' ');
 
 before(async () => {
-  for (const [what, file] of [['astfill', BIN], ['write_random_model', WRITE_MODEL], ['chromium', CHROMIUM],
+  for (const [what, file] of [['astfill', BIN], ['write_random_model', WRITE_MODEL], ['write_vl_fixture', WRITE_VL],
+    ['chromium', CHROMIUM],
     ['code-server (npm ci in editors/vscode/e2e)', CODE_SERVER]])
     assert.ok(fs.existsSync(file), `${what} not found at ${file}`);
   fs.mkdirSync(ARTIFACTS, { recursive: true });
@@ -340,3 +350,103 @@ test('a missing binary: the message names the path tried and the setting', { tim
   await page.locator('.notification-toast', { hasText: '"/nonexistent/astfill" (the astfill.path setting)' }).waitFor();
   await page.screenshot({ path: path.join(ARTIFACTS, 'vscode-missing-binary.png') });
 });
+
+// Images (issue 19). The VL pair's LM (seed 1, weight scale 0.1) writes text,
+// so Image to Code has code to insert. Each way in is checked at both ends:
+// the daemon's log says what it received (attached image NAME / image to
+// code: N bytes of code for NAME), and the editor shows what came back.
+const FORM_PY = 'class Form:\n    def render(self):\n        \n';
+
+test('images: Attach Image, Image to Code and a pasted screenshot reach the daemon and come back',
+  { timeout: 300_000 }, async (t) => {
+    const vl = path.join(tmp, 'vl');
+    fs.mkdirSync(vl);
+    const [vlLm, vlMm, picture] = [path.join(vl, 'lm.gguf'), path.join(vl, 'mm.gguf'), path.join(vl, 'form.png')];
+    run(WRITE_VL, [vlLm, vlMm, picture, '1', '0.1']);
+    const png = fs.readFileSync(picture);
+    const { page, project, userData } = await openVSCode('images', {
+      'astfill.vision.model': vlLm, 'astfill.vision.mmproj': vlMm, 'astfill.vision.maxImageTokens': 8,
+    }, { 'form.py': FORM_PY, 'form.png': png }, {
+      // Which of the extension's two edits a paste applies (the other is
+      // offered beside it): the code.
+      'editor.pasteAs.preferences': ['astfill.image.code'],
+    });
+    await page.locator('.statusbar-item', { hasText: 'astfill: tiny.gguf' }).waitFor({ timeout: 90_000 });
+    const log = astfillLog(userData);
+    const logged = (what, ms = 120_000) => waitForFile(log, (text) => what.test(text), ms, `the daemon's log to match ${what}`);
+
+    // form.py, the cursor at the end of its third line (inside render).
+    const quickInput = page.locator('.quick-input-widget input');
+    await page.keyboard.press('Control+P');
+    await quickInput.waitFor();
+    await quickInput.fill('form.py:3:9');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'form.py' }).first().waitFor();
+    await page.keyboard.press('Enter');
+    const editor = page.locator('.editor-instance .monaco-editor').first();
+    await editor.locator('.view-line', { hasText: 'def render' }).waitFor();
+
+    // The file dialog (VS Code's simple dialog in a browser, titled as the
+    // extension asks): once it lists its folder, the image's path, Enter. The
+    // dialog may still rewrite its input as it loads: the path is typed again
+    // until it stays.
+    const pick = async (title, file) => {
+      await page.locator('.quick-input-widget', { hasText: title }).waitFor();
+      await page.locator('.quick-input-list .monaco-list-row').first().waitFor();
+      for (let attempt = 1; ; ++attempt) {
+        await quickInput.fill(file);
+        try {
+          await page.waitForFunction((f) => document.querySelector('.quick-input-widget input')?.value === f, file,
+            { timeout: 2_000 });
+          break;
+        } catch (e) {
+          if (attempt === 5) throw new Error(`the file dialog keeps ${JSON.stringify(await quickInput.inputValue())}`);
+        }
+      }
+      await page.keyboard.press('Enter');
+    };
+
+    // astfill: Attach Image -> astfill.image.attach; the answer in the status bar.
+    await runCommand(page, 'astfill: Attach Image');
+    await pick('astfill: attach an image to this file', path.join(project, 'form.png'));
+    await page.locator('.statusbar-item', { hasText: 'form.png attached; completions in this file see it' })
+      .waitFor({ timeout: 120_000 });
+    await logged(/attached image form\.png to file:\/\/\S*form\.py/);
+    assert.equal(await page.locator('.notification-toast', { hasText: 'was not attached' }).count(), 0);
+
+    // astfill: Image to Code -> astfill.image.toCode; its WorkspaceEdit goes in at the cursor.
+    await runCommand(page, 'astfill: Image to Code');
+    await pick('astfill: write code for this image', path.join(project, 'form.png'));
+    await page.locator('.quick-input-widget', { hasText: 'What to write' }).waitFor();
+    await page.keyboard.press('Enter');  // no instruction
+    await logged(/image to code: [1-9]\d* bytes of code for form\.png at file:\/\/\S*form\.py/);
+    await page.keyboard.press('Control+S');
+    const file = path.join(project, 'form.py');
+    const head = 'class Form:\n    def render(self):\n        ';
+    await waitForFile(file, (text) => text.startsWith(head) && text.length > FORM_PY.length + 1, 60_000,
+      'form.py to be saved with the code for the image');
+    const coded = fs.readFileSync(file, 'utf8');
+    t.diagnostic(`image to code inserted ${JSON.stringify(coded.slice(head.length, head.length + 60))}…`);
+    assert.ok(coded.endsWith('\n'), 'the line after the cursor stays');
+    assert.ok(!coded.includes('<|'), `no control-token text: ${JSON.stringify(coded)}`);
+    assert.equal(await page.locator('.notification-toast', { hasText: 'no code for the image' }).count(), 0);
+
+    // A pasted screenshot: clipboard bytes (image/png), sent as a data: URI;
+    // the code edit (editor.pasteAs.preferences) inserts its code at the cursor.
+    await page.keyboard.press('Control+End');
+    const beforePaste = coded.length;
+    await page.evaluate((b64) => {
+      const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      const data = new DataTransfer();
+      data.items.add(new File([bytes], 'screenshot.png', { type: 'image/png' }));
+      document.activeElement.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));
+    }, png.toString('base64'));
+    await logged(/image to code: [1-9]\d* bytes of code for pasted image [0-9a-f]{8} at file:\/\/\S*form\.py/);
+    await page.keyboard.press('Control+S');
+    await waitForFile(file, (text) => text.startsWith(coded) && text.length > beforePaste, 60_000,
+      'form.py to be saved with the pasted image\'s code after the earlier text');
+    assert.ok(!fs.readFileSync(file, 'utf8').includes('<|'));
+    // (A Shift+drop is not here: in code-server a file dropped from outside
+    // reaches the extension as vscode-local:, which its drop provider skips.)
+
+    await page.screenshot({ path: path.join(ARTIFACTS, 'vscode-images.png') });
+  });

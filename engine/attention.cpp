@@ -4,11 +4,13 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <map>
 #include <oneapi/dnnl/dnnl.hpp>
+#include <span>
 #include <string_view>
 #include <tuple>
 #include <vector>
@@ -264,6 +266,59 @@ inline void prefetch_row(const void* base, int64_t offset, int64_t bytes) {
     _mm_prefetch(reinterpret_cast<const char*>(at + static_cast<uintptr_t>(line)), _MM_HINT_T0);
 }
 
+// One thread's share of the caller's read-ahead ranges (ReadAhead), pulled
+// into this core's L2 a few lines at a time from inside the score and P V
+// loops, which are bound by the FMAs: the lines arrive while the FMAs run.
+// Thread t of T takes the t-th of T equal parts of each range, the part a
+// static split of the next products gives it.
+struct Pull {
+  static constexpr int kMaxRanges = 4;
+  const char* at[kMaxRanges] = {};
+  const char* end[kMaxRanges] = {};
+  int count = 0, i = 0;
+  void step(int lines) {
+    while (lines > 0 && i < count) {
+      if (at[i] >= end[i]) {
+        ++i;
+        continue;
+      }
+      _mm_prefetch(at[i], _MM_HINT_T1);
+      at[i] += 64;
+      --lines;
+    }
+  }
+};
+
+Pull pull_share(std::span<const ReadAhead> ahead, int thread, int threads) {
+  Pull p;
+  for (const ReadAhead& r : ahead) {
+    if (p.count == Pull::kMaxRanges) break;
+    if (!r.data || r.bytes == 0) continue;
+    const uintptr_t base = reinterpret_cast<uintptr_t>(r.data);
+    const uintptr_t b = (base + r.bytes * static_cast<size_t>(thread) / static_cast<size_t>(threads)) & ~uintptr_t{63};
+    const uintptr_t e = base + r.bytes * static_cast<size_t>(thread + 1) / static_cast<size_t>(threads);
+    p.at[p.count] = reinterpret_cast<const char*>(b);
+    p.end[p.count] = reinterpret_cast<const char*>(e);
+    ++p.count;
+  }
+  return p;
+}
+
+// Lines pulled per key row in each of the two passes (scores, P V); 2 is
+// about 13 GB/s per thread at the FMA-bound rate of a 7-head group. Off by
+// default until a quiet machine shows it pays: on the loaded shared one
+// (load 3-4) bench_engine --decode-at's alternating rounds put it within the
+// noise (16K: 49.7 vs 52.2 and 68.5 vs 71.4 ms per token, 4K: 46.7 vs 38.0
+// and 38.9 vs 42.5). ASTFILL_READ_AHEAD=N sets it.
+std::atomic<int>& pull_lines_setting() {
+  static std::atomic<int> n{[] {
+    const char* v = std::getenv("ASTFILL_READ_AHEAD");
+    return v && *v ? std::max(0, std::atoi(v)) : 0;
+  }()};
+  return n;
+}
+int pull_lines_per_row() { return pull_lines_setting().load(std::memory_order_relaxed); }
+
 // Transposes 16 vectors of 16 32-bit lanes: t[i] lane j = r[j] lane i.
 ASTFILL_AVX512 inline void transpose16(const __m512i* r, __m512i* t) {
   __m512i a[16], b[16];
@@ -291,7 +346,7 @@ ASTFILL_AVX512 inline void transpose16(const __m512i* r, __m512i* t) {
 // scores[g][s] = scale * q_g . k_s for GS heads over `count` bf16 rows.
 template <int NP, int GS>
 ASTFILL_AVX512 void qk_strip_bf16(const float* q, const uint16_t* k, int64_t count, float scale, float* scores,
-                                  int64_t stride) {
+                                  int64_t stride, Pull& pull, int pull_lines) {
   constexpr int64_t d = NP * 32;
   for (int64_t s0 = 0; s0 < count; s0 += 16) {
     const int64_t m = std::min<int64_t>(16, count - s0);
@@ -307,6 +362,7 @@ ASTFILL_AVX512 void qk_strip_bf16(const float* q, const uint16_t* k, int64_t cou
         // One line per step, a block's lines in all: prefetches issued in a
         // burst (16 rows at once) left this loop a quarter slower at 16K.
         prefetch_row(kb, kPrefetchRows * d * 2 + (c * 16 + i) * 64, 64);
+        if ((c * 16 + i) % NP == 0) pull.step(pull_lines);  // pull_lines per row
         const __m512 even = _mm512_castsi512_ps(_mm512_slli_epi32(t[i], 16));
         const __m512 odd = _mm512_castsi512_ps(_mm512_maskz_mov_epi16(0xaaaaaaaau, t[i]));
         for (int g = 0; g < GS; ++g) {
@@ -322,28 +378,29 @@ ASTFILL_AVX512 void qk_strip_bf16(const float* q, const uint16_t* k, int64_t cou
 
 template <int NP, int GS = 7>
 ASTFILL_AVX512 void qk_bf16(const float* q, const uint16_t* k, int64_t count, float scale, float* scores,
-                            int64_t stride, int64_t heads) {
+                            int64_t stride, int64_t heads, Pull& pull, int pull_lines) {
   if constexpr (GS >= 1) {
     while (heads >= GS) {
-      qk_strip_bf16<NP, GS>(q, k, count, scale, scores, stride);
+      qk_strip_bf16<NP, GS>(q, k, count, scale, scores, stride, pull, pull_lines);
       q += GS * NP * 32;
       scores += GS * stride;
       heads -= GS;
     }
-    if (heads > 0) qk_bf16<NP, GS - 1>(q, k, count, scale, scores, stride, heads);
+    if (heads > 0) qk_bf16<NP, GS - 1>(q, k, count, scale, scores, stride, heads, pull, pull_lines);
   }
 }
 
 // acc[g] (even/odd lane order) += sum_s p[g][s] v_s for GS heads.
 template <int NP, int GS>
 ASTFILL_AVX512 void pv_strip_bf16(const uint16_t* v, int64_t count, const float* p, int64_t stride,
-                                       float* acc) {
+                                       float* acc, Pull& pull, int pull_lines) {
   constexpr int64_t d = NP * 32;
   __m512 a[GS][2 * NP];
   for (int g = 0; g < GS; ++g)
     for (int c = 0; c < 2 * NP; ++c) a[g][c] = _mm512_loadu_ps(acc + g * d + c * 16);
   for (int64_t s = 0; s < count; ++s) {
     prefetch_row(v, (s + kPrefetchRows) * d * 2, d * 2);
+    pull.step(pull_lines);
     __m512 x[2 * NP];
     for (int c = 0; c < NP; ++c) {
       __m512i w;
@@ -362,21 +419,21 @@ ASTFILL_AVX512 void pv_strip_bf16(const uint16_t* v, int64_t count, const float*
 
 template <int NP, int GS = kStrip<2 * NP>>
 ASTFILL_AVX512 void pv_bf16(const uint16_t* v, int64_t count, const float* p, int64_t stride, float* acc,
-                                 int64_t heads) {
+                                 int64_t heads, Pull& pull, int pull_lines) {
   if constexpr (GS >= 1) {
     while (heads >= GS) {
-      pv_strip_bf16<NP, GS>(v, count, p, stride, acc);
+      pv_strip_bf16<NP, GS>(v, count, p, stride, acc, pull, pull_lines);
       p += GS * stride;
       acc += GS * NP * 32;
       heads -= GS;
     }
-    if (heads > 0) pv_bf16<NP, GS - 1>(v, count, p, stride, acc, heads);
+    if (heads > 0) pv_bf16<NP, GS - 1>(v, count, p, stride, acc, heads, pull, pull_lines);
   }
 }
 
 template <int NP>
 ASTFILL_AVX512 void decode_item_bf16(const float* qg, int64_t group, const KvView& c, int64_t kvh, int64_t s0,
-                                     int64_t s1, float scale, float* scores, float* acc, Partial out) {
+                                     int64_t s1, float scale, float* scores, float* acc, Partial out, Pull& pull) {
   constexpr int64_t d = NP * 32;
   const int64_t len = s1 - s0;
   const uint16_t* k = static_cast<const uint16_t*>(c.k) + (kvh * c.capacity + s0) * d;
@@ -384,11 +441,12 @@ ASTFILL_AVX512 void decode_item_bf16(const float* qg, int64_t group, const KvVie
   // The first rows, which the loops' prefetches (kPrefetchRows ahead) miss;
   // the values' while the softmax runs.
   prefetch_row(k, 0, std::min(kPrefetchRows, len) * d * 2);
-  qk_bf16<NP>(qg, k, len, scale, scores, len, group);
+  const int pull_lines = pull_lines_per_row();
+  qk_bf16<NP>(qg, k, len, scale, scores, len, group, pull, pull_lines);
   prefetch_row(v, 0, std::min(kPrefetchRows, len) * d * 2);
   for (int64_t g = 0; g < group; ++g) out.max[g] = softmax_chunk(scores + g * len, len, &out.sum[g]);
   std::fill_n(acc, group * d, 0.0f);
-  pv_bf16<NP>(v, len, scores, len, acc, group);
+  pv_bf16<NP>(v, len, scores, len, acc, group, pull, pull_lines);
   for (int64_t g = 0; g < group; ++g)  // even/odd lanes back in order
     for (int64_t cc = 0; cc < NP; ++cc)
       for (int64_t i = 0; i < 16; ++i) {
@@ -432,7 +490,7 @@ void decode_item_portable(const float* qg, int64_t group, int64_t d, const KvVie
 }
 
 void attention_decode(const float* q, int64_t n, int64_t heads, int64_t kv_heads, int64_t d, const KvView& cache,
-                      int64_t first_slot, float* out, const Plan& plan) {
+                      int64_t first_slot, float* out, const Plan& plan, std::span<const ReadAhead> ahead) {
   const int64_t group = heads / kv_heads;
   const float scale = 1.0f / std::sqrt(static_cast<float>(d));
   // Chunks: enough work items to keep every thread busy, none under 256
@@ -462,6 +520,7 @@ void attention_decode(const float* q, int64_t n, int64_t heads, int64_t kv_heads
   {
     std::vector<float> scores(static_cast<size_t>(group * widest)), rows(static_cast<size_t>(kSub * d)),
         acc(plan.bf16_rows ? static_cast<size_t>(group * d) : 0);
+    Pull pull = pull_share(ahead, omp_get_thread_num(), omp_get_num_threads());
 #pragma omp for schedule(dynamic)
     for (int64_t item = 0; item < items; ++item) {
       const int64_t i = std::upper_bound(first_item.begin(), first_item.end(), item) - first_item.begin() - 1;
@@ -484,7 +543,7 @@ void attention_decode(const float* q, int64_t n, int64_t heads, int64_t kv_heads
       if (plan.bf16_rows) {
         switch (d / 32) {
 #define ASTFILL_CASE(NP) \
-  case NP: decode_item_bf16<NP>(qg, group, cache, kvh, s0, s1, scale, scores.data(), acc.data(), pt); break;
+  case NP: decode_item_bf16<NP>(qg, group, cache, kvh, s0, s1, scale, scores.data(), acc.data(), pt, pull); break;
           ASTFILL_CASE(1) ASTFILL_CASE(2) ASTFILL_CASE(3) ASTFILL_CASE(4)
 #undef ASTFILL_CASE
         }
@@ -728,6 +787,9 @@ void attention_prefill(const float* q, int64_t n, int64_t heads, int64_t kv_head
 
 }  // namespace
 
+void set_attention_read_ahead(int lines_per_row) { pull_lines_setting() = std::max(0, lines_per_row); }
+int attention_read_ahead() { return pull_lines_per_row(); }
+
 AttentionKernels default_attention_kernels() {
   const char* v = std::getenv("ASTFILL_ATTENTION");  // read on every call: tests change it
   const std::string_view s = v ? v : "";
@@ -743,9 +805,14 @@ void attention(const float* q, int64_t n, int64_t heads, int64_t kv_heads, int64
 
 void attention(const float* q, int64_t n, int64_t heads, int64_t kv_heads, int64_t d, const KvView& cache,
                int64_t first_slot, float* out, AttentionKernels kernels) {
+  attention(q, n, heads, kv_heads, d, cache, first_slot, out, kernels, {});
+}
+
+void attention(const float* q, int64_t n, int64_t heads, int64_t kv_heads, int64_t d, const KvView& cache,
+               int64_t first_slot, float* out, AttentionKernels kernels, std::span<const ReadAhead> ahead) {
   const Plan plan = plan_for(cache.type, d, heads / kv_heads, kernels);
   // Below a handful of queries the matmuls' fixed costs outweigh their speed.
-  if (n < 8) attention_decode(q, n, heads, kv_heads, d, cache, first_slot, out, plan);
+  if (n < 8) attention_decode(q, n, heads, kv_heads, d, cache, first_slot, out, plan, ahead);
   else attention_prefill(q, n, heads, kv_heads, d, cache, first_slot, out, plan);
 }
 

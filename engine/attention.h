@@ -16,7 +16,9 @@
 //   AMX; an f32 cache always multiplies in f32, so f32 stays exact.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 
 #include "engine/kv_cache.h"
@@ -36,6 +38,25 @@ void attention(const float* q, int64_t n, int64_t heads, int64_t kv_heads, int64
                int64_t first_slot, float* out);
 void attention(const float* q, int64_t n, int64_t heads, int64_t kv_heads, int64_t d, const KvView& cache,
                int64_t first_slot, float* out, AttentionKernels kernels);
+
+// Memory a caller reads next (a layer's weights after its attention). Decode
+// attention at depth is bound by the FMAs, not by memory, so while it runs
+// the threads can pull these bytes toward the caches at a few lines per key
+// row (each thread the share a static split of the range gives it, as the
+// GEMV reads them), and the products after it read less from DRAM. Only a
+// hint, off unless set_attention_read_ahead / ASTFILL_READ_AHEAD turn it on;
+// the results never depend on it.
+struct ReadAhead {
+  const void* data = nullptr;
+  size_t bytes = 0;
+};
+void attention(const float* q, int64_t n, int64_t heads, int64_t kv_heads, int64_t d, const KvView& cache,
+               int64_t first_slot, float* out, AttentionKernels kernels, std::span<const ReadAhead> ahead);
+// Cache lines pulled per key row and pass (ASTFILL_READ_AHEAD from the
+// environment, else 0: off, until a quiet measurement shows it pays; see
+// attention.cpp). For benchmarks.
+void set_attention_read_ahead(int lines_per_row);
+int attention_read_ahead();
 
 // What attention() would run on this CPU for a cache of `type` and heads of
 // `d`, e.g. "avx512, bf16 matmuls" (for benchmarks' records).

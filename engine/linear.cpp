@@ -333,6 +333,11 @@ void Linear::forward(const float* x, int64_t rows, float* y) const {
 
 bool Linear::uses_gemv() const { return impl_ && impl_->gemv; }
 
+const void* Linear::weight_data() const {
+  if (!impl_) return nullptr;
+  return mode_ == WeightMode::F32 ? static_cast<const void*>(impl_->f32.data()) : impl_->weights.get_data_handle();
+}
+
 // rows <= kGemvMaxRows on the VNNI layout: quantise the rows (padded to the
 // layout's k_padded with the zero point; the padding's weights are zero),
 // then each thread takes whole blocks of 64 outputs, and dequantises and adds

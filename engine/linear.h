@@ -57,6 +57,7 @@ class Linear {
   int64_t out() const { return out_; }
   WeightMode mode() const { return mode_; }
   size_t weight_bytes() const;  // what one pass over the weights reads
+  const void* weight_data() const;  // where those bytes are (read-ahead hints)
   // Int8 in oneDNN's VNNI layout on a CPU with VNNI: up to kGemvMaxRows rows
   // (decode) run engine/gemv_int8's kernel instead of a oneDNN call; the
   // integer sums are the same, so the outputs are too.

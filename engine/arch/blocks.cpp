@@ -43,7 +43,8 @@ void add_lora(const LayerPass& p, LoraStack::Site site, const float* x, int64_t 
     if (s.lora) s.lora->apply(p.layer, site, x + s.begin * in, s.end - s.begin, y + s.begin * out);
 }
 
-void self_attention(LayerPass& p, const Linear& qkv, const Linear& output, QkNorm qk_norm) {
+void self_attention(LayerPass& p, const Linear& qkv, const Linear& output, QkNorm qk_norm,
+                    std::initializer_list<const Linear*> then) {
   const HyperParams& hp = *p.hp;
   const int64_t H = hp.head_count, KV = hp.head_count_kv, D = hp.head_dim, width = (H + 2 * KV) * D;
   project(p, qkv, p.h, p.qkv);
@@ -78,10 +79,19 @@ void self_attention(LayerPass& p, const Linear& qkv, const Linear& output, QkNor
   dump(p, "q", p.q, H * D);
   dump(p, "k", p.qkv + H * D, KV * D, width);
   dump(p, "v", p.qkv + (H + KV) * D, KV * D, width);
-  // Each segment attends to its own session's cache only.
+  // Each segment attends to its own session's cache only. One session's
+  // decode may pull the weights read next toward the caches as it runs
+  // (attention.h ReadAhead; off unless ASTFILL_READ_AHEAD sets it).
+  ReadAhead ahead[4];
+  size_t aheads = 0;
+  if (p.segments.size() == 1) {
+    ahead[aheads++] = {output.weight_data(), output.weight_bytes()};
+    for (const Linear* l : then)
+      if (aheads < 4) ahead[aheads++] = {l->weight_data(), l->weight_bytes()};
+  }
   for (const LayerPass::Segment& s : p.segments)
     attention(p.q + s.begin * H * D, s.end - s.begin, H, KV, D, s.kv, static_cast<int64_t>(s.first_slot),
-              p.attn + s.begin * H * D);
+              p.attn + s.begin * H * D, default_attention_kernels(), std::span<const ReadAhead>(ahead, aheads));
   project(p, output, p.attn, p.proj);
   add_lora(p, LoraStack::Site::Output, p.attn, output.in(), p.proj, output.out());
   dump(p, "attn_out", p.proj, hp.embedding_length);

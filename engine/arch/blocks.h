@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <vector>
 
 #include "engine/kv_cache.h"
@@ -81,7 +82,11 @@ struct QkNorm {
 // The attention block: q, k, v = h Wqkv (+ b); the q/k norm; RoPE; k and v
 // written into the layer's KV cache; causal attention over the cache; then
 // proj = attn Wo.
-void self_attention(LayerPass& p, const Linear& qkv, const Linear& output, QkNorm qk_norm = {});
+// `then`: the layers that run after it (the FFN's), whose weights decode
+// attention may pull toward the caches while it runs, after the output
+// projection's (attention.h ReadAhead; off by default).
+void self_attention(LayerPass& p, const Linear& qkv, const Linear& output, QkNorm qk_norm = {},
+                    std::initializer_list<const Linear*> then = {});
 // x += proj; dumped as `name` (ffn_inp after attention, l_out after the FFN).
 void residual(LayerPass& p, const char* name);
 // proj = down(silu(gate h) * up h), gate and up fused.

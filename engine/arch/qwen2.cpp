@@ -16,7 +16,7 @@ LayerWeights load_qwen2_layer(const ModelFile& f, uint32_t layer, WeightMode mod
 
 void forward_qwen2_layer(const LayerWeights& w, LayerPass& p) {
   norm(p, w.attn_norm, "attn_norm");
-  self_attention(p, w.qkv, w.attn_output);
+  self_attention(p, w.qkv, w.attn_output, {}, {&w.gate_up, &w.down});
   residual(p, "ffn_inp");
   norm(p, w.ffn_norm, "ffn_norm");
   dense_ffn(p, w.gate_up, w.down);

@@ -18,7 +18,7 @@ LayerWeights load_qwen3_layer(const ModelFile& f, uint32_t layer, WeightMode mod
 
 void qwen3_attention(const LayerWeights& w, LayerPass& p) {
   norm(p, w.attn_norm, "attn_norm");
-  self_attention(p, w.qkv, w.attn_output, {w.q_norm.data(), w.k_norm.data()});
+  self_attention(p, w.qkv, w.attn_output, {w.q_norm.data(), w.k_norm.data()}, {&w.gate_up, &w.down});
   residual(p, "ffn_inp");
 }
 

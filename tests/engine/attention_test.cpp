@@ -9,6 +9,7 @@
 
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -219,6 +220,32 @@ TEST_CASE("decode reads a bf16 cache in place as exactly as the f32 rows", "[att
     }
   }
   CHECK(largest > 0);  // the in-place kernel really ran (it sums in another order)
+}
+
+TEST_CASE("decode's read-ahead of the next weights leaves every output bit as it was", "[attention]") {
+  // The ranges are only pulled toward the caches: outputs with them, at any
+  // rate, equal those without, bit for bit, for every kernel choice, one to
+  // three queries and ranges of odd sizes (empty, under a line, unaligned).
+  const int saved = attention_read_ahead();
+  std::vector<uint8_t> weights(3 * 1048576 + 77, 1), small(40, 2);
+  const ReadAhead ahead[4] = {{weights.data() + 3, weights.size() - 3}, {small.data(), small.size()}, {nullptr, 0},
+                              {weights.data(), 0}};
+  TestCache cache(KvType::Bf16, 2, 64, 3000, 5);
+  for (AttentionKernels k : {AttentionKernels::Auto, AttentionKernels::F32, AttentionKernels::Portable})
+    for (auto [n, first] : {std::pair<int64_t, int64_t>{1, 0}, {1, 2999}, {3, 1700}}) {
+      auto q = random_queries(n, 14, 64, static_cast<uint32_t>(n + first));
+      std::vector<float> plain(q.size()), pulled(q.size());
+      set_attention_read_ahead(0);
+      attention(q.data(), n, 14, 2, 64, cache.view(), first, plain.data(), k);
+      for (int lines : {1, 2, 8}) {
+        set_attention_read_ahead(lines);
+        attention(q.data(), n, 14, 2, 64, cache.view(), first, pulled.data(), k, ahead);
+        INFO(name(k) << ", " << n << " queries after " << first << " slots, " << lines << " lines per row");
+        CHECK(std::memcmp(plain.data(), pulled.data(), sizeof(float) * plain.size()) == 0);
+      }
+    }
+  set_attention_read_ahead(saved);
+  CHECK(attention_read_ahead() == saved);
 }
 
 TEST_CASE("ASTFILL_ATTENTION forces the f32 or portable kernels", "[attention]") {

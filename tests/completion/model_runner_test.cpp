@@ -95,7 +95,9 @@ TEST_CASE("requests on different documents run at once and get what they get one
   }
   const ModelRunner::Stats stats = runner.stats();
   CHECK(stats.leases == 3);
-  CHECK(stats.segments > stats.steps);  // passes were shared
+  CHECK(stats.batcher.segments > stats.batcher.steps);  // passes were shared
+  CHECK(stats.batcher.shared_steps > 0);
+  CHECK(stats.batcher.widest_step >= 2);
 }
 
 TEST_CASE("a document's slot serves one request at a time, busy slots make a request wait", "[runner]") {

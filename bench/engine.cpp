@@ -7,6 +7,8 @@
 //   bench_engine [--model-dir DIR] [--threads 1,2] [--prompt 512] [--decode 128]
 //                [--contexts 1024,4096,8192] [--long] [--kv auto|bf16|int8|f32]   (--long adds 16384 and 32768: minutes)
 //   bench_engine --attention 4096,16384 [--threads 1,2] [--kv ...]   (decode attention alone, then exit)
+//   bench_engine --decode-at 512,4096,16384 [--threads 2] [--decode 128] [--read-ahead 2]
+//                (decode at depth without the long prefill; attention's read-ahead on and off alternating)
 #include <immintrin.h>
 #include <omp.h>
 
@@ -279,6 +281,96 @@ void write_moe_pair(const std::string& dense_path, const std::string& moe_path) 
   if (!std::filesystem::exists(moe_path)) write_random_model(moe_path, moe);
 }
 
+// Decode alone at each depth, without the long prefill: the cache is filled
+// with copies of one 512-token prefill's keys and values (Session::load_kv),
+// so a 16K row takes seconds, not minutes. The keys repeat every 512 slots,
+// which changes nothing a decode step reads or computes. Decode tokens/s
+// against the same bound as the long-context rows (weights + the cache so far
+// read once per token, at the best streaming read this mode has measured).
+void decode_at_rows(const std::string& path, const std::vector<int>& depths, int threads, int decode,
+                    int read_ahead) {
+  omp_set_num_threads(threads);
+  auto model = Model::open(path, {WeightMode::Int8, threads, kv_type});
+  double bw = stream_bandwidth(threads);
+  const int chunk = 512;
+  const int deepest = *std::max_element(depths.begin(), depths.end());
+  Session s(*model, static_cast<size_t>(deepest + decode + 1));
+  std::mt19937 rng(9);
+  std::vector<int32_t> prompt(static_cast<size_t>(chunk));
+  for (auto& x : prompt) x = static_cast<int32_t>(rng() % 150000);
+  std::vector<float> logits = s.evaluate({prompt, {}, {}});
+  const auto first_token = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+  std::vector<uint8_t> block;
+  s.save_kv(0, static_cast<size_t>(chunk), block);
+  const int engine_default = attention_read_ahead();
+  std::printf("{\"decode_at\":[");
+  bool first = true;
+  for (int depth : depths) {
+    s.truncate(0);
+    for (int at = 0; at < depth; at += chunk) {
+      const int count = std::min(chunk, depth - at);
+      std::vector<uint8_t> part;
+      if (count == chunk) {
+        s.load_kv(static_cast<size_t>(at), static_cast<size_t>(count), block);
+      } else {  // a shorter run's bytes are not a prefix of the block's (per layer and head)
+        Session tmp(*model, static_cast<size_t>(chunk));
+        tmp.load_kv(0, static_cast<size_t>(chunk), block);
+        tmp.save_kv(0, static_cast<size_t>(count), part);
+        s.load_kv(static_cast<size_t>(at), static_cast<size_t>(count), part);
+      }
+    }
+    // Rounds of 8 tokens alternate between decode attention's read-ahead
+    // of the next weights (attention.h ReadAhead, --read-ahead lines per
+    // row) and none, so both see the same load; decode_tokens_per_s is the
+    // engine's default's.
+    int32_t next = first_token;
+    double secs[2] = {0, 0};
+    int tokens[2] = {0, 0};
+    std::vector<double> round_ms[2];
+    for (int i = 0, round = 0; i < decode; ++round) {
+      const int with = round % 2 == 0 ? 1 : 0, n = std::min(8, decode - i);
+      set_attention_read_ahead(with ? read_ahead : 0);
+      const auto t = clock_type::now();
+      for (int j = 0; j < n; ++j, ++i) {
+        logits = s.evaluate({{next}, {}, {}});
+        next = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+      }
+      const double e = seconds_since(t);
+      secs[with] += e;
+      tokens[with] += n;
+      round_ms[with].push_back(e * 1e3 / n);
+    }
+    set_attention_read_ahead(engine_default);
+    auto median = [](std::vector<double> v) {
+      if (v.empty()) return 0.0;
+      std::sort(v.begin(), v.end());
+      return v[v.size() / 2];
+    };
+    const int as_run = engine_default == read_ahead ? 1 : 0;
+    const double decode_s = secs[as_run] * decode / std::max(1, tokens[as_run]);
+    bw = std::max(bw, stream_bandwidth(threads));
+    const double kv_read = static_cast<double>(s.kv_bytes_per_token()) * (depth + decode / 2.0);
+    const double read_bytes = static_cast<double>(model->bytes_per_token()) + kv_read;
+    const double bound_tps = bw * 1e9 / read_bytes, decode_tps = decode / decode_s;
+    std::printf("%s\n  {\"threads\":%d,\"depth\":%d,\"decode_tokens\":%d,\"decode_tokens_per_s\":%.2f,"
+                "\"ms_per_token\":%.2f,\"kv\":\"%s\",\"kv_read_mb_per_token\":%.1f,"
+                "\"weights_read_mb_per_token\":%.1f,\"stream_read_gb_per_s\":%.2f,"
+                "\"decode_bound_tokens_per_s\":%.2f,\"decode_vs_bound\":%.3f,\"attention\":\"%s\","
+                "\"engine_read_ahead\":%d,\"with_read_ahead\":{\"lines_per_row\":%d,\"decode_tokens_per_s\":%.2f,"
+                "\"median_round_ms\":%.2f,\"decode_vs_bound\":%.3f},\"without_read_ahead\":{\"decode_tokens_per_s\":%.2f,"
+                "\"median_round_ms\":%.2f,\"decode_vs_bound\":%.3f}}",
+                first ? "" : ",", threads, depth, decode, decode_tps, 1e3 / decode_tps, kv_type_name(s.kv_type()),
+                kv_read / 1048576.0, model->bytes_per_token() / 1048576.0, bw, bound_tps, decode_tps / bound_tps,
+                attention_kernels_in_use(s.kv_type(), model->hparams().head_dim, default_attention_kernels()).c_str(),
+                engine_default, read_ahead, tokens[1] / std::max(1e-9, secs[1]), median(round_ms[1]),
+                tokens[1] / std::max(1e-9, secs[1]) / bound_tps, tokens[0] / std::max(1e-9, secs[0]),
+                median(round_ms[0]), tokens[0] / std::max(1e-9, secs[0]) / bound_tps);
+    std::fflush(stdout);
+    first = false;
+  }
+  std::printf("\n]}\n");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -288,7 +380,8 @@ int main(int argc, char** argv) {
   int prompt_len = 512, decode_len = 128;
   std::vector<int> contexts = {1024, 4096, 8192};
   bool long_run = false;
-  std::vector<int> attention_depths;
+  std::vector<int> attention_depths, decode_depths;
+  int read_ahead_lines = 2;
   astfill::bench::ArgParser args(
       "bench_engine",
       "The engine's speed on a random-weight model with Qwen2.5-Coder-0.5B's shapes in Q8_0\n"
@@ -315,19 +408,22 @@ int main(int argc, char** argv) {
   args.option("--attention", "N,N",
               "only decode attention at these depths (24 layers of the 0.5B shapes, both kernel choices), then exit",
               count_list_value(attention_depths, "depth", 1, 262144));
+  args.option("--decode-at", "N,N",
+              "only decode at these depths, the cache filled with copies of a 512-token prefill (no long "
+              "prefill), on the last --threads count, --decode tokens each (default 128), then exit",
+              count_list_value(decode_depths, "depth", 1, 262144));
+  args.option("--read-ahead", "N",
+              "--decode-at: lines per key row decode attention pulls of the next weights in the rounds that "
+              "alternate with none (default 2)",
+              count_value(read_ahead_lines, "line count", 1, 64));
   args.flag("--long", "add the 16384- and 32768-token rows (their prefill takes minutes)", [&] { long_run = true; });
   astfill::bench::parse_args_or_exit(args, "bench_engine", argc, argv);
   if (!attention_depths.empty()) {
     decode_attention_rows(attention_depths, thread_counts, kv_type);
     return 0;
   }
-  if (long_run) {
-    for (int c : {16384, 32768})
-      if (std::find(contexts.begin(), contexts.end(), c) == contexts.end()) contexts.push_back(c);
-  }
   std::filesystem::create_directories(dir);
   const std::string path = dir + "/qwen2.5-0.5b-shapes.q8_0.gguf";
-
   RandomModelSpec spec = astfill::bench::qwen_05b_shapes_spec();
   spec.weight_scale = 0.02f;
   double write_s = 0;
@@ -335,6 +431,14 @@ int main(int argc, char** argv) {
     auto t = clock_type::now();
     write_random_model(path, spec);
     write_s = seconds_since(t);
+  }
+  if (!decode_depths.empty()) {
+    decode_at_rows(path, decode_depths, thread_counts.back(), decode_len, read_ahead_lines);
+    return 0;
+  }
+  if (long_run) {
+    for (int c : {16384, 32768})
+      if (std::find(contexts.begin(), contexts.end(), c) == contexts.end()) contexts.push_back(c);
   }
 
   std::printf("{\"model\":{\"path\":\"%s\",\"shapes\":\"hidden 896, 24 layers, 14/2 heads, head_dim 64, ffn 4864, vocab 151936, tied\","

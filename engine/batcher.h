@@ -39,9 +39,9 @@
 //     cost to the focused request. On a CPU a row of prefill is ~1 ms of
 //     arithmetic against a ~25 ms decode step at the 0.5B shapes, so rows
 //     riding along are not free: beside 3 background fills the focused
-//     request's p95 was 1.08-1.13x alone at 8 rows a step (the background's
-//     tokens/s 2.8x those with none), 2.1x at 16 and 3.5x at 32
-//     (bench_batch --ride-along).
+//     request's p95 was 1.08-1.42x alone at 8 rows a step over four runs
+//     (0.92-1.09x with none), the background's tokens/s 2.0-2.8x those with
+//     none; 2.1x at 16 rows and 3.5x at 32 (bench_batch --ride-along).
 //     Background decode rows ride along in full. With `ride_along_rows` 0
 //     prefill waits for the focused session entirely.
 //   - A step holds at most `max_rows` rows (the first call always fits).
@@ -69,10 +69,12 @@ namespace astfill::engine {
 
 struct BatcherOptions {
   size_t prefill_chunk = 128;  // rows of one call per step
-  // Rows of a piece (see above); 0: a piece is a whole chunk. Smaller pieces
-  // cost prefill: at the 0.5B shapes, 512 tokens through the batcher alone
-  // at 617 tokens/s in pieces of 128, 544 of 64, 502 of 32 (bench_batch
-  // --pieces), so the default keeps whole chunks and rides along by credit.
+  // Rows of a piece (see above); 0: a piece is a whole chunk (the default,
+  // so prefill runs as it did before pieces). Whether smaller pieces cost
+  // prefill is not settled on this shared machine: 512 tokens at the 0.5B
+  // shapes through the batcher alone, pieces of 128 vs 32, gave 617 vs 502
+  // and 531 vs 422 tokens/s in two runs and 383 vs 556 in a third
+  // (bench_batch --pieces).
   size_t piece_rows = 0;
   size_t decode_rows = 16;     // a chunk this short is decoding, not prefill (speculation's drafts fit)
   // Background prefill rows per step, on average, while the focused session

@@ -205,11 +205,11 @@ double onednn_int8_gops(int64_t m, int64_t k, int64_t n) {
   return 2.0 * m * k * n / best / 1e9;
 }
 
-// Bytes one token of context takes in a session's KV cache (keys and
-// values of every layer, in whatever type the session keeps them): its
-// cache holds `length` tokens in length or length + 1 slots.
-double kv_bytes_per_token(const Session& s) {
-  return static_cast<double>(s.kv_bytes()) / static_cast<double>(std::max<size_t>(1, s.length()));
+// The bytes a decoded token reads: every weight once, and the KV cache up
+// to its position (`kv_per_token` bytes a token; on average the context
+// plus half the decode). The decode bound is bandwidth / this.
+double decode_read_bytes(uint64_t weights, double kv_per_token, double context, double decode) {
+  return static_cast<double>(weights) + kv_per_token * (context + decode / 2.0);
 }
 
 struct RunStats {
@@ -249,7 +249,7 @@ RunStats run_model(const std::string& path, int threads, int prompt_len, int dec
   r.decode_tps = decode_len / seconds_since(t);
   r.bytes_per_token = model->bytes_per_token();
   r.kv_mb = s.kv_bytes() / 1048576.0;
-  r.kv_bytes_per_token = kv_bytes_per_token(s);
+  r.kv_bytes_per_token = static_cast<double>(s.kv_bytes_per_token());
   r.kv = kv_type_name(s.kv_type());
   Rss after = read_rss();
   r.rss_after_mb = after.now_mb;
@@ -349,8 +349,8 @@ void decode_at_rows(const std::string& path, const std::vector<int>& depths, int
     const int as_run = engine_default == read_ahead ? 1 : 0;
     const double decode_s = secs[as_run] * decode / std::max(1, tokens[as_run]);
     bw = std::max(bw, stream_bandwidth(threads));
-    const double kv_read = static_cast<double>(s.kv_bytes_per_token()) * (depth + decode / 2.0);
-    const double read_bytes = static_cast<double>(model->bytes_per_token()) + kv_read;
+    const double read_bytes = decode_read_bytes(model->bytes_per_token(), s.kv_bytes_per_token(), depth, decode);
+    const double kv_read = read_bytes - static_cast<double>(model->bytes_per_token());
     const double bound_tps = bw * 1e9 / read_bytes, decode_tps = decode / decode_s;
     std::printf("%s\n  {\"threads\":%d,\"depth\":%d,\"decode_tokens\":%d,\"decode_tokens_per_s\":%.2f,"
                 "\"ms_per_token\":%.2f,\"kv\":\"%s\",\"kv_read_mb_per_token\":%.1f,"
@@ -468,10 +468,7 @@ int main(int argc, char** argv) {
       layer_ops_per_token += 2.0 * k * n;
     layer_ops_per_token *= spec.hp.block_count;
     double prefill_tps = run.prefill_tps, decode_tps = run.decode_tps;
-    // A decoded token reads every weight once and the KV cache up to its
-    // position (on average the prompt plus half the decode).
-    const double read_bytes = static_cast<double>(run.bytes_per_token) +
-                              run.kv_bytes_per_token * (prompt_len + decode_len / 2.0);
+    const double read_bytes = decode_read_bytes(run.bytes_per_token, run.kv_bytes_per_token, prompt_len, decode_len);
     double bound_tps = bw * 1e9 / read_bytes;
     double prefill_gops = prefill_tps * layer_ops_per_token / 1e9;
     const double file_mb = static_cast<double>(std::filesystem::file_size(path)) / 1048576.0;
@@ -555,8 +552,8 @@ int main(int argc, char** argv) {
       // the machine's load to change): the bound uses the best this run has
       // seen on these threads, so decode_vs_bound stays an upper estimate.
       bw = std::max(bw, stream_bandwidth(threads));
-      const double kv_read = kv_bytes_per_token(s) * (ctx + decode / 2.0);
-      const double read_bytes = static_cast<double>(model->bytes_per_token()) + kv_read;
+      const double read_bytes = decode_read_bytes(model->bytes_per_token(), s.kv_bytes_per_token(), ctx, decode);
+      const double kv_read = read_bytes - static_cast<double>(model->bytes_per_token());
       const double bound_tps = bw * 1e9 / read_bytes, decode_tps = decode / decode_s;
       std::printf("%s\n  {\"threads\":%d,\"context\":%d,\"prefill_seconds\":%.2f,\"prefill_tokens_per_s\":%.1f,"
                   "\"decode_tokens\":%d,\"decode_tokens_per_s\":%.2f,\"kv\":\"%s\",\"kv_cache_mb\":%.1f,"

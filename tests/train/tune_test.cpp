@@ -75,6 +75,18 @@ train::TuneOptions options(const TempDir& dir, const std::filesystem::path& root
   return o;
 }
 
+// One FIM sample of each training file, the same every time (seed 99): the
+// loss on them, base vs trained.
+std::vector<train::Sample> fixed_samples(const train::FrozenModel& model, const train::TuneOptions& o) {
+  const train::RepositoryFiles files = train::collect_files(o.root, o.samples);
+  std::vector<train::Sample> samples;
+  std::mt19937_64 rng(99);
+  const auto& fim = completion::template_for(model.tokenizer(), "");
+  for (const auto& f : files.train) samples.push_back(train::make_fim_sample(model.tokenizer(), fim, "repo", f, rng, o.samples));
+  return samples;
+}
+
+
 }  // namespace
 
 TEST_CASE("samples: vendored, generated, minified and ignored files are left out", "[train]") {
@@ -394,11 +406,7 @@ TEST_CASE("20 steps lower the training loss on a tiny repository", "[train]") {
   CHECK(r.held_out_files >= 1);
   // The training loss on fixed samples of the training files, base vs trained.
   const auto model = train::FrozenModel::open(model_path, engine::WeightMode::F32);
-  const train::RepositoryFiles files = train::collect_files(root, o.samples);
-  std::vector<train::Sample> samples;
-  std::mt19937_64 rng(99);
-  const auto& fim = completion::template_for(model->tokenizer(), "");
-  for (const auto& f : files.train) samples.push_back(train::make_fim_sample(model->tokenizer(), fim, "repo", f, rng, o.samples));
+  const std::vector<train::Sample> samples = fixed_samples(*model, o);
   const auto state = train::load_checkpoint(r.checkpoint_path);
   REQUIRE(state);
   const double before = train::mean_loss(*model, model->new_adapter(o.targets, o.rank, o.alpha, 1), samples);
@@ -419,11 +427,7 @@ TEST_CASE("20 steps lower a mixture-of-experts model's loss, and its adapter app
   CHECK(r.step == 20);
   const auto model = train::FrozenModel::open(model_path, engine::WeightMode::F32);
   const engine::HyperParams& hp = model->hparams();
-  const train::RepositoryFiles files = train::collect_files(root, o.samples);
-  std::vector<train::Sample> samples;
-  std::mt19937_64 rng(99);
-  const auto& fim = completion::template_for(model->tokenizer(), "");
-  for (const auto& f : files.train) samples.push_back(train::make_fim_sample(model->tokenizer(), fim, "repo", f, rng, o.samples));
+  const std::vector<train::Sample> samples = fixed_samples(*model, o);
   const auto state = train::load_checkpoint(r.checkpoint_path);
   REQUIRE(state);
   REQUIRE(state->adapter.pairs.size() == hp.block_count * (4 + 3 * hp.expert_count));

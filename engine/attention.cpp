@@ -15,6 +15,8 @@
 #include <tuple>
 #include <vector>
 
+#include "engine/thread_team.h"
+
 #define ASTFILL_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma")))
 #define ASTFILL_AVX512_BF16 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512bf16,fma")))
 
@@ -516,13 +518,18 @@ void attention_decode(const float* q, int64_t n, int64_t heads, int64_t kv_heads
     float* base = partials.data() + item * group * (d + 2);
     return Partial{base, base + group, base + 2 * group};
   };
-#pragma omp parallel if (items > 1)
-  {
-    std::vector<float> scores(static_cast<size_t>(group * widest)), rows(static_cast<size_t>(kSub * d)),
-        acc(plan.bf16_rows ? static_cast<size_t>(group * d) : 0);
-    Pull pull = pull_share(ahead, omp_get_thread_num(), omp_get_num_threads());
-#pragma omp for schedule(dynamic)
-    for (int64_t item = 0; item < items; ++item) {
+  // On the engine's team (engine/thread_team.h): decode runs this once a
+  // layer a token, too short a loop for OpenMP's fork and join.
+  const int threads_now = static_cast<int>(threads);
+  const int64_t per_chunk = (items + ThreadTeam::kMaxChunks - 1) / ThreadTeam::kMaxChunks;
+  ThreadTeam::shared().run((items + per_chunk - 1) / per_chunk, threads_now, [&](int64_t team_chunk, int member) {
+    thread_local std::vector<float> scores, rows, acc;
+    scores.resize(static_cast<size_t>(group * widest));
+    rows.resize(static_cast<size_t>(kSub * d));
+    acc.resize(plan.bf16_rows ? static_cast<size_t>(group * d) : 0);
+    Pull pull = pull_share(ahead, member, threads_now);
+    const int64_t first = team_chunk * per_chunk, last = std::min(items, first + per_chunk);
+    for (int64_t item = first; item < last; ++item) {
       const int64_t i = std::upper_bound(first_item.begin(), first_item.end(), item) - first_item.begin() - 1;
       const int64_t local = item - first_item[i];
       const int64_t kvh = local / chunks[i], ch = local % chunks[i];
@@ -557,7 +564,7 @@ void attention_decode(const float* q, int64_t n, int64_t heads, int64_t kv_heads
 #undef ASTFILL_CASE
       }
     }
-  }
+  });
   // Merge each (query, head)'s chunks: rescale to the largest max.
   for (int64_t i = 0; i < n; ++i)
     for (int64_t kvh = 0; kvh < kv_heads; ++kvh)

@@ -18,6 +18,7 @@
 
 #include "engine/errors.h"
 #include "engine/gemv_int8.h"
+#include "engine/thread_team.h"
 
 namespace astfill::engine {
 namespace {
@@ -358,20 +359,28 @@ void Linear::forward_gemv(const float* x, int64_t rows, float* y, int levels) co
   const int32_t* cs = im.colsum.data();
   const float* bias = im.bias.empty() ? nullptr : im.bias.data();
   const int64_t blocks = im.n_blocks, quads = kp / 4;
-#pragma omp parallel for schedule(static) if (blocks > 1)
-  for (int64_t b = 0; b < blocks; ++b) {
-    alignas(64) int32_t acc[kGemvMaxRows * 64];
-    gemv_int8_block(w + b * kp * 64, qx, kp, rows, quads, acc);
-    const int64_t n0 = b * 64, n1 = std::min(out, n0 + 64);
-    for (int64_t r = 0; r < rows; ++r) {
-      float* yr = y + r * out;
-      const int32_t* a = acc + r * 64;
-      const float s = sx[r];
-      for (int64_t n = n0; n < n1; ++n) yr[n] = s * ws[n] * static_cast<float>(a[n - n0] - zero * cs[n]);
-      if (bias)
-        for (int64_t n = n0; n < n1; ++n) yr[n] += bias[n];
+  // On the engine's team (engine/thread_team.h), not OpenMP: a decoded token
+  // runs ~100 of these loops, and each is short. Chunks of whole blocks, at
+  // most ~256 KB of weights each.
+  const int threads = engine_threads();
+  const int64_t per_chunk = team_chunk_items(blocks, threads, std::max<int64_t>(1, (int64_t{256} << 10) / (kp * 64)));
+  const int64_t chunks = (blocks + per_chunk - 1) / per_chunk;
+  ThreadTeam::shared().run(chunks, threads, [&](int64_t chunk, int) {
+    const int64_t b0 = chunk * per_chunk, b1 = std::min(blocks, b0 + per_chunk);
+    for (int64_t b = b0; b < b1; ++b) {
+      alignas(64) int32_t acc[kGemvMaxRows * 64];
+      gemv_int8_block(w + b * kp * 64, qx, kp, rows, quads, acc);
+      const int64_t n0 = b * 64, n1 = std::min(out, n0 + 64);
+      for (int64_t r = 0; r < rows; ++r) {
+        float* yr = y + r * out;
+        const int32_t* a = acc + r * 64;
+        const float s = sx[r];
+        for (int64_t n = n0; n < n1; ++n) yr[n] = s * ws[n] * static_cast<float>(a[n - n0] - zero * cs[n]);
+        if (bias)
+          for (int64_t n = n0; n < n1; ++n) yr[n] += bias[n];
+      }
     }
-  }
+  });
 }
 
 EngineThreads::EngineThreads(int threads) : previous_(omp_get_max_threads()) {

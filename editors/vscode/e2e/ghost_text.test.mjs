@@ -4,7 +4,8 @@
 // ghost text (type, Escape, trigger, Tab, the saved file), Fill at Cursor, a
 // daemon killed and restarted, settings reaching the daemon, a missing binary;
 // images (issue 19) on a tiny random Qwen2.5-VL pair: Attach Image and Image
-// to Code from the Command Palette, and a pasted screenshot.
+// to Code from the Command Palette, a pasted screenshot, and Shift+drops (a
+// browser's File, an Explorer URI, an unreadable one).
 //
 // Every wait is on an event or a DOM condition with a deadline; nothing sleeps
 // for a fixed time. Screenshots and each session's astfill output go to
@@ -213,6 +214,33 @@ function daemonPids(project) {
   return pids;
 }
 
+// Drops on the last line of `editor`'s text what a Shift+drag brings: `file`
+// ({bytes, name, type}: a File, as a browser gives a file dragged in from
+// outside) and/or `uriList` (text/uri-list; {host} stands for the page's
+// host, code-server's remote authority). The events a browser fires:
+// dragenter, dragover and drop at one point, bubbling up from the line to the
+// editor's own listeners, the Shift key down (without it the workbench takes
+// the drop and opens the file as an editor).
+async function dropFile(page, editor, { file, uriList }) {
+  const line = editor.locator('.view-line').last();
+  const box = await line.boundingBox();
+  const at = { x: Math.round(box.x + box.width / 2), y: Math.round(box.y + box.height / 2) };
+  const taken = await line.evaluate((target, { file, uriList, at }) => {
+    const data = new DataTransfer();
+    if (file)
+      data.items.add(new File([Uint8Array.from(atob(file.b64), (c) => c.charCodeAt(0))], file.name, { type: file.type }));
+    if (uriList) data.setData('text/uri-list', uriList.replace('{host}', location.host));
+    const fire = (kind) => target.dispatchEvent(new DragEvent(kind, {
+      dataTransfer: data, clientX: at.x, clientY: at.y, shiftKey: true, bubbles: true, cancelable: true,
+    }));
+    fire('dragenter');
+    const taken = !fire('dragover');
+    fire('drop');
+    return taken;
+  }, { file: file && { b64: file.bytes.toString('base64'), name: file.name, type: file.type }, uriList, at });
+  assert.ok(taken, 'the editor takes the drag (its dragover handler cancels the event, so a drop follows)');
+}
+
 const ghostText = async (editor) =>
   (await editor.locator('.ghost-text-decoration').allTextContents()).join('').replace(/\u00a0/g, ' ');
 
@@ -357,7 +385,7 @@ test('a missing binary: the message names the path tried and the setting', { tim
 // code: N bytes of code for NAME), and the editor shows what came back.
 const FORM_PY = 'class Form:\n    def render(self):\n        \n';
 
-test('images: Attach Image, Image to Code and a pasted screenshot reach the daemon and come back',
+test('images: Attach Image, Image to Code, a pasted screenshot and dropped images reach the daemon and come back',
   { timeout: 300_000 }, async (t) => {
     const vl = path.join(tmp, 'vl');
     fs.mkdirSync(vl);
@@ -370,6 +398,8 @@ test('images: Attach Image, Image to Code and a pasted screenshot reach the daem
       // Which of the extension's two edits a paste applies (the other is
       // offered beside it): the code.
       'editor.pasteAs.preferences': ['astfill.image.code'],
+      // And of a drop: the attach edit.
+      'editor.dropIntoEditor.preferences': ['astfill.image.attach'],
     });
     await page.locator('.statusbar-item', { hasText: 'astfill: tiny.gguf' }).waitFor({ timeout: 90_000 });
     const log = astfillLog(userData);
@@ -445,8 +475,49 @@ test('images: Attach Image, Image to Code and a pasted screenshot reach the daem
     await waitForFile(file, (text) => text.startsWith(coded) && text.length > beforePaste, 60_000,
       'form.py to be saved with the pasted image\'s code after the earlier text');
     assert.ok(!fs.readFileSync(file, 'utf8').includes('<|'));
-    // (A Shift+drop is not here: in code-server a file dropped from outside
-    // reaches the extension as vscode-local:, which its drop provider skips.)
+
+    // Dropped images: the drag events a Shift+drop fires at the editor's text
+    // (dragenter, dragover, drop, Shift held), the attach edit applied
+    // (editor.dropIntoEditor.preferences). First a file dragged in from
+    // outside the browser: a File, which a browser gives no path, here also
+    // named in the uri-list by a vscode-local: URI, which the daemon cannot
+    // read; its bytes go as a data: URI.
+    const dropLog = (text) => text.split('\n').filter((l) => l.includes('image drop:'));
+    await dropFile(page, editor, { file: { bytes: png, name: 'dropped.png', type: 'image/png' },
+      uriList: 'vscode-local:/home/someone/Pictures/dropped.png' });
+    await page.locator('.statusbar-item', { hasText: /pasted image [0-9a-f]{8} attached( \(described before\))?; completions in this file see it/ })
+      .waitFor({ timeout: 120_000 });
+    await logged(/attached image pasted image [0-9a-f]{8} to file:\/\/\S*form\.py/);
+    await logged(new RegExp(`image drop: dropped\\.png \\(image/png, vscode-local:\\S*dropped\\.png\\) offered as ${png.length} bytes as a data: URI`));
+    await logged(/image drop: attaching dropped\.png in file:\/\/\S*form\.py/);
+    // Only the chosen edit ran: no code was written for the dropped image.
+    const codeFor = (text) => text.split('\n').filter((l) => /image to code: .* for pasted image/.test(l)).length;
+    assert.equal(codeFor(fs.readFileSync(log, 'utf8')), 1, 'only the paste asked for code');
+
+    // Then an image from VS Code's Explorer: the uri-list names it as the
+    // browser knows it, vscode-remote://HOST/PATH, which reaches the extension
+    // host as file:///PATH: a file the daemon can read, sent by path.
+    await dropFile(page, editor, { uriList: `vscode-remote://{host}${path.join(project, 'form.png')}` });
+    await waitForFile(log, (text) => (text.match(/attached image form\.png to file:\/\/\S*form\.py/g) ?? []).length === 2,
+      120_000, 'the daemon to attach form.png a second time, dropped by path');
+    await logged(/image drop: form\.png \(image\/png, file:\/\/\S*form\.png\) offered as the file \//);
+
+    // A file: URI in a browser's drop is a file of the browser's machine
+    // (vscode-local: to the extension host) and, without its bytes, one that
+    // nothing here can read: choosing the edit says so, naming it.
+    await dropFile(page, editor, { uriList: 'file:///nowhere/on/this/machine/shot.png' });
+    await logged(/image drop: attaching shot\.png chosen; it cannot be sent/, 60_000);
+    t.diagnostic(`drops: ${JSON.stringify(dropLog(fs.readFileSync(log, 'utf8')))}`);
+    // The notifications (all of them: a toast may be hidden again): that one
+    // error, naming the URI, and no edit VS Code failed to apply (as when the
+    // chosen-edit file system answered a stat wrong).
+    await runCommand(page, 'Notifications: Show Notifications');
+    const center = page.locator('.notifications-center');
+    await center.locator('.notification-list-item', { hasText: 'the image was not attached' })
+      .filter({ hasText: 'vscode-local:/nowhere/on/this/machine/shot.png' }).waitFor({ timeout: 30_000 });
+    const notifications = await center.innerText();
+    assert.equal(notifications.match(/the image was not attached/g)?.length, 1, notifications);
+    assert.ok(!/Error applying edit|no code for the image/.test(notifications), notifications);
 
     await page.screenshot({ path: path.join(ARTIFACTS, 'vscode-images.png') });
   });

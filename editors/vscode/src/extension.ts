@@ -2,7 +2,8 @@
 import * as vscode from 'vscode';
 import { fillAtCursor, showStats, STATS_SCHEME, StatsDocument, toggle } from './commands';
 import { Daemon } from './daemon';
-import { attachImage, IMAGE_EDIT_KINDS, ImageDropProvider, ImagePasteProvider, imageToCode, PASTE_MIME_TYPES } from './images';
+import { CHOSEN_EDIT_SCHEME, ChosenEdits, DROP_MIME_TYPES, ImageDropProvider } from './imageDrop';
+import { attachImage, IMAGE_EDIT_KINDS, ImagePasteProvider, imageToCode, PASTE_MIME_TYPES } from './images';
 import { Log } from './log';
 import { RESTART_KEYS } from './settings';
 import { StatusBar } from './statusBar';
@@ -15,6 +16,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const status = new StatusBar(daemon, log);
   const d = daemon;
   const statsView = new StatsDocument();
+  const chosenEdits = new ChosenEdits();
   context.subscriptions.push(
     vscode.workspace.registerTextDocumentContentProvider(STATS_SCHEME, statsView),
     log,
@@ -37,8 +39,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.commands.registerCommand('astfill.showStats', () => showStats(d, statsView)),
     vscode.commands.registerCommand('astfill.attachImage', () => attachImage(d)),
     vscode.commands.registerCommand('astfill.imageToCode', () => imageToCode(d)),
-    vscode.languages.registerDocumentDropEditProvider({ scheme: 'file' }, new ImageDropProvider(d), {
-      dropMimeTypes: ['text/uri-list'], providedDropEditKinds: IMAGE_EDIT_KINDS,
+    vscode.workspace.registerFileSystemProvider(CHOSEN_EDIT_SCHEME, chosenEdits),
+    vscode.languages.registerDocumentDropEditProvider({ scheme: 'file' }, new ImageDropProvider(d, chosenEdits, log), {
+      dropMimeTypes: DROP_MIME_TYPES, providedDropEditKinds: IMAGE_EDIT_KINDS,
     }),
     vscode.languages.registerDocumentPasteEditProvider({ scheme: 'file' }, new ImagePasteProvider(d), {
       pasteMimeTypes: PASTE_MIME_TYPES, providedPasteEditKinds: IMAGE_EDIT_KINDS,

@@ -28,6 +28,7 @@
 #include "bench/random_model.h"
 #include "engine/attention.h"
 #include "engine/model.h"
+#include "engine/thread_team.h"
 #include "tests/fixtures/random_model.h"
 #include "support/openmp_env.h"
 
@@ -287,6 +288,21 @@ void write_moe_pair(const std::string& dense_path, const std::string& moe_path) 
 // which changes nothing a decode step reads or computes. Decode tokens/s
 // against the same bound as the long-context rows (weights + the cache so far
 // read once per token, at the best streaming read this mode has measured).
+// What the engine's thread team (engine/thread_team.h) did between two
+// counter readings, over `tokens` decoded tokens.
+std::string team_json(const ThreadTeam::Counters& a, const ThreadTeam::Counters& b, int tokens) {
+  const double chunks = static_cast<double>(b.chunks - a.chunks);
+  char buf[320];
+  std::snprintf(buf, sizeof buf,
+                "\"team\":{\"loops\":\"%s\",\"spin_us\":%d,\"loops_per_token\":%.1f,\"worker_chunk_share\":%.3f,"
+                "\"ran_alone\":%lld,\"contended\":%lld}",
+                ThreadTeam::openmp_instead() ? "openmp" : "team", ThreadTeam::spin_microseconds(),
+                static_cast<double>(b.loops - a.loops) / std::max(1, tokens),
+                chunks > 0 ? static_cast<double>(b.worker_chunks - a.worker_chunks) / chunks : 0.0,
+                static_cast<long long>(b.alone - a.alone), static_cast<long long>(b.contended - a.contended));
+  return buf;
+}
+
 void decode_at_rows(const std::string& path, const std::vector<int>& depths, int threads, int decode,
                     int read_ahead) {
   omp_set_num_threads(threads);
@@ -324,6 +340,7 @@ void decode_at_rows(const std::string& path, const std::vector<int>& depths, int
     // row) and none, so both see the same load; decode_tokens_per_s is the
     // engine's default's.
     int32_t next = first_token;
+    const ThreadTeam::Counters team0 = ThreadTeam::shared().counters();
     double secs[2] = {0, 0};
     int tokens[2] = {0, 0};
     std::vector<double> round_ms[2];
@@ -358,13 +375,14 @@ void decode_at_rows(const std::string& path, const std::vector<int>& depths, int
                 "\"decode_bound_tokens_per_s\":%.2f,\"decode_vs_bound\":%.3f,\"attention\":\"%s\","
                 "\"engine_read_ahead\":%d,\"with_read_ahead\":{\"lines_per_row\":%d,\"decode_tokens_per_s\":%.2f,"
                 "\"median_round_ms\":%.2f,\"decode_vs_bound\":%.3f},\"without_read_ahead\":{\"decode_tokens_per_s\":%.2f,"
-                "\"median_round_ms\":%.2f,\"decode_vs_bound\":%.3f}}",
+                "\"median_round_ms\":%.2f,\"decode_vs_bound\":%.3f},%s}",
                 first ? "" : ",", threads, depth, decode, decode_tps, 1e3 / decode_tps, kv_type_name(s.kv_type()),
                 kv_read / 1048576.0, model->bytes_per_token() / 1048576.0, bw, bound_tps, decode_tps / bound_tps,
                 attention_kernels_in_use(s.kv_type(), model->hparams().head_dim, default_attention_kernels()).c_str(),
                 engine_default, read_ahead, tokens[1] / std::max(1e-9, secs[1]), median(round_ms[1]),
                 tokens[1] / std::max(1e-9, secs[1]) / bound_tps, tokens[0] / std::max(1e-9, secs[0]),
-                median(round_ms[0]), tokens[0] / std::max(1e-9, secs[0]) / bound_tps);
+                median(round_ms[0]), tokens[0] / std::max(1e-9, secs[0]) / bound_tps,
+                team_json(team0, ThreadTeam::shared().counters(), decode).c_str());
     std::fflush(stdout);
     first = false;
   }

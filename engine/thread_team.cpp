@@ -12,6 +12,7 @@
 // that comes late finds the generation moved on and claims nothing.
 #include "engine/thread_team.h"
 
+#include <fcntl.h>
 #include <immintrin.h>
 #include <omp.h>
 #include <linux/futex.h>
@@ -24,6 +25,7 @@
 #include <atomic>
 #include <chrono>
 #include <climits>
+#include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <stdexcept>
@@ -78,7 +80,7 @@ struct ThreadTeam::State {
   alignas(64) std::atomic<bool> busy{false};
   uint32_t generation = 0;
   std::vector<std::thread> workers;
-  std::atomic<int64_t> loops{0}, alone{0}, worker_chunks{0}, chunks{0};
+  std::atomic<int64_t> loops{0}, alone{0}, worker_chunks{0}, chunks{0}, contended{0};
   const int spin_us = ThreadTeam::spin_microseconds();
 
   // Claims and runs chunks of `generation` until none is left; returns how
@@ -100,15 +102,15 @@ struct ThreadTeam::State {
     }
   }
 
-  // A worker waits for a loop newer than `seen`: spins for spin_us, then
-  // sleeps on the futex. Returns the claim word of the new loop.
-  uint64_t await_loop(uint32_t seen) {
+  // A worker waits for a loop newer than `seen`: spins for spin_us (if
+  // `spin`), then sleeps on the futex. Returns the claim word of the new loop.
+  uint64_t await_loop(uint32_t seen, bool may_spin) {
     const auto start = std::chrono::steady_clock::now();
     const auto spin = std::chrono::microseconds(spin_us);
     for (unsigned i = 1;; ++i) {
       const uint64_t w = claim.load(std::memory_order_acquire);
       if (generation_of(w) != seen) return w;
-      if (spin_us == 0) break;
+      if (spin_us == 0 || !may_spin) break;
       _mm_pause();
       if (i % 64 == 0 && std::chrono::steady_clock::now() - start > spin) break;
     }
@@ -123,16 +125,70 @@ struct ThreadTeam::State {
     }
   }
 
+  // Spinning pays only while this thread has a core to itself. When other
+  // threads want the core, the kernel makes this one wait its turn, and its
+  // spinning takes time from the thread it waits for and from the user's
+  // other work. The kernel counts that wait (run_delay in
+  // /proc/thread-self/schedstat): about 1% of the time on an idle machine
+  // here, ~30% beside one busy process. A worker that waited more than
+  // kContendedShare of the last kCheckLoops loops' time sleeps at once
+  // instead of spinning for the next kQuietLoops loops, looking again at each
+  // check. A read costs ~1.6 us, once every few milliseconds of decode.
+  static constexpr int kCheckLoops = 32, kQuietLoops = 1024;
+  static constexpr double kContendedShare = 0.10;
+
   void work(int member) {
     pthread_setname_np(pthread_self(), "astfill-team");
+    RunDelay delay;
     uint32_t seen = generation_of(claim.load(std::memory_order_acquire));
+    int until_check = kCheckLoops, no_spin = 0;
     for (;;) {
-      const uint64_t w = await_loop(seen);
+      const uint64_t w = await_loop(seen, no_spin == 0);
       seen = generation_of(w);
       if (stop.load(std::memory_order_acquire)) return;
       if (member < members_of(w)) take_chunks(w, member);
+      if (no_spin > 0) --no_spin;
+      if (--until_check == 0) {
+        until_check = kCheckLoops;
+        if (delay.share_since_last() > kContendedShare) {
+          no_spin = kQuietLoops;
+          contended.fetch_add(1, std::memory_order_relaxed);
+        }
+      }
     }
   }
+
+  // The share of wall time since the last call that this thread spent
+  // runnable but waiting for a CPU (0 where the kernel does not say).
+  class RunDelay {
+   public:
+    RunDelay() : fd_(open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC)) { share_since_last(); }
+    ~RunDelay() {
+      if (fd_ >= 0) close(fd_);
+    }
+    RunDelay(const RunDelay&) = delete;
+    RunDelay& operator=(const RunDelay&) = delete;
+    double share_since_last() {
+      if (fd_ < 0) return 0;
+      char text[128];
+      const ssize_t n = pread(fd_, text, sizeof text - 1, 0);
+      if (n <= 0) return 0;
+      text[n] = '\0';
+      unsigned long long on_cpu = 0, waiting = 0;
+      if (std::sscanf(text, "%llu %llu", &on_cpu, &waiting) != 2) return 0;
+      const auto now = std::chrono::steady_clock::now();
+      const double wall = std::chrono::duration<double, std::nano>(now - last_time_).count();
+      const double share = last_waiting_ == 0 || wall <= 0 ? 0 : static_cast<double>(waiting - last_waiting_) / wall;
+      last_waiting_ = waiting;
+      last_time_ = now;
+      return share;
+    }
+
+   private:
+    int fd_;
+    unsigned long long last_waiting_ = 0;
+    std::chrono::steady_clock::time_point last_time_{};
+  };
 
   void publish(uint64_t w) {
     claim.store(w, std::memory_order_seq_cst);
@@ -175,7 +231,8 @@ int ThreadTeam::spin_microseconds() {
 ThreadTeam::Counters ThreadTeam::counters() const {
   const State& s = *state_;
   return {s.loops.load(std::memory_order_relaxed), s.alone.load(std::memory_order_relaxed),
-          s.worker_chunks.load(std::memory_order_relaxed), s.chunks.load(std::memory_order_relaxed)};
+          s.worker_chunks.load(std::memory_order_relaxed), s.chunks.load(std::memory_order_relaxed),
+          s.contended.load(std::memory_order_relaxed)};
 }
 
 void ThreadTeam::run_erased(int64_t chunks, int threads, Call call, void* ctx) {

@@ -19,7 +19,8 @@
 //   - A worker that finishes a loop spins (with pause) for a short while,
 //     since the next loop of the same token starts microseconds later, then
 //     sleeps on a futex; between tokens and when the engine is idle the team
-//     sleeps and burns nothing.
+//     sleeps and burns nothing. A worker the kernel has started preempting
+//     (another process wants the core) stops spinning for a while.
 //   - A caller that finds the team busy (another thread's loop, or a loop
 //     started from inside a loop) runs its loop alone.
 //
@@ -69,9 +70,11 @@ class ThreadTeam {
   static bool openmp_instead();
 
   // Counters since the team started (benchmarks and tests): loops run, loops
-  // that ran alone because the team was busy, chunks run by workers.
+  // that ran alone because the team was busy, chunks in all and those run by
+  // workers, and how often a worker saw itself preempted and stopped spinning
+  // for a while.
   struct Counters {
-    int64_t loops = 0, alone = 0, worker_chunks = 0, chunks = 0;
+    int64_t loops = 0, alone = 0, worker_chunks = 0, chunks = 0, contended = 0;
   };
   Counters counters() const;
 

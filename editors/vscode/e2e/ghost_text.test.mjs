@@ -489,7 +489,7 @@ test('images: Attach Image, Image to Code, a pasted screenshot and dropped image
       .waitFor({ timeout: 120_000 });
     await logged(/attached image pasted image [0-9a-f]{8} to file:\/\/\S*form\.py/);
     await logged(new RegExp(`image drop: dropped\\.png \\(image/png, vscode-local:\\S*dropped\\.png\\) offered as ${png.length} bytes as a data: URI`));
-    await logged(/image drop: attaching dropped\.png in file:\/\/\S*form\.py/);
+    await logged(/image drop: attaching dropped\.png in file:\/\/\S*form\.py: done/);
     // Only the chosen edit ran: no code was written for the dropped image.
     const codeFor = (text) => text.split('\n').filter((l) => /image to code: .* for pasted image/.test(l)).length;
     assert.equal(codeFor(fs.readFileSync(log, 'utf8')), 1, 'only the paste asked for code');

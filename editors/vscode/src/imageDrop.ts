@@ -207,8 +207,11 @@ export class ImageDropProvider implements vscode.DocumentDropEditProvider {
         `astfill: ${toCode ? 'no code for the image' : 'the image was not attached'}: ${message(source)}`);
       return;
     }
-    this.log.info(`image drop: ${toCode ? 'writing code for' : 'attaching'} ${name} in ${document.uri.toString()}`);
-    if (toCode) await insertCodeForSource(this.daemon, document, position, source, undefined, token);
-    else await attachSource(this.daemon, document, source, token);
+    const what = `${toCode ? 'writing code for' : 'attaching'} ${name} in ${document.uri.toString()}`;
+    this.log.info(`image drop: ${what}`);
+    const done = toCode ? await insertCodeForSource(this.daemon, document, position, source, undefined, token)
+      : !!await attachSource(this.daemon, document, source, token);
+    const outcome = token.isCancellationRequested ? 'cancelled (the edit was undone)' : done ? 'done' : 'failed';
+    this.log.info(`image drop: ${what}: ${outcome}`);
   }
 }

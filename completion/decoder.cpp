@@ -1,9 +1,12 @@
 #include "completion/decoder.h"
 
 #include <algorithm>
+#include <cmath>
+#include <deque>
 #include <limits>
 #include <memory>
 #include <optional>
+#include <queue>
 
 #include "engine/sampler.h"
 #include "support/utf8.h"
@@ -83,33 +86,53 @@ const char* to_string(DecodeEnd end) {
   return "unknown";
 }
 
-DecodeResult decode(ModelRunner::Lease& lease, const engine::Tokenizer& tokenizer, std::span<const int32_t> prompt,
-                    std::string_view text_before, SyntaxHooks* syntax, ApiConstraint* api,
-                    const DecodeOptions& options, const CancellationToken& cancel) {
-  using clock = std::chrono::steady_clock;
-  constexpr float kForbidden = -std::numeric_limits<float>::infinity();
-  DecodeResult result;
-  const size_t vocab = tokenizer.vocab_size();
+namespace {
 
-  // Special tokens the completion may not write; stop tokens end it instead.
-  std::vector<char> is_stop(vocab, 0);
-  for (auto t : options.stop_tokens)
-    if (t >= 0 && static_cast<size_t>(t) < vocab) is_stop[static_cast<size_t>(t)] = 1;
-  std::vector<int32_t> computed;
-  if (!options.unwritable) computed = unwritable_tokens(tokenizer);
+using clock = std::chrono::steady_clock;
+constexpr float kForbidden = -std::numeric_limits<float>::infinity();
+
+// A token the search may take instead of the one chosen at a step.
+struct Alternative {
+  int32_t token;
+  float logprob;
+};
+// A chosen token, its log-probability and the next choices the checks did
+// not refuse (the search's branch points).
+struct Step {
+  int32_t token = -1;
+  float logprob = 0;
+  std::vector<Alternative> alternatives;
+};
+
+// What every decoding of one request shares.
+struct Shared {
+  const engine::Tokenizer& tokenizer;
+  const DecodeOptions& options;
+  std::vector<char> is_stop, is_forbidden;
   std::vector<int32_t> forbidden;
-  for (auto t : options.unwritable ? *options.unwritable : computed)
-    if (static_cast<size_t>(t) < vocab && !is_stop[static_cast<size_t>(t)]) forbidden.push_back(t);
+  std::string line_before;  // the last line before the cursor: all the API constraint looks at
+};
 
-  // The last line before the cursor: all the API constraint looks at.
-  size_t nl = text_before.rfind('\n');
-  std::string line_before(nl == std::string_view::npos ? text_before : text_before.substr(nl + 1));
+// One greedy decoding after `prompt` from the hooks' state. `result.text`
+// and `result.tokens` hold the completion before it (what the prompt's end
+// already says) and grow. `steps`, when non-null, gets a Step per token
+// generated. `stop_at`: when decoding must end (unset: the time budget after
+// its first token). `record_prefix`: the prompt goes to the prefix store.
+void run(ModelRunner::Lease& lease, std::span<const int32_t> prompt, SyntaxHooks* syntax, ApiConstraint* api,
+         const Shared& shared, int max_tokens, std::optional<clock::time_point> stop_at, bool record_prefix,
+         const CancellationToken& cancel, DecodeResult& result, std::vector<Step>* steps) {
+  const engine::Tokenizer& tokenizer = shared.tokenizer;
+  const DecodeOptions& options = shared.options;
+  const std::vector<char>& is_stop = shared.is_stop;
+  const size_t vocab = tokenizer.vocab_size();
 
   engine::Sampler sampler;  // greedy
   std::vector<char> allowed_mask;
   constexpr size_t kTop = 32;
-  std::vector<std::pair<float, int32_t>> top;
+  std::vector<std::pair<float, int32_t>> top, first_top;
   top.reserve(kTop + 1);
+  std::vector<int32_t> refused;      // this step's candidates the checks refused
+  std::deque<Step> decided;          // steps chosen in the mask, not yet streamed
   // The approved token is the only one left: the sampler's choice is it.
   auto keep_only = [&](std::span<float> logits, size_t id) {
     float v = logits[id];
@@ -117,13 +140,39 @@ DecodeResult decode(ModelRunner::Lease& lease, const engine::Tokenizer& tokenize
     logits[id] = v;
   };
   sampler.set_mask([&](std::span<float> logits) {
-    for (auto t : forbidden)
+    // The model's own distribution, before any mask: log-probabilities for
+    // the search.
+    float lse = 0;
+    if (steps) {
+      float mx = kForbidden;
+      for (float x : logits) mx = std::max(mx, x);
+      double sum = 0;
+      for (float x : logits) sum += std::exp(static_cast<double>(x - mx));
+      lse = mx + static_cast<float>(std::log(sum));
+      refused.clear();
+      first_top.clear();
+    }
+    auto record = [&](size_t id, float logit) {
+      if (!steps) return;
+      Step step;
+      step.token = static_cast<int32_t>(id);
+      step.logprob = logit - lse;
+      for (const auto& [score, token] : first_top) {
+        if (step.alternatives.size() >= options.search_alternatives) break;
+        if (static_cast<size_t>(token) == id || std::find(refused.begin(), refused.end(), token) != refused.end())
+          continue;
+        if (score - lse < step.logprob - options.search_margin) break;
+        step.alternatives.push_back({token, score - lse});
+      }
+      decided.push_back(std::move(step));
+    };
+    for (auto t : shared.forbidden)
       if (static_cast<size_t>(t) < logits.size()) logits[static_cast<size_t>(t)] = kForbidden;
     if (!options.banned_openers.empty() && result.text.find_first_not_of(" \t\r\n") == std::string::npos)
       for (auto t : options.banned_openers)
         if (t >= 0 && static_cast<size_t>(t) < logits.size()) logits[static_cast<size_t>(t)] = kForbidden;
     if (api) {
-      if (auto allowed = api->allowed(line_before + result.text)) {
+      if (auto allowed = api->allowed(shared.line_before + result.text)) {
         ++result.restricted;
         allowed_mask.assign(logits.size(), 0);
         for (auto t : *allowed)
@@ -156,6 +205,7 @@ DecodeResult decode(ModelRunner::Lease& lease, const engine::Tokenizer& tokenize
         if (top.size() > kTop) top.pop_back();
       }
       if (top.empty()) break;
+      if (steps && pass == 0) first_top = top;
       for (const auto& [score, token] : top) {
         auto id = static_cast<size_t>(token);
         // A stop token ends the completion: the syntax check says whether it
@@ -172,8 +222,12 @@ DecodeResult decode(ModelRunner::Lease& lease, const engine::Tokenizer& tokenize
           result.check_seconds += std::chrono::duration<double>(clock::now() - t0).count();
           if (!ok) ++result.rejected;
           if (!ok && ends) end_refused = true;
-          if (!ok && ++tries >= options.max_candidates) break;
+          if (!ok && ++tries >= options.max_candidates) {
+            if (steps) refused.push_back(token);
+            break;
+          }
         }
+        if (!ok && steps) refused.push_back(token);
         if (ok && end_refused) {
           if (!fallback) fallback.emplace(id, logits[id]);
           auto t0 = clock::now();
@@ -181,6 +235,7 @@ DecodeResult decode(ModelRunner::Lease& lease, const engine::Tokenizer& tokenize
           result.check_seconds += std::chrono::duration<double>(clock::now() - t0).count();
           if (closes) {
             if (id != fallback->first) ++result.closing_choices;
+            record(id, logits[id]);
             keep_only(logits, id);
             return;
           }
@@ -189,6 +244,7 @@ DecodeResult decode(ModelRunner::Lease& lease, const engine::Tokenizer& tokenize
           continue;
         }
         if (ok) {
+          record(id, logits[id]);
           keep_only(logits, id);
           return;
         }
@@ -199,6 +255,7 @@ DecodeResult decode(ModelRunner::Lease& lease, const engine::Tokenizer& tokenize
     if (fallback) {
       std::fill(logits.begin(), logits.end(), kForbidden);
       logits[fallback->first] = fallback->second;
+      record(fallback->first, fallback->second);
       return;
     }
     // Nothing the model likes keeps the file viable: say nothing more.
@@ -206,17 +263,15 @@ DecodeResult decode(ModelRunner::Lease& lease, const engine::Tokenizer& tokenize
   });
 
   engine::GenerateOptions gen;
-  gen.max_tokens = options.max_tokens;
+  gen.max_tokens = max_tokens;
   gen.stop_tokens = options.stop_tokens;
   gen.speculate = options.speculate;
   gen.draft_sources = options.draft_sources;
-  gen.prefix_store = options.prefix_store;
+  gen.prefix_store = record_prefix ? options.prefix_store : nullptr;
   gen.deadline = options.deadline;
   // How much of a draft the checks would let through after the text so far,
   // on copies of their state: the verification's rows go through the mask
   // above, which would refuse the same tokens.
-  std::vector<char> is_forbidden(vocab, 0);
-  for (auto t : forbidden) is_forbidden[static_cast<size_t>(t)] = 1;
   gen.screen_draft = [&](std::span<const int32_t> draft) -> size_t {
     auto t0 = clock::now();
     std::string text = result.text;
@@ -232,7 +287,7 @@ DecodeResult decode(ModelRunner::Lease& lease, const engine::Tokenizer& tokenize
     size_t n = 0;
     for (; n < draft.size(); ++n) {
       const int32_t token = draft[n];
-      if (token < 0 || static_cast<size_t>(token) >= vocab || is_forbidden[static_cast<size_t>(token)]) break;
+      if (token < 0 || static_cast<size_t>(token) >= vocab || shared.is_forbidden[static_cast<size_t>(token)]) break;
       if (is_stop[static_cast<size_t>(token)]) {
         ++n;  // a stop token ends the completion: nothing after it matters
         break;
@@ -240,7 +295,7 @@ DecodeResult decode(ModelRunner::Lease& lease, const engine::Tokenizer& tokenize
       std::string piece = tokenizer.token_bytes(token);
       if (!keeps_text(std::string_view(text).substr(text.size() - pending_bytes(text)), piece)) break;
       if (api_copy) {
-        auto allowed = api_copy->allowed(line_before + text);
+        auto allowed = api_copy->allowed(shared.line_before + text);
         if (allowed && std::find(allowed->begin(), allowed->end(), token) == allowed->end()) break;
       }
       if (fork) {
@@ -264,12 +319,12 @@ DecodeResult decode(ModelRunner::Lease& lease, const engine::Tokenizer& tokenize
     return n;
   };
   bool timed_out = false, complete = false, stop_token = false;
-  clock::time_point decode_start{};
-  bool started = false;
   auto on_token = [&](int32_t token, float) {
-    if (!started) {
-      started = true;
-      decode_start = clock::now();
+    if (!stop_at) stop_at = clock::now() + options.time_budget;
+    if (steps) {
+      if (!decided.empty() && decided.front().token == token) steps->push_back(std::move(decided.front()));
+      else steps->push_back(Step{token, 0, {}});  // (not from the mask: no branch point)
+      if (!decided.empty()) decided.pop_front();
     }
     if (is_stop[static_cast<size_t>(token)]) {
       stop_token = true;
@@ -288,22 +343,184 @@ DecodeResult decode(ModelRunner::Lease& lease, const engine::Tokenizer& tokenize
         return false;
       }
     }
-    if (clock::now() - decode_start >= options.time_budget) {
+    if (clock::now() >= *stop_at) {
       timed_out = true;
       return false;
     }
     return true;
   };
   result.stats = engine::generate(lease.session(), lease.history(), prompt, gen, sampler, on_token, cancel);
-  // A character left unfinished by the last token is not text.
-  result.text.resize(result.text.size() - pending_bytes(result.text));
   if (result.stats.cancelled || cancel.cancelled()) result.end = DecodeEnd::Cancelled;
   else if (stop_token) result.end = DecodeEnd::StopToken;
   else if (complete) result.end = DecodeEnd::Complete;
   else if (timed_out || result.stats.timed_out) result.end = DecodeEnd::Timeout;
-  else if (static_cast<int>(result.stats.generated_tokens) >= options.max_tokens) result.end = DecodeEnd::MaxTokens;
+  else if (static_cast<int>(result.stats.generated_tokens) >= max_tokens) result.end = DecodeEnd::MaxTokens;
   else if (lease.session().length() >= lease.session().capacity()) result.end = DecodeEnd::ContextFull;
   else result.end = DecodeEnd::NoViableToken;
+}
+
+// A branch point of the search: the path up to it, the alternative taken
+// there, and the log-probability of the path and the alternative.
+struct Node {
+  double score;
+  std::vector<int32_t> path;
+  Alternative alternative;
+  bool operator<(const Node& other) const { return score < other.score; }
+};
+
+}  // namespace
+
+DecodeResult decode(ModelRunner::Lease& lease, const engine::Tokenizer& tokenizer, std::span<const int32_t> prompt,
+                    std::string_view text_before, SyntaxHooks* syntax, ApiConstraint* api,
+                    const DecodeOptions& options, const CancellationToken& cancel) {
+  DecodeResult result;
+  const size_t vocab = tokenizer.vocab_size();
+  Shared shared{tokenizer, options, std::vector<char>(vocab, 0), std::vector<char>(vocab, 0), {}, {}};
+
+  // Special tokens the completion may not write; stop tokens end it instead.
+  for (auto t : options.stop_tokens)
+    if (t >= 0 && static_cast<size_t>(t) < vocab) shared.is_stop[static_cast<size_t>(t)] = 1;
+  std::vector<int32_t> computed;
+  if (!options.unwritable) computed = unwritable_tokens(tokenizer);
+  for (auto t : options.unwritable ? *options.unwritable : computed)
+    if (static_cast<size_t>(t) < vocab && !shared.is_stop[static_cast<size_t>(t)]) {
+      shared.forbidden.push_back(t);
+      shared.is_forbidden[static_cast<size_t>(t)] = 1;
+    }
+  size_t nl = text_before.rfind('\n');
+  shared.line_before = std::string(nl == std::string_view::npos ? text_before : text_before.substr(nl + 1));
+
+  // The search starts from the hooks' state before anything is accepted. A
+  // single-line completion (a line break ends it) is searched only with
+  // search_single_line.
+  std::unique_ptr<SyntaxHooks> base;
+  if (syntax && syntax->can_adopt() && options.search_branches > 0 && options.max_tokens > 0 &&
+      (options.search_single_line || !syntax->ends_with("\n")))
+    base = syntax->fork();
+  std::vector<Step> steps;
+  clock::time_point started = clock::now();
+  run(lease, prompt, syntax, api, shared, options.max_tokens, std::nullopt, true, cancel, result,
+      base ? &steps : nullptr);
+
+  bool failed = result.end == DecodeEnd::MaxTokens || result.end == DecodeEnd::NoViableToken;
+  if (base && failed && !cancel.cancelled()) {
+    auto t0 = clock::now();
+    failed = !syntax->has_whole_part();
+    result.check_seconds += std::chrono::duration<double>(clock::now() - t0).count();
+  }
+  if (base && failed && !cancel.cancelled()) {
+    const auto search_t0 = clock::now();
+    // Time left: the budget counts from the first token (as greedy's) or,
+    // without one, from the start of decoding; the deadline caps it.
+    clock::time_point end = started + std::chrono::duration_cast<clock::duration>(
+                                          std::chrono::duration<double>(result.stats.prefill_seconds)) +
+                            options.time_budget;
+    if (options.deadline != clock::time_point{}) end = std::min(end, options.deadline);
+    std::priority_queue<Node> queue;
+    auto push_steps = [&](double score, const std::vector<int32_t>& tokens, size_t first,
+                          const std::vector<Step>& from) {
+      for (size_t i = 0; i < from.size() && first + i <= tokens.size(); ++i) {
+        for (const Alternative& alt : from[i].alternatives) {
+          Node node{score + alt.logprob, std::vector<int32_t>(tokens.begin(), tokens.begin() + static_cast<std::ptrdiff_t>(first + i)), alt};
+          queue.push(std::move(node));
+        }
+        score += from[i].logprob;
+      }
+    };
+    push_steps(0, result.tokens, 0, steps);
+    const size_t capacity = lease.session().capacity();
+    while (!queue.empty() && result.search.branches < options.search_branches &&
+           result.search.tokens < options.search_tokens && clock::now() < end && !cancel.cancelled()) {
+      Node node = queue.top();
+      queue.pop();
+      if (node.path.size() + 1 > static_cast<size_t>(options.max_tokens) ||
+          prompt.size() + node.path.size() + 2 >= capacity)
+        continue;
+      ++result.search.branches;
+      DecodeResult branch;
+      auto t0 = clock::now();
+      std::unique_ptr<SyntaxHooks> hooks = base->fork();
+      if (!hooks) break;
+      for (int32_t t : node.path) {
+        std::string piece = tokenizer.token_bytes(t);
+        hooks->accept(piece);
+        branch.text += piece;
+      }
+      branch.tokens = node.path;
+      const int32_t alt = node.alternative.token;
+      bool whole = false;
+      if (shared.is_stop[static_cast<size_t>(alt)]) {
+        whole = branch.text.find_first_not_of(" \t\r\n") != std::string::npos && hooks->may_end();
+        branch.end = DecodeEnd::StopToken;
+      } else {
+        const std::string piece = tokenizer.token_bytes(alt);
+        std::string_view pending =
+            std::string_view(branch.text).substr(branch.text.size() - pending_bytes(branch.text));
+        if (!keeps_text(pending, piece) || !hooks->viable(piece)) {
+          result.check_seconds += std::chrono::duration<double>(clock::now() - t0).count();
+          continue;
+        }
+        hooks->accept(piece);
+        branch.text += piece;
+        branch.tokens.push_back(alt);
+        if (hooks->should_stop()) {
+          whole = hooks->kept_whole();
+          branch.end = DecodeEnd::Complete;
+        }
+      }
+      result.check_seconds += std::chrono::duration<double>(clock::now() - t0).count();
+      if (!whole && !shared.is_stop[static_cast<size_t>(alt)] && branch.end != DecodeEnd::Complete) {
+        // Greedy from the alternative on, in the same slot (its cache holds
+        // the prompt and the path up to where the last decoding diverged).
+        std::vector<int32_t> branch_prompt(prompt.begin(), prompt.end());
+        branch_prompt.insert(branch_prompt.end(), branch.tokens.begin(), branch.tokens.end());
+        std::optional<ApiConstraint> api_copy;
+        if (api) api_copy.emplace(*api);
+        std::vector<Step> branch_steps;
+        const size_t before = branch.tokens.size();
+        const int left = std::min(options.max_tokens - static_cast<int>(before),
+                                  static_cast<int>(options.search_branch_tokens));
+        if (left > 0) {
+          run(lease, branch_prompt, hooks.get(), api_copy ? &*api_copy : nullptr, shared, left, end, false, cancel,
+              branch, &branch_steps);
+        } else {
+          branch.end = DecodeEnd::MaxTokens;
+        }
+        result.search.tokens += branch.stats.generated_tokens;
+        result.stats.decode_seconds += branch.stats.decode_seconds + branch.stats.prefill_seconds;
+        result.stats.forward_passes += branch.stats.forward_passes;
+        result.check_seconds += branch.check_seconds;
+        result.rejected += branch.rejected;
+        result.closing_choices += branch.closing_choices;
+        result.restricted += branch.restricted;
+        if (branch.end == DecodeEnd::Cancelled) break;
+        auto t1 = clock::now();
+        if (branch.end == DecodeEnd::StopToken) whole = true;  // the checks allowed the end
+        else if (branch.end == DecodeEnd::Complete) whole = hooks->kept_whole();
+        else if (branch.end == DecodeEnd::MaxTokens) whole = hooks->may_end();
+        result.check_seconds += std::chrono::duration<double>(clock::now() - t1).count();
+        if (!whole && branch.end != DecodeEnd::Complete)
+          push_steps(node.score, branch.tokens, before, branch_steps);
+      }
+      // An answer of blanks is no answer (Complete: kept_whole says so of
+      // what the stop rule keeps).
+      if (whole && branch.end != DecodeEnd::Complete && branch.text.find_first_not_of(" \t\r\n") == std::string::npos)
+        whole = false;
+      if (!whole) continue;
+      // The answer: the hooks take the branch's state over.
+      if (!syntax->adopt(*hooks)) break;
+      if (branch.end == DecodeEnd::Complete) syntax->should_stop();  // the stop rule's cut, over the adopted text
+      result.search.found = true;
+      result.text = std::move(branch.text);
+      result.tokens = std::move(branch.tokens);
+      result.end = branch.end;
+      result.stats.generated_tokens = result.tokens.size();
+      break;
+    }
+    result.search.seconds = std::chrono::duration<double>(clock::now() - search_t0).count();
+  }
+  // A character left unfinished by the last token is not text.
+  result.text.resize(result.text.size() - pending_bytes(result.text));
   return result;
 }
 

@@ -1,5 +1,7 @@
 #include "completion/guard_hooks.h"
 
+#include <algorithm>
+
 namespace astfill::completion {
 
 struct GuardHooks::Copy {
@@ -64,6 +66,32 @@ std::unique_ptr<SyntaxHooks> GuardHooks::fork() const {
   if (copy) copy->guard = *guard_;
   else copy = std::make_unique<Copy>(*guard_, stop_->mode());
   return std::unique_ptr<SyntaxHooks>(new GuardHooks(std::move(copy), constrain_, spare_));
+}
+
+bool GuardHooks::kept_whole() {
+  std::string kept = guard_->completion().substr(0, std::min(stop_->keep(), guard_->completion().size()));
+  if (kept.find_first_not_of(" \t\r\n") == std::string::npos) return false;
+  return !constrain_ || ends_whole(std::move(kept));
+}
+
+bool GuardHooks::has_whole_part() {
+  if (!constrain_) return true;
+  const std::string answer = guard_->whole_answer(guard_->completion());
+  return answer.find_first_not_of(" \t\r\n") != std::string::npos;
+}
+
+bool GuardHooks::adopt(SyntaxHooks& other) {
+  auto* from = dynamic_cast<GuardHooks*>(&other);
+  if (!from || from == this) return false;
+  *guard_ = *from->guard_;
+  last_whole_.reset();
+  // The secret check reads the completion from its start again.
+  secret_cut_.reset();
+  if (secrets_) {
+    secrets_->reset(guard_->prefix(), guard_->suffix());
+    secret_cut_ = secrets_->check(guard_->completion());
+  }
+  return true;
 }
 
 bool GuardHooks::ends_whole(std::string text) const {

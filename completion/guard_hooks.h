@@ -46,6 +46,10 @@ class GuardHooks final : public SyntaxHooks {
   void accept(std::string_view piece) override;
   bool should_stop() override;
   std::unique_ptr<SyntaxHooks> fork() const override;
+  bool kept_whole() override;
+  bool can_adopt() const override { return constrain_; }
+  bool has_whole_part() override;
+  bool adopt(SyntaxHooks& other) override;
 
   // Where the completion must be cut so that it writes no secret.
   std::optional<size_t> secret_cut() const { return secret_cut_; }

@@ -1,0 +1,247 @@
+// decode()'s search for a whole completion when the greedy one is not
+// (completion/decoder.h): on a tiny random-weight model with scripted hooks
+// that say where the file is whole, and the guard's hooks' part in it
+// (kept_whole, adopt).
+#include <catch2/catch.hpp>
+
+#include "../engine/temp_dir.h"
+#include "completion/decoder.h"
+#include "completion/guard_hooks.h"
+#include "completion/stopping.h"
+#include "tests/fixtures/random_model.h"
+
+using namespace astfill::completion;
+using astfill::testing::TempDir;
+
+namespace {
+
+struct Fixture {
+  TempDir dir;
+  std::unique_ptr<ModelRunner> runner;
+  Fixture() {
+    auto spec = astfill::engine::tiny_spec("qwen2");
+    astfill::engine::write_random_model(dir.file("m.gguf"), spec);
+    RunnerOptions options;
+    options.model_path = dir.file("m.gguf");
+    options.load.threads = 1;
+    options.context_tokens = 512;
+    runner = std::make_unique<ModelRunner>(options);
+  }
+  std::vector<int32_t> encode(std::string_view text) { return runner->tokenizer().encode(text, false); }
+};
+
+// Every piece is viable, nothing stops the completion; the file is whole
+// only where `whole` says so of the completion. Forks copy the text, adopt
+// takes a fork's text over.
+class Scripted final : public SyntaxHooks {
+ public:
+  using Whole = std::function<bool(const std::string&)>;
+  explicit Scripted(Whole whole, bool single_line = false) : whole_(std::move(whole)), single_line_(single_line) {}
+  // A single-line completion: a line break would end it.
+  bool ends_with(std::string_view piece) override { return single_line_ && piece.find('\n') != std::string_view::npos; }
+  bool viable(std::string_view) override { return true; }
+  void accept(std::string_view piece) override { text.append(piece); }
+  bool should_stop() override { return false; }
+  bool can_adopt() const override { return true; }
+  bool may_end() override {
+    ++whole_checks;
+    return whole_(text);
+  }
+  std::unique_ptr<SyntaxHooks> fork() const override {
+    auto copy = std::make_unique<Scripted>(whole_, single_line_);
+    copy->text = text;
+    return copy;
+  }
+  bool adopt(SyntaxHooks& other) override {
+    auto* from = dynamic_cast<Scripted*>(&other);
+    if (!from) return false;
+    text = from->text;
+    ++adopted;
+    return true;
+  }
+  std::string text;
+  size_t whole_checks = 0, adopted = 0;
+
+ private:
+  Whole whole_;
+  bool single_line_;
+};
+
+bool starts_with(const std::string& s, const std::string& p) { return s.compare(0, p.size(), p) == 0; }
+
+}  // namespace
+
+TEST_CASE("the search finds a whole completion where greedy decoding finds none", "[decoder][search]") {
+  Fixture f;
+  const auto& tok = f.runner->tokenizer();
+  auto prompt = f.encode("def f(x):\n    return g(x\n\ndef h(y):\n");
+  auto lease = f.runner->acquire("doc", {});
+  DecodeOptions options;
+  options.max_tokens = 8;
+  options.time_budget = std::chrono::seconds(60);
+  options.speculate.enable = false;
+  // The random model puts nearly all its mass on one token (its next
+  // choices are 20-25 nats behind): every choice is a branch point here.
+  options.search_margin = 100;
+
+  // The greedy path, with the file whole nowhere: the model's own choices.
+  options.search_branches = 0;
+  Scripted never([](const std::string&) { return false; });
+  auto greedy = decode(*lease, tok, prompt, "", &never, nullptr, options, {});
+  REQUIRE(greedy.end == DecodeEnd::MaxTokens);
+  REQUIRE(greedy.tokens.size() == 8);
+  CHECK(greedy.search.branches == 0);
+  const std::string path = greedy.text;
+
+  // Whole only where the completion has left the greedy path (it holds
+  // something that is not a prefix of it): greedy can never get there, and
+  // greedy decoding alone ends at the cap as above.
+  auto off_path = [&](const std::string& text) { return !text.empty() && !starts_with(path, text); };
+  Scripted alone(off_path);
+  auto r0 = decode(*lease, tok, prompt, "", &alone, nullptr, options, {});
+  CHECK(r0.text == path);
+  CHECK(r0.end == DecodeEnd::MaxTokens);
+  CHECK_FALSE(r0.search.found);
+  CHECK(alone.adopted == 0);
+
+  options.search_branches = 8;
+  options.search_tokens = 64;
+  Scripted hooks(off_path);
+  auto r = decode(*lease, tok, prompt, "", &hooks, nullptr, options, {});
+  REQUIRE(r.search.found);
+  CHECK(r.search.branches >= 1);
+  CHECK(r.search.branches <= options.search_branches);
+  CHECK(r.search.seconds > 0);
+  // The answer leaves the file whole, is the hooks' state, and is what its
+  // tokens say.
+  CHECK(off_path(r.text));
+  CHECK(hooks.adopted == 1);
+  CHECK(hooks.text == r.text);
+  CHECK(tok.decode(r.tokens) == r.text);
+  CHECK(r.stats.generated_tokens == r.tokens.size());
+  CHECK(r.tokens.size() <= static_cast<size_t>(options.max_tokens));
+  // It branched off greedy's path at one of greedy's steps: the tokens
+  // before that are greedy's.
+  size_t same = 0;
+  while (same < r.tokens.size() && same < greedy.tokens.size() && r.tokens[same] == greedy.tokens[same]) ++same;
+  CHECK(same < r.tokens.size());
+  CHECK(r.tokens[same] != greedy.tokens[same]);
+  // Deterministic: the same request finds the same answer.
+  Scripted again(off_path);
+  auto r2 = decode(*lease, tok, prompt, "", &again, nullptr, options, {});
+  CHECK(r2.text == r.text);
+  CHECK(r2.search.branches == r.search.branches);
+
+  // A single-line completion is searched only when asked to.
+  Scripted line(off_path, /*single_line=*/true);
+  auto l = decode(*lease, tok, prompt, "", &line, nullptr, options, {});
+  CHECK(l.search.branches == 0);
+  CHECK_FALSE(l.search.found);
+  CHECK(line.adopted == 0);
+  options.search_single_line = true;
+  Scripted line2(off_path, /*single_line=*/true);
+  auto l2 = decode(*lease, tok, prompt, "", &line2, nullptr, options, {});
+  CHECK(l2.search.found);
+  CHECK(off_path(line2.text));
+}
+
+TEST_CASE("the search never answers with blanks", "[decoder][search]") {
+  Fixture f;
+  const auto& tok = f.runner->tokenizer();
+  auto prompt = f.encode("def f(x):\n    return g(x\n\ndef h(y):\n");
+  auto lease = f.runner->acquire("doc", {});
+  DecodeOptions options;
+  options.max_tokens = 8;
+  options.time_budget = std::chrono::seconds(60);
+  options.speculate.enable = false;
+  options.search_margin = 100;
+  options.search_branches = 0;
+  Scripted never([](const std::string&) { return false; });
+  auto greedy = decode(*lease, tok, prompt, "", &never, nullptr, options, {});
+  // Whole only where the completion is blank (the empty answer). The
+  // random model writes mostly line breaks here, so blank branches are
+  // easy to reach; none may be the answer.
+  auto blank = [](const std::string& text) { return text.find_first_not_of(" \t\r\n") == std::string::npos; };
+  REQUIRE(greedy.end == DecodeEnd::MaxTokens);
+  options.search_branches = 8;
+  Scripted hooks(blank);
+  auto r = decode(*lease, tok, prompt, "", &hooks, nullptr, options, {});
+  CHECK_FALSE(r.search.found);
+  CHECK(r.search.branches > 0);
+  CHECK(hooks.adopted == 0);
+  CHECK(r.text == greedy.text);
+}
+
+TEST_CASE("the search is bounded and leaves greedy's answer when it finds nothing", "[decoder][search]") {
+  Fixture f;
+  const auto& tok = f.runner->tokenizer();
+  auto prompt = f.encode("int main() {\n    return f(1,\n}\n");
+  auto lease = f.runner->acquire("doc", {});
+  DecodeOptions options;
+  options.max_tokens = 6;
+  options.time_budget = std::chrono::seconds(60);
+  options.speculate.enable = false;
+  // The random model puts nearly all its mass on one token (its next
+  // choices are 20-25 nats behind): every choice is a branch point here.
+  options.search_margin = 100;
+  options.search_branches = 0;
+  Scripted plain([](const std::string&) { return false; });
+  auto greedy = decode(*lease, tok, prompt, "", &plain, nullptr, options, {});
+
+  options.search_branches = 5;
+  options.search_tokens = 1000;
+  Scripted never([](const std::string&) { return false; });
+  auto r = decode(*lease, tok, prompt, "", &never, nullptr, options, {});
+  CHECK_FALSE(r.search.found);
+  CHECK(r.search.branches == 5);
+  CHECK(never.adopted == 0);
+  CHECK(never.text == greedy.text);  // the real hooks hold greedy's completion
+  CHECK(r.text == greedy.text);
+  CHECK(r.tokens == greedy.tokens);
+  CHECK(r.end == DecodeEnd::MaxTokens);
+  CHECK(r.search.tokens <= 5u * 6u);
+
+  // A token budget ends it first.
+  options.search_tokens = 4;
+  Scripted few([](const std::string&) { return false; });
+  auto s = decode(*lease, tok, prompt, "", &few, nullptr, options, {});
+  CHECK_FALSE(s.search.found);
+  CHECK(s.search.tokens >= 4);
+  CHECK(s.search.tokens < 4 + 6);
+  CHECK(s.search.branches < 5);
+  CHECK(s.text == greedy.text);
+}
+
+// The guard's side of the search: a fork's state adopted, and whether what
+// the stop rule keeps is whole.
+TEST_CASE("the guard's hooks adopt a fork's completion and judge what the stop rule keeps", "[guard][search]") {
+  const std::string prefix = "def f(x):\n    return g(x";
+  const std::string suffix = "\n\ndef h():\n    pass\n";
+  SyntaxGuard guard("python", prefix, suffix);
+  StopRule single(guard, CompletionMode::SingleLine);
+  GuardHooks hooks(guard, single, true, nullptr);
+  std::unique_ptr<SyntaxHooks> fork = hooks.fork();
+  REQUIRE(fork);
+  fork->accept(", 1");
+  REQUIRE(fork->viable(")"));
+  fork->accept(")");
+  CHECK(fork->may_end());
+  CHECK(guard.completion().empty());  // the fork's state is its own
+  REQUIRE(hooks.adopt(*fork));
+  CHECK(guard.completion() == ", 1)");
+  CHECK(hooks.may_end());
+  // The stop rule over the adopted text: a line break ends a single line,
+  // and what it keeps (the line) is whole.
+  hooks.accept("\n)");
+  REQUIRE(hooks.should_stop());
+  CHECK(single.keep() == 4);
+  CHECK(hooks.kept_whole());
+  CHECK_FALSE(hooks.may_end());  // `, 1)\n)` itself is not
+  // A copy of something else is not adopted.
+  Scripted other([](const std::string&) { return true; });
+  CHECK_FALSE(hooks.adopt(other));
+  CHECK(hooks.can_adopt());
+  // Unconstrained hooks are not searched on: every end would do.
+  GuardHooks loose(guard, single, false, nullptr);
+  CHECK_FALSE(loose.can_adopt());
+}

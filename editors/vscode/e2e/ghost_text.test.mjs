@@ -4,8 +4,9 @@
 // ghost text (type, Escape, trigger, Tab, the saved file), Fill at Cursor, a
 // daemon killed and restarted, settings reaching the daemon, a missing binary;
 // images (issue 19) on a tiny random Qwen2.5-VL pair: Attach Image and Image
-// to Code from the Command Palette, a pasted screenshot, and Shift+drops (a
-// browser's File, an Explorer URI, an unreadable one).
+// to Code from the Command Palette, a pasted screenshot, Shift+drops (a
+// browser's File, an Explorer URI, an unreadable one), and a drop's and a
+// paste's edit switched with VS Code's widget, the text typed before kept.
 //
 // Every wait is on an event or a DOM condition with a deadline; nothing sleeps
 // for a fixed time. Screenshots and each session's astfill output go to
@@ -518,6 +519,92 @@ test('images: Attach Image, Image to Code, a pasted screenshot and dropped image
     const notifications = await center.innerText();
     assert.equal(notifications.match(/the image was not attached/g)?.length, 1, notifications);
     assert.ok(!/Error applying edit|no code for the image/.test(notifications), notifications);
+    await runCommand(page, 'Notifications: Hide Notifications');
+
+    // Switching a drop's or a paste's edit afterwards with its widget (the
+    // button under the edit, then the other choice): VS Code first undoes the
+    // applied edit (model.undo()). An edit that changed no text (an attach)
+    // left no undo step of its own, and that undo took back the user's
+    // previous edit instead. Here a line typed just before: it must survive
+    // the switch, and the other edit must run.
+    const typed = 'typed_before_the_drop = 41';
+    const typeLine = async (text) => {
+      await editor.locator('.view-line').last().click({ position: { x: 2, y: 2 } });
+      await page.keyboard.press('Control+End');
+      await page.keyboard.press('Enter');
+      await page.keyboard.type(text);
+      await editor.locator('.view-line', { hasText: text }).waitFor();
+    };
+    const switchTo = async (choice) => {
+      await editor.locator('.post-edit-widget').waitFor({ timeout: 30_000 });
+      await editor.locator('.post-edit-widget .monaco-button').click();
+      // The list takes the keyboard (a block over the page takes the mouse):
+      // down to the choice, Enter.
+      const row = page.locator('.action-widget .monaco-list-row', { hasText: choice });
+      await row.waitFor();
+      for (let i = 0; !(await row.getAttribute('class')).includes('focused'); ++i) {
+        assert.ok(i < 4, `the drop/paste widget's list never focuses ${choice}`);
+        await page.keyboard.press('ArrowDown');
+      }
+      await page.keyboard.press('Enter');
+    };
+    // Saves form.py; its text once written (the editor's tab no longer dirty)
+    // and as `ok` wants it.
+    const saved = async (what, ok) => {
+      await page.keyboard.press('Control+S');
+      await page.locator('.tab.active.dirty').waitFor({ state: 'detached', timeout: 30_000 });
+      let text;
+      await waitForFile(file, (t) => t.startsWith('class Form:') && ok(text = t), 30_000, what);
+      return text;
+    };
+    await typeLine(typed);
+    const logLines = (re) => (fs.readFileSync(log, 'utf8').match(re) ?? []).length;
+    const codeBefore = logLines(/image to code: [1-9]\d* bytes of code for pasted image/g);
+    await dropFile(page, editor, { file: { bytes: png, name: 'switched.png', type: 'image/png' } });
+    await logged(/image drop: attaching switched\.png in file:\/\/\S*form\.py: done/);
+    let text = await saved('form.py with the line typed and the drop', (t) => t.includes(typed));
+    assert.ok(text.includes('# astfill: context: the image switched.png\n'), text);
+    await switchTo('astfill: write code for the image');
+    await logged(/image drop: writing code for switched\.png in file:\/\/\S*form\.py: done/);
+    const attachedText = text;
+    text = await saved('form.py with the code for the drop', (t) => t !== attachedText);
+    assert.ok(text.includes(typed), `the line typed before the drop is still there after switching its edit:\n${text}`);
+    assert.ok(text.includes('# astfill: code for the image switched.png\n') && !text.includes('context: the image switched.png'),
+      text);
+    assert.equal(logLines(/image to code: [1-9]\d* bytes of code for pasted image/g), codeBefore + 1, 'the code edit ran');
+
+    // A paste (the code edit preferred), switched to attach and back: the
+    // attach edit writes a comment line, so the switch back undoes that line,
+    // not the line typed before the paste.
+    const typed2 = 'typed_before_the_paste = 42';
+    await typeLine(typed2);
+    const attachedBefore = logLines(/attached image pasted image [0-9a-f]{8} to/g);
+    await page.evaluate((b64) => {
+      const data = new DataTransfer();
+      data.items.add(new File([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], 'again.png', { type: 'image/png' }));
+      document.activeElement.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));
+    }, png.toString('base64'));
+    await waitForFile(log, () => logLines(/image to code: [1-9]\d* bytes of code for pasted image/g) === codeBefore + 2,
+      120_000, 'the paste\'s code');
+    await switchTo('astfill: attach the pasted image as context');
+    await waitForFile(log, () => logLines(/attached image pasted image [0-9a-f]{8} to/g) === attachedBefore + 1,
+      120_000, 'the switched paste to attach the image');
+    // (The widget is back once VS Code has applied the edit.)
+    await editor.locator('.post-edit-widget').waitFor({ timeout: 30_000 });
+    const codedText = text;
+    text = await saved('form.py after the paste switched to attach', (t) => t !== codedText);
+    assert.ok(text.includes(typed2), text);
+    assert.ok(text.includes('# astfill: context: the pasted image\n'), text);
+    await switchTo('astfill: write code for the pasted image');
+    await waitForFile(log, () => logLines(/image to code: [1-9]\d* bytes of code for pasted image/g) === codeBefore + 3,
+      120_000, 'the paste switched back to code');
+    await editor.locator('.post-edit-widget').waitFor({ timeout: 30_000 });
+    const pasteAttached = text;
+    text = await saved('form.py after the paste switched back to code', (t) => t !== pasteAttached);
+    assert.ok(text.includes(typed2) && text.includes(typed),
+      `the lines typed before the drop and the paste are still there after switching their edits:\n${text}`);
+    assert.ok(!text.includes('context: the pasted image'), text);
+    t.diagnostic(`after the switches: ${JSON.stringify(text.slice(-300))}`);
 
     await page.screenshot({ path: path.join(ARTIFACTS, 'vscode-images.png') });
   });

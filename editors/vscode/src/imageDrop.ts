@@ -1,10 +1,12 @@
 // Dropping an image into an editor (with Shift held; issue 19) offers two
-// edits: "attach the image as context" (astfill.image.attach; nothing is
-// inserted) and "write code for the image" (astfill.image.toCode; the code
-// goes in at the drop position). The image can come as a file on this
-// machine (sent by path) or only as bytes: a file dragged in from outside a
-// browser (code-server, vscode.dev) has no path, a remote window's UI hands
-// over vscode-local: or vscode-remote: URIs. imageSource.ts decides which.
+// edits: "attach the image as context" (astfill.image.attach) and "write
+// code for the image" (astfill.image.toCode; the code goes in at the drop
+// position); each also writes a comment line naming the image above the
+// drop's line (see noteLine in imageSource.ts for why). The image can come
+// as a file on this machine (sent by path) or only as bytes: a file dragged
+// in from outside a browser (code-server, vscode.dev) has no path, a remote
+// window's UI hands over vscode-local: or vscode-remote: URIs.
+// imageSource.ts decides which.
 //
 // The work starts only once VS Code applies one of these edits. It cannot
 // wait for resolveDocumentDropEdit: VS Code 1.100's DropIntoEditorController
@@ -13,12 +15,13 @@
 // attached, file: or data:). So each edit also creates a file in the
 // astfill-chosen-edit: file system below; VS Code writing that file is the
 // signal that the edit was applied, and deleting it (the drop widget undoes
-// an edit before applying another one) cancels work still running.
+// an edit before applying another one: the comment line and this file are
+// one undo group) cancels work still running.
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import type { Daemon } from './daemon';
-import { imageDataUri, imageMimeForName, imageRoute, IMAGE_MIME_TYPES, parseUriList } from './imageSource';
+import { imageDataUri, imageMimeForName, imageRoute, IMAGE_MIME_TYPES, noteLine, parseUriList } from './imageSource';
 import { ATTACH_KIND, attachSource, CODE_KIND, insertCodeForSource, message, title } from './images';
 import type { Log } from './log';
 
@@ -189,10 +192,17 @@ export class ImageDropProvider implements vscode.DocumentDropEditProvider {
       this.log.warn(`image drop: ${dropped.name} (${from}) cannot be sent: ${source.message}`);
     }
     if (token.isCancellationRequested) return undefined;
+    // Each edit writes a comment line naming the image above the drop's line
+    // (noteLine: an edit must change text, or switching edits with the drop
+    // widget undoes the user's previous edit); the code goes in below it.
+    const lineStart = new vscode.Position(position.line, 0);
+    const below = position.translate(1, 0);
     const edit = (toCode: boolean) => {
       const e = new vscode.DocumentDropEdit('', title(toCode, 'image'), toCode ? CODE_KIND : ATTACH_KIND);
       e.additionalEdit = new vscode.WorkspaceEdit();
-      e.additionalEdit.createFile(this.chosen.add((t) => this.run(document, position, dropped.name, source, toCode, t)),
+      e.additionalEdit.insert(document.uri, lineStart, noteLine(document.languageId, document.lineAt(position.line).text,
+        `astfill: ${toCode ? 'code for' : 'context:'} the image ${dropped.name}`));
+      e.additionalEdit.createFile(this.chosen.add((t) => this.run(document, below, dropped.name, source, toCode, t)),
         { ignoreIfExists: true });
       return e;
     };

@@ -76,3 +76,40 @@ export function imageDataUri(bytes: Uint8Array, mime: string, name: string): str
   if (bytes.length === 0) throw new Error(`${name} is empty`);
   return `data:${mime};base64,${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('base64')}`;
 }
+
+// The line a drop or paste of an image writes into the document: a comment
+// naming the image, above the line where it was dropped, with that line's
+// indentation. Every edit the extension offers for an image inserts text,
+// because VS Code's drop/paste options widget switches to another edit by
+// calling model.undo() first (postEditWidget.ts, 1.100): an edit that changes
+// no text leaves no undo step, and that undo would take back the user's own
+// previous edit instead. Undoing this line also undoes the rest of the edit
+// (VS Code applies them as one undo group).
+const LINE_COMMENT: Record<string, string> = {
+  python: '#', shellscript: '#', ruby: '#', perl: '#', r: '#', yaml: '#', toml: '#', makefile: '#', cmake: '#',
+  dockerfile: '#', powershell: '#', julia: '#', elixir: '#', coffeescript: '#', nim: '#', 'properties': '#',
+  lua: '--', sql: '--', haskell: '--', elm: '--', ada: '--',
+  bat: 'REM', vb: "'", erlang: '%', latex: '%', tex: '%', matlab: '%', lisp: ';', clojure: ';', scheme: ';', ini: ';',
+  fortran: '!', 'fortran-modern': '!', vim: '"',
+};
+const BLOCK_COMMENT: Record<string, [string, string]> = {
+  html: ['<!--', '-->'], xml: ['<!--', '-->'], markdown: ['<!--', '-->'], vue: ['<!--', '-->'], svelte: ['<!--', '-->'],
+  css: ['/*', '*/'], scss: ['/*', '*/'], less: ['/*', '*/'], ocaml: ['(*', '*)'],
+};
+
+// `text` as a comment in `languageId` ('//' where the language is not known;
+// no comment marks in plain text).
+export function lineComment(languageId: string, text: string): string {
+  if (languageId === 'plaintext') return text;
+  const line = LINE_COMMENT[languageId];
+  if (line) return `${line} ${text}`;
+  const [open, close] = BLOCK_COMMENT[languageId] ?? ['//', ''];
+  return close ? `${open} ${text} ${close}` : `${open} ${text}`;
+}
+
+// The note's whole line, to insert at the start of the line `lineText`:
+// that line's indentation, the comment, a line break.
+export function noteLine(languageId: string, lineText: string, text: string): string {
+  const indent = /^[ \t]*/.exec(lineText)![0];
+  return `${indent}${lineComment(languageId, text)}\n`;
+}

@@ -6,7 +6,7 @@
 import * as vscode from 'vscode';
 import type { WorkspaceEdit } from 'vscode-languageclient/node';
 import type { Daemon } from './daemon';
-import { IMAGE_MIME_TYPES, imageDataUri } from './imageSource';
+import { IMAGE_MIME_TYPES, imageDataUri, noteLine } from './imageSource';
 
 export const IMAGE_EXTENSIONS = ['png', 'jpg', 'jpeg'];
 
@@ -119,7 +119,7 @@ export async function insertCodeForSource(daemon: Daemon, doc: vscode.TextDocume
 }
 
 // What a paste edit does once the user has chosen it (resolveDocumentPasteEdit):
-// attach the image (nothing inserted) or ask for its code (returned, to be
+// attach the image (no code: '') or ask for its code (returned, to be
 // inserted). `source` is the image, or the error that kept it from being read.
 async function runChosen(daemon: Daemon, source: string | Error, document: vscode.TextDocument, position: vscode.Position,
   toCode: boolean, token: vscode.CancellationToken): Promise<string> {
@@ -188,8 +188,20 @@ export class ImagePasteProvider implements vscode.DocumentPasteEditProvider<Imag
     return undefined;
   }
 
+  // The edit always changes text (see noteLine in imageSource.ts): the code,
+  // else (an attach, or no code) a comment line naming the image above the
+  // paste's line. Without one, switching edits with the paste widget, which
+  // undoes the applied edit first, would undo the user's previous edit.
   async resolveDocumentPasteEdit(edit: ImagePasteEdit, token: vscode.CancellationToken): Promise<ImagePasteEdit> {
-    edit.insertText = await runChosen(this.daemon, edit.source, edit.document, edit.position, edit.toCode, token);
+    const code = await runChosen(this.daemon, edit.source, edit.document, edit.position, edit.toCode, token);
+    edit.insertText = code;
+    if (!code) {
+      const line = edit.position.line;
+      const what = edit.toCode ? 'no code for' : 'context:';
+      edit.additionalEdit = new vscode.WorkspaceEdit();
+      edit.additionalEdit.insert(edit.document.uri, new vscode.Position(line, 0),
+        noteLine(edit.document.languageId, edit.document.lineAt(line).text, `astfill: ${what} the pasted image`));
+    }
     return edit;
   }
 }

@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  imageDataUri, imageMimeForName, imageRoute, ImageTooLargeError, MAX_INLINE_IMAGE_BYTES, parseUriList,
+  imageDataUri, imageMimeForName, imageRoute, ImageTooLargeError, lineComment, MAX_INLINE_IMAGE_BYTES, noteLine,
+  parseUriList,
 } from '../out/imageSource.js';
 
 const here = (...paths) => ({ exists: (p) => paths.includes(p) });
@@ -65,4 +66,18 @@ test('data: URIs carry the bytes in base64; too many bytes or none are refused, 
   assert.doesNotThrow(() => imageDataUri(new Uint8Array(MAX_INLINE_IMAGE_BYTES), 'image/png', 'big.png'));
   assert.throws(() => imageDataUri(new Uint8Array(MAX_INLINE_IMAGE_BYTES + 1), 'image/png', 'big.png'),
     (e) => e instanceof ImageTooLargeError && /big\.png is 32\.0 MiB.*at most 32\.0 MiB/.test(e.message));
+});
+
+test('the note a drop or paste writes is a comment in the document\'s language, on its own indented line', () => {
+  assert.equal(lineComment('python', 'astfill: x'), '# astfill: x');
+  assert.equal(lineComment('typescript', 'astfill: x'), '// astfill: x');
+  assert.equal(lineComment('lua', 'astfill: x'), '-- astfill: x');
+  assert.equal(lineComment('html', 'astfill: x'), '<!-- astfill: x -->');
+  assert.equal(lineComment('css', 'astfill: x'), '/* astfill: x */');
+  assert.equal(lineComment('plaintext', 'astfill: x'), 'astfill: x');
+  assert.equal(lineComment('some-new-language', 'astfill: x'), '// astfill: x');
+  // Never empty: the note is what makes the edit an undo step of its own.
+  assert.equal(noteLine('python', '        return 1', 'astfill: the image a.png'), '        # astfill: the image a.png\n');
+  assert.equal(noteLine('go', '\tx := 1', 'n'), '\t// n\n');
+  assert.equal(noteLine('python', '', 'n'), '# n\n');
 });

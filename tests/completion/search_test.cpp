@@ -158,18 +158,33 @@ TEST_CASE("the search never answers with blanks", "[decoder][search]") {
   options.search_branches = 0;
   Scripted never([](const std::string&) { return false; });
   auto greedy = decode(*lease, tok, prompt, "", &never, nullptr, options, {});
-  // Whole only where the completion is blank (the empty answer). The
-  // random model writes mostly line breaks here, so blank branches are
-  // easy to reach; none may be the answer.
-  auto blank = [](const std::string& text) { return text.find_first_not_of(" \t\r\n") == std::string::npos; };
-  REQUIRE(greedy.end == DecodeEnd::MaxTokens);
+  REQUIRE(!greedy.tokens.empty());
+  // The model's second choice at the first step (its first refused).
+  class RefuseFirst final : public SyntaxHooks {
+   public:
+    explicit RefuseFirst(std::string first) : first_(std::move(first)) {}
+    bool viable(std::string_view piece) override { return piece != first_; }
+    void accept(std::string_view) override { ++accepted; }
+    bool should_stop() override { return accepted > 0; }
+    size_t accepted = 0;
+
+   private:
+    std::string first_;
+  } refuse(tok.token_bytes(greedy.tokens[0]));
+  auto second = decode(*lease, tok, prompt, "", &refuse, nullptr, options, {});
+  REQUIRE(second.tokens.size() == 1);
+  // That token now ends the completion, and the file is whole only with
+  // nothing written: the stop token is a branch point at the first step,
+  // where ending would answer with nothing. No answer, then.
+  options.stop_tokens = {second.tokens[0]};
   options.search_branches = 8;
-  Scripted hooks(blank);
+  Scripted hooks([](const std::string& text) { return text.empty(); });
   auto r = decode(*lease, tok, prompt, "", &hooks, nullptr, options, {});
-  CHECK_FALSE(r.search.found);
+  CHECK(r.end != DecodeEnd::StopToken);
   CHECK(r.search.branches > 0);
+  CHECK_FALSE(r.search.found);
   CHECK(hooks.adopted == 0);
-  CHECK(r.text == greedy.text);
+  CHECK_FALSE(r.text.empty());
 }
 
 TEST_CASE("the search is bounded and leaves greedy's answer when it finds nothing", "[decoder][search]") {

@@ -177,6 +177,13 @@ const Words& reserved_words(std::string_view language_id) {
   return none;
 }
 
+// C's and C++'s words that begin a type's or a template's definition: no
+// declarator is named by one.
+bool c_declarator_keyword(std::string_view word, bool cpp) {
+  if (word == "struct" || word == "union" || word == "enum" || word == "typedef") return true;
+  return cpp && (word == "class" || word == "namespace" || word == "template" || word == "typename");
+}
+
 }  // namespace
 
 size_t Document::reserved_words_as_names(uint32_t start, uint32_t end, bool finished) const {
@@ -186,6 +193,7 @@ size_t Document::reserved_words_as_names(uint32_t start, uint32_t end, bool fini
   if (reserved.empty()) return 0;
   const bool rust = language_->id == "rust", java = language_->id == "java";
   const std::string_view id = language_->id;
+  const bool c_family = id == "c" || id == "cpp";
   // JavaScript's and TypeScript's strict code: a module or a file whose
   // first statement is the "use strict" directive.
   bool strict = false;
@@ -218,6 +226,17 @@ size_t Document::reserved_words_as_names(uint32_t start, uint32_t end, bool fini
     if (std::find(reserved.begin(), reserved.end(), word) != reserved.end() ||
         std::find(strict_words.begin(), strict_words.end(), word) != strict_words.end())
       ++count;
+    else if (c_family && c_declarator_keyword(word, id == "cpp")) {
+      // A type-defining word where a declaration's name goes (`TEST` +
+      // `    struct {` before a function body: tree-sitter-cpp reads a
+      // function named `struct`); in a macro's arguments it may stand.
+      TSNode parent = ts_node_parent(node);
+      const std::string_view in = ts_node_is_null(parent) ? "" : ts_node_type(parent);
+      if (in == "function_definition" || in == "function_declarator" || in == "init_declarator" ||
+          in == "declaration" || in == "pointer_declarator" || in == "reference_declarator" ||
+          in == "array_declarator" || in == "parameter_declaration")
+        ++count;
+    }
     return Walk::Enter;
   });
   return count;
@@ -383,6 +402,41 @@ size_t Document::constructs_refused(uint32_t start, uint32_t end, bool finished)
       if (in != "with_item" && in != "except_clause" && in != "except_group_clause" && in != "case_pattern" &&
           in != "case_clause")
         ++count;
+    } else if (python && type == "assignment") {
+      // An annotation on the next line (`de` + `e:` above a docstring:
+      // tree-sitter-python's scanner gives no newline where the grammar
+      // wants a type and reads `dee:\n    \"\"\"...\"\"\"` as an annotated name;
+      // CPython ends the line at `:`). An assignment is never inside
+      // brackets, so only a backslash joins the lines.
+      TSNode annotation = ts_node_child_by_field_name(node, "type", 4);
+      if (!ts_node_is_null(annotation)) {
+        TSNode colon = ts_node_prev_sibling(annotation);
+        if (!ts_node_is_null(colon)) {
+          const std::string_view gap =
+              text_between(text_, ts_node_end_byte(colon), ts_node_start_byte(annotation));
+          for (size_t i = gap.find('\n'); i != std::string_view::npos; i = gap.find('\n', i + 1)) {
+            const size_t before = i > 0 && gap[i - 1] == '\r' ? i - 1 : i;
+            if (before == 0 || gap[before - 1] != '\\') {
+              ++count;
+              break;
+            }
+          }
+        }
+      }
+    } else if (python && type == "named_expression") {
+      // `:=` stands unparenthesized only where CPython's grammar has a
+      // named expression: a condition of if/elif/while, a match's subject,
+      // a positional argument, an element of a list, set, tuple or
+      // comprehension's result, a subscript (`asser` + `, err := range(0)`
+      // at statement level: "invalid syntax").
+      TSNode parent = ts_node_parent(node);
+      const std::string_view in = ts_node_is_null(parent) ? "" : ts_node_type(parent);
+      static constexpr std::string_view kAllowed[] = {
+          "parenthesized_expression", "argument_list", "list",   "set",
+          "tuple",                    "subscript",     "if_statement", "elif_clause",
+          "while_statement",          "match_statement", "list_comprehension", "set_comprehension",
+          "generator_expression"};
+      if (std::find(std::begin(kAllowed), std::end(kAllowed), in) == std::end(kAllowed)) ++count;
     } else if (python && type == "argument_list") {
       // A `,` before any argument (`f(,)`: CPython's invalid syntax).
       if (ts_node_child_count(node) > 1 && std::string_view(ts_node_type(ts_node_child(node, 1))) == ",") {
@@ -484,6 +538,24 @@ size_t Document::constructs_refused(uint32_t start, uint32_t end, bool finished)
       TSNode body = ts_node_parent(node);
       TSNode owner = ts_node_is_null(body) ? body : ts_node_parent(body);
       if (ts_node_is_null(owner) || std::string_view(ts_node_type(owner)) != "record_declaration") ++count;
+    } else if (java_literals && type == "constructor_declaration") {
+      // A constructor bears its class's name (`in` + `nce() {` in class
+      // Semaphore: javac's "invalid method declaration; return type
+      // required"); an anonymous class's body has none.
+      TSNode owner = ts_node_parent(node);
+      while (!ts_node_is_null(owner)) {
+        const std::string_view o = ts_node_type(owner);
+        if (o != "class_body" && o != "enum_body" && o != "enum_body_declarations") break;
+        owner = ts_node_parent(owner);
+      }
+      const std::string_view o = ts_node_is_null(owner) ? "" : ts_node_type(owner);
+      TSNode name = ts_node_child_by_field_name(node, "name", 4);
+      TSNode owner_name = ts_node_is_null(owner) ? owner : ts_node_child_by_field_name(owner, "name", 4);
+      if ((o != "class_declaration" && o != "enum_declaration" && o != "record_declaration") || ts_node_is_null(name) ||
+          ts_node_is_null(owner_name) ||
+          text_between(text_, ts_node_start_byte(name), ts_node_end_byte(name)) !=
+              text_between(text_, ts_node_start_byte(owner_name), ts_node_end_byte(owner_name)))
+        ++count;
     } else if (java_literals && type == "constant_declaration") {
       // An interface's field needs its value (`int red;`: javac's "= expected").
       for (uint32_t i = 0, n = ts_node_named_child_count(node); i < n; ++i) {

@@ -230,6 +230,11 @@ const LeniencyCase kLeniencies[] = {
     {"a comment where a ternary's inner condition was", "javascript",
      "function f(opts, d) {\n  const a = typeof opts.a === 'undefined' ?\n    !",
      "\n      true\n      : d.a\n    : !!opts.a;\n  return a;\n}\n", "     //! <p>", "!opts.b === true ?"},
+    // a constructor named unlike its class (Semaphore.java with 60 tasks
+    // and single-line answers searched; javac: "invalid method declaration;
+    // return type required"),
+    {"a constructor named unlike its class", "java", "class Semaphore {\n    int n;\n    Sema",
+     "\n        n = 0;\n    }\n}\n", "x() {", "phore() {"},
     {"an interface's field without its value", "java", "interface A {\n    int re", "\n}\n", "e;",
      "duce(int identity);\n    int N = 1;"},
     {"a repeated modifier", "java", "class A {\n    private", "\n    private final int cs = 1;\n}\n",
@@ -238,6 +243,15 @@ const LeniencyCase kLeniencies[] = {
     {"an expression among items", "rust", "pub", "\nfn f() {}\n", "0x84256464;", " const N: u32 = 0x5422;"},
     // With 60 tasks: a call whose arguments begin with `,`, and a Go defer of
     // something that is no call.
+    // `:=` where CPython's grammar has no named expression (test__iotools.py
+    // with single-line answers searched: `asser` + `, err := range(0)`),
+    // an annotation on the line after its `:` (numerictypes.py, cut down),
+    {"an annotation on the next line", "python", "@set_module('numpy')\nde",
+     "\n    \"\"\"\n    Doc.\n    \"\"\"\n    return 1\n", "e:", "f issubclass_(arg1, arg2):"},
+    {"a walrus at statement level", "python", "def f(x):\n    asser", "\n    return x\n",
+     ", err := range(0)", "t x, (err := range(0))"},
+    {"a walrus as a conditional's condition", "python", "def f(a, c):\n    return a if ", "\n",
+     "b := 1 else c", "(b := 1) else c"},
     {"a comma before any argument", "python", "import numpy as np\nnp.array(", ")\n", ",", "[1, 2]"},
     {"a defer of no call", "go", "package p\n\nfunc f(ls *int) {\n\tdefer ", "\n}\n", "ls", "println(ls)"},
     // Rust's doc comments where rustc's parser refuses them (crossbeam's
@@ -252,6 +266,10 @@ const LeniencyCase kLeniencies[] = {
      "    /// The end", "    /// The a\n    let _ = a;"},
     {"a doc comment inside an expression", "rust", "fn f(x: u32) -> u32 {\n    le", "\n    0\n}\n",
      "     /** The number of the*/;", "t y = x >> 9;"},
+    // A type's word as a function's name (googletest-message-test.cc, cut
+    // down: `TEST` + `    struct {` before the test's body).
+    {"a function named struct", "cpp", "#define TEST(a, b) int a##b()\nTE", "\n  return 0;\n}\n",
+     "ST    struct {", "ST(Message, Test) {"},
     // A `#word` line that is no preprocessing directive.
     {"an unknown directive", "c", "int f(void) {\n", "\n  return 0;\n}\n", "  # Licensed to PEP 2000",
      "  #pragma once\n# 12 \"f.c\""},
@@ -353,6 +371,42 @@ TEST_CASE("an error that runs from the hole's line into the answer refuses it in
   CHECK(guard.whole_with("rn ret;"));
   CHECK_FALSE(guard.whole_with("  0"));
   CHECK_FALSE(guard.whole_with(""));
+}
+
+TEST_CASE("constructors of classes, enums, records and nested classes are left alone", "[guard][whole]") {
+  struct Case {
+    const char* prefix;
+    const char* completion;
+    const char* suffix;
+  };
+  const Case cases[] = {
+      {"class Box<T> {\n    Bo", "x(T t) {", "\n    }\n}\n"},
+      {"enum E {\n    A(1), B(2);\n    E", "(int v) {", "\n    }\n}\n"},
+      {"record R(int a) {\n    R", "(int a, int b) {", "\n        this(a);\n    }\n}\n"},
+      {"class Outer {\n    class Inner {\n        Inn", "er() {", "\n        }\n    }\n}\n"},
+  };
+  auto judge = bench::make_judge("java");
+  for (const Case& c : cases) {
+    INFO(c.prefix << c.completion);
+    REQUIRE(judge->judge(std::string(c.prefix) + c.completion + c.suffix).ok);
+    completion::SyntaxGuard guard("java", c.prefix, c.suffix);
+    CHECK(guard.whole_with(c.completion));
+  }
+}
+
+TEST_CASE("Python's walrus where CPython takes it unparenthesized is left alone", "[guard][whole]") {
+  const char* statements[] = {"if (n := len(a)) > 1 and (m := n):\n        pass", "if n := len(a):\n        pass",
+                              "while n := len(a):\n        a.pop()", "print(n := len(a), 2)",
+                              "b = [n := len(a), 2]", "b = {n := len(a)}", "b = [y := v for v in a]",
+                              "b = a[n := 0]", "match n := len(a):\n        case 0:\n            pass"};
+  auto judge = bench::make_judge("python");
+  for (const char* statement : statements) {
+    INFO(statement);
+    const std::string prefix = "def f(a):\n    ", suffix = "\n    return a\n";
+    REQUIRE(judge->judge(prefix + statement + suffix).ok);
+    completion::SyntaxGuard guard("python", prefix, suffix);
+    CHECK(guard.whole_with(statement));
+  }
 }
 
 TEST_CASE("a record's compact constructor is left alone", "[guard][whole]") {

@@ -416,6 +416,7 @@ DecodeResult decode(ModelRunner::Lease& lease, const engine::Tokenizer& tokenize
                                           std::chrono::duration<double>(result.stats.prefill_seconds)) +
                             options.time_budget;
     if (options.deadline != clock::time_point{}) end = std::min(end, options.deadline);
+    end = std::min(end, search_t0 + std::chrono::duration_cast<clock::duration>(options.search_time));
     std::priority_queue<Node> queue;
     auto push_steps = [&](double score, const std::vector<int32_t>& tokens, size_t first,
                           const std::vector<Step>& from) {

@@ -122,15 +122,18 @@ struct DecodeOptions {
   size_t search_tokens = 128;
   size_t search_branch_tokens = 24;  // the tokens one branch may add after its alternative
   // Search single-line completions too (where a line break ends the
-  // completion: SyntaxHooks::ends_with("\n")). Off: with the bundled model,
+  // completion: SyntaxHooks::ends_with("\n")). With the bundled model,
   // bench_quality --tasks 60 found whole answers for 14 more single-line
-  // tasks in six languages, and 4 that the languages' own front ends refuse
-  // though the guard takes them whole (`de` + `e:` and `for x` + `, err :=
-  // range(0)` in Python, `in` + `nce() {` in a Java class, a C++ `st`):
-  // non-empty answers would no longer all be whole.
-  bool search_single_line = false;
+  // tasks in six languages; it was off while 4 of its answers were ones the
+  // languages' own front ends refuse though the guard took them (`de` + `e:`
+  // and `asser` + `, err := range(0)` in Python, `in` + `nce() {` in a Java
+  // class, a C++ `TEST` + `struct {`), closed in parsing/syntax_errors.cpp.
+  bool search_single_line = true;
   size_t search_alternatives = 3;
   float search_margin = 6.0f;
+  // Wall time the search may take after greedy decoding ended, within the
+  // time budget: an inline answer that comes late is not wanted either.
+  std::chrono::milliseconds search_time{250};
 };
 
 // Special tokens and tokens without bytes, sorted.

@@ -132,7 +132,9 @@ TEST_CASE("the search finds a whole completion where greedy decoding finds none"
   CHECK(r2.text == r.text);
   CHECK(r2.search.branches == r.search.branches);
 
-  // A single-line completion is searched only when asked to.
+  // A single-line completion is searched only when asked to (the default).
+  CHECK(DecodeOptions{}.search_single_line);
+  options.search_single_line = false;
   Scripted line(off_path, /*single_line=*/true);
   auto l = decode(*lease, tok, prompt, "", &line, nullptr, options, {});
   CHECK(l.search.branches == 0);

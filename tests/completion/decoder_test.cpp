@@ -11,6 +11,7 @@
 #include "completion/guard_hooks.h"
 #include "completion/stopping.h"
 #include "tests/fixtures/random_model.h"
+#include "tiny_runner.h"
 
 using namespace astfill::completion;
 using astfill::testing::TempDir;
@@ -18,20 +19,7 @@ using astfill::testing::cpython_parses;
 
 namespace {
 
-struct Fixture {
-  TempDir dir;
-  std::unique_ptr<ModelRunner> runner;
-  Fixture() {
-    auto spec = astfill::engine::tiny_spec("qwen2");
-    astfill::engine::write_random_model(dir.file("m.gguf"), spec);
-    RunnerOptions options;
-    options.model_path = dir.file("m.gguf");
-    options.load.threads = 1;
-    options.context_tokens = 512;
-    runner = std::make_unique<ModelRunner>(options);
-  }
-  std::vector<int32_t> encode(std::string_view text) { return runner->tokenizer().encode(text, false); }
-};
+using Fixture = astfill::testing::TinyRunner;
 
 // Refuses any piece holding a byte from `banned`; stops after `stop_after`
 // accepted pieces (0: never).

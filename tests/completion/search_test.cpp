@@ -9,26 +9,14 @@
 #include "completion/guard_hooks.h"
 #include "completion/stopping.h"
 #include "tests/fixtures/random_model.h"
+#include "tiny_runner.h"
 
 using namespace astfill::completion;
 using astfill::testing::TempDir;
 
 namespace {
 
-struct Fixture {
-  TempDir dir;
-  std::unique_ptr<ModelRunner> runner;
-  Fixture() {
-    auto spec = astfill::engine::tiny_spec("qwen2");
-    astfill::engine::write_random_model(dir.file("m.gguf"), spec);
-    RunnerOptions options;
-    options.model_path = dir.file("m.gguf");
-    options.load.threads = 1;
-    options.context_tokens = 512;
-    runner = std::make_unique<ModelRunner>(options);
-  }
-  std::vector<int32_t> encode(std::string_view text) { return runner->tokenizer().encode(text, false); }
-};
+using Fixture = astfill::testing::TinyRunner;
 
 // Every piece is viable, nothing stops the completion; the file is whole
 // only where `whole` says so of the completion. Forks copy the text, adopt

@@ -57,6 +57,21 @@ class Scripted final : public SyntaxHooks {
 
 bool starts_with(const std::string& s, const std::string& p) { return s.compare(0, p.size(), p) == 0; }
 
+// Decoding as these tests want it: `max_tokens`, one token a pass, no time
+// pressure (a slow sanitizer build must not end greedy decoding or the
+// search early: time_budget and search_time), and every choice a branch
+// point (the random model puts nearly all its mass on one token; its next
+// choices are 20-25 nats behind).
+DecodeOptions search_options(int max_tokens) {
+  DecodeOptions options;
+  options.max_tokens = max_tokens;
+  options.time_budget = std::chrono::seconds(60);
+  options.search_time = std::chrono::seconds(60);
+  options.speculate.enable = false;
+  options.search_margin = 100;
+  return options;
+}
+
 }  // namespace
 
 TEST_CASE("the search finds a whole completion where greedy decoding finds none", "[decoder][search]") {
@@ -64,13 +79,7 @@ TEST_CASE("the search finds a whole completion where greedy decoding finds none"
   const auto& tok = f.runner->tokenizer();
   auto prompt = f.encode("def f(x):\n    return g(x\n\ndef h(y):\n");
   auto lease = f.runner->acquire("doc", {});
-  DecodeOptions options;
-  options.max_tokens = 8;
-  options.time_budget = std::chrono::seconds(60);
-  options.speculate.enable = false;
-  // The random model puts nearly all its mass on one token (its next
-  // choices are 20-25 nats behind): every choice is a branch point here.
-  options.search_margin = 100;
+  DecodeOptions options = search_options(8);
 
   // The greedy path, with the file whole nowhere: the model's own choices.
   options.search_branches = 0;
@@ -140,11 +149,7 @@ TEST_CASE("the search never answers with blanks", "[decoder][search]") {
   const auto& tok = f.runner->tokenizer();
   auto prompt = f.encode("def f(x):\n    return g(x\n\ndef h(y):\n");
   auto lease = f.runner->acquire("doc", {});
-  DecodeOptions options;
-  options.max_tokens = 8;
-  options.time_budget = std::chrono::seconds(60);
-  options.speculate.enable = false;
-  options.search_margin = 100;
+  DecodeOptions options = search_options(8);
   options.search_branches = 0;
   Scripted never([](const std::string&) { return false; });
   auto greedy = decode(*lease, tok, prompt, "", &never, nullptr, options, {});
@@ -182,13 +187,7 @@ TEST_CASE("the search is bounded and leaves greedy's answer when it finds nothin
   const auto& tok = f.runner->tokenizer();
   auto prompt = f.encode("int main() {\n    return f(1,\n}\n");
   auto lease = f.runner->acquire("doc", {});
-  DecodeOptions options;
-  options.max_tokens = 6;
-  options.time_budget = std::chrono::seconds(60);
-  options.speculate.enable = false;
-  // The random model puts nearly all its mass on one token (its next
-  // choices are 20-25 nats behind): every choice is a branch point here.
-  options.search_margin = 100;
+  DecodeOptions options = search_options(6);
   options.search_branches = 0;
   Scripted plain([](const std::string&) { return false; });
   auto greedy = decode(*lease, tok, prompt, "", &plain, nullptr, options, {});

@@ -137,10 +137,13 @@ struct ThreadTeam::State {
   static constexpr int kCheckLoops = 32, kQuietLoops = 1024;
   static constexpr double kContendedShare = 0.10;
 
-  void work(int member) {
+  // `seen` is the generation before the loop that started this worker was
+  // published: a worker the kernel starts late still joins that loop if
+  // chunks are left, and never waits for a generation that has already come
+  // (the team's destructor may publish its stop before a worker first runs).
+  void work(int member, uint32_t seen) {
     pthread_setname_np(pthread_self(), "astfill-team");
     RunDelay delay;
-    uint32_t seen = generation_of(claim.load(std::memory_order_acquire));
     int until_check = kCheckLoops, no_spin = 0;
     for (;;) {
       const uint64_t w = await_loop(seen, no_spin == 0);
@@ -258,7 +261,8 @@ void ThreadTeam::run_erased(int64_t chunks, int threads, Call call, void* ctx) {
   } release{s.busy};
   while (static_cast<int>(s.workers.size()) < threads - 1) {
     const int member = static_cast<int>(s.workers.size()) + 1;
-    s.workers.emplace_back([&s, member] { s.work(member); });
+    const uint32_t seen = s.generation;
+    s.workers.emplace_back([&s, member, seen] { s.work(member, seen); });
   }
   s.call = call;
   s.ctx = ctx;

@@ -104,6 +104,19 @@ TEST_CASE("thread team serves several callers at once and loops started inside a
   CHECK(failures.load() == 0);
 }
 
+TEST_CASE("a thread team destroyed right after its first loop ends, however late its workers start", "[thread_team]") {
+  // The destructor publishes its stop at once; a worker the kernel had not
+  // yet run must still see it (it once took the stop's generation as the one
+  // it had seen and waited for a later one forever). 2,000 short-lived teams
+  // of 4 threads: before the fix this hung within the first ten here.
+  std::atomic<int64_t> ran{0};
+  for (int round = 0; round < 2000; ++round) {
+    ThreadTeam team;
+    team.run(2, 4, [&](int64_t, int) { ran.fetch_add(1, std::memory_order_relaxed); });
+  }
+  CHECK(ran.load() == 2 * 2000);
+}
+
 TEST_CASE("thread team refuses loops with more chunks than it can count", "[thread_team]") {
   ThreadTeam team;
   int ran = 0;

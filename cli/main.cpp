@@ -5,6 +5,7 @@
 
 #include "cli/commands.h"
 #include "support/openmp_env.h"
+#include "support/signals.h"
 
 namespace {
 
@@ -54,6 +55,9 @@ int main(int argc, char** argv) {
   // Before any thread starts: OpenMP threads that spin while they wait make
   // decode collapse on a machine busy with other work (support/openmp_env.h).
   astfill::support::prefer_passive_openmp_wait(argv);
+  // Before any thread starts: SIGINT and SIGTERM go to one thread that waits
+  // for them, never to a handler on a thread inside oneDNN (support/signals.h).
+  astfill::support::take_termination_signals();
   if (argc < 2) {
     print_usage(stderr);
     return 2;

@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
-#include <csignal>
 #include <cstdio>
 #include <stdexcept>
 
@@ -15,18 +14,13 @@
 #include "engine/errors.h"
 #include "support/args.h"
 #include "support/log.h"
+#include "support/signals.h"
 #include "train/tune.h"
 
 namespace astfill::cli {
 
 namespace {
 
-std::atomic<bool> g_interrupted{false};
-
-extern "C" void on_interrupt(int) {
-  g_interrupted = true;
-  std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends the process at once
-}
 
 int fail(const std::string& msg, int code) {
   std::fprintf(stderr, "astfill tune: %s\n", msg.c_str());
@@ -258,11 +252,14 @@ int run_tune(const std::vector<std::string>& args) {
     if (terminal) std::fprintf(stderr, "\r\033[K%s", line);
     else if (pr.evaluated) std::fprintf(stderr, "%s\n", line);
   };
-  g_interrupted = false;
-  auto previous = std::signal(SIGINT, on_interrupt);
+  // The first SIGINT or SIGTERM ends the run after its step, with a
+  // checkpoint; a second ends the process at once.
+  std::atomic<bool> interrupted{false};
+  const support::OnTerminationSignal on_signal([&interrupted](int signum) {
+    if (interrupted.exchange(true)) support::die_of(signum);
+  });
   try {
-    const train::TuneResult r = train::tune(o, report, &g_interrupted);
-    std::signal(SIGINT, previous);
+    const train::TuneResult r = train::tune(o, report, &interrupted);
     if (terminal) std::fputs("\n", stderr);
     if (r.interrupted) {
       std::printf("interrupted at step %lld: checkpoint saved to %s; run the same command to resume\n",
@@ -296,10 +293,8 @@ int run_tune(const std::vector<std::string>& args) {
     std::printf("held-out files: %s\n", r.held_out_list_path.c_str());
     return 0;
   } catch (const std::invalid_argument& e) {
-    std::signal(SIGINT, previous);
     return fail(e.what(), 2);
   } catch (const std::exception& e) {
-    std::signal(SIGINT, previous);
     if (terminal) std::fputs("\n", stderr);
     return fail(e.what(), 1);
   }

@@ -14,12 +14,13 @@
 #include <thread>
 
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/signal_set.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 
 #include "support/log.h"
+#include "support/signals.h"
 
 namespace astfill::http {
 namespace asio = boost::asio;
@@ -319,10 +320,14 @@ int serve_http(const HttpOptions& options, std::shared_ptr<Completions> completi
   if (options.on_listening) options.on_listening(bound.address().to_string(), bound.port());
 
   ServerState state(options, std::move(completions));
-  asio::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([&](const beast::error_code&, int) {
-    beast::error_code ignored;
-    acceptor.close(ignored);
+  // SIGINT and SIGTERM come from the signal thread (support/signals.h): stop
+  // accepting, on io's thread.
+  const support::OnTerminationSignal on_signal([&](int signum) {
+    asio::post(io, [&acceptor, signum] {
+      log::info("http: signal ", signum, ": stopping");
+      beast::error_code ignored;
+      acceptor.close(ignored);
+    });
   });
 
   std::function<void()> accept = [&] {

@@ -14,6 +14,7 @@
 #include "lsp/transport.h"
 #include "lsp/uv_session.h"
 #include "support/log.h"
+#include "support/signals.h"
 
 namespace astfill::lsp {
 namespace {
@@ -45,6 +46,7 @@ class StdioServer {
       uv_run(&loop_, UV_RUN_DEFAULT);
       session_.reset();
     }  // workers joined here: their jobs are cancelled, late results dropped
+    on_signal_.reset();
     poster_.reset();
     uv_run(&loop_, UV_RUN_DEFAULT);
     uv_loop_close(&loop_);
@@ -135,24 +137,17 @@ class StdioServer {
     });
   }
 
+  // SIGINT and SIGTERM come from the signal thread (support/signals.h) as a
+  // closure posted to the loop.
   void watch_signals() {
     ::signal(SIGPIPE, SIG_IGN);  // a vanished client shows up as a write error instead
-    for (int signum : {SIGINT, SIGTERM}) {
-      auto* sig = new uv_signal_t;
-      uv_signal_init(&loop_, sig);
-      sig->data = this;
-      uv_signal_start(
-          sig,
-          [](uv_signal_t* s, int signum) {
-            auto* self = static_cast<StdioServer*>(s->data);
-            log::info("signal ", signum, ": stopping");
-            if (self->session_) self->session_->disconnect();
-            self->finish(128 + signum);
-          },
-          signum);
-      uv_unref(reinterpret_cast<uv_handle_t*>(sig));
-      signals_.push_back(sig);
-    }
+    on_signal_.emplace([this](int signum) {
+      poster_->post([this, signum] {
+        log::info("signal ", signum, ": stopping");
+        if (session_) session_->disconnect();
+        finish(128 + signum);
+      });
+    });
   }
 
   void on_input(std::string_view bytes) {
@@ -223,10 +218,7 @@ class StdioServer {
     finishing_ = true;
     exit_code_ = code;
     stop_input();
-    for (auto* sig : signals_)
-      uv_close(reinterpret_cast<uv_handle_t*>(sig),
-               [](uv_handle_t* h) { delete reinterpret_cast<uv_signal_t*>(h); });
-    signals_.clear();
+    on_signal_.reset();
     poster_->close();
     if (out_stream_ && !output_broken_) {
       // uv_shutdown waits for queued writes before closing our end.
@@ -254,7 +246,7 @@ class StdioServer {
   std::string file_buf_;
   bool reading_file_ = false;
   uv_shutdown_t shutdown_req_{};
-  std::vector<uv_signal_t*> signals_;
+  std::optional<support::OnTerminationSignal> on_signal_;  // posts to poster_: reset before it closes
   bool input_ended_ = false;
   bool finishing_ = false;
   bool output_broken_ = false;

@@ -13,6 +13,7 @@
 #include "lsp/transport.h"
 #include "lsp/uv_session.h"
 #include "support/log.h"
+#include "support/signals.h"
 
 namespace astfill::lsp {
 namespace {
@@ -69,6 +70,7 @@ class TcpServer {
       }
       workers_ = nullptr;
     }
+    on_signal_.reset();
     poster_.reset();
     uv_run(&loop_, UV_RUN_DEFAULT);
     uv_loop_close(&loop_);
@@ -125,27 +127,19 @@ class TcpServer {
     c->start();
   }
 
+  // SIGINT and SIGTERM come from the signal thread (support/signals.h) as a
+  // closure posted to the loop.
   void watch_signals() {
-    for (int signum : {SIGINT, SIGTERM}) {
-      auto* sig = new uv_signal_t;
-      uv_signal_init(&loop_, sig);
-      sig->data = this;
-      uv_signal_start(
-          sig,
-          [](uv_signal_t* s, int signum) {
-            log::info("signal ", signum, ": stopping");
-            static_cast<TcpServer*>(s->data)->stop();
-          },
-          signum);
-      signals_.push_back(sig);
-    }
+    on_signal_.emplace([this](int signum) {
+      poster_->post([this, signum] {
+        log::info("signal ", signum, ": stopping");
+        stop();
+      });
+    });
   }
 
   void stop() {
-    for (auto* sig : signals_)
-      uv_close(reinterpret_cast<uv_handle_t*>(sig),
-               [](uv_handle_t* h) { delete reinterpret_cast<uv_signal_t*>(h); });
-    signals_.clear();
+    on_signal_.reset();
     if (listener_open_) {
       listener_open_ = false;
       uv_close(reinterpret_cast<uv_handle_t*>(&listener_), nullptr);
@@ -162,7 +156,7 @@ class TcpServer {
   std::optional<UvPoster> poster_;
   WorkerPool* workers_ = nullptr;
   std::set<Connection*> connections_;
-  std::vector<uv_signal_t*> signals_;
+  std::optional<support::OnTerminationSignal> on_signal_;  // posts to poster_: reset before it closes
   uint64_t accepted_ = 0;
 };
 

@@ -78,6 +78,8 @@ json::object tally_json(const bench::Tally& t) {
   o["check_ms"] = t.check_ms;
   o["decode_ms"] = t.decode_ms;
   o["check_share_of_decode"] = t.check_share();
+  // The decoder's search: tasks it ran on, answers it gave, its time in all.
+  o["search"] = {{"searched", t.searched}, {"found", t.search_found}, {"ms", t.search_ms}};
   o["latency_ms"] = {{"p50", bench::percentile(t.latency_ms, 0.5)}, {"p95", bench::percentile(t.latency_ms, 0.95)}};
   return o;
 }
@@ -396,6 +398,9 @@ int run_bench(int argc, char** argv) {
         o.latency_ms = result.details.elapsed_ms;
         o.check_ms = result.details.check_ms;
         o.decode_ms = result.details.decode_ms;
+        o.searched = result.details.search_branches > 0;
+        o.search_found = result.details.search_found;
+        o.search_ms = result.details.search_ms;
         by_kind[t.kind].add(o);
         if (dump)
           std::fprintf(stderr, "[%s %s] %s %s %s%s%s\n  want: %s\n  got:  %s\n  raw:  %s (end: %s)\n",

@@ -18,6 +18,9 @@ void Tally::add(const Outcome& o) {
   similarity += o.similarity;
   check_ms += o.check_ms;
   decode_ms += o.decode_ms;
+  searched += o.searched;
+  search_found += o.search_found;
+  search_ms += o.search_ms;
   latency_ms.push_back(o.latency_ms);
 }
 
@@ -29,6 +32,9 @@ void Tally::add(const Tally& o) {
   similarity += o.similarity;
   check_ms += o.check_ms;
   decode_ms += o.decode_ms;
+  searched += o.searched;
+  search_found += o.search_found;
+  search_ms += o.search_ms;
   latency_ms.insert(latency_ms.end(), o.latency_ms.begin(), o.latency_ms.end());
 }
 

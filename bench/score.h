@@ -19,6 +19,10 @@ struct Outcome {
   bool exact = false;   // the normalised completion equals the normalised middle
   double similarity = 0;
   double latency_ms = 0, check_ms = 0, decode_ms = 0;
+  // The decoder's search for a whole answer: whether it ran, whether the
+  // answer given came from it, its time.
+  bool searched = false, search_found = false;
+  double search_ms = 0;
 };
 
 // An answer is empty when it has nothing but whitespace.
@@ -27,6 +31,8 @@ bool is_empty_answer(std::string_view completion);
 struct Tally {
   size_t tasks = 0, empty = 0, whole = 0, exact = 0;
   double similarity = 0, check_ms = 0, decode_ms = 0;
+  size_t searched = 0, search_found = 0;
+  double search_ms = 0;
   std::vector<double> latency_ms;
 
   void add(const Outcome& o);

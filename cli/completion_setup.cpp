@@ -206,6 +206,10 @@ json::object details_json(const completion::CompletionDetails& d) {
       {"retried_tokens", d.retried_tokens},
       {"restricted_steps", d.restricted},
       {"check_ms", d.check_ms},
+      {"search", json::object{{"branches", d.search_branches},
+                              {"tokens", d.search_tokens},
+                              {"ms", d.search_ms},
+                              {"found", d.search_found}}},
       // What the model wrote may end in a cut multi-byte character: JSON text
       // must be UTF-8 (strict readers such as Python's json and jq refuse it).
       {"raw", json_text(d.raw)},

@@ -382,8 +382,9 @@ CompletionService::Generation CompletionService::generate(const DocumentText& do
   DecodeResult first = a.r;  // the prompt's figures: a retry reuses the whole prompt
   size_t retried_tokens = 0, passes = a.r.stats.forward_passes,
          drafted = a.r.stats.accepted_draft_tokens, rejected = a.r.rejected, closing = a.r.closing_choices,
-         restricted = a.r.restricted, cut_drafts = a.r.screening.cut_by_syntax;
-  double decode_s = a.r.stats.decode_seconds, check_s = a.r.check_seconds;
+         restricted = a.r.restricted, cut_drafts = a.r.screening.cut_by_syntax,
+         search_branches = a.r.search.branches, search_tokens = a.r.search.tokens;
+  double decode_s = a.r.stats.decode_seconds, check_s = a.r.check_seconds, search_s = a.r.search.seconds;
   // Under the constraints, an answer cut to nothing although the model
   // wrote code is asked for again with the first token it opened with
   // refused until something other than blanks is written (at most twice,
@@ -408,8 +409,11 @@ CompletionService::Generation CompletionService::generate(const DocumentText& do
     closing += a.r.closing_choices;
     restricted += a.r.restricted;
     cut_drafts += a.r.screening.cut_by_syntax;
+    search_branches += a.r.search.branches;
+    search_tokens += a.r.search.tokens;
     decode_s += a.r.stats.decode_seconds;
     check_s += a.r.check_seconds;
+    search_s += a.r.search.seconds;
   }
   const DecodeResult& r = a.r;
   g.details.prompt_tokens = first.stats.prompt_tokens;
@@ -428,6 +432,10 @@ CompletionService::Generation CompletionService::generate(const DocumentText& do
   g.details.closing_choices = closing;
   g.details.restricted = restricted;
   g.details.check_ms = check_s * 1000;
+  g.details.search_branches = search_branches;
+  g.details.search_tokens = search_tokens;
+  g.details.search_ms = search_s * 1000;
+  g.details.search_found = r.search.found && !a.text.empty();
   g.details.raw = a.raw;
   if (r.end == DecodeEnd::Cancelled) {
     g.cancelled = true;

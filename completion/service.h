@@ -107,6 +107,13 @@ struct CompletionDetails {
   size_t retried_tokens = 0;    // tokens the attempts before the last generated (generated_tokens: the last one's)
   size_t restricted = 0;        // steps the API constraint restricted
   double check_ms = 0;          // time spent in syntax checks while decoding and judging the answer whole
+  // The decoder's search for a whole answer (decoder.h), over every attempt:
+  // branches tried, tokens they generated, its time (also in decode_ms and
+  // check_ms); search_found: the answer given came from a branch.
+  size_t search_branches = 0;
+  size_t search_tokens = 0;
+  double search_ms = 0;
+  bool search_found = false;
   size_t document_parses = 0;   // full parses (from scratch) the request made: 0 when DocumentText::parsed
                                 // was given, 1 otherwise; incremental reparses of copies are not counted
   std::string raw;              // what the model wrote, before trimming and post-processing

@@ -181,6 +181,8 @@ TEST_CASE("accounting: an empty answer is empty, never a whole file") {
   broken.similarity = 0.5;
   broken.check_ms = 1;
   broken.decode_ms = 20;
+  broken.searched = true;  // the search ran and found nothing
+  broken.search_ms = 7;
   t.add(broken);
   CHECK(t.tasks == 3);
   CHECK(t.empty == 1);
@@ -192,6 +194,9 @@ TEST_CASE("accounting: an empty answer is empty, never a whole file") {
   CHECK(t.exact_rate() == Approx(1.0 / 3));
   CHECK(t.mean_similarity() == Approx(0.5));
   CHECK(t.check_share() == Approx(0.05));
+  CHECK(t.searched == 1);
+  CHECK(t.search_found == 0);
+  CHECK(t.search_ms == Approx(7));
   // All empty: nothing is whole, and the non-empty rate is 0, not 1.
   Tally all_empty;
   all_empty.add(empty);
@@ -203,6 +208,8 @@ TEST_CASE("accounting: an empty answer is empty, never a whole file") {
   sum.add(t);
   sum.add(all_empty);
   CHECK(sum.tasks == 5);
+  CHECK(sum.searched == 1);
+  CHECK(sum.search_ms == Approx(7));
   CHECK(sum.whole == 1);
   CHECK(sum.empty == 3);
 }

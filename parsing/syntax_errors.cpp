@@ -288,6 +288,34 @@ bool java_statement_expression(std::string_view type) {
          type == "object_creation_expression" || type == "switch_expression";
 }
 
+// Whether `node` (JavaScript or TypeScript) is inside the constructor of a
+// class that extends another, the only place a `super(...)` call may be:
+// arrow functions see their surroundings' constructor, any other function
+// (or a method, a static block, a field's initializer) does not.
+bool in_derived_constructor(TSNode node, std::string_view text) {
+  for (TSNode at = ts_node_parent(node); !ts_node_is_null(at); at = ts_node_parent(at)) {
+    const std::string_view t = ts_node_type(at);
+    if (t == "arrow_function") continue;
+    if (t == "method_definition") {
+      TSNode name = ts_node_child_by_field_name(at, "name", 4);
+      if (ts_node_is_null(name) ||
+          text_between(text, ts_node_start_byte(name), ts_node_end_byte(name)) != "constructor")
+        return false;
+      TSNode body = ts_node_parent(at);
+      TSNode owner = ts_node_is_null(body) ? body : ts_node_parent(body);
+      if (ts_node_is_null(owner) || std::string_view(ts_node_type(body)) != "class_body") return false;
+      for (uint32_t i = 0, n = ts_node_named_child_count(owner); i < n; ++i)
+        if (std::string_view(ts_node_type(ts_node_named_child(owner, i))) == "class_heritage") return true;
+      return false;
+    }
+    if (t == "function_declaration" || t == "function_expression" || t == "function" ||
+        t == "generator_function" || t == "generator_function_declaration" || t == "class_static_block" ||
+        t == "field_definition" || t == "public_field_definition" || t == "program")
+      return false;
+  }
+  return false;
+}
+
 // Whether a Rust integer literal (tree-sitter-rust's integer_literal, `text`
 // with its `_`s and type suffix) is past u128: rustc's lexer refuses it
 // ("integer literal is too large") whatever its type.
@@ -524,6 +552,14 @@ size_t Document::constructs_refused(uint32_t start, uint32_t end, bool finished)
                                                        "type_assertion"};
         if (std::find(std::begin(kAssignable), std::end(kAssignable), inner) == std::end(kAssignable)) ++count;
       }
+    } else if (ecmascript && type == "call_expression") {
+      // `super(...)` only in a derived class's constructor (V8: "'super'
+      // keyword unexpected here"; an early error): `cons` + `toroutine() {`
+      // where `constructor(` was leaves the suffix's super() call in a method.
+      TSNode callee = ts_node_child_by_field_name(node, "function", 8);
+      if (!ts_node_is_null(callee) && std::string_view(ts_node_type(callee)) == "super" &&
+          !in_derived_constructor(node, text_))
+        ++count;
     } else if (java && type == "labeled_statement") {
       // A label's statement is no declaration (`Obtion: The value;`: javac's
       // "variable declaration not allowed here").

@@ -230,6 +230,12 @@ const LeniencyCase kLeniencies[] = {
     {"a comment where a ternary's inner condition was", "javascript",
      "function f(opts, d) {\n  const a = typeof opts.a === 'undefined' ?\n    !",
      "\n      true\n      : d.a\n    : !!opts.a;\n  return a;\n}\n", "     //! <p>", "!opts.b === true ?"},
+    // a super() call left outside a constructor (openai's pagination.js,
+    // cut down, with a larger search: `cons` + `toroutine() {`; V8:
+    // "'super' keyword unexpected here"),
+    {"a super call outside a constructor", "javascript",
+     "class P {}\nclass Page extends P {\n  cons", "\n    super(client);\n  }\n}\n", "toroutine(client) {",
+     "tructor(client) {"},
     // a constructor named unlike its class (Semaphore.java with 60 tasks
     // and single-line answers searched; javac: "invalid method declaration;
     // return type required"),
@@ -390,6 +396,31 @@ TEST_CASE("constructors of classes, enums, records and nested classes are left a
     INFO(c.prefix << c.completion);
     REQUIRE(judge->judge(std::string(c.prefix) + c.completion + c.suffix).ok);
     completion::SyntaxGuard guard("java", c.prefix, c.suffix);
+    CHECK(guard.whole_with(c.completion));
+  }
+}
+
+TEST_CASE("super calls in derived constructors, and in arrow functions there, are left alone", "[guard][whole]") {
+  struct Case {
+    const char* language;
+    const char* prefix;
+    const char* completion;
+    const char* suffix;
+  };
+  const Case cases[] = {
+      {"javascript", "class A {}\nclass B extends A {\n  constructor(x) {\n    ", "super(x);", "\n  }\n}\n"},
+      {"javascript", "class A {}\nclass B extends A {\n  constructor(x) {\n    const f = () => ", "super(x);",
+       "\n    f();\n  }\n}\n"},
+      {"javascript", "class A { m() { return 1; } }\nclass B extends A {\n  m() {\n    return ", "super.m();",
+       "\n  }\n}\n"},
+      {"typescript", "class A {}\nclass B extends A {\n  constructor(x: number) {\n    ", "super();",
+       "\n  }\n}\n"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.language << ": " << c.prefix << c.completion);
+    auto judge = bench::make_judge(c.language);
+    REQUIRE(judge->judge(std::string(c.prefix) + c.completion + c.suffix).ok);
+    completion::SyntaxGuard guard(c.language, c.prefix, c.suffix);
     CHECK(guard.whole_with(c.completion));
   }
 }

@@ -177,6 +177,17 @@ const Words& reserved_words(std::string_view language_id) {
   return none;
 }
 
+// The standard headers' typedef names that code never redefines as
+// something else (<stdint.h>, <stddef.h>, <sys/types.h>): to the grammars a
+// plain identifier, to the compiler a type, never a value.
+bool c_standard_typedef(std::string_view word) {
+  static constexpr std::string_view kTypes[] = {
+      "int8_t",   "int16_t",   "int32_t",   "int64_t",  "uint8_t",   "uint16_t", "uint32_t",
+      "uint64_t", "intptr_t",  "uintptr_t", "intmax_t", "uintmax_t", "size_t",   "ssize_t",
+      "ptrdiff_t"};
+  return std::find(std::begin(kTypes), std::end(kTypes), word) != std::end(kTypes);
+}
+
 // C's and C++'s words that begin a type's or a template's definition: no
 // declarator is named by one.
 bool c_declarator_keyword(std::string_view word, bool cpp) {
@@ -235,6 +246,18 @@ size_t Document::reserved_words_as_names(uint32_t start, uint32_t end, bool fini
       if (in == "function_definition" || in == "function_declarator" || in == "init_declarator" ||
           in == "declaration" || in == "pointer_declarator" || in == "reference_declarator" ||
           in == "array_declarator" || in == "parameter_declaration")
+        ++count;
+    } else if (c_family && c_standard_typedef(word)) {
+      // A type's name where a value goes: an operand, what is returned or
+      // assigned (`return` + `n, int32_t;`: gcc's "expected expression
+      // before 'int32_t'"). A macro's arguments (va_arg, offsetof) and
+      // parentheses (a cast, sizeof) may hold one.
+      TSNode parent = ts_node_parent(node);
+      const std::string_view in = ts_node_is_null(parent) ? "" : ts_node_type(parent);
+      TSNode right = in == "assignment_expression" ? ts_node_child_by_field_name(parent, "right", 5) : TSNode{};
+      if (in == "comma_expression" || in == "binary_expression" || in == "return_statement" ||
+          in == "conditional_expression" ||
+          (in == "assignment_expression" && !ts_node_is_null(right) && ts_node_eq(right, node)))
         ++count;
     }
     return Walk::Enter;

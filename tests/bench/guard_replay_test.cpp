@@ -276,6 +276,12 @@ const LeniencyCase kLeniencies[] = {
     // down: `TEST` + `    struct {` before the test's body).
     {"a function named struct", "cpp", "#define TEST(a, b) int a##b()\nTE", "\n  return 0;\n}\n",
      "ST    struct {", "ST(Message, Test) {"},
+    // A standard typedef's name as a value (zlib's zpipe.c, cut down:
+    // `return` + `n, int32_t;`; gcc: "expected expression before 'int32_t'").
+    {"a standard typedef as a value", "c", "#include <stdint.h>\nint f(int n) {\n  return ", "\n}\n",
+     "n, int32_t;", "n;"},
+    {"a standard typedef assigned", "cpp", "#include <cstddef>\nint f(int n) {\n  n = ", "\n  return n;\n}\n",
+     "size_t;", "(int)sizeof(size_t);"},
     // A `#word` line that is no preprocessing directive.
     {"an unknown directive", "c", "int f(void) {\n", "\n  return 0;\n}\n", "  # Licensed to PEP 2000",
      "  #pragma once\n# 12 \"f.c\""},
@@ -415,6 +421,30 @@ TEST_CASE("super calls in derived constructors, and in arrow functions there, ar
        "\n  }\n}\n"},
       {"typescript", "class A {}\nclass B extends A {\n  constructor(x: number) {\n    ", "super();",
        "\n  }\n}\n"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.language << ": " << c.prefix << c.completion);
+    auto judge = bench::make_judge(c.language);
+    REQUIRE(judge->judge(std::string(c.prefix) + c.completion + c.suffix).ok);
+    completion::SyntaxGuard guard(c.language, c.prefix, c.suffix);
+    CHECK(guard.whole_with(c.completion));
+  }
+}
+
+TEST_CASE("standard typedef names where C takes a type are left alone", "[guard][whole]") {
+  struct Case {
+    const char* language;
+    const char* prefix;
+    const char* completion;
+    const char* suffix;
+  };
+  const Case cases[] = {
+      {"c", "#include <stdint.h>\n#include <stdarg.h>\nint f(int n, ...) {\n  va_list ap;\n  va_start(ap, n);\n  ",
+       "int32_t v = va_arg(ap, int32_t);", "\n  va_end(ap);\n  return (int)v;\n}\n"},
+      {"c", "#include <stdint.h>\nint f(long n) {\n  return ", "(int32_t)n + (int)sizeof(int32_t);", "\n}\n"},
+      {"c", "#include <stddef.h>\nstruct S { int a, b; };\nint f(void) {\n  return ", "(int)offsetof(struct S, b);",
+       "\n}\n"},
+      {"cpp", "#include <cstdint>\nint f(long n) {\n  return ", "static_cast<int>(int32_t(n));", "\n}\n"},
   };
   for (const Case& c : cases) {
     INFO(c.language << ": " << c.prefix << c.completion);

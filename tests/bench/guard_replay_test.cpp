@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <initializer_list>
 #include <string>
 
 #include "bench/judge.h"
@@ -385,74 +386,57 @@ TEST_CASE("an error that runs from the hole's line into the answer refuses it in
   CHECK_FALSE(guard.whole_with(""));
 }
 
+namespace {
+
+// Completions the guard must take because the language's own front end
+// takes them: each checked with both.
+struct LeftAlone {
+  const char* prefix;
+  const char* completion;
+  const char* suffix;
+};
+
+void check_left_alone(const char* language, std::initializer_list<LeftAlone> cases) {
+  auto judge = bench::make_judge(language);
+  for (const LeftAlone& c : cases) {
+    INFO(language << ": " << c.prefix << c.completion << c.suffix);
+    REQUIRE(judge->judge(std::string(c.prefix) + c.completion + c.suffix).ok);
+    completion::SyntaxGuard guard(language, c.prefix, c.suffix);
+    CHECK(guard.whole_with(c.completion));
+  }
+}
+
+}  // namespace
+
 TEST_CASE("constructors of classes, enums, records and nested classes are left alone", "[guard][whole]") {
-  struct Case {
-    const char* prefix;
-    const char* completion;
-    const char* suffix;
-  };
-  const Case cases[] = {
+  check_left_alone("java", {
       {"class Box<T> {\n    Bo", "x(T t) {", "\n    }\n}\n"},
       {"enum E {\n    A(1), B(2);\n    E", "(int v) {", "\n    }\n}\n"},
       {"record R(int a) {\n    R", "(int a, int b) {", "\n        this(a);\n    }\n}\n"},
       {"class Outer {\n    class Inner {\n        Inn", "er() {", "\n        }\n    }\n}\n"},
-  };
-  auto judge = bench::make_judge("java");
-  for (const Case& c : cases) {
-    INFO(c.prefix << c.completion);
-    REQUIRE(judge->judge(std::string(c.prefix) + c.completion + c.suffix).ok);
-    completion::SyntaxGuard guard("java", c.prefix, c.suffix);
-    CHECK(guard.whole_with(c.completion));
-  }
+  });
 }
 
 TEST_CASE("super calls in derived constructors, and in arrow functions there, are left alone", "[guard][whole]") {
-  struct Case {
-    const char* language;
-    const char* prefix;
-    const char* completion;
-    const char* suffix;
-  };
-  const Case cases[] = {
-      {"javascript", "class A {}\nclass B extends A {\n  constructor(x) {\n    ", "super(x);", "\n  }\n}\n"},
-      {"javascript", "class A {}\nclass B extends A {\n  constructor(x) {\n    const f = () => ", "super(x);",
+  check_left_alone("javascript", {
+      {"class A {}\nclass B extends A {\n  constructor(x) {\n    ", "super(x);", "\n  }\n}\n"},
+      {"class A {}\nclass B extends A {\n  constructor(x) {\n    const f = () => ", "super(x);",
        "\n    f();\n  }\n}\n"},
-      {"javascript", "class A { m() { return 1; } }\nclass B extends A {\n  m() {\n    return ", "super.m();",
-       "\n  }\n}\n"},
-      {"typescript", "class A {}\nclass B extends A {\n  constructor(x: number) {\n    ", "super();",
-       "\n  }\n}\n"},
-  };
-  for (const Case& c : cases) {
-    INFO(c.language << ": " << c.prefix << c.completion);
-    auto judge = bench::make_judge(c.language);
-    REQUIRE(judge->judge(std::string(c.prefix) + c.completion + c.suffix).ok);
-    completion::SyntaxGuard guard(c.language, c.prefix, c.suffix);
-    CHECK(guard.whole_with(c.completion));
-  }
+      {"class A { m() { return 1; } }\nclass B extends A {\n  m() {\n    return ", "super.m();", "\n  }\n}\n"},
+  });
+  check_left_alone("typescript",
+                   {{"class A {}\nclass B extends A {\n  constructor(x: number) {\n    ", "super();", "\n  }\n}\n"}});
 }
 
 TEST_CASE("standard typedef names where C takes a type are left alone", "[guard][whole]") {
-  struct Case {
-    const char* language;
-    const char* prefix;
-    const char* completion;
-    const char* suffix;
-  };
-  const Case cases[] = {
-      {"c", "#include <stdint.h>\n#include <stdarg.h>\nint f(int n, ...) {\n  va_list ap;\n  va_start(ap, n);\n  ",
+  check_left_alone("c", {
+      {"#include <stdint.h>\n#include <stdarg.h>\nint f(int n, ...) {\n  va_list ap;\n  va_start(ap, n);\n  ",
        "int32_t v = va_arg(ap, int32_t);", "\n  va_end(ap);\n  return (int)v;\n}\n"},
-      {"c", "#include <stdint.h>\nint f(long n) {\n  return ", "(int32_t)n + (int)sizeof(int32_t);", "\n}\n"},
-      {"c", "#include <stddef.h>\nstruct S { int a, b; };\nint f(void) {\n  return ", "(int)offsetof(struct S, b);",
+      {"#include <stdint.h>\nint f(long n) {\n  return ", "(int32_t)n + (int)sizeof(int32_t);", "\n}\n"},
+      {"#include <stddef.h>\nstruct S { int a, b; };\nint f(void) {\n  return ", "(int)offsetof(struct S, b);",
        "\n}\n"},
-      {"cpp", "#include <cstdint>\nint f(long n) {\n  return ", "static_cast<int>(int32_t(n));", "\n}\n"},
-  };
-  for (const Case& c : cases) {
-    INFO(c.language << ": " << c.prefix << c.completion);
-    auto judge = bench::make_judge(c.language);
-    REQUIRE(judge->judge(std::string(c.prefix) + c.completion + c.suffix).ok);
-    completion::SyntaxGuard guard(c.language, c.prefix, c.suffix);
-    CHECK(guard.whole_with(c.completion));
-  }
+  });
+  check_left_alone("cpp", {{"#include <cstdint>\nint f(long n) {\n  return ", "static_cast<int>(int32_t(n));", "\n}\n"}});
 }
 
 TEST_CASE("Python's walrus where CPython takes it unparenthesized is left alone", "[guard][whole]") {
@@ -479,12 +463,7 @@ TEST_CASE("a record's compact constructor is left alone", "[guard][whole]") {
 }
 
 TEST_CASE("Rust doc comments where rustc takes them are left alone", "[guard][whole]") {
-  struct Case {
-    const char* prefix;
-    const char* completion;
-    const char* suffix;
-  };
-  const Case cases[] = {
+  check_left_alone("rust", {
       {"mod m {\n", "    //! Inner, before any item.\n    /// Outer, before one.", "\n    fn f() {}\n}\n"},
       {"fn f() {\n", "    //! Inner, at the start of a body.", "\n    let a = 1;\n    let _ = a;\n}\n"},
       {"struct S;\nimpl S {\n", "    //! Inner, in an impl.", "\n    fn f(&self) {}\n}\n"},
@@ -493,14 +472,7 @@ TEST_CASE("Rust doc comments where rustc takes them are left alone", "[guard][wh
       {"fn f(x: u32) {\n    match x {\n", "        /// An arm.", "\n        0 => {}\n        _ => {}\n    }\n}\n"},
       {"", "/// A function.\n#[inline]", "\nfn f() {}\n"},
       {"fn f() {\n", "    //// Four slashes: a plain comment.", "\n}\n"},
-  };
-  auto judge = bench::make_judge("rust");
-  for (const Case& c : cases) {
-    INFO(c.prefix << c.completion << c.suffix);
-    REQUIRE(judge->judge(std::string(c.prefix) + c.completion + c.suffix).ok);
-    completion::SyntaxGuard guard("rust", c.prefix, c.suffix);
-    CHECK(guard.whole_with(c.completion));
-  }
+  });
 }
 
 TEST_CASE("words only strict JavaScript reserves are names in a sloppy script", "[guard][whole]") {

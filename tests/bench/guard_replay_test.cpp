@@ -237,6 +237,14 @@ const LeniencyCase kLeniencies[] = {
     {"a super call outside a constructor", "javascript",
      "class P {}\nclass Page extends P {\n  cons", "\n    super(client);\n  }\n}\n", "toroutine(client) {",
      "tructor(client) {"},
+    // a method's body made a static block, its `return` left there
+    // (openai's beta/realtime/ws.mjs, cut down, bench_quality --seed 2),
+    {"a return in a class's static block", "javascript", "class W {\n  static",
+     "\n    const d = 1;\n    return d;\n  }\n}\n", "     {", " azure() {"},
+    // and an `await` left in a method that is no longer async (the same
+    // task: `static` + `     return (err) {`),
+    {"an await in a method that is not async", "javascript", "class W {\n  static",
+     "\n    return await Promise.resolve(err);\n  }\n}\n", "     return (err) {", " async azure(err) {"},
     // a constructor named unlike its class (Semaphore.java with 60 tasks
     // and single-line answers searched; javac: "invalid method declaration;
     // return type required"),
@@ -423,6 +431,12 @@ TEST_CASE("super calls in derived constructors, and in arrow functions there, ar
       {"class A {}\nclass B extends A {\n  constructor(x) {\n    const f = () => ", "super(x);",
        "\n    f();\n  }\n}\n"},
       {"class A { m() { return 1; } }\nclass B extends A {\n  m() {\n    return ", "super.m();", "\n  }\n}\n"},
+      // awaits in async functions and methods, and in an async arrow inside a plain one
+      {"class W {\n  static async ", "azure(c) {", "\n    return await Promise.resolve(c);\n  }\n}\n"},
+      {"function f() {\n  const g = ", "async () => await 1;", "\n  return g;\n}\n"},
+      {"const o = {\n  async ", "m() {", "\n    await 0;\n  },\n};\n"},
+      // and returns in functions inside a static block
+      {"class C {\n  static {\n    const f = () => { ", "return 1;", " };\n    f();\n  }\n}\n"},
   });
   check_left_alone("typescript",
                    {{"class A {}\nclass B extends A {\n  constructor(x: number) {\n    ", "super();", "\n  }\n}\n"}});

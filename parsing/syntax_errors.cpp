@@ -339,21 +339,17 @@ bool in_derived_constructor(TSNode node, std::string_view text) {
   return false;
 }
 
-// Whether a function that is not async (a method, a declaration, an
-// expression) awaits in its own body (not in a function inside it).
-bool awaits_outside_async(TSNode fn) {
-  for (uint32_t i = 0, n = ts_node_child_count(fn); i < n; ++i)
-    if (std::string_view(ts_node_type(ts_node_child(fn, i))) == "async") return false;
-  TSNode body = ts_node_child_by_field_name(fn, "body", 4);
-  if (ts_node_is_null(body)) return false;
+// Whether `scope` (JavaScript or TypeScript) holds a node of type `wanted`
+// of its own: not inside a function or a class within it.
+bool holds_own(TSNode scope, std::string_view wanted) {
   bool found = false;
-  for_each_preorder(body, [&](TSNode node) {
+  for_each_preorder(scope, [&](TSNode node) {
     const std::string_view t = ts_node_type(node);
-    if (t == "await_expression") {
+    if (t == wanted) {
       found = true;
       return Walk::Stop;
     }
-    if (!ts_node_eq(node, body) &&
+    if (!ts_node_eq(node, scope) &&
         (t == "arrow_function" || t == "function_declaration" || t == "function_expression" || t == "function" ||
          t == "generator_function" || t == "generator_function_declaration" || t == "method_definition" ||
          t == "class" || t == "class_declaration"))
@@ -363,24 +359,13 @@ bool awaits_outside_async(TSNode fn) {
   return found;
 }
 
-// Whether a class static block holds a `return` of its own (not one of a
-// function or a class inside it).
-bool static_block_returns(TSNode block) {
-  bool found = false;
-  for_each_preorder(block, [&](TSNode node) {
-    if (ts_node_eq(node, block)) return Walk::Enter;
-    const std::string_view t = ts_node_type(node);
-    if (t == "return_statement") {
-      found = true;
-      return Walk::Stop;
-    }
-    if (t == "arrow_function" || t == "function_declaration" || t == "function_expression" || t == "function" ||
-        t == "generator_function" || t == "generator_function_declaration" || t == "method_definition" ||
-        t == "class" || t == "class_declaration")
-      return Walk::Skip;
-    return Walk::Enter;
-  });
-  return found;
+// Whether a function that is not async (a method, a declaration, an
+// expression) awaits in its own body.
+bool awaits_outside_async(TSNode fn) {
+  for (uint32_t i = 0, n = ts_node_child_count(fn); i < n; ++i)
+    if (std::string_view(ts_node_type(ts_node_child(fn, i))) == "async") return false;
+  TSNode body = ts_node_child_by_field_name(fn, "body", 4);
+  return !ts_node_is_null(body) && holds_own(body, "await_expression");
 }
 
 // Whether a Rust integer literal (tree-sitter-rust's integer_literal, `text`
@@ -638,7 +623,7 @@ size_t Document::constructs_refused(uint32_t start, uint32_t end, bool finished)
       // functions it holds) is V8's "Illegal return statement" (`static` +
       // `     {` where `static async azure(client) {` was makes the method's
       // body a static block).
-      if (static_block_returns(node)) ++count;
+      if (holds_own(node, "return_statement")) ++count;
     } else if (java && type == "labeled_statement") {
       // A label's statement is no declaration (`Obtion: The value;`: javac's
       // "variable declaration not allowed here").

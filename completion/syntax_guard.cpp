@@ -323,6 +323,34 @@ std::vector<uint32_t> statement_errors(const Document& doc, uint32_t cursor, uin
   return starts;
 }
 
+// Whether an error or a missing token nested in an error (at any depth
+// below an outer one) has its first token in [from, to].
+bool nested_error_between(TSNode root, uint32_t from, uint32_t to) {
+  if (ts_node_is_null(root) || !ts_node_has_error(root)) return false;
+  bool found = false;
+  for_each_preorder(root, [&](TSNode node) {
+    if (found || ts_node_end_byte(node) < from || ts_node_start_byte(node) > to) return Walk::Skip;
+    if (ts_node_symbol(node) != kErrorSymbol) return ts_node_has_error(node) ? Walk::Enter : Walk::Skip;
+    // An outer error: look for the errors inside it.
+    for_each_preorder(node, [&](TSNode inner) {
+      if (found || ts_node_end_byte(inner) < from || ts_node_start_byte(inner) > to) return Walk::Skip;
+      // Where its first token starts (an error's range may begin with the
+      // line break before it).
+      TSNode first = inner;
+      while (ts_node_child_count(first) > 0) first = ts_node_child(first, 0);
+      const uint32_t start = ts_node_start_byte(first);
+      if (!ts_node_eq(inner, node) && (ts_node_symbol(inner) == kErrorSymbol || ts_node_is_missing(inner)) &&
+          start >= from && start <= to) {
+        found = true;
+        return Walk::Stop;
+      }
+      return ts_node_has_error(inner) || ts_node_symbol(inner) == kErrorSymbol ? Walk::Enter : Walk::Skip;
+    });
+    return Walk::Skip;
+  });
+  return found;
+}
+
 // Whether an error or a missing token starts strictly inside [from, to) at
 // any depth, also inside an error that begins outside it: tree-sitter-c may
 // wrap a whole function in one ERROR (a `do` it cannot finish), and the
@@ -873,8 +901,8 @@ std::vector<Bracket> brackets_in(const Document& doc) {
 }
 
 // How the brackets open at `point` are closed after it. Before `point` a
-// closer pops up to its opener (a stray one is skipped); `extra`, when not 0,
-// is one more bracket at `point`, before the text after it. After `point`,
+// closer pops up to its opener (a stray one is skipped); `extra` is more
+// brackets at `point`, before the text after it. After `point`,
 // brackets opened there pair among themselves; the first closer that reaches
 // below `point`'s level must close the innermost bracket still open at
 // `point`, the next the one outside it, and so on, and the text's end must
@@ -889,7 +917,7 @@ struct ClosingFailure {
 constexpr char closer_for(char c) { return c == '(' ? ')' : c == '[' ? ']' : c == '{' ? '}' : 0; }
 
 ClosingFailure closing_failure(const std::vector<Bracket>& tokens, uint32_t point, uint32_t text_size,
-                               char extra = 0) {
+                               std::string_view extra = {}) {
   std::vector<char> enclosing, local;  // the closers the open brackets want
   auto pop_to = [](std::vector<char>& stack, char closer) {
     auto found = std::find(stack.rbegin(), stack.rend(), closer);
@@ -898,12 +926,14 @@ ClosingFailure closing_failure(const std::vector<Bracket>& tokens, uint32_t poin
     return true;
   };
   size_t level = 0;
-  bool extra_done = extra == 0;
+  bool extra_done = extra.empty();
   for (size_t i = 0; i <= tokens.size(); ++i) {
     if (!extra_done && (i == tokens.size() || tokens[i].at >= point)) {
       extra_done = true;
-      if (char want = closer_for(extra)) enclosing.push_back(want);
-      else pop_to(enclosing, extra);
+      for (char c : extra) {
+        if (char want = closer_for(c)) enclosing.push_back(want);
+        else pop_to(enclosing, c);
+      }
     }
     if (i == tokens.size()) break;
     const Bracket& t = tokens[i];
@@ -987,7 +1017,20 @@ bool SyntaxGuard::fits(std::string_view text, bool whole) const {
   uint32_t hole_begin = cursor, hole_end = cursor;
   while (hole_begin > 0 && space(prefix_[hole_begin - 1])) --hole_begin;
   while (hole_end - cursor < suffix_.size() && space(suffix_[hole_end - cursor])) ++hole_end;
-  auto at_hole = [&](uint32_t byte) { return byte >= hole_begin && byte <= hole_end; };
+  // Python's layout is judged at a line's first statement: comment lines
+  // after the hole do not part it from the suffix's code (`if m:` above a
+  // hole that held its body, then `    # Finished` and `    return x`: the
+  // missing block is reported at `return`).
+  uint32_t layout_hole_end = hole_end;  // for a layout issue: at_hole
+  if (prefix_layout_) {
+    while (layout_hole_end - cursor < suffix_.size() && suffix_[layout_hole_end - cursor] == '#') {
+      const size_t line_end = suffix_.find('\n', layout_hole_end - cursor);
+      if (line_end == std::string::npos) break;
+      layout_hole_end = static_cast<uint32_t>(line_end + cursor);
+      while (layout_hole_end - cursor < suffix_.size() && space(suffix_[layout_hole_end - cursor])) ++layout_hole_end;
+    }
+  }
+  auto at_hole = [&](uint32_t byte) { return byte >= hole_begin && byte <= layout_hole_end; };
   // A tree-sitter error is at the hole when it reaches into it and starts no
   // earlier than the line the prefix's code ends on (`y = ` before the hole,
   // `def f(x):` above an empty body), not when it runs through it from far
@@ -1051,9 +1094,21 @@ bool SyntaxGuard::fits(std::string_view text, bool whole) const {
     // levels out, and the outer list open at the end.
     const uint32_t innermost = innermost_open_at(tokens, cursor);
     const bool own_line = innermost != UINT32_MAX && innermost >= line_begin;
-    if (f.failed && (!f.at_end || own_line) && !hole)
-      for (char extra : std::string_view("([{)]}"))
-        if (!closing_failure(tokens, cursor, size, extra).failed) hole = true;
+    // One or two brackets at the hole (`.forEach(function (m) {` was the
+    // hole: its `});` below closes the brackets one level out instead).
+    if (f.failed && (!f.at_end || own_line) && !hole) {
+      static constexpr std::string_view kBrackets = "([{)]}";
+      for (size_t i = 0; i < kBrackets.size() && !hole; ++i) {
+        const char one[1] = {kBrackets[i]};
+        if (!closing_failure(tokens, cursor, size, std::string_view(one, 1)).failed) hole = true;
+      }
+      // Two: both openers or both closers (an opener and a closer would pair).
+      for (size_t i = 0; i < kBrackets.size() && !hole; ++i)
+        for (size_t j = i / 3 * 3; j < i / 3 * 3 + 3 && !hole; ++j) {
+          const char two[2] = {kBrackets[i], kBrackets[j]};
+          if (!closing_failure(tokens, cursor, size, std::string_view(two, 2)).failed) hole = true;
+        }
+    }
     base_closing_ = BaseClosing{f.failed, hole, f.after};
   }
   const bool hole_unclosed = whole && base_closing_->hole;
@@ -1074,7 +1129,9 @@ bool SyntaxGuard::fits(std::string_view text, bool whole) const {
     std::vector<ErrorMark> marks = error_marks(base.root());
     bool broken_hole = std::any_of(marks.begin(), marks.end(), error_at_hole) ||
                        std::any_of(suffix_issues_.begin(), suffix_issues_.end(),
-                                   [&](const parsing::LayoutIssue& i) { return at_hole(i.byte); });
+                                   [&](const parsing::LayoutIssue& i) { return at_hole(i.byte); }) ||
+                       nested_error_between(base.root(), static_cast<uint32_t>(line_begin),
+                                            static_cast<uint32_t>(next_line_end));
     return !broken_hole;
   }
 
@@ -1111,6 +1168,15 @@ bool SyntaxGuard::fits(std::string_view text, bool whole) const {
   // An error of the completion's own, even one nested in an error that
   // runs through the hole from above.
   if (error_inside(trial.root(), cursor, cursor + inserted)) return false;
+  // And one at the hole nested in an error that begins above it: the outer
+  // error is the only one error_marks() lists, and it may be the hole's own
+  // (`...too` + `eed` above `parsed_arguments: x,` in an object literal:
+  // tree-sitter-javascript wraps the object in an error from its `{` and
+  // nests one at the next line's pair; `def test` + `tion:` in a class: an
+  // error wraps the class and nests one at `testtion`).
+  if (nested_error_between(trial.root(), static_cast<uint32_t>(line_begin),
+                           static_cast<uint32_t>(next_line_end + inserted)))
+    return false;
   // Whole: errors at the hole must go; before the hole, a broken prefix's
   // errors count by number.
   std::vector<ErrorMark> kept;

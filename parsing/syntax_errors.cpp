@@ -5,6 +5,7 @@
 #include <array>
 #include <cctype>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "parsing/document.h"
@@ -230,9 +231,15 @@ size_t Document::reserved_words_as_names(uint32_t start, uint32_t end, bool fini
     if (rust && std::string_view(ts_node_type(node)) == "token_tree") return Walk::Skip;
     if (ts_node_child_count(node) > 0 || a < start || b >= end) return Walk::Enter;
     // tree-sitter-java also reads a keyword as a type's name (`return cs;`
-    // among class members: a field `cs` of type `return`).
+    // among class members: a field `cs` of type `return`), and
+    // tree-sitter-c and -cpp as a field's, a label's or a namespace's (`sta`
+    // + `  return;` among class members: a field `return` of type `sta`;
+    // g++'s "expected unqualified-id before 'return'"). Not as a type's: an
+    // `else` after an `#if`'s branches, each with its own `if`, is one there.
     const std::string_view leaf = ts_node_type(node);
-    if (leaf != "identifier" && !(java && leaf == "type_identifier")) return Walk::Enter;
+    if (leaf != "identifier" && !(java && leaf == "type_identifier") &&
+        !(c_family && (leaf == "field_identifier" || leaf == "statement_identifier" || leaf == "namespace_identifier")))
+      return Walk::Enter;
     std::string_view word = text_between(text_, a, b);
     if (std::find(reserved.begin(), reserved.end(), word) != reserved.end() ||
         std::find(strict_words.begin(), strict_words.end(), word) != strict_words.end())
@@ -368,6 +375,74 @@ bool awaits_outside_async(TSNode fn) {
   return !ts_node_is_null(body) && holds_own(body, "await_expression");
 }
 
+// Whether a C or C++ function definition inside a function's body declares
+// a function: somewhere down its chain of declarators (through pointers,
+// references, parentheses, arrays, attributes) there is a parameter list.
+// tree-sitter-c takes `T (x) {` as a function definition too (`i` +
+// `tzma_encoder(BOOST_PARAM) {` where `if (ret_xz != LZMA_OK) {` was; gcc:
+// "expected ';' before '{'"). A macro's call may be one (`F(f) {` with `#define
+// F(x) int x(void)` at the top level, `FOR_EACH(x) {` in a body), so only a
+// body's, and only where the type's name is no macro's: one with a lowercase
+// letter that does not begin with `_`.
+bool c_declares_function(TSNode definition, std::string_view text) {
+  TSNode parent = ts_node_parent(definition);
+  if (ts_node_is_null(parent) || std::string_view(ts_node_type(parent)) != "compound_statement") return true;
+  TSNode type = ts_node_child_by_field_name(definition, "type", 4);
+  if (!ts_node_is_null(type) && std::string_view(ts_node_type(type)) == "type_identifier") {
+    const std::string_view name = text_between(text, ts_node_start_byte(type), ts_node_end_byte(type));
+    if (name.empty() || name[0] == '_' ||
+        std::none_of(name.begin(), name.end(), [](char c) { return c >= 'a' && c <= 'z'; }))
+      return true;
+  }
+  TSNode d = ts_node_child_by_field_name(definition, "declarator", 10);
+  if (ts_node_is_null(d)) return true;  // a macro-made definition without one: not ours to judge
+  while (!ts_node_is_null(d)) {
+    const std::string_view t = ts_node_type(d);
+    if (t == "function_declarator") return true;
+    if (t == "pointer_declarator" || t == "reference_declarator" || t == "array_declarator" ||
+        t == "attributed_declarator") {
+      d = ts_node_child_by_field_name(d, "declarator", 10);
+    } else if (t == "parenthesized_declarator") {
+      d = ts_node_named_child(d, 0);
+    } else {
+      // A name, or a node the chain does not cover (a qualified name, an
+      // operator's): only a plain name is known to declare no function.
+      return t != "identifier" && t != "field_identifier";
+    }
+  }
+  return true;
+}
+
+// What may stand at the top level of a Java 17 compilation unit (JLS 7.3):
+// tree-sitter-java's program takes any statement there (`p` + `e the;` where
+// `package java.util;` was: javac's "class, interface, enum, or record
+// expected").
+bool java_top_level(std::string_view type) {
+  return type == "package_declaration" || type == "import_declaration" || type == "class_declaration" ||
+         type == "interface_declaration" || type == "enum_declaration" || type == "record_declaration" ||
+         type == "annotation_type_declaration" || type == "module_declaration" || type == "line_comment" ||
+         type == "block_comment" || type == ";";
+}
+
+// Whether `node` is the body of a Java statement whose body is one
+// statement, not a block: a declaration there is javac's "variable
+// declaration not allowed here" (`if (...)` above `retu` + `nce the;` where
+// `return super.containsAll(c);` was). A for's initialiser is no body.
+bool java_single_statement_body(TSNode node) {
+  TSNode parent = ts_node_parent(node);
+  if (ts_node_is_null(parent)) return false;
+  const std::string_view type = ts_node_type(parent);
+  auto is_field = [&](const char* field) {
+    TSNode f = ts_node_child_by_field_name(parent, field, static_cast<uint32_t>(std::strlen(field)));
+    return !ts_node_is_null(f) && ts_node_eq(f, node);
+  };
+  if (type == "if_statement") return is_field("consequence") || is_field("alternative");
+  if (type == "while_statement" || type == "for_statement" || type == "enhanced_for_statement" ||
+      type == "do_statement")
+    return is_field("body");
+  return false;
+}
+
 // Whether a Rust integer literal (tree-sitter-rust's integer_literal, `text`
 // with its `_`s and type suffix) is past u128: rustc's lexer refuses it
 // ("integer literal is too large") whatever its type.
@@ -460,10 +535,13 @@ size_t Document::constructs_refused(uint32_t start, uint32_t end, bool finished)
   // is on a line of its own while a completion is written; a digit may be
   // coming; a macro's name is a plain expression until its `!`).
   const bool go = id == "go" && finished, rust = id == "rust" && finished;
+  // Go's `:=` once its left side is written (nothing after it makes a
+  // selector or an index a name).
+  const bool go_declarations = id == "go";
   // Rust's doc comments once written to their end (`///` may still become
   // `////`, a plain comment).
   const bool rust_docs = id == "rust";
-  if (!python && !ecmascript && !java && !c_family && !go && !rust_docs) return 0;
+  if (!python && !ecmascript && !java && !c_family && !go_declarations && !rust_docs) return 0;
   // The indentation of the line `byte` is on.
   auto indentation_at = [&](uint32_t byte) {
     size_t line = byte == 0 ? 0 : text_.rfind('\n', byte - 1);
@@ -624,6 +702,36 @@ size_t Document::constructs_refused(uint32_t start, uint32_t end, bool finished)
       // `     {` where `static async azure(client) {` was makes the method's
       // body a static block).
       if (holds_own(node, "return_statement")) ++count;
+    } else if (java_literals && ts_node_is_null(ts_node_parent(node)) ) {
+      // The compilation unit: each of its parts must be a declaration.
+      for (uint32_t i = 0, n = ts_node_child_count(node); i < n; ++i) {
+        TSNode part = ts_node_child(node, i);
+        const uint32_t pa = ts_node_start_byte(part), pb = ts_node_end_byte(part);
+        if (pb <= start || pa >= end || ts_node_is_missing(part)) continue;
+        const std::string_view what = ts_node_type(part);
+        if (what != "ERROR" && !java_top_level(what)) {
+          ++count;
+          break;
+        }
+      }
+    } else if (java && (type == "local_variable_declaration" || type == "class_declaration" ||
+                        type == "interface_declaration" || type == "record_declaration" ||
+                        type == "enum_declaration") &&
+               java_single_statement_body(node)) {
+      ++count;
+    } else if (java && type == "local_variable_declaration" && ts_node_named_child_count(node) > 0 &&
+               std::string_view(ts_node_type(ts_node_named_child(node, 0))) == "modifiers") {
+      // A local variable takes `final` and annotations only (`try {` above
+      // `    public void getNamed;`: javac's "illegal start of expression").
+      TSNode modifiers = ts_node_named_child(node, 0);
+      for (uint32_t i = 0, n = ts_node_child_count(modifiers); i < n; ++i) {
+        TSNode child = ts_node_child(modifiers, i);
+        if (ts_node_is_named(child)) continue;  // annotations, comments
+        if (text_between(text_, ts_node_start_byte(child), ts_node_end_byte(child)) != "final") {
+          ++count;
+          break;
+        }
+      }
     } else if (java && type == "labeled_statement") {
       // A label's statement is no declaration (`Obtion: The value;`: javac's
       // "variable declaration not allowed here").
@@ -689,6 +797,30 @@ size_t Document::constructs_refused(uint32_t start, uint32_t end, bool finished)
       if ((in == "source_file" || in == "declaration_list") &&
           (ts_node_is_null(first) || std::string_view(ts_node_type(first)) != "macro_invocation"))
         ++count;
+    } else if (go_declarations && (type == "short_var_declaration" || type == "range_clause")) {
+      // `:=` declares names: its left side holds identifiers only (`sw.f` +
+      // `nf := fmt.Sprintf(...)`: gofmt's "expected identifier on left side
+      // of :="). A range clause with `=` assigns, and may hold any operand.
+      TSNode left = ts_node_child_by_field_name(node, "left", 4);
+      TSNode op = ts_node_is_null(left) ? left : ts_node_next_sibling(left);
+      const bool declares = type == "short_var_declaration" ||
+                            (!ts_node_is_null(op) && text_between(text_, ts_node_start_byte(op), ts_node_end_byte(op)) == ":=");
+      if (declares && !ts_node_is_null(left)) {
+        const bool list = std::string_view(ts_node_type(left)) == "expression_list";
+        for (uint32_t i = 0, n = list ? ts_node_named_child_count(left) : 1; i < n; ++i) {
+          TSNode name = list ? ts_node_named_child(left, i) : left;
+          const std::string_view what = ts_node_type(name);
+          if (what != "identifier" && !language_->comments.contains(name)) {
+            ++count;
+            break;
+          }
+        }
+      }
+    } else if (c_family && (id == "c" || finished) && type == "function_definition") {
+      // In C++ only once finished: `std::vector<int> values{` is a brace
+      // initialisation being written, which tree-sitter-cpp reads as a
+      // function's body until its `};`.
+      if (!c_declares_function(node, text_)) ++count;
     } else if (go && (type == "defer_statement" || type == "go_statement")) {
       // `defer e`: Go defers and starts only a call ("function must be
       // invoked in defer statement").

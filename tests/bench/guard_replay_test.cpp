@@ -297,6 +297,9 @@ const LeniencyCase kLeniencies[] = {
     // openai's ResponsesParser.js (`...too` + `eed` above a pair).
     {"a def without its parameters", "python", "class A:\n    def test", "\n        \"\"\"Doc.\"\"\"\n        return 1\n",
      "tion:", "_getattr(self, name):"},
+    {"a decorated def without its parameters", "python",
+     "class A:\n    \"\"\"Doc.\"\"\"\n\n    @staticmethod\n    def f():\n        return 1\n\n    @staticmethod\n    def test",
+     "\n        \"\"\"Doc.\"\"\"\n        return 2\n", "tion:", "_f():"},
     {"a spread without its comma", "javascript", "function f(a, tool) {\n  return {\n    ...a,\n    ...too",
      "\n    b: 1,\n  };\n}\n", "eed", "l,"},
     // A block of only comments where the suffix's next statement is below

@@ -403,9 +403,9 @@ DecodeResult decode(ModelRunner::Lease& lease, const engine::Tokenizer& tokenize
       base ? &steps : nullptr);
 
   bool failed = result.end == DecodeEnd::MaxTokens || result.end == DecodeEnd::NoViableToken;
-  if (base && failed && !cancel.cancelled()) {
+  if (base && !cancel.cancelled() && (failed || result.end == DecodeEnd::Complete)) {
     auto t0 = clock::now();
-    failed = !syntax->has_whole_part();
+    failed = failed ? !syntax->has_whole_part() : syntax->kept_lacks_whole_part();
     result.check_seconds += std::chrono::duration<double>(clock::now() - t0).count();
   }
   if (base && failed && !cancel.cancelled()) {

@@ -84,6 +84,11 @@ class SyntaxHooks {
   // with when decoding ends mid-statement). decode() searches only when none
   // does: the answer would otherwise be empty.
   virtual bool has_whole_part() { return false; }
+  // After should_stop() said true: whether what the stop rule keeps holds
+  // more than blanks but no part of it leaves the file whole, so the answer
+  // would be empty although the model wrote something (`r, tuple, tuple`
+  // cut at the repeat, a body of only comments). decode() searches then too.
+  virtual bool kept_lacks_whole_part() { return false; }
   // Takes over the state of `other`, a fork of these hooks (or of a fork of
   // them), as if the completion it holds had been accepted here: the search
   // found it. False when these hooks cannot.
@@ -179,7 +184,8 @@ struct DecodeResult {
 // Generates after `prompt` in the lease's slot (reusing the prefix its cache
 // shares with the prompt). Greedy first; when that ends at the token cap or
 // with nothing viable (the file not whole: the answer would be cut back,
-// often to nothing) and `syntax` can fork and adopt, a bounded best-first
+// often to nothing), or the stop rule ended it keeping text of which no part
+// leaves the file whole, and `syntax` can fork and adopt, a bounded best-first
 // search over the choices greedy passed by: each step keeps up to
 // search_alternatives next choices the checks did not refuse (within
 // search_margin of the token taken), scored by the log-probability of the

@@ -80,6 +80,13 @@ bool GuardHooks::has_whole_part() {
   return answer.find_first_not_of(" \t\r\n") != std::string::npos;
 }
 
+bool GuardHooks::kept_lacks_whole_part() {
+  if (!constrain_) return false;
+  const std::string kept = guard_->completion().substr(0, std::min(stop_->keep(), guard_->completion().size()));
+  if (kept.find_first_not_of(" \t\r\n") == std::string::npos) return false;  // the model ended: nothing to search for
+  return guard_->whole_answer(kept).find_first_not_of(" \t\r\n") == std::string::npos;
+}
+
 bool GuardHooks::adopt(SyntaxHooks& other) {
   auto* from = dynamic_cast<GuardHooks*>(&other);
   if (!from || from == this) return false;

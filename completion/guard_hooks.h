@@ -49,6 +49,7 @@ class GuardHooks final : public SyntaxHooks {
   bool kept_whole() override;
   bool can_adopt() const override { return constrain_; }
   bool has_whole_part() override;
+  bool kept_lacks_whole_part() override;
   bool adopt(SyntaxHooks& other) override;
 
   // Where the completion must be cut so that it writes no secret.

@@ -144,6 +144,77 @@ TEST_CASE("the search finds a whole completion where greedy decoding finds none"
   CHECK(off_path(line2.text));
 }
 
+TEST_CASE("the search runs when the stop rule keeps text of which no part is whole", "[decoder][search]") {
+  Fixture f;
+  const auto& tok = f.runner->tokenizer();
+  auto prompt = f.encode("def f(x):\n    return g(x\n\ndef h(y):\n");
+  auto lease = f.runner->acquire("doc", {});
+  DecodeOptions options = search_options(16);
+
+  // The stop rule ends the completion once it holds `stop_at` bytes or more
+  // and keeps all of it; it is whole where `whole` says so (blanks too: the
+  // random model writes mostly blanks, and the guard's hooks' own rule about
+  // them is tested below).
+  class StopsAt final : public SyntaxHooks {
+   public:
+    using Whole = std::function<bool(const std::string&)>;
+    StopsAt(Whole whole, size_t stop_at) : whole_(std::move(whole)), stop_at_(stop_at) {}
+    bool viable(std::string_view) override { return true; }
+    void accept(std::string_view piece) override { text.append(piece); }
+    bool should_stop() override { return text.size() >= stop_at_; }
+    bool can_adopt() const override { return true; }
+    bool may_end() override { return whole_(text); }
+    bool kept_whole() override { return whole_(text); }
+    bool kept_lacks_whole_part() override { return !whole_(text); }
+    std::unique_ptr<SyntaxHooks> fork() const override {
+      auto copy = std::make_unique<StopsAt>(whole_, stop_at_);
+      copy->text = text;
+      return copy;
+    }
+    bool adopt(SyntaxHooks& other) override {
+      auto* from = dynamic_cast<StopsAt*>(&other);
+      if (!from) return false;
+      text = from->text;
+      ++adopted;
+      return true;
+    }
+    std::string text;
+    size_t adopted = 0;
+
+   private:
+    Whole whole_;
+    size_t stop_at_;
+  };
+
+  options.search_branches = 0;
+  StopsAt never([](const std::string&) { return false; }, 6);
+  auto greedy = decode(*lease, tok, prompt, "", &never, nullptr, options, {});
+  REQUIRE(greedy.end == DecodeEnd::Complete);
+  REQUIRE(greedy.text.size() >= 6);
+  const std::string path = greedy.text;
+  auto off_path = [&](const std::string& text) { return !text.empty() && !starts_with(path, text); };
+
+  // Greedy's kept text is not whole: searched, and a branch off its path is the answer.
+  options.search_branches = 8;
+  options.search_tokens = 64;
+  StopsAt hooks(off_path, 6);
+  auto r = decode(*lease, tok, prompt, "", &hooks, nullptr, options, {});
+  INFO("path [" << path << "] answer [" << r.text << "] end " << static_cast<int>(r.end));
+  CHECK(r.search.branches >= 1);
+  REQUIRE(r.search.found);
+  CHECK(r.end == DecodeEnd::Complete);
+  CHECK(off_path(r.text));
+  CHECK(hooks.adopted == 1);
+  CHECK(hooks.text == r.text);
+
+  // Greedy's kept text is whole: no search, greedy's answer stands.
+  StopsAt fine([](const std::string&) { return true; }, 6);
+  auto w = decode(*lease, tok, prompt, "", &fine, nullptr, options, {});
+  CHECK(w.search.branches == 0);
+  CHECK_FALSE(w.search.found);
+  CHECK(w.text == path);
+}
+
 TEST_CASE("the search never answers with blanks", "[decoder][search]") {
   Fixture f;
   const auto& tok = f.runner->tokenizer();
@@ -240,7 +311,25 @@ TEST_CASE("the guard's hooks adopt a fork's completion and judge what the stop r
   REQUIRE(hooks.should_stop());
   CHECK(single.keep() == 4);
   CHECK(hooks.kept_whole());
+  CHECK_FALSE(hooks.kept_lacks_whole_part());
   CHECK_FALSE(hooks.may_end());  // `, 1)\n)` itself is not
+  // What the stop rule keeps holds text but no whole part (`, 1, ` closes
+  // to `, 1, )`, which CPython takes, so `+ ` instead): searched on. Blanks
+  // kept are the model ending, not searched on.
+  SyntaxGuard g2("python", prefix, suffix);
+  StopRule s2(g2, CompletionMode::SingleLine);
+  GuardHooks broken(g2, s2, true, nullptr);
+  broken.accept(" + ");
+  broken.accept("\n");
+  REQUIRE(broken.should_stop());
+  CHECK_FALSE(broken.kept_whole());
+  CHECK(broken.kept_lacks_whole_part());
+  SyntaxGuard g3("python", prefix, suffix);
+  StopRule s3(g3, CompletionMode::SingleLine);
+  GuardHooks blank(g3, s3, true, nullptr);
+  blank.accept("  \n");
+  REQUIRE(blank.should_stop());
+  CHECK_FALSE(blank.kept_lacks_whole_part());
   // A copy of something else is not adopted.
   Scripted other([](const std::string&) { return true; });
   CHECK_FALSE(hooks.adopt(other));

@@ -1072,6 +1072,10 @@ bool SyntaxGuard::fits(std::string_view text, bool whole) const {
                                                                      static_cast<uint32_t>(hole_end), 10);
   auto error_at_hole = [&](const ErrorMark& m) {
     if (*do_body_before_hole_ && m.byte < hole_begin && m.end >= hole_begin) return true;
+    // An error from the line above that ends on the hole's line: the hole's
+    // code was what would have ended it (`enumerate(args)` above `i` where
+    // `if hasattr(x, ...))` was: tree-sitter-python wraps both lines).
+    if (m.byte < line_begin && m.end > line_begin && m.end <= hole_begin) return true;
     if (std::binary_search(statement_errors_->begin(), statement_errors_->end(), m.byte)) return true;
     return m.byte >= line_begin && m.byte <= next_line_end;
   };

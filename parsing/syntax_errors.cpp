@@ -424,6 +424,77 @@ bool java_top_level(std::string_view type) {
          type == "block_comment" || type == ";";
 }
 
+// Whether an ERROR or a MISSING node is anywhere under `root` (tree-sitter's
+// has_error flag also stays set by a recovery that left neither).
+bool holds_error_node(TSNode root) {
+  bool found = false;
+  for_each_preorder(root, [&](TSNode node) {
+    if (found || !ts_node_has_error(node)) return Walk::Skip;
+    if (ts_node_symbol(node) == kErrorSymbol || ts_node_is_missing(node)) {
+      found = true;
+      return Walk::Stop;
+    }
+    return Walk::Enter;
+  });
+  return found;
+}
+
+// The name a C or C++ declarator declares, if it is a plain variable's
+// (`x`, `x = 1`, `*x`, `x[4]`).
+std::string_view c_declared_name(TSNode d, std::string_view text) {
+  while (!ts_node_is_null(d)) {
+    const std::string_view t = ts_node_type(d);
+    if (t == "identifier") return text_between(text, ts_node_start_byte(d), ts_node_end_byte(d));
+    if (t != "init_declarator" && t != "pointer_declarator" && t != "array_declarator" &&
+        t != "reference_declarator")
+      return {};
+    d = ts_node_child_by_field_name(d, "declarator", 10);
+  }
+  return {};
+}
+
+// Whether the C or C++ declaration `node` (in a body) names as its type a
+// variable its function declared before it (`bool success = true;` above
+// `success` + ` e, argv;` where `success = false;` was: gcc's "expected ';'
+// before 'e'"). A type and a variable of one name in one function do not
+// happen in code that compiles.
+bool c_type_is_a_variable(TSNode node, std::string_view text) {
+  TSNode type = ts_node_child_by_field_name(node, "type", 4);
+  if (ts_node_is_null(type) || std::string_view(ts_node_type(type)) != "type_identifier") return false;
+  const std::string_view name = text_between(text, ts_node_start_byte(type), ts_node_end_byte(type));
+  TSNode function = ts_node_parent(node);
+  while (!ts_node_is_null(function) && std::string_view(ts_node_type(function)) != "function_definition")
+    function = ts_node_parent(function);
+  if (ts_node_is_null(function)) return false;
+  const uint32_t before = ts_node_start_byte(node);
+  bool found = false;
+  for_each_preorder(function, [&](TSNode n) {
+    if (found || ts_node_start_byte(n) >= before) return Walk::Stop;
+    const std::string_view t = ts_node_type(n);
+    if (t == "declaration" || t == "parameter_declaration") {
+      for (uint32_t i = 0, count = ts_node_child_count(n); i < count; ++i) {
+        const char* field = ts_node_field_name_for_child(n, i);
+        if (field && std::string_view(field) == "declarator" && c_declared_name(ts_node_child(n, i), text) == name) {
+          found = true;
+          return Walk::Stop;
+        }
+      }
+      return Walk::Skip;
+    }
+    return Walk::Enter;
+  });
+  return found;
+}
+
+// What may stand at the top level of a Go source file: declarations only
+// (tree-sitter-go's source_file takes statements too: `fun` + `t.Bytes() {`
+// where `func testGetAfterClose(...) {` was; gofmt's "expected declaration").
+bool go_top_level(std::string_view type) {
+  return type == "package_clause" || type == "import_declaration" || type == "function_declaration" ||
+         type == "method_declaration" || type == "const_declaration" || type == "var_declaration" ||
+         type == "type_declaration" || type == "comment" || type == ";" || type == "\n";
+}
+
 // Whether `node` is the body of a Java statement whose body is one
 // statement, not a block: a declaration there is javac's "variable
 // declaration not allowed here" (`if (...)` above `retu` + `nce the;` where
@@ -651,6 +722,8 @@ size_t Document::constructs_refused(uint32_t start, uint32_t end, bool finished)
           break;
         }
       }
+    } else if (c_family && finished && type == "declaration" && c_type_is_a_variable(node, text_)) {
+      ++count;
     } else if (c_family && type == "declaration") {
       // In a body, a declaration whose declarator starts a line no deeper
       // than the line of its type (`Prie` then `EXPECT_EQ(0, a.x());`: a
@@ -702,14 +775,17 @@ size_t Document::constructs_refused(uint32_t start, uint32_t end, bool finished)
       // `     {` where `static async azure(client) {` was makes the method's
       // body a static block).
       if (holds_own(node, "return_statement")) ++count;
-    } else if (java_literals && ts_node_is_null(ts_node_parent(node)) ) {
-      // The compilation unit: each of its parts must be a declaration.
+    } else if ((java_literals || go) && ts_node_is_null(ts_node_parent(node)) && !holds_error_node(node)) {
+      // The compilation unit (Java) or source file (Go): each of its parts
+      // must be a declaration. Only in a tree without errors: in a file
+      // broken elsewhere (a function's `)` missing) tree-sitter may leave a
+      // function's statements at the top level.
       for (uint32_t i = 0, n = ts_node_child_count(node); i < n; ++i) {
         TSNode part = ts_node_child(node, i);
         const uint32_t pa = ts_node_start_byte(part), pb = ts_node_end_byte(part);
         if (pb <= start || pa >= end || ts_node_is_missing(part)) continue;
         const std::string_view what = ts_node_type(part);
-        if (what != "ERROR" && !java_top_level(what)) {
+        if (what != "ERROR" && !(java ? java_top_level(what) : go_top_level(what))) {
           ++count;
           break;
         }

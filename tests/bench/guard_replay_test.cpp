@@ -331,6 +331,20 @@ const LeniencyCase kLeniencies[] = {
      "\n    return false;\n  }\n}\n", "nce the;", "rn true;"},
     {"a public local variable", "java", "class A {\n  void f() {\n    try {\n      ",
      "\n    } finally {\n      g();\n    }\n  }\n  void g() {}\n}\n", "    public void getNamed;", "g();"},
+    // bench_quality --seed 3's (2026-12-07), cut down. A statement at a Go
+    // file's top level (net/http/httptest/server_test.go: `fun` +
+    // `t.Bytes() {`).
+    {"a statement at the top level", "go", "package p\n\nfunc a() {}\n\nfun", "\n\treturn\n}\n\nfunc b() {}\n",
+     "t.Bytes() {", "c c() {"},
+    // An error from the line above that ends on the hole's line (numpy's
+    // lib/shape_base.py: a generator's `if` clause was the hole).
+    {"a generator's clause the hole held", "python",
+     "def f(args):\n    w = sorted((x, i) for i, x in enumerate(args)\n               i", "\n    return w\n",
+     "    \"\"\"Doc.\"\"\")", "f x)"},
+    // A variable's name as a declaration's type (liblzma's 02_decompress.c).
+    {"a variable as a type", "c",
+     "#include <stdbool.h>\nint f(int argc) {\n  bool success = true;\n  argc++;\n  success ",
+     "\n  return success;\n}\n", "e, argv;", "= false;"},
     // A `#word` line that is no preprocessing directive.
     {"an unknown directive", "c", "int f(void) {\n", "\n  return 0;\n}\n", "  # Licensed to PEP 2000",
      "  #pragma once\n# 12 \"f.c\""},
@@ -528,6 +542,14 @@ TEST_CASE("C and C++ function definitions and brace initialisations are left alo
       {"struct A {\n  ", "int v_{0};", "\n  int get() const { return v_; }\n};\n"},
       {"struct A {\n  int n;\n  ", "A() : n(0) {}", "\n};\n"},
   });
+}
+
+TEST_CASE("declarations of types a function's variables do not shadow are left alone", "[guard][whole]") {
+  check_left_alone("c", {
+      {"typedef int count;\nint f(int n) {\n  ", "count c = n;", "\n  return c;\n}\n"},
+      {"struct s { int v; };\nint f(int s) {\n  ", "struct s x = {s};", "\n  return x.v;\n}\n"},
+  });
+  check_left_alone("cpp", {{"struct S { int v; };\nint f(int n) {\n  ", "S s{n};", "\n  return s.v;\n}\n"}});
 }
 
 TEST_CASE("a Python block whose comments come before its first statement is left alone", "[guard][whole]") {

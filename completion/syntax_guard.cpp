@@ -1038,6 +1038,11 @@ bool SyntaxGuard::fits(std::string_view text, bool whole) const {
   // `def f(x):` above an empty body), not when it runs through it from far
   // above (a file broken elsewhere).
   const size_t line_begin = hole_begin == 0 ? 0 : prefix_.rfind('\n', hole_begin - 1) + 1;
+  // Where the code before the hole's line ends: a token tree-sitter found
+  // missing there (a `;` after `void f(S s)` when the hole held the line
+  // `throws IOException {`) is the hole's too.
+  size_t code_before_line = line_begin;
+  while (code_before_line > 0 && space(prefix_[code_before_line - 1])) --code_before_line;
   // An error that starts on that line and ends before the hole is the
   // hole's too: `export i` before a hole that was `nterface I {` is an
   // `export` with nothing to export (tree-sitter ends its ERROR at `export`
@@ -1076,6 +1081,7 @@ bool SyntaxGuard::fits(std::string_view text, bool whole) const {
     // code was what would have ended it (`enumerate(args)` above `i` where
     // `if hasattr(x, ...))` was: tree-sitter-python wraps both lines).
     if (m.byte < line_begin && m.end > line_begin && m.end <= hole_begin) return true;
+    if (m.symbol != 0 && m.byte >= code_before_line && m.byte < line_begin) return true;  // a MISSING token
     if (std::binary_search(statement_errors_->begin(), statement_errors_->end(), m.byte)) return true;
     return m.byte >= line_begin && m.byte <= next_line_end;
   };
@@ -1136,7 +1142,7 @@ bool SyntaxGuard::fits(std::string_view text, bool whole) const {
     bool broken_hole = std::any_of(marks.begin(), marks.end(), error_at_hole) ||
                        std::any_of(suffix_issues_.begin(), suffix_issues_.end(),
                                    [&](const parsing::LayoutIssue& i) { return at_hole(i.byte); }) ||
-                       nested_error_between(base.root(), static_cast<uint32_t>(line_begin),
+                       nested_error_between(base.root(), static_cast<uint32_t>(code_before_line),
                                             static_cast<uint32_t>(next_line_end));
     return !broken_hole;
   }
@@ -1180,7 +1186,7 @@ bool SyntaxGuard::fits(std::string_view text, bool whole) const {
   // tree-sitter-javascript wraps the object in an error from its `{` and
   // nests one at the next line's pair; `def test` + `tion:` in a class: an
   // error wraps the class and nests one at `testtion`).
-  if (nested_error_between(trial.root(), static_cast<uint32_t>(line_begin),
+  if (nested_error_between(trial.root(), static_cast<uint32_t>(code_before_line),
                            static_cast<uint32_t>(next_line_end + inserted)))
     return false;
   // Whole: errors at the hole must go; before the hole, a broken prefix's

@@ -366,6 +366,67 @@ TEST_CASE("the guard refuses what each language's own front end refuses, where t
   }
 }
 
+namespace {
+
+// Answers bench_quality --seed 2 and --seed 3 gave that broke their real files
+// (2026-12-07), where they were given: the hole begins where `at` (unique in
+// the file) does and holds its first `middle` bytes.
+struct RealCase {
+  const char* language;
+  const char* path;  // under the language's task root
+  const char* at;
+  size_t middle;
+  const char* broken;
+};
+
+const RealCase kRealCases[] = {
+    {"python", "typing/tests/test_generic_alias.py", "_getattr(self, name: str) -> None:", 34, "tion:"},
+    {"python", "f2py/tests/util.py", "_compiler_status = (\n            bool(int(m.group(1))),\n            bool(int(m.group(2))),\n            bool(int(m.group(3))),\n        )", 135, "\n    # The default is a newer, and the default is\n    # the default, and the default is a newer, and the"},
+    {"python", "lib/shape_base.py", "f hasattr(x, '__array_wrap__'))", 31, "    \"\"\"Find a Turtle instance.\"\"\")"},
+    {"javascript", "openai/lib/ResponsesParser.js", "lCall,\n        parsed_arguments: isAutoParsableTool(inputTool)", 6, "eed"},
+    {"typescript", "@textlint/linter-formatter/src/formatters/github.ts", ".forEach(function (message) {", 29, "tion = {}"},
+    {"go", "internal/socktest/switch.go", "mu.Unlock()\n}\n", 11, "nf := fmt.Sprintf(\"unexpected error\")"},
+    {"go", "http/httptest/server_test.go", "c testGetAfterClose(t *testing.T, newServer newServerFunc) {", 60, "t.Bytes() {"},
+    {"go", "http/http.go", "unc hexEscapeNonASCII(s string) string {", 40, "n := 0 {"},
+    {"go", "interface_solaris.go", "nc interfaceAddrTable(ifi *Interface) ([]Addr, error) {", 55, "tion = 0 {"},
+    {"c", "liblzma-dev/examples_old/xz_pipe_comp.c", "f (ret_xz != LZMA_OK) {\n\t\tfprintf (stderr, \"lzma_easy_encoder", 23, "tzma_encoder(BOOST_PARAM) {"},
+    {"c", "liblzma-dev/examples/02_decompress.c", "= false;\n\t\t} else {\n\t\t\tsuccess &=", 8, "e, argv;"},
+    {"cpp", "googletest/test/gtest_environment_test.cc", "lureType failure_in_set_up_;", 28, "  if (this);"},
+    {"cpp", "googletest/test/googletest-param-test-test.cc", "tic int global_count_;\n};\nint SeparateInstanceTest", 22, "  return;"},
+    {"java", "IllegalFormatArgumentIndexException.java", "ackage java.util;", 17, "e the;"},
+    {"java", "concurrent/RunnableFuture.java", "e java.util.concurrent;", 23, "tion of;"},
+    {"java", "JumboEnumSet.java", "rn super.containsAll(c);", 24, "nce the;"},
+    {"java", "concurrent/LinkedBlockingDeque.java", "while (!linkFirst(node))\n                notFull.await();", 57, "    public void getNamed;"},
+    {"java", "BitSet.java", "ws IOException {\n\n        checkInvariants();\n\n        if (! sizeIsSticky)", 16, "tion"},
+};
+
+}  // namespace
+
+TEST_CASE("answers that broke real files are refused there, and the files' own middles are not", "[guard][whole]") {
+  const auto roots = bench::default_task_roots(ASTFILL_SOURCE_DIR);
+  for (const RealCase& c : kRealCases) {
+    const std::string root = bench::resolve_task_root(roots.at(c.language));
+    const std::filesystem::path file = std::filesystem::path(root) / c.path;
+    INFO(c.language << ": " << file.string() << " (scripts/setup installs it), answer [" << c.broken << "]");
+    std::ifstream in(file, std::ios::binary);
+    REQUIRE(in);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const size_t at = text.find(c.at);
+    REQUIRE(at != std::string::npos);
+    REQUIRE(text.find(c.at, at + 1) == std::string::npos);
+    const std::string prefix = text.substr(0, at), suffix = text.substr(at + c.middle);
+    const std::string middle = text.substr(at, c.middle);
+    auto judge = bench::make_judge(c.language);
+    // C and C++ look for the file's quoted includes beside it.
+    const std::filesystem::path dir = file.parent_path();
+    CHECK(judge->judge(text, dir).ok);
+    CHECK_FALSE(judge->judge(prefix + c.broken + suffix, dir).ok);
+    completion::SyntaxGuard guard(c.language, prefix, suffix);
+    CHECK_FALSE(guard.whole_with(c.broken));
+    CHECK(guard.whole_with(middle));
+  }
+}
+
 TEST_CASE("decoding refuses the line break that would break a string, and takes the ones that do not",
           "[guard][whole]") {
   completion::SyntaxGuard js("javascript", "const s = ", ";\n");

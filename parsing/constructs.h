@@ -1,0 +1,49 @@
+// Constructs a language's own front end refuses where its tree-sitter
+// grammar accepts them (see ../shared/FACTS.md, "Grammar leniencies"): one
+// file a language, parsing/constructs_<language>.cpp, each a rule a case
+// (tests/bench/guard_replay_test.cpp holds each rule's case and the code left
+// alone beside it). Document::constructs_refused walks the nodes that overlap
+// a span and asks the language's function of each.
+//
+// Internal to parsing/.
+#pragma once
+
+#include <tree_sitter/api.h>
+
+#include <cstdint>
+#include <string_view>
+
+#include "parsing/language.h"
+
+namespace astfill::parsing::constructs {
+
+struct Context {
+  std::string_view text;  // the document's
+  const Language& language;
+  uint32_t start = 0, end = 0;  // the span asked about
+  // The text after the span is the file's (a word ending there is
+  // finished); else a completion is still being written, and the rules that
+  // more text could satisfy wait.
+  bool finished = false;
+};
+
+// Whether `node` is a construct the language refuses.
+bool python_refuses(TSNode node, const Context& c);  // only once finished
+bool ecmascript_refuses(TSNode node, const Context& c);
+bool java_refuses(TSNode node, const Context& c);
+bool c_family_refuses(TSNode node, const Context& c);
+bool go_refuses(TSNode node, const Context& c);
+bool rust_refuses(TSNode node, const Context& c);
+
+// Whether an ERROR or a MISSING node is anywhere under `root` (tree-sitter's
+// has_error flag also stays set by a recovery that left neither).
+bool holds_error_node(TSNode root);
+
+// The top level of a tree (`root`): whether a part of it that overlaps the
+// span is something `allowed` does not take (a statement where only
+// declarations go). Only in a tree without errors: in a file broken
+// elsewhere (a function's `)` missing) tree-sitter may leave a function's
+// statements at the top level.
+bool top_level_refused(TSNode root, const Context& c, bool (*allowed)(std::string_view type));
+
+}  // namespace astfill::parsing::constructs

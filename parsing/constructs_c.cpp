@@ -1,0 +1,154 @@
+// C and C++: the constructs its own front end refuses where tree-sitter's
+// grammar accepts them (Document::constructs_refused, parsing/constructs.h).
+#include <algorithm>
+#include <cctype>
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+
+#include "parsing/constructs.h"
+#include "parsing/nodes.h"
+
+namespace astfill::parsing::constructs {
+namespace {
+
+// The indentation of the line `byte` is on.
+size_t indentation_at(std::string_view text, uint32_t byte) {
+  size_t line = byte == 0 ? 0 : text.rfind('\n', byte - 1);
+  line = line == std::string_view::npos ? 0 : line + 1;
+  size_t first = text.find_first_not_of(" \t", line);
+  return (first == std::string_view::npos ? text.size() : first) - line;
+}
+
+// Whether a C or C++ function definition inside a function's body declares
+// a function: somewhere down its chain of declarators (through pointers,
+// references, parentheses, arrays, attributes) there is a parameter list.
+// tree-sitter-c takes `T (x) {` as a function definition too (`i` +
+// `tzma_encoder(BOOST_PARAM) {` where `if (ret_xz != LZMA_OK) {` was; gcc:
+// "expected ';' before '{'"). A macro's call may be one (`F(f) {` with `#define
+// F(x) int x(void)` at the top level, `FOR_EACH(x) {` in a body), so only a
+// body's, and only where the type's name is no macro's: one with a lowercase
+// letter that does not begin with `_`.
+bool c_declares_function(TSNode definition, std::string_view text) {
+  TSNode parent = ts_node_parent(definition);
+  if (ts_node_is_null(parent) || std::string_view(ts_node_type(parent)) != "compound_statement") return true;
+  TSNode type = ts_node_child_by_field_name(definition, "type", 4);
+  if (!ts_node_is_null(type) && std::string_view(ts_node_type(type)) == "type_identifier") {
+    const std::string_view name = text_between(text, ts_node_start_byte(type), ts_node_end_byte(type));
+    if (name.empty() || name[0] == '_' ||
+        std::none_of(name.begin(), name.end(), [](char c) { return c >= 'a' && c <= 'z'; }))
+      return true;
+  }
+  TSNode d = ts_node_child_by_field_name(definition, "declarator", 10);
+  if (ts_node_is_null(d)) return true;  // a macro-made definition without one: not ours to judge
+  while (!ts_node_is_null(d)) {
+    const std::string_view t = ts_node_type(d);
+    if (t == "function_declarator") return true;
+    if (t == "pointer_declarator" || t == "reference_declarator" || t == "array_declarator" ||
+        t == "attributed_declarator") {
+      d = ts_node_child_by_field_name(d, "declarator", 10);
+    } else if (t == "parenthesized_declarator") {
+      d = ts_node_named_child(d, 0);
+    } else {
+      // A name, or a node the chain does not cover (a qualified name, an
+      // operator's): only a plain name is known to declare no function.
+      return t != "identifier" && t != "field_identifier";
+    }
+  }
+  return true;
+}
+
+// The name a C or C++ declarator declares, if it is a plain variable's
+// (`x`, `x = 1`, `*x`, `x[4]`).
+std::string_view c_declared_name(TSNode d, std::string_view text) {
+  while (!ts_node_is_null(d)) {
+    const std::string_view t = ts_node_type(d);
+    if (t == "identifier") return text_between(text, ts_node_start_byte(d), ts_node_end_byte(d));
+    if (t != "init_declarator" && t != "pointer_declarator" && t != "array_declarator" && t != "reference_declarator")
+      return {};
+    d = ts_node_child_by_field_name(d, "declarator", 10);
+  }
+  return {};
+}
+
+// Whether the C or C++ declaration `node` (in a body) names as its type a
+// variable its function declared before it (`bool success = true;` above
+// `success` + ` e, argv;` where `success = false;` was: gcc's "expected ';'
+// before 'e'"). A type and a variable of one name in one function do not
+// happen in code that compiles.
+bool c_type_is_a_variable(TSNode node, std::string_view text) {
+  TSNode type = ts_node_child_by_field_name(node, "type", 4);
+  if (ts_node_is_null(type) || std::string_view(ts_node_type(type)) != "type_identifier") return false;
+  const std::string_view name = text_between(text, ts_node_start_byte(type), ts_node_end_byte(type));
+  TSNode function = ts_node_parent(node);
+  while (!ts_node_is_null(function) && std::string_view(ts_node_type(function)) != "function_definition")
+    function = ts_node_parent(function);
+  if (ts_node_is_null(function)) return false;
+  const uint32_t before = ts_node_start_byte(node);
+  bool found = false;
+  for_each_preorder(function, [&](TSNode n) {
+    if (found || ts_node_start_byte(n) >= before) return Walk::Stop;
+    const std::string_view t = ts_node_type(n);
+    if (t == "declaration" || t == "parameter_declaration") {
+      for (uint32_t i = 0, count = ts_node_child_count(n); i < count; ++i) {
+        const char* field = ts_node_field_name_for_child(n, i);
+        if (field && std::string_view(field) == "declarator" && c_declared_name(ts_node_child(n, i), text) == name) {
+          found = true;
+          return Walk::Stop;
+        }
+      }
+      return Walk::Skip;
+    }
+    return Walk::Enter;
+  });
+  return found;
+}
+
+}  // namespace
+
+bool c_family_refuses(TSNode node, const Context& c) {
+  const std::string_view type = ts_node_type(node);
+  if (type == "concatenated_string") {
+    // The grammars let any name join string literals, for macros that
+    // expand to strings (`"%" PRIu64 "\n"`, `__FILE__`): such a macro is
+    // named in capitals or begins with `_`. A lowercase word there (`in
+    // "2.0"`, `e "x"`) is no macro's name: gcc's "expected ';' before
+    // string constant".
+    for (uint32_t i = 0, n = ts_node_named_child_count(node); i < n; ++i) {
+      TSNode part = ts_node_named_child(node, i);
+      if (std::string_view(ts_node_type(part)) != "identifier") continue;
+      const auto first = static_cast<unsigned char>(c.text[ts_node_start_byte(part)]);
+      if (std::islower(first)) {
+        return true;
+      }
+    }
+    return false;
+  }
+  if (c.finished && type == "declaration" && c_type_is_a_variable(node, c.text)) return true;
+  if (type == "declaration") {
+    // In a body, a declaration whose declarator starts a line no deeper
+    // than the line of its type (`Prie` then `EXPECT_EQ(0, a.x());`: a
+    // variable of type Prie, to the grammar) joins two statements: a type
+    // name alone on its line is an unfinished statement, and what follows
+    // is one of its own (a macro call, to the compiler).
+    TSNode parent = ts_node_parent(node);
+    TSNode type_node = ts_node_child_by_field_name(node, "type", 4);
+    TSNode declarator = ts_node_child_by_field_name(node, "declarator", 10);
+    if (!ts_node_is_null(parent) && std::string_view(ts_node_type(parent)) == "compound_statement" &&
+        !ts_node_is_null(type_node) && !ts_node_is_null(declarator) &&
+        ts_node_end_point(type_node).row < ts_node_start_point(declarator).row &&
+        indentation_at(c.text, ts_node_start_byte(declarator)) <= indentation_at(c.text, ts_node_start_byte(node)))
+      return true;
+    return false;
+  }
+  if ((c.language.id == "c" || c.finished) && type == "function_definition") {
+    // In C++ only once finished: `std::vector<int> values{` is a brace
+    // initialisation being written, which tree-sitter-cpp reads as a
+    // function's body until its `};`.
+    if (!c_declares_function(node, c.text)) return true;
+    return false;
+  }
+  return false;
+}
+
+}  // namespace astfill::parsing::constructs

@@ -1,0 +1,140 @@
+// JavaScript and TypeScript: the constructs its own front end refuses where tree-sitter's
+// grammar accepts them (Document::constructs_refused, parsing/constructs.h).
+#include <algorithm>
+#include <cctype>
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+
+#include "parsing/constructs.h"
+#include "parsing/nodes.h"
+
+namespace astfill::parsing::constructs {
+namespace {
+
+// Whether `node` (JavaScript or TypeScript) is inside the constructor of a
+// class that extends another, the only place a `super(...)` call may be:
+// arrow functions see their surroundings' constructor, any other function
+// (or a method, a static block, a field's initializer) does not.
+bool in_derived_constructor(TSNode node, std::string_view text) {
+  for (TSNode at = ts_node_parent(node); !ts_node_is_null(at); at = ts_node_parent(at)) {
+    const std::string_view t = ts_node_type(at);
+    if (t == "arrow_function") continue;
+    if (t == "method_definition") {
+      TSNode name = ts_node_child_by_field_name(at, "name", 4);
+      if (ts_node_is_null(name) ||
+          text_between(text, ts_node_start_byte(name), ts_node_end_byte(name)) != "constructor")
+        return false;
+      TSNode body = ts_node_parent(at);
+      TSNode owner = ts_node_is_null(body) ? body : ts_node_parent(body);
+      if (ts_node_is_null(owner) || std::string_view(ts_node_type(body)) != "class_body") return false;
+      for (uint32_t i = 0, n = ts_node_named_child_count(owner); i < n; ++i)
+        if (std::string_view(ts_node_type(ts_node_named_child(owner, i))) == "class_heritage") return true;
+      return false;
+    }
+    if (t == "function_declaration" || t == "function_expression" || t == "function" || t == "generator_function" ||
+        t == "generator_function_declaration" || t == "class_static_block" || t == "field_definition" ||
+        t == "public_field_definition" || t == "program")
+      return false;
+  }
+  return false;
+}
+
+// Whether `scope` (JavaScript or TypeScript) holds a node of type `wanted`
+// of its own: not inside a function or a class within it.
+bool holds_own(TSNode scope, std::string_view wanted) {
+  bool found = false;
+  for_each_preorder(scope, [&](TSNode node) {
+    const std::string_view t = ts_node_type(node);
+    if (t == wanted) {
+      found = true;
+      return Walk::Stop;
+    }
+    if (!ts_node_eq(node, scope) &&
+        (t == "arrow_function" || t == "function_declaration" || t == "function_expression" || t == "function" ||
+         t == "generator_function" || t == "generator_function_declaration" || t == "method_definition" ||
+         t == "class" || t == "class_declaration"))
+      return Walk::Skip;
+    return Walk::Enter;
+  });
+  return found;
+}
+
+// Whether a function that is not async (a method, a declaration, an
+// expression) awaits in its own body.
+bool awaits_outside_async(TSNode fn) {
+  for (uint32_t i = 0, n = ts_node_child_count(fn); i < n; ++i)
+    if (std::string_view(ts_node_type(ts_node_child(fn, i))) == "async") return false;
+  TSNode body = ts_node_child_by_field_name(fn, "body", 4);
+  return !ts_node_is_null(body) && holds_own(body, "await_expression");
+}
+
+}  // namespace
+
+bool ecmascript_refuses(TSNode node, const Context& c) {
+  const std::string_view type = ts_node_type(node);
+  if (type == "expression_statement") {
+    // `{` begins a block where a statement begins: an object literal
+    // there (`if (x) { "a": 1, }`) is no statement. Likewise `function`
+    // and `class` begin declarations, which need a name (`function (e)
+    // {`: V8's "Function statements require a function name").
+    TSNode first = ts_node_child(node, 0);
+    const std::string_view what = ts_node_is_null(first) ? "" : ts_node_type(first);
+    if (what == "object" || what == "function_expression" || what == "generator_function" || what == "class")
+      return true;
+    return false;
+  }
+  if ((type == "assignment_expression" || type == "augmented_assignment_expression")) {
+    // `(a, 0, m) = x`: a parenthesized left side must hold something
+    // assignable (V8: "Invalid left-hand side in assignment").
+    TSNode left = ts_node_child_by_field_name(node, "left", 4);
+    bool wrapped = false;
+    while (!ts_node_is_null(left) && std::string_view(ts_node_type(left)) == "parenthesized_expression" &&
+           ts_node_named_child_count(left) == 1) {
+      left = ts_node_named_child(left, 0);
+      wrapped = true;
+    }
+    if (wrapped && !ts_node_is_null(left)) {
+      const std::string_view inner = ts_node_type(left);
+      static const std::string_view kAssignable[] = {"identifier",          "member_expression", "subscript_expression",
+                                                     "non_null_expression", "as_expression",     "satisfies_expression",
+                                                     "type_assertion"};
+      if (std::find(std::begin(kAssignable), std::end(kAssignable), inner) == std::end(kAssignable)) return true;
+    }
+    return false;
+  }
+  if (type == "call_expression") {
+    // `super(...)` only in a derived class's constructor (V8: "'super'
+    // keyword unexpected here"; an early error): `cons` + `toroutine() {`
+    // where `constructor(` was leaves the suffix's super() call in a method.
+    TSNode callee = ts_node_child_by_field_name(node, "function", 8);
+    if (!ts_node_is_null(callee) && std::string_view(ts_node_type(callee)) == "super" &&
+        !in_derived_constructor(node, c.text))
+      return true;
+    return false;
+  }
+  if ((type == "method_definition" || type == "function_declaration" || type == "function_expression" ||
+       type == "function")) {
+    // `await` only in an async function (V8: "Unexpected reserved word";
+    // `static` + `     return (err) {` where `static async azure(client)
+    // {` was leaves the body's await in a plain method).
+    if (awaits_outside_async(node)) return true;
+    return false;
+  }
+  if (type == "class_static_block") {
+    // A class's static block is no function: a `return` in it (outside the
+    // functions it holds) is V8's "Illegal return statement" (`static` +
+    // `     {` where `static async azure(client) {` was makes the method's
+    // body a static block).
+    if (holds_own(node, "return_statement")) return true;
+    return false;
+  }
+  if (type == "update_expression") {
+    TSNode argument = ts_node_child_by_field_name(node, "argument", 8);
+    if (!ts_node_is_null(argument) && std::string_view(ts_node_type(argument)) == "update_expression") return true;
+    return false;
+  }
+  return false;
+}
+
+}  // namespace astfill::parsing::constructs

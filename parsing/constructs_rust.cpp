@@ -1,0 +1,117 @@
+// Rust: the constructs its own front end refuses where tree-sitter's
+// grammar accepts them (Document::constructs_refused, parsing/constructs.h).
+#include <algorithm>
+#include <cctype>
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+
+#include "parsing/constructs.h"
+#include "parsing/nodes.h"
+
+namespace astfill::parsing::constructs {
+namespace {
+
+// Whether a Rust integer literal (tree-sitter-rust's integer_literal, `text`
+// with its `_`s and type suffix) is past u128: rustc's lexer refuses it
+// ("integer literal is too large") whatever its type.
+bool rust_integer_too_large(std::string_view text) {
+  unsigned base = 10;
+  if (text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'o' || text[1] == 'b')) {
+    base = text[1] == 'x' ? 16 : text[1] == 'o' ? 8 : 2;
+    text.remove_prefix(2);
+  }
+  unsigned __int128 value = 0;
+  const auto max = ~static_cast<unsigned __int128>(0);
+  for (char c : text) {
+    if (c == '_') continue;
+    const auto u = static_cast<unsigned char>(c);
+    const unsigned d = std::isdigit(u)    ? static_cast<unsigned>(c - '0')
+                       : std::isxdigit(u) ? static_cast<unsigned>(std::tolower(u) - 'a' + 10)
+                                          : 99;
+    if (d >= base) break;  // the type suffix (`u8`, `i64`; in hex, `i`/`u` are no digits)
+    if (value > (max - d) / base) return true;
+    value = value * base + d;
+  }
+  return false;
+}
+
+// Whether a Rust comment is a doc comment where rustc's parser refuses one.
+// An inner one (`//!`, `/*!`) documents what encloses it: a file, module,
+// impl or trait, or function, before anything but comments and inner
+// attributes ("expected outer doc comment"; in an `if`'s block: "an inner
+// attribute is not permitted in this context"). An
+// outer one (`///`, `/**`) documents what follows: it stands among items,
+// statements, fields, variants or match arms, and once `finished`, something follows it
+// ("found a documentation comment that doesn't document anything"; before
+// a `;` in an expression: "expected one of ... found doc comment").
+bool rust_doc_misplaced(TSNode comment, bool finished) {
+  bool inner = false, outer = false;
+  for (uint32_t i = 0, n = ts_node_child_count(comment); i < n; ++i) {
+    const std::string_view marker = ts_node_type(ts_node_child(comment, i));
+    inner = inner || marker == "inner_doc_comment_marker";
+    outer = outer || marker == "outer_doc_comment_marker";
+  }
+  if (!inner && !outer) return false;
+  auto is_comment = [](TSNode n) {
+    const std::string_view t = ts_node_type(n);
+    return t == "line_comment" || t == "block_comment";
+  };
+  TSNode parent = ts_node_parent(comment);
+  const std::string_view in = ts_node_is_null(parent) ? "" : ts_node_type(parent);
+  if (inner) {
+    // A file, a module, an impl or trait body, a function's body; not a
+    // block of an `if`, a loop or a closure.
+    TSNode owner = ts_node_is_null(parent) ? parent : ts_node_parent(parent);
+    const bool function_body =
+        in == "block" && !ts_node_is_null(owner) && std::string_view(ts_node_type(owner)) == "function_item";
+    if (in != "source_file" && in != "declaration_list" && !function_body) return true;
+    for (TSNode n = ts_node_prev_named_sibling(comment); !ts_node_is_null(n); n = ts_node_prev_named_sibling(n))
+      if (!is_comment(n) && std::string_view(ts_node_type(n)) != "inner_attribute_item") return true;
+    return false;
+  }
+  static const std::string_view kContainers[] = {"source_file",
+                                                 "declaration_list",
+                                                 "block",
+                                                 "field_declaration_list",
+                                                 "enum_variant_list",
+                                                 "match_block",
+                                                 "ordered_field_declaration_list"};
+  if (std::find(std::begin(kContainers), std::end(kContainers), in) == std::end(kContainers)) return true;
+  // What it documents may still be coming while the completion is written.
+  if (!finished) return false;
+  for (TSNode n = ts_node_next_named_sibling(comment); !ts_node_is_null(n); n = ts_node_next_named_sibling(n))
+    if (!is_comment(n)) return false;
+  return true;
+}
+
+}  // namespace
+
+bool rust_refuses(TSNode node, const Context& c) {
+  // Literals and items once finished (a digit may be coming; a macro's name
+  // is a plain expression until its `!`); doc comments once written to their
+  // end (`///` may still become `////`, a plain comment).
+  const std::string_view type = ts_node_type(node);
+  const uint32_t a = ts_node_start_byte(node), b = ts_node_end_byte(node);
+  if (c.finished && type == "expression_statement") {
+    // An expression where items go (a file's or a module's top level):
+    // only a macro call may stand there (`pub` + `0x8425;`: rustc expects
+    // `!` or `::`).
+    TSNode parent = ts_node_parent(node);
+    TSNode first = ts_node_named_child(node, 0);
+    const std::string_view in = ts_node_is_null(parent) ? "" : ts_node_type(parent);
+    if ((in == "source_file" || in == "declaration_list") &&
+        (ts_node_is_null(first) || std::string_view(ts_node_type(first)) != "macro_invocation"))
+      return true;
+    return false;
+  }
+  if (c.finished && type == "integer_literal") {
+    if (rust_integer_too_large(text_between(c.text, a, b))) return true;
+    return false;
+  }
+  if ((type == "line_comment" || type == "block_comment") && a >= c.start && (c.finished || b < c.end))
+    return rust_doc_misplaced(node, c.finished);
+  return false;
+}
+
+}  // namespace astfill::parsing::constructs

@@ -1180,6 +1180,11 @@ bool SyntaxGuard::fits(std::string_view text, bool whole) const {
   // An error of the completion's own, even one nested in an error that
   // runs through the hole from above.
   if (error_inside(trial.root(), cursor, cursor + inserted)) return false;
+  // And an error from above the hole's line that ends inside the answer: the
+  // answer's own text is part of what tree-sitter could not parse (`def __e`
+  // + `t:` in a class: an error from the class's docstring to `__et:`).
+  for (const ErrorMark& mark : error_marks(trial.root()))
+    if (mark.symbol == 0 && mark.byte < line_begin && mark.end > cursor && mark.end <= cursor + inserted) return false;
   // And one at the hole nested in an error that begins above it: the outer
   // error is the only one error_marks() lists, and it may be the hole's own
   // (`...too` + `eed` above `parsed_arguments: x,` in an object literal:

@@ -14,6 +14,12 @@ namespace {}  // namespace
 
 bool python_refuses(TSNode node, const Context& c) {
   const std::string_view type = ts_node_type(node);
+  // Python 2's `raise E, value` (`raise Ty` + `rb, self._complexies(other,`
+  // where `raise TypeError(` was: CPython's "invalid syntax").
+  if (type == "raise_statement") {
+    TSNode what = ts_node_named_child(node, 0);
+    return !ts_node_is_null(what) && std::string_view(ts_node_type(what)) == "expression_list";
+  }
   if (type == "as_pattern") {
     TSNode parent = ts_node_parent(node);
     const std::string_view in = ts_node_is_null(parent) ? "" : ts_node_type(parent);

@@ -93,6 +93,16 @@ bool rust_refuses(TSNode node, const Context& c) {
   // end (`///` may still become `////`, a plain comment).
   const std::string_view type = ts_node_type(node);
   const uint32_t a = ts_node_start_byte(node), b = ts_node_end_byte(node);
+  // `let mut` binds one name: before a pattern it is rustc's "`mut` must be
+  // attached to each individual binding" (`let mut ` + `  _is_alloc(1, s1);`
+  // where `sel = Select::new();` was).
+  if (c.finished && type == "let_declaration") {
+    bool mutable_let = false;
+    for (uint32_t i = 0, n = ts_node_named_child_count(node); i < n && !mutable_let; ++i)
+      mutable_let = std::string_view(ts_node_type(ts_node_named_child(node, i))) == "mutable_specifier";
+    TSNode pattern = ts_node_child_by_field_name(node, "pattern", 7);
+    return mutable_let && !ts_node_is_null(pattern) && std::string_view(ts_node_type(pattern)) != "identifier";
+  }
   if (c.finished && type == "expression_statement") {
     // An expression where items go (a file's or a module's top level):
     // only a macro call may stand there (`pub` + `0x8425;`: rustc expects

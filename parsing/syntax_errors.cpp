@@ -204,7 +204,7 @@ size_t Document::reserved_words_as_names(uint32_t start, uint32_t end, bool fini
   if (!finished && language_->id != "python") return 0;
   const Words& reserved = reserved_words(language_->id);
   if (reserved.empty()) return 0;
-  const bool rust = language_->id == "rust", java = language_->id == "java";
+  const bool rust = language_->id == "rust", java = language_->id == "java", go = language_->id == "go";
   const std::string_view id = language_->id;
   const bool c_family = id == "c" || id == "cpp";
   // JavaScript's and TypeScript's strict code: a module or a file whose
@@ -237,9 +237,13 @@ size_t Document::reserved_words_as_names(uint32_t start, uint32_t end, bool fini
     // + `  return;` among class members: a field `return` of type `sta`;
     // g++'s "expected unqualified-id before 'return'"). Not as a type's: an
     // `else` after an `#if`'s branches, each with its own `if`, is one there.
+    // tree-sitter-go as a type's, a field's, a package's or a label's (`tw :=`
+    // + `\t\tcontinue {`: a composite literal of type `continue`).
     const std::string_view leaf = ts_node_type(node);
     if (leaf != "identifier" && !(java && leaf == "type_identifier") &&
-        !(c_family && (leaf == "field_identifier" || leaf == "statement_identifier" || leaf == "namespace_identifier")))
+        !(c_family && (leaf == "field_identifier" || leaf == "statement_identifier" || leaf == "namespace_identifier")) &&
+        !(go && (leaf == "type_identifier" || leaf == "field_identifier" || leaf == "package_identifier" ||
+                 leaf == "label_name")))
       return Walk::Enter;
     std::string_view word = text_between(text_, a, b);
     if (std::find(reserved.begin(), reserved.end(), word) != reserved.end() ||

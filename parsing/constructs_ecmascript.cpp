@@ -69,10 +69,42 @@ bool awaits_outside_async(TSNode fn) {
   return !ts_node_is_null(body) && holds_own(body, "await_expression");
 }
 
+TSNode root_of(TSNode node) {
+  for (TSNode up = ts_node_parent(node); !ts_node_is_null(up); up = ts_node_parent(up)) node = up;
+  return node;
+}
+
+// Whether `node` (formal parameters, or one of them) belongs to an arrow
+// function.
+bool in_arrow_parameters(TSNode node) {
+  TSNode list = std::string_view(ts_node_type(node)) == "formal_parameters" ? node : ts_node_parent(node);
+  TSNode owner = ts_node_is_null(list) ? list : ts_node_parent(list);
+  return ts_node_is_null(owner) || std::string_view(ts_node_type(owner)) == "arrow_function";
+}
+
 }  // namespace
 
 bool ecmascript_refuses(TSNode node, const Context& c) {
   const std::string_view type = ts_node_type(node);
+  // A parameter is a name or a destructuring pattern, never a member or an
+  // element (`removeTokenBindingKey(ki` + `tion.` before `correlationId:
+  // string)`: TypeScript's "',' expected"; tree-sitter's patterns take
+  // `a.b` for destructuring assignments).
+  // Not an arrow function's, and only in a tree without errors: in a file
+  // broken elsewhere tree-sitter may read a parenthesized expression as
+  // parameters (`(this.opts.defaultMeta = ...)` in ajv.ts with a `)` missing
+  // above).
+  if ((type == "formal_parameters" || type == "required_parameter" || type == "optional_parameter") &&
+      !in_arrow_parameters(node) && !holds_error_node(root_of(node))) {
+    const bool list = type == "formal_parameters";
+    for (uint32_t i = 0, n = list ? ts_node_named_child_count(node) : 1; i < n; ++i) {
+      TSNode p = list ? ts_node_named_child(node, i) : ts_node_child_by_field_name(node, "pattern", 7);
+      if (ts_node_is_null(p)) continue;
+      const std::string_view what = ts_node_type(p);
+      if (what == "member_expression" || what == "subscript_expression") return true;
+    }
+    return false;
+  }
   if (type == "expression_statement") {
     // `{` begins a block where a statement begins: an object literal
     // there (`if (x) { "a": 1, }`) is no statement. Likewise `function`

@@ -85,6 +85,14 @@ bool rust_doc_misplaced(TSNode comment, bool finished) {
   return true;
 }
 
+// Whether a binary expression compares (==, !=, <, >, <=, >=).
+bool rust_comparison(TSNode binary, std::string_view text) {
+  TSNode op = ts_node_child_by_field_name(binary, "operator", 8);
+  if (ts_node_is_null(op)) return false;
+  const std::string_view o = text_between(text, ts_node_start_byte(op), ts_node_end_byte(op));
+  return o == "==" || o == "!=" || o == "<" || o == ">" || o == "<=" || o == ">=";
+}
+
 }  // namespace
 
 bool rust_refuses(TSNode node, const Context& c) {
@@ -102,6 +110,18 @@ bool rust_refuses(TSNode node, const Context& c) {
       mutable_let = std::string_view(ts_node_type(ts_node_named_child(node, i))) == "mutable_specifier";
     TSNode pattern = ts_node_child_by_field_name(node, "pattern", 7);
     return mutable_let && !ts_node_is_null(pattern) && std::string_view(ts_node_type(pattern)) != "identifier";
+  }
+  // Comparisons do not chain (`this._safe.Pointer<T>()`, a method's type
+  // arguments without `::`, is `(a < T) > ()`: rustc's "comparison operators
+  // cannot be chained").
+  if (type == "binary_expression" && rust_comparison(node, c.text)) {
+    for (const char* side : {"left", "right"}) {
+      TSNode operand = ts_node_child_by_field_name(node, side, static_cast<uint32_t>(std::strlen(side)));
+      if (!ts_node_is_null(operand) && std::string_view(ts_node_type(operand)) == "binary_expression" &&
+          rust_comparison(operand, c.text))
+        return true;
+    }
+    return false;
   }
   if (c.finished && type == "expression_statement") {
     // An expression where items go (a file's or a module's top level):

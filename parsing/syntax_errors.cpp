@@ -235,13 +235,15 @@ size_t Document::reserved_words_as_names(uint32_t start, uint32_t end, bool fini
     // among class members: a field `cs` of type `return`), and
     // tree-sitter-c and -cpp as a field's, a label's or a namespace's (`sta`
     // + `  return;` among class members: a field `return` of type `sta`;
-    // g++'s "expected unqualified-id before 'return'"). Not as a type's: an
-    // `else` after an `#if`'s branches, each with its own `if`, is one there.
+    // g++'s "expected unqualified-id before 'return'"), and a type's (`const`
+    // + `  return false;`: a `false` of type `return`), except `else`: after
+    // an `#if`'s branches, each with its own `if`, it is one there.
     // tree-sitter-go as a type's, a field's, a package's or a label's (`tw :=`
     // + `\t\tcontinue {`: a composite literal of type `continue`).
     const std::string_view leaf = ts_node_type(node);
     if (leaf != "identifier" && !(java && leaf == "type_identifier") &&
-        !(c_family && (leaf == "field_identifier" || leaf == "statement_identifier" || leaf == "namespace_identifier")) &&
+        !(c_family && (leaf == "field_identifier" || leaf == "statement_identifier" || leaf == "namespace_identifier" ||
+                       (leaf == "type_identifier" && text_between(text_, a, b) != "else"))) &&
         !(go && (leaf == "type_identifier" || leaf == "field_identifier" || leaf == "package_identifier" ||
                  leaf == "label_name")))
       return Walk::Enter;

@@ -402,6 +402,9 @@ const RealCase kRealCases[] = {
     {"python", "core/_ufunc_config.py", "nter__(self):", 13, "t:"},
     {"go", "http/transfer_test.go", " &transferWriter{", 17, "\t\tcontinue {"},
     {"rust", "crossbeam-channel-0.5.6/tests/ready.rs", "sel = Select::new();\n    sel.recv(&r1);\n    sel.recv(&r2);\n    assert_eq!(sel.ready(), 0);\n ", 20, "  _is_alloc(1, s1);"},
+    {"typescript", "@azure/msal-node/node_modules/@azure/msal-common/src/crypto/ICrypto.ts", "d: string, correla", 10, "tion."},
+    {"cpp", "googletest/test/googletest-param-test-test.cc", " ::testing::TestSuite* test_suite = unit_test->GetTestSuite(suite_num);", 71, "  return false;"},
+    {"rust", "rayon-1.6.1/src/iter/filter.rs", " self.base.into_folder(),", 25, "    { return (this._safe.Pointer<T>()); },"},
 };
 
 }  // namespace
@@ -632,6 +635,17 @@ TEST_CASE("raises, mutable bindings and Go's labels and fields where the front e
       {"package p\n\ntype T struct{ Type int }\n\nfunc f(ts []T) int {\n", "outer:",
        "\n\tfor _, t := range ts {\n\t\tif t.Type > 0 {\n\t\t\tbreak outer\n\t\t}\n\t}\n\treturn 0\n}\n"},
   });
+}
+
+TEST_CASE("parameters, comparisons and C++ declarations where the front ends take them are left alone",
+          "[guard][whole]") {
+  check_left_alone("javascript", {{"", "function f({a, b}, [c], ...d) {", "\n  return a + b + c + d.length;\n}\n"},
+                                  {"let o = {};\n", "[o.a, o.b] = [1, 2];", "\n"}});
+  check_left_alone("typescript",
+                   {{"class A {\n  ", "constructor(private readonly x: number, y?: string) {}", "\n}\n"}});
+  check_left_alone("rust", {{"fn f(a: i32, b: i32, c: bool) -> bool {\n    ", "(a < b) == c && a >= 0",
+                             "\n}\n"}});
+  check_left_alone("cpp", {{"struct S { int v; };\nint f() {\n  ", "const S s{1};", "\n  return s.v;\n}\n"}});
 }
 
 TEST_CASE("a Python block whose comments come before its first statement is left alone", "[guard][whole]") {

@@ -1110,16 +1110,12 @@ bool SyntaxGuard::fits(std::string_view text, bool whole) const {
     // hole: its `});` below closes the brackets one level out instead).
     if (f.failed && (!f.at_end || own_line) && !hole) {
       static constexpr std::string_view kBrackets = "([{)]}";
-      for (size_t i = 0; i < kBrackets.size() && !hole; ++i) {
-        const char one[1] = {kBrackets[i]};
-        if (!closing_failure(tokens, cursor, size, std::string_view(one, 1)).failed) hole = true;
-      }
+      for (size_t i = 0; i < kBrackets.size() && !hole; ++i)
+        hole = !closing_failure(tokens, cursor, size, kBrackets.substr(i, 1)).failed;
       // Two: both openers or both closers (an opener and a closer would pair).
       for (size_t i = 0; i < kBrackets.size() && !hole; ++i)
-        for (size_t j = i / 3 * 3; j < i / 3 * 3 + 3 && !hole; ++j) {
-          const char two[2] = {kBrackets[i], kBrackets[j]};
-          if (!closing_failure(tokens, cursor, size, std::string_view(two, 2)).failed) hole = true;
-        }
+        for (size_t j = i / 3 * 3; j < i / 3 * 3 + 3 && !hole; ++j)
+          hole = !closing_failure(tokens, cursor, size, std::string{kBrackets[i], kBrackets[j]}).failed;
     }
     base_closing_ = BaseClosing{f.failed, hole, f.after};
   }
@@ -1180,11 +1176,20 @@ bool SyntaxGuard::fits(std::string_view text, bool whole) const {
   // An error of the completion's own, even one nested in an error that
   // runs through the hole from above.
   if (error_inside(trial.root(), cursor, cursor + inserted)) return false;
-  // And an error from above the hole's line that ends inside the answer: the
-  // answer's own text is part of what tree-sitter could not parse (`def __e`
-  // + `t:` in a class: an error from the class's docstring to `__et:`).
-  for (const ErrorMark& mark : error_marks(trial.root()))
-    if (mark.symbol == 0 && mark.byte < line_begin && mark.end > cursor && mark.end <= cursor + inserted) return false;
+  // And, where the hole left the file broken, an error from above the hole's
+  // line that ends inside the answer: the answer's own text is part of what
+  // tree-sitter could not parse (`def __e` + `t:` in a class: an error from
+  // the class's docstring to `__et:`). Not where the hole was whole without
+  // an answer: then such an error is the file's own, broken above (`c =
+  // shapes.` two lines above `return ` + `x + 1`, which tree-sitter-python
+  // wraps from the file's start to the answer's end).
+  const bool hole_broken = std::any_of(before.begin(), before.end(), error_at_hole) ||
+                           nested_error_between(base.root(), static_cast<uint32_t>(code_before_line),
+                                                static_cast<uint32_t>(next_line_end));
+  if (hole_broken)
+    for (const ErrorMark& mark : error_marks(trial.root()))
+      if (mark.symbol == 0 && mark.byte < line_begin && mark.end > cursor && mark.end <= cursor + inserted)
+        return false;
   // And one at the hole nested in an error that begins above it: the outer
   // error is the only one error_marks() lists, and it may be the hole's own
   // (`...too` + `eed` above `parsed_arguments: x,` in an object literal:

@@ -434,6 +434,20 @@ TEST_CASE("answers that broke real files are refused there, and the files' own m
   }
 }
 
+TEST_CASE("an answer below a line broken above is taken though tree-sitter's error runs into it", "[guard][whole]") {
+  // `c = shapes.` two lines up: tree-sitter-python wraps the file from its
+  // start to the answer's end in one error; CPython reports the same first
+  // error with the answer as without it (tests/clients/remote_backend's file).
+  const std::string prefix = "from pkg import shapes\n\nc = shapes.\n\ndef g(x):\n    return ", suffix = "\n";
+  auto judge = bench::make_judge("python");
+  const bench::Verdict without = judge->judge(prefix + suffix), with = judge->judge(prefix + "x + 1" + suffix);
+  REQUIRE_FALSE(without.ok);
+  CHECK(with.message == without.message);
+  completion::SyntaxGuard guard("python", prefix, suffix);
+  CHECK(guard.whole_with("x + 1"));
+  CHECK_FALSE(guard.whole_with("x +"));
+}
+
 TEST_CASE("decoding refuses the line break that would break a string, and takes the ones that do not",
           "[guard][whole]") {
   completion::SyntaxGuard js("javascript", "const s = ", ";\n");

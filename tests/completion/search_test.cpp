@@ -21,22 +21,31 @@ using Fixture = astfill::testing::TinyRunner;
 // Every piece is viable, nothing stops the completion; the file is whole
 // only where `whole` says so of the completion. Forks copy the text, adopt
 // takes a fork's text over.
+// With `stop_at`, a stop rule ends the completion once it holds that many
+// bytes and keeps all of it.
 class Scripted final : public SyntaxHooks {
  public:
   using Whole = std::function<bool(const std::string&)>;
-  explicit Scripted(Whole whole, bool single_line = false) : whole_(std::move(whole)), single_line_(single_line) {}
+  static constexpr size_t kNever = static_cast<size_t>(-1);
+  explicit Scripted(Whole whole, bool single_line = false, size_t stop_at = kNever)
+      : whole_(std::move(whole)), single_line_(single_line), stop_at_(stop_at) {}
   // A single-line completion: a line break would end it.
   bool ends_with(std::string_view piece) override { return single_line_ && piece.find('\n') != std::string_view::npos; }
   bool viable(std::string_view) override { return true; }
   void accept(std::string_view piece) override { text.append(piece); }
-  bool should_stop() override { return false; }
+  bool should_stop() override { return text.size() >= stop_at_; }
   bool can_adopt() const override { return true; }
   bool may_end() override {
     ++whole_checks;
     return whole_(text);
   }
+  // What the stop rule keeps is all of it (blanks too: the random model
+  // writes mostly blanks; the guard's hooks' own rule about them is tested
+  // below).
+  bool kept_whole() override { return whole_(text); }
+  bool kept_lacks_whole_part() override { return stop_at_ != kNever && !whole_(text); }
   std::unique_ptr<SyntaxHooks> fork() const override {
-    auto copy = std::make_unique<Scripted>(whole_, single_line_);
+    auto copy = std::make_unique<Scripted>(whole_, single_line_, stop_at_);
     copy->text = text;
     return copy;
   }
@@ -53,6 +62,7 @@ class Scripted final : public SyntaxHooks {
  private:
   Whole whole_;
   bool single_line_;
+  size_t stop_at_;
 };
 
 bool starts_with(const std::string& s, const std::string& p) { return s.compare(0, p.size(), p) == 0; }
@@ -151,43 +161,8 @@ TEST_CASE("the search runs when the stop rule keeps text of which no part is who
   auto lease = f.runner->acquire("doc", {});
   DecodeOptions options = search_options(16);
 
-  // The stop rule ends the completion once it holds `stop_at` bytes or more
-  // and keeps all of it; it is whole where `whole` says so (blanks too: the
-  // random model writes mostly blanks, and the guard's hooks' own rule about
-  // them is tested below).
-  class StopsAt final : public SyntaxHooks {
-   public:
-    using Whole = std::function<bool(const std::string&)>;
-    StopsAt(Whole whole, size_t stop_at) : whole_(std::move(whole)), stop_at_(stop_at) {}
-    bool viable(std::string_view) override { return true; }
-    void accept(std::string_view piece) override { text.append(piece); }
-    bool should_stop() override { return text.size() >= stop_at_; }
-    bool can_adopt() const override { return true; }
-    bool may_end() override { return whole_(text); }
-    bool kept_whole() override { return whole_(text); }
-    bool kept_lacks_whole_part() override { return !whole_(text); }
-    std::unique_ptr<SyntaxHooks> fork() const override {
-      auto copy = std::make_unique<StopsAt>(whole_, stop_at_);
-      copy->text = text;
-      return copy;
-    }
-    bool adopt(SyntaxHooks& other) override {
-      auto* from = dynamic_cast<StopsAt*>(&other);
-      if (!from) return false;
-      text = from->text;
-      ++adopted;
-      return true;
-    }
-    std::string text;
-    size_t adopted = 0;
-
-   private:
-    Whole whole_;
-    size_t stop_at_;
-  };
-
   options.search_branches = 0;
-  StopsAt never([](const std::string&) { return false; }, 6);
+  Scripted never([](const std::string&) { return false; }, false, 6);
   auto greedy = decode(*lease, tok, prompt, "", &never, nullptr, options, {});
   REQUIRE(greedy.end == DecodeEnd::Complete);
   REQUIRE(greedy.text.size() >= 6);
@@ -197,7 +172,7 @@ TEST_CASE("the search runs when the stop rule keeps text of which no part is who
   // Greedy's kept text is not whole: searched, and a branch off its path is the answer.
   options.search_branches = 8;
   options.search_tokens = 64;
-  StopsAt hooks(off_path, 6);
+  Scripted hooks(off_path, false, 6);
   auto r = decode(*lease, tok, prompt, "", &hooks, nullptr, options, {});
   INFO("path [" << path << "] answer [" << r.text << "] end " << static_cast<int>(r.end));
   CHECK(r.search.branches >= 1);
@@ -208,7 +183,7 @@ TEST_CASE("the search runs when the stop rule keeps text of which no part is who
   CHECK(hooks.text == r.text);
 
   // Greedy's kept text is whole: no search, greedy's answer stands.
-  StopsAt fine([](const std::string&) { return true; }, 6);
+  Scripted fine([](const std::string&) { return true; }, false, 6);
   auto w = decode(*lease, tok, prompt, "", &fine, nullptr, options, {});
   CHECK(w.search.branches == 0);
   CHECK_FALSE(w.search.found);

@@ -1,7 +1,8 @@
 // Does a file broken elsewhere block correct code? For FIM tasks cut from
 // real code (bench/tasks.h, the code bench_quality is measured on), the file
-// is broken on a line at least --above lines above the hole (its last `)` or
-// `]` is dropped; in Python its last `:` instead), and the guard is asked
+// is broken at least --above lines above the hole (the last `)` or `]` at or
+// above that line is dropped; in Python the last `)`, `]` or `:`), and the
+// guard is asked
 // whether the task's own middle leaves that file "whole" (SyntaxGuard::
 // whole_with: no error the broken file did not already have). The middle is
 // correct code, so every refusal is the guard blaming the completion for the
@@ -37,8 +38,8 @@ std::string json_string(std::string_view s) {
   return out + "\"";
 }
 
-// The prefix with a line at least `above` lines before its last line broken,
-// or empty when it has no such line with a bracket (or colon) to drop.
+// The prefix with its last `)` or `]` (in Python also `:`) at least `above`
+// lines before its last line dropped, or empty when it has none.
 std::string broken_prefix(const std::string& prefix, const std::string& language, size_t above) {
   size_t pos = prefix.size();
   for (size_t i = 0; i < above; ++i) {
@@ -66,9 +67,9 @@ int main(int argc, char** argv) {
   astfill::bench::ArgParser args(
       "bench_broken",
       "Does a file broken elsewhere block correct code? FIM tasks cut from real code in each\n"
-      "language, the file broken on a line --above lines or more above the hole (a `)` or `]`\n"
-      "dropped; a `:` in Python), and the guard asked whether the task's own middle leaves it\n"
-      "whole (no error the broken file did not have). Prints one JSON object.");
+      "language, the file broken --above lines or more above the hole (the last `)` or `]` there\n"
+      "dropped; in Python the last `)`, `]` or `:`), and the guard asked whether the task's own\n"
+      "middle leaves it whole (no error the broken file did not have). Prints one JSON object.");
   using astfill::bench::count_value;
   args.option("--tasks", "N", "tasks per kind and language (default 40)", count_value(per_kind, "task count", 1, 10000));
   args.option("--seed", "S", "seed of the task cutter (default 5)", count_value(seed, "seed", 0, 1u << 30));

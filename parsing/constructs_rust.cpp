@@ -111,6 +111,12 @@ bool rust_refuses(TSNode node, const Context& c) {
     TSNode pattern = ts_node_child_by_field_name(node, "pattern", 7);
     return mutable_let && !ts_node_is_null(pattern) && std::string_view(ts_node_type(pattern)) != "identifier";
   }
+  // A character literal holds one character (`require(` + `'')`: rustc's
+  // "empty character literal"; tree-sitter-rust takes `''` as one).
+  if (type == "char_literal") {
+    const std::string_view literal = text_between(c.text, a, b);
+    return literal == "''" || literal == "b''";
+  }
   // Comparisons do not chain (`this._safe.Pointer<T>()`, a method's type
   // arguments without `::`, is `(a < T) > ()`: rustc's "comparison operators
   // cannot be chained").

@@ -345,6 +345,9 @@ const LeniencyCase kLeniencies[] = {
     {"a variable as a type", "c",
      "#include <stdbool.h>\nint f(int argc) {\n  bool success = true;\n  argc++;\n  success ",
      "\n  return success;\n}\n", "e, argv;", "= false;"},
+    // An empty character literal (syn's tests/repo/mod.rs at --seed 4: `s =
+    // require('')` in Rust).
+    {"an empty character literal", "rust", "fn f() -> char {\n    let c = ", ";\n    c\n}\n", "''", "'a'"},
     // A `#word` line that is no preprocessing directive.
     {"an unknown directive", "c", "int f(void) {\n", "\n  return 0;\n}\n", "  # Licensed to PEP 2000",
      "  #pragma once\n# 12 \"f.c\""},

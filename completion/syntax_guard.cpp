@@ -1129,18 +1129,25 @@ bool SyntaxGuard::fits(std::string_view text, bool whole) const {
     return doc.reserved_words_as_names(from, to, /*finished=*/true) > 0 ||
            doc.constructs_refused(from, to, /*finished=*/true) > 0;
   };
+  // Whether prefix + suffix has a syntax error at the hole (an outer one, or
+  // one nested in an error that runs through it): the hole left the file
+  // broken, and an answer must repair it. The same for every candidate.
+  const auto base_hole_error = [&] {
+    if (!base_hole_error_) {
+      const std::vector<ErrorMark> marks = error_marks(base.root());
+      base_hole_error_ = std::any_of(marks.begin(), marks.end(), error_at_hole) ||
+                         nested_error_between(base.root(), static_cast<uint32_t>(code_before_line),
+                                              static_cast<uint32_t>(next_line_end));
+    }
+    return *base_hole_error_;
+  };
   if (whole && text.empty()) {
     // Nothing repairs the hole, and nothing else changes.
     if (hole_unclosed) return false;
     if (refused_near_hole(base, 0)) return false;
     if (unclosed_bracket_from(base.root(), static_cast<uint32_t>(line_begin), cursor)) return false;
-    std::vector<ErrorMark> marks = error_marks(base.root());
-    bool broken_hole = std::any_of(marks.begin(), marks.end(), error_at_hole) ||
-                       std::any_of(suffix_issues_.begin(), suffix_issues_.end(),
-                                   [&](const parsing::LayoutIssue& i) { return at_hole(i.byte); }) ||
-                       nested_error_between(base.root(), static_cast<uint32_t>(code_before_line),
-                                            static_cast<uint32_t>(next_line_end));
-    return !broken_hole;
+    return !base_hole_error() && std::none_of(suffix_issues_.begin(), suffix_issues_.end(),
+                                              [&](const parsing::LayoutIssue& i) { return at_hole(i.byte); });
   }
 
   // Python's layout: the scanner after the prefix reads the text and the suffix.
@@ -1183,11 +1190,9 @@ bool SyntaxGuard::fits(std::string_view text, bool whole) const {
   // an answer: then such an error is the file's own, broken above (`c =
   // shapes.` two lines above `return ` + `x + 1`, which tree-sitter-python
   // wraps from the file's start to the answer's end).
-  const bool hole_broken = std::any_of(before.begin(), before.end(), error_at_hole) ||
-                           nested_error_between(base.root(), static_cast<uint32_t>(code_before_line),
-                                                static_cast<uint32_t>(next_line_end));
-  if (hole_broken)
-    for (const ErrorMark& mark : error_marks(trial.root()))
+  const std::vector<ErrorMark> now = error_marks(trial.root());
+  if (base_hole_error())
+    for (const ErrorMark& mark : now)
       if (mark.symbol == 0 && mark.byte < line_begin && mark.end > cursor && mark.end <= cursor + inserted)
         return false;
   // And one at the hole nested in an error that begins above it: the outer
@@ -1210,7 +1215,7 @@ bool SyntaxGuard::fits(std::string_view text, bool whole) const {
   }
   std::sort(kept.begin(), kept.end());
   size_t now_before_hole = 0;
-  for (const ErrorMark& mark : error_marks(trial.root())) {
+  for (const ErrorMark& mark : now) {
     uint32_t byte = mark.byte;
     // An error before the hole counts by number only where it is not the
     // hole's (on the hole's line, or from a `do` body the prefix ends with):

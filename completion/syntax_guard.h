@@ -296,6 +296,8 @@ class SyntaxGuard {
   // The starts of prefix + suffix's errors that lie in the statement the
   // hole is in (fits), sorted, found on first use.
   mutable std::optional<std::vector<uint32_t>> statement_errors_;
+  // fits(): whether prefix + suffix has an error at the hole (computed once).
+  mutable std::optional<bool> base_hole_error_;
   bool python_ = false;
   size_t prefix_line_start_ = 0;        // where the cursor's line starts
   std::vector<uint32_t> prefix_trys_;   // trys open before the cursor's line (their columns)

@@ -11,6 +11,7 @@
 #include <tree_sitter/api.h>
 
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 #include "parsing/language.h"
@@ -25,6 +26,13 @@ struct Context {
   // finished); else a completion is still being written, and the rules that
   // more text could satisfy wait.
   bool finished = false;
+  TSNode root{};  // the tree's
+
+  // Whether an ERROR or a MISSING node is anywhere in the tree (tree-sitter's
+  // has_error flag also stays set by a recovery that left neither). Found on
+  // first use, kept in error_node_.
+  bool tree_holds_error_node() const;
+  mutable std::optional<bool> error_node_{};
 };
 
 // Whether `node` is a construct the language refuses.
@@ -35,15 +43,11 @@ bool c_family_refuses(TSNode node, const Context& c);
 bool go_refuses(TSNode node, const Context& c);
 bool rust_refuses(TSNode node, const Context& c);
 
-// Whether an ERROR or a MISSING node is anywhere under `root` (tree-sitter's
-// has_error flag also stays set by a recovery that left neither).
-bool holds_error_node(TSNode root);
-
-// The top level of a tree (`root`): whether a part of it that overlaps the
-// span is something `allowed` does not take (a statement where only
-// declarations go). Only in a tree without errors: in a file broken
-// elsewhere (a function's `)` missing) tree-sitter may leave a function's
-// statements at the top level.
-bool top_level_refused(TSNode root, const Context& c, bool (*allowed)(std::string_view type));
+// The tree's top level: whether a part of it that overlaps the span is
+// something `allowed` does not take (a statement where only declarations
+// go). Only in a tree without errors: in a file broken elsewhere (a
+// function's `)` missing) tree-sitter may leave a function's statements at
+// the top level.
+bool top_level_refused(const Context& c, bool (*allowed)(std::string_view type));
 
 }  // namespace astfill::parsing::constructs

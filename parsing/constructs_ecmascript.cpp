@@ -69,11 +69,6 @@ bool awaits_outside_async(TSNode fn) {
   return !ts_node_is_null(body) && holds_own(body, "await_expression");
 }
 
-TSNode root_of(TSNode node) {
-  for (TSNode up = ts_node_parent(node); !ts_node_is_null(up); up = ts_node_parent(up)) node = up;
-  return node;
-}
-
 // Whether `node` (formal parameters, or one of them) belongs to an arrow
 // function.
 bool in_arrow_parameters(TSNode node) {
@@ -95,7 +90,7 @@ bool ecmascript_refuses(TSNode node, const Context& c) {
   // parameters (`(this.opts.defaultMeta = ...)` in ajv.ts with a `)` missing
   // above).
   if ((type == "formal_parameters" || type == "required_parameter" || type == "optional_parameter") &&
-      !in_arrow_parameters(node) && !holds_error_node(root_of(node))) {
+      !in_arrow_parameters(node) && !c.tree_holds_error_node()) {
     const bool list = type == "formal_parameters";
     for (uint32_t i = 0, n = list ? ts_node_named_child_count(node) : 1; i < n; ++i) {
       TSNode p = list ? ts_node_named_child(node, i) : ts_node_child_by_field_name(node, "pattern", 7);

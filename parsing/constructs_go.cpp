@@ -35,7 +35,7 @@ bool go_refuses(TSNode node, const Context& c) {
   // line of its own while a completion is written); `:=` once its left side
   // is written (nothing after it makes a selector or an index a name).
   const std::string_view type = ts_node_type(node);
-  if (c.finished && ts_node_is_null(ts_node_parent(node))) return top_level_refused(node, c, go_top_level);
+  if (c.finished && ts_node_is_null(ts_node_parent(node))) return top_level_refused(c, go_top_level);
   if ((type == "short_var_declaration" || type == "range_clause")) {
     // `:=` declares names: its left side holds identifiers only (`sw.f` +
     // `nf := fmt.Sprintf(...)`: gofmt's "expected identifier on left side

@@ -94,7 +94,7 @@ bool java_refuses(TSNode node, const Context& c) {
   // once finished (an `L` may be coming).
   const std::string_view type = ts_node_type(node);
   const uint32_t a = ts_node_start_byte(node), b = ts_node_end_byte(node);
-  if (c.finished && ts_node_is_null(ts_node_parent(node))) return top_level_refused(node, c, java_top_level);
+  if (c.finished && ts_node_is_null(ts_node_parent(node))) return top_level_refused(c, java_top_level);
   if (type == "expression_statement") {
     TSNode first = ts_node_child(node, 0), last = ts_node_child(node, ts_node_child_count(node) - 1);
     const bool ended =

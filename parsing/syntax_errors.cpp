@@ -281,23 +281,26 @@ size_t Document::reserved_words_as_names(uint32_t start, uint32_t end, bool fini
 
 namespace constructs {
 
-bool holds_error_node(TSNode root) {
-  bool found = false;
-  for_each_preorder(root, [&](TSNode node) {
-    if (found || !ts_node_has_error(node)) return Walk::Skip;
-    if (ts_node_symbol(node) == kErrorSymbol || ts_node_is_missing(node)) {
-      found = true;
-      return Walk::Stop;
-    }
-    return Walk::Enter;
-  });
-  return found;
+bool Context::tree_holds_error_node() const {
+  if (!error_node_) {
+    bool found = false;
+    for_each_preorder(root, [&](TSNode node) {
+      if (found || !ts_node_has_error(node)) return Walk::Skip;
+      if (ts_node_symbol(node) == kErrorSymbol || ts_node_is_missing(node)) {
+        found = true;
+        return Walk::Stop;
+      }
+      return Walk::Enter;
+    });
+    error_node_ = found;
+  }
+  return *error_node_;
 }
 
-bool top_level_refused(TSNode root, const Context& c, bool (*allowed)(std::string_view type)) {
-  if (holds_error_node(root)) return false;
-  for (uint32_t i = 0, n = ts_node_child_count(root); i < n; ++i) {
-    TSNode part = ts_node_child(root, i);
+bool top_level_refused(const Context& c, bool (*allowed)(std::string_view type)) {
+  if (c.tree_holds_error_node()) return false;
+  for (uint32_t i = 0, n = ts_node_child_count(c.root); i < n; ++i) {
+    TSNode part = ts_node_child(c.root, i);
     const uint32_t a = ts_node_start_byte(part), b = ts_node_end_byte(part);
     if (b <= c.start || a >= c.end || ts_node_is_missing(part)) continue;
     const std::string_view what = ts_node_type(part);
@@ -322,7 +325,7 @@ size_t Document::constructs_refused(uint32_t start, uint32_t end, bool finished)
   else if (id == "go") refuses = constructs::go_refuses;
   else if (id == "rust") refuses = constructs::rust_refuses;
   if (!refuses) return 0;
-  const constructs::Context context{text_, *language_, start, end, finished};
+  const constructs::Context context{text_, *language_, start, end, finished, root()};
   size_t count = 0;
   for_each_preorder(root(), [&](TSNode node) {
     const uint32_t a = ts_node_start_byte(node), b = ts_node_end_byte(node);

@@ -38,26 +38,6 @@ std::string json_string(std::string_view s) {
   return out + "\"";
 }
 
-// The prefix with its last `)` or `]` (in Python also `:`) at least `above`
-// lines before its last line dropped, or empty when it has none.
-std::string broken_prefix(const std::string& prefix, const std::string& language, size_t above) {
-  size_t pos = prefix.size();
-  for (size_t i = 0; i < above; ++i) {
-    if (pos == 0) return {};
-    pos = prefix.rfind('\n', pos - 1);
-    if (pos == std::string::npos) return {};
-  }
-  for (size_t q = pos; q > 0; --q) {
-    const char c = prefix[q - 1];
-    if (c == ')' || c == ']' || (language == "python" && c == ':')) {
-      std::string broken = prefix;
-      broken.erase(q - 1, 1);
-      return broken;
-    }
-  }
-  return {};
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -92,7 +72,7 @@ int main(int argc, char** argv) {
         ++tasks;
         completion::SyntaxGuard clean(language, task.prefix, task.suffix);
         clean_whole += clean.whole_with(task.middle);
-        const std::string prefix = broken_prefix(task.prefix, language, above);
+        const std::string prefix = bench::break_above(task.prefix, language, above);
         if (prefix.empty()) continue;
         ++broken;
         completion::SyntaxGuard guard(language, prefix, task.suffix);

@@ -323,4 +323,22 @@ double percentile(std::vector<double> v, double p) {
   return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size() - 1) + 0.5))];
 }
 
+std::string break_above(const std::string& prefix, std::string_view language, size_t above) {
+  size_t pos = prefix.size();
+  for (size_t i = 0; i < above; ++i) {
+    if (pos == 0) return {};
+    pos = prefix.rfind('\n', pos - 1);
+    if (pos == std::string::npos) return {};
+  }
+  for (size_t q = pos; q > 0; --q) {
+    const char c = prefix[q - 1];
+    if (c == ')' || c == ']' || (language == "python" && c == ':')) {
+      std::string broken = prefix;
+      broken.erase(q - 1, 1);
+      return broken;
+    }
+  }
+  return {};
+}
+
 }  // namespace astfill::bench

@@ -73,6 +73,13 @@ std::string normalize(TaskKind kind, std::string_view text);
 // 1 - Levenshtein distance / the longer length, over bytes (1 for two empty strings).
 double edit_similarity(std::string_view a, std::string_view b);
 
+// A file broken elsewhere, for the benchmarks and tests that ask whether
+// such a break blocks correct code at the hole: `prefix` with its last `)`
+// or `]` (in Python also `:`) at least `above` lines before its last line
+// dropped, or "" when it has none there. Dropping a closer leaves a bracket
+// unclosed, the commonest state of a line being edited.
+std::string break_above(const std::string& prefix, std::string_view language, size_t above);
+
 // The p-quantile (0..1) by nearest rank; 0 for no values.
 double percentile(std::vector<double> values, double p);
 

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <utility>
 
+#include "completion/guard_window.h"
 #include "completion/lines.h"
 #include "parsing/identifiers.h"
 #include "parsing/nodes.h"
@@ -957,6 +958,66 @@ ClosingFailure closing_failure(const std::vector<Bracket>& tokens, uint32_t poin
   return {};
 }
 
+// Python: a bracket still open where a line before `limit` begins with a
+// keyword that only starts a statement (`def`, `return`, `import`, ...) was
+// never closed: CPython stops there ("'(' was never closed"), and the
+// statements after it are not inside it. Such brackets are dropped from
+// `tokens` (closers after them that were meant for them are then stray), so
+// a file broken above the hole's line (`limit`) is not taken for a hole that
+// left a bracket open. Brackets open at a keyword line after `limit` stay:
+// the hole may be what closes them (`f(a,` + hole, then `return x`).
+void drop_abandoned_python_brackets(std::vector<Bracket>& tokens, const Document& doc, uint32_t limit) {
+  static constexpr std::string_view kStatementOnly[] = {
+      "def",  "class",  "return", "import", "from",     "while",  "try",  "with",    "raise", "pass",
+      "break", "continue", "del", "global", "nonlocal", "assert", "elif", "except", "finally", "async"};
+  const std::string_view text = doc.text();
+  std::vector<uint32_t> keyword_lines;
+  for (size_t line = 0; line < limit && line < text.size();) {
+    size_t b = line;
+    while (b < text.size() && (text[b] == ' ' || text[b] == '\t')) ++b;
+    size_t e = b;
+    while (e < text.size() && (std::isalnum(static_cast<unsigned char>(text[e])) || text[e] == '_')) ++e;
+    const std::string_view word = text.substr(b, e - b);
+    if (b < limit && std::find(std::begin(kStatementOnly), std::end(kStatementOnly), word) != std::end(kStatementOnly)) {
+      // A word token, not one in a string or comment (in an error,
+      // tree-sitter-python may lex the keyword as an identifier).
+      TSNode leaf = ts_node_descendant_for_byte_range(doc.root(), static_cast<uint32_t>(b), static_cast<uint32_t>(e));
+      if (!ts_node_is_null(leaf) && ts_node_child_count(leaf) == 0 && ts_node_start_byte(leaf) == b &&
+          ts_node_end_byte(leaf) == e &&
+          (ts_node_type(leaf) == word || std::string_view(ts_node_type(leaf)) == "identifier"))
+        keyword_lines.push_back(static_cast<uint32_t>(b));
+    }
+    const size_t next = text.find('\n', line);
+    if (next == std::string_view::npos) break;
+    line = next + 1;
+  }
+  if (keyword_lines.empty()) return;
+  std::vector<size_t> open;  // indices in `tokens` of the openers still open
+  std::vector<bool> dropped(tokens.size(), false);
+  size_t k = 0;
+  for (size_t i = 0; i <= tokens.size(); ++i) {
+    const uint32_t at = i < tokens.size() ? tokens[i].at : UINT32_MAX;
+    for (; k < keyword_lines.size() && keyword_lines[k] <= at; ++k) {
+      for (size_t o : open) dropped[o] = true;
+      open.clear();
+    }
+    if (i == tokens.size() || at >= limit) break;
+    if (closer_for(tokens[i].c)) {
+      open.push_back(i);
+      continue;
+    }
+    for (size_t j = open.size(); j-- > 0;)
+      if (closer_for(tokens[open[j]].c) == tokens[i].c) {
+        open.resize(j);
+        break;
+      }
+  }
+  size_t w = 0;
+  for (size_t i = 0; i < tokens.size(); ++i)
+    if (!dropped[i]) tokens[w++] = tokens[i];
+  tokens.resize(w);
+}
+
 // Where the innermost bracket still open at `point` was opened (npos: none).
 uint32_t innermost_open_at(const std::vector<Bracket>& tokens, uint32_t point) {
   std::vector<Bracket> open;
@@ -1009,7 +1070,43 @@ bool ends_with_do_body(const Document& doc, uint32_t end) {
 }
 
 }  // namespace
+const SyntaxGuard* SyntaxGuard::window() const {
+  if (window_) return window_->get();
+  window_.emplace();
+  if (in_window_ || !supported() || whole_->status() != ParseStatus::Parsed) return nullptr;
+  // Where the file is broken: its errors' and layout issues' starts.
+  std::vector<uint32_t> breaks;
+  for (const ErrorMark& m : error_marks(whole_->root())) breaks.push_back(m.byte);
+  if (prefix_layout_)
+    for (const parsing::LayoutIssue& issue : prefix_layout_->issues()) breaks.push_back(issue.byte);
+  if (breaks.empty()) return nullptr;
+  const uint32_t first_break = *std::min_element(breaks.begin(), breaks.end());
+  const size_t line_begin = prefix_line_start_;
+  // A few windows at most: each is a parse of its text.
+  constexpr size_t kWindows = 4;
+  for (const GuardWindow& w : enclosing_windows(document_.language()->id, prefix_, kWindows)) {
+    if (first_break >= w.from) continue;  // it would keep the break
+    auto guard = std::make_shared<SyntaxGuard>(document_.language()->id, w.preamble + prefix_.substr(w.from),
+                                               suffix_, cancel_);
+    guard->in_window_ = true;
+    // Whole above the cursor's line: no error or layout issue starts there
+    // (an error that does is the window's own break, or the hole's error
+    // reaching up, which the whole file judges better).
+    const size_t window_line = w.preamble.size() + (line_begin - w.from);
+    bool whole_above = guard->whole_->status() == ParseStatus::Parsed;
+    for (const ErrorMark& m : error_marks(guard->whole_->root())) whole_above = whole_above && m.byte >= window_line;
+    if (guard->prefix_layout_)
+      for (const parsing::LayoutIssue& issue : guard->prefix_layout_->issues())
+        whole_above = whole_above && issue.byte >= window_line;
+    if (!whole_above) continue;
+    *window_ = std::move(guard);
+    break;
+  }
+  return window_->get();
+}
+
 bool SyntaxGuard::fits(std::string_view text, bool whole) const {
+  if (const SyntaxGuard* w = window()) return w->fits(text, whole);
   const auto cursor = static_cast<uint32_t>(prefix_.size());
   const auto inserted = static_cast<uint32_t>(text.size());
   const Document& base = *whole_;
@@ -1095,7 +1192,8 @@ bool SyntaxGuard::fits(std::string_view text, bool whole) const {
   // paired (`if d%8 != 0 {` was the hole: its `}` closes the function's
   // brace, and the function's closes nothing).
   if (whole && !base_closing_) {
-    const std::vector<Bracket> tokens = brackets_in(base);
+    std::vector<Bracket> tokens = brackets_in(base);
+    if (prefix_layout_) drop_abandoned_python_brackets(tokens, base, static_cast<uint32_t>(line_begin));
     const auto size = static_cast<uint32_t>(base.text().size());
     ClosingFailure f = closing_failure(tokens, cursor, size);
     bool hole = f.failed && f.level == 0;
@@ -1239,7 +1337,9 @@ bool SyntaxGuard::fits(std::string_view text, bool whole) const {
   // in an error that begins far above the hole (at the enclosing `def`), which
   // the error rules above would take for a file broken elsewhere.
   if (unclosed_bracket_from(trial.root(), static_cast<uint32_t>(line_begin), cursor)) return false;
-  ClosingFailure f = closing_failure(brackets_in(trial), cursor + inserted, static_cast<uint32_t>(trial.text().size()));
+  std::vector<Bracket> tokens = brackets_in(trial);
+  if (prefix_layout_) drop_abandoned_python_brackets(tokens, trial, static_cast<uint32_t>(line_begin));
+  ClosingFailure f = closing_failure(tokens, cursor + inserted, static_cast<uint32_t>(trial.text().size()));
   return !(f.failed && (hole_unclosed || !base_closing_->failed || f.after != base_closing_->after));
 }
 

@@ -298,6 +298,13 @@ class SyntaxGuard {
   mutable std::optional<std::vector<uint32_t>> statement_errors_;
   // fits(): whether prefix + suffix has an error at the hole (computed once).
   mutable std::optional<bool> base_hole_error_;
+  // Where prefix + suffix is broken above the definition the cursor is in:
+  // a guard over that definition alone (completion/guard_window.h), which
+  // fits() asks instead; found on first use, shared by copies (it depends
+  // on prefix and suffix only).
+  const SyntaxGuard* window() const;
+  mutable std::optional<std::shared_ptr<const SyntaxGuard>> window_;
+  bool in_window_ = false;  // this guard is another's window
   bool python_ = false;
   size_t prefix_line_start_ = 0;        // where the cursor's line starts
   std::vector<uint32_t> prefix_trys_;   // trys open before the cursor's line (their columns)

@@ -10,10 +10,98 @@
 #include "parsing/nodes.h"
 
 namespace astfill::parsing::constructs {
-namespace {}  // namespace
+namespace {
+
+// Statements whose whole text is one logical line, and compound statements
+// (and clauses) whose header, up to its `:`, is.
+constexpr std::string_view kSimpleStatements[] = {
+    "expression_statement", "return_statement", "delete_statement",    "raise_statement",
+    "pass_statement",       "break_statement",  "continue_statement",  "import_statement",
+    "import_from_statement", "future_import_statement", "global_statement", "nonlocal_statement",
+    "assert_statement",     "print_statement",  "exec_statement",      "type_alias_statement",
+    "decorator"};
+constexpr std::string_view kHeaders[] = {"if_statement",    "elif_clause",         "while_statement",
+                                         "for_statement",   "with_statement",      "function_definition",
+                                         "class_definition", "except_clause",      "except_group_clause"};
+
+template <size_t N>
+bool one_of(std::string_view type, const std::string_view (&types)[N]) {
+  return std::find(std::begin(types), std::end(types), type) != std::end(types);
+}
+
+// Walks the tokens of `node` before `until` in order: a string, and a
+// bracketed construct whose first token opens and last token closes it, as
+// one token (line breaks inside them are allowed). Calls gap(a, b) for the
+// text between consecutive tokens outside brackets (`depth`: the brackets
+// open, as other bracket tokens open and close them: a subscript's, an
+// import's). False when an error or a MISSING token is met (errors are
+// counted elsewhere).
+template <typename Gap>
+bool walk_tokens(TSNode node, uint32_t until, uint32_t& prev_end, int& depth, Gap& gap) {
+  if (ts_node_is_missing(node) || std::string_view(ts_node_type(node)) == "ERROR") return false;
+  const uint32_t a = ts_node_start_byte(node);
+  if (a >= until) return true;
+  const uint32_t n = ts_node_child_count(node);
+  bool atomic = n == 0 || std::string_view(ts_node_type(node)) == "string";
+  if (!atomic && n >= 2) {
+    const std::string_view first = ts_node_type(ts_node_child(node, 0)), last = ts_node_type(ts_node_child(node, n - 1));
+    atomic = (first == "(" && last == ")") || (first == "[" && last == "]") || (first == "{" && last == "}");
+    if (atomic && ts_node_has_error(node)) atomic = false;  // its tokens are walked, and the error found
+  }
+  if (atomic) {
+    if (prev_end != UINT32_MAX && depth == 0 && gap(prev_end, a)) return false;
+    prev_end = ts_node_end_byte(node);
+    if (n == 0) {
+      const std::string_view token = ts_node_type(node);
+      if (token == "(" || token == "[" || token == "{") ++depth;
+      else if ((token == ")" || token == "]" || token == "}") && depth > 0) --depth;
+    }
+    return true;
+  }
+  for (uint32_t i = 0; i < n; ++i)
+    if (!walk_tokens(ts_node_child(node, i), until, prev_end, depth, gap)) return false;
+  return true;
+}
+
+}  // namespace
 
 bool python_refuses(TSNode node, const Context& c) {
   const std::string_view type = ts_node_type(node);
+  // A statement (or a compound statement's header) whose tokens run on past
+  // a line break in [start, end) outside brackets with no backslash before
+  // it: CPython ends the logical line there, while tree-sitter-python's
+  // scanner gives no NEWLINE where the grammar cannot take one and reads on
+  // (`state = rg.` above `r1 = rg.standard_gamma(4.0)`: one chained
+  // assignment `state = rg.r1 = ...`).
+  const bool simple = one_of(type, kSimpleStatements);
+  if (simple || one_of(type, kHeaders)) {
+    uint32_t until = ts_node_end_byte(node);
+    if (!simple) {
+      for (uint32_t i = 0, n = ts_node_child_count(node); i < n; ++i) {
+        TSNode child = ts_node_child(node, i);
+        if (std::string_view(ts_node_type(child)) == ":") {
+          until = ts_node_start_byte(child) + 1;
+          break;
+        }
+      }
+    }
+    bool joined = false;
+    auto gap = [&](uint32_t a, uint32_t b) {
+      for (uint32_t i = std::max(a, c.start); i < b && i < c.end; ++i) {
+        if (c.text[i] != '\n') continue;
+        const uint32_t before = i > a && c.text[i - 1] == '\r' ? i - 1 : i;
+        if (before > a && c.text[before - 1] == '\\') continue;
+        joined = true;
+        return true;
+      }
+      return false;
+    };
+    uint32_t prev_end = UINT32_MAX;
+    int depth = 0;
+    for (uint32_t i = 0, n = ts_node_child_count(node); i < n && !joined; ++i)
+      if (!walk_tokens(ts_node_child(node, i), until, prev_end, depth, gap)) break;
+    if (joined) return true;
+  }
   // Python 2's `raise E, value` (`raise Ty` + `rb, self._complexies(other,`
   // where `raise TypeError(` was: CPython's "invalid syntax").
   if (type == "raise_statement") {

@@ -33,7 +33,17 @@ struct Context {
   // first use, kept in error_node_.
   bool tree_holds_error_node() const;
   mutable std::optional<bool> error_node_{};
+  // JavaScript and TypeScript: whether the file is strict code throughout
+  // (ecmascript_strict_file), found on first use.
+  bool strict_file() const;
+  mutable std::optional<bool> strict_{};
 };
+
+// JavaScript and TypeScript: whether the tree's file is strict code: a
+// module (an `import` or `export` at its top level) or a script whose first
+// statement is the "use strict" directive. (Class bodies are strict in any
+// file.)
+bool ecmascript_strict_file(TSNode root, std::string_view text);
 
 // Whether `node` is a construct the language refuses.
 bool python_refuses(TSNode node, const Context& c);  // only once finished

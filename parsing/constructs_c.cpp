@@ -108,6 +108,22 @@ bool c_type_is_a_variable(TSNode node, std::string_view text) {
 
 bool c_family_refuses(TSNode node, const Context& c) {
   const std::string_view type = ts_node_type(node);
+  if (type == "sized_type_specifier") {
+    // `signed`, `unsigned`, `short` and `long` modify only char, int and
+    // double (and each other): tree-sitter's grammars let them take any
+    // type's name (`unsigne` + `d` above `z_stream strm;` in zlib's
+    // zpipe.c is read as `unsigned z_stream strm;`; gcc's "expected '=',
+    // ',', ';', 'asm' or '__attribute__' before 'strm'"). Not a name a
+    // macro or the compiler may make a type (`unsigned __int128`, `unsigned
+    // INT_TYPE`): one in capitals or beginning with `_`.
+    for (uint32_t i = 0, n = ts_node_named_child_count(node); i < n; ++i) {
+      TSNode part = ts_node_named_child(node, i);
+      if (std::string_view(ts_node_type(part)) != "type_identifier") continue;
+      const auto first = static_cast<unsigned char>(c.text[ts_node_start_byte(part)]);
+      if (std::islower(first)) return true;
+    }
+    return false;
+  }
   if (type == "concatenated_string") {
     // The grammars let any name join string literals, for macros that
     // expand to strings (`"%" PRIu64 "\n"`, `__FILE__`): such a macro is

@@ -156,6 +156,50 @@ bool ecmascript_refuses(TSNode node, const Context& c) {
     if (holds_own(node, "return_statement")) return true;
     return false;
   }
+  // JavaScript's early errors in declarations and statements that
+  // tree-sitter-javascript takes, once the code is finished (more text
+  // could still supply what is missing). TypeScript's parser reports the
+  // try's; the others TypeScript reports from its checker, which the judge
+  // does not run, so they are JavaScript's only.
+  if (c.finished && type == "try_statement") {
+    // A try with neither catch nor finally (`try {` + `...}` where the
+    // answer ended at the block: "'catch' or 'finally' expected").
+    return ts_node_is_null(ts_node_child_by_field_name(node, "handler", 7)) &&
+           ts_node_is_null(ts_node_child_by_field_name(node, "finalizer", 9));
+  }
+  const bool javascript = c.language.id == "javascript";
+  if (c.finished && javascript && type == "variable_declarator" &&
+      ts_node_is_null(ts_node_child_by_field_name(node, "value", 5))) {
+    // A destructuring declaration without its initializer (`const {
+    // eval_id }`: V8's "Missing initializer in destructuring
+    // declaration"), or a const one (`export const pa`: "Missing
+    // initializer in const declaration"). A for-in or for-of head's
+    // binding is no declarator.
+    TSNode name = ts_node_child_by_field_name(node, "name", 4);
+    const std::string_view what = ts_node_is_null(name) ? "" : ts_node_type(name);
+    if (what == "object_pattern" || what == "array_pattern") return true;
+    TSNode declaration = ts_node_parent(node);
+    if (!ts_node_is_null(declaration) && std::string_view(ts_node_type(declaration)) == "lexical_declaration") {
+      TSNode kind = ts_node_child_by_field_name(declaration, "kind", 4);
+      if (!ts_node_is_null(kind) && std::string_view(ts_node_type(kind)) == "const") return true;
+    }
+    return false;
+  }
+  if (c.finished && javascript && type == "unary_expression") {
+    // `delete name` in strict code (`delete sc` in a "use strict" file:
+    // V8's "Delete of an unqualified identifier in strict mode").
+    TSNode op = ts_node_child_by_field_name(node, "operator", 8);
+    TSNode argument = ts_node_child_by_field_name(node, "argument", 8);
+    if (ts_node_is_null(op) || ts_node_is_null(argument) || std::string_view(ts_node_type(op)) != "delete") return false;
+    while (std::string_view(ts_node_type(argument)) == "parenthesized_expression" &&
+           ts_node_named_child_count(argument) == 1)
+      argument = ts_node_named_child(argument, 0);
+    if (std::string_view(ts_node_type(argument)) != "identifier") return false;
+    if (c.strict_file()) return true;
+    for (TSNode up = ts_node_parent(node); !ts_node_is_null(up); up = ts_node_parent(up))
+      if (std::string_view(ts_node_type(up)) == "class_body") return true;
+    return false;
+  }
   if (type == "update_expression") {
     TSNode argument = ts_node_child_by_field_name(node, "argument", 8);
     if (!ts_node_is_null(argument) && std::string_view(ts_node_type(argument)) == "update_expression") return true;

@@ -209,19 +209,8 @@ size_t Document::reserved_words_as_names(uint32_t start, uint32_t end, bool fini
   const bool c_family = id == "c" || id == "cpp";
   // JavaScript's and TypeScript's strict code: a module or a file whose
   // first statement is the "use strict" directive.
-  bool strict = false;
-  if (finished && (id == "javascript" || id == "typescript" || id == "typescriptreact")) {
-    TSNode top = root();
-    for (uint32_t i = 0, n = ts_node_named_child_count(top); i < n && !strict; ++i) {
-      TSNode child = ts_node_named_child(top, i);
-      const std::string_view type = ts_node_type(child);
-      if (type == "import_statement" || type == "export_statement") strict = true;
-      else if (i == 0 && type == "expression_statement") {
-        const std::string_view first = text_between(text_, ts_node_start_byte(child), ts_node_end_byte(child));
-        strict = first.starts_with("\"use strict\"") || first.starts_with("'use strict'");
-      }
-    }
-  }
+  const bool strict = finished && (id == "javascript" || id == "typescript" || id == "typescriptreact") &&
+                      constructs::ecmascript_strict_file(root(), text_);
   const Words& strict_words = reserved_words(strict ? "ecmascript-strict" : "");
   size_t count = 0;
   for_each_preorder(root(), [&](TSNode node) {
@@ -280,6 +269,24 @@ size_t Document::reserved_words_as_names(uint32_t start, uint32_t end, bool fini
 }
 
 namespace constructs {
+
+bool ecmascript_strict_file(TSNode root, std::string_view text) {
+  for (uint32_t i = 0, n = ts_node_named_child_count(root); i < n; ++i) {
+    TSNode child = ts_node_named_child(root, i);
+    const std::string_view type = ts_node_type(child);
+    if (type == "import_statement" || type == "export_statement") return true;
+    if (i == 0 && type == "expression_statement") {
+      const std::string_view first = text_between(text, ts_node_start_byte(child), ts_node_end_byte(child));
+      if (first.starts_with("\"use strict\"") || first.starts_with("'use strict'")) return true;
+    }
+  }
+  return false;
+}
+
+bool Context::strict_file() const {
+  if (!strict_) strict_ = ecmascript_strict_file(root, text);
+  return *strict_;
+}
 
 bool Context::tree_holds_error_node() const {
   if (!error_node_) {

@@ -341,4 +341,18 @@ std::string break_above(const std::string& prefix, std::string_view language, si
   return {};
 }
 
+std::vector<size_t> middle_cuts(std::string_view middle) {
+  std::vector<size_t> cuts;
+  for (size_t i = 1; i <= 10; ++i) cuts.push_back(middle.size() * i / 10);
+  for (size_t i = 0; i < middle.size(); ++i)
+    if (middle[i] == '\n') cuts.insert(cuts.end(), {i, i + 1});
+  std::sort(cuts.begin(), cuts.end());
+  cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
+  // Not empty, and not inside a character: the next byte no continuation byte.
+  std::erase_if(cuts, [&](size_t cut) {
+    return cut == 0 || (cut < middle.size() && (static_cast<unsigned char>(middle[cut]) & 0xC0) == 0x80);
+  });
+  return cuts;
+}
+
 }  // namespace astfill::bench

@@ -80,6 +80,12 @@ double edit_similarity(std::string_view a, std::string_view b);
 // unclosed, the commonest state of a line being edited.
 std::string break_above(const std::string& prefix, std::string_view language, size_t above);
 
+// Where a completion of `middle` might stop short: the lengths of its
+// prefixes cut at each tenth of it and before and after each line break,
+// ascending, none empty, none ending inside a UTF-8 character; the whole
+// middle's length last.
+std::vector<size_t> middle_cuts(std::string_view middle);
+
 // The p-quantile (0..1) by nearest rank; 0 for no values.
 double percentile(std::vector<double> values, double p);
 

@@ -510,9 +510,9 @@ TEST_CASE("in real Python files broken above the hole, answers are judged as CPy
           "[guard][whole]") {
   // bench/tasks.h's tasks from numpy, each file broken 12 lines or more
   // above the hole (bench::break_above: a `)`, `]` or `:` dropped), and for
-  // answers the cuts of the true middle (at line ends and at tenths of it),
-  // the guard's verdict in the broken file against CPython's in the file
-  // with the break repaired. Before the guard's windows (bff81b8) it refused
+  // answers the cuts of the true middle (bench::middle_cuts: at line ends
+  // and at tenths of it), the guard's verdict in the broken file against
+  // CPython's in the file with the break repaired. Before the guard's windows (bff81b8) it refused
   // 160 of the 330 answers CPython takes here and took 8 that CPython
   // refuses; with them, 7 and 0.
   const std::string root = bench::resolve_task_root(bench::default_task_roots(ASTFILL_SOURCE_DIR).at("python"));
@@ -524,16 +524,8 @@ TEST_CASE("in real Python files broken above the hole, answers are judged as CPy
       if (broken.empty()) continue;
       ++files;
       completion::SyntaxGuard guard("python", broken, task.suffix);
-      const std::string& middle = task.middle;
-      std::vector<size_t> cuts;
-      for (size_t i = 1; i <= 10; ++i) cuts.push_back(middle.size() * i / 10);
-      for (size_t i = 0; i < middle.size(); ++i)
-        if (middle[i] == '\n') cuts.insert(cuts.end(), {i, i + 1});
-      std::sort(cuts.begin(), cuts.end());
-      cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
-      for (size_t cut : cuts) {
-        const std::string answer = middle.substr(0, cut);
-        if (answer.empty() || (static_cast<unsigned char>(answer.back()) & 0x80)) continue;  // mid-character
+      for (size_t cut : bench::middle_cuts(task.middle)) {
+        const std::string answer = task.middle.substr(0, cut);
         const bool cpython = judge->judge(task.prefix + answer + task.suffix).ok;
         const bool taken = guard.whole_with(answer);
         INFO(bench::to_string(kind) << " " << task.path << ": [" << answer << "] CPython " << cpython);

@@ -130,15 +130,34 @@ bool c_family_refuses(TSNode node, const Context& c) {
     // named in capitals or begins with `_`. A lowercase word there (`in
     // "2.0"`, `e "x"`) is no macro's name: gcc's "expected ';' before
     // string constant".
+    // Nor is a CamelCase one (`Check(R` + `unA` above a string argument
+    // in googletest's gtest_environment_test.cc: g++'s "expected ')' before
+    // string constant"): a macro's name has no lowercase letter right after
+    // its first (PRIu64 and SCNd64 have two capitals first).
     for (uint32_t i = 0, n = ts_node_named_child_count(node); i < n; ++i) {
       TSNode part = ts_node_named_child(node, i);
       if (std::string_view(ts_node_type(part)) != "identifier") continue;
-      const auto first = static_cast<unsigned char>(c.text[ts_node_start_byte(part)]);
-      if (std::islower(first)) {
-        return true;
-      }
+      const uint32_t a = ts_node_start_byte(part), b = ts_node_end_byte(part);
+      const auto first = static_cast<unsigned char>(c.text[a]);
+      if (std::islower(first)) return true;
+      if (b - a >= 2 && std::isupper(first) && std::islower(static_cast<unsigned char>(c.text[a + 1]))) return true;
     }
     return false;
+  }
+  if (c.finished && c.language.id == "cpp" && type == "identifier" &&
+      text_between(c.text, ts_node_start_byte(node), ts_node_end_byte(node)) == "std") {
+    // The standard library's namespace as a value (`fflush(` + `std` + `);`
+    // in googletest's sample9_unittest.cc: "expected primary-expression
+    // before ')'"); as a scope tree-sitter-cpp names it a
+    // namespace_identifier. Only where an expression stands (`using
+    // namespace std;` names it an identifier too).
+    TSNode parent = ts_node_parent(node);
+    static constexpr std::string_view kExpressionParents[] = {
+        "argument_list",         "expression_statement", "return_statement",  "binary_expression",
+        "parenthesized_expression", "assignment_expression", "init_declarator", "conditional_expression",
+        "unary_expression",      "comma_expression",     "initializer_list"};
+    const std::string_view in = ts_node_is_null(parent) ? "" : ts_node_type(parent);
+    return std::find(std::begin(kExpressionParents), std::end(kExpressionParents), in) != std::end(kExpressionParents);
   }
   if (c.finished && type == "declaration" && c_type_is_a_variable(node, c.text)) return true;
   if (type == "declaration") {

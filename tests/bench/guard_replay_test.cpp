@@ -294,6 +294,15 @@ const LeniencyCase kLeniencies[] = {
     {"unsigned before a typedef name", "c",
      "typedef struct { int a; } z_stream;\nint f(void) {\n  int ret;\n  unsigne",
      "\n  z_stream strm;\n  strm.a = 0;\n  return strm.a;\n}\n", "d", "d char c;"},
+    // A CamelCase name joining a string (`Check(R` + `unA` above a string
+    // argument, googletest's gtest_environment_test.cc) and the standard
+    // namespace as a value (`fflush(` + `std` + `);`, sample9_unittest.cc);
+    // seed 5's cuts.
+    {"a CamelCase name before a string", "cpp",
+     "void Check(bool ok, const char* msg);\nint RunAllTests();\nint main() {\n  Check(R",
+     "\n        \"should return non-zero\");\n  return 0;\n}\n", "unA", "unAllTests() != 0,"},
+    {"the standard namespace as a value", "cpp", "#include <cstdio>\nint main() {\n  fflush(", ");\n  return 0;\n}\n",
+     "std", "stdout"},
     {"a statement that ends in a dot", "python", "def f(rg):\n    state = rg",
      "\n    r1 = rg.standard_gamma(4.0)\n    return state, r1\n", ".", ".get_state()"},
     {"a statement that ends in an operator", "python", "def f(a, b):\n    x = a", "\n    b\n    return x\n", " +",
@@ -781,7 +790,7 @@ TEST_CASE("Python's lines joined by brackets, a backslash or a string are left a
   });
 }
 
-TEST_CASE("JavaScript declarations, deletes and trys the front ends take are left alone", "[guard][whole]") {
+TEST_CASE("JavaScript declarations, deletes and trys, and C and C++ names, the front ends take are left alone", "[guard][whole]") {
   check_left_alone("javascript", {
       {"'use strict';\nfunction f(x) {\n  ", "let y", "\n  return x;\n}\n"},
       {"'use strict';\nfunction f(x) {\n  ", "for (const k of x) {}", "\n  return x;\n}\n"},
@@ -793,6 +802,13 @@ TEST_CASE("JavaScript declarations, deletes and trys the front ends take are lef
   check_left_alone("typescript", {
       {"declare ", "const y: number;", "\n"},
       {"function f(x: number) {\n  ", "try {\n    x++;\n  } catch (e) {}", "\n}\n"},
+  });
+  check_left_alone("cpp", {
+      {"#include <cstdio>\n#define FMT \"%d\"\nint main() {\n  ", "printf(FMT \"\\n\", 1);", "\n  return 0;\n}\n"},
+      {"#include <cstdio>\nint main() {\n  ", "printf(__FILE__ \"\\n\");", "\n  return 0;\n}\n"},
+      {"#include <cstdio>\nint main() {\n  ", "using namespace std;", "\n  return 0;\n}\n"},
+      {"#include <cstdio>\nint main() {\n  ", "std::printf(\"x\");", "\n  return 0;\n}\n"},
+      {"#include <string>\nint main() {\n  ", "namespace s = std;", "\n  return 0;\n}\n"},
   });
   check_left_alone("c", {
       {"int f(void) {\n  ", "unsigned __int128 x = 0;", "\n  return 0;\n}\n"},

@@ -1,6 +1,7 @@
 #include "completion/guard_window.h"
 
 #include <algorithm>
+#include <cctype>
 #include <optional>
 #include <vector>
 
@@ -34,9 +35,10 @@ bool starts_with_word(std::string_view text, std::string_view word) {
   return text.starts_with(word) && text.size() > word.size() && (text[word.size()] == ' ' || text[word.size()] == '\t');
 }
 
-// The preamble for a window that starts at lines[first] (column `column`):
-// the nearest code line above at each smaller column opens a block; nullopt
-// when they do not reach column 0.
+// The preamble for a window that starts at lines[first]: the nearest code
+// line above it at each smaller column opens a block (`if 1:` at that line's
+// indentation, tabs and spaces as they are); nullopt when those lines do not
+// reach column 0.
 std::optional<std::string> preamble_for(std::string_view prefix, const std::vector<Line>& lines, size_t first) {
   std::vector<std::string_view> headers;
   size_t column = lines[first].indent;
@@ -123,10 +125,36 @@ std::vector<GuardWindow> python_windows(std::string_view prefix, size_t limit) {
   return windows;
 }
 
+// Languages whose blocks are braces: lines at column 0 above the cursor's
+// line that may begin a top-level declaration (a function, a type, an
+// impl, an annotated or exported one), nearest first; no preamble. A
+// window that begins inside one (a continuation line, a namespace's
+// function) is whole above the hole or not, which the guard checks.
+std::vector<GuardWindow> brace_windows(std::string_view prefix, size_t limit) {
+  std::vector<GuardWindow> windows;
+  const size_t cursor_line = prefix.rfind('\n');
+  if (cursor_line == std::string_view::npos) return windows;
+  for (size_t end = cursor_line; end > 0 && windows.size() < limit;) {
+    const size_t nl = prefix.rfind('\n', end - 1);
+    const size_t begin = nl == std::string_view::npos ? 0 : nl + 1;
+    const auto first = static_cast<unsigned char>(prefix[begin]);
+    if (begin < end && (std::isalpha(first) || first == '_' || first == '$' || first == '@' ||
+                        prefix.substr(begin).starts_with("#[")))
+      windows.push_back({begin, {}});
+    if (nl == std::string_view::npos) break;
+    end = nl;
+  }
+  return windows;
+}
+
 }  // namespace
 
 std::vector<GuardWindow> enclosing_windows(std::string_view language_id, std::string_view prefix, size_t limit) {
   if (language_id == "python") return python_windows(prefix, limit);
+  static constexpr std::string_view kBraces[] = {"c",          "cpp",        "java",           "go",
+                                                 "javascript", "typescript", "typescriptreact", "rust"};
+  if (std::find(std::begin(kBraces), std::end(kBraces), language_id) != std::end(kBraces))
+    return brace_windows(prefix, limit);
   return {};
 }
 

@@ -1084,8 +1084,37 @@ const SyntaxGuard* SyntaxGuard::window() const {
   const size_t line_begin = prefix_line_start_;
   // A few windows at most: each is a parse of its text.
   constexpr size_t kWindows = 4;
-  for (const GuardWindow& w : enclosing_windows(document_.language()->id, prefix_, kWindows)) {
-    if (first_break >= w.from) continue;  // it would keep the break
+  std::optional<std::vector<Bracket>> brackets;
+  for (GuardWindow w : enclosing_windows(document_.language()->id, prefix_, kWindows)) {
+    // It must leave a break out: one that starts before it, or at its first
+    // byte (tree-sitter-go ends an `import (` left open at the next `func`
+    // and begins its error there), which the window's own parse then judges.
+    if (first_break > w.from) continue;
+    if (!prefix_layout_) {
+      // Braces: the blocks open where the window starts (a namespace's, an
+      // `extern "C"`'s) open it too, each as its own line up to its brace.
+      // A `(` or `[` still open at a line that starts at column 0 is the
+      // break the window leaves out (with the code after it, a call or list
+      // that would hold a top-level declaration is unclosed).
+      if (!brackets) brackets = brackets_in(*whole_);
+      std::vector<uint32_t> open;
+      for (const Bracket& b : *brackets) {
+        if (b.at >= w.from) break;
+        if (closer_for(b.c)) open.push_back(b.at);
+        else
+          for (size_t i = open.size(); i-- > 0;)
+            if (closer_for(prefix_[open[i]]) == b.c) {
+              open.resize(i);
+              break;
+            }
+      }
+      for (uint32_t at : open) {
+        if (prefix_[at] != '{') continue;
+        const size_t line = prefix_.rfind('\n', at);
+        w.preamble += prefix_.substr(line == std::string::npos ? 0 : line + 1, at + 1 - (line == std::string::npos ? 0 : line + 1));
+        w.preamble += '\n';
+      }
+    }
     auto guard = std::make_shared<SyntaxGuard>(document_.language()->id, w.preamble + prefix_.substr(w.from),
                                                suffix_, cancel_);
     guard->in_window_ = true;

@@ -515,6 +515,50 @@ TEST_CASE("a Python file broken above the hole's definition does not block answe
   }
 }
 
+TEST_CASE("a file broken above the hole's top-level item is judged in that item, in brace languages",
+          "[guard][whole]") {
+  // Each file has a bracket left open above the item the hole is in; the
+  // front end judges each answer in the file with it closed (`repaired`),
+  // and the guard, in the broken file, must agree. Before the guard's
+  // windows (bff81b8) it refused the method's header in the JavaScript
+  // file (an unclosed `require(` above the class: openai's assistants.js,
+  // cut down) and took `self.x +` in the Rust one (an attribute's `)`
+  // missing: rustc reads the rest of the file into its token tree).
+  struct Broken {
+    const char* language;
+    std::string before, dropped, after;  // the prefix: before + after; repaired: before + dropped + after
+    std::string suffix;
+    std::vector<std::string> whole, broken;
+  };
+  const Broken files[] = {
+      {"javascript", "\"use strict\";\nconst path_1 = require(\"./path.js\"", ")", ";\nclass Assistants {\n    cre",
+       "\n        return this.post('/assistants', { body, ...options });\n    }\n}\nexports.Assistants = Assistants;\n",
+       {"ate(body, options) {"},
+       {"ate(body, options {", "ate(body, options)", "ate = {"}},
+      {"rust", "#[derive(Clone, Debug", ")",
+       "]\npub struct Point {\n    pub x: f64,\n    pub y: f64,\n}\n\nimpl Point {\n    pub fn norm(&self) -> f64 {\n        ",
+       "\n    }\n}\n",
+       {"self.x.hypot(self.y)", "let n = self.x;"},
+       {"self.x.hypot(self.y", "self.x +"}},
+  };
+  for (const Broken& f : files) {
+    auto judge = bench::make_judge(f.language);
+    completion::SyntaxGuard guard(f.language, f.before + f.after, f.suffix);
+    const std::string repaired = f.before + f.dropped + f.after;
+    REQUIRE_FALSE(judge->judge(f.before + f.after + f.whole.front() + f.suffix).ok);
+    for (const std::string& answer : f.whole) {
+      INFO(f.language << ": [" << answer << "]");
+      REQUIRE(judge->judge(repaired + answer + f.suffix).ok);
+      CHECK(guard.whole_with(answer));
+    }
+    for (const std::string& answer : f.broken) {
+      INFO(f.language << ": [" << answer << "]");
+      REQUIRE_FALSE(judge->judge(repaired + answer + f.suffix).ok);
+      CHECK_FALSE(guard.whole_with(answer));
+    }
+  }
+}
+
 TEST_CASE("in real Python files broken above the hole, answers are judged as CPython judges the repaired file",
           "[guard][whole]") {
   // bench/tasks.h's tasks from numpy, each file broken 12 lines or more

@@ -108,6 +108,23 @@ bool c_type_is_a_variable(TSNode node, std::string_view text) {
 
 bool c_family_refuses(TSNode node, const Context& c) {
   const std::string_view type = ts_node_type(node);
+  if (c.finished && type == "call_expression") {
+    // A macro's name as a member called (`Pri` + `ority.` above
+    // `EXPECT_EQ(0, a.x_);`: tree-sitter reads `Priority.EXPECT_EQ(...)`,
+    // and g++ expands the macro after the `.`): a member function is not
+    // named in capitals only.
+    TSNode callee = ts_node_child_by_field_name(node, "function", 8);
+    if (ts_node_is_null(callee) || std::string_view(ts_node_type(callee)) != "field_expression") return false;
+    TSNode field = ts_node_child_by_field_name(callee, "field", 5);
+    if (ts_node_is_null(field)) return false;
+    const std::string_view name = text_between(c.text, ts_node_start_byte(field), ts_node_end_byte(field));
+    size_t letters = 0;
+    for (char ch : name) {
+      if (std::islower(static_cast<unsigned char>(ch))) return false;
+      letters += std::isupper(static_cast<unsigned char>(ch)) != 0;
+    }
+    return letters >= 2 && name.find('_') != std::string_view::npos;
+  }
   if (type == "sized_type_specifier") {
     // `signed`, `unsigned`, `short` and `long` modify only char, int and
     // double (and each other): tree-sitter's grammars let them take any

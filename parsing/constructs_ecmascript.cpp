@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string_view>
+#include <vector>
 
 #include "parsing/constructs.h"
 #include "parsing/nodes.h"
@@ -81,6 +82,38 @@ bool in_arrow_parameters(TSNode node) {
 
 bool ecmascript_refuses(TSNode node, const Context& c) {
   const std::string_view type = ts_node_type(node);
+  const bool javascript = c.language.id == "javascript";
+  if (javascript && type == "formal_parameters" && !c.tree_holds_error_node()) {
+    // A parameter name twice where JavaScript forbids it: in strict code, a
+    // method's or an arrow function's list, or a list with a default, a rest
+    // or a pattern (`rt function isParseEvent(options, options) {` after
+    // `expo` in a module: V8's "Duplicate parameter name not allowed in this
+    // context"). A sloppy plain function may repeat one.
+    std::vector<std::string_view> names;
+    bool simple = true;
+    for (uint32_t i = 0, n = ts_node_named_child_count(node); i < n; ++i) {
+      TSNode p = ts_node_named_child(node, i);
+      const std::string_view what = ts_node_type(p);
+      if (what == "comment") continue;
+      if (what != "identifier") {
+        simple = false;
+        // A default's or a rest's name (`a = 1`, `...a`).
+        p = what == "assignment_pattern" ? ts_node_child_by_field_name(p, "left", 4)
+            : what == "rest_pattern"     ? ts_node_named_child(p, 0)
+                                         : TSNode{};
+        if (ts_node_is_null(p) || std::string_view(ts_node_type(p)) != "identifier") continue;
+      }
+      names.push_back(text_between(c.text, ts_node_start_byte(p), ts_node_end_byte(p)));
+    }
+    std::sort(names.begin(), names.end());
+    if (std::adjacent_find(names.begin(), names.end()) == names.end()) return false;
+    TSNode owner = ts_node_parent(node);
+    const std::string_view kind = ts_node_is_null(owner) ? "" : ts_node_type(owner);
+    if (!simple || kind == "method_definition" || kind == "arrow_function" || c.strict_file()) return true;
+    for (TSNode up = owner; !ts_node_is_null(up); up = ts_node_parent(up))
+      if (std::string_view(ts_node_type(up)) == "class_body") return true;
+    return false;
+  }
   // A parameter is a name or a destructuring pattern, never a member or an
   // element (`removeTokenBindingKey(ki` + `tion.` before `correlationId:
   // string)`: TypeScript's "',' expected"; tree-sitter's patterns take
@@ -112,6 +145,14 @@ bool ecmascript_refuses(TSNode node, const Context& c) {
     return false;
   }
   if ((type == "assignment_expression" || type == "augmented_assignment_expression")) {
+    // An assignment as an operator's operand (`a +` + `b = c`: tree-sitter
+    // reads `a + (b = c)`; V8's "Invalid left-hand side in assignment",
+    // TypeScript's "')' expected"): only parentheses put one there.
+    TSNode parent = ts_node_parent(node);
+    const std::string_view in = ts_node_is_null(parent) ? "" : ts_node_type(parent);
+    if (in == "binary_expression" || in == "unary_expression" || in == "update_expression" ||
+        in == "await_expression")
+      return true;
     // `(a, 0, m) = x`: a parenthesized left side must hold something
     // assignable (V8: "Invalid left-hand side in assignment").
     TSNode left = ts_node_child_by_field_name(node, "left", 4);
@@ -167,7 +208,6 @@ bool ecmascript_refuses(TSNode node, const Context& c) {
     return ts_node_is_null(ts_node_child_by_field_name(node, "handler", 7)) &&
            ts_node_is_null(ts_node_child_by_field_name(node, "finalizer", 9));
   }
-  const bool javascript = c.language.id == "javascript";
   if (c.finished && javascript && type == "variable_declarator" &&
       ts_node_is_null(ts_node_child_by_field_name(node, "value", 5))) {
     // A destructuring declaration without its initializer (`const {

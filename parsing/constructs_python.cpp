@@ -73,6 +73,23 @@ bool python_refuses(TSNode node, const Context& c) {
   // scanner gives no NEWLINE where the grammar cannot take one and reads on
   // (`state = rg.` above `r1 = rg.standard_gamma(4.0)`: one chained
   // assignment `state = rg.r1 = ...`).
+  if (type == "block" || type == "module") {
+    // Two statements on one line without a `;` between them (`p = poly` +
+    // `naration(other, b) 0`: tree-sitter-python ends the call's statement
+    // and begins one at `0`; CPython's "invalid syntax").
+    TSNode prev{};
+    for (uint32_t i = 0, n = ts_node_named_child_count(node); i < n; ++i) {
+      TSNode stmt = ts_node_named_child(node, i);
+      if (std::string_view(ts_node_type(stmt)) == "comment" || ts_node_is_missing(stmt)) continue;
+      if (!ts_node_is_null(prev) && ts_node_end_point(prev).row == ts_node_start_point(stmt).row &&
+          ts_node_start_byte(stmt) >= c.start && ts_node_start_byte(stmt) < c.end &&
+          text_between(c.text, ts_node_end_byte(prev), ts_node_start_byte(stmt)).find(';') == std::string_view::npos &&
+          std::string_view(ts_node_type(prev)) != "ERROR" && std::string_view(ts_node_type(stmt)) != "ERROR")
+        return true;
+      prev = stmt;
+    }
+    return false;
+  }
   const bool simple = one_of(type, kSimpleStatements);
   if (simple || one_of(type, kHeaders)) {
     uint32_t until = ts_node_end_byte(node);

@@ -101,6 +101,33 @@ bool rust_refuses(TSNode node, const Context& c) {
   // end (`///` may still become `////`, a plain comment).
   const std::string_view type = ts_node_type(node);
   const uint32_t a = ts_node_start_byte(node), b = ts_node_end_byte(node);
+  if (c.finished && type == "escape_sequence") {
+    // An escape rustc does not know (`"\u0000..."` where `\u{0}` is meant:
+    // "incorrect unicode escape sequence"; tree-sitter-rust takes any
+    // `\u` and hex digits): `\n \r \t \\ \0 \' \"`, `\x` and two hex digits
+    // (at most 7F outside byte literals), `\u{` one to six hex digits `}`.
+    const std::string_view e = text_between(c.text, a, b);
+    auto hex = [](char ch) { return std::isxdigit(static_cast<unsigned char>(ch)) != 0; };
+    if (e.size() < 2 || e[0] != '\\') return false;
+    switch (e[1]) {
+      case 'n': case 'r': case 't': case '\\': case '0': case '\'': case '"': case '\n': case '\r':
+        return false;
+      case 'x': {
+        if (e.size() != 4 || !hex(e[2]) || !hex(e[3])) return true;
+        TSNode literal = ts_node_parent(node);
+        const bool bytes = !ts_node_is_null(literal) && c.text[ts_node_start_byte(literal)] == 'b';
+        return !bytes && e[2] > '7';
+      }
+      case 'u': {
+        if (e.size() < 5 || e[2] != '{' || e.back() != '}' || e.size() > 10) return true;
+        for (size_t i = 3; i + 1 < e.size(); ++i)
+          if (!hex(e[i]) && e[i] != '_') return true;
+        return false;
+      }
+      default:
+        return true;
+    }
+  }
   // `let mut` binds one name: before a pattern it is rustc's "`mut` must be
   // attached to each individual binding" (`let mut ` + `  _is_alloc(1, s1);`
   // where `sel = Select::new();` was).

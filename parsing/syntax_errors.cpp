@@ -192,6 +192,13 @@ bool c_standard_typedef(std::string_view word) {
 
 // C's and C++'s words that begin a type's or a template's definition: no
 // declarator is named by one.
+// The basic types' words.
+bool c_basic_type_word(std::string_view word) {
+  static constexpr std::string_view kBasic[] = {"void", "char", "short", "int", "long", "float", "double",
+                                                "signed", "unsigned"};
+  return std::find(std::begin(kBasic), std::end(kBasic), word) != std::end(kBasic);
+}
+
 bool c_declarator_keyword(std::string_view word, bool cpp) {
   if (word == "struct" || word == "union" || word == "enum" || word == "typedef") return true;
   return cpp && (word == "class" || word == "namespace" || word == "template" || word == "typename");
@@ -249,6 +256,18 @@ size_t Document::reserved_words_as_names(uint32_t start, uint32_t end, bool fini
       if (in == "function_definition" || in == "function_declarator" || in == "init_declarator" ||
           in == "declaration" || in == "pointer_declarator" || in == "reference_declarator" ||
           in == "array_declarator" || in == "parameter_declaration")
+        ++count;
+    } else if (c_family && c_basic_type_word(word)) {
+      // A basic type's word as the name a function definition declares
+      // (`vo` + `id (void) {` among a class's members: tree-sitter-cpp reads
+      // a function named `void`; g++'s "expected unqualified-id before
+      // 'void'"). Not in declarations: K&R-era headers wrap their parameter
+      // lists in a macro (`int gzdopen OF((int, const char *));`), which
+      // tree-sitter reads with such names.
+      TSNode parent = ts_node_parent(node);
+      TSNode grand = ts_node_is_null(parent) ? TSNode{} : ts_node_parent(parent);
+      if (!ts_node_is_null(grand) && std::string_view(ts_node_type(parent)) == "parenthesized_declarator" &&
+          std::string_view(ts_node_type(grand)) == "function_definition")
         ++count;
     } else if (c_family && c_standard_typedef(word)) {
       // A type's name where a value goes: an operand, what is returned or

@@ -287,6 +287,16 @@ const LeniencyCase kLeniencies[] = {
      "\n  return sc;\n}\n", "lete sc", "lete sc.x"},
     {"a try with neither catch nor finally", "javascript", "function close(s) {\n  ", "\n}\n",
      "try {\n    s.close();\n  }", "try {\n    s.close();\n  } catch {}"},
+    // bench_quality's JavaScript with token healing (2026-12-07): an
+    // assignment as an operator's operand (`return (previousValue +` then
+    // `cu` + `rses = require(...)`, openai's path.mjs), a parameter name
+    // twice in a module (`expo` + `rt function isParseEvent(options,
+    // options) {`, zod.mjs), each cut down.
+    {"an assignment as an operand", "javascript", "function f(a, b) {\n  return (a +\n    cu",
+     "\n    (b));\n}\n", "rses = g(1)", "rses"},
+    {"a parameter name twice in a module", "javascript", "export function g() {}\nexpo",
+     "\n  return options;\n}\n", "rt function isParseEvent(options, options) {",
+     "rt function isParseEvent(options, other) {"},
     {"a TypeScript try with neither catch nor finally", "typescript", "function close(s: WebSocket) {\n  ", "\n}\n",
      "try {\n    s.close();\n  }", "try {\n    s.close();\n  } finally {}"},
     // `unsigned` before a type's name (zlib's zpipe.c, `unsigne` + `d` above
@@ -303,6 +313,20 @@ const LeniencyCase kLeniencies[] = {
      "\n        \"should return non-zero\");\n  return 0;\n}\n", "unA", "unAllTests() != 0,"},
     {"the standard namespace as a value", "cpp", "#include <cstdio>\nint main() {\n  fflush(", ");\n  return 0;\n}\n",
      "std", "stdout"},
+    // bench_quality's answers with token healing (2026-12-07, seed 1), cut
+    // down: two Python statements on one line (`p = poly` + `naration(other,
+    // b) 0`, test_symbol.py), a C++ member function named `void`
+    // (gtest_skip_test.cc), a macro called as a member (`Pri` + `ority.` above
+    // `EXPECT_EQ(...)`, gtest_prod_test.cc), an escape rustc does not know
+    // (`"\u0000..."`, erased-serde's macros.rs).
+    {"two statements on one line without a semicolon", "python", "def test_fit():\n    p = poly",
+     "\n    assert_equal(p.symbol, 1)\n", "naration(other, b) 0", "naration(other, b); 0"},
+    {"a member function named void", "cpp", "struct A {\n  ", "\n  }\n};\n", "void (void) {", "void f(void) {"},
+    {"a macro called as a member", "cpp",
+     "#include <gtest/gtest.h>\nstruct P { int x_; };\nTEST(PrivateCodeTest, CanAccess) {\n  P a;\n  Pri",
+     "\n  EXPECT_EQ(0, a.x_);\n}\n", "ority.", "ority p;"},
+    {"an escape rustc does not know", "rust", "fn main() {\n    let s = ", ";\n}\n", "\"\\u0000ab\"",
+     "\"\\u{0}ab\""},
     {"a statement that ends in a dot", "python", "def f(rg):\n    state = rg",
      "\n    r1 = rg.standard_gamma(4.0)\n    return state, r1\n", ".", ".get_state()"},
     {"a statement that ends in an operator", "python", "def f(a, b):\n    x = a", "\n    b\n    return x\n", " +",
@@ -820,6 +844,8 @@ TEST_CASE("a Python block whose comments come before its first statement is left
 
 TEST_CASE("Python's lines joined by brackets, a backslash or a string are left alone", "[guard][whole]") {
   check_left_alone("python", {
+      {"def f(a):\n    x = a", "; y = x", "\n    return y\n"},
+      {"def f(a):\n    ", "if a: return 1", "\n    return 0\n"},
       {"def f(a, b):\n    return (a +", " 1 +", "\n            b)\n"},
       {"def f(a, b):\n    x = a + \\\n", "        b", "\n    return x\n"},
       {"from os import (\n    path,\n", "    sep,", "\n)\n"},
@@ -842,6 +868,10 @@ TEST_CASE("JavaScript declarations, deletes and trys, and C and C++ names, the f
       {"'use strict';\nfunction f(x) {\n  ", "delete x.y", "\n  return x;\n}\n"},
       {"function f(x) {\n  ", "delete x", "\n  return x;\n}\n"},
       {"function f(x) {\n  ", "try {\n    x();\n  } catch {}", "\n}\n"},
+      {"function g() {}\n", "function h(options, options) {", "\n  return options;\n}\n"},
+      {"let x = 0;\nlet y = ", "c ? x = 1 : x = 2", ";\n"},
+      {"let x = 0;\nlet y = ", "(x = 1) + 2", ";\n"},
+      {"const f = ", "(a, b) =>", " a;\n"},
   });
   check_left_alone("typescript", {
       {"declare ", "const y: number;", "\n"},
@@ -853,6 +883,15 @@ TEST_CASE("JavaScript declarations, deletes and trys, and C and C++ names, the f
       {"#include <cstdio>\nint main() {\n  ", "using namespace std;", "\n  return 0;\n}\n"},
       {"#include <cstdio>\nint main() {\n  ", "std::printf(\"x\");", "\n  return 0;\n}\n"},
       {"#include <string>\nint main() {\n  ", "namespace s = std;", "\n  return 0;\n}\n"},
+  });
+  check_left_alone("rust", {
+      {"fn main() {\n    let s = ", "\"\\u{41}\\x7f\\n\\t\\0\\\\\"", ";\n}\n"},
+      {"fn main() {\n    let s = ", "b\"\\xff\"", ";\n}\n"},
+      {"fn main() {\n    let s = ", "'\\u{1F600}'", ";\n}\n"},
+  });
+  check_left_alone("cpp", {
+      {"#include <string>\nint main() {\n  std::string s;\n  ", "s.clear();", "\n  return 0;\n}\n"},
+      {"struct A {\n  ", "void f(void) {", "\n  }\n};\n"},
   });
   check_left_alone("c", {
       {"int f(void) {\n  ", "unsigned __int128 x = 0;", "\n  return 0;\n}\n"},

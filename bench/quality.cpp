@@ -207,6 +207,9 @@ int run_bench(int argc, char** argv) {
               "cut tasks only from the files a text file lists, one path relative to the root a\n"
               "line (e.g. astfill tune's OUT/held_out_files.txt: files the adapter never saw)",
               bench::text_value(files_list));
+  bool heal = true;
+  args.flag("--no-heal", "no token healing (completion/healing.h): the prompt ends at the cursor even inside a word",
+            [&] { heal = false; });
   args.flag("--dump", "each task, completion and verdict on stderr", [&] { dump = true; });
   bench::parse_args_or_exit(args, "bench_quality", argc, argv);
   log::set_level(log::Level::Warn);
@@ -381,6 +384,7 @@ int run_bench(int argc, char** argv) {
         r.options.timeout_ms = 60000;
         r.options.constrain = v.syntax;
         r.options.api_constraint = v.api;
+        r.options.heal = heal;
         if (v.adapter) r.options.adapters = adapters;
         NoProgress progress;
         auto result = service.complete_inline(r, {}, progress);

@@ -27,6 +27,10 @@ void CompletionSetupOptions::add_to(ArgParser& p) {
   p.flag("--no-context", "no cross-file context: the current file only", [this] { context = false; });
   p.flag("--no-speculate", "decode one token per forward pass (no drafts looked up in the prompt; same output)",
          [this] { completion.speculate = false; });
+  p.flag("--no-heal",
+         "no token healing: the prompt ends at the cursor even inside a word (by default the word's bytes before "
+         "the cursor are taken out of the prompt and the model writes them again first)",
+         [this] { completion.heal = false; });
   p.flag("--no-kv-persist", "keep no prompt prefix's KV cache on disk ($XDG_CACHE_HOME/astfill/kv) across runs",
          [this] { completion.kv_persist = false; });
   p.option("--max-tokens", "N", "tokens to generate at most (default 64)",
@@ -213,6 +217,7 @@ json::object details_json(const completion::CompletionDetails& d) {
       // What the model wrote may end in a cut multi-byte character: JSON text
       // must be UTF-8 (strict readers such as Python's json and jq refuse it).
       {"raw", json_text(d.raw)},
+      {"healed", d.healed},
       {"document_parses", d.document_parses},
       {"secret_cut", d.secret_cut},
       {"context", json::object{{"prefix", source(d.context.prefix)},

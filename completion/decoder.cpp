@@ -8,6 +8,7 @@
 #include <optional>
 #include <queue>
 
+#include "completion/token_trie.h"
 #include "engine/sampler.h"
 #include "support/utf8.h"
 
@@ -168,9 +169,20 @@ void run(ModelRunner::Lease& lease, std::span<const int32_t> prompt, SyntaxHooks
     };
     for (auto t : shared.forbidden)
       if (static_cast<size_t>(t) < logits.size()) logits[static_cast<size_t>(t)] = kForbidden;
-    if (!options.banned_openers.empty() && result.text.find_first_not_of(" \t\r\n") == std::string::npos)
+    if (!options.banned_openers.empty() &&
+        result.text.find_first_not_of(" \t\r\n", std::min(options.heal_trie ? options.heal.size() : 0, result.text.size())) ==
+            std::string::npos)
       for (auto t : options.banned_openers)
         if (t >= 0 && static_cast<size_t>(t) < logits.size()) logits[static_cast<size_t>(t)] = kForbidden;
+    if (options.heal_trie && result.text.size() < options.heal.size()) {
+      // Token healing: only tokens that agree with the word's bytes still to write.
+      const std::string_view left = std::string_view(options.heal).substr(result.text.size());
+      allowed_mask.assign(logits.size(), 0);
+      for (int32_t t : options.heal_trie->consistent_with(left))
+        if (static_cast<size_t>(t) < logits.size()) allowed_mask[static_cast<size_t>(t)] = 1;
+      for (size_t i = 0; i < logits.size(); ++i)
+        if (!allowed_mask[i]) logits[i] = kForbidden;
+    }
     if (api) {
       if (auto allowed = api->allowed(shared.line_before + result.text)) {
         ++result.restricted;
@@ -288,6 +300,12 @@ void run(ModelRunner::Lease& lease, std::span<const int32_t> prompt, SyntaxHooks
     for (; n < draft.size(); ++n) {
       const int32_t token = draft[n];
       if (token < 0 || static_cast<size_t>(token) >= vocab || shared.is_forbidden[static_cast<size_t>(token)]) break;
+      if (options.heal_trie && text.size() < options.heal.size()) {
+        // Token healing: the mask allows only tokens that agree with the word's bytes still to write.
+        const std::string_view left = std::string_view(options.heal).substr(text.size());
+        const std::string bytes = is_stop[static_cast<size_t>(token)] ? std::string() : tokenizer.token_bytes(token);
+        if (bytes.empty() || !(bytes.starts_with(left) || left.starts_with(bytes))) break;
+      }
       if (is_stop[static_cast<size_t>(token)]) {
         ++n;  // a stop token ends the completion: nothing after it matters
         break;

@@ -95,8 +95,18 @@ class SyntaxHooks {
   virtual bool adopt(SyntaxHooks& /*other*/) { return false; }
 };
 
+class TokenTrie;
+
 struct DecodeOptions {
   int max_tokens = 64;
+  // Token healing (completion/healing.h): bytes the completion must begin
+  // with (the word the cursor is in, taken out of the prompt). While they are
+  // not all written only tokens that agree with what is left of them are
+  // allowed (`heal_trie`, the model's vocabulary; without it no healing).
+  // result.text holds them; the caller's hooks should pass them by
+  // (HealingHooks).
+  std::string heal;
+  const TokenTrie* heal_trie = nullptr;
   std::chrono::milliseconds time_budget{1000};  // for decoding, after the prompt is in
   // When the request must be answered, prefill included (the epoch: only
   // time_budget). A prefill it cuts keeps its finished chunks in the slot,

@@ -22,6 +22,7 @@ struct Options {
   bool constrain = true;                   // astfill.constraints: syntax and API constraints while decoding
   bool api_constraint = true;              // with `constrain`: member names after `receiver.` from the index
   bool speculate = true;                   // astfill.speculate: draft from the prompt, verify in one pass (same output)
+  bool heal = true;                        // astfill.tokenHealing: a cursor inside a word rewrites the word (completion/healing.h)
   bool kv_persist = true;                  // astfill.kvPersist: hot prompt prefixes' KV kept on disk across restarts
   // astfill.adapter: LoRA adapters on the local model, "PATH" or "PATH:SCALE"
   // each (engine/lora.h); empty: none.

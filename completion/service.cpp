@@ -5,6 +5,7 @@
 #include "completion/decoder.h"
 #include "completion/guard_hooks.h"
 #include "completion/model_prompt.h"
+#include "completion/healing.h"
 #include "completion/postprocess.h"
 #include "completion/receivers.h"
 #include "completion/remote_decoder.h"
@@ -199,12 +200,18 @@ CompletionService::Generation CompletionService::generate(const DocumentText& do
   int max_tokens = static_cast<int>(fill ? std::max(4u * options.max_tokens, 256u) : options.max_tokens);
   auto timeout = time_cap(options, fill);
 
+  // Token healing (completion/healing.h): the word the cursor is in leaves
+  // the prompt and is written again first. Not with a remote backend (its
+  // server samples without our mask).
+  const std::string heal = options.heal && !options.backend.remote() ? word_to_heal(prefix) : std::string();
+  g.details.healed = heal;
+
   ModelPromptRequest pr;
   pr.index = options.cross_file_tokens > 0 ? project.index.get() : nullptr;
   pr.path = project.path.empty() ? document.uri : project.path;
   pr.language_id = document.language_id;
   pr.text = text;
-  pr.cursor = cursor;
+  pr.cursor = cursor - heal.size();
   pr.suffix_begin = replace_end;
   pr.repo_name = project.name;
   if (options.cross_file_tokens > 0) pr.recent_edits = project.recent_edits;
@@ -298,6 +305,7 @@ CompletionService::Generation CompletionService::generate(const DocumentText& do
     StopRule stop(guard, mode);
     trust::SecretStreamCheck secrets(prefix, suffix);
     GuardHooks hooks(guard, stop, options.constrain, &secrets);
+    HealingHooks healing(hooks, heal);
     std::optional<ApiConstraint> api;
     if (options.constrain && options.api_constraint)
       api.emplace(runner->trie(), document.language_id,
@@ -330,11 +338,26 @@ CompletionService::Generation CompletionService::generate(const DocumentText& do
         for (const std::string& text : project.accepted) accepted.push_back(tokenizer.encode(text, false));
       d.draft_sources = accepted;
       if (options.kv_persist) d.prefix_store = runner->prefix_store();
-      r = decode(*lease, tokenizer, prompt.tokens, prefix, &hooks, api ? &*api : nullptr, d, cancel);
+      d.heal = heal;
+      d.heal_trie = heal.empty() ? nullptr : &runner->trie();
+      const std::string_view before = std::string_view(prefix).substr(0, prefix.size() - heal.size());
+      SyntaxHooks* syntax = heal.empty() ? static_cast<SyntaxHooks*>(&hooks) : &healing;
+      r = decode(*lease, tokenizer, prompt.tokens, before, syntax, api ? &*api : nullptr, d, cancel);
+      // The answer is what follows the word's bytes (nothing when decoding
+      // ended before they were all written).
+      if (!heal.empty()) {
+        const size_t drop = std::min(heal.size(), r.text.size());
+        r.text.erase(0, drop);
+        if (!healing.healed()) r.text.clear();
+      }
     }
+    // The opener: the first token with more than blanks after the healed word's bytes.
+    size_t forced = heal.size();
     for (int32_t t : r.tokens) {
       const std::string piece = tokenizer.token_bytes(t);
-      if (piece.find_first_not_of(" \t\r\n") != std::string::npos) {
+      const size_t skip = std::min(forced, piece.size());
+      forced -= skip;
+      if (piece.find_first_not_of(" \t\r\n", skip) != std::string::npos) {
         a.opener = t;
         break;
       }

@@ -117,6 +117,7 @@ struct CompletionDetails {
   size_t document_parses = 0;   // full parses (from scratch) the request made: 0 when DocumentText::parsed
                                 // was given, 1 otherwise; incremental reparses of copies are not counted
   std::string raw;              // what the model wrote, before trimming and post-processing
+  std::string healed;           // the word before the cursor the model wrote again first (token healing), "" for none
   bool secret_cut = false;       // the answer was cut before a secret-shaped string (trust/secret_stream.h)
   size_t remote_requests = 0;   // with a remote backend: HTTP requests made (1 + re-requests at refused tokens)
   std::string remote_error;     // with a remote backend: the transport or server error that ended it ("" = none)

@@ -118,4 +118,28 @@ std::vector<int32_t> TokenTrie::allowed_for_identifier(std::string_view typed,
   return out;
 }
 
+std::vector<int32_t> TokenTrie::consistent_with(std::string_view forced) const {
+  std::vector<int32_t> out;
+  if (nodes_.empty() || forced.empty()) return out;
+  uint32_t node = 0;
+  for (size_t i = 0; i < forced.size(); ++i) {
+    const Node& n = nodes_[node];
+    const auto byte = static_cast<unsigned char>(forced[i]);
+    const auto first = nodes_.begin() + n.first_child, last = first + n.child_count;
+    const auto child = std::lower_bound(first, last, byte, [](const Node& c, unsigned char b) { return c.byte < b; });
+    if (child == last || child->byte != byte) break;
+    node = static_cast<uint32_t>(child - nodes_.begin());
+    if (i + 1 == forced.size()) {
+      collect_subtree(node, out);  // tokens that begin with all of it
+      break;
+    }
+    // A token that ends here is a prefix of it.
+    const Node& here = nodes_[node];
+    out.insert(out.end(), token_ids_.begin() + here.first_token,
+               token_ids_.begin() + here.first_token + here.token_count);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 }  // namespace astfill::completion

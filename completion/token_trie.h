@@ -1,6 +1,8 @@
 // The model's vocabulary as a byte trie, for the API constraint: which tokens
 // may come next when the identifier being written must be one of a few known
-// names (the members the index knows for a receiver).
+// names (the members the index knows for a receiver); and for token healing
+// (completion/healing.h): which tokens agree with the text a completion must
+// begin with.
 //
 // Layout. Nodes are stored breadth-first in one vector; a node's children are
 // contiguous and sorted by byte, so a child lookup is a binary search over at
@@ -43,6 +45,11 @@ class TokenTrie {
   // or finish a name exactly and go on with a non-identifier byte. Sorted by
   // id.
   std::vector<int32_t> allowed_for_identifier(std::string_view typed, const std::vector<std::string>& names) const;
+
+  // Tokens whose bytes agree with `forced` (token healing: text the
+  // completion must begin with): a token that is a prefix of it, or that
+  // begins with all of it. Sorted by id; none for an empty `forced`.
+  std::vector<int32_t> consistent_with(std::string_view forced) const;
 
   size_t node_count() const { return nodes_.size(); }
   size_t token_count() const { return token_count_; }

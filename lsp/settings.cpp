@@ -125,6 +125,7 @@ std::vector<std::string> apply_settings(const json::value& section, Settings& s,
     else if (key == "model") read_string(v, key, c.model, w);
     else if (key == "constraints") read_bool(v, key, c.constrain, w);
     else if (key == "speculate") read_bool(v, key, c.speculate, w);
+    else if (key == "tokenHealing") read_bool(v, key, c.heal, w);
     else if (key == "kvPersist") read_bool(v, key, c.kv_persist, w);
     else if (key == "fimTemplate") read_string(v, key, c.fim_template, w);
     else if (key == "adapter") {
@@ -252,6 +253,7 @@ json::value to_json(const Settings& s) {
       {"model", c.model},
       {"constraints", c.constrain},
       {"speculate", c.speculate},
+      {"tokenHealing", c.heal},
       {"kvPersist", c.kv_persist},
       {"fimTemplate", c.fim_template},
       {"adapter", json::value_from(c.adapters)},

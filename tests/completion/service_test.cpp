@@ -568,3 +568,32 @@ TEST_CASE("an answer cut to nothing is retried with its opening refused, at most
   CHECK(retried > 0);
   WARN(answers << " answers, " << retried << " retried, " << retried_nonempty << " of them non-empty at last");
 }
+
+TEST_CASE("a cursor inside a word is healed: the word leaves the prompt and the answer follows it", "[service][healing]") {
+  TempDir dir;
+  astfill::NoProgress progress;
+  ServiceOptions so;
+  so.load.threads = 1;
+  so.context_tokens = 1024;
+  so.cache_entries = 0;
+  CompletionService service(so);
+  service.load_model(write_model(dir, 1));
+  const std::string text = "def total(xs):\n    s = 0\n    for x in xs:\n        s += x\n    ret\n";
+  const size_t cursor = text.find("ret") + 3;
+  auto healed_request = request_for("python", text, cursor);
+  auto plain_request = healed_request;
+  plain_request.options.heal = false;
+  auto healed = service.complete_inline(healed_request, {}, progress);
+  auto plain = service.complete_inline(plain_request, {}, progress);
+  CHECK(healed.details.healed == "ret");
+  CHECK(plain.details.healed.empty());
+  // The prompt ends before the word: fewer tokens than the one that ends at the cursor.
+  CHECK(healed.details.prompt_tokens < plain.details.prompt_tokens);
+  // The answer continues the word; with the constraints the file stays as whole as it was.
+  const std::string answer = healed.items.empty() ? "" : healed.items.front().insert_text;
+  INFO("answer [" << answer << "], raw [" << healed.details.raw << "]");
+  CHECK(errors_in("python", text.substr(0, cursor) + answer + text.substr(cursor)) <= errors_in("python", text));
+  // Not healed: a cursor after a space.
+  auto after_space = request_for("python", text, text.find("s = 0") + 2);
+  CHECK(service.complete_inline(after_space, {}, progress).details.healed.empty());
+}

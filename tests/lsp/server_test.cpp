@@ -284,6 +284,7 @@ TEST_CASE("settings arrive under astfill.* and bad ones are named", "[server]") 
                          json::object{{"astfill", json::object{{"maxTokens", "many"},
                                                                {"timeoutMs", 250},
                                                                {"speculate", false},
+                                                               {"tokenHealing", false},
                                                                {"kvPersist", "no"},
                                                                {"languages", json::object{{"python", false}}},
                                                                {"bogus", 1}}}}}});
@@ -293,6 +294,7 @@ TEST_CASE("settings arrive under astfill.* and bad ones are named", "[server]") 
   CHECK(settings.at("timeoutMs").as_int64() == 250);
   CHECK(settings.at("languages").at("python") == false);
   CHECK(settings.at("speculate") == false);
+  CHECK(settings.at("tokenHealing") == false);
   CHECK(settings.at("kvPersist") == true);  // "no" is no boolean: named and ignored
   bool named_bogus = false, named_max = false, named_persist = false;
   for (auto& n : h.notifications("window/logMessage")) {

@@ -27,11 +27,15 @@ size_t indentation_at(std::string_view text, uint32_t byte) {
 // `tzma_encoder(BOOST_PARAM) {` where `if (ret_xz != LZMA_OK) {` was; gcc:
 // "expected ';' before '{'"). A macro's call may be one (`F(f) {` with `#define
 // F(x) int x(void)` at the top level, `FOR_EACH(x) {` in a body), so only a
-// body's, and only where the type's name is no macro's: one with a lowercase
-// letter that does not begin with `_`.
+// body's or a class's, and only where the type's name is no macro's: one
+// with a lowercase letter that does not begin with `_`.
 bool c_declares_function(TSNode definition, std::string_view text) {
   TSNode parent = ts_node_parent(definition);
-  if (ts_node_is_null(parent) || std::string_view(ts_node_type(parent)) != "compound_statement") return true;
+  // In a body, and among a class's members (`vo` + `id __glibcntlers {`
+  // above a method's statements in googletest's gtest_skip_test.cc: g++'s
+  // "expected ';' at end of member declaration").
+  const std::string_view in = ts_node_is_null(parent) ? "" : ts_node_type(parent);
+  if (in != "compound_statement" && in != "field_declaration_list") return true;
   TSNode type = ts_node_child_by_field_name(definition, "type", 4);
   if (!ts_node_is_null(type) && std::string_view(ts_node_type(type)) == "type_identifier") {
     const std::string_view name = text_between(text, ts_node_start_byte(type), ts_node_end_byte(type));

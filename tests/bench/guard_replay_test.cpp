@@ -322,6 +322,8 @@ const LeniencyCase kLeniencies[] = {
     {"two statements on one line without a semicolon", "python", "def test_fit():\n    p = poly",
      "\n    assert_equal(p.symbol, 1)\n", "naration(other, b) 0", "naration(other, b); 0"},
     {"a member function named void", "cpp", "struct A {\n  ", "\n  }\n};\n", "void (void) {", "void f(void) {"},
+    {"a member function without its parameters", "cpp", "class A {\n  void SetUp() {}\n  vo",
+     "\n    skip();\n  }\n  void skip();\n};\n", "id __glibcntlers {", "id TearDown() {"},
     {"a macro called as a member", "cpp",
      "#include <gtest/gtest.h>\nstruct P { int x_; };\nTEST(PrivateCodeTest, CanAccess) {\n  P a;\n  Pri",
      "\n  EXPECT_EQ(0, a.x_);\n}\n", "ority.", "ority p;"},
@@ -892,6 +894,8 @@ TEST_CASE("JavaScript declarations, deletes and trys, and C and C++ names, the f
   check_left_alone("cpp", {
       {"#include <string>\nint main() {\n  std::string s;\n  ", "s.clear();", "\n  return 0;\n}\n"},
       {"struct A {\n  ", "void f(void) {", "\n  }\n};\n"},
+      {"#include <vector>\nstruct A {\n  ", "std::vector<int> values{1, 2};", "\n  int n = 0;\n};\n"},
+      {"struct A {\n  ", "int x{5};", "\n};\n"},
   });
   check_left_alone("c", {
       {"int f(void) {\n  ", "unsigned __int128 x = 0;", "\n  return 0;\n}\n"},

@@ -159,7 +159,7 @@ const Words& reserved_words(std::string_view language_id) {
   static const Words cpp{"and",   "and_eq", "bitand", "bitor",  "break",  "case",   "catch", "compl",
                          "continue", "co_return", "co_yield", "default", "do", "else", "for",   "goto",
                          "if",    "not",    "not_eq", "or",     "or_eq",  "return", "switch", "throw",
-                         "try",   "while",  "xor",    "xor_eq"};
+                         "try",   "using",  "while",  "xor",    "xor_eq"};
   // Rust's `Self` is a keyword that names a type or a path's start
   // (`Self::new`, `Self { x }`), which tree-sitter-rust reads as an identifier.
   static const Words rust{"as",    "break", "const", "continue", "crate", "else",  "enum",   "extern", "false",

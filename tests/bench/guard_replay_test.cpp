@@ -322,6 +322,10 @@ const LeniencyCase kLeniencies[] = {
     {"two statements on one line without a semicolon", "python", "def test_fit():\n    p = poly",
      "\n    assert_equal(p.symbol, 1)\n", "naration(other, b) 0", "naration(other, b); 0"},
     {"a member function named void", "cpp", "struct A {\n  ", "\n  }\n};\n", "void (void) {", "void f(void) {"},
+    // `us` + `ep = new` above a using-declaration (googletest-param-test2-
+    // test.cc, seed 2): tree-sitter-cpp reads `using` as a namespace's name.
+    {"using as a name", "cpp", "#include <vector>\nus", "\nusing std::vector;\nint x = 1;\n", "ep = new",
+     "ing std::size_t;"},
     {"a member function without its parameters", "cpp", "class A {\n  void SetUp() {}\n  vo",
      "\n    skip();\n  }\n  void skip();\n};\n", "id __glibcntlers {", "id TearDown() {"},
     {"a macro called as a member", "cpp",

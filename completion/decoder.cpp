@@ -304,7 +304,7 @@ void run(ModelRunner::Lease& lease, std::span<const int32_t> prompt, SyntaxHooks
         // Token healing: the mask allows only tokens that agree with the word's bytes still to write.
         const std::string_view left = std::string_view(options.heal).substr(text.size());
         const std::string bytes = is_stop[static_cast<size_t>(token)] ? std::string() : tokenizer.token_bytes(token);
-        if (bytes.empty() || !(bytes.starts_with(left) || left.starts_with(bytes))) break;
+        if (!TokenTrie::agrees_with(bytes, left)) break;
       }
       if (is_stop[static_cast<size_t>(token)]) {
         ++n;  // a stop token ends the completion: nothing after it matters

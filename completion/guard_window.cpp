@@ -57,15 +57,19 @@ std::optional<std::string> preamble_for(std::string_view prefix, const std::vect
   return preamble;
 }
 
-// A line that can only begin a statement: a keyword no expression holds, or
-// a compound statement's header (an `if` or `for` inside brackets, in a
-// comprehension, does not end its line with `:`).
+// A line that can only begin a statement (not a clause: a window cannot
+// start there): a keyword no expression holds, or a compound statement's
+// header (an `if` or `for` inside brackets, in a comprehension, does not end
+// its line with `:`).
 bool begins_statement(std::string_view code) {
-  static constexpr std::string_view kStatementOnly[] = {
-      "return", "import", "from",   "with",   "raise",  "pass",     "break", "continue",
-      "del",    "global", "assert", "try:",   "while",  "nonlocal", "def",   "class"};
-  for (std::string_view word : kStatementOnly)
-    if (word.ends_with(':') ? code.starts_with(word) : (code == word || starts_with_word(code, word))) return true;
+  size_t end = 0;
+  while (end < code.size() && (std::isalnum(static_cast<unsigned char>(code[end])) || code[end] == '_')) ++end;
+  const std::string_view word = code.substr(0, end);
+  if (word == "try") return code.substr(end).starts_with(":");
+  const bool alone = end == code.size() || code[end] == ' ' || code[end] == '\t';
+  if (alone && python_statement_word(word) && word != "elif" && word != "except" && word != "finally" &&
+      word != "async")
+    return true;
   if (!starts_with_word(code, "if") && !starts_with_word(code, "for")) return false;
   const size_t comment = code.find('#');  // good enough: a `#` in a string only hides the window
   std::string_view head = code.substr(0, comment);
@@ -148,6 +152,13 @@ std::vector<GuardWindow> brace_windows(std::string_view prefix, size_t limit) {
 }
 
 }  // namespace
+
+bool python_statement_word(std::string_view word) {
+  static constexpr std::string_view kWords[] = {
+      "def",  "class",  "return", "import", "from",     "while",  "try",  "with",    "raise", "pass",
+      "break", "continue", "del", "global", "nonlocal", "assert", "elif", "except", "finally", "async"};
+  return std::find(std::begin(kWords), std::end(kWords), word) != std::end(kWords);
+}
 
 std::vector<GuardWindow> enclosing_windows(std::string_view language_id, std::string_view prefix, size_t limit) {
   if (language_id == "python") return python_windows(prefix, limit);

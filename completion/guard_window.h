@@ -28,6 +28,11 @@ struct GuardWindow {
   std::string preamble;  // what stands for prefix[0, from): the enclosing blocks' headers
 };
 
+// Python: whether `word` can only begin a statement or a clause (`return`,
+// `import`, `def`, `elif`, `except`, ...): no expression holds it, so a line
+// that begins with it is not inside brackets.
+bool python_statement_word(std::string_view word);
+
 // The windows of `prefix` (the text before the cursor) for `language_id`,
 // best first, at most `limit`; none where the language has none (Python
 // only: its blocks are its indentation). First the innermost `def` or `class`

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "completion/token_trie.h"
+
 namespace astfill::completion {
 
 std::string word_to_heal(std::string_view prefix, size_t max_bytes) {
@@ -26,9 +28,8 @@ HealingHooks::HealingHooks(std::unique_ptr<SyntaxHooks> owned, std::string force
 std::optional<std::string_view> HealingHooks::after_forced(std::string_view piece) const {
   const std::string_view left = std::string_view(forced_).substr(std::min(written_, forced_.size()));
   if (left.empty()) return piece;
-  if (piece.starts_with(left)) return piece.substr(left.size());
-  if (!piece.empty() && left.starts_with(piece)) return std::string_view();
-  return std::nullopt;
+  if (!TokenTrie::agrees_with(piece, left)) return std::nullopt;
+  return piece.size() > left.size() ? piece.substr(left.size()) : std::string_view();
 }
 
 bool HealingHooks::viable(std::string_view piece) {

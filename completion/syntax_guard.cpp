@@ -967,9 +967,6 @@ ClosingFailure closing_failure(const std::vector<Bracket>& tokens, uint32_t poin
 // left a bracket open. Brackets open at a keyword line after `limit` stay:
 // the hole may be what closes them (`f(a,` + hole, then `return x`).
 void drop_abandoned_python_brackets(std::vector<Bracket>& tokens, const Document& doc, uint32_t limit) {
-  static constexpr std::string_view kStatementOnly[] = {
-      "def",  "class",  "return", "import", "from",     "while",  "try",  "with",    "raise", "pass",
-      "break", "continue", "del", "global", "nonlocal", "assert", "elif", "except", "finally", "async"};
   const std::string_view text = doc.text();
   std::vector<uint32_t> keyword_lines;
   for (size_t line = 0; line < limit && line < text.size();) {
@@ -978,7 +975,7 @@ void drop_abandoned_python_brackets(std::vector<Bracket>& tokens, const Document
     size_t e = b;
     while (e < text.size() && (std::isalnum(static_cast<unsigned char>(text[e])) || text[e] == '_')) ++e;
     const std::string_view word = text.substr(b, e - b);
-    if (b < limit && std::find(std::begin(kStatementOnly), std::end(kStatementOnly), word) != std::end(kStatementOnly)) {
+    if (b < limit && python_statement_word(word)) {
       // A word token, not one in a string or comment (in an error,
       // tree-sitter-python may lex the keyword as an identifier).
       TSNode leaf = ts_node_descendant_for_byte_range(doc.root(), static_cast<uint32_t>(b), static_cast<uint32_t>(e));

@@ -50,6 +50,10 @@ class TokenTrie {
   // completion must begin with): a token that is a prefix of it, or that
   // begins with all of it. Sorted by id; none for an empty `forced`.
   std::vector<int32_t> consistent_with(std::string_view forced) const;
+  // Whether one token's `bytes` agree with `forced` in that sense.
+  static bool agrees_with(std::string_view bytes, std::string_view forced) {
+    return !bytes.empty() && !forced.empty() && (bytes.starts_with(forced) || forced.starts_with(bytes));
+  }
 
   size_t node_count() const { return nodes_.size(); }
   size_t token_count() const { return token_count_; }

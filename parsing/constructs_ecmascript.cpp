@@ -147,11 +147,16 @@ bool ecmascript_refuses(TSNode node, const Context& c) {
   if ((type == "assignment_expression" || type == "augmented_assignment_expression")) {
     // An assignment as an operator's operand (`a +` + `b = c`: tree-sitter
     // reads `a + (b = c)`; V8's "Invalid left-hand side in assignment",
-    // TypeScript's "')' expected"): only parentheses put one there.
+    // TypeScript's "')' expected"): only parentheses put one there. Only in
+    // a tree without errors: in a file broken elsewhere tree-sitter's
+    // recovery makes such shapes of correct code (bench_broken --judge:
+    // typescript's correct cuts refused in broken files 55 -> 65 without
+    // this).
     TSNode parent = ts_node_parent(node);
     const std::string_view in = ts_node_is_null(parent) ? "" : ts_node_type(parent);
-    if (in == "binary_expression" || in == "unary_expression" || in == "update_expression" ||
-        in == "await_expression")
+    if ((in == "binary_expression" || in == "unary_expression" || in == "update_expression" ||
+         in == "await_expression") &&
+        !c.tree_holds_error_node())
       return true;
     // `(a, 0, m) = x`: a parenthesized left side must hold something
     // assignable (V8: "Invalid left-hand side in assignment").

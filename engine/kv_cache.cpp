@@ -6,6 +6,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "engine/streamed_memory.h"
+
 namespace astfill::engine {
 
 const char* kv_type_name(KvType type) {
@@ -105,27 +107,33 @@ void KvCache::grow(size_t slots, size_t keep) {
   keep = std::min(keep, allocated_);
   const size_t eb = element_bytes(type_), row = d_ * eb;
   const size_t blocks = type_ == KvType::Int8 ? d_ / static_cast<size_t>(kv_int8_block(static_cast<int64_t>(d_))) : 0;
+  // Each part 64-byte aligned, for the kernels' whole-line loads.
+  auto aligned = [](size_t n) { return (n + 63) / 64 * 64; };
+  const size_t rows_bytes = aligned(heads_ * slots * row), scale_bytes = aligned(heads_ * slots * blocks * sizeof(float));
+  const size_t per_layer = 2 * rows_bytes + (blocks ? 2 * scale_bytes : 0);
+  std::shared_ptr<uint8_t> bigger = allocate_streamed_alone(std::max<size_t>(1, per_layer * layers_.size()));
   // Layout [kv_head][slot][...]: growing moves each head's slots to its new place.
-  auto move_bytes = [&](std::vector<uint8_t>& buf) {
-    std::vector<uint8_t> bigger(heads_ * slots * row);
-    if (keep > 0)  // an empty cache has no buffer to copy from (memcpy from null is undefined even for 0 bytes)
-      for (size_t h = 0; h < heads_; ++h)
-        std::memcpy(bigger.data() + h * slots * row, buf.data() + h * allocated_ * row, keep * row);
-    buf.swap(bigger);
+  auto move_rows = [&](const uint8_t* from, uint8_t* to, size_t unit) {
+    if (keep == 0 || !from) return;
+    for (size_t h = 0; h < heads_; ++h) std::memcpy(to + h * slots * unit, from + h * allocated_ * unit, keep * unit);
   };
-  auto move_scales = [&](std::vector<float>& buf) {
-    if (!blocks) return;
-    std::vector<float> bigger(heads_ * slots * blocks);
-    for (size_t h = 0; h < heads_; ++h)
-      std::copy_n(buf.data() + h * allocated_ * blocks, keep * blocks, bigger.data() + h * slots * blocks);
-    buf.swap(bigger);
-  };
-  for (Layer& l : layers_) {
-    move_bytes(l.k);
-    move_bytes(l.v);
-    move_scales(l.k_scale);
-    move_scales(l.v_scale);
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    Layer& l = layers_[i];
+    uint8_t* base = bigger.get() + i * per_layer;
+    Layer n{base, base + rows_bytes, nullptr, nullptr};
+    if (blocks) {
+      n.k_scale = reinterpret_cast<float*>(base + 2 * rows_bytes);
+      n.v_scale = reinterpret_cast<float*>(base + 2 * rows_bytes + scale_bytes);
+    }
+    move_rows(l.k, n.k, row);
+    move_rows(l.v, n.v, row);
+    if (blocks) {
+      move_rows(reinterpret_cast<const uint8_t*>(l.k_scale), reinterpret_cast<uint8_t*>(n.k_scale), blocks * sizeof(float));
+      move_rows(reinterpret_cast<const uint8_t*>(l.v_scale), reinterpret_cast<uint8_t*>(n.v_scale), blocks * sizeof(float));
+    }
+    l = n;
   }
+  storage_ = std::move(bigger);
   allocated_ = slots;
 }
 
@@ -136,13 +144,12 @@ template <typename Layers, typename F>
 void for_each_run(Layers& layers, size_t heads, size_t allocated, size_t row, size_t blocks, size_t first,
                   size_t count, F&& f) {
   for (auto& l : layers) {
-    for (auto* buf : {&l.k, &l.v})
-      for (size_t h = 0; h < heads; ++h) f(buf->data() + (h * allocated + first) * row, count * row);
+    for (uint8_t* buf : {l.k, l.v})
+      for (size_t h = 0; h < heads; ++h) f(buf + (h * allocated + first) * row, count * row);
     if (blocks)
-      for (auto* buf : {&l.k_scale, &l.v_scale})
+      for (float* buf : {l.k_scale, l.v_scale})
         for (size_t h = 0; h < heads; ++h)
-          f(reinterpret_cast<decltype(&*l.k.data())>(buf->data() + (h * allocated + first) * blocks),
-            count * blocks * sizeof(float));
+          f(reinterpret_cast<uint8_t*>(buf + (h * allocated + first) * blocks), count * blocks * sizeof(float));
   }
 }
 }  // namespace
@@ -178,8 +185,7 @@ void KvCache::copy_in(size_t first, size_t count, std::span<const uint8_t> bytes
 
 KvView KvCache::layer(size_t l) {
   Layer& y = layers_[l];
-  return KvView{y.k.data(), y.v.data(), static_cast<int64_t>(allocated_), type_,
-                y.k_scale.empty() ? nullptr : y.k_scale.data(), y.v_scale.empty() ? nullptr : y.v_scale.data()};
+  return KvView{y.k, y.v, static_cast<int64_t>(allocated_), type_, y.k_scale, y.v_scale};
 }
 
 }  // namespace astfill::engine

@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -61,6 +62,10 @@ class KvCache {
  public:
   KvCache() = default;
   KvCache(KvType type, size_t layers, size_t kv_heads, size_t head_dim);
+  KvCache(const KvCache&) = delete;  // the layers point into one buffer
+  KvCache& operator=(const KvCache&) = delete;
+  KvCache(KvCache&&) = default;
+  KvCache& operator=(KvCache&&) = default;
 
   KvType type() const { return type_; }
   size_t allocated() const { return allocated_; }
@@ -81,13 +86,19 @@ class KvCache {
   void copy_in(size_t first, size_t count, std::span<const uint8_t> bytes);
 
  private:
+  // Pointers into storage_: decode reads the whole cache every token, so it
+  // is one allocation on huge pages where the kernel gives them
+  // (engine/streamed_memory.h), not 2-4 small vectors per layer.
   struct Layer {
-    std::vector<uint8_t> k, v;
-    std::vector<float> k_scale, v_scale;
+    uint8_t* k = nullptr;
+    uint8_t* v = nullptr;
+    float* k_scale = nullptr;  // int8 only
+    float* v_scale = nullptr;
   };
   KvType type_ = KvType::F32;
   size_t heads_ = 0, d_ = 0, allocated_ = 0;
   std::vector<Layer> layers_;
+  std::shared_ptr<uint8_t> storage_;
 };
 
 }  // namespace astfill::engine

@@ -18,6 +18,7 @@
 
 #include "engine/errors.h"
 #include "engine/gemv_int8.h"
+#include "engine/streamed_memory.h"
 #include "engine/thread_team.h"
 
 namespace astfill::engine {
@@ -91,6 +92,7 @@ bool int8_gemv_active(const Linear& layer) { return layer.uses_gemv() && gemv_sw
 struct Linear::Impl {
   memory::desc weights_md;
   memory weights;                 // blocked s8 (Int8) or plain f32 [in][out] view (F32)
+  std::shared_ptr<uint8_t> int8;  // Int8: the blocked weights' bytes (engine/streamed_memory.h)
   std::vector<float> f32;         // F32 weights, [out][in]
   std::vector<float> scales;      // Int8: per output channel
   std::vector<int32_t> colsum;    // Int8: sum over in of w[n][k]
@@ -186,7 +188,10 @@ Linear Linear::from_rows(const RowSource& row, int64_t in, int64_t out, const fl
   memory::desc dst(memory::dims{1, out}, dt::s32, tag::ab);
   dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src, any, dst), cpu());
   im.weights_md = pd.weights_desc();
-  im.weights = memory(im.weights_md, cpu());
+  // Decode reads all of it every token: on huge pages where the kernel gives
+  // them (engine/streamed_memory.h), not in oneDNN's own allocation.
+  im.int8 = allocate_streamed(im.weights_md.get_size());
+  im.weights = memory(im.weights_md, cpu(), im.int8.get());
   // The decode kernel reads exactly this layout (and sums 8-bit activations
   // as VNNI does); any other choice of oneDNN's keeps M = 1 on oneDNN too.
   if (gemv_int8_cpu_supported() && int8_activation_levels() == 127 &&
@@ -195,9 +200,8 @@ Linear Linear::from_rows(const RowSource& row, int64_t in, int64_t out, const fl
     im.k_padded = im.weights_md.data.padded_dims[0];
     im.n_blocks = im.weights_md.data.padded_dims[1] / 64;
   }
-  // Padding the blocked layout adds must be zero; chunks write only their
-  // logical part.
-  std::memset(im.weights.get_data_handle(), 0, im.weights_md.get_size());
+  // Padding the blocked layout adds must be zero (fresh mappings are);
+  // chunks write only their logical part.
   im.scales.resize(static_cast<size_t>(out));
   im.colsum.resize(static_cast<size_t>(out));
   // Output channels per chunk: whole blocks of the layout's N blocking, ~4 MB.

@@ -92,8 +92,10 @@ bool int8_gemv_active(const Linear& layer) { return layer.uses_gemv() && gemv_sw
 struct Linear::Impl {
   memory::desc weights_md;
   memory weights;                 // blocked s8 (Int8) or plain f32 [in][out] view (F32)
-  std::shared_ptr<uint8_t> int8;  // Int8: the blocked weights' bytes (engine/streamed_memory.h)
-  std::vector<float> f32;         // F32 weights, [out][in]
+  // The weights' bytes, on huge pages where the kernel gives them
+  // (engine/streamed_memory.h): decode reads all of them every token.
+  std::shared_ptr<uint8_t> storage;
+  float* f32 = nullptr;           // F32 weights, [out][in], in storage
   std::vector<float> scales;      // Int8: per output channel
   std::vector<int32_t> colsum;    // Int8: sum over in of w[n][k]
   std::vector<float> bias;
@@ -173,11 +175,12 @@ Linear Linear::from_rows(const RowSource& row, int64_t in, int64_t out, const fl
   Impl& im = *l.impl_;
   if (bias) im.bias.assign(bias, bias + out);
   if (mode == WeightMode::F32) {
-    im.f32.resize(static_cast<size_t>(in * out));
-    for (int64_t n = 0; n < out; ++n) row(n, im.f32.data() + n * in);
+    im.storage = allocate_streamed(sizeof(float) * static_cast<size_t>(in * out));
+    im.f32 = reinterpret_cast<float*>(im.storage.get());
+    for (int64_t n = 0; n < out; ++n) row(n, im.f32 + n * in);
     // W stored [out][in] is the [in][out] matrix with strides (1, in): "ba".
     im.weights_md = memory::desc(memory::dims{in, out}, dt::f32, tag::ba);
-    im.weights = memory(im.weights_md, cpu(), im.f32.data());
+    im.weights = memory(im.weights_md, cpu(), im.f32);
     return l;
   }
   // Int8: quantise a chunk of output channels at a time and reorder it into
@@ -188,10 +191,9 @@ Linear Linear::from_rows(const RowSource& row, int64_t in, int64_t out, const fl
   memory::desc dst(memory::dims{1, out}, dt::s32, tag::ab);
   dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src, any, dst), cpu());
   im.weights_md = pd.weights_desc();
-  // Decode reads all of it every token: on huge pages where the kernel gives
-  // them (engine/streamed_memory.h), not in oneDNN's own allocation.
-  im.int8 = allocate_streamed(im.weights_md.get_size());
-  im.weights = memory(im.weights_md, cpu(), im.int8.get());
+  // In our allocation, not oneDNN's (which sits on 4 KB pages).
+  im.storage = allocate_streamed(im.weights_md.get_size());
+  im.weights = memory(im.weights_md, cpu(), im.storage.get());
   // The decode kernel reads exactly this layout (and sums 8-bit activations
   // as VNNI does); any other choice of oneDNN's keeps M = 1 on oneDNN too.
   if (gemv_int8_cpu_supported() && int8_activation_levels() == 127 &&
@@ -257,7 +259,7 @@ void Linear::weight_row(int64_t n, float* dst) const {
     throw std::out_of_range("weight row " + std::to_string(n) + " of a layer with " + std::to_string(out_) + " outputs");
   const Impl& im = *impl_;
   if (mode_ == WeightMode::F32) {
-    std::memcpy(dst, im.f32.data() + n * in_, sizeof(float) * static_cast<size_t>(in_));
+    std::memcpy(dst, im.f32 + n * in_, sizeof(float) * static_cast<size_t>(in_));
     return;
   }
   // Element (k, n) of the [in][out] weights in oneDNN's layout: the outer
@@ -340,7 +342,7 @@ bool Linear::uses_gemv() const { return impl_ && impl_->gemv; }
 
 const void* Linear::weight_data() const {
   if (!impl_) return nullptr;
-  return mode_ == WeightMode::F32 ? static_cast<const void*>(impl_->f32.data()) : impl_->weights.get_data_handle();
+  return mode_ == WeightMode::F32 ? static_cast<const void*>(impl_->f32) : impl_->weights.get_data_handle();
 }
 
 // rows <= kGemvMaxRows on the VNNI layout: quantise the rows (padded to the

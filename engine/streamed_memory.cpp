@@ -2,6 +2,8 @@
 
 #include <sys/mman.h>
 
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <mutex>
 #include <new>
@@ -13,6 +15,7 @@ namespace {
 constexpr size_t kHuge = size_t{2} << 20;
 constexpr size_t kSlab = size_t{64} << 20;
 constexpr size_t kAlign = 4096;
+constexpr size_t kSmall = size_t{256} << 10;
 
 size_t round_up(size_t n, size_t to) { return (n + to - 1) / to * to; }
 
@@ -77,6 +80,14 @@ std::shared_ptr<uint8_t> allocate_streamed_alone(size_t bytes) {
 
 std::shared_ptr<uint8_t> allocate_streamed(size_t bytes) {
   bytes = round_up(bytes == 0 ? 1 : bytes, kAlign);
+  if (bytes < kSmall) {
+    // A few pages: the TLB covers them on any page size, and a slab would
+    // keep short-lived ones (a LoRA stack's factors) mapped.
+    void* p = std::aligned_alloc(kAlign, bytes);
+    if (!p) throw std::bad_alloc();
+    std::memset(p, 0, bytes);
+    return std::shared_ptr<uint8_t>(static_cast<uint8_t*>(p), [](uint8_t* q) { std::free(q); });
+  }
   if (bytes > kSlab / 4) return allocate_streamed_alone(bytes);
   static SlabAllocator slabs;
   return slabs.allocate(bytes);

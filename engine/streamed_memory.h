@@ -8,10 +8,13 @@
 // project's Zen 4 machine one thread read int8 weights at 19 GB/s on 4 KB
 // pages and 34 GB/s on 2 MB pages (two threads: 28-30 vs 36-37 GB/s).
 //
-// Small allocations share 64 MB slabs (a layer's q/k/v, o and MLP weights
-// are 1-9 MB each for a 0.5B model: rounding each to 2 MB would waste 10% of
-// the model); a slab is unmapped when the last allocation in it is freed, so
-// unloading a model returns its memory. Thread-safe.
+// Allocations from 256 KB to 16 MB share 64 MB slabs (a layer's q/k/v, o and
+// MLP weights are 1-9 MB each for a 0.5B model: rounding each to 2 MB would
+// waste 10% of the model); a slab is unmapped when the last allocation in it
+// is freed, so unloading a model returns its memory. A slab never reuses a
+// freed block's bytes, so it is for memory that lives as long as its model;
+// smaller allocations come from the heap, larger ones have mappings of their
+// own. Thread-safe.
 #pragma once
 
 #include <cstddef>

@@ -17,7 +17,22 @@ constexpr size_t kSlab = size_t{64} << 20;
 constexpr size_t kAlign = 4096;
 constexpr size_t kSmall = size_t{256} << 10;
 
+// Under AddressSanitizer everything comes from the heap, where it checks
+// every access: mappings of our own would hide an overrun.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kHeapOnly = true;
+#else
+constexpr bool kHeapOnly = false;
+#endif
+
 size_t round_up(size_t n, size_t to) { return (n + to - 1) / to * to; }
+
+std::shared_ptr<uint8_t> heap_block(size_t bytes) {
+  void* p = std::aligned_alloc(kAlign, round_up(bytes, kAlign));
+  if (!p) throw std::bad_alloc();
+  std::memset(p, 0, bytes);
+  return std::shared_ptr<uint8_t>(static_cast<uint8_t*>(p), [](uint8_t* q) { std::free(q); });
+}
 
 // One anonymous mapping, 2 MB aligned (so its huge pages line up with the
 // kernel's), marked for huge pages.
@@ -73,6 +88,7 @@ struct SlabAllocator {
 }  // namespace
 
 std::shared_ptr<uint8_t> allocate_streamed_alone(size_t bytes) {
+  if (kHeapOnly) return heap_block(bytes == 0 ? 1 : bytes);
   auto own = std::make_shared<Mapping>(bytes == 0 ? 1 : bytes);
   uint8_t* at = own->data();
   return std::shared_ptr<uint8_t>(std::move(own), at);
@@ -80,14 +96,9 @@ std::shared_ptr<uint8_t> allocate_streamed_alone(size_t bytes) {
 
 std::shared_ptr<uint8_t> allocate_streamed(size_t bytes) {
   bytes = round_up(bytes == 0 ? 1 : bytes, kAlign);
-  if (bytes < kSmall) {
-    // A few pages: the TLB covers them on any page size, and a slab would
-    // keep short-lived ones (a LoRA stack's factors) mapped.
-    void* p = std::aligned_alloc(kAlign, bytes);
-    if (!p) throw std::bad_alloc();
-    std::memset(p, 0, bytes);
-    return std::shared_ptr<uint8_t>(static_cast<uint8_t*>(p), [](uint8_t* q) { std::free(q); });
-  }
+  // A few pages: the TLB covers them on any page size, and a slab would
+  // keep short-lived ones (a LoRA stack's factors) mapped.
+  if (bytes < kSmall || kHeapOnly) return heap_block(bytes);
   if (bytes > kSlab / 4) return allocate_streamed_alone(bytes);
   static SlabAllocator slabs;
   return slabs.allocate(bytes);

@@ -21,7 +21,7 @@ namespace {
 
 // Whether [p, p + bytes) is mapped in this process: msync fails with ENOMEM
 // on a range with an unmapped page.
-bool mapped(const void* p, size_t bytes) {
+[[maybe_unused]] bool mapped(const void* p, size_t bytes) {
   const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
   const uintptr_t begin = reinterpret_cast<uintptr_t>(p) / page * page;
   return ::msync(reinterpret_cast<void*>(begin), bytes, MS_ASYNC) == 0 || errno != ENOMEM;
@@ -58,6 +58,9 @@ TEST_CASE("streamed memory is aligned, zeroed and disjoint", "[streamed]") {
   }
 }
 
+// Under AddressSanitizer streamed memory comes from the heap (which it
+// checks), so there is no mapping of ours to see go.
+#if !defined(__SANITIZE_ADDRESS__)
 TEST_CASE("streamed memory is unmapped when the last block in it is freed", "[streamed]") {
   // A slab's blocks: the slab stays while any of them is held. Blocks of
   // 16 MB, four to a 64 MB slab: find where a fresh slab began (a block not
@@ -83,6 +86,7 @@ TEST_CASE("streamed memory is unmapped when the last block in it is freed", "[st
   big.reset();
   CHECK_FALSE(mapped(big_at, 4096));
 }
+#endif
 
 TEST_CASE("a KV cache keeps its slots, bit for bit, as it grows", "[kv][streamed]") {
   const size_t layers = 3, heads = 2, d = 64;

@@ -328,7 +328,8 @@ std::vector<uint32_t> statement_errors(const Document& doc, uint32_t cursor, uin
 // below an outer one) has its first token in [from, to], or ends there (it
 // swallowed the code above up to the hole: numpy's test_generic_alias.py,
 // `def test` + `tion:`, nests one from the class's first line to `:`).
-bool nested_error_between(TSNode root, uint32_t from, uint32_t to) {
+// `ending_at_from`: one that ends at `from` counts too.
+bool nested_error_between(TSNode root, uint32_t from, uint32_t to, bool ending_at_from = false) {
   if (ts_node_is_null(root) || !ts_node_has_error(root)) return false;
   bool found = false;
   for_each_preorder(root, [&](TSNode node) {
@@ -343,7 +344,7 @@ bool nested_error_between(TSNode root, uint32_t from, uint32_t to) {
       while (ts_node_child_count(first) > 0) first = ts_node_child(first, 0);
       const uint32_t start = ts_node_start_byte(first), end = ts_node_end_byte(inner);
       if (!ts_node_eq(inner, node) && (ts_node_symbol(inner) == kErrorSymbol || ts_node_is_missing(inner)) &&
-          ((start >= from && start <= to) || (end > from && end <= to))) {
+          ((start >= from && start <= to) || ((end > from || (ending_at_from && end == from)) && end <= to))) {
         found = true;
         return Walk::Stop;
       }
@@ -1325,8 +1326,13 @@ bool SyntaxGuard::fits(std::string_view text, bool whole) const {
   // tree-sitter-javascript wraps the object in an error from its `{` and
   // nests one at the next line's pair; `def test` + `tion:` in a class: an
   // error wraps the class and nests one at `testtion`).
+  // Where the hole left the file broken, that includes one that ends where
+  // the code before the hole's line ends: the hole's `throws IOException {`
+  // left `void writeObject(S s)` without its `;` or body, and an answer
+  // that does not give it one (`thro` + `nt = a &&`) turns the missing `;`
+  // into an error from `writeObject` to `)`.
   if (nested_error_between(trial.root(), static_cast<uint32_t>(code_before_line),
-                           static_cast<uint32_t>(next_line_end + inserted)))
+                           static_cast<uint32_t>(next_line_end + inserted), base_hole_error()))
     return false;
   // Whole: errors at the hole must go; before the hole, a broken prefix's
   // errors count by number.

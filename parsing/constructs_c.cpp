@@ -108,6 +108,77 @@ bool c_type_is_a_variable(TSNode node, std::string_view text) {
   return found;
 }
 
+// Whether `node` stands where C++ takes declarations only: the top level, a
+// namespace's body or an `extern "C" {` block.
+bool cpp_at_declaration_level(TSNode node) {
+  TSNode parent = ts_node_parent(node);
+  const std::string_view in = ts_node_is_null(parent) ? "" : ts_node_type(parent);
+  return in == "translation_unit" || in == "declaration_list";
+}
+
+// The name a C++ function definition at the declaration level declares, if
+// a plain one (`f(...)`, not `A::f(...)` or an operator), with its node.
+TSNode cpp_defined_name(TSNode definition) {
+  TSNode declarator = ts_node_child_by_field_name(definition, "declarator", 10);
+  if (ts_node_is_null(declarator) || std::string_view(ts_node_type(declarator)) != "function_declarator") return {};
+  TSNode name = ts_node_child_by_field_name(declarator, "declarator", 10);
+  if (ts_node_is_null(name) || std::string_view(ts_node_type(name)) != "identifier") return {};
+  return name;
+}
+
+// Whether the file has, other than `except`, a definition without a type
+// named `word` where declarations go: a macro's call with a body.
+bool cpp_macro_with_body_elsewhere(TSNode root, std::string_view text, std::string_view word, TSNode except) {
+  bool found = false;
+  for_each_preorder(root, [&](TSNode n) {
+    if (found) return Walk::Stop;
+    const std::string_view t = ts_node_type(n);
+    if (t == "translation_unit" || t == "namespace_definition" || t == "linkage_specification" ||
+        t == "declaration_list")
+      return Walk::Enter;
+    if (t == "function_definition" && !ts_node_eq(n, except) &&
+        ts_node_is_null(ts_node_child_by_field_name(n, "type", 4))) {
+      TSNode name = cpp_defined_name(n);
+      if (!ts_node_is_null(name) && text_between(text, ts_node_start_byte(name), ts_node_end_byte(name)) == word)
+        found = true;
+    }
+    return Walk::Skip;
+  });
+  return found;
+}
+
+// A C++ function definition with a type whose name the file calls with a
+// body elsewhere without one (`TEST` + `RIBCXX_USE_S` above `TEST_F(QueueTest,
+// Dequeue) {`: a function TEST_F returning a TESTRIBCXX_USE_S, to the
+// grammar): a macro's name is no function's. Only where the span reaches the
+// type or the name.
+bool cpp_macro_defined_as_function(TSNode node, const Context& c) {
+  TSNode type = ts_node_child_by_field_name(node, "type", 4);
+  if (ts_node_is_null(type) || !cpp_at_declaration_level(node)) return false;
+  TSNode name = cpp_defined_name(node);
+  if (ts_node_is_null(name) || ts_node_end_byte(name) <= c.start || ts_node_start_byte(type) >= c.end) return false;
+  return cpp_macro_with_body_elsewhere(c.root, c.text, text_between(c.text, ts_node_start_byte(name), ts_node_end_byte(name)),
+                                       node);
+}
+
+// A C++ function definition without a type where declarations go is a
+// macro's call with a body (googletest's `TEST_F(Suite, Name) {`): C++ has
+// no implicit int. Refused where an argument has a default value, which no
+// macro pasting names from its arguments takes (`TEST(AD` +
+// `EVICESPACE_BINARY_PARAMS = 0, C) {}`; g++: "expected unqualified-id before
+// '=' token"). Only where the span reaches the name or its arguments.
+bool cpp_typeless_definition_refused(TSNode node, const Context& c) {
+  if (!ts_node_is_null(ts_node_child_by_field_name(node, "type", 4)) || !cpp_at_declaration_level(node)) return false;
+  TSNode name = cpp_defined_name(node);
+  if (ts_node_is_null(name)) return false;
+  TSNode declarator = ts_node_parent(name);
+  if (ts_node_end_byte(declarator) <= c.start || ts_node_start_byte(declarator) >= c.end) return false;
+  TSNode params = ts_node_child_by_field_name(declarator, "parameters", 10);
+  for (uint32_t i = 0, n = ts_node_is_null(params) ? 0 : ts_node_named_child_count(params); i < n; ++i)
+    if (std::string_view(ts_node_type(ts_node_named_child(params, i))) == "optional_parameter_declaration") return true;
+  return false;
+}
+
 }  // namespace
 
 bool c_family_refuses(TSNode node, const Context& c) {
@@ -197,6 +268,22 @@ bool c_family_refuses(TSNode node, const Context& c) {
       return true;
     return false;
   }
+  if (c.finished && c.language.id == "cpp" && type == "expression_statement" && cpp_at_declaration_level(node) &&
+      !c.tree_holds_error_node()) {
+    // An expression where C++ takes declarations only (`TE` + `SPACE_SIGNORE
+    // = 1;` above `int main`: g++'s "expected unqualified-id before '='").
+    // Not a macro's call or name (`MODULE_INFO(x);`, `FOO;`), which expand
+    // to declarations; C's gcc takes `x = 1;` as an int's definition. Only
+    // in a tree without errors: in a broken file tree-sitter may leave a
+    // function's statements at the top level.
+    TSNode e = ts_node_named_child(node, 0);
+    if (ts_node_is_null(e) || c.language.comments.contains(e)) return false;
+    const std::string_view what = ts_node_type(e);
+    return what != "call_expression" && what != "identifier" && what != "qualified_identifier";
+  }
+  if (c.finished && c.language.id == "cpp" && type == "function_definition" &&
+      (cpp_typeless_definition_refused(node, c) || cpp_macro_defined_as_function(node, c)))
+    return true;
   if ((c.language.id == "c" || c.finished) && type == "function_definition") {
     // In C++ only once finished: `std::vector<int> values{` is a brace
     // initialisation being written, which tree-sitter-cpp reads as a

@@ -417,6 +417,15 @@ const LeniencyCase kLeniencies[] = {
     // An empty character literal (syn's tests/repo/mod.rs at --seed 4: `s =
     // require('')` in Rust).
     {"an empty character literal", "rust", "fn f() -> char {\n    let c = ", ";\n    c\n}\n", "''", "'a'"},
+    // C++ takes declarations only at the top level: an assignment there is
+    // no declaration (C's gcc takes it as an int's), a macro's call may be.
+    {"an assignment where C++ takes declarations", "cpp", "#define DECLARE(n) int n\nDECL",
+     "\n\nint main() { return x; }\n", "ARE_x = 1;", "ARE(x);"},
+    // A definition without a type is a macro's call with a body: its
+    // arguments are pasted into names, and take no default values.
+    {"a default value in a macro's call with a body", "cpp",
+     "#define CASE(a, b) class a##_##b##_Test { public: void Run(); }; void a##_##b##_Test::Run()\nCASE(",
+     ") {}\n\nint main() { A_B_Test().Run(); return 0; }\n", "A = 0, B", "A, B"},
     // A `#word` line that is no preprocessing directive.
     {"an unknown directive", "c", "int f(void) {\n", "\n  return 0;\n}\n", "  # Licensed to PEP 2000",
      "  #pragma once\n# 12 \"f.c\""},
@@ -470,6 +479,12 @@ const RealCase kRealCases[] = {
     {"java", "JumboEnumSet.java", "rn super.containsAll(c);", 24, "nce the;"},
     {"java", "concurrent/LinkedBlockingDeque.java", "while (!linkFirst(node))\n                notFull.await();", 57, "    public void getNamed;"},
     {"java", "BitSet.java", "ws IOException {\n\n        checkInvariants();\n\n        if (! sizeIsSticky)", 16, "tion"},
+    {"java", "BitSet.java", "ws IOException {\n\n        checkInvariants();\n\n        if (! sizeIsSticky)", 16,
+     "nt = function () && !this._onStop() || !this._onStop() &&"},
+    // A name the file calls with a body (a macro's) as a function's name:
+    // `TESTRIBCXX_USE_S TEST_F(QueueTest, Dequeue) {`.
+    {"cpp", "googletest/samples/sample5_unittest.cc", "_F(QueueTest, DefaultConstructor) { EXPECT_EQ(0u, q0_.Size()); }", 64,
+     "RIBCXX_USE_S"},
     {"python", "lib/user_array.py", "peError(", 8, "rb, self._complexies(other,"},
     {"python", "core/_ufunc_config.py", "nter__(self):", 13, "t:"},
     {"go", "http/transfer_test.go", " &transferWriter{", 17, "\t\tcontinue {"},

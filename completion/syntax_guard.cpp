@@ -412,6 +412,37 @@ std::shared_ptr<const Document> whole_text(std::string_view language_id, const s
   return std::make_shared<const Document>(language_id, prefix + suffix, limits);
 }
 
+// The line of `suffix` (as bytes of prefix + suffix) that continues the
+// compound statement the prefix's last line is in: the first line after
+// it, past blank, comment and deeper lines, when it is at that line's
+// indentation and begins with a clause keyword that only continues one
+// (`elif`, `else`, `except`, `finally`); else {0, 0}.
+std::pair<uint32_t, uint32_t> next_python_clause(std::string_view prefix, std::string_view suffix) {
+  const size_t line = prefix.rfind('\n') == std::string_view::npos ? 0 : prefix.rfind('\n') + 1;
+  auto indent_of = [](std::string_view text, size_t from) {
+    size_t i = from;
+    while (i < text.size() && (text[i] == ' ' || text[i] == '\t')) ++i;
+    return i - from;
+  };
+  const size_t own = indent_of(prefix, line);
+  size_t at = suffix.find('\n');
+  while (at != std::string_view::npos) {
+    const size_t begin = at + 1, end = std::min(suffix.find('\n', begin), suffix.size());
+    const size_t indent = indent_of(suffix, begin);
+    const size_t first = begin + indent;
+    at = end < suffix.size() ? end : std::string_view::npos;
+    if (first >= end || suffix[first] == '#' || suffix[first] == '\r' || indent > own) continue;
+    if (indent < own) break;
+    const std::string_view word = suffix.substr(first, end - first);
+    for (std::string_view kw : {"elif", "else", "except", "finally"})
+      if (word.starts_with(kw) && (word.size() == kw.size() || !(std::isalnum(static_cast<unsigned char>(word[kw.size()])) ||
+                                                                   word[kw.size()] == '_')))
+        return {static_cast<uint32_t>(prefix.size() + first), static_cast<uint32_t>(prefix.size() + end)};
+    break;
+  }
+  return {0, 0};
+}
+
 // The prefix alone, parsed: `whole` with the suffix taken away.
 Document prefix_of(const Document& whole, uint32_t cursor, const parsing::ParseLimits& limits) {
   Document doc = whole;
@@ -1199,7 +1230,13 @@ bool SyntaxGuard::fits(std::string_view text, bool whole) const {
   if (!do_body_before_hole_) do_body_before_hole_ = ends_with_do_body(base, hole_begin);
   if (!statement_errors_) statement_errors_ = statement_errors(base, cursor, static_cast<uint32_t>(line_begin),
                                                                      static_cast<uint32_t>(hole_end), 10);
+  // Python: an error at the next clause of the hole's compound statement is
+  // the hole's (`el` + `se:` where an `elif` chain goes on below: the hole
+  // held `if b:`, and without it the `elif` under the body is orphaned, with
+  // the answer or without).
+  if (!next_clause_) next_clause_ = prefix_layout_ ? next_python_clause(prefix_, suffix_) : std::pair<uint32_t, uint32_t>{};
   auto error_at_hole = [&](const ErrorMark& m) {
+    if (m.byte >= next_clause_->first && m.byte < next_clause_->second) return true;
     if (*do_body_before_hole_ && m.byte < hole_begin && m.end >= hole_begin) return true;
     // An error from the line above that ends on the hole's line: the hole's
     // code was what would have ended it (`enumerate(args)` above `i` where

@@ -296,6 +296,11 @@ class SyntaxGuard {
   // The starts of prefix + suffix's errors that lie in the statement the
   // hole is in (fits), sorted, found on first use.
   mutable std::optional<std::vector<uint32_t>> statement_errors_;
+  // Python: the suffix's line that continues the compound statement of the
+  // hole's line (an `elif`, `else`, `except` or `finally` at its
+  // indentation, past the lines of its body), as [begin, end) of the
+  // document, or {0, 0}; found on first use (fits).
+  mutable std::optional<std::pair<uint32_t, uint32_t>> next_clause_;
   // fits(): whether prefix + suffix has an error at the hole (computed once).
   mutable std::optional<bool> base_hole_error_;
   // Where prefix + suffix is broken above the definition the cursor is in:

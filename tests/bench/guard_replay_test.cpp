@@ -417,6 +417,10 @@ const LeniencyCase kLeniencies[] = {
     // An empty character literal (syn's tests/repo/mod.rs at --seed 4: `s =
     // require('')` in Rust).
     {"an empty character literal", "rust", "fn f() -> char {\n    let c = ", ";\n    c\n}\n", "''", "'a'"},
+    // The hole held a clause of an if chain that goes on below its body: an
+    // answer must leave the chain's next clause in order.
+    {"an else above the chain's elif", "python", "def f(a, b):\n    if a:\n        x = 1\n    el",
+     "\n        x = 2\n    elif b:\n        x = 3\n    return x\n", "se:", "if b:"},
     // C++ takes declarations only at the top level: an assignment there is
     // no declaration (C's gcc takes it as an int's), a macro's call may be.
     {"an assignment where C++ takes declarations", "cpp", "#define DECLARE(n) int n\nDECL",

@@ -1397,6 +1397,27 @@ bool SyntaxGuard::fits(std::string_view text, bool whole) const {
     if (!std::binary_search(kept.begin(), kept.end(), ErrorMark{byte, mark.symbol})) return false;
   }
   if (now_before_hole > before_hole) return false;
+  // Errors in a block the answer opened and the suffix closes are the
+  // answer's, even where the file without it had them at the same place:
+  // the hole's code decided what the suffix's lines are (`expo` + `rt
+  // function isResolvePattern(options: Iterator): void {` where `export type
+  // D = {` was: the type's members, an error at the top level without the
+  // answer, are a function's statements with it, `range: readonly [a:
+  // number]` still an error).
+  if (!prefix_layout_) {
+    std::vector<TSNode> open;
+    for_each_token(trial.root(), cursor, cursor + inserted, [&](TSNode leaf) {
+      const std::string_view type = ts_node_type(leaf);
+      if (type == "{") open.push_back(leaf);
+      else if (type == "}" && !open.empty()) open.pop_back();
+    });
+    if (!open.empty()) {
+      TSNode block = ts_node_parent(open.back());
+      if (!ts_node_is_null(block) && ts_node_symbol(block) != kErrorSymbol &&
+          error_inside(trial.root(), cursor + inserted, ts_node_end_byte(block)))
+        return false;
+    }
+  }
   // The bracket checks walk every token of the file: last, once the checks
   // above (walks pruned to errors and to the hole) all hold; most cuts that
   // whole_answer tries fail one of those.

@@ -41,13 +41,14 @@ bool in_derived_constructor(TSNode node, std::string_view text) {
   return false;
 }
 
-// Whether `scope` (JavaScript or TypeScript) holds a node of type `wanted`
+// Whether `scope` (JavaScript or TypeScript) holds a node `wanted` takes
 // of its own: not inside a function or a class within it.
-bool holds_own(TSNode scope, std::string_view wanted) {
+template <typename Wanted>
+bool holds_own_if(TSNode scope, Wanted&& wanted) {
   bool found = false;
   for_each_preorder(scope, [&](TSNode node) {
     const std::string_view t = ts_node_type(node);
-    if (t == wanted) {
+    if (wanted(node, t)) {
       found = true;
       return Walk::Stop;
     }
@@ -59,6 +60,18 @@ bool holds_own(TSNode scope, std::string_view wanted) {
     return Walk::Enter;
   });
   return found;
+}
+
+// The same, for a node of type `wanted`.
+bool holds_own(TSNode scope, std::string_view wanted) {
+  return holds_own_if(scope, [&](TSNode, std::string_view t) { return t == wanted; });
+}
+
+// Whether `node` is a `super(...)` call.
+bool super_call(TSNode node) {
+  if (std::string_view(ts_node_type(node)) != "call_expression") return false;
+  TSNode callee = ts_node_child_by_field_name(node, "function", 8);
+  return !ts_node_is_null(callee) && std::string_view(ts_node_type(callee)) == "super";
 }
 
 // Whether a function that is not async (a method, a declaration, an
@@ -76,6 +89,30 @@ bool in_arrow_parameters(TSNode node) {
   TSNode list = std::string_view(ts_node_type(node)) == "formal_parameters" ? node : ts_node_parent(node);
   TSNode owner = ts_node_is_null(list) ? list : ts_node_parent(list);
   return ts_node_is_null(owner) || std::string_view(ts_node_type(owner)) == "arrow_function";
+}
+
+// Whether the tree's JavaScript file is a module (an `import` or `export`
+// at its top level): node compiles any other file as a function's body,
+// where a `return` at the top level is allowed.
+bool ecmascript_module(TSNode root) {
+  for (uint32_t i = 0, n = ts_node_named_child_count(root); i < n; ++i) {
+    const std::string_view type = ts_node_type(ts_node_named_child(root, i));
+    if (type == "import_statement" || type == "export_statement") return true;
+  }
+  return false;
+}
+
+// Whether `node` is in no function (nor a class's static block, which
+// refuses a `return` of its own anyway).
+bool outside_functions(TSNode node) {
+  for (TSNode at = ts_node_parent(node); !ts_node_is_null(at); at = ts_node_parent(at)) {
+    const std::string_view t = ts_node_type(at);
+    if (t == "arrow_function" || t == "function_declaration" || t == "function_expression" || t == "function" ||
+        t == "generator_function" || t == "generator_function_declaration" || t == "method_definition" ||
+        t == "class_static_block")
+      return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -180,10 +217,7 @@ bool ecmascript_refuses(TSNode node, const Context& c) {
     // `super(...)` only in a derived class's constructor (V8: "'super'
     // keyword unexpected here"; an early error): `cons` + `toroutine() {`
     // where `constructor(` was leaves the suffix's super() call in a method.
-    TSNode callee = ts_node_child_by_field_name(node, "function", 8);
-    if (!ts_node_is_null(callee) && std::string_view(ts_node_type(callee)) == "super" &&
-        !in_derived_constructor(node, c.text))
-      return true;
+    if (super_call(node) && !in_derived_constructor(node, c.text)) return true;
     return false;
   }
   if ((type == "method_definition" || type == "function_declaration" || type == "function_expression" ||
@@ -192,6 +226,22 @@ bool ecmascript_refuses(TSNode node, const Context& c) {
     // `static` + `     return (err) {` where `static async azure(client)
     // {` was leaves the body's await in a plain method).
     if (awaits_outside_async(node)) return true;
+    // And a `super(...)` call of its own below the lines asked about, where
+    // it is no derived class's constructor (`export` + `ributes = {` above
+    // `constructor() { super(...); }`: a constructor method of an object).
+    TSNode body = ts_node_child_by_field_name(node, "body", 4);
+    if (!ts_node_is_null(body) && holds_own_if(body, [](TSNode n, std::string_view) { return super_call(n); }) &&
+        !in_derived_constructor(body, c.text))
+      return true;
+    return false;
+  }
+  if (javascript && (type == "statement_block" || type == "return_statement") && outside_functions(node) &&
+      ecmascript_module(c.root)) {
+    // A `return` in no function of a module (V8's "Illegal return
+    // statement"; `expor` + `t function isSync(socket, callback) { ... } {`
+    // where `export async function CancelReadableStream(stream) {` was
+    // leaves the function's body a block of the module's).
+    if (type == "return_statement" || holds_own(node, "return_statement")) return true;
     return false;
   }
   if (type == "class_static_block") {

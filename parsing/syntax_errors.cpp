@@ -236,7 +236,15 @@ size_t Document::reserved_words_as_names(uint32_t start, uint32_t end, bool fini
     // an `#if`'s branches, each with its own `if`, it is one there.
     // tree-sitter-go as a type's, a field's, a package's or a label's (`tw :=`
     // + `\t\tcontinue {`: a composite literal of type `continue`).
+    // tree-sitter-rust as a field's (`.co` + `ntinue=1.charset;`: rustc's
+    // "expected identifier, found keyword `continue`"), but for `.await`,
+    // which is no field.
     const std::string_view leaf = ts_node_type(node);
+    if (rust && leaf == "field_identifier" && text_between(text_, a, b) != "await") {
+      const std::string_view word = text_between(text_, a, b);
+      if (std::find(reserved.begin(), reserved.end(), word) != reserved.end()) ++count;
+      return Walk::Skip;
+    }
     if (leaf != "identifier" && !(java && leaf == "type_identifier") &&
         !(c_family && (leaf == "field_identifier" || leaf == "statement_identifier" || leaf == "namespace_identifier" ||
                        (leaf == "type_identifier" && text_between(text_, a, b) != "else"))) &&

@@ -421,6 +421,19 @@ const LeniencyCase kLeniencies[] = {
     // answer must leave the chain's next clause in order.
     {"an else above the chain's elif", "python", "def f(a, b):\n    if a:\n        x = 1\n    el",
      "\n        x = 2\n    elif b:\n        x = 3\n    return x\n", "se:", "if b:"},
+    // A `super(...)` call in an object's method named constructor.
+    {"a super call in an object's constructor method", "javascript", "export class A {}\nexport const attr",
+     "\n    constructor() {\n        super();\n    }\n};\n", "ibutes = {", " = class extends A {"},
+    // A `return` in a block of a module, in no function.
+    {"a return in a module's block", "javascript", "import fs from 'fs';\nexpor",
+     "\n    return fs.readFileSync(p);\n}\n", "t const read = 1; {", "t function read(p) {"},
+    // An error in a block the answer opened, though the file without the
+    // answer had one at the same place (a type's members at the top level).
+    {"an error in the block the answer opened", "typescript", "expo",
+     "\n    range: readonly [start: number, end: number];\n};\n", "rt function f(o: string): void {", "rt type R = {"},
+    // A Rust keyword as a field's name (`.await` is no field).
+    {"a keyword as a field's name", "rust", "fn f(v: Vec<u8>) -> usize {\n    v.iter().co", "\n}\n", "ntinue",
+     "unt()"},
     // C++ takes declarations only at the top level: an assignment there is
     // no declaration (C's gcc takes it as an int's), a macro's call may be.
     {"an assignment where C++ takes declarations", "cpp", "#define DECLARE(n) int n\nDECL",

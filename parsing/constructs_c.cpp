@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string_view>
+#include <vector>
 
 #include "parsing/constructs.h"
 #include "parsing/nodes.h"
@@ -112,6 +113,9 @@ bool c_type_is_a_variable(TSNode node, std::string_view text) {
 // namespace's body or an `extern "C" {` block.
 bool cpp_at_declaration_level(TSNode node) {
   TSNode parent = ts_node_parent(node);
+  // Through conditional inclusion (`#if GTEST_IS_THREADSAFE` around a file).
+  while (!ts_node_is_null(parent) && std::string_view(ts_node_type(parent)).starts_with("preproc_"))
+    parent = ts_node_parent(parent);
   const std::string_view in = ts_node_is_null(parent) ? "" : ts_node_type(parent);
   return in == "translation_unit" || in == "declaration_list";
 }
@@ -126,25 +130,37 @@ TSNode cpp_defined_name(TSNode definition) {
   return name;
 }
 
-// Whether the file has, other than `except`, a definition without a type
-// named `word` where declarations go: a macro's call with a body.
-bool cpp_macro_with_body_elsewhere(TSNode root, std::string_view text, std::string_view word, TSNode except) {
-  bool found = false;
+// The number of arguments `definition`'s parameter list holds (comments
+// aside), or -1 without one.
+int cpp_argument_count(TSNode definition) {
+  TSNode name = cpp_defined_name(definition);
+  TSNode params = ts_node_is_null(name) ? name : ts_node_child_by_field_name(ts_node_parent(name), "parameters", 10);
+  if (ts_node_is_null(params)) return -1;
+  int count = 0;
+  for (uint32_t i = 0, n = ts_node_named_child_count(params); i < n; ++i)
+    count += std::string_view(ts_node_type(ts_node_named_child(params, i))) != "comment";
+  return count;
+}
+
+// The argument counts of the file's definitions without a type named `word`
+// where declarations go (a macro's calls with a body), other than `except`.
+std::vector<int> cpp_macro_with_body_arities(TSNode root, std::string_view text, std::string_view word, TSNode except) {
+  std::vector<int> counts;
   for_each_preorder(root, [&](TSNode n) {
-    if (found) return Walk::Stop;
     const std::string_view t = ts_node_type(n);
     if (t == "translation_unit" || t == "namespace_definition" || t == "linkage_specification" ||
-        t == "declaration_list")
+        t == "declaration_list" || t == "preproc_if" || t == "preproc_ifdef" || t == "preproc_else" ||
+        t == "preproc_elif" || t == "preproc_elifdef")
       return Walk::Enter;
     if (t == "function_definition" && !ts_node_eq(n, except) &&
         ts_node_is_null(ts_node_child_by_field_name(n, "type", 4))) {
       TSNode name = cpp_defined_name(n);
       if (!ts_node_is_null(name) && text_between(text, ts_node_start_byte(name), ts_node_end_byte(name)) == word)
-        found = true;
+        counts.push_back(cpp_argument_count(n));
     }
     return Walk::Skip;
   });
-  return found;
+  return counts;
 }
 
 // A C++ function definition with a type whose name the file calls with a
@@ -157,8 +173,9 @@ bool cpp_macro_defined_as_function(TSNode node, const Context& c) {
   if (ts_node_is_null(type) || !cpp_at_declaration_level(node)) return false;
   TSNode name = cpp_defined_name(node);
   if (ts_node_is_null(name) || ts_node_end_byte(name) <= c.start || ts_node_start_byte(type) >= c.end) return false;
-  return cpp_macro_with_body_elsewhere(c.root, c.text, text_between(c.text, ts_node_start_byte(name), ts_node_end_byte(name)),
-                                       node);
+  return !cpp_macro_with_body_arities(c.root, c.text,
+                                      text_between(c.text, ts_node_start_byte(name), ts_node_end_byte(name)), node)
+              .empty();
 }
 
 // A C++ function definition without a type where declarations go is a
@@ -166,9 +183,26 @@ bool cpp_macro_defined_as_function(TSNode node, const Context& c) {
 // no implicit int. Refused where an argument has a default value, which no
 // macro pasting names from its arguments takes (`TEST(AD` +
 // `EVICESPACE_BINARY_PARAMS = 0, C) {}`; g++: "expected unqualified-id before
-// '=' token"). Only where the span reaches the name or its arguments.
+// '=' token"), and where the file's other calls of the macro all take
+// another number of arguments (`TEST(` + `s) {` among `TEST(A, B) {`s: g++'s
+// "expected unqualified-id before '{'"). Only where the span reaches the name
+// or its arguments.
 bool cpp_typeless_definition_refused(TSNode node, const Context& c) {
-  if (!ts_node_is_null(ts_node_child_by_field_name(node, "type", 4)) || !cpp_at_declaration_level(node)) return false;
+  if (!cpp_at_declaration_level(node)) return false;
+  TSNode type = ts_node_child_by_field_name(node, "type", 4);
+  if (!ts_node_is_null(type)) {
+    // With one argument tree-sitter-cpp reads the call as a typed
+    // definition: `TEST (None) {`, a `None` of type TEST.
+    TSNode declarator = ts_node_child_by_field_name(node, "declarator", 10);
+    if (std::string_view(ts_node_type(type)) != "type_identifier" || ts_node_is_null(declarator) ||
+        std::string_view(ts_node_type(declarator)) != "parenthesized_declarator" ||
+        ts_node_end_byte(declarator) <= c.start || ts_node_start_byte(type) >= c.end)
+      return false;
+    const std::vector<int> others = cpp_macro_with_body_arities(
+        c.root, c.text, text_between(c.text, ts_node_start_byte(type), ts_node_end_byte(type)), node);
+    return !others.empty() && std::all_of(others.begin(), others.end(), [&](int n) { return n == others[0]; }) &&
+           others[0] != 1;
+  }
   TSNode name = cpp_defined_name(node);
   if (ts_node_is_null(name)) return false;
   TSNode declarator = ts_node_parent(name);
@@ -176,7 +210,11 @@ bool cpp_typeless_definition_refused(TSNode node, const Context& c) {
   TSNode params = ts_node_child_by_field_name(declarator, "parameters", 10);
   for (uint32_t i = 0, n = ts_node_is_null(params) ? 0 : ts_node_named_child_count(params); i < n; ++i)
     if (std::string_view(ts_node_type(ts_node_named_child(params, i))) == "optional_parameter_declaration") return true;
-  return false;
+  const std::vector<int> others = cpp_macro_with_body_arities(
+      c.root, c.text, text_between(c.text, ts_node_start_byte(name), ts_node_end_byte(name)), node);
+  const int own = cpp_argument_count(node);
+  return !others.empty() && std::all_of(others.begin(), others.end(), [&](int n) { return n == others[0]; }) &&
+         others[0] != own;
 }
 
 }  // namespace

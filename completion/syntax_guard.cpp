@@ -1413,8 +1413,16 @@ bool SyntaxGuard::fits(std::string_view text, bool whole) const {
     });
     if (!open.empty()) {
       TSNode block = ts_node_parent(open.back());
+      // And at the word right after it: what follows the block is the
+      // answer's construct's too (`}` + `    {` where ` else if (x) {` was,
+      // above the chain's `} else {`: javac's "'else' without 'if'").
+      uint32_t after = ts_node_is_null(block) ? 0 : ts_node_end_byte(block);
+      const std::string& all = trial.text();
+      while (after < all.size() && (all[after] == ' ' || all[after] == '\t' || all[after] == '\r' || all[after] == '\n'))
+        ++after;
+      while (after < all.size() && (std::isalnum(static_cast<unsigned char>(all[after])) || all[after] == '_')) ++after;
       if (!ts_node_is_null(block) && ts_node_symbol(block) != kErrorSymbol &&
-          error_inside(trial.root(), cursor + inserted, ts_node_end_byte(block)))
+          error_inside(trial.root(), cursor + inserted, std::min<uint32_t>(after + 1, static_cast<uint32_t>(all.size()))))
         return false;
     }
   }

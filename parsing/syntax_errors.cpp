@@ -152,14 +152,16 @@ const Words& reserved_words(std::string_view language_id) {
   // C and C++: a macro's arguments may be any words (`va_arg(ap, int)`,
   // zlib's `OF((void *, unsigned))`), and tree-sitter reads a macro call as a
   // call, so type and storage words stand as names in real code. Only the
-  // words no macro argument is made of count: statements', and C++'s
-  // alternative operator spellings.
+  // words no macro argument is made of count: statements', C++'s
+  // alternative operator spellings and its access specifiers (`public static
+  // final;` in a body: a `final` of type `public`, to tree-sitter-cpp; g++'s
+  // "expected primary-expression before 'public'").
   static const Words c{"break", "case", "continue", "default", "do", "else", "for", "goto", "if", "return",
                        "switch", "while"};
   static const Words cpp{"and",   "and_eq", "bitand", "bitor",  "break",  "case",   "catch", "compl",
                          "continue", "co_return", "co_yield", "default", "do", "else", "for",   "goto",
                          "if",    "not",    "not_eq", "or",     "or_eq",  "return", "switch", "throw",
-                         "try",   "using",  "while",  "xor",    "xor_eq"};
+                         "try",   "using",  "while",  "xor",    "xor_eq", "public", "private", "protected"};
   // Rust's `Self` is a keyword that names a type or a path's start
   // (`Self::new`, `Self { x }`), which tree-sitter-rust reads as an identifier.
   static const Words rust{"as",    "break", "const", "continue", "crate", "else",  "enum",   "extern", "false",

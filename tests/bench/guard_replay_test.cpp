@@ -421,6 +421,10 @@ const LeniencyCase kLeniencies[] = {
     // answer must leave the chain's next clause in order.
     {"an else above the chain's elif", "python", "def f(a, b):\n    if a:\n        x = 1\n    el",
      "\n        x = 2\n    elif b:\n        x = 3\n    return x\n", "se:", "if b:"},
+    // The word right after a block the answer opened is its construct's:
+    // the chain's `else` below wants the answer's block to be an `if`'s.
+    {"an else after the block the answer opened", "java", "class A {\n  void f(int x) {\n    if (x > 0) {\n      g();\n    }",
+     "\n      return;\n    } else {\n      g();\n    }\n  }\n  void g() {}\n}\n", "    {", " else if (x < 0) {"},
     // A `super(...)` call in an object's method named constructor.
     {"a super call in an object's constructor method", "javascript", "export class A {}\nexport const attr",
      "\n    constructor() {\n        super();\n    }\n};\n", "ibutes = {", " = class extends A {"},
@@ -437,6 +441,9 @@ const LeniencyCase kLeniencies[] = {
     {"a macro's call with a body short of an argument", "cpp",
      "#define CASE(a, b) class a##_##b##_Test { public: void Run(); }; void a##_##b##_Test::Run()\nCASE(A, B) {}\nCASE(",
      ") {}\n\nint main() { A_B_Test().Run(); return 0; }\n", "C", "C, D"},
+    // An access specifier as a C++ type's name in a body.
+    {"an access specifier as a type's name", "cpp", "int f(int x) {\n  if (x) {\n    return 1;\n  }\n  ",
+     "\n  return 0;\n}\n", "public static final;", "static int y;"},
     // A Rust keyword as a field's name (`.await` is no field).
     {"a keyword as a field's name", "rust", "fn f(v: Vec<u8>) -> usize {\n    v.iter().co", "\n}\n", "ntinue",
      "unt()"},

@@ -59,6 +59,9 @@ bool rust_doc_misplaced(TSNode comment, bool finished) {
   };
   TSNode parent = ts_node_parent(comment);
   const std::string_view in = ts_node_is_null(parent) ? "" : ts_node_type(parent);
+  // A macro's input (libc's `s! { pub struct kinfo_proc { /// Thread ID. ...`):
+  // tokens whose doc comments rustc judges in what the macro makes.
+  if (in == "token_tree") return false;
   if (inner) {
     // A file, a module, an impl or trait body, a function's body; not a
     // block of an `if`, a loop or a closure.

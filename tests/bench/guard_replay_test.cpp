@@ -1012,3 +1012,29 @@ TEST_CASE("Python's decoding refuses a backtick, a dollar or a question mark out
   completion::SyntaxGuard in_string("python", "def f(x):\n    return 'a", "\n");
   CHECK(in_string.viable("`b?$'"));
 }
+
+TEST_CASE("super properties, CommonJS returns, macro input, .await, elif chains and macro calls are left alone",
+          "[guard][whole]") {
+  // Only a super(...) *call* needs a derived constructor; a return at the
+  // top level only fails in a module.
+  check_left_alone("javascript", {
+      {"const base = { m() { return 1; } };\nconst o = {\n  __proto__: base,\n  m() {\n    return ", "super.m();",
+       "\n  },\n};\n"},
+      {"const fs = require('fs');\nif (fs) {\n  ", "return;", "\n}\n"},
+  });
+  // Doc comments in a macro's input are judged in what the macro makes;
+  // `.await` is no field.
+  check_left_alone("rust", {
+      {"macro_rules! s {\n    ($($t:tt)*) => { $($t)* };\n}\ns! {\n    /// A thing.\n    pub struct A {\n"
+       "        /// Its x.\n        pub x",
+       ": u8,", "\n        /// Its y.\n        pub y: u8,\n    }\n}\n"},
+      {"async fn f(x: impl std::future::Future<Output = u8>) -> u8 {\n    x", ".await", "\n}\n"},
+  });
+  // The chain's next clause in order after the answer.
+  check_left_alone("python", {{"def f(a, b):\n    if a:\n        x = 1\n    el", "if b:",
+                               "\n        x = 2\n    else:\n        x = 3\n    return x\n"}});
+  // A macro's call with a body, as many arguments as its other calls.
+  check_left_alone("cpp", {{"#define CASE(a, b) class a##_##b##_Test { public: void Run(); }; void a##_##b##_Test::Run()\n"
+                            "CASE(A, B) {}\n",
+                            "CASE(C, D) { int x = 0; (void)x; }", "\n\nint main() { A_B_Test().Run(); return 0; }\n"}});
+}

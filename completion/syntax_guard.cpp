@@ -375,6 +375,33 @@ bool error_inside(TSNode root, uint32_t from, uint32_t to) {
   return found;
 }
 
+// Whether `doc` has an error inside the block that the last `{` of [from,
+// to) leaves open (one the suffix closes), or at the word right after that
+// block. Both are the answer's, even where the file without it had an error
+// at the same place: the hole's code decided what the suffix's lines are
+// (`expo` + `rt function isResolvePattern(options: Iterator): void {` where
+// `export type D = {` was: the type's members, an error at the top level
+// without the answer, are a function's statements with it, `range:
+// readonly [a: number]` still an error; `}` + `    {` where ` else if (x)
+// {` was, above the chain's `} else {`: javac's "'else' without 'if'").
+bool error_in_opened_block(const Document& doc, uint32_t from, uint32_t to) {
+  std::vector<TSNode> open;
+  for_each_token(doc.root(), from, to, [&](TSNode leaf) {
+    const std::string_view type = ts_node_type(leaf);
+    if (type == "{") open.push_back(leaf);
+    else if (type == "}" && !open.empty()) open.pop_back();
+  });
+  if (open.empty()) return false;
+  TSNode block = ts_node_parent(open.back());
+  if (ts_node_is_null(block) || ts_node_symbol(block) == kErrorSymbol) return false;
+  const std::string& all = doc.text();
+  uint32_t after = ts_node_end_byte(block);
+  while (after < all.size() && (all[after] == ' ' || all[after] == '\t' || all[after] == '\r' || all[after] == '\n'))
+    ++after;
+  while (after < all.size() && (std::isalnum(static_cast<unsigned char>(all[after])) || all[after] == '_')) ++after;
+  return error_inside(doc.root(), to, std::min<uint32_t>(after + 1, static_cast<uint32_t>(all.size())));
+}
+
 // Whether `with` (the text of `without` plus an insertion of `inserted`
 // bytes at `at`) has an error `without` lacks, anywhere. Bytes map as in
 // Document::errors_introduced: before the insertion to themselves, after it
@@ -1397,35 +1424,7 @@ bool SyntaxGuard::fits(std::string_view text, bool whole) const {
     if (!std::binary_search(kept.begin(), kept.end(), ErrorMark{byte, mark.symbol})) return false;
   }
   if (now_before_hole > before_hole) return false;
-  // Errors in a block the answer opened and the suffix closes are the
-  // answer's, even where the file without it had them at the same place:
-  // the hole's code decided what the suffix's lines are (`expo` + `rt
-  // function isResolvePattern(options: Iterator): void {` where `export type
-  // D = {` was: the type's members, an error at the top level without the
-  // answer, are a function's statements with it, `range: readonly [a:
-  // number]` still an error).
-  if (!prefix_layout_) {
-    std::vector<TSNode> open;
-    for_each_token(trial.root(), cursor, cursor + inserted, [&](TSNode leaf) {
-      const std::string_view type = ts_node_type(leaf);
-      if (type == "{") open.push_back(leaf);
-      else if (type == "}" && !open.empty()) open.pop_back();
-    });
-    if (!open.empty()) {
-      TSNode block = ts_node_parent(open.back());
-      // And at the word right after it: what follows the block is the
-      // answer's construct's too (`}` + `    {` where ` else if (x) {` was,
-      // above the chain's `} else {`: javac's "'else' without 'if'").
-      uint32_t after = ts_node_is_null(block) ? 0 : ts_node_end_byte(block);
-      const std::string& all = trial.text();
-      while (after < all.size() && (all[after] == ' ' || all[after] == '\t' || all[after] == '\r' || all[after] == '\n'))
-        ++after;
-      while (after < all.size() && (std::isalnum(static_cast<unsigned char>(all[after])) || all[after] == '_')) ++after;
-      if (!ts_node_is_null(block) && ts_node_symbol(block) != kErrorSymbol &&
-          error_inside(trial.root(), cursor + inserted, std::min<uint32_t>(after + 1, static_cast<uint32_t>(all.size()))))
-        return false;
-    }
-  }
+  if (!prefix_layout_ && error_in_opened_block(trial, cursor, cursor + inserted)) return false;
   // The bracket checks walk every token of the file: last, once the checks
   // above (walks pruned to errors and to the hole) all hold; most cuts that
   // whole_answer tries fail one of those.

@@ -67,6 +67,16 @@ bool walk_tokens(TSNode node, uint32_t until, uint32_t& prev_end, int& depth, Ga
 
 bool python_refuses(TSNode node, const Context& c) {
   const std::string_view type = ts_node_type(node);
+  if (type == "integer") {
+    // A decimal literal with a leading zero (`* 0232325`: CPython's "leading
+    // zeros in decimal integer literals are not permitted"); zeros alone
+    // (`00`, `0_0`) and imaginary literals (`012j`) may have them.
+    const std::string_view text = text_between(c.text, ts_node_start_byte(node), ts_node_end_byte(node));
+    if (text.size() < 2 || text[0] != '0' || !(std::isdigit(static_cast<unsigned char>(text[1])) || text[1] == '_'))
+      return false;
+    if (text.back() == 'j' || text.back() == 'J') return false;
+    return text.find_first_not_of("0_") != std::string_view::npos;
+  }
   // A statement (or a compound statement's header) whose tokens run on past
   // a line break in [start, end) outside brackets with no backslash before
   // it: CPython ends the logical line there, while tree-sitter-python's

@@ -104,6 +104,21 @@ bool rust_refuses(TSNode node, const Context& c) {
   // end (`///` may still become `////`, a plain comment).
   const std::string_view type = ts_node_type(node);
   const uint32_t a = ts_node_start_byte(node), b = ts_node_end_byte(node);
+  if (c.finished && type == "parameters") {
+    // A function with a body names each parameter (`fn is_` +
+    // `_safe_iteral(Optional<I>) {`, `te, T`: rustc's "expected one of `:`,
+    // `@`, or `|`"); only a body-less trait method of the 2015 edition may
+    // leave a parameter's pattern out.
+    TSNode owner = ts_node_parent(node);
+    if (ts_node_is_null(owner) || std::string_view(ts_node_type(owner)) != "function_item") return false;
+    for (uint32_t i = 0, n = ts_node_named_child_count(node); i < n; ++i) {
+      const std::string_view t = ts_node_type(ts_node_named_child(node, i));
+      if (t != "parameter" && t != "self_parameter" && t != "variadic_parameter" && t != "attribute_item" &&
+          t != "line_comment" && t != "block_comment")
+        return true;
+    }
+    return false;
+  }
   if (c.finished && type == "escape_sequence") {
     // An escape rustc does not know (`"\u0000..."` where `\u{0}` is meant:
     // "incorrect unicode escape sequence"; tree-sitter-rust takes any

@@ -444,6 +444,12 @@ const LeniencyCase kLeniencies[] = {
     // An access specifier as a C++ type's name in a body.
     {"an access specifier as a type's name", "cpp", "int f(int x) {\n  if (x) {\n    return 1;\n  }\n  ",
      "\n  return 0;\n}\n", "public static final;", "static int y;"},
+    // A decimal literal with a leading zero (zeros alone may have them).
+    {"a decimal literal with a leading zero", "python", "import numpy as np\nx = np.ones(3) ", "\n", "* 0232",
+     "* 0_0 + 012j"},
+    // A Rust function with a body names each parameter.
+    {"a parameter without a name in a function with a body", "rust", "fn is_", "\n    true\n}\n",
+     "_safe_iteral(Optional<I>) {", "_safe(x: Option<u8>) -> bool {"},
     // A Rust keyword as a field's name (`.await` is no field).
     {"a keyword as a field's name", "rust", "fn f(v: Vec<u8>) -> usize {\n    v.iter().co", "\n}\n", "ntinue",
      "unt()"},

@@ -11,18 +11,22 @@
 #include <map>
 #include <oneapi/dnnl/dnnl.hpp>
 #include <span>
+#include <stdexcept>
+#include <string>
 #include <string_view>
 #include <tuple>
 #include <vector>
 
+#include "engine/attention_int8.h"
+#include "engine/attention_simd.h"
 #include "engine/thread_team.h"
 
-#define ASTFILL_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma")))
 #define ASTFILL_AVX512_BF16 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512bf16,fma")))
 
 namespace astfill::engine {
 namespace {
 
+using namespace simd;
 using dnnl::memory;
 using tag = memory::format_tag;
 using dt = memory::data_type;
@@ -34,6 +38,7 @@ struct Plan {
   bool avx512 = false;       // AVX-512 loops (decode, softmax, conversions)
   bool bf16_matmul = false;  // prefill's two matmuls in bf16
   bool bf16_rows = false;    // decode reads a bf16 cache in place
+  bool int8_rows = false;    // decode reads an int8 cache in place (engine/attention_int8.h)
 };
 
 bool cpu_avx512() {
@@ -61,50 +66,68 @@ Plan plan_for(KvType type, int64_t d, int64_t group, AttentionKernels kernels) {
   p.avx512 = cpu_avx512() && d % 16 == 0 && d <= 128 && group <= 16;
   p.bf16_matmul = kernels == AttentionKernels::Auto && type != KvType::F32 && cpu_bf16_matmul();
   p.bf16_rows = p.avx512 && kernels == AttentionKernels::Auto && type == KvType::Bf16 && d % 32 == 0;
+  p.int8_rows = p.avx512 && kernels == AttentionKernels::Auto && type == KvType::Int8 &&
+                int8_attention::shape_supported(d, group) && int8_attention::cpu_supported();
   return p;
 }
 
 // ---------------------------------------------------------------------------
 // AVX-512 helpers.
 
-// e^x for x <= 0 (softmax arguments): Cody-Waite reduction to r in
-// [-ln2/2, ln2/2], a degree-7 Taylor polynomial (relative error < 1e-8 before
-// rounding), scaled by 2^k. Below -87 the result is ~1e-38, not 0.
-ASTFILL_AVX512 inline __m512 exp512(__m512 x) {
-  x = _mm512_max_ps(x, _mm512_set1_ps(-87.0f));
-  const __m512 k = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fnmadd_ps(k, _mm512_set1_ps(0.693145751953125f), x);
-  r = _mm512_fnmadd_ps(k, _mm512_set1_ps(1.428606765330187e-06f), r);
-  __m512 p = _mm512_set1_ps(1.0f / 5040);
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 720));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-  return _mm512_scalef_ps(p, k);
-}
-
-// The 16 horizontal sums of v[0..15], in order, in one vector: a transpose
-// and add tree (15 adds, 30 shuffles) instead of 16 separate reductions.
-ASTFILL_AVX512 inline __m512 hsum16(const __m512* v) {
-  __m512 a[8], b[4], c[2];
-  for (int i = 0; i < 8; ++i)
-    a[i] = _mm512_add_ps(_mm512_unpacklo_ps(v[2 * i], v[2 * i + 1]), _mm512_unpackhi_ps(v[2 * i], v[2 * i + 1]));
-  for (int i = 0; i < 4; ++i) {
-    const __m512d x = _mm512_castps_pd(a[2 * i]), y = _mm512_castps_pd(a[2 * i + 1]);
-    b[i] = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(x, y)), _mm512_castpd_ps(_mm512_unpackhi_pd(x, y)));
+// Rows [first, first + count) of one KV head of an int8 cache as f32,
+// [count][d], from its tiles (engine/kv_cache.h): keys transposed back 16
+// slots at a time, values' bytes picked out of their 4-slot lanes by shifts.
+// Where first is not a tile's first slot or d not a multiple of 64, kv_load.
+ASTFILL_AVX512 void int8_tiles_to_f32(const KvView& c, int64_t d, int64_t kvh, bool keys, int64_t first,
+                                      int64_t count, float* out) {
+  if (first % kKvTile != 0 || d % 64 != 0) return kv_load(c, d, kvh, keys, first, count, out);
+  const int64_t nc = d / 16;  // 16-value pieces of a row; a scale covers two
+  for (int64_t t0 = 0; t0 < count; t0 += kKvTile) {
+    const int64_t slot = first + t0, rows = std::min(kKvTile, count - t0);
+    const float* scales = (keys ? c.k_scale : c.v_scale) + kv_int8_scale_at(c.capacity, d, kvh, slot, 0);
+    float* o = out + t0 * d;
+    if (keys) {
+      const int8_t* tile = static_cast<const int8_t*>(c.k) + kv_int8_key_at(c.capacity, d, kvh, slot, 0);
+      for (int64_t h = 0; h < d / 64; ++h) {
+        __m512i t[16], r[16];
+        for (int i = 0; i < 16; ++i) t[i] = _mm512_loadu_si512(tile + (h * 16 + i) * 64);
+        transpose16(t, r);  // r[j]: values 64h .. 64h + 63 of slot j
+        for (int64_t j = 0; j < rows; ++j)
+          for (int p = 0; p < 4; ++p) {
+            const int64_t piece = h * 4 + p;
+            __m128i bytes;
+            switch (p) {
+              case 0: bytes = _mm512_extracti32x4_epi32(r[j], 0); break;
+              case 1: bytes = _mm512_extracti32x4_epi32(r[j], 1); break;
+              case 2: bytes = _mm512_extracti32x4_epi32(r[j], 2); break;
+              default: bytes = _mm512_extracti32x4_epi32(r[j], 3); break;
+            }
+            _mm512_storeu_ps(o + j * d + piece * 16,
+                             _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(bytes)),
+                                           _mm512_set1_ps(scales[(piece / 2) * kKvTile + j])));
+          }
+      }
+    } else {
+      const int8_t* tile = static_cast<const int8_t*>(c.v) + kv_int8_value_at(c.capacity, d, kvh, slot, 0);
+      for (int64_t g = 0; g < 4; ++g)
+        for (int64_t piece = 0; piece < nc; ++piece) {
+          const __m512i x = _mm512_loadu_si512(tile + (g * nc + piece) * 64);
+          for (int s4 = 0; s4 < 4; ++s4) {
+            const int64_t j = 4 * g + s4;
+            if (j >= rows) break;
+            __m512i lanes;  // byte s4 of each lane, sign-extended
+            switch (s4) {
+              case 0: lanes = _mm512_srai_epi32(_mm512_slli_epi32(x, 24), 24); break;
+              case 1: lanes = _mm512_srai_epi32(_mm512_slli_epi32(x, 16), 24); break;
+              case 2: lanes = _mm512_srai_epi32(_mm512_slli_epi32(x, 8), 24); break;
+              default: lanes = _mm512_srai_epi32(x, 24); break;
+            }
+            _mm512_storeu_ps(o + j * d + piece * 16, _mm512_mul_ps(_mm512_cvtepi32_ps(lanes),
+                                                                   _mm512_set1_ps(scales[(piece / 2) * kKvTile + j])));
+          }
+        }
+    }
   }
-  for (int i = 0; i < 2; ++i)
-    c[i] = _mm512_add_ps(_mm512_shuffle_f32x4(b[2 * i], b[2 * i + 1], 0x88),
-                         _mm512_shuffle_f32x4(b[2 * i], b[2 * i + 1], 0xdd));
-  return _mm512_add_ps(_mm512_shuffle_f32x4(c[0], c[1], 0x88), _mm512_shuffle_f32x4(c[0], c[1], 0xdd));
-}
-
-inline __mmask16 tail_mask(int64_t count) {
-  return count >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << count) - 1);
 }
 
 // Rows [first, first + count) of one KV head as f32, [count][d]; d % 16 == 0.
@@ -119,13 +142,7 @@ ASTFILL_AVX512 void rows_to_f32(const KvView& c, int64_t d, int64_t kvh, bool ke
       _mm512_storeu_ps(out + j, _mm512_castsi512_ps(_mm512_slli_epi32(w, 16)));
     }
   } else if (c.type == KvType::Int8) {
-    const int64_t block = kv_int8_block(d);
-    const int8_t* p = static_cast<const int8_t*>(base) + at * d;
-    const float* s = (keys ? c.k_scale : c.v_scale) + at * (d / block);
-    for (int64_t j = 0; j < count * d; j += 16) {
-      const __m512 x = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + j))));
-      _mm512_storeu_ps(out + j, _mm512_mul_ps(x, _mm512_set1_ps(s[j / block])));
-    }
+    int8_tiles_to_f32(c, d, kvh, keys, first, count, out);
   } else {
     std::memcpy(out, static_cast<const float*>(base) + at * d, sizeof(float) * static_cast<size_t>(count * d));
   }
@@ -135,12 +152,6 @@ ASTFILL_AVX512 void rows_to_f32(const KvView& c, int64_t d, int64_t kvh, bool ke
 // Decode: few queries, each (query, KV head, chunk of slots) a work item.
 
 constexpr int64_t kSub = 64;  // slots converted and scored at a time (16 KB of f32 rows at d = 64)
-
-struct Partial {  // one work item's softmax partials, per group head
-  float* max;     // [group]
-  float* sum;     // [group]
-  float* acc;     // [group][d], unnormalised
-};
 
 // scores[g][s] = scale * q_g . k_s for `count` rows of kf ([count][NC*16]).
 template <int NC>
@@ -206,24 +217,6 @@ ASTFILL_AVX512 void pv(const float* vf, int64_t count, const float* p, int64_t s
   }
 }
 
-// In place: scores -> exp(scores - max); returns the max, adds the sum.
-ASTFILL_AVX512 float softmax_chunk(float* s, int64_t count, float* sum_out) {
-  __m512 mx = _mm512_set1_ps(-INFINITY);
-  for (int64_t j = 0; j < count; j += 16)
-    mx = _mm512_max_ps(mx, _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), tail_mask(count - j), s + j));
-  const float m = _mm512_reduce_max_ps(mx);
-  const __m512 mv = _mm512_set1_ps(m);
-  __m512 sum = _mm512_setzero_ps();
-  for (int64_t j = 0; j < count; j += 16) {
-    const __mmask16 k = tail_mask(count - j);
-    const __m512 e = exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, s + j), mv));
-    sum = _mm512_add_ps(sum, _mm512_maskz_mov_ps(k, e));
-    _mm512_mask_storeu_ps(s + j, k, e);
-  }
-  *sum_out = _mm512_reduce_add_ps(sum);
-  return m;
-}
-
 template <int NC>
 ASTFILL_AVX512 void decode_item_avx512(const float* qg, int64_t group, const KvView& c, int64_t kvh, int64_t s0,
                                        int64_t s1, float scale, float* scores, float* rows, Partial out) {
@@ -259,14 +252,6 @@ ASTFILL_AVX512 void decode_item_avx512(const float* qg, int64_t group, const KvV
 //   Rows are prefetched kPrefetchRows ahead: without it most of the time at
 //   16K depth was stalls on the first touch of each row.
 constexpr int64_t kPrefetchRows = 24;
-
-// Prefetches `bytes` at `offset` bytes from `base`; the address may lie past
-// the cache's end (a prefetch never faults), so it is formed as an integer.
-inline void prefetch_row(const void* base, int64_t offset, int64_t bytes) {
-  const uintptr_t at = reinterpret_cast<uintptr_t>(base) + static_cast<uintptr_t>(offset);
-  for (int64_t line = 0; line < bytes; line += 64)
-    _mm_prefetch(reinterpret_cast<const char*>(at + static_cast<uintptr_t>(line)), _MM_HINT_T0);
-}
 
 // One thread's share of the caller's read-ahead ranges (ReadAhead), pulled
 // into this core's L2 a few lines at a time from inside the score and P V
@@ -320,30 +305,6 @@ std::atomic<int>& pull_lines_setting() {
   return n;
 }
 int pull_lines_per_row() { return pull_lines_setting().load(std::memory_order_relaxed); }
-
-// Transposes 16 vectors of 16 32-bit lanes: t[i] lane j = r[j] lane i.
-ASTFILL_AVX512 inline void transpose16(const __m512i* r, __m512i* t) {
-  __m512i a[16], b[16];
-  for (int k = 0; k < 8; ++k) {
-    a[2 * k] = _mm512_unpacklo_epi32(r[2 * k], r[2 * k + 1]);
-    a[2 * k + 1] = _mm512_unpackhi_epi32(r[2 * k], r[2 * k + 1]);
-  }
-  for (int k = 0; k < 4; ++k) {  // b[4k + m], 128-bit lane L: rows 4k..4k+3 of lane 4L + m
-    b[4 * k] = _mm512_unpacklo_epi64(a[4 * k], a[4 * k + 2]);
-    b[4 * k + 1] = _mm512_unpackhi_epi64(a[4 * k], a[4 * k + 2]);
-    b[4 * k + 2] = _mm512_unpacklo_epi64(a[4 * k + 1], a[4 * k + 3]);
-    b[4 * k + 3] = _mm512_unpackhi_epi64(a[4 * k + 1], a[4 * k + 3]);
-  }
-  for (int m = 0; m < 4; ++m) {
-    const __m512i x0 = _mm512_shuffle_i32x4(b[m], b[4 + m], 0x44), x1 = _mm512_shuffle_i32x4(b[m], b[4 + m], 0xee);
-    const __m512i y0 = _mm512_shuffle_i32x4(b[8 + m], b[12 + m], 0x44),
-                  y1 = _mm512_shuffle_i32x4(b[8 + m], b[12 + m], 0xee);
-    t[m] = _mm512_shuffle_i32x4(x0, y0, 0x88);
-    t[4 + m] = _mm512_shuffle_i32x4(x0, y0, 0xdd);
-    t[8 + m] = _mm512_shuffle_i32x4(x1, y1, 0x88);
-    t[12 + m] = _mm512_shuffle_i32x4(x1, y1, 0xdd);
-  }
-}
 
 // scores[g][s] = scale * q_g . k_s for GS heads over `count` bf16 rows.
 template <int NP, int GS>
@@ -545,6 +506,10 @@ void attention_decode(const float* q, int64_t n, int64_t heads, int64_t kv_heads
       const float* qg = q + (i * heads + kvh * group) * d;  // the group's heads are adjacent
       if (!plan.avx512) {
         decode_item_portable(qg, group, d, cache, kvh, s0, s1, scale, scores.data(), rows.data(), pt);
+        continue;
+      }
+      if (plan.int8_rows) {
+        int8_attention::decode_item(qg, group, d, cache, kvh, s0, s1, scale, scores.data(), pt);
         continue;
       }
       if (plan.bf16_rows) {
@@ -817,16 +782,23 @@ void attention(const float* q, int64_t n, int64_t heads, int64_t kv_heads, int64
 
 void attention(const float* q, int64_t n, int64_t heads, int64_t kv_heads, int64_t d, const KvView& cache,
                int64_t first_slot, float* out, AttentionKernels kernels, std::span<const ReadAhead> ahead) {
+  if (cache.type == KvType::Int8 && cache.capacity % kKvTile != 0)  // before any thread runs a kernel
+    throw std::invalid_argument("attention: an int8 KV view of " + std::to_string(cache.capacity) +
+                                " slots is not whole tiles of " + std::to_string(kKvTile));
   const Plan plan = plan_for(cache.type, d, heads / kv_heads, kernels);
   // Below a handful of queries the matmuls' fixed costs outweigh their speed.
   if (n < 8) attention_decode(q, n, heads, kv_heads, d, cache, first_slot, out, plan, ahead);
   else attention_prefill(q, n, heads, kv_heads, d, cache, first_slot, out, plan);
 }
 
+bool int8_decode_in_place(int64_t d, int64_t group, AttentionKernels kernels) {
+  return plan_for(KvType::Int8, d, group, kernels).int8_rows;
+}
+
 std::string attention_kernels_in_use(KvType type, int64_t d, AttentionKernels kernels) {
   const Plan p = plan_for(type, d, 1, kernels);
   return std::string(p.avx512 ? "avx512" : "portable") + (p.bf16_matmul ? ", bf16 matmuls" : ", f32 matmuls") +
-         (p.bf16_rows ? ", bf16 rows in place" : "");
+         (p.bf16_rows ? ", bf16 rows in place" : "") + (p.int8_rows ? ", int8 rows in place (VNNI)" : "");
 }
 
 }  // namespace astfill::engine

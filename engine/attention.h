@@ -3,10 +3,12 @@
 //   Decode (a few queries): each KV head's keys and values are read once for
 //   all the query heads that share it, in chunks of slots spread over the
 //   threads (each chunk's softmax partials are merged at the end, as flash
-//   decoding does). AVX-512 loops where the CPU has it: a bf16 cache is read
-//   in place (values widened exactly in registers, 16 key rows transposed so
-//   16 scores come out of plain FMAs, rows prefetched ahead), an int8 or f32
-//   one through rows converted to f32 in L1; exp vectorised.
+//   decoding does). AVX-512 loops where the CPU has it: an int8 cache is read
+//   in place where the CPU has AVX512-VNNI (u8 x s8 dot products in int32
+//   over the cache's tiles, engine/attention_int8.h), a bf16 cache in place
+//   (values widened exactly in registers, 16 key rows transposed so 16
+//   scores come out of plain FMAs, rows prefetched ahead), others through
+//   rows converted to f32 in L1; exp vectorised.
 //   Prefill (many queries): flash attention in tiles. Each thread takes a
 //   tile of queries of one KV head (the group's heads stacked) and walks the
 //   key blocks up to the tile's diagonal only (the causal mask's fully masked
@@ -57,6 +59,12 @@ void attention(const float* q, int64_t n, int64_t heads, int64_t kv_heads, int64
 // attention.cpp). For benchmarks.
 void set_attention_read_ahead(int lines_per_row);
 int attention_read_ahead();
+
+// Whether decode over an int8 cache multiplies in int8 in place on this CPU
+// (AVX512-VNNI and VBMI, heads of 64 or 128 values, groups of up to 16 query
+// heads per KV head, kernels Auto): where it does, the int8 cache is the
+// fastest and smallest (LoadOptions::kv's Auto picks it then).
+bool int8_decode_in_place(int64_t d, int64_t group, AttentionKernels kernels);
 
 // What attention() would run on this CPU for a cache of `type` and heads of
 // `d`, e.g. "avx512, bf16 matmuls" (for benchmarks' records).

@@ -5,8 +5,18 @@
 //   int8  1 byte per value plus one f32 scale per block of 32 values of a
 //         head's row (the whole row when head_dim is not a multiple of 32):
 //         symmetric, scale = max |x| / 127, as llama.cpp's q8_0 cache.
-// Layout per layer: [kv_head][slot][head_dim] for keys and for values (each
-// KV head's keys are one dense matrix), scales [kv_head][slot][blocks].
+// Layout per layer: f32 and bf16 [kv_head][slot][head_dim] for keys and for
+// values (each KV head's keys are one dense matrix). int8 holds each KV
+// head's slots in tiles of 16, laid out for the VNNI decode kernel
+// (engine/attention_int8.h), which then reads them with plain loads:
+//   keys    [d/4][16 slots][4 values]: 32-bit lane j of vector i holds values
+//           4i .. 4i + 3 of slot j;
+//   values  [4 groups of 4 slots][d][4 slots]: lane e of a vector holds value
+//           e of 4 consecutive slots;
+//   scales  [blocks][16 slots] per tile.
+// (d rounded up to a multiple of 4 for the tiles, kv_int8_row(d).) An int8
+// view's capacity is a multiple of 16. copy_out/copy_in and kv_load speak
+// plain rows whatever the layout.
 #pragma once
 
 #include <cstddef>
@@ -30,19 +40,40 @@ std::optional<KvType> parse_kv_type(std::string_view name);
 // Values per int8 scale for a head of `d` values.
 inline int64_t kv_int8_block(int64_t d) { return d % 32 == 0 ? 32 : d; }
 
+// The int8 layout's tiles (above): slots per tile, bytes per slot and row,
+// a capacity rounded up to whole tiles, and where value e of a slot and a
+// block's scale lie (offsets from the keys', values' and scales' bases).
+constexpr int64_t kKvTile = 16;
+inline int64_t kv_int8_row(int64_t d) { return (d + 3) / 4 * 4; }
+inline int64_t kv_int8_capacity(int64_t slots) { return (slots + kKvTile - 1) / kKvTile * kKvTile; }
+inline int64_t kv_int8_key_at(int64_t capacity, int64_t d, int64_t kv_head, int64_t slot, int64_t e) {
+  return (kv_head * capacity + (slot & ~(kKvTile - 1))) * kv_int8_row(d) + (e >> 2) * (4 * kKvTile) +
+         (slot & (kKvTile - 1)) * 4 + (e & 3);
+}
+inline int64_t kv_int8_value_at(int64_t capacity, int64_t d, int64_t kv_head, int64_t slot, int64_t e) {
+  const int64_t j = slot & (kKvTile - 1);
+  return (kv_head * capacity + (slot & ~(kKvTile - 1))) * kv_int8_row(d) + (j >> 2) * 4 * kv_int8_row(d) + e * 4 +
+         (j & 3);
+}
+inline int64_t kv_int8_scale_at(int64_t capacity, int64_t d, int64_t kv_head, int64_t slot, int64_t block) {
+  return (kv_head * capacity + (slot & ~(kKvTile - 1))) * (d / kv_int8_block(d)) + block * kKvTile +
+         (slot & (kKvTile - 1));
+}
+
 // One layer's cache as the attention kernels see it. `k`/`v` hold elements of
 // `type` (never Auto); the scales are for int8 only.
 struct KvView {
-  void* k = nullptr;  // [kv_heads][capacity][d]
+  void* k = nullptr;  // [kv_heads][capacity][d], int8 in tiles (above)
   void* v = nullptr;
-  int64_t capacity = 0;  // slots per head in the layout
+  int64_t capacity = 0;  // slots per head in the layout (int8: a multiple of kKvTile)
   KvType type = KvType::F32;
-  float* k_scale = nullptr;  // int8: [kv_heads][capacity][d / kv_int8_block(d)]
+  float* k_scale = nullptr;  // int8: [kv_heads][capacity / kKvTile][d / kv_int8_block(d)][kKvTile]
   float* v_scale = nullptr;
 };
 
 // Writes one token's key and value rows (d floats each) of one KV head into
-// slot `slot`, converted to the cache's type.
+// slot `slot`, converted to the cache's type (std::invalid_argument for an
+// int8 view whose capacity is not whole tiles).
 void kv_store(const KvView& cache, int64_t d, int64_t kv_head, int64_t slot, const float* k, const float* v);
 // Reads slots [first, first + count) of one KV head back as f32, [count][d]
 // (`keys`: the keys, else the values).
@@ -97,6 +128,7 @@ class KvCache {
   };
   KvType type_ = KvType::F32;
   size_t heads_ = 0, d_ = 0, allocated_ = 0;
+  size_t capacity_ = 0;  // slots per head in the layout: allocated_, int8 rounded up to whole tiles
   std::vector<Layer> layers_;
   std::shared_ptr<uint8_t> storage_;
 };

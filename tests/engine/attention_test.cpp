@@ -7,6 +7,7 @@
 
 #include <stdlib.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstring>
@@ -19,21 +20,30 @@ namespace {
 
 // A cache of `type` holding random keys and values, and the same values as
 // f32 after the cache's rounding (what the naive definition reads).
+// An int8 cache's layout is whole tiles of slots: the slots past `capacity`
+// in its last tile hold random bytes and NaN scales, which the kernels must
+// never let into a result.
 struct TestCache {
-  int64_t kv_heads, d, capacity;
+  int64_t kv_heads, d, capacity, layout;
   KvType type;
   std::vector<uint8_t> k, v;
   std::vector<float> k_scale, v_scale, k_exact, v_exact;
 
   TestCache(KvType t, int64_t kv_heads_, int64_t d_, int64_t capacity_, uint32_t seed)
-      : kv_heads(kv_heads_), d(d_), capacity(capacity_), type(t) {
+      : kv_heads(kv_heads_),
+        d(d_),
+        capacity(capacity_),
+        layout(t == KvType::Int8 ? kv_int8_capacity(capacity_) : capacity_),
+        type(t) {
     const size_t values = static_cast<size_t>(kv_heads * capacity * d);
-    const size_t eb = t == KvType::F32 ? 4 : t == KvType::Bf16 ? 2 : 1;
-    k.resize(values * eb);
-    v.resize(values * eb);
-    k_scale.resize(values / static_cast<size_t>(kv_int8_block(d)));
-    v_scale.resize(k_scale.size());
+    const size_t row_bytes = t == KvType::F32 ? 4 * d : t == KvType::Bf16 ? 2 * d : kv_int8_row(d);
+    k.resize(static_cast<size_t>(kv_heads * layout) * row_bytes);
+    v.resize(k.size());
+    k_scale.resize(static_cast<size_t>(kv_heads * layout * (d / kv_int8_block(d))), NAN);
+    v_scale.resize(k_scale.size(), NAN);
     std::mt19937 rng(seed);
+    for (auto& b : k) b = static_cast<uint8_t>(rng());
+    for (auto& b : v) b = static_cast<uint8_t>(rng());
     std::normal_distribution<float> dist(0, 1);
     std::vector<float> kr(static_cast<size_t>(d)), vr(kr.size());
     for (int64_t h = 0; h < kv_heads; ++h)
@@ -49,7 +59,7 @@ struct TestCache {
       kv_load(view(), d, h, false, 0, capacity, v_exact.data() + h * capacity * d);
     }
   }
-  KvView view() { return KvView{k.data(), v.data(), capacity, type, k_scale.data(), v_scale.data()}; }
+  KvView view() { return KvView{k.data(), v.data(), layout, type, k_scale.data(), v_scale.data()}; }
 };
 
 // Output rows [row0, row1) of the naive definition, in double.
@@ -123,10 +133,15 @@ TEST_CASE("every kernel agrees with the naive definition for every cache type", 
           // Everything else is f32.
           const bool bf16 = k == AttentionKernels::Auto && type != KvType::F32 && n >= 8 &&
                             attention_kernels_in_use(type, sh.d, k).find("bf16 matmuls") != std::string::npos;
+          // Decode over an int8 cache with VNNI rounds q and the weights to
+          // 8 bits (engine/attention_int8.h): the same order of error.
+          const bool int8_dots = k == AttentionKernels::Auto && type == KvType::Int8 && n < 8 &&
+                                 attention_kernels_in_use(type, sh.d, k).find("int8 rows") != std::string::npos &&
+                                 sh.d % 64 == 0;
           INFO(sh.heads << "/" << sh.kv_heads << " heads, d " << sh.d << ", " << kv_type_name(type) << " cache, "
                         << name(k) << " kernels, " << n << " queries after " << first << " slots: worst error "
                         << err);
-          CHECK(err < (bf16 ? 4e-2 : 1e-4));
+          CHECK(err < (bf16 || int8_dots ? 4e-2 : 1e-4));
         }
       }
     }
@@ -220,6 +235,59 @@ TEST_CASE("decode reads a bf16 cache in place as exactly as the f32 rows", "[att
     }
   }
   CHECK(largest > 0);  // the in-place kernel really ran (it sums in another order)
+}
+
+TEST_CASE("decode reads an int8 cache in place with VNNI, within 8-bit rounding of the f32 kernels", "[attention]") {
+  // With AVX512-VNNI, decode over an int8 cache multiplies u8 x s8 in int32
+  // (engine/attention_int8.h): q is rounded to 8 bits per 32 values and the
+  // weights to 8 bits per 64 slots, on top of the cache's own rounding, which
+  // the f32 kernels read exactly. Head sizes 64 and 128, GQA 7, 16, 4 and 1,
+  // depths inside the first tile, at tile and 64-slot edges and past several
+  // work items; the cache's last tile ends in random bytes and NaN scales.
+  if (attention_kernels_in_use(KvType::Int8, 64, AttentionKernels::Auto).find("int8 rows") == std::string::npos) {
+    WARN("skipped: this CPU has no AVX512-VNNI and VBMI");
+    return;
+  }
+  CHECK(attention_kernels_in_use(KvType::Int8, 96, AttentionKernels::Auto).find("int8 rows") ==
+        std::string::npos);  // d not a multiple of 64: the f32 rows
+  CHECK(attention_kernels_in_use(KvType::Int8, 64, AttentionKernels::F32).find("int8 rows") == std::string::npos);
+  struct Shape {
+    int64_t heads, kv_heads, d;
+  };
+  double largest = 0, worst_mild = 0, worst_sharp = 0;
+  for (Shape sh : {Shape{14, 2, 64}, Shape{7, 1, 128}, Shape{16, 1, 64}, Shape{8, 2, 128}, Shape{3, 3, 64}}) {
+    TestCache cache(KvType::Int8, sh.kv_heads, sh.d, 2600, 13);
+    for (auto [n, first] : {std::pair<int64_t, int64_t>{1, 0}, {1, 14}, {1, 15}, {1, 63}, {1, 64}, {2, 1000},
+                            {3, 1533}, {1, 2599}}) {
+      for (float sd : {0.5f, 2.0f}) {
+        auto q = random_queries(n, sh.heads, sh.d, static_cast<uint32_t>(5 * n + first), sd);
+        std::vector<float> f32(q.size()), got(q.size());
+        attention(q.data(), n, sh.heads, sh.kv_heads, sh.d, cache.view(), first, f32.data(), AttentionKernels::F32);
+        attention(q.data(), n, sh.heads, sh.kv_heads, sh.d, cache.view(), first, got.data(), AttentionKernels::Auto);
+        const double apart = worst(f32, got, sh.heads, sh.d, 0, n);
+        INFO(sh.heads << "/" << sh.kv_heads << " heads, d " << sh.d << ", " << n << " queries after " << first
+                      << " slots, queries of sd " << sd << ": VNNI vs f32 " << apart);
+        CHECK(std::all_of(got.begin(), got.end(), [](float x) { return std::isfinite(x); }));
+        // Scores of sd ~0.5 (a model's usual) and ~2 (sharp); seen at most 5.0e-3 and 2.3e-2.
+        CHECK(apart < (sd < 1 ? 8e-3 : 4e-2));
+        largest = std::max(largest, apart);
+        (sd < 1 ? worst_mild : worst_sharp) = std::max(sd < 1 ? worst_mild : worst_sharp, apart);
+      }
+    }
+  }
+  INFO("worst VNNI vs f32: " << worst_mild << " (sd 0.5), " << worst_sharp << " (sd 2)");
+  CHECK(largest > 1e-6);  // the VNNI kernel really ran: it rounds q and the weights
+}
+
+TEST_CASE("an int8 view that is not whole tiles is refused before any kernel runs", "[attention]") {
+  TestCache cache(KvType::Int8, 2, 64, 900, 3);
+  KvView bad = cache.view();
+  bad.capacity = 900;  // the layout is 912 slots a head
+  auto q = random_queries(8, 14, 64, 1);
+  std::vector<float> out(q.size());
+  for (int64_t n : {1, 8})
+    for (AttentionKernels k : {AttentionKernels::Auto, AttentionKernels::F32, AttentionKernels::Portable})
+      CHECK_THROWS_WITH(attention(q.data(), n, 14, 2, 64, bad, 100, out.data(), k), Catch::Contains("not whole tiles"));
 }
 
 TEST_CASE("decode's read-ahead of the next weights leaves every output bit as it was", "[attention]") {

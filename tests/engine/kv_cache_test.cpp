@@ -7,6 +7,7 @@
 
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -48,10 +49,17 @@ TEST_CASE("bf16 and int8 rows round within their precision", "[kv]") {
     CHECK(std::isnan(from_bf16(to_bf16(NAN))));
   }
   SECTION("int8") {
-    std::vector<int8_t> kb(2 * d), vb(2 * d);
-    std::vector<float> ks(2 * d / 32), vs(ks.size());
-    KvView c{kb.data(), vb.data(), 2, KvType::Int8, ks.data(), vs.data()};
+    std::vector<int8_t> kb(kKvTile * d), vb(kKvTile * d);
+    std::vector<float> ks(kKvTile * d / 32), vs(ks.size());
+    KvView c{kb.data(), vb.data(), kKvTile, KvType::Int8, ks.data(), vs.data()};
+    KvView partial = c;
+    partial.capacity = 2;  // int8 views are whole tiles of slots
+    CHECK_THROWS_WITH(kv_store(partial, d, 0, 1, k.data(), v.data()), Catch::Contains("not whole tiles"));
     kv_store(c, d, 0, 1, k.data(), v.data());
+    // The tiles: value 5 of slot 1 is lane 1's second byte of keys vector 1,
+    // and byte 1 of values' lane 5.
+    CHECK(kb[1 * 64 + 1 * 4 + 1] == static_cast<int8_t>(std::lrintf(k[5] / ks[0 * kKvTile + 1])));
+    CHECK(vb[5 * 4 + 1] == static_cast<int8_t>(std::lrintf(v[5] / vs[0 * kKvTile + 1])));
     kv_load(c, d, 0, true, 1, 1, back.data());
     for (int64_t b = 0; b < 2; ++b) {
       float amax = 0;
@@ -61,6 +69,59 @@ TEST_CASE("bf16 and int8 rows round within their precision", "[kv]") {
     CHECK(back[40] == Approx(50));
     kv_load(c, d, 0, false, 1, 1, back.data());
     for (int64_t j = 0; j < d; ++j) CHECK(std::fabs(back[j] - v[j]) <= 0.01f * 4 / 254);
+  }
+}
+
+TEST_CASE("an int8 cache copies out plain rows and scales, whatever its tiles", "[kv]") {
+  // In memory an int8 cache is tiles of 16 slots laid out for the VNNI
+  // kernel; copy_out (what the prefix store persists) is per layer each
+  // head's key rows, value rows, key scales, value scales, as before tiles.
+  const int64_t d = 64, heads = 2, slots = 37;
+  KvCache cache(KvType::Int8, 2, heads, d);
+  cache.grow(slots, 0);
+  CHECK(cache.layer(0).capacity == 48);
+  std::mt19937 rng(3);
+  std::normal_distribution<float> normal;
+  std::vector<float> k(d), v(d);
+  for (size_t l = 0; l < 2; ++l)
+    for (int64_t h = 0; h < heads; ++h)
+      for (int64_t s = 0; s < slots; ++s) {
+        for (int64_t j = 0; j < d; ++j) k[j] = normal(rng), v[j] = normal(rng);
+        kv_store(cache.layer(l), d, h, s, k.data(), v.data());
+      }
+  const int64_t first = 15, count = 3;  // across a tile's edge
+  std::vector<uint8_t> bytes;
+  cache.copy_out(first, count, bytes);
+  REQUIRE(bytes.size() == static_cast<size_t>(count) * cache.bytes_per_slot());
+  const size_t rows = static_cast<size_t>(heads * count * d), scales = static_cast<size_t>(heads * count * 2) * 4;
+  const size_t per_layer = 2 * rows + 2 * scales;
+  std::vector<float> want(static_cast<size_t>(count * d));
+  for (size_t l = 0; l < 2; ++l)
+    for (bool keys : {true, false})
+      for (int64_t h = 0; h < heads; ++h) {
+        kv_load(cache.layer(l), d, h, keys, first, count, want.data());
+        for (int64_t i = 0; i < count; ++i)
+          for (int64_t e = 0; e < d; ++e) {
+            const size_t at = l * per_layer + (keys ? 0 : rows) + static_cast<size_t>((h * count + i) * d + e);
+            float scale;
+            std::memcpy(&scale,
+                        bytes.data() + l * per_layer + 2 * rows + (keys ? 0 : scales) +
+                            static_cast<size_t>(((h * count + i) * 2 + e / 32) * 4),
+                        4);
+            INFO("layer " << l << (keys ? " keys" : " values") << ", head " << h << ", slot " << first + i
+                          << ", value " << e);
+            REQUIRE(static_cast<float>(static_cast<int8_t>(bytes[at])) * scale == want[static_cast<size_t>(i * d + e)]);
+          }
+      }
+  // And they go back into another cache's tiles bit for bit.
+  KvCache other(KvType::Int8, 2, heads, d);
+  other.grow(100, 0);
+  other.copy_in(60, count, bytes);
+  std::vector<float> got(want.size());
+  for (int64_t h = 0; h < heads; ++h) {
+    kv_load(cache.layer(1), d, h, false, first, count, want.data());
+    kv_load(other.layer(1), d, h, false, 60, count, got.data());
+    CHECK(got == want);
   }
 }
 

@@ -1,0 +1,236 @@
+#include "engine/attention_int8.h"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <cstdlib>
+
+#define ASTFILL_VNNI __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni,avx512vbmi,fma")))
+
+namespace astfill::engine::int8_attention {
+namespace {
+
+using namespace simd;
+
+constexpr int64_t kBlock = 32;    // values per cache scale (kv_int8_block(d) when d % 32 == 0)
+constexpr int64_t kSubKeys = 64;  // keys per quantisation of the weights in P V
+constexpr int64_t kAhead = 16;    // rows prefetched ahead of the loops
+constexpr int kMaxGroup = 16, kMaxD = 128, kMaxBlocks = kMaxD / kBlock;
+
+inline uint32_t load_u32(const uint8_t* p) {
+  uint32_t x;
+  std::memcpy(&x, p, 4);
+  return x;
+}
+
+// ---------------------------------------------------------------------------
+// Scores.
+
+// u[g][e] = round(q[g][e] / qs[g][b]) + 128 (1..255), qs[g][b] = max |q| / 127
+// over block b of 32 values.
+ASTFILL_VNNI void quantize_queries(const float* q, int64_t group, int64_t d, uint8_t* u, float* qs) {
+  const int64_t nb = d / kBlock;
+  for (int64_t g = 0; g < group; ++g)
+    for (int64_t b = 0; b < nb; ++b) {
+      const float* x = q + g * d + b * kBlock;
+      const __m512 x0 = _mm512_loadu_ps(x), x1 = _mm512_loadu_ps(x + 16);
+      const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(x0), _mm512_abs_ps(x1)));
+      const float s = amax / 127.0f;
+      qs[g * nb + b] = s;
+      const __m512 inv = _mm512_set1_ps(s > 0 ? 1.0f / s : 0.0f);
+      const __m512i offset = _mm512_set1_epi32(128);
+      const __m512i i0 = _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(x0, inv)), offset);
+      const __m512i i1 = _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(x1, inv)), offset);
+      uint8_t* o = u + g * d + b * kBlock;
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(o), _mm512_cvtusepi32_epi8(i0));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(o + 16), _mm512_cvtusepi32_epi8(i1));
+    }
+}
+
+// scores[g][s] = scale * q_g . k_s for GS heads over `count` slots of k,
+// from the start of a tile (engine/kv_cache.h: vector i of a tile holds
+// values 4i .. 4i + 3 of its 16 slots, one per 32-bit lane; scales
+// [blocks][16] per tile). Lanes past `count` are computed from whatever the
+// tile holds there and never stored.
+template <int NH, int GS>
+ASTFILL_VNNI void qk_strip(const uint8_t* qu, const float* qs, const int8_t* k, const float* ks, int64_t count,
+                           float scale, float* scores, int64_t stride) {
+  constexpr int64_t d = NH * 64, nb = NH * 2;
+  const __m512i ones = _mm512_set1_epi8(1);
+  for (int64_t s0 = 0; s0 < count; s0 += kKvTile) {
+    const __mmask16 tm = tail_mask(count - s0);
+    const int8_t* tile = k + s0 * d;
+    const float* tile_scales = ks + s0 * nb;
+    __m512 sc[GS];
+    for (int g = 0; g < GS; ++g) sc[g] = _mm512_setzero_ps();
+    for (int64_t b = 0; b < nb; ++b) {
+      __m512i t[8];
+      __m512i ksum = _mm512_setzero_si512();  // each slot's sum over the block, to take q's offset back
+      for (int i = 0; i < 8; ++i) {
+        prefetch_row(tile, kAhead * d + (b * 8 + i) * 64, 64);  // a tile's 16 * NH lines, kAhead slots on
+        t[i] = _mm512_loadu_si512(tile + (b * 8 + i) * 64);
+        ksum = _mm512_dpbusd_epi32(ksum, ones, t[i]);
+      }
+      const __m512i offset = _mm512_slli_epi32(ksum, 7);
+      const __m512 kscale = _mm512_loadu_ps(tile_scales + b * kKvTile);
+      for (int g = 0; g < GS; ++g) {
+        const uint8_t* qb = qu + g * d + b * kBlock;
+        __m512i a = _mm512_setzero_si512();
+        for (int i = 0; i < 8; ++i)
+          a = _mm512_dpbusd_epi32(a, _mm512_set1_epi32(static_cast<int>(load_u32(qb + 4 * i))), t[i]);
+        sc[g] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(a, offset)),
+                                _mm512_mul_ps(kscale, _mm512_set1_ps(qs[g * nb + b])), sc[g]);
+      }
+    }
+    const __m512 sv = _mm512_set1_ps(scale);
+    for (int g = 0; g < GS; ++g) _mm512_mask_storeu_ps(scores + g * stride + s0, tm, _mm512_mul_ps(sc[g], sv));
+  }
+}
+
+template <int NH, int GS = 7>
+ASTFILL_VNNI void qk(const uint8_t* qu, const float* qs, const int8_t* k, const float* ks, int64_t count, float scale,
+                     float* scores, int64_t stride, int64_t heads) {
+  if constexpr (GS >= 1) {
+    while (heads >= GS) {
+      qk_strip<NH, GS>(qu, qs, k, ks, count, scale, scores, stride);
+      qu += GS * NH * 64;
+      qs += GS * NH * 2;
+      scores += GS * stride;
+      heads -= GS;
+    }
+    if (heads > 0) qk<NH, GS - 1>(qu, qs, k, ks, count, scale, scores, stride, heads);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// P V.
+
+// Each head's weights over `count` (<= 64) keys for each value block b:
+// w = p[g][s] * vs[s][b], as u8 of w / wsc[g][b] with wsc = max w / 255.
+// Stored in the order two saturating packs leave them: the 4 bytes at dword
+// 4L + q are keys 16q + 4L .. 16q + 4L + 3.
+// `vs` is the first of the 4 tiles' scales ([blocks][16] per tile).
+template <int NB>
+ASTFILL_VNNI void quantize_weights(const float* p, int64_t stride, int64_t group, int64_t count, const float* vs,
+                                   uint8_t* wq, float* wsc) {
+  __mmask16 mask[4];
+  for (int q = 0; q < 4; ++q) mask[q] = count > 16 * q ? tail_mask(count - 16 * q) : 0;
+  __m512 vsb[NB][4];  // zero past `count`: a tile's unused scales may be anything
+  for (int b = 0; b < NB; ++b)
+    for (int q = 0; q < 4; ++q) vsb[b][q] = _mm512_maskz_loadu_ps(mask[q], vs + (16 * q * NB + b * kKvTile));
+  for (int64_t g = 0; g < group; ++g) {
+    __m512 pq[4];
+    for (int q = 0; q < 4; ++q) pq[q] = _mm512_maskz_loadu_ps(mask[q], p + g * stride + 16 * q);
+    for (int b = 0; b < NB; ++b) {
+      __m512 w[4];
+      for (int q = 0; q < 4; ++q) w[q] = _mm512_mul_ps(pq[q], vsb[b][q]);
+      const float wmax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_max_ps(w[0], w[1]), _mm512_max_ps(w[2], w[3])));
+      const __m512 f = _mm512_set1_ps(wmax > 0 ? 255.0f / wmax : 0.0f);
+      __m512i x[4];
+      for (int q = 0; q < 4; ++q) x[q] = _mm512_cvtps_epi32(_mm512_mul_ps(w[q], f));
+      const __m512i bytes =
+          _mm512_packus_epi16(_mm512_packus_epi32(x[0], x[1]), _mm512_packus_epi32(x[2], x[3]));
+      _mm512_storeu_si512(wq + (g * NB + b) * 64, bytes);
+      wsc[g * NB + b] = wmax / 255.0f;
+    }
+  }
+}
+
+// acc[g] += sum over `groups` groups of 4 slots of wq[g] x v, for GS heads;
+// the int32 sums scaled by wsc into the f32 accumulators at the end. v: the
+// tiles' values (engine/kv_cache.h: per group of 4 slots, vector c's lane e
+// holds value 16c + e of the 4 slots), from a tile's start.
+template <int NH, int GS>
+ASTFILL_VNNI void pv_strip(const int8_t* v, int64_t groups, const uint8_t* wq, const float* wsc, float* acc) {
+  constexpr int64_t d = NH * 64, nc = NH * 4, nb = NH * 2;
+  __m512i a[GS][nc];
+  for (int g = 0; g < GS; ++g)
+    for (int c = 0; c < nc; ++c) a[g][c] = _mm512_setzero_si512();
+  for (int64_t i = 0; i < groups; ++i) {
+    const int64_t at = 4 * (4 * (i & 3) + (i >> 2));  // keys 4i .. 4i + 3 in quantize_weights' order
+    if constexpr (GS > 0) prefetch_row(v, (4 * i + kAhead) * d, 4 * d);
+    __m512i x[nc];
+    for (int c = 0; c < nc; ++c) x[c] = _mm512_loadu_si512(v + (i * nc + c) * 64);
+    for (int g = 0; g < GS; ++g)
+      for (int b = 0; b < nb; ++b) {
+        const __m512i w = _mm512_set1_epi32(static_cast<int>(load_u32(wq + (g * nb + b) * 64 + at)));
+        a[g][2 * b] = _mm512_dpbusd_epi32(a[g][2 * b], w, x[2 * b]);
+        a[g][2 * b + 1] = _mm512_dpbusd_epi32(a[g][2 * b + 1], w, x[2 * b + 1]);
+      }
+  }
+  for (int g = 0; g < GS; ++g)
+    for (int c = 0; c < nc; ++c) {
+      float* o = acc + g * d + c * 16;
+      _mm512_storeu_ps(o, _mm512_fmadd_ps(_mm512_cvtepi32_ps(a[g][c]), _mm512_set1_ps(wsc[g * nb + c / 2]),
+                                          _mm512_loadu_ps(o)));
+    }
+}
+
+// The widest strip of heads whose int32 sums and one group of 4 slots fit in
+// the 32 vector registers.
+template <int NH>
+constexpr int kPvStrip = NH == 1 ? 6 : 3;
+
+template <int NH, int GS = kPvStrip<NH>>
+ASTFILL_VNNI void pv(const int8_t* v, int64_t groups, const uint8_t* wq, const float* wsc, float* acc,
+                     int64_t heads) {
+  if constexpr (GS >= 1) {
+    while (heads >= GS) {
+      pv_strip<NH, GS>(v, groups, wq, wsc, acc);
+      wq += GS * NH * 2 * 64;
+      wsc += GS * NH * 2;
+      acc += GS * NH * 64;
+      heads -= GS;
+    }
+    if (heads > 0) pv<NH, GS - 1>(v, groups, wq, wsc, acc, heads);
+  }
+}
+
+template <int NH>
+ASTFILL_VNNI void item(const float* qg, int64_t group, const KvView& c, int64_t kvh, int64_t s0, int64_t s1,
+                       float scale, float* scores, Partial out) {
+  constexpr int64_t d = NH * 64, nb = NH * 2;
+  const int64_t len = s1 - s0;
+  // s0 starts a tile (work items are whole 64-slot pieces), so the items'
+  // data are the layout's own: tile rows of d bytes, tile scales of nb * 16.
+  const int8_t* k = static_cast<const int8_t*>(c.k) + kv_int8_key_at(c.capacity, d, kvh, s0, 0);
+  const int8_t* v = static_cast<const int8_t*>(c.v) + kv_int8_value_at(c.capacity, d, kvh, s0, 0);
+  const float* ks = c.k_scale + kv_int8_scale_at(c.capacity, d, kvh, s0, 0);
+  const float* vs = c.v_scale + kv_int8_scale_at(c.capacity, d, kvh, s0, 0);
+  alignas(64) uint8_t qu[kMaxGroup * kMaxD];
+  float qs[kMaxGroup * kMaxBlocks];
+  quantize_queries(qg, group, d, qu, qs);
+  prefetch_row(k, 0, std::min(kAhead, len) * d);
+  qk<NH>(qu, qs, k, ks, len, scale, scores, len, group);
+  prefetch_row(v, 0, std::min(kAhead, len) * d);
+  for (int64_t g = 0; g < group; ++g) out.max[g] = softmax_chunk(scores + g * len, len, &out.sum[g]);
+  std::fill_n(out.acc, group * d, 0.0f);
+  alignas(64) uint8_t wq[kMaxGroup * kMaxBlocks * kSubKeys];
+  float wsc[kMaxGroup * kMaxBlocks];
+  for (int64_t sb = 0; sb < len; sb += kSubKeys) {
+    const int64_t count = std::min(kSubKeys, len - sb);
+    quantize_weights<nb>(scores + sb, len, group, count, vs + sb * nb, wq, wsc);
+    pv<NH>(v + sb * d, (count + 3) / 4, wq, wsc, out.acc, group);
+  }
+}
+
+}  // namespace
+
+bool cpu_supported() {
+  static const bool yes = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                          __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
+                          __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vbmi");
+  return yes;
+}
+
+void decode_item(const float* qg, int64_t group, int64_t d, const KvView& c, int64_t kvh, int64_t s0, int64_t s1,
+                 float scale, float* scores, Partial out) {
+  // attention() has checked the view is whole tiles, and work items start at
+  // multiples of 64 slots, so s0 starts a tile.
+  if (d == 64) item<1>(qg, group, c, kvh, s0, s1, scale, scores, out);
+  else item<2>(qg, group, c, kvh, s0, s1, scale, scores, out);
+}
+
+}  // namespace astfill::engine::int8_attention

@@ -9,6 +9,8 @@
 //   bench_engine --attention 4096,16384 [--threads 1,2] [--kv ...]   (decode attention alone, then exit)
 //   bench_engine --decode-at 512,4096,16384 [--threads 2] [--decode 128] [--read-ahead 2]
 //                (decode at depth without the long prefill; attention's read-ahead on and off alternating)
+//   bench_engine --decode-at 512,4096,16384 --compare-kv bf16,int8
+//                (the same, one session per cache type, alternating rounds)
 #include <immintrin.h>
 #include <omp.h>
 
@@ -400,6 +402,94 @@ void decode_at_rows(const std::string& path, const std::vector<int>& depths, int
   std::printf("\n]}\n");
 }
 
+// --decode-at with --compare-kv: one session per KV cache type, each filled
+// to the depth as decode_at_rows fills its one, decoding in rounds of 8
+// tokens that alternate between the types, so every type sees the same
+// machine (this shared VM's bandwidth moves between 35 and 63 GB/s from one
+// minute to the next). Attention's read-ahead stays at the engine's default.
+void decode_compare_rows(const std::string& path, const std::vector<int>& depths, int threads, int decode,
+                         const std::vector<KvType>& types) {
+  omp_set_num_threads(threads);
+  auto model = Model::open(path, {WeightMode::Int8, threads, KvType::Auto});
+  double bw = stream_bandwidth(threads);
+  const int chunk = 512;
+  const int deepest = *std::max_element(depths.begin(), depths.end());
+  std::mt19937 rng(9);
+  std::vector<int32_t> prompt(static_cast<size_t>(chunk));
+  for (auto& x : prompt) x = static_cast<int32_t>(rng() % 150000);
+  struct Run {
+    std::unique_ptr<Session> s;
+    std::vector<uint8_t> block;
+    int32_t first = 0, next = 0;
+    double secs = 0;
+    std::vector<double> round_ms;
+  };
+  std::vector<Run> runs;
+  for (KvType t : types) {
+    Run r;
+    r.s = std::make_unique<Session>(*model, static_cast<size_t>(deepest + decode + 1), t);
+    std::vector<float> logits = r.s->evaluate({prompt, {}, {}});
+    r.first = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+    r.s->save_kv(0, static_cast<size_t>(chunk), r.block);
+    runs.push_back(std::move(r));
+  }
+  std::printf("{\"decode_compare_kv\":[");
+  bool first_row = true;
+  for (int depth : depths) {
+    for (Run& r : runs) {
+      r.s->truncate(0);
+      for (int at = 0; at < depth; at += chunk) {
+        const int count = std::min(chunk, depth - at);
+        if (count == chunk) {
+          r.s->load_kv(static_cast<size_t>(at), static_cast<size_t>(count), r.block);
+        } else {  // a shorter run's bytes are not a prefix of the block's (per layer and head)
+          Session tmp(*model, static_cast<size_t>(chunk), r.s->kv_type());
+          std::vector<uint8_t> part;
+          tmp.load_kv(0, static_cast<size_t>(chunk), r.block);
+          tmp.save_kv(0, static_cast<size_t>(count), part);
+          r.s->load_kv(static_cast<size_t>(at), static_cast<size_t>(count), part);
+        }
+      }
+      r.next = r.first;
+      r.secs = 0;
+      r.round_ms.clear();
+    }
+    for (int i = 0; i < decode; i += 8) {
+      const int n = std::min(8, decode - i);
+      for (Run& r : runs) {
+        const auto t = clock_type::now();
+        for (int j = 0; j < n; ++j) {
+          std::vector<float> logits = r.s->evaluate({{r.next}, {}, {}});
+          r.next = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+        }
+        const double e = seconds_since(t);
+        r.secs += e;
+        r.round_ms.push_back(e * 1e3 / n);
+      }
+    }
+    bw = std::max(bw, stream_bandwidth(threads));
+    const double first_tps = decode / runs[0].secs;
+    for (Run& r : runs) {
+      std::sort(r.round_ms.begin(), r.round_ms.end());
+      const double read_bytes = decode_read_bytes(model->bytes_per_token(), r.s->kv_bytes_per_token(), depth, decode);
+      const double bound_tps = bw * 1e9 / read_bytes, tps = decode / r.secs;
+      std::printf("%s\n  {\"threads\":%d,\"depth\":%d,\"decode_tokens\":%d,\"kv\":\"%s\",\"attention\":\"%s\","
+                  "\"decode_tokens_per_s\":%.2f,\"median_round_ms\":%.2f,\"vs_first_type\":%.3f,"
+                  "\"kv_read_mb_per_token\":%.1f,\"stream_read_gb_per_s\":%.2f,\"decode_bound_tokens_per_s\":%.2f,"
+                  "\"decode_vs_bound\":%.3f}",
+                  first_row ? "" : ",", threads, depth, decode, kv_type_name(r.s->kv_type()),
+                  attention_kernels_in_use(r.s->kv_type(), model->hparams().head_dim, default_attention_kernels())
+                      .c_str(),
+                  tps, r.round_ms[r.round_ms.size() / 2], tps / first_tps,
+                  (read_bytes - static_cast<double>(model->bytes_per_token())) / 1048576.0, bw, bound_tps,
+                  tps / bound_tps);
+      first_row = false;
+    }
+    std::fflush(stdout);
+  }
+  std::printf("\n]}\n");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -411,6 +501,7 @@ int main(int argc, char** argv) {
   bool long_run = false;
   std::vector<int> attention_depths, decode_depths;
   int read_ahead_lines = 2;
+  std::vector<KvType> compare_kv;
   astfill::bench::ArgParser args(
       "bench_engine",
       "The engine's speed on a random-weight model with Qwen2.5-Coder-0.5B's shapes in Q8_0\n"
@@ -445,6 +536,22 @@ int main(int argc, char** argv) {
               "--decode-at: lines per key row decode attention pulls of the next weights in the rounds that "
               "alternate with none (default 2)",
               count_value(read_ahead_lines, "line count", 1, 64));
+  args.option("--compare-kv", "T,T",
+              "--decode-at: one session per KV cache type (bf16, int8, f32), decoding in alternating rounds of 8 "
+              "tokens so every type sees the same machine",
+              [&](const std::string& v) -> std::optional<std::string> {
+                compare_kv.clear();
+                size_t at = 0;
+                while (at <= v.size()) {
+                  const size_t comma = std::min(v.find(',', at), v.size());
+                  const std::string name = v.substr(at, comma - at);
+                  auto t = parse_kv_type(name);
+                  if (!t || *t == KvType::Auto) return "'" + name + "' is not one of bf16, int8, f32";
+                  compare_kv.push_back(*t);
+                  at = comma + 1;
+                }
+                return std::nullopt;
+              });
   args.flag("--long", "add the 16384- and 32768-token rows (their prefill takes minutes)", [&] { long_run = true; });
   astfill::bench::parse_args_or_exit(args, "bench_engine", argc, argv);
   if (!attention_depths.empty()) {
@@ -460,6 +567,10 @@ int main(int argc, char** argv) {
     auto t = clock_type::now();
     write_random_model(path, spec);
     write_s = seconds_since(t);
+  }
+  if (!decode_depths.empty() && !compare_kv.empty()) {
+    decode_compare_rows(path, decode_depths, thread_counts.back(), decode_len, compare_kv);
+    return 0;
   }
   if (!decode_depths.empty()) {
     decode_at_rows(path, decode_depths, thread_counts.back(), decode_len, read_ahead_lines);

@@ -12,6 +12,7 @@
 #include <stdexcept>
 
 #include "engine/arch/blocks.h"
+#include "engine/attention.h"
 #include "engine/batcher.h"
 #include "engine/arch/layers.h"
 #include "engine/errors.h"
@@ -181,7 +182,13 @@ std::unique_ptr<Model> Model::build(const std::shared_ptr<const ModelFile>& file
   m->hp_ = f.hparams();
   m->mode_ = options.weights;
   m->threads_ = std::max(options.threads, 0);
-  m->kv_ = options.kv != KvType::Auto ? options.kv : options.weights == WeightMode::F32 ? KvType::F32 : KvType::Bf16;
+  m->kv_ = options.kv;
+  if (m->kv_ == KvType::Auto) {
+    const int64_t group = m->hp_.head_count_kv > 0 ? int64_t{m->hp_.head_count} / m->hp_.head_count_kv : 1;
+    m->kv_ = options.weights == WeightMode::F32 ? KvType::F32
+             : int8_decode_in_place(m->hp_.head_dim, group, default_attention_kernels()) ? KvType::Int8
+                                                                                         : KvType::Bf16;
+  }
   m->forward_ = architecture.forward;
   m->tokenizer_ = std::make_unique<Tokenizer>(f.tokenizer());
   // Each part's values are checked just before it is converted (the pages

@@ -33,8 +33,10 @@ struct LoadOptions {
   // calling thread's OpenMP setting (all cores unless the caller changed it).
   // Loading never changes the process's or the loading thread's setting.
   int threads = 0;
-  // The sessions' KV cache type (engine/kv_cache.h). Auto: bf16 with int8
-  // weights (half the memory and KV traffic of f32), f32 with f32 weights,
+  // The sessions' KV cache type (engine/kv_cache.h). Auto, with int8
+  // weights: int8 where decode multiplies it in int8 in place (AVX512-VNNI
+  // and VBMI, heads of 64 or 128: engine/attention.h int8_decode_in_place),
+  // else bf16 (half the memory and KV traffic of f32); f32 with f32 weights,
   // which stay exact against the reference.
   KvType kv = KvType::Auto;
 };

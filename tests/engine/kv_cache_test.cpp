@@ -11,6 +11,7 @@
 #include <random>
 #include <vector>
 
+#include "engine/attention.h"
 #include "engine/model.h"
 #include "reference.h"
 #include "temp_dir.h"
@@ -150,14 +151,23 @@ TEST_CASE("the model's kv type: auto follows the weights, sessions may choose", 
   auto f32 = Model::open(dir.file("m.gguf"), {WeightMode::F32, 2});
   auto i8 = Model::open(dir.file("m.gguf"), {WeightMode::Int8, 2});
   auto i8_int8kv = Model::open(dir.file("m.gguf"), {WeightMode::Int8, 2, KvType::Int8});
+  // Auto with int8 weights: int8 where decode multiplies it in place
+  // (AVX512-VNNI; these heads are 64 wide, 7 to a KV head), else bf16.
+  const KvType int8_auto = int8_decode_in_place(spec.hp.head_dim, spec.hp.head_count / spec.hp.head_count_kv,
+                                                default_attention_kernels())
+                               ? KvType::Int8
+                               : KvType::Bf16;
+  if (__builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vbmi") &&
+      default_attention_kernels() == AttentionKernels::Auto)
+    CHECK(int8_auto == KvType::Int8);
   CHECK(f32->kv_type() == KvType::F32);
-  CHECK(i8->kv_type() == KvType::Bf16);
+  CHECK(i8->kv_type() == int8_auto);
   CHECK(i8_int8kv->kv_type() == KvType::Int8);
   Session a(*f32), b(*f32, 0, KvType::Bf16), c(*f32, 0, KvType::Int8), d(*i8);
   CHECK(a.kv_type() == KvType::F32);
   CHECK(b.kv_type() == KvType::Bf16);
   CHECK(c.kv_type() == KvType::Int8);
-  CHECK(d.kv_type() == KvType::Bf16);
+  CHECK(d.kv_type() == int8_auto);
   const std::vector<int32_t> tokens = random_tokens(20, spec.hp.vocab_size, 3);
   for (Session* s : {&a, &b, &c}) s->evaluate({tokens, {}, {}});
   // 256 slots each: bf16 is half of f32, int8 a quarter plus a scale per 32.

@@ -920,6 +920,49 @@ uint32_t innermost_open_at(const std::vector<Bracket>& tokens, uint32_t point) {
   return open.empty() ? UINT32_MAX : open.back().at;
 }
 
+// Java: whether a class, enum or record whose name lies in [from, to) (the
+// answer wrote it) has a constructor the language refuses, however far below
+// the hole: `pu` + `blic class Underlying extends IBuffer {` renames the
+// class, and each constructor below, still of the old name, is to javac a
+// method without a return type. The walk goes down only through nodes that
+// overlap the range.
+bool renamed_class_constructors_refused(const Document& doc, uint32_t from, uint32_t to) {
+  if (!doc.language() || std::string_view(doc.language()->id) != "java" || !doc.tree()) return false;
+  std::vector<TSNode> stack{doc.root()};
+  while (!stack.empty()) {
+    const TSNode node = stack.back();
+    stack.pop_back();
+    const std::string_view type = ts_node_type(node);
+    if (type == "class_declaration" || type == "enum_declaration" || type == "record_declaration") {
+      const TSNode name = ts_node_child_by_field_name(node, "name", 4);
+      const TSNode body = ts_node_child_by_field_name(node, "body", 4);
+      if (!ts_node_is_null(name) && !ts_node_is_null(body) && ts_node_start_byte(name) < to &&
+          ts_node_end_byte(name) > from) {
+        std::vector<TSNode> members{body};
+        for (uint32_t i = 0, n = ts_node_named_child_count(body); i < n; ++i) {
+          const TSNode child = ts_node_named_child(body, i);
+          if (std::string_view(ts_node_type(child)) == "enum_body_declarations") members.push_back(child);
+        }
+        for (const TSNode& holder : members)
+          for (uint32_t i = 0, n = ts_node_named_child_count(holder); i < n; ++i) {
+            const TSNode member = ts_node_named_child(holder, i);
+            if (std::string_view(ts_node_type(member)) != "constructor_declaration") continue;
+            const TSNode member_name = ts_node_child_by_field_name(member, "name", 4);
+            if (!ts_node_is_null(member_name) &&
+                doc.constructs_refused(ts_node_start_byte(member_name), ts_node_end_byte(member_name),
+                                       /*finished=*/true) > 0)
+              return true;
+          }
+      }
+    }
+    for (uint32_t i = 0, n = ts_node_child_count(node); i < n; ++i) {
+      const TSNode child = ts_node_child(node, i);
+      if (ts_node_start_byte(child) < to && ts_node_end_byte(child) > from) stack.push_back(child);
+    }
+  }
+  return false;
+}
+
 // Whether the code before `end` in `doc` ends with the body of a `do`
 // (`do { ... }`: its `while` still to come, perhaps begun on the hole's line)
 // or of a `try` (its `catch` or `finally` to come), in the languages that
@@ -1191,6 +1234,7 @@ bool SyntaxGuard::fits(std::string_view text, bool whole) const {
   if (trial.reserved_words_as_names(cursor, cursor + inserted + 1, /*finished=*/whole) > 0) return false;
   if (trial.constructs_refused(cursor, cursor + inserted + 1, /*finished=*/whole) > 0) return false;
   if (whole && refused_near_hole(trial, inserted)) return false;
+  if (whole && renamed_class_constructors_refused(trial, cursor, cursor + inserted)) return false;
   // A line break in a string that may not span lines (the grammars accept it).
   if (trial.line_breaks_in_strings(cursor, cursor + inserted) > 0) return false;
   // A preprocessing directive the preprocessor does not know (the grammar reads any `#word`).

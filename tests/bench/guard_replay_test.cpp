@@ -250,6 +250,11 @@ const LeniencyCase kLeniencies[] = {
     // return type required"),
     {"a constructor named unlike its class", "java", "class Semaphore {\n    int n;\n    Sema",
      "\n        n = 0;\n    }\n}\n", "x() {", "phore() {"},
+    // a class renamed above its constructors (bench_quality --seed 5: `pu` +
+    // `blic class Underlying extends IBuffer {`, the constructor far below),
+    {"a class renamed above its constructor", "java", "class IBuffer {}\nfi",
+     "\n    int n;\n\n    void f() {}\n\n    void g() {}\n\n    Buffer(int n) {\n        this.n = n;\n    }\n}\n",
+     "nal class Underlying extends IBuffer {", "nal class Buffer extends IBuffer {"},
     {"an interface's field without its value", "java", "interface A {\n    int re", "\n}\n", "e;",
      "duce(int identity);\n    int N = 1;"},
     {"a repeated modifier", "java", "class A {\n    private", "\n    private final int cs = 1;\n}\n",

@@ -201,6 +201,36 @@ bool c_basic_type_word(std::string_view word) {
   return std::find(std::begin(kBasic), std::end(kBasic), word) != std::end(kBasic);
 }
 
+// C's and C++'s words that make a type or qualify a declaration: no value
+// is one. (A macro's arguments may hold any, so they count only where an
+// operator needs a value: `messt(const` + `\n ? new ...`: to tree-sitter-cpp
+// an identifier `const` as the condition; g++'s "expected
+// primary-expression before 'const'".)
+bool c_type_keyword(std::string_view word, bool cpp) {
+  static constexpr std::string_view kBoth[] = {"const",  "volatile", "static", "extern", "register", "auto",
+                                               "inline", "struct",   "union",  "enum",   "typedef"};
+  static constexpr std::string_view kCpp[] = {"class",   "mutable",  "constexpr", "consteval", "constinit", "virtual",
+                                              "explicit", "friend",  "template",  "typename",  "namespace",
+                                              "thread_local"};
+  if (c_basic_type_word(word) || std::find(std::begin(kBoth), std::end(kBoth), word) != std::end(kBoth)) return true;
+  if (cpp) return std::find(std::begin(kCpp), std::end(kCpp), word) != std::end(kCpp);
+  return word == "restrict";
+}
+
+// Whether `node` stands where an operator or a statement needs a value: an
+// operand of a binary, conditional, unary or update expression, what is
+// returned, or what is assigned.
+bool c_value_position(TSNode node) {
+  TSNode parent = ts_node_parent(node);
+  const std::string_view in = ts_node_is_null(parent) ? "" : ts_node_type(parent);
+  if (in == "binary_expression" || in == "conditional_expression" || in == "unary_expression" ||
+      in == "update_expression" || in == "return_statement")
+    return true;
+  if (in != "assignment_expression") return false;
+  TSNode right = ts_node_child_by_field_name(parent, "right", 5);
+  return !ts_node_is_null(right) && ts_node_eq(right, node);
+}
+
 bool c_declarator_keyword(std::string_view word, bool cpp) {
   if (word == "struct" || word == "union" || word == "enum" || word == "typedef") return true;
   return cpp && (word == "class" || word == "namespace" || word == "template" || word == "typename");
@@ -256,6 +286,8 @@ size_t Document::reserved_words_as_names(uint32_t start, uint32_t end, bool fini
     std::string_view word = text_between(text_, a, b);
     if (std::find(reserved.begin(), reserved.end(), word) != reserved.end() ||
         std::find(strict_words.begin(), strict_words.end(), word) != strict_words.end())
+      ++count;
+    else if (c_family && c_type_keyword(word, id == "cpp") && c_value_position(node))
       ++count;
     else if (c_family && c_declarator_keyword(word, id == "cpp")) {
       // A type-defining word where a declaration's name goes (`TEST` +

@@ -467,6 +467,14 @@ const LeniencyCase kLeniencies[] = {
     {"a default value in a macro's call with a body", "cpp",
      "#define CASE(a, b) class a##_##b##_Test { public: void Run(); }; void a##_##b##_Test::Run()\nCASE(",
      ") {}\n\nint main() { A_B_Test().Run(); return 0; }\n", "A = 0, B", "A, B"},
+    // A type's or qualifier's word where an operator needs a value
+    // (bench_quality --seed 6, gtest-assertion-result.cc: `mess` + `t(const`
+    // above `? new ::std::string(...)`; g++'s "expected primary-expression
+    // before 'const'"),
+    {"a qualifier as a conditional's condition", "cpp",
+     "struct A {\n  A(const A& o);\n  int* m;\n  bool s;\n};\nA::A(const A& o)\n    : s(o.s),\n      m",
+     "\n          ? new int(1)\n          : nullptr) {}\n", "(const", "(o.m != nullptr"},
+    {"a basic type's word as an operand", "c", "int f(int a) {\n  return a + ", ";\n}\n", "int", "1"},
     // A `#word` line that is no preprocessing directive.
     {"an unknown directive", "c", "int f(void) {\n", "\n  return 0;\n}\n", "  # Licensed to PEP 2000",
      "  #pragma once\n# 12 \"f.c\""},

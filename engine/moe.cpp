@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "engine/ops.h"
+#include "engine/thread_team.h"
 
 namespace astfill::engine {
 
@@ -73,20 +74,34 @@ void moe_forward(const ExpertWeights& m, const float* h, int64_t n, int64_t E, f
   for (int64_t x = 0; x < X; ++x)
     if (!routed[x].empty()) active.push_back(x);  // an expert nobody chose is never touched
   if (n == 1) {
-    // Decode: k small matmuls; running them side by side (each on one thread)
-    // beats running each across all threads, whose fork/join dominates.
+    // Decode: k small products, side by side, each on one thread (running
+    // each across all threads costs a join per product). Where every one
+    // runs on the int8 GEMV (engine/gemv_int8.h) and no adapter applies, on
+    // the engine's team, one expert a chunk: the team is busy then, so each
+    // product's own loop runs alone on its thread. Else as OpenMP loops,
+    // whose fork and join cost a sleeping thread's wake-up (10-50 us) per
+    // layer and token.
     std::vector<std::vector<float>> ys(active.size(), std::vector<float>(static_cast<size_t>(E)));
-#pragma omp parallel for schedule(dynamic)
-    for (size_t a = 0; a < active.size(); ++a) {
+    const LoraStack* lora = lora_of(0);
+    auto run_expert = [&](size_t a) {
       const int64_t x = active[a];
       const int64_t F = m.down[x].in();
       std::vector<float> gu(static_cast<size_t>(2 * F)), act(static_cast<size_t>(F));
-      const LoraStack* lora = lora_of(0);
       m.gate_up[x].forward(h, 1, gu.data());
       if (lora) lora->apply_expert(layer, static_cast<int32_t>(x), LoraStack::Site::GateUp, h, 1, gu.data());
       ops::swiglu(gu.data(), 1, F, act.data());
       m.down[x].forward(act.data(), 1, ys[a].data());
       if (lora) lora->apply_expert(layer, static_cast<int32_t>(x), LoraStack::Site::Down, act.data(), 1, ys[a].data());
+    };
+    const bool on_team = !lora && std::all_of(active.begin(), active.end(), [&](int64_t x) {
+      return m.gate_up[x].uses_gemv() && m.down[x].uses_gemv();
+    });
+    if (on_team) {
+      ThreadTeam::shared().run(static_cast<int64_t>(active.size()), engine_threads(),
+                               [&](int64_t a, int) { run_expert(static_cast<size_t>(a)); });
+    } else {
+#pragma omp parallel for schedule(dynamic)
+      for (size_t a = 0; a < active.size(); ++a) run_expert(a);
     }
     for (size_t a = 0; a < active.size(); ++a) {
       const float w = routed[active[a]][0].second;

@@ -3,6 +3,8 @@
 // random-weight models written by our GGUF writer; and the int8 path against
 // the f32 path.
 #include <boost/json.hpp>
+#include <stdlib.h>
+
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdio>
@@ -251,6 +253,40 @@ TEST_CASE("experts nobody chose are never read: poisoning them with FLT_MAX chan
   Session s(*model);
   auto got = s.evaluate({tokens, {}, std::vector<bool>(3, true)});
   CHECK(std::any_of(got.begin(), got.end(), [](float x) { return std::isnan(x); }));
+}
+
+TEST_CASE("int8 MoE decode runs the chosen experts side by side and agrees with the prefill's rows", "[model][moe][int8]") {
+  // With int8 weights on the GEMV path, decode runs a token's experts on the
+  // engine's team, one expert a chunk; prefill groups the tokens per expert.
+  // Both use the same exact integer products, and with an f32 cache and f32
+  // attention a decoded row differs from the prefill's only by attention's
+  // order of summation; a wrong expert or weight would move it far more.
+  ::setenv("ASTFILL_ATTENTION", "f32", 1);
+  TempDir dir;
+  auto spec = moe_spec(16, 4);
+  spec.hp.embedding_length = 128;
+  spec.hp.expert_feed_forward_length = 64;
+  write_random_model(dir.file("m.gguf"), spec);
+  auto model = Model::open(dir.file("m.gguf"), {WeightMode::Int8, 2, KvType::F32});
+  auto tokens = random_tokens(24, spec.hp.vocab_size, 5);
+  const size_t V = spec.hp.vocab_size;
+  Session all(*model);
+  auto want = all.evaluate({tokens, {}, std::vector<bool>(tokens.size(), true)});
+  Session t(*model);
+  t.evaluate({{tokens.begin(), tokens.begin() + 8}, {}, {}});
+  double worst = 0;
+  for (size_t i = 8; i < tokens.size(); ++i) {
+    auto row = t.evaluate({{tokens[i]}, {}, {}});
+    worst = std::max(worst, max_relative_error(row.data(), want.data() + i * V, V));
+  }
+  ::unsetenv("ASTFILL_ATTENTION");
+  INFO("worst relative error of a decoded row against the prefill's: " << worst);
+  CHECK(worst < 1e-3);
+  for (auto& layer : t.expert_counts()) {
+    uint64_t total = 0;
+    for (auto c : layer) total += c;
+    CHECK(total == tokens.size() * 4);  // the 8 prefilled and 16 decoded, 4 experts each
+  }
 }
 
 TEST_CASE("routing: softmax, top-k with ties to the lower index, renormalised", "[moe]") {

@@ -219,16 +219,25 @@ bool c_type_keyword(std::string_view word, bool cpp) {
 
 // Whether `node` stands where an operator or a statement needs a value: an
 // operand of a binary, conditional, unary or update expression, what is
-// returned, or what is assigned.
+// returned, or what is assigned; and in no call's arguments, which a macro
+// may take as any tokens (zlib's `int gzread OF((gzFile, void *,
+// unsigned));`: to tree-sitter `void * unsigned` is a product).
 bool c_value_position(TSNode node) {
   TSNode parent = ts_node_parent(node);
   const std::string_view in = ts_node_is_null(parent) ? "" : ts_node_type(parent);
-  if (in == "binary_expression" || in == "conditional_expression" || in == "unary_expression" ||
-      in == "update_expression" || in == "return_statement")
-    return true;
-  if (in != "assignment_expression") return false;
-  TSNode right = ts_node_child_by_field_name(parent, "right", 5);
-  return !ts_node_is_null(right) && ts_node_eq(right, node);
+  bool value = in == "binary_expression" || in == "conditional_expression" || in == "unary_expression" ||
+               in == "update_expression" || in == "return_statement";
+  if (in == "assignment_expression") {
+    TSNode right = ts_node_child_by_field_name(parent, "right", 5);
+    value = !ts_node_is_null(right) && ts_node_eq(right, node);
+  }
+  if (!value) return false;
+  for (TSNode up = parent; !ts_node_is_null(up); up = ts_node_parent(up)) {
+    if (std::string_view(ts_node_type(up)) != "argument_list") continue;
+    TSNode call = ts_node_parent(up);
+    if (!ts_node_is_null(call) && std::string_view(ts_node_type(call)) == "call_expression") return false;
+  }
+  return true;
 }
 
 bool c_declarator_keyword(std::string_view word, bool cpp) {

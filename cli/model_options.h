@@ -18,8 +18,9 @@ namespace astfill::cli {
 // options of its own).
 inline void add_kv_option(ArgParser& p, engine::LoadOptions& load) {
   p.option("--kv", "auto|bf16|int8|f32",
-           "the KV cache's type (default auto: bf16 with int8 weights, f32 with f32\n"
-           "weights); bf16 takes half of f32's memory, int8 a quarter",
+           "the KV cache's type (default auto: with int8 weights int8 where the CPU has\n"
+           "AVX512-VNNI, which decode multiplies in place, else bf16; f32 with f32 weights);\n"
+           "bf16 takes half of f32's memory, int8 a quarter",
            [&load](const std::string& v) -> std::optional<std::string> {
              auto t = engine::parse_kv_type(v);
              if (!t) return "'" + v + "' is not auto, bf16, int8 or f32";

@@ -315,6 +315,24 @@ std::string team_json(const ThreadTeam::Counters& a, const ThreadTeam::Counters&
   return buf;
 }
 
+// Empties `s` and fills its cache to `depth` slots with copies of `block`,
+// the saved cache of one `chunk`-token prefill in s's cache type.
+void fill_to_depth(const Model& model, Session& s, const std::vector<uint8_t>& block, int chunk, int depth) {
+  s.truncate(0);
+  for (int at = 0; at < depth; at += chunk) {
+    const int count = std::min(chunk, depth - at);
+    if (count == chunk) {
+      s.load_kv(static_cast<size_t>(at), static_cast<size_t>(count), block);
+    } else {  // a shorter run's bytes are not a prefix of the block's (per layer and head)
+      Session tmp(model, static_cast<size_t>(chunk), s.kv_type());
+      std::vector<uint8_t> part;
+      tmp.load_kv(0, static_cast<size_t>(chunk), block);
+      tmp.save_kv(0, static_cast<size_t>(count), part);
+      s.load_kv(static_cast<size_t>(at), static_cast<size_t>(count), part);
+    }
+  }
+}
+
 void decode_at_rows(const std::string& path, const std::vector<int>& depths, int threads, int decode,
                     int read_ahead) {
   omp_set_num_threads(threads);
@@ -334,19 +352,7 @@ void decode_at_rows(const std::string& path, const std::vector<int>& depths, int
   std::printf("{\"decode_at\":[");
   bool first = true;
   for (int depth : depths) {
-    s.truncate(0);
-    for (int at = 0; at < depth; at += chunk) {
-      const int count = std::min(chunk, depth - at);
-      std::vector<uint8_t> part;
-      if (count == chunk) {
-        s.load_kv(static_cast<size_t>(at), static_cast<size_t>(count), block);
-      } else {  // a shorter run's bytes are not a prefix of the block's (per layer and head)
-        Session tmp(*model, static_cast<size_t>(chunk));
-        tmp.load_kv(0, static_cast<size_t>(chunk), block);
-        tmp.save_kv(0, static_cast<size_t>(count), part);
-        s.load_kv(static_cast<size_t>(at), static_cast<size_t>(count), part);
-      }
-    }
+    fill_to_depth(*model, s, block, chunk, depth);
     // Rounds of 8 tokens alternate between decode attention's read-ahead
     // of the next weights (attention.h ReadAhead, --read-ahead lines per
     // row) and none, so both see the same load; decode_tokens_per_s is the
@@ -437,19 +443,7 @@ void decode_compare_rows(const std::string& path, const std::vector<int>& depths
   bool first_row = true;
   for (int depth : depths) {
     for (Run& r : runs) {
-      r.s->truncate(0);
-      for (int at = 0; at < depth; at += chunk) {
-        const int count = std::min(chunk, depth - at);
-        if (count == chunk) {
-          r.s->load_kv(static_cast<size_t>(at), static_cast<size_t>(count), r.block);
-        } else {  // a shorter run's bytes are not a prefix of the block's (per layer and head)
-          Session tmp(*model, static_cast<size_t>(chunk), r.s->kv_type());
-          std::vector<uint8_t> part;
-          tmp.load_kv(0, static_cast<size_t>(chunk), r.block);
-          tmp.save_kv(0, static_cast<size_t>(count), part);
-          r.s->load_kv(static_cast<size_t>(at), static_cast<size_t>(count), part);
-        }
-      }
+      fill_to_depth(*model, *r.s, r.block, chunk, depth);
       r.next = r.first;
       r.secs = 0;
       r.round_ms.clear();

@@ -141,16 +141,18 @@ ASTFILL_VNNI void quantize_weights(const float* p, int64_t stride, int64_t group
 // acc[g] += sum over `groups` groups of 4 slots of wq[g] x v, for GS heads;
 // the int32 sums scaled by wsc into the f32 accumulators at the end. v: the
 // tiles' values (engine/kv_cache.h: per group of 4 slots, vector c's lane e
-// holds value 16c + e of the 4 slots), from a tile's start.
+// holds value 16c + e of the 4 slots), from a tile's start. The first strip
+// of a piece prefetches the rows ahead; the others find them in the cache.
 template <int NH, int GS>
-ASTFILL_VNNI void pv_strip(const int8_t* v, int64_t groups, const uint8_t* wq, const float* wsc, float* acc) {
+ASTFILL_VNNI void pv_strip(const int8_t* v, int64_t groups, const uint8_t* wq, const float* wsc, float* acc,
+                           bool prefetch) {
   constexpr int64_t d = NH * 64, nc = NH * 4, nb = NH * 2;
   __m512i a[GS][nc];
   for (int g = 0; g < GS; ++g)
     for (int c = 0; c < nc; ++c) a[g][c] = _mm512_setzero_si512();
   for (int64_t i = 0; i < groups; ++i) {
     const int64_t at = 4 * (4 * (i & 3) + (i >> 2));  // keys 4i .. 4i + 3 in quantize_weights' order
-    if constexpr (GS > 0) prefetch_row(v, (4 * i + kAhead) * d, 4 * d);
+    if (prefetch) prefetch_row(v, (4 * i + kAhead) * d, 4 * d);
     __m512i x[nc];
     for (int c = 0; c < nc; ++c) x[c] = _mm512_loadu_si512(v + (i * nc + c) * 64);
     for (int g = 0; g < GS; ++g)
@@ -175,16 +177,17 @@ constexpr int kPvStrip = NH == 1 ? 6 : 3;
 
 template <int NH, int GS = kPvStrip<NH>>
 ASTFILL_VNNI void pv(const int8_t* v, int64_t groups, const uint8_t* wq, const float* wsc, float* acc,
-                     int64_t heads) {
+                     int64_t heads, bool prefetch = true) {
   if constexpr (GS >= 1) {
     while (heads >= GS) {
-      pv_strip<NH, GS>(v, groups, wq, wsc, acc);
+      pv_strip<NH, GS>(v, groups, wq, wsc, acc, prefetch);
+      prefetch = false;
       wq += GS * NH * 2 * 64;
       wsc += GS * NH * 2;
       acc += GS * NH * 64;
       heads -= GS;
     }
-    if (heads > 0) pv<NH, GS - 1>(v, groups, wq, wsc, acc, heads);
+    if (heads > 0) pv<NH, GS - 1>(v, groups, wq, wsc, acc, heads, prefetch);
   }
 }
 

@@ -115,42 +115,46 @@ bool outside_functions(TSNode node) {
   return true;
 }
 
+// Whether JavaScript's formal parameters `list` name a parameter twice
+// where the language forbids it: in strict code, a method's or an arrow
+// function's list, or a list with a default, a rest or a pattern (`rt
+// function isParseEvent(options, options) {` after `expo` in a module:
+// V8's "Duplicate parameter name not allowed in this context"). A sloppy
+// plain function may repeat one.
+bool repeats_a_name(TSNode list, const Context& c) {
+  std::vector<std::string_view> names;
+  bool simple = true;
+  for (uint32_t i = 0, n = ts_node_named_child_count(list); i < n; ++i) {
+    TSNode p = ts_node_named_child(list, i);
+    const std::string_view what = ts_node_type(p);
+    if (what == "comment") continue;
+    if (what != "identifier") {
+      simple = false;
+      // A default's or a rest's name (`a = 1`, `...a`).
+      p = what == "assignment_pattern" ? ts_node_child_by_field_name(p, "left", 4)
+          : what == "rest_pattern"     ? ts_node_named_child(p, 0)
+                                       : TSNode{};
+      if (ts_node_is_null(p) || std::string_view(ts_node_type(p)) != "identifier") continue;
+    }
+    names.push_back(text_between(c.text, ts_node_start_byte(p), ts_node_end_byte(p)));
+  }
+  std::sort(names.begin(), names.end());
+  if (std::adjacent_find(names.begin(), names.end()) == names.end()) return false;
+  TSNode owner = ts_node_parent(list);
+  const std::string_view kind = ts_node_is_null(owner) ? "" : ts_node_type(owner);
+  if (!simple || kind == "method_definition" || kind == "arrow_function" || c.strict_file()) return true;
+  for (TSNode up = owner; !ts_node_is_null(up); up = ts_node_parent(up))
+    if (std::string_view(ts_node_type(up)) == "class_body") return true;
+  return false;
+}
+
 }  // namespace
 
 bool ecmascript_refuses(TSNode node, const Context& c) {
   const std::string_view type = ts_node_type(node);
   const bool javascript = c.language.id == "javascript";
-  if (javascript && type == "formal_parameters" && !c.tree_holds_error_node()) {
-    // A parameter name twice where JavaScript forbids it: in strict code, a
-    // method's or an arrow function's list, or a list with a default, a rest
-    // or a pattern (`rt function isParseEvent(options, options) {` after
-    // `expo` in a module: V8's "Duplicate parameter name not allowed in this
-    // context"). A sloppy plain function may repeat one.
-    std::vector<std::string_view> names;
-    bool simple = true;
-    for (uint32_t i = 0, n = ts_node_named_child_count(node); i < n; ++i) {
-      TSNode p = ts_node_named_child(node, i);
-      const std::string_view what = ts_node_type(p);
-      if (what == "comment") continue;
-      if (what != "identifier") {
-        simple = false;
-        // A default's or a rest's name (`a = 1`, `...a`).
-        p = what == "assignment_pattern" ? ts_node_child_by_field_name(p, "left", 4)
-            : what == "rest_pattern"     ? ts_node_named_child(p, 0)
-                                         : TSNode{};
-        if (ts_node_is_null(p) || std::string_view(ts_node_type(p)) != "identifier") continue;
-      }
-      names.push_back(text_between(c.text, ts_node_start_byte(p), ts_node_end_byte(p)));
-    }
-    std::sort(names.begin(), names.end());
-    if (std::adjacent_find(names.begin(), names.end()) == names.end()) return false;
-    TSNode owner = ts_node_parent(node);
-    const std::string_view kind = ts_node_is_null(owner) ? "" : ts_node_type(owner);
-    if (!simple || kind == "method_definition" || kind == "arrow_function" || c.strict_file()) return true;
-    for (TSNode up = owner; !ts_node_is_null(up); up = ts_node_parent(up))
-      if (std::string_view(ts_node_type(up)) == "class_body") return true;
-    return false;
-  }
+  if (javascript && type == "formal_parameters" && !c.tree_holds_error_node() && repeats_a_name(node, c))
+    return true;
   // A parameter is a name or a destructuring pattern, never a member or an
   // element (`removeTokenBindingKey(ki` + `tion.` before `correlationId:
   // string)`: TypeScript's "',' expected"; tree-sitter's patterns take

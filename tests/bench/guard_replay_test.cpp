@@ -302,6 +302,11 @@ const LeniencyCase kLeniencies[] = {
     {"a parameter name twice in a module", "javascript", "export function g() {}\nexpo",
      "\n  return options;\n}\n", "rt function isParseEvent(options, options) {",
      "rt function isParseEvent(options, other) {"},
+    // A member as a method's parameter in JavaScript (seed 6's `f` +
+    // `unction (this._prefix) {` where `forEach(callbackfn, thisArg) {`
+    // was, vscode-jsonrpc's linkedMap.js: TypeScript's "',' expected").
+    {"a member as a method's parameter", "javascript", "class LinkedMap {\n  get size() { return 0; }\n  f",
+     "\n    return this._size;\n  }\n}\n", "unction (this._prefix) {", "unction (prefix) {"},
     {"a TypeScript try with neither catch nor finally", "typescript", "function close(s: WebSocket) {\n  ", "\n}\n",
      "try {\n    s.close();\n  }", "try {\n    s.close();\n  } finally {}"},
     // `unsigned` before a type's name (zlib's zpipe.c, `unsigne` + `d` above
@@ -539,6 +544,8 @@ const RealCase kRealCases[] = {
     {"go", "http/transfer_test.go", " &transferWriter{", 17, "\t\tcontinue {"},
     {"rust", "crossbeam-channel-0.5.6/tests/ready.rs", "sel = Select::new();\n    sel.recv(&r1);\n    sel.recv(&r2);\n    assert_eq!(sel.ready(), 0);\n ", 20, "  _is_alloc(1, s1);"},
     {"typescript", "@azure/msal-node/node_modules/@azure/msal-common/src/crypto/ICrypto.ts", "d: string, correla", 10, "tion."},
+    {"javascript", "vscode-jsonrpc/lib/common/linkedMap.js", "orEach(callbackfn, thisArg) {", 29,
+     "unction (this._prefix) {"},
     {"cpp", "googletest/test/googletest-param-test-test.cc", " ::testing::TestSuite* test_suite = unit_test->GetTestSuite(suite_num);", 71, "  return false;"},
     {"rust", "rayon-1.6.1/src/iter/filter.rs", " self.base.into_folder(),", 25, "    { return (this._safe.Pointer<T>()); },"},
 };

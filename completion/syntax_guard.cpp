@@ -349,6 +349,7 @@ SyntaxGuard::SyntaxGuard(std::string_view language_id, std::string prefix, std::
   }
   std::vector<ErrorMark> marks = error_marks(document_.root());
   prefix_broken_ = std::any_of(marks.begin(), marks.end(), [&](const ErrorMark& m) { return m.byte < cursor; });
+  for (const ErrorMark& m : marks) prefix_first_error_ = std::min(prefix_first_error_, m.byte);
 }
 
 std::optional<size_t> SyntaxGuard::probe_open_at_cursor() const {
@@ -1143,6 +1144,14 @@ bool SyntaxGuard::fits(std::string_view text, bool whole) const {
     // code was what would have ended it (`enumerate(args)` above `i` where
     // `if hasattr(x, ...))` was: tree-sitter-python wraps both lines).
     if (m.byte < line_begin && m.end > line_begin && m.end <= hole_begin) return true;
+    // Likewise one that ends on the suffix's first code line where the
+    // prefix alone is whole above the hole's line: tree-sitter began it
+    // above only to recover (`def ` + `__str__(self):` in a class with a
+    // docstring: without the name, tree-sitter-python wraps the class from
+    // its docstring to the body's first line; the prefix alone has its one
+    // error at `def`).
+    if (m.byte < line_begin && m.end > line_begin && m.end <= next_line_end && prefix_first_error_ >= line_begin)
+      return true;
     if (m.symbol != 0 && m.byte >= code_before_line && m.byte < line_begin) return true;  // a MISSING token
     if (std::binary_search(statement_errors_->begin(), statement_errors_->end(), m.byte)) return true;
     return m.byte >= line_begin && m.byte <= next_line_end;
@@ -1169,7 +1178,7 @@ bool SyntaxGuard::fits(std::string_view text, bool whole) const {
     // levels out, and the outer list open at the end.
     const uint32_t innermost = innermost_open_at(tokens, cursor);
     const bool own_line = innermost != UINT32_MAX && innermost >= line_begin;
-    // One or two brackets at the hole (`.forEach(function (m) {` was the
+    // One to three brackets at the hole (`.forEach(function (m) {` was the
     // hole: its `});` below closes the brackets one level out instead).
     if (f.failed && (!f.at_end || own_line) && !hole) {
       static constexpr std::string_view kBrackets = "([{)]}";
@@ -1179,6 +1188,13 @@ bool SyntaxGuard::fits(std::string_view text, bool whole) const {
       for (size_t i = 0; i < kBrackets.size() && !hole; ++i)
         for (size_t j = i / 3 * 3; j < i / 3 * 3 + 3 && !hole; ++j)
           hole = !closing_failure(tokens, cursor, size, std::string{kBrackets[i], kBrackets[j]}).failed;
+      // Three openers: a call that takes a callback (`cst := ` before a hole
+      // that was `newClientServerTest(t, h2, HandlerFunc(func(w
+      // ResponseWriter, r *Request) {`, whose `}))` is two lines below).
+      for (size_t i = 0; i < 3 && !hole; ++i)
+        for (size_t j = 0; j < 3 && !hole; ++j)
+          for (size_t k = 0; k < 3 && !hole; ++k)
+            hole = !closing_failure(tokens, cursor, size, std::string{kBrackets[i], kBrackets[j], kBrackets[k]}).failed;
     }
     base_closing_ = BaseClosing{f.failed, hole, f.after};
   }

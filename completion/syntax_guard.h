@@ -272,6 +272,7 @@ class SyntaxGuard {
   std::vector<OpenBracket> enclosing_;  // brackets open at the cursor
   bool strict_enclosing_ = true;        // prefix + suffix parses cleanly: trust enclosing_'s order
   bool prefix_broken_ = false;          // the prefix has syntax errors before the cursor
+  uint32_t prefix_first_error_ = UINT32_MAX;  // where the prefix alone has its first syntax error
   CompletionBrackets brackets_;
   std::vector<size_t> boundaries_;      // completion sizes after each accept()
   CancellationToken cancel_;

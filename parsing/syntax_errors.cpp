@@ -221,22 +221,30 @@ bool c_type_keyword(std::string_view word, bool cpp) {
 // operand of a binary, conditional, unary or update expression, what is
 // returned, or what is assigned; and in no call's arguments, which a macro
 // may take as any tokens (zlib's `int gzread OF((gzFile, void *,
-// unsigned));`: to tree-sitter `void * unsigned` is a product).
+// unsigned));`: to tree-sitter `void * unsigned` is a product). Only a name
+// can be a macro's: the arguments of a call of anything else (a call's
+// result: `inflate(t) (internal, int)`, gcc's "expected expression before
+// 'int'") are values, each of them.
 bool c_value_position(TSNode node) {
   TSNode parent = ts_node_parent(node);
   const std::string_view in = ts_node_is_null(parent) ? "" : ts_node_type(parent);
+  // Whether `list` is the arguments of a call of a name (a macro's, maybe).
+  const auto macro_arguments = [](TSNode list) {
+    TSNode call = ts_node_parent(list);
+    if (ts_node_is_null(call) || std::string_view(ts_node_type(call)) != "call_expression") return false;
+    TSNode function = ts_node_child_by_field_name(call, "function", 8);
+    return ts_node_is_null(function) || std::string_view(ts_node_type(function)) == "identifier";
+  };
   bool value = in == "binary_expression" || in == "conditional_expression" || in == "unary_expression" ||
-               in == "update_expression" || in == "return_statement";
+               in == "update_expression" || in == "return_statement" ||
+               (in == "argument_list" && !macro_arguments(parent));
   if (in == "assignment_expression") {
     TSNode right = ts_node_child_by_field_name(parent, "right", 5);
     value = !ts_node_is_null(right) && ts_node_eq(right, node);
   }
   if (!value) return false;
-  for (TSNode up = parent; !ts_node_is_null(up); up = ts_node_parent(up)) {
-    if (std::string_view(ts_node_type(up)) != "argument_list") continue;
-    TSNode call = ts_node_parent(up);
-    if (!ts_node_is_null(call) && std::string_view(ts_node_type(call)) == "call_expression") return false;
-  }
+  for (TSNode up = parent; !ts_node_is_null(up); up = ts_node_parent(up))
+    if (std::string_view(ts_node_type(up)) == "argument_list" && macro_arguments(up)) return false;
   return true;
 }
 
@@ -298,6 +306,21 @@ size_t Document::reserved_words_as_names(uint32_t start, uint32_t end, bool fini
       ++count;
     else if (c_family && c_type_keyword(word, id == "cpp") && c_value_position(node))
       ++count;
+    else if (id == "cpp" && leaf != "identifier" &&
+             (word == "this" || word == "nullptr" || word == "true" || word == "false")) {
+      // Words tree-sitter-cpp lexes as tokens of their own: a type's, a
+      // field's or a namespace's name that is one is a misreading (`void On`
+      // + `ly<T>(this,`: a parameter of type `this`; g++'s "expected ';' at
+      // end of member declaration"), unless it is inside an error, whose
+      // recovery may read anything as a name (`const FilePath& path(c ?
+      // *this : f());`, read as a declaration). A plain identifier may be a
+      // misread value (`const FilePath& path(*this);`: a function whose
+      // parameter `*this` has a missing type).
+      bool in_error = false;
+      for (TSNode up = ts_node_parent(node); !ts_node_is_null(up) && !in_error; up = ts_node_parent(up))
+        in_error = std::string_view(ts_node_type(up)) == "ERROR";
+      if (!in_error) ++count;
+    }
     else if (c_family && c_declarator_keyword(word, id == "cpp")) {
       // A type-defining word where a declaration's name goes (`TEST` +
       // `    struct {` before a function body: tree-sitter-cpp reads a

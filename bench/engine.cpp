@@ -11,6 +11,8 @@
 //                (decode at depth without the long prefill; attention's read-ahead on and off alternating)
 //   bench_engine --decode-at 512,4096,16384 --compare-kv bf16,int8
 //                (the same, one session per cache type, alternating rounds)
+//   bench_engine --decode-at 512,4096,16384 --compare-gemv 256:8,2048:2
+//                (the same, one session per GEMV chunking: KB a chunk at most : chunks a thread)
 #include <immintrin.h>
 #include <omp.h>
 
@@ -92,35 +94,61 @@ std::string stream_method() {
   return m + (stream_on_huge_pages ? ", 2 MB pages" : ", 4 KB pages");
 }
 
-// GB/s, best of five passes over 1 GiB (the buffer is freed afterwards, so
-// the memory figures below do not carry it). The buffer comes from the
-// allocator the engine's weights come from (engine/streamed_memory.h): on
-// 4 KB pages this machine's single-thread read is ~40% slower, and a bound
-// read on smaller pages than the weights' would not bound decode.
-double stream_bandwidth(int threads) {
-  const size_t n = size_t(1) << 28;  // 1 GiB of floats
-  const int64_t huge_before = process_huge_page_bytes();
-  std::shared_ptr<uint8_t> storage = allocate_streamed(n * sizeof(float));
-  float* buf = reinterpret_cast<float*>(storage.get());
+// The streaming read that bounds decode: 1 GiB from the allocator the
+// engine's weights come from (engine/streamed_memory.h): on 4 KB pages this
+// machine's single-thread read is ~40% slower, and a bound read on smaller
+// pages than the weights' would not bound decode. Each pass() reads it all
+// once, vectorised with several accumulators a thread, and says at how many
+// GB/s; the best pass seen is the bound.
+class StreamProbe {
+ public:
+  explicit StreamProbe(int threads) : threads_(threads) {
+    const int64_t huge_before = process_huge_page_bytes();
+    storage_ = allocate_streamed(kFloats * sizeof(float));
+    float* buf = reinterpret_cast<float*>(storage_.get());
 #pragma omp parallel for num_threads(threads) schedule(static)
-  for (size_t i = 0; i < n; ++i) buf[i] = 1.0f;  // each thread touches (and so places) its own share
-  stream_on_huge_pages = process_huge_page_bytes() - huge_before >= int64_t(n * sizeof(float) / 2);
-  const bool avx512 = __builtin_cpu_supports("avx512f");
-  double best = 0;
-  for (int rep = 0; rep < 5; ++rep) {
+    for (size_t i = 0; i < kFloats; ++i) buf[i] = 1.0f;  // each thread touches (and so places) its own share
+    huge_bytes_ = process_huge_page_bytes() - huge_before;
+    stream_on_huge_pages = huge_bytes_ >= int64_t(kFloats * sizeof(float) / 2);
+  }
+
+  double pass() {
+    const float* buf = reinterpret_cast<const float*>(storage_.get());
+    const bool avx512 = __builtin_cpu_supports("avx512f");
     float total = 0;
     auto t = clock_type::now();
-#pragma omp parallel num_threads(threads) reduction(+ : total)
+#pragma omp parallel num_threads(threads_) reduction(+ : total)
     {
       const size_t parts = static_cast<size_t>(omp_get_num_threads()), me = static_cast<size_t>(omp_get_thread_num());
-      const size_t begin = (n / parts * me) & ~size_t(127), end = me + 1 == parts ? n : (n / parts * (me + 1)) & ~size_t(127);
+      const size_t begin = (kFloats / parts * me) & ~size_t(127),
+                   end = me + 1 == parts ? kFloats : (kFloats / parts * (me + 1)) & ~size_t(127);
       total += avx512 ? sum_avx512(buf + begin, end - begin) : sum_avx2(buf + begin, end - begin);
     }
-    double secs = seconds_since(t);
+    const double secs = seconds_since(t);
     stream_sink = total;  // keeps the sums
-    best = std::max(best, static_cast<double>(n * sizeof(float)) / secs / 1e9);
+    const double gb_per_s = static_cast<double>(kFloats * sizeof(float)) / secs / 1e9;
+    best_ = std::max(best_, gb_per_s);
+    return gb_per_s;
   }
-  return best;
+
+  double best() const { return best_; }
+  // Of the process's huge pages, how many bytes are the probe's.
+  int64_t huge_bytes() const { return huge_bytes_; }
+
+ private:
+  static constexpr size_t kFloats = size_t(1) << 28;  // 1 GiB of floats
+  int threads_;
+  std::shared_ptr<uint8_t> storage_;
+  int64_t huge_bytes_ = 0;
+  double best_ = 0;
+};
+
+// GB/s, best of five passes over 1 GiB (the buffer is freed afterwards, so
+// the memory figures below do not carry it).
+double stream_bandwidth(int threads) {
+  StreamProbe probe(threads);
+  for (int rep = 0; rep < 5; ++rep) probe.pass();
+  return probe.best();
 }
 
 // Decode attention alone, as a decode step runs it: 24 layers of the 0.5B
@@ -337,7 +365,11 @@ void decode_at_rows(const std::string& path, const std::vector<int>& depths, int
                     int read_ahead) {
   omp_set_num_threads(threads);
   auto model = Model::open(path, {WeightMode::Int8, threads, kv_type});
-  double bw = stream_bandwidth(threads);
+  // The bound: the best streaming read seen, five passes first and one
+  // after every pair of rounds (the VM's bandwidth moves while it decodes,
+  // and a bound read only before and after could miss a fast minute).
+  StreamProbe probe(threads);
+  for (int rep = 0; rep < 5; ++rep) probe.pass();
   const int chunk = 512;
   const int deepest = *std::max_element(depths.begin(), depths.end());
   Session s(*model, static_cast<size_t>(deepest + decode + 1));
@@ -374,6 +406,7 @@ void decode_at_rows(const std::string& path, const std::vector<int>& depths, int
       secs[with] += e;
       tokens[with] += n;
       round_ms[with].push_back(e * 1e3 / n);
+      if (!with) probe.pass();
     }
     set_attention_read_ahead(engine_default);
     auto median = [](std::vector<double> v) {
@@ -383,7 +416,8 @@ void decode_at_rows(const std::string& path, const std::vector<int>& depths, int
     };
     const int as_run = engine_default == read_ahead ? 1 : 0;
     const double decode_s = secs[as_run] * decode / std::max(1, tokens[as_run]);
-    bw = std::max(bw, stream_bandwidth(threads));
+    probe.pass();
+    const double bw = probe.best();
     const double read_bytes = decode_read_bytes(model->bytes_per_token(), s.kv_bytes_per_token(), depth, decode);
     const double kv_read = read_bytes - static_cast<double>(model->bytes_per_token());
     const double bound_tps = bw * 1e9 / read_bytes, decode_tps = decode / decode_s;
@@ -396,7 +430,7 @@ void decode_at_rows(const std::string& path, const std::vector<int>& depths, int
                 "\"median_round_ms\":%.2f,\"decode_vs_bound\":%.3f},%s}",
                 first ? "" : ",", threads, depth, decode, decode_tps, 1e3 / decode_tps, kv_type_name(s.kv_type()),
                 kv_read / 1048576.0, model->bytes_per_token() / 1048576.0, bw, stream_method().c_str(),
-                process_huge_page_bytes() / 1048576.0, bound_tps, decode_tps / bound_tps,
+                (process_huge_page_bytes() - probe.huge_bytes()) / 1048576.0, bound_tps, decode_tps / bound_tps,
                 attention_kernels_in_use(s.kv_type(), model->hparams().head_dim, default_attention_kernels()).c_str(),
                 engine_default, read_ahead, tokens[1] / std::max(1e-9, secs[1]), median(round_ms[1]),
                 tokens[1] / std::max(1e-9, secs[1]) / bound_tps, tokens[0] / std::max(1e-9, secs[0]),
@@ -408,22 +442,34 @@ void decode_at_rows(const std::string& path, const std::vector<int>& depths, int
   std::printf("\n]}\n");
 }
 
-// --decode-at with --compare-kv: one session per KV cache type, each filled
-// to the depth as decode_at_rows fills its one, decoding in rounds of 8
-// tokens that alternate between the types, so every type sees the same
-// machine (this shared VM's bandwidth moves between 35 and 63 GB/s from one
-// minute to the next). Attention's read-ahead stays at the engine's default.
+// What one session of a --compare-kv or --compare-gemv run decodes with.
+struct DecodeVariant {
+  KvType kv = KvType::Auto;
+  GemvChunking chunking = kDefaultGemvChunking;
+};
+
+// --decode-at with --compare-kv or --compare-gemv: one session per variant
+// (a KV cache type, or a way of splitting the int8 products among the
+// threads), each filled to the depth as decode_at_rows fills its one,
+// decoding in rounds of 8 tokens that alternate between the variants, so
+// every variant sees the same machine (this shared VM's bandwidth moves
+// between 35 and 63 GB/s from one minute to the next). Attention's
+// read-ahead stays at the engine's default.
 void decode_compare_rows(const std::string& path, const std::vector<int>& depths, int threads, int decode,
-                         const std::vector<KvType>& types) {
+                         const std::vector<DecodeVariant>& variants, const char* key) {
   omp_set_num_threads(threads);
   auto model = Model::open(path, {WeightMode::Int8, threads, KvType::Auto});
-  double bw = stream_bandwidth(threads);
+  // The bound: the best streaming read seen, five passes first and one after
+  // every round of all variants (as decode_at_rows).
+  StreamProbe probe(threads);
+  for (int rep = 0; rep < 5; ++rep) probe.pass();
   const int chunk = 512;
   const int deepest = *std::max_element(depths.begin(), depths.end());
   std::mt19937 rng(9);
   std::vector<int32_t> prompt(static_cast<size_t>(chunk));
   for (auto& x : prompt) x = static_cast<int32_t>(rng() % 150000);
   struct Run {
+    DecodeVariant variant;
     std::unique_ptr<Session> s;
     std::vector<uint8_t> block;
     int32_t first = 0, next = 0;
@@ -431,18 +477,21 @@ void decode_compare_rows(const std::string& path, const std::vector<int>& depths
     std::vector<double> round_ms;
   };
   std::vector<Run> runs;
-  for (KvType t : types) {
+  for (const DecodeVariant& v : variants) {
     Run r;
-    r.s = std::make_unique<Session>(*model, static_cast<size_t>(deepest + decode + 1), t);
+    r.variant = v;
+    set_gemv_chunking(v.chunking);
+    r.s = std::make_unique<Session>(*model, static_cast<size_t>(deepest + decode + 1), v.kv);
     std::vector<float> logits = r.s->evaluate({prompt, {}, {}});
     r.first = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
     r.s->save_kv(0, static_cast<size_t>(chunk), r.block);
     runs.push_back(std::move(r));
   }
-  std::printf("{\"decode_compare_kv\":[");
+  std::printf("{\"%s\":[", key);
   bool first_row = true;
   for (int depth : depths) {
     for (Run& r : runs) {
+      set_gemv_chunking(r.variant.chunking);
       fill_to_depth(*model, *r.s, r.block, chunk, depth);
       r.next = r.first;
       r.secs = 0;
@@ -451,6 +500,7 @@ void decode_compare_rows(const std::string& path, const std::vector<int>& depths
     for (int i = 0; i < decode; i += 8) {
       const int n = std::min(8, decode - i);
       for (Run& r : runs) {
+        set_gemv_chunking(r.variant.chunking);
         const auto t = clock_type::now();
         for (int j = 0; j < n; ++j) {
           std::vector<float> logits = r.s->evaluate({{r.next}, {}, {}});
@@ -460,27 +510,31 @@ void decode_compare_rows(const std::string& path, const std::vector<int>& depths
         r.secs += e;
         r.round_ms.push_back(e * 1e3 / n);
       }
+      probe.pass();
     }
-    bw = std::max(bw, stream_bandwidth(threads));
+    const double bw = probe.best();
     const double first_tps = decode / runs[0].secs;
     for (Run& r : runs) {
       std::sort(r.round_ms.begin(), r.round_ms.end());
       const double read_bytes = decode_read_bytes(model->bytes_per_token(), r.s->kv_bytes_per_token(), depth, decode);
       const double bound_tps = bw * 1e9 / read_bytes, tps = decode / r.secs;
       std::printf("%s\n  {\"threads\":%d,\"depth\":%d,\"decode_tokens\":%d,\"kv\":\"%s\",\"attention\":\"%s\","
+                  "\"gemv_chunk_kb\":%lld,\"gemv_chunks_per_thread\":%d,"
                   "\"decode_tokens_per_s\":%.2f,\"median_round_ms\":%.2f,\"vs_first_type\":%.3f,"
                   "\"kv_read_mb_per_token\":%.1f,\"stream_read_gb_per_s\":%.2f,\"decode_bound_tokens_per_s\":%.2f,"
                   "\"decode_vs_bound\":%.3f}",
                   first_row ? "" : ",", threads, depth, decode, kv_type_name(r.s->kv_type()),
                   attention_kernels_in_use(r.s->kv_type(), model->hparams().head_dim, default_attention_kernels())
                       .c_str(),
-                  tps, r.round_ms[r.round_ms.size() / 2], tps / first_tps,
+                  static_cast<long long>(r.variant.chunking.max_bytes >> 10), r.variant.chunking.per_thread, tps,
+                  r.round_ms[r.round_ms.size() / 2], tps / first_tps,
                   (read_bytes - static_cast<double>(model->bytes_per_token())) / 1048576.0, bw, bound_tps,
                   tps / bound_tps);
       first_row = false;
     }
     std::fflush(stdout);
   }
+  set_gemv_chunking(kDefaultGemvChunking);
   std::printf("\n]}\n");
 }
 
@@ -496,6 +550,7 @@ int main(int argc, char** argv) {
   std::vector<int> attention_depths, decode_depths;
   int read_ahead_lines = 2;
   std::vector<KvType> compare_kv;
+  std::vector<GemvChunking> compare_gemv;
   astfill::bench::ArgParser args(
       "bench_engine",
       "The engine's speed on a random-weight model with Qwen2.5-Coder-0.5B's shapes in Q8_0\n"
@@ -546,6 +601,27 @@ int main(int argc, char** argv) {
                 }
                 return std::nullopt;
               });
+  args.option("--compare-gemv", "KB:N,KB:N",
+              "--decode-at: one session per way of splitting the int8 products among the threads (chunks of at "
+              "most KB of weights, about N chunks a thread; the engine's is 2048:2), alternating rounds of 8 tokens",
+              [&](const std::string& v) -> std::optional<std::string> {
+                compare_gemv.clear();
+                size_t at = 0;
+                while (at <= v.size()) {
+                  const size_t comma = std::min(v.find(',', at), v.size());
+                  const std::string item = v.substr(at, comma - at);
+                  const size_t colon = item.find(':');
+                  char* end = nullptr;
+                  const long kb = std::strtol(item.c_str(), &end, 10);
+                  const long n = colon == std::string::npos ? 0 : std::strtol(item.c_str() + colon + 1, nullptr, 10);
+                  if (colon == std::string::npos || end != item.c_str() + colon || kb < 4 || kb > (1 << 20) || n < 1 ||
+                      n > 64)
+                    return "'" + item + "' is not KB:N (KB 4 to 1048576, N 1 to 64)";
+                  compare_gemv.push_back({int64_t{kb} << 10, static_cast<int>(n)});
+                  at = comma + 1;
+                }
+                return std::nullopt;
+              });
   args.flag("--long", "add the 16384- and 32768-token rows (their prefill takes minutes)", [&] { long_run = true; });
   astfill::bench::parse_args_or_exit(args, "bench_engine", argc, argv);
   if (!attention_depths.empty()) {
@@ -562,8 +638,12 @@ int main(int argc, char** argv) {
     write_random_model(path, spec);
     write_s = seconds_since(t);
   }
-  if (!decode_depths.empty() && !compare_kv.empty()) {
-    decode_compare_rows(path, decode_depths, thread_counts.back(), decode_len, compare_kv);
+  if (!decode_depths.empty() && (!compare_kv.empty() || !compare_gemv.empty())) {
+    std::vector<DecodeVariant> variants;
+    for (KvType t : compare_kv) variants.push_back({t, kDefaultGemvChunking});
+    for (GemvChunking c : compare_gemv) variants.push_back({kv_type, c});
+    decode_compare_rows(path, decode_depths, thread_counts.back(), decode_len, variants,
+                        compare_gemv.empty() ? "decode_compare_kv" : "decode_compare");
     return 0;
   }
   if (!decode_depths.empty()) {

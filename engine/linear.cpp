@@ -86,6 +86,18 @@ void quantize_activations(const float* x, int64_t rows, int64_t in, int levels, 
 
 }  // namespace
 
+namespace {
+std::atomic<int64_t> gemv_chunk_bytes{kDefaultGemvChunking.max_bytes};
+std::atomic<int> gemv_chunks_per_thread{kDefaultGemvChunking.per_thread};
+}  // namespace
+
+void set_gemv_chunking(GemvChunking chunking) {
+  gemv_chunk_bytes = std::max<int64_t>(1, chunking.max_bytes);
+  gemv_chunks_per_thread = std::max(1, chunking.per_thread);
+}
+
+GemvChunking gemv_chunking() { return {gemv_chunk_bytes.load(), gemv_chunks_per_thread.load()}; }
+
 void set_int8_gemv(bool on) { gemv_switch() = on; }
 bool int8_gemv_active(const Linear& layer) { return layer.uses_gemv() && gemv_switch(); }
 
@@ -366,10 +378,12 @@ void Linear::forward_gemv(const float* x, int64_t rows, float* y, int levels) co
   const float* bias = im.bias.empty() ? nullptr : im.bias.data();
   const int64_t blocks = im.n_blocks, quads = kp / 4;
   // On the engine's team (engine/thread_team.h), not OpenMP: a decoded token
-  // runs ~100 of these loops, and each is short. Chunks of whole blocks, at
-  // most ~256 KB of weights each.
+  // runs ~100 of these loops, and each is short. Chunks of whole blocks
+  // (gemv_chunking(): at most 2 MB of weights each, two a thread, by default).
   const int threads = engine_threads();
-  const int64_t per_chunk = team_chunk_items(blocks, threads, std::max<int64_t>(1, (int64_t{256} << 10) / (kp * 64)));
+  const GemvChunking chunking = gemv_chunking();
+  const int64_t per_chunk =
+      team_chunk_items(blocks, threads, std::max<int64_t>(1, chunking.max_bytes / (kp * 64)), chunking.per_thread);
   const int64_t chunks = (blocks + per_chunk - 1) / per_chunk;
   ThreadTeam::shared().run(chunks, threads, [&](int64_t chunk, int) {
     const int64_t b0 = chunk * per_chunk, b1 = std::min(blocks, b0 + per_chunk);

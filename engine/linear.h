@@ -82,6 +82,23 @@ int int8_activation_levels();
 void set_int8_gemv(bool on);
 bool int8_gemv_active(const Linear& layer);
 
+// How the single-row int8 products split a layer among the engine's threads:
+// chunks of whole 64-output blocks, at most `max_bytes` of weights each, and
+// about `per_thread` chunks a thread where the layer is big enough (small
+// chunks balance the threads; big ones let each stream longer). For
+// bench_engine's in-process comparisons; the engine's default is
+// kDefaultGemvChunking: 2 MB, two a thread. Against 256 KB and eight a
+// thread (the default before), in alternating rounds on 2 threads: 1.02-1.13x
+// the tokens/s at depths 512-16K, never slower (`bench_engine --decode-at
+// 512,4096,16384 --compare-gemv 256:8,2048:2`).
+struct GemvChunking {
+  int64_t max_bytes = 2 << 20;
+  int per_thread = 2;
+};
+inline constexpr GemvChunking kDefaultGemvChunking{};
+void set_gemv_chunking(GemvChunking chunking);
+GemvChunking gemv_chunking();
+
 // Dequantises a whole tensor to f32 (row-major, ne[0] contiguous).
 std::vector<float> to_f32(const ModelTensor& t);
 

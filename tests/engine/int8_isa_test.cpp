@@ -5,6 +5,7 @@
 // these cases three times: natively, and with ONEDNN_MAX_CPU_ISA=AVX2 and
 // =AVX512_CORE (no VNNI), which this machine's oneDNN honours.
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <random>
@@ -212,22 +213,29 @@ TEST_CASE("single-row int8 products on the decode kernel equal oneDNN's", "[int8
       for (auto& v : x) v = normal(rng) * (rng() % 4 == 0 ? 8.0f : 1.0f);
       if (rows == 3) x[static_cast<size_t>(in + 5)] = std::nanf("");
       std::vector<float> kernel(static_cast<size_t>(rows * out)), onednn(kernel.size());
-      set_int8_gemv(true);
-      CHECK(int8_gemv_active(l) == l.uses_gemv());
-      l.forward(x.data(), rows, kernel.data());
       set_int8_gemv(false);
       CHECK_FALSE(int8_gemv_active(l));
       l.forward(x.data(), rows, onednn.data());
       set_int8_gemv(true);
-      size_t differ = 0, nan = 0;
-      for (size_t i = 0; i < kernel.size(); ++i) {
-        const bool row_nan = rows == 3 && i / static_cast<size_t>(out) == 1;
-        if (row_nan) nan += std::isnan(kernel[i]);
-        else differ += !(kernel[i] == onednn[i]);
+      CHECK(int8_gemv_active(l) == l.uses_gemv());
+      // However the threads split the layer: one block a chunk, the
+      // engine's default, everything in one chunk.
+      for (GemvChunking chunking : {GemvChunking{1, 64}, kDefaultGemvChunking, GemvChunking{int64_t{1} << 30, 1}}) {
+        set_gemv_chunking(chunking);
+        std::fill(kernel.begin(), kernel.end(), -1.0f);
+        l.forward(x.data(), rows, kernel.data());
+        size_t differ = 0, nan = 0;
+        for (size_t i = 0; i < kernel.size(); ++i) {
+          const bool row_nan = rows == 3 && i / static_cast<size_t>(out) == 1;
+          if (row_nan) nan += std::isnan(kernel[i]);
+          else differ += !(kernel[i] == onednn[i]);
+        }
+        INFO("rows " << rows << ", chunks of at most " << chunking.max_bytes << " bytes, " << chunking.per_thread
+                     << " a thread");
+        CHECK(differ == 0);
+        if (rows == 3) CHECK(nan == static_cast<size_t>(out));
       }
-      INFO("rows " << rows);
-      CHECK(differ == 0);
-      if (rows == 3) CHECK(nan == static_cast<size_t>(out));
+      set_gemv_chunking(kDefaultGemvChunking);
     }
   }
 }

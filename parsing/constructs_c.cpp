@@ -219,9 +219,56 @@ bool cpp_typeless_definition_refused(TSNode node, const Context& c) {
 
 }  // namespace
 
+// Whether `name` is all capitals (a macro's, by convention): two letters or
+// more, none lowercase.
+bool macro_like(std::string_view name) {
+  size_t letters = 0;
+  for (char ch : name) {
+    if (std::islower(static_cast<unsigned char>(ch))) return false;
+    letters += std::isupper(static_cast<unsigned char>(ch)) != 0;
+  }
+  return letters >= 2;
+}
+
+// Whether the file calls `name` at least twice besides `except`, and each
+// time as a whole statement (`EXPECT_STREQ(a, b);`): a macro that expands
+// to statements (googletest's assertions open with a `switch`), which no
+// expression can hold.
+bool called_only_as_statements(TSNode root, std::string_view text, std::string_view name, TSNode except) {
+  size_t statements = 0;
+  bool value = false;
+  for_each_preorder(root, [&](TSNode n) {
+    if (value) return Walk::Skip;
+    if (std::string_view(ts_node_type(n)) != "call_expression" || ts_node_eq(n, except)) return Walk::Enter;
+    TSNode f = ts_node_child_by_field_name(n, "function", 8);
+    if (!ts_node_is_null(f) && std::string_view(ts_node_type(f)) == "identifier" &&
+        text_between(text, ts_node_start_byte(f), ts_node_end_byte(f)) == name) {
+      TSNode parent = ts_node_parent(n);
+      if (!ts_node_is_null(parent) && std::string_view(ts_node_type(parent)) == "expression_statement") ++statements;
+      else value = true;
+    }
+    return Walk::Enter;
+  });
+  return !value && statements >= 2;
+}
+
 bool c_family_refuses(TSNode node, const Context& c) {
   const std::string_view type = ts_node_type(node);
   if (c.finished && type == "call_expression") {
+    // A call of a macro the file calls only as whole statements, as an
+    // operand or a value (`EXPEC` + `RECATED =` above `EXPECT_STREQ(nullptr,
+    // s.c_string());` in googletest's sample2_unittest.cc: the assertion
+    // becomes what is assigned, and g++ finds its expansion's `switch`
+    // where a value goes: "expected primary-expression before 'switch'").
+    TSNode function = ts_node_child_by_field_name(node, "function", 8);
+    TSNode parent = ts_node_parent(node);
+    const std::string_view in = ts_node_is_null(parent) ? "" : ts_node_type(parent);
+    if (!ts_node_is_null(function) && std::string_view(ts_node_type(function)) == "identifier" &&
+        (in == "assignment_expression" || in == "binary_expression" || in == "init_declarator" ||
+         in == "return_statement" || in == "conditional_expression" || in == "unary_expression")) {
+      const std::string_view name = text_between(c.text, ts_node_start_byte(function), ts_node_end_byte(function));
+      if (macro_like(name) && called_only_as_statements(c.root, c.text, name, node)) return true;
+    }
     // A macro's name as a member called (`Pri` + `ority.` above
     // `EXPECT_EQ(0, a.x_);`: tree-sitter reads `Priority.EXPECT_EQ(...)`,
     // and g++ expands the macro after the `.`): a member function is not
@@ -231,12 +278,20 @@ bool c_family_refuses(TSNode node, const Context& c) {
     TSNode field = ts_node_child_by_field_name(callee, "field", 5);
     if (ts_node_is_null(field)) return false;
     const std::string_view name = text_between(c.text, ts_node_start_byte(field), ts_node_end_byte(field));
-    size_t letters = 0;
-    for (char ch : name) {
-      if (std::islower(static_cast<unsigned char>(ch))) return false;
-      letters += std::isupper(static_cast<unsigned char>(ch)) != 0;
+    return macro_like(name) && name.find('_') != std::string_view::npos;
+  }
+  if (c.finished && c.language.id == "cpp" && type == "using_declaration") {
+    // A using-declaration names a member of a namespace or a class (`using
+    // ::testing::X;`), or a namespace or an enumeration with its keyword:
+    // `using` + `e;` where `testing::internal::ShouldUseColor;` was is
+    // g++'s "expected nested-name-specifier before 'e'".
+    bool keyword = false, plain = false;
+    for (uint32_t i = 0, n = ts_node_child_count(node); i < n; ++i) {
+      const std::string_view part = ts_node_type(ts_node_child(node, i));
+      keyword = keyword || part == "namespace" || part == "enum";
+      plain = plain || part == "identifier";
     }
-    return letters >= 2 && name.find('_') != std::string_view::npos;
+    return plain && !keyword;
   }
   if (type == "sized_type_specifier") {
     // `signed`, `unsigned`, `short` and `long` modify only char, int and

@@ -318,6 +318,14 @@ const LeniencyCase kLeniencies[] = {
      "t) (t, int", "t"},
     {"this as a parameter's type", "cpp", "struct L {\n  void On", "\n      const int& r) {}\n};\n",
      "ly<T>(this,", "Result("},
+    // bench_quality --seed 8's two, cut down: a using-declaration of a
+    // plain name; a statement macro's call made the value of an assignment.
+    {"a using-declaration of a plain name", "cpp", "namespace testing { int ShouldUseColor; }\nusing ",
+     "\nint main() { return 0; }\n", "e;", "testing::ShouldUseColor;"},
+    {"a statement macro's call as a value", "cpp",
+     "#define CHECK_OK(x) switch (0) case 0: default: if (!(x)) return 1\nint f(int a) {\n  int result;\n"
+     "  CHECK_OK(a);\n  CHECK_OK(a + 1);\n  res",
+     "\n  CHECK_OK(a + 2);\n  return result;\n}\n", "ult =", "ult = a;"},
     {"a TypeScript try with neither catch nor finally", "typescript", "function close(s: WebSocket) {\n  ", "\n}\n",
      "try {\n    s.close();\n  }", "try {\n    s.close();\n  } finally {}"},
     // `unsigned` before a type's name (zlib's zpipe.c, `unsigne` + `d` above
@@ -562,6 +570,9 @@ const RealCase kRealCases[] = {
      75, "s, err"},
     {"c", "zlib1g-dev/examples/zpipe.c", "&strm, Z_NO_FLUSH);", 17, "t) (internal, int"},
     {"cpp", "googletest/test/googletest-failfast-unittest_.cc", "TestPartResult(\n", 15, "ly<T>(this,"},
+    {"cpp", "googletest/test/googletest-color-test_.cc", "testing::internal::ShouldUseColor;", 34, "e;"},
+    {"cpp", "googletest/samples/sample2_unittest.cc", "T_STREQ(nullptr, s.c_string());\n\n  EXPECT_EQ(0u, s.Length());",
+     31, "RECATED ="},
     {"javascript", "vscode-jsonrpc/lib/common/linkedMap.js", "orEach(callbackfn, thisArg) {", 29,
      "unction (this._prefix) {"},
     {"cpp", "googletest/test/googletest-param-test-test.cc", " ::testing::TestSuite* test_suite = unit_test->GetTestSuite(suite_num);", 71, "  return false;"},

@@ -345,6 +345,17 @@ bool c_family_refuses(TSNode node, const Context& c) {
     return std::find(std::begin(kExpressionParents), std::end(kExpressionParents), in) != std::end(kExpressionParents);
   }
   if (c.finished && type == "declaration" && c_type_is_a_variable(node, c.text)) return true;
+  if (c.finished && c.language.id == "cpp" && type == "declaration") {
+    // A name the file calls with a body (a macro's: `TEST(Suite, Name) {`) as
+    // a declaration's type (`TEST(Ba` + `sed) { FILESpecFuncated,};`, which
+    // tree-sitter-cpp reads as a variable `Based` of type `TEST` initialised
+    // with a list: g++'s "expected unqualified-id before '{'").
+    TSNode declared = ts_node_child_by_field_name(node, "type", 4);
+    if (!ts_node_is_null(declared) && std::string_view(ts_node_type(declared)) == "type_identifier") {
+      const std::string_view name = text_between(c.text, ts_node_start_byte(declared), ts_node_end_byte(declared));
+      if (macro_like(name) && !cpp_macro_with_body_arities(c.root, c.text, name, node).empty()) return true;
+    }
+  }
   if (type == "declaration") {
     // In a body, a declaration whose declarator starts a line no deeper
     // than the line of its type (`Prie` then `EXPECT_EQ(0, a.x());`: a
@@ -373,6 +384,15 @@ bool c_family_refuses(TSNode node, const Context& c) {
     if (ts_node_is_null(e) || c.language.comments.contains(e)) return false;
     const std::string_view what = ts_node_type(e);
     return what != "call_expression" && what != "identifier" && what != "qualified_identifier";
+  }
+  if (c.finished && c.language.id == "cpp" && type == "new_expression") {
+    // A macro the file calls only as whole statements as the type a `new`
+    // makes (`EXPEC` + `ATED = new` above `EXPECT_FALSE(table_->IsPrime(0));`:
+    // g++ finds the expansion's `switch` where a type goes).
+    TSNode made = ts_node_child_by_field_name(node, "type", 4);
+    if (ts_node_is_null(made) || std::string_view(ts_node_type(made)) != "type_identifier") return false;
+    const std::string_view name = text_between(c.text, ts_node_start_byte(made), ts_node_end_byte(made));
+    return macro_like(name) && called_only_as_statements(c.root, c.text, name, TSNode{});
   }
   if (c.finished && c.language.id == "cpp" && type == "function_definition" &&
       (cpp_typeless_definition_refused(node, c) || cpp_macro_defined_as_function(node, c)))

@@ -83,14 +83,6 @@ bool awaits_outside_async(TSNode fn) {
   return !ts_node_is_null(body) && holds_own(body, "await_expression");
 }
 
-// Whether `node` (formal parameters, or one of them) belongs to an arrow
-// function.
-bool in_arrow_parameters(TSNode node) {
-  TSNode list = std::string_view(ts_node_type(node)) == "formal_parameters" ? node : ts_node_parent(node);
-  TSNode owner = ts_node_is_null(list) ? list : ts_node_parent(list);
-  return ts_node_is_null(owner) || std::string_view(ts_node_type(owner)) == "arrow_function";
-}
-
 // Whether the tree's JavaScript file is a module (an `import` or `export`
 // at its top level): node compiles any other file as a function's body,
 // where a `return` at the top level is allowed.
@@ -159,12 +151,12 @@ bool ecmascript_refuses(TSNode node, const Context& c) {
   // element (`removeTokenBindingKey(ki` + `tion.` before `correlationId:
   // string)`: TypeScript's "',' expected"; tree-sitter's patterns take
   // `a.b` for destructuring assignments).
-  // Not an arrow function's, and only in a tree without errors: in a file
-  // broken elsewhere tree-sitter may read a parenthesized expression as
-  // parameters (`(this.opts.defaultMeta = ...)` in ajv.ts with a `)` missing
-  // above).
+  // An arrow function's too (`return (this._payload) => {`, TypeScript's
+  // "';' expected"). Only in a tree without errors: in a file broken
+  // elsewhere tree-sitter may read a parenthesized expression as parameters
+  // (`(this.opts.defaultMeta = ...)` in ajv.ts with a `)` missing above).
   if ((type == "formal_parameters" || type == "required_parameter" || type == "optional_parameter") &&
-      !in_arrow_parameters(node) && !c.tree_holds_error_node()) {
+      !c.tree_holds_error_node()) {
     const bool list = type == "formal_parameters";
     for (uint32_t i = 0, n = list ? ts_node_named_child_count(node) : 1; i < n; ++i) {
       TSNode p = list ? ts_node_named_child(node, i) : ts_node_child_by_field_name(node, "pattern", 7);
@@ -237,6 +229,26 @@ bool ecmascript_refuses(TSNode node, const Context& c) {
     if (!ts_node_is_null(body) && holds_own_if(body, [](TSNode n, std::string_view) { return super_call(n); }) &&
         !in_derived_constructor(body, c.text))
       return true;
+    return false;
+  }
+  if (type == "arrow_function") {
+    // Likewise an arrow function's own `await` (`sta` + `rgetName = (err)
+    // => {` where `static async azure(client, options = {}) {` was: V8's
+    // "Unexpected reserved word").
+    return awaits_outside_async(node);
+  }
+  if (c.finished && type == "number") {
+    // A legacy octal or a decimal with a leading zero (`0000`, `09`) in
+    // strict code (V8's "Octal literals are not allowed in strict mode",
+    // TypeScript's "Octal literals are not allowed"); TypeScript refuses
+    // them in any file.
+    const std::string_view digits = text_between(c.text, ts_node_start_byte(node), ts_node_end_byte(node));
+    if (digits.size() < 2 || digits[0] != '0' ||
+        !std::all_of(digits.begin(), digits.end(), [](char ch) { return ch >= '0' && ch <= '9'; }))
+      return false;
+    if (!javascript || c.strict_file()) return true;
+    for (TSNode up = ts_node_parent(node); !ts_node_is_null(up); up = ts_node_parent(up))
+      if (std::string_view(ts_node_type(up)) == "class_body") return true;
     return false;
   }
   if (javascript && (type == "statement_block" || type == "return_statement") && outside_functions(node) &&

@@ -105,6 +105,18 @@ bool java_refuses(TSNode node, const Context& c) {
     }
     return false;
   }
+  if (c.finished && type == "import_declaration") {
+    // An import names a type or a member by its qualified name, or a
+    // package's with `.*`: `import` + `e;` where `java.util.Calendar;` was
+    // is javac's "'.' expected".
+    bool plain = false, star = false;
+    for (uint32_t i = 0, n = ts_node_child_count(node); i < n; ++i) {
+      const std::string_view part = ts_node_type(ts_node_child(node, i));
+      plain = plain || part == "identifier";
+      star = star || part == "asterisk";
+    }
+    return plain && !star;
+  }
   if (c.finished && (type == "decimal_integer_literal" || type == "hex_integer_literal" ||
                      type == "octal_integer_literal" || type == "binary_integer_literal")) {
     TSNode parent = ts_node_parent(node);

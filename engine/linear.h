@@ -89,8 +89,8 @@ bool int8_gemv_active(const Linear& layer);
 // bench_engine's in-process comparisons; the engine's default is
 // kDefaultGemvChunking: 2 MB, two a thread. Against 256 KB and eight a
 // thread (the default before), in alternating rounds on 2 threads: 1.02-1.13x
-// the tokens/s at depths 512-16K, never slower (`bench_engine --decode-at
-// 512,4096,16384 --compare-gemv 256:8,2048:2`).
+// the tokens/s at depths 512-16K, once 0.98x at 4K in four runs
+// (`bench_engine --decode-at 512,4096,16384 --compare-gemv 256:8,2048:2`).
 struct GemvChunking {
   int64_t max_bytes = 2 << 20;
   int per_thread = 2;

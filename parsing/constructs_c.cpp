@@ -265,7 +265,8 @@ bool c_family_refuses(TSNode node, const Context& c) {
     const std::string_view in = ts_node_is_null(parent) ? "" : ts_node_type(parent);
     if (!ts_node_is_null(function) && std::string_view(ts_node_type(function)) == "identifier" &&
         (in == "assignment_expression" || in == "binary_expression" || in == "init_declarator" ||
-         in == "return_statement" || in == "conditional_expression" || in == "unary_expression")) {
+         in == "return_statement" || in == "conditional_expression" || in == "unary_expression" ||
+         in == "comma_expression")) {
       const std::string_view name = text_between(c.text, ts_node_start_byte(function), ts_node_end_byte(function));
       if (macro_like(name) && called_only_as_statements(c.root, c.text, name, node)) return true;
     }
@@ -279,6 +280,19 @@ bool c_family_refuses(TSNode node, const Context& c) {
     if (ts_node_is_null(field)) return false;
     const std::string_view name = text_between(c.text, ts_node_start_byte(field), ts_node_end_byte(field));
     return macro_like(name) && name.find('_') != std::string_view::npos;
+  }
+  if (c.finished && c.language.id == "c" && type == "labeled_statement") {
+    // A declaration is no statement in C: labelled, it may stand in a block
+    // (gcc takes that), not as an if's, else's or loop's body (`m` +
+    // `ask_memit:` under `if (mt.threads > threads_max)`, above `lzma_ret ret
+    // = ...;`: gcc's "expected expression before 'lzma_ret'").
+    TSNode last = ts_node_named_child(node, ts_node_named_child_count(node) - 1);
+    if (ts_node_is_null(last) || std::string_view(ts_node_type(last)) != "declaration") return false;
+    TSNode up = ts_node_parent(node);
+    while (!ts_node_is_null(up) && std::string_view(ts_node_type(up)) == "labeled_statement") up = ts_node_parent(up);
+    const std::string_view in = ts_node_is_null(up) ? "" : ts_node_type(up);
+    return in == "if_statement" || in == "else_clause" || in == "while_statement" || in == "for_statement" ||
+           in == "do_statement";
   }
   if (c.finished && c.language.id == "cpp" && type == "using_declaration") {
     // A using-declaration names a member of a namespace or a class (`using

@@ -343,6 +343,14 @@ const LeniencyCase kLeniencies[] = {
     {"a macro the file calls with a body as a declaration's type", "cpp",
      "#define TEST(a, b) void a##_##b()\nTEST(Suite, One) {}\nTEST(Ba", "\nint main() { return 0; }\n",
      "sed) { FILESpecFuncated,};", "sed, Two) {}"},
+    // bench_quality --seed 10's, cut down: a labelled declaration as an
+    // if's body in C; a statement macro's call as a comma's operand.
+    {"a labelled declaration as an if's body", "c", "int f(int x) {\n  if (x > 8)\n    m",
+     "\n\n  int ret = x;\n  return ret;\n}\n", "ask_memit:", "ask_memit = 0;"},
+    {"a statement macro's call as a comma's operand", "cpp",
+     "#define CHECK_OK(x) switch (0) case 0: default: if (!(x)) return 1\nint f(int a) {\n  CHECK_OK(a);\n"
+     "  CHECK_OK(a + 1);\n  a",
+     "\n  CHECK_OK(a + 2);\n  return 0;\n}\n", "++,", "++;"},
     {"a TypeScript try with neither catch nor finally", "typescript", "function close(s: WebSocket) {\n  ", "\n}\n",
      "try {\n    s.close();\n  }", "try {\n    s.close();\n  } finally {}"},
     // `unsigned` before a type's name (zlib's zpipe.c, `unsigne` + `d` above
@@ -601,6 +609,9 @@ const RealCase kRealCases[] = {
     {"cpp", "googletest/samples/sample8_unittest.cc", "T_FALSE(table_->IsPrime(4));", 28, "ED = new"},
     {"cpp", "googletest/test/googletest-filter-unittest_.cc", "rTest, TestTwo) {}", 18, "sed) { FILESpecFuncated,};"},
     {"java", "spi/CalendarDataProvider.java", "java.util.Calendar;", 19, "e;"},
+    // bench_quality --seed 10 (2026-12-07).
+    {"c", "liblzma-dev/examples/04_compress_easy_mt.c", "t.threads = threads_max;", 24, "ask_memit:"},
+    {"cpp", "googletest/samples/sample5_unittest.cc", "T_EQ(2, *n);", 12, "++,"},
     {"javascript", "vscode-jsonrpc/lib/common/linkedMap.js", "orEach(callbackfn, thisArg) {", 29,
      "unction (this._prefix) {"},
     {"cpp", "googletest/test/googletest-param-test-test.cc", " ::testing::TestSuite* test_suite = unit_test->GetTestSuite(suite_num);", 71, "  return false;"},

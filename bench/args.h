@@ -51,6 +51,19 @@ std::function<std::optional<std::string>(const std::string&)> count_value(T& out
   };
 }
 
+// The items of a `sep`-separated list, empty ones included ("a,,b": three),
+// so that a value's parser can name the empty item it refuses.
+inline std::vector<std::string> split_list(const std::string& v, char sep = ',') {
+  std::vector<std::string> items;
+  size_t at = 0;
+  while (true) {
+    const size_t end = v.find(sep, at);
+    items.push_back(v.substr(at, end == std::string::npos ? std::string::npos : end - at));
+    if (end == std::string::npos) return items;
+    at = end + 1;
+  }
+}
+
 // A comma-separated list of counts ("1,2").
 template <typename T>
 std::function<std::optional<std::string>(const std::string&)> count_list_value(std::vector<T>& out,

@@ -123,20 +123,7 @@ int main(int argc, char** argv) {
   args.option("--ride-along", "N,N",
               "background prefill rows per step beside the focused request, in pieces of as many\n"
               "rows (0: none; default: the batcher's default), one measurement each",
-              [&](const std::string& v) -> std::optional<std::string> {
-                ride_alongs.clear();
-                size_t at = 0;
-                while (at <= v.size()) {
-                  const size_t end = std::min(v.find(',', at), v.size());
-                  const std::string item = v.substr(at, end - at);
-                  char* stop = nullptr;
-                  const long n = std::strtol(item.c_str(), &stop, 10);
-                  if (item.empty() || *stop || n < 0 || n > 512) return "--ride-along takes counts from 0 to 512, not '" + v + "'";
-                  ride_alongs.push_back(static_cast<int>(n));
-                  at = end + 1;
-                }
-                return std::nullopt;
-              });
+              count_list_value(ride_alongs, "ride-along row count", 0, 512));
   args.option("--pieces", "N,N",
               "piece rows (BatcherOptions::piece_rows) to measure prefill with; the first is the\n"
               "focused measurement's (default: the batcher's default, whole chunks; then 32)",

@@ -11,7 +11,7 @@
 //                (decode at depth without the long prefill; attention's read-ahead on and off alternating)
 //   bench_engine --decode-at 512,4096,16384 --compare-kv bf16,int8
 //                (the same, one session per cache type, alternating rounds)
-//   bench_engine --decode-at 512,4096,16384 --compare-gemv 256:8,2048:2
+//   bench_engine --decode-at 512,4096,16384 --compare-gemv 2048:2:0,2048:2:4
 //                (the same, one session per GEMV chunking: KB a chunk at most : chunks a thread)
 #include <immintrin.h>
 #include <omp.h>
@@ -445,7 +445,7 @@ void decode_at_rows(const std::string& path, const std::vector<int>& depths, int
 // What one session of a --compare-kv or --compare-gemv run decodes with.
 struct DecodeVariant {
   KvType kv = KvType::Auto;
-  GemvChunking chunking = kDefaultGemvChunking;
+  GemvSchedule gemv = kDefaultGemvSchedule;
 };
 
 // --decode-at with --compare-kv or --compare-gemv: one session per variant
@@ -480,7 +480,7 @@ void decode_compare_rows(const std::string& path, const std::vector<int>& depths
   for (const DecodeVariant& v : variants) {
     Run r;
     r.variant = v;
-    set_gemv_chunking(v.chunking);
+    set_gemv_schedule(v.gemv);
     r.s = std::make_unique<Session>(*model, static_cast<size_t>(deepest + decode + 1), v.kv);
     std::vector<float> logits = r.s->evaluate({prompt, {}, {}});
     r.first = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
@@ -491,7 +491,7 @@ void decode_compare_rows(const std::string& path, const std::vector<int>& depths
   bool first_row = true;
   for (int depth : depths) {
     for (Run& r : runs) {
-      set_gemv_chunking(r.variant.chunking);
+      set_gemv_schedule(r.variant.gemv);
       fill_to_depth(*model, *r.s, r.block, chunk, depth);
       r.next = r.first;
       r.secs = 0;
@@ -500,7 +500,7 @@ void decode_compare_rows(const std::string& path, const std::vector<int>& depths
     for (int i = 0; i < decode; i += 8) {
       const int n = std::min(8, decode - i);
       for (Run& r : runs) {
-        set_gemv_chunking(r.variant.chunking);
+        set_gemv_schedule(r.variant.gemv);
         const auto t = clock_type::now();
         for (int j = 0; j < n; ++j) {
           std::vector<float> logits = r.s->evaluate({{r.next}, {}, {}});
@@ -519,14 +519,15 @@ void decode_compare_rows(const std::string& path, const std::vector<int>& depths
       const double read_bytes = decode_read_bytes(model->bytes_per_token(), r.s->kv_bytes_per_token(), depth, decode);
       const double bound_tps = bw * 1e9 / read_bytes, tps = decode / r.secs;
       std::printf("%s\n  {\"threads\":%d,\"depth\":%d,\"decode_tokens\":%d,\"kv\":\"%s\",\"attention\":\"%s\","
-                  "\"gemv_chunk_kb\":%lld,\"gemv_chunks_per_thread\":%d,"
+                  "\"gemv_chunk_kb\":%lld,\"gemv_chunks_per_thread\":%d,\"gemv_prefetch_kb\":%lld,"
                   "\"decode_tokens_per_s\":%.2f,\"median_round_ms\":%.2f,\"vs_first_type\":%.3f,"
                   "\"kv_read_mb_per_token\":%.1f,\"stream_read_gb_per_s\":%.2f,\"decode_bound_tokens_per_s\":%.2f,"
                   "\"decode_vs_bound\":%.3f}",
                   first_row ? "" : ",", threads, depth, decode, kv_type_name(r.s->kv_type()),
                   attention_kernels_in_use(r.s->kv_type(), model->hparams().head_dim, default_attention_kernels())
                       .c_str(),
-                  static_cast<long long>(r.variant.chunking.max_bytes >> 10), r.variant.chunking.per_thread, tps,
+                  static_cast<long long>(r.variant.gemv.max_bytes >> 10), r.variant.gemv.per_thread,
+                  static_cast<long long>(r.variant.gemv.prefetch_bytes >> 10), tps,
                   r.round_ms[r.round_ms.size() / 2], tps / first_tps,
                   (read_bytes - static_cast<double>(model->bytes_per_token())) / 1048576.0, bw, bound_tps,
                   tps / bound_tps);
@@ -534,7 +535,7 @@ void decode_compare_rows(const std::string& path, const std::vector<int>& depths
     }
     std::fflush(stdout);
   }
-  set_gemv_chunking(kDefaultGemvChunking);
+  set_gemv_schedule(kDefaultGemvSchedule);
   std::printf("\n]}\n");
 }
 
@@ -550,7 +551,7 @@ int main(int argc, char** argv) {
   std::vector<int> attention_depths, decode_depths;
   int read_ahead_lines = 2;
   std::vector<KvType> compare_kv;
-  std::vector<GemvChunking> compare_gemv;
+  std::vector<GemvSchedule> compare_gemv;
   astfill::bench::ArgParser args(
       "bench_engine",
       "The engine's speed on a random-weight model with Qwen2.5-Coder-0.5B's shapes in Q8_0\n"
@@ -590,35 +591,28 @@ int main(int argc, char** argv) {
               "tokens so every type sees the same machine",
               [&](const std::string& v) -> std::optional<std::string> {
                 compare_kv.clear();
-                size_t at = 0;
-                while (at <= v.size()) {
-                  const size_t comma = std::min(v.find(',', at), v.size());
-                  const std::string name = v.substr(at, comma - at);
+                for (const std::string& name : astfill::bench::split_list(v)) {
                   auto t = parse_kv_type(name);
                   if (!t || *t == KvType::Auto) return "'" + name + "' is not one of bf16, int8, f32";
                   compare_kv.push_back(*t);
-                  at = comma + 1;
                 }
                 return std::nullopt;
               });
-  args.option("--compare-gemv", "KB:N,KB:N",
-              "--decode-at: one session per way of splitting the int8 products among the threads (chunks of at "
-              "most KB of weights, about N chunks a thread; the engine's is 2048:2), alternating rounds of 8 tokens",
+  args.option("--compare-gemv", "KB:N:P,KB:N:P",
+              "--decode-at: one session per way of running the int8 products (chunks of at most KB of weights, "
+              "about N chunks a thread, each thread prefetching P KB ahead into L2, 0 for none; the engine's is "
+              "2048:2:4), alternating rounds of 8 tokens",
               [&](const std::string& v) -> std::optional<std::string> {
                 compare_gemv.clear();
-                size_t at = 0;
-                while (at <= v.size()) {
-                  const size_t comma = std::min(v.find(',', at), v.size());
-                  const std::string item = v.substr(at, comma - at);
-                  const size_t colon = item.find(':');
-                  char* end = nullptr;
-                  const long kb = std::strtol(item.c_str(), &end, 10);
-                  const long n = colon == std::string::npos ? 0 : std::strtol(item.c_str() + colon + 1, nullptr, 10);
-                  if (colon == std::string::npos || end != item.c_str() + colon || kb < 4 || kb > (1 << 20) || n < 1 ||
-                      n > 64)
-                    return "'" + item + "' is not KB:N (KB 4 to 1048576, N 1 to 64)";
-                  compare_gemv.push_back({int64_t{kb} << 10, static_cast<int>(n)});
-                  at = comma + 1;
+                for (const std::string& item : astfill::bench::split_list(v)) {
+                  const std::vector<std::string> f = astfill::bench::split_list(item, ':');
+                  unsigned long long kb = 0, n = 0, pf = 0;
+                  if (f.size() != 3) return "'" + item + "' is not KB:N:P";
+                  if (auto e = astfill::parse_uint(f[0], "chunk KB", 4, 1 << 20, kb)) return e;
+                  if (auto e = astfill::parse_uint(f[1], "chunks a thread", 1, 64, n)) return e;
+                  if (auto e = astfill::parse_uint(f[2], "prefetch KB", 0, 1024, pf)) return e;
+                  compare_gemv.push_back({static_cast<int64_t>(kb << 10), static_cast<int>(n),
+                                          static_cast<int64_t>(pf << 10)});
                 }
                 return std::nullopt;
               });
@@ -640,8 +634,8 @@ int main(int argc, char** argv) {
   }
   if (!decode_depths.empty() && (!compare_kv.empty() || !compare_gemv.empty())) {
     std::vector<DecodeVariant> variants;
-    for (KvType t : compare_kv) variants.push_back({t, kDefaultGemvChunking});
-    for (GemvChunking c : compare_gemv) variants.push_back({kv_type, c});
+    for (KvType t : compare_kv) variants.push_back({t, kDefaultGemvSchedule});
+    for (GemvSchedule g : compare_gemv) variants.push_back({kv_type, g});
     decode_compare_rows(path, decode_depths, thread_counts.back(), decode_len, variants,
                         compare_gemv.empty() ? "decode_compare_kv" : "decode_compare");
     return 0;

@@ -27,8 +27,10 @@ inline constexpr int64_t kGemvMaxRows = 4;
 // x[r][k] * w[k][j] (u8 x s8 -> s32), for r < rows (1..kGemvMaxRows).
 // `block` is the block's 64 * 4 * quads bytes in BA16a64b4a order; row r's
 // activations start at x + r * x_stride (4 * quads bytes each, x_stride a
-// multiple of 4).
+// multiple of 4). prefetch_bytes > 0: each step also prefetches the lines
+// that far ahead into L2 (past the block: the next one; a prefetch never
+// faults). The sums do not depend on it.
 void gemv_int8_block(const int8_t* block, const uint8_t* x, int64_t x_stride, int64_t rows, int64_t quads,
-                     int32_t* acc /* rows x 64 */);
+                     int32_t* acc /* rows x 64 */, int64_t prefetch_bytes = 0);
 
 }  // namespace astfill::engine

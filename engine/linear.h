@@ -82,22 +82,26 @@ int int8_activation_levels();
 void set_int8_gemv(bool on);
 bool int8_gemv_active(const Linear& layer);
 
-// How the single-row int8 products split a layer among the engine's threads:
-// chunks of whole 64-output blocks, at most `max_bytes` of weights each, and
-// about `per_thread` chunks a thread where the layer is big enough (small
-// chunks balance the threads; big ones let each stream longer). For
-// bench_engine's in-process comparisons; the engine's default is
-// kDefaultGemvChunking: 2 MB, two a thread. Against 256 KB and eight a
-// thread (the default before), in alternating rounds on 2 threads: 1.02-1.13x
-// the tokens/s at depths 512-16K, once 0.98x at 4K in four runs
-// (`bench_engine --decode-at 512,4096,16384 --compare-gemv 256:8,2048:2`).
-struct GemvChunking {
+// How the single-row int8 products run: a layer split among the engine's
+// threads in chunks of whole 64-output blocks, at most `max_bytes` of
+// weights each, about `per_thread` chunks a thread where the layer is big
+// enough (small chunks balance the threads; big ones let each stream
+// longer), each thread prefetching its weights `prefetch_bytes` ahead into
+// L2 (0: the hardware's prefetcher alone; engine/gemv_int8.cpp says why).
+// For bench_engine's in-process comparisons; the engine's default is
+// kDefaultGemvSchedule: 2 MB, two a thread, 4 KB ahead. 2 MB : 2 against
+// 256 KB and eight a thread (the default before), in alternating rounds on
+// 2 threads: 1.02-1.13x the tokens/s at depths 512-16K, once 0.98x at 4K in
+// four runs (`bench_engine --decode-at 512,4096,16384 --compare-gemv
+// 256:8:0,2048:2:0`).
+struct GemvSchedule {
   int64_t max_bytes = 2 << 20;
   int per_thread = 2;
+  int64_t prefetch_bytes = 4096;
 };
-inline constexpr GemvChunking kDefaultGemvChunking{};
-void set_gemv_chunking(GemvChunking chunking);
-GemvChunking gemv_chunking();
+inline constexpr GemvSchedule kDefaultGemvSchedule{};
+void set_gemv_schedule(GemvSchedule schedule);
+GemvSchedule gemv_schedule();
 
 // Dequantises a whole tensor to f32 (row-major, ne[0] contiguous).
 std::vector<float> to_f32(const ModelTensor& t);

@@ -218,10 +218,11 @@ TEST_CASE("single-row int8 products on the decode kernel equal oneDNN's", "[int8
       l.forward(x.data(), rows, onednn.data());
       set_int8_gemv(true);
       CHECK(int8_gemv_active(l) == l.uses_gemv());
-      // However the threads split the layer: one block a chunk, the
-      // engine's default, everything in one chunk.
-      for (GemvChunking chunking : {GemvChunking{1, 64}, kDefaultGemvChunking, GemvChunking{int64_t{1} << 30, 1}}) {
-        set_gemv_chunking(chunking);
+      // However the threads split the layer and whatever it prefetches: one
+      // block a chunk, the engine's default, everything in one chunk, none.
+      for (GemvSchedule schedule : {GemvSchedule{1, 64, 64}, kDefaultGemvSchedule,
+                                    GemvSchedule{int64_t{1} << 30, 1, 1 << 20}, GemvSchedule{2 << 20, 2, 0}}) {
+        set_gemv_schedule(schedule);
         std::fill(kernel.begin(), kernel.end(), -1.0f);
         l.forward(x.data(), rows, kernel.data());
         size_t differ = 0, nan = 0;
@@ -230,12 +231,12 @@ TEST_CASE("single-row int8 products on the decode kernel equal oneDNN's", "[int8
           if (row_nan) nan += std::isnan(kernel[i]);
           else differ += !(kernel[i] == onednn[i]);
         }
-        INFO("rows " << rows << ", chunks of at most " << chunking.max_bytes << " bytes, " << chunking.per_thread
-                     << " a thread");
+        INFO("rows " << rows << ", chunks of at most " << schedule.max_bytes << " bytes, " << schedule.per_thread
+                     << " a thread, prefetching " << schedule.prefetch_bytes << " bytes ahead");
         CHECK(differ == 0);
         if (rows == 3) CHECK(nan == static_cast<size_t>(out));
       }
-      set_gemv_chunking(kDefaultGemvChunking);
+      set_gemv_schedule(kDefaultGemvSchedule);
     }
   }
 }

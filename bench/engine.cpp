@@ -151,6 +151,39 @@ double stream_bandwidth(int threads) {
   return probe.best();
 }
 
+// Each round's speed against the bandwidth of its own minute: the VM's
+// bandwidth moves between ~35 and ~63 GB/s every few tens of seconds, so
+// a run's best read (the bound above) can come from a fast minute while
+// half its rounds ran in a slow one. A round's bound is the larger of the
+// probe passes just before and just after it (the fairer to the bound when
+// the bandwidth changed during the round); the median of the rounds'
+// ratios is reported beside the whole run's against the best read.
+class RoundRatios {
+ public:
+  explicit RoundRatios(double bandwidth_before) : before_(bandwidth_before) {}
+  // A round that decoded at `tokens_per_s`, reading `bytes_per_token`.
+  void round(double tokens_per_s, double bytes_per_token) { pending_.push_back({tokens_per_s, bytes_per_token}); }
+  // A probe pass just ended at `bandwidth` GB/s: the rounds since the last
+  // one are measured against it and the one before.
+  void probed(double bandwidth) {
+    const double bound = std::max(before_, bandwidth) * 1e9;
+    for (const auto& [tps, bytes] : pending_) ratios_.push_back(tps / (bound / bytes));
+    pending_.clear();
+    before_ = bandwidth;
+  }
+  double median() const {
+    if (ratios_.empty()) return 0;
+    std::vector<double> v = ratios_;
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  }
+
+ private:
+  double before_;
+  std::vector<std::pair<double, double>> pending_;
+  std::vector<double> ratios_;
+};
+
 // Decode attention alone, as a decode step runs it: 24 layers of the 0.5B
 // shapes (14 query and 2 KV heads of 64), one query at `depth` over a cache
 // of random rows, the layers one after another (so each layer's cache comes
@@ -369,7 +402,8 @@ void decode_at_rows(const std::string& path, const std::vector<int>& depths, int
   // after every pair of rounds (the VM's bandwidth moves while it decodes,
   // and a bound read only before and after could miss a fast minute).
   StreamProbe probe(threads);
-  for (int rep = 0; rep < 5; ++rep) probe.pass();
+  double last_pass = 0;
+  for (int rep = 0; rep < 5; ++rep) last_pass = probe.pass();
   const int chunk = 512;
   const int deepest = *std::max_element(depths.begin(), depths.end());
   Session s(*model, static_cast<size_t>(deepest + decode + 1));
@@ -394,6 +428,9 @@ void decode_at_rows(const std::string& path, const std::vector<int>& depths, int
     double secs[2] = {0, 0};
     int tokens[2] = {0, 0};
     std::vector<double> round_ms[2];
+    const double bytes_per_token =
+        decode_read_bytes(model->bytes_per_token(), s.kv_bytes_per_token(), depth + decode / 2, 0);
+    RoundRatios paired[2] = {RoundRatios(last_pass), RoundRatios(last_pass)};
     for (int i = 0, round = 0; i < decode; ++round) {
       const int with = round % 2 == 0 ? 1 : 0, n = std::min(8, decode - i);
       set_attention_read_ahead(with ? read_ahead : 0);
@@ -406,7 +443,9 @@ void decode_at_rows(const std::string& path, const std::vector<int>& depths, int
       secs[with] += e;
       tokens[with] += n;
       round_ms[with].push_back(e * 1e3 / n);
-      if (!with) probe.pass();
+      paired[with].round(n / e, bytes_per_token);
+      last_pass = probe.pass();
+      for (RoundRatios& r : paired) r.probed(last_pass);
     }
     set_attention_read_ahead(engine_default);
     auto median = [](std::vector<double> v) {
@@ -416,7 +455,6 @@ void decode_at_rows(const std::string& path, const std::vector<int>& depths, int
     };
     const int as_run = engine_default == read_ahead ? 1 : 0;
     const double decode_s = secs[as_run] * decode / std::max(1, tokens[as_run]);
-    probe.pass();
     const double bw = probe.best();
     const double read_bytes = decode_read_bytes(model->bytes_per_token(), s.kv_bytes_per_token(), depth, decode);
     const double kv_read = read_bytes - static_cast<double>(model->bytes_per_token());
@@ -426,15 +464,17 @@ void decode_at_rows(const std::string& path, const std::vector<int>& depths, int
                 "\"weights_read_mb_per_token\":%.1f,\"stream_read_gb_per_s\":%.2f,\"stream_read_method\":\"%s\","
                 "\"huge_pages_mb\":%.1f,\"decode_bound_tokens_per_s\":%.2f,\"decode_vs_bound\":%.3f,\"attention\":\"%s\","
                 "\"engine_read_ahead\":%d,\"with_read_ahead\":{\"lines_per_row\":%d,\"decode_tokens_per_s\":%.2f,"
-                "\"median_round_ms\":%.2f,\"decode_vs_bound\":%.3f},\"without_read_ahead\":{\"decode_tokens_per_s\":%.2f,"
-                "\"median_round_ms\":%.2f,\"decode_vs_bound\":%.3f},%s}",
+                "\"median_round_ms\":%.2f,\"decode_vs_bound\":%.3f,\"median_round_vs_its_bound\":%.3f},"
+                "\"without_read_ahead\":{\"decode_tokens_per_s\":%.2f,\"median_round_ms\":%.2f,"
+                "\"decode_vs_bound\":%.3f,\"median_round_vs_its_bound\":%.3f},%s}",
                 first ? "" : ",", threads, depth, decode, decode_tps, 1e3 / decode_tps, kv_type_name(s.kv_type()),
                 kv_read / 1048576.0, model->bytes_per_token() / 1048576.0, bw, stream_method().c_str(),
                 (process_huge_page_bytes() - probe.huge_bytes()) / 1048576.0, bound_tps, decode_tps / bound_tps,
                 attention_kernels_in_use(s.kv_type(), model->hparams().head_dim, default_attention_kernels()).c_str(),
                 engine_default, read_ahead, tokens[1] / std::max(1e-9, secs[1]), median(round_ms[1]),
-                tokens[1] / std::max(1e-9, secs[1]) / bound_tps, tokens[0] / std::max(1e-9, secs[0]),
-                median(round_ms[0]), tokens[0] / std::max(1e-9, secs[0]) / bound_tps,
+                tokens[1] / std::max(1e-9, secs[1]) / bound_tps, paired[1].median(),
+                tokens[0] / std::max(1e-9, secs[0]), median(round_ms[0]), tokens[0] / std::max(1e-9, secs[0]) / bound_tps,
+                paired[0].median(),
                 team_json(team0, ThreadTeam::shared().counters(), decode).c_str());
     std::fflush(stdout);
     first = false;
@@ -462,7 +502,8 @@ void decode_compare_rows(const std::string& path, const std::vector<int>& depths
   // The bound: the best streaming read seen, five passes first and one after
   // every round of all variants (as decode_at_rows).
   StreamProbe probe(threads);
-  for (int rep = 0; rep < 5; ++rep) probe.pass();
+  double last_pass = 0;
+  for (int rep = 0; rep < 5; ++rep) last_pass = probe.pass();
   const int chunk = 512;
   const int deepest = *std::max_element(depths.begin(), depths.end());
   std::mt19937 rng(9);
@@ -475,6 +516,7 @@ void decode_compare_rows(const std::string& path, const std::vector<int>& depths
     int32_t first = 0, next = 0;
     double secs = 0;
     std::vector<double> round_ms;
+    RoundRatios paired{0};
   };
   std::vector<Run> runs;
   for (const DecodeVariant& v : variants) {
@@ -496,6 +538,7 @@ void decode_compare_rows(const std::string& path, const std::vector<int>& depths
       r.next = r.first;
       r.secs = 0;
       r.round_ms.clear();
+      r.paired = RoundRatios(last_pass);
     }
     for (int i = 0; i < decode; i += 8) {
       const int n = std::min(8, decode - i);
@@ -509,8 +552,11 @@ void decode_compare_rows(const std::string& path, const std::vector<int>& depths
         const double e = seconds_since(t);
         r.secs += e;
         r.round_ms.push_back(e * 1e3 / n);
+        r.paired.round(n / e, decode_read_bytes(model->bytes_per_token(), r.s->kv_bytes_per_token(),
+                                                 depth + decode / 2, 0));
       }
-      probe.pass();
+      last_pass = probe.pass();
+      for (Run& r : runs) r.paired.probed(last_pass);
     }
     const double bw = probe.best();
     const double first_tps = decode / runs[0].secs;
@@ -522,7 +568,7 @@ void decode_compare_rows(const std::string& path, const std::vector<int>& depths
                   "\"gemv_chunk_kb\":%lld,\"gemv_chunks_per_thread\":%d,\"gemv_prefetch_kb\":%lld,"
                   "\"decode_tokens_per_s\":%.2f,\"median_round_ms\":%.2f,\"vs_first_type\":%.3f,"
                   "\"kv_read_mb_per_token\":%.1f,\"stream_read_gb_per_s\":%.2f,\"decode_bound_tokens_per_s\":%.2f,"
-                  "\"decode_vs_bound\":%.3f}",
+                  "\"decode_vs_bound\":%.3f,\"median_round_vs_its_bound\":%.3f}",
                   first_row ? "" : ",", threads, depth, decode, kv_type_name(r.s->kv_type()),
                   attention_kernels_in_use(r.s->kv_type(), model->hparams().head_dim, default_attention_kernels())
                       .c_str(),
@@ -530,7 +576,7 @@ void decode_compare_rows(const std::string& path, const std::vector<int>& depths
                   static_cast<long long>(r.variant.gemv.prefetch_bytes >> 10), tps,
                   r.round_ms[r.round_ms.size() / 2], tps / first_tps,
                   (read_bytes - static_cast<double>(model->bytes_per_token())) / 1048576.0, bw, bound_tps,
-                  tps / bound_tps);
+                  tps / bound_tps, r.paired.median());
       first_row = false;
     }
     std::fflush(stdout);

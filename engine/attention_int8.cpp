@@ -42,9 +42,11 @@ inline uint32_t load_u32(const uint8_t* p) {
 // ---------------------------------------------------------------------------
 // Scores.
 
-// u[g][e] = round(q[g][e] / qs[g][b]) + 128 (1..255), qs[g][b] = max |q| / 127
-// over block b of 32 values.
-ASTFILL_VNNI void quantize_queries(const float* q, int64_t group, int64_t d, uint8_t* u, float* qs) {
+// u[g][e] = round(q[g][e] / qs[g][b]) as s8 (-127..127), qs[g][b] = max |q| /
+// 127 over block b of 32 values; qoff[g][b] = 128 x the block's sum of u,
+// what the keys' flipped top bit adds to each score's integer dot product.
+ASTFILL_VNNI void quantize_queries(const float* q, int64_t group, int64_t d, uint8_t* u, float* qs,
+                                   int32_t* qoff) {
   const int64_t nb = d / kBlock;
   for (int64_t g = 0; g < group; ++g)
     for (int64_t b = 0; b < nb; ++b) {
@@ -54,12 +56,12 @@ ASTFILL_VNNI void quantize_queries(const float* q, int64_t group, int64_t d, uin
       const float s = amax / 127.0f;
       qs[g * nb + b] = s;
       const __m512 inv = _mm512_set1_ps(s > 0 ? 1.0f / s : 0.0f);
-      const __m512i offset = _mm512_set1_epi32(128);
-      const __m512i i0 = _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(x0, inv)), offset);
-      const __m512i i1 = _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(x1, inv)), offset);
+      const __m512i i0 = _mm512_cvtps_epi32(_mm512_mul_ps(x0, inv));
+      const __m512i i1 = _mm512_cvtps_epi32(_mm512_mul_ps(x1, inv));
+      qoff[g * nb + b] = 128 * _mm512_reduce_add_epi32(_mm512_add_epi32(i0, i1));
       uint8_t* o = u + g * d + b * kBlock;
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(o), _mm512_cvtusepi32_epi8(i0));
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(o + 16), _mm512_cvtusepi32_epi8(i1));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(o), _mm512_cvtsepi32_epi8(i0));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(o + 16), _mm512_cvtsepi32_epi8(i1));
     }
 }
 
@@ -69,10 +71,10 @@ ASTFILL_VNNI void quantize_queries(const float* q, int64_t group, int64_t d, uin
 // [blocks][16] per tile). Lanes past `count` are computed from whatever the
 // tile holds there and never stored.
 template <int NH, int GS>
-ASTFILL_VNNI void qk_strip(const uint8_t* qu, const float* qs, const int8_t* k, const float* ks, int64_t count,
-                           float scale, float* scores, int64_t stride) {
+ASTFILL_VNNI void qk_strip(const uint8_t* qu, const float* qs, const int32_t* qoff, const int8_t* k, const float* ks,
+                           int64_t count, float scale, float* scores, int64_t stride) {
   constexpr int64_t d = NH * 64, nb = NH * 2;
-  const __m512i ones = _mm512_set1_epi8(1);
+  const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
   for (int64_t s0 = 0; s0 < count; s0 += kKvTile) {
     const __mmask16 tm = tail_mask(count - s0);
     const int8_t* tile = k + s0 * d;
@@ -81,20 +83,17 @@ ASTFILL_VNNI void qk_strip(const uint8_t* qu, const float* qs, const int8_t* k, 
     for (int g = 0; g < GS; ++g) sc[g] = _mm512_setzero_ps();
     for (int64_t b = 0; b < nb; ++b) {
       __m512i t[8];
-      __m512i ksum = _mm512_setzero_si512();  // each slot's sum over the block, to take q's offset back
       for (int i = 0; i < 8; ++i) {
         prefetch_l2(tile, kAhead * d + (b * 8 + i) * 64, 64);  // a tile's 16 * NH lines, kAhead slots on
-        t[i] = _mm512_loadu_si512(tile + (b * 8 + i) * 64);
-        ksum = _mm512_dpbusd_epi32(ksum, ones, t[i]);
+        t[i] = _mm512_xor_si512(_mm512_loadu_si512(tile + (b * 8 + i) * 64), flip);
       }
-      const __m512i offset = _mm512_slli_epi32(ksum, 7);
       const __m512 kscale = _mm512_loadu_ps(tile_scales + b * kKvTile);
       for (int g = 0; g < GS; ++g) {
         const uint8_t* qb = qu + g * d + b * kBlock;
         __m512i a = _mm512_setzero_si512();
         for (int i = 0; i < 8; ++i)
-          a = _mm512_dpbusd_epi32(a, _mm512_set1_epi32(static_cast<int>(load_u32(qb + 4 * i))), t[i]);
-        sc[g] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(a, offset)),
+          a = _mm512_dpbusd_epi32(a, t[i], _mm512_set1_epi32(static_cast<int>(load_u32(qb + 4 * i))));
+        sc[g] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(a, _mm512_set1_epi32(qoff[g * nb + b]))),
                                 _mm512_mul_ps(kscale, _mm512_set1_ps(qs[g * nb + b])), sc[g]);
       }
     }
@@ -104,17 +103,18 @@ ASTFILL_VNNI void qk_strip(const uint8_t* qu, const float* qs, const int8_t* k, 
 }
 
 template <int NH, int GS = 7>
-ASTFILL_VNNI void qk(const uint8_t* qu, const float* qs, const int8_t* k, const float* ks, int64_t count, float scale,
-                     float* scores, int64_t stride, int64_t heads) {
+ASTFILL_VNNI void qk(const uint8_t* qu, const float* qs, const int32_t* qoff, const int8_t* k, const float* ks,
+                     int64_t count, float scale, float* scores, int64_t stride, int64_t heads) {
   if constexpr (GS >= 1) {
     while (heads >= GS) {
-      qk_strip<NH, GS>(qu, qs, k, ks, count, scale, scores, stride);
+      qk_strip<NH, GS>(qu, qs, qoff, k, ks, count, scale, scores, stride);
       qu += GS * NH * 64;
       qs += GS * NH * 2;
+      qoff += GS * NH * 2;
       scores += GS * stride;
       heads -= GS;
     }
-    if (heads > 0) qk<NH, GS - 1>(qu, qs, k, ks, count, scale, scores, stride, heads);
+    if (heads > 0) qk<NH, GS - 1>(qu, qs, qoff, k, ks, count, scale, scores, stride, heads);
   }
 }
 
@@ -221,9 +221,10 @@ ASTFILL_VNNI void item(const float* qg, int64_t group, const KvView& c, int64_t 
   const float* vs = c.v_scale + kv_int8_scale_at(c.capacity, d, kvh, s0, 0);
   alignas(64) uint8_t qu[kMaxGroup * kMaxD];
   float qs[kMaxGroup * kMaxBlocks];
-  quantize_queries(qg, group, d, qu, qs);
+  int32_t qoff[kMaxGroup * kMaxBlocks];
+  quantize_queries(qg, group, d, qu, qs, qoff);
   prefetch_l2(k, 0, std::min(kAhead, len) * d);
-  qk<NH>(qu, qs, k, ks, len, scale, scores, len, group);
+  qk<NH>(qu, qs, qoff, k, ks, len, scale, scores, len, group);
   prefetch_l2(v, 0, std::min(kAhead, len) * d);
   for (int64_t g = 0; g < group; ++g) out.max[g] = softmax_chunk(scores + g * len, len, &out.sum[g]);
   std::fill_n(out.acc, group * d, 0.0f);

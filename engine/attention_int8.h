@@ -7,9 +7,11 @@
 // products are u8 x s8 dot products (VPDPBUSD, 64 multiply-adds an
 // instruction against 16 for an f32 FMA), summed exactly in int32:
 //   Scores: each query head is quantised per 32-value block as the cache's
-//   keys are (symmetric, max |q| / 127), offset by 128 to be unsigned; 16 key
-//   rows are transposed in registers so a lane is a key, and the offset is
-//   taken back with the keys' own sums (a VPDPBUSD by ones). Score =
+//   keys are (symmetric, max |q| / 127) and is VPDPBUSD's signed operand;
+//   the keys, read as stored (16 slots interleaved so a lane is a key), are
+//   made its unsigned one by flipping their top bit (k + 128), and the
+//   offset is taken back once per head and block (128 x the sum of q's
+//   block), not per key. Score =
 //   q scale x k scale x exact integer dot product.
 //   P V: per 64 keys, each head's probabilities times the values' scales are
 //   quantised to u8 against their largest (0..255); 4 value rows are

@@ -128,6 +128,23 @@ bool java_refuses(TSNode node, const Context& c) {
     if (java_integer_too_large(type, text_between(c.text, a, b), negated)) return true;
     return false;
   }
+  if (c.finished && (type == "identifier" || type == "type_identifier") && text_between(c.text, a, b) == "_") {
+    // `_` is a keyword since Java 9 (javac 17: "as of release 9, '_' is a
+    // keyword"; `        _` + `(argumentation);` where `_errIdx = ...` was).
+    // Java 22 takes it only as an unnamed declaration, which tree-sitter-java
+    // parses as an underscore_pattern, and as a lambda's parameter, which it
+    // leaves an identifier: those stay free.
+    TSNode parent = ts_node_parent(node);
+    const std::string_view p = ts_node_is_null(parent) ? "" : ts_node_type(parent);
+    return p != "lambda_expression" && p != "inferred_parameters";
+  }
+  if (type == "object_creation_expression") {
+    // `new` makes a primitive type's array only (`enas = new int(0, 1);`:
+    // javac's "'[' expected").
+    TSNode made = ts_node_child_by_field_name(node, "type", 4);
+    const std::string_view t = ts_node_is_null(made) ? "" : ts_node_type(made);
+    return t == "integral_type" || t == "floating_point_type" || t == "boolean_type";
+  }
   if ((type == "local_variable_declaration" || type == "class_declaration" || type == "interface_declaration" ||
        type == "record_declaration" || type == "enum_declaration") &&
       java_single_statement_body(node))

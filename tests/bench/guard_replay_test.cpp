@@ -328,6 +328,12 @@ const LeniencyCase kLeniencies[] = {
      "\n  CHECK_OK(a + 2);\n  return result;\n}\n", "ult =", "ult = a;"},
     // bench_quality --seed 9's, cut down.
     {"an import of a plain name", "java", "package p;\nimport ", "\nclass A {}\n", "e;", "java.util.List;"},
+    // bench_quality --seed 10 and 11 (2026-12-07, stop 36).
+    {"`_` as a method's name", "java", "class A {\n  void f(int x) {\n    ", "\n  }\n  void g(int y) {}\n}\n", "_(x);",
+     "g(x);"},
+    {"`_` as a value", "java", "class A {\n  int f(int x) {\n    return ", ";\n  }\n}\n", "_", "x"},
+    {"a primitive type made with new", "java", "class A {\n  int[] f() {\n    return new int", ";\n  }\n}\n", "(0, 1)",
+     "[3]"},
     {"an await in an arrow function that is not async", "javascript", "class C {\n  sta",
      "\n    await f();\n  }\n}\nasync function f() {}\n", "rgetName = (err) => {", "tic async g() {"},
     {"a legacy octal in strict code", "javascript", "'use strict';\nfunction f(s) {\n  return String(", ");\n}\n",
@@ -615,7 +621,11 @@ const RealCase kRealCases[] = {
     {"javascript", "vscode-jsonrpc/lib/common/linkedMap.js", "orEach(callbackfn, thisArg) {", 29,
      "unction (this._prefix) {"},
     {"cpp", "googletest/test/googletest-param-test-test.cc", " ::testing::TestSuite* test_suite = unit_test->GetTestSuite(suite_num);", 71, "  return false;"},
+    {"java", "IllformedLocaleException.java", "errIdx = errorIndex;", 20, "(argumentation);"},
     {"rust", "rayon-1.6.1/src/iter/filter.rs", " self.base.into_folder(),", 25, "    { return (this._safe.Pointer<T>()); },"},
+    // bench_quality --seed 11 (2026-12-07).
+    {"java", "regex/IntHashSet.java", "rays.fill(this.entries, -1);\n        Arrays.fill(this.hashes, -1);\n        pos", 28,
+     "enas = new int(0, 1);"},
 };
 
 }  // namespace

@@ -281,6 +281,26 @@ bool c_family_refuses(TSNode node, const Context& c) {
     const std::string_view name = text_between(c.text, ts_node_start_byte(field), ts_node_end_byte(field));
     return macro_like(name) && name.find('_') != std::string_view::npos;
   }
+  if (c.finished && (type == "labeled_statement" || type == "compound_statement") && cpp_at_declaration_level(node) &&
+      !c.tree_holds_error_node()) {
+    // A block or a label where only declarations go: `static bool` + `race;`
+    // where ` xz_compress (FILE *in_file, FILE *out_file)` was leaves the
+    // function's body a block of the file's (gcc's "expected identifier or
+    // '(' before '{' token"); `TE` + `rror: 0, 0;` a label (g++'s "expected
+    // unqualified-id before ':' token"). Only in a tree without errors, as
+    // for expressions below.
+    return true;
+  }
+  if (c.finished && c.language.id == "cpp" && type == "pure_virtual_clause") {
+    // `= 0` ends a member function's declaration only: a function at the
+    // top level or in a namespace (`typede` + `fined(BOOST_PRECATED) = 0;`
+    // where `typedef PrematureExitTest PrematureExitDeathTest;` was, which
+    // tree-sitter-cpp reads as a function without a type) is g++'s
+    // "expected constructor, destructor, or type conversion before '('".
+    TSNode owner = ts_node_parent(node);
+    return !ts_node_is_null(owner) && std::string_view(ts_node_type(owner)) == "function_definition" &&
+           cpp_at_declaration_level(owner);
+  }
   if (c.finished && c.language.id == "c" && type == "labeled_statement") {
     // A declaration is no statement in C: labelled, it may stand in a block
     // (gcc takes that), not as an if's, else's or loop's body (`m` +

@@ -232,6 +232,12 @@ bool ecmascript_refuses(TSNode node, const Context& c) {
     return false;
   }
   if (type == "arrow_function") {
+    // An arrow's body that begins with `{` is a block, never an object
+    // (ECMAScript's ConciseBody; an object needs parentheses): tree-sitter
+    // reads `(name, event) => {` + `trySend(Object) { return null; }` as one
+    // with a method, TypeScript's "';' expected".
+    TSNode body = ts_node_child_by_field_name(node, "body", 4);
+    if (!ts_node_is_null(body) && std::string_view(ts_node_type(body)) == "object") return true;
     // Likewise an arrow function's own `await` (`sta` + `rgetName = (err)
     // => {` where `static async azure(client, options = {}) {` was: V8's
     // "Unexpected reserved word").

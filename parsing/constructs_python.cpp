@@ -67,6 +67,24 @@ bool walk_tokens(TSNode node, uint32_t until, uint32_t& prev_end, int& depth, Ga
 
 bool python_refuses(TSNode node, const Context& c) {
   const std::string_view type = ts_node_type(node);
+  if (type == "parameters" || type == "lambda_parameters") {
+    // A positional parameter without a default after one with a default
+    // (`def __init__(self, name, sources, ...,` + `l_args,` where
+    // `define_macros=None,` was: CPython's "non-default argument follows
+    // default argument"); after `*` or `*args` they are keyword-only and
+    // need none. `/` changes nothing.
+    bool defaulted = false;
+    for (uint32_t i = 0, n = ts_node_named_child_count(node); i < n; ++i) {
+      TSNode p = ts_node_named_child(node, i);
+      std::string_view t = ts_node_type(p);
+      if (t == "typed_parameter" && ts_node_named_child_count(p) > 0)
+        t = ts_node_type(ts_node_named_child(p, 0));  // `*args: int` is a typed list_splat_pattern
+      if (t == "default_parameter" || t == "typed_default_parameter") defaulted = true;
+      else if (t == "list_splat_pattern" || t == "keyword_separator" || t == "dictionary_splat_pattern") return false;
+      else if (defaulted && (t == "identifier" || t == "typed_parameter")) return true;
+    }
+    return false;
+  }
   if (type == "integer") {
     // A decimal literal with a leading zero (`* 0232325`: CPython's "leading
     // zeros in decimal integer literals are not permitted"); zeros alone

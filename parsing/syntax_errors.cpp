@@ -287,14 +287,15 @@ size_t Document::reserved_words_as_names(uint32_t start, uint32_t end, bool fini
     // + `\t\tcontinue {`: a composite literal of type `continue`).
     // tree-sitter-rust as a field's (`.co` + `ntinue=1.charset;`: rustc's
     // "expected identifier, found keyword `continue`"), but for `.await`,
-    // which is no field.
+    // which is no field, and as a type's (`let g` + `et: true;`: rustc's
+    // "expected type, found keyword `true`").
     const std::string_view leaf = ts_node_type(node);
     if (rust && leaf == "field_identifier" && text_between(text_, a, b) != "await") {
       const std::string_view word = text_between(text_, a, b);
       if (std::find(reserved.begin(), reserved.end(), word) != reserved.end()) ++count;
       return Walk::Skip;
     }
-    if (leaf != "identifier" && !(java && leaf == "type_identifier") &&
+    if (leaf != "identifier" && !((java || rust) && leaf == "type_identifier") &&
         !(c_family && (leaf == "field_identifier" || leaf == "statement_identifier" || leaf == "namespace_identifier" ||
                        (leaf == "type_identifier" && text_between(text_, a, b) != "else"))) &&
         !(go && (leaf == "type_identifier" || leaf == "field_identifier" || leaf == "package_identifier" ||

@@ -334,6 +334,16 @@ const LeniencyCase kLeniencies[] = {
     {"`_` as a value", "java", "class A {\n  int f(int x) {\n    return ", ";\n  }\n}\n", "_", "x"},
     {"a primitive type made with new", "java", "class A {\n  int[] f() {\n    return new int", ";\n  }\n}\n", "(0, 1)",
      "[3]"},
+    // bench_quality --seed 12 and 13 (2026-12-07, stop 36).
+    {"an arrow's body read as an object", "javascript", "const f = (a) => {\n  ", "\n};\n", "g(a) {\n    return null;\n  }",
+     "g(a);"},
+    {"a keyword as a let's type", "rust", "fn main() {\n    let g", " = 1;\n    let _ = get;\n}\n", "et: true", "et: i32"},
+    {"a block where declarations go", "c", "static int\n", "\n{\n  return 0;\n}\n", "race;", "f(void)"},
+    {"a label where declarations go", "cpp", "int a;\n", "\nint main() { return a; }\n", "L: a = 1;", "int b = 1;"},
+    {"`= 0` on a function outside a class", "cpp", "struct P {};\ntypede", "\nint main() { return 0; }\n",
+     "fined(BOOST_PRECATED) = 0;", "f P Q;"},
+    {"a parameter without a default after one with a default", "python", "def f(a, b=None,\n      ",
+     "):\n    return a\n", "c", "c=None"},
     {"an await in an arrow function that is not async", "javascript", "class C {\n  sta",
      "\n    await f();\n  }\n}\nasync function f() {}\n", "rgetName = (err) => {", "tic async g() {"},
     {"a legacy octal in strict code", "javascript", "'use strict';\nfunction f(s) {\n  return String(", ");\n}\n",
@@ -626,6 +636,20 @@ const RealCase kRealCases[] = {
     // bench_quality --seed 11 (2026-12-07).
     {"java", "regex/IntHashSet.java", "rays.fill(this.entries, -1);\n        Arrays.fill(this.hashes, -1);\n        pos", 28,
      "enas = new int(0, 1);"},
+    // bench_quality --seed 12 and 13 (2026-12-07).
+    {"javascript", "openai/lib/responses/ResponseStream.js",
+     "if (starting_after == null || event.sequence_number > starting_after) {\n                this._emit(name, event);\n"
+     "            }",
+     126, "trySend(Object) {\n            return null;\n        }"},
+    {"c", "liblzma-dev/examples_old/xz_pipe_comp.c", " xz_compress (FILE *in_file, FILE *out_file)", 44, "race;"},
+    {"c", "liblzma-dev/examples/01_compress_easy.c", "ress(lzma_stream *strm, FILE *infile, FILE *outfile)", 52, "l = 0;"},
+    {"cpp", "googletest/test/gtest_premature_exit_test.cc", "f PrematureExitTest PrematureExitDeathTest;", 43,
+     "fined(BOOST_PRECATED) = 0;"},
+    {"cpp", "googletest/test/gtest_skip_test.cc", "ST_F(Fixture, SkipsAnotherTest) { EXPECT_EQ(99, 100); }", 55,
+     "rror: 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0;"},
+    {"python", "distutils/extension.py", "fine_macros=None,", 17, "l_args,"},
+    {"rust", "syn-1.0.107/src/derive.rs",
+     "enerics = input.parse::<Generics>()?;\n                let (where_clause, fields, semi)", 37, "et: true;"},
 };
 
 }  // namespace

@@ -140,6 +140,24 @@ bool repeats_a_name(TSNode list, const Context& c) {
   return false;
 }
 
+// Whether a class around `node` declares the private name `name` (`#x`):
+// a field, a method or an accessor of its body's own.
+bool private_name_declared(TSNode node, std::string_view name, std::string_view text) {
+  for (TSNode up = ts_node_parent(node); !ts_node_is_null(up); up = ts_node_parent(up)) {
+    if (std::string_view(ts_node_type(up)) != "class_body") continue;
+    for (uint32_t i = 0, n = ts_node_named_child_count(up); i < n; ++i) {
+      TSNode member = ts_node_named_child(up, i);
+      for (uint32_t k = 0, m = ts_node_child_count(member); k < m; ++k) {
+        TSNode part = ts_node_child(member, k);
+        if (std::string_view(ts_node_type(part)) == "private_property_identifier" &&
+            text_between(text, ts_node_start_byte(part), ts_node_end_byte(part)) == name)
+          return true;
+      }
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 bool ecmascript_refuses(TSNode node, const Context& c) {
@@ -230,6 +248,30 @@ bool ecmascript_refuses(TSNode node, const Context& c) {
         !in_derived_constructor(body, c.text))
       return true;
     return false;
+  }
+  if (c.finished && (type == "try_statement" || type == "statement_block" || type == "program" ||
+                     type == "switch_case" || type == "switch_default")) {
+    // A try needs a catch or a finally (`try { ... }` then `catch` +
+    // `eap: (err, options) => {`, a label to the grammar: TypeScript's
+    // "'catch' or 'finally' expected"). Asked of the statements' container
+    // too: the answer there lies after the try, in the label.
+    auto bare = [](TSNode t) {
+      return std::string_view(ts_node_type(t)) == "try_statement" &&
+             ts_node_is_null(ts_node_child_by_field_name(t, "handler", 7)) &&
+             ts_node_is_null(ts_node_child_by_field_name(t, "finalizer", 9));
+    };
+    if (type == "try_statement") return bare(node);
+    for (uint32_t i = 0, n = ts_node_named_child_count(node); i < n; ++i)
+      if (bare(ts_node_named_child(node, i))) return true;
+  }
+  if (javascript && c.finished && type == "private_property_identifier") {
+    // A private name read or written must be declared by a class around it
+    // (`s = (this.#getProto, 'function')` in a function of no class: V8's
+    // "Private field '#getProto' must be declared in an enclosing class", an
+    // early error). TypeScript's parser leaves that to its checker.
+    TSNode parent = ts_node_parent(node);
+    if (ts_node_is_null(parent) || std::string_view(ts_node_type(parent)) != "member_expression") return false;
+    return !private_name_declared(node, text_between(c.text, ts_node_start_byte(node), ts_node_end_byte(node)), c.text);
   }
   if (type == "arrow_function") {
     // An arrow's body that begins with `{` is a block, never an object

@@ -344,6 +344,12 @@ const LeniencyCase kLeniencies[] = {
      "fined(BOOST_PRECATED) = 0;", "f P Q;"},
     {"a parameter without a default after one with a default", "python", "def f(a, b=None,\n      ",
      "):\n    return a\n", "c", "c=None"},
+    // bench_quality --seed 14 (2026-12-07, stop 36).
+    {"a try without catch or finally", "javascript",
+     "const o = {\n  d: (b) => {\n    try {\n      return g(b);\n    }\n    catch", "\n      return null;\n    }\n  }\n};\n",
+     "eap: (err, options) => {", " (err) {"},
+    {"a private name no class declares", "javascript", "class A {\n  #x = 1;\n  m() {\n    return this.",
+     ";\n  }\n}\n", "#y", "#x"},
     {"an await in an arrow function that is not async", "javascript", "class C {\n  sta",
      "\n    await f();\n  }\n}\nasync function f() {}\n", "rgetName = (err) => {", "tic async g() {"},
     {"a legacy octal in strict code", "javascript", "'use strict';\nfunction f(s) {\n  return String(", ");\n}\n",
@@ -650,6 +656,11 @@ const RealCase kRealCases[] = {
     {"python", "distutils/extension.py", "fine_macros=None,", 17, "l_args,"},
     {"rust", "syn-1.0.107/src/derive.rs",
      "enerics = input.parse::<Generics>()?;\n                let (where_clause, fields, semi)", 37, "et: true;"},
+    // bench_quality --seed 14 (2026-12-07).
+    {"javascript", "openai/_vendor/zod-to-json-schema/zodToJsonSchema.mjs", " definitions = {};", 18,
+     "s = (this.#getProto, 'function') // namespace"},
+    {"javascript", "vscode-jsonrpc/lib/node/ril.js", " (err) {\n                    return Promise.reject(err);\n                }\n            }\n        })\n    }),", 8,
+     "eap: (err, options) => {"},
 };
 
 }  // namespace

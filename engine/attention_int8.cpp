@@ -25,14 +25,6 @@ constexpr int64_t kSubKeys = 64;  // keys per quantisation of the weights in P V
 constexpr int64_t kAhead = 96;
 constexpr int kMaxGroup = 16, kMaxD = 128, kMaxBlocks = kMaxD / kBlock;
 
-// Prefetches `bytes` at `offset` bytes from `base` into L2; the address may
-// lie past the cache's end (a prefetch never faults).
-inline void prefetch_l2(const void* base, int64_t offset, int64_t bytes) {
-  const uintptr_t at = reinterpret_cast<uintptr_t>(base) + static_cast<uintptr_t>(offset);
-  for (int64_t line = 0; line < bytes; line += 64)
-    _mm_prefetch(reinterpret_cast<const char*>(at + static_cast<uintptr_t>(line)), _MM_HINT_T1);
-}
-
 inline uint32_t load_u32(const uint8_t* p) {
   uint32_t x;
   std::memcpy(&x, p, 4);
@@ -84,7 +76,7 @@ ASTFILL_VNNI void qk_strip(const uint8_t* qu, const float* qs, const int32_t* qo
     for (int64_t b = 0; b < nb; ++b) {
       __m512i t[8];
       for (int i = 0; i < 8; ++i) {
-        prefetch_l2(tile, kAhead * d + (b * 8 + i) * 64, 64);  // a tile's 16 * NH lines, kAhead slots on
+        prefetch_row<_MM_HINT_T1>(tile, kAhead * d + (b * 8 + i) * 64, 64);  // a tile's 16 * NH lines, kAhead slots on
         t[i] = _mm512_xor_si512(_mm512_loadu_si512(tile + (b * 8 + i) * 64), flip);
       }
       const __m512 kscale = _mm512_loadu_ps(tile_scales + b * kKvTile);
@@ -159,9 +151,10 @@ ASTFILL_VNNI void quantize_weights(const float* p, int64_t stride, int64_t group
 // (two vectors, 32 dimensions) at a time, every head of the strip at once:
 // 2 x GS sums and the block's two vectors fit the 32 registers for up to 14
 // heads, so a 7-head group is one strip and nothing spills (head-major
-// strips of 6 and 1 spilled, and the seventh head read v again: that PV
-// took 2.2x the time with the cache in L2, 1.17x from DRAM at 16K slots). The blocks after the first
-// find v in L1; the first strip of a piece prefetches the rows ahead.
+// strips of 6 and 1 spilled, and the seventh head read v again: that P V
+// took 2.2x the time with the cache in L2, 1.17x from DRAM at 16K slots).
+// The blocks after the first find v in L1; the first strip of a piece
+// prefetches the rows ahead.
 template <int NH, int GS>
 ASTFILL_VNNI void pv_strip(const int8_t* v, int64_t groups, const uint8_t* wq, const float* wsc, float* acc,
                            bool prefetch) {
@@ -171,7 +164,7 @@ ASTFILL_VNNI void pv_strip(const int8_t* v, int64_t groups, const uint8_t* wq, c
     for (int g = 0; g < GS; ++g) a[g][0] = a[g][1] = _mm512_setzero_si512();
     for (int64_t i = 0; i < groups; ++i) {
       const int64_t at = 4 * (4 * (i & 3) + (i >> 2));  // keys 4i .. 4i + 3 in quantize_weights' order
-      if (prefetch && b == 0) prefetch_l2(v, (4 * i + kAhead) * d, 4 * d);
+      if (prefetch && b == 0) prefetch_row<_MM_HINT_T1>(v, (4 * i + kAhead) * d, 4 * d);
       const __m512i x0 = _mm512_loadu_si512(v + (i * nc + 2 * b) * 64);
       const __m512i x1 = _mm512_loadu_si512(v + (i * nc + 2 * b + 1) * 64);
       for (int g = 0; g < GS; ++g) {
@@ -223,9 +216,9 @@ ASTFILL_VNNI void item(const float* qg, int64_t group, const KvView& c, int64_t 
   float qs[kMaxGroup * kMaxBlocks];
   int32_t qoff[kMaxGroup * kMaxBlocks];
   quantize_queries(qg, group, d, qu, qs, qoff);
-  prefetch_l2(k, 0, std::min(kAhead, len) * d);
+  prefetch_row<_MM_HINT_T1>(k, 0, std::min(kAhead, len) * d);
   qk<NH>(qu, qs, qoff, k, ks, len, scale, scores, len, group);
-  prefetch_l2(v, 0, std::min(kAhead, len) * d);
+  prefetch_row<_MM_HINT_T1>(v, 0, std::min(kAhead, len) * d);
   for (int64_t g = 0; g < group; ++g) out.max[g] = softmax_chunk(scores + g * len, len, &out.sum[g]);
   std::fill_n(out.acc, group * d, 0.0f);
   alignas(64) uint8_t wq[kMaxGroup * kMaxBlocks * kSubKeys];

@@ -59,12 +59,14 @@ inline __mmask16 tail_mask(int64_t count) {
   return count >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << count) - 1);
 }
 
-// Prefetches `bytes` at `offset` bytes from `base`; the address may lie past
-// the cache's end (a prefetch never faults), so it is formed as an integer.
+// Prefetches `bytes` at `offset` bytes from `base` (into L1 by default;
+// `Hint` _MM_HINT_T1: into L2); the address may lie past the cache's end (a
+// prefetch never faults), so it is formed as an integer.
+template <int Hint = _MM_HINT_T0>
 inline void prefetch_row(const void* base, int64_t offset, int64_t bytes) {
   const uintptr_t at = reinterpret_cast<uintptr_t>(base) + static_cast<uintptr_t>(offset);
   for (int64_t line = 0; line < bytes; line += 64)
-    _mm_prefetch(reinterpret_cast<const char*>(at + static_cast<uintptr_t>(line)), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(at + static_cast<uintptr_t>(line)), static_cast<_mm_hint>(Hint));
 }
 
 // Transposes 16 vectors of 16 32-bit lanes: t[i] lane j = r[j] lane i.

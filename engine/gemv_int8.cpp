@@ -61,22 +61,25 @@ bool gemv_int8_cpu_supported() {
   return ok;
 }
 
+namespace {
+
+template <bool PF>
+void by_rows(const int8_t* block, const uint8_t* x, int64_t x_stride, int64_t rows, int64_t quads, int32_t* acc,
+             int64_t ahead) {
+  switch (rows) {
+    case 1: return block_rows<1, PF>(block, x, x_stride, quads, acc, ahead);
+    case 2: return block_rows<2, PF>(block, x, x_stride, quads, acc, ahead);
+    case 3: return block_rows<3, PF>(block, x, x_stride, quads, acc, ahead);
+    default: return block_rows<4, PF>(block, x, x_stride, quads, acc, ahead);
+  }
+}
+
+}  // namespace
+
 void gemv_int8_block(const int8_t* block, const uint8_t* x, int64_t x_stride, int64_t rows, int64_t quads,
                      int32_t* acc, int64_t prefetch_bytes) {
-  if (prefetch_bytes > 0) {
-    switch (rows) {
-      case 1: return block_rows<1, true>(block, x, x_stride, quads, acc, prefetch_bytes);
-      case 2: return block_rows<2, true>(block, x, x_stride, quads, acc, prefetch_bytes);
-      case 3: return block_rows<3, true>(block, x, x_stride, quads, acc, prefetch_bytes);
-      default: return block_rows<4, true>(block, x, x_stride, quads, acc, prefetch_bytes);
-    }
-  }
-  switch (rows) {
-    case 1: return block_rows<1, false>(block, x, x_stride, quads, acc, 0);
-    case 2: return block_rows<2, false>(block, x, x_stride, quads, acc, 0);
-    case 3: return block_rows<3, false>(block, x, x_stride, quads, acc, 0);
-    default: return block_rows<4, false>(block, x, x_stride, quads, acc, 0);
-  }
+  if (prefetch_bytes > 0) return by_rows<true>(block, x, x_stride, rows, quads, acc, prefetch_bytes);
+  by_rows<false>(block, x, x_stride, rows, quads, acc, 0);
 }
 
 }  // namespace astfill::engine

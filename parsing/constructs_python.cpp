@@ -81,7 +81,7 @@ bool python_refuses(TSNode node, const Context& c) {
         t = ts_node_type(ts_node_named_child(p, 0));  // `*args: int` is a typed list_splat_pattern
       if (t == "default_parameter" || t == "typed_default_parameter") defaulted = true;
       else if (t == "list_splat_pattern" || t == "keyword_separator" || t == "dictionary_splat_pattern") return false;
-      else if (defaulted && (t == "identifier" || t == "typed_parameter")) return true;
+      else if (defaulted && t == "identifier") return true;
     }
     return false;
   }

@@ -252,6 +252,31 @@ bool called_only_as_statements(TSNode root, std::string_view text, std::string_v
   return !value && statements >= 2;
 }
 
+// A destructor declared in a class body under another name than its class's
+// (`~PrimeTa` + `gicate();` in a class PrimeTableTestSmpl7: g++'s "expected
+// class-name before '(' token"). The name counts once something follows it
+// in the span, or the span is finished.
+bool cpp_destructor_misnamed(TSNode node, const Context& c) {
+  TSNode name = ts_node_named_child(node, 0);
+  if (ts_node_is_null(name) || std::string_view(ts_node_type(name)) != "identifier") return false;
+  if (!c.finished && ts_node_end_byte(name) >= c.end) return false;
+  TSNode declarator = ts_node_parent(node);
+  if (ts_node_is_null(declarator) || std::string_view(ts_node_type(declarator)) != "function_declarator") return false;
+  TSNode member = ts_node_parent(declarator);
+  TSNode list = ts_node_is_null(member) ? TSNode{} : ts_node_parent(member);
+  TSNode owner = ts_node_is_null(list) ? TSNode{} : ts_node_parent(list);
+  if (ts_node_is_null(owner) || std::string_view(ts_node_type(list)) != "field_declaration_list") return false;
+  const std::string_view kind = ts_node_type(owner);
+  if (kind != "class_specifier" && kind != "struct_specifier" && kind != "union_specifier") return false;
+  TSNode class_name = ts_node_child_by_field_name(owner, "name", 4);
+  // `template <> class Table<int> {`: the template's name.
+  if (!ts_node_is_null(class_name) && std::string_view(ts_node_type(class_name)) == "template_type")
+    class_name = ts_node_child_by_field_name(class_name, "name", 4);
+  if (ts_node_is_null(class_name) || std::string_view(ts_node_type(class_name)) != "type_identifier") return false;
+  return text_between(c.text, ts_node_start_byte(name), ts_node_end_byte(name)) !=
+         text_between(c.text, ts_node_start_byte(class_name), ts_node_end_byte(class_name));
+}
+
 bool c_family_refuses(TSNode node, const Context& c) {
   const std::string_view type = ts_node_type(node);
   if (c.finished && type == "call_expression") {
@@ -378,6 +403,7 @@ bool c_family_refuses(TSNode node, const Context& c) {
     const std::string_view in = ts_node_is_null(parent) ? "" : ts_node_type(parent);
     return std::find(std::begin(kExpressionParents), std::end(kExpressionParents), in) != std::end(kExpressionParents);
   }
+  if (c.language.id == "cpp" && type == "destructor_name") return cpp_destructor_misnamed(node, c);
   if (c.finished && type == "declaration" && c_type_is_a_variable(node, c.text)) return true;
   if (c.finished && c.language.id == "cpp" && type == "declaration") {
     // A name the file calls with a body (a macro's: `TEST(Suite, Name) {`) as

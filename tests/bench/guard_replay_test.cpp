@@ -546,6 +546,11 @@ const LeniencyCase kLeniencies[] = {
      "struct A {\n  A(const A& o);\n  int* m;\n  bool s;\n};\nA::A(const A& o)\n    : s(o.s),\n      m",
      "\n          ? new int(1)\n          : nullptr) {}\n", "(const", "(o.m != nullptr"},
     {"a basic type's word as an operand", "c", "int f(int a) {\n  return a + ", ";\n}\n", "int", "1"},
+    // A destructor under another name than its class's (bench_quality --seed
+    // 16, sample7_unittest.cc: `~PrimeTa` + `gicate();`; g++'s "expected
+    // class-name before '(' token").
+    {"a destructor named after another class", "cpp", "class Table {\n public:\n  ~Ta", "\n};\n", "gicate();",
+     "ble();"},
     // A `#word` line that is no preprocessing directive.
     {"an unknown directive", "c", "int f(void) {\n", "\n  return 0;\n}\n", "  # Licensed to PEP 2000",
      "  #pragma once\n# 12 \"f.c\""},
@@ -661,6 +666,8 @@ const RealCase kRealCases[] = {
      "s = (this.#getProto, 'function') // namespace"},
     {"javascript", "vscode-jsonrpc/lib/node/ril.js", " (err) {\n                    return Promise.reject(err);\n                }\n            }\n        })\n    }),", 8,
      "eap: (err, options) => {"},
+    // bench_quality --seed 16 (2026-12-07).
+    {"cpp", "googletest/samples/sample7_unittest.cc", "bleTestSmpl7() override { delete table_; }", 42, "gicate();"},
 };
 
 }  // namespace

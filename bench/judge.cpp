@@ -328,6 +328,30 @@ bool plain_name(std::string_view s) {
   return !s.empty() && !std::isdigit(static_cast<unsigned char>(s[0])) && std::all_of(s.begin(), s.end(), identifier_char);
 }
 
+// g++'s "expected type-specifier before 'X'" where X is a plain name and no
+// keyword: a name it does not know where a type goes (`new Error(1)`), an
+// error of meaning like "'X' does not name a type", not of syntax.
+bool unknown_type_expected(std::string_view message) {
+  constexpr std::string_view kExpected = "expected type-specifier before ";
+  const size_t at = message.find(kExpected);
+  if (at == std::string_view::npos) return false;
+  std::vector<std::string> names = quoted(message.substr(at + kExpected.size()));
+  static const std::set<std::string_view> keywords{
+      "alignas",   "alignof",  "asm",       "auto",      "bool",      "break",     "case",         "catch",
+      "char",      "class",    "const",     "constexpr", "const_cast", "continue", "decltype",     "default",
+      "delete",    "do",       "double",    "dynamic_cast", "else",  "enum",      "explicit",     "export",
+      "extern",    "false",    "float",     "for",       "friend",    "goto",      "if",           "inline",
+      "int",       "long",     "mutable",   "namespace", "new",       "noexcept",  "nullptr",      "operator",
+      "private",   "protected", "public",   "register",  "reinterpret_cast", "return", "short",    "signed",
+      "sizeof",    "static",   "static_assert", "static_cast", "struct", "switch", "template",     "this",
+      "throw",     "true",     "try",       "typedef",   "typeid",    "typename",  "union",        "unsigned",
+      "using",     "virtual",  "void",      "volatile",  "while",     "char16_t",  "char32_t",     "wchar_t",
+      "and",       "or",       "not",       "xor",       "bitand",    "bitor",     "compl",        "and_eq",
+      "or_eq",     "xor_eq",   "not_eq",    "thread_local", "concept", "requires", "co_await",   "co_return",
+      "co_yield",  "char8_t",  "consteval", "constinit"};
+  return names.size() == 1 && plain_name(names[0]) && !keywords.contains(names[0]);
+}
+
 // A namespace path as gcc names it (`testing::internal`).
 bool scope_path(std::string_view s) {
   for (size_t at = 0;;) {
@@ -386,7 +410,7 @@ std::optional<UndeclaredName> undeclared_name(std::string_view line, std::string
     if (names.size() < 2 || !scope_path(names[1])) return std::nullopt;
     u.scope = names[1];
   } else if (!says("was not declared in this scope") && !says("does not name a type") &&
-             !says("has not been declared")) {
+             !says("has not been declared") && !unknown_type_expected(message)) {
     return std::nullopt;
   }
   // "<stdin>:LINE:COLUMN: error: ..."
@@ -397,7 +421,8 @@ std::optional<UndeclaredName> undeclared_name(std::string_view line, std::string
   if (colon != std::string_view::npos) std::from_chars(pos.data() + colon + 1, pos.data() + pos.size(), column);
   u.kind = kind_from_use(source, line_no, column, u.name);
   // Where g++ wanted a type, the name is one.
-  if (says("does not name a type") && u.kind != UndeclaredName::Kind::Namespace) u.kind = UndeclaredName::Kind::Type;
+  if ((says("does not name a type") || unknown_type_expected(message)) && u.kind != UndeclaredName::Kind::Namespace)
+    u.kind = UndeclaredName::Kind::Type;
   return u;
 }
 
@@ -414,12 +439,19 @@ class CxxJudge : public Judge {
       std::string text = declarations.empty() ? std::string(source) : declarations + "#line 1\n" + std::string(source);
       ToolRun run = run_tool(argv_, text, directory, true);
       Verdict v = gcc_verdict(run.status, run.errors);
-      if (!v.ok || round + 1 == kRounds) return v;
+      if (round + 1 == kRounds) return v;
+      // With a syntax error, only an unknown type where a type goes is
+      // judged again: g++ reports the syntax errors that follow from it
+      // (`new Error(1)`: "expected ';' before 'Error'").
       bool more = false;
       std::istringstream lines(run.errors);
       for (std::string line; std::getline(lines, line);) {
         std::optional<UndeclaredName> u = undeclared_name(line, source);
-        if (!u || declared.contains(*u)) continue;
+        if (!u || (!v.ok && !unknown_type_expected(line))) continue;
+        // A type's place still refused with the name declared a type: the
+        // name is the file's own variable or namespace (`new x(1)`).
+        if (declared.contains(*u) && unknown_type_expected(line)) return {false, line};
+        if (declared.contains(*u)) continue;
         declarations += u->declaration() + "\n";
         declared.insert(*u);
         more = true;
@@ -463,6 +495,7 @@ bool is_gcc_syntax_error(std::string_view line) {
   if (at == std::string_view::npos) return false;
   std::string_view message = line.substr(at + 8);
   if (message.starts_with("too few") || message.starts_with("too many")) return false;  // "...; expected 2, have 1"
+  if (unknown_type_expected(line)) return false;  // a name it does not know, where a type goes
   static const std::string_view syntax[] = {
       "expected",         "stray ",                "missing terminating", "unterminated",
       "at end of input",  "preprocessing directive", "without #if",       "#else after",

@@ -98,6 +98,9 @@ TEST_CASE("C++'s judge sees the syntax errors g++ skips after a name it cannot f
            "namespace q {}\nint g() { q::r s t; return 0; }\n",
            "#include <string>\nint g() { std::strin s the; return 0; }\n",
            "namespace n { e_or_or bad bad ) }\n",
+           // A type's place: the file's own variable, a keyword.
+           "int f() { int x = 1; int* p = new x(1); return *p; }\n",
+           "int f() { int* p = new return(1); return *p; }\n",
        }) {
     CAPTURE(broken);
     CHECK_FALSE(judge->judge(broken).ok);
@@ -111,6 +114,9 @@ TEST_CASE("C++'s judge sees the syntax errors g++ skips after a name it cannot f
            "int h(Unknown u, Other *o) { return u.a + o->b; }\n",
            "struct A { Missing m; Vec<int> v; };\n",
            "#include <string>\nint g() { std::strin s; return s.size(); }\n",
+           // A type it cannot find where a type goes: "expected
+           // type-specifier before 'Error'".
+           "int f() { return new Error(\"x\") != nullptr; }\n",
        }) {
     CAPTURE(whole);
     auto v = judge->judge(whole);

@@ -183,10 +183,10 @@ bool cpp_macro_defined_as_function(TSNode node, const Context& c) {
 // no implicit int. Refused where an argument has a default value, which no
 // macro pasting names from its arguments takes (`TEST(AD` +
 // `EVICESPACE_BINARY_PARAMS = 0, C) {}`; g++: "expected unqualified-id before
-// '=' token"), and where the file's other calls of the macro all take
-// another number of arguments (`TEST(` + `s) {` among `TEST(A, B) {`s: g++'s
-// "expected unqualified-id before '{'"). Only where the span reaches the name
-// or its arguments.
+// '=' token"), where member initialisers follow, and where the file's other
+// calls of the macro all take another number of arguments (`TEST(` + `s) {`
+// among `TEST(A, B) {`s: g++'s "expected unqualified-id before '{'"). Only
+// where the span reaches the name or its arguments.
 bool cpp_typeless_definition_refused(TSNode node, const Context& c) {
   if (!cpp_at_declaration_level(node)) return false;
   TSNode type = ts_node_child_by_field_name(node, "type", 4);
@@ -207,6 +207,13 @@ bool cpp_typeless_definition_refused(TSNode node, const Context& c) {
   if (ts_node_is_null(name)) return false;
   TSNode declarator = ts_node_parent(name);
   if (ts_node_end_byte(declarator) <= c.start || ts_node_start_byte(declarator) >= c.end) return false;
+  // A constructor's member initialisers after an unqualified name: outside
+  // its class a constructor is named `A::A` (`typede` + `fined(BOOST_PRECATED):`
+  // above `TEST_F(...) {`, which tree-sitter-cpp reads as a constructor
+  // `typedefined` initialising a member `TEST_F`: g++'s "expected
+  // constructor, destructor, or type conversion before '('").
+  for (uint32_t i = 0, n = ts_node_named_child_count(node); i < n; ++i)
+    if (std::string_view(ts_node_type(ts_node_named_child(node, i))) == "field_initializer_list") return true;
   TSNode params = ts_node_child_by_field_name(declarator, "parameters", 10);
   for (uint32_t i = 0, n = ts_node_is_null(params) ? 0 : ts_node_named_child_count(params); i < n; ++i)
     if (std::string_view(ts_node_type(ts_node_named_child(params, i))) == "optional_parameter_declaration") return true;
@@ -275,6 +282,66 @@ bool cpp_destructor_misnamed(TSNode node, const Context& c) {
   if (ts_node_is_null(class_name) || std::string_view(ts_node_type(class_name)) != "type_identifier") return false;
   return text_between(c.text, ts_node_start_byte(name), ts_node_end_byte(name)) !=
          text_between(c.text, ts_node_start_byte(class_name), ts_node_end_byte(class_name));
+}
+
+// Whether an identifier stands where only a value goes: an operand, an
+// argument of a call that is not a macro's (`TEST_F(Suite, Name)` takes
+// names of any kind), an initialiser, a statement; not in `sizeof(...)`,
+// `alignof(...)` or `decltype(...)`, which take types too.
+bool cpp_value_place(TSNode node, const Context& c) {
+  TSNode parent = ts_node_parent(node);
+  static constexpr std::string_view kExpressionParents[] = {
+      "argument_list",         "expression_statement", "return_statement",  "binary_expression",
+      "parenthesized_expression", "assignment_expression", "init_declarator", "conditional_expression",
+      "unary_expression",      "comma_expression",     "initializer_list"};
+  const std::string_view in = ts_node_is_null(parent) ? "" : ts_node_type(parent);
+  if (std::find(std::begin(kExpressionParents), std::end(kExpressionParents), in) == std::end(kExpressionParents))
+    return false;
+  TSNode above = ts_node_parent(parent);
+  const std::string_view outer = ts_node_is_null(above) ? "" : ts_node_type(above);
+  if (outer == "sizeof_expression" || outer == "alignof_expression" || outer == "decltype") return false;
+  if (in == "argument_list" && outer == "call_expression") {
+    TSNode function = ts_node_child_by_field_name(above, "function", 8);
+    if (!ts_node_is_null(function) && std::string_view(ts_node_type(function)) == "identifier" &&
+        macro_like(text_between(c.text, ts_node_start_byte(function), ts_node_end_byte(function))))
+      return false;
+  }
+  return true;
+}
+
+// Whether the file names `name` only as a scope (`name::x`, `namespace
+// name`, `using namespace name;`), and nowhere but at `except` as anything
+// else.
+bool cpp_scope_only(std::string_view name, TSNode except, const Context& c) {
+  // Most names never come before `::` or after `namespace`: a scan of the
+  // text first.
+  bool qualifier = false;
+  for (size_t at = c.text.find(name); at != std::string_view::npos && !qualifier; at = c.text.find(name, at + 1)) {
+    const bool starts = at == 0 || !(std::isalnum(static_cast<unsigned char>(c.text[at - 1])) || c.text[at - 1] == '_');
+    size_t before = at;
+    while (before > 0 && (c.text[before - 1] == ' ' || c.text[before - 1] == '\t')) --before;
+    qualifier = starts && (c.text.substr(at + name.size()).starts_with("::") ||
+                           (before < at && c.text.substr(0, before).ends_with("namespace")));
+  }
+  if (!qualifier) return false;
+  bool scope = false, other = false;
+  for_each_preorder(c.root, [&](TSNode n) {
+    if (ts_node_child_count(n) > 0) return Walk::Enter;
+    const std::string_view t = ts_node_type(n);
+    if (!t.ends_with("identifier") || ts_node_eq(n, except) ||
+        text_between(c.text, ts_node_start_byte(n), ts_node_end_byte(n)) != name)
+      return Walk::Skip;
+    TSNode parent = ts_node_parent(n);
+    // `using namespace name;` names it an identifier.
+    if (t == "namespace_identifier" ||
+        (!ts_node_is_null(parent) && std::string_view(ts_node_type(parent)) == "using_declaration")) {
+      scope = true;
+      return Walk::Skip;
+    }
+    other = true;
+    return Walk::Stop;
+  });
+  return scope && !other;
 }
 
 bool c_family_refuses(TSNode node, const Context& c) {
@@ -388,20 +455,18 @@ bool c_family_refuses(TSNode node, const Context& c) {
     }
     return false;
   }
-  if (c.finished && c.language.id == "cpp" && type == "identifier" &&
-      text_between(c.text, ts_node_start_byte(node), ts_node_end_byte(node)) == "std") {
+  if (c.finished && c.language.id == "cpp" && type == "identifier" && cpp_value_place(node, c)) {
     // The standard library's namespace as a value (`fflush(` + `std` + `);`
     // in googletest's sample9_unittest.cc: "expected primary-expression
     // before ')'"); as a scope tree-sitter-cpp names it a
     // namespace_identifier. Only where an expression stands (`using
     // namespace std;` names it an identifier too).
-    TSNode parent = ts_node_parent(node);
-    static constexpr std::string_view kExpressionParents[] = {
-        "argument_list",         "expression_statement", "return_statement",  "binary_expression",
-        "parenthesized_expression", "assignment_expression", "init_declarator", "conditional_expression",
-        "unary_expression",      "comma_expression",     "initializer_list"};
-    const std::string_view in = ts_node_is_null(parent) ? "" : ts_node_type(parent);
-    return std::find(std::begin(kExpressionParents), std::end(kExpressionParents), in) != std::end(kExpressionParents);
+    const std::string_view name = text_between(c.text, ts_node_start_byte(node), ts_node_end_byte(node));
+    if (name == "std") return true;
+    // Likewise a name the file uses only as a scope (`testing::Test`), never
+    // as a value, a type or a member: a namespace, or a class named only
+    // for its members (`testing` + `, so;` in a googletest file).
+    return cpp_scope_only(name, node, c);
   }
   if (c.language.id == "cpp" && type == "destructor_name") return cpp_destructor_misnamed(node, c);
   if (c.finished && type == "declaration" && c_type_is_a_variable(node, c.text)) return true;

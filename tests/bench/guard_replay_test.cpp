@@ -546,6 +546,17 @@ const LeniencyCase kLeniencies[] = {
      "struct A {\n  A(const A& o);\n  int* m;\n  bool s;\n};\nA::A(const A& o)\n    : s(o.s),\n      m",
      "\n          ? new int(1)\n          : nullptr) {}\n", "(const", "(o.m != nullptr"},
     {"a basic type's word as an operand", "c", "int f(int a) {\n  return a + ", ";\n}\n", "int", "1"},
+    // A name the file uses only as a scope, as a value (bench_quality --seed
+    // 10 and 13, googletest files: `testing = 0;`, `testing, so;`; g++'s
+    // "expected primary-expression before ','").
+    {"a namespace as a value", "cpp", "namespace testing { int x; }\nint f() {\n  int so = testing::x;\n  ",
+     "\n  return so;\n}\n", "testing, so;", "so = testing::x, so;"},
+    {"a namespace named by a using-directive, as a value", "cpp",
+     "namespace testing { int x; }\nusing namespace testing;\nint f() {\n  return ", ";\n}\n", "testing", "x"},
+    // A constructor's member initialisers after an unqualified name, outside
+    // a class (bench_quality --seed 13, gtest_premature_exit_test.cc).
+    {"a constructor outside its class, unqualified", "cpp", "#define TEST_F(a, b) void a##b()\nstruct P {};\ntypede",
+     "\n\nTEST_F(Q, A) {\n}\n", "fined(BOOST_PRECATED):", "f P Q;"},
     // A destructor under another name than its class's (bench_quality --seed
     // 16, sample7_unittest.cc: `~PrimeTa` + `gicate();`; g++'s "expected
     // class-name before '(' token").
@@ -666,6 +677,11 @@ const RealCase kRealCases[] = {
      "s = (this.#getProto, 'function') // namespace"},
     {"javascript", "vscode-jsonrpc/lib/node/ril.js", " (err) {\n                    return Promise.reject(err);\n                }\n            }\n        })\n    }),", 8,
      "eap: (err, options) => {"},
+    // bench_quality --seed 10 (2026-12-07).
+    {"cpp", "googletest/test/googletest-env-var-test_.cc", "g::PrintFlag(argv[1]);", 22, "g = 0;"},
+    // bench_quality --seed 13 (2026-12-07).
+    {"cpp", "googletest/test/gtest_premature_exit_test.cc", "f PrematureExitTest PrematureExitDeathTest;", 43,
+     "fined(BOOST_PRECATED):"},
     // bench_quality --seed 16 (2026-12-07).
     {"cpp", "googletest/samples/sample7_unittest.cc", "bleTestSmpl7() override { delete table_; }", 42, "gicate();"},
 };

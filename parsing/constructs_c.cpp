@@ -469,6 +469,26 @@ bool c_family_refuses(TSNode node, const Context& c) {
     return cpp_scope_only(name, node, c);
   }
   if (c.language.id == "cpp" && type == "destructor_name") return cpp_destructor_misnamed(node, c);
+  if (c.finished && c.language.id == "cpp" && (type == "function_definition" || type == "declaration") &&
+      ts_node_is_null(ts_node_child_by_field_name(node, "type", 4))) {
+    // `const` or `volatile` with no type: C++ has no implicit int (`const T`
+    // + `ree<size_t>(value, value) {` where `const TestPartResult&
+    // TestPartResultArray::GetTestPartResult(int index) const {` was, in
+    // gtest-test-part.cc: g++'s "expected ')' before ','"; "ISO C++ forbids
+    // declaration of 'f' with no type" where it knows the names).
+    // tree-sitter-cpp takes `constexpr` for a qualifier too, which a
+    // constructor may have. Only where the span reaches the declarator.
+    TSNode declarator = ts_node_child_by_field_name(node, "declarator", 10);
+    for (uint32_t i = 0, n = ts_node_is_null(declarator) || ts_node_end_byte(declarator) <= c.start
+                                  ? 0
+                                  : ts_node_named_child_count(node);
+         i < n; ++i) {
+      TSNode part = ts_node_named_child(node, i);
+      if (std::string_view(ts_node_type(part)) != "type_qualifier") continue;
+      const std::string_view word = text_between(c.text, ts_node_start_byte(part), ts_node_end_byte(part));
+      if (word == "const" || word == "volatile") return true;
+    }
+  }
   if (c.finished && type == "declaration" && c_type_is_a_variable(node, c.text)) return true;
   if (c.finished && c.language.id == "cpp" && type == "declaration") {
     // A name the file calls with a body (a macro's: `TEST(Suite, Name) {`) as

@@ -557,6 +557,9 @@ const LeniencyCase kLeniencies[] = {
     // a class (bench_quality --seed 13, gtest_premature_exit_test.cc).
     {"a constructor outside its class, unqualified", "cpp", "#define TEST_F(a, b) void a##b()\nstruct P {};\ntypede",
      "\n\nTEST_F(Q, A) {\n}\n", "fined(BOOST_PRECATED):", "f P Q;"},
+    // `const` with no type (bench_quality --seed 13, gtest-test-part.cc).
+    {"const with no type", "cpp", "#include <cstddef>\nstruct Type {};\nconst T", "\n  return Type();\n}\n",
+     "ree<size_t>(value, value) {", "ype f(int value) {"},
     // A destructor under another name than its class's (bench_quality --seed
     // 16, sample7_unittest.cc: `~PrimeTa` + `gicate();`; g++'s "expected
     // class-name before '(' token").
@@ -682,6 +685,8 @@ const RealCase kRealCases[] = {
     // bench_quality --seed 13 (2026-12-07).
     {"cpp", "googletest/test/gtest_premature_exit_test.cc", "f PrematureExitTest PrematureExitDeathTest;", 43,
      "fined(BOOST_PRECATED):"},
+    {"cpp", "googletest/src/gtest-test-part.cc",
+     "estPartResult& TestPartResultArray::GetTestPartResult(int index) const {", 72, "ree<size_t>(value, value) {"},
     // bench_quality --seed 16 (2026-12-07).
     {"cpp", "googletest/samples/sample7_unittest.cc", "bleTestSmpl7() override { delete table_; }", 42, "gicate();"},
 };

@@ -36,7 +36,17 @@ bool c_declares_function(TSNode definition, std::string_view text) {
   // above a method's statements in googletest's gtest_skip_test.cc: g++'s
   // "expected ';' at end of member declaration").
   const std::string_view in = ts_node_is_null(parent) ? "" : ts_node_type(parent);
-  if (in != "compound_statement" && in != "field_declaration_list") return true;
+  if (in != "compound_statement" && in != "field_declaration_list") {
+    // Elsewhere only a plain name that is no macro's declares no function
+    // (`int xz_d` + `ata_src` above the body of `xz_decompress (FILE *in_file,
+    // FILE *out_file)` in xz_pipe_decomp.c: gcc's "expected '=', ',', ';',
+    // 'asm' or '__attribute__' before '{'").
+    TSNode d = ts_node_child_by_field_name(definition, "declarator", 10);
+    if (ts_node_is_null(d) || std::string_view(ts_node_type(d)) != "identifier") return true;
+    const std::string_view name = text_between(text, ts_node_start_byte(d), ts_node_end_byte(d));
+    return name.empty() || name[0] == '_' ||
+           std::none_of(name.begin(), name.end(), [](char c) { return c >= 'a' && c <= 'z'; });
+  }
   TSNode type = ts_node_child_by_field_name(definition, "type", 4);
   if (!ts_node_is_null(type) && std::string_view(ts_node_type(type)) == "type_identifier") {
     const std::string_view name = text_between(text, ts_node_start_byte(type), ts_node_end_byte(type));
@@ -237,10 +247,20 @@ bool macro_like(std::string_view name) {
   return letters >= 2;
 }
 
+// Whether `operand` is the left operand of a `<<` (`parent`): googletest's
+// assertions take a message so (`EXPECT_EQ(1, x) << "why";`).
+bool streams_into(TSNode parent, TSNode operand, std::string_view text) {
+  if (ts_node_is_null(parent) || std::string_view(ts_node_type(parent)) != "binary_expression") return false;
+  TSNode left = ts_node_child_by_field_name(parent, "left", 4);
+  TSNode op = ts_node_child_by_field_name(parent, "operator", 8);
+  return !ts_node_is_null(left) && ts_node_eq(left, operand) && !ts_node_is_null(op) &&
+         text_between(text, ts_node_start_byte(op), ts_node_end_byte(op)) == "<<";
+}
+
 // Whether the file calls `name` at least twice besides `except`, and each
-// time as a whole statement (`EXPECT_STREQ(a, b);`): a macro that expands
-// to statements (googletest's assertions open with a `switch`), which no
-// expression can hold.
+// time as a whole statement (`EXPECT_STREQ(a, b);`, with a message streamed
+// into it or not): a macro that expands to statements (googletest's
+// assertions open with a `switch`), which no expression can hold.
 bool called_only_as_statements(TSNode root, std::string_view text, std::string_view name, TSNode except) {
   size_t statements = 0;
   bool value = false;
@@ -251,6 +271,7 @@ bool called_only_as_statements(TSNode root, std::string_view text, std::string_v
     if (!ts_node_is_null(f) && std::string_view(ts_node_type(f)) == "identifier" &&
         text_between(text, ts_node_start_byte(f), ts_node_end_byte(f)) == name) {
       TSNode parent = ts_node_parent(n);
+      for (TSNode at = n; streams_into(parent, at, text);) at = parent, parent = ts_node_parent(parent);
       if (!ts_node_is_null(parent) && std::string_view(ts_node_type(parent)) == "expression_statement") ++statements;
       else value = true;
     }
@@ -346,22 +367,28 @@ bool cpp_scope_only(std::string_view name, TSNode except, const Context& c) {
 
 bool c_family_refuses(TSNode node, const Context& c) {
   const std::string_view type = ts_node_type(node);
-  if (c.finished && type == "call_expression") {
+  if (c.finished && (type == "assignment_expression" || type == "binary_expression" || type == "init_declarator" ||
+                     type == "return_statement" || type == "conditional_expression" ||
+                     type == "unary_expression" || type == "comma_expression" || type == "update_expression")) {
     // A call of a macro the file calls only as whole statements, as an
     // operand or a value (`EXPEC` + `RECATED =` above `EXPECT_STREQ(nullptr,
     // s.c_string());` in googletest's sample2_unittest.cc: the assertion
     // becomes what is assigned, and g++ finds its expansion's `switch`
     // where a value goes: "expected primary-expression before 'switch'").
-    TSNode function = ts_node_child_by_field_name(node, "function", 8);
-    TSNode parent = ts_node_parent(node);
-    const std::string_view in = ts_node_is_null(parent) ? "" : ts_node_type(parent);
-    if (!ts_node_is_null(function) && std::string_view(ts_node_type(function)) == "identifier" &&
-        (in == "assignment_expression" || in == "binary_expression" || in == "init_declarator" ||
-         in == "return_statement" || in == "conditional_expression" || in == "unary_expression" ||
-         in == "comma_expression")) {
+    // Asked of the operator, which the span reaches where the call may lie
+    // wholly below it (`EX` + `ML -----` above `EXPECT_EQ(1, foo.Bar(0));`).
+    for (uint32_t i = 0, n = ts_node_named_child_count(node); i < n; ++i) {
+      TSNode call = ts_node_named_child(node, i);
+      if (std::string_view(ts_node_type(call)) != "call_expression") continue;
+      TSNode function = ts_node_child_by_field_name(call, "function", 8);
+      if (ts_node_is_null(function) || std::string_view(ts_node_type(function)) != "identifier" ||
+          streams_into(node, call, c.text))
+        continue;
       const std::string_view name = text_between(c.text, ts_node_start_byte(function), ts_node_end_byte(function));
-      if (macro_like(name) && called_only_as_statements(c.root, c.text, name, node)) return true;
+      if (macro_like(name) && called_only_as_statements(c.root, c.text, name, call)) return true;
     }
+  }
+  if (c.finished && type == "call_expression") {
     // A macro's name as a member called (`Pri` + `ority.` above
     // `EXPECT_EQ(0, a.x_);`: tree-sitter reads `Priority.EXPECT_EQ(...)`,
     // and g++ expands the macro after the `.`): a member function is not

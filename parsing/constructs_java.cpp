@@ -105,6 +105,24 @@ bool java_refuses(TSNode node, const Context& c) {
     }
     return false;
   }
+  if (c.finished && type == "field_access") {
+    // `X.this` and `X.super` name an enclosing class or an interface: X is a
+    // type's name, a chain of identifiers. `this.re` + `ference.` above
+    // `this.stamp = stamp;` makes `this.reference.this.stamp` (javac: "as of
+    // release 8, 'this' is allowed as the parameter name for the receiver
+    // type only").
+    TSNode field = ts_node_child_by_field_name(node, "field", 5);
+    const std::string_view word = ts_node_is_null(field) ? "" : ts_node_type(field);
+    if (word != "this" && word != "super") return false;
+    for (TSNode object = ts_node_child_by_field_name(node, "object", 6);;) {
+      const std::string_view what = ts_node_is_null(object) ? "" : ts_node_type(object);
+      if (what == "identifier") return false;
+      if (what != "field_access") return true;
+      TSNode name = ts_node_child_by_field_name(object, "field", 5);
+      if (ts_node_is_null(name) || std::string_view(ts_node_type(name)) != "identifier") return true;
+      object = ts_node_child_by_field_name(object, "object", 6);
+    }
+  }
   if (c.finished && type == "import_declaration") {
     // An import names a type or a member by its qualified name, or a
     // package's with `.*`: `import` + `e;` where `java.util.Calendar;` was

@@ -560,6 +560,18 @@ const LeniencyCase kLeniencies[] = {
     // `const` with no type (bench_quality --seed 13, gtest-test-part.cc).
     {"const with no type", "cpp", "#include <cstddef>\nstruct Type {};\nconst T", "\n  return Type();\n}\n",
      "ree<size_t>(value, value) {", "ype f(int value) {"},
+    // bench_quality --seed 17: a plain name given a body outside any function
+    // (xz_pipe_decomp.c), a statement macro's call below an operator the answer
+    // began (gmock_stress_test.cc: `EX` + `ML -----`), and `this` qualified
+    // by a field (AtomicStampedReference.java: `this.re` + `ference.`).
+    {"a body after a plain name", "c", "#include <stdio.h>\nint xz_d", "\n{\n\treturn 0;\n}\n", "ata_src",
+     "ecompress (FILE *in_file, FILE *out_file)"},
+    {"a statement macro's call as an operand below the answer", "cpp",
+     "#define EXPECT_EQ(a, b) switch (0) case 0: default: if ((a) == (b)) ; else (void)0\n"
+     "int f(int x) {\n  EXPECT_EQ(1, x);\n  EXPECT_EQ(2, x);\n  EX",
+     "\n  EXPECT_EQ(1, x);\n  return x;\n}\n", "ML ---------", "PECT_EQ(1, x);"},
+    {"this qualified by a field", "java", "class P {\n  int reference, stamp;\n  P(int reference, int stamp) {\n    this.re",
+     "\n    this.stamp = stamp;\n  }\n}\n", "ference.", "ference = reference;"},
     // A destructor under another name than its class's (bench_quality --seed
     // 16, sample7_unittest.cc: `~PrimeTa` + `gicate();`; g++'s "expected
     // class-name before '(' token").
@@ -687,6 +699,11 @@ const RealCase kRealCases[] = {
      "fined(BOOST_PRECATED):"},
     {"cpp", "googletest/src/gtest-test-part.cc",
      "estPartResult& TestPartResultArray::GetTestPartResult(int index) const {", 72, "ree<size_t>(value, value) {"},
+    // bench_quality --seed 17 (2026-12-07).
+    {"c", "liblzma-dev/examples_old/xz_pipe_decomp.c", "ecompress (FILE *in_file, FILE *out_file)", 41, "ata_src"},
+    {"cpp", "googlemock/test/gmock_stress_test.cc", "PECT_EQ(1, foo.Bar(0));\n  EXPECT_EQ(1, foo.Bar(0));", 23,
+     "ML ---------------------------------------------------------"},
+    {"java", "concurrent/atomic/AtomicStampedReference.java", "ference = reference;", 20, "ference."},
     // bench_quality --seed 16 (2026-12-07).
     {"cpp", "googletest/samples/sample7_unittest.cc", "bleTestSmpl7() override { delete table_; }", 42, "gicate();"},
 };
@@ -1204,4 +1221,14 @@ TEST_CASE("super properties, CommonJS returns, macro input, .await, elif chains 
   check_left_alone("cpp", {{"#define CASE(a, b) class a##_##b##_Test { public: void Run(); }; void a##_##b##_Test::Run()\n"
                             "CASE(A, B) {}\n",
                             "CASE(C, D) { int x = 0; (void)x; }", "\n\nint main() { A_B_Test().Run(); return 0; }\n"}});
+  // A statement macro's call with a message streamed into it (googletest's
+  // `EXPECT_EQ(a, b) << "why";`), in a file that calls it so elsewhere or not.
+  check_left_alone("cpp", {
+      {"#include <iostream>\n#define EXPECT_EQ(a, b) if ((a) == (b)) ; else std::cerr\n"
+       "int f(int x) {\n  EXPECT_EQ(1, x);\n  EXPECT_EQ(2, x);\n  ",
+       "EXPECT_EQ(3, x) << \"why\" << x;", "\n  return x;\n}\n"},
+      {"#include <iostream>\n#define EXPECT_EQ(a, b) if ((a) == (b)) ; else std::cerr\n"
+       "int f(int x) {\n  EXPECT_EQ(1, x) << \"one\";\n  EXPECT_EQ(2, x);\n  ",
+       "EXPECT_EQ(3, x);", "\n  return x;\n}\n"},
+  });
 }

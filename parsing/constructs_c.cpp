@@ -305,10 +305,11 @@ bool cpp_destructor_misnamed(TSNode node, const Context& c) {
          text_between(c.text, ts_node_start_byte(class_name), ts_node_end_byte(class_name));
 }
 
-// Whether an identifier stands where only a value goes: an operand, an
-// argument of a call that is not a macro's (`TEST_F(Suite, Name)` takes
-// names of any kind), an initialiser, a statement; not in `sizeof(...)`,
-// `alignof(...)` or `decltype(...)`, which take types too.
+// Whether an identifier stands where only a value goes: an operand, the
+// object of a `.`, an argument of a call that is not a macro's
+// (`TEST_F(Suite, Name)` takes names of any kind), an initialiser, a
+// statement; not in `sizeof(...)`, `alignof(...)` or `decltype(...)`, which
+// take types too.
 bool cpp_value_place(TSNode node, const Context& c) {
   TSNode parent = ts_node_parent(node);
   static constexpr std::string_view kExpressionParents[] = {
@@ -316,6 +317,11 @@ bool cpp_value_place(TSNode node, const Context& c) {
       "parenthesized_expression", "assignment_expression", "init_declarator", "conditional_expression",
       "unary_expression",      "comma_expression",     "initializer_list"};
   const std::string_view in = ts_node_is_null(parent) ? "" : ts_node_type(parent);
+  // The object of a `.` (`testin` + `g.` above `InitGoogleTest(&argc, argv);`).
+  if (in == "field_expression") {
+    TSNode object = ts_node_child_by_field_name(parent, "argument", 8);
+    return !ts_node_is_null(object) && ts_node_eq(object, node);
+  }
   if (std::find(std::begin(kExpressionParents), std::end(kExpressionParents), in) == std::end(kExpressionParents))
     return false;
   TSNode above = ts_node_parent(parent);
@@ -549,13 +555,20 @@ bool c_family_refuses(TSNode node, const Context& c) {
     // An expression where C++ takes declarations only (`TE` + `SPACE_SIGNORE
     // = 1;` above `int main`: g++'s "expected unqualified-id before '='").
     // Not a macro's call or name (`MODULE_INFO(x);`, `FOO;`), which expand
-    // to declarations; C's gcc takes `x = 1;` as an int's definition. Only
-    // in a tree without errors: in a broken file tree-sitter may leave a
-    // function's statements at the top level.
+    // to declarations; C's gcc takes `x = 1;` as an int's definition. A
+    // member's call is no macro's (`au` + `tors.  This` above
+    // `::testing::AddGlobalTestEnvironment(...);`: g++'s "expected
+    // unqualified-id before '.'"). Only in a tree without errors: in a broken
+    // file tree-sitter may leave a function's statements at the top level.
     TSNode e = ts_node_named_child(node, 0);
     if (ts_node_is_null(e) || c.language.comments.contains(e)) return false;
     const std::string_view what = ts_node_type(e);
-    return what != "call_expression" && what != "identifier" && what != "qualified_identifier";
+    if (what == "call_expression") {
+      TSNode function = ts_node_child_by_field_name(e, "function", 8);
+      const std::string_view called = ts_node_is_null(function) ? "" : ts_node_type(function);
+      return called == "field_expression";
+    }
+    return what != "identifier" && what != "qualified_identifier";
   }
   if (c.finished && c.language.id == "cpp" && type == "new_expression") {
     // A macro the file calls only as whole statements as the type a `new`

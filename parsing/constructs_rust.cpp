@@ -104,6 +104,16 @@ bool rust_refuses(TSNode node, const Context& c) {
   // end (`///` may still become `////`, a plain comment).
   const std::string_view type = ts_node_type(node);
   const uint32_t a = ts_node_start_byte(node), b = ts_node_end_byte(node);
+  if (type == "'" && !ts_node_is_named(node) && (c.finished || b < c.end)) {
+    // In a macro's tokens a quote that no character literal closes begins a
+    // lifetime, and a lifetime's name follows it: tree-sitter-rust lets a
+    // lone `'` stand there (`.zip(oth` + `er(other) -> {@fmt::get_allocator()}')`
+    // in a macro's body: rustc's "unterminated character literal").
+    TSNode parent = ts_node_parent(node);
+    if (ts_node_is_null(parent) || std::string_view(ts_node_type(parent)) != "token_tree") return false;
+    const auto next = b < c.text.size() ? static_cast<unsigned char>(c.text[b]) : 0;
+    return !(std::isalpha(next) || next == '_' || next >= 0x80);
+  }
   if (c.finished && type == "parameters") {
     // A function with a body names each parameter (`fn is_` +
     // `_safe_iteral(Optional<I>) {`, `te, T`: rustc's "expected one of `:`,

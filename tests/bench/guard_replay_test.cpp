@@ -572,6 +572,16 @@ const LeniencyCase kLeniencies[] = {
      "\n  EXPECT_EQ(1, x);\n  return x;\n}\n", "ML ---------", "PECT_EQ(1, x);"},
     {"this qualified by a field", "java", "class P {\n  int reference, stamp;\n  P(int reference, int stamp) {\n    this.re",
      "\n    this.stamp = stamp;\n  }\n}\n", "ference.", "ference = reference;"},
+    // bench_quality --seed 18: a lone quote in a macro's tokens (libc's
+    // freebsd13/mod.rs), a namespace as the object of a `.`
+    // (gtest_skip_in_environment_setup_test.cc), a member's call where
+    // declarations go (googletest-global-environment-unittest_.cc).
+    {"a lone quote in a macro's tokens", "rust", "macro_rules! m { ($($t:tt)*) => {} }\nm! {\n    a.zip(oth",
+     ")\n}\n", "er(other) -> {@fmt::get()}'", "er.iter()"},
+    {"a namespace as the object of a dot", "cpp", "namespace testing { void Init(); }\nint main() {\n  testin",
+     "\n  Init();\n  return 0;\n}\n", "g.", "g::Init();"},
+    {"a member's call where declarations go", "cpp", "namespace testing { int Add(int); }\nnamespace {\nau",
+     "\n    ::testing::Add(1);\n}\n", "tors.  This", "to const x ="},
     // A destructor under another name than its class's (bench_quality --seed
     // 16, sample7_unittest.cc: `~PrimeTa` + `gicate();`; g++'s "expected
     // class-name before '(' token").
@@ -704,6 +714,11 @@ const RealCase kRealCases[] = {
     {"cpp", "googlemock/test/gmock_stress_test.cc", "PECT_EQ(1, foo.Bar(0));\n  EXPECT_EQ(1, foo.Bar(0));", 23,
      "ML ---------------------------------------------------------"},
     {"java", "concurrent/atomic/AtomicStampedReference.java", "ference = reference;", 20, "ference."},
+    // bench_quality --seed 18 (2026-12-07).
+    {"rust", "libc-0.2.139/src/unix/bsd/freebsdlike/freebsd/freebsd13/mod.rs", "her.d_name.iter())", 18,
+     "er(other) -> {@fmt::get_allocator()}')"},
+    {"cpp", "googletest/test/gtest_skip_in_environment_setup_test.cc", "g::InitGoogleTest(&argc, argv);", 31, "g."},
+    {"cpp", "googletest/test/googletest-global-environment-unittest_.cc", "* const g_environment_ =", 24, "rs.  This"},
     // bench_quality --seed 16 (2026-12-07).
     {"cpp", "googletest/samples/sample7_unittest.cc", "bleTestSmpl7() override { delete table_; }", 42, "gicate();"},
 };

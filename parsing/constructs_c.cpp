@@ -21,6 +21,13 @@ size_t indentation_at(std::string_view text, uint32_t byte) {
   return (first == std::string_view::npos ? text.size() : first) - line;
 }
 
+// Whether `name` could be a macro's, for c_declares_function: empty, begins
+// with `_`, or has no lowercase letter.
+bool could_name_macro(std::string_view name) {
+  return name.empty() || name[0] == '_' ||
+         std::none_of(name.begin(), name.end(), [](char c) { return c >= 'a' && c <= 'z'; });
+}
+
 // Whether a C or C++ function definition inside a function's body declares
 // a function: somewhere down its chain of declarators (through pointers,
 // references, parentheses, arrays, attributes) there is a parameter list.
@@ -44,15 +51,12 @@ bool c_declares_function(TSNode definition, std::string_view text) {
     TSNode d = ts_node_child_by_field_name(definition, "declarator", 10);
     if (ts_node_is_null(d) || std::string_view(ts_node_type(d)) != "identifier") return true;
     const std::string_view name = text_between(text, ts_node_start_byte(d), ts_node_end_byte(d));
-    return name.empty() || name[0] == '_' ||
-           std::none_of(name.begin(), name.end(), [](char c) { return c >= 'a' && c <= 'z'; });
+    return could_name_macro(name);
   }
   TSNode type = ts_node_child_by_field_name(definition, "type", 4);
   if (!ts_node_is_null(type) && std::string_view(ts_node_type(type)) == "type_identifier") {
     const std::string_view name = text_between(text, ts_node_start_byte(type), ts_node_end_byte(type));
-    if (name.empty() || name[0] == '_' ||
-        std::none_of(name.begin(), name.end(), [](char c) { return c >= 'a' && c <= 'z'; }))
-      return true;
+    if (could_name_macro(name)) return true;
   }
   TSNode d = ts_node_child_by_field_name(definition, "declarator", 10);
   if (ts_node_is_null(d)) return true;  // a macro-made definition without one: not ours to judge

@@ -152,6 +152,20 @@ bench::Verdict timed_judge(LanguageRun& run, const bench::FimTask& t, const std:
 
 }  // namespace
 
+// --save-broken: the completed file the judge refused, named by language,
+// variant and a running number, with the answer's byte range beside it.
+static void save_broken(const std::string& dir, const std::string& language, const std::string& variant,
+                 const bench::FimTask& t, const std::string& completion) {
+  static std::map<std::string, int> counts;
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  const std::string stem = language + "-" + variant + "-" + std::to_string(++counts[language + variant]);
+  const std::string ext = fs::path(t.path).extension().string();
+  std::ofstream(fs::path(dir) / (stem + ext), std::ios::binary) << t.prefix << completion << t.suffix;
+  std::ofstream(fs::path(dir) / (stem + ".cut")) << t.path << " " << t.prefix.size() << " "
+                                                  << t.prefix.size() + completion.size() << "\n";
+}
+
 int run_bench(int argc, char** argv) {
   std::string model, only, languages_arg;
   std::map<std::string, std::string> roots = bench::default_task_roots(ASTFILL_BENCH_SOURCE_DIR);
@@ -161,6 +175,7 @@ int run_bench(int argc, char** argv) {
   bool dump = false, context = false;
   std::vector<std::string> adapters;  // --adapter PATH[:SCALE]
   std::string files_list;             // --files LIST
+  std::string broken_dir;             // --save-broken DIR
   bench::ArgParser args(
       "bench_quality",
       "Does a completion leave the file whole? FIM tasks (a line, a block, call arguments) cut\n"
@@ -211,6 +226,10 @@ int run_bench(int argc, char** argv) {
   args.flag("--no-heal", "no token healing (completion/healing.h): the prompt ends at the cursor even inside a word",
             [&] { heal = false; });
   args.flag("--dump", "each task, completion and verdict on stderr", [&] { dump = true; });
+  args.option("--save-broken", "DIR",
+              "write each completed file the judge refuses to DIR (LANGUAGE-VARIANT-N.EXT, with\n"
+              "N.cut: the byte offsets of the answer), to judge it again by hand",
+              bench::text_value(broken_dir));
   bench::parse_args_or_exit(args, "bench_quality", argc, argv);
   log::set_level(log::Level::Warn);
 
@@ -406,6 +425,7 @@ int run_bench(int argc, char** argv) {
         o.search_found = result.details.search_found;
         o.search_ms = result.details.search_ms;
         by_kind[t.kind].add(o);
+        if (!broken_dir.empty() && !o.empty && !o.whole) save_broken(broken_dir, run.language, v.name, t, completion);
         if (dump)
           std::fprintf(stderr, "[%s %s] %s %s %s%s%s\n  want: %s\n  got:  %s\n  raw:  %s (end: %s)\n",
                        run.language.c_str(), v.name.c_str(), bench::to_string(t.kind), t.path.c_str(), o.exact ? "EXACT " : "",

@@ -158,6 +158,129 @@ bool private_name_declared(TSNode node, std::string_view name, std::string_view 
   return false;
 }
 
+// The names a binding pattern binds (`a`, `{a, b: c, d = 1, ...e}`, `[f, ,
+// g = 2, ...h]`, TypeScript's `i: T` parameter), added to `out`.
+void bound_names(TSNode pattern, std::string_view text, std::vector<std::string_view>& out) {
+  if (ts_node_is_null(pattern)) return;
+  const std::string_view t = ts_node_type(pattern);
+  if (t == "identifier" || t == "shorthand_property_identifier_pattern") {
+    out.push_back(text_between(text, ts_node_start_byte(pattern), ts_node_end_byte(pattern)));
+  } else if (t == "pair_pattern") {
+    bound_names(ts_node_child_by_field_name(pattern, "value", 5), text, out);
+  } else if (t == "object_assignment_pattern" || t == "assignment_pattern") {
+    bound_names(ts_node_child_by_field_name(pattern, "left", 4), text, out);
+  } else if (t == "required_parameter" || t == "optional_parameter") {
+    bound_names(ts_node_child_by_field_name(pattern, "pattern", 7), text, out);
+  } else if (t == "object_pattern" || t == "array_pattern" || t == "rest_pattern" || t == "formal_parameters") {
+    for (uint32_t i = 0, n = ts_node_named_child_count(pattern); i < n; ++i)
+      bound_names(ts_node_named_child(pattern, i), text, out);
+  }
+}
+
+// The names one statement declares in its own scope: a `let`/`const`/`var`
+// declaration's, a class's or a function's name, an import's bindings
+// (`export` looked through).
+void declared_names(TSNode statement, std::string_view text, bool imports, std::vector<std::string_view>& out) {
+  std::string_view t = ts_node_type(statement);
+  if (t == "export_statement") {
+    statement = ts_node_child_by_field_name(statement, "declaration", 11);
+    if (ts_node_is_null(statement)) return;
+    t = ts_node_type(statement);
+  }
+  if (t == "lexical_declaration" || t == "variable_declaration") {
+    for (uint32_t i = 0, n = ts_node_named_child_count(statement); i < n; ++i) {
+      TSNode d = ts_node_named_child(statement, i);
+      if (std::string_view(ts_node_type(d)) == "variable_declarator")
+        bound_names(ts_node_child_by_field_name(d, "name", 4), text, out);
+    }
+  } else if (t == "class_declaration" || t == "function_declaration" || t == "generator_function_declaration") {
+    TSNode name = ts_node_child_by_field_name(statement, "name", 4);
+    if (!ts_node_is_null(name) && std::string_view(ts_node_type(name)) == "identifier")
+      out.push_back(text_between(text, ts_node_start_byte(name), ts_node_end_byte(name)));
+  } else if (t == "import_statement" && imports) {
+    for (uint32_t i = 0, n = ts_node_named_child_count(statement); i < n; ++i) {
+      TSNode clause = ts_node_named_child(statement, i);
+      if (std::string_view(ts_node_type(clause)) != "import_clause") continue;
+      for (uint32_t k = 0, m = ts_node_named_child_count(clause); k < m; ++k) {
+        TSNode part = ts_node_named_child(clause, k);
+        const std::string_view what = ts_node_type(part);
+        if (what == "identifier") {
+          bound_names(part, text, out);
+        } else if (what == "namespace_import") {
+          bound_names(ts_node_named_child(part, 0), text, out);
+        } else if (what == "named_imports") {
+          for (uint32_t j = 0, q = ts_node_named_child_count(part); j < q; ++j) {
+            TSNode spec = ts_node_named_child(part, j);
+            if (std::string_view(ts_node_type(spec)) != "import_specifier") continue;
+            TSNode alias = ts_node_child_by_field_name(spec, "alias", 5);
+            bound_names(ts_node_is_null(alias) ? ts_node_child_by_field_name(spec, "name", 4) : alias, text, out);
+          }
+        }
+      }
+    }
+  }
+}
+
+// Whether a `let`/`const` declaration (`declaration`, the one the answer
+// touches) binds a name its scope already binds: another declaration of
+// the same block, switch or module (`let file` + `name, start, end` below
+// `const start = Date.now();`: V8's "Identifier 'start' has already been
+// declared", an early error), the same declaration twice (`let a, a`), or
+// the parameters of the function or catch clause whose body the block is.
+// Names a `var` hoists from nested blocks are not looked for.
+bool redeclares(TSNode declaration, const Context& c, bool javascript) {
+  std::vector<std::string_view> own;
+  declared_names(declaration, c.text, false, own);
+  if (own.empty()) return false;
+  TSNode statement = declaration;
+  TSNode scope = ts_node_parent(declaration);
+  if (!ts_node_is_null(scope) && std::string_view(ts_node_type(scope)) == "export_statement") {
+    statement = scope;
+    scope = ts_node_parent(scope);
+  }
+  if (ts_node_is_null(scope)) return false;
+  std::string_view kind = ts_node_type(scope);
+  if (kind == "switch_case" || kind == "switch_default") {
+    scope = ts_node_parent(scope);
+    kind = ts_node_is_null(scope) ? "" : ts_node_type(scope);
+  }
+  if (kind != "statement_block" && kind != "program" && kind != "switch_body" && kind != "class_static_block")
+    return false;
+  std::vector<std::string_view> others;
+  auto gather = [&](TSNode holder) {
+    for (uint32_t i = 0, n = ts_node_named_child_count(holder); i < n; ++i) {
+      TSNode child = ts_node_named_child(holder, i);
+      if (!ts_node_eq(child, statement)) declared_names(child, c.text, javascript, others);
+    }
+  };
+  if (kind == "switch_body") {
+    for (uint32_t i = 0, n = ts_node_named_child_count(scope); i < n; ++i) gather(ts_node_named_child(scope, i));
+  } else {
+    gather(scope);
+  }
+  if (kind == "statement_block") {
+    TSNode owner = ts_node_parent(scope);
+    const std::string_view o = ts_node_is_null(owner) ? "" : ts_node_type(owner);
+    if (o == "catch_clause") {
+      bound_names(ts_node_child_by_field_name(owner, "parameter", 9), c.text, others);
+    } else if (o == "function_declaration" || o == "function_expression" || o == "function" ||
+               o == "arrow_function" || o == "method_definition" || o == "generator_function" ||
+               o == "generator_function_declaration") {
+      TSNode params = ts_node_child_by_field_name(owner, "parameters", 10);
+      if (ts_node_is_null(params)) params = ts_node_child_by_field_name(owner, "parameter", 9);
+      bound_names(params, c.text, others);
+    }
+  }
+  std::sort(others.begin(), others.end());
+  std::vector<std::string_view> seen;
+  for (std::string_view name : own) {
+    if (std::binary_search(others.begin(), others.end(), name)) return true;
+    if (std::find(seen.begin(), seen.end(), name) != seen.end()) return true;
+    seen.push_back(name);
+  }
+  return false;
+}
+
 }  // namespace
 
 bool ecmascript_refuses(TSNode node, const Context& c) {
@@ -344,6 +467,7 @@ bool ecmascript_refuses(TSNode node, const Context& c) {
     }
     return false;
   }
+  if (c.finished && type == "lexical_declaration" && !c.tree_holds_error_node()) return redeclares(node, c, javascript);
   if (c.finished && javascript && type == "unary_expression") {
     // `delete name` in strict code (`delete sc` in a "use strict" file:
     // V8's "Delete of an unqualified identifier in strict mode").

@@ -200,6 +200,19 @@ const LeniencyCase kLeniencies[] = {
     // cut down; a declaration needs a name),
     {"an anonymous function as a statement", "javascript", "class F {\n  content(id) {\n", "\n  }\n}\n",
      "    function (e) {\n      return e;\n    }", "    return function (e) {\n      return e;\n    };"},
+    // a `let` that binds a name its block, its function's parameters or
+    // its catch clause already bind (openai's files.mjs, seed 19, cut down:
+    // `let file` + `name, start, end` below `const start = ...`; V8's
+    // "Identifier 'start' has already been declared"),
+    {"a let naming its block's const again", "javascript",
+     "function f(id) {\n  const start = Date.now();\n  let file", "\n  return [start, id];\n}\n",
+     "name, start, end", "name, begin, end"},
+    {"a const naming a parameter again", "javascript", "function f(id) {\n  const ", " = 1;\n  return id;\n}\n",
+     "id", "x"},
+    {"a let naming a catch clause's parameter again", "javascript", "try {\n  f();\n} catch (e) {\n  let ",
+     " = 1;\n  g(e);\n}\n", "e", "x"},
+    {"a const naming an import again", "javascript", "import { a } from './a.js';\nexport const ", " = 1;\n", "a", "b"},
+    {"a let naming one name twice", "javascript", "function f() {\n  let ", ";\n  return a;\n}\n", "a, a", "a, b"},
     {"an anonymous class as a statement", "javascript", "function f() {\n", "\n}\n", "  class {\n  }",
      "  const C = class {\n  };"},
     // a word strict code reserves, as a name in a strict file (openai's
@@ -625,6 +638,7 @@ const RealCase kRealCases[] = {
     {"python", "typing/tests/test_generic_alias.py", "_getattr(self, name: str) -> None:", 34, "tion:"},
     {"python", "f2py/tests/util.py", "_compiler_status = (\n            bool(int(m.group(1))),\n            bool(int(m.group(2))),\n            bool(int(m.group(3))),\n        )", 135, "\n    # The default is a newer, and the default is\n    # the default, and the default is a newer, and the"},
     {"python", "lib/shape_base.py", "f hasattr(x, '__array_wrap__'))", 31, "    \"\"\"Find a Turtle instance.\"\"\")"},
+    {"javascript", "openai/resources/files.mjs", " = await this.retrieve(id);\n        while", 27, "name, start, end"},
     {"javascript", "openai/lib/ResponsesParser.js", "lCall,\n        parsed_arguments: isAutoParsableTool(inputTool)", 6, "eed"},
     {"typescript", "@textlint/linter-formatter/src/formatters/github.ts", ".forEach(function (message) {", 29, "tion = {}"},
     {"go", "internal/socktest/switch.go", "mu.Unlock()\n}\n", 11, "nf := fmt.Sprintf(\"unexpected error\")"},
@@ -994,11 +1008,18 @@ TEST_CASE("super calls in derived constructors, and in arrow functions there, ar
       {"class W {\n  static async ", "azure(c) {", "\n    return await Promise.resolve(c);\n  }\n}\n"},
       {"function f() {\n  const g = ", "async () => await 1;", "\n  return g;\n}\n"},
       {"const o = {\n  async ", "m() {", "\n    await 0;\n  },\n};\n"},
+      // a name declared again in an inner block, an inner function, another
+      // case's block, or by a second `var`
+      {"function f(a) {\n  const x = 1;\n  {\n    let ", "x = 2;", "\n    g(x);\n  }\n  return () => { let a = 3; return a + x; };\n}\n"},
+      {"function f(a) {\n  switch (a) {\n    case 1: { let k = 1; g(k); break; }\n    case 2: { let ", "k = 2;", " g(k); }\n  }\n}\n"},
+      {"function f() {\n  var v = 1;\n  var ", "v = 2;", "\n  return v;\n}\n"},
       // and returns in functions inside a static block
       {"class C {\n  static {\n    const f = () => { ", "return 1;", " };\n    f();\n  }\n}\n"},
   });
   check_left_alone("typescript",
-                   {{"class A {}\nclass B extends A {\n  constructor(x: number) {\n    ", "super();", "\n  }\n}\n"}});
+                   {{"class A {}\nclass B extends A {\n  constructor(x: number) {\n    ", "super();", "\n  }\n}\n"},
+                    // a value beside a type of the same name
+                    {"interface Point {\n  x: number;\n}\nconst ", "Point = { x: 1 };", "\nexport { Point };\n"}});
 }
 
 TEST_CASE("standard typedef names where C takes a type are left alone", "[guard][whole]") {

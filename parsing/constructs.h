@@ -53,6 +53,16 @@ bool c_family_refuses(TSNode node, const Context& c);
 bool go_refuses(TSNode node, const Context& c);
 bool rust_refuses(TSNode node, const Context& c);
 
+// Whether `node` is a `,` with nothing before it in its list: next to the
+// list's opening bracket, comments aside (`b.iter(,)` where `b.iter(|| ...)`
+// was: rustc's "expected expression, found `,`"). Every grammar but
+// JavaScript's takes some such list (Rust's arguments, patterns, fields and
+// parameters; C's initializers; Go's composite literals; ...), and every
+// front end refuses one except where the language allows it: an
+// ECMAScript array's hole (`[, a]`), a Java initializer's or enum's `{,}`,
+// a macro's tokens (Rust's token trees).
+bool comma_opens_list(TSNode node, std::string_view language_id);
+
 // The tree's top level: whether a part of it that overlaps the span is
 // something `allowed` does not take (a statement where only declarations
 // go). Only in a tree without errors: in a file broken elsewhere (a

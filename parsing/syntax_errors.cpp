@@ -410,6 +410,26 @@ bool top_level_refused(const Context& c, bool (*allowed)(std::string_view type))
   return false;
 }
 
+bool comma_opens_list(TSNode node, std::string_view id) {
+  if (ts_node_is_named(node) || std::string_view(ts_node_type(node)) != ",") return false;
+  TSNode before = ts_node_prev_sibling(node);
+  while (!ts_node_is_null(before) && ts_node_is_named(before) && ts_node_is_extra(before))  // comments
+    before = ts_node_prev_sibling(before);
+  if (ts_node_is_null(before) || ts_node_is_named(before)) return false;
+  const std::string_view opener = ts_node_type(before);
+  TSNode parent = ts_node_parent(node);
+  const std::string_view in = ts_node_is_null(parent) ? "" : ts_node_type(parent);
+  if (opener != "(" && opener != "[" && opener != "{" && opener != "<" &&
+      !(opener == "|" && in == "closure_parameters"))
+    return false;
+  if (id == "rust") return in != "token_tree" && in != "token_repetition" && in != "token_tree_pattern" &&
+                           in != "token_repetition_pattern" && in != "delim_token_tree";
+  if (id == "javascript" || id == "typescript" || id == "typescriptreact")
+    return in != "array" && in != "array_pattern";
+  if (id == "java") return opener != "{";
+  return true;
+}
+
 }  // namespace constructs
 
 
@@ -425,13 +445,13 @@ size_t Document::constructs_refused(uint32_t start, uint32_t end, bool finished)
   else if (id == "c" || id == "cpp") refuses = constructs::c_family_refuses;
   else if (id == "go") refuses = constructs::go_refuses;
   else if (id == "rust") refuses = constructs::rust_refuses;
-  if (!refuses) return 0;
+  else return 0;
   const constructs::Context context{text_, *language_, start, end, finished, root()};
   size_t count = 0;
   for_each_preorder(root(), [&](TSNode node) {
     const uint32_t a = ts_node_start_byte(node), b = ts_node_end_byte(node);
     if (b <= start || a >= end) return Walk::Skip;  // only subtrees that overlap the span
-    if (refuses(node, context)) ++count;
+    if (constructs::comma_opens_list(node, id) || (refuses && refuses(node, context))) ++count;
     return Walk::Enter;
   });
   return count;

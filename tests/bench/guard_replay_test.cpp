@@ -600,6 +600,23 @@ const LeniencyCase kLeniencies[] = {
     // class-name before '(' token").
     {"a destructor named after another class", "cpp", "class Table {\n public:\n  ~Ta", "\n};\n", "gicate();",
      "ble();"},
+    // A `,` with nothing before it in its list (ahash's tests/bench.rs,
+    // seed 19: `b.iter(` + `,`; rustc's "expected expression, found `,`"),
+    // which every grammar but JavaScript's takes somewhere.
+    // A doc comment before a lone `;` (indexmap's rayon/map.rs, seed 19:
+    // `/** The name of the*/;` where a body's statements were; rustc's
+    // "found a documentation comment that doesn't document anything").
+    {"a doc comment before a lone semicolon", "rust", "fn f() -> u8 {\n    let x = 1;\n", "\n    x\n}\n",
+     "    /** The name */;", "    /** The name */\n    let _y = 2;"},
+    {"a comma opening an argument list", "rust", "fn f(g: fn(u8, u8)) {\n    g(", ");\n}\n", ",", "1, 2"},
+    {"a comma opening a struct's fields", "rust", "struct S {", "}\n", ",", " a: u8 "},
+    {"a comma opening an initializer", "c", "int a[] = {", "};\n", ",", "1, 2"},
+    {"a comma opening a braced initializer", "cpp", "#include <vector>\nstd::vector<int> v{", "};\n", ",", "1,"},
+    {"a comma opening a composite literal", "go", "package p\n\nvar x = []int{", "}\n", ",", "1,"},
+    {"a comma opening a set", "python", "x = {", "}\n", ",", "1,"},
+    {"a comma opening a call's arguments", "javascript", "f(", ");\n", ",", "1,"},
+    {"a comma opening a call's arguments", "typescript", "declare function f(a?: number): void;\nf(", ");\n", ",",
+     "1,"},
     // A `#word` line that is no preprocessing directive.
     {"an unknown directive", "c", "int f(void) {\n", "\n  return 0;\n}\n", "  # Licensed to PEP 2000",
      "  #pragma once\n# 12 \"f.c\""},
@@ -638,6 +655,8 @@ const RealCase kRealCases[] = {
     {"python", "typing/tests/test_generic_alias.py", "_getattr(self, name: str) -> None:", 34, "tion:"},
     {"python", "f2py/tests/util.py", "_compiler_status = (\n            bool(int(m.group(1))),\n            bool(int(m.group(2))),\n            bool(int(m.group(3))),\n        )", 135, "\n    # The default is a newer, and the default is\n    # the default, and the default is a newer, and the"},
     {"python", "lib/shape_base.py", "f hasattr(x, '__array_wrap__'))", 31, "    \"\"\"Find a Turtle instance.\"\"\")"},
+    {"rust", "ahash-0.7.6/tests/bench.rs", "|| black_box(siphash(s))));\n    group.bench_with_input(\"string\"", 24, ","},
+    {"rust", "indexmap-1.9.2/src/rayon/map.rs", "let mut entries = self.into_entries();\n        entries.par_sort_by(move |a, b| cmp(&a.key, &a.value, &b.key, &b.value));\n        IntoParIter { entries }\n    }\n\n    /// Sort the map's", 152, "    /** The name of the*/;"},
     {"javascript", "openai/resources/files.mjs", " = await this.retrieve(id);\n        while", 27, "name, start, end"},
     {"javascript", "openai/lib/ResponsesParser.js", "lCall,\n        parsed_arguments: isAutoParsableTool(inputTool)", 6, "eed"},
     {"typescript", "@textlint/linter-formatter/src/formatters/github.ts", ".forEach(function (message) {", 29, "tion = {}"},
@@ -1008,6 +1027,8 @@ TEST_CASE("super calls in derived constructors, and in arrow functions there, ar
       {"class W {\n  static async ", "azure(c) {", "\n    return await Promise.resolve(c);\n  }\n}\n"},
       {"function f() {\n  const g = ", "async () => await 1;", "\n  return g;\n}\n"},
       {"const o = {\n  async ", "m() {", "\n    await 0;\n  },\n};\n"},
+      // an array's holes
+      {"const [", ", b", "] = [1, 2];\nexport const c = [, b];\n"},
       // a name declared again in an inner block, an inner function, another
       // case's block, or by a second `var`
       {"function f(a) {\n  const x = 1;\n  {\n    let ", "x = 2;", "\n    g(x);\n  }\n  return () => { let a = 3; return a + x; };\n}\n"},
@@ -1041,6 +1062,8 @@ TEST_CASE("Java declarations where javac takes them are left alone", "[guard][wh
       {"class A {\n  void f(boolean b) {\n    if (b) {\n      ", "int x = 1;", "\n    }\n  }\n}\n"},
       {"class A {\n  void f() {\n    ", "class L { int v; }", "\n    new L();\n  }\n}\n"},
       {"", "package p;", "\n\nimport java.util.List;\n;\nclass A {}\n"},
+      // an array initializer's and an enum's lone comma
+      {"class A {\n  int[] a = {", ",", "};\n  enum E {,}\n}\n"},
   });
 }
 

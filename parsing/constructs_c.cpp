@@ -375,6 +375,37 @@ bool cpp_scope_only(std::string_view name, TSNode except, const Context& c) {
   return scope && !other;
 }
 
+// Whether `name` stands as a whole word in `text` outside [a, b).
+bool word_elsewhere(std::string_view text, std::string_view name, uint32_t a, uint32_t b) {
+  auto part = [](char ch) { return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_'; };
+  for (size_t at = text.find(name); at != std::string_view::npos; at = text.find(name, at + 1)) {
+    if (at >= a && at < b) continue;
+    if ((at == 0 || !part(text[at - 1])) && (at + name.size() == text.size() || !part(text[at + name.size()])))
+      return true;
+  }
+  return false;
+}
+
+// Whether a call where C++ takes declarations only (`call`, an expression
+// statement's) calls a name that is no macro's: no `_` and a lowercase
+// letter (`INSuite(TypeValue, argv);` where `INSTANTIATE_TYPED_TEST_SUITE_P(`
+// was, gtest_list_output_unittest_.cc, seed 19: g++'s "expected
+// constructor, destructor, or type conversion before '(' token"), and the
+// file names it nowhere else (no `#define`, no other use). Also with one
+// name in the parentheses (`INSuite(` + `\n    TypeParameterizedTestSuiteTypes);`,
+// the answer trimmed: a function's declaration without its return type, to
+// g++), though a header's macro of that shape would take it (ROOT's
+// `ClassImp(Foo)`).
+bool cpp_unknown_call_at_top(TSNode call, const Context& c) {
+  TSNode function = ts_node_child_by_field_name(call, "function", 8);
+  if (ts_node_is_null(function) || std::string_view(ts_node_type(function)) != "identifier") return false;
+  const std::string_view name = text_between(c.text, ts_node_start_byte(function), ts_node_end_byte(function));
+  if (name.find('_') != std::string_view::npos ||
+      std::none_of(name.begin(), name.end(), [](char ch) { return ch >= 'a' && ch <= 'z'; }))
+    return false;
+  return !word_elsewhere(c.text, name, ts_node_start_byte(function), ts_node_end_byte(function));
+}
+
 bool c_family_refuses(TSNode node, const Context& c) {
   const std::string_view type = ts_node_type(node);
   if (c.finished && (type == "assignment_expression" || type == "binary_expression" || type == "init_declarator" ||
@@ -562,7 +593,8 @@ bool c_family_refuses(TSNode node, const Context& c) {
     // to declarations; C's gcc takes `x = 1;` as an int's definition. A
     // member's call is no macro's (`au` + `tors.  This` above
     // `::testing::AddGlobalTestEnvironment(...);`: g++'s "expected
-    // unqualified-id before '.'"). Only in a tree without errors: in a broken
+    // unqualified-id before '.'"), nor a name the file knows nothing of
+    // (cpp_unknown_call_at_top). Only in a tree without errors: in a broken
     // file tree-sitter may leave a function's statements at the top level.
     TSNode e = ts_node_named_child(node, 0);
     if (ts_node_is_null(e) || c.language.comments.contains(e)) return false;
@@ -570,7 +602,7 @@ bool c_family_refuses(TSNode node, const Context& c) {
     if (what == "call_expression") {
       TSNode function = ts_node_child_by_field_name(e, "function", 8);
       const std::string_view called = ts_node_is_null(function) ? "" : ts_node_type(function);
-      return called == "field_expression";
+      return called == "field_expression" || cpp_unknown_call_at_top(e, c);
     }
     return what != "identifier" && what != "qualified_identifier";
   }

@@ -617,6 +617,14 @@ const LeniencyCase kLeniencies[] = {
     {"a comma opening a call's arguments", "javascript", "f(", ");\n", ",", "1,"},
     {"a comma opening a call's arguments", "typescript", "declare function f(a?: number): void;\nf(", ");\n", ",",
      "1,"},
+    // A call where C++ takes declarations of a name the file never names
+    // elsewhere, and no macro's by its shape (gtest_list_output_unittest_.cc,
+    // seed 19: `INS` + `uite(TypeValue, argv, ...);`; g++'s "expected
+    // constructor, destructor, or type conversion before '(' token").
+    {"a call of a name the file never names where declarations go", "cpp", "namespace {\nin",
+     "\n}  // namespace\n", "Suite(TypeValue, argv);", "t x = 0;"},
+    {"a call of a name the file never names, one type in its parentheses", "cpp",
+     "typedef int Types;\nnamespace {\nin", "\n}  // namespace\n", "Suite(Types);", "t x = 0;"},
     // A `#word` line that is no preprocessing directive.
     {"an unknown directive", "c", "int f(void) {\n", "\n  return 0;\n}\n", "  # Licensed to PEP 2000",
      "  #pragma once\n# 12 \"f.c\""},
@@ -657,6 +665,7 @@ const RealCase kRealCases[] = {
     {"python", "lib/shape_base.py", "f hasattr(x, '__array_wrap__'))", 31, "    \"\"\"Find a Turtle instance.\"\"\")"},
     {"rust", "ahash-0.7.6/tests/bench.rs", "|| black_box(siphash(s))));\n    group.bench_with_input(\"string\"", 24, ","},
     {"rust", "indexmap-1.9.2/src/rayon/map.rs", "let mut entries = self.into_entries();\n        entries.par_sort_by(move |a, b| cmp(&a.key, &a.value, &b.key, &b.value));\n        IntoParIter { entries }\n    }\n\n    /// Sort the map's", 152, "    /** The name of the*/;"},
+    {"cpp", "googletest/test/gtest_list_output_unittest_.cc", "TANTIATE_TYPED_TEST_SUITE_P(Single, TypeParameterizedTestSuite,", 63, "uite("},
     {"javascript", "openai/resources/files.mjs", " = await this.retrieve(id);\n        while", 27, "name, start, end"},
     {"javascript", "openai/lib/ResponsesParser.js", "lCall,\n        parsed_arguments: isAutoParsableTool(inputTool)", 6, "eed"},
     {"typescript", "@textlint/linter-formatter/src/formatters/github.ts", ".forEach(function (message) {", 29, "tion = {}"},
@@ -1051,7 +1060,9 @@ TEST_CASE("standard typedef names where C takes a type are left alone", "[guard]
       {"#include <stddef.h>\nstruct S { int a, b; };\nint f(void) {\n  return ", "(int)offsetof(struct S, b);",
        "\n}\n"},
   });
-  check_left_alone("cpp", {{"#include <cstdint>\nint f(long n) {\n  return ", "static_cast<int>(int32_t(n));", "\n}\n"}});
+  check_left_alone("cpp", {{"#include <cstdint>\nint f(long n) {\n  return ", "static_cast<int>(int32_t(n));", "\n}\n"},
+                           // a macro's call at the top level, the macro the file's own
+                           {"#define Register(a, b) int a##b;\n", "Register(x, y);", "\nint f() { return xy; }\n"}});
 }
 
 TEST_CASE("Java declarations where javac takes them are left alone", "[guard][whole]") {

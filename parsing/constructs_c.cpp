@@ -13,6 +13,17 @@
 namespace astfill::parsing::constructs {
 namespace {
 
+// Whether `name` is all capitals (a macro's, by convention): two letters or
+// more, none lowercase.
+bool macro_like(std::string_view name) {
+  size_t letters = 0;
+  for (char ch : name) {
+    if (std::islower(static_cast<unsigned char>(ch))) return false;
+    letters += std::isupper(static_cast<unsigned char>(ch)) != 0;
+  }
+  return letters >= 2;
+}
+
 // The indentation of the line `byte` is on.
 size_t indentation_at(std::string_view text, uint32_t byte) {
   size_t line = byte == 0 ? 0 : text.rfind('\n', byte - 1);
@@ -127,8 +138,10 @@ bool c_type_is_a_variable(TSNode node, std::string_view text) {
 // namespace's body or an `extern "C" {` block.
 bool cpp_at_declaration_level(TSNode node) {
   TSNode parent = ts_node_parent(node);
-  // Through conditional inclusion (`#if GTEST_IS_THREADSAFE` around a file).
-  while (!ts_node_is_null(parent) && std::string_view(ts_node_type(parent)).starts_with("preproc_"))
+  // Through conditional inclusion (`#if GTEST_IS_THREADSAFE` around a file)
+  // and a template's head.
+  while (!ts_node_is_null(parent) && (std::string_view(ts_node_type(parent)).starts_with("preproc_") ||
+                                      std::string_view(ts_node_type(parent)) == "template_declaration"))
     parent = ts_node_parent(parent);
   const std::string_view in = ts_node_is_null(parent) ? "" : ts_node_type(parent);
   return in == "translation_unit" || in == "declaration_list";
@@ -192,6 +205,34 @@ bool cpp_macro_defined_as_function(TSNode node, const Context& c) {
               .empty();
 }
 
+// Whether the file names `name` as a type (a type_identifier) outside
+// `except`, and defines no macro of that name.
+bool cpp_used_as_type(std::string_view name, TSNode except, const Context& c) {
+  const uint32_t a = ts_node_start_byte(except), b = ts_node_end_byte(except);
+  bool defined = false, elsewhere = false, type = false;
+  for (size_t at = c.text.find(name); at != std::string_view::npos; at = c.text.find(name, at + 1)) {
+    if (at >= a && at < b) continue;
+    elsewhere = true;
+    size_t line = c.text.rfind('\n', at);
+    line = line == std::string_view::npos ? 0 : line + 1;
+    std::string_view head = c.text.substr(line, at - line);
+    while (!head.empty() && (head.front() == ' ' || head.front() == '\t')) head.remove_prefix(1);
+    if (head.starts_with("#") && head.find("define") != std::string_view::npos) defined = true;
+  }
+  if (defined || !elsewhere) return false;
+  for_each_preorder(c.root, [&](TSNode n) {
+    if (ts_node_start_byte(n) >= a && ts_node_end_byte(n) <= b) return Walk::Skip;
+    if (ts_node_child_count(n) > 0) return Walk::Enter;
+    if (std::string_view(ts_node_type(n)) == "type_identifier" &&
+        text_between(c.text, ts_node_start_byte(n), ts_node_end_byte(n)) == name) {
+      type = true;
+      return Walk::Stop;
+    }
+    return Walk::Skip;
+  });
+  return type;
+}
+
 // A C++ function definition without a type where declarations go is a
 // macro's call with a body (googletest's `TEST_F(Suite, Name) {`): C++ has
 // no implicit int. Refused where an argument has a default value, which no
@@ -231,25 +272,20 @@ bool cpp_typeless_definition_refused(TSNode node, const Context& c) {
   TSNode params = ts_node_child_by_field_name(declarator, "parameters", 10);
   for (uint32_t i = 0, n = ts_node_is_null(params) ? 0 : ts_node_named_child_count(params); i < n; ++i)
     if (std::string_view(ts_node_type(ts_node_named_child(params, i))) == "optional_parameter_declaration") return true;
-  const std::vector<int> others = cpp_macro_with_body_arities(
-      c.root, c.text, text_between(c.text, ts_node_start_byte(name), ts_node_end_byte(name)), node);
+  // A name the file uses as a type elsewhere: a class's constructor,
+  // which outside its class is named `A::A` (`PrimeTab` + `le() {` where
+  // `PrimeTable* CreatePreCalculatedPrimeTable() {` was, below `typedef
+  // PrimeTable* CreatePrimeTableFunc();`: g++'s "expected primary-expression
+  // before ')' token"). Not where the file defines a macro of that name.
+  const std::string_view word = text_between(c.text, ts_node_start_byte(name), ts_node_end_byte(name));
+  if (!macro_like(word) && cpp_used_as_type(word, node, c)) return true;
+  const std::vector<int> others = cpp_macro_with_body_arities(c.root, c.text, word, node);
   const int own = cpp_argument_count(node);
   return !others.empty() && std::all_of(others.begin(), others.end(), [&](int n) { return n == others[0]; }) &&
          others[0] != own;
 }
 
 }  // namespace
-
-// Whether `name` is all capitals (a macro's, by convention): two letters or
-// more, none lowercase.
-bool macro_like(std::string_view name) {
-  size_t letters = 0;
-  for (char ch : name) {
-    if (std::islower(static_cast<unsigned char>(ch))) return false;
-    letters += std::isupper(static_cast<unsigned char>(ch)) != 0;
-  }
-  return letters >= 2;
-}
 
 // Whether `operand` is the left operand of a `<<` (`parent`): googletest's
 // assertions take a message so (`EXPECT_EQ(1, x) << "why";`).

@@ -625,6 +625,12 @@ const LeniencyCase kLeniencies[] = {
      "\n}  // namespace\n", "Suite(TypeValue, argv);", "t x = 0;"},
     {"a call of a name the file never names, one type in its parentheses", "cpp",
      "typedef int Types;\nnamespace {\nin", "\n}  // namespace\n", "Suite(Types);", "t x = 0;"},
+    // A class's name given a body without a type outside the class
+    // (sample7_unittest.cc, seed 21: `PrimeTab` + `le() {` under a template's
+    // head; g++'s "expected primary-expression before ')' token").
+    {"a constructor outside its class without its class's name", "cpp",
+     "class Table {\n public:\n  Table();\n};\ntemplate <int n>\nTab", "\n  return new Table();\n}\n", "le() {",
+     "le* Make() {"},
     // A `#word` line that is no preprocessing directive.
     {"an unknown directive", "c", "int f(void) {\n", "\n  return 0;\n}\n", "  # Licensed to PEP 2000",
      "  #pragma once\n# 12 \"f.c\""},
@@ -666,6 +672,7 @@ const RealCase kRealCases[] = {
     {"rust", "ahash-0.7.6/tests/bench.rs", "|| black_box(siphash(s))));\n    group.bench_with_input(\"string\"", 24, ","},
     {"rust", "indexmap-1.9.2/src/rayon/map.rs", "let mut entries = self.into_entries();\n        entries.par_sort_by(move |a, b| cmp(&a.key, &a.value, &b.key, &b.value));\n        IntoParIter { entries }\n    }\n\n    /// Sort the map's", 152, "    /** The name of the*/;"},
     {"cpp", "googletest/test/gtest_list_output_unittest_.cc", "TANTIATE_TYPED_TEST_SUITE_P(Single, TypeParameterizedTestSuite,", 63, "uite("},
+    {"cpp", "googletest/samples/sample7_unittest.cc", "le* CreatePreCalculatedPrimeTable() {", 37, "le() {"},
     {"javascript", "openai/resources/files.mjs", " = await this.retrieve(id);\n        while", 27, "name, start, end"},
     {"javascript", "openai/lib/ResponsesParser.js", "lCall,\n        parsed_arguments: isAutoParsableTool(inputTool)", 6, "eed"},
     {"typescript", "@textlint/linter-formatter/src/formatters/github.ts", ".forEach(function (message) {", 29, "tion = {}"},

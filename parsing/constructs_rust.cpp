@@ -199,6 +199,13 @@ bool rust_refuses(TSNode node, const Context& c) {
       return true;
     return false;
   }
+  // An `extern` block needs its braces (`extern` + `;` where `extern crate
+  // no_panic;` was, ryu's lib.rs, seed 23: rustc's "expected `{}`, found
+  // `;`"); tree-sitter-rust lets a `;` end one.
+  if (type == "foreign_mod_item") {
+    const uint32_t n = ts_node_child_count(node);
+    return n > 0 && std::string_view(ts_node_type(ts_node_child(node, n - 1))) == ";";
+  }
   if (c.finished && type == "integer_literal") {
     if (rust_integer_too_large(text_between(c.text, a, b))) return true;
     return false;

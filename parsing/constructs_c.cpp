@@ -638,7 +638,14 @@ bool c_family_refuses(TSNode node, const Context& c) {
     if (what == "call_expression") {
       TSNode function = ts_node_child_by_field_name(e, "function", 8);
       const std::string_view called = ts_node_is_null(function) ? "" : ts_node_type(function);
-      return called == "field_expression" || cpp_unknown_call_at_top(e, c);
+      if (called == "field_expression" || cpp_unknown_call_at_top(e, c)) return true;
+      // A macro's argument that is an assignment (`TEST(n, err = 1);` where
+      // `TEST(GTestColorTest, Dummy) {}` was, googletest-color-test_.cc, seed
+      // 23: pasted into a name, g++'s "expected unqualified-id before '='").
+      TSNode args = ts_node_child_by_field_name(e, "arguments", 9);
+      for (uint32_t i = 0, n = ts_node_is_null(args) ? 0 : ts_node_named_child_count(args); i < n; ++i)
+        if (std::string_view(ts_node_type(ts_node_named_child(args, i))) == "assignment_expression") return true;
+      return false;
     }
     return what != "identifier" && what != "qualified_identifier";
   }

@@ -631,6 +631,15 @@ const LeniencyCase kLeniencies[] = {
     {"a constructor outside its class without its class's name", "cpp",
      "class Table {\n public:\n  Table();\n};\ntemplate <int n>\nTab", "\n  return new Table();\n}\n", "le() {",
      "le* Make() {"},
+    // A macro's argument that is an assignment where only declarations go
+    // (googletest-color-test_.cc, seed 23: `TEST(` + `n, err = 1);`; the
+    // macro pastes it into a name).
+    {"an assignment as a macro's argument where declarations go", "cpp",
+     "#define DECLARE(a, b) struct a##_##b {};\nDECLARE(", ");\n", "n, err = 1", "n, err"},
+    // An `extern` block without its braces (ryu's lib.rs, seed 23: `extern`
+    // + `;`; rustc's "expected `{}`, found `;`").
+    {"an extern block without braces", "rust", "#[cfg(feature = \"x\")]\nextern", "\n\nmod buffer {}\n", ";",
+     " crate no_panic;"},
     // A `#word` line that is no preprocessing directive.
     {"an unknown directive", "c", "int f(void) {\n", "\n  return 0;\n}\n", "  # Licensed to PEP 2000",
      "  #pragma once\n# 12 \"f.c\""},
@@ -673,6 +682,8 @@ const RealCase kRealCases[] = {
     {"rust", "indexmap-1.9.2/src/rayon/map.rs", "let mut entries = self.into_entries();\n        entries.par_sort_by(move |a, b| cmp(&a.key, &a.value, &b.key, &b.value));\n        IntoParIter { entries }\n    }\n\n    /// Sort the map's", 152, "    /** The name of the*/;"},
     {"cpp", "googletest/test/gtest_list_output_unittest_.cc", "TANTIATE_TYPED_TEST_SUITE_P(Single, TypeParameterizedTestSuite,", 63, "uite("},
     {"cpp", "googletest/samples/sample7_unittest.cc", "le* CreatePreCalculatedPrimeTable() {", 37, "le() {"},
+    {"cpp", "googletest/test/googletest-color-test_.cc", "GTestColorTest, Dummy) {}", 25, "n, err = 1);"},
+    {"rust", "ryu-1.0.2/src/lib.rs", " crate no_panic;", 16, ";"},
     {"javascript", "openai/resources/files.mjs", " = await this.retrieve(id);\n        while", 27, "name, start, end"},
     {"javascript", "openai/lib/ResponsesParser.js", "lCall,\n        parsed_arguments: isAutoParsableTool(inputTool)", 6, "eed"},
     {"typescript", "@textlint/linter-formatter/src/formatters/github.ts", ".forEach(function (message) {", 29, "tion = {}"},

@@ -36,6 +36,17 @@ bool go_refuses(TSNode node, const Context& c) {
   // is written (nothing after it makes a selector or an index a name).
   const std::string_view type = ts_node_type(node);
   if (c.finished && ts_node_is_null(ts_node_parent(node))) return top_level_refused(c, go_top_level);
+  if (c.finished && type == "const_declaration") {
+    // A constant's first spec needs its value; only a group's later specs
+    // repeat the one above (`const copy` where `const count = 200` was,
+    // textproto/reader_test.go, seed 24: gofmt's "missing constant value").
+    for (uint32_t i = 0, n = ts_node_named_child_count(node); i < n; ++i) {
+      TSNode spec = ts_node_named_child(node, i);
+      if (std::string_view(ts_node_type(spec)) != "const_spec") continue;
+      return ts_node_is_null(ts_node_child_by_field_name(spec, "value", 5));
+    }
+    return false;
+  }
   if ((type == "short_var_declaration" || type == "range_clause")) {
     // `:=` declares names: its left side holds identifiers only (`sw.f` +
     // `nf := fmt.Sprintf(...)`: gofmt's "expected identifier on left side

@@ -640,6 +640,11 @@ const LeniencyCase kLeniencies[] = {
     // + `;`; rustc's "expected `{}`, found `;`").
     {"an extern block without braces", "rust", "#[cfg(feature = \"x\")]\nextern", "\n\nmod buffer {}\n", ";",
      " crate no_panic;"},
+    // A constant without its value outside a group's later specs
+    // (textproto/reader_test.go, seed 24: `const co` + `py`; gofmt's "missing
+    // constant value").
+    {"a constant without its value", "go", "package p\n\nfunc f() int {\n\tconst co", "\n\treturn 1\n}\n", "py",
+     "unt = 200\n\tconst (\n\t\ta = iota\n\t\tb\n\t)\n\t_ = b"},
     // A `#word` line that is no preprocessing directive.
     {"an unknown directive", "c", "int f(void) {\n", "\n  return 0;\n}\n", "  # Licensed to PEP 2000",
      "  #pragma once\n# 12 \"f.c\""},
@@ -684,6 +689,7 @@ const RealCase kRealCases[] = {
     {"cpp", "googletest/samples/sample7_unittest.cc", "le* CreatePreCalculatedPrimeTable() {", 37, "le() {"},
     {"cpp", "googletest/test/googletest-color-test_.cc", "GTestColorTest, Dummy) {}", 25, "n, err = 1);"},
     {"rust", "ryu-1.0.2/src/lib.rs", " crate no_panic;", 16, ";"},
+    {"go", "textproto/reader_test.go", "unt = 200", 9, "py"},
     {"javascript", "openai/resources/files.mjs", " = await this.retrieve(id);\n        while", 27, "name, start, end"},
     {"javascript", "openai/lib/ResponsesParser.js", "lCall,\n        parsed_arguments: isAutoParsableTool(inputTool)", 6, "eed"},
     {"typescript", "@textlint/linter-formatter/src/formatters/github.ts", ".forEach(function (message) {", 29, "tion = {}"},

@@ -155,7 +155,7 @@ bench::Verdict timed_judge(LanguageRun& run, const bench::FimTask& t, const std:
 // --save-broken: the completed file the judge refused, named by language,
 // variant and a running number, with the answer's byte range beside it.
 static void save_broken(const std::string& dir, const std::string& language, const std::string& variant,
-                 const bench::FimTask& t, const std::string& completion) {
+                        const bench::FimTask& t, const std::string& completion) {
   static std::map<std::string, int> counts;
   std::error_code ec;
   fs::create_directories(dir, ec);

@@ -32,7 +32,7 @@ size_t indentation_at(std::string_view text, uint32_t byte) {
   return (first == std::string_view::npos ? text.size() : first) - line;
 }
 
-// Whether `name` could be a macro's, for c_declares_function: empty, begins
+// Whether `name` could be a macro's by its shape: empty, begins
 // with `_`, or has no lowercase letter.
 bool could_name_macro(std::string_view name) {
   return name.empty() || name[0] == '_' ||
@@ -436,9 +436,7 @@ bool cpp_unknown_call_at_top(TSNode call, const Context& c) {
   TSNode function = ts_node_child_by_field_name(call, "function", 8);
   if (ts_node_is_null(function) || std::string_view(ts_node_type(function)) != "identifier") return false;
   const std::string_view name = text_between(c.text, ts_node_start_byte(function), ts_node_end_byte(function));
-  if (name.find('_') != std::string_view::npos ||
-      std::none_of(name.begin(), name.end(), [](char ch) { return ch >= 'a' && ch <= 'z'; }))
-    return false;
+  if (name.find('_') != std::string_view::npos || could_name_macro(name)) return false;
   return !word_elsewhere(c.text, name, ts_node_start_byte(function), ts_node_end_byte(function));
 }
 

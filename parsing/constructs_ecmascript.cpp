@@ -94,15 +94,19 @@ bool ecmascript_module(TSNode root) {
   return false;
 }
 
+// Whether a node of type `t` is a function (a declaration, an expression,
+// an arrow, a generator or a method).
+bool function_like(std::string_view t) {
+  return t == "arrow_function" || t == "function_declaration" || t == "function_expression" || t == "function" ||
+         t == "generator_function" || t == "generator_function_declaration" || t == "method_definition";
+}
+
 // Whether `node` is in no function (nor a class's static block, which
 // refuses a `return` of its own anyway).
 bool outside_functions(TSNode node) {
   for (TSNode at = ts_node_parent(node); !ts_node_is_null(at); at = ts_node_parent(at)) {
     const std::string_view t = ts_node_type(at);
-    if (t == "arrow_function" || t == "function_declaration" || t == "function_expression" || t == "function" ||
-        t == "generator_function" || t == "generator_function_declaration" || t == "method_definition" ||
-        t == "class_static_block")
-      return false;
+    if (function_like(t) || t == "class_static_block") return false;
   }
   return true;
 }
@@ -263,9 +267,7 @@ bool redeclares(TSNode declaration, const Context& c, bool javascript) {
     const std::string_view o = ts_node_is_null(owner) ? "" : ts_node_type(owner);
     if (o == "catch_clause") {
       bound_names(ts_node_child_by_field_name(owner, "parameter", 9), c.text, others);
-    } else if (o == "function_declaration" || o == "function_expression" || o == "function" ||
-               o == "arrow_function" || o == "method_definition" || o == "generator_function" ||
-               o == "generator_function_declaration") {
+    } else if (function_like(o)) {
       TSNode params = ts_node_child_by_field_name(owner, "parameters", 10);
       if (ts_node_is_null(params)) params = ts_node_child_by_field_name(owner, "parameter", 9);
       bound_names(params, c.text, others);
